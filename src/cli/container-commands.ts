@@ -1,0 +1,176 @@
+import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
+import { constants as osConstants } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { ago, json, table } from './output.js';
+import { warn, withEngine } from './engine-scope.js';
+import type { ContainerView } from '../engine/views.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function seconds(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderArgError('expected a whole number of seconds.');
+  return Number(value);
+}
+
+/** Waits for a child and returns its exit code the way a shell reports it (128 + signal number). */
+function exitCodeOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] ?? 0 : 0)));
+  });
+}
+
+/** While a foreground child runs, signals sent to ctnet go to it (Ctrl-C stops the container, not ctnet). */
+async function waitForeground(child: ChildProcess): Promise<number> {
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  try {
+    return await exitCodeOf(child);
+  } finally {
+    for (const [s, h] of handlers) process.off(s, h);
+  }
+}
+
+function portsText(c: ContainerView): string {
+  return c.NetworkSettings.Ports.map((p) => `${p.HostIp}:${p.HostPort}->${p.ContainerPort}/${p.Protocol}`).join(', ');
+}
+
+function statusText(c: ContainerView): string {
+  if (c.State.Running) return `Up ${ago(c.State.StartedAt)}`;
+  if (c.State.Status === 'created') return 'Created';
+  const code = c.State.ExitCode === null ? '' : ` (${c.State.ExitCode})`;
+  return `Exited${code}${c.State.FinishedAt ? ` ${ago(c.State.FinishedAt)} ago` : ''}`;
+}
+
+export function registerContainerCommands(program: Command): void {
+  program
+    .command('run')
+    .description('Run a command as a container: its own network namespace, an address on a bridge, NAT and published ports')
+    .argument('<command...>', 'command and arguments (put them after --)')
+    .option('-d, --detach', 'run in the background and print the container ID')
+    .option('--rm', 'remove the container when it exits')
+    .option('--name <name>', 'container name (default: a generated one)')
+    .option('--network <name>', 'network to attach to (default: bridge, created on first use)')
+    .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
+    .option('-p, --publish <spec>', 'publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (repeatable)', collect, [])
+    .option('--hostname <name>', 'hostname inside the container (default: the container name)')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
+    .option('--dry-run', 'print the commands and change nothing')
+    .passThroughOptions()
+    .action(async (command: string[], o) => {
+      await withEngine(o, async (e) => {
+        const { container, child } = e.run({
+          command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
+          env: o.env, detach: o.detach, autoRemove: o.rm,
+        });
+        if (!child) return;
+        if (o.detach) return void process.stdout.write(`${container.id}\n`);
+        const code = await waitForeground(child);
+        e.exited(container.id, code);
+        process.exitCode = code;
+      });
+    });
+
+  program
+    .command('ps')
+    .description('List containers (running ones; -a for all)')
+    .option('-a, --all', 'show exited containers too')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      await withEngine({}, (e) => {
+        const list = e.listContainers(o.all);
+        if (o.json) return void process.stdout.write(json(list));
+        process.stdout.write(
+          table(
+            ['CONTAINER ID', 'NAME', 'NETWORK', 'IP', 'PORTS', 'STATUS', 'COMMAND'],
+            list.map((c) => [c.Id.slice(0, 12), c.Name, c.NetworkSettings.Network, c.NetworkSettings.IPAddress ?? '', portsText(c), statusText(c), JSON.stringify(c.Config.Cmd.join(' '))]),
+          ),
+        );
+      });
+    });
+
+  program
+    .command('inspect')
+    .description('Show a container: ID, state, PID, network namespace, addresses and ports')
+    .argument('<name>', 'container name or ID')
+    .option('--json', 'print JSON (the default output is JSON too)')
+    .action(async (name: string) => {
+      await withEngine({}, (e) => void process.stdout.write(json(e.inspect(name))));
+    });
+
+  program
+    .command('port')
+    .description('List the published ports of a container')
+    .argument('<name>', 'container name or ID')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o) => {
+      await withEngine({}, (e) => {
+        const ports = e.inspect(name).NetworkSettings.Ports;
+        if (o.json) return void process.stdout.write(json(ports));
+        for (const p of ports) process.stdout.write(`${p.ContainerPort}/${p.Protocol} -> ${p.HostIp}:${p.HostPort}\n`);
+      });
+    });
+
+  program
+    .command('exec')
+    .description("Run a command inside a running container's namespaces")
+    .argument('<name>', 'container name or ID')
+    .argument('<command...>', 'command and arguments (put them after --)')
+    .passThroughOptions()
+    .action(async (name: string, command: string[]) => {
+      await withEngine({}, async (e) => {
+        process.exitCode = await waitForeground(e.exec(name, command));
+      });
+    });
+
+  program
+    .command('logs')
+    .description('Print the output of a detached (-d) container')
+    .argument('<name>', 'container name or ID')
+    .action(async (name: string) => {
+      await withEngine({}, (e) => void process.stdout.write(e.logs(name)));
+    });
+
+  program
+    .command('stop')
+    .description('Stop containers: SIGTERM, then SIGKILL after --time seconds; their network is removed')
+    .argument('<names...>', 'container names or IDs')
+    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL', seconds, 10)
+    .option('--explain', 'print the equivalent commands as they run')
+    .action(async (names: string[], o) => {
+      await withEngine(o, async (e) => {
+        for (const n of names) {
+          await e.stop(n, o.time);
+          process.stdout.write(`${n}\n`);
+        }
+      });
+    });
+
+  program
+    .command('rm')
+    .description('Remove containers and everything ctnet made for them')
+    .argument('<names...>', 'container names or IDs')
+    .option('-f, --force', 'kill running containers first')
+    .option('--explain', 'print the equivalent commands as they run')
+    .action(async (names: string[], o) => {
+      await withEngine(o, async (e) => {
+        await e.remove(names, o.force === true);
+        for (const n of names) process.stdout.write(`${n}\n`);
+      });
+    });
+
+  program
+    .command('gc')
+    .description('Remove what exited or vanished containers left behind and repair the firewall from state')
+    .option('--explain', 'print the equivalent commands as they run')
+    .option('--json', 'print what was done as JSON')
+    .action(async (o) => {
+      await withEngine(o, (e) => {
+        const report = e.gc();
+        if (o.json) return void process.stdout.write(json({ actions: report.actions, errors: report.errors.map((x) => x.message) }));
+        for (const a of report.actions) process.stdout.write(`${a}\n`);
+        warn(report.errors);
+      });
+    });
+}

@@ -1,0 +1,16 @@
+import { Engine } from '../engine/engine.js';
+import { engineOptions } from './env.js';
+
+/** Runs `fn` with an engine configured from the environment and flags, and always closes it. */
+export async function withEngine<T>(flags: { explain?: boolean; dryRun?: boolean }, fn: (engine: Engine) => T | Promise<T>): Promise<T> {
+  const engine = new Engine(engineOptions(flags));
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
+}
+
+export function warn(errors: readonly Error[]): void {
+  for (const e of errors) process.stderr.write(`ctnet: warning: ${e.message}; run ctnet gc to retry\n`);
+}

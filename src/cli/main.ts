@@ -1,0 +1,59 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CtnetError } from '../errors.js';
+import { registerContainerCommands } from './container-commands.js';
+import { registerNetworkCommands } from './network-commands.js';
+import { registerDemoCommand } from './demo-command.js';
+
+/** Exit code for usage errors reported by the parser itself (unknown command or option, missing argument). */
+const USAGE_EXIT = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('ctnet')
+    .description('Container networking without a container daemon: namespaces, veth pairs, a bridge, IPAM, NAT and published ports.')
+    .version('0.1.0')
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Environment:
+  CTNET_ROOT        state directory (default /var/lib/ctnet)
+  CTNET_HOST_NETNS  name of the network namespace that plays the host (default: the one ctnet runs in)
+
+Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missing dependency,
+7 kernel error; run passes the container's exit code through (126/127: command cannot be started).`,
+    );
+  program.exitOverride();
+  program.configureOutput({ outputError: (str, write) => write(`ctnet: ${str.replace(/^error: /, 'error: ')}`) });
+  registerNetworkCommands(program);
+  registerContainerCommands(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CtnetError) {
+    process.stderr.write(`ctnet: error: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return USAGE_EXIT;
+  }
+  const e = err as Error;
+  process.stderr.write(`ctnet: internal error: ${e?.message ?? String(err)}${process.env.CTNET_DEBUG ? `\n${e?.stack}` : ' (set CTNET_DEBUG=1 for details)'}\n`);
+  return 1;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let code = 0;
+  try {
+    await buildProgram().parseAsync(argv);
+    code = process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    code = reportError(err);
+  }
+  process.exit(code);
+}
+
+void main(process.argv);

@@ -1,0 +1,71 @@
+import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
+import { json, table } from './output.js';
+import { warn, withEngine } from './engine-scope.js';
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderArgError('expected a whole number.');
+  return Number(value);
+}
+
+export function registerNetworkCommands(program: Command): void {
+  const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
+
+  network
+    .command('create')
+    .description('Create a network: a bridge with the gateway address, forwarding and masquerade for its subnet')
+    .argument('<name>', 'network name')
+    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 172.20.0.0/16 (default: a free private /16 or /24)')
+    .option('--gateway <ip>', 'gateway address on the bridge (default: first address of the subnet)')
+    .option('--bridge <ifname>', 'bridge interface name, at most 15 characters (default: br-<id>)')
+    .option('--internal', 'no way out: no masquerade, no forwarding to other interfaces, no published ports')
+    .option('--mtu <n>', 'MTU of the bridge and the containers\' interfaces', integer)
+    .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
+    .option('--dry-run', 'print the commands and change nothing')
+    .action(async (name: string, o) => {
+      await withEngine(o, (e) => {
+        const n = e.createNetwork({ name, subnet: o.subnet, gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu });
+        if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
+      });
+    });
+
+  network
+    .command('ls')
+    .alias('list')
+    .description('List networks')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      await withEngine({}, (e) => {
+        const nets = e.listNetworks();
+        if (o.json) return void process.stdout.write(json(nets));
+        process.stdout.write(
+          table(
+            ['NETWORK ID', 'NAME', 'SUBNET', 'GATEWAY', 'BRIDGE', 'CONTAINERS', 'INTERNAL'],
+            nets.map((n) => [n.Id.slice(0, 12), n.Name, n.Subnet, n.Gateway, n.Bridge, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
+          ),
+        );
+      });
+    });
+
+  network
+    .command('inspect')
+    .description('Show a network and the containers on it')
+    .argument('<name>', 'network name or ID')
+    .option('--json', 'print JSON (the default output is JSON too)')
+    .action(async (name: string) => {
+      await withEngine({}, (e) => void process.stdout.write(json(e.inspectNetwork(name))));
+    });
+
+  network
+    .command('rm')
+    .alias('remove')
+    .description('Remove a network: its nftables entries and its bridge (refused while containers are attached)')
+    .argument('<name>', 'network name or ID')
+    .option('--explain', 'print the equivalent commands as they run')
+    .option('--dry-run', 'print the commands and change nothing')
+    .action(async (name: string, o) => {
+      await withEngine(o, (e) => {
+        warn(e.removeNetwork(name));
+        if (!o.dryRun) process.stdout.write(`${name}\n`);
+      });
+    });
+}

@@ -1,0 +1,114 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+import { KernelSession } from '../kernel/session.js';
+import { execute } from '../plan/executor.js';
+import { step, type Step } from '../plan/ops.js';
+
+/**
+ * The seed's surroundings, in throwaway namespaces: a host (10.0.12.15/22 on eth0) and host2
+ * (10.0.12.11/22) on one LAN, and a fake internet host (203.0.113.10) behind host2, which
+ * routes for the host. ctnet is then pointed at the host namespace through CTNET_HOST_NETNS.
+ */
+export interface Lab {
+  host: string;
+  host2: string;
+  internet: string;
+}
+
+export const LAB_ADDRESSES = {
+  host: '10.0.12.15',
+  host2: '10.0.12.11',
+  lanPrefix: 22,
+  host2Outside: '203.0.113.1',
+  internet: '203.0.113.10',
+  internetPrefix: 24,
+} as const;
+
+export function labNames(prefix: string): Lab {
+  return { host: `${prefix}-host`, host2: `${prefix}-host2`, internet: `${prefix}-inet` };
+}
+
+/** The lab as operations, applied from host2's namespace (its links are created there, peers born in the others). */
+export function planLab(lab: Lab): Step[] {
+  const A = LAB_ADDRESSES;
+  return [
+    step({ op: 'link.up', name: 'lo', netns: lab.host }, null),
+    step({ op: 'link.up', name: 'lo', netns: lab.host2 }, null),
+    step({ op: 'link.up', name: 'lo', netns: lab.internet }, null),
+    step({ op: 'veth.add', name: 'eth0', peer: 'eth0', peerNetns: lab.host, mtu: 1500 }, null),
+    step({ op: 'veth.add', name: 'eth1', peer: 'eth0', peerNetns: lab.internet, mtu: 1500 }, null),
+    step({ op: 'addr.add', dev: 'eth0', ip: A.host, prefix: A.lanPrefix, netns: lab.host }, null),
+    step({ op: 'link.up', name: 'eth0', netns: lab.host }, null),
+    step({ op: 'addr.add', dev: 'eth0', ip: A.host2, prefix: A.lanPrefix, netns: lab.host2 }, null),
+    step({ op: 'link.up', name: 'eth0', netns: lab.host2 }, null),
+    step({ op: 'addr.add', dev: 'eth1', ip: A.host2Outside, prefix: A.internetPrefix, netns: lab.host2 }, null),
+    step({ op: 'link.up', name: 'eth1', netns: lab.host2 }, null),
+    step({ op: 'addr.add', dev: 'eth0', ip: A.internet, prefix: A.internetPrefix, netns: lab.internet }, null),
+    step({ op: 'link.up', name: 'eth0', netns: lab.internet }, null),
+    step({ op: 'route.add', dev: 'eth0', dst: '0.0.0.0', prefix: 0, via: A.host2, netns: lab.host }, null),
+    step({ op: 'route.add', dev: 'eth0', dst: '0.0.0.0', prefix: 0, via: A.host2Outside, netns: lab.internet }, null),
+    step({ op: 'sysctl.set', key: 'net.ipv4.ip_forward', value: '1' }, null),
+  ];
+}
+
+/** Builds the lab; on any failure removes whatever part of it exists. */
+export function buildLab(lab: Lab, explain?: (line: string) => void): void {
+  const names = [lab.host, lab.host2, lab.internet];
+  const existing = names.filter(netnsExists);
+  if (existing.length) throw new Error(`lab namespaces already exist (${existing.join(', ')}); remove them first`);
+  try {
+    for (const n of names) {
+      createNamedNetns(n);
+      explain?.(`ip netns add ${n}`);
+    }
+    const session = new KernelSession(openNetns(netnsPath(lab.host2)));
+    try {
+      execute(planLab(lab), session, { explain, render: { hostNetns: lab.host2 } });
+    } finally {
+      session.close();
+      closeNetns(session.host);
+    }
+  } catch (err) {
+    destroyLab(lab);
+    throw err;
+  }
+}
+
+export function destroyLab(lab: Lab): void {
+  for (const n of [lab.host, lab.host2, lab.internet]) deleteNamedNetns(n);
+}
+
+const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
+
+/** Starts the seed's small HTTP server (answers "NAME from CLIENT") inside a named namespace. */
+export function startEchoServer(netns: string, name: string, port: number): ChildProcess {
+  const ns = openNetns(netnsPath(netns));
+  try {
+    return withNetns(ns, () => spawn(process.execPath, [script('http-echo.js'), name, String(port)], { stdio: 'ignore', detached: true }));
+  } finally {
+    closeNetns(ns);
+  }
+}
+
+export const echoServerCommand = (name: string, port: number): string[] => [process.execPath, script('http-echo.js'), name, String(port)];
+
+export interface ProbeResult {
+  ok: boolean;
+  /** The server's answer, or the error. */
+  text: string;
+}
+
+/** Connects from inside a namespace (lab or container) to host:port over TCP or UDP and returns the answer. */
+export function probe(netnsName: string, target: string, port: number, protocol: 'tcp' | 'udp' = 'tcp', timeoutMs = 2000): ProbeResult {
+  const ns = openNetns(netnsPath(netnsName));
+  try {
+    const r = withNetns(ns, () =>
+      spawnSync(process.execPath, [script('probe.js'), protocol, target, String(port), String(timeoutMs)], { encoding: 'utf8', timeout: timeoutMs + 3000 }),
+    );
+    const out = (r.stdout || '').trim();
+    return r.status === 0 ? { ok: true, text: out } : { ok: false, text: out || (r.stderr || '').trim() || `exit ${r.status}` };
+  } finally {
+    closeNetns(ns);
+  }
+}

@@ -1,0 +1,39 @@
+import { request } from 'node:http';
+import { createSocket } from 'node:dgram';
+
+/** probe tcp|udp HOST PORT TIMEOUT_MS: prints the echo server's answer and exits 0, or the error and exits 1. */
+const [protocol, host, portText, timeoutText = '2000'] = process.argv.slice(2);
+const port = Number(portText);
+const timeout = Number(timeoutText);
+
+function fail(message: string): never {
+  process.stdout.write(`${message}\n`);
+  process.exit(1);
+}
+
+if (protocol === 'udp') {
+  const sock = createSocket('udp4');
+  const timer = setTimeout(() => fail('no UDP answer'), timeout);
+  sock.on('message', (msg) => {
+    clearTimeout(timer);
+    process.stdout.write(msg.toString());
+    process.exit(0);
+  });
+  sock.on('error', (err) => fail(err.message));
+  sock.send('probe', port, host);
+} else {
+  const req = request({ host, port, path: '/', timeout, agent: false }, (res) => {
+    let body = '';
+    res.on('data', (d) => (body += d));
+    res.on('end', () => {
+      process.stdout.write(body);
+      process.exit(0);
+    });
+  });
+  req.on('timeout', () => {
+    req.destroy();
+    fail(`no answer within ${timeout} ms`);
+  });
+  req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+  req.end();
+}

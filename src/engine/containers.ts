@@ -1,0 +1,293 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
+import { parseSubnet } from '../ipam/ipv4.js';
+import { EPHEMERAL_PORTS, parsePortSpec, portsCollide, type PortRequest } from '../ipam/ports.js';
+import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
+import { isAlive, processStartTime } from '../kernel/proc.js';
+import { DEFAULT_PATH, resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
+import { DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
+import { planAttach } from '../plan/container-plan.js';
+import type { ContainerRecord, NetworkRecord, PortRecord, Store } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { generateName } from './container-names.js';
+import { toMappings } from './firewall-state.js';
+import { networkForRun } from './networks.js';
+import { reconcileContainers } from './reconcile.js';
+import { detachContainer, markExited, removeLogs } from './teardown.js';
+import { parseEnv, validateHostname, validateName } from './validate.js';
+
+export interface RunRequest {
+  command: string[];
+  name?: string;
+  network?: string;
+  ip?: string;
+  publish?: string[];
+  hostname?: string;
+  env?: string[];
+  detach?: boolean;
+  autoRemove?: boolean;
+}
+
+export interface Started {
+  container: ContainerRecord;
+  /** undefined after --dry-run. */
+  child?: ChildProcess;
+}
+
+function containerEnv(c: Pick<ContainerRecord, 'hostname' | 'env'>): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH || DEFAULT_PATH, HOSTNAME: c.hostname, HOME: '/root' };
+  if (process.env.TERM) env.TERM = process.env.TERM;
+  return { ...env, ...parseEnv(c.env) };
+}
+
+/** Host ports for each request: given ones checked against every publication, missing ones picked from the ephemeral range. */
+function allocatePorts(store: Store, requests: readonly PortRequest[], containerId: string): PortRecord[] {
+  const taken: PortRecord[] = store.listPorts();
+  const owner = (p: PortRecord): string => store.getContainer(p.containerId)?.name ?? 'this container';
+  const out: PortRecord[] = [];
+  for (const r of requests) {
+    let hostPort = r.hostPort;
+    if (hostPort === null) {
+      for (let p = EPHEMERAL_PORTS.first; p <= EPHEMERAL_PORTS.last && hostPort === null; p++) {
+        if (!taken.some((t) => portsCollide(t, { ...r, hostPort: p }))) hostPort = p;
+      }
+      if (hostPort === null) throw new ConflictError('no free host port is left in the ephemeral range; give host ports explicitly');
+    }
+    const wanted = { ...r, hostPort };
+    const clash = taken.find((t) => portsCollide(t, wanted));
+    if (clash) {
+      const where = clash.hostIp ?? '0.0.0.0';
+      throw new ConflictError(`host port ${where}:${hostPort}/${r.protocol} is already published by ${owner(clash)}; pick another host port`);
+    }
+    const rec: PortRecord = { containerId, protocol: r.protocol, hostIp: r.hostIp, hostPort, containerPort: r.containerPort };
+    taken.push(rec);
+    out.push(rec);
+  }
+  return out;
+}
+
+function checkHostAddresses(ctx: EngineContext, requests: readonly PortRequest[]): void {
+  const wanted = requests.filter((r) => r.hostIp !== null);
+  if (!wanted.length) return;
+  const local = new Set(ctx.kernel().rtnl().listAddresses().map((a) => a.address));
+  for (const r of wanted) {
+    if (!local.has(r.hostIp as string)) {
+      throw new InvalidArgumentError(`host address ${r.hostIp} in -p is not an address of the host; use one of ${[...local].join(', ')} or leave it out`);
+    }
+  }
+}
+
+function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined } {
+  if (!req.command.length) throw new InvalidArgumentError('ctnet run needs a command after --, e.g.: ctnet run -- sleep 60');
+  if (req.name !== undefined) validateName('container', req.name);
+  const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
+  parseEnv(req.env ?? []);
+  const ports = (req.publish ?? []).map(parsePortSpec);
+  resolveCommand(req.command[0], containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH);
+  return { ports, hostname };
+}
+
+function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
+  let logFd: number | undefined;
+  if (c.logPath) {
+    mkdirSync(join(ctx.root, 'containers', c.id), { recursive: true });
+    logFd = openSync(c.logPath, 'a');
+  }
+  const netns = openNetns(netnsPath(c.netns as string));
+  try {
+    return spawnInNamespaces({
+      netns,
+      uts: { hostname: c.hostname },
+      command: c.command,
+      env: containerEnv(c),
+      stdio: logFd === undefined ? 'inherit' : ['ignore', logFd, logFd],
+      detached: c.detached,
+    });
+  } finally {
+    closeNetns(netns);
+    if (logFd !== undefined) closeSync(logFd);
+  }
+}
+
+/**
+ * `ctnet run`: validates everything first, then (under the host lock) records the container with
+ * its address and host ports, builds its network, and starts its process inside it. Any failure
+ * undoes what was done, kernel and state.
+ */
+export function runContainer(ctx: EngineContext, req: RunRequest): Started {
+  const { ports: portRequests, hostname } = validateRun(req);
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    if (!ctx.dryRun) reconcileContainers(ctx);
+    const net = networkForRun(ctx, req.network ?? DEFAULT_NETWORK.name);
+    if (net.internal && portRequests.length) {
+      throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
+    }
+    checkHostAddresses(ctx, portRequests);
+    const id = randomBytes(32).toString('hex');
+    const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
+      const store = ctx.store;
+      const name = req.name ?? generateName((n) => store.findContainer(n) !== undefined);
+      const existing = store.findContainer(name);
+      if (existing && existing.name === name) {
+        throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
+      }
+      const subnet = parseSubnet(net.subnet);
+      const used = store.usedAddresses(net.id);
+      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, used, req.ip, net.name) : allocateAddress(subnet, net.gateway, used);
+      const record: ContainerRecord = {
+        id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: containerNetnsName(id),
+        hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
+        portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true,
+        state: 'created', pid: process.pid, pidStart: processStartTime(process.pid) ?? null, exitCode: null,
+        logPath: req.detach ? join(ctx.root, 'containers', id, 'output.log') : null,
+        createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
+      };
+      store.insertContainer(record);
+      const ports = allocatePorts(store, portRequests, id);
+      for (const p of ports) store.insertPort(p);
+      return { record, ports };
+    };
+    const steps = (record: ContainerRecord, ports: PortRecord[]) => planAttach(attachmentOf(net, record, ports));
+
+    if (ctx.dryRun) {
+      const container = ctx.transact(() => {
+        const { record, ports } = build();
+        return { steps: steps(record, ports), result: record };
+      });
+      ctx.explain(`ip netns exec ${container.netns} unshare --uts sh -c 'hostname ${container.hostname}; exec ${container.command.join(' ')}'`);
+      return { container };
+    }
+
+    // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
+    const { record, ports } = ctx.store.transaction(build);
+    try {
+      ctx.apply(steps(record, ports));
+      const child = startProcess(ctx, record);
+      ctx.explain(`ip netns exec ${record.netns} unshare --uts sh -c 'hostname ${record.hostname}; exec ${record.command.join(' ')}'`);
+      const started = { state: 'running' as const, pid: child.pid as number, pidStart: processStartTime(child.pid as number) ?? null, startedAt: new Date().toISOString() };
+      ctx.store.transaction(() => ctx.store.updateContainer(id, started));
+      if (req.detach) child.unref();
+      return { container: { ...record, ...started }, child };
+    } catch (err) {
+      detachContainer(ctx, record);
+      ctx.store.transaction(() => ctx.store.deleteContainer(id));
+      removeLogs(record);
+      throw err;
+    }
+  });
+}
+
+function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {
+  return {
+    netns: c.netns as string, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
+    ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
+    gateway: net.internal ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
+  };
+}
+
+/** Called when a foreground container's process ends. */
+export function containerExited(ctx: EngineContext, id: string, exitCode: number): void {
+  ctx.locked(() => markExited(ctx, id, exitCode));
+}
+
+export function findContainer(ctx: EngineContext, nameOrId: string): ContainerRecord {
+  const c = ctx.store.findContainer(nameOrId);
+  if (!c) throw new NotFoundError(`container ${nameOrId} does not exist; list containers with ctnet ps -a`);
+  return c;
+}
+
+/** A container's state as the kernel sees it now (a process may have ended since the state was written). */
+export function liveState(c: ContainerRecord): ContainerRecord['state'] {
+  return c.state === 'running' && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
+}
+
+function signalContainer(c: ContainerRecord, signal: NodeJS.Signals): void {
+  if (!c.pid) return;
+  try {
+    // A detached container leads its own process group: signal all of it.
+    process.kill(c.detached ? -c.pid : c.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(c.pid, c.pidStart)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<void> {
+  if (!isAlive(c.pid, c.pidStart)) return;
+  signalContainer(c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
+  if (await waitGone(c, timeoutSeconds * 1000)) return;
+  signalContainer(c, 'SIGKILL');
+  await waitGone(c, 5000);
+}
+
+export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
+  ctx.requireChangeRights();
+  const c = findContainer(ctx, nameOrId);
+  if (c.state !== 'running') return c;
+  await terminate(c, timeoutSeconds);
+  ctx.locked(() => markExited(ctx, c.id, null));
+  return c;
+}
+
+/** Removes containers; running ones only with `force`. All names are checked before anything is removed. */
+export async function removeContainers(ctx: EngineContext, names: readonly string[], force: boolean): Promise<ContainerRecord[]> {
+  ctx.requireChangeRights();
+  const targets = names.map((n) => findContainer(ctx, n));
+  for (const c of targets) {
+    if (liveState(c) === 'running' && !force) {
+      throw new ConflictError(`container ${c.name} is running; stop it first with ctnet stop ${c.name}, or use ctnet rm -f ${c.name}`);
+    }
+  }
+  for (const c of targets) {
+    await terminate(c, 0);
+    ctx.locked(() => {
+      const current = ctx.store.getContainer(c.id);
+      if (!current) return;
+      detachContainer(ctx, current);
+      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+      removeLogs(current);
+    });
+  }
+  return targets;
+}
+
+/** Starts a command inside a running container's namespaces; returns its process. */
+export function execInContainer(ctx: EngineContext, nameOrId: string, command: string[]): ChildProcess {
+  if (!command.length) throw new InvalidArgumentError('ctnet exec needs a command after the container name, e.g.: ctnet exec web -- ip addr');
+  ctx.requireChangeRights();
+  const c = findContainer(ctx, nameOrId);
+  if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
+  const env = containerEnv(c);
+  resolveCommand(command[0], env.PATH);
+  const netns = openNetns(netnsPath(c.netns));
+  try {
+    return spawnInNamespaces({ netns, uts: { path: `/proc/${c.pid}/ns/uts` }, command, env, stdio: 'inherit', detached: false });
+  } finally {
+    closeNetns(netns);
+  }
+}
+
+export function containerLogs(ctx: EngineContext, nameOrId: string): string {
+  const c = findContainer(ctx, nameOrId);
+  if (!c.logPath) return '';
+  try {
+    return readFileSync(c.logPath, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import { DEFAULT_ROOT } from '../names.js';
+import { PermissionError } from '../errors.js';
+import { CURRENT_NETNS, closeNetns, netnsPath, openNetns, type NetnsHandle } from '../kernel/netns.js';
+import { requireLibnftables } from '../kernel/nft.js';
+import { KernelSession } from '../kernel/session.js';
+import { execute, executeBestEffort } from '../plan/executor.js';
+import { renderOp, type Op, type RenderContext, type Step } from '../plan/ops.js';
+import { HostLock } from '../store/lock.js';
+import { Store } from '../store/store.js';
+
+export interface EngineOptions {
+  /** State directory (CTNET_ROOT); default /var/lib/ctnet. */
+  root?: string;
+  /** Name of the network namespace that plays the host (CTNET_HOST_NETNS); default: where ctnet runs. */
+  hostNetns?: string | null;
+  /** Receives each kernel change as the equivalent shell command, in order. */
+  explain?: (line: string) => void;
+  /** Print the plan through `explain` and change nothing. */
+  dryRun?: boolean;
+  /** Fail on purpose at this 1-based step of the next plan (rollback tests). */
+  faultAt?: number;
+}
+
+/** Thrown inside a transaction to roll it back after a dry run printed its plan. */
+class DryRunDone extends Error {}
+
+/** What every use case needs: state, the host lock, the kernel of the host namespace, and how to apply plans. */
+export class EngineContext {
+  readonly store: Store;
+  readonly lock: HostLock;
+  readonly host: NetnsHandle;
+  readonly render: RenderContext;
+  private session: KernelSession | undefined;
+
+  constructor(readonly options: EngineOptions) {
+    const root = options.root ?? DEFAULT_ROOT;
+    this.store = new Store(root);
+    this.lock = new HostLock(join(root, 'ctnet.lock'));
+    this.host = options.hostNetns ? openNetns(netnsPath(options.hostNetns)) : CURRENT_NETNS;
+    this.render = { hostNetns: options.hostNetns ?? null };
+  }
+
+  get root(): string {
+    return this.store.root;
+  }
+
+  get dryRun(): boolean {
+    return this.options.dryRun === true;
+  }
+
+  kernel(): KernelSession {
+    this.session ??= new KernelSession(this.host);
+    return this.session;
+  }
+
+  /** Checks what every changing command needs before it changes anything. */
+  requireChangeRights(): void {
+    if (process.getuid?.() !== 0) throw new PermissionError('ctnet changes network namespaces and needs root; run it with sudo');
+    requireLibnftables();
+  }
+
+  /** Runs a changing use case under the host lock. */
+  locked<T>(fn: () => T): T {
+    return this.lock.with(fn);
+  }
+
+  /**
+   * Runs `fn` in a database transaction; the steps it returns are applied to the kernel inside the
+   * same transaction, so a kernel failure (after its own rollback) also rolls the state back. With
+   * --dry-run the steps are printed and the transaction is rolled back.
+   */
+  transact<T>(fn: () => { steps: Step[]; result: T }): T {
+    let out: T | undefined;
+    try {
+      this.store.transaction(() => {
+        if (this.dryRun) this.store.deferForeignKeys();
+        const { steps, result } = fn();
+        out = result;
+        this.apply(steps);
+        if (this.dryRun) throw new DryRunDone();
+      });
+    } catch (err) {
+      if (!(err instanceof DryRunDone)) throw err;
+    }
+    return out as T;
+  }
+
+  /** Applies steps with rollback (or only prints them with --dry-run). */
+  apply(steps: readonly Step[]): void {
+    if (this.dryRun) {
+      for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
+      return;
+    }
+    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt });
+  }
+
+  /** Applies removal operations, going on past failures; returns them. */
+  applyBestEffort(ops: readonly Op[]): Error[] {
+    if (this.dryRun) {
+      for (const op of ops) this.options.explain?.(renderOp(op, this.render));
+      return [];
+    }
+    return executeBestEffort(ops, this.kernel(), { explain: this.options.explain, render: this.render });
+  }
+
+  explain(line: string): void {
+    this.options.explain?.(line);
+  }
+
+  close(): void {
+    this.session?.close();
+    this.store.close();
+    closeNetns(this.host);
+  }
+}

@@ -1,0 +1,80 @@
+import type { ChildProcess } from 'node:child_process';
+import { EngineContext, type EngineOptions } from './context.js';
+import {
+  containerExited, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
+  type RunRequest, type Started,
+} from './containers.js';
+import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
+import { garbageCollect, type GcReport } from './reconcile.js';
+import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
+
+/** ctnet's library API: one object per host namespace and state directory. */
+export class Engine {
+  private readonly ctx: EngineContext;
+
+  constructor(options: EngineOptions = {}) {
+    this.ctx = new EngineContext(options);
+  }
+
+  createNetwork(req: CreateNetworkRequest): NetworkView {
+    const n = createNetwork(this.ctx, req);
+    return this.ctx.dryRun ? { ...networkView(this.ctx.store, { ...n }), Containers: [] } : networkView(this.ctx.store, n);
+  }
+
+  listNetworks(): NetworkView[] {
+    return this.ctx.store.listNetworks().map((n) => networkView(this.ctx.store, n));
+  }
+
+  inspectNetwork(name: string): NetworkView {
+    return networkView(this.ctx.store, findNetwork(this.ctx, name));
+  }
+
+  /** Returns warnings: pieces that could not be removed (ctnet gc retries them). */
+  removeNetwork(name: string): Error[] {
+    return removeNetwork(this.ctx, name);
+  }
+
+  run(req: RunRequest): Started {
+    return runContainer(this.ctx, req);
+  }
+
+  /** Records the exit of a foreground container started by `run`, and takes its network down. */
+  exited(id: string, exitCode: number): void {
+    containerExited(this.ctx, id, exitCode);
+  }
+
+  listContainers(all = false): ContainerView[] {
+    return this.ctx.store
+      .listContainers()
+      .map((c) => containerView(this.ctx.store, c))
+      .filter((v) => all || v.State.Running);
+  }
+
+  inspect(nameOrId: string): ContainerView {
+    return containerView(this.ctx.store, findContainer(this.ctx, nameOrId));
+  }
+
+  stop(nameOrId: string, timeoutSeconds?: number): Promise<unknown> {
+    return stopContainer(this.ctx, nameOrId, timeoutSeconds);
+  }
+
+  remove(names: readonly string[], force = false): Promise<unknown> {
+    return removeContainers(this.ctx, names, force);
+  }
+
+  exec(nameOrId: string, command: string[]): ChildProcess {
+    return execInContainer(this.ctx, nameOrId, command);
+  }
+
+  logs(nameOrId: string): string {
+    return containerLogs(this.ctx, nameOrId);
+  }
+
+  gc(): GcReport {
+    return garbageCollect(this.ctx);
+  }
+
+  close(): void {
+    this.ctx.close();
+  }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { defaultGateway } from '../ipam/allocator.js';
+import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../ipam/ipv4.js';
+import { pickFreeSubnet } from '../ipam/subnet-pool.js';
+import { readSysctl } from '../kernel/sysctl.js';
+import { DEFAULT_MTU, DEFAULT_NETWORK } from '../names.js';
+import { IP_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
+import type { NetworkRecord } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { firewallScript } from './firewall-state.js';
+import { validateIfname, validateMtu, validateName } from './validate.js';
+
+export interface CreateNetworkRequest {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  bridge?: string;
+  internal?: boolean;
+  mtu?: number;
+}
+
+/** Meta key holding net.ipv4.ip_forward as it was before ctnet's first network, restored after its last. */
+const FORWARD_BEFORE = 'host.ip_forward.before';
+
+interface HostRoute {
+  subnet: Subnet;
+  dev: string;
+}
+
+/** The host's IPv4 routes (main table) that a new network must not overlap; default routes overlap nothing. */
+function hostRoutes(ctx: EngineContext, ownBridges: ReadonlySet<string>): HostRoute[] {
+  const rtnl = ctx.kernel().rtnl();
+  const names = new Map(rtnl.listLinks().map((l) => [l.index, l.name]));
+  return rtnl
+    .listRoutes()
+    .filter((r) => r.table === 254 && r.dstLen > 0)
+    .map((r) => ({ subnet: subnetOf(toInt(r.dst), r.dstLen), dev: names.get(r.oif ?? -1) ?? '?' }))
+    .filter((r) => !ownBridges.has(r.dev));
+}
+
+function chooseGateway(subnet: Subnet, requested: string | undefined): string {
+  if (requested === undefined) return defaultGateway(subnet);
+  const gw = parseIPv4(requested, '--gateway');
+  if (!contains(subnet, gw)) throw new InvalidArgumentError(`--gateway ${gw} is outside subnet ${subnet.cidr}; pick an address inside it (e.g. ${defaultGateway(subnet)})`);
+  const n = toInt(gw);
+  if (n === subnet.base || n === broadcast(subnet)) throw new InvalidArgumentError(`--gateway ${gw} is the network or broadcast address of ${subnet.cidr}; pick a host address`);
+  return gw;
+}
+
+export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): NetworkRecord {
+  validateName('network', req.name);
+  if (req.bridge !== undefined) validateIfname(req.bridge, '--bridge');
+  const mtu = validateMtu(req.mtu) ?? DEFAULT_MTU;
+  const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
+  if (requestedSubnet) chooseGateway(requestedSubnet, req.gateway);
+  else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
+  ctx.requireChangeRights();
+
+  return ctx.locked(() => {
+    const store = ctx.store;
+    if (store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
+    const others = store.listNetworks();
+    const id = randomBytes(32).toString('hex');
+    const bridge = req.bridge ?? `br-${id.slice(0, 12)}`;
+    const owner = others.find((n) => n.bridge === bridge);
+    if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
+    if (ctx.kernel().rtnl().findLink(bridge)) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
+
+    const routes = hostRoutes(ctx, new Set(others.map((n) => n.bridge)));
+    const subnet = requestedSubnet ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
+    for (const n of others) {
+      if (overlaps(subnet, parseSubnet(n.subnet))) throw new ConflictError(`subnet ${subnet.cidr} overlaps network ${n.name} (${n.subnet}); pick another --subnet`);
+    }
+    for (const r of routes) {
+      if (overlaps(subnet, r.subnet)) throw new ConflictError(`subnet ${subnet.cidr} overlaps the host's route to ${r.subnet.cidr} (dev ${r.dev}); pick another --subnet`);
+    }
+    const record: NetworkRecord = {
+      id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
+      internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
+    };
+    const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
+    return ctx.transact(() => {
+      if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
+      const undo = firewallScript(store);
+      store.insertNetwork(record);
+      return { steps: planCreateNetwork(record, { apply: firewallScript(store), undo }), result: record };
+    });
+  });
+}
+
+export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
+  const n = ctx.store.findNetwork(name);
+  if (!n) throw new NotFoundError(`network ${name} does not exist; list networks with ctnet network ls or create it with ctnet network create ${name}`);
+  return n;
+}
+
+/** The network a container asks for; the default `bridge` network is created on first use, like docker0. */
+export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
+  const n = ctx.store.findNetwork(name);
+  if (n) return n;
+  if (name === DEFAULT_NETWORK.name) return createNetwork(ctx, { name, subnet: DEFAULT_NETWORK.subnet, bridge: DEFAULT_NETWORK.bridge });
+  return findNetwork(ctx, name);
+}
+
+/** Removes a network's firewall entries and bridge; refuses while containers are attached. Returns warnings. */
+export function removeNetwork(ctx: EngineContext, name: string): Error[] {
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    const net = findNetwork(ctx, name);
+    const attached = ctx.store.containersOn(net.id);
+    if (attached.length) {
+      const names = attached.map((c) => c.name).join(' ');
+      throw new ConflictError(`network ${net.name} still has containers attached (${names}); remove them first with: ctnet rm -f ${names}`);
+    }
+    let errors: Error[] = [];
+    ctx.transact(() => {
+      ctx.store.deleteNetwork(net.id);
+      const last = ctx.store.listNetworks().length === 0;
+      const restore = last ? ctx.store.getMeta(FORWARD_BEFORE) : undefined;
+      if (last) ctx.store.setMeta(FORWARD_BEFORE, undefined);
+      errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore));
+      return { steps: [], result: undefined };
+    });
+    return errors;
+  });
+}

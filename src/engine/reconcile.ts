@@ -1,0 +1,73 @@
+import { isAlive } from '../kernel/proc.js';
+import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
+import { planCreateNetwork } from '../plan/network-plan.js';
+import type { EngineContext } from './context.js';
+import { firewallScript } from './firewall-state.js';
+import { detachContainer, markExited, removeLogs } from './teardown.js';
+
+/**
+ * Cheap reconcile, run by every changing command under the host lock: containers whose process
+ * has gone are taken down, and setups whose ctnet process died half-way are undone.
+ */
+export function reconcileContainers(ctx: EngineContext): string[] {
+  const done: string[] = [];
+  for (const c of ctx.store.listContainers()) {
+    if (c.state === 'running' && !isAlive(c.pid, c.pidStart)) {
+      markExited(ctx, c.id, null);
+      done.push(`${c.name}: process ended, network removed`);
+    } else if (c.state === 'created' && !isAlive(c.pid, c.pidStart)) {
+      detachContainer(ctx, c);
+      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+      removeLogs(c);
+      done.push(`${c.name}: interrupted setup undone`);
+    }
+  }
+  return done;
+}
+
+export interface GcReport {
+  actions: string[];
+  errors: Error[];
+}
+
+/**
+ * Full repair: the cheap reconcile, then the kernel against the state. Bridges a reboot removed are
+ * rebuilt, veths on ctnet's bridges that belong to no container are deleted, and the nftables table
+ * is rendered anew from state (restoring it after a flush and dropping stale elements).
+ */
+export function garbageCollect(ctx: EngineContext): GcReport {
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    const actions = reconcileContainers(ctx);
+    const errors: Error[] = [];
+    const rtnl = ctx.kernel().rtnl();
+    const networks = ctx.store.listNetworks();
+    const live = ctx.store.listContainers();
+    for (const net of networks) {
+      if (!rtnl.findLink(net.bridge)) {
+        const steps = planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft');
+        try {
+          ctx.apply(steps);
+          actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
+        } catch (err) {
+          errors.push(err as Error);
+        }
+      }
+    }
+    const known = new Set(live.map((c) => c.hostVeth).filter(Boolean));
+    const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
+    for (const link of rtnl.listLinks()) {
+      if (link.master !== undefined && bridgeIndex.has(link.master) && !known.has(link.name) && link.name !== CONTAINER_IFNAME) {
+        errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
+        actions.push(`removed leftover veth ${link.name}`);
+      }
+    }
+    // An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them).
+    for (const c of live.filter((c) => c.state === 'exited')) {
+      const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
+      errors.push(...errs);
+    }
+    errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
+    return { actions, errors };
+  });
+}

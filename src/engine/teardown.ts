@@ -1,0 +1,38 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { planDetach } from '../plan/container-plan.js';
+import type { ContainerRecord } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { mappingsOf } from './firewall-state.js';
+
+/** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
+export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
+  return ctx.applyBestEffort(planDetach({ netns: c.netns, hostVeth: c.hostVeth, ports: mappingsOf(ctx.store, c) }));
+}
+
+/**
+ * Records that a container's process has ended: its network is taken down and its address and host
+ * ports go back to the pools. With --rm the record goes too.
+ */
+export function markExited(ctx: EngineContext, id: string, exitCode: number | null): Error[] {
+  const c = ctx.store.getContainer(id);
+  if (!c) return [];
+  const errors = detachContainer(ctx, c);
+  ctx.store.transaction(() => {
+    ctx.store.deletePortsOf(c.id);
+    if (c.autoRemove) {
+      ctx.store.deleteContainer(c.id);
+    } else {
+      ctx.store.updateContainer(c.id, {
+        state: 'exited', ip: null, hostVeth: null, netns: null,
+        exitCode: exitCode ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
+      });
+    }
+  });
+  if (c.autoRemove) removeLogs(c);
+  return errors;
+}
+
+export function removeLogs(c: ContainerRecord): void {
+  if (c.logPath) rmSync(dirname(c.logPath), { recursive: true, force: true });
+}

@@ -1,0 +1,49 @@
+import { InvalidArgumentError } from '../errors.js';
+import { IFNAME_MAX } from '../names.js';
+
+/** Input checks shared by use cases; each failure names the problem and the fix. */
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function validateName(kind: 'network' | 'container', name: string): string {
+  if (!NAME_RE.test(name) || name.length > 63) {
+    throw new InvalidArgumentError(`invalid ${kind} name "${name}": use up to 63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+export function validateIfname(name: string, flag: string): string {
+  if (name.length > IFNAME_MAX) {
+    throw new InvalidArgumentError(`${flag} ${name} is ${name.length} characters; Linux interface names have at most ${IFNAME_MAX}`);
+  }
+  if (!/^[a-zA-Z0-9_.-]+$/.test(name) || name === '.' || name === '..') {
+    throw new InvalidArgumentError(`${flag} "${name}" is not a valid interface name; use letters, digits, '_', '.' or '-'`);
+  }
+  return name;
+}
+
+export function validateMtu(mtu: number | undefined): number | undefined {
+  if (mtu === undefined) return undefined;
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidArgumentError(`--mtu ${mtu} is outside 68-65535; the usual value is 1500`);
+  return mtu;
+}
+
+export function validateHostname(h: string): string {
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(h) || h.length > 64) {
+    throw new InvalidArgumentError(`invalid --hostname "${h}": use letters, digits and '-' (at most 64 characters)`);
+  }
+  return h;
+}
+
+export function parseEnv(entries: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidArgumentError(`invalid -e "${e}": expected KEY=VALUE with KEY made of letters, digits and '_'`);
+    // Like docker, `-e KEY` alone passes the caller's value through.
+    const value = eq < 0 ? process.env[key] : e.slice(eq + 1);
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}

@@ -1,0 +1,74 @@
+import { parseSubnet } from '../ipam/ipv4.js';
+import type { Protocol } from '../ipam/ports.js';
+import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
+import { liveState } from './containers.js';
+
+/** What `network inspect` and `network ls --json` show. */
+export interface NetworkView {
+  Id: string;
+  Name: string;
+  Driver: 'bridge';
+  Subnet: string;
+  Gateway: string;
+  Bridge: string;
+  Internal: boolean;
+  MTU: number;
+  Created: string;
+  Containers: { Id: string; Name: string; IPAddress: string | null; State: string }[];
+}
+
+export function networkView(store: Store, n: NetworkRecord): NetworkView {
+  return {
+    Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
+    MTU: n.mtu, Created: n.createdAt,
+    Containers: store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
+  };
+}
+
+export interface PortView {
+  Protocol: Protocol;
+  HostIp: string;
+  HostPort: number;
+  ContainerPort: number;
+}
+
+/** What `inspect` and `ps --json` show, in Docker's vocabulary. */
+export interface ContainerView {
+  Id: string;
+  Name: string;
+  State: { Status: string; Running: boolean; Pid: number | null; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
+  Created: string;
+  Config: { Hostname: string; Cmd: string[]; Env: string[]; Detached: boolean; AutoRemove: boolean };
+  NetworkSettings: {
+    SandboxKey: string | null;
+    Network: string;
+    IPAddress: string | null;
+    IPPrefixLen: number;
+    Gateway: string | null;
+    HostVeth: string | null;
+    Ports: PortView[];
+  };
+  LogPath: string | null;
+}
+
+export function containerView(store: Store, c: ContainerRecord): ContainerView {
+  const net = store.getNetworkById(c.networkId);
+  const state = liveState(c);
+  return {
+    Id: c.id,
+    Name: c.name,
+    State: { Status: state, Running: state === 'running', Pid: state === 'running' ? c.pid : null, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt },
+    Created: c.createdAt,
+    Config: { Hostname: c.hostname, Cmd: c.command, Env: c.env, Detached: c.detached, AutoRemove: c.autoRemove },
+    NetworkSettings: {
+      SandboxKey: c.netns ? `/run/netns/${c.netns}` : null,
+      Network: net.name,
+      IPAddress: c.ip,
+      IPPrefixLen: parseSubnet(net.subnet).prefix,
+      Gateway: net.internal ? null : net.gateway,
+      HostVeth: c.hostVeth,
+      Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
+    },
+    LogPath: c.logPath,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * One error hierarchy for everything a user can cause. Each class has a stable `code`,
+ * a process exit code, and the CNI error code a plugin would report. Messages are one line
+ * naming the problem and the fix.
+ */
+export type ErrorCode =
+  | 'CTNET_INVALID_ARGUMENT'
+  | 'CTNET_NOT_FOUND'
+  | 'CTNET_CONFLICT'
+  | 'CTNET_PERMISSION'
+  | 'CTNET_DEPENDENCY_MISSING'
+  | 'CTNET_KERNEL'
+  | 'CTNET_COMMAND_NOT_FOUND'
+  | 'CTNET_COMMAND_NOT_EXECUTABLE'
+  | 'CTNET_INJECTED_FAULT';
+
+/** Exit codes are part of the CLI contract; never renumber them. */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  CTNET_INVALID_ARGUMENT: 2,
+  CTNET_NOT_FOUND: 3,
+  CTNET_CONFLICT: 4,
+  CTNET_PERMISSION: 5,
+  CTNET_DEPENDENCY_MISSING: 6,
+  CTNET_KERNEL: 7,
+  CTNET_INJECTED_FAULT: 8,
+  CTNET_COMMAND_NOT_EXECUTABLE: 126,
+  CTNET_COMMAND_NOT_FOUND: 127,
+};
+
+/** CNI spec error codes (used by the CNI entry point). */
+const CNI_CODES: Readonly<Record<ErrorCode, number>> = {
+  CTNET_INVALID_ARGUMENT: 7,
+  CTNET_NOT_FOUND: 3,
+  CTNET_CONFLICT: 999,
+  CTNET_PERMISSION: 999,
+  CTNET_DEPENDENCY_MISSING: 50,
+  CTNET_KERNEL: 999,
+  CTNET_INJECTED_FAULT: 999,
+  CTNET_COMMAND_NOT_EXECUTABLE: 999,
+  CTNET_COMMAND_NOT_FOUND: 999,
+};
+
+export class CtnetError extends Error {
+  override readonly name: string = 'CtnetError';
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+  get cniCode(): number {
+    return CNI_CODES[this.code];
+  }
+}
+
+export class InvalidArgumentError extends CtnetError {
+  override readonly name = 'InvalidArgumentError';
+  constructor(message: string) {
+    super('CTNET_INVALID_ARGUMENT', message);
+  }
+}
+
+export class NotFoundError extends CtnetError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string) {
+    super('CTNET_NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends CtnetError {
+  override readonly name = 'ConflictError';
+  constructor(message: string) {
+    super('CTNET_CONFLICT', message);
+  }
+}
+
+export class PermissionError extends CtnetError {
+  override readonly name = 'PermissionError';
+  constructor(message: string) {
+    super('CTNET_PERMISSION', message);
+  }
+}
+
+export class DependencyMissingError extends CtnetError {
+  override readonly name = 'DependencyMissingError';
+  constructor(message: string) {
+    super('CTNET_DEPENDENCY_MISSING', message);
+  }
+}
+
+/** A kernel operation failed; `errno` is the positive errno value when known. */
+export class KernelError extends CtnetError {
+  override readonly name = 'KernelError';
+  constructor(message: string, readonly errno?: number) {
+    super('CTNET_KERNEL', message);
+  }
+}
+
+export class CommandStartError extends CtnetError {
+  override readonly name = 'CommandStartError';
+  constructor(code: 'CTNET_COMMAND_NOT_FOUND' | 'CTNET_COMMAND_NOT_EXECUTABLE', message: string) {
+    super(code, message);
+  }
+}
+
+/** Raised by the executor when CTNET_FAULT_AT names the step it is about to apply (tests only). */
+export class InjectedFaultError extends CtnetError {
+  override readonly name = 'InjectedFaultError';
+  constructor(step: number, what: string) {
+    super('CTNET_INJECTED_FAULT', `injected fault at step ${step} (${what}); unset CTNET_FAULT_AT to run normally`);
+  }
+}

@@ -1,0 +1,86 @@
+import { CHAIN, NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
+import type { Protocol } from '../ipam/ports.js';
+
+/**
+ * ctnet's nftables table, rendered from state. The rules are fixed; networks and published ports
+ * are only set and map elements, so the rule count never grows with containers and a container's
+ * ports are added and removed as O(1) element updates.
+ */
+
+export interface FirewallNetwork {
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+}
+
+export interface PortMapping {
+  protocol: Protocol;
+  /** null = every local address of the host. */
+  hostIp: string | null;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+
+function elements(items: readonly string[]): string {
+  return items.length ? `\t\telements = { ${items.join(', ')} }\n` : '';
+}
+
+const mapKey = (m: PortMapping): string => (m.hostIp ? `${m.hostIp} . ${m.hostPort}` : `${m.hostPort}`);
+const mapElement = (m: PortMapping): string => `${mapKey(m)} : ${m.containerIp} . ${m.containerPort}`;
+const mapName = (m: PortMapping): string => PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'];
+const sorted = <X>(xs: readonly X[], key: (x: X) => string): X[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+/** The whole table, elements included. */
+export function renderTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[]): string {
+  const nets = sorted(networks, (n) => n.bridge);
+  const quoted = (ns: FirewallNetwork[]): string[] => ns.map((n) => `"${n.bridge}"`);
+  let out = `table ${T} {\n`;
+  out += `\tset ${SET.bridges} {\n\t\ttype ifname\n${elements(quoted(nets))}\t}\n`;
+  out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
+  out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal).map((n) => n.subnet))}\t}\n`;
+  for (const proto of PROTOCOLS) {
+    for (const scope of ['any', 'host'] as const) {
+      const key = scope === 'any' ? 'inet_service' : 'ipv4_addr . inet_service';
+      const items = sorted(mappings.filter((m) => m.protocol === proto && (scope === 'host') === (m.hostIp !== null)), mapKey).map(mapElement);
+      out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ipv4_addr . inet_service\n${elements(items)}\t}\n`;
+    }
+  }
+  out += `\tchain ${CHAIN.published} {\n`;
+  for (const proto of PROTOCOLS) {
+    out += `\t\tdnat ip to ip daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
+    out += `\t\tdnat ip to ${proto} dport map @${PORT_MAP[proto].any}\n`;
+  }
+  out += `\t}\n`;
+  // Published ports answer on every local address: from other hosts (prerouting) and from the host itself (output).
+  out += `\tchain ${CHAIN.prerouting} {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
+  out += `\tchain ${CHAIN.output} {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
+  out += `\tchain ${CHAIN.postrouting} {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n`;
+  out += `\t\tip saddr @${SET.masqSubnets} oifname != @${SET.bridges} masquerade\n`; // the seed's step 9
+  out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`; // localhost:port -> container
+  out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.masqSubnets} masquerade\n`; // hairpin
+  out += `\t}\n`;
+  // Internal networks have no way out and no way in at layer 3; traffic inside the bridge is switched, not routed.
+  out += `\tchain ${CHAIN.forward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+  out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n\t}\n`;
+  out += `}\n`;
+  return out;
+}
+
+/** Replaces ctnet's table atomically (create-if-missing, delete, re-create in one transaction). */
+export function renderReplaceTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[]): string {
+  return `add table ${T}\ndelete table ${T}\n${renderTable(networks, mappings)}`;
+}
+
+/** Removes ctnet's table (when the last network goes). */
+export function renderDeleteTable(): string {
+  return `add table ${T}\ndelete table ${T}\n`;
+}
+
+/** Adds or deletes the map elements of some port mappings, one element per line (so a missing one can be skipped alone). */
+export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[]): string {
+  return mappings.map((m) => `${verb} element ${T} ${mapName(m)} { ${verb === 'add' ? mapElement(m) : mapKey(m)} }\n`).join('');
+}

@@ -1,0 +1,67 @@
+import ipaddr from 'ipaddr.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** IPv4 address math on unsigned 32-bit integers; parsing and formatting through ipaddr.js. */
+
+export interface Subnet {
+  /** Network address as an unsigned integer. */
+  readonly base: number;
+  readonly prefix: number;
+  /** Canonical text, e.g. 172.17.0.0/16 */
+  readonly cidr: string;
+}
+
+export const toInt = (ip: string): number => ipaddr.IPv4.parse(ip).toByteArray().reduce((acc, b) => acc * 256 + b, 0);
+
+export function toIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+
+export function subnetOf(base: number, prefix: number): Subnet {
+  const b = (base & maskOf(prefix)) >>> 0;
+  return { base: b, prefix, cidr: `${toIp(b)}/${prefix}` };
+}
+
+export const size = (s: Subnet): number => 2 ** (32 - s.prefix);
+export const broadcast = (s: Subnet): number => s.base + size(s) - 1;
+
+export function contains(s: Subnet, ip: string | number): boolean {
+  const n = typeof ip === 'number' ? ip : toInt(ip);
+  return n >= s.base && n <= broadcast(s);
+}
+
+export function overlaps(a: Subnet, b: Subnet): boolean {
+  return a.base <= broadcast(b) && b.base <= broadcast(a);
+}
+
+export function parseIPv4(text: string, what: string): string {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    if (ipaddr.IPv6.isValid(text)) throw new InvalidArgumentError(`${what} ${text} is IPv6; ctnet networks are IPv4 for now, use an address like 172.20.0.5`);
+    throw new InvalidArgumentError(`invalid ${what} "${text}": expected an IPv4 address like 172.20.0.5`);
+  }
+  return ipaddr.IPv4.parse(text).toString();
+}
+
+/** Parses a subnet for a network: canonical, at most /30 so it holds a gateway and containers. */
+export function parseSubnet(text: string): Subnet {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]) || Number(m[2]) > 32) {
+    if (ipaddr.isValidCIDR?.(text) && text.includes(':')) {
+      throw new InvalidArgumentError(`subnet ${text} is IPv6; ctnet networks are IPv4 for now, use a subnet like 172.20.0.0/16`);
+    }
+    throw new InvalidArgumentError(`invalid subnet "${text}": expected CIDR notation like 172.20.0.0/16`);
+  }
+  const prefix = Number(m[2]);
+  const addr = toInt(m[1]);
+  const s = subnetOf(addr, prefix);
+  if (s.base !== addr) throw new InvalidArgumentError(`invalid subnet ${text}: host bits are set; use ${s.cidr}`);
+  if (prefix > 30) throw new InvalidArgumentError(`subnet ${text} is too small for a gateway and containers; use /30 or larger (e.g. /24)`);
+  if (prefix < 8) throw new InvalidArgumentError(`subnet ${text} is too large; use /8 or smaller (e.g. /16)`);
+  return s;
+}
+
+/** The usable host addresses: everything but the network and broadcast addresses. */
+export const firstHost = (s: Subnet): number => s.base + 1;
+export const lastHost = (s: Subnet): number => broadcast(s) - 1;

@@ -1,0 +1,69 @@
+import koffi from 'koffi';
+import { KernelError, PermissionError } from '../errors.js';
+import { constants as osConstants } from 'node:os';
+
+/** The few libc calls Node has no API for, bound once through koffi on first use. */
+interface Libc {
+  setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  send(fd: number, buf: Buffer, len: number, flags: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  close(fd: number): number;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: null): number;
+  umount2(target: string, flags: number): number;
+  sethostname(name: string, len: number): number;
+  flock(fd: number, op: number): number;
+}
+
+let bound: Libc | undefined;
+
+export function libc(): Libc {
+  if (bound) return bound;
+  const lib = koffi.load('libc.so.6');
+  bound = {
+    setns: lib.func('int setns(int fd, int nstype)'),
+    unshare: lib.func('int unshare(int flags)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+    recv: lib.func('intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)'),
+    close: lib.func('int close(int fd)'),
+    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
+    sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+    flock: lib.func('int flock(int fd, int op)'),
+  } as Libc;
+  return bound;
+}
+
+export function errno(): number {
+  return koffi.errno();
+}
+
+export function errnoName(code: number): string {
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === code) return name;
+  return `errno ${code}`;
+}
+
+/** Throws a KernelError (or PermissionError for EPERM/EACCES) when a libc call returned -1. */
+export function check(result: number, what: string): number {
+  if (result >= 0) return result;
+  const code = errno();
+  if (code === osConstants.errno.EPERM || code === osConstants.errno.EACCES) {
+    throw new PermissionError(`${what}: permission denied; run ctnet as root`);
+  }
+  throw new KernelError(`${what}: ${errnoName(code)}`, code);
+}
+
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;

@@ -1,0 +1,206 @@
+import ipaddr from 'ipaddr.js';
+import { KernelError, NotFoundError } from '../../errors.js';
+import {
+  NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, parseAttrs, readStr, readU32, rtmsg,
+  type NlMessage,
+} from './codec.js';
+import { RtnlSocket } from './socket.js';
+
+const AF_INET = 2;
+const IFF_UP = 0x1;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28 } as const;
+const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
+const VETH_INFO_PEER = 1;
+const IFLA_BRPORT_MODE = 4;
+const IFA = { ADDRESS: 1, LOCAL: 2, BROADCAST: 4 } as const;
+const RTA = { DST: 1, OIF: 4, GATEWAY: 5, TABLE: 15 } as const;
+const RT_TABLE_MAIN = 254;
+const RTPROT_BOOT = 3;
+const RTN_UNICAST = 1;
+const RT_SCOPE_UNIVERSE = 0;
+const ENODEV = 19;
+
+export interface Link {
+  index: number;
+  name: string;
+  up: boolean;
+  mtu: number;
+  master?: number;
+  kind?: string;
+  mac?: string;
+}
+
+export interface Address {
+  index: number;
+  address: string;
+  prefix: number;
+}
+
+export interface Route {
+  dst: string;
+  dstLen: number;
+  gateway?: string;
+  oif?: number;
+  table: number;
+  type: number;
+}
+
+const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
+const ipv4String = (b: Buffer): string => Array.from(b.subarray(0, 4)).join('.');
+const macString = (b: Buffer): string => Array.from(b).map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+function parseLink(m: NlMessage): Link {
+  const attrs = parseAttrs(m.body, 16);
+  const info = attrs.get(IFLA.LINKINFO);
+  const kind = info ? readStr(parseAttrs(info).get(IFLA_INFO.KIND)) : undefined;
+  const mac = attrs.get(IFLA.ADDRESS);
+  return {
+    index: m.body.readInt32LE(4),
+    name: readStr(attrs.get(IFLA.IFNAME)) ?? '',
+    up: (m.body.readUInt32LE(8) & IFF_UP) !== 0,
+    mtu: readU32(attrs.get(IFLA.MTU)) ?? 0,
+    master: readU32(attrs.get(IFLA.MASTER)),
+    kind,
+    mac: mac && mac.length === 6 ? macString(mac) : undefined,
+  };
+}
+
+/** Typed rtnetlink operations on one network namespace (the one its socket was opened in). */
+export class Rtnl {
+  constructor(private readonly sock: RtnlSocket) {}
+
+  close(): void {
+    this.sock.close();
+  }
+
+  listLinks(): Link[] {
+    return this.sock.get(RTM.GETLINK, ifinfomsg(), true, 'listing links').map(parseLink);
+  }
+
+  /** The link called `name`, or undefined when there is none. */
+  findLink(name: string): Link | undefined {
+    try {
+      const [m] = this.sock.get(RTM.GETLINK, Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, name)]), false, `looking up link ${name}`);
+      return m ? parseLink(m) : undefined;
+    } catch (err) {
+      if (err instanceof KernelError && err.errno === ENODEV) return undefined;
+      throw err;
+    }
+  }
+
+  linkIndex(name: string): number {
+    const link = this.findLink(name);
+    if (!link) throw new NotFoundError(`link ${name} does not exist`);
+    return link.index;
+  }
+
+  addBridge(name: string, mtu: number): void {
+    const body = Buffer.concat([
+      ifinfomsg(),
+      attrStr(IFLA.IFNAME, name),
+      attrU32(IFLA.MTU, mtu),
+      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'bridge')),
+    ]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating bridge ${name}`);
+  }
+
+  /** Creates a veth pair whose peer is born directly inside the namespace `peerNsFd` (no move afterwards). */
+  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number): void {
+    const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), attrU32(IFLA.NET_NS_FD, peerNsFd)]);
+    const body = Buffer.concat([
+      ifinfomsg(),
+      attrStr(IFLA.IFNAME, name),
+      attrU32(IFLA.MTU, mtu),
+      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peer))),
+    ]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
+  }
+
+  setMaster(name: string, master: string): void {
+    const body = Buffer.concat([ifinfomsg(this.linkIndex(name)), attrU32(IFLA.MASTER, this.linkIndex(master))]);
+    this.sock.request(RTM.NEWLINK, 0, body, `attaching ${name} to ${master}`);
+  }
+
+  setUp(name: string, up = true): void {
+    const body = ifinfomsg(this.linkIndex(name), up ? IFF_UP : 0, IFF_UP);
+    this.sock.request(RTM.NEWLINK, 0, body, `setting ${name} ${up ? 'up' : 'down'}`);
+  }
+
+  /** Bridge port hairpin mode: frames may leave through the port they came in on (container -> host:port -> itself). */
+  setHairpin(name: string, on: boolean): void {
+    const body = Buffer.concat([
+      ifinfomsg(this.linkIndex(name)),
+      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.SLAVE_KIND, 'bridge'), attrNested(IFLA_INFO.SLAVE_DATA, attrU8(IFLA_BRPORT_MODE, on ? 1 : 0))),
+    ]);
+    this.sock.request(RTM.NEWLINK, 0, body, `setting hairpin on ${name}`);
+  }
+
+  /** Deletes a link; a link that does not exist counts as deleted. Returns whether it existed. */
+  deleteLink(name: string): boolean {
+    const link = this.findLink(name);
+    if (!link) return false;
+    try {
+      this.sock.request(RTM.DELLINK, 0, ifinfomsg(link.index), `deleting link ${name}`);
+    } catch (err) {
+      if (err instanceof KernelError && err.errno === ENODEV) return false;
+      throw err;
+    }
+    return true;
+  }
+
+  addAddress(name: string, ip: string, prefix: number): void {
+    const body = Buffer.concat([
+      ifaddrmsg(AF_INET, prefix, this.linkIndex(name)),
+      attr(IFA.LOCAL, ipv4Bytes(ip)),
+      attr(IFA.ADDRESS, ipv4Bytes(ip)),
+      attr(IFA.BROADCAST, ipv4Bytes(ipaddr.IPv4.broadcastAddressFromCIDR(`${ip}/${prefix}`).toString())),
+    ]);
+    this.sock.request(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, body, `adding address ${ip}/${prefix} to ${name}`);
+  }
+
+  deleteAddress(name: string, ip: string, prefix: number): void {
+    const link = this.findLink(name);
+    if (!link) return;
+    const body = Buffer.concat([ifaddrmsg(AF_INET, prefix, link.index), attr(IFA.LOCAL, ipv4Bytes(ip))]);
+    try {
+      this.sock.request(RTM.DELADDR, 0, body, `deleting address ${ip}/${prefix} from ${name}`);
+    } catch (err) {
+      if (!(err instanceof KernelError && (err.errno === 99 /* EADDRNOTAVAIL */ || err.errno === ENODEV))) throw err;
+    }
+  }
+
+  listAddresses(): Address[] {
+    return this.sock.get(RTM.GETADDR, ifaddrmsg(AF_INET, 0, 0), true, 'listing addresses').map((m) => {
+      const attrs = parseAttrs(m.body, 8);
+      const raw = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS);
+      return { index: m.body.readUInt32LE(4), prefix: m.body.readUInt8(1), address: raw ? ipv4String(raw) : '' };
+    });
+  }
+
+  addRoute(dst: string, dstLen: number, gateway: string | undefined, dev: string): void {
+    const parts = [
+      rtmsg({ family: AF_INET, dstLen, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+      attrU32(RTA.OIF, this.linkIndex(dev)),
+    ];
+    if (dstLen > 0) parts.push(attr(RTA.DST, ipv4Bytes(dst)));
+    if (gateway) parts.push(attr(RTA.GATEWAY, ipv4Bytes(gateway)));
+    this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat(parts), `adding route ${dst}/${dstLen}${gateway ? ` via ${gateway}` : ''} dev ${dev}`);
+  }
+
+  listRoutes(): Route[] {
+    const req = rtmsg({ family: AF_INET, dstLen: 0, table: 0, protocol: 0, scope: 0, type: 0 });
+    return this.sock.get(RTM.GETROUTE, req, true, 'listing routes').map((m) => {
+      const attrs = parseAttrs(m.body, 12);
+      const dst = attrs.get(RTA.DST);
+      const gw = attrs.get(RTA.GATEWAY);
+      return {
+        dstLen: m.body.readUInt8(1),
+        dst: dst ? ipv4String(dst) : '0.0.0.0',
+        gateway: gw ? ipv4String(gw) : undefined,
+        oif: readU32(attrs.get(RTA.OIF)),
+        table: readU32(attrs.get(RTA.TABLE)) ?? m.body.readUInt8(4),
+        type: m.body.readUInt8(7),
+      };
+    });
+  }
+}

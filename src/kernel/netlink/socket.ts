@@ -1,0 +1,92 @@
+import { KernelError, PermissionError } from '../../errors.js';
+import { check, libc, errnoName } from '../libc.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F, message, parseAttrs, readStr, splitMessages, type NlMessage } from './codec.js';
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0x80000;
+const NETLINK_ROUTE = 0;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+const NLMSGERR_ATTR_MSG = 1;
+const EPERM = 1;
+
+/**
+ * A blocking NETLINK_ROUTE socket. It stays bound to the network namespace that was current
+ * when it was opened, so callers open it inside `withNetns` and may use it from anywhere after.
+ */
+export class RtnlSocket {
+  private readonly fd: number;
+  private seq = Math.floor(Math.random() * 1e6);
+  private readonly rx = Buffer.alloc(1 << 18);
+
+  constructor() {
+    this.fd = check(libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'opening a netlink socket');
+    const one = Buffer.alloc(4);
+    one.writeInt32LE(1);
+    libc().setsockopt(this.fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+    libc().setsockopt(this.fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+    const addr = Buffer.alloc(12);
+    addr.writeUInt16LE(AF_NETLINK, 0);
+    check(libc().bind(this.fd, addr, 12), 'binding a netlink socket');
+  }
+
+  close(): void {
+    libc().close(this.fd);
+  }
+
+  private sendMessage(type: number, flags: number, body: Buffer): number {
+    const seq = ++this.seq;
+    const msg = message(type, flags | NLM_F.REQUEST, seq, body);
+    check(libc().send(this.fd, msg, msg.length, 0), 'sending a netlink request');
+    return seq;
+  }
+
+  private receive(): NlMessage[] {
+    const n = check(libc().recv(this.fd, this.rx, this.rx.length, 0), 'reading a netlink reply');
+    return splitMessages(this.rx, n);
+  }
+
+  /** Sends a request that changes something and waits for the kernel's acknowledgement. */
+  request(type: number, flags: number, body: Buffer, what: string): void {
+    const seq = this.sendMessage(type, flags | NLM_F.ACK, body);
+    for (;;) {
+      for (const m of this.receive()) {
+        if (m.seq !== seq || m.type !== NLMSG_ERROR) continue;
+        const err = -m.body.readInt32LE(0);
+        if (err === 0) return;
+        throw netlinkError(what, err, m);
+      }
+    }
+  }
+
+  /** Sends a GET request; with `dump` collects every reply until NLMSG_DONE. */
+  get(type: number, body: Buffer, dump: boolean, what: string): NlMessage[] {
+    const seq = this.sendMessage(type, dump ? NLM_F.DUMP : 0, body);
+    const out: NlMessage[] = [];
+    for (;;) {
+      for (const m of this.receive()) {
+        if (m.seq !== seq) continue;
+        if (m.type === NLMSG_DONE) return out;
+        if (m.type === NLMSG_ERROR) {
+          const err = -m.body.readInt32LE(0);
+          if (err === 0) return out;
+          throw netlinkError(what, err, m);
+        }
+        out.push(m);
+        if (!dump) return out;
+      }
+    }
+  }
+}
+
+function netlinkError(what: string, err: number, m: NlMessage): KernelError | PermissionError {
+  if (err === EPERM) return new PermissionError(`${what}: operation not permitted; run ctnet as root`);
+  let detail = '';
+  if (m.flags & NLM_F.ACK_TLVS) {
+    // With NETLINK_CAP_ACK the error carries only the original header (16 bytes) before the TLVs.
+    detail = readStr(parseAttrs(m.body, 4 + 16).get(NLMSGERR_ATTR_MSG)) ?? '';
+  }
+  return new KernelError(`${what}: ${errnoName(err)}${detail ? ` (${detail})` : ''}`, err);
+}

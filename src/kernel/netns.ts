@@ -1,0 +1,132 @@
+import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { NETNS_DIR } from '../names.js';
+import { NotFoundError } from '../errors.js';
+import { CLONE_NEWNET, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, check, errno, libc } from './libc.js';
+
+/**
+ * Network namespaces, entered per thread with setns(2). Everything here is synchronous, so no
+ * other JavaScript runs while the main thread is inside another namespace, and every switch is
+ * undone in a `finally`.
+ */
+
+/** An open namespace file descriptor plus the path it came from. `fd === null` means "where ctnet runs". */
+export interface NetnsHandle {
+  readonly path: string | null;
+  readonly fd: number | null;
+}
+
+export const CURRENT_NETNS: NetnsHandle = { path: null, fd: null };
+
+export function netnsPath(name: string): string {
+  return join(NETNS_DIR, name);
+}
+
+export function openNetns(path: string): NetnsHandle {
+  try {
+    return { path, fd: openSync(path, 'r') };
+  } catch {
+    throw new NotFoundError(`network namespace ${path} does not exist; create it with ip netns add or unset CTNET_HOST_NETNS`);
+  }
+}
+
+export function closeNetns(handle: NetnsHandle): void {
+  if (handle.fd !== null) closeSync(handle.fd);
+}
+
+function threadNsFd(kind: 'net' | 'uts'): number {
+  return openSync(`/proc/thread-self/ns/${kind}`, 'r');
+}
+
+/** Runs `fn` with the calling thread inside `ns`, and always switches back. */
+export function withNetns<T>(ns: NetnsHandle, fn: () => T): T {
+  if (ns.fd === null) return fn();
+  const home = threadNsFd('net');
+  try {
+    check(libc().setns(ns.fd, CLONE_NEWNET), `entering network namespace ${ns.path}`);
+    try {
+      return fn();
+    } finally {
+      check(libc().setns(home, CLONE_NEWNET), 'returning to the original network namespace');
+    }
+  } finally {
+    closeSync(home);
+  }
+}
+
+/** Runs `fn` in a fresh UTS namespace with `hostname` set (for spawning a container's process). */
+export function withNewUts<T>(hostname: string, fn: () => T): T {
+  const home = threadNsFd('uts');
+  try {
+    check(libc().unshare(CLONE_NEWUTS), 'creating a UTS namespace');
+    try {
+      check(libc().sethostname(hostname, Buffer.byteLength(hostname)), `setting hostname ${hostname}`);
+      return fn();
+    } finally {
+      check(libc().setns(home, CLONE_NEWUTS), 'returning to the original UTS namespace');
+    }
+  } finally {
+    closeSync(home);
+  }
+}
+
+/** Runs `fn` inside an existing UTS namespace (for `exec` into a container). */
+export function withUtsOf<T>(utsPath: string, fn: () => T): T {
+  const target = openSync(utsPath, 'r');
+  const home = threadNsFd('uts');
+  try {
+    check(libc().setns(target, CLONE_NEWUTS), `entering UTS namespace ${utsPath}`);
+    try {
+      return fn();
+    } finally {
+      check(libc().setns(home, CLONE_NEWUTS), 'returning to the original UTS namespace');
+    }
+  } finally {
+    closeSync(home);
+    closeSync(target);
+  }
+}
+
+/** Makes NETNS_DIR a shared mount point, as `ip netns add` does, so namespaces show in every mount namespace. */
+function ensureNetnsDir(): void {
+  if (!existsSync(NETNS_DIR)) mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });
+  if (libc().mount('none', NETNS_DIR, null, MS_SHARED | MS_REC, null) === 0) return;
+  if (errno() !== osConstants.errno.EINVAL) check(-1, `making ${NETNS_DIR} shared`);
+  check(libc().mount(NETNS_DIR, NETNS_DIR, 'none', MS_BIND | MS_REC, null), `bind-mounting ${NETNS_DIR}`);
+  check(libc().mount('none', NETNS_DIR, null, MS_SHARED | MS_REC, null), `making ${NETNS_DIR} shared`);
+}
+
+/** Creates a named network namespace at NETNS_DIR/name, like `ip netns add name`. */
+export function createNamedNetns(name: string): string {
+  ensureNetnsDir();
+  const path = netnsPath(name);
+  writeFileSync(path, '', { flag: 'wx', mode: 0o444 });
+  const home = threadNsFd('net');
+  try {
+    check(libc().unshare(CLONE_NEWNET), 'creating a network namespace');
+    try {
+      check(libc().mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null), `bind-mounting namespace to ${path}`);
+    } finally {
+      check(libc().setns(home, CLONE_NEWNET), 'returning to the original network namespace');
+    }
+  } catch (err) {
+    try { unlinkSync(path); } catch { /* already gone */ }
+    throw err;
+  } finally {
+    closeSync(home);
+  }
+  return path;
+}
+
+/** Removes a named network namespace; a namespace that is already gone counts as removed. */
+export function deleteNamedNetns(name: string): void {
+  const path = netnsPath(name);
+  if (!existsSync(path)) return;
+  libc().umount2(path, MNT_DETACH);
+  try { unlinkSync(path); } catch { /* already gone */ }
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(netnsPath(name));
+}

@@ -1,0 +1,85 @@
+import koffi from 'koffi';
+import { DependencyMissingError, KernelError } from '../errors.js';
+
+/** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */
+interface NftLib {
+  ctxNew(flags: number): unknown;
+  ctxFree(ctx: unknown): void;
+  bufferOutput(ctx: unknown): number;
+  bufferError(ctx: unknown): number;
+  setOutputFlags(ctx: unknown, flags: number): void;
+  run(ctx: unknown, cmd: string): number;
+  output(ctx: unknown): string;
+  error(ctx: unknown): string;
+}
+
+const NFT_CTX_OUTPUT_JSON = 1 << 4;
+let lib: NftLib | undefined;
+
+export const LIBNFTABLES_INSTALL_HINT = 'install it with: apt-get install -y nftables';
+
+function load(): NftLib {
+  if (lib) return lib;
+  const path = process.env.CTNET_LIBNFTABLES || 'libnftables.so.1';
+  let l: ReturnType<typeof koffi.load>;
+  try {
+    l = koffi.load(path);
+  } catch {
+    throw new DependencyMissingError(`libnftables (${path}) is not available; ${LIBNFTABLES_INSTALL_HINT}`);
+  }
+  lib = {
+    ctxNew: l.func('void *nft_ctx_new(uint32_t flags)'),
+    ctxFree: l.func('void nft_ctx_free(void *ctx)'),
+    bufferOutput: l.func('int nft_ctx_buffer_output(void *ctx)'),
+    bufferError: l.func('int nft_ctx_buffer_error(void *ctx)'),
+    setOutputFlags: l.func('void nft_ctx_output_set_flags(void *ctx, unsigned int flags)'),
+    run: l.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
+    output: l.func('const char *nft_ctx_get_output_buffer(void *ctx)'),
+    error: l.func('const char *nft_ctx_get_error_buffer(void *ctx)'),
+  } as NftLib;
+  return lib;
+}
+
+/** Fails early, before any change, when libnftables cannot be loaded. */
+export function requireLibnftables(): void {
+  load();
+}
+
+export class Nft {
+  private readonly ctx: unknown;
+  private readonly lib: NftLib;
+
+  /** Create it inside the target namespace (`withNetns`). */
+  constructor() {
+    this.lib = load();
+    this.ctx = this.lib.ctxNew(0);
+    this.lib.bufferOutput(this.ctx);
+    this.lib.bufferError(this.ctx);
+  }
+
+  /** Applies a script as one atomic transaction. */
+  run(script: string): void {
+    if (this.lib.run(this.ctx, script) !== 0) {
+      const message = (this.lib.error(this.ctx) || 'unknown error').split('\n')[0];
+      throw new KernelError(`nftables rejected the change: ${message}`);
+    }
+  }
+
+  /** Runs a listing command and returns its text (or JSON text with `json`). */
+  list(command: string, json = false): string {
+    this.lib.setOutputFlags(this.ctx, json ? NFT_CTX_OUTPUT_JSON : 0);
+    try {
+      if (this.lib.run(this.ctx, command) !== 0) {
+        const message = (this.lib.error(this.ctx) || '').split('\n')[0];
+        throw new KernelError(`nftables listing failed: ${message}`);
+      }
+      return this.lib.output(this.ctx) ?? '';
+    } finally {
+      this.lib.setOutputFlags(this.ctx, 0);
+    }
+  }
+
+  close(): void {
+    this.lib.ctxFree(this.ctx);
+  }
+}

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CommandStartError } from '../errors.js';
+import { withNetns, withNewUts, withUtsOf, type NetnsHandle } from './netns.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the program a container will run, before anything is changed, so a typo changes nothing. */
+export function resolveCommand(program: string, path: string): string {
+  if (program.includes('/')) {
+    try {
+      statSync(program);
+    } catch {
+      throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command ${program} does not exist; check the path`);
+    }
+    if (!isExecutableFile(program)) throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${program} is not an executable file; check its permissions (chmod +x)`);
+    return program;
+  }
+  for (const dir of path.split(delimiter)) {
+    if (dir && isExecutableFile(join(dir, program))) return join(dir, program);
+  }
+  throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command "${program}" was not found in PATH; check the name or give a full path`);
+}
+
+export interface SpawnRequest {
+  netns: NetnsHandle;
+  /** A new UTS namespace with this hostname, or the UTS namespace at this path (for exec). */
+  uts: { hostname: string } | { path: string };
+  command: readonly string[];
+  env: Record<string, string>;
+  stdio: StdioOptions;
+  detached: boolean;
+}
+
+/**
+ * Forks the process from the main thread while it is inside the container's namespaces, so the
+ * child starts there; the main thread is back in the host's namespaces when this returns.
+ */
+export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
+  const start = (): ChildProcess =>
+    spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
+  const child = withNetns(req.netns, () => ('hostname' in req.uts ? withNewUts(req.uts.hostname, start) : withUtsOf(req.uts.path, start)));
+  if (child.pid === undefined) {
+    child.once('error', () => { /* reported below */ });
+    throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started; check that it runs on this host`);
+  }
+  return child;
+}

@@ -1,0 +1,44 @@
+/** Every kernel object name, table, chain, set and prefix ctnet uses, in one place. */
+
+export const NFT_FAMILY = 'ip';
+export const NFT_TABLE = 'ctnet';
+
+export const CHAIN = {
+  prerouting: 'prerouting',
+  output: 'output',
+  published: 'published',
+  postrouting: 'postrouting',
+  forward: 'forward',
+} as const;
+
+export const SET = {
+  bridges: 'bridges',
+  internalBridges: 'internal_bridges',
+  masqSubnets: 'masq_subnets',
+} as const;
+
+/** Port maps: `*_any` keyed by port for every local address, `*_host` keyed by host address . port. */
+export const PORT_MAP = {
+  tcp: { any: 'tcp_any', host: 'tcp_host' },
+  udp: { any: 'udp_any', host: 'udp_host' },
+} as const;
+
+export const DEFAULT_NETWORK = { name: 'bridge', subnet: '172.17.0.0/16', bridge: 'ctnet0' } as const;
+
+/** Named network namespaces live where `ip netns` looks for them, so `ip netns exec` works on them. */
+export const NETNS_DIR = '/run/netns';
+export const CONTAINER_NETNS_PREFIX = 'ctnet-';
+export const HOST_VETH_PREFIX = 'veth';
+export const CONTAINER_IFNAME = 'eth0';
+export const DEFAULT_MTU = 1500;
+export const IFNAME_MAX = 15;
+
+export const DEFAULT_ROOT = '/var/lib/ctnet';
+
+export function containerNetnsName(id: string): string {
+  return CONTAINER_NETNS_PREFIX + id.slice(0, 12);
+}
+
+export function hostVethName(id: string): string {
+  return HOST_VETH_PREFIX + id.slice(0, 8);
+}

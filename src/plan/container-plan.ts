@@ -1,0 +1,48 @@
+import { CONTAINER_IFNAME } from '../names.js';
+import { renderMappingElements, type PortMapping } from '../firewall/ruleset.js';
+import { step, type Op, type Step } from './ops.js';
+
+export interface Attachment {
+  netns: string;
+  hostVeth: string;
+  bridge: string;
+  mtu: number;
+  ip: string;
+  prefix: number;
+  /** undefined on internal networks: no way out, so no default route. */
+  gateway: string | undefined;
+  ports: readonly PortMapping[];
+}
+
+/**
+ * The seed's steps 1-7 and 10 for one container: its namespace with loopback up, a veth pair
+ * born with one end in the namespace (eth0) and the other on the bridge, its address, the default
+ * route through the gateway, and the DNAT map elements of its published ports.
+ */
+export function planAttach(a: Attachment): Step[] {
+  const ns = a.netns;
+  const steps: Step[] = [
+    step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }),
+    step({ op: 'link.up', name: 'lo', netns: ns }, null),
+    step({ op: 'veth.add', name: a.hostVeth, peer: CONTAINER_IFNAME, peerNetns: ns, mtu: a.mtu }, { op: 'link.del', name: a.hostVeth }),
+    step({ op: 'link.master', name: a.hostVeth, master: a.bridge }, null),
+    step({ op: 'link.hairpin', name: a.hostVeth }, null),
+    step({ op: 'link.up', name: a.hostVeth }, null),
+    step({ op: 'addr.add', dev: CONTAINER_IFNAME, ip: a.ip, prefix: a.prefix, netns: ns }, null),
+    step({ op: 'link.up', name: CONTAINER_IFNAME, netns: ns }, null),
+  ];
+  if (a.gateway) steps.push(step({ op: 'route.add', dev: CONTAINER_IFNAME, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
+  if (a.ports.length) {
+    steps.push(step({ op: 'nft', script: renderMappingElements('add', a.ports) }, { op: 'nft', script: renderMappingElements('delete', a.ports), missingOk: true }));
+  }
+  return steps;
+}
+
+/** Detaching is best effort and repeatable: every piece that is already gone counts as removed. */
+export function planDetach(d: { netns: string | null; hostVeth: string | null; ports: readonly PortMapping[] }): Op[] {
+  const ops: Op[] = [];
+  if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
+  if (d.hostVeth) ops.push({ op: 'link.del', name: d.hostVeth });
+  if (d.netns) ops.push({ op: 'netns.del', name: d.netns });
+  return ops;
+}

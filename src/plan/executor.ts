@@ -1,0 +1,57 @@
+import { InjectedFaultError } from '../errors.js';
+import { renderOp, type Op, type RenderContext, type Step } from './ops.js';
+
+/** Applies one operation to the kernel; may return an undo computed at apply time (e.g. a sysctl's old value). */
+export interface Applier {
+  apply(op: Op): Op | void;
+}
+
+export interface ExecuteOptions {
+  /** Called with each applied operation rendered as a shell command. */
+  explain?: (line: string) => void;
+  render: RenderContext;
+  /** 1-based step number at which to fail on purpose (tests prove rollback with it). */
+  faultAt?: number;
+}
+
+/**
+ * Applies steps in order. On the first failure, applies the undo of every applied step in reverse
+ * order (best effort) and rethrows the original error, so nothing is left half-done.
+ */
+export function execute(steps: readonly Step[], applier: Applier, opts: ExecuteOptions): void {
+  const undo: Op[] = [];
+  let index = 0;
+  try {
+    for (const s of steps) {
+      index++;
+      if (opts.faultAt === index) throw new InjectedFaultError(index, renderOp(s.do, opts.render));
+      const dynamicUndo = applier.apply(s.do);
+      opts.explain?.(renderOp(s.do, opts.render));
+      const u = dynamicUndo ?? s.undo;
+      if (u) undo.push(u);
+    }
+  } catch (err) {
+    for (const u of undo.reverse()) {
+      try {
+        applier.apply(u);
+      } catch {
+        // Keep undoing the rest; `ctnet gc` removes what a failed undo leaves.
+      }
+    }
+    throw err;
+  }
+}
+
+/** Applies every operation even when some fail ("already gone" is success); returns the errors. */
+export function executeBestEffort(ops: readonly Op[], applier: Applier, opts: Omit<ExecuteOptions, 'faultAt'>): Error[] {
+  const errors: Error[] = [];
+  for (const op of ops) {
+    try {
+      applier.apply(op);
+      opts.explain?.(renderOp(op, opts.render));
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,42 @@
+import { parseSubnet } from '../ipam/ipv4.js';
+import { step, type Op, type Step } from './ops.js';
+
+export interface NetworkShape {
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  mtu: number;
+  internal: boolean;
+}
+
+export const IP_FORWARD = 'net.ipv4.ip_forward';
+export const routeLocalnet = (bridge: string): string => `net.ipv4.conf.${bridge}.route_localnet`;
+
+/**
+ * The seed's steps 5, 6 and 8 for one network: a bridge with the gateway address (the kernel adds
+ * the connected route), route_localnet so published ports answer on 127.0.0.1, forwarding on.
+ * `firewall` replaces ctnet's nftables table with one that includes this network (steps 9 and 10).
+ */
+export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; undo: string }): Step[] {
+  const prefix = parseSubnet(n.subnet).prefix;
+  const steps: Step[] = [
+    step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu }, { op: 'link.del', name: n.bridge }),
+    step({ op: 'addr.add', dev: n.bridge, ip: n.gateway, prefix }, null),
+    step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null),
+    step({ op: 'link.up', name: n.bridge }, null),
+  ];
+  // sysctl.set undoes itself with the value it found (the executor keeps it).
+  if (!n.internal) steps.push(step({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }, null));
+  steps.push(step({ op: 'nft', script: firewall.apply }, { op: 'nft', script: firewall.undo }));
+  return steps;
+}
+
+/** Removing a network: firewall first (nothing points at the bridge any more), then the bridge, then forwarding as it was. */
+export function planRemoveNetwork(bridge: string, firewallScript: string, restoreForwarding: string | undefined): Op[] {
+  const ops: Op[] = [
+    { op: 'nft', script: firewallScript },
+    { op: 'link.del', name: bridge },
+  ];
+  if (restoreForwarding !== undefined) ops.push({ op: 'sysctl.set', key: IP_FORWARD, value: restoreForwarding });
+  return ops;
+}

@@ -1,0 +1,86 @@
+/**
+ * Kernel operations as data. Planners return them; one executor applies them (undoing in reverse
+ * on failure); the same list renders as the equivalent shell commands for --explain and --dry-run.
+ * `netns` names a container's namespace; absent means the host namespace.
+ */
+export type Op =
+  | { op: 'netns.add'; name: string }
+  | { op: 'netns.del'; name: string }
+  | { op: 'bridge.add'; name: string; mtu: number }
+  | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number }
+  | { op: 'link.del'; name: string; netns?: string }
+  | { op: 'link.up'; name: string; netns?: string }
+  | { op: 'link.master'; name: string; master: string }
+  | { op: 'link.hairpin'; name: string }
+  | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
+  | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
+  | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
+  | { op: 'sysctl.set'; key: string; value: string }
+  | { op: 'nft'; script: string; missingOk?: boolean };
+
+/** One step of a plan: the operation and the operation that reverses it (null when an earlier undo covers it). */
+export interface Step {
+  readonly do: Op;
+  readonly undo: Op | null;
+}
+
+export const step = (op: Op, undo: Op | null): Step => ({ do: op, undo });
+
+/** Where the host namespace is when rendering: null is "the namespace you are in". */
+export interface RenderContext {
+  hostNetns: string | null;
+}
+
+function ipCmd(ctx: RenderContext, netns: string | undefined, args: string): string {
+  const ns = netns ?? ctx.hostNetns;
+  return ns ? `ip -n ${ns} ${args}` : `ip ${args}`;
+}
+
+function inHost(ctx: RenderContext, cmd: string): string {
+  return ctx.hostNetns ? `ip netns exec ${ctx.hostNetns} ${cmd}` : cmd;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The shell command equivalent to one operation. */
+export function renderOp(op: Op, ctx: RenderContext): string {
+  switch (op.op) {
+    case 'netns.add':
+      return `ip netns add ${op.name}`;
+    case 'netns.del':
+      return `ip netns del ${op.name}`;
+    case 'bridge.add':
+      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type bridge`);
+    case 'veth.add':
+      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type veth peer name ${op.peer} netns ${op.peerNetns}`);
+    case 'link.del':
+      return ipCmd(ctx, op.netns, `link del ${op.name}`);
+    case 'link.up':
+      return ipCmd(ctx, op.netns, `link set ${op.name} up`);
+    case 'link.master':
+      return ipCmd(ctx, undefined, `link set ${op.name} master ${op.master}`);
+    case 'link.hairpin':
+      return ipCmd(ctx, undefined, `link set ${op.name} type bridge_slave hairpin on`);
+    case 'addr.add':
+      return ipCmd(ctx, op.netns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}`);
+    case 'addr.del':
+      return ipCmd(ctx, op.netns, `addr del ${op.ip}/${op.prefix} dev ${op.dev}`);
+    case 'route.add': {
+      const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
+      return ipCmd(ctx, op.netns, `route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
+    }
+    case 'sysctl.set':
+      return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
+    case 'nft': {
+      const lines = op.script.trimEnd().split('\n');
+      if (lines.length === 1) return inHost(ctx, `nft ${shellQuote(lines[0])}`);
+      return `${inHost(ctx, 'nft -f -')} <<'EOF'\n${lines.join('\n')}\nEOF`;
+    }
+  }
+}
+
+export function renderPlan(steps: readonly Step[], ctx: RenderContext): string[] {
+  return steps.map((s) => renderOp(s.do, ctx));
+}

@@ -1,0 +1,47 @@
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    bridge TEXT NOT NULL UNIQUE,
+    internal INTEGER NOT NULL DEFAULT 0,
+    mtu INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    ip TEXT,
+    host_veth TEXT,
+    netns TEXT,
+    hostname TEXT NOT NULL,
+    command TEXT NOT NULL,
+    env TEXT NOT NULL,
+    port_specs TEXT NOT NULL,
+    detached INTEGER NOT NULL,
+    auto_remove INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('created', 'running', 'exited')),
+    pid INTEGER,
+    pid_start TEXT,
+    exit_code INTEGER,
+    log_path TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  CREATE UNIQUE INDEX containers_ip ON containers(network_id, ip) WHERE ip IS NOT NULL;
+  CREATE TABLE ports (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_port INTEGER NOT NULL,
+    PRIMARY KEY (protocol, host_ip, host_port)
+  );
+  `,
+];

@@ -1,0 +1,247 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PortRequest, Protocol } from '../ipam/ports.js';
+import { MIGRATIONS } from './schema.js';
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  subnet: string;
+  gateway: string;
+  bridge: string;
+  internal: boolean;
+  mtu: number;
+  createdAt: string;
+}
+
+export type ContainerState = 'created' | 'running' | 'exited';
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  networkId: string;
+  ip: string | null;
+  hostVeth: string | null;
+  netns: string | null;
+  hostname: string;
+  command: string[];
+  env: string[];
+  portSpecs: PortRequest[];
+  detached: boolean;
+  autoRemove: boolean;
+  state: ContainerState;
+  /** While 'created': the PID of the ctnet process setting it up; afterwards the container's process. */
+  pid: number | null;
+  pidStart: string | null;
+  exitCode: number | null;
+  logPath: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface PortRecord {
+  containerId: string;
+  protocol: Protocol;
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+}
+
+type Row = Record<string, unknown>;
+
+const toNetwork = (r: Row): NetworkRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  subnet: r.subnet as string,
+  gateway: r.gateway as string,
+  bridge: r.bridge as string,
+  internal: r.internal === 1,
+  mtu: r.mtu as number,
+  createdAt: r.created_at as string,
+});
+
+const toContainer = (r: Row): ContainerRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  networkId: r.network_id as string,
+  ip: (r.ip as string | null) ?? null,
+  hostVeth: (r.host_veth as string | null) ?? null,
+  netns: (r.netns as string | null) ?? null,
+  hostname: r.hostname as string,
+  command: JSON.parse(r.command as string),
+  env: JSON.parse(r.env as string),
+  portSpecs: JSON.parse(r.port_specs as string),
+  detached: r.detached === 1,
+  autoRemove: r.auto_remove === 1,
+  state: r.state as ContainerState,
+  pid: (r.pid as number | null) ?? null,
+  pidStart: (r.pid_start as string | null) ?? null,
+  exitCode: (r.exit_code as number | null) ?? null,
+  logPath: (r.log_path as string | null) ?? null,
+  createdAt: r.created_at as string,
+  startedAt: (r.started_at as string | null) ?? null,
+  finishedAt: (r.finished_at as string | null) ?? null,
+});
+
+const toPort = (r: Row): PortRecord => ({
+  containerId: r.container_id as string,
+  protocol: r.protocol as Protocol,
+  hostIp: r.host_ip === '' ? null : (r.host_ip as string),
+  hostPort: r.host_port as number,
+  containerPort: r.container_port as number,
+});
+
+const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
+  id: 'id', name: 'name', networkId: 'network_id', ip: 'ip', hostVeth: 'host_veth', netns: 'netns', hostname: 'hostname',
+  command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
+  pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
+  startedAt: 'started_at', finishedAt: 'finished_at',
+};
+
+function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
+  if (key === 'command' || key === 'env' || key === 'portSpecs') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+/** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(readonly root: string) {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    this.db = new Database(join(root, 'ctnet.db'), { timeout: 10_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return;
+    this.transaction(() => {
+      const current = this.db.pragma('user_version', { simple: true }) as number;
+      for (let v = current; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    });
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction (writers queue on the busy timeout, never interleave). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Inside a transaction that will be rolled back (dry runs): check foreign keys only at commit. */
+  deferForeignKeys(): void {
+    this.db.pragma('defer_foreign_keys = ON');
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined;
+  }
+
+  setMeta(key: string, value: string | undefined): void {
+    if (value === undefined) this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+    else this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // networks
+
+  listNetworks(): NetworkRecord[] {
+    return (this.db.prepare('SELECT * FROM networks ORDER BY created_at, name').all() as Row[]).map(toNetwork);
+  }
+
+  findNetwork(nameOrId: string): NetworkRecord | undefined {
+    const exact = this.db.prepare('SELECT * FROM networks WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    if (exact) return toNetwork(exact);
+    const prefixed = this.db.prepare('SELECT * FROM networks WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    return prefixed.length === 1 && nameOrId.length >= 3 ? toNetwork(prefixed[0]) : undefined;
+  }
+
+  getNetworkById(id: string): NetworkRecord {
+    return toNetwork(this.db.prepare('SELECT * FROM networks WHERE id = ?').get(id) as Row);
+  }
+
+  insertNetwork(n: NetworkRecord): void {
+    this.db
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt);
+  }
+
+  deleteNetwork(id: string): void {
+    this.db.prepare('DELETE FROM networks WHERE id = ?').run(id);
+  }
+
+  // containers
+
+  listContainers(): ContainerRecord[] {
+    return (this.db.prepare('SELECT * FROM containers ORDER BY created_at, name').all() as Row[]).map(toContainer);
+  }
+
+  containersOn(networkId: string): ContainerRecord[] {
+    return (this.db.prepare('SELECT * FROM containers WHERE network_id = ? ORDER BY created_at').all(networkId) as Row[]).map(toContainer);
+  }
+
+  /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */
+  findContainer(nameOrId: string): ContainerRecord | undefined {
+    const exact = this.db.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    if (exact) return toContainer(exact);
+    if (!/^[0-9a-f]{3,}$/.test(nameOrId)) return undefined;
+    const prefixed = this.db.prepare('SELECT * FROM containers WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    return prefixed.length === 1 ? toContainer(prefixed[0]) : undefined;
+  }
+
+  getContainer(id: string): ContainerRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    return r ? toContainer(r) : undefined;
+  }
+
+  usedAddresses(networkId: string): Set<string> {
+    const rows = this.db.prepare('SELECT ip FROM containers WHERE network_id = ? AND ip IS NOT NULL').all(networkId) as Row[];
+    return new Set(rows.map((r) => r.ip as string));
+  }
+
+  insertContainer(c: ContainerRecord): void {
+    const keys = Object.keys(CONTAINER_COLUMNS) as (keyof ContainerRecord)[];
+    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
+    this.db.prepare(sql).run(...keys.map((k) => columnValue(k, c[k])));
+  }
+
+  updateContainer(id: string, changes: Partial<ContainerRecord>): void {
+    const keys = Object.keys(changes) as (keyof ContainerRecord)[];
+    if (keys.length === 0) return;
+    const sql = `UPDATE containers SET ${keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
+    this.db.prepare(sql).run(...keys.map((k) => columnValue(k, changes[k])), id);
+  }
+
+  deleteContainer(id: string): void {
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+
+  // ports
+
+  listPorts(): PortRecord[] {
+    return (this.db.prepare('SELECT * FROM ports ORDER BY host_port, protocol').all() as Row[]).map(toPort);
+  }
+
+  portsOf(containerId: string): PortRecord[] {
+    return (this.db.prepare('SELECT * FROM ports WHERE container_id = ? ORDER BY host_port, protocol').all(containerId) as Row[]).map(toPort);
+  }
+
+  insertPort(p: PortRecord): void {
+    this.db
+      .prepare('INSERT INTO ports (container_id, protocol, host_ip, host_port, container_port) VALUES (?, ?, ?, ?, ?)')
+      .run(p.containerId, p.protocol, p.hostIp ?? '', p.hostPort, p.containerPort);
+  }
+
+  deletePortsOf(containerId: string): void {
+    this.db.prepare('DELETE FROM ports WHERE container_id = ?').run(containerId);
+  }
+}
