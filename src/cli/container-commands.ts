@@ -119,8 +119,10 @@ export function registerContainerCommands(program: Command): void {
     .argument('<command...>', 'command and arguments (put them after --)')
     .passThroughOptions()
     .action(async (name: string, command: string[]) => {
+      // Options pass through after the name, so the `--` separator arrives as the first word.
+      const argv = command[0] === '--' ? command.slice(1) : command;
       await withEngine({}, async (e) => {
-        process.exitCode = await waitForeground(e.exec(name, command));
+        process.exitCode = await waitForeground(e.exec(name, argv));
       });
     });
 

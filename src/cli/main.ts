@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { CtnetError } from '../errors.js';
 import { registerContainerCommands } from './container-commands.js';
 import { registerNetworkCommands } from './network-commands.js';
@@ -12,7 +12,6 @@ export function buildProgram(): Command {
     .description('Container networking without a container daemon: namespaces, veth pairs, a bridge, IPAM, NAT and published ports.')
     .version('0.1.0')
     .enablePositionalOptions()
-    .showSuggestionAfterError()
     .addHelpText(
       'after',
       `

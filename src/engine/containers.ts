@@ -166,7 +166,9 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
     // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
     const { record, ports } = ctx.store.transaction(build);
     try {
-      ctx.apply(steps(record, ports));
+      const plan = steps(record, ports);
+      ctx.apply(plan);
+      ctx.faultAfter(plan, `starting ${record.command[0]}`);
       const child = startProcess(ctx, record);
       ctx.explain(`ip netns exec ${record.netns} unshare --uts sh -c 'hostname ${record.hostname}; exec ${record.command.join(' ')}'`);
       const started = { state: 'running' as const, pid: child.pid as number, pidStart: processStartTime(child.pid as number) ?? null, startedAt: new Date().toISOString() };

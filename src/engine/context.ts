@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DEFAULT_ROOT } from '../names.js';
-import { PermissionError } from '../errors.js';
+import { InjectedFaultError, PermissionError } from '../errors.js';
 import { CURRENT_NETNS, closeNetns, netnsPath, openNetns, type NetnsHandle } from '../kernel/netns.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { KernelSession } from '../kernel/session.js';
@@ -18,8 +18,10 @@ export interface EngineOptions {
   explain?: (line: string) => void;
   /** Print the plan through `explain` and change nothing. */
   dryRun?: boolean;
-  /** Fail on purpose at this 1-based step of the next plan (rollback tests). */
+  /** Fail on purpose at this 1-based step of a plan (rollback tests; CTNET_FAULT_AT). */
   faultAt?: number;
+  /** Die by SIGKILL at this 1-based step of a plan (reconcile tests; CTNET_CRASH_AT). */
+  crashAt?: number;
 }
 
 /** Thrown inside a transaction to roll it back after a dry run printed its plan. */
@@ -34,6 +36,8 @@ export class EngineContext {
   private session: KernelSession | undefined;
 
   constructor(readonly options: EngineOptions) {
+    // The state directory is root's, and every command reads it: say why instead of failing to open it.
+    if (process.getuid?.() !== 0) throw new PermissionError('ctnet manages network namespaces and needs root; run it with sudo');
     const root = options.root ?? DEFAULT_ROOT;
     this.store = new Store(root);
     this.lock = new HostLock(join(root, 'ctnet.lock'));
@@ -54,9 +58,8 @@ export class EngineContext {
     return this.session;
   }
 
-  /** Checks what every changing command needs before it changes anything. */
+  /** Checks what every changing command needs (beyond root, checked at construction) before it changes anything. */
   requireChangeRights(): void {
-    if (process.getuid?.() !== 0) throw new PermissionError('ctnet changes network namespaces and needs root; run it with sudo');
     requireLibnftables();
   }
 
@@ -92,7 +95,12 @@ export class EngineContext {
       for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
       return;
     }
-    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt });
+    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, crashAt: this.options.crashAt });
+  }
+
+  /** The injected fault for the step after a plan's kernel steps (starting the container's process). */
+  faultAfter(steps: readonly Step[], what: string): void {
+    if (this.options.faultAt === steps.length + 1) throw new InjectedFaultError(steps.length + 1, what);
   }
 
   /** Applies removal operations, going on past failures; returns them. */

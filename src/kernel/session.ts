@@ -66,7 +66,7 @@ export class KernelSession implements Applier {
         deleteNamedNetns(op.name);
         return;
       case 'bridge.add':
-        this.rtnl().addBridge(op.name, op.mtu);
+        this.rtnl().addBridge(op.name, op.mtu, op.mac);
         return;
       case 'veth.add': {
         const peerNs = this.netnsHandle(op.peerNetns);

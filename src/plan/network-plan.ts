@@ -2,11 +2,21 @@ import { parseSubnet } from '../ipam/ipv4.js';
 import { step, type Op, type Step } from './ops.js';
 
 export interface NetworkShape {
+  id: string;
   bridge: string;
   subnet: string;
   gateway: string;
   mtu: number;
   internal: boolean;
+}
+
+/**
+ * A fixed, locally administered MAC for the bridge, derived from the network ID. Without one a
+ * bridge takes the lowest MAC of its ports, so the gateway's MAC changes as containers come and go
+ * and their ARP caches point at an address that no longer answers.
+ */
+export function bridgeMac(networkId: string): string {
+  return ['02', ...(networkId.slice(0, 10).match(/../g) as string[])].join(':');
 }
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
@@ -20,7 +30,7 @@ export const routeLocalnet = (bridge: string): string => `net.ipv4.conf.${bridge
 export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; undo: string }): Step[] {
   const prefix = parseSubnet(n.subnet).prefix;
   const steps: Step[] = [
-    step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu }, { op: 'link.del', name: n.bridge }),
+    step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu, mac: bridgeMac(n.id) }, { op: 'link.del', name: n.bridge }),
     step({ op: 'addr.add', dev: n.bridge, ip: n.gateway, prefix }, null),
     step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null),
     step({ op: 'link.up', name: n.bridge }, null),

@@ -6,7 +6,7 @@
 export type Op =
   | { op: 'netns.add'; name: string }
   | { op: 'netns.del'; name: string }
-  | { op: 'bridge.add'; name: string; mtu: number }
+  | { op: 'bridge.add'; name: string; mtu: number; mac: string }
   | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
@@ -52,7 +52,7 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'netns.del':
       return `ip netns del ${op.name}`;
     case 'bridge.add':
-      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type bridge`);
+      return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
     case 'veth.add':
       return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type veth peer name ${op.peer} netns ${op.peerNetns}`);
     case 'link.del':

@@ -232,7 +232,7 @@ export class Store {
   }
 
   portsOf(containerId: string): PortRecord[] {
-    return (this.db.prepare('SELECT * FROM ports WHERE container_id = ? ORDER BY host_port, protocol').all(containerId) as Row[]).map(toPort);
+    return (this.db.prepare('SELECT * FROM ports WHERE container_id = ? ORDER BY rowid').all(containerId) as Row[]).map(toPort);
   }
 
   insertPort(p: PortRecord): void {

@@ -94,10 +94,11 @@ export class Rtnl {
     return link.index;
   }
 
-  addBridge(name: string, mtu: number): void {
+  addBridge(name: string, mtu: number, mac: string): void {
     const body = Buffer.concat([
       ifinfomsg(),
       attrStr(IFLA.IFNAME, name),
+      attr(IFLA.ADDRESS, Buffer.from(mac.split(':').map((x) => parseInt(x, 16)))),
       attrU32(IFLA.MTU, mtu),
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'bridge')),
     ]);

@@ -1,0 +1,122 @@
+// Test fixtures: a throwaway lab (host, host2, internet namespaces) per test file, a CTNET_ROOT of
+// its own, a way to run the CLI against it, and snapshots of the host namespace and the state.
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { buildLab, destroyLab, labNames, probe, startEchoServer, echoServerCommand, LAB_ADDRESSES } from '../../dist/demo/lab.js';
+
+export const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CTNET = join(ROOT_DIR, 'bin', 'ctnet');
+export { probe, echoServerCommand, LAB_ADDRESSES, startEchoServer };
+
+/** Creates a lab with a unique prefix; `close()` removes containers, networks, helpers and namespaces. */
+export function createLab() {
+  const prefix = `t${randomBytes(3).toString('hex')}`;
+  const names = labNames(prefix);
+  buildLab(names);
+  const root = mkdtempSync(join(tmpdir(), 'ctnet-test-'));
+  const helpers = [];
+  const env = { ...process.env, CTNET_ROOT: root, CTNET_HOST_NETNS: names.host };
+  delete env.CTNET_FAULT_AT;
+  const lab = {
+    ...names,
+    root,
+    env,
+    /** Runs the CLI; returns { code, stdout, stderr }. */
+    ctnet(args, extraEnv = {}, opts = {}) {
+      const r = spawnSync(process.execPath, [CTNET, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: opts.timeout ?? 30000 });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+    },
+    /** Runs the CLI and fails the test unless it exits 0. */
+    ok(args, extraEnv) {
+      const r = lab.ctnet(args, extraEnv);
+      if (r.code !== 0) throw new Error(`ctnet ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    },
+    json(args) {
+      return JSON.parse(lab.ok([...args, '--json']));
+    },
+    /** Starts a long-lived echo server in one of the lab's namespaces. */
+    serve(netns, name, port) {
+      const child = startEchoServer(netns, name, port);
+      helpers.push(child);
+      return child;
+    },
+    /** The container's network namespace name. */
+    nsOf(container) {
+      return lab.json(['inspect', container]).NetworkSettings.SandboxKey.split('/').pop();
+    },
+    async waitAnswer(netns, ip, port, protocol = 'tcp') {
+      for (let i = 0; i < 100; i++) {
+        const r = probe(netns, ip, port, protocol, 500);
+        if (r.ok) return r;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return probe(netns, ip, port, protocol, 500);
+    },
+    close() {
+      const errors = [];
+      try {
+        if (existsSync(join(root, 'ctnet.db'))) {
+          const names = lab.json(['ps', '-a']).map((c) => c.Name);
+          if (names.length) lab.ctnet(['rm', '-f', ...names]);
+          for (const n of lab.json(['network', 'ls'])) lab.ctnet(['network', 'rm', n.Name]);
+        }
+      } catch (err) {
+        errors.push(err);
+      }
+      for (const h of helpers) try { process.kill(-h.pid, 'SIGKILL'); } catch { /* gone */ }
+      // Any container namespace this lab's state still names goes too (a failing test may have left one).
+      try {
+        const db = new Database(join(root, 'ctnet.db'), { readonly: true });
+        for (const { netns } of db.prepare('SELECT netns FROM containers WHERE netns IS NOT NULL').all()) {
+          try { execFileSync('ip', ['netns', 'del', netns], { stdio: 'ignore' }); } catch { /* gone */ }
+        }
+        db.close();
+      } catch { /* no state */ }
+      destroyLab(names);
+      rmSync(root, { recursive: true, force: true });
+      if (errors.length) throw errors[0];
+    },
+  };
+  return lab;
+}
+
+/** The host namespace as the kernel has it (links, addresses, routes, forwarding, nftables), for before/after comparisons. */
+export function hostSnapshot(netns) {
+  const sh = (cmd) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  return [
+    sh(`ip -n ${netns} -o link show | sed -E 's/^[0-9]+: //; s/ link\\/.*//; s/ (qlen|state|mode|group) [^ ]+//g'`),
+    sh(`ip -n ${netns} -o addr show | awk '{print $2, $3, $4}'`),
+    sh(`ip -n ${netns} route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80::\\|ff00::' || true`),
+    sh(`ip netns exec ${netns} sysctl -n net.ipv4.ip_forward`),
+    sh(`ip netns exec ${netns} nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'`),
+  ].join('\n');
+}
+
+/** Everything ctnet records, for proving a failed command changed nothing. */
+export function stateSnapshot(root) {
+  if (!existsSync(join(root, 'ctnet.db'))) return '';
+  const db = new Database(join(root, 'ctnet.db'), { readonly: true });
+  try {
+    const dump = {};
+    for (const t of ['networks', 'containers', 'ports', 'meta']) dump[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all();
+    return JSON.stringify(dump);
+  } finally {
+    db.close();
+  }
+}
+
+/** Container namespaces that exist right now (ctnet-*). */
+export function containerNamespaces() {
+  return existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('ctnet-')).sort() : [];
+}
+
+/** Host + state + container namespaces of this lab, as one comparable value. */
+export function fullSnapshot(lab) {
+  return { host: hostSnapshot(lab.host), state: stateSnapshot(lab.root) };
+}

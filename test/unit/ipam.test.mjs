@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSubnet, contains, overlaps, parseIPv4 } from '../../dist/ipam/ipv4.js';
+import { allocateAddress, reserveAddress, defaultGateway } from '../../dist/ipam/allocator.js';
+import { pickFreeSubnet } from '../../dist/ipam/subnet-pool.js';
+import { CtnetError } from '../../dist/errors.js';
+
+const code = (fn) => {
+  try { fn(); } catch (e) { assert.ok(e instanceof CtnetError, e); assert.ok(!e.message.includes('\n')); return e.code; }
+  assert.fail('expected an error');
+};
+
+test('subnets parse canonically and reject what cannot hold a network', () => {
+  assert.equal(parseSubnet('172.17.0.0/16').cidr, '172.17.0.0/16');
+  assert.equal(code(() => parseSubnet('172.17.0.1/16')), 'CTNET_INVALID_ARGUMENT');
+  assert.match((() => { try { parseSubnet('172.17.0.1/16'); } catch (e) { return e.message; } })(), /use 172\.17\.0\.0\/16/);
+  assert.equal(code(() => parseSubnet('10.0.0.0/31')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => parseSubnet('nonsense')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => parseSubnet('300.1.1.0/24')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => parseSubnet('10.0.0.0/33')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => parseSubnet('fd00::/64')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => parseIPv4('1.2.3', 'address')), 'CTNET_INVALID_ARGUMENT');
+});
+
+test('containment and overlap', () => {
+  const a = parseSubnet('10.0.12.0/22');
+  assert.ok(contains(a, '10.0.15.255'));
+  assert.ok(!contains(a, '10.0.16.0'));
+  assert.ok(overlaps(a, parseSubnet('10.0.13.0/24')));
+  assert.ok(overlaps(parseSubnet('10.0.0.0/8'), a));
+  assert.ok(!overlaps(a, parseSubnet('10.0.16.0/24')));
+});
+
+test('allocation takes the lowest free host address and skips the gateway', () => {
+  const s = parseSubnet('172.17.0.0/24');
+  const gw = defaultGateway(s);
+  assert.equal(gw, '172.17.0.1');
+  assert.equal(allocateAddress(s, gw, new Set()), '172.17.0.2');
+  assert.equal(allocateAddress(s, gw, new Set(['172.17.0.2', '172.17.0.3'])), '172.17.0.4');
+  assert.equal(allocateAddress(s, '172.17.0.2', new Set()), '172.17.0.1');
+});
+
+test('a full subnet is a conflict, not a crash', () => {
+  const s = parseSubnet('192.168.5.0/30'); // hosts .1 and .2; .1 is the gateway
+  assert.equal(allocateAddress(s, '192.168.5.1', new Set()), '192.168.5.2');
+  assert.equal(code(() => allocateAddress(s, '192.168.5.1', new Set(['192.168.5.2']))), 'CTNET_CONFLICT');
+});
+
+test('requested addresses are checked against subnet, gateway, broadcast and use', () => {
+  const s = parseSubnet('172.17.0.0/24');
+  assert.equal(reserveAddress(s, '172.17.0.1', new Set(), '172.17.0.101', 'n'), '172.17.0.101');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(), '172.18.0.5', 'n')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(), '172.17.0.1', 'n')), 'CTNET_CONFLICT');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(), '172.17.0.255', 'n')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(), '172.17.0.0', 'n')), 'CTNET_INVALID_ARGUMENT');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(['172.17.0.9']), '172.17.0.9', 'n')), 'CTNET_CONFLICT');
+  assert.equal(code(() => reserveAddress(s, '172.17.0.1', new Set(), 'abc', 'n')), 'CTNET_INVALID_ARGUMENT');
+});
+
+test('free subnets follow Docker\'s pool order and avoid what is taken', () => {
+  assert.equal(pickFreeSubnet([]).cidr, '172.17.0.0/16');
+  assert.equal(pickFreeSubnet([parseSubnet('172.17.0.0/16')]).cidr, '172.18.0.0/16');
+  assert.equal(pickFreeSubnet([parseSubnet('172.16.0.0/12')]).cidr, '192.168.0.0/24');
+  assert.equal(pickFreeSubnet([parseSubnet('172.16.0.0/12'), parseSubnet('192.168.0.0/23')]).cidr, '192.168.2.0/24');
+  assert.equal(code(() => pickFreeSubnet([parseSubnet('172.16.0.0/12'), parseSubnet('192.168.0.0/16')])), 'CTNET_CONFLICT');
+});

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planAttach, planDetach } from '../../dist/plan/container-plan.js';
+import { planCreateNetwork, bridgeMac } from '../../dist/plan/network-plan.js';
+import { renderPlan } from '../../dist/plan/ops.js';
+import { execute, executeBestEffort } from '../../dist/plan/executor.js';
+import { CtnetError } from '../../dist/errors.js';
+
+const attachment = {
+  netns: 'ctnet-abc', hostVeth: 'vethabc', bridge: 'br0', mtu: 1500, ip: '172.17.0.101', prefix: 24, gateway: '172.17.0.1',
+  ports: [{ protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 }],
+};
+
+test('attaching a container renders as the seed\'s commands', () => {
+  assert.deepEqual(renderPlan(planAttach(attachment), { hostNetns: null }), [
+    'ip netns add ctnet-abc',
+    'ip -n ctnet-abc link set lo up',
+    'ip link add vethabc mtu 1500 type veth peer name eth0 netns ctnet-abc',
+    'ip link set vethabc master br0',
+    'ip link set vethabc type bridge_slave hairpin on',
+    'ip link set vethabc up',
+    'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
+    'ip -n ctnet-abc link set eth0 up',
+    'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
+    "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
+  ]);
+});
+
+test('with a host namespace, host commands name it; internal networks get no default route', () => {
+  const lines = renderPlan(planAttach({ ...attachment, gateway: undefined, ports: [] }), { hostNetns: 'lab' });
+  assert.ok(lines.includes('ip -n lab link set vethabc master br0'));
+  assert.ok(!lines.some((l) => l.includes('route add default')));
+  assert.ok(!lines.some((l) => l.includes('nft')));
+});
+
+test('creating a network: bridge with a fixed MAC, gateway, route_localnet, up, forwarding, firewall', () => {
+  const id = 'aabbccddeeff00112233';
+  const lines = renderPlan(planCreateNetwork({ id, bridge: 'br0', subnet: '172.17.0.0/24', gateway: '172.17.0.1', mtu: 1500, internal: false }, { apply: 'add table ip ctnet', undo: '' }), { hostNetns: null });
+  assert.deepEqual(lines, [
+    'ip link add br0 address 02:aa:bb:cc:dd:ee mtu 1500 type bridge',
+    'ip addr add 172.17.0.1/24 dev br0',
+    'sysctl -w net.ipv4.conf.br0.route_localnet=1',
+    'ip link set br0 up',
+    'sysctl -w net.ipv4.ip_forward=1',
+    "nft 'add table ip ctnet'",
+  ]);
+  assert.equal(bridgeMac(id), '02:aa:bb:cc:dd:ee');
+});
+
+test('detaching removes ports, veth and namespace, and skips what was never there', () => {
+  assert.deepEqual(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.del', 'netns.del']);
+  assert.deepEqual(planDetach({ netns: null, hostVeth: null, ports: [] }), []);
+  assert.equal(planDetach({ netns: 'ns', hostVeth: 'v', ports: attachment.ports })[0].missingOk, true);
+});
+
+/** A fake kernel that records what was applied and fails on request. */
+function fakeKernel(failOn) {
+  const log = [];
+  return {
+    log,
+    apply(op) {
+      if (failOn && failOn(op)) throw new Error(`boom at ${op.op}`);
+      log.push(op);
+      if (op.op === 'sysctl.set') return { op: 'sysctl.set', key: op.key, value: 'old' };
+    },
+  };
+}
+
+test('a failure undoes the applied steps in reverse order and rethrows', () => {
+  const k = fakeKernel((op) => op.op === 'route.add');
+  assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null } }), /boom at route.add/);
+  const undone = k.log.slice(8).map((o) => `${o.op} ${o.name}`);
+  assert.deepEqual(undone, ['link.del vethabc', 'netns.del ctnet-abc']);
+});
+
+test('undo values computed at apply time are used (sysctl restores what it found)', () => {
+  const k = fakeKernel((op) => op.op === 'nft' && op.script === 'x');
+  const steps = [{ do: { op: 'sysctl.set', key: 'k', value: '1' }, undo: null }, { do: { op: 'nft', script: 'x' }, undo: null }];
+  assert.throws(() => execute(steps, k, { render: { hostNetns: null } }));
+  assert.deepEqual(k.log.at(-1), { op: 'sysctl.set', key: 'k', value: 'old' });
+});
+
+test('an injected fault stops before the step and rolls back', () => {
+  const k = fakeKernel();
+  assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null }, faultAt: 4 }), (e) => e instanceof CtnetError && e.code === 'CTNET_INJECTED_FAULT');
+  assert.deepEqual(k.log.map((o) => o.op), ['netns.add', 'link.up', 'veth.add', 'link.del', 'netns.del']);
+});
+
+test('best effort goes on past failures and returns them', () => {
+  const k = fakeKernel((op) => op.op === 'link.del');
+  const errors = executeBestEffort(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }), k, { render: { hostNetns: null } });
+  assert.equal(errors.length, 1);
+  assert.deepEqual(k.log.map((o) => o.op), ['netns.del']);
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { renderTable, renderMappingElements, renderReplaceTable, renderDeleteTable } from '../../dist/firewall/ruleset.js';
+
+const golden = (name) => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
+
+/** Compares with a stored file; UPDATE_GOLDEN=1 rewrites it (review the diff before committing). */
+function assertGolden(name, actual) {
+  if (process.env.UPDATE_GOLDEN) writeFileSync(golden(name), actual);
+  assert.equal(actual, readFileSync(golden(name), 'utf8'));
+}
+
+const seed = { bridge: 'br0', subnet: '172.17.0.0/24', internal: false };
+
+test('the seed network: one bridge, masquerade of its subnet, no ports', () => {
+  assertGolden('seed-empty.nft', renderTable([seed], []));
+});
+
+test('published ports are map elements: any-address and host-address, TCP and UDP', () => {
+  const mappings = [
+    { protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 },
+    { protocol: 'udp', hostIp: null, hostPort: 5353, containerIp: '172.17.0.102', containerPort: 53 },
+    { protocol: 'tcp', hostIp: '10.0.12.15', hostPort: 9000, containerIp: '172.17.0.103', containerPort: 80 },
+  ];
+  const internal = { bridge: 'br-internal', subnet: '10.99.0.0/24', internal: true };
+  assertGolden('two-networks-ports.nft', renderTable([seed, internal], mappings));
+});
+
+test('the rule count does not grow with containers or ports', () => {
+  const rules = (text) => text.split('\n').filter((l) => /^\t\t(dnat|ip |oifname|iifname|fib)/.test(l)).length;
+  const many = Array.from({ length: 500 }, (_, i) => ({ protocol: 'tcp', hostIp: null, hostPort: 10000 + i, containerIp: '172.17.0.2', containerPort: 80 }));
+  assert.equal(rules(renderTable([seed], many)), rules(renderTable([seed], [])));
+});
+
+test('element updates name only the map and key (deletes) or key and target (adds)', () => {
+  const m = [{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 }];
+  assert.equal(renderMappingElements('add', m), 'add element ip ctnet tcp_host { 127.0.0.1 . 8000 : 172.17.0.101 . 8080 }\n');
+  assert.equal(renderMappingElements('delete', m), 'delete element ip ctnet tcp_host { 127.0.0.1 . 8000 }\n');
+});
+
+test('replacing and deleting the table are idempotent scripts', () => {
+  assert.ok(renderReplaceTable([seed], []).startsWith('add table ip ctnet\ndelete table ip ctnet\ntable ip ctnet {'));
+  assert.equal(renderDeleteTable(), 'add table ip ctnet\ndelete table ip ctnet\n');
+});
