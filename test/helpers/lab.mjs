@@ -25,6 +25,8 @@ export function createLab() {
   const lab = {
     ...names,
     root,
+    /** The host namespace as the lab made it, before ctnet touched it. */
+    pristine: hostSnapshot(names.host),
     env,
     /** Runs the CLI; returns { code, stdout, stderr }. */
     ctnet(args, extraEnv = {}, opts = {}) {
@@ -90,9 +92,10 @@ export function createLab() {
 export function hostSnapshot(netns) {
   const sh = (cmd) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
   return [
-    sh(`ip -n ${netns} -o link show | sed -E 's/^[0-9]+: //; s/ link\\/.*//; s/ (qlen|state|mode|group) [^ ]+//g'`),
+    // Carrier flags (NO-CARRIER, LOWER_UP) settle asynchronously on a new bridge; they are not configuration.
+    sh(`ip -n ${netns} -o link show | sed -E 's/^[0-9]+: //; s/ link\\/.*//; s/ (qlen|state|mode|group) [^ ]+//g; s/(NO-CARRIER,|,LOWER_UP)//g'`),
     sh(`ip -n ${netns} -o addr show | awk '{print $2, $3, $4}'`),
-    sh(`ip -n ${netns} route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80::\\|ff00::' || true`),
+    sh(`ip -n ${netns} route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80::\\|ff00::' | sed 's/ linkdown//' || true`),
     sh(`ip netns exec ${netns} sysctl -n net.ipv4.ip_forward`),
     sh(`ip netns exec ${netns} nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'`),
   ].join('\n');

@@ -1,0 +1,109 @@
+// Bad input: one clear line, a stable exit code, no stack trace, and kernel and state exactly as before.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, fullSnapshot, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+let lab;
+
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'lab', '--subnet', '172.20.0.0/24', '--bridge', 'br0']);
+  lab.ok(['run', '-d', '--name', 'web', '--network', 'lab', '--ip', '172.20.0.10', '-p', '8000:80', '-p', `${A.host}:9000:80`, '--', 'sleep', '600']);
+});
+
+after(() => lab?.close());
+
+/** Runs a failing command and checks the whole contract. */
+function refused(args, expectedCode, pattern, extraEnv = {}) {
+  const before = fullSnapshot(lab);
+  const r = lab.ctnet(args, extraEnv);
+  assert.equal(r.code, expectedCode, `ctnet ${args.join(' ')}: exit ${r.code}, stderr: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], /^ctnet: error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.deepEqual(fullSnapshot(lab), before, 'kernel or state changed');
+}
+
+const cases = [
+  ['invalid CIDR', ['network', 'create', 'x', '--subnet', '10.0.0.0/33'], 2, /invalid subnet.*CIDR/],
+  ['subnet with host bits', ['network', 'create', 'x', '--subnet', '10.30.0.1/24'], 2, /use 10\.30\.0\.0\/24/],
+  ['invalid gateway address', ['network', 'create', 'x', '--subnet', '10.30.0.0/24', '--gateway', 'nope'], 2, /invalid --gateway/],
+  ['gateway outside the subnet', ['network', 'create', 'x', '--subnet', '10.30.0.0/24', '--gateway', '10.31.0.1'], 2, /outside subnet/],
+  ['subnet overlapping another network', ['network', 'create', 'x', '--subnet', '172.20.0.0/16'], 4, /overlaps network lab/],
+  ['subnet overlapping a host route', ['network', 'create', 'x', '--subnet', '10.0.13.0/24'], 4, /overlaps the host's route to 10\.0\.12\.0\/22/],
+  ['duplicate network name', ['network', 'create', 'lab', '--subnet', '10.40.0.0/24'], 4, /already exists/],
+  ['bridge name over 15 characters', ['network', 'create', 'x', '--bridge', 'a-very-long-bridge'], 2, /at most 15/],
+  ['bridge of another network', ['network', 'create', 'x', '--bridge', 'br0'], 4, /belongs to network lab/],
+  ['MTU out of range', ['network', 'create', 'x', '--mtu', '10'], 2, /68-65535/],
+  ['duplicate container name', ['run', '-d', '--name', 'web', '--network', 'lab', '--', 'sleep', '1'], 4, /already in use/],
+  ['--ip outside the subnet', ['run', '-d', '--network', 'lab', '--ip', '172.21.0.5', '--', 'sleep', '1'], 2, /outside network lab/],
+  ['--ip taken', ['run', '-d', '--network', 'lab', '--ip', '172.20.0.10', '--', 'sleep', '1'], 4, /already in use/],
+  ['--ip is the gateway', ['run', '-d', '--network', 'lab', '--ip', '172.20.0.1', '--', 'sleep', '1'], 4, /gateway/],
+  ['--ip not an address', ['run', '-d', '--network', 'lab', '--ip', '172.20.0', '--', 'sleep', '1'], 2, /invalid --ip/],
+  ['host port already published', ['run', '-d', '--network', 'lab', '-p', '8000:81', '--', 'sleep', '1'], 4, /0\.0\.0\.0:8000\/tcp is already published by web/],
+  ['host port published on that host address', ['run', '-d', '--network', 'lab', '-p', `${A.host}:9000:81`, '--', 'sleep', '1'], 4, /already published by web/],
+  ['all addresses while one address holds the port', ['run', '-d', '--network', 'lab', '-p', '9000:81', '--', 'sleep', '1'], 4, /already published by web/],
+  ['port outside 1-65535', ['run', '-d', '--network', 'lab', '-p', '70000:80', '--', 'sleep', '1'], 2, /outside 1-65535/],
+  ['port zero', ['run', '-d', '--network', 'lab', '-p', '0:80', '--', 'sleep', '1'], 2, /outside 1-65535/],
+  ['malformed -p', ['run', '-d', '--network', 'lab', '-p', '80:80:80:80', '--', 'sleep', '1'], 2, /invalid port mapping/],
+  ['unknown protocol', ['run', '-d', '--network', 'lab', '-p', '80:80/sctp', '--', 'sleep', '1'], 2, /not tcp or udp/],
+  ['host address not on the host', ['run', '-d', '--network', 'lab', '-p', '10.9.9.9:80:80', '--', 'sleep', '1'], 2, /not an address of the host/],
+  ['unknown network', ['run', '-d', '--network', 'nope', '--', 'sleep', '1'], 3, /network nope does not exist/],
+  ['unknown container (inspect)', ['inspect', 'nope'], 3, /container nope does not exist/],
+  ['unknown container (stop)', ['stop', 'nope'], 3, /container nope does not exist/],
+  ['unknown container (rm)', ['rm', 'web', 'nope'], 3, /container nope does not exist/],
+  ['unknown container (exec)', ['exec', 'nope', '--', 'true'], 3, /container nope does not exist/],
+  ['unknown network (rm)', ['network', 'rm', 'nope'], 3, /network nope does not exist/],
+  ['unknown command', ['frobnicate'], 2, /unknown command/],
+  ['unknown option', ['run', '--frobnicate', '--', 'true'], 2, /unknown option/],
+  ['network rm while containers are attached', ['network', 'rm', 'lab'], 4, /still has containers attached \(web\)/],
+  ['rm of a running container without -f', ['rm', 'web'], 4, /is running/],
+  ['container command not found', ['run', '-d', '--network', 'lab', '--', 'no-such-command-xyz'], 127, /not found in PATH/],
+  ['run without a command', ['run', '--network', 'lab'], 2, /missing required argument/],
+  ['invalid container name', ['run', '--name', 'bad name', '--', 'true'], 2, /invalid container name/],
+  ['invalid -e', ['run', '-e', '1X=2', '--', 'true'], 2, /invalid -e/],
+  ['publishing on an internal network', ['run', '-d', '--network', 'lab', '-p', '80', '--', 'sleep', '1'], null, null],
+];
+
+for (const [what, args, code, pattern] of cases) {
+  if (code === null) continue;
+  test(`refused: ${what}`, () => refused(args, code, pattern));
+}
+
+test('refused: publishing on an internal network', () => {
+  lab.ok(['network', 'create', 'closed', '--internal', '--subnet', '172.22.0.0/24']);
+  try {
+    refused(['run', '-d', '--network', 'closed', '-p', '8100:80', '--', 'sleep', '1'], 2, /internal/);
+  } finally {
+    lab.ok(['network', 'rm', 'closed']);
+  }
+});
+
+test('refused: container command not executable', () => {
+  const file = join(lab.root, 'not-executable');
+  writeFileSync(file, 'echo hi\n', { mode: 0o644 });
+  refused(['run', '-d', '--network', 'lab', '--', file], 126, /not an executable/);
+});
+
+test('refused: libnftables missing, with the install hint', () => {
+  refused(['network', 'create', 'x', '--subnet', '10.50.0.0/24'], 6, /apt-get install -y nftables/, { CTNET_LIBNFTABLES: '/nonexistent/libnftables.so.1' });
+});
+
+test('refused: not running as root', () => {
+  const before = fullSnapshot(lab);
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CTNET, 'network', 'create', 'x'], { env: lab.env, encoding: 'utf8' });
+  assert.equal(r.status, 5, r.stderr);
+  assert.match(r.stderr, /^ctnet: error: .*needs root; run it with sudo\n$/);
+  assert.deepEqual(fullSnapshot(lab), before);
+});
+
+test('refused: CTNET_HOST_NETNS naming a namespace that does not exist', () => {
+  const r = lab.ctnet(['network', 'ls'], { CTNET_HOST_NETNS: 'no-such-ns-xyz' });
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /^ctnet: error: network namespace \/run\/netns\/no-such-ns-xyz does not exist/);
+});
