@@ -1,5 +1,5 @@
 import { isAlive } from '../kernel/proc.js';
-import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
+import { CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE, containerNetnsName, hostVethName } from '../names.js';
 import { planCreateNetwork } from '../plan/network-plan.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -67,7 +67,10 @@ export function garbageCollect(ctx: EngineContext): GcReport {
       const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
       errors.push(...errs);
     }
-    errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
+    // Render the table anew from state; with no network, only remove a table that is there.
+    if (networks.length || ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`)) {
+      errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
+    }
     return { actions, errors };
   });
 }

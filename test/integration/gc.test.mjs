@@ -1,0 +1,66 @@
+// The kernel is the truth: gc and every changing command repair what crashes, kills and flushes leave.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createLab, probe, echoServerCommand, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'lab', '--subnet', '172.25.0.0/24', '--bridge', 'br0']);
+});
+after(() => lab?.close());
+
+const sh = (...args) => execFileSync(args[0], args.slice(1), { encoding: 'utf8' });
+const nftTable = () => sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'table', 'ip', 'ctnet');
+
+test('a container whose process was killed: gc removes its veth, namespace and port, and frees its address', () => {
+  lab.ok(['run', '-d', '--name', 'victim', '--network', 'lab', '-p', '8300:80', '--', 'sleep', '600']);
+  const c = lab.json(['inspect', 'victim']);
+  process.kill(c.State.Pid, 'SIGKILL');
+  for (let i = 0; i < 50 && lab.json(['inspect', 'victim']).State.Running; i++) sh('sleep', '0.05');
+  assert.equal(lab.json(['inspect', 'victim']).State.Status, 'exited');
+  const out = lab.ok(['gc']);
+  assert.match(out, /victim: process ended, network removed/);
+  assert.ok(!existsSync(c.NetworkSettings.SandboxKey));
+  assert.doesNotMatch(sh('ip', '-n', lab.host, 'link'), new RegExp(c.NetworkSettings.HostVeth));
+  assert.doesNotMatch(nftTable(), /8300/);
+  // The address and the host port are free again.
+  lab.ok(['run', '-d', '--name', 'next', '--network', 'lab', '-p', '8300:80', '--', 'sleep', '600']);
+  assert.equal(lab.json(['inspect', 'next']).NetworkSettings.IPAddress, c.NetworkSettings.IPAddress);
+  lab.ok(['rm', '-f', 'next', 'victim']);
+});
+
+test('a flushed ruleset is restored from state by gc, published ports work again, other tables untouched', async () => {
+  lab.ok(['run', '-d', '--name', 'web', '--network', 'lab', '-p', '8400:8080', '--', ...echoServerCommand('web', 8080)]);
+  await lab.waitAnswer(lab.nsOf('web'), '127.0.0.1', 8080);
+  assert.ok(probe(lab.host2, A.host, 8400).text.startsWith('web from'));
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'flush', 'ruleset');
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'add', 'table', 'inet', 'someone_else');
+  assert.ok(!probe(lab.host2, A.host, 8400, 'tcp', 700).ok);
+  lab.ok(['gc']);
+  assert.match(nftTable(), /8400 : 172\.25\.0\.\d+ \. 8080/);
+  assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'tables'), /table inet someone_else/);
+  assert.ok(probe(lab.host2, A.host, 8400).text.startsWith('web from'));
+  lab.ok(['rm', '-f', 'web']);
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'delete', 'table', 'inet', 'someone_else');
+});
+
+test('a bridge deleted behind ctnet\'s back (as after a reboot) is rebuilt by gc', () => {
+  sh('ip', '-n', lab.host, 'link', 'del', 'br0');
+  const out = lab.ok(['gc']);
+  assert.match(out, /bridge br0 was missing, rebuilt/);
+  assert.match(sh('ip', '-n', lab.host, '-4', '-o', 'addr', 'show', 'br0'), /172\.25\.0\.1\/24/);
+  lab.ok(['run', '-d', '--name', 'again', '--network', 'lab', '--', 'sleep', '600']);
+  const ip = lab.json(['inspect', 'again']).NetworkSettings.IPAddress;
+  assert.ok(probe(lab.host, ip, 9, 'tcp', 700).text === 'ECONNREFUSED', 'the container answers (with a reset) through the rebuilt bridge');
+  lab.ok(['rm', '-f', 'again']);
+});
+
+test('a veth on a ctnet bridge that belongs to no container is removed by gc', () => {
+  sh('ip', '-n', lab.host, 'link', 'add', 'vethstray', 'type', 'veth', 'peer', 'name', 'vethstray2');
+  sh('ip', '-n', lab.host, 'link', 'set', 'vethstray', 'master', 'br0');
+  assert.match(lab.ok(['gc']), /removed leftover veth vethstray/);
+  assert.doesNotMatch(sh('ip', '-n', lab.host, 'link'), /vethstray/);
+});
