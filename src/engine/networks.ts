@@ -4,11 +4,12 @@ import { defaultGateway } from '../ipam/allocator.js';
 import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../ipam/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
-import { DEFAULT_MTU, DEFAULT_NETWORK } from '../names.js';
+import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE } from '../names.js';
 import { IP_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
+import { reconcileContainers } from './reconcile.js';
 import { validateIfname, validateMtu, validateName } from './validate.js';
 
 export interface CreateNetworkRequest {
@@ -59,6 +60,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
 
   return ctx.locked(() => {
     const store = ctx.store;
+    if (!ctx.dryRun) reconcileContainers(ctx);
     if (store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
     const others = store.listNetworks();
     const id = randomBytes(32).toString('hex');
@@ -95,10 +97,28 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
   return n;
 }
 
+/**
+ * Puts back a network's bridge and ctnet's table when something removed them (a reboot, a
+ * `nft flush ruleset`): two cheap look-ups when all is well.
+ */
+export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
+  if (ctx.dryRun) return;
+  const bridgeMissing = !ctx.kernel().rtnl().findLink(net.bridge);
+  if (bridgeMissing) ctx.apply(planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
+  if (bridgeMissing || !ctnetTableExists(ctx)) ctx.apply([{ do: { op: 'nft', script: firewallScript(ctx.store) }, undo: null }]);
+}
+
+export function ctnetTableExists(ctx: EngineContext): boolean {
+  return ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`);
+}
+
 /** The network a container asks for; the default `bridge` network is created on first use, like docker0. */
 export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
   const n = ctx.store.findNetwork(name);
-  if (n) return n;
+  if (n) {
+    ensureNetworkPresent(ctx, n);
+    return n;
+  }
   if (name === DEFAULT_NETWORK.name) return createNetwork(ctx, { name, subnet: DEFAULT_NETWORK.subnet, bridge: DEFAULT_NETWORK.bridge });
   return findNetwork(ctx, name);
 }
@@ -107,6 +127,7 @@ export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
 export function removeNetwork(ctx: EngineContext, name: string): Error[] {
   ctx.requireChangeRights();
   return ctx.locked(() => {
+    if (!ctx.dryRun) reconcileContainers(ctx);
     const net = findNetwork(ctx, name);
     const attached = ctx.store.containersOn(net.id);
     if (attached.length) {

@@ -1,8 +1,8 @@
 import { isAlive } from '../kernel/proc.js';
-import { CONTAINER_IFNAME, NFT_FAMILY, NFT_TABLE, containerNetnsName, hostVethName } from '../names.js';
-import { planCreateNetwork } from '../plan/network-plan.js';
+import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
+import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer, markExited, removeLogs } from './teardown.js';
 
 /**
@@ -45,9 +45,8 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     const live = ctx.store.listContainers();
     for (const net of networks) {
       if (!rtnl.findLink(net.bridge)) {
-        const steps = planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft');
         try {
-          ctx.apply(steps);
+          ensureNetworkPresent(ctx, net);
           actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
         } catch (err) {
           errors.push(err as Error);
@@ -68,7 +67,7 @@ export function garbageCollect(ctx: EngineContext): GcReport {
       errors.push(...errs);
     }
     // Render the table anew from state; with no network, only remove a table that is there.
-    if (networks.length || ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`)) {
+    if (networks.length || ctnetTableExists(ctx)) {
       errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
     }
     return { actions, errors };

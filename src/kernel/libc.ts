@@ -16,6 +16,7 @@ interface Libc {
   umount2(target: string, flags: number): number;
   sethostname(name: string, len: number): number;
   flock(fd: number, op: number): number;
+  fcntl(fd: number, cmd: number, ...args: unknown[]): number;
 }
 
 let bound: Libc | undefined;
@@ -36,6 +37,7 @@ export function libc(): Libc {
     umount2: lib.func('int umount2(const char *target, int flags)'),
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     flock: lib.func('int flock(int fd, int op)'),
+    fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
   } as Libc;
   return bound;
 }
@@ -67,3 +69,10 @@ export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
 export const LOCK_EX = 2;
 export const LOCK_UN = 8;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+
+/** Marks a descriptor close-on-exec (some libraries, libnftables among them, open sockets without it). */
+export function setCloexec(fd: number): void {
+  libc().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
+}

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandStartError } from '../errors.js';
+import { setCloexec } from './libc.js';
 import { withNetns, withNewUts, withUtsOf, type NetnsHandle } from './netns.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -43,11 +44,20 @@ export interface SpawnRequest {
   detached: boolean;
 }
 
+/** A container must not inherit ctnet's descriptors: the host lock, netlink sockets, the database. */
+function closeOnExecAll(): void {
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd > 2) setCloexec(fd);
+  }
+}
+
 /**
  * Forks the process from the main thread while it is inside the container's namespaces, so the
  * child starts there; the main thread is back in the host's namespaces when this returns.
  */
 export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
+  closeOnExecAll();
   const start = (): ChildProcess =>
     spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
   const child = withNetns(req.netns, () => ('hostname' in req.uts ? withNewUts(req.uts.hostname, start) : withUtsOf(req.uts.path, start)));

@@ -64,3 +64,13 @@ test('a veth on a ctnet bridge that belongs to no container is removed by gc', (
   assert.match(lab.ok(['gc']), /removed leftover veth vethstray/);
   assert.doesNotMatch(sh('ip', '-n', lab.host, 'link'), /vethstray/);
 });
+
+test('every run repairs cheaply: a flushed table and a missing bridge are back before the container attaches', async () => {
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'flush', 'ruleset');
+  sh('ip', '-n', lab.host, 'link', 'del', 'br0');
+  lab.ok(['run', '-d', '--name', 'repair', '--network', 'lab', '-p', '8500:8080', '--', ...echoServerCommand('repair', 8080)]);
+  await lab.waitAnswer(lab.nsOf('repair'), '127.0.0.1', 8080);
+  assert.ok(probe(lab.host2, A.host, 8500).text.startsWith('repair from'));
+  assert.match(nftTable(), /masq_subnets[\s\S]*172\.25\.0\.0\/24/);
+  lab.ok(['rm', '-f', 'repair']);
+});

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createLab, fullSnapshot, hostSnapshot, CTNET } from '../helpers/lab.mjs';
 
 let lab;
@@ -85,6 +85,8 @@ test('-d, logs, exec, ps --json, stop and rm', () => {
   assert.equal(lab.ctnet(['exec', 'bg', '--', 'sh', '-c', 'exit 4']).code, 4);
   const ps = lab.json(['ps']);
   assert.deepEqual(ps.map((c) => c.Name), ['bg']);
+  // Only stdin, stdout and stderr reach the container: no lock, database or netlink socket of ctnet's.
+  assert.deepEqual(readdirSync(`/proc/${ps[0].State.Pid}/fd`).sort(), ['0', '1', '2']);
   const { NetworkSettings: net } = ps[0];
   assert.match(lab.ok(['stop', '-t', '2', 'bg']), /^bg\n$/);
   const stopped = lab.json(['inspect', 'bg']);
