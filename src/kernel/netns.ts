@@ -35,55 +35,46 @@ export function closeNetns(handle: NetnsHandle): void {
   if (handle.fd !== null) closeSync(handle.fd);
 }
 
-function threadNsFd(kind: 'net' | 'uts'): number {
-  return openSync(`/proc/thread-self/ns/${kind}`, 'r');
+const FLAG = { net: CLONE_NEWNET, uts: CLONE_NEWUTS } as const;
+
+/**
+ * The one place that switches namespaces: runs `enter` then `fn` on the calling thread, and always
+ * returns the thread to the namespace it was in (also when `enter` fails half-way).
+ */
+function within<T>(kind: 'net' | 'uts', enter: () => void, fn: () => T): T {
+  const home = openSync(`/proc/thread-self/ns/${kind}`, 'r');
+  try {
+    try {
+      enter();
+      return fn();
+    } finally {
+      check(libc().setns(home, FLAG[kind]), `returning to the original ${kind} namespace`);
+    }
+  } finally {
+    closeSync(home);
+  }
 }
 
 /** Runs `fn` with the calling thread inside `ns`, and always switches back. */
 export function withNetns<T>(ns: NetnsHandle, fn: () => T): T {
   if (ns.fd === null) return fn();
-  const home = threadNsFd('net');
-  try {
-    check(libc().setns(ns.fd, CLONE_NEWNET), `entering network namespace ${ns.path}`);
-    try {
-      return fn();
-    } finally {
-      check(libc().setns(home, CLONE_NEWNET), 'returning to the original network namespace');
-    }
-  } finally {
-    closeSync(home);
-  }
+  return within('net', () => check(libc().setns(ns.fd as number, CLONE_NEWNET), `entering network namespace ${ns.path}`), fn);
 }
 
 /** Runs `fn` in a fresh UTS namespace with `hostname` set (for spawning a container's process). */
 export function withNewUts<T>(hostname: string, fn: () => T): T {
-  const home = threadNsFd('uts');
-  try {
+  return within('uts', () => {
     check(libc().unshare(CLONE_NEWUTS), 'creating a UTS namespace');
-    try {
-      check(libc().sethostname(hostname, Buffer.byteLength(hostname)), `setting hostname ${hostname}`);
-      return fn();
-    } finally {
-      check(libc().setns(home, CLONE_NEWUTS), 'returning to the original UTS namespace');
-    }
-  } finally {
-    closeSync(home);
-  }
+    check(libc().sethostname(hostname, Buffer.byteLength(hostname)), `setting hostname ${hostname}`);
+  }, fn);
 }
 
 /** Runs `fn` inside an existing UTS namespace (for `exec` into a container). */
 export function withUtsOf<T>(utsPath: string, fn: () => T): T {
   const target = openSync(utsPath, 'r');
-  const home = threadNsFd('uts');
   try {
-    check(libc().setns(target, CLONE_NEWUTS), `entering UTS namespace ${utsPath}`);
-    try {
-      return fn();
-    } finally {
-      check(libc().setns(home, CLONE_NEWUTS), 'returning to the original UTS namespace');
-    }
+    return within('uts', () => check(libc().setns(target, CLONE_NEWUTS), `entering UTS namespace ${utsPath}`), fn);
   } finally {
-    closeSync(home);
     closeSync(target);
   }
 }
@@ -102,19 +93,13 @@ export function createNamedNetns(name: string): string {
   ensureNetnsDir();
   const path = netnsPath(name);
   writeFileSync(path, '', { flag: 'wx', mode: 0o444 });
-  const home = threadNsFd('net');
   try {
-    check(libc().unshare(CLONE_NEWNET), 'creating a network namespace');
-    try {
-      check(libc().mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null), `bind-mounting namespace to ${path}`);
-    } finally {
-      check(libc().setns(home, CLONE_NEWNET), 'returning to the original network namespace');
-    }
+    within('net', () => check(libc().unshare(CLONE_NEWNET), 'creating a network namespace'), () =>
+      check(libc().mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null), `bind-mounting namespace to ${path}`),
+    );
   } catch (err) {
     try { unlinkSync(path); } catch { /* already gone */ }
     throw err;
-  } finally {
-    closeSync(home);
   }
   return path;
 }
