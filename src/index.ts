@@ -1,6 +1,6 @@
 export { Engine } from './engine/engine.js';
 export type { EngineOptions } from './engine/context.js';
-export type { RunRequest } from './engine/containers.js';
+export type { AttachRequest, RunRequest } from './engine/containers.js';
 export type { CreateNetworkRequest } from './engine/networks.js';
 export type { ContainerView, NetworkView } from './engine/views.js';
 export * from './errors.js';

@@ -113,13 +113,32 @@ function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
   }
 }
 
+/** What `attach` needs: a network endpoint without a process (the engine API; CNI ADD). */
+export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove' | 'env'>;
+
 /**
  * `ctnet run`: validates everything first, then (under the host lock) records the container with
  * its address and host ports, builds its network, and starts its process inside it. Any failure
  * undoes what was done, kernel and state.
  */
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
-  const { ports: portRequests, hostname } = validateRun(req);
+  const { ports, hostname } = validateRun(req);
+  return setUp(ctx, req, ports, hostname, (record) => {
+    const child = startProcess(ctx, record);
+    if (req.detach) child.unref();
+    return child;
+  });
+}
+
+/** A network-only container: namespace, veth, address, routes and ports, no process (until removed). */
+export function attachContainer(ctx: EngineContext, req: AttachRequest): ContainerRecord {
+  if (req.name !== undefined) validateName('container', req.name);
+  const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
+  const ports = (req.publish ?? []).map(parsePortSpec);
+  return setUp(ctx, { ...req, command: [] }, ports, hostname, () => undefined).container;
+}
+
+function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
   ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcileContainers(ctx);
@@ -153,13 +172,16 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
       return { record, ports };
     };
     const steps = (record: ContainerRecord, ports: PortRecord[]) => planAttach(attachmentOf(net, record, ports));
+    const explainStart = (c: ContainerRecord): void => {
+      if (c.command.length) ctx.explain(`ip netns exec ${c.netns} unshare --uts sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
+    };
 
     if (ctx.dryRun) {
       const container = ctx.transact(() => {
         const { record, ports } = build();
         return { steps: steps(record, ports), result: record };
       });
-      ctx.explain(`ip netns exec ${container.netns} unshare --uts sh -c 'hostname ${container.hostname}; exec ${container.command.join(' ')}'`);
+      explainStart(container);
       return { container };
     }
 
@@ -168,12 +190,13 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
     try {
       const plan = steps(record, ports);
       ctx.apply(plan);
-      ctx.faultAfter(plan, `starting ${record.command[0]}`);
-      const child = startProcess(ctx, record);
-      ctx.explain(`ip netns exec ${record.netns} unshare --uts sh -c 'hostname ${record.hostname}; exec ${record.command.join(' ')}'`);
-      const started = { state: 'running' as const, pid: child.pid as number, pidStart: processStartTime(child.pid as number) ?? null, startedAt: new Date().toISOString() };
+      ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
+      const child = start(record);
+      explainStart(record);
+      // A network-only container has no process: pid stays null and reconcile leaves it alone.
+      const pid = child?.pid ?? null;
+      const started = { state: 'running' as const, pid, pidStart: pid ? processStartTime(pid) ?? null : null, startedAt: new Date().toISOString() };
       ctx.store.transaction(() => ctx.store.updateContainer(id, started));
-      if (req.detach) child.unref();
       return { container: { ...record, ...started }, child };
     } catch (err) {
       detachContainer(ctx, record);
@@ -205,7 +228,7 @@ export function findContainer(ctx: EngineContext, nameOrId: string): ContainerRe
 
 /** A container's state as the kernel sees it now (a process may have ended since the state was written). */
 export function liveState(c: ContainerRecord): ContainerRecord['state'] {
-  return c.state === 'running' && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
+  return c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
 }
 
 function signalContainer(c: ContainerRecord, signal: NodeJS.Signals): void {

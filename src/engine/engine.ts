@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import {
-  containerExited, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
-  type RunRequest, type Started,
+  attachContainer, containerExited, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
+  type AttachRequest, type RunRequest, type Started,
 } from './containers.js';
 import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
@@ -36,6 +36,12 @@ export class Engine {
 
   run(req: RunRequest): Started {
     return runContainer(this.ctx, req);
+  }
+
+  /** A network-only container (namespace, veth, address, routes, ports) with no process; remove it with `remove`. */
+  attach(req: AttachRequest): ContainerView | undefined {
+    const c = attachContainer(this.ctx, req);
+    return this.ctx.dryRun ? undefined : containerView(this.ctx.store, c);
   }
 
   /** Records the exit of a foreground container started by `run`, and takes its network down. */

@@ -12,7 +12,7 @@ import { detachContainer, markExited, removeLogs } from './teardown.js';
 export function reconcileContainers(ctx: EngineContext): string[] {
   const done: string[] = [];
   for (const c of ctx.store.listContainers()) {
-    if (c.state === 'running' && !isAlive(c.pid, c.pidStart)) {
+    if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
       markExited(ctx, c.id, null);
       done.push(`${c.name}: process ended, network removed`);
     } else if (c.state === 'created' && !isAlive(c.pid, c.pidStart)) {

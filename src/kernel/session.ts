@@ -79,6 +79,9 @@ export class KernelSession implements Applier {
       case 'link.up':
         this.rtnl(op.netns).setUp(op.name);
         return;
+      case 'link.down':
+        if (this.rtnl(op.netns).findLink(op.name)) this.rtnl(op.netns).setUp(op.name, false);
+        return;
       case 'link.master':
         this.rtnl().setMaster(op.name, op.master);
         return;

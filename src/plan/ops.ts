@@ -10,6 +10,7 @@ export type Op =
   | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
+  | { op: 'link.down'; name: string; netns?: string }
   | { op: 'link.master'; name: string; master: string }
   | { op: 'link.hairpin'; name: string }
   | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
@@ -59,6 +60,8 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       return ipCmd(ctx, op.netns, `link del ${op.name}`);
     case 'link.up':
       return ipCmd(ctx, op.netns, `link set ${op.name} up`);
+    case 'link.down':
+      return ipCmd(ctx, op.netns, `link set ${op.name} down`);
     case 'link.master':
       return ipCmd(ctx, undefined, `link set ${op.name} master ${op.master}`);
     case 'link.hairpin':

@@ -88,9 +88,30 @@ export function createLab() {
   return lab;
 }
 
+/** ctnet veths that are down: detached, and going away with their namespace (the kernel removes them asynchronously). */
+export function dyingVeths(netns) {
+  const links = execFileSync('ip', ['-n', netns, '-o', 'link', 'show'], { encoding: 'utf8' });
+  return [...links.matchAll(/^\d+: (veth[0-9a-f]{8})@\S+ <([^>]*)>/gm)].filter((m) => !m[2].split(',').includes('UP')).map((m) => m[1]);
+}
+
+/** Waits (up to 5 s) until the kernel has finished removing detached veths. */
+export function settle(netns) {
+  for (let i = 0; i < 250 && dyingVeths(netns).length; i++) execFileSync('sleep', ['0.02']);
+}
+
+/** Waits until no link called `name` is left in `netns`; returns whether it is gone. */
+export function linkGone(netns, name) {
+  for (let i = 0; i < 250; i++) {
+    if (!execFileSync('ip', ['-n', netns, '-o', 'link', 'show'], { encoding: 'utf8' }).includes(`${name}@`)) return true;
+    execFileSync('sleep', ['0.02']);
+  }
+  return false;
+}
+
 /** The host namespace as the kernel has it (links, addresses, routes, forwarding, nftables), for before/after comparisons. */
 export function hostSnapshot(netns) {
   const sh = (cmd) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  settle(netns);
   return [
     // Carrier flags (NO-CARRIER, LOWER_UP) settle asynchronously on a new bridge; they are not configuration.
     sh(`ip -n ${netns} -o link show | sed -E 's/^[0-9]+: //; s/ link\\/.*//; s/ (qlen|state|mode|group) [^ ]+//g; s/(NO-CARRIER,|,LOWER_UP)//g'`),

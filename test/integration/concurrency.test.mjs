@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { createLab, CTNET } from '../helpers/lab.mjs';
+import { createLab, settle, CTNET } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -55,6 +55,8 @@ test('20 simultaneous removals leave the bridge without ports and the map empty'
   const names = lab.json(['ps', '-a']).map((c) => c.Name);
   const results = await Promise.all(names.map((n) => ctnetAsync(['rm', '-f', n])));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
+  // Detached veths are down at once and leave with their namespaces shortly after.
+  settle(lab.host);
   assert.equal(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).trim(), '');
   assert.doesNotMatch(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'], { encoding: 'utf8' }), /elements/);
 });

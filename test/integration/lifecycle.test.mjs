@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createLab, fullSnapshot, hostSnapshot, CTNET } from '../helpers/lab.mjs';
+import { createLab, fullSnapshot, hostSnapshot, linkGone, CTNET } from '../helpers/lab.mjs';
 
 let lab;
 before(() => { lab = createLab(); });
@@ -73,7 +73,7 @@ test('Ctrl-C (SIGINT) stops a foreground container and ctnet takes its network d
   const after = lab.json(['inspect', 'int']);
   assert.equal(after.State.Status, 'exited');
   assert.ok(!existsSync(c.NetworkSettings.SandboxKey));
-  assert.doesNotMatch(links(lab.host), new RegExp(c.NetworkSettings.HostVeth));
+  assert.ok(linkGone(lab.host, c.NetworkSettings.HostVeth));
   lab.ok(['rm', 'int']);
 });
 
@@ -92,7 +92,7 @@ test('-d, logs, exec, ps --json, stop and rm', () => {
   const stopped = lab.json(['inspect', 'bg']);
   assert.equal(stopped.State.Status, 'exited');
   assert.ok(!existsSync(net.SandboxKey), 'namespace removed on stop');
-  assert.doesNotMatch(links(lab.host), new RegExp(net.HostVeth));
+  assert.ok(linkGone(lab.host, net.HostVeth));
   assert.equal(lab.ctnet(['exec', 'bg', '--', 'true']).code, 4);
   lab.ok(['rm', 'bg']);
   assert.equal(lab.ctnet(['logs', 'bg']).code, 3);
@@ -117,7 +117,10 @@ test('--explain prints the seed\'s commands as they run', () => {
   assert.match(out, new RegExp(`^\\+ ip -n ${lab.host} link set veth${id.slice(0, 8)} master ctnet0$`, 'm'));
   assert.match(out, new RegExp(`^\\+ ip -n ${ns} route add default via 172\\.17\\.0\\.1 dev eth0$`, 'm'));
   assert.match(out, /^\+ ip netns exec \S+ nft 'add element ip ctnet tcp_any \{ 8100 : 172\.17\.0\.\d+ \. 80 \}'$/m);
-  assert.match(lab.ok(['rm', '-f', '--explain', 'ex']), /^\+ ip -n \S+ link del veth/m);
+  const rm = lab.ok(['rm', '-f', '--explain', 'ex']);
+  assert.match(rm, /^\+ ip netns exec \S+ nft 'delete element ip ctnet tcp_any \{ 8100 \}'$/m);
+  assert.match(rm, new RegExp(`^\\+ ip -n ${lab.host} link set veth${id.slice(0, 8)} down$`, 'm'));
+  assert.match(rm, new RegExp(`^\\+ ip netns del ${ns}$`, 'm'));
 });
 
 test('--dry-run prints the plan and changes nothing', () => {

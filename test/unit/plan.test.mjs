@@ -48,7 +48,8 @@ test('creating a network: bridge with a fixed MAC, gateway, route_localnet, up, 
 });
 
 test('detaching removes ports, veth and namespace, and skips what was never there', () => {
-  assert.deepEqual(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.del', 'netns.del']);
+  assert.deepEqual(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.down', 'netns.del']);
+  assert.deepEqual(planDetach({ netns: null, hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.del']);
   assert.deepEqual(planDetach({ netns: null, hostVeth: null, ports: [] }), []);
   assert.equal(planDetach({ netns: 'ns', hostVeth: 'v', ports: attachment.ports })[0].missingOk, true);
 });
@@ -87,7 +88,7 @@ test('an injected fault stops before the step and rolls back', () => {
 });
 
 test('best effort goes on past failures and returns them', () => {
-  const k = fakeKernel((op) => op.op === 'link.del');
+  const k = fakeKernel((op) => op.op === 'link.down');
   const errors = executeBestEffort(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }), k, { render: { hostNetns: null } });
   assert.equal(errors.length, 1);
   assert.deepEqual(k.log.map((o) => o.op), ['netns.del']);
