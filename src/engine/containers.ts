@@ -44,28 +44,33 @@ function containerEnv(c: Pick<ContainerRecord, 'hostname' | 'env'>): Record<stri
   return { ...env, ...parseEnv(c.env) };
 }
 
-/** Host ports for each request: given ones checked against every publication, missing ones picked from the ephemeral range. */
+/**
+ * Host ports for each request: given ones checked against the publications on the same protocol and
+ * port (an indexed look-up, whatever the number of published ports), missing ones picked from the
+ * ephemeral range.
+ */
 function allocatePorts(store: Store, requests: readonly PortRequest[], containerId: string): PortRecord[] {
-  const taken: PortRecord[] = store.listPorts();
-  const owner = (p: PortRecord): string => store.getContainer(p.containerId)?.name ?? 'this container';
   const out: PortRecord[] = [];
+  const mine = new Map<string, PortRecord[]>();
+  const key = (protocol: string, port: number): string => `${protocol}/${port}`;
+  const clashWith = (wanted: Omit<PortRecord, 'containerId' | 'containerPort'>): PortRecord | undefined =>
+    [...store.portsAt(wanted.protocol, wanted.hostPort), ...(mine.get(key(wanted.protocol, wanted.hostPort)) ?? [])].find((t) => portsCollide(t, wanted));
   for (const r of requests) {
     let hostPort = r.hostPort;
     if (hostPort === null) {
-      for (let p = EPHEMERAL_PORTS.first; p <= EPHEMERAL_PORTS.last && hostPort === null; p++) {
-        if (!taken.some((t) => portsCollide(t, { ...r, hostPort: p }))) hostPort = p;
-      }
+      const used = store.hostPortsIn(r.protocol, EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last);
+      for (const o of out) if (o.protocol === r.protocol) used.add(o.hostPort);
+      for (let p = EPHEMERAL_PORTS.first; hostPort === null && p <= EPHEMERAL_PORTS.last; p++) if (!used.has(p)) hostPort = p;
       if (hostPort === null) throw new ConflictError('no free host port is left in the ephemeral range; give host ports explicitly');
     }
-    const wanted = { ...r, hostPort };
-    const clash = taken.find((t) => portsCollide(t, wanted));
+    const clash = clashWith({ ...r, hostPort });
     if (clash) {
-      const where = clash.hostIp ?? '0.0.0.0';
-      throw new ConflictError(`host port ${where}:${hostPort}/${r.protocol} is already published by ${owner(clash)}; pick another host port`);
+      const owner = clash.containerId === containerId ? 'this container' : store.getContainer(clash.containerId)?.name ?? 'another container';
+      throw new ConflictError(`host port ${clash.hostIp ?? '0.0.0.0'}:${hostPort}/${r.protocol} is already published by ${owner}; pick another host port`);
     }
     const rec: PortRecord = { containerId, protocol: r.protocol, hostIp: r.hostIp, hostPort, containerPort: r.containerPort };
-    taken.push(rec);
     out.push(rec);
+    mine.set(key(rec.protocol, hostPort), [...(mine.get(key(rec.protocol, hostPort)) ?? []), rec]);
   }
   return out;
 }
@@ -289,6 +294,20 @@ export async function removeContainers(ctx: EngineContext, names: readonly strin
     });
   }
   return targets;
+}
+
+/** Removes a network-only container (made by attach): its network pieces and its record. Repeatable. */
+export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
+  ctx.requireChangeRights();
+  ctx.locked(() => {
+    const c = findContainer(ctx, nameOrId);
+    if (c.pid !== null && liveState(c) === 'running') {
+      throw new ConflictError(`container ${c.name} has a running process; remove it with ctnet rm -f ${c.name}`);
+    }
+    detachContainer(ctx, c);
+    ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+    removeLogs(c);
+  });
 }
 
 /** Starts a command inside a running container's namespaces; returns its process. */

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import {
-  attachContainer, containerExited, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
+  attachContainer, containerExited, detachNetworkOnly, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
   type AttachRequest, type RunRequest, type Started,
 } from './containers.js';
 import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
@@ -42,6 +42,11 @@ export class Engine {
   attach(req: AttachRequest): ContainerView | undefined {
     const c = attachContainer(this.ctx, req);
     return this.ctx.dryRun ? undefined : containerView(this.ctx.store, c);
+  }
+
+  /** Removes a container made by `attach` (synchronously; `remove` also stops processes). */
+  detach(nameOrId: string): void {
+    detachNetworkOnly(this.ctx, nameOrId);
   }
 
   /** Records the exit of a foreground container started by `run`, and takes its network down. */

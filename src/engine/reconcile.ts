@@ -11,7 +11,7 @@ import { detachContainer, markExited, removeLogs } from './teardown.js';
  */
 export function reconcileContainers(ctx: EngineContext): string[] {
   const done: string[] = [];
-  for (const c of ctx.store.listContainers()) {
+  for (const c of ctx.store.containersToReconcile()) {
     if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
       markExited(ctx, c.id, null);
       done.push(`${c.name}: process ended, network removed`);

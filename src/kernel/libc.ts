@@ -17,6 +17,7 @@ interface Libc {
   sethostname(name: string, len: number): number;
   flock(fd: number, op: number): number;
   fcntl(fd: number, cmd: number, ...args: unknown[]): number;
+  pthread_sigmask(how: number, set: Buffer | null, old: Buffer | null): number;
 }
 
 let bound: Libc | undefined;
@@ -38,6 +39,7 @@ export function libc(): Libc {
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     flock: lib.func('int flock(int fd, int op)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+    pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, _Out_ void *old)'),
   } as Libc;
   return bound;
 }
@@ -61,6 +63,7 @@ export function check(result: number, what: string): number {
   throw new KernelError(`${what}: ${errnoName(code)}`, code);
 }
 
+export const EINTR = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWUTS = 0x04000000;
 export const MS_BIND = 4096;
@@ -71,6 +74,25 @@ export const LOCK_EX = 2;
 export const LOCK_UN = 8;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
+
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+const ALL_SIGNALS = Buffer.alloc(128, 0xff); // a full sigset_t; SIGKILL and SIGSTOP stay deliverable
+
+/**
+ * Runs `fn` with every signal held back on this thread, delivered as soon as it returns. For
+ * library calls that fail with EINTR half-way (libnftables reports an error after the kernel has
+ * already committed the transaction).
+ */
+export function withSignalsBlocked<T>(fn: () => T): T {
+  const old = Buffer.alloc(128);
+  libc().pthread_sigmask(SIG_BLOCK, ALL_SIGNALS, old);
+  try {
+    return fn();
+  } finally {
+    libc().pthread_sigmask(SIG_SETMASK, old, null);
+  }
+}
 
 /** Marks a descriptor close-on-exec (some libraries, libnftables among them, open sockets without it). */
 export function setCloexec(fd: number): void {

@@ -1,5 +1,6 @@
 import koffi from 'koffi';
 import { DependencyMissingError, KernelError } from '../errors.js';
+import { withSignalsBlocked } from './libc.js';
 
 /** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */
 interface NftLib {
@@ -59,7 +60,7 @@ export class Nft {
 
   /** Applies a script as one atomic transaction. */
   run(script: string): void {
-    if (this.lib.run(this.ctx, script) !== 0) {
+    if (withSignalsBlocked(() => this.lib.run(this.ctx, script)) !== 0) {
       const message = (this.lib.error(this.ctx) || 'unknown error').split('\n')[0];
       throw new KernelError(`nftables rejected the change: ${message}`);
     }
@@ -69,7 +70,7 @@ export class Nft {
   list(command: string, json = false): string {
     this.lib.setOutputFlags(this.ctx, json ? NFT_CTX_OUTPUT_JSON : 0);
     try {
-      if (this.lib.run(this.ctx, command) !== 0) {
+      if (withSignalsBlocked(() => this.lib.run(this.ctx, command)) !== 0) {
         const message = (this.lib.error(this.ctx) || '').split('\n')[0];
         throw new KernelError(`nftables listing failed: ${message}`);
       }

@@ -109,6 +109,7 @@ function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
 /** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
 export class Store {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly root: string) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -133,6 +134,16 @@ export class Store {
     this.db.close();
   }
 
+  /** Prepared once per store: preparing costs more than running these small statements. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (writers queue on the busy timeout, never interleave). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
@@ -144,29 +155,29 @@ export class Store {
   }
 
   getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined;
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined;
   }
 
   setMeta(key: string, value: string | undefined): void {
-    if (value === undefined) this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
-    else this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    if (value === undefined) this.sql('DELETE FROM meta WHERE key = ?').run(key);
+    else this.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // networks
 
   listNetworks(): NetworkRecord[] {
-    return (this.db.prepare('SELECT * FROM networks ORDER BY created_at, name').all() as Row[]).map(toNetwork);
+    return (this.sql('SELECT * FROM networks ORDER BY created_at, name').all() as Row[]).map(toNetwork);
   }
 
   findNetwork(nameOrId: string): NetworkRecord | undefined {
-    const exact = this.db.prepare('SELECT * FROM networks WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    const exact = this.sql('SELECT * FROM networks WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
     if (exact) return toNetwork(exact);
-    const prefixed = this.db.prepare('SELECT * FROM networks WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    const prefixed = this.sql('SELECT * FROM networks WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
     return prefixed.length === 1 && nameOrId.length >= 3 ? toNetwork(prefixed[0]) : undefined;
   }
 
   getNetworkById(id: string): NetworkRecord {
-    return toNetwork(this.db.prepare('SELECT * FROM networks WHERE id = ?').get(id) as Row);
+    return toNetwork(this.sql('SELECT * FROM networks WHERE id = ?').get(id) as Row);
   }
 
   insertNetwork(n: NetworkRecord): void {
@@ -176,63 +187,79 @@ export class Store {
   }
 
   deleteNetwork(id: string): void {
-    this.db.prepare('DELETE FROM networks WHERE id = ?').run(id);
+    this.sql('DELETE FROM networks WHERE id = ?').run(id);
   }
 
   // containers
 
   listContainers(): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM containers ORDER BY created_at, name').all() as Row[]).map(toContainer);
+    return (this.sql('SELECT * FROM containers ORDER BY created_at, name').all() as Row[]).map(toContainer);
+  }
+
+  /** Containers whose process or setup may have ended: network-only containers are not even loaded. */
+  containersToReconcile(): ContainerRecord[] {
+    return (this.sql("SELECT * FROM containers WHERE (state = 'running' AND pid IS NOT NULL) OR state = 'created'").all() as Row[]).map(toContainer);
   }
 
   containersOn(networkId: string): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM containers WHERE network_id = ? ORDER BY created_at').all(networkId) as Row[]).map(toContainer);
+    return (this.sql('SELECT * FROM containers WHERE network_id = ? ORDER BY created_at').all(networkId) as Row[]).map(toContainer);
   }
 
   /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */
   findContainer(nameOrId: string): ContainerRecord | undefined {
-    const exact = this.db.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    const exact = this.sql('SELECT * FROM containers WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
     if (exact) return toContainer(exact);
     if (!/^[0-9a-f]{3,}$/.test(nameOrId)) return undefined;
-    const prefixed = this.db.prepare('SELECT * FROM containers WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    const prefixed = this.sql('SELECT * FROM containers WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
     return prefixed.length === 1 ? toContainer(prefixed[0]) : undefined;
   }
 
   getContainer(id: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
     return r ? toContainer(r) : undefined;
   }
 
   usedAddresses(networkId: string): Set<string> {
-    const rows = this.db.prepare('SELECT ip FROM containers WHERE network_id = ? AND ip IS NOT NULL').all(networkId) as Row[];
+    const rows = this.sql('SELECT ip FROM containers WHERE network_id = ? AND ip IS NOT NULL').all(networkId) as Row[];
     return new Set(rows.map((r) => r.ip as string));
   }
 
   insertContainer(c: ContainerRecord): void {
     const keys = Object.keys(CONTAINER_COLUMNS) as (keyof ContainerRecord)[];
     const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
-    this.db.prepare(sql).run(...keys.map((k) => columnValue(k, c[k])));
+    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
   }
 
   updateContainer(id: string, changes: Partial<ContainerRecord>): void {
     const keys = Object.keys(changes) as (keyof ContainerRecord)[];
     if (keys.length === 0) return;
     const sql = `UPDATE containers SET ${keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
-    this.db.prepare(sql).run(...keys.map((k) => columnValue(k, changes[k])), id);
+    this.sql(sql).run(...keys.map((k) => columnValue(k, changes[k])), id);
   }
 
   deleteContainer(id: string): void {
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.sql('DELETE FROM containers WHERE id = ?').run(id);
   }
 
   // ports
 
   listPorts(): PortRecord[] {
-    return (this.db.prepare('SELECT * FROM ports ORDER BY host_port, protocol').all() as Row[]).map(toPort);
+    return (this.sql('SELECT * FROM ports ORDER BY host_port, protocol').all() as Row[]).map(toPort);
+  }
+
+  /** Publications on one protocol and host port (any host address). */
+  portsAt(protocol: Protocol, hostPort: number): PortRecord[] {
+    return (this.sql('SELECT * FROM ports WHERE protocol = ? AND host_port = ?').all(protocol, hostPort) as Row[]).map(toPort);
+  }
+
+  /** Host ports in use for a protocol within a range (for picking an ephemeral port). */
+  hostPortsIn(protocol: Protocol, first: number, last: number): Set<number> {
+    const rows = this.sql('SELECT DISTINCT host_port FROM ports WHERE protocol = ? AND host_port BETWEEN ? AND ?').all(protocol, first, last) as Row[];
+    return new Set(rows.map((r) => r.host_port as number));
   }
 
   portsOf(containerId: string): PortRecord[] {
-    return (this.db.prepare('SELECT * FROM ports WHERE container_id = ? ORDER BY rowid').all(containerId) as Row[]).map(toPort);
+    return (this.sql('SELECT * FROM ports WHERE container_id = ? ORDER BY rowid').all(containerId) as Row[]).map(toPort);
   }
 
   insertPort(p: PortRecord): void {
@@ -242,6 +269,6 @@ export class Store {
   }
 
   deletePortsOf(containerId: string): void {
-    this.db.prepare('DELETE FROM ports WHERE container_id = ?').run(containerId);
+    this.sql('DELETE FROM ports WHERE container_id = ?').run(containerId);
   }
 }

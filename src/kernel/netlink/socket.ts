@@ -1,5 +1,5 @@
 import { KernelError, PermissionError } from '../../errors.js';
-import { check, libc, errnoName } from '../libc.js';
+import { EINTR, check, errno, libc, errnoName } from '../libc.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F, message, parseAttrs, readStr, splitMessages, type NlMessage } from './codec.js';
 
 const AF_NETLINK = 16;
@@ -44,8 +44,10 @@ export class RtnlSocket {
   }
 
   private receive(): NlMessage[] {
-    const n = check(libc().recv(this.fd, this.rx, this.rx.length, 0), 'reading a netlink reply');
-    return splitMessages(this.rx, n);
+    // The kernel handled the request during send; a signal only interrupted the wait for the reply.
+    let n = libc().recv(this.fd, this.rx, this.rx.length, 0);
+    while (n < 0 && errno() === EINTR) n = libc().recv(this.fd, this.rx, this.rx.length, 0);
+    return splitMessages(this.rx, check(n, 'reading a netlink reply'));
   }
 
   /** Sends a request that changes something and waits for the kernel's acknowledgement. */

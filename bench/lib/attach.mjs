@@ -1,0 +1,173 @@
+/**
+ * Attach/detach latency of one container with one published TCP port, with N containers already
+ * attached, for ctnet's engine API and the two references, alternating implementation by iteration.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../dist/index.js';
+import { netnsPath } from '../../dist/kernel/netns.js';
+import { cniAvailable, cniChain } from './cni.mjs';
+import { netavark, netavarkAvailable } from './netavark.mjs';
+import { deleteNetns, newNetns } from './netns.mjs';
+import { summary, timeMs } from './stats.mjs';
+
+const id = () => randomBytes(32).toString('hex');
+const BACKGROUND_PORT = 30000;
+const MEASURED_PORT = 20000;
+
+/** ctnet through its engine API: the namespace is part of what attach creates. */
+function ctnetImpl(progress) {
+  const hostNs = newNetns('ctnet');
+  const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-'));
+  const engine = new Engine({ root, hostNetns: hostNs });
+  engine.createNetwork({ name: 'bench', subnet: '10.200.0.0/16', bridge: 'br0' });
+  let count = 0;
+  return {
+    name: 'ctnet',
+    hostNs,
+    engine,
+    root,
+    size: () => count,
+    fill(n) {
+      while (count < n) {
+        engine.attach({ name: `bg${count}`, network: 'bench', publish: [`${BACKGROUND_PORT + count}:80`] });
+        count++;
+        progress?.();
+      }
+    },
+    measure(i) {
+      const name = `m${i}`;
+      const [attach] = timeMs(() => engine.attach({ name, network: 'bench', publish: [`${MEASURED_PORT + (i % 5000)}:80`] }));
+      const [detach] = timeMs(() => engine.detach(name));
+      return { attach, detach };
+    },
+    async close() {
+      for (const c of engine.listContainers(true)) engine.detach(c.Id);
+      engine.removeNetwork('bench');
+      engine.close();
+      deleteNetns(hostNs);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The CNI chain; the runtime creates the namespace before ADD, so that is not timed (it favours the reference). */
+function cniImpl(progress) {
+  const hostNs = newNetns('cni');
+  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-cni-'));
+  const chain = cniChain({ hostNs, dataDir, subnet: '10.201.0.0/16' });
+  const background = [];
+  const one = (port) => {
+    const ns = newNetns('cc');
+    return { ns, id: id(), ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] };
+  };
+  return {
+    name: 'cni',
+    size: () => background.length,
+    fill(n) {
+      while (background.length < n) {
+        const c = one(BACKGROUND_PORT + background.length);
+        c.result = chain.add(c.id, netnsPath(c.ns), c.ports);
+        background.push(c);
+        progress?.();
+      }
+    },
+    measure(i) {
+      const c = one(MEASURED_PORT + (i % 5000));
+      const [attach, result] = timeMs(() => chain.add(c.id, netnsPath(c.ns), c.ports));
+      const [detach] = timeMs(() => chain.del(c.id, netnsPath(c.ns), c.ports, result));
+      deleteNetns(c.ns);
+      return { attach, detach };
+    },
+    async close() {
+      for (const c of background) {
+        try { chain.del(c.id, netnsPath(c.ns), c.ports, c.result); } catch { /* the namespace goes anyway */ }
+        deleteNetns(c.ns);
+      }
+      deleteNetns(hostNs);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** netavark with addresses supplied (as Podman supplies them); the namespace is created untimed, as for CNI. */
+function netavarkImpl(progress) {
+  const hostNs = newNetns('nv');
+  const configDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-nv-'));
+  const nv = netavark({ hostNs, configDir, subnet: '10.202.0.0/16', gateway: '10.202.0.1' });
+  const background = [];
+  let next = 2;
+  const one = (port) => {
+    const n = next++;
+    return { ns: newNetns('nc'), id: id(), ip: `10.202.${n >> 8}.${n & 255}`, ports: [{ hostPort: port, containerPort: 80 }] };
+  };
+  return {
+    name: 'netavark',
+    size: () => background.length,
+    fill(n) {
+      while (background.length < n) {
+        const c = one(BACKGROUND_PORT + background.length);
+        nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports);
+        background.push(c);
+        progress?.();
+      }
+    },
+    measure(i) {
+      const c = one(MEASURED_PORT + (i % 5000));
+      const [attach] = timeMs(() => nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports));
+      const [detach] = timeMs(() => nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports));
+      deleteNetns(c.ns);
+      return { attach, detach };
+    },
+    async close() {
+      for (const c of background) {
+        try { nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports); } catch { /* the namespace goes anyway */ }
+        deleteNetns(c.ns);
+      }
+      deleteNetns(hostNs);
+      rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
+ * refSizes (their per-container cost makes 1000 background containers take minutes).
+ */
+export async function benchAttach(plan, log) {
+  const impls = [ctnetImpl()];
+  const skipped = [];
+  if (cniAvailable()) impls.push(cniImpl()); else skipped.push('cni (apt-get install containernetworking-plugins)');
+  if (netavarkAvailable()) impls.push(netavarkImpl()); else skipped.push('netavark (apt-get install netavark)');
+  const results = Object.fromEntries(impls.map((x) => [x.name, []]));
+  try {
+    for (const size of plan.sizes) {
+      const active = impls.filter((x) => x.name === 'ctnet' || plan.refSizes.includes(size));
+      // N containers stay attached while one more is attached and detached, again and again.
+      for (const x of active) {
+        log(`  filling ${x.name} to ${size} attached containers`);
+        x.fill(size);
+      }
+      const samples = Object.fromEntries(active.map((x) => [x.name, { attach: [], detach: [] }]));
+      for (let i = 0; i < plan.iterations; i++) {
+        // Rotate the order so no implementation always runs right after another.
+        for (let k = 0; k < active.length; k++) {
+          const x = active[(i + k) % active.length];
+          const m = x.measure(i);
+          samples[x.name].attach.push(m.attach);
+          samples[x.name].detach.push(m.detach);
+        }
+      }
+      for (const x of active) {
+        const s = samples[x.name];
+        results[x.name].push({ size, attach: summary(s.attach), detach: summary(s.detach) });
+        log(`  ${x.name.padEnd(8)} at ${String(size).padStart(4)}: attach p50 ${s.attach.length ? summary(s.attach).p50.toFixed(2) : '-'} ms, detach p50 ${summary(s.detach).p50.toFixed(2)} ms`);
+      }
+    }
+  } finally {
+    for (const x of impls) await x.close();
+  }
+  return { results, skipped };
+}

@@ -1,0 +1,57 @@
+/** Throwaway namespaces for the bench, and running commands inside them (fork from the main thread while inside). */
+import { spawnSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createNamedNetns, deleteNamedNetns, netnsPath, openNetns, closeNetns, withNetns } from '../../dist/kernel/netns.js';
+import { KernelSession } from '../../dist/kernel/session.js';
+
+const created = new Set();
+
+export function newNetns(label) {
+  const name = `cb-${label}-${randomBytes(2).toString('hex')}`;
+  createNamedNetns(name);
+  created.add(name);
+  return name;
+}
+
+export function deleteNetns(name) {
+  deleteNamedNetns(name);
+  created.delete(name);
+}
+
+/** Removes every namespace the bench made (also on failure). */
+export function deleteAllNetns() {
+  for (const n of [...created]) deleteNetns(n);
+}
+
+export function inNetns(name, fn) {
+  const h = openNetns(netnsPath(name));
+  try {
+    return withNetns(h, fn);
+  } finally {
+    closeNetns(h);
+  }
+}
+
+export const runIn = (ns, cmd, args, opts = {}) => inNetns(ns, () => spawnSync(cmd, args, { encoding: 'utf8', ...opts }));
+export const spawnIn = (ns, cmd, args, opts = {}) => inNetns(ns, () => spawn(cmd, args, opts));
+
+/** A kernel session rooted at a namespace (for building the bench's own links with ctnet's netlink code). */
+export function kernelAt(ns) {
+  return new KernelSession(openNetns(netnsPath(ns)));
+}
+
+/** Two namespaces joined by a veth pair with addresses: a client and a host. */
+export function linkPair(a, aIp, b, bIp, prefix, ifA = 'eth0', ifB = 'eth0') {
+  const k = kernelAt(a);
+  try {
+    for (const ns of [a, b]) k.apply({ op: 'link.up', name: 'lo', netns: ns });
+    k.apply({ op: 'veth.add', name: ifA, peer: ifB, peerNetns: b, mtu: 1500 });
+    k.apply({ op: 'addr.add', dev: ifA, ip: aIp, prefix });
+    k.apply({ op: 'link.up', name: ifA });
+    k.apply({ op: 'addr.add', dev: ifB, ip: bIp, prefix, netns: b });
+    k.apply({ op: 'link.up', name: ifB, netns: b });
+  } finally {
+    k.close();
+    closeNetns(k.host);
+  }
+}
