@@ -16,6 +16,7 @@ import { summary, timeMs } from './stats.mjs';
 const id = () => randomBytes(32).toString('hex');
 const BACKGROUND_PORT = 30000;
 const MEASURED_PORT = 20000;
+export const SETTLE_MS = 40;
 
 /** ctnet through its engine API: the namespace is part of what attach creates. */
 function ctnetImpl(progress) {
@@ -53,7 +54,10 @@ function ctnetImpl(progress) {
   };
 }
 
-/** The CNI chain; the runtime creates the namespace before ADD, so that is not timed (it favours the reference). */
+/**
+ * The CNI chain. The runtime creates the namespace before ADD; it is timed as part of attach (created
+ * in-process, the cheapest way) because ctnet's attach creates its namespace too.
+ */
 function cniImpl(progress) {
   const hostNs = newNetns('cni');
   const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-cni-'));
@@ -75,10 +79,15 @@ function cniImpl(progress) {
       }
     },
     measure(i) {
-      const c = one(MEASURED_PORT + (i % 5000));
-      const [attach, result] = timeMs(() => chain.add(c.id, netnsPath(c.ns), c.ports));
-      const [detach] = timeMs(() => chain.del(c.id, netnsPath(c.ns), c.ports, result));
-      deleteNetns(c.ns);
+      let c;
+      const [attach, result] = timeMs(() => {
+        c = one(MEASURED_PORT + (i % 5000));
+        return chain.add(c.id, netnsPath(c.ns), c.ports);
+      });
+      const [detach] = timeMs(() => {
+        chain.del(c.id, netnsPath(c.ns), c.ports, result);
+        deleteNetns(c.ns);
+      });
       return { attach, detach };
     },
     async close() {
@@ -92,7 +101,7 @@ function cniImpl(progress) {
   };
 }
 
-/** netavark with addresses supplied (as Podman supplies them); the namespace is created untimed, as for CNI. */
+/** netavark with addresses supplied (as Podman supplies them); the namespace is timed as for CNI. */
 function netavarkImpl(progress) {
   const hostNs = newNetns('nv');
   const configDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-nv-'));
@@ -115,10 +124,15 @@ function netavarkImpl(progress) {
       }
     },
     measure(i) {
-      const c = one(MEASURED_PORT + (i % 5000));
-      const [attach] = timeMs(() => nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports));
-      const [detach] = timeMs(() => nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports));
-      deleteNetns(c.ns);
+      let c;
+      const [attach] = timeMs(() => {
+        c = one(MEASURED_PORT + (i % 5000));
+        nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports);
+      });
+      const [detach] = timeMs(() => {
+        nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports);
+        deleteNetns(c.ns);
+      });
       return { attach, detach };
     },
     async close() {
@@ -155,6 +169,9 @@ export async function benchAttach(plan, log) {
         // Rotate the order so no implementation always runs right after another.
         for (let k = 0; k < active.length; k++) {
           const x = active[(i + k) % active.length];
+          // Let the kernel finish the previous measurement's deferred work (namespace cleanup holds
+          // the rtnl lock), whichever implementation caused it, so each one starts on a quiet kernel.
+          await new Promise((res) => setTimeout(res, SETTLE_MS));
           const m = x.measure(i);
           samples[x.name].attach.push(m.attach);
           samples[x.name].detach.push(m.detach);

@@ -6,10 +6,18 @@ import { KernelSession } from '../../dist/kernel/session.js';
 
 const created = new Set();
 
+/** A fresh namespace with loopback up (as a runtime prepares one before calling CNI). */
 export function newNetns(label) {
   const name = `cb-${label}-${randomBytes(2).toString('hex')}`;
   createNamedNetns(name);
   created.add(name);
+  const k = kernelAt(name);
+  try {
+    k.apply({ op: 'link.up', name: 'lo' });
+  } finally {
+    k.close();
+    closeNetns(k.host);
+  }
   return name;
 }
 

@@ -79,7 +79,8 @@ export function destroyLab(lab: Lab): void {
   for (const n of [lab.host, lab.host2, lab.internet]) deleteNamedNetns(n);
 }
 
-const script = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
+/** The demo's helper scripts, found the same way from dist/demo/ and from the CLI bundle in dist/cli/. */
+const script = (name: string): string => fileURLToPath(new URL(`../demo/${name}`, import.meta.url));
 
 /** Starts the seed's small HTTP server (answers "NAME from CLIENT") inside a named namespace. */
 export function startEchoServer(netns: string, name: string, port: number): ChildProcess {

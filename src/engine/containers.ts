@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, KernelError, NotFoundError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { EPHEMERAL_PORTS, parsePortSpec, portsCollide, type PortRequest } from '../ipam/ports.js';
@@ -11,11 +11,12 @@ import { isAlive, processStartTime } from '../kernel/proc.js';
 import { DEFAULT_PATH, resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
 import { DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
 import { planAttach } from '../plan/container-plan.js';
+import type { Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord, Store } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { toMappings } from './firewall-state.js';
-import { networkForRun } from './networks.js';
+import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
 import { detachContainer, markExited, removeLogs } from './teardown.js';
 import { parseEnv, validateHostname, validateName } from './validate.js';
@@ -37,6 +38,10 @@ export interface Started {
   /** undefined after --dry-run. */
   child?: ChildProcess;
 }
+
+let ownStart: string | null | undefined;
+/** This process's start time, read once: it marks records whose setup this process is doing. */
+const ownStartTime = (): string | null => (ownStart === undefined ? (ownStart = processStartTime(process.pid) ?? null) : ownStart);
 
 function containerEnv(c: Pick<ContainerRecord, 'hostname' | 'env'>): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH || DEFAULT_PATH, HOSTNAME: c.hostname, HOME: '/root' };
@@ -167,7 +172,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
         id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: containerNetnsName(id),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true,
-        state: 'created', pid: process.pid, pidStart: processStartTime(process.pid) ?? null, exitCode: null,
+        state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
         logPath: req.detach ? join(ctx.root, 'containers', id, 'output.log') : null,
         createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
       };
@@ -194,7 +199,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     const { record, ports } = ctx.store.transaction(build);
     try {
       const plan = steps(record, ports);
-      ctx.apply(plan);
+      applyRepairingFirewall(ctx, plan);
       ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
       const child = start(record);
       explainStart(record);
@@ -210,6 +215,21 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       throw err;
     }
   });
+}
+
+/**
+ * Applies an attach plan; when it failed (and was rolled back) because ctnet's table is gone, as after
+ * `nft flush ruleset`, renders the table from state (this container's record included) and applies
+ * the plan once more.
+ */
+function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
+  try {
+    ctx.apply(plan);
+  } catch (err) {
+    if (!(err instanceof KernelError) || !/nftables/.test(err.message) || ctnetTableExists(ctx)) throw err;
+    restoreFirewall(ctx);
+    ctx.apply(plan.filter((s) => s.do.op !== 'nft'));
+  }
 }
 
 function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {
@@ -250,7 +270,7 @@ async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (isAlive(c.pid, c.pidStart)) {
     if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 5));
   }
   return true;
 }

@@ -98,14 +98,20 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
 }
 
 /**
- * Puts back a network's bridge and ctnet's table when something removed them (a reboot, a
- * `nft flush ruleset`): two cheap look-ups when all is well.
+ * Puts back a network's bridge (and then ctnet's table) when something removed it, as a reboot
+ * does: one cheap look-up when all is well. A table flushed on its own is noticed when adding to it
+ * fails (see `applyRepairingFirewall`), so the usual path costs no extra round trip.
  */
 export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
-  const bridgeMissing = !ctx.kernel().rtnl().findLink(net.bridge);
-  if (bridgeMissing) ctx.apply(planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
-  if (bridgeMissing || !ctnetTableExists(ctx)) ctx.apply([{ do: { op: 'nft', script: firewallScript(ctx.store) }, undo: null }]);
+  if (ctx.kernel().rtnl().findLink(net.bridge)) return;
+  ctx.apply(planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
+  restoreFirewall(ctx);
+}
+
+/** Renders ctnet's table anew from state (after a flush, or when a bridge had to be rebuilt). */
+export function restoreFirewall(ctx: EngineContext): void {
+  ctx.apply([{ do: { op: 'nft', script: firewallScript(ctx.store) }, undo: null }]);
 }
 
 export function ctnetTableExists(ctx: EngineContext): boolean {

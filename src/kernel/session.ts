@@ -37,7 +37,7 @@ export class KernelSession implements Applier {
     let r = this.sockets.get(key);
     if (!r) {
       const ns = netns ? this.netnsHandle(netns) : this.host;
-      r = withNetns(ns, () => new Rtnl(new RtnlSocket()));
+      r = withNetns(ns, () => new Rtnl(new RtnlSocket(), netns !== undefined));
       this.sockets.set(key, r);
     }
     return r;
@@ -70,7 +70,7 @@ export class KernelSession implements Applier {
         return;
       case 'veth.add': {
         const peerNs = this.netnsHandle(op.peerNetns);
-        this.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu);
+        this.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master);
         return;
       }
       case 'link.del':

@@ -24,10 +24,9 @@ export function planAttach(a: Attachment): Step[] {
   const steps: Step[] = [
     step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }),
     step({ op: 'link.up', name: 'lo', netns: ns }, null),
-    step({ op: 'veth.add', name: a.hostVeth, peer: CONTAINER_IFNAME, peerNetns: ns, mtu: a.mtu }, { op: 'link.del', name: a.hostVeth }),
-    step({ op: 'link.master', name: a.hostVeth, master: a.bridge }, null),
+    // One message: the host end is born on the bridge and up (two round trips saved per attach).
+    step({ op: 'veth.add', name: a.hostVeth, peer: CONTAINER_IFNAME, peerNetns: ns, mtu: a.mtu, master: a.bridge }, { op: 'link.del', name: a.hostVeth }),
     step({ op: 'link.hairpin', name: a.hostVeth }, null),
-    step({ op: 'link.up', name: a.hostVeth }, null),
     step({ op: 'addr.add', dev: CONTAINER_IFNAME, ip: a.ip, prefix: a.prefix, netns: ns }, null),
     step({ op: 'link.up', name: CONTAINER_IFNAME, netns: ns }, null),
   ];

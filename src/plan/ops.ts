@@ -7,7 +7,7 @@ export type Op =
   | { op: 'netns.add'; name: string }
   | { op: 'netns.del'; name: string }
   | { op: 'bridge.add'; name: string; mtu: number; mac: string }
-  | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number }
+  | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
   | { op: 'link.down'; name: string; netns?: string }
@@ -54,8 +54,10 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       return `ip netns del ${op.name}`;
     case 'bridge.add':
       return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
-    case 'veth.add':
-      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type veth peer name ${op.peer} netns ${op.peerNetns}`);
+    case 'veth.add': {
+      const master = op.master ? ` master ${op.master} up` : '';
+      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu}${master} type veth peer name ${op.peer} netns ${op.peerNetns}`);
+    }
     case 'link.del':
       return ipCmd(ctx, op.netns, `link del ${op.name}`);
     case 'link.up':

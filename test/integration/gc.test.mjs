@@ -74,3 +74,14 @@ test('every run repairs cheaply: a flushed table and a missing bridge are back b
   assert.match(nftTable(), /masq_subnets[\s\S]*172\.25\.0\.0\/24/);
   lab.ok(['rm', '-f', 'repair']);
 });
+
+test('a run after a flush alone (bridge still there) restores the table, with every container\'s ports', async () => {
+  lab.ok(['run', '-d', '--name', 'old', '--network', 'lab', '-p', '8600:8080', '--', ...echoServerCommand('old', 8080)]);
+  await lab.waitAnswer(lab.nsOf('old'), '127.0.0.1', 8080);
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'flush', 'ruleset');
+  lab.ok(['run', '-d', '--name', 'new', '--network', 'lab', '-p', '8700:8080', '--', ...echoServerCommand('new', 8080)]);
+  await lab.waitAnswer(lab.nsOf('new'), '127.0.0.1', 8080);
+  assert.ok(probe(lab.host2, A.host, 8600).text.startsWith('old from'));
+  assert.ok(probe(lab.host2, A.host, 8700).text.startsWith('new from'));
+  lab.ok(['rm', '-f', 'old', 'new']);
+});

@@ -15,10 +15,8 @@ test('attaching a container renders as the seed\'s commands', () => {
   assert.deepEqual(renderPlan(planAttach(attachment), { hostNetns: null }), [
     'ip netns add ctnet-abc',
     'ip -n ctnet-abc link set lo up',
-    'ip link add vethabc mtu 1500 type veth peer name eth0 netns ctnet-abc',
-    'ip link set vethabc master br0',
+    'ip link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc',
     'ip link set vethabc type bridge_slave hairpin on',
-    'ip link set vethabc up',
     'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
     'ip -n ctnet-abc link set eth0 up',
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
@@ -28,7 +26,7 @@ test('attaching a container renders as the seed\'s commands', () => {
 
 test('with a host namespace, host commands name it; internal networks get no default route', () => {
   const lines = renderPlan(planAttach({ ...attachment, gateway: undefined, ports: [] }), { hostNetns: 'lab' });
-  assert.ok(lines.includes('ip -n lab link set vethabc master br0'));
+  assert.ok(lines.includes('ip -n lab link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc'));
   assert.ok(!lines.some((l) => l.includes('route add default')));
   assert.ok(!lines.some((l) => l.includes('nft')));
 });
@@ -70,7 +68,7 @@ function fakeKernel(failOn) {
 test('a failure undoes the applied steps in reverse order and rethrows', () => {
   const k = fakeKernel((op) => op.op === 'route.add');
   assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null } }), /boom at route.add/);
-  const undone = k.log.slice(8).map((o) => `${o.op} ${o.name}`);
+  const undone = k.log.slice(6).map((o) => `${o.op} ${o.name}`);
   assert.deepEqual(undone, ['link.del vethabc', 'netns.del ctnet-abc']);
 });
 
@@ -84,6 +82,7 @@ test('undo values computed at apply time are used (sysctl restores what it found
 test('an injected fault stops before the step and rolls back', () => {
   const k = fakeKernel();
   assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null }, faultAt: 4 }), (e) => e instanceof CtnetError && e.code === 'CTNET_INJECTED_FAULT');
+  // Steps 1-3 ran (namespace, loopback, veth); undo removes the veth, then the namespace.
   assert.deepEqual(k.log.map((o) => o.op), ['netns.add', 'link.up', 'veth.add', 'link.del', 'netns.del']);
 });
 

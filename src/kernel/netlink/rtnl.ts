@@ -67,7 +67,14 @@ function parseLink(m: NlMessage): Link {
 
 /** Typed rtnetlink operations on one network namespace (the one its socket was opened in). */
 export class Rtnl {
-  constructor(private readonly sock: RtnlSocket) {}
+  private readonly indexes = new Map<string, number>();
+
+  /**
+   * @param cacheIndexes remember name -> index look-ups: safe in a container's namespace, whose
+   * links only ctnet changes and which dies with the container; not in the host's, where a link
+   * may be deleted and re-created by another process under the same name.
+   */
+  constructor(private readonly sock: RtnlSocket, private readonly cacheIndexes = false) {}
 
   close(): void {
     this.sock.close();
@@ -89,9 +96,17 @@ export class Rtnl {
   }
 
   linkIndex(name: string): number {
+    const cached = this.indexes.get(name);
+    if (cached !== undefined) return cached;
     const link = this.findLink(name);
     if (!link) throw new NotFoundError(`link ${name} does not exist`);
+    if (this.cacheIndexes) this.indexes.set(name, link.index);
     return link.index;
+  }
+
+  /** An ifinfomsg addressing an existing link by name: the kernel resolves it, no look-up round trip. */
+  private byName(name: string, flags = 0, change = 0): Buffer {
+    return Buffer.concat([ifinfomsg(0, flags, change), attrStr(IFLA.IFNAME, name)]);
   }
 
   addBridge(name: string, mtu: number, mac: string): void {
@@ -105,32 +120,37 @@ export class Rtnl {
     this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating bridge ${name}`);
   }
 
-  /** Creates a veth pair whose peer is born directly inside the namespace `peerNsFd` (no move afterwards). */
-  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number): void {
+  /**
+   * Creates a veth pair whose peer is born directly inside the namespace `peerNsFd` (no move
+   * afterwards). With `master`, the host end is created already attached to that bridge and up.
+   * (The peer cannot be created up: it has no partner yet while it is configured, so opening it
+   * fails with ENOTCONN.)
+   */
+  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number, master?: string): void {
     const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), attrU32(IFLA.NET_NS_FD, peerNsFd)]);
     const body = Buffer.concat([
-      ifinfomsg(),
+      master ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
       attrStr(IFLA.IFNAME, name),
       attrU32(IFLA.MTU, mtu),
+      ...(master ? [attrU32(IFLA.MASTER, this.linkIndex(master))] : []),
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peer))),
     ]);
     this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
   }
 
   setMaster(name: string, master: string): void {
-    const body = Buffer.concat([ifinfomsg(this.linkIndex(name)), attrU32(IFLA.MASTER, this.linkIndex(master))]);
+    const body = Buffer.concat([this.byName(name), attrU32(IFLA.MASTER, this.linkIndex(master))]);
     this.sock.request(RTM.NEWLINK, 0, body, `attaching ${name} to ${master}`);
   }
 
   setUp(name: string, up = true): void {
-    const body = ifinfomsg(this.linkIndex(name), up ? IFF_UP : 0, IFF_UP);
-    this.sock.request(RTM.NEWLINK, 0, body, `setting ${name} ${up ? 'up' : 'down'}`);
+    this.sock.request(RTM.NEWLINK, 0, this.byName(name, up ? IFF_UP : 0, IFF_UP), `setting ${name} ${up ? 'up' : 'down'}`);
   }
 
   /** Bridge port hairpin mode: frames may leave through the port they came in on (container -> host:port -> itself). */
   setHairpin(name: string, on: boolean): void {
     const body = Buffer.concat([
-      ifinfomsg(this.linkIndex(name)),
+      this.byName(name),
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.SLAVE_KIND, 'bridge'), attrNested(IFLA_INFO.SLAVE_DATA, attrU8(IFLA_BRPORT_MODE, on ? 1 : 0))),
     ]);
     this.sock.request(RTM.NEWLINK, 0, body, `setting hairpin on ${name}`);
@@ -140,6 +160,7 @@ export class Rtnl {
   deleteLink(name: string): boolean {
     const link = this.findLink(name);
     if (!link) return false;
+    this.indexes.delete(name);
     try {
       this.sock.request(RTM.DELLINK, 0, ifinfomsg(link.index), `deleting link ${name}`);
     } catch (err) {

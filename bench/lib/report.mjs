@@ -1,0 +1,125 @@
+/** The terminal table, the SVG plot of attach latency against attached containers, and docs/PERFORMANCE.md. */
+import { cpus, totalmem, release } from 'node:os';
+import { execFileSync } from 'node:child_process';
+
+const fmt = (x, d = 1) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
+const ratio = (ref, ours) => (ref && ours ? `${(ref / ours).toFixed(1)}x` : '-');
+
+export function rows(r) {
+  const at = (impl, size) => r.attach.results[impl]?.find((x) => x.size === size);
+  const largest = Math.max(...r.attach.results.ctnet.map((x) => x.size));
+  const c1 = at('ctnet', 1), cn = at('ctnet', largest), cni = at('cni', 1), nv = at('netavark', 1);
+  const out = [
+    ['engine attach p50 (1 attached)', `${fmt(c1.attach.p50, 2)} ms`, `CNI ${fmt(cni?.attach.p50)} / netavark ${fmt(nv?.attach.p50)} ms`, `${ratio(cni?.attach.p50, c1.attach.p50)} / ${ratio(nv?.attach.p50, c1.attach.p50)}`],
+    ['engine detach p50 (1 attached)', `${fmt(c1.detach.p50, 2)} ms`, `CNI ${fmt(cni?.detach.p50)} / netavark ${fmt(nv?.detach.p50)} ms`, `${ratio(cni?.detach.p50, c1.detach.p50)} / ${ratio(nv?.detach.p50, c1.detach.p50)}`],
+    [`engine attach p50/p95 (${largest} attached)`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1`, ''],
+    [`engine detach p50/p95 (${largest} attached)`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1`, ''],
+    ['CLI run -d p50', `${fmt(r.cli.run.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`],
+    ['CLI rm -f p50', `${fmt(r.cli.rm.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms`],
+    ['CLI peak RSS (run -d)', `${fmt(r.cli.peakRssMiB)} MiB`, '', ''],
+    ['DNAT conn/s, 10 -> 10,000 ports', `${fmt(r.datapath.ctnet.connPerSec10, 0)} -> ${fmt(r.datapath.ctnet.connPerSec10000, 0)}`, r.datapath.portmap ? `portmap 10 -> 1,000: ${fmt(r.datapath.portmap.connPerSec10, 0)} -> ${fmt(r.datapath.portmap.connPerSec1000, 0)}` : '-', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}% / ${r.datapath.portmap ? fmt((100 * r.datapath.portmap.connPerSec1000) / r.datapath.portmap.connPerSec10, 0) : '-'}%`],
+  ];
+  if (r.datapath.ctnet.publishedThroughputGbps) out.push(['throughput via published port', `${fmt(r.datapath.ctnet.publishedThroughputGbps, 2)} Gbit/s`, '', '']);
+  if (r.datapath.throughput) {
+    const t = r.datapath.throughput;
+    out.push(['container -> container (iperf3)', `${fmt(t.containerToContainerGbps, 2)} Gbit/s`, `bare veth pair ${fmt(t.bareVethGbps, 2)} Gbit/s`, `${fmt((100 * t.containerToContainerGbps) / t.bareVethGbps, 0)}%`]);
+  }
+  return out;
+}
+
+export function table(r) {
+  const head = ['measure', 'ctnet', 'reference', 'ratio'];
+  const body = rows(r);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n') + '\n';
+}
+
+/** Attach p50 against attached containers, log-scaled x, one line per implementation. */
+export function svg(r) {
+  const W = 640, H = 360, L = 70, R = 130, T = 30, B = 50;
+  const series = Object.entries(r.attach.results).filter(([, v]) => v.length);
+  const sizes = [...new Set(series.flatMap(([, v]) => v.map((x) => x.size)))].sort((a, b) => a - b);
+  const maxY = Math.max(...series.flatMap(([, v]) => v.map((x) => x.attach.p50)));
+  const yMax = 10 ** Math.ceil(Math.log10(maxY));
+  const x = (s) => L + ((Math.log10(s) - 0) / Math.max(1, Math.log10(sizes.at(-1)))) * (W - L - R);
+  const y = (v) => T + (1 - Math.log10(Math.max(v, 0.1) / 0.1) / Math.log10(yMax / 0.1)) * (H - T - B);
+  const colors = { ctnet: '#1a7f37', cni: '#cf222e', netavark: '#0969da' };
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n`;
+  out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Attach latency (p50) vs containers already attached</text>\n`;
+  for (let v = 0.1; v <= yMax + 1e-9; v *= 10) {
+    out += `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v >= 1 ? v.toFixed(0) : v.toFixed(1)} ms</text>\n`;
+  }
+  for (const s of sizes) out += `<line x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="#eee"/><text x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${s}</text>\n`;
+  out += `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">containers already attached (log scale)</text>\n`;
+  series.forEach(([name, v], i) => {
+    const pts = v.map((p) => `${x(p.size).toFixed(1)},${y(p.attach.p50).toFixed(1)}`).join(' ');
+    out += `<polyline fill="none" stroke="${colors[name] ?? '#555'}" stroke-width="2" points="${pts}"/>\n`;
+    for (const p of v) out += `<circle cx="${x(p.size).toFixed(1)}" cy="${y(p.attach.p50).toFixed(1)}" r="3.5" fill="${colors[name] ?? '#555'}"/>\n`;
+    out += `<rect x="${W - R + 12}" y="${T + 10 + i * 20}" width="14" height="3" fill="${colors[name] ?? '#555'}"/><text x="${W - R + 32}" y="${T + 15 + i * 20}">${name === 'cni' ? 'CNI chain' : name}</text>\n`;
+  });
+  return out + '</svg>\n';
+}
+
+export function machine() {
+  const pkg = (p) => { try { return execFileSync('dpkg-query', ['-W', '-f=${Version}', p], { encoding: 'utf8' }); } catch { return 'not installed'; } };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
+    nftables: pkg('libnftables1'), cniPlugins: pkg('containernetworking-plugins'), netavark: pkg('netavark'), iperf3: pkg('iperf3'),
+  };
+}
+
+export function markdown(r, svgName) {
+  const m = r.machine;
+  const at = r.attach.results;
+  const sizesTable = ['| attached | ' + Object.keys(at).map((k) => `${k} attach p50 / p95 | ${k} detach p50 / p95`).join(' | ') + ' |'];
+  sizesTable.push('|---|' + Object.keys(at).map(() => '---|---').join('|') + '|');
+  const sizes = [...new Set(Object.values(at).flatMap((v) => v.map((x) => x.size)))].sort((a, b) => a - b);
+  for (const s of sizes) {
+    sizesTable.push(`| ${s} | ` + Object.values(at).map((v) => { const p = v.find((x) => x.size === s); return p ? `${fmt(p.attach.p50, 2)} / ${fmt(p.attach.p95, 2)} ms | ${fmt(p.detach.p50, 2)} / ${fmt(p.detach.p95, 2)} ms` : 'not run | not run'; }).join(' | ') + ' |');
+  }
+  return `# Performance
+
+A fresh full run of \`npm run bench\` (${r.date}), everything measured in the same run, alternating
+between implementations, in throwaway namespaces. Ratios matter more than absolute times: this is a
+shared ${m.cores}-core machine.
+
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; libnftables
+${m.nftables}; references: containernetworking-plugins ${m.cniPlugins} (bridge + host-local + portmap +
+firewall, one process per plugin, JSON on stdin, prevResult passed along), netavark ${m.netavark}
+(setup/teardown, addresses supplied, one port mapping); iperf3 ${m.iperf3}.
+
+## Summary
+
+| measure | ctnet | reference | ratio |
+|---|---|---|---|
+${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
+
+## Attach and detach against the number of attached containers
+
+![attach latency](${svgName})
+
+${sizesTable.join('\n')}
+
+${r.attach.skippedSizes}
+
+## How to read it
+- **Attach** is one container with one published TCP port: network namespace, veth pair (peer born
+  in the namespace), address, default route, DNAT map element. For the references a runtime creates
+  the namespace before calling them; the bench does it in-process (about 0.5 ms, the cheapest way)
+  inside their timed attach and deletes it inside their timed detach, so all three do the same work.
+  **Detach** is the reverse; ctnet takes the host end of the veth down and unmounts the namespace,
+  and the kernel removes the pair as the namespace dies.
+- Measurements are separated by 40 ms pauses, so each starts on a settled kernel: a namespace
+  deleted by the previous measurement (of any implementation) is cleaned up by the kernel in the
+  background, holding the rtnl lock, and would otherwise be charged to whoever comes next.
+- **CLI** times are wall times of whole processes, so node's own start (measured alongside) is part
+  of them.
+- **DNAT connections per second**: new TCP connections, each one HTTP request, from another host
+  namespace to the host's published port. ctnet looks ports up in an nftables map, so 10,000
+  published ports cost what 10 cost; the reference portmap plugin evaluates one rule per published
+  port of the container (the measured port is the last of 1,000).
+- Reproduce: \`npm run bench\` (full, about ${Math.ceil(r.seconds / 60)} minutes here), \`npm run bench -- --quick\` (under a minute),
+  \`npm run -s bench -- --quick --json\` for one JSON object.
+`;
+}

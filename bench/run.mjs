@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --json]: ctnet against the reference CNI chain and netavark, in
+// throwaway namespaces; writes bench/results/latest.json and the attach plot (and, for a full run,
+// docs/PERFORMANCE.md). Needs root.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { benchAttach } from './lib/attach.mjs';
+import { benchCli } from './lib/cli.mjs';
+import { benchDatapath } from './lib/datapath.mjs';
+import { deleteAllNetns } from './lib/netns.mjs';
+import { machine, markdown, svg, table } from './lib/report.mjs';
+import { round } from './lib/stats.mjs';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const asJson = args.has('--json');
+const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
+const path = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+const PLAN = quick
+  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 12 }, cli: { iterations: 8 }, datapath: { seconds: 1, rounds: 1 } }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3 } };
+
+if (process.getuid() !== 0) {
+  process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
+  process.exit(5);
+}
+
+const started = Date.now();
+let r;
+process.on('SIGINT', () => { deleteAllNetns(); process.exit(130); });
+try {
+  log(`ctnet bench (${quick ? 'quick' : 'full'})`);
+  log('attach/detach:');
+  const attach = await benchAttach(PLAN.attach, log);
+  attach.skippedSizes = `References were measured at ${PLAN.attach.refSizes.join(' and ')} attached containers; at ${PLAN.attach.sizes.filter((s) => !PLAN.attach.refSizes.includes(s)).join(', ')} they were not run: filling them takes minutes (${Math.round(attach.results.cni?.[0]?.attach.p50 ?? 0)} ms per CNI ADD).`;
+  log('CLI:');
+  const cli = benchCli(PLAN.cli, log);
+  log('data path:');
+  const datapath = await benchDatapath(PLAN.datapath, log);
+  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, seconds: (Date.now() - started) / 1000 };
+} finally {
+  deleteAllNetns();
+}
+
+const at = (impl, size) => r.attach.results[impl]?.find((x) => x.size === size);
+const largest = Math.max(...r.attach.results.ctnet.map((x) => x.size));
+const summaryJson = {
+  attach_p50_ms: round(at('ctnet', 1).attach.p50, 3),
+  detach_p50_ms: round(at('ctnet', 1).detach.p50, 3),
+  attach_p95_ms: round(at('ctnet', 1).attach.p95, 3),
+  [`attach_p50_ms_at_${largest}`]: round(at('ctnet', largest).attach.p50, 3),
+  [`detach_p50_ms_at_${largest}`]: round(at('ctnet', largest).detach.p50, 3),
+  ref_cni_add_p50_ms: round(at('cni', 1)?.attach.p50, 2),
+  ref_cni_del_p50_ms: round(at('cni', 1)?.detach.p50, 2),
+  netavark_setup_p50_ms: round(at('netavark', 1)?.attach.p50, 2),
+  netavark_teardown_p50_ms: round(at('netavark', 1)?.detach.p50, 2),
+  cli_run_p50_ms: round(r.cli.run.p50, 1),
+  cli_rm_p50_ms: round(r.cli.rm.p50, 1),
+  node_startup_p50_ms: round(r.cli.node.p50, 1),
+  cli_peak_rss_mib: round(r.cli.peakRssMiB, 1),
+  dnat_conn_per_s_10_ports: round(r.datapath.ctnet.connPerSec10, 0),
+  dnat_conn_per_s_10000_ports: round(r.datapath.ctnet.connPerSec10000, 0),
+  portmap_conn_per_s_10_ports: round(r.datapath.portmap?.connPerSec10, 0),
+  portmap_conn_per_s_1000_ports: round(r.datapath.portmap?.connPerSec1000, 0),
+  container_to_container_gbps: round(r.datapath.throughput?.containerToContainerGbps, 2),
+  bare_veth_gbps: round(r.datapath.throughput?.bareVethGbps, 2),
+  published_port_gbps: round(r.datapath.ctnet.publishedThroughputGbps, 2),
+  seconds: round(r.seconds, 1),
+};
+r.summary = summaryJson;
+
+mkdirSync(path('./results'), { recursive: true });
+writeFileSync(path('./results/latest.json'), JSON.stringify(r, null, 2) + '\n');
+writeFileSync(path('./results/attach-latency.svg'), svg(r));
+if (!quick) {
+  writeFileSync(path('../docs/attach-latency.svg'), svg(r));
+  writeFileSync(path('../docs/PERFORMANCE.md'), markdown(r, 'attach-latency.svg'));
+}
+if (asJson) process.stdout.write(JSON.stringify(summaryJson) + '\n');
+else {
+  process.stdout.write(`\n${table(r)}\n`);
+  process.stdout.write(`wrote bench/results/latest.json, bench/results/attach-latency.svg${quick ? '' : ', docs/PERFORMANCE.md'} (${r.seconds.toFixed(0)} s)\n`);
+  for (const s of [...r.attach.skipped, ...r.datapath.skipped]) process.stdout.write(`skipped: ${s}\n`);
+}

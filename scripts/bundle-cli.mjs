@@ -1,0 +1,15 @@
+// Bundles the CLI into one file: loading ~30 modules one by one cost ~35 ms of every command's start.
+// The native modules stay external; a `require` is provided for the CommonJS dependencies.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/cli/ctnet.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', 'koffi'],
+  banner: { js: "import { createRequire as __ctnetRequire } from 'node:module'; const require = __ctnetRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
