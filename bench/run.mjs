@@ -64,6 +64,7 @@ const summaryJson = {
   portmap_conn_per_s_10_ports: round(r.datapath.portmap?.connPerSec10, 0),
   portmap_conn_per_s_1000_ports: round(r.datapath.portmap?.connPerSec1000, 0),
   container_to_container_gbps: round(r.datapath.throughput?.containerToContainerGbps, 2),
+  container_to_container_no_br_netfilter_gbps: round(r.datapath.throughput?.containerToContainerNoBrNetfilterGbps, 2),
   bare_veth_gbps: round(r.datapath.throughput?.bareVethGbps, 2),
   published_port_gbps: round(r.datapath.ctnet.publishedThroughputGbps, 2),
   seconds: round(r.seconds, 1),

@@ -4,6 +4,7 @@ export const NFT_FAMILY = 'ip';
 export const NFT_TABLE = 'ctnet';
 
 export const CHAIN = {
+  raw: 'raw_prerouting',
   prerouting: 'prerouting',
   output: 'output',
   published: 'published',
@@ -15,6 +16,8 @@ export const SET = {
   bridges: 'bridges',
   internalBridges: 'internal_bridges',
   masqSubnets: 'masq_subnets',
+  subnets: 'subnets',
+  gateways: 'gateways',
 } as const;
 
 /** Port maps: `*_any` keyed by port for every local address, `*_host` keyed by host address . port. */

@@ -10,6 +10,7 @@ import type { Protocol } from '../ipam/ports.js';
 export interface FirewallNetwork {
   bridge: string;
   subnet: string;
+  gateway: string;
   internal: boolean;
 }
 
@@ -42,6 +43,8 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.bridges} {\n\t\ttype ifname\n${elements(quoted(nets))}\t}\n`;
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
   out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal).map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.subnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.gateways} {\n\t\ttype ipv4_addr\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   for (const proto of PROTOCOLS) {
     for (const scope of ['any', 'host'] as const) {
       const key = scope === 'any' ? 'inet_service' : 'ipv4_addr . inet_service';
@@ -49,6 +52,11 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
       out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ipv4_addr . inet_service\n${elements(items)}\t}\n`;
     }
   }
+  // Container to container on a bridge needs no connection tracking, yet with br_netfilter loaded
+  // (Docker and Kubernetes hosts) every bridged packet would be tracked. Replies to the gateway
+  // address (masqueraded or DNATed flows) and everything else stay tracked.
+  out += `\tchain ${CHAIN.raw} {\n\t\ttype filter hook prerouting priority raw; policy accept;\n`;
+  out += `\t\tiifname @${SET.bridges} ip daddr @${SET.subnets} ip daddr != @${SET.gateways} notrack\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
     out += `\t\tdnat ip to ip daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
@@ -63,9 +71,12 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`; // localhost:port -> container
   out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.masqSubnets} masquerade\n`; // hairpin
   out += `\t}\n`;
-  // Internal networks have no way out and no way in at layer 3; traffic inside the bridge is switched, not routed.
-  out += `\tchain ${CHAIN.forward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-  out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n\t}\n`;
+  // Internal networks have no way out and no way in at layer 3; traffic inside the bridge is switched,
+  // not routed. Without an internal network the chain is left out: no per-packet hook at all.
+  if (nets.some((n) => n.internal)) {
+    out += `\tchain ${CHAIN.forward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+    out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n\t}\n`;
+  }
   out += `}\n`;
   return out;
 }

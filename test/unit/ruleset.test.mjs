@@ -12,7 +12,7 @@ function assertGolden(name, actual) {
   assert.equal(actual, readFileSync(golden(name), 'utf8'));
 }
 
-const seed = { bridge: 'br0', subnet: '172.17.0.0/24', internal: false };
+const seed = { bridge: 'br0', subnet: '172.17.0.0/24', gateway: '172.17.0.1', internal: false };
 
 test('the seed network: one bridge, masquerade of its subnet, no ports', () => {
   assertGolden('seed-empty.nft', renderTable([seed], []));
@@ -24,14 +24,20 @@ test('published ports are map elements: any-address and host-address, TCP and UD
     { protocol: 'udp', hostIp: null, hostPort: 5353, containerIp: '172.17.0.102', containerPort: 53 },
     { protocol: 'tcp', hostIp: '10.0.12.15', hostPort: 9000, containerIp: '172.17.0.103', containerPort: 80 },
   ];
-  const internal = { bridge: 'br-internal', subnet: '10.99.0.0/24', internal: true };
+  const internal = { bridge: 'br-internal', subnet: '10.99.0.0/24', gateway: '10.99.0.1', internal: true };
   assertGolden('two-networks-ports.nft', renderTable([seed, internal], mappings));
 });
 
 test('the rule count does not grow with containers or ports', () => {
   const rules = (text) => text.split('\n').filter((l) => /^\t\t(dnat|ip |oifname|iifname|fib)/.test(l)).length;
+  assert.ok(rules(renderTable([seed], [])) >= 9);
   const many = Array.from({ length: 500 }, (_, i) => ({ protocol: 'tcp', hostIp: null, hostPort: 10000 + i, containerIp: '172.17.0.2', containerPort: 80 }));
   assert.equal(rules(renderTable([seed], many)), rules(renderTable([seed], [])));
+});
+
+test('the forward chain exists only when an internal network does', () => {
+  assert.doesNotMatch(renderTable([seed], []), /hook forward/);
+  assert.match(renderTable([seed, { ...seed, bridge: 'brx', subnet: '10.1.0.0/24', gateway: '10.1.0.1', internal: true }], []), /hook forward/);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
