@@ -166,8 +166,8 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
         throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
       }
       const subnet = parseSubnet(net.subnet);
-      const used = store.usedAddresses(net.id);
-      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, used, req.ip, net.name) : allocateAddress(subnet, net.gateway, used);
+      const book = store.addressBook(net.id);
+      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book);
       const record: ContainerRecord = {
         id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: containerNetnsName(id),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseSubnet } from '../ipam/ipv4.js';
 import { planDetach } from '../plan/container-plan.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
@@ -7,7 +8,8 @@ import { mappingsOf } from './firewall-state.js';
 
 /** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
-  return ctx.applyBestEffort(planDetach({ netns: c.netns, hostVeth: c.hostVeth, ports: mappingsOf(ctx.store, c) }));
+  const prefix = parseSubnet(ctx.store.getNetworkById(c.networkId).subnet).prefix;
+  return ctx.applyBestEffort(planDetach({ netns: c.netns, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) }));
 }
 
 /**

@@ -1,19 +1,34 @@
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { contains, firstHost, lastHost, parseIPv4, toInt, toIp, type Subnet } from './ipv4.js';
 
+/** What IPAM needs to know about addresses in use (the store implements it with indexed queries). */
+export interface AddressBook {
+  inUse(ip: number): boolean;
+  /** The lowest address in [first, last] that is neither in use nor the gateway. */
+  lowestFree(first: number, last: number, gateway: number): number | undefined;
+}
+
+/** An address book over a set of addresses (tests, and callers that hold the addresses anyway). */
+export function setAddressBook(used: ReadonlySet<string>): AddressBook {
+  const taken = new Set([...used].map(toInt));
+  return {
+    inUse: (ip) => taken.has(ip),
+    lowestFree(first, last, gateway) {
+      for (let n = first; n <= last; n++) if (n !== gateway && !taken.has(n)) return n;
+      return undefined;
+    },
+  };
+}
+
 /** Picks the lowest free host address of `subnet`, skipping the gateway and addresses in use. */
-export function allocateAddress(subnet: Subnet, gateway: string, used: ReadonlySet<string>): string {
-  const gw = toInt(gateway);
-  for (let n = firstHost(subnet); n <= lastHost(subnet); n++) {
-    if (n === gw) continue;
-    const ip = toIp(n);
-    if (!used.has(ip)) return ip;
-  }
-  throw new ConflictError(`network ${subnet.cidr} has no free address left; remove a container or create a larger network`);
+export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook): string {
+  const n = book.lowestFree(firstHost(subnet), lastHost(subnet), toInt(gateway));
+  if (n === undefined) throw new ConflictError(`network ${subnet.cidr} has no free address left; remove a container or create a larger network`);
+  return toIp(n);
 }
 
 /** Validates a requested address (--ip) against the subnet, its gateway and addresses in use. */
-export function reserveAddress(subnet: Subnet, gateway: string, used: ReadonlySet<string>, requested: string, network: string): string {
+export function reserveAddress(subnet: Subnet, gateway: string, book: AddressBook, requested: string, network: string): string {
   const ip = parseIPv4(requested, '--ip address');
   const n = toInt(ip);
   if (!contains(subnet, n)) {
@@ -23,7 +38,7 @@ export function reserveAddress(subnet: Subnet, gateway: string, used: ReadonlySe
     throw new InvalidArgumentError(`--ip ${ip} is the network or broadcast address of ${subnet.cidr}; pick a host address`);
   }
   if (ip === gateway) throw new ConflictError(`--ip ${ip} is the gateway of network ${network}; pick another address`);
-  if (used.has(ip)) throw new ConflictError(`--ip ${ip} is already in use on network ${network}; pick another address or omit --ip`);
+  if (book.inUse(n)) throw new ConflictError(`--ip ${ip} is already in use on network ${network}; pick another address or omit --ip`);
   return ip;
 }
 

@@ -1,7 +1,7 @@
 import type { Op } from '../plan/ops.js';
 import type { Applier } from '../plan/executor.js';
 import { Nft } from './nft.js';
-import { closeNetns, createNamedNetns, deleteNamedNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
+import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
 import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
@@ -92,6 +92,8 @@ export class KernelSession implements Applier {
         this.rtnl(op.netns).addAddress(op.dev, op.ip, op.prefix);
         return;
       case 'addr.del':
+        // Removing from a namespace that is already gone (a reboot, a manual ip netns del) is done.
+        if (op.netns && !netnsExists(op.netns)) return;
         this.rtnl(op.netns).deleteAddress(op.dev, op.ip, op.prefix);
         return;
       case 'route.add':

@@ -39,15 +39,20 @@ export function planAttach(a: Attachment): Step[] {
 
 /**
  * Detaching is best effort and repeatable: every piece that is already gone counts as removed.
- * The veth is not deleted here: deleting a device waits for an RCU grace period (15-40 ms), while
- * unmounting the namespace takes 0.1 ms and the kernel then destroys the namespace, and with it the
- * veth pair, on its own. Taking the host end down first cuts all traffic through it at once, so the
- * address can be reused immediately. (`gc` deletes a veth whose namespace something keeps alive.)
+ * The veth is not deleted here: deleting a device waits for an RCU grace period (15-40 ms), and a
+ * bridge with many ports does work per port for every port that goes down or away. Unmounting the
+ * namespace takes 0.1 ms and the kernel then destroys it, and with it the veth pair, on its own.
+ * Removing the container's address first means nothing answers for it in the meantime, so the
+ * address can be reused at once. (`gc` deletes a veth whose namespace something keeps alive.)
  */
-export function planDetach(d: { netns: string | null; hostVeth: string | null; ports: readonly PortMapping[] }): Op[] {
+export function planDetach(d: { netns: string | null; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[] }): Op[] {
   const ops: Op[] = [];
   if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
-  if (d.hostVeth) ops.push(d.netns ? { op: 'link.down', name: d.hostVeth } : { op: 'link.del', name: d.hostVeth });
-  if (d.netns) ops.push({ op: 'netns.del', name: d.netns });
+  if (d.netns) {
+    if (d.ip) ops.push({ op: 'addr.del', dev: CONTAINER_IFNAME, ip: d.ip, prefix: d.prefix, netns: d.netns });
+    ops.push({ op: 'netns.del', name: d.netns });
+  } else if (d.hostVeth) {
+    ops.push({ op: 'link.del', name: d.hostVeth });
+  }
   return ops;
 }

@@ -1,5 +1,8 @@
+import type Database from 'better-sqlite3';
+import { toInt } from '../ipam/ipv4.js';
+
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE networks (
@@ -44,4 +47,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (protocol, host_ip, host_port)
   );
   `,
+  // Addresses as integers, so the lowest free one is found by an indexed query, not by loading all.
+  (db) => {
+    db.exec(`
+      ALTER TABLE containers ADD COLUMN ip_num INTEGER;
+      CREATE UNIQUE INDEX containers_ip_num ON containers(network_id, ip_num) WHERE ip_num IS NOT NULL;
+      CREATE INDEX containers_state_pid ON containers(state, pid);
+    `);
+    const set = db.prepare('UPDATE containers SET ip_num = ? WHERE id = ?');
+    for (const row of db.prepare('SELECT id, ip FROM containers WHERE ip IS NOT NULL').all() as { id: string; ip: string }[]) {
+      set.run(toInt(row.ip), row.id);
+    }
+  },
 ];

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AddressBook } from '../ipam/allocator.js';
+import { toInt } from '../ipam/ipv4.js';
 import type { PortRequest, Protocol } from '../ipam/ports.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -100,6 +102,9 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   startedAt: 'started_at', finishedAt: 'finished_at',
 };
 
+/** ip_num mirrors ip, for indexed address allocation. */
+const ipNum = (ip: string | null): number | null => (ip === null ? null : toInt(ip));
+
 function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
   if (key === 'command' || key === 'env' || key === 'portSpecs') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
@@ -125,7 +130,11 @@ export class Store {
     if (version >= MIGRATIONS.length) return;
     this.transaction(() => {
       const current = this.db.pragma('user_version', { simple: true }) as number;
-      for (let v = current; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]);
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        const m = MIGRATIONS[v];
+        if (typeof m === 'string') this.db.exec(m);
+        else m(this.db);
+      }
       this.db.pragma(`user_version = ${MIGRATIONS.length}`);
     });
   }
@@ -219,22 +228,39 @@ export class Store {
     return r ? toContainer(r) : undefined;
   }
 
-  usedAddresses(networkId: string): Set<string> {
-    const rows = this.sql('SELECT ip FROM containers WHERE network_id = ? AND ip IS NOT NULL').all(networkId) as Row[];
-    return new Set(rows.map((r) => r.ip as string));
+  /** The network's addresses in use, as IPAM sees them: indexed queries, whatever the number of containers. */
+  addressBook(networkId: string): AddressBook {
+    return {
+      inUse: (ip) => this.sql('SELECT 1 FROM containers WHERE network_id = ? AND ip_num = ?').get(networkId, ip) !== undefined,
+      // The lowest free address is the first one, the one after the gateway, or one after a used one.
+      lowestFree: (first, last, gateway) =>
+        (this.sql(`
+          SELECT cand FROM (
+            SELECT ? AS cand UNION ALL SELECT ? + 1
+            UNION ALL SELECT ip_num + 1 FROM containers WHERE network_id = ? AND ip_num IS NOT NULL
+          )
+          WHERE cand BETWEEN ? AND ? AND cand != ?
+            AND NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip_num = cand)
+          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined,
+    };
   }
 
   insertContainer(c: ContainerRecord): void {
     const keys = Object.keys(CONTAINER_COLUMNS) as (keyof ContainerRecord)[];
-    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
-    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
+    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}, ip_num) VALUES (${keys.map(() => '?').join(', ')}, ?)`;
+    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])), ipNum(c.ip));
   }
 
   updateContainer(id: string, changes: Partial<ContainerRecord>): void {
     const keys = Object.keys(changes) as (keyof ContainerRecord)[];
     if (keys.length === 0) return;
-    const sql = `UPDATE containers SET ${keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`;
-    this.sql(sql).run(...keys.map((k) => columnValue(k, changes[k])), id);
+    const sets = keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`);
+    const values = keys.map((k) => columnValue(k, changes[k]));
+    if ('ip' in changes) {
+      sets.push('ip_num = ?');
+      values.push(ipNum(changes.ip ?? null));
+    }
+    this.sql(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
   }
 
   deleteContainer(id: string): void {

@@ -88,10 +88,13 @@ export function createLab() {
   return lab;
 }
 
-/** ctnet veths that are down: detached, and going away with their namespace (the kernel removes them asynchronously). */
+/**
+ * ctnet veths being removed: detached containers' namespaces are unmounted at once and destroyed by
+ * the kernel shortly after, veth pair included; until then the peer's namespace has no name.
+ */
 export function dyingVeths(netns) {
   const links = execFileSync('ip', ['-n', netns, '-o', 'link', 'show'], { encoding: 'utf8' });
-  return [...links.matchAll(/^\d+: (veth[0-9a-f]{8})@\S+ <([^>]*)>/gm)].filter((m) => !m[2].split(',').includes('UP')).map((m) => m[1]);
+  return links.split('\n').filter((l) => /^\d+: veth[0-9a-f]{8}@/.test(l) && !/ link-netns /.test(l)).map((l) => l.split(/[:@]/)[1].trim());
 }
 
 /** Waits (up to 5 s) until the kernel has finished removing detached veths. */

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSubnet, contains, overlaps, parseIPv4 } from '../../dist/ipam/ipv4.js';
-import { allocateAddress, reserveAddress, defaultGateway } from '../../dist/ipam/allocator.js';
+import { allocateAddress as allocate, reserveAddress as reserve, defaultGateway, setAddressBook } from '../../dist/ipam/allocator.js';
+
+const allocateAddress = (s, gw, used) => allocate(s, gw, setAddressBook(used));
+const reserveAddress = (s, gw, used, ip, n) => reserve(s, gw, setAddressBook(used), ip, n);
 import { pickFreeSubnet } from '../../dist/ipam/subnet-pool.js';
 import { CtnetError } from '../../dist/errors.js';
 

@@ -46,10 +46,11 @@ test('creating a network: bridge with a fixed MAC, gateway, route_localnet, up, 
 });
 
 test('detaching removes ports, veth and namespace, and skips what was never there', () => {
-  assert.deepEqual(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.down', 'netns.del']);
-  assert.deepEqual(planDetach({ netns: null, hostVeth: 'v', ports: [] }).map((o) => o.op), ['link.del']);
-  assert.deepEqual(planDetach({ netns: null, hostVeth: null, ports: [] }), []);
-  assert.equal(planDetach({ netns: 'ns', hostVeth: 'v', ports: attachment.ports })[0].missingOk, true);
+  const d = { netns: 'ns', hostVeth: 'v', ip: '172.17.0.101', prefix: 24, ports: [] };
+  assert.deepEqual(planDetach(d).map((o) => o.op), ['addr.del', 'netns.del']);
+  assert.deepEqual(planDetach({ ...d, netns: null }).map((o) => o.op), ['link.del']);
+  assert.deepEqual(planDetach({ ...d, netns: null, hostVeth: null }), []);
+  assert.equal(planDetach({ ...d, ports: attachment.ports })[0].missingOk, true);
 });
 
 /** A fake kernel that records what was applied and fails on request. */
@@ -87,8 +88,8 @@ test('an injected fault stops before the step and rolls back', () => {
 });
 
 test('best effort goes on past failures and returns them', () => {
-  const k = fakeKernel((op) => op.op === 'link.down');
-  const errors = executeBestEffort(planDetach({ netns: 'ns', hostVeth: 'v', ports: [] }), k, { render: { hostNetns: null } });
+  const k = fakeKernel((op) => op.op === 'addr.del');
+  const errors = executeBestEffort(planDetach({ netns: 'ns', hostVeth: 'v', ip: '10.0.0.2', prefix: 24, ports: [] }), k, { render: { hostNetns: null } });
   assert.equal(errors.length, 1);
   assert.deepEqual(k.log.map((o) => o.op), ['netns.del']);
 });
