@@ -8,10 +8,19 @@ import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
-import { machine, markdown, svg, table } from './lib/report.mjs';
+import { machine, markdown, svg, table, targets } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
 
 const args = new Set(process.argv.slice(2));
+// --report: render the table and docs again from bench/results/latest.json, without measuring.
+if (args.has('--report')) {
+  const { readFileSync } = await import('node:fs');
+  const r = JSON.parse(readFileSync(fileURLToPath(new URL('./results/latest.json', import.meta.url)), 'utf8'));
+  const { writeFileSync: write } = await import('node:fs');
+  if (!r.quick) write(fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url)), markdown(r, 'attach-latency.svg'));
+  process.stdout.write(table(r) + '\n' + targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n');
+  process.exit(0);
+}
 const quick = args.has('--quick');
 const asJson = args.has('--json');
 const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
@@ -81,6 +90,7 @@ if (!quick) {
 if (asJson) process.stdout.write(JSON.stringify(summaryJson) + '\n');
 else {
   process.stdout.write(`\n${table(r)}\n`);
+  process.stdout.write(targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n\n');
   process.stdout.write(`wrote bench/results/latest.json, bench/results/attach-latency.svg${quick ? '' : ', docs/PERFORMANCE.md'} (${r.seconds.toFixed(0)} s)\n`);
   for (const s of [...r.attach.skipped, ...r.datapath.skipped]) process.stdout.write(`skipped: ${s}\n`);
 }

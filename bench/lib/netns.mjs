@@ -5,10 +5,13 @@ import { createNamedNetns, deleteNamedNetns, netnsPath, openNetns, closeNetns, w
 import { KernelSession } from '../../dist/kernel/session.js';
 
 const created = new Set();
+const run = randomBytes(2).toString('hex');
+let serial = 0;
 
 /** A fresh namespace with loopback up (as a runtime prepares one before calling CNI). */
 export function newNetns(label) {
-  const name = `cb-${label}-${randomBytes(2).toString('hex')}`;
+  // Unique within the run (a counter) and across concurrent runs (a random run tag).
+  const name = `cb-${label}-${run}-${(serial++).toString(36)}`;
   createNamedNetns(name);
   created.add(name);
   const k = kernelAt(name);
