@@ -38,7 +38,8 @@ async function waitListening(ns, ip, port) {
 
 /** iperf3 client from `fromNs` to ip:port for `seconds`; returns Gbit/s received. */
 function iperf(fromNs, ip, port, seconds) {
-  const r = runIn(fromNs, 'iperf3', ['-c', ip, '-p', String(port), '-t', String(seconds), '-J'], { timeout: (seconds + 15) * 1000, maxBuffer: 16 << 20 });
+  // iperf3 takes whole seconds.
+  const r = runIn(fromNs, 'iperf3', ['-c', ip, '-p', String(port), '-t', String(Math.max(1, Math.round(seconds))), '-J'], { timeout: (seconds + 15) * 1000, maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new Error(`iperf3 to ${ip}:${port} failed: ${r.stdout.slice(0, 300)}${r.stderr}`);
   return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
 }
@@ -68,12 +69,14 @@ async function ctnetPorts({ seconds, rounds }, log) {
     engine.attach({ name: 'few', network: 'dp', publish: Array.from({ length: 8 }, (_, i) => `${40001 + i}:80`) });
     const fill = () => engine.attach({ name: 'many', network: 'dp', publish: Array.from({ length: 9990 }, (_, i) => `${10001 + i}:80`) });
     const few = [], many = [];
-    connRate(clientNs, 8000, 1); // warm-up: the server's JIT and the conntrack table, not measured
+    connRate(clientNs, 8000, Math.min(1, seconds)); // warm-up: the server's JIT and the conntrack table, not measured
     for (let r = 0; r < rounds; r++) {
-      few.push(connRate(clientNs, 8000, seconds));
+      // 10 ports before and after 10,000, so neither case always runs first.
+      const before = connRate(clientNs, 8000, seconds);
       fill();
       many.push(connRate(clientNs, 8000, seconds));
       engine.detach('many');
+      few.push((before + connRate(clientNs, 8000, seconds)) / 2);
     }
     const published = engine.listContainers(true).reduce((n, c) => n + c.NetworkSettings.Ports.length, 0);
     log(`  ctnet DNAT: ${median(few).toFixed(0)} conn/s with 10 published ports, ${median(many).toFixed(0)} with 10,000 (now ${published})`);
@@ -136,7 +139,7 @@ async function portmapPorts({ seconds, rounds }, log) {
 }
 
 /** Container to container over ctnet's bridge, against the physical limit: a bare veth pair. */
-async function containerThroughput({ seconds }, log) {
+async function containerThroughput({ seconds, throughputRounds = 2 }, log) {
   if (!iperfAvailable()) return null;
   const hostNs = newNetns('tph');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-tp-'));
@@ -160,7 +163,7 @@ async function containerThroughput({ seconds }, log) {
     // turned off only in this bench's own host namespace).
     const brnf = readSysctlIn(hostNs, 'net.bridge.bridge-nf-call-iptables');
     const bridged = [], bridgedNoBrnf = [], bare = [];
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < throughputRounds; r++) {
       bridged.push(iperf(cNs, s.NetworkSettings.IPAddress, 5201, seconds));
       bare.push(iperf(a, '192.0.2.2', 5201, seconds));
       if (brnf === '1') {
