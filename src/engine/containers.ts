@@ -9,7 +9,7 @@ import { EPHEMERAL_PORTS, parsePortSpec, portsCollide, type PortRequest } from '
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
 import { DEFAULT_PATH, resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
-import { DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
+import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
 import { planAttach } from '../plan/container-plan.js';
 import type { Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord, Store } from '../store/store.js';
@@ -21,8 +21,17 @@ import { reconcileContainers } from './reconcile.js';
 import { detachContainer, markExited, removeLogs } from './teardown.js';
 import { parseEnv, validateHostname, validateName } from './validate.js';
 
+/** Set when a runtime attaches its own namespace through CNI. */
+export interface CniTarget {
+  containerId: string;
+  netnsPath: string;
+  ifname: string;
+  mac?: string;
+}
+
 export interface RunRequest {
   command: string[];
+  cni?: CniTarget;
   name?: string;
   network?: string;
   ip?: string;
@@ -148,6 +157,11 @@ export function attachContainer(ctx: EngineContext, req: AttachRequest): Contain
   return setUp(ctx, { ...req, command: [] }, ports, hostname, () => undefined).container;
 }
 
+/** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
+export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTarget }, ports: PortRequest[]): ContainerRecord {
+  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, () => undefined).container;
+}
+
 function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
   ctx.requireChangeRights();
   return ctx.locked(() => {
@@ -160,16 +174,22 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     const id = randomBytes(32).toString('hex');
     const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
       const store = ctx.store;
-      const name = req.name ?? generateName((n) => store.findContainer(n) !== undefined);
+      const cni = req.cni;
+      if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
+        throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
+      }
+      const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
       const existing = store.findContainer(name);
       if (existing && existing.name === name) {
         throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
       }
       const subnet = parseSubnet(net.subnet);
       const book = store.addressBook(net.id);
-      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book);
+      const range = { start: net.rangeStart, end: net.rangeEnd };
+      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
       const record: ContainerRecord = {
-        id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: containerNetnsName(id),
+        id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
+        ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null,
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true,
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
@@ -181,7 +201,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       for (const p of ports) store.insertPort(p);
       return { record, ports };
     };
-    const steps = (record: ContainerRecord, ports: PortRecord[]) => planAttach(attachmentOf(net, record, ports));
+    const steps = (record: ContainerRecord, ports: PortRecord[]) => planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac });
     const explainStart = (c: ContainerRecord): void => {
       if (c.command.length) ctx.explain(`ip netns exec ${c.netns} unshare --uts sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
     };
@@ -234,7 +254,7 @@ function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
 
 function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {
   return {
-    netns: c.netns as string, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
+    netns: c.netns as string, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
     ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
     gateway: net.internal ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
   };

@@ -16,6 +16,9 @@ export interface CreateNetworkRequest {
   name: string;
   subnet?: string;
   gateway?: string;
+  /** Hand out addresses only from this range of the subnet (CNI host-local rangeStart/rangeEnd). */
+  rangeStart?: string;
+  rangeEnd?: string;
   bridge?: string;
   internal?: boolean;
   mtu?: number;
@@ -80,6 +83,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     const record: NetworkRecord = {
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
+      rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
     return ctx.transact(() => {
@@ -89,6 +93,13 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
       return { steps: planCreateNetwork(record, { apply: firewallScript(store), undo }), result: record };
     });
   });
+}
+
+function checkInRange(subnet: Subnet, ip: string | undefined, what: string): string | null {
+  if (ip === undefined) return null;
+  const parsed = parseIPv4(ip, what);
+  if (!contains(subnet, parsed)) throw new InvalidArgumentError(`${what} ${parsed} is outside subnet ${subnet.cidr}; pick an address inside it`);
+  return parsed;
 }
 
 export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {

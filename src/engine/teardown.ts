@@ -9,7 +9,7 @@ import { mappingsOf } from './firewall-state.js';
 /** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
   const prefix = parseSubnet(ctx.store.getNetworkById(c.networkId).subnet).prefix;
-  return ctx.applyBestEffort(planDetach({ netns: c.netns, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) }));
+  return ctx.applyBestEffort(planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) }));
 }
 
 /**

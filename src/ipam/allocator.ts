@@ -20,9 +20,11 @@ export function setAddressBook(used: ReadonlySet<string>): AddressBook {
   };
 }
 
-/** Picks the lowest free host address of `subnet`, skipping the gateway and addresses in use. */
-export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook): string {
-  const n = book.lowestFree(firstHost(subnet), lastHost(subnet), toInt(gateway));
+/** Picks the lowest free host address of `subnet` (within `range` when given), skipping the gateway and addresses in use. */
+export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook, range: { start?: string | null; end?: string | null } = {}): string {
+  const first = range.start ? Math.max(toInt(range.start), firstHost(subnet)) : firstHost(subnet);
+  const last = range.end ? Math.min(toInt(range.end), lastHost(subnet)) : lastHost(subnet);
+  const n = book.lowestFree(first, last, toInt(gateway));
   if (n === undefined) throw new ConflictError(`network ${subnet.cidr} has no free address left; remove a container or create a larger network`);
   return toIp(n);
 }

@@ -19,8 +19,9 @@ export interface NetnsHandle {
 
 export const CURRENT_NETNS: NetnsHandle = { path: null, fd: null };
 
+/** A named namespace lives in NETNS_DIR; an absolute path (a runtime's namespace) is used as it is. */
 export function netnsPath(name: string): string {
-  return join(NETNS_DIR, name);
+  return name.startsWith('/') ? name : join(NETNS_DIR, name);
 }
 
 export function openNetns(path: string): NetnsHandle {

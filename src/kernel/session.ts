@@ -70,10 +70,11 @@ export class KernelSession implements Applier {
         return;
       case 'veth.add': {
         const peerNs = this.netnsHandle(op.peerNetns);
-        this.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master);
+        this.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
         return;
       }
       case 'link.del':
+        if (op.netns && !netnsExists(op.netns)) return;
         this.rtnl(op.netns).deleteLink(op.name);
         return;
       case 'link.up':

@@ -1,9 +1,15 @@
-import { CONTAINER_IFNAME } from '../names.js';
 import { renderMappingElements, type PortMapping } from '../firewall/ruleset.js';
 import { step, type Op, type Step } from './ops.js';
 
 export interface Attachment {
+  /** A name in /run/netns (ctnet's own) or an absolute path (a runtime's, via CNI). */
   netns: string;
+  /** false when the namespace belongs to a runtime: ctnet neither creates nor removes it. */
+  ownsNetns: boolean;
+  /** Interface name inside the namespace (eth0 unless a runtime asks otherwise). */
+  ifname: string;
+  /** MAC address of the container's interface (CNI mac capability); random when absent. */
+  mac?: string;
   hostVeth: string;
   bridge: string;
   mtu: number;
@@ -21,16 +27,18 @@ export interface Attachment {
  */
 export function planAttach(a: Attachment): Step[] {
   const ns = a.netns;
-  const steps: Step[] = [
-    step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }),
-    step({ op: 'link.up', name: 'lo', netns: ns }, null),
+  const dev = a.ifname;
+  const steps: Step[] = a.ownsNetns
+    ? [step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }), step({ op: 'link.up', name: 'lo', netns: ns }, null)]
+    : [];
+  steps.push(
     // One message: the host end is born on the bridge and up (two round trips saved per attach).
-    step({ op: 'veth.add', name: a.hostVeth, peer: CONTAINER_IFNAME, peerNetns: ns, mtu: a.mtu, master: a.bridge }, { op: 'link.del', name: a.hostVeth }),
+    step({ op: 'veth.add', name: a.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: a.bridge, peerMac: a.mac }, { op: 'link.del', name: a.hostVeth }),
     step({ op: 'link.hairpin', name: a.hostVeth }, null),
-    step({ op: 'addr.add', dev: CONTAINER_IFNAME, ip: a.ip, prefix: a.prefix, netns: ns }, null),
-    step({ op: 'link.up', name: CONTAINER_IFNAME, netns: ns }, null),
-  ];
-  if (a.gateway) steps.push(step({ op: 'route.add', dev: CONTAINER_IFNAME, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
+    step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
+    step({ op: 'link.up', name: dev, netns: ns }, null),
+  );
+  if (a.gateway) steps.push(step({ op: 'route.add', dev, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
   if (a.ports.length) {
     steps.push(step({ op: 'nft', script: renderMappingElements('add', a.ports) }, { op: 'nft', script: renderMappingElements('delete', a.ports), missingOk: true }));
   }
@@ -45,14 +53,16 @@ export function planAttach(a: Attachment): Step[] {
  * Removing the container's address first means nothing answers for it in the meantime, so the
  * address can be reused at once. (`gc` deletes a veth whose namespace something keeps alive.)
  */
-export function planDetach(d: { netns: string | null; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[] }): Op[] {
+export function planDetach(d: { netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[] }): Op[] {
   const ops: Op[] = [];
   if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
-  if (d.netns) {
-    if (d.ip) ops.push({ op: 'addr.del', dev: CONTAINER_IFNAME, ip: d.ip, prefix: d.prefix, netns: d.netns });
+  if (d.netns && d.ownsNetns) {
+    if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns: d.netns });
     ops.push({ op: 'netns.del', name: d.netns });
-  } else if (d.hostVeth) {
-    ops.push({ op: 'link.del', name: d.hostVeth });
+  } else {
+    // A runtime's namespace outlives the attachment: its interface must go now (the pair goes with it).
+    if (d.netns) ops.push({ op: 'link.del', name: d.ifname, netns: d.netns });
+    if (d.hostVeth) ops.push({ op: 'link.del', name: d.hostVeth });
   }
   return ops;
 }

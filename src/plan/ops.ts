@@ -7,7 +7,7 @@ export type Op =
   | { op: 'netns.add'; name: string }
   | { op: 'netns.del'; name: string }
   | { op: 'bridge.add'; name: string; mtu: number; mac: string }
-  | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string }
+  | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string; peerMac?: string }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
   | { op: 'link.down'; name: string; netns?: string }
@@ -34,6 +34,7 @@ export interface RenderContext {
 
 function ipCmd(ctx: RenderContext, netns: string | undefined, args: string): string {
   const ns = netns ?? ctx.hostNetns;
+  if (ns?.startsWith('/')) return `nsenter --net=${ns} ip ${args}`;
   return ns ? `ip -n ${ns} ${args}` : `ip ${args}`;
 }
 
@@ -56,7 +57,8 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
     case 'veth.add': {
       const master = op.master ? ` master ${op.master} up` : '';
-      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu}${master} type veth peer name ${op.peer} netns ${op.peerNetns}`);
+      const mac = op.peerMac ? ` address ${op.peerMac}` : '';
+      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu}${master} type veth peer name ${op.peer}${mac} netns ${op.peerNetns}`);
     }
     case 'link.del':
       return ipCmd(ctx, op.netns, `link del ${op.name}`);

@@ -59,4 +59,13 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
       set.run(toInt(row.ip), row.id);
     }
   },
+  // CNI attachments: a runtime's namespace and interface name, its container ID; address ranges.
+  `
+  ALTER TABLE containers ADD COLUMN ifname TEXT NOT NULL DEFAULT 'eth0';
+  ALTER TABLE containers ADD COLUMN owns_netns INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE containers ADD COLUMN cni_container_id TEXT;
+  CREATE UNIQUE INDEX containers_cni ON containers(network_id, cni_container_id, ifname) WHERE cni_container_id IS NOT NULL;
+  ALTER TABLE networks ADD COLUMN range_start TEXT;
+  ALTER TABLE networks ADD COLUMN range_end TEXT;
+  `,
 ];

@@ -15,6 +15,9 @@ export interface NetworkRecord {
   internal: boolean;
   mtu: number;
   createdAt: string;
+  /** Addresses handed out only within [rangeStart, rangeEnd] when set (CNI host-local ranges). */
+  rangeStart: string | null;
+  rangeEnd: string | null;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -41,6 +44,12 @@ export interface ContainerRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Interface name inside the namespace. */
+  ifname: string;
+  /** false for a runtime's namespace (CNI): ctnet neither creates nor removes it. */
+  ownsNetns: boolean;
+  /** The runtime's container ID (CNI_CONTAINERID) for CNI attachments. */
+  cniContainerId: string | null;
 }
 
 export interface PortRecord {
@@ -62,6 +71,8 @@ const toNetwork = (r: Row): NetworkRecord => ({
   internal: r.internal === 1,
   mtu: r.mtu as number,
   createdAt: r.created_at as string,
+  rangeStart: (r.range_start as string | null) ?? null,
+  rangeEnd: (r.range_end as string | null) ?? null,
 });
 
 const toContainer = (r: Row): ContainerRecord => ({
@@ -85,6 +96,9 @@ const toContainer = (r: Row): ContainerRecord => ({
   createdAt: r.created_at as string,
   startedAt: (r.started_at as string | null) ?? null,
   finishedAt: (r.finished_at as string | null) ?? null,
+  ifname: r.ifname as string,
+  ownsNetns: r.owns_netns === 1,
+  cniContainerId: (r.cni_container_id as string | null) ?? null,
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -99,7 +113,7 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   id: 'id', name: 'name', networkId: 'network_id', ip: 'ip', hostVeth: 'host_veth', netns: 'netns', hostname: 'hostname',
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
-  startedAt: 'started_at', finishedAt: 'finished_at',
+  startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */
@@ -191,8 +205,8 @@ export class Store {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt);
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd);
   }
 
   deleteNetwork(id: string): void {
@@ -221,6 +235,12 @@ export class Store {
     if (!/^[0-9a-f]{3,}$/.test(nameOrId)) return undefined;
     const prefixed = this.sql('SELECT * FROM containers WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
     return prefixed.length === 1 ? toContainer(prefixed[0]) : undefined;
+  }
+
+  /** A CNI attachment by network, runtime container ID and interface name. */
+  findCniAttachment(networkId: string, containerId: string, ifname: string): ContainerRecord | undefined {
+    const r = this.sql('SELECT * FROM containers WHERE network_id = ? AND cni_container_id = ? AND ifname = ?').get(networkId, containerId, ifname) as Row | undefined;
+    return r ? toContainer(r) : undefined;
   }
 
   getContainer(id: string): ContainerRecord | undefined {

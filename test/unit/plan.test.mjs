@@ -7,7 +7,7 @@ import { execute, executeBestEffort } from '../../dist/plan/executor.js';
 import { CtnetError } from '../../dist/errors.js';
 
 const attachment = {
-  netns: 'ctnet-abc', hostVeth: 'vethabc', bridge: 'br0', mtu: 1500, ip: '172.17.0.101', prefix: 24, gateway: '172.17.0.1',
+  netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: 'vethabc', bridge: 'br0', mtu: 1500, ip: '172.17.0.101', prefix: 24, gateway: '172.17.0.1',
   ports: [{ protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 }],
 };
 
@@ -22,6 +22,13 @@ test('attaching a container renders as the seed\'s commands', () => {
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
     "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
   ]);
+});
+
+test('a runtime\'s namespace (CNI): no namespace created, the interface name and MAC it asked for, nsenter to show it', () => {
+  const lines = renderPlan(planAttach({ ...attachment, netns: '/var/run/netns/cni-1', ownsNetns: false, ifname: 'net1', mac: '02:00:00:00:00:09', ports: [] }), { hostNetns: null });
+  assert.equal(lines[0], 'ip link add vethabc mtu 1500 master br0 up type veth peer name net1 address 02:00:00:00:00:09 netns /var/run/netns/cni-1');
+  assert.ok(lines.includes('nsenter --net=/var/run/netns/cni-1 ip addr add 172.17.0.101/24 dev net1'));
+  assert.ok(!lines.some((l) => l.includes('netns add')));
 });
 
 test('with a host namespace, host commands name it; internal networks get no default route', () => {
@@ -46,9 +53,11 @@ test('creating a network: bridge with a fixed MAC, gateway, route_localnet, up, 
 });
 
 test('detaching removes ports, veth and namespace, and skips what was never there', () => {
-  const d = { netns: 'ns', hostVeth: 'v', ip: '172.17.0.101', prefix: 24, ports: [] };
+  const d = { netns: 'ns', ownsNetns: true, ifname: 'eth0', hostVeth: 'v', ip: '172.17.0.101', prefix: 24, ports: [] };
   assert.deepEqual(planDetach(d).map((o) => o.op), ['addr.del', 'netns.del']);
   assert.deepEqual(planDetach({ ...d, netns: null }).map((o) => o.op), ['link.del']);
+  // A runtime's namespace stays; its interface goes.
+  assert.deepEqual(planDetach({ ...d, netns: '/var/run/netns/x', ownsNetns: false, ifname: 'net1' }).map((o) => `${o.op} ${o.name}`), ['link.del net1', 'link.del v']);
   assert.deepEqual(planDetach({ ...d, netns: null, hostVeth: null }), []);
   assert.equal(planDetach({ ...d, ports: attachment.ports })[0].missingOk, true);
 });
@@ -89,7 +98,7 @@ test('an injected fault stops before the step and rolls back', () => {
 
 test('best effort goes on past failures and returns them', () => {
   const k = fakeKernel((op) => op.op === 'addr.del');
-  const errors = executeBestEffort(planDetach({ netns: 'ns', hostVeth: 'v', ip: '10.0.0.2', prefix: 24, ports: [] }), k, { render: { hostNetns: null } });
+  const errors = executeBestEffort(planDetach({ netns: 'ns', ownsNetns: true, ifname: 'eth0', hostVeth: 'v', ip: '10.0.0.2', prefix: 24, ports: [] }), k, { render: { hostNetns: null } });
   assert.equal(errors.length, 1);
   assert.deepEqual(k.log.map((o) => o.op), ['netns.del']);
 });

@@ -47,6 +47,7 @@ export interface Route {
 
 const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
 const ipv4String = (b: Buffer): string => Array.from(b.subarray(0, 4)).join('.');
+const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 const macString = (b: Buffer): string => Array.from(b).map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 function parseLink(m: NlMessage): Link {
@@ -113,7 +114,7 @@ export class Rtnl {
     const body = Buffer.concat([
       ifinfomsg(),
       attrStr(IFLA.IFNAME, name),
-      attr(IFLA.ADDRESS, Buffer.from(mac.split(':').map((x) => parseInt(x, 16)))),
+      attr(IFLA.ADDRESS, macBytes(mac)),
       attrU32(IFLA.MTU, mtu),
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'bridge')),
     ]);
@@ -126,8 +127,9 @@ export class Rtnl {
    * (The peer cannot be created up: it has no partner yet while it is configured, so opening it
    * fails with ENOTCONN.)
    */
-  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number, master?: string): void {
-    const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), attrU32(IFLA.NET_NS_FD, peerNsFd)]);
+  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number, master?: string, peerMac?: string): void {
+    const mac = peerMac ? [attr(IFLA.ADDRESS, macBytes(peerMac))] : [];
+    const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), ...mac, attrU32(IFLA.NET_NS_FD, peerNsFd)]);
     const body = Buffer.concat([
       master ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
       attrStr(IFLA.IFNAME, name),

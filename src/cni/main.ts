@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
+import { EngineContext } from '../engine/context.js';
+import { CtnetError } from '../errors.js';
+import { DEFAULT_ROOT } from '../names.js';
+import { checkVersion, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
+import { addResult } from './result.js';
+import { CNI_ERROR, CniError, LATEST, SUPPORTED_VERSIONS, atLeast, type CniVersion } from './spec.js';
+
+/**
+ * ctnet as a CNI plugin (type "ctnet"): a drop-in for bridge + host-local + portmap. Speaks the
+ * execution protocol: CNI_* environment variables, the network configuration on stdin, the result
+ * or a spec error as JSON on stdout.
+ */
+
+const env = (name: string): string | undefined => process.env[name] || undefined;
+
+function required(name: string): string {
+  const v = env(name);
+  if (!v) throw new CniError(CNI_ERROR.invalidEnvironment, `${name} is not set; the runtime must set it for ${env('CNI_COMMAND')}`);
+  return v;
+}
+
+function engineFor(conf: NetConf): EngineContext {
+  // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
+  return new EngineContext({ root: conf.ipam?.dataDir || env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: env('CTNET_HOST_NETNS') ?? null });
+}
+
+function requestedIp(conf: NetConf): string | undefined {
+  const fromCaps = conf.runtimeConfig?.ips?.[0];
+  const fromArgs = parseCniArgs(env('CNI_ARGS')).IP;
+  return (fromCaps ?? fromArgs)?.split('/')[0];
+}
+
+function run(command: string, stdin: string): unknown {
+  if (command === 'VERSION') {
+    let version: string = LATEST;
+    try {
+      version = (JSON.parse(stdin) as { cniVersion?: string }).cniVersion || LATEST;
+    } catch {
+      // VERSION may come without a configuration.
+    }
+    return { cniVersion: version, supportedVersions: SUPPORTED_VERSIONS };
+  }
+  const conf = parseNetConf(stdin);
+  const version: CniVersion = checkVersion(conf);
+  const needs = (min: string): void => {
+    if (!atLeast(version, min)) throw new CniError(CNI_ERROR.incompatibleVersion, `${command} needs cniVersion ${min} or later; the configuration says ${version}`);
+  };
+  switch (command) {
+    case 'ADD': {
+      const spec = networkSpec(conf);
+      const args = parseCniArgs(env('CNI_ARGS'));
+      const target = { containerId: required('CNI_CONTAINERID'), netnsPath: required('CNI_NETNS'), ifname: required('CNI_IFNAME'), mac: conf.runtimeConfig?.mac ?? args.MAC };
+      const ctx = engineFor(conf);
+      try {
+        return addResult(version, cniAdd(ctx, spec, target, portRequests(conf), requestedIp(conf)), conf.prevResult);
+      } finally {
+        ctx.close();
+      }
+    }
+    case 'DEL': {
+      const ctx = engineFor(conf);
+      try {
+        cniDel(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME'));
+      } finally {
+        ctx.close();
+      }
+      return undefined;
+    }
+    case 'CHECK': {
+      needs('0.4.0');
+      if (!conf.prevResult) throw new CniError(CNI_ERROR.invalidConfig, 'CHECK needs prevResult in the configuration');
+      const ctx = engineFor(conf);
+      try {
+        cniCheck(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME'));
+      } finally {
+        ctx.close();
+      }
+      return undefined;
+    }
+    case 'STATUS': {
+      needs('1.1.0');
+      if (process.getuid?.() !== 0) throw new CniError(CNI_ERROR.notAvailable, 'the ctnet plugin needs root to change network namespaces');
+      const ctx = engineFor(conf);
+      try {
+        const reason = cniStatus(ctx, networkSpec(conf));
+        if (reason) throw new CniError(CNI_ERROR.notAvailable, reason);
+      } finally {
+        ctx.close();
+      }
+      return undefined;
+    }
+    case 'GC': {
+      needs('1.1.0');
+      const valid = conf['cni.dev/valid-attachments'] ?? conf['cni.dev/attachments'] ?? [];
+      const ctx = engineFor(conf);
+      try {
+        cniGc(ctx, conf.name, valid);
+      } finally {
+        ctx.close();
+      }
+      return undefined;
+    }
+    default:
+      throw new CniError(CNI_ERROR.invalidEnvironment, `CNI_COMMAND=${command} is not one of ADD, DEL, CHECK, STATUS, GC, VERSION`);
+  }
+}
+
+function toCniError(err: unknown): CniError {
+  if (err instanceof CniError) return err;
+  if (err instanceof CtnetError) return new CniError(err.cniCode, err.message);
+  return new CniError(CNI_ERROR.other, (err as Error)?.message ?? String(err));
+}
+
+function main(): void {
+  const command = env('CNI_COMMAND') ?? '';
+  let stdin = '';
+  try {
+    stdin = readFileSync(0, 'utf8');
+  } catch {
+    // no stdin
+  }
+  let version: string = LATEST;
+  try {
+    version = (JSON.parse(stdin) as { cniVersion?: string }).cniVersion || LATEST;
+  } catch {
+    // reported by run()
+  }
+  try {
+    if (!command) throw new CniError(CNI_ERROR.invalidEnvironment, 'CNI_COMMAND is not set; this is a CNI plugin, run by a container runtime');
+    const out = run(command, stdin);
+    if (out !== undefined) process.stdout.write(JSON.stringify(out) + '\n');
+    process.exitCode = 0;
+  } catch (err) {
+    const e = toCniError(err);
+    process.stdout.write(JSON.stringify({ cniVersion: version, code: e.code, msg: e.message, ...(e.details ? { details: e.details } : {}) }) + '\n');
+    process.exitCode = 1;
+  }
+}
+
+main();

@@ -1,0 +1,136 @@
+import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
+import { parseSubnet, size } from '../ipam/ipv4.js';
+import type { PortRequest } from '../ipam/ports.js';
+import { requireLibnftables } from '../kernel/nft.js';
+import { bridgeMac } from '../plan/network-plan.js';
+import type { ContainerRecord, NetworkRecord } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { attachCni, type CniTarget } from './containers.js';
+import { createNetwork } from './networks.js';
+import { detachContainer } from './teardown.js';
+
+/** The network a CNI configuration describes (bridge plugin and host-local IPAM keys, already validated). */
+export interface CniNetworkSpec {
+  name: string;
+  bridge: string;
+  subnet: string;
+  gateway?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  mtu?: number;
+}
+
+export interface CniAttachment {
+  network: NetworkRecord;
+  container: ContainerRecord;
+  bridgeMac: string;
+  hostVethMac?: string;
+  containerMac?: string;
+}
+
+/** The network for a CNI config: created on first ADD; a later config must describe the same network. */
+function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
+  const existing = ctx.store.findNetwork(spec.name);
+  if (!existing) {
+    createNetwork(ctx, { name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu, rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd });
+    return ctx.store.findNetwork(spec.name) as NetworkRecord;
+  }
+  const subnet = parseSubnet(spec.subnet).cidr;
+  if (existing.subnet !== subnet || existing.bridge !== spec.bridge) {
+    throw new InvalidArgumentError(
+      `network ${spec.name} already exists with subnet ${existing.subnet} on bridge ${existing.bridge}; this config says ${subnet} on ${spec.bridge} (give the network another name)`,
+    );
+  }
+  return existing;
+}
+
+function describe(ctx: EngineContext, network: NetworkRecord, container: ContainerRecord): CniAttachment {
+  const host = ctx.kernel().rtnl();
+  const inside = container.netns ? ctx.kernel().rtnl(container.netns) : undefined;
+  return {
+    network,
+    container,
+    bridgeMac: bridgeMac(network.id),
+    hostVethMac: container.hostVeth ? host.findLink(container.hostVeth)?.mac : undefined,
+    containerMac: inside?.findLink(container.ifname)?.mac,
+  };
+}
+
+/** CNI ADD: the runtime's namespace gets an interface on the network's bridge, an address, routes and ports. */
+export function cniAdd(ctx: EngineContext, spec: CniNetworkSpec, target: CniTarget, ports: PortRequest[], ip?: string): CniAttachment {
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    const network = cniNetwork(ctx, spec);
+    const container = attachCni(ctx, { network: network.name, ip, cni: target }, ports);
+    return describe(ctx, network, container);
+  });
+}
+
+/** CNI DEL: removes what ADD made; an attachment, namespace or network that is already gone counts as removed. */
+export function cniDel(ctx: EngineContext, networkName: string, containerId: string, ifname: string): void {
+  ctx.requireChangeRights();
+  ctx.locked(() => {
+    const network = ctx.store.findNetwork(networkName);
+    const c = network && ctx.store.findCniAttachment(network.id, containerId, ifname);
+    if (!c) return;
+    detachContainer(ctx, c);
+    ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+  });
+}
+
+/** CNI CHECK: the attachment exists and the kernel still has its interface, address, route and bridge port. */
+export function cniCheck(ctx: EngineContext, networkName: string, containerId: string, ifname: string): void {
+  const network = ctx.store.findNetwork(networkName);
+  const c = network && ctx.store.findCniAttachment(network.id, containerId, ifname);
+  if (!network || !c || !c.netns) throw new NotFoundError(`no attachment of container ${containerId} (${ifname}) on network ${networkName}`);
+  const inside = ctx.kernel().rtnl(c.netns);
+  const link = inside.findLink(ifname);
+  if (!link) throw new KernelError(`interface ${ifname} is missing in ${c.netns}`);
+  if (!link.up) throw new KernelError(`interface ${ifname} in ${c.netns} is down`);
+  const prefix = parseSubnet(network.subnet).prefix;
+  if (!inside.listAddresses().some((a) => a.index === link.index && a.address === c.ip && a.prefix === prefix)) {
+    throw new KernelError(`address ${c.ip}/${prefix} is missing on ${ifname} in ${c.netns}`);
+  }
+  if (!network.internal && !inside.listRoutes().some((r) => r.dstLen === 0 && r.gateway === network.gateway && r.table === 254)) {
+    throw new KernelError(`default route via ${network.gateway} is missing in ${c.netns}`);
+  }
+  const host = ctx.kernel().rtnl();
+  const bridge = host.findLink(network.bridge);
+  const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
+  if (!bridge || !veth || veth.master !== bridge.index) throw new KernelError(`${c.hostVeth} is not a port of bridge ${network.bridge}`);
+}
+
+/** CNI GC: every attachment of the network that the runtime does not list as valid is removed. Returns how many. */
+export function cniGc(ctx: EngineContext, networkName: string, valid: readonly { containerID: string; ifname: string }[]): number {
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    const network = ctx.store.findNetwork(networkName);
+    if (!network) return 0;
+    const keep = new Set(valid.map((v) => `${v.containerID}/${v.ifname}`));
+    let removed = 0;
+    for (const c of ctx.store.containersOn(network.id)) {
+      if (c.cniContainerId === null || keep.has(`${c.cniContainerId}/${c.ifname}`)) continue;
+      detachContainer(ctx, c);
+      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+      removed++;
+    }
+    return removed;
+  });
+}
+
+/** CNI STATUS: why ADD would fail now, or undefined when it would not. */
+export function cniStatus(ctx: EngineContext, spec: CniNetworkSpec): string | undefined {
+  try {
+    requireLibnftables();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const network = ctx.store.findNetwork(spec.name);
+  if (network) {
+    const total = size(parseSubnet(network.subnet)) - 3; // network, broadcast, gateway
+    if (ctx.store.containersOn(network.id).filter((c) => c.ip).length >= total) {
+      return `the address pool of network ${network.name} (${network.subnet}) is exhausted`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,218 @@
+// CNI conformance: the plugin executable driven exactly as a runtime drives it (exec, CNI_* env,
+// JSON on stdin), for every command and spec version, with the kernel state read back after each
+// step and traffic through a published port.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
+const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+let lab;
+let serial = 0;
+const pods = [];
+
+before(() => { lab = createLab(); });
+after(() => {
+  for (const p of pods) try { execFileSync('ip', ['netns', 'del', p.ns], { stdio: 'ignore' }); } catch { /* gone */ }
+  try { lab.ctnet(['network', 'rm', 'podnet']); } catch { /* not there */ }
+  lab?.close();
+});
+
+const conf = (version, extra = {}) => ({
+  cniVersion: version, name: 'podnet', type: 'ctnet', bridge: 'cni0', isGateway: true, ipMasq: true, hairpinMode: true,
+  ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: lab.root },
+  ...extra,
+});
+
+/** A pod: a namespace the "runtime" made, with loopback up, and a 64-hex container ID. */
+function newPod() {
+  const ns = `${lab.host.replace(/-host$/, '')}-pod${serial++}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const id = (Date.now().toString(16) + serial.toString(16)).padEnd(64, 'a');
+  const pod = { ns, id, path: `/run/netns/${ns}` };
+  pods.push(pod);
+  return pod;
+}
+
+function cni(command, config, pod, extraEnv = {}) {
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, ...extraEnv };
+  if (pod) Object.assign(env, { CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: pod.ifname ?? 'eth0' });
+  const r = spawnSync(process.execPath, [PLUGIN], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
+  const out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+  return { code: r.status, out, stderr: r.stderr };
+}
+
+const ok = (r) => { assert.equal(r.code, 0, JSON.stringify(r.out) + r.stderr); return r.out; };
+const failsWith = (r, code) => { assert.equal(r.code, 1, JSON.stringify(r.out)); assert.equal(r.out.code, code, JSON.stringify(r.out)); assert.equal(typeof r.out.msg, 'string'); assert.ok(!r.out.msg.includes('\n')); };
+const sh = (...a) => execFileSync(a[0], a.slice(1), { encoding: 'utf8' });
+
+/** The result shape the spec gives for each version. */
+function checkResult(version, res, pod, ifname = 'eth0') {
+  assert.equal(res.cniVersion, version);
+  assert.equal(res.interfaces.length, 3);
+  assert.deepEqual(res.interfaces.map((i) => i.name).filter((n) => n === 'cni0' || n === ifname), ['cni0', ifname]);
+  const sandboxed = res.interfaces.findIndex((i) => i.sandbox === pod.path);
+  assert.equal(res.interfaces[sandboxed].name, ifname);
+  for (const i of res.interfaces) assert.match(i.mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  assert.equal(res.ips.length, 1);
+  assert.equal(res.ips[0].interface, sandboxed);
+  assert.match(res.ips[0].address, /^10\.88\.\d+\.\d+\/16$/);
+  assert.equal(res.ips[0].gateway, '10.88.0.1');
+  if (version.startsWith('0.')) assert.equal(res.ips[0].version, '4');
+  else assert.equal('version' in res.ips[0], false);
+  assert.deepEqual(res.routes, [{ dst: '0.0.0.0/0', gw: '10.88.0.1' }]);
+}
+
+for (const [i, version] of VERSIONS.entries()) {
+  test(`cniVersion ${version}: ADD, kernel state, traffic through the published port, CHECK, DEL twice`, async () => {
+    const pod = newPod();
+    const hostPort = 8100 + i;
+    const c = conf(version, { runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } });
+    const res = ok(cni('ADD', c, pod));
+    checkResult(version, res, pod);
+    const ip = res.ips[0].address.split('/')[0];
+    // Kernel: address and default route inside, the host end on the bridge, the DNAT element.
+    assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr', 'show', 'eth0'), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/16`));
+    assert.match(sh('ip', '-n', pod.ns, 'route'), /default via 10\.88\.0\.1 dev eth0/);
+    assert.match(sh('ip', '-n', lab.host, '-o', 'link', 'show', 'master', 'cni0'), new RegExp(res.interfaces[1].name));
+    assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} : ${ip.replace(/\./g, '\\.')} \\. 80`));
+    // Traffic: another host reaches the pod through the host's published port.
+    const server = spawnInNs(pod.ns, echoServerCommand(`pod${i}`, 80));
+    try {
+      await lab.waitAnswer(pod.ns, '127.0.0.1', 80);
+      assert.equal(probe(lab.host2, A.host, hostPort).text, `pod${i} from ${A.host2}`);
+      assert.equal(probe(pod.ns, A.host2, 9, 'tcp', 800).text, 'ECONNREFUSED', 'the pod reaches the other host');
+    } finally {
+      process.kill(-server.pid, 'SIGKILL');
+    }
+    // CHECK: from 0.4.0 on, with prevResult; before, the spec has no CHECK.
+    if (version === '0.3.0' || version === '0.3.1') failsWith(cni('CHECK', { ...c, prevResult: res }, pod), 1);
+    else ok(cni('CHECK', { ...c, prevResult: res }, pod));
+    // DEL removes the interface, the element and the address; a second DEL succeeds too.
+    ok(cni('DEL', { ...c, prevResult: res }, pod));
+    assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+    assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} :`));
+    ok(cni('DEL', c, pod));
+    if (version !== '1.1.0') return;
+    // CHECK after DEL reports the missing attachment.
+    assert.equal(cni('CHECK', { ...c, prevResult: res }, pod).code, 1);
+  });
+}
+
+function spawnInNs(ns, command) {
+  return spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'ignore', detached: true });
+}
+
+test('CHECK notices an interface the runtime lost', () => {
+  const pod = newPod();
+  const c = conf('1.0.0');
+  const res = ok(cni('ADD', c, pod));
+  sh('ip', '-n', pod.ns, 'addr', 'flush', 'dev', 'eth0');
+  const r = cni('CHECK', { ...c, prevResult: res }, pod);
+  failsWith(r, 999);
+  assert.match(r.out.msg, /address 10\.88\.\d+\.\d+\/16 is missing/);
+  ok(cni('DEL', c, pod));
+});
+
+test('DEL succeeds when the namespace is already gone, and cleans up the host side', () => {
+  const pod = newPod();
+  const c = conf('1.0.0');
+  const res = ok(cni('ADD', c, pod));
+  sh('ip', 'netns', 'del', pod.ns);
+  ok(cni('DEL', c, pod));
+  assert.doesNotMatch(sh('ip', '-n', lab.host, '-o', 'link'), new RegExp(`${res.interfaces[1].name}@`));
+  assert.ok(!lab.json(['ps', '-a']).some((x) => x.Name === `cni-${pod.id.slice(0, 12)}-eth0`));
+});
+
+test('capabilities and CNI_ARGS: ips, mac, IP=, a second interface name', () => {
+  const pod = newPod();
+  const c = conf('1.0.0', { runtimeConfig: { ips: ['10.88.7.7/16'], mac: '02:42:0a:58:07:07' } });
+  const res = ok(cni('ADD', c, pod));
+  assert.equal(res.ips[0].address, '10.88.7.7/16');
+  assert.equal(res.interfaces[2].mac, '02:42:0a:58:07:07');
+  const pod2 = { ...newPod(), ifname: 'net1' };
+  const res2 = ok(cni('ADD', conf('1.0.0'), pod2, { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web;IP=10.88.9.9' }));
+  assert.equal(res2.ips[0].address, '10.88.9.9/16');
+  assert.match(sh('ip', '-n', pod2.ns, '-o', 'link'), /net1@/);
+  ok(cni('DEL', c, pod));
+  ok(cni('DEL', conf('1.0.0'), pod2));
+});
+
+test('errors come as spec JSON with the spec\'s codes', () => {
+  const pod = newPod();
+  failsWith(cni('ADD', '{not json', pod), 6);
+  failsWith(cni('ADD', conf('0.2.0'), pod), 1);
+  failsWith(cni('ADD', { cniVersion: '1.0.0', type: 'ctnet' }, pod), 7);
+  failsWith(cni('ADD', conf('1.0.0', { ipMasq: false }), pod), 2);
+  failsWith(cni('ADD', conf('1.0.0', { ipam: { type: 'host-local', routes: [{ dst: '10.0.0.0/8' }], subnet: '10.88.0.0/16' } }), pod), 2);
+  failsWith(cni('ADD', conf('1.0.0'), { ...pod, path: '/run/netns/does-not-exist' }), 3);
+  failsWith(cni('ADD', conf('1.0.0'), undefined), 4);
+  failsWith(cni('FROB', conf('1.0.0'), pod), 4);
+  failsWith(cni('ADD', conf('1.0.0', { runtimeConfig: { ips: ['10.99.0.1'] } }), pod), 7);
+  failsWith(cni('STATUS', conf('1.0.0'), undefined), 1);
+  // Nothing was left behind by the failures.
+  assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+});
+
+test('a second ADD of the same attachment is refused and changes nothing', () => {
+  const pod = newPod();
+  const c = conf('1.0.0');
+  ok(cni('ADD', c, pod));
+  const r = cni('ADD', c, pod);
+  assert.equal(r.code, 1);
+  assert.match(r.out.msg, /already has eth0/);
+  ok(cni('DEL', c, pod));
+});
+
+test('VERSION lists every supported version', () => {
+  const r = cni('VERSION', { cniVersion: '1.1.0' });
+  assert.deepEqual(ok(r), { cniVersion: '1.1.0', supportedVersions: VERSIONS });
+});
+
+test('STATUS: ready, or code 50 with the reason (no libnftables)', () => {
+  assert.equal(ok(cni('STATUS', conf('1.1.0'))), undefined);
+  const r = cni('STATUS', conf('1.1.0'), undefined, { CTNET_LIBNFTABLES: '/nonexistent/libnftables.so.1' });
+  failsWith(r, 50);
+  assert.match(r.out.msg, /apt-get install -y nftables/);
+});
+
+test('GC removes every attachment the runtime does not list (also under the older key), and frees addresses', () => {
+  const keep = newPod(), leak1 = newPod(), leak2 = newPod();
+  const c = conf('1.1.0', { runtimeConfig: { portMappings: [{ hostPort: 8200, containerPort: 80 }] } });
+  ok(cni('ADD', conf('1.1.0'), keep));
+  const r1 = ok(cni('ADD', c, leak1));
+  ok(cni('ADD', conf('1.1.0'), leak2));
+  ok(cni('GC', { ...conf('1.1.0'), 'cni.dev/valid-attachments': [{ containerID: keep.id, ifname: 'eth0' }, { containerID: leak2.id, ifname: 'eth0' }] }));
+  assert.doesNotMatch(sh('ip', '-n', leak1.ns, '-o', 'link'), /eth0/);
+  assert.match(sh('ip', '-n', keep.ns, '-o', 'link'), /eth0/);
+  assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), /8200 :/);
+  ok(cni('GC', { ...conf('1.1.0'), 'cni.dev/attachments': [{ containerID: keep.id, ifname: 'eth0' }] }));
+  assert.doesNotMatch(sh('ip', '-n', leak2.ns, '-o', 'link'), /eth0/);
+  const names = lab.json(['ps']).map((x) => x.Name);
+  assert.deepEqual(names.filter((n) => n.startsWith('cni-')), [`cni-${keep.id.slice(0, 12)}-eth0`]);
+  // The leaked address is free again.
+  const again = ok(cni('ADD', conf('1.1.0', { runtimeConfig: { ips: [r1.ips[0].address] } }), newPod()));
+  assert.equal(again.ips[0].address, r1.ips[0].address);
+});
+
+test('concurrent ADDs never collide; the CLI sees the attachments (shared state)', async () => {
+  const batch = Array.from({ length: 10 }, () => newPod());
+  const results = await Promise.all(batch.map((pod) => new Promise((resolve) => {
+    const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: lab.host };
+    const child = spawn(process.execPath, [PLUGIN], { env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+    child.stdin.end(JSON.stringify(conf('1.0.0')));
+  })));
+  for (const r of results) assert.equal(r.code, 0, r.out);
+  const ips = results.map((r) => JSON.parse(r.out).ips[0].address);
+  assert.equal(new Set(ips).size, 10);
+  const ps = lab.json(['ps']);
+  for (const pod of batch) assert.ok(ps.some((x) => x.Name === `cni-${pod.id.slice(0, 12)}-eth0`));
+  for (const pod of batch) ok(cni('DEL', conf('1.0.0'), pod));
+});
