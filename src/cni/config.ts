@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { CniNetworkSpec } from '../engine/cni.js';
 import type { PortRequest } from '../ipam/ports.js';
+import { subnetOf, toInt } from '../ipam/ipv4.js';
+import type { DelegatedAddress } from './delegate.js';
 import { CNI_ERROR, CniError, SUPPORTED_VERSIONS, type CniVersion } from './spec.js';
+
+/** host-local is served by ctnet itself; any other IPAM type is delegated to that plugin. */
+export const isDelegatedIpam = (conf: NetConf): boolean => conf.ipam !== undefined && conf.ipam.type !== 'host-local';
 
 const port = z.number().int().min(1).max(65535);
 const range = z.object({ subnet: z.string(), rangeStart: z.string().optional(), rangeEnd: z.string().optional(), gateway: z.string().optional() }).passthrough();
@@ -77,14 +82,18 @@ const unsupported = (what: string): never => {
 };
 
 /** The ctnet network this configuration describes; refuses bridge-plugin options ctnet does not honour. */
-export function networkSpec(conf: NetConf): CniNetworkSpec {
+export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNetworkSpec {
   if (conf.isGateway === false) unsupported('isGateway: false (ctnet\'s bridge always holds the gateway address)');
   if (conf.ipMasq === false) unsupported('ipMasq: false');
   if (conf.promiscMode === true) unsupported('promiscMode: true');
   if (conf.vlan !== undefined && conf.vlan !== 0) unsupported('vlan');
   const ipam = conf.ipam;
   if (!ipam) throw new CniError(CNI_ERROR.invalidConfig, 'the configuration has no ipam section; add "ipam": {"type": "host-local", "subnet": "10.88.0.0/16"}');
-  if (ipam.type !== 'host-local') unsupported(`ipam type ${ipam.type} (ctnet serves host-local itself)`);
+  if (delegated) {
+    // Another IPAM plugin chose the address: the network is the subnet around it.
+    const subnet = subnetOf(toInt(delegated.ip), delegated.prefix).cidr;
+    return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet, gateway: delegated.gateway, mtu: conf.mtu };
+  }
   const v4 = (ipam.ranges ?? []).flat().filter((r) => !r.subnet.includes(':'));
   const first = v4[0] ?? (ipam.subnet ? { subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway } : undefined);
   if (!first) throw new CniError(CNI_ERROR.invalidConfig, 'ipam has no IPv4 subnet; set "subnet" or "ranges": [[{"subnet": "10.88.0.0/16"}]]');

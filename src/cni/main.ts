@@ -3,7 +3,8 @@ import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
 import { EngineContext } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
-import { checkVersion, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
+import { checkVersion, isDelegatedIpam, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
+import { delegateIpam, firstIPv4 } from './delegate.js';
 import { addResult } from './result.js';
 import { CNI_ERROR, CniError, LATEST, SUPPORTED_VERSIONS, atLeast, type CniVersion } from './spec.js';
 
@@ -49,12 +50,17 @@ function run(command: string, stdin: string): unknown {
   };
   switch (command) {
     case 'ADD': {
-      const spec = networkSpec(conf);
       const args = parseCniArgs(env('CNI_ARGS'));
       const target = { containerId: required('CNI_CONTAINERID'), netnsPath: required('CNI_NETNS'), ifname: required('CNI_IFNAME'), mac: conf.runtimeConfig?.mac ?? args.MAC };
+      const delegated = isDelegatedIpam(conf) ? firstIPv4(delegateIpam('ADD', conf.ipam!.type, stdin), conf.ipam!.type) : undefined;
       const ctx = engineFor(conf);
       try {
-        return addResult(version, cniAdd(ctx, spec, target, portRequests(conf), requestedIp(conf)), conf.prevResult);
+        const spec = networkSpec(conf, delegated);
+        return addResult(version, cniAdd(ctx, spec, target, portRequests(conf), delegated?.ip ?? requestedIp(conf)), conf.prevResult);
+      } catch (err) {
+        // Give the delegated address back: nothing of this ADD stays.
+        if (delegated) try { delegateIpam('DEL', conf.ipam!.type, stdin); } catch { /* reported by the ADD error */ }
+        throw err;
       } finally {
         ctx.close();
       }
@@ -66,6 +72,7 @@ function run(command: string, stdin: string): unknown {
       } finally {
         ctx.close();
       }
+      if (isDelegatedIpam(conf)) delegateIpam('DEL', conf.ipam!.type, stdin);
       return undefined;
     }
     case 'CHECK': {

@@ -39,7 +39,7 @@ function newPod() {
 }
 
 function cni(command, config, pod, extraEnv = {}) {
-  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, ...extraEnv };
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, ...extraEnv };
   if (pod) Object.assign(env, { CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: pod.ifname ?? 'eth0' });
   const r = spawnSync(process.execPath, [PLUGIN], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
   const out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
@@ -202,7 +202,7 @@ test('GC removes every attachment the runtime does not list (also under the olde
 test('concurrent ADDs never collide; the CLI sees the attachments (shared state)', async () => {
   const batch = Array.from({ length: 10 }, () => newPod());
   const results = await Promise.all(batch.map((pod) => new Promise((resolve) => {
-    const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: lab.host };
+    const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root };
     const child = spawn(process.execPath, [PLUGIN], { env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -215,4 +215,57 @@ test('concurrent ADDs never collide; the CLI sees the attachments (shared state)
   const ps = lab.json(['ps']);
   for (const pod of batch) assert.ok(ps.some((x) => x.Name === `cni-${pod.id.slice(0, 12)}-eth0`));
   for (const pod of batch) ok(cni('DEL', conf('1.0.0'), pod));
+});
+
+/** Runs a conflist the way libcni does: each plugin gets name, cniVersion, its own keys and the previous result. */
+function runChain(command, conflist, pod, cached) {
+  const plugins = command === 'DEL' ? [...conflist.plugins].reverse() : conflist.plugins;
+  let prev = command === 'ADD' ? undefined : cached;
+  for (const p of plugins) {
+    const path = p.type === 'ctnet' ? PLUGIN : `/usr/lib/cni/${p.type}`;
+    const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root };
+    const input = JSON.stringify({ cniVersion: conflist.cniVersion, name: conflist.name, ...p, ...(prev ? { prevResult: prev } : {}) });
+    const run = () => spawnSync(path, [], { input, env, encoding: 'utf8' });
+    // The reference plugins act on the namespace they run in, the lab's host.
+    const r = p.type === 'ctnet' ? run() : spawnSync('ip', ['netns', 'exec', lab.host, path], { input, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${p.type} ${command}: ${r.stdout}${r.stderr}`);
+    if (command === 'ADD') prev = JSON.parse(r.stdout);
+  }
+  return prev;
+}
+
+test('first in a conflist, followed by the reference tuning and bandwidth plugins', { skip: !existsSync('/usr/lib/cni/tuning') && 'containernetworking-plugins not installed' }, () => {
+  const pod = newPod();
+  const conflist = {
+    cniVersion: '1.0.0', name: 'podnet',
+    plugins: [
+      { ...conf('1.0.0'), cniVersion: undefined, name: undefined },
+      { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.rp_filter': '2' } },
+      { type: 'bandwidth', ingressRate: 8000000, ingressBurst: 1000000, egressRate: 8000000, egressBurst: 1000000 },
+    ],
+  };
+  for (const p of conflist.plugins) for (const k of Object.keys(p)) if (p[k] === undefined) delete p[k];
+  const result = runChain('ADD', conflist, pod);
+  assert.equal(result.ips[0].gateway, '10.88.0.1');
+  assert.equal(sh('ip', 'netns', 'exec', pod.ns, 'sysctl', '-n', 'net.ipv4.conf.eth0.rp_filter').trim(), '2');
+  assert.match(sh('ip', 'netns', 'exec', lab.host, 'tc', 'qdisc', 'show'), /tbf/);
+  ok(cni('CHECK', { ...conf('1.0.0'), prevResult: result }, pod));
+  runChain('DEL', conflist, pod, result);
+  assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+});
+
+test('an ipam type other than host-local is delegated to that plugin (reference static)', { skip: !existsSync('/usr/lib/cni/static') && 'containernetworking-plugins not installed' }, () => {
+  const pod = newPod();
+  const c = {
+    cniVersion: '1.0.0', name: 'staticnet', type: 'ctnet', bridge: 'cni-static',
+    ipam: { type: 'static', addresses: [{ address: '10.77.0.10/24', gateway: '10.77.0.1' }], routes: [{ dst: '0.0.0.0/0' }] },
+  };
+  const res = ok(cni('ADD', c, pod, { CNI_PATH: '/usr/lib/cni' }));
+  assert.equal(res.ips[0].address, '10.77.0.10/24');
+  assert.equal(res.ips[0].gateway, '10.77.0.1');
+  assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr'), /10\.77\.0\.10\/24/);
+  assert.match(sh('ip', '-n', lab.host, '-4', '-o', 'addr', 'show', 'cni-static'), /10\.77\.0\.1\/24/);
+  ok(cni('DEL', c, pod, { CNI_PATH: '/usr/lib/cni' }));
+  failsWith(cni('ADD', { ...c, ipam: { type: 'no-such-ipam' } }, pod, { CNI_PATH: '/usr/lib/cni' }), 7);
+  lab.ok(['network', 'rm', 'staticnet']);
 });

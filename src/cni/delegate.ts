@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CNI_ERROR, CniError } from './spec.js';
+
+/** The address an IPAM plugin handed out, as ctnet needs it. */
+export interface DelegatedAddress {
+  ip: string;
+  prefix: number;
+  gateway?: string;
+}
+
+function findPlugin(type: string): string {
+  if (!/^[\w.-]+$/.test(type)) throw new CniError(CNI_ERROR.invalidConfig, `ipam type "${type}" is not a plugin name`);
+  for (const dir of (process.env.CNI_PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, type))) return join(dir, type);
+  }
+  throw new CniError(CNI_ERROR.invalidConfig, `IPAM plugin ${type} was not found in CNI_PATH (${process.env.CNI_PATH ?? 'unset'}); install it or use "type": "host-local"`);
+}
+
+/**
+ * Runs the configured IPAM plugin (any type but host-local, which ctnet serves itself) with the same
+ * environment and configuration, as the spec says a main plugin delegates IPAM. Returns its result.
+ */
+export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK', type: string, stdin: string): Record<string, unknown> | undefined {
+  const r = spawnSync(findPlugin(type), [], { input: stdin, env: { ...process.env, CNI_COMMAND: command }, encoding: 'utf8' });
+  const out = r.stdout?.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+  if (r.status !== 0) {
+    const code = typeof out?.code === 'number' ? out.code : CNI_ERROR.other;
+    throw new CniError(code, `IPAM plugin ${type} ${command} failed: ${(out?.msg as string) ?? r.stderr?.trim() ?? `exit ${r.status}`}`);
+  }
+  return out;
+}
+
+/** The first IPv4 address of an IPAM result (0.3.x-1.x shapes). */
+export function firstIPv4(result: Record<string, unknown> | undefined, type: string): DelegatedAddress {
+  const ips = (result?.ips ?? []) as { address?: string; gateway?: string }[];
+  const v4 = ips.find((x) => x.address && !x.address.includes(':'));
+  if (!v4?.address) throw new CniError(CNI_ERROR.other, `IPAM plugin ${type} returned no IPv4 address`);
+  const [ip, prefix] = v4.address.split('/');
+  return { ip, prefix: Number(prefix), gateway: v4.gateway };
+}
