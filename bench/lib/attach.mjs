@@ -2,7 +2,9 @@
  * Attach/detach latency of one container with one published TCP port, with N containers already
  * attached, for ctnet's engine API and the two references, alternating implementation by iteration.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +148,63 @@ function netavarkImpl(progress) {
   };
 }
 
+/** ctnet's CNI executable, run per ADD/DEL as a runtime runs a plugin (node start included). */
+function ctnetCniImpl(progress) {
+  const hostNs = newNetns('ccni');
+  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-ccni-'));
+  const plugin = fileURLToPath(new URL('../../bin/cni/ctnet', import.meta.url));
+  const conf = (ports) => JSON.stringify({
+    cniVersion: '1.0.0', name: 'bench', type: 'ctnet', bridge: 'cni0',
+    ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir },
+    runtimeConfig: { portMappings: ports },
+  });
+  const exec = (command, c) => {
+    const r = spawnSync(plugin, [], {
+      input: conf(c.ports),
+      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: hostNs },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`ctnet CNI ${command} failed: ${r.stdout}${r.stderr}`);
+  };
+  const background = [];
+  const one = (port) => ({ ns: newNetns('cn'), id: id(), ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+  return {
+    name: 'ctnet-cni',
+    size: () => background.length,
+    fill(n) {
+      while (background.length < n) {
+        const c = one(BACKGROUND_PORT + background.length);
+        exec('ADD', c);
+        background.push(c);
+        progress?.();
+      }
+    },
+    measure(i) {
+      let c;
+      const [attach] = timeMs(() => {
+        c = one(MEASURED_PORT + (i % 5000));
+        exec('ADD', c);
+      });
+      const [detach] = timeMs(() => {
+        exec('DEL', c);
+        deleteNetns(c.ns);
+      });
+      return { attach, detach };
+    },
+    async close() {
+      for (const c of background) {
+        try { exec('DEL', c); } catch { /* the namespace goes anyway */ }
+        deleteNetns(c.ns);
+      }
+      const engine = new Engine({ root: dataDir, hostNetns: hostNs });
+      try { engine.removeNetwork('bench'); } catch { /* not created */ }
+      engine.close();
+      deleteNetns(hostNs);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
  * refSizes (their per-container cost makes 1000 background containers take minutes).
@@ -154,11 +213,13 @@ export async function benchAttach(plan, log) {
   const impls = [ctnetImpl()];
   const skipped = [];
   if (cniAvailable()) impls.push(cniImpl()); else skipped.push('cni (apt-get install containernetworking-plugins)');
+  impls.push(ctnetCniImpl());
   if (netavarkAvailable()) impls.push(netavarkImpl()); else skipped.push('netavark (apt-get install netavark)');
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
   try {
     for (const size of plan.sizes) {
       const active = impls.filter((x) => x.name === 'ctnet' || plan.refSizes.includes(size));
+
       // N containers stay attached while one more is attached and detached, again and again.
       for (const x of active) {
         log(`  filling ${x.name} to ${size} attached containers`);
