@@ -134,7 +134,7 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 |---|---|---|
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
-Where the two misses come from (profiled per operation, see the notes below the tables):
+Where the misses come from (profiled per operation, see the notes below the tables):
 - **Attach at 1000 attached containers.** ctnet's own work no longer grows with containers (the
   lowest free address is one indexed query, reconcile reads only containers with a process, port
   conflicts are indexed look-ups, rule count is constant). What grows is the kernel's bridge: with
@@ -144,8 +144,15 @@ Where the two misses come from (profiled per operation, see the notes below the 
   itself happens in the bridge's prerouting and the frame goes back out the port it came in on
   (verified: with hairpin off that path times out). The fix is to bound the ports per bridge (one
   network spread over several bridges), which a Linux bridge needs anyway beyond 1024 ports.
-- **Container to container with br_netfilter on.** See the last note below: the per-packet
-  netfilter pass is the host's setting; ctnet removed what it adds (conntrack, forward hook).
+- **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
+  packets pass through the host's netfilter; ctnet removed what it adds there (connection
+  tracking: 70% -> 80-89%; no forward hook) and cannot switch br_netfilter off (see the last note
+  below). Throughput varies between runs on this shared 2-core machine: over four full runs it
+  measured 82-89% with br_netfilter on and 84-104% with it off.
+- **CNI executable ADD.** Node's bare start here (\`node -e 0\`, measured alongside) is already
+  above half the reference chain's ADD, so no Node executable can meet that target; ctnet's own
+  work in ADD is the difference between the two (about 10-15 ms). A thin client handing ADD to a
+  long-lived ctnet daemon would.
 
 ## Attach and detach against the number of attached containers
 
