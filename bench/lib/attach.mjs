@@ -57,70 +57,19 @@ function ctnetImpl(progress) {
 }
 
 /**
- * The CNI chain. The runtime creates the namespace before ADD; it is timed as part of attach (created
- * in-process, the cheapest way) because ctnet's attach creates its namespace too.
+ * An implementation driven as a runtime drives it: the runtime creates the namespace, then calls
+ * the plugin; on removal the plugin, then the namespace goes. Both are timed: ctnet's attach
+ * creates its namespace too. The namespace is created in-process, the cheapest way.
  */
-function cniImpl(progress) {
-  const hostNs = newNetns('cni');
-  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-cni-'));
-  const chain = cniChain({ hostNs, dataDir, subnet: '10.201.0.0/16' });
+function runtimeStyle({ name, one, add, del, close }, progress) {
   const background = [];
-  const one = (port) => {
-    const ns = newNetns('cc');
-    return { ns, id: id(), ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] };
-  };
   return {
-    name: 'cni',
+    name,
     size: () => background.length,
     fill(n) {
       while (background.length < n) {
         const c = one(BACKGROUND_PORT + background.length);
-        c.result = chain.add(c.id, netnsPath(c.ns), c.ports);
-        background.push(c);
-        progress?.();
-      }
-    },
-    measure(i) {
-      let c;
-      const [attach, result] = timeMs(() => {
-        c = one(MEASURED_PORT + (i % 5000));
-        return chain.add(c.id, netnsPath(c.ns), c.ports);
-      });
-      const [detach] = timeMs(() => {
-        chain.del(c.id, netnsPath(c.ns), c.ports, result);
-        deleteNetns(c.ns);
-      });
-      return { attach, detach };
-    },
-    async close() {
-      for (const c of background) {
-        try { chain.del(c.id, netnsPath(c.ns), c.ports, c.result); } catch { /* the namespace goes anyway */ }
-        deleteNetns(c.ns);
-      }
-      deleteNetns(hostNs);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** netavark with addresses supplied (as Podman supplies them); the namespace is timed as for CNI. */
-function netavarkImpl(progress) {
-  const hostNs = newNetns('nv');
-  const configDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-nv-'));
-  const nv = netavark({ hostNs, configDir, subnet: '10.202.0.0/16', gateway: '10.202.0.1' });
-  const background = [];
-  let next = 2;
-  const one = (port) => {
-    const n = next++;
-    return { ns: newNetns('nc'), id: id(), ip: `10.202.${n >> 8}.${n & 255}`, ports: [{ hostPort: port, containerPort: 80 }] };
-  };
-  return {
-    name: 'netavark',
-    size: () => background.length,
-    fill(n) {
-      while (background.length < n) {
-        const c = one(BACKGROUND_PORT + background.length);
-        nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports);
+        c.result = add(c);
         background.push(c);
         progress?.();
       }
@@ -129,23 +78,56 @@ function netavarkImpl(progress) {
       let c;
       const [attach] = timeMs(() => {
         c = one(MEASURED_PORT + (i % 5000));
-        nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports);
+        c.result = add(c);
       });
       const [detach] = timeMs(() => {
-        nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports);
+        del(c);
         deleteNetns(c.ns);
       });
       return { attach, detach };
     },
     async close() {
       for (const c of background) {
-        try { nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports); } catch { /* the namespace goes anyway */ }
+        try { del(c); } catch { /* the namespace goes anyway */ }
         deleteNetns(c.ns);
       }
-      deleteNetns(hostNs);
-      rmSync(configDir, { recursive: true, force: true });
+      await close();
     },
   };
+}
+
+const tcpPort = (hostPort) => [{ hostPort, containerPort: 80, protocol: 'tcp' }];
+
+/** The reference CNI chain. */
+function cniImpl(progress) {
+  const hostNs = newNetns('cni');
+  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-cni-'));
+  const chain = cniChain({ hostNs, dataDir, subnet: '10.201.0.0/16' });
+  return runtimeStyle({
+    name: 'cni',
+    one: (port) => ({ ns: newNetns('cc'), id: id(), ports: tcpPort(port) }),
+    add: (c) => chain.add(c.id, netnsPath(c.ns), c.ports),
+    del: (c) => chain.del(c.id, netnsPath(c.ns), c.ports, c.result),
+    close: () => { deleteNetns(hostNs); rmSync(dataDir, { recursive: true, force: true }); },
+  }, progress);
+}
+
+/** netavark with addresses supplied (as Podman supplies them). */
+function netavarkImpl(progress) {
+  const hostNs = newNetns('nv');
+  const configDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-nv-'));
+  const nv = netavark({ hostNs, configDir, subnet: '10.202.0.0/16', gateway: '10.202.0.1' });
+  let next = 2;
+  return runtimeStyle({
+    name: 'netavark',
+    one: (port) => {
+      const n = next++;
+      return { ns: newNetns('nc'), id: id(), ip: `10.202.${n >> 8}.${n & 255}`, ports: [{ hostPort: port, containerPort: 80 }] };
+    },
+    add: (c) => nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports),
+    del: (c) => nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports),
+    close: () => { deleteNetns(hostNs); rmSync(configDir, { recursive: true, force: true }); },
+  }, progress);
 }
 
 /** ctnet's CNI executable, run per ADD/DEL as a runtime runs a plugin (node start included). */
@@ -153,56 +135,31 @@ function ctnetCniImpl(progress) {
   const hostNs = newNetns('ccni');
   const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-ccni-'));
   const plugin = fileURLToPath(new URL('../../bin/cni/ctnet', import.meta.url));
-  const conf = (ports) => JSON.stringify({
-    cniVersion: '1.0.0', name: 'bench', type: 'ctnet', bridge: 'cni0',
-    ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir },
-    runtimeConfig: { portMappings: ports },
-  });
   const exec = (command, c) => {
     const r = spawnSync(plugin, [], {
-      input: conf(c.ports),
+      input: JSON.stringify({
+        cniVersion: '1.0.0', name: 'bench', type: 'ctnet', bridge: 'cni0',
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir },
+        runtimeConfig: { portMappings: c.ports },
+      }),
       env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: hostNs },
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`ctnet CNI ${command} failed: ${r.stdout}${r.stderr}`);
   };
-  const background = [];
-  const one = (port) => ({ ns: newNetns('cn'), id: id(), ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
-  return {
+  return runtimeStyle({
     name: 'ctnet-cni',
-    size: () => background.length,
-    fill(n) {
-      while (background.length < n) {
-        const c = one(BACKGROUND_PORT + background.length);
-        exec('ADD', c);
-        background.push(c);
-        progress?.();
-      }
-    },
-    measure(i) {
-      let c;
-      const [attach] = timeMs(() => {
-        c = one(MEASURED_PORT + (i % 5000));
-        exec('ADD', c);
-      });
-      const [detach] = timeMs(() => {
-        exec('DEL', c);
-        deleteNetns(c.ns);
-      });
-      return { attach, detach };
-    },
-    async close() {
-      for (const c of background) {
-        try { exec('DEL', c); } catch { /* the namespace goes anyway */ }
-        deleteNetns(c.ns);
-      }
+    one: (port) => ({ ns: newNetns('cn'), id: id(), ports: tcpPort(port) }),
+    add: (c) => exec('ADD', c),
+    del: (c) => exec('DEL', c),
+    close: () => {
       const engine = new Engine({ root: dataDir, hostNetns: hostNs });
-      try { engine.removeNetwork('bench'); } catch { /* not created */ }
+      try { engine.removeNetwork('bench'); } catch { /* never created */ }
       engine.close();
       deleteNetns(hostNs);
       rmSync(dataDir, { recursive: true, force: true });
     },
-  };
+  }, progress);
 }
 
 /**
