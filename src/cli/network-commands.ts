@@ -2,6 +2,11 @@ import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 
+function bool(value: string): boolean {
+  if (value !== 'true' && value !== 'false') throw new CommanderArgError('expected true or false.');
+  return value === 'true';
+}
+
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new CommanderArgError('expected a whole number.');
   return Number(value);
@@ -19,11 +24,12 @@ export function registerNetworkCommands(program: Command): void {
     .option('--bridge <ifname>', 'bridge interface name, at most 15 characters (default: br-<id>)')
     .option('--internal', 'no way out: no masquerade, no forwarding to other interfaces, no published ports')
     .option('--mtu <n>', 'MTU of the bridge and the containers\' interfaces', integer)
+    .option('--ip-masq <bool>', 'masquerade the subnet on its way out; false is routed mode: containers keep their addresses (default true)', bool)
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (name: string, o) => {
       await withEngine(o, (e) => {
-        const n = e.createNetwork({ name, subnet: o.subnet, gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu });
+        const n = e.createNetwork({ name, subnet: o.subnet, gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq });
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
       });
     });

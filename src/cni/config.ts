@@ -84,22 +84,26 @@ const unsupported = (what: string): never => {
 /** The ctnet network this configuration describes; refuses bridge-plugin options ctnet does not honour. */
 export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNetworkSpec {
   if (conf.isGateway === false) unsupported('isGateway: false (ctnet\'s bridge always holds the gateway address)');
-  if (conf.ipMasq === false) unsupported('ipMasq: false');
   if (conf.promiscMode === true) unsupported('promiscMode: true');
   if (conf.vlan !== undefined && conf.vlan !== 0) unsupported('vlan');
+  // As the bridge plugin: a default route when isDefaultGateway says so or IPAM lists 0.0.0.0/0.
+  const modes = {
+    ipMasq: conf.ipMasq !== false,
+    defaultRoute: conf.isDefaultGateway === true || (conf.ipam?.routes ?? []).some((r) => r.dst === '0.0.0.0/0'),
+  };
   const ipam = conf.ipam;
   if (!ipam) throw new CniError(CNI_ERROR.invalidConfig, 'the configuration has no ipam section; add "ipam": {"type": "host-local", "subnet": "10.88.0.0/16"}');
   if (delegated) {
     // Another IPAM plugin chose the address: the network is the subnet around it.
     const subnet = subnetOf(toInt(delegated.ip), delegated.prefix).cidr;
-    return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet, gateway: delegated.gateway, mtu: conf.mtu };
+    return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet, gateway: delegated.gateway, mtu: conf.mtu, ...modes };
   }
   const v4 = (ipam.ranges ?? []).flat().filter((r) => !r.subnet.includes(':'));
   const first = v4[0] ?? (ipam.subnet ? { subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway } : undefined);
   if (!first) throw new CniError(CNI_ERROR.invalidConfig, 'ipam has no IPv4 subnet; set "subnet" or "ranges": [[{"subnet": "10.88.0.0/16"}]]');
   if (v4.length > 1) unsupported('more than one IPv4 range');
   for (const r of ipam.routes ?? []) if (r.dst !== '0.0.0.0/0') unsupported(`ipam route to ${r.dst} (only the default route)`);
-  return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet: first.subnet, gateway: first.gateway, rangeStart: first.rangeStart, rangeEnd: first.rangeEnd, mtu: conf.mtu };
+  return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet: first.subnet, gateway: first.gateway, rangeStart: first.rangeStart, rangeEnd: first.rangeEnd, mtu: conf.mtu, ...modes };
 }
 
 /** runtimeConfig.portMappings as ctnet port requests. */

@@ -18,7 +18,7 @@ export function addResult(version: CniVersion, a: CniAttachment, prevResult?: Re
   const prefix = parseSubnet(a.network.subnet).prefix;
   const ip: Record<string, unknown> = { address: `${a.container.ip}/${prefix}`, gateway: a.network.gateway, interface: base + 2 };
   if (!atLeast(version, '1.0.0')) ip.version = '4';
-  const routes = a.network.internal ? [] : [{ dst: '0.0.0.0/0', gw: a.network.gateway }];
+  const routes = a.network.internal || !a.network.defaultRoute ? [] : [{ dst: '0.0.0.0/0', gw: a.network.gateway }];
   return {
     cniVersion: version,
     interfaces: [...(prev?.interfaces ?? []), ...interfaces],

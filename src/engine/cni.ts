@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
-import { parseSubnet, size } from '../ipam/ipv4.js';
+import { allocateAddress } from '../ipam/allocator.js';
+import { parseSubnet } from '../ipam/ipv4.js';
 import type { PortRequest } from '../ipam/ports.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { bridgeMac } from '../plan/network-plan.js';
@@ -18,6 +19,8 @@ export interface CniNetworkSpec {
   rangeStart?: string;
   rangeEnd?: string;
   mtu?: number;
+  ipMasq: boolean;
+  defaultRoute: boolean;
 }
 
 export interface CniAttachment {
@@ -32,7 +35,10 @@ export interface CniAttachment {
 function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   const existing = ctx.store.findNetwork(spec.name);
   if (!existing) {
-    createNetwork(ctx, { name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu, rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd });
+    createNetwork(ctx, {
+      name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu,
+      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute,
+    });
     return ctx.store.findNetwork(spec.name) as NetworkRecord;
   }
   const subnet = parseSubnet(spec.subnet).cidr;
@@ -40,6 +46,9 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
     throw new InvalidArgumentError(
       `network ${spec.name} already exists with subnet ${existing.subnet} on bridge ${existing.bridge}; this config says ${subnet} on ${spec.bridge} (give the network another name)`,
     );
+  }
+  if (existing.ipMasq !== spec.ipMasq || existing.defaultRoute !== spec.defaultRoute) {
+    throw new InvalidArgumentError(`network ${spec.name} already exists with ipMasq ${existing.ipMasq} and a default route ${existing.defaultRoute ? 'on' : 'off'}; this config differs (give the network another name)`);
   }
   return existing;
 }
@@ -91,7 +100,7 @@ export function cniCheck(ctx: EngineContext, networkName: string, containerId: s
   if (!inside.listAddresses().some((a) => a.index === link.index && a.address === c.ip && a.prefix === prefix)) {
     throw new KernelError(`address ${c.ip}/${prefix} is missing on ${ifname} in ${c.netns}`);
   }
-  if (!network.internal && !inside.listRoutes().some((r) => r.dstLen === 0 && r.gateway === network.gateway && r.table === 254)) {
+  if (!network.internal && network.defaultRoute && !inside.listRoutes().some((r) => r.dstLen === 0 && r.gateway === network.gateway && r.table === 254)) {
     throw new KernelError(`default route via ${network.gateway} is missing in ${c.netns}`);
   }
   const host = ctx.kernel().rtnl();
@@ -127,9 +136,12 @@ export function cniStatus(ctx: EngineContext, spec: CniNetworkSpec): string | un
   }
   const network = ctx.store.findNetwork(spec.name);
   if (network) {
-    const total = size(parseSubnet(network.subnet)) - 3; // network, broadcast, gateway
-    if (ctx.store.containersOn(network.id).filter((c) => c.ip).length >= total) {
-      return `the address pool of network ${network.name} (${network.subnet}) is exhausted`;
+    const subnet = parseSubnet(network.subnet);
+    const range = { start: network.rangeStart, end: network.rangeEnd };
+    try {
+      allocateAddress(subnet, network.gateway, ctx.store.addressBook(network.id), range);
+    } catch {
+      return `the address pool of network ${network.name} (${range.start && range.end ? `${range.start}-${range.end}` : network.subnet}) is exhausted`;
     }
   }
   return undefined;

@@ -256,7 +256,7 @@ function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[
   return {
     netns: c.netns as string, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
     ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
-    gateway: net.internal ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
+    gateway: net.internal || !net.defaultRoute ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
   };
 }
 

@@ -4,7 +4,7 @@ import type { ContainerRecord, PortRecord, Store } from '../store/store.js';
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
 export function firewallNetworks(store: Store): FirewallNetwork[] {
-  return store.listNetworks().map((n) => ({ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal }));
+  return store.listNetworks().map((n) => ({ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }));
 }
 
 export function toMappings(ports: readonly PortRecord[], ip: string): PortMapping[] {

@@ -19,6 +19,10 @@ export interface CreateNetworkRequest {
   /** Hand out addresses only from this range of the subnet (CNI host-local rangeStart/rangeEnd). */
   rangeStart?: string;
   rangeEnd?: string;
+  /** false: routed mode, no masquerade for the subnet (default true). */
+  ipMasq?: boolean;
+  /** false: containers get no default route (default true). */
+  defaultRoute?: boolean;
   bridge?: string;
   internal?: boolean;
   mtu?: number;
@@ -84,6 +88,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
       rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
+      ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false,
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
     return ctx.transact(() => {

@@ -12,6 +12,8 @@ export interface NetworkView {
   Gateway: string;
   Bridge: string;
   Internal: boolean;
+  IPMasquerade: boolean;
+  DefaultRoute: boolean;
   MTU: number;
   Created: string;
   Containers: { Id: string; Name: string; IPAddress: string | null; State: string }[];
@@ -20,6 +22,7 @@ export interface NetworkView {
 export function networkView(store: Store, n: NetworkRecord): NetworkView {
   return {
     Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
+    IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal,
     MTU: n.mtu, Created: n.createdAt,
     Containers: store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
   };

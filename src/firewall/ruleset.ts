@@ -12,6 +12,8 @@ export interface FirewallNetwork {
   subnet: string;
   gateway: string;
   internal: boolean;
+  /** false: routed mode, the subnet leaves unmasqueraded (absent means true). */
+  ipMasq?: boolean;
 }
 
 export interface PortMapping {
@@ -42,7 +44,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   let out = `table ${T} {\n`;
   out += `\tset ${SET.bridges} {\n\t\ttype ifname\n${elements(quoted(nets))}\t}\n`;
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
-  out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal).map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.subnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ipv4_addr\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   for (const proto of PROTOCOLS) {
@@ -69,7 +71,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tchain ${CHAIN.postrouting} {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n`;
   out += `\t\tip saddr @${SET.masqSubnets} oifname != @${SET.bridges} masquerade\n`; // the seed's step 9
   out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`; // localhost:port -> container
-  out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.masqSubnets} masquerade\n`; // hairpin
+  out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.subnets} masquerade\n`; // hairpin, whatever the network's masquerade
   out += `\t}\n`;
   // Internal networks have no way out and no way in at layer 3; traffic inside the bridge is switched,
   // not routed. Without an internal network the chain is left out: no per-packet hook at all.

@@ -68,4 +68,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE networks ADD COLUMN range_start TEXT;
   ALTER TABLE networks ADD COLUMN range_end TEXT;
   `,
+  // Per-network masquerade (off: routed mode) and whether containers get a default route.
+  `
+  ALTER TABLE networks ADD COLUMN ip_masq INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE networks ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

@@ -18,6 +18,10 @@ export interface NetworkRecord {
   /** Addresses handed out only within [rangeStart, rangeEnd] when set (CNI host-local ranges). */
   rangeStart: string | null;
   rangeEnd: string | null;
+  /** Masquerade the subnet on its way out (false: routed mode, containers keep their addresses). */
+  ipMasq: boolean;
+  /** Containers get a default route via the gateway. */
+  defaultRoute: boolean;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -73,6 +77,8 @@ const toNetwork = (r: Row): NetworkRecord => ({
   createdAt: r.created_at as string,
   rangeStart: (r.range_start as string | null) ?? null,
   rangeEnd: (r.range_end as string | null) ?? null,
+  ipMasq: r.ip_masq === 1,
+  defaultRoute: r.default_route === 1,
 });
 
 const toContainer = (r: Row): ContainerRecord => ({
@@ -205,8 +211,8 @@ export class Store {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd);
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0);
   }
 
   deleteNetwork(id: string): void {

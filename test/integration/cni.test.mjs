@@ -147,7 +147,8 @@ test('errors come as spec JSON with the spec\'s codes', () => {
   failsWith(cni('ADD', '{not json', pod), 6);
   failsWith(cni('ADD', conf('0.2.0'), pod), 1);
   failsWith(cni('ADD', { cniVersion: '1.0.0', type: 'ctnet' }, pod), 7);
-  failsWith(cni('ADD', conf('1.0.0', { ipMasq: false }), pod), 2);
+  failsWith(cni('ADD', conf('1.0.0', { isGateway: false }), pod), 2);
+  failsWith(cni('ADD', conf('1.0.0', { ipMasq: false }), pod), 7); // podnet exists with ipMasq on
   failsWith(cni('ADD', conf('1.0.0', { ipam: { type: 'host-local', routes: [{ dst: '10.0.0.0/8' }], subnet: '10.88.0.0/16' } }), pod), 2);
   failsWith(cni('ADD', conf('1.0.0'), { ...pod, path: '/run/netns/does-not-exist' }), 3);
   failsWith(cni('ADD', conf('1.0.0'), undefined), 4);
@@ -268,4 +269,31 @@ test('an ipam type other than host-local is delegated to that plugin (reference 
   ok(cni('DEL', c, pod, { CNI_PATH: '/usr/lib/cni' }));
   failsWith(cni('ADD', { ...c, ipam: { type: 'no-such-ipam' } }, pod, { CNI_PATH: '/usr/lib/cni' }), 7);
   lab.ok(['network', 'rm', 'staticnet']);
+});
+
+test('ipMasq false (routed: the other host sees the pod\'s own address) and no default route without isDefaultGateway or a 0.0.0.0/0 route', () => {
+  const pod = newPod();
+  const routed = { cniVersion: '1.0.0', name: 'routednet', type: 'ctnet', bridge: 'cni-routed', ipMasq: false, isDefaultGateway: true, ipam: { type: 'host-local', subnet: '10.66.0.0/24', dataDir: lab.root } };
+  const res = ok(cni('ADD', routed, pod));
+  assert.deepEqual(res.routes, [{ dst: '0.0.0.0/0', gw: '10.66.0.1' }]);
+  // host2 needs a route back to the pod subnet via the host: routed mode.
+  sh('ip', '-n', lab.host2, 'route', 'add', '10.66.0.0/24', 'via', A.host);
+  const server = spawn('ip', ['netns', 'exec', lab.host2, ...echoServerCommand('h2', 8081)], { stdio: 'ignore', detached: true });
+  try {
+    for (let i = 0; i < 50 && !probe(lab.host2, '127.0.0.1', 8081, 'tcp', 300).ok; i++) sh('sleep', '0.05');
+    assert.equal(probe(pod.ns, A.host2, 8081).text, `h2 from ${res.ips[0].address.split('/')[0]}`);
+  } finally {
+    process.kill(-server.pid, 'SIGKILL');
+    sh('ip', '-n', lab.host2, 'route', 'del', '10.66.0.0/24');
+  }
+  ok(cni('DEL', routed, pod));
+  const pod2 = newPod();
+  const noRoute = { cniVersion: '1.0.0', name: 'noroute', type: 'ctnet', bridge: 'cni-noroute', ipam: { type: 'host-local', subnet: '10.67.0.0/24', dataDir: lab.root } };
+  const res2 = ok(cni('ADD', noRoute, pod2));
+  assert.deepEqual(res2.routes, []);
+  assert.doesNotMatch(sh('ip', '-n', pod2.ns, 'route'), /default/);
+  ok(cni('CHECK', { ...noRoute, prevResult: res2 }, pod2));
+  ok(cni('DEL', noRoute, pod2));
+  lab.ok(['network', 'rm', 'routednet']);
+  lab.ok(['network', 'rm', 'noroute']);
 });

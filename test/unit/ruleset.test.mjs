@@ -50,3 +50,11 @@ test('replacing and deleting the table are idempotent scripts', () => {
   assert.ok(renderReplaceTable([seed], []).startsWith('add table ip ctnet\ndelete table ip ctnet\ntable ip ctnet {'));
   assert.equal(renderDeleteTable(), 'add table ip ctnet\ndelete table ip ctnet\n');
 });
+
+test('a routed network (ipMasq false) is not masqueraded but still counts as a subnet (notrack, hairpin)', () => {
+  const routed = { bridge: 'br-r', subnet: '10.66.0.0/24', gateway: '10.66.0.1', internal: false, ipMasq: false };
+  const text = renderTable([seed, routed], []);
+  assert.match(text, /set masq_subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 172\.17\.0\.0\/24 \}/);
+  assert.match(text, /set subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 10\.66\.0\.0\/24, 172\.17\.0\.0\/24 \}/);
+  assert.match(text, /ct status dnat ip saddr @subnets masquerade/);
+});
