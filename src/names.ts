@@ -18,6 +18,8 @@ export const SET = {
   masqSubnets: 'masq_subnets',
   subnets: 'subnets',
   gateways: 'gateways',
+  sameBridge: 'same_bridge',
+  isolatedBridges: 'isolated_bridges',
 } as const;
 
 /** Port maps: `*_any` keyed by port for every local address, `*_host` keyed by host address . port. */

@@ -46,6 +46,8 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
   out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.subnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(nets.map((n) => `"${n.bridge}" . "${n.bridge}"`))}\t}\n`;
+  out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ipv4_addr\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   for (const proto of PROTOCOLS) {
     for (const scope of ['any', 'host'] as const) {
@@ -73,12 +75,17 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`; // localhost:port -> container
   out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.subnets} masquerade\n`; // hairpin, whatever the network's masquerade
   out += `\t}\n`;
-  // Internal networks have no way out and no way in at layer 3; traffic inside the bridge is switched,
-  // not routed. Without an internal network the chain is left out: no per-packet hook at all.
-  if (nets.some((n) => n.internal)) {
-    out += `\tchain ${CHAIN.forward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-    out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n\t}\n`;
-  }
+  // Forwarding policy: inside one network anything goes (bridged traffic shows here with
+  // br_netfilter, as does hairpin traffic); internal networks have no way in or out; replies and
+  // published ports pass; networks are isolated from each other; and other hosts cannot reach a
+  // masquerading network's containers directly, only through published ports (routed networks opt out).
+  out += `\tchain ${CHAIN.forward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+  out += `\t\tiifname . oifname @${SET.sameBridge} accept\n`;
+  out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n`;
+  out += `\t\tct state established,related accept\n`;
+  out += `\t\tct status dnat accept\n`;
+  out += `\t\tiifname @${SET.bridges} oifname @${SET.bridges} drop\n`;
+  out += `\t\toifname @${SET.isolatedBridges} drop\n\t}\n`;
   out += `}\n`;
   return out;
 }

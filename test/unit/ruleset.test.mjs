@@ -35,9 +35,17 @@ test('the rule count does not grow with containers or ports', () => {
   assert.equal(rules(renderTable([seed], many)), rules(renderTable([seed], [])));
 });
 
-test('the forward chain exists only when an internal network does', () => {
-  assert.doesNotMatch(renderTable([seed], []), /hook forward/);
-  assert.match(renderTable([seed, { ...seed, bridge: 'brx', subnet: '10.1.0.0/24', gateway: '10.1.0.1', internal: true }], []), /hook forward/);
+test('forwarding: same network first, internal closed, replies and published ports, then isolation', () => {
+  const rules = renderTable([seed], []).split('chain forward {')[1].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type') && l !== '}');
+  assert.deepEqual(rules, [
+    'iifname . oifname @same_bridge accept',
+    'iifname @internal_bridges drop',
+    'oifname @internal_bridges drop',
+    'ct state established,related accept',
+    'ct status dnat accept',
+    'iifname @bridges oifname @bridges drop',
+    'oifname @isolated_bridges drop',
+  ]);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
