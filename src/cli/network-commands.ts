@@ -13,6 +13,17 @@ function integer(value: string): number {
 }
 
 export function registerNetworkCommands(program: Command): void {
+  program
+    .command('firewall')
+    .description("Manage ctnet's nftables table")
+    .command('reload')
+    .description("Restore ctnet's nftables table from state (after nft flush ruleset or a firewalld reload); other tables are left alone")
+    .option('--explain', 'print the nft script as it runs')
+    .option('--dry-run', 'print the nft script and change nothing')
+    .action(async (o) => {
+      await withEngine(o, (e) => e.reloadFirewall());
+    });
+
   const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
 
   network

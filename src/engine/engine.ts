@@ -4,7 +4,7 @@ import {
   attachContainer, containerExited, detachNetworkOnly, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
   type AttachRequest, type RunRequest, type Started,
 } from './containers.js';
-import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
+import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
 
@@ -79,6 +79,11 @@ export class Engine {
 
   logs(nameOrId: string): string {
     return containerLogs(this.ctx, nameOrId);
+  }
+
+  /** Renders ctnet's nftables table anew from state (after `nft flush ruleset` or a firewalld reload). */
+  reloadFirewall(): void {
+    reloadFirewall(this.ctx);
   }
 
   gc(): GcReport {

@@ -125,6 +125,14 @@ export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): vo
   restoreFirewall(ctx);
 }
 
+/** `ctnet firewall reload`: ctnet's table from state, other tables untouched; nothing when ctnet has no network and no table. */
+export function reloadFirewall(ctx: EngineContext): void {
+  ctx.requireChangeRights();
+  ctx.locked(() => {
+    if (ctx.store.listNetworks().length || ctnetTableExists(ctx)) restoreFirewall(ctx);
+  });
+}
+
 /** Renders ctnet's table anew from state (after a flush, or when a bridge had to be rebuilt). */
 export function restoreFirewall(ctx: EngineContext): void {
   ctx.apply([{ do: { op: 'nft', script: firewallScript(ctx.store) }, undo: null }]);

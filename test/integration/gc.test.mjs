@@ -85,3 +85,16 @@ test('a run after a flush alone (bridge still there) restores the table, with ev
   assert.ok(probe(lab.host2, A.host, 8700).text.startsWith('new from'));
   lab.ok(['rm', '-f', 'old', 'new']);
 });
+
+test('ctnet firewall reload restores the table after a flush and leaves other tables alone', async () => {
+  lab.ok(['run', '-d', '--name', 'fw', '--network', 'lab', '-p', '8800:8080', '--', ...echoServerCommand('fw', 8080)]);
+  await lab.waitAnswer(lab.nsOf('fw'), '127.0.0.1', 8080);
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'flush', 'ruleset');
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'add', 'table', 'inet', 'firewalld_like');
+  assert.ok(!probe(lab.host2, A.host, 8800, 'tcp', 700).ok);
+  assert.match(lab.ok(['firewall', 'reload', '--explain']), /^\+ ip netns exec \S+ nft -f - <<'EOF'$/m);
+  assert.ok(probe(lab.host2, A.host, 8800).text.startsWith('fw from'));
+  assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'tables'), /table inet firewalld_like/);
+  sh('ip', 'netns', 'exec', lab.host, 'nft', 'delete', 'table', 'inet', 'firewalld_like');
+  lab.ok(['rm', '-f', 'fw']);
+});
