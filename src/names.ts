@@ -26,6 +26,7 @@ export const SET = {
 export const PORT_MAP = {
   tcp: { any: 'tcp_any', host: 'tcp_host' },
   udp: { any: 'udp_any', host: 'udp_host' },
+  sctp: { any: 'sctp_any', host: 'sctp_host' },
 } as const;
 
 export const DEFAULT_NETWORK = { name: 'bridge', subnet: '172.17.0.0/16', bridge: 'ctnet0' } as const;

@@ -52,7 +52,7 @@ export function registerContainerCommands(program: Command): void {
     .option('--name <name>', 'container name (default: a generated one)')
     .option('--network <name>', 'network to attach to (default: bridge, created on first use)')
     .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
-    .option('-p, --publish <spec>', 'publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (repeatable)', collect, [])
+    .option('-p, --publish <spec>', 'publish ports: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp] (repeatable)', collect, [])
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')

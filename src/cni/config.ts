@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CniNetworkSpec } from '../engine/cni.js';
-import type { PortRequest } from '../ipam/ports.js';
+import { PROTOCOLS, type PortRequest, type Protocol } from '../ipam/ports.js';
 import { subnetOf, toInt } from '../ipam/ipv4.js';
 import type { DelegatedAddress } from './delegate.js';
 import { CNI_ERROR, CniError, SUPPORTED_VERSIONS, type CniVersion } from './spec.js';
@@ -110,9 +110,9 @@ export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNet
 export function portRequests(conf: NetConf): PortRequest[] {
   return (conf.runtimeConfig?.portMappings ?? []).map((m) => {
     const protocol = (m.protocol ?? 'tcp').toLowerCase();
-    if (protocol !== 'tcp' && protocol !== 'udp') unsupported(`port mapping protocol ${protocol}`);
+    if (!(PROTOCOLS as readonly string[]).includes(protocol)) unsupported(`port mapping protocol ${protocol}`);
     const hostIp = !m.hostIP || m.hostIP === '0.0.0.0' ? null : m.hostIP;
-    return { protocol: protocol as 'tcp' | 'udp', hostIp, hostPort: m.hostPort, containerPort: m.containerPort };
+    return { protocol: protocol as Protocol, hostIp, hostPort: m.hostPort, containerPort: m.containerPort };
   });
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, KernelError, NotFoundError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
-import { EPHEMERAL_PORTS, parsePortSpec, portsCollide, type PortRequest } from '../ipam/ports.js';
+import { EPHEMERAL_PORTS, parsePublish, portsCollide, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
 import { DEFAULT_PATH, resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
@@ -72,10 +72,13 @@ function allocatePorts(store: Store, requests: readonly PortRequest[], container
   for (const r of requests) {
     let hostPort = r.hostPort;
     if (hostPort === null) {
-      const used = store.hostPortsIn(r.protocol, EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last);
+      const range = r.hostRange ?? EPHEMERAL_PORTS;
+      const used = store.hostPortsIn(r.protocol, range.first, range.last);
       for (const o of out) if (o.protocol === r.protocol) used.add(o.hostPort);
-      for (let p = EPHEMERAL_PORTS.first; hostPort === null && p <= EPHEMERAL_PORTS.last; p++) if (!used.has(p)) hostPort = p;
-      if (hostPort === null) throw new ConflictError('no free host port is left in the ephemeral range; give host ports explicitly');
+      for (let p = range.first; hostPort === null && p <= range.last; p++) if (!used.has(p)) hostPort = p;
+      if (hostPort === null) {
+        throw new ConflictError(`no free host port is left in ${r.hostRange ? `${range.first}-${range.last}` : 'the ephemeral range'}/${r.protocol}; give other host ports`);
+      }
     }
     const clash = clashWith({ ...r, hostPort });
     if (clash) {
@@ -105,7 +108,7 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   parseEnv(req.env ?? []);
-  const ports = (req.publish ?? []).map(parsePortSpec);
+  const ports = (req.publish ?? []).flatMap(parsePublish);
   resolveCommand(req.command[0], containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH);
   return { ports, hostname };
 }
@@ -153,7 +156,7 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
 export function attachContainer(ctx: EngineContext, req: AttachRequest): ContainerRecord {
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
-  const ports = (req.publish ?? []).map(parsePortSpec);
+  const ports = (req.publish ?? []).flatMap(parsePublish);
   return setUp(ctx, { ...req, command: [] }, ports, hostname, () => undefined).container;
 }
 

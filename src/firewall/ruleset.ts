@@ -1,5 +1,5 @@
 import { CHAIN, NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
-import type { Protocol } from '../ipam/ports.js';
+import { PROTOCOLS, type Protocol } from '../ipam/ports.js';
 
 /**
  * ctnet's nftables table, rendered from state. The rules are fixed; networks and published ports
@@ -26,7 +26,6 @@ export interface PortMapping {
 }
 
 const T = `${NFT_FAMILY} ${NFT_TABLE}`;
-const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
 
 function elements(items: readonly string[]): string {
   return items.length ? `\t\telements = { ${items.join(', ')} }\n` : '';

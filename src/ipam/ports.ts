@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import { parseIPv4 } from './ipv4.js';
 
-export type Protocol = 'tcp' | 'udp';
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
 /** A requested port publication, before host port allocation (hostPort null = pick one). */
 export interface PortRequest {
@@ -10,9 +11,11 @@ export interface PortRequest {
   hostIp: string | null;
   hostPort: number | null;
   containerPort: number;
+  /** With hostPort null: pick the first free host port of this range (as `-p 7000-7010:80`). */
+  hostRange?: { first: number; last: number };
 }
 
-const FORMAT = '[HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], e.g. 8000:8080 or 127.0.0.1:8000:8080/udp';
+const FORMAT = '[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp], e.g. 8000:8080, 9000-9100:9000-9100 or 127.0.0.1:53:53/udp';
 
 function parsePort(text: string, spec: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`invalid port mapping "${spec}": ${what} "${text}" is not a number; use ${FORMAT}`);
@@ -21,15 +24,29 @@ function parsePort(text: string, spec: string, what: string): number {
   return n;
 }
 
-/** Parses one `-p` value the way `docker run -p` reads it. */
-export function parsePortSpec(spec: string): PortRequest {
+/** "N" or "N-M" as an inclusive range. */
+function parseRange(text: string, spec: string, what: string): { first: number; last: number } {
+  const [a, b, ...more] = text.split('-');
+  if (more.length) throw new InvalidArgumentError(`invalid port mapping "${spec}": ${what} "${text}" is not a port or a range; use ${FORMAT}`);
+  const first = parsePort(a, spec, what);
+  const last = b === undefined ? first : parsePort(b, spec, what);
+  if (last < first) throw new InvalidArgumentError(`invalid port mapping "${spec}": ${what} range ${text} ends before it starts`);
+  return { first, last };
+}
+
+/**
+ * Parses one `-p` value the way `docker run -p` reads it, ranges included: `9000-9100:9000-9100`
+ * maps port to port, `7000-7010:80` publishes 80 on the first free host port of the range, and
+ * `8080-8090` gives each container port a free ephemeral host port.
+ */
+export function parsePublish(spec: string): PortRequest[] {
   let rest = spec.trim();
   let protocol: Protocol = 'tcp';
   const slash = rest.lastIndexOf('/');
   if (slash >= 0) {
     const p = rest.slice(slash + 1).toLowerCase();
-    if (p !== 'tcp' && p !== 'udp') throw new InvalidArgumentError(`invalid port mapping "${spec}": protocol "${p}" is not tcp or udp`);
-    protocol = p;
+    if (!(PROTOCOLS as readonly string[]).includes(p)) throw new InvalidArgumentError(`invalid port mapping "${spec}": protocol "${p}" is not tcp, udp or sctp`);
+    protocol = p as Protocol;
     rest = rest.slice(0, slash);
   }
   let hostIp: string | null = null;
@@ -41,9 +58,18 @@ export function parsePortSpec(spec: string): PortRequest {
   } else if (parts.length > 3 || parts.length === 0 || rest === '') {
     throw new InvalidArgumentError(`invalid port mapping "${spec}": expected ${FORMAT}`);
   }
-  if (parts.length === 1) return { protocol, hostIp, hostPort: null, containerPort: parsePort(parts[0], spec, 'container port') };
-  const hostPort = parts[0] === '' ? null : parsePort(parts[0], spec, 'host port');
-  return { protocol, hostIp, hostPort, containerPort: parsePort(parts[1], spec, 'container port') };
+  const container = parseRange(parts[parts.length - 1], spec, 'container port');
+  const host = parts.length === 2 && parts[0] !== '' ? parseRange(parts[0], spec, 'host port') : null;
+  const count = container.last - container.first + 1;
+  const each = (i: number, hostPort: number | null, hostRange?: { first: number; last: number }): PortRequest =>
+    ({ protocol, hostIp, hostPort, containerPort: container.first + i, ...(hostRange ? { hostRange } : {}) });
+  if (host === null) return Array.from({ length: count }, (_, i) => each(i, null));
+  const hostCount = host.last - host.first + 1;
+  if (count === 1 && hostCount > 1) return [each(0, null, host)];
+  if (hostCount !== count) {
+    throw new InvalidArgumentError(`invalid port mapping "${spec}": host range has ${hostCount} ports and container range ${count}; give ranges of the same length`);
+  }
+  return Array.from({ length: count }, (_, i) => each(i, host.first + i));
 }
 
 /** Ephemeral host ports, the kernel's default ip_local_port_range (as Docker uses it). */
@@ -52,8 +78,4 @@ export const EPHEMERAL_PORTS = { first: 32768, last: 60999 } as const;
 /** Two publications collide when protocol and port match and either binds all addresses or both bind the same one. */
 export function portsCollide(a: { protocol: Protocol; hostIp: string | null; hostPort: number }, b: { protocol: Protocol; hostIp: string | null; hostPort: number }): boolean {
   return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === null || b.hostIp === null || a.hostIp === b.hostIp);
-}
-
-export function formatBinding(p: { protocol: Protocol; hostIp: string | null; hostPort: number; containerPort: number }): string {
-  return `${p.containerPort}/${p.protocol} -> ${p.hostIp ?? '0.0.0.0'}:${p.hostPort}`;
 }

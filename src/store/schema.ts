@@ -73,4 +73,18 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE networks ADD COLUMN ip_masq INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE networks ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
   `,
+  // SCTP publications: SQLite cannot change a CHECK constraint, so the table is rebuilt.
+  `
+  CREATE TABLE ports_v5 (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp', 'sctp')),
+    host_ip TEXT NOT NULL,
+    host_port INTEGER NOT NULL,
+    container_port INTEGER NOT NULL,
+    PRIMARY KEY (protocol, host_ip, host_port)
+  );
+  INSERT INTO ports_v5 SELECT container_id, protocol, host_ip, host_port, container_port FROM ports;
+  DROP TABLE ports;
+  ALTER TABLE ports_v5 RENAME TO ports;
+  `,
 ];

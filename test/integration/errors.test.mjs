@@ -51,7 +51,7 @@ const cases = [
   ['port outside 1-65535', ['run', '-d', '--network', 'lab', '-p', '70000:80', '--', 'sleep', '1'], 2, /outside 1-65535/],
   ['port zero', ['run', '-d', '--network', 'lab', '-p', '0:80', '--', 'sleep', '1'], 2, /outside 1-65535/],
   ['malformed -p', ['run', '-d', '--network', 'lab', '-p', '80:80:80:80', '--', 'sleep', '1'], 2, /invalid port mapping/],
-  ['unknown protocol', ['run', '-d', '--network', 'lab', '-p', '80:80/sctp', '--', 'sleep', '1'], 2, /not tcp or udp/],
+  ['unknown protocol', ['run', '-d', '--network', 'lab', '-p', '80:80/icmp', '--', 'sleep', '1'], 2, /not tcp, udp or sctp/],
   ['host address not on the host', ['run', '-d', '--network', 'lab', '-p', '10.9.9.9:80:80', '--', 'sleep', '1'], 2, /not an address of the host/],
   ['unknown network', ['run', '-d', '--network', 'nope', '--', 'sleep', '1'], 3, /network nope does not exist/],
   ['unknown container (inspect)', ['inspect', 'nope'], 3, /container nope does not exist/],
