@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
+import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 import { constants as osConstants } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
@@ -159,6 +159,20 @@ export function registerContainerCommands(program: Command): void {
       await withEngine(o, async (e) => {
         await e.remove(names, o.force === true);
         for (const n of names) process.stdout.write(`${n}\n`);
+      });
+    });
+
+  program
+    .command('topology')
+    .description('Draw what exists now: the host, bridges with their gateways, veth pairs, containers, published ports and NAT rules')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
+    .option('--json', 'the same as --format json')
+    .action(async (o) => {
+      const { topologyText, topologyDot } = await import('../topology/render.js');
+      await withEngine({}, (e) => {
+        const t = e.topology();
+        const format = o.json ? 'json' : o.format;
+        process.stdout.write(format === 'json' ? json(t) : format === 'dot' ? topologyDot(t) : topologyText(t));
       });
     });
 

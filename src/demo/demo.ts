@@ -6,7 +6,7 @@ import { Engine } from '../engine/engine.js';
 import { CtnetError } from '../errors.js';
 import { netnsExists } from '../kernel/netns.js';
 import { LAB_ADDRESSES as A, buildLab, destroyLab, echoServerCommand, labNames, probe, startEchoServer, type Lab } from './lab.js';
-import { drawTopology } from './topology.js';
+import { topologyText } from '../topology/render.js';
 
 const LAB_PREFIX = 'ctdemo';
 const DEMO_ROOT = join(tmpdir(), 'ctnet-demo');
@@ -111,7 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       if (!ok) failed++;
       out(`  ${ok ? 'PASS' : 'FAIL'}  ${c.what.padEnd(52)} ${ok ? c.pass : `${c.fail} (got: ${r.text})`}\n`);
     }
-    out(`\nTopology:\n${drawTopology(`host ${lab.host}  eth0 ${A.host}/${A.lanPrefix} ── host2 ${A.host2} ── internet ${A.internet}`, engine.listNetworks(), engine.listContainers())}`);
+    out(`\nTopology (ctnet topology; host2 ${A.host2} and the internet ${A.internet} lie beyond eth0):\n${topologyText(engine.topology())}`);
     out(`\n${failed ? `${failed} check(s) FAILED` : 'All checks passed'}.\n`);
   } catch (err) {
     failed++;

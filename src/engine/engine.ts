@@ -7,6 +7,7 @@ import {
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
+import { readTopology, type Topology } from '../topology/model.js';
 
 /** ctnet's library API: one object per host namespace and state directory. */
 export class Engine {
@@ -84,6 +85,11 @@ export class Engine {
   /** Renders ctnet's nftables table anew from state (after `nft flush ruleset` or a firewalld reload). */
   reloadFirewall(): void {
     reloadFirewall(this.ctx);
+  }
+
+  /** What exists now: host interfaces, bridges, veth pairs, containers, ports and rules. */
+  topology(): Topology {
+    return readTopology(this.ctx);
   }
 
   gc(): GcReport {

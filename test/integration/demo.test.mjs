@@ -18,7 +18,7 @@ test('ctnet demo passes every check and leaves nothing behind', () => {
     assert.ok(pass.some((l) => l.includes(path)), `no PASS line for ${path}`);
   }
   assert.match(r.stdout, /bridge br0 {2}172\.17\.0\.1\/24/);
-  assert.match(r.stdout, /eth0 172\.17\.0\.101 {2}container container1/);
+  assert.match(r.stdout, /eth0 172\.17\.0\.101\/24 {2}container container1/);
   assert.match(r.stdout, /0\.0\.0\.0:8000\/tcp → 172\.17\.0\.101:8080/);
   for (const ns of ['ctdemo-host', 'ctdemo-host2', 'ctdemo-inet']) assert.ok(!existsSync(`/run/netns/${ns}`), `${ns} left behind`);
 });

@@ -1,0 +1,90 @@
+import type { EngineContext } from '../engine/context.js';
+import { liveState } from '../engine/containers.js';
+import { parseSubnet } from '../ipam/ipv4.js';
+import { readSysctl } from '../kernel/sysctl.js';
+
+/** What exists now, read from the kernel (links, addresses) and the state (intent, names). */
+export interface Topology {
+  host: { netns: string | null; interfaces: { name: string; up: boolean; addresses: string[] }[]; ipForward: string | null };
+  networks: TopologyNetwork[];
+  /** ctnet's NAT and filtering, one line each. */
+  rules: string[];
+}
+
+export interface TopologyNetwork {
+  name: string;
+  bridge: string;
+  bridgePresent: boolean;
+  gateway: string;
+  subnet: string;
+  internal: boolean;
+  ipMasq: boolean;
+  containers: TopologyContainer[];
+}
+
+export interface TopologyContainer {
+  name: string;
+  id: string;
+  hostname: string;
+  state: string;
+  ip: string | null;
+  prefix: number;
+  ifname: string;
+  hostVeth: string | null;
+  vethPresent: boolean;
+  netns: string | null;
+  ports: { protocol: string; hostIp: string; hostPort: number; containerPort: number }[];
+}
+
+export function readTopology(ctx: EngineContext): Topology {
+  const rtnl = ctx.kernel().rtnl();
+  const links = rtnl.listLinks();
+  const addresses = rtnl.listAddresses();
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const networks = ctx.store.listNetworks();
+  const ours = new Set(networks.map((n) => n.bridge));
+  const veths = new Set(ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean));
+  const ipForward = ctx.kernel().inHost(readForward);
+  const topology: Topology = {
+    host: {
+      netns: ctx.render.hostNetns,
+      interfaces: links
+        .filter((l) => !ours.has(l.name) && !veths.has(l.name))
+        .map((l) => ({ name: l.name, up: l.up, addresses: addresses.filter((a) => a.index === l.index).map((a) => `${a.address}/${a.prefix}`) })),
+      ipForward,
+    },
+    networks: networks.map((n) => ({
+      name: n.name, bridge: n.bridge, bridgePresent: byName.has(n.bridge), gateway: n.gateway, subnet: n.subnet, internal: n.internal, ipMasq: n.ipMasq,
+      containers: ctx.store.containersOn(n.id).map((c) => ({
+        name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: c.ip, prefix: parseSubnet(n.subnet).prefix, ifname: c.ifname,
+        hostVeth: c.hostVeth, vethPresent: c.hostVeth !== null && byName.has(c.hostVeth), netns: c.netns,
+        ports: ctx.store.portsOf(c.id).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
+      })),
+    })),
+    rules: [],
+  };
+  topology.rules = describeRules(topology);
+  return topology;
+}
+
+const readForward = (): string | null => readSysctl('net.ipv4.ip_forward') ?? null;
+
+/** The firewall in words, from the same state the ruleset is rendered from. */
+function describeRules(t: Topology): string[] {
+  const rules: string[] = [];
+  for (const n of t.networks) {
+    if (n.internal) rules.push(`${n.name}: internal, nothing is forwarded in or out of ${n.bridge}`);
+    else if (n.ipMasq) rules.push(`${n.name}: masquerade ${n.subnet} leaving through any interface but a ctnet bridge; new connections from other hosts only through published ports`);
+    else rules.push(`${n.name}: routed, ${n.subnet} leaves with its own addresses and is reachable directly`);
+  }
+  for (const n of t.networks) {
+    for (const c of n.containers) {
+      for (const p of c.ports) if (c.ip) rules.push(`DNAT ${p.hostIp}:${p.hostPort}/${p.protocol} -> ${c.ip}:${p.containerPort} (${c.name})`);
+    }
+  }
+  if (t.networks.length) {
+    rules.push('masquerade 127.0.0.0/8 onto a bridge (published ports on localhost) and DNATed traffic from a subnet back onto a bridge (hairpin)');
+    if (t.networks.length > 1) rules.push('networks are isolated from each other');
+  }
+  return rules;
+}
