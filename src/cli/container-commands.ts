@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import type { ContainerView } from '../engine/views.js';
+import type { Diagnosis } from '../doctor/doctor.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -29,6 +30,16 @@ async function waitForeground(child: ChildProcess): Promise<number> {
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
   }
+}
+
+function doctorText(d: Diagnosis): string {
+  const lines = [`doctor: ${d.container} -> ${d.target}`];
+  for (const c of d.checks) {
+    lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.layer.padEnd(16)} ${c.detail}`);
+    if (c.fix) lines.push(`        fix: ${c.fix}`);
+  }
+  if (!d.failed) lines.push('  every layer works');
+  return lines.join('\n') + '\n';
 }
 
 function portsText(c: ContainerView): string {
@@ -159,6 +170,22 @@ export function registerContainerCommands(program: Command): void {
       await withEngine(o, async (e) => {
         await e.remove(names, o.force === true);
         for (const n of names) process.stdout.write(`${n}\n`);
+      });
+    });
+
+  program
+    .command('doctor')
+    .description('Walk the layers of a container\'s network (namespace, loopback, interface, route, bridge, gateway, forwarding, NAT, a live probe) and name the first broken one with its fix')
+    .argument('[name]', 'container name or ID (default: every running container)')
+    .option('--to <address[:port]>', 'probe this target from inside the container (default: the gateway)')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, o) => {
+      await withEngine({}, (e) => {
+        const names = name ? [name] : e.listContainers().map((c) => c.Name);
+        const results = names.map((n) => e.doctor(n, o.to));
+        if (o.json) process.stdout.write(json(name ? results[0] : results));
+        else for (const d of results) process.stdout.write(doctorText(d));
+        if (results.some((d) => d.failed)) process.exitCode = 1;
       });
     });
 

@@ -8,6 +8,7 @@ import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateN
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
+import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 
 /** ctnet's library API: one object per host namespace and state directory. */
 export class Engine {
@@ -90,6 +91,11 @@ export class Engine {
   /** What exists now: host interfaces, bridges, veth pairs, containers, ports and rules. */
   topology(): Topology {
     return readTopology(this.ctx);
+  }
+
+  /** Walks the layers of a container's network and stops at the first broken one, with its fix. */
+  doctor(nameOrId: string, to?: string): Diagnosis {
+    return diagnose(this.ctx, nameOrId, to);
   }
 
   gc(): GcReport {

@@ -1,0 +1,175 @@
+import { NotFoundError } from '../errors.js';
+import type { EngineContext } from '../engine/context.js';
+import { findContainer, liveState } from '../engine/containers.js';
+import { parseSubnet, contains } from '../ipam/ipv4.js';
+import { netnsExists } from '../kernel/netns.js';
+import { readSysctl } from '../kernel/sysctl.js';
+import { NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
+import { IP_FORWARD } from '../plan/network-plan.js';
+import { renderOp, type Op } from '../plan/ops.js';
+import type { ContainerRecord, NetworkRecord } from '../store/store.js';
+import { probeFrom } from './probe.js';
+
+/** One layer of the path the seed builds, checked against the kernel. */
+export interface Check {
+  layer: string;
+  ok: boolean;
+  detail: string;
+  /** The command that repairs this layer, when one does. */
+  fix?: string;
+}
+
+export interface Diagnosis {
+  container: string;
+  target: string;
+  checks: Check[];
+  /** The first broken layer, if any (the walk stops there). */
+  failed?: Check;
+}
+
+interface Target {
+  host: string;
+  port: number;
+}
+
+export function parseTarget(text: string | undefined, gateway: string): Target {
+  if (!text) return { host: gateway, port: 9 };
+  const [host, port] = text.split(':');
+  const n = port === undefined ? 9 : Number(port);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new NotFoundError(`--to ${text} is not ADDRESS or ADDRESS:PORT (e.g. 10.0.12.11:80)`);
+  }
+  return { host, port: n };
+}
+
+/**
+ * Walks the layers in the seed's order: namespace, loopback, the container's interface and address,
+ * default route, bridge port, gateway address, forwarding, masquerade, DNAT, then a live probe.
+ * Stops at the first broken layer and says how to repair it.
+ */
+export function diagnose(ctx: EngineContext, name: string, to?: string): Diagnosis {
+  const c = findContainer(ctx, name);
+  const net = ctx.store.getNetworkById(c.networkId);
+  const target = parseTarget(to, net.gateway);
+  const checks: Check[] = [];
+  const fix = (op: Op): string => renderOp(op, ctx.render);
+  const steps = layers(ctx, c, net, target, fix);
+  for (const step of steps) {
+    const check = step();
+    checks.push(check);
+    if (!check.ok) return { container: c.name, target: `${target.host}:${target.port}`, checks, failed: check };
+  }
+  return { container: c.name, target: `${target.host}:${target.port}`, checks };
+}
+
+function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, target: Target, fix: (op: Op) => string): (() => Check)[] {
+  const ns = c.netns ?? '';
+  const prefix = parseSubnet(net.subnet).prefix;
+  const leavesSubnet = !contains(parseSubnet(net.subnet), target.host);
+  const host = ctx.kernel().rtnl();
+  const inside = () => ctx.kernel().rtnl(ns);
+  const ok = (layer: string, detail: string): Check => ({ layer, ok: true, detail });
+  const bad = (layer: string, detail: string, fixCmd?: string): Check => ({ layer, ok: false, detail, fix: fixCmd });
+  return [
+    () =>
+      liveState(c) === 'running' && c.netns && netnsExists(c.netns)
+        ? ok('namespace', `${c.name} runs in ${c.netns}`)
+        : bad('namespace', `${c.name} is ${liveState(c)} and has no network namespace`, `ctnet rm -f ${c.name}, then run it again`),
+    () => {
+      const lo = inside().findLink('lo');
+      return lo?.up ? ok('loopback', 'lo is up') : bad('loopback', 'lo is down: connections to 127.0.0.1 fail with "Network is unreachable"', fix({ op: 'link.up', name: 'lo', netns: ns }));
+    },
+    () => {
+      const dev = inside().findLink(c.ifname);
+      if (!dev) return bad('interface', `${c.ifname} is missing in ${ns}`, `ctnet rm -f ${c.name}, then run it again`);
+      if (!dev.up) {
+        // Taking an interface down removes the routes through it: the fix puts the default route back too.
+        const ops: Op[] = [{ op: 'link.up', name: c.ifname, netns: ns }];
+        const hasDefault = inside().listRoutes().some((r) => r.table === 254 && r.dstLen === 0);
+        if (!net.internal && net.defaultRoute && !hasDefault) ops.push({ op: 'route.add', dev: c.ifname, dst: '0.0.0.0', prefix: 0, via: net.gateway, netns: ns });
+        return bad('interface', `${c.ifname} is down`, ops.map(fix).join(' && '));
+      }
+      const has = inside().listAddresses().some((a) => a.index === dev.index && a.address === c.ip && a.prefix === prefix);
+      return has ? ok('interface', `${c.ifname} is up with ${c.ip}/${prefix}`) : bad('interface', `${c.ifname} lacks its address ${c.ip}/${prefix}`, fix({ op: 'addr.add', dev: c.ifname, ip: c.ip as string, prefix, netns: ns }));
+    },
+    () => {
+      if (!leavesSubnet) return ok('default route', `${target.host} is on the container's own subnet`);
+      if (net.internal) return bad('default route', `network ${net.name} is internal: nothing leaves it`, 'use a network that is not --internal');
+      const route = inside().listRoutes().find((r) => r.table === 254 && r.dstLen === 0);
+      return route?.gateway === net.gateway
+        ? ok('default route', `default via ${net.gateway}`)
+        : bad('default route', `no default route via ${net.gateway}: packets to ${target.host} have nowhere to go`, fix({ op: 'route.add', dev: c.ifname, dst: '0.0.0.0', prefix: 0, via: net.gateway, netns: ns }));
+    },
+    () => {
+      const bridge = host.findLink(net.bridge);
+      const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
+      if (!veth) return bad('bridge port', `the host end ${c.hostVeth} is missing`, `ctnet rm -f ${c.name}, then run it again`);
+      if (!bridge || veth.master !== bridge.index) return bad('bridge port', `${veth.name} is not a port of ${net.bridge}`, fix({ op: 'link.master', name: veth.name, master: net.bridge }));
+      return veth.up ? ok('bridge port', `${veth.name} is up on ${net.bridge}`) : bad('bridge port', `${veth.name} is down: the bridge forwards nothing to or from ${c.name}`, fix({ op: 'link.up', name: veth.name }));
+    },
+    () => {
+      const bridge = host.findLink(net.bridge);
+      if (!bridge) return bad('gateway', `bridge ${net.bridge} is missing`, 'ctnet gc');
+      if (!bridge.up) return bad('gateway', `bridge ${net.bridge} is down`, fix({ op: 'link.up', name: net.bridge }));
+      const has = host.listAddresses().some((a) => a.index === bridge.index && a.address === net.gateway);
+      return has ? ok('gateway', `${net.bridge} holds ${net.gateway}/${prefix}`) : bad('gateway', `${net.bridge} lacks the gateway ${net.gateway}/${prefix}`, fix({ op: 'addr.add', dev: net.bridge, ip: net.gateway, prefix }));
+    },
+    () => {
+      if (!leavesSubnet || isHostAddress(ctx, target.host)) return ok('forwarding', 'not needed for this target');
+      const v = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
+      return v === '1' ? ok('forwarding', 'net.ipv4.ip_forward=1') : bad('forwarding', 'net.ipv4.ip_forward is 0: the host drops everything it should route (100% loss)', fix({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }));
+    },
+    () => {
+      if (!tableExists(ctx)) return bad('masquerade', `ctnet's nftables table is missing (flushed?): no masquerade, no published ports`, 'ctnet firewall reload');
+      if (!net.ipMasq || net.internal) return ok('masquerade', `network ${net.name} is ${net.internal ? 'internal' : 'routed'}: no masquerade by design`);
+      return setHas(ctx, SET.masqSubnets, net.subnet) ? ok('masquerade', `${net.subnet} is masqueraded on its way out`) : bad('masquerade', `${net.subnet} is not in ${SET.masqSubnets}: other hosts cannot answer`, 'ctnet firewall reload');
+    },
+    () => {
+      const ports = ctx.store.portsOf(c.id);
+      const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.hostIp, p.hostPort));
+      if (!ports.length) return ok('published ports', 'none published');
+      return missing.length
+        ? bad('published ports', `no DNAT element for ${missing.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`).join(', ')}`, 'ctnet firewall reload')
+        : ok('published ports', ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol} -> ${p.containerPort}`).join(', '));
+    },
+    () => {
+      const r = probeFrom(ns, target.host, target.port);
+      return r.reachable
+        ? ok('probe', `TCP ${target.host}:${target.port} from inside ${c.name}: ${r.detail === 'connected' ? 'connected' : 'refused, so the path works (nothing listens there)'}`)
+        : bad('probe', `TCP ${target.host}:${target.port} from inside ${c.name}: ${r.detail}; every layer above looks right, so look beyond this host (the target, its route back)`);
+    },
+  ];
+}
+
+function isHostAddress(ctx: EngineContext, ip: string): boolean {
+  return ctx.kernel().rtnl().listAddresses().some((a) => a.address === ip);
+}
+
+function tableExists(ctx: EngineContext): boolean {
+  return ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`);
+}
+
+type NftJson = { nftables: Record<string, { elem?: unknown[] }>[] };
+
+function elementsOf(ctx: EngineContext, kind: 'set' | 'map', name: string): unknown[] {
+  const out = JSON.parse(ctx.kernel().nft().list(`list ${kind} ${NFT_FAMILY} ${NFT_TABLE} ${name}`, true)) as NftJson;
+  return out.nftables.find((x) => x[kind])?.[kind]?.elem ?? [];
+}
+
+function setHas(ctx: EngineContext, set: string, cidr: string): boolean {
+  const [addr, len] = cidr.split('/');
+  return elementsOf(ctx, 'set', set).some((e) => {
+    const p = (e as { prefix?: { addr: string; len: number } }).prefix;
+    return p ? p.addr === addr && p.len === Number(len) : e === addr;
+  });
+}
+
+function mapHas(ctx: EngineContext, map: string, hostIp: string | null, port: number): boolean {
+  return elementsOf(ctx, 'map', map).some((e) => {
+    const key = (e as unknown[])[0];
+    if (hostIp === null) return key === port;
+    const concat = (key as { concat?: unknown[] }).concat;
+    return concat?.[0] === hostIp && concat?.[1] === port;
+  });
+}
+
