@@ -10,6 +10,7 @@ import { benchDatapath } from './lib/datapath.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
 import { machine, markdown, svg, table, targets } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
+import { terminalProgress } from '../dist/cli/progress.js';
 
 const args = new Set(process.argv.slice(2));
 // --report: render the table and docs again from bench/results/latest.json, without measuring.
@@ -41,7 +42,7 @@ process.on('SIGINT', () => { deleteAllNetns(); process.exit(130); });
 try {
   log(`ctnet bench (${quick ? 'quick' : 'full'})`);
   log('attach/detach:');
-  const attach = await benchAttach(PLAN.attach, log);
+  const attach = await benchAttach(PLAN.attach, log, asJson ? undefined : terminalProgress(process.stderr));
   attach.skippedSizes = `References were measured at ${PLAN.attach.refSizes.join(' and ')} attached containers; at ${PLAN.attach.sizes.filter((s) => !PLAN.attach.refSizes.includes(s)).join(', ')} they were not run: filling them takes minutes (${Math.round(attach.results.cni?.[0]?.attach.p50 ?? 0)} ms per CNI ADD).`;
   log('CLI:');
   const cli = benchCli(PLAN.cli, log);

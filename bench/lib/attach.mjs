@@ -166,12 +166,15 @@ function ctnetCniImpl(progress) {
  * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
  * refSizes (their per-container cost makes 1000 background containers take minutes).
  */
-export async function benchAttach(plan, log) {
-  const impls = [ctnetImpl()];
+export async function benchAttach(plan, log, progress) {
+  // progress (a terminal line, or nothing) follows the filling: one tick per background container.
+  const fill = { label: '', done: 0, target: 0 };
+  const tick = () => progress?.report?.(++fill.done, fill.target, fill.label);
+  const impls = [ctnetImpl(tick)];
   const skipped = [];
-  if (cniAvailable()) impls.push(cniImpl()); else skipped.push('cni (apt-get install containernetworking-plugins)');
-  impls.push(ctnetCniImpl());
-  if (netavarkAvailable()) impls.push(netavarkImpl()); else skipped.push('netavark (apt-get install netavark)');
+  if (cniAvailable()) impls.push(cniImpl(tick)); else skipped.push('cni (apt-get install containernetworking-plugins)');
+  impls.push(ctnetCniImpl(tick));
+  if (netavarkAvailable()) impls.push(netavarkImpl(tick)); else skipped.push('netavark (apt-get install netavark)');
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
   try {
     for (const size of plan.sizes) {
@@ -180,7 +183,9 @@ export async function benchAttach(plan, log) {
       // N containers stay attached while one more is attached and detached, again and again.
       for (const x of active) {
         log(`  filling ${x.name} to ${size} attached containers`);
+        Object.assign(fill, { label: `  filling ${x.name}`, done: x.size(), target: size });
         x.fill(size);
+        progress?.finish();
       }
       const samples = Object.fromEntries(active.map((x) => [x.name, { attach: [], detach: [] }]));
       for (let i = 0; i < plan.iterations; i++) {

@@ -5,6 +5,7 @@ import { ago, json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import type { ContainerView } from '../engine/views.js';
 import type { Diagnosis } from '../doctor/doctor.js';
+import { terminalProgress } from './progress.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -209,8 +210,10 @@ export function registerContainerCommands(program: Command): void {
     .option('--explain', 'print the equivalent commands as they run')
     .option('--json', 'print what was done as JSON')
     .action(async (o) => {
-      await withEngine(o, (e) => {
+      const progress = terminalProgress();
+      await withEngine({ ...o, progress: progress.report }, (e) => {
         const report = e.gc();
+        progress.finish();
         if (o.json) return void process.stdout.write(json({ actions: report.actions, errors: report.errors.map((x) => x.message) }));
         for (const a of report.actions) process.stdout.write(`${a}\n`);
         warn(report.errors);

@@ -2,8 +2,11 @@ import { Engine } from '../engine/engine.js';
 import { engineOptions } from './env.js';
 
 /** Runs `fn` with an engine configured from the environment and flags, and always closes it. */
-export async function withEngine<T>(flags: { explain?: boolean; dryRun?: boolean }, fn: (engine: Engine) => T | Promise<T>): Promise<T> {
-  const engine = new Engine(engineOptions(flags));
+export async function withEngine<T>(
+  flags: { explain?: boolean; dryRun?: boolean; progress?: (done: number, total: number, what: string) => void },
+  fn: (engine: Engine) => T | Promise<T>,
+): Promise<T> {
+  const engine = new Engine({ ...engineOptions(flags), progress: flags.progress });
   try {
     return await fn(engine);
   } finally {

@@ -22,6 +22,8 @@ export interface EngineOptions {
   faultAt?: number;
   /** Die by SIGKILL at this 1-based step of a plan (reconcile tests; CTNET_CRASH_AT). */
   crashAt?: number;
+  /** Told how far long operations (gc over many containers) have got. */
+  progress?: (done: number, total: number, what: string) => void;
 }
 
 /** Thrown inside a transaction to roll it back after a dry run printed its plan. */

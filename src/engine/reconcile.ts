@@ -11,7 +11,9 @@ import { detachContainer, markExited, removeLogs } from './teardown.js';
  */
 export function reconcileContainers(ctx: EngineContext): string[] {
   const done: string[] = [];
-  for (const c of ctx.store.containersToReconcile()) {
+  const candidates = ctx.store.containersToReconcile();
+  for (const [i, c] of candidates.entries()) {
+    ctx.options.progress?.(i + 1, candidates.length, 'checking containers');
     if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
       markExited(ctx, c.id, null);
       done.push(`${c.name}: process ended, network removed`);
@@ -38,6 +40,7 @@ export interface GcReport {
 export function garbageCollect(ctx: EngineContext): GcReport {
   ctx.requireChangeRights();
   return ctx.locked(() => {
+    const before = ctx.store.listContainers();
     const actions = reconcileContainers(ctx);
     const errors: Error[] = [];
     const rtnl = ctx.kernel().rtnl();
@@ -53,16 +56,21 @@ export function garbageCollect(ctx: EngineContext): GcReport {
         }
       }
     }
-    const known = new Set(live.map((c) => c.hostVeth).filter(Boolean));
+    // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
+    // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
+    // here covers a namespace something keeps alive. Only veths nobody knows are reported.
+    const active = new Set(live.filter((c) => c.state !== 'exited').map((c) => c.hostVeth).filter(Boolean));
+    const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
     const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
     for (const link of rtnl.listLinks()) {
-      if (link.master !== undefined && bridgeIndex.has(link.master) && !known.has(link.name) && link.name !== CONTAINER_IFNAME) {
-        errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
-        actions.push(`removed leftover veth ${link.name}`);
-      }
+      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || link.name === CONTAINER_IFNAME) continue;
+      errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
+      if (!ever.has(link.name)) actions.push(`removed leftover veth ${link.name}`);
     }
     // An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them).
-    for (const c of live.filter((c) => c.state === 'exited')) {
+    const exited = live.filter((c) => c.state === 'exited');
+    for (const [i, c] of exited.entries()) {
+      ctx.options.progress?.(i + 1, exited.length, 'cleaning up exited containers');
       const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
       errors.push(...errs);
     }

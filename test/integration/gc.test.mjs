@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createLab, probe, echoServerCommand, linkGone, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { createLab, probe, echoServerCommand, linkGone, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -97,4 +97,29 @@ test('ctnet firewall reload restores the table after a flush and leaves other ta
   assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'tables'), /table inet firewalld_like/);
   sh('ip', 'netns', 'exec', lab.host, 'nft', 'delete', 'table', 'inet', 'firewalld_like');
   lab.ok(['rm', '-f', 'fw']);
+});
+
+test('gc shows progress on a terminal and stays quiet when output is not a terminal', () => {
+  const kill = () => {
+    for (const n of ['p1', 'p2', 'p3']) {
+      lab.ok(['run', '-d', '--name', n, '--network', 'lab', '--', 'sleep', '600']);
+      process.kill(lab.json(['inspect', n]).State.Pid, 'SIGKILL');
+    }
+    sh('sleep', '0.2');
+  };
+  kill();
+  const piped = lab.ctnet(['gc']);
+  assert.equal(piped.stderr, '');
+  assert.doesNotMatch(piped.stdout, /checking containers/);
+  lab.ok(['rm', 'p1', 'p2', 'p3']);
+  kill();
+  // A pseudo-terminal: util-linux script runs the command with its output on a tty.
+  const cmd = `${process.execPath} ${CTNET} gc`;
+  const tty = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: lab.env });
+  // Each run -d above reconciled the containers killed before it; gc finds the last one.
+  assert.match(tty, /\r\x1b\[Kchecking containers 1\/1/);
+  assert.match(tty, /\r\x1b\[Kcleaning up exited containers 3\/3/);
+  assert.match(tty, /p3: process ended, network removed/);
+  assert.doesNotMatch(tty, /leftover/);
+  lab.ok(['rm', 'p1', 'p2', 'p3']);
 });
