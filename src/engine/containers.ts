@@ -312,9 +312,16 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
+  if (c.pid === null) throw new ConflictError(noProcess(c));
   await terminate(c, timeoutSeconds);
   ctx.locked(() => markExited(ctx, c.id, null));
   return c;
+}
+
+/** Why a network-only container (CNI or the engine's attach) has nothing to stop or exec into. */
+function noProcess(c: ContainerRecord): string {
+  const owner = c.cniContainerId ? `a runtime's (CNI) attachment; DEL it through the runtime` : `a network-only container; remove it with ctnet rm ${c.name}`;
+  return `container ${c.name} has no process of ctnet's: it is ${owner}, or enter it with nsenter --net=${netnsPath(c.netns ?? '')}`;
 }
 
 /** Removes containers; running ones only with `force`. All names are checked before anything is removed. */
@@ -359,6 +366,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
+  if (c.pid === null) throw new ConflictError(noProcess(c));
   const env = containerEnv(c);
   resolveCommand(command[0], env.PATH);
   const netns = openNetns(netnsPath(c.netns));

@@ -159,10 +159,16 @@ test('errors come as spec JSON with the spec\'s codes', () => {
   assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
 });
 
-test('a second ADD of the same attachment is refused and changes nothing', () => {
+test('a second ADD of the same attachment is refused and changes nothing; the CLI will not stop or exec into it', () => {
   const pod = newPod();
   const c = conf('1.0.0');
   ok(cni('ADD', c, pod));
+  const name = `cni-${pod.id.slice(0, 12)}-eth0`;
+  for (const args of [['stop', name], ['exec', name, '--', 'true']]) {
+    const r = lab.ctnet(args);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /^ctnet: error: container cni-\S+ has no process of ctnet's: it is a runtime's \(CNI\) attachment; DEL it through the runtime/);
+  }
   const r = cni('ADD', c, pod);
   assert.equal(r.code, 1);
   assert.match(r.out.msg, /already has eth0/);
