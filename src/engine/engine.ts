@@ -19,8 +19,7 @@ export class Engine {
   }
 
   createNetwork(req: CreateNetworkRequest): NetworkView {
-    const n = createNetwork(this.ctx, req);
-    return this.ctx.dryRun ? { ...networkView(this.ctx.store, { ...n }), Containers: [] } : networkView(this.ctx.store, n);
+    return networkView(this.ctx.store, createNetwork(this.ctx, req));
   }
 
   listNetworks(): NetworkView[] {
@@ -67,12 +66,12 @@ export class Engine {
     return containerView(this.ctx.store, findContainer(this.ctx, nameOrId));
   }
 
-  stop(nameOrId: string, timeoutSeconds?: number): Promise<unknown> {
-    return stopContainer(this.ctx, nameOrId, timeoutSeconds);
+  async stop(nameOrId: string, timeoutSeconds?: number): Promise<void> {
+    await stopContainer(this.ctx, nameOrId, timeoutSeconds);
   }
 
-  remove(names: readonly string[], force = false): Promise<unknown> {
-    return removeContainers(this.ctx, names, force);
+  async remove(names: readonly string[], force = false): Promise<void> {
+    await removeContainers(this.ctx, names, force);
   }
 
   exec(nameOrId: string, command: string[]): ChildProcess {
