@@ -1,6 +1,6 @@
 import { NotFoundError } from '../errors.js';
 import type { EngineContext } from '../engine/context.js';
-import { findContainer, liveState } from '../engine/containers.js';
+import { findContainer, liveState } from '../engine/lookup.js';
 import { parseSubnet, contains } from '../ipam/ipv4.js';
 import { netnsExists } from '../kernel/netns.js';
 import { readSysctl } from '../kernel/sysctl.js';

@@ -1,24 +1,26 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, KernelError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, KernelError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
-import { EPHEMERAL_PORTS, parsePublish, portsCollide, type PortRequest } from '../ipam/ports.js';
+import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
-import { isAlive, processStartTime } from '../kernel/proc.js';
-import { DEFAULT_PATH, resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
+import { processStartTime } from '../kernel/proc.js';
+import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
 import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
 import { planAttach } from '../plan/container-plan.js';
 import type { Step } from '../plan/ops.js';
-import type { ContainerRecord, NetworkRecord, PortRecord, Store } from '../store/store.js';
+import type { ContainerRecord, NetworkRecord, PortRecord } from '../store/store.js';
+import { containerEnv } from './container-env.js';
+import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
-import { detachContainer, markExited, removeLogs } from './teardown.js';
+import { detachContainer, removeLogs } from './teardown.js';
 import { parseEnv, validateHostname, validateName } from './validate.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
@@ -51,57 +53,6 @@ export interface Started {
 let ownStart: string | null | undefined;
 /** This process's start time, read once: it marks records whose setup this process is doing. */
 const ownStartTime = (): string | null => (ownStart === undefined ? (ownStart = processStartTime(process.pid) ?? null) : ownStart);
-
-function containerEnv(c: Pick<ContainerRecord, 'hostname' | 'env'>): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH || DEFAULT_PATH, HOSTNAME: c.hostname, HOME: '/root' };
-  if (process.env.TERM) env.TERM = process.env.TERM;
-  return { ...env, ...parseEnv(c.env) };
-}
-
-/**
- * Host ports for each request: given ones checked against the publications on the same protocol and
- * port (an indexed look-up, whatever the number of published ports), missing ones picked from the
- * ephemeral range.
- */
-function allocatePorts(store: Store, requests: readonly PortRequest[], containerId: string): PortRecord[] {
-  const out: PortRecord[] = [];
-  const mine = new Map<string, PortRecord[]>();
-  const key = (protocol: string, port: number): string => `${protocol}/${port}`;
-  const clashWith = (wanted: Omit<PortRecord, 'containerId' | 'containerPort'>): PortRecord | undefined =>
-    [...store.portsAt(wanted.protocol, wanted.hostPort), ...(mine.get(key(wanted.protocol, wanted.hostPort)) ?? [])].find((t) => portsCollide(t, wanted));
-  for (const r of requests) {
-    let hostPort = r.hostPort;
-    if (hostPort === null) {
-      const range = r.hostRange ?? EPHEMERAL_PORTS;
-      const used = store.hostPortsIn(r.protocol, range.first, range.last);
-      for (const o of out) if (o.protocol === r.protocol) used.add(o.hostPort);
-      for (let p = range.first; hostPort === null && p <= range.last; p++) if (!used.has(p)) hostPort = p;
-      if (hostPort === null) {
-        throw new ConflictError(`no free host port is left in ${r.hostRange ? `${range.first}-${range.last}` : 'the ephemeral range'}/${r.protocol}; give other host ports`);
-      }
-    }
-    const clash = clashWith({ ...r, hostPort });
-    if (clash) {
-      const owner = clash.containerId === containerId ? 'this container' : store.getContainer(clash.containerId)?.name ?? 'another container';
-      throw new ConflictError(`host port ${clash.hostIp ?? '0.0.0.0'}:${hostPort}/${r.protocol} is already published by ${owner}; pick another host port`);
-    }
-    const rec: PortRecord = { containerId, protocol: r.protocol, hostIp: r.hostIp, hostPort, containerPort: r.containerPort };
-    out.push(rec);
-    mine.set(key(rec.protocol, hostPort), [...(mine.get(key(rec.protocol, hostPort)) ?? []), rec]);
-  }
-  return out;
-}
-
-function checkHostAddresses(ctx: EngineContext, requests: readonly PortRequest[]): void {
-  const wanted = requests.filter((r) => r.hostIp !== null);
-  if (!wanted.length) return;
-  const local = new Set(ctx.kernel().rtnl().listAddresses().map((a) => a.address));
-  for (const r of wanted) {
-    if (!local.has(r.hostIp as string)) {
-      throw new InvalidArgumentError(`host address ${r.hostIp} in -p is not an address of the host; use one of ${[...local].join(', ')} or leave it out`);
-    }
-  }
-}
 
 function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined } {
   if (!req.command.length) throw new InvalidArgumentError('ctnet run needs a command after --, e.g.: ctnet run -- sleep 60');
@@ -261,128 +212,4 @@ function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[
     ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
     gateway: net.internal || !net.defaultRoute ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
   };
-}
-
-/** Called when a foreground container's process ends. */
-export function containerExited(ctx: EngineContext, id: string, exitCode: number): void {
-  ctx.locked(() => markExited(ctx, id, exitCode));
-}
-
-export function findContainer(ctx: EngineContext, nameOrId: string): ContainerRecord {
-  const c = ctx.store.findContainer(nameOrId);
-  if (!c) throw new NotFoundError(`container ${nameOrId} does not exist; list containers with ctnet ps -a`);
-  return c;
-}
-
-/** A container's state as the kernel sees it now (a process may have ended since the state was written). */
-export function liveState(c: ContainerRecord): ContainerRecord['state'] {
-  return c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
-}
-
-function signalContainer(c: ContainerRecord, signal: NodeJS.Signals): void {
-  if (!c.pid) return;
-  try {
-    // A detached container leads its own process group: signal all of it.
-    process.kill(c.detached ? -c.pid : c.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (isAlive(c.pid, c.pidStart)) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
-}
-
-/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. */
-async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<void> {
-  if (!isAlive(c.pid, c.pidStart)) return;
-  signalContainer(c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
-  if (await waitGone(c, timeoutSeconds * 1000)) return;
-  signalContainer(c, 'SIGKILL');
-  await waitGone(c, 5000);
-}
-
-export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
-  ctx.requireChangeRights();
-  const c = findContainer(ctx, nameOrId);
-  if (c.state !== 'running') return c;
-  if (c.pid === null) throw new ConflictError(noProcess(c));
-  await terminate(c, timeoutSeconds);
-  ctx.locked(() => markExited(ctx, c.id, null));
-  return c;
-}
-
-/** Why a network-only container (CNI or the engine's attach) has nothing to stop or exec into. */
-function noProcess(c: ContainerRecord): string {
-  const owner = c.cniContainerId ? `a runtime's (CNI) attachment; DEL it through the runtime` : `a network-only container; remove it with ctnet rm ${c.name}`;
-  return `container ${c.name} has no process of ctnet's: it is ${owner}, or enter it with nsenter --net=${netnsPath(c.netns ?? '')}`;
-}
-
-/** Removes containers; running ones only with `force`. All names are checked before anything is removed. */
-export async function removeContainers(ctx: EngineContext, names: readonly string[], force: boolean): Promise<ContainerRecord[]> {
-  ctx.requireChangeRights();
-  const targets = names.map((n) => findContainer(ctx, n));
-  for (const c of targets) {
-    if (liveState(c) === 'running' && !force) {
-      throw new ConflictError(`container ${c.name} is running; stop it first with ctnet stop ${c.name}, or use ctnet rm -f ${c.name}`);
-    }
-  }
-  for (const c of targets) {
-    await terminate(c, 0);
-    ctx.locked(() => {
-      const current = ctx.store.getContainer(c.id);
-      if (!current) return;
-      detachContainer(ctx, current);
-      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-      removeLogs(current);
-    });
-  }
-  return targets;
-}
-
-/** Removes a network-only container (made by attach): its network pieces and its record. Repeatable. */
-export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
-  ctx.requireChangeRights();
-  ctx.locked(() => {
-    const c = findContainer(ctx, nameOrId);
-    if (c.pid !== null && liveState(c) === 'running') {
-      throw new ConflictError(`container ${c.name} has a running process; remove it with ctnet rm -f ${c.name}`);
-    }
-    detachContainer(ctx, c);
-    ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-    removeLogs(c);
-  });
-}
-
-/** Starts a command inside a running container's namespaces; returns its process. */
-export function execInContainer(ctx: EngineContext, nameOrId: string, command: string[]): ChildProcess {
-  if (!command.length) throw new InvalidArgumentError('ctnet exec needs a command after the container name, e.g.: ctnet exec web -- ip addr');
-  ctx.requireChangeRights();
-  const c = findContainer(ctx, nameOrId);
-  if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
-  if (c.pid === null) throw new ConflictError(noProcess(c));
-  const env = containerEnv(c);
-  resolveCommand(command[0], env.PATH);
-  const netns = openNetns(netnsPath(c.netns));
-  try {
-    return spawnInNamespaces({ netns, uts: { path: `/proc/${c.pid}/ns/uts` }, command, env, stdio: 'inherit', detached: false });
-  } finally {
-    closeNetns(netns);
-  }
-}
-
-export function containerLogs(ctx: EngineContext, nameOrId: string): string {
-  const c = findContainer(ctx, nameOrId);
-  if (!c.logPath) return '';
-  try {
-    return readFileSync(c.logPath, 'utf8');
-  } catch {
-    return '';
-  }
 }

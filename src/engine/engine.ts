@@ -1,9 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
-import {
-  attachContainer, containerExited, detachNetworkOnly, containerLogs, execInContainer, findContainer, removeContainers, runContainer, stopContainer,
-  type AttachRequest, type RunRequest, type Started,
-} from './containers.js';
+import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
+import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer } from './lifecycle.js';
+import { findContainer } from './lookup.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';

@@ -1,7 +1,7 @@
 import { parseSubnet } from '../ipam/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
-import { liveState } from './containers.js';
+import { liveState } from './lookup.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {

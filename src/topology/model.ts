@@ -1,5 +1,5 @@
 import type { EngineContext } from '../engine/context.js';
-import { liveState } from '../engine/containers.js';
+import { liveState } from '../engine/lookup.js';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { readSysctl } from '../kernel/sysctl.js';
 

@@ -1,0 +1,126 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { closeNetns, netnsPath, openNetns } from '../kernel/netns.js';
+import { isAlive } from '../kernel/proc.js';
+import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
+import type { ContainerRecord } from '../store/store.js';
+import { containerEnv } from './container-env.js';
+import type { EngineContext } from './context.js';
+import { findContainer, liveState } from './lookup.js';
+import { detachContainer, markExited, removeLogs } from './teardown.js';
+
+/** What happens to a container after it started: it exits, is stopped, removed, exec'd into, read. */
+
+/** Called when a foreground container's process ends. */
+export function containerExited(ctx: EngineContext, id: string, exitCode: number): void {
+  ctx.locked(() => markExited(ctx, id, exitCode));
+}
+
+function signalContainer(c: ContainerRecord, signal: NodeJS.Signals): void {
+  if (!c.pid) return;
+  try {
+    // A detached container leads its own process group: signal all of it.
+    process.kill(c.detached ? -c.pid : c.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(c.pid, c.pidStart)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<void> {
+  if (!isAlive(c.pid, c.pidStart)) return;
+  signalContainer(c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
+  if (await waitGone(c, timeoutSeconds * 1000)) return;
+  signalContainer(c, 'SIGKILL');
+  await waitGone(c, 5000);
+}
+
+export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
+  ctx.requireChangeRights();
+  const c = findContainer(ctx, nameOrId);
+  if (c.state !== 'running') return c;
+  if (c.pid === null) throw new ConflictError(noProcess(c));
+  await terminate(c, timeoutSeconds);
+  ctx.locked(() => markExited(ctx, c.id, null));
+  return c;
+}
+
+/** Why a network-only container (CNI or the engine's attach) has nothing to stop or exec into. */
+function noProcess(c: ContainerRecord): string {
+  const owner = c.cniContainerId ? `a runtime's (CNI) attachment; DEL it through the runtime` : `a network-only container; remove it with ctnet rm ${c.name}`;
+  return `container ${c.name} has no process of ctnet's: it is ${owner}, or enter it with nsenter --net=${netnsPath(c.netns ?? '')}`;
+}
+
+/** Removes containers; running ones only with `force`. All names are checked before anything is removed. */
+export async function removeContainers(ctx: EngineContext, names: readonly string[], force: boolean): Promise<ContainerRecord[]> {
+  ctx.requireChangeRights();
+  const targets = names.map((n) => findContainer(ctx, n));
+  for (const c of targets) {
+    if (liveState(c) === 'running' && !force) {
+      throw new ConflictError(`container ${c.name} is running; stop it first with ctnet stop ${c.name}, or use ctnet rm -f ${c.name}`);
+    }
+  }
+  for (const c of targets) {
+    await terminate(c, 0);
+    ctx.locked(() => {
+      const current = ctx.store.getContainer(c.id);
+      if (!current) return;
+      detachContainer(ctx, current);
+      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+      removeLogs(current);
+    });
+  }
+  return targets;
+}
+
+/** Removes a network-only container (made by attach): its network pieces and its record. Repeatable. */
+export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
+  ctx.requireChangeRights();
+  ctx.locked(() => {
+    const c = findContainer(ctx, nameOrId);
+    if (c.pid !== null && liveState(c) === 'running') {
+      throw new ConflictError(`container ${c.name} has a running process; remove it with ctnet rm -f ${c.name}`);
+    }
+    detachContainer(ctx, c);
+    ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+    removeLogs(c);
+  });
+}
+
+/** Starts a command inside a running container's namespaces; returns its process. */
+export function execInContainer(ctx: EngineContext, nameOrId: string, command: string[]): ChildProcess {
+  if (!command.length) throw new InvalidArgumentError('ctnet exec needs a command after the container name, e.g.: ctnet exec web -- ip addr');
+  ctx.requireChangeRights();
+  const c = findContainer(ctx, nameOrId);
+  if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
+  if (c.pid === null) throw new ConflictError(noProcess(c));
+  const env = containerEnv(c);
+  resolveCommand(command[0], env.PATH);
+  const netns = openNetns(netnsPath(c.netns));
+  try {
+    return spawnInNamespaces({ netns, uts: { path: `/proc/${c.pid}/ns/uts` }, command, env, stdio: 'inherit', detached: false });
+  } finally {
+    closeNetns(netns);
+  }
+}
+
+export function containerLogs(ctx: EngineContext, nameOrId: string): string {
+  const c = findContainer(ctx, nameOrId);
+  if (!c.logPath) return '';
+  try {
+    return readFileSync(c.logPath, 'utf8');
+  } catch {
+    return '';
+  }
+}
