@@ -67,6 +67,7 @@ export function registerContainerCommands(program: Command): void {
     .option('-p, --publish <spec>', 'publish ports: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp] (repeatable)', collect, [])
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .passThroughOptions()
@@ -74,7 +75,7 @@ export function registerContainerCommands(program: Command): void {
       await withEngine(o, async (e) => {
         const { container, child } = e.run({
           command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
-          env: o.env, detach: o.detach, autoRemove: o.rm,
+          env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
         });
         if (!child) return;
         if (o.detach) return void process.stdout.write(`${container.id}\n`);
@@ -135,6 +136,16 @@ export function registerContainerCommands(program: Command): void {
       const argv = command[0] === '--' ? command.slice(1) : command;
       await withEngine({}, async (e) => {
         process.exitCode = await waitForeground(e.exec(name, argv));
+      });
+    });
+
+  program
+    .command('wait')
+    .description('Wait until containers exit and print their exit codes')
+    .argument('<names...>', 'container names or IDs')
+    .action(async (names: string[]) => {
+      await withEngine({}, async (e) => {
+        for (const n of names) process.stdout.write(`${(await e.wait(n)) ?? 'unknown'}\n`);
       });
     });
 

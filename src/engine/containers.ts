@@ -15,6 +15,7 @@ import type { Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
+import { shimCommand, statusFileOf } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { toMappings } from './firewall-state.js';
@@ -42,6 +43,8 @@ export interface RunRequest {
   env?: string[];
   detach?: boolean;
   autoRemove?: boolean;
+  /** "no" (default), "on-failure" or "on-failure:N": restart a detached container that exits non-zero. */
+  restart?: string;
 }
 
 export interface Started {
@@ -54,7 +57,19 @@ let ownStart: string | null | undefined;
 /** This process's start time, read once: it marks records whose setup this process is doing. */
 const ownStartTime = (): string | null => (ownStart === undefined ? (ownStart = processStartTime(process.pid) ?? null) : ownStart);
 
+/** --restart: no, on-failure (unbounded) or on-failure:N; only for detached containers, which have a supervisor. */
+function parseRestart(req: RunRequest): number {
+  const text = req.restart ?? 'no';
+  if (text === 'no') return 0;
+  const m = /^on-failure(?::(\d+))?$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`--restart ${text} is not one of no, on-failure, on-failure:N`);
+  if (!req.detach) throw new InvalidArgumentError('--restart needs -d: a foreground container ends with its command');
+  if (req.autoRemove) throw new InvalidArgumentError('--restart and --rm cannot be combined; pick one');
+  return m[1] === undefined ? 1_000_000 : Number(m[1]);
+}
+
 function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined } {
+  parseRestart(req);
   if (!req.command.length) throw new InvalidArgumentError('ctnet run needs a command after --, e.g.: ctnet run -- sleep 60');
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
@@ -75,7 +90,8 @@ function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
     return spawnInNamespaces({
       netns,
       uts: { hostname: c.hostname },
-      command: c.command,
+      // A detached container runs under the shim, which records its exit status (and restarts it).
+      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, c.command) : c.command,
       env: containerEnv(c),
       stdio: logFd === undefined ? 'inherit' : ['ignore', logFd, logFd],
       detached: c.detached,
@@ -87,7 +103,7 @@ function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
 }
 
 /** What `attach` needs: a network endpoint without a process (the engine API; CNI ADD). */
-export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove' | 'env'>;
+export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove' | 'env' | 'restart'>;
 
 /**
  * `ctnet run`: validates everything first, then (under the host lock) records the container with
@@ -143,7 +159,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
       const record: ContainerRecord = {
         id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
-        ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null,
+        ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true,
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
-import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer } from './lifecycle.js';
+import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
 import { findContainer } from './lookup.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
@@ -75,6 +75,11 @@ export class Engine {
 
   exec(nameOrId: string, command: string[]): ChildProcess {
     return execInContainer(this.ctx, nameOrId, command);
+  }
+
+  /** Resolves with the exit code once the container has exited. */
+  wait(nameOrId: string): Promise<number | null> {
+    return waitContainer(this.ctx, nameOrId);
   }
 
   logs(nameOrId: string): string {

@@ -8,6 +8,7 @@ import type { ContainerRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
+import { readExitStatus } from './shim.js';
 import { detachContainer, markExited, removeLogs } from './teardown.js';
 
 /** What happens to a container after it started: it exits, is stopped, removed, exec'd into, read. */
@@ -36,13 +37,14 @@ async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
   return true;
 }
 
-/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. */
-async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<void> {
-  if (!isAlive(c.pid, c.pidStart)) return;
+/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. Returns the signal that ended it. */
+async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<'SIGTERM' | 'SIGKILL' | undefined> {
+  if (!isAlive(c.pid, c.pidStart)) return undefined;
   signalContainer(c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
-  if (await waitGone(c, timeoutSeconds * 1000)) return;
+  if (await waitGone(c, timeoutSeconds * 1000)) return timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
   signalContainer(c, 'SIGKILL');
   await waitGone(c, 5000);
+  return 'SIGKILL';
 }
 
 export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
@@ -51,8 +53,10 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
   if (c.pid === null) throw new ConflictError(noProcess(c));
-  await terminate(c, timeoutSeconds);
-  ctx.locked(() => markExited(ctx, c.id, null));
+  const signal = await terminate(c, timeoutSeconds);
+  // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
+  const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
+  ctx.locked(() => markExited(ctx, c.id, killed));
   return c;
 }
 
@@ -113,6 +117,16 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   } finally {
     closeNetns(netns);
   }
+}
+
+/** Waits until a container has exited (its state recorded) and returns its exit code. */
+export async function waitContainer(ctx: EngineContext, nameOrId: string): Promise<number | null> {
+  const c = findContainer(ctx, nameOrId);
+  if (c.state === 'running' && c.pid === null) throw new ConflictError(noProcess(c));
+  while (liveState(findContainer(ctx, c.id)) === 'running') await new Promise((r) => setTimeout(r, 100));
+  const now = findContainer(ctx, c.id);
+  if (now.state !== 'exited' && !ctx.dryRun) ctx.locked(() => markExited(ctx, now.id, null));
+  return ctx.store.getContainer(c.id)?.exitCode ?? readExitStatus(c.logPath);
 }
 
 export function containerLogs(ctx: EngineContext, nameOrId: string): string {

@@ -1,13 +1,18 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseSubnet } from '../ipam/ipv4.js';
+import { netnsPath } from '../kernel/netns.js';
+import { killProcessesIn } from '../kernel/proc.js';
 import { planDetach } from '../plan/container-plan.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { mappingsOf } from './firewall-state.js';
+import { readExitStatus } from './shim.js';
 
 /** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
+  // A container with a process may have left others in its namespace (children, exec): they go too.
+  if (c.pid !== null && c.ownsNetns && c.netns && !ctx.dryRun) killProcessesIn(netnsPath(c.netns));
   const prefix = parseSubnet(ctx.store.getNetworkById(c.networkId).subnet).prefix;
   return ctx.applyBestEffort(planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) }));
 }
@@ -27,7 +32,7 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
     } else {
       ctx.store.updateContainer(c.id, {
         state: 'exited', ip: null, hostVeth: null, netns: null,
-        exitCode: exitCode ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
+        exitCode: exitCode ?? readExitStatus(c.logPath) ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
       });
     }
   });

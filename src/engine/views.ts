@@ -2,6 +2,7 @@ import { parseSubnet } from '../ipam/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
 import { liveState } from './lookup.js';
+import { readRestarts } from './shim.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {
@@ -41,7 +42,8 @@ export interface ContainerView {
   Name: string;
   State: { Status: string; Running: boolean; Pid: number | null; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
-  Config: { Hostname: string; Cmd: string[]; Env: string[]; Detached: boolean; AutoRemove: boolean };
+  Config: { Hostname: string; Cmd: string[]; Env: string[]; Detached: boolean; AutoRemove: boolean; RestartMax: number };
+  RestartCount: number;
   NetworkSettings: {
     SandboxKey: string | null;
     Network: string;
@@ -62,7 +64,8 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
     Name: c.name,
     State: { Status: state, Running: state === 'running', Pid: state === 'running' ? c.pid : null, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt },
     Created: c.createdAt,
-    Config: { Hostname: c.hostname, Cmd: c.command, Env: c.env, Detached: c.detached, AutoRemove: c.autoRemove },
+    Config: { Hostname: c.hostname, Cmd: c.command, Env: c.env, Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax },
+    RestartCount: readRestarts(c.logPath),
     NetworkSettings: {
       SandboxKey: c.netns ? `/run/netns/${c.netns}` : null,
       Network: net.name,

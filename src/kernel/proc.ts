@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 /** A process identity that survives PID reuse: the PID plus its start time in clock ticks since boot. */
 export function processStartTime(pid: number): string | undefined {
@@ -17,4 +17,29 @@ export function isAlive(pid: number | null | undefined, startTime: string | null
   if (!pid) return false;
   const now = processStartTime(pid);
   return now !== undefined && (startTime == null || now === startTime);
+}
+
+/**
+ * Ends every process whose network namespace is the one at `netnsPath` (a container's, which ctnet
+ * created): what a container's command left behind, and what `exec` started in it.
+ */
+export function killProcessesIn(netnsPath: string): number {
+  let ino: number;
+  try {
+    ino = statSync(netnsPath).ino;
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (statSync(`/proc/${entry}/ns/net`).ino !== ino) continue;
+      process.kill(Number(entry), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile, or not ours to see
+    }
+  }
+  return killed;
 }

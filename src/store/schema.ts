@@ -87,4 +87,6 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   DROP TABLE ports;
   ALTER TABLE ports_v5 RENAME TO ports;
   `,
+  // Restart policy of detached containers (on-failure:N; 0 = never).
+  `ALTER TABLE containers ADD COLUMN restart_max INTEGER NOT NULL DEFAULT 0;`,
 ];

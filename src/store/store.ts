@@ -54,6 +54,8 @@ export interface ContainerRecord {
   ownsNetns: boolean;
   /** The runtime's container ID (CNI_CONTAINERID) for CNI attachments. */
   cniContainerId: string | null;
+  /** A detached container is restarted on failure up to this many times (0: never). */
+  restartMax: number;
 }
 
 export interface PortRecord {
@@ -105,6 +107,7 @@ const toContainer = (r: Row): ContainerRecord => ({
   ifname: r.ifname as string,
   ownsNetns: r.owns_netns === 1,
   cniContainerId: (r.cni_container_id as string | null) ?? null,
+  restartMax: (r.restart_max as number | null) ?? 0,
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -119,7 +122,7 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   id: 'id', name: 'name', networkId: 'network_id', ip: 'ip', hostVeth: 'host_veth', netns: 'netns', hostname: 'hostname',
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
-  startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id',
+  startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */

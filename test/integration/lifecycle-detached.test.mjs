@@ -1,0 +1,77 @@
+// Detached containers under their supervisor shim: exit codes recorded, wait, restart on failure,
+// stop by SIGTERM (143) or SIGKILL (137), a supervisor of a few MB, nothing left running.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createLab } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'lab', '--subnet', '172.21.0.0/24']);
+});
+after(() => lab?.close());
+
+test('the exit code of a -d container is recorded; wait prints it', () => {
+  lab.ok(['run', '-d', '--name', 'three', '--network', 'lab', '--', 'sh', '-c', 'sleep 0.3; exit 3']);
+  assert.equal(lab.ok(['wait', 'three']), '3\n');
+  const c = lab.json(['inspect', 'three']);
+  assert.deepEqual([c.State.Status, c.State.ExitCode], ['exited', 3]);
+  assert.match(lab.ok(['ps', '-a']), /three .* Exited \(3\)/);
+  lab.ok(['rm', 'three']);
+});
+
+test('stop: SIGTERM gives 143; a process that ignores it is killed after --time, 137', () => {
+  lab.ok(['run', '-d', '--name', 'polite', '--network', 'lab', '--', 'sleep', '600']);
+  lab.ok(['stop', 'polite']);
+  assert.equal(lab.json(['inspect', 'polite']).State.ExitCode, 143);
+  lab.ok(['run', '-d', '--name', 'stubborn', '--network', 'lab', '--', 'sh', '-c', "trap '' TERM; sleep 600 & wait"]);
+  lab.ok(['stop', '-t', '1', 'stubborn']);
+  assert.equal(lab.json(['inspect', 'stubborn']).State.ExitCode, 137);
+  lab.ok(['rm', 'polite', 'stubborn']);
+});
+
+test('--restart on-failure:2 runs a failing command three times in the same network, then records its code', () => {
+  const runs = join(lab.root, 'runs');
+  lab.ok(['run', '-d', '--name', 'flaky', '--network', 'lab', '--restart', 'on-failure:2', '--', 'sh', '-c', `ip -4 -o addr show eth0 | awk '{print $4}' >> ${runs}; exit 1`]);
+  assert.equal(lab.ok(['wait', 'flaky']), '1\n');
+  const lines = readFileSync(runs, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 3);
+  assert.equal(new Set(lines).size, 1, 'the same address every time');
+  const c = lab.json(['inspect', 'flaky']);
+  assert.deepEqual([c.RestartCount, c.Config.RestartMax, c.State.ExitCode], [2, 2, 1]);
+  lab.ok(['run', '-d', '--name', 'fine', '--network', 'lab', '--restart', 'on-failure', '--', 'true']);
+  assert.equal(lab.ok(['wait', 'fine']), '0\n');
+  assert.equal(lab.json(['inspect', 'fine']).RestartCount, 0);
+  lab.ok(['rm', 'flaky', 'fine']);
+});
+
+test('--restart is refused without -d or with --rm, and for an unknown policy', () => {
+  for (const [args, re] of [
+    [['--restart', 'on-failure'], /--restart needs -d/],
+    [['-d', '--rm', '--restart', 'on-failure'], /cannot be combined/],
+    [['-d', '--restart', 'always'], /not one of no, on-failure, on-failure:N/],
+  ]) {
+    const r = lab.ctnet(['run', ...args, '--network', 'lab', '--', 'true']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, re);
+  }
+});
+
+test('the supervisor costs a few MB; killing it leaves no process behind in the container', () => {
+  lab.ok(['run', '-d', '--name', 'watched', '--network', 'lab', '--', 'sleep', '600']);
+  const c = lab.json(['inspect', 'watched']);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${c.State.Pid}/status`, 'utf8'))[1]);
+  assert.ok(rssKiB < 5 * 1024, `supervisor RSS ${rssKiB} KiB`);
+  const ns = c.NetworkSettings.SandboxKey;
+  const child = Number(execFileSync('pgrep', ['-P', String(c.State.Pid)], { encoding: 'utf8' }).trim());
+  process.kill(c.State.Pid, 'SIGKILL');
+  lab.ok(['gc']);
+  assert.ok(!existsSync(`/proc/${child}`) || readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1].startsWith('Z'), 'the orphaned command was ended');
+  assert.ok(!existsSync(ns));
+  const left = readFileSync('/proc/self/mounts', 'utf8').includes(ns);
+  assert.equal(left, false);
+  lab.ok(['rm', 'watched']);
+});
