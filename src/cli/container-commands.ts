@@ -203,14 +203,15 @@ export function registerContainerCommands(program: Command): void {
 
   program
     .command('topology')
-    .description('Draw what exists now: the host, bridges with their gateways, veth pairs, containers, published ports and NAT rules')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
+    .description('Draw what exists now: the host, bridges with their gateways, veth pairs, containers, published ports and NAT rules (svg: laid out with ELK)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot', 'svg']).default('text'))
     .option('--json', 'the same as --format json')
     .action(async (o) => {
       const { topologyText, topologyDot } = await import('../topology/render.js');
-      await withEngine({}, (e) => {
+      await withEngine({}, async (e) => {
         const t = e.topology();
         const format = o.json ? 'json' : o.format;
+        if (format === 'svg') return void process.stdout.write((await (await import('../topology/svg.js')).topologySvg(t)).svg);
         process.stdout.write(format === 'json' ? json(t) : format === 'dot' ? topologyDot(t) : topologyText(t));
       });
     });

@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import type { Topology } from './model.js';
+
+/** The topology as SVG, laid out by ELK's layered algorithm (host, bridges, containers left to right). */
+
+interface ElkLabel { text: string; width: number; height: number; x?: number; y?: number }
+interface ElkNode { id: string; width: number; height: number; x?: number; y?: number; labels?: ElkLabel[] }
+interface ElkPoint { x: number; y: number }
+interface ElkEdge { id: string; sources: string[]; targets: string[]; labels?: ElkLabel[]; sections?: { startPoint: ElkPoint; endPoint: ElkPoint; bendPoints?: ElkPoint[] }[] }
+interface ElkGraph { id: string; layoutOptions: Record<string, string>; children: ElkNode[]; edges: ElkEdge[]; width?: number; height?: number }
+interface Elk { layout(g: ElkGraph): Promise<ElkGraph> }
+
+const CHAR = 7;
+const LINE = 15;
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const box = (id: string, lines: string[]): ElkNode => ({
+  id,
+  width: Math.max(...lines.map((l) => l.length)) * CHAR + 20,
+  height: lines.length * LINE + 12,
+  labels: lines.map((text) => ({ text, width: text.length * CHAR, height: LINE })),
+});
+const label = (text: string): ElkLabel => ({ text, width: text.length * CHAR, height: LINE });
+
+export interface SvgNodeBox { id: string; x: number; y: number; width: number; height: number }
+
+/** Lays the topology out; returns the SVG and the node boxes (tests check nothing overlaps). */
+export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: SvgNodeBox[] }> {
+  const children: ElkNode[] = [box('host', ['host' + (t.host.netns ? ` (${t.host.netns})` : ''), ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)])];
+  const edges: ElkEdge[] = [];
+  const kinds = new Map<string, 'link' | 'port'>();
+  for (const n of t.networks) {
+    const b = `bridge:${n.bridge}`;
+    children.push(box(b, [`bridge ${n.bridge}`, `${n.gateway}/${n.subnet.split('/')[1]}`, `network ${n.name}${n.internal ? ' (internal)' : n.ipMasq ? '' : ' (routed)'}`]));
+    edges.push({ id: `e:${b}`, sources: ['host'], targets: [b] });
+    kinds.set(`e:${b}`, 'link');
+    for (const c of n.containers.filter((x) => x.state === 'running')) {
+      const id = `ct:${c.id}`;
+      children.push(box(id, [c.name, `${c.ifname} ${c.ip}/${c.prefix}`]));
+      edges.push({ id: `e:${id}`, sources: [b], targets: [id], labels: c.hostVeth ? [label(c.hostVeth)] : [] });
+      kinds.set(`e:${id}`, 'link');
+      c.ports.forEach((p, i) => {
+        const pid = `p:${c.id}:${i}`;
+        edges.push({ id: pid, sources: ['host'], targets: [id], labels: [label(`${p.hostIp}:${p.hostPort}/${p.protocol} → ${c.ip}:${p.containerPort}`)] });
+        kinds.set(pid, 'port');
+      });
+    }
+  }
+  const ELK = createRequire(import.meta.url)('elkjs/lib/elk.bundled.js') as new () => Elk;
+  const g = await new ELK().layout({
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.spacing.nodeNode': '18',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '60',
+      'elk.edgeLabels.placement': 'CENTER',
+      'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+    },
+    children,
+    edges,
+  });
+  const rulesTop = (g.height ?? 0) + 20;
+  const width = Math.max(g.width ?? 0, ...t.rules.map((r) => r.length * CHAR + 20)) + 20;
+  const height = rulesTop + (t.rules.length ? (t.rules.length + 1) * LINE + 10 : 0);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" font-family="sans-serif" font-size="12">`,
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0969da"/></marker></defs>',
+    '<rect width="100%" height="100%" fill="white"/>',
+  ];
+  for (const e of g.edges) {
+    const port = kinds.get(e.id) === 'port';
+    for (const s of e.sections ?? []) {
+      const pts = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+      out.push(`<polyline points="${pts}" fill="none" stroke="${port ? '#0969da' : '#57606a'}" stroke-width="${port ? 1 : 1.5}"${port ? ' stroke-dasharray="5,3" marker-end="url(#arrow)"' : ''}/>`);
+    }
+    for (const l of e.labels ?? []) out.push(`<text x="${(l.x ?? 0).toFixed(1)}" y="${((l.y ?? 0) + 11).toFixed(1)}" fill="${port ? '#0969da' : '#57606a'}" font-size="11">${esc(l.text)}</text>`);
+  }
+  const boxes: SvgNodeBox[] = [];
+  for (const n of g.children) {
+    const [x, y] = [n.x ?? 0, n.y ?? 0];
+    boxes.push({ id: n.id, x, y, width: n.width, height: n.height });
+    const fill = n.id === 'host' ? '#fff8c5' : n.id.startsWith('bridge:') ? '#ddf4ff' : '#dafbe1';
+    out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${n.width}" height="${n.height}" rx="6" fill="${fill}" stroke="#57606a"/>`);
+    (n.labels ?? []).forEach((l, i) => out.push(`<text x="${(x + 10).toFixed(1)}" y="${(y + 18 + i * LINE).toFixed(1)}"${i === 0 ? ' font-weight="bold"' : ''}>${esc(l.text)}</text>`));
+  }
+  if (t.rules.length) {
+    out.push(`<text x="10" y="${rulesTop + LINE}" font-weight="bold">rules</text>`);
+    t.rules.forEach((r, i) => out.push(`<text x="10" y="${rulesTop + LINE * (i + 2)}">${esc(r)}</text>`));
+  }
+  out.push('</svg>');
+  return { svg: out.join('\n') + '\n', boxes };
+}
