@@ -43,5 +43,9 @@ test('text and dot drawings, and a bridge removed behind ctnet\'s back shows as 
   execFileSync('ip', ['-n', lab.host, 'link', 'del', 'brdb']);
   assert.match(lab.ok(['topology']), /bridge brdb .* MISSING in the kernel \(ctnet gc rebuilds it\)/);
   lab.ok(['gc']);
-  assert.equal(lab.ctnet(['topology', '--format', 'svg']).code, 2);
+  const svg = lab.ok(['topology', '--format', 'svg']);
+  assert.match(svg, /^<svg /);
+  assert.match(svg, />front</);
+  assert.match(svg, /0\.0\.0\.0:8000\/tcp → 172\.23\.0\.10:80/);
+  assert.equal(lab.ctnet(['topology', '--format', 'png']).code, 2);
 });
