@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, KernelError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
@@ -15,7 +15,7 @@ import type { Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
-import { shimCommand, statusFileOf } from './shim.js';
+import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { toMappings } from './firewall-state.js';
@@ -79,6 +79,17 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
   return { ports, hostname };
 }
 
+/**
+ * How a -d --rm container's shim reaches the host to remove it: the host namespace by name, or,
+ * when ctnet runs in init's namespace, by /proc/1/ns/net. Otherwise reconcile removes it later.
+ */
+function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | undefined {
+  if (!c.autoRemove) return undefined;
+  if (ctx.options.hostNetns) return { root: ctx.root, hostNetns: ctx.options.hostNetns, id: c.id };
+  const same = (a: string, b: string): boolean => { try { return statSync(a).ino === statSync(b).ino; } catch { return false; } };
+  return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
+}
+
 function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
   let logFd: number | undefined;
   if (c.logPath) {
@@ -91,7 +102,7 @@ function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
       netns,
       uts: { hostname: c.hostname },
       // A detached container runs under the shim, which records its exit status (and restarts it).
-      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, c.command) : c.command,
+      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, c.command, removeOnExit(ctx, c)) : c.command,
       env: containerEnv(c),
       stdio: logFd === undefined ? 'inherit' : ['ignore', logFd, logFd],
       detached: c.detached,

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The supervisor of a detached container: /bin/sh (about 2 MB), no process of ctnet's. It starts the
  * command, passes SIGTERM/SIGINT on, restarts it on failure up to N times (the network namespace
  * stays, since the shim lives on), and writes the exit status where reconcile and `wait` read it.
+ * With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
+ * group must not take the remover with it).
  */
-const SCRIPT = `status=$1; max=$2; shift 2
+const SCRIPT = `status=$1; max=$2; rm_node=$3; rm_bin=$4; rm_root=$5; rm_host=$6; rm_id=$7; shift 7
 stopping=0; n=0; code=0
 trap 'stopping=1; kill -TERM "$child" 2>/dev/null' TERM INT
 while :; do
@@ -16,10 +19,25 @@ while :; do
   n=$((n + 1)); echo "$n" > "$status.restarts"; sleep 0.1
 done
 echo "$code" > "$status"
+if [ -n "$rm_id" ]; then
+  CTNET_ROOT=$rm_root CTNET_HOST_NETNS=$rm_host setsid -f "$rm_node" "$rm_bin" rm -f "$rm_id" </dev/null >/dev/null 2>&1
+fi
 exit "$code"`;
 
-export function shimCommand(statusFile: string, restartMax: number, command: readonly string[]): string[] {
-  return ['/bin/sh', '-c', SCRIPT, 'ctnet-shim', statusFile, String(restartMax), ...command];
+/** What the shim needs to remove its container when it exits (--rm): how to run ctnet against the host. */
+export interface RemoveOnExit {
+  root: string;
+  /** A name in /run/netns or a path: the shim itself runs inside the container's namespace. */
+  hostNetns: string;
+  id: string;
+}
+
+/** The CLI, found the same way from dist/engine/ and from the bundle in dist/cli/. */
+const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
+
+export function shimCommand(statusFile: string, restartMax: number, command: readonly string[], rm?: RemoveOnExit): string[] {
+  const remove = rm ? [process.execPath, CTNET_BIN, rm.root, rm.hostNetns, rm.id] : ['', '', '', '', ''];
+  return ['/bin/sh', '-c', SCRIPT, 'ctnet-shim', statusFile, String(restartMax), ...remove, ...command];
 }
 
 /** Where a detached container's exit status goes: beside its log. */

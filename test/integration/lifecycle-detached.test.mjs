@@ -75,3 +75,15 @@ test('the supervisor costs a few MB; killing it leaves no process behind in the 
   assert.equal(left, false);
   lab.ok(['rm', 'watched']);
 });
+
+test('-d --rm: the container and its network go when its command exits, without another ctnet command', async () => {
+  lab.ok(['run', '-d', '--rm', '--name', 'brief', '--network', 'lab', '--', 'sh', '-c', 'sleep 0.3']);
+  const ns = lab.json(['inspect', 'brief']).NetworkSettings.SandboxKey;
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    // Read the state directly: every ctnet command that changes something would reconcile first.
+    gone = !existsSync(ns) && !JSON.stringify(lab.json(['ps', '-a'])).includes('"brief"');
+  }
+  assert.ok(gone, 'removed by its supervisor');
+});
