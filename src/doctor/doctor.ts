@@ -1,6 +1,7 @@
-import { NotFoundError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { EngineContext } from '../engine/context.js';
 import { findContainer, liveState } from '../engine/lookup.js';
+import { ctnetTableExists } from '../engine/networks.js';
 import { parseSubnet, contains } from '../ipam/ipv4.js';
 import { netnsExists } from '../kernel/netns.js';
 import { readSysctl } from '../kernel/sysctl.js';
@@ -37,7 +38,7 @@ export function parseTarget(text: string | undefined, gateway: string): Target {
   const [host, port] = text.split(':');
   const n = port === undefined ? 9 : Number(port);
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new NotFoundError(`--to ${text} is not ADDRESS or ADDRESS:PORT (e.g. 10.0.12.11:80)`);
+    throw new InvalidArgumentError(`--to ${text} is not ADDRESS or ADDRESS:PORT (e.g. 10.0.12.11:80)`);
   }
   return { host, port: n };
 }
@@ -120,7 +121,7 @@ function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, targ
       return v === '1' ? ok('forwarding', 'net.ipv4.ip_forward=1') : bad('forwarding', 'net.ipv4.ip_forward is 0: the host drops everything it should route (100% loss)', fix({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }));
     },
     () => {
-      if (!tableExists(ctx)) return bad('masquerade', `ctnet's nftables table is missing (flushed?): no masquerade, no published ports`, 'ctnet firewall reload');
+      if (!ctnetTableExists(ctx)) return bad('masquerade', `ctnet's nftables table is missing (flushed?): no masquerade, no published ports`, 'ctnet firewall reload');
       if (!net.ipMasq || net.internal) return ok('masquerade', `network ${net.name} is ${net.internal ? 'internal' : 'routed'}: no masquerade by design`);
       return setHas(ctx, SET.masqSubnets, net.subnet) ? ok('masquerade', `${net.subnet} is masqueraded on its way out`) : bad('masquerade', `${net.subnet} is not in ${SET.masqSubnets}: other hosts cannot answer`, 'ctnet firewall reload');
     },
@@ -143,10 +144,6 @@ function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, targ
 
 function isHostAddress(ctx: EngineContext, ip: string): boolean {
   return ctx.kernel().rtnl().listAddresses().some((a) => a.address === ip);
-}
-
-function tableExists(ctx: EngineContext): boolean {
-  return ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`);
 }
 
 type NftJson = { nftables: Record<string, { elem?: unknown[] }>[] };

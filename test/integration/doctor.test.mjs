@@ -55,4 +55,7 @@ test('every layer ok prints a readable walk; an unknown container is one error l
   const r = lab.ctnet(['doctor', 'nope']);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /^ctnet: error: container nope does not exist/);
+  const bad = lab.ctnet(['doctor', 'web', '--to', 'somewhere:80']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^ctnet: error: --to somewhere:80 is not ADDRESS or ADDRESS:PORT \(e\.g\. 10\.0\.12\.11:80\)\n$/);
 });
