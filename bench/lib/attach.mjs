@@ -98,25 +98,30 @@ function runtimeStyle({ name, one, add, del, close }, progress) {
 
 const tcpPort = (hostPort) => [{ hostPort, containerPort: 80, protocol: 'tcp' }];
 
+/** A host namespace and a scratch directory for one implementation; removing the namespace removes its bridge and rules. */
+function workspace(label) {
+  const hostNs = newNetns(label);
+  const dir = mkdtempSync(join(tmpdir(), `ctnet-bench-${label}-`));
+  return { hostNs, dir, remove: () => { deleteNetns(hostNs); rmSync(dir, { recursive: true, force: true }); } };
+}
+
 /** The reference CNI chain. */
 function cniImpl(progress) {
-  const hostNs = newNetns('cni');
-  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-cni-'));
-  const chain = cniChain({ hostNs, dataDir, subnet: '10.201.0.0/16' });
+  const ws = workspace('cni');
+  const chain = cniChain({ hostNs: ws.hostNs, dataDir: ws.dir, subnet: '10.201.0.0/16' });
   return runtimeStyle({
     name: 'cni',
     one: (port) => ({ ns: newNetns('cc'), id: id(), ports: tcpPort(port) }),
     add: (c) => chain.add(c.id, netnsPath(c.ns), c.ports),
     del: (c) => chain.del(c.id, netnsPath(c.ns), c.ports, c.result),
-    close: () => { deleteNetns(hostNs); rmSync(dataDir, { recursive: true, force: true }); },
+    close: ws.remove,
   }, progress);
 }
 
 /** netavark with addresses supplied (as Podman supplies them). */
 function netavarkImpl(progress) {
-  const hostNs = newNetns('nv');
-  const configDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-nv-'));
-  const nv = netavark({ hostNs, configDir, subnet: '10.202.0.0/16', gateway: '10.202.0.1' });
+  const ws = workspace('nv');
+  const nv = netavark({ hostNs: ws.hostNs, configDir: ws.dir, subnet: '10.202.0.0/16', gateway: '10.202.0.1' });
   let next = 2;
   return runtimeStyle({
     name: 'netavark',
@@ -126,23 +131,22 @@ function netavarkImpl(progress) {
     },
     add: (c) => nv.setup(c.id, netnsPath(c.ns), c.ip, c.ports),
     del: (c) => nv.teardown(c.id, netnsPath(c.ns), c.ip, c.ports),
-    close: () => { deleteNetns(hostNs); rmSync(configDir, { recursive: true, force: true }); },
+    close: ws.remove,
   }, progress);
 }
 
 /** ctnet's CNI executable, run per ADD/DEL as a runtime runs a plugin (node start included). */
 function ctnetCniImpl(progress) {
-  const hostNs = newNetns('ccni');
-  const dataDir = mkdtempSync(join(tmpdir(), 'ctnet-bench-ccni-'));
+  const ws = workspace('ccni');
   const plugin = fileURLToPath(new URL('../../bin/cni/ctnet', import.meta.url));
   const exec = (command, c) => {
     const r = spawnSync(plugin, [], {
       input: JSON.stringify({
         cniVersion: '1.0.0', name: 'bench', type: 'ctnet', bridge: 'cni0',
-        ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir },
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir: ws.dir },
         runtimeConfig: { portMappings: c.ports },
       }),
-      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: hostNs },
+      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: ws.hostNs },
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`ctnet CNI ${command} failed: ${r.stdout}${r.stderr}`);
@@ -152,13 +156,7 @@ function ctnetCniImpl(progress) {
     one: (port) => ({ ns: newNetns('cn'), id: id(), ports: tcpPort(port) }),
     add: (c) => exec('ADD', c),
     del: (c) => exec('DEL', c),
-    close: () => {
-      const engine = new Engine({ root: dataDir, hostNetns: hostNs });
-      try { engine.removeNetwork('bench'); } catch { /* never created */ }
-      engine.close();
-      deleteNetns(hostNs);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    close: ws.remove,
   }, progress);
 }
 
