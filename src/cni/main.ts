@@ -22,9 +22,24 @@ function required(name: string): string {
   return v;
 }
 
-function engineFor(conf: NetConf): EngineContext {
+/** Runs `fn` with the engine for this configuration and always closes it. */
+function withEngine<T>(conf: NetConf, fn: (ctx: EngineContext) => T): T {
   // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
-  return new EngineContext({ root: conf.ipam?.dataDir || env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: env('CTNET_HOST_NETNS') ?? null });
+  const ctx = new EngineContext({ root: conf.ipam?.dataDir || env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: env('CTNET_HOST_NETNS') ?? null });
+  try {
+    return fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+/** The version the configuration asks for, for VERSION and for errors (the latest when unreadable). */
+function requestedVersion(stdin: string): string {
+  try {
+    return (JSON.parse(stdin) as { cniVersion?: string }).cniVersion || LATEST;
+  } catch {
+    return LATEST;
+  }
 }
 
 function requestedIp(conf: NetConf): string | undefined {
@@ -34,15 +49,7 @@ function requestedIp(conf: NetConf): string | undefined {
 }
 
 function run(command: string, stdin: string): unknown {
-  if (command === 'VERSION') {
-    let version: string = LATEST;
-    try {
-      version = (JSON.parse(stdin) as { cniVersion?: string }).cniVersion || LATEST;
-    } catch {
-      // VERSION may come without a configuration.
-    }
-    return { cniVersion: version, supportedVersions: SUPPORTED_VERSIONS };
-  }
+  if (command === 'VERSION') return { cniVersion: requestedVersion(stdin), supportedVersions: SUPPORTED_VERSIONS };
   const conf = parseNetConf(stdin);
   const version: CniVersion = checkVersion(conf);
   const needs = (min: string): void => {
@@ -53,60 +60,37 @@ function run(command: string, stdin: string): unknown {
       const args = parseCniArgs(env('CNI_ARGS'));
       const target = { containerId: required('CNI_CONTAINERID'), netnsPath: required('CNI_NETNS'), ifname: required('CNI_IFNAME'), mac: conf.runtimeConfig?.mac ?? args.MAC };
       const delegated = isDelegatedIpam(conf) ? firstIPv4(delegateIpam('ADD', conf.ipam!.type, stdin), conf.ipam!.type) : undefined;
-      const ctx = engineFor(conf);
       try {
         const spec = networkSpec(conf, delegated);
-        return addResult(version, cniAdd(ctx, spec, target, portRequests(conf), delegated?.ip ?? requestedIp(conf)), conf.prevResult);
+        return withEngine(conf, (ctx) => addResult(version, cniAdd(ctx, spec, target, portRequests(conf), delegated?.ip ?? requestedIp(conf)), conf.prevResult));
       } catch (err) {
         // Give the delegated address back: nothing of this ADD stays.
         if (delegated) try { delegateIpam('DEL', conf.ipam!.type, stdin); } catch { /* reported by the ADD error */ }
         throw err;
-      } finally {
-        ctx.close();
       }
     }
     case 'DEL': {
-      const ctx = engineFor(conf);
-      try {
-        cniDel(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME'));
-      } finally {
-        ctx.close();
-      }
+      withEngine(conf, (ctx) => cniDel(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME')));
       if (isDelegatedIpam(conf)) delegateIpam('DEL', conf.ipam!.type, stdin);
       return undefined;
     }
     case 'CHECK': {
       needs('0.4.0');
       if (!conf.prevResult) throw new CniError(CNI_ERROR.invalidConfig, 'CHECK needs prevResult in the configuration');
-      const ctx = engineFor(conf);
-      try {
-        cniCheck(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME'));
-      } finally {
-        ctx.close();
-      }
+      withEngine(conf, (ctx) => cniCheck(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME')));
       return undefined;
     }
     case 'STATUS': {
       needs('1.1.0');
       if (process.getuid?.() !== 0) throw new CniError(CNI_ERROR.notAvailable, 'the ctnet plugin needs root to change network namespaces');
-      const ctx = engineFor(conf);
-      try {
-        const reason = cniStatus(ctx, networkSpec(conf));
-        if (reason) throw new CniError(CNI_ERROR.notAvailable, reason);
-      } finally {
-        ctx.close();
-      }
+      const reason = withEngine(conf, (ctx) => cniStatus(ctx, networkSpec(conf)));
+      if (reason) throw new CniError(CNI_ERROR.notAvailable, reason);
       return undefined;
     }
     case 'GC': {
       needs('1.1.0');
       const valid = conf['cni.dev/valid-attachments'] ?? conf['cni.dev/attachments'] ?? [];
-      const ctx = engineFor(conf);
-      try {
-        cniGc(ctx, conf.name, valid);
-      } finally {
-        ctx.close();
-      }
+      withEngine(conf, (ctx) => cniGc(ctx, conf.name, valid));
       return undefined;
     }
     default:
@@ -128,12 +112,7 @@ function main(): void {
   } catch {
     // no stdin
   }
-  let version: string = LATEST;
-  try {
-    version = (JSON.parse(stdin) as { cniVersion?: string }).cniVersion || LATEST;
-  } catch {
-    // reported by run()
-  }
+  const version = requestedVersion(stdin);
   try {
     if (!command) throw new CniError(CNI_ERROR.invalidEnvironment, 'CNI_COMMAND is not set; this is a CNI plugin, run by a container runtime');
     const out = run(command, stdin);
