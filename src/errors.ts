@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CTNET_KERNEL'
   | 'CTNET_COMMAND_NOT_FOUND'
   | 'CTNET_COMMAND_NOT_EXECUTABLE'
+  | 'CTNET_CONTAINER_SETUP'
   | 'CTNET_INJECTED_FAULT';
 
 /** Exit codes are part of the CLI contract; never renumber them. */
@@ -23,6 +24,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   CTNET_DEPENDENCY_MISSING: 6,
   CTNET_KERNEL: 7,
   CTNET_INJECTED_FAULT: 8,
+  CTNET_CONTAINER_SETUP: 125,
   CTNET_COMMAND_NOT_EXECUTABLE: 126,
   CTNET_COMMAND_NOT_FOUND: 127,
 };
@@ -36,6 +38,7 @@ const CNI_CODES: Readonly<Record<ErrorCode, number>> = {
   CTNET_DEPENDENCY_MISSING: 50,
   CTNET_KERNEL: 999,
   CTNET_INJECTED_FAULT: 999,
+  CTNET_CONTAINER_SETUP: 999,
   CTNET_COMMAND_NOT_EXECUTABLE: 999,
   CTNET_COMMAND_NOT_FOUND: 999,
 };
@@ -108,5 +111,13 @@ export class InjectedFaultError extends CtnetError {
   override readonly name = 'InjectedFaultError';
   constructor(step: number, what: string) {
     super('CTNET_INJECTED_FAULT', `injected fault at step ${step} (${what}); unset CTNET_FAULT_AT to run normally`);
+  }
+}
+
+/** ctnet-init could not build the container (a mount, pivot_root, the user): what it said, exit 125 as Docker's. */
+export class ContainerSetupError extends CtnetError {
+  override readonly name = 'ContainerSetupError';
+  constructor(message: string) {
+    super('CTNET_CONTAINER_SETUP', message.replace(/^ctnet: error: /, ''));
   }
 }

@@ -21,9 +21,14 @@ function exitCodeOf(child: ChildProcess): Promise<number> {
   });
 }
 
-/** While a foreground child runs, signals sent to ctnet go to it (Ctrl-C stops the container, not ctnet). */
-async function waitForeground(child: ChildProcess): Promise<number> {
-  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+/**
+ * While a foreground container runs, signals sent to ctnet go to its PID 1 (Ctrl-C stops the
+ * container, not ctnet). PID 1 ignores signals it has no handler for, as in Docker, so a second
+ * Ctrl-C kills it.
+ */
+async function waitForeground(child: ChildProcess, send: (sig: NodeJS.Signals) => void): Promise<number> {
+  let interrupts = 0;
+  const forward = (sig: NodeJS.Signals) => () => send(sig === 'SIGINT' && ++interrupts > 1 ? 'SIGKILL' : sig);
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   try {
@@ -50,7 +55,7 @@ function portsText(c: ContainerView): string {
 function statusText(c: ContainerView): string {
   if (c.State.Running) return `Up ${ago(c.State.StartedAt)}`;
   if (c.State.Status === 'created') return 'Created';
-  const code = c.State.ExitCode === null ? '' : ` (${c.State.ExitCode})`;
+  const code = c.State.ExitCode === null ? '' : ` (${c.State.ExitCode}${c.State.OOMKilled ? ', OOM killed' : ''})`;
   return `Exited${code}${c.State.FinishedAt ? ` ${ago(c.State.FinishedAt)} ago` : ''}`;
 }
 
@@ -68,6 +73,13 @@ export function registerContainerCommands(program: Command): void {
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
+    .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
+    .option('-v, --volume <HOSTPATH:PATH[:ro]>', 'bind mount a host path into the container (repeatable)', collect, [])
+    .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
+    .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')
+    .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
+    .option('--pids-limit <n>', 'most processes and threads the container may have')
+    .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .passThroughOptions()
@@ -76,10 +88,14 @@ export function registerContainerCommands(program: Command): void {
         const { container, child } = e.run({
           command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
           env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
+          sandbox: { rootfs: o.rootfs, volumes: o.volume, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init },
         });
         if (!child) return;
-        if (o.detach) return void process.stdout.write(`${container.id}\n`);
-        const code = await waitForeground(child);
+        if (o.detach) {
+          await e.started(child);
+          return void process.stdout.write(`${container.id}\n`);
+        }
+        const code = await waitForeground(child, (sig) => e.signal(container.id, sig));
         e.exited(container.id, code);
         process.exitCode = code;
       });
@@ -135,7 +151,8 @@ export function registerContainerCommands(program: Command): void {
       // Options pass through after the name, so the `--` separator arrives as the first word.
       const argv = command[0] === '--' ? command.slice(1) : command;
       await withEngine({}, async (e) => {
-        process.exitCode = await waitForeground(e.exec(name, argv));
+        const child = e.exec(name, argv);
+        process.exitCode = await waitForeground(child, (sig) => child.kill(sig));
       });
     });
 

@@ -3,6 +3,7 @@ import { CtnetError } from '../errors.js';
 import { registerContainerCommands } from './container-commands.js';
 import { registerNetworkCommands } from './network-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerStatsCommand } from './stats-command.js';
 
 /** Exit code for usage errors reported by the parser itself (unknown command or option, missing argument). */
 const USAGE_EXIT = 2;
@@ -26,6 +27,7 @@ Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missin
   program.configureOutput({ outputError: (str, write) => write(`ctnet: ${str.replace(/^error: /, 'error: ')}`) });
   registerNetworkCommands(program);
   registerContainerCommands(program);
+  registerStatsCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, KernelError } from '../errors.js';
+import { ConflictError, ContainerSetupError, InvalidArgumentError, KernelError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
@@ -21,7 +22,9 @@ import { generateName } from './container-names.js';
 import { toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
-import { detachContainer, removeLogs } from './teardown.js';
+import { detachContainer, removeContainerFiles } from './teardown.js';
+import { checkCommandInRootfs, cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
+import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateHostname, validateName } from './validate.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
@@ -45,6 +48,8 @@ export interface RunRequest {
   autoRemove?: boolean;
   /** "no" (default), "on-failure" or "on-failure:N": restart a detached container that exits non-zero. */
   restart?: string;
+  /** Root filesystem, mounts, user, cgroup limits, --init. */
+  sandbox?: SandboxRequest;
 }
 
 export interface Started {
@@ -68,15 +73,18 @@ function parseRestart(req: RunRequest): number {
   return m[1] === undefined ? 1_000_000 : Number(m[1]);
 }
 
-function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined } {
+function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined; sandbox: SandboxConfig } {
   parseRestart(req);
   if (!req.command.length) throw new InvalidArgumentError('ctnet run needs a command after --, e.g.: ctnet run -- sleep 60');
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   parseEnv(req.env ?? []);
   const ports = (req.publish ?? []).flatMap(parsePublish);
-  resolveCommand(req.command[0], containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH);
-  return { ports, hostname };
+  const sandbox = validateSandbox(req.sandbox ?? {});
+  const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
+  if (sandbox.rootfs) checkCommandInRootfs(sandbox.rootfs, req.command[0], path);
+  else resolveCommand(req.command[0], path);
+  return { ports, hostname, sandbox };
 }
 
 /**
@@ -91,20 +99,18 @@ function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | un
 }
 
 function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
-  let logFd: number | undefined;
-  if (c.logPath) {
-    mkdirSync(join(ctx.root, 'containers', c.id), { recursive: true });
-    logFd = openSync(c.logPath, 'a');
-  }
+  const launch = launchCommand(ctx.root, c);
+  const logFd = c.logPath ? openSync(c.logPath, 'a') : undefined;
   const netns = openNetns(netnsPath(c.netns as string));
   try {
     return spawnInNamespaces({
       netns,
-      uts: { hostname: c.hostname },
+      hostname: c.hostname,
       // A detached container runs under the shim, which records its exit status (and restarts it).
-      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, c.command, removeOnExit(ctx, c)) : c.command,
+      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c)) : launch,
       env: containerEnv(c),
-      stdio: logFd === undefined ? 'inherit' : ['ignore', logFd, logFd],
+      // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command (see waitStarted).
+      stdio: logFd === undefined ? ['inherit', 'inherit', 'inherit', 'pipe'] : ['ignore', logFd, logFd, 'pipe'],
       detached: c.detached,
     });
   } finally {
@@ -122,11 +128,30 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
  * undoes what was done, kernel and state.
  */
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
-  const { ports, hostname } = validateRun(req);
-  return setUp(ctx, req, ports, hostname, (record) => {
+  const { ports, hostname, sandbox } = validateRun(req);
+  return setUp(ctx, req, ports, hostname, sandbox, (record) => {
     const child = startProcess(ctx, record);
     if (req.detach) child.unref();
     return child;
+  });
+}
+
+/**
+ * Resolves once the container's command runs (ctnet-init closed the readiness pipe by execve), or
+ * rejects with the one-line reason ctnet-init wrote into it when it could not set the container up.
+ */
+export function waitStarted(child: ChildProcess): Promise<void> {
+  const pipe = child.stdio[3] as Readable | null | undefined;
+  if (!pipe) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let said = '';
+    pipe.on('data', (d: Buffer) => (said += d.toString()));
+    pipe.on('error', () => resolve());
+    pipe.on('end', () => {
+      pipe.destroy();
+      if (said.trim()) reject(new ContainerSetupError(said.trim()));
+      else resolve();
+    });
   });
 }
 
@@ -135,15 +160,15 @@ export function attachContainer(ctx: EngineContext, req: AttachRequest): Contain
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   const ports = (req.publish ?? []).flatMap(parsePublish);
-  return setUp(ctx, { ...req, command: [] }, ports, hostname, () => undefined).container;
+  return setUp(ctx, { ...req, command: [] }, ports, hostname, {}, () => undefined).container;
 }
 
 /** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
 export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTarget }, ports: PortRequest[]): ContainerRecord {
-  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, () => undefined).container;
+  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, {}, () => undefined).container;
 }
 
-function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
+function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
   ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcileContainers(ctx);
@@ -172,9 +197,9 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
         id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
         ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
-        portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true,
+        portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
-        logPath: req.detach ? join(ctx.root, 'containers', id, 'output.log') : null,
+        logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
         createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
       };
       store.insertContainer(record);
@@ -182,9 +207,14 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       for (const p of ports) store.insertPort(p);
       return { record, ports };
     };
-    const steps = (record: ContainerRecord, ports: PortRecord[]) => planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac });
+    const steps = (record: ContainerRecord, ports: PortRecord[]) => [
+      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac }),
+      ...(record.command.length ? cgroupSteps(record) : []),
+    ];
     const explainStart = (c: ContainerRecord): void => {
-      if (c.command.length) ctx.explain(`ip netns exec ${c.netns} unshare --uts sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
+      if (!c.command.length) return;
+      const root = c.sandbox.rootfs ? ` --root ${c.sandbox.rootfs}` : '';
+      ctx.explain(`ip netns exec ${c.netns} unshare --uts --ipc --pid --fork --mount --mount-proc${root} sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
     };
 
     if (ctx.dryRun) {
@@ -212,7 +242,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     } catch (err) {
       detachContainer(ctx, record);
       ctx.store.transaction(() => ctx.store.deleteContainer(id));
-      removeLogs(record);
+      removeContainerFiles(ctx.root, record);
       throw err;
     }
   });

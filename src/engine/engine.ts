@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
-import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
-import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
+import { attachContainer, runContainer, waitStarted, type AttachRequest, type RunRequest, type Started } from './containers.js';
+import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, signalContainer, stopContainer, waitContainer } from './lifecycle.js';
 import { findContainer } from './lookup.js';
+import { statsSamples, type StatsSample } from './stats.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
@@ -50,6 +51,16 @@ export class Engine {
   }
 
   /** Records the exit of a foreground container started by `run`, and takes its network down. */
+  /** Resolves once a started container's command runs; rejects (exit 125) when it could not be set up. */
+  started(child: ChildProcess): Promise<void> {
+    return waitStarted(child);
+  }
+
+  /** Passes a signal to a running container's PID 1 (SIGKILL ends it whatever it does). */
+  signal(id: string, signal: NodeJS.Signals): void {
+    signalContainer(this.ctx.root, findContainer(this.ctx, id), signal);
+  }
+
   exited(id: string, exitCode: number): void {
     containerExited(this.ctx, id, exitCode);
   }
@@ -75,6 +86,11 @@ export class Engine {
 
   exec(nameOrId: string, command: string[]): ChildProcess {
     return execInContainer(this.ctx, nameOrId, command);
+  }
+
+  /** One reading of the counters of the named (or all running) containers. */
+  stats(names: readonly string[] = []): StatsSample[] {
+    return statsSamples(this.ctx, names);
   }
 
   /** Resolves with the exit code once the container has exited. */

@@ -1,15 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { closeNetns, netnsPath, openNetns } from '../kernel/netns.js';
-import { isAlive } from '../kernel/proc.js';
-import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
+import { spawn } from 'node:child_process';
+import { netnsPath } from '../kernel/netns.js';
+import { childrenOf, isAlive } from '../kernel/proc.js';
+import { closeOnExecAll, resolveCommand } from '../kernel/spawn.js';
+import { checkCommandInRootfs, execCommand, pid1Of } from './sandbox.js';
 import type { ContainerRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
 import { readExitStatus } from './shim.js';
-import { detachContainer, markExited, removeLogs } from './teardown.js';
+import { detachContainer, markExited, removeContainerFiles } from './teardown.js';
 
 /** What happens to a container after it started: it exits, is stopped, removed, exec'd into, read. */
 
@@ -18,13 +20,24 @@ export function containerExited(ctx: EngineContext, id: string, exitCode: number
   ctx.locked(() => markExited(ctx, id, exitCode));
 }
 
-function signalContainer(c: ContainerRecord, signal: NodeJS.Signals): void {
+/**
+ * A detached container's supervisor leads its own process group, with the container's PID 1 in
+ * it: the group gets the signal. A foreground container's PID 1 gets it directly (ctnet-fork
+ * above it lets TERM and INT pass), and SIGKILL also goes to ctnet-fork, whose death takes PID 1
+ * with it.
+ */
+export function signalContainer(root: string, c: ContainerRecord, signal: NodeJS.Signals): void {
   if (!c.pid) return;
-  try {
-    // A detached container leads its own process group: signal all of it.
-    process.kill(c.detached ? -c.pid : c.pid, signal);
-  } catch {
-    // already gone
+  const pid1 = pid1Of(root, c);
+  // With --init the command is PID 1's child, and the signal is meant for it.
+  const command = c.sandbox.init && pid1 ? childrenOf(pid1) : [];
+  const targets = c.detached ? [-c.pid] : [pid1, ...command, signal === 'SIGKILL' ? c.pid : undefined];
+  for (const pid of targets) {
+    try {
+      if (pid) process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   }
 }
 
@@ -38,11 +51,11 @@ async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
 }
 
 /** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. Returns the signal that ended it. */
-async function terminate(c: ContainerRecord, timeoutSeconds: number): Promise<'SIGTERM' | 'SIGKILL' | undefined> {
+async function terminate(root: string, c: ContainerRecord, timeoutSeconds: number): Promise<'SIGTERM' | 'SIGKILL' | undefined> {
   if (!isAlive(c.pid, c.pidStart)) return undefined;
-  signalContainer(c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
+  signalContainer(root, c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
   if (await waitGone(c, timeoutSeconds * 1000)) return timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
-  signalContainer(c, 'SIGKILL');
+  signalContainer(root, c, 'SIGKILL');
   await waitGone(c, 5000);
   return 'SIGKILL';
 }
@@ -53,7 +66,7 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
   if (c.pid === null) throw new ConflictError(noProcess(c));
-  const signal = await terminate(c, timeoutSeconds);
+  const signal = await terminate(ctx.root, c, timeoutSeconds);
   // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
   const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
   ctx.locked(() => markExited(ctx, c.id, killed));
@@ -76,13 +89,13 @@ export async function removeContainers(ctx: EngineContext, names: readonly strin
     }
   }
   for (const c of targets) {
-    await terminate(c, 0);
+    await terminate(ctx.root, c, 0);
     ctx.locked(() => {
       const current = ctx.store.getContainer(c.id);
       if (!current) return;
       detachContainer(ctx, current);
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-      removeLogs(current);
+      removeContainerFiles(ctx.root, current);
     });
   }
   return targets;
@@ -98,7 +111,7 @@ export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
     }
     detachContainer(ctx, c);
     ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-    removeLogs(c);
+    removeContainerFiles(ctx.root, c);
   });
 }
 
@@ -110,13 +123,13 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
   if (c.pid === null) throw new ConflictError(noProcess(c));
   const env = containerEnv(c);
-  resolveCommand(command[0], env.PATH);
-  const netns = openNetns(netnsPath(c.netns));
-  try {
-    return spawnInNamespaces({ netns, uts: { path: `/proc/${c.pid}/ns/uts` }, command, env, stdio: 'inherit', detached: false });
-  } finally {
-    closeNetns(netns);
-  }
+  if (c.sandbox.rootfs) checkCommandInRootfs(c.sandbox.rootfs, command[0], env.PATH);
+  else resolveCommand(command[0], env.PATH);
+  const pid1 = pid1Of(ctx.root, c);
+  if (!pid1) throw new ConflictError(`container ${c.name} is starting or ending; try again`);
+  const [program, ...args] = execCommand(c, pid1, command);
+  closeOnExecAll();
+  return spawn(program, args, { env, stdio: 'inherit' });
 }
 
 /** Waits until a container has exited (its state recorded) and returns its exit code. */

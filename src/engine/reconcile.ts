@@ -3,7 +3,7 @@ import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js'
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
-import { detachContainer, markExited, removeLogs } from './teardown.js';
+import { detachContainer, markExited, removeContainerFiles } from './teardown.js';
 
 /**
  * Cheap reconcile, run by every changing command under the host lock: containers whose process
@@ -20,7 +20,7 @@ export function reconcileContainers(ctx: EngineContext): string[] {
     } else if (c.state === 'created' && !isAlive(c.pid, c.pidStart)) {
       detachContainer(ctx, c);
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-      removeLogs(c);
+      removeContainerFiles(ctx.root, c);
       done.push(`${c.name}: interrupted setup undone`);
     }
   }

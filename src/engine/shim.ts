@@ -4,16 +4,17 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The supervisor of a detached container: /bin/sh (about 2 MB), no process of ctnet's. It starts the
- * command, passes SIGTERM/SIGINT on, restarts it on failure up to N times (the network namespace
+ * container (the `unshare` launch line), passes SIGTERM/SIGINT on to its PID 1, restarts it on failure up to N times (the network namespace
  * stays, since the shim lives on), and writes the exit status where reconcile and `wait` read it.
  * With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
- * group must not take the remover with it).
+ * group must not take the remover with it). Its copy of the readiness pipe (fd 3) is swapped for
+ * /dev/null once the first start has it, so `run -d` sees the pipe end.
  */
-const SCRIPT = `status=$1; max=$2; rm_node=$3; rm_bin=$4; rm_root=$5; rm_host=$6; rm_id=$7; shift 7
+const SCRIPT = `status=$1; max=$2; pidfile=$3; rm_node=$4; rm_bin=$5; rm_root=$6; rm_host=$7; rm_id=$8; shift 8
 stopping=0; n=0; code=0
-trap 'stopping=1; kill -TERM "$child" 2>/dev/null' TERM INT
+trap 'stopping=1; kill -TERM "$(cat "$pidfile")" 2>/dev/null' TERM INT
 while :; do
-  "$@" & child=$!
+  "$@" & child=$!; exec 3>/dev/null
   while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done
   [ "$stopping" = 0 ] && [ "$code" -ne 0 ] && [ "$n" -lt "$max" ] || break
   n=$((n + 1)); echo "$n" > "$status.restarts"; sleep 0.1
@@ -35,9 +36,9 @@ export interface RemoveOnExit {
 /** The CLI, found the same way from dist/engine/ and from the bundle in dist/cli/. */
 const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
 
-export function shimCommand(statusFile: string, restartMax: number, command: readonly string[], rm?: RemoveOnExit): string[] {
+export function shimCommand(statusFile: string, restartMax: number, pidFile: string, command: readonly string[], rm?: RemoveOnExit): string[] {
   const remove = rm ? [process.execPath, CTNET_BIN, rm.root, rm.hostNetns, rm.id] : ['', '', '', '', ''];
-  return ['/bin/sh', '-c', SCRIPT, 'ctnet-shim', statusFile, String(restartMax), ...remove, ...command];
+  return ['/bin/sh', '-c', SCRIPT, 'ctnet-shim', statusFile, String(restartMax), pidFile, ...remove, ...command];
 }
 
 /** Where a detached container's exit status goes: beside its log. */

@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { netnsPath } from '../kernel/netns.js';
 import { killProcessesIn } from '../kernel/proc.js';
@@ -8,13 +7,17 @@ import type { ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { mappingsOf } from './firewall-state.js';
 import { readExitStatus } from './shim.js';
+import { containerDir, oomKillsOf } from './sandbox.js';
+import type { Op } from '../plan/ops.js';
 
 /** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
   // A container with a process may have left others in its namespace (children, exec): they go too.
   if (c.pid !== null && c.ownsNetns && c.netns && !ctx.dryRun) killProcessesIn(netnsPath(c.netns));
   const prefix = parseSubnet(ctx.store.getNetworkById(c.networkId).subnet).prefix;
-  return ctx.applyBestEffort(planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) }));
+  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) });
+  if (c.command.length) ops.push({ op: 'cgroup.remove', id: c.id });
+  return ctx.applyBestEffort(ops);
 }
 
 /**
@@ -24,6 +27,8 @@ export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[]
 export function markExited(ctx: EngineContext, id: string, exitCode: number | null): Error[] {
   const c = ctx.store.getContainer(id);
   if (!c) return [];
+  // Read before the cgroup goes with the rest.
+  const oomKilled = c.command.length > 0 && oomKillsOf(c.id) > 0;
   const errors = detachContainer(ctx, c);
   ctx.store.transaction(() => {
     ctx.store.deletePortsOf(c.id);
@@ -31,15 +36,16 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
       ctx.store.deleteContainer(c.id);
     } else {
       ctx.store.updateContainer(c.id, {
-        state: 'exited', ip: null, hostVeth: null, netns: null,
+        state: 'exited', ip: null, hostVeth: null, netns: null, oomKilled,
         exitCode: exitCode ?? readExitStatus(c.logPath) ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
       });
     }
   });
-  if (c.autoRemove) removeLogs(c);
+  if (c.autoRemove) removeContainerFiles(ctx.root, c);
   return errors;
 }
 
-export function removeLogs(c: ContainerRecord): void {
-  if (c.logPath) rmSync(dirname(c.logPath), { recursive: true, force: true });
+/** The container's directory: logs, exit status, its /etc files, its PID file. */
+export function removeContainerFiles(root: string, c: ContainerRecord): void {
+  rmSync(containerDir(root, c.id), { recursive: true, force: true });
 }

@@ -3,6 +3,7 @@ import type { Protocol } from '../ipam/ports.js';
 import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
+import { pid1Of } from './sandbox.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {
@@ -40,9 +41,12 @@ export interface PortView {
 export interface ContainerView {
   Id: string;
   Name: string;
-  State: { Status: string; Running: boolean; Pid: number | null; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
+  /** Pid: the container's PID 1 as the host sees it; SupervisorPid: the ctnet process above it. */
+  State: { Status: string; Running: boolean; Pid: number | null; SupervisorPid: number | null; OOMKilled: boolean; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
-  Config: { Hostname: string; Cmd: string[]; Env: string[]; Detached: boolean; AutoRemove: boolean; RestartMax: number };
+  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number };
+  /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
+  HostConfig: { Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Init: boolean };
   RestartCount: number;
   NetworkSettings: {
     SandboxKey: string | null;
@@ -59,12 +63,23 @@ export interface ContainerView {
 export function containerView(store: Store, c: ContainerRecord): ContainerView {
   const net = store.getNetworkById(c.networkId);
   const state = liveState(c);
+  const sb = c.sandbox;
   return {
     Id: c.id,
     Name: c.name,
-    State: { Status: state, Running: state === 'running', Pid: state === 'running' ? c.pid : null, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt },
+    State: {
+      Status: state, Running: state === 'running', Pid: state === 'running' ? pid1Of(store.root, c) ?? null : null, SupervisorPid: state === 'running' ? c.pid : null,
+      OOMKilled: c.oomKilled, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt,
+    },
     Created: c.createdAt,
-    Config: { Hostname: c.hostname, Cmd: c.command, Env: c.env, Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax },
+    Config: {
+      Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', Rootfs: sb.rootfs ?? null,
+      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax,
+    },
+    HostConfig: {
+      Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
+      Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Init: sb.init === true,
+    },
     RestartCount: readRestarts(c.logPath),
     NetworkSettings: {
       SandboxKey: c.netns ? `/run/netns/${c.netns}` : null,

@@ -12,12 +12,19 @@ interface Libc {
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   close(fd: number): number;
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: null): number;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
   umount2(target: string, flags: number): number;
   sethostname(name: string, len: number): number;
   flock(fd: number, op: number): number;
   fcntl(fd: number, cmd: number, ...args: unknown[]): number;
   pthread_sigmask(how: number, set: Buffer | null, old: Buffer | null): number;
+  chdir(path: string): number;
+  setgroups(size: number, list: Uint32Array | null): number;
+  setgid(gid: number): number;
+  setuid(uid: number): number;
+  execve(path: string, argv: (string | null)[], envp: (string | null)[]): number;
+  signal(sig: number, handler: number): number;
+  syscall(nr: number, ...args: unknown[]): number;
 }
 
 let bound: Libc | undefined;
@@ -34,12 +41,20 @@ export function libc(): Libc {
     send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
     recv: lib.func('intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)'),
     close: lib.func('int close(int fd)'),
-    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
     umount2: lib.func('int umount2(const char *target, int flags)'),
     sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     flock: lib.func('int flock(int fd, int op)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
     pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, _Out_ void *old)'),
+    chdir: lib.func('int chdir(const char *path)'),
+    setgroups: lib.func('int setgroups(size_t size, const uint32_t *list)'),
+    setgid: lib.func('int setgid(uint32_t gid)'),
+    setuid: lib.func('int setuid(uint32_t uid)'),
+    execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+    // The handler as a number: SIG_DFL is 0.
+    signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
+    syscall: lib.func('long syscall(long nr, ...)'),
   } as Libc;
   return bound;
 }
@@ -66,6 +81,10 @@ export function check(result: number, what: string): number {
 export const EINTR = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWUTS = 0x04000000;
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
 export const MS_BIND = 4096;
 export const MS_REC = 16384;
 export const MS_SHARED = 1 << 20;
@@ -97,4 +116,9 @@ export function withSignalsBlocked<T>(fn: () => T): T {
 /** Marks a descriptor close-on-exec (some libraries, libnftables among them, open sockets without it). */
 export function setCloexec(fd: number): void {
   libc().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
+}
+
+/** The opposite, for standard streams a process hands to the program it becomes (Node marks them close-on-exec). */
+export function clearCloexec(fd: number): void {
+  libc().fcntl(fd, F_SETFD, 'int', 0);
 }

@@ -70,16 +70,6 @@ export function withNewUts<T>(hostname: string, fn: () => T): T {
   }, fn);
 }
 
-/** Runs `fn` inside an existing UTS namespace (for `exec` into a container). */
-export function withUtsOf<T>(utsPath: string, fn: () => T): T {
-  const target = openSync(utsPath, 'r');
-  try {
-    return within('uts', () => check(libc().setns(target, CLONE_NEWUTS), `entering UTS namespace ${utsPath}`), fn);
-  } finally {
-    closeSync(target);
-  }
-}
-
 /** Makes NETNS_DIR a shared mount point, as `ip netns add` does, so namespaces show in every mount namespace. */
 function ensureNetnsDir(): void {
   if (!existsSync(NETNS_DIR)) mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });

@@ -13,6 +13,15 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** The PIDs of a process's children (what /proc/PID/task/PID/children lists). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export function isAlive(pid: number | null | undefined, startTime: string | null | undefined): boolean {
   if (!pid) return false;
   const now = processStartTime(pid);

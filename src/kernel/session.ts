@@ -5,6 +5,9 @@ import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath,
 import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCgroupDirs, removeContainerCgroup } from '../sandbox/cgroups.js';
 
 /**
  * The kernel as seen from one host namespace: lazily opened netlink sockets (one per namespace)
@@ -106,6 +109,13 @@ export class KernelSession implements Applier {
           writeSysctl(op.key, op.value);
           return previous !== undefined && previous !== op.value ? { op: 'sysctl.set', key: op.key, value: previous } : undefined;
         });
+      case 'cgroup.create':
+        makeCgroupDirs(op.dirs);
+        for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+        return;
+      case 'cgroup.remove':
+        removeContainerCgroup(op.id);
+        return;
       case 'nft':
         if (op.missingOk) this.runIgnoringMissing(op.script);
         else this.nft().run(op.script);

@@ -3,7 +3,7 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandStartError } from '../errors.js';
 import { setCloexec } from './libc.js';
-import { withNetns, withNewUts, withUtsOf, type NetnsHandle } from './netns.js';
+import { withNetns, withNewUts, type NetnsHandle } from './netns.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -36,8 +36,8 @@ export function resolveCommand(program: string, path: string): string {
 
 export interface SpawnRequest {
   netns: NetnsHandle;
-  /** A new UTS namespace with this hostname, or the UTS namespace at this path (for exec). */
-  uts: { hostname: string } | { path: string };
+  /** The hostname of the new UTS namespace the process starts in. */
+  hostname: string;
   command: readonly string[];
   env: Record<string, string>;
   stdio: StdioOptions;
@@ -45,7 +45,7 @@ export interface SpawnRequest {
 }
 
 /** A container must not inherit ctnet's descriptors: the host lock, netlink sockets, the database. */
-function closeOnExecAll(): void {
+export function closeOnExecAll(): void {
   for (const name of readdirSync('/proc/self/fd')) {
     const fd = Number(name);
     if (fd > 2) setCloexec(fd);
@@ -60,7 +60,7 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
   closeOnExecAll();
   const start = (): ChildProcess =>
     spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
-  const child = withNetns(req.netns, () => ('hostname' in req.uts ? withNewUts(req.uts.hostname, start) : withUtsOf(req.uts.path, start)));
+  const child = withNetns(req.netns, () => withNewUts(req.hostname, start));
   if (child.pid === undefined) {
     child.once('error', () => { /* reported below */ });
     throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started; check that it runs on this host`);

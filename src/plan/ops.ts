@@ -17,7 +17,10 @@ export type Op =
   | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
   | { op: 'sysctl.set'; key: string; value: string }
-  | { op: 'nft'; script: string; missingOk?: boolean };
+  | { op: 'nft'; script: string; missingOk?: boolean }
+  /** A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value] writes. */
+  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][] }
+  | { op: 'cgroup.remove'; id: string };
 
 /** One step of a plan: the operation and the operation that reverses it (null when an earlier undo covers it). */
 export interface Step {
@@ -80,6 +83,10 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     }
     case 'sysctl.set':
       return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
+    case 'cgroup.create':
+      return [`mkdir -p ${op.dirs.join(' ')}`, ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`)].join(' && ');
+    case 'cgroup.remove':
+      return `rmdir /sys/fs/cgroup/*/ctnet/${op.id} /sys/fs/cgroup/ctnet/${op.id} 2>/dev/null`;
     case 'nft': {
       const lines = op.script.trimEnd().split('\n');
       if (lines.length === 1) return inHost(ctx, `nft ${shellQuote(lines[0])}`);

@@ -89,4 +89,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `,
   // Restart policy of detached containers (on-failure:N; 0 = never).
   `ALTER TABLE containers ADD COLUMN restart_max INTEGER NOT NULL DEFAULT 0;`,
+  // What a container sees and may use beyond its network (rootfs, mounts, user, cgroup limits), and OOM kills.
+  `
+  ALTER TABLE containers ADD COLUMN sandbox TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

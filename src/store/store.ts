@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AddressBook } from '../ipam/allocator.js';
 import { toInt } from '../ipam/ipv4.js';
 import type { PortRequest, Protocol } from '../ipam/ports.js';
+import type { SandboxConfig } from '../sandbox/spec.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface NetworkRecord {
@@ -56,6 +57,10 @@ export interface ContainerRecord {
   cniContainerId: string | null;
   /** A detached container is restarted on failure up to this many times (0: never). */
   restartMax: number;
+  /** Its filesystem view, user and cgroup limits ({} for CNI and network-only containers). */
+  sandbox: SandboxConfig;
+  /** The kernel's OOM killer ended it (its cgroup counted an oom_kill). */
+  oomKilled: boolean;
 }
 
 export interface PortRecord {
@@ -108,6 +113,8 @@ const toContainer = (r: Row): ContainerRecord => ({
   ownsNetns: r.owns_netns === 1,
   cniContainerId: (r.cni_container_id as string | null) ?? null,
   restartMax: (r.restart_max as number | null) ?? 0,
+  sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
+  oomKilled: r.oom_killed === 1,
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -123,13 +130,14 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
+  sandbox: 'sandbox', oomKilled: 'oom_killed',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */
 const ipNum = (ip: string | null): number | null => (ip === null ? null : toInt(ip));
 
 function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
-  if (key === 'command' || key === 'env' || key === 'portSpecs') return JSON.stringify(value);
+  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }

@@ -68,6 +68,20 @@ const cases = [
   ['invalid container name', ['run', '--name', 'bad name', '--', 'true'], 2, /invalid container name/],
   ['invalid -e', ['run', '-e', '1X=2', '--', 'true'], 2, /invalid -e/],
   ['publishing on an internal network', ['run', '-d', '--network', 'lab', '-p', '80', '--', 'sleep', '1'], null, null],
+  ['--memory not a size', ['run', '-d', '--network', 'lab', '--memory', 'abc', '--', 'sleep', '1'], 2, /--memory abc is not a size/],
+  ['--memory below 6m', ['run', '-d', '--network', 'lab', '--memory', '1k', '--', 'sleep', '1'], 2, /minimum of 6m/],
+  ['--cpus 0', ['run', '-d', '--network', 'lab', '--cpus', '0', '--', 'sleep', '1'], 2, /--cpus 0 is not a number of CPUs above 0/],
+  ['--cpus beyond the host', ['run', '-d', '--network', 'lab', '--cpus', '999', '--', 'sleep', '1'], 2, /more than the \d+ CPUs of this host/],
+  ['--pids-limit 0', ['run', '-d', '--network', 'lab', '--pids-limit', '0', '--', 'sleep', '1'], 2, /at least 1/],
+  ['--rootfs that does not exist', ['run', '-d', '--network', 'lab', '--rootfs', '/no/such/rootfs', '--', 'sh'], 3, /--rootfs \/no\/such\/rootfs does not exist/],
+  ['--rootfs that is a file', ['run', '-d', '--network', 'lab', '--rootfs', '/etc/hostname', '--', 'sh'], 2, /is not a directory/],
+  ['command missing from the rootfs', ['run', '-d', '--network', 'lab', '--rootfs', '/usr/share/doc', '--', 'sh'], 127, /not found in the rootfs/],
+  ['mount source that does not exist', ['run', '-d', '--network', 'lab', '-v', '/no/such/dir:/data', '--', 'sleep', '1'], 3, /host path \/no\/such\/dir does not exist/],
+  ['mount source not absolute', ['run', '-d', '--network', 'lab', '-v', 'data:/data', '--', 'sleep', '1'], 2, /must be absolute/],
+  ['mount target missing on the read-only host root', ['run', '-d', '--network', 'lab', '-v', '/etc:/no/such/target', '--', 'sleep', '1'], 3, /does not exist on the host/],
+  ['mount mode neither ro nor rw', ['run', '-d', '--network', 'lab', '-v', '/etc:/mnt:rx', '--', 'sleep', '1'], 2, /not ro or rw/],
+  ['--user unknown name', ['run', '-d', '--network', 'lab', '--user', 'no-such-user', '--', 'sleep', '1'], 2, /no user no-such-user/],
+  ['--user malformed', ['run', '-d', '--network', 'lab', '--user', '1:2:3', '--', 'sleep', '1'], 2, /not UID\[:GID\]/],
 ];
 
 for (const [what, args, code, pattern] of cases) {

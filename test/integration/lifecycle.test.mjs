@@ -59,22 +59,38 @@ test('--rm removes a foreground container when it exits', () => {
   assert.equal(lab.ctnet(['inspect', 'gone']).code, 3);
 });
 
-test('Ctrl-C (SIGINT) stops a foreground container and ctnet takes its network down', async () => {
-  const child = spawn(process.execPath, [CTNET, 'run', '--name', 'int', '--', 'sleep', '600'], { env: lab.env, stdio: 'ignore' });
-  let c;
+/** Starts a foreground `ctnet run` and waits until its container runs. */
+async function runForeground(name, command) {
+  const child = spawn(process.execPath, [CTNET, 'run', '--name', name, '--', ...command], { env: lab.env, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    const r = lab.ctnet(['inspect', 'int']);
-    if (r.code === 0 && (c = JSON.parse(r.stdout)).State.Running) break;
+    const r = lab.ctnet(['inspect', name]);
+    if (r.code === 0 && JSON.parse(r.stdout).State.Pid) return { child, c: JSON.parse(r.stdout) };
     await new Promise((r) => setTimeout(r, 50));
   }
+  throw new Error(`${name} did not start`);
+}
+
+const exitOf = (child) => new Promise((res) => child.on('exit', (code) => res(code)));
+
+test('Ctrl-C (SIGINT) stops a foreground container and ctnet takes its network down', async () => {
+  const { child, c } = await runForeground('int', ['sh', '-c', 'trap "exit 130" INT; sleep 600 & wait']);
   child.kill('SIGINT');
-  const code = await new Promise((res) => child.on('exit', (code) => res(code)));
-  assert.equal(code, 130);
+  assert.equal(await exitOf(child), 130);
   const after = lab.json(['inspect', 'int']);
   assert.equal(after.State.Status, 'exited');
   assert.ok(!existsSync(c.NetworkSettings.SandboxKey));
   assert.ok(linkGone(lab.host, c.NetworkSettings.HostVeth));
   lab.ok(['rm', 'int']);
+});
+
+test('PID 1 ignores a SIGINT it has no handler for (as in Docker); a second Ctrl-C kills it', async () => {
+  const { child } = await runForeground('deaf', ['sleep', '600']);
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(child.exitCode, null, 'still running after the first Ctrl-C');
+  child.kill('SIGINT');
+  assert.equal(await exitOf(child), 137);
+  lab.ok(['rm', 'deaf']);
 });
 
 test('-d, logs, exec, ps --json, stop and rm', () => {

@@ -1,0 +1,178 @@
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CommandStartError, DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { isAlive } from '../kernel/proc.js';
+import { step, type Step } from '../plan/ops.js';
+import { cgroupDirs, cgroupLayout, cgroupUsage, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
+import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
+import { forkCommand } from '../sandbox/fork.js';
+import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
+import type { ContainerRecord } from '../store/store.js';
+import { containerEnv } from './container-env.js';
+
+/** The sandbox of a container ctnet runs: its filesystem view, user, cgroup, and how its first process starts. */
+
+export interface SandboxRequest {
+  rootfs?: string;
+  volumes?: string[];
+  user?: string;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  init?: boolean;
+}
+
+/** The container's files and directories on the host: logs, exit status, its own /etc files, PID 1. */
+export const containerDir = (root: string, id: string): string => join(root, 'containers', id);
+export const pidFileOf = (root: string, id: string): string => join(containerDir(root, id), 'pid');
+
+const INIT_BUNDLE = fileURLToPath(new URL('../cli/ctnet-init.mjs', import.meta.url));
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Checks every option before anything is changed; returns what the store keeps. */
+export function validateSandbox(req: SandboxRequest): SandboxConfig {
+  const config: SandboxConfig = {};
+  if (req.rootfs !== undefined) {
+    let st;
+    try {
+      st = statSync(req.rootfs);
+    } catch {
+      throw new NotFoundError(`--rootfs ${req.rootfs} does not exist; give a directory holding the container's files`);
+    }
+    if (!st.isDirectory()) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is not a directory; give a directory holding the container's files`);
+    if (!req.rootfs.startsWith('/')) throw new InvalidArgumentError(`--rootfs ${req.rootfs} must be an absolute path, e.g. --rootfs $PWD/${req.rootfs}`);
+    config.rootfs = req.rootfs.replace(/\/+$/, '') || '/';
+    if (config.rootfs === '/') throw new InvalidArgumentError('--rootfs / is the host itself; leave --rootfs out to run on the host root, read-only');
+  }
+  if (req.volumes?.length) {
+    config.volumes = req.volumes.map(parseVolume);
+    const seen = new Set<string>();
+    for (const v of config.volumes) {
+      try {
+        statSync(v.source);
+      } catch {
+        throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
+      }
+      if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
+      seen.add(v.target);
+      if (!config.rootfs && !v.target.startsWith('/tmp/')) {
+        try {
+          statSync(v.target);
+        } catch {
+          throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one under /tmp, or --rootfs`);
+        }
+      }
+    }
+  }
+  const etc = (file: string): string => readText(join(config.rootfs ?? '/', 'etc', file));
+  if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
+  const limits: Limits = {};
+  if (req.memory !== undefined) limits.memory = parseMemory(req.memory);
+  if (req.cpus !== undefined) limits.cpus = parseCpus(req.cpus);
+  if (req.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(req.pidsLimit);
+  const missing = unsupportedLimits(cgroupLayout(), limits);
+  if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}: the controller is not mounted; drop the option`);
+  if (Object.keys(limits).length) config.limits = limits;
+  if (req.init) {
+    if (config.rootfs && !isExecutable(join(config.rootfs, 'bin/sh'))) throw new InvalidArgumentError(`--init needs /bin/sh in the rootfs ${config.rootfs}; add it or drop --init`);
+    config.init = true;
+  }
+  return config;
+}
+
+/** The program a container runs, found in its PATH inside the rootfs (the host's are checked by resolveCommand). */
+export function checkCommandInRootfs(rootfs: string, program: string, path: string): void {
+  const candidates = program.includes('/') ? [program] : path.split(':').filter(Boolean).map((d) => join(d, program));
+  if (!candidates.some((c) => isExecutable(join(rootfs, c)))) {
+    throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command ${program} was not found in the rootfs ${rootfs}${program.includes('/') ? '' : ' (PATH)'}; check the name or give a full path`);
+  }
+}
+
+/** Kernel steps of a container's cgroup: made (with its limits) before the process starts, removed when it goes. */
+export function cgroupSteps(c: ContainerRecord): Step[] {
+  const layout = cgroupLayout();
+  if (!layout) return [];
+  const dirs = cgroupDirs(layout, c.id);
+  return [step({ op: 'cgroup.create', dirs, writes: limitWrites(layout, c.id, c.sandbox.limits ?? {}) }, { op: 'cgroup.remove', id: c.id })];
+}
+
+export const oomKillsOf = (id: string): number => {
+  const layout = cgroupLayout();
+  return layout ? cgroupUsage(layout, id).oomKills : 0;
+};
+
+/** Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written where its init binds them. */
+function writeOwnFiles(dir: string, c: ContainerRecord): InitSpec['files'] {
+  const etc = join(dir, 'etc');
+  mkdirSync(etc, { recursive: true });
+  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}`;
+  // Loopback resolvers of the host cannot be reached from the container's namespace.
+  const resolv = readText('/etc/resolv.conf').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+  const files = { hosts, hostname: `${c.hostname}\n`, 'resolv.conf': resolv.endsWith('\n') || !resolv ? resolv : `${resolv}\n` };
+  return Object.entries(files).map(([name, text]) => {
+    writeFileSync(join(etc, name), text);
+    return { path: `/etc/${name}`, source: join(etc, name) };
+  });
+}
+
+/**
+ * The command line that starts a container: ctnet-fork makes the PID namespace and forks its PID 1,
+ * which `unshare` moves into new mount and IPC namespaces and replaces with ctnet-init, which
+ * becomes the command. ctnet-fork waits and exits as the command did.
+ */
+export function launchCommand(root: string, c: ContainerRecord): string[] {
+  const dir = containerDir(root, c.id);
+  mkdirSync(dir, { recursive: true });
+  const layout = cgroupLayout();
+  const spec: InitSpec = {
+    command: c.command,
+    env: containerEnv(c),
+    rootfs: c.sandbox.rootfs ?? null,
+    cwd: c.sandbox.rootfs ? '/' : process.cwd(),
+    volumes: c.sandbox.volumes ?? [],
+    files: writeOwnFiles(dir, c),
+    user: c.sandbox.user ?? null,
+    cgroupProcs: layout ? cgroupDirs(layout, c.id).map((d) => join(d, 'cgroup.procs')) : [],
+    pidFile: pidFileOf(root, c.id),
+    init: c.sandbox.init === true,
+    hostMountNs: statSync('/proc/self/ns/mnt').ino,
+  };
+  return forkCommand(['unshare', '--mount', '--propagation', 'private', '--ipc', '--', process.execPath, INIT_BUNDLE, JSON.stringify(spec)]);
+}
+
+/** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */
+export function pid1Of(root: string, c: ContainerRecord): number | undefined {
+  if (!isAlive(c.pid, c.pidStart)) return undefined;
+  const pid = Number(readText(pidFileOf(root, c.id)).trim());
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid, null) ? pid : undefined;
+}
+
+/**
+ * `exec`: a process that enters the container's cgroup and then all its namespaces, root and
+ * working directory (nsenter), as its user.
+ */
+export function execCommand(c: ContainerRecord, pid1: number, command: string[]): string[] {
+  const layout = cgroupLayout();
+  const procs = layout ? cgroupDirs(layout, c.id).map((d) => join(d, 'cgroup.procs')) : [];
+  const user = c.sandbox.user ? ['--setuid', String(c.sandbox.user.uid), '--setgid', String(c.sandbox.user.gid)] : [];
+  const join1 = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"';
+  return ['/bin/sh', '-c', join1, 'ctnet-exec', String(procs.length), ...procs,
+    'nsenter', '--target', String(pid1), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', ...user, '--', ...command];
+}

@@ -1,0 +1,207 @@
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Cgroups as this host has them: the unified (v2) hierarchy when it holds the memory controller,
+ * otherwise the v1 hierarchies of each controller (a hybrid host, like this project's CI machines,
+ * mounts v1 controllers plus an empty v2 tree). Every container ctnet runs gets `ctnet/<id>` in
+ * each, so limits apply and `stats` can read what it uses.
+ */
+export type CgroupVersion = 1 | 2;
+
+export interface CgroupLayout {
+  version: CgroupVersion;
+  /** v2: the one unified root. v1: the mount point of each controller ctnet uses. */
+  roots: { memory?: string; cpu?: string; cpuacct?: string; pids?: string; unified?: string };
+}
+
+export interface Limits {
+  /** Bytes. */
+  memory?: number;
+  /** CPUs, e.g. 0.5. */
+  cpus?: number;
+  pidsLimit?: number;
+}
+
+const CPU_PERIOD_US = 100_000;
+const PARENT = 'ctnet';
+
+let detected: CgroupLayout | null | undefined;
+
+/** Reads /proc/self/mountinfo once; null when no usable cgroup hierarchy is mounted. */
+export function cgroupLayout(): CgroupLayout | null {
+  if (detected !== undefined) return detected;
+  const roots: CgroupLayout['roots'] = {};
+  let unified: string | undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!right) continue;
+    const mountPoint = left.split(' ')[4];
+    const [fstype, , superOptions = ''] = right.split(' ');
+    if (fstype === 'cgroup2') unified ??= mountPoint;
+    if (fstype !== 'cgroup') continue;
+    for (const option of superOptions.split(',')) {
+      if (option === 'memory' || option === 'cpu' || option === 'cpuacct' || option === 'pids') roots[option] ??= mountPoint;
+    }
+  }
+  const v2Controllers = unified ? readOr(join(unified, 'cgroup.controllers'), '').split(/\s+/) : [];
+  if (unified && v2Controllers.includes('memory')) detected = { version: 2, roots: { unified } };
+  else detected = roots.memory || roots.pids || roots.cpu ? { version: 1, roots } : null;
+  return detected;
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** The directories that make up one container's cgroup (one per v1 hierarchy, or the one v2 directory). */
+export function cgroupDirs(layout: CgroupLayout, id: string): string[] {
+  const mounts = Object.values(layout.roots).filter((r): r is string => r !== undefined);
+  return [...new Set(mounts)].map((root) => join(root, PARENT, id));
+}
+
+/**
+ * What to write, file by file, to apply the limits: [directory, file, value]. On v2 the controllers
+ * are first delegated down to ctnet's parent and from it to the containers.
+ */
+export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [string, string, string][] {
+  const dir = (root: string | undefined): string => join(root as string, PARENT, id);
+  const writes: [string, string, string][] = [];
+  const quota = limits.cpus !== undefined ? Math.round(limits.cpus * CPU_PERIOD_US) : undefined;
+  if (layout.version === 2) {
+    const root = layout.roots.unified as string;
+    const d = dir(root);
+    writes.push([root, 'cgroup.subtree_control', '+memory +cpu +pids'], [join(root, PARENT), 'cgroup.subtree_control', '+memory +cpu +pids']);
+    if (limits.memory !== undefined) writes.push([d, 'memory.max', String(limits.memory)]);
+    if (quota !== undefined) writes.push([d, 'cpu.max', `${quota} ${CPU_PERIOD_US}`]);
+    if (limits.pidsLimit !== undefined) writes.push([d, 'pids.max', String(limits.pidsLimit)]);
+    return writes;
+  }
+  const { memory, cpu, pids } = layout.roots;
+  if (limits.memory !== undefined && memory) writes.push([dir(memory), 'memory.limit_in_bytes', String(limits.memory)]);
+  if (quota !== undefined && cpu) writes.push([dir(cpu), 'cpu.cfs_period_us', String(CPU_PERIOD_US)], [dir(cpu), 'cpu.cfs_quota_us', String(quota)]);
+  if (limits.pidsLimit !== undefined && pids) writes.push([dir(pids), 'pids.max', String(limits.pidsLimit)]);
+  return writes;
+}
+
+/** Which limits this host cannot enforce (a v1 host without the controller mounted). */
+export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): string[] {
+  const missing: string[] = [];
+  const has = (c: 'memory' | 'cpu' | 'pids'): boolean =>
+    layout !== null && (layout.version === 2 ? readOr(join(layout.roots.unified as string, 'cgroup.controllers'), '').split(/\s+/).includes(c) : layout.roots[c] !== undefined);
+  if (limits.memory !== undefined && !has('memory')) missing.push('--memory (memory controller)');
+  if (limits.cpus !== undefined && !has('cpu')) missing.push('--cpus (cpu controller)');
+  if (limits.pidsLimit !== undefined && !has('pids')) missing.push('--pids-limit (pids controller)');
+  return missing;
+}
+
+/** Removes a container's cgroup directories; its processes must be gone (they may still be exiting: retried briefly). */
+export function removeCgroup(layout: CgroupLayout, id: string): void {
+  for (const dir of cgroupDirs(layout, id)) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || attempt >= 200) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+  }
+}
+
+/** Removes a container's cgroup where this host has one, and ctnet's parent once it is empty. */
+export function removeContainerCgroup(id: string): void {
+  const layout = cgroupLayout();
+  if (!layout) return;
+  removeCgroup(layout, id);
+  for (const root of new Set(Object.values(layout.roots))) {
+    try {
+      rmdirSync(join(root as string, PARENT));
+    } catch {
+      // other containers still have theirs
+    }
+  }
+}
+
+/**
+ * Makes a container's cgroup directories. Another ctnet (another state root) may remove the empty
+ * parent between the two mkdirs of `mkdir -p`: then it is made again.
+ */
+export function makeCgroupDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        mkdirSync(dir, { recursive: true });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+      }
+    }
+  }
+}
+
+/** Container ids that have a cgroup under ctnet's parent (for gc). */
+export function cgroupIds(layout: CgroupLayout): string[] {
+  const ids = new Set<string>();
+  for (const root of new Set(Object.values(layout.roots))) {
+    try {
+      for (const e of readdirSync(join(root as string, PARENT))) if (statSync(join(root as string, PARENT, e)).isDirectory()) ids.add(e);
+    } catch {
+      // no ctnet parent in this hierarchy yet
+    }
+  }
+  return [...ids];
+}
+
+export interface CgroupUsage {
+  /** Nanoseconds of CPU time since the cgroup was made. */
+  cpuNs: number | null;
+  memoryBytes: number | null;
+  memoryLimit: number | null;
+  pids: number | null;
+  oomKills: number;
+}
+
+const num = (text: string | null): number | null => (text === null || text.trim() === '' || text.trim() === 'max' ? null : Number(text.trim()));
+const field = (text: string, key: string): number | null => {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+};
+const read = (dir: string | undefined, file: string): string | null => (dir ? readOr(join(dir, file), '') || null : null);
+
+/** What a container's cgroup has counted: CPU time, memory (without reclaimable page cache, as Docker shows it), pids, OOM kills. */
+export function cgroupUsage(layout: CgroupLayout, id: string): CgroupUsage {
+  const dir = (root: string | undefined): string | undefined => (root ? join(root, PARENT, id) : undefined);
+  if (layout.version === 2) {
+    const d = dir(layout.roots.unified);
+    const stat = read(d, 'memory.stat') ?? '';
+    const current = num(read(d, 'memory.current'));
+    const usec = field(read(d, 'cpu.stat') ?? '', 'usage_usec');
+    return {
+      cpuNs: usec === null ? null : usec * 1000,
+      memoryBytes: current === null ? null : current - (field(stat, 'inactive_file') ?? 0),
+      memoryLimit: num(read(d, 'memory.max')),
+      pids: num(read(d, 'pids.current')),
+      oomKills: field(read(d, 'memory.events') ?? '', 'oom_kill') ?? 0,
+    };
+  }
+  const mem = dir(layout.roots.memory);
+  const stat = read(mem, 'memory.stat') ?? '';
+  const usage = num(read(mem, 'memory.usage_in_bytes'));
+  const limit = num(read(mem, 'memory.limit_in_bytes'));
+  return {
+    cpuNs: num(read(dir(layout.roots.cpuacct), 'cpuacct.usage')),
+    memoryBytes: usage === null ? null : usage - (field(stat, 'total_inactive_file') ?? 0),
+    // v1 reports "no limit" as a huge page-rounded number.
+    memoryLimit: limit !== null && limit < 2 ** 62 ? limit : null,
+    pids: num(read(dir(layout.roots.pids), 'pids.current')),
+    oomKills: field(read(mem, 'memory.oom_control') ?? '', 'oom_kill') ?? 0,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Limits } from './cgroups.js';
+import type { UserSpec, Volume } from './options.js';
+
+/** What `run` records about a container beyond its network: kept in the store, shown by inspect. */
+export interface SandboxConfig {
+  /** A directory the container gets as its root (pivot_root); absent: the host's root, read-only. */
+  rootfs?: string;
+  volumes?: Volume[];
+  user?: UserSpec;
+  limits?: Limits;
+  /** A small init is PID 1 (reaps zombies, passes signals on) and the command its child. */
+  init?: boolean;
+}
+
+/** A file of the container's own, bind-mounted over the path the container sees. */
+export interface OwnFile {
+  path: string;
+  source: string;
+}
+
+/**
+ * Everything the container's first process (ctnet-init) needs to turn itself into the container:
+ * passed as one JSON argument, so a restart by the supervisor repeats exactly the same setup.
+ */
+export interface InitSpec {
+  command: string[];
+  env: Record<string, string>;
+  rootfs: string | null;
+  /** Working directory inside (the caller's for a host-root container, / with a rootfs). */
+  cwd: string;
+  volumes: Volume[];
+  files: OwnFile[];
+  user: UserSpec | null;
+  /** cgroup.procs files the process enters just before it becomes the command. */
+  cgroupProcs: string[];
+  /** Where the process writes its PID as the host sees it (signals, exec and stats use it). */
+  pidFile: string;
+  init: boolean;
+  /** The inode of ctnet's own mount namespace, which init checks it has left before mounting anything. */
+  hostMountNs: number;
+}

@@ -1,0 +1,95 @@
+// Cgroup limits proven with real workloads: a memory hog is OOM-killed at its limit, a fork bomb
+// stops at the pids limit, a busy loop under --cpus 0.5 gets about half a CPU; `stats` reads it all.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createLab, echoServerCommand } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'lim', '--subnet', '172.24.0.0/24']);
+});
+after(() => lab?.close());
+
+/** One --json sample per named container, by name. */
+const stats = (...names) => Object.fromEntries(lab.ok(['stats', '--no-stream', '--json', ...names]).trim().split('\n').map((l) => JSON.parse(l)).map((s) => [s.Name, s]));
+
+test('--memory: a memory hog is OOM-killed at its limit: exit 137, OOMKilled in inspect and ps -a', () => {
+  const r = lab.ctnet(['run', '--name', 'hog', '--network', 'lim', '--memory', '32m', '--', 'tail', '/dev/zero']);
+  assert.equal(r.code, 137);
+  const c = lab.json(['inspect', 'hog']);
+  assert.deepEqual([c.State.ExitCode, c.State.OOMKilled, c.HostConfig.Memory], [137, true, 32 * 1024 * 1024]);
+  assert.match(lab.ok(['ps', '-a']), /hog .*Exited \(137, OOM killed\)/);
+  // Within its limit a container lives: tail -c holds 20 MB, under 64m.
+  const fits = lab.ctnet(['run', '--rm', '--network', 'lim', '--memory', '64m', '--', 'sh', '-c', 'head -c 100000000 /dev/zero | tail -c 20000000 | wc -c']);
+  assert.equal(fits.code, 0, `${fits.stdout}${fits.stderr}`);
+  assert.equal(fits.stdout.trim(), '20000000');
+  lab.ok(['rm', 'hog']);
+});
+
+test('-d: an OOM kill is recorded for a detached container too', () => {
+  lab.ok(['run', '-d', '--name', 'dhog', '--network', 'lim', '--memory', '16m', '--', 'tail', '/dev/zero']);
+  assert.equal(lab.ok(['wait', 'dhog']), '137\n');
+  assert.equal(lab.json(['inspect', 'dhog']).State.OOMKilled, true);
+  lab.ok(['rm', 'dhog']);
+});
+
+test('--pids-limit: a fork bomb stops at the limit', () => {
+  // bash retries a fork that fails (dash would exit): the bomb keeps pushing at the limit.
+  lab.ok(['run', '-d', '--name', 'bomb', '--network', 'lim', '--pids-limit', '20', '--', 'bash', '-c', 'while :; do sleep 600 & done']);
+  let s;
+  for (let i = 0; i < 50; i++) {
+    s = stats('bomb').bomb;
+    if (s.Pids >= 20) break;
+  }
+  assert.equal(s.Pids, 20, 'pids.current reached the limit and stays there');
+  assert.match(lab.ok(['logs', 'bomb']), /fork: retry: Resource temporarily unavailable/);
+  assert.equal(stats('bomb').bomb.Pids, 20);
+  lab.ok(['rm', '-f', 'bomb']);
+});
+
+test('--cpus 0.5: a busy loop gets about half a CPU, one without a limit a whole one', async () => {
+  lab.ok(['run', '-d', '--name', 'half', '--network', 'lim', '--cpus', '0.5', '--', 'sh', '-c', 'while :; do :; done']);
+  lab.ok(['run', '-d', '--name', 'full', '--network', 'lim', '--', 'sh', '-c', 'while :; do :; done']);
+  const before = stats('half', 'full');
+  await new Promise((r) => setTimeout(r, 3000));
+  const now = stats('half', 'full');
+  const share = (n) => (now[n].CpuNs - before[n].CpuNs) / ((now[n].Time - before[n].Time) * 1e6);
+  // stats' own CPU % (over its one-second sample) says the same.
+  assert.ok(now.half.CPUPerc > 20 && now.half.CPUPerc < 60, `CPU % ${now.half.CPUPerc}`);
+  // Other tests share this machine's CPUs: the limit is an upper bound, and the unlimited loop gets more.
+  assert.ok(share('half') > 0.2 && share('half') < 0.6, `--cpus 0.5 used ${share('half').toFixed(2)} CPU`);
+  assert.ok(share('full') > share('half') + 0.05, `unlimited used ${share('full').toFixed(2)} CPU`);
+  lab.ok(['rm', '-f', 'half', 'full']);
+});
+
+test('stats: memory use and limit, pids, and the bytes on the container interface', async () => {
+  lab.ok(['run', '-d', '--name', 'measured', '--network', 'lim', '--memory', '100m', '--', ...echoServerCommand('measured', 8080)]);
+  const ip = lab.json(['inspect', 'measured']).NetworkSettings.IPAddress;
+  assert.ok((await lab.waitAnswer(lab.host, ip, 8080)).ok);
+  const before = stats('measured').measured;
+  // 100 kB posted from the host: the container receives at least that on eth0.
+  execFileSync('ip', ['netns', 'exec', lab.host, 'curl', '-sf', '--data-binary', '@-', `http://${ip}:8080/`], { input: Buffer.alloc(100_000, 97) });
+  const s = stats('measured').measured;
+  assert.equal(s.MemLimit, 100 * 1024 * 1024);
+  assert.ok(s.MemUsage > 1024 * 1024 && s.MemUsage < 100 * 1024 * 1024, `memory ${s.MemUsage}`);
+  assert.ok(s.Pids >= 1 && s.Pids < 20, `pids ${s.Pids}`);
+  assert.ok(s.NetRx - before.NetRx >= 100_000, `received ${s.NetRx - before.NetRx} bytes`);
+  assert.ok(s.NetTx > before.NetTx, 'answered');
+  assert.match(lab.ok(['stats', '--no-stream']), /measured .*\/ 100\.0MiB/);
+  lab.ok(['rm', '-f', 'measured']);
+});
+
+test('every container cgroup is removed with its container', () => {
+  const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
+  const ids = lab.json(['ps', '-a']).map((c) => c.Id);
+  for (const root of roots) {
+    const dir = `${root}/ctnet`;
+    if (!existsSync(dir)) continue;
+    const left = readdirSync(dir).filter((e) => ids.includes(e));
+    assert.deepEqual(left, [], `${dir} still has ${left}`);
+  }
+});
+

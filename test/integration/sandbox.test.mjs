@@ -1,0 +1,125 @@
+// What a container sees: its own PID, mount, IPC and UTS namespaces; the host's root read-only or a
+// rootfs of its own (pivot_root); bind mounts; a user; and `exec` entering all of it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab } from '../helpers/lab.mjs';
+import { makeRootfs } from '../helpers/rootfs.mjs';
+
+let lab;
+let rootfs;
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'sb', '--subnet', '172.23.0.0/24']);
+  rootfs = makeRootfs();
+});
+after(() => {
+  lab?.close();
+  if (rootfs) rmSync(rootfs, { recursive: true, force: true });
+});
+
+const run = (args, command) => lab.ctnet(['run', '--network', 'sb', ...args, '--', ...command]);
+
+test('the command is PID 1 and sees only its own processes', () => {
+  const r = run([], ['sh', '-c', 'echo $$; ps -e -o pid=,comm=']);
+  assert.equal(r.code, 0, r.stderr);
+  const [pid, ...procs] = r.stdout.trim().split('\n').map((l) => l.trim());
+  assert.equal(pid, '1');
+  assert.deepEqual(procs.map((l) => l.split(/\s+/)[1]).sort(), ['ps', 'sh']);
+});
+
+test('mount namespace: the host root read-only, its own /tmp, /proc, /etc/hosts and /etc/hostname', () => {
+  const r = run(['--name', 'files', '--hostname', 'web'], ['sh', '-c', [
+    'touch /etc/ctnet-test 2>&1 || true',
+    'echo private > /tmp/only-here && cat /tmp/only-here',
+    'cat /etc/hostname',
+    'grep web /etc/hosts',
+    'readlink /proc/self/ns/ipc',
+  ].join('; ')]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0], /Read-only file system/);
+  assert.equal(existsSync('/etc/ctnet-test'), false);
+  assert.equal(lines[1], 'private');
+  assert.equal(existsSync('/tmp/only-here'), false, 'the container has its own /tmp');
+  assert.equal(lines[2], 'web');
+  assert.match(lines[3], /^172\.23\.0\.\d+\s+web$/);
+  assert.notEqual(lines[4], readlinkSync('/proc/self/ns/ipc'), 'its own IPC namespace');
+  lab.ok(['rm', 'files']);
+});
+
+test('-v bind mounts: read-write and :ro, and nothing else of the host is writable', () => {
+  const rw = join(lab.root, 'rw');
+  const ro = join(lab.root, 'ro');
+  mkdirSync(rw);
+  mkdirSync(ro);
+  writeFileSync(join(ro, 'data'), 'host data\n');
+  const r = run(['-v', `${rw}:/mnt`, '-v', `${ro}:/srv:ro`], ['sh', '-c', 'echo from-container > /mnt/out; cat /srv/data; (echo x > /srv/new) 2>&1 || true']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(rw, 'out'), 'utf8'), 'from-container\n');
+  assert.match(r.stdout, /^host data\n.*Read-only file system/s);
+  assert.equal(existsSync(join(ro, 'new')), false);
+});
+
+test('--rootfs: pivot_root into a directory with /proc, /sys and /dev basics; the host is out of reach', () => {
+  const r = run(['--rootfs', rootfs, '--hostname', 'boxed'], ['sh', '-c', [
+    'cat /marker', 'echo $$', 'hostname', 'echo $(ls /dev)', 'echo $(ls /sys/class/net)',
+    'test -e /usr/bin/node && echo host-visible || echo host-hidden', 'echo ok > /dev/null && echo devnull-ok',
+  ].join('; ')]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 3), ['inside the rootfs', '1', 'boxed']);
+  for (const d of ['null', 'zero', 'urandom', 'pts', 'shm', 'tty']) assert.ok(lines[3].split(' ').includes(d), `/dev/${d}`);
+  assert.deepEqual(lines[4].trim().split(' ').sort(), ['eth0', 'lo'], "the container's own sysfs");
+  assert.deepEqual(lines.slice(5), ['host-hidden', 'devnull-ok']);
+});
+
+test('--user runs the command as that user, by number or by name from the rootfs', () => {
+  assert.equal(run(['--user', '1234:5678'], ['id', '-u']).stdout, '1234\n');
+  assert.equal(run(['--user', '1234:5678'], ['id', '-g']).stdout, '5678\n');
+  const r = run(['--rootfs', rootfs, '--user', 'app'], ['sh', '-c', 'id -u; id -g; touch /marker 2>&1 || true']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^1000\n1000\n.*Permission denied/s);
+});
+
+test('exec enters every namespace of the container, its root and its user', () => {
+  lab.ok(['run', '-d', '--name', 'target', '--network', 'sb', '--rootfs', rootfs, '--user', 'app', '--hostname', 'inside', '--', 'sleep', '600']);
+  const r = lab.ctnet(['exec', 'target', '--', 'sh', '-c', 'hostname; cat /marker; id -u; ps -e -o pid=,comm= | head -1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim()), ['inside', 'inside the rootfs', '1000', '1 sleep']);
+  lab.ok(['rm', '-f', 'target']);
+});
+
+test('--init: an init is PID 1 and reaps orphans; without it, an orphan of a non-reaping PID 1 stays a zombie', async () => {
+  // The subshell starts `sleep 0.1` and exits: the sleep is orphaned to PID 1, then ends.
+  const orphan = ['sh', '-c', '(sleep 0.1 &); exec sleep 600'];
+  lab.ok(['run', '-d', '--init', '--name', 'reaped', '--network', 'sb', '--', ...orphan]);
+  lab.ok(['run', '-d', '--name', 'unreaped', '--network', 'sb', '--', ...orphan]);
+  await new Promise((r) => setTimeout(r, 600));
+  const states = (name) => lab.ok(['exec', name, '--', 'ps', '-e', '-o', 'pid=,stat=,comm=']).trim().split('\n').map((l) => l.trim().split(/\s+/));
+  const reaped = states('reaped');
+  assert.equal(reaped.find((p) => p[0] === '1')[2], 'sh', 'PID 1 is the init');
+  assert.ok(!reaped.some((p) => p[1].startsWith('Z')), JSON.stringify(reaped));
+  const unreaped = states('unreaped');
+  assert.equal(unreaped.find((p) => p[0] === '1')[2], 'sleep', 'PID 1 is the command');
+  assert.ok(unreaped.some((p) => p[1].startsWith('Z')), JSON.stringify(unreaped));
+  // The init passes SIGTERM on: stop ends it at once, with the command's 143.
+  const t0 = Date.now();
+  lab.ok(['stop', 'reaped']);
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(lab.json(['inspect', 'reaped']).State.ExitCode, 143);
+  lab.ok(['rm', '-f', 'reaped', 'unreaped']);
+});
+
+test('a container that cannot be set up: run -d reports why in one line and exits 125, as Docker does', () => {
+  const bad = join(lab.root, 'badroot');
+  mkdirSync(join(bad, 'usr', 'bin'), { recursive: true });
+  copyFileSync('/usr/bin/true', join(bad, 'usr', 'bin', 'true'));
+  symlinkSync('/etc', join(bad, 'etc')); // ctnet would write the host's /etc/hosts through it
+  const r = lab.ctnet(['run', '-d', '--name', 'unbuilt', '--network', 'sb', '--rootfs', bad, '--', '/usr/bin/true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /^ctnet: error: \/etc\/hosts in the rootfs goes through the symbolic link .*\n$/);
+  assert.equal(r.stdout, '');
+  lab.ok(['rm', '-f', 'unbuilt']);
+});

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../../dist/sandbox/options.js';
+import { cgroupDirs, limitWrites } from '../../dist/sandbox/cgroups.js';
+
+test('--memory: bytes and k/m/g suffixes, Docker minimum of 6m', () => {
+  assert.equal(parseMemory('64m'), 64 * 1024 ** 2);
+  assert.equal(parseMemory('1G'), 1024 ** 3);
+  assert.equal(parseMemory('1.5g'), 1.5 * 1024 ** 3);
+  assert.equal(parseMemory('7000000'), 7000000);
+  for (const bad of ['abc', '64mb', '-1m', '', '5m']) assert.throws(() => parseMemory(bad), /--memory/);
+});
+
+test('--cpus: above 0, at most the host, at least 0.01', () => {
+  assert.equal(parseCpus('0.5', 2), 0.5);
+  assert.equal(parseCpus('2', 2), 2);
+  for (const bad of ['0', '-1', 'x', '3', '0.001', '1e3']) assert.throws(() => parseCpus(bad, 2), /--cpus/);
+});
+
+test('--pids-limit: a whole number of at least 1', () => {
+  assert.equal(parsePidsLimit('100'), 100);
+  for (const bad of ['0', '-1', '1.5', 'many']) assert.throws(() => parsePidsLimit(bad), /--pids-limit/);
+});
+
+test('-v: HOSTPATH:PATH[:ro|rw], both absolute, no ..', () => {
+  assert.deepEqual(parseVolume('/srv/data:/data'), { source: '/srv/data', target: '/data', readOnly: false });
+  assert.deepEqual(parseVolume('/srv/data:/data/:ro'), { source: '/srv/data', target: '/data', readOnly: true });
+  for (const bad of ['/srv', 'srv:/data', '/srv:data', '/srv:/data:rx', '/srv:/a/../etc', '/a:/b:ro:x']) assert.throws(() => parseVolume(bad), /-v/);
+});
+
+test('--user: numbers, names from passwd and group, Docker defaults', () => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n';
+  const group = 'root:x:0:\nstaff:x:50:\n';
+  assert.deepEqual(parseUser('1234:5678', passwd, group), { uid: 1234, gid: 5678 });
+  assert.deepEqual(parseUser('app', passwd, group), { uid: 1000, gid: 1001 });
+  assert.deepEqual(parseUser('1000', passwd, group), { uid: 1000, gid: 1001 }, 'a uid with a passwd entry gets its group');
+  assert.deepEqual(parseUser('4321', passwd, group), { uid: 4321, gid: 0 }, 'no entry: group 0, as Docker');
+  assert.deepEqual(parseUser('app:staff', passwd, group), { uid: 1000, gid: 50 });
+  for (const bad of ['nobody-here', 'app:nogroup', '1:2:3', ':1', '1:']) assert.throws(() => parseUser(bad, passwd, group), /--user/);
+});
+
+test('cgroup writes: v1 per controller hierarchy, v2 in one directory with controllers delegated', () => {
+  const v1 = { version: 1, roots: { memory: '/cg/memory', cpu: '/cg/cpu', cpuacct: '/cg/cpuacct', pids: '/cg/pids' } };
+  assert.deepEqual(cgroupDirs(v1, 'ID'), ['/cg/memory/ctnet/ID', '/cg/cpu/ctnet/ID', '/cg/cpuacct/ctnet/ID', '/cg/pids/ctnet/ID']);
+  assert.deepEqual(limitWrites(v1, 'ID', { memory: 1024, cpus: 0.5, pidsLimit: 10 }), [
+    ['/cg/memory/ctnet/ID', 'memory.limit_in_bytes', '1024'],
+    ['/cg/cpu/ctnet/ID', 'cpu.cfs_period_us', '100000'],
+    ['/cg/cpu/ctnet/ID', 'cpu.cfs_quota_us', '50000'],
+    ['/cg/pids/ctnet/ID', 'pids.max', '10'],
+  ]);
+  const v2 = { version: 2, roots: { unified: '/cg' } };
+  assert.deepEqual(cgroupDirs(v2, 'ID'), ['/cg/ctnet/ID']);
+  assert.deepEqual(limitWrites(v2, 'ID', { memory: 1024, cpus: 1.5 }), [
+    ['/cg', 'cgroup.subtree_control', '+memory +cpu +pids'],
+    ['/cg/ctnet', 'cgroup.subtree_control', '+memory +cpu +pids'],
+    ['/cg/ctnet/ID', 'memory.max', '1024'],
+    ['/cg/ctnet/ID', 'cpu.max', '150000 100000'],
+  ]);
+  // Co-mounted v1 controllers (cpu,cpuacct in one hierarchy) get one directory.
+  assert.deepEqual(cgroupDirs({ version: 1, roots: { cpu: '/cg/cpu,cpuacct', cpuacct: '/cg/cpu,cpuacct' } }, 'ID'), ['/cg/cpu,cpuacct/ctnet/ID']);
+});
