@@ -2,7 +2,9 @@ import { InvalidArgumentError } from '../errors.js';
 import type { EngineContext } from '../engine/context.js';
 import { findContainer, liveState } from '../engine/lookup.js';
 import { ctnetTableExists } from '../engine/networks.js';
+import { parseMapElements } from '../firewall/ruleset.js';
 import { parseSubnet, contains } from '../ipam/ipv4.js';
+import type { Protocol } from '../ipam/ports.js';
 import { netnsExists } from '../kernel/netns.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
@@ -127,7 +129,7 @@ function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, targ
     },
     () => {
       const ports = ctx.store.portsOf(c.id);
-      const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.hostIp, p.hostPort));
+      const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.protocol, p.hostIp, p.hostPort));
       if (!ports.length) return ok('published ports', 'none published');
       return missing.length
         ? bad('published ports', `no DNAT element for ${missing.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`).join(', ')}`, 'ctnet firewall reload')
@@ -148,7 +150,7 @@ function isHostAddress(ctx: EngineContext, ip: string): boolean {
 
 type NftJson = { nftables: Record<string, { elem?: unknown[] }>[] };
 
-function elementsOf(ctx: EngineContext, kind: 'set' | 'map', name: string): unknown[] {
+function elementsOf(ctx: EngineContext, kind: 'set', name: string): unknown[] {
   const out = JSON.parse(ctx.kernel().nft().list(`list ${kind} ${NFT_FAMILY} ${NFT_TABLE} ${name}`, true)) as NftJson;
   return out.nftables.find((x) => x[kind])?.[kind]?.elem ?? [];
 }
@@ -161,12 +163,8 @@ function setHas(ctx: EngineContext, set: string, cidr: string): boolean {
   });
 }
 
-function mapHas(ctx: EngineContext, map: string, hostIp: string | null, port: number): boolean {
-  return elementsOf(ctx, 'map', map).some((e) => {
-    const key = (e as unknown[])[0];
-    if (hostIp === null) return key === port;
-    const concat = (key as { concat?: unknown[] }).concat;
-    return concat?.[0] === hostIp && concat?.[1] === port;
-  });
+function mapHas(ctx: EngineContext, map: string, protocol: Protocol, hostIp: string | null, port: number): boolean {
+  const json = ctx.kernel().nft().list(`list map ${NFT_FAMILY} ${NFT_TABLE} ${map}`, true);
+  return parseMapElements(json, protocol).some((e) => e.hostIp === hostIp && e.hostPort === port);
 }
 

@@ -4,6 +4,7 @@ import { attachContainer, runContainer, waitStarted, type AttachRequest, type Ru
 import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, signalContainer, stopContainer, waitContainer } from './lifecycle.js';
 import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
+import { portCounters, type PortCounterView } from './port-counters.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
@@ -108,6 +109,11 @@ export class Engine {
   }
 
   /** What exists now: host interfaces, bridges, veth pairs, containers, ports and rules. */
+  /** Every published port with the connections its nftables element translated. */
+  portCounters(): PortCounterView[] {
+    return portCounters(this.ctx);
+  }
+
   topology(): Topology {
     return readTopology(this.ctx);
   }

@@ -52,7 +52,8 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
     for (const scope of ['any', 'host'] as const) {
       const key = scope === 'any' ? 'inet_service' : 'ipv4_addr . inet_service';
       const items = sorted(mappings.filter((m) => m.protocol === proto && (scope === 'host') === (m.hostIp !== null)), mapKey).map(mapElement);
-      out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ipv4_addr . inet_service\n${elements(items)}\t}\n`;
+      // `counter`: every element counts the connections it translated (`ctnet serve` shows them per mapping).
+      out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ipv4_addr . inet_service\n\t\tcounter\n${elements(items)}\t}\n`;
     }
   }
   // Container to container on a bridge needs no connection tracking, yet with br_netfilter loaded
@@ -102,4 +103,33 @@ export function renderDeleteTable(): string {
 /** Adds or deletes the map elements of some port mappings, one element per line (so a missing one can be skipped alone). */
 export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[]): string {
   return mappings.map((m) => `${verb} element ${T} ${mapName(m)} { ${verb === 'add' ? mapElement(m) : mapKey(m)} }\n`).join('');
+}
+
+/** One element of a port map as `nft -j` lists it, with what it has counted (the first packet of each connection it translated). */
+export interface MapElement {
+  protocol: Protocol;
+  hostIp: string | null;
+  hostPort: number;
+  packets: number;
+  bytes: number;
+}
+
+/** Reads the elements of one of ctnet's port maps out of `nft -j list map` output (with or without counters). */
+export function parseMapElements(json: string, protocol: Protocol): MapElement[] {
+  const out: MapElement[] = [];
+  for (const item of (JSON.parse(json) as { nftables?: { map?: { elem?: unknown[] } }[] }).nftables ?? []) {
+    for (const pair of item.map?.elem ?? []) {
+      let key = (pair as unknown[])[0];
+      let counter = { packets: 0, bytes: 0 };
+      // A map with `counter` wraps each key: { elem: { val, counter } }.
+      const wrapped = (key as { elem?: { val: unknown; counter?: typeof counter } }).elem;
+      if (wrapped) {
+        key = wrapped.val;
+        counter = wrapped.counter ?? counter;
+      }
+      const [hostIp, hostPort] = typeof key === 'number' ? [null, key] : ((key as { concat?: [string, number] }).concat ?? []);
+      if (typeof hostPort === 'number') out.push({ protocol, hostIp: hostIp ?? null, hostPort, packets: counter.packets, bytes: counter.bytes });
+    }
+  }
+  return out;
 }

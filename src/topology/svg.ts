@@ -63,7 +63,7 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
   const width = Math.max(g.width ?? 0, ...t.rules.map((r) => r.length * CHAR + 20)) + 20;
   const height = rulesTop + (t.rules.length ? (t.rules.length + 1) * LINE + 10 : 0);
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" font-family="sans-serif" font-size="12">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#0969da"/></marker></defs>',
     '<rect width="100%" height="100%" fill="white"/>',
   ];

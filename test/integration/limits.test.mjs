@@ -71,7 +71,8 @@ test('stats: memory use and limit, pids, and the bytes on the container interfac
   assert.ok((await lab.waitAnswer(lab.host, ip, 8080)).ok);
   const before = stats('measured').measured;
   // 100 kB posted from the host: the container receives at least that on eth0.
-  execFileSync('ip', ['netns', 'exec', lab.host, 'curl', '-sf', '--data-binary', '@-', `http://${ip}:8080/`], { input: Buffer.alloc(100_000, 97) });
+  const post = `const r = require('http').request({ host: '${ip}', port: 8080, method: 'POST' }, (res) => res.resume().on('end', () => process.exit(res.statusCode === 200 ? 0 : 1))); r.end(Buffer.alloc(100000, 97));`;
+  execFileSync('ip', ['netns', 'exec', lab.host, process.execPath, '-e', post]);
   const s = stats('measured').measured;
   assert.equal(s.MemLimit, 100 * 1024 * 1024);
   assert.ok(s.MemUsage > 1024 * 1024 && s.MemUsage < 100 * 1024 * 1024, `memory ${s.MemUsage}`);

@@ -12,7 +12,8 @@ before(() => {
 after(() => lab?.close());
 
 const map = (name) => execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', 'list', 'map', 'ip', 'ctnet', name], { encoding: 'utf8' });
-const elements = (name) => JSON.parse(map(name)).nftables.find((x) => x.map).map.elem ?? [];
+// Keys come wrapped with their counter ({ elem: { val, counter } }): unwrapped here.
+const elements = (name) => (JSON.parse(map(name)).nftables.find((x) => x.map).map.elem ?? []).map(([k, v]) => [k.elem ? k.elem.val : k, v]);
 
 test('HOSTPORTS-RANGE:CONTAINERPORTS-RANGE maps port to port, TCP and UDP', async () => {
   lab.ok(['run', '-d', '--name', 'r1', '--network', 'lab', '-p', '9000-9002:8078-8080', '-p', '9000-9002:8078-8080/udp', '--', ...echoServerCommand('r1', 8080)]);

@@ -66,3 +66,15 @@ test('a routed network (ipMasq false) is not masqueraded but still counts as a s
   assert.match(text, /set subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 10\.66\.0\.0\/24, 172\.17\.0\.0\/24 \}/);
   assert.match(text, /ct status dnat ip saddr @subnets masquerade/);
 });
+
+test('map elements are read back with and without counters, for both port maps', async () => {
+  const { parseMapElements } = await import('../../dist/firewall/ruleset.js');
+  const listing = (elem) => JSON.stringify({ nftables: [{ metainfo: {} }, { map: { name: 'm', elem } }] });
+  const counted = listing([[{ elem: { val: 8000, counter: { packets: 3, bytes: 180 } } }, { concat: ['172.17.0.2', 80] }]]);
+  assert.deepEqual(parseMapElements(counted, 'tcp'), [{ protocol: 'tcp', hostIp: null, hostPort: 8000, packets: 3, bytes: 180 }]);
+  const hostScoped = listing([[{ elem: { val: { concat: ['10.0.0.1', 53] }, counter: { packets: 1, bytes: 60 } } }, { concat: ['172.17.0.2', 53] }]]);
+  assert.deepEqual(parseMapElements(hostScoped, 'udp'), [{ protocol: 'udp', hostIp: '10.0.0.1', hostPort: 53, packets: 1, bytes: 60 }]);
+  const plain = listing([[9000, { concat: ['172.17.0.3', 9000] }]]);
+  assert.deepEqual(parseMapElements(plain, 'sctp'), [{ protocol: 'sctp', hostIp: null, hostPort: 9000, packets: 0, bytes: 0 }]);
+  assert.deepEqual(parseMapElements(listing(undefined), 'tcp'), []);
+});

@@ -1,0 +1,124 @@
+// ctnet serve in a real browser: Playwright drives Debian's Chromium against a lab with the demo's
+// topology, checks what the page shows, starts a container through the CLI and sees it appear.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+import { CTNET, createLab, echoServerCommand, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+// Chromium's own connections (updates, sync, QUIC probes) have nowhere to go here: keep them off.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let lab;
+let browser;
+const servers = [];
+// Without Chromium (apt-get install chromium) the browser test is skipped, except in CI (.ci/run).
+const skip = !existsSync(CHROMIUM) && !process.env.CTNET_REQUIRE_BROWSER ? `no ${CHROMIUM}: apt-get install -y chromium` : false;
+
+before(async () => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'seed', '--subnet', '172.17.0.0/24', '--bridge', 'br0']);
+  for (const [name, ip, publish] of [['container1', '172.17.0.101', ['-p', '8000:8080']], ['container2', '172.17.0.102', []], ['container3', '172.17.0.103', []]]) {
+    lab.ok(['run', '-d', '--name', name, '--network', 'seed', '--ip', ip, ...publish, '--', ...echoServerCommand(name, 8080)]);
+  }
+  if (!skip) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const s of servers) s.child.kill('SIGTERM');
+  await Promise.all(servers.map((s) => new Promise((r) => (s.child.exitCode !== null ? r() : s.child.on('exit', r)))));
+  lab?.close();
+});
+
+/** Starts `ctnet serve` on a free loopback port; resolves with its URL and token once it listens. */
+function serve(args = []) {
+  const child = spawn(process.execPath, [CTNET, 'serve', '--listen', '127.0.0.1:0', ...args], { env: lab.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = { child };
+  servers.push(server);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+      if (url && /unix socket/.test(out) && (!args.includes('--allow-changes') || /token/.test(out))) {
+        resolve(Object.assign(server, { url, token: /token ([0-9a-f]+)/.exec(out)?.[1], socket: /unix socket (\S+)/.exec(out)[1] }));
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`ctnet serve exited ${code}: ${out}`)));
+  });
+}
+
+test('the web view shows the topology, containers, ports with counters, details and the doctor; a new container appears within a second', { skip }, async () => {
+  const { url, socket } = await serve();
+  assert.ok(existsSync(socket));
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(url);
+  await page.waitForSelector('#dot.live');
+  await page.waitForFunction(() => document.querySelectorAll('#containers tr.container').length === 3);
+  assert.deepEqual(await page.$$eval('#containers td.name', (tds) => tds.map((t) => t.textContent).sort()), ['container1', 'container2', 'container3']);
+  // The graph is the server's elkjs layout: the bridge, its gateway, every container and the published port.
+  const svgText = await page.$eval('#graph svg', (svg) => svg.textContent);
+  for (const s of ['br0', '172.17.0.1', 'container1', '172.17.0.103', '8000']) assert.ok(svgText.includes(s), `graph shows ${s}`);
+
+  // Three connections through the published port are counted by its map element.
+  for (let i = 0; i < 3; i++) assert.ok((await lab.waitAnswer(lab.host2, A.host, 8000)).ok);
+  await page.waitForFunction(() => [...document.querySelectorAll('#ports tr')].some((tr) => tr.textContent.includes(':8000') && Number(tr.children[3]?.textContent) >= 3), null, { timeout: 10_000 });
+
+  await page.click('#containers tr[data-name="container1"]');
+  await page.waitForSelector('#detail-body dl');
+  assert.match(await page.textContent('#detail-body'), /172\.17\.0\.101\/24.*0\.0\.0\.0:8000 -> 8080\/tcp/s);
+  await page.click('#doctor');
+  await page.waitForSelector('#verdict');
+  assert.equal(await page.textContent('#verdict'), 'every layer works', await page.textContent('#doctor-result'));
+
+  const t0 = Date.now();
+  lab.ok(['run', '-d', '--name', 'newcomer', '--network', 'seed', '--', 'sleep', '600']);
+  await page.waitForSelector('#containers tr[data-name="newcomer"]', { timeout: 3000 });
+  const took = Date.now() - t0;
+  assert.ok(took < 1000, `the page showed the new container after ${took} ms`);
+  assert.match(await page.textContent('#events'), /container newcomer started/);
+  lab.ok(['rm', '-f', 'newcomer']);
+  await page.waitForSelector('#containers tr[data-name="newcomer"]', { state: 'detached', timeout: 3000 });
+
+  const shots = mkdtempSync(join(tmpdir(), 'ctnet-web-'));
+  const file = process.env.CTNET_WEB_SCREENSHOT || join(shots, 'web-view.png');
+  await page.click('#containers tr[data-name="container1"]');
+  await page.click('#doctor');
+  await page.waitForSelector('#verdict');
+  await page.screenshot({ path: file, fullPage: true });
+  assert.ok(existsSync(file));
+  rmSync(shots, { recursive: true, force: true });
+  await page.close();
+});
+
+test('the API: read-only unless started with --allow-changes, and then only with its token', async () => {
+  const ro = await serve();
+  const refused = await fetch(`${ro.url}api/containers`, { method: 'POST', body: JSON.stringify({ command: ['true'] }) });
+  assert.equal(refused.status, 403);
+  assert.match((await refused.json()).error, /read-only; start it with --allow-changes/);
+  assert.equal((await fetch(`${ro.url}api/containers/container2`)).status, 200);
+  assert.equal((await fetch(`${ro.url}api/containers/nope`)).status, 404);
+  // A page on another origin that rebinds its name to 127.0.0.1 is turned away.
+  const rebound = await new Promise((resolve, reject) => {
+    http.get(`${ro.url}api/info`, { headers: { Host: 'attacker.example' } }, (res) => resolve(res.statusCode)).on('error', reject);
+  });
+  assert.equal(rebound, 403);
+
+  const rw = await serve(['--allow-changes']);
+  const body = JSON.stringify({ command: ['sleep', '600'], name: 'viaapi', network: 'seed' });
+  assert.equal((await fetch(`${rw.url}api/containers`, { method: 'POST', body })).status, 401);
+  const created = await fetch(`${rw.url}api/containers`, { method: 'POST', body, headers: { Authorization: `Bearer ${rw.token}` } });
+  assert.equal(created.status, 201);
+  assert.equal((await created.json()).Name, 'viaapi');
+  assert.equal(lab.json(['inspect', 'viaapi']).State.Running, true);
+  const bad = await fetch(`${rw.url}api/containers`, { method: 'POST', body: JSON.stringify({ command: [] }), headers: { Authorization: `Bearer ${rw.token}` } });
+  assert.equal(bad.status, 400);
+  assert.equal((await fetch(`${rw.url}api/containers/viaapi`, { method: 'DELETE', headers: { Authorization: `Bearer ${rw.token}` } })).status, 204);
+  assert.equal(lab.ctnet(['inspect', 'viaapi']).code, 3);
+});

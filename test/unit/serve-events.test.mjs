@@ -1,0 +1,13 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { diffSnapshots } from '../../dist/serve/events.js';
+
+const snap = (containers, networks = {}) => ({ containers: new Map(Object.entries(containers)), networks: new Map(Object.entries(networks)) });
+
+test('events: containers created, started, exited and removed; networks created and removed', () => {
+  const before = snap({ a: { name: 'web', status: 'running' }, b: { name: 'db', status: 'running' }, c: { name: 'old', status: 'exited' } }, { n1: 'bridge' });
+  const now = snap({ a: { name: 'web', status: 'running' }, b: { name: 'db', status: 'exited' }, d: { name: 'new', status: 'running' } }, { n2: 'front' });
+  const events = diffSnapshots(before, now, 'T').map((e) => `${e.kind} ${e.name} ${e.action}`);
+  assert.deepEqual(events, ['network front created', 'container db exited', 'container new started', 'container old removed', 'network bridge removed']);
+  assert.deepEqual(diffSnapshots(now, now), []);
+});
