@@ -62,7 +62,7 @@ function statusText(c: ContainerView): string {
 export function registerContainerCommands(program: Command): void {
   program
     .command('run')
-    .description('Run a command as a container: its own network namespace, an address on a bridge, NAT and published ports')
+    .description('Run a command as a container: its own network, PID, mount, IPC and UTS namespaces, an address on a bridge, NAT, published ports and cgroup limits')
     .argument('<command...>', 'command and arguments (put them after --)')
     .option('-d, --detach', 'run in the background and print the container ID')
     .option('--rm', 'remove the container when it exits')
