@@ -10,6 +10,9 @@ import { createLab, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } fro
 
 const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+/** Port map elements carry a counter: `8100 counter packets 0 bytes 0 : 10.88.0.2 . 80`. */
+const COUNTER = '(counter packets \\d+ bytes \\d+ )?';
+
 let lab;
 let serial = 0;
 const pods = [];
@@ -79,7 +82,7 @@ for (const [i, version] of VERSIONS.entries()) {
     assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr', 'show', 'eth0'), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/16`));
     assert.match(sh('ip', '-n', pod.ns, 'route'), /default via 10\.88\.0\.1 dev eth0/);
     assert.match(sh('ip', '-n', lab.host, '-o', 'link', 'show', 'master', 'cni0'), new RegExp(res.interfaces[1].name));
-    assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} : ${ip.replace(/\./g, '\\.')} \\. 80`));
+    assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} ${COUNTER}: ${ip.replace(/\./g, '\\.')} \\. 80`));
     // Traffic: another host reaches the pod through the host's published port.
     const server = spawnInNs(pod.ns, echoServerCommand(`pod${i}`, 80));
     try {
@@ -95,7 +98,7 @@ for (const [i, version] of VERSIONS.entries()) {
     // DEL removes the interface, the element and the address; a second DEL succeeds too.
     ok(cni('DEL', { ...c, prevResult: res }, pod));
     assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
-    assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} :`));
+    assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`${hostPort} ${COUNTER}:`));
     ok(cni('DEL', c, pod));
     if (version !== '1.1.0') return;
     // CHECK after DEL reports the missing attachment.
@@ -196,7 +199,7 @@ test('GC removes every attachment the runtime does not list (also under the olde
   ok(cni('GC', { ...conf('1.1.0'), 'cni.dev/valid-attachments': [{ containerID: keep.id, ifname: 'eth0' }, { containerID: leak2.id, ifname: 'eth0' }] }));
   assert.doesNotMatch(sh('ip', '-n', leak1.ns, '-o', 'link'), /eth0/);
   assert.match(sh('ip', '-n', keep.ns, '-o', 'link'), /eth0/);
-  assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), /8200 :/);
+  assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), new RegExp(`8200 ${COUNTER}:`));
   ok(cni('GC', { ...conf('1.1.0'), 'cni.dev/attachments': [{ containerID: keep.id, ifname: 'eth0' }] }));
   assert.doesNotMatch(sh('ip', '-n', leak2.ns, '-o', 'link'), /eth0/);
   const names = lab.json(['ps']).map((x) => x.Name);
