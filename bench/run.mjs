@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
+import { benchDns } from './lib/dns.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
 import { machine, markdown, svg, table, targets } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
@@ -28,8 +29,8 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 } }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 } };
+  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 } }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -48,7 +49,8 @@ try {
   const cli = benchCli(PLAN.cli, log);
   log('data path:');
   const datapath = await benchDatapath(PLAN.datapath, log);
-  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, seconds: (Date.now() - started) / 1000 };
+  const dns = await benchDns(PLAN.dns, log);
+  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, seconds: (Date.now() - started) / 1000 };
 } finally {
   deleteAllNetns();
 }
@@ -79,6 +81,10 @@ const summaryJson = {
   container_to_container_no_br_netfilter_gbps: round(r.datapath.throughput?.containerToContainerNoBrNetfilterGbps, 2),
   bare_veth_gbps: round(r.datapath.throughput?.bareVethGbps, 2),
   published_port_gbps: round(r.datapath.ctnet.publishedThroughputGbps, 2),
+  dns_qps_1000_names: r.dns.ctnet.qps,
+  dns_p99_ms_1000_names: round(r.dns.ctnet.p99_ms, 2),
+  aardvark_dns_qps: r.dns.aardvark?.qps ?? null,
+  aardvark_dns_p99_ms: round(r.dns.aardvark?.p99_ms, 2),
   seconds: round(r.seconds, 1),
 };
 r.summary = summaryJson;

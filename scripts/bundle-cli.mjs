@@ -15,3 +15,4 @@ const common = {
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli/ctnet.mjs' });
 await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/ctnet-cni.mjs' });
 await build({ ...common, entryPoints: ['src/sandbox/init-main.ts'], outfile: 'dist/cli/ctnet-init.mjs' });
+await build({ ...common, entryPoints: ['src/dns/main.ts'], outfile: 'dist/cli/ctnet-dns.mjs' });

@@ -32,6 +32,11 @@ export function rows(r) {
       out.push(['container -> container, br_netfilter off', `${fmt(t.containerToContainerNoBrNetfilterGbps, 2)} Gbit/s`, `bare veth pair ${fmt(t.bareVethGbps, 2)} Gbit/s`, `${fmt((100 * t.containerToContainerNoBrNetfilterGbps) / t.bareVethGbps, 0)}%`]);
     }
   }
+  if (r.dns) {
+    const d = r.dns, a = d.aardvark;
+    out.push([`embedded DNS, ${d.names} names: queries/s`, fmt(d.ctnet.qps, 0), a ? `aardvark-dns ${fmt(a.qps, 0)}` : '-', a ? `${fmt(d.ctnet.qps / a.qps, 2)}x` : '']);
+    out.push([`embedded DNS, ${d.names} names: p50 / p99`, `${fmt(d.ctnet.p50_ms, 2)} / ${fmt(d.ctnet.p99_ms, 2)} ms`, a ? `aardvark-dns ${fmt(a.p50_ms, 2)} / ${fmt(a.p99_ms, 2)} ms` : '-', '']);
+  }
   return out;
 }
 

@@ -73,8 +73,10 @@ export function registerContainerCommands(program: Command): void {
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
+    .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
     .option('-v, --volume <HOSTPATH:PATH[:ro]>', 'bind mount a host path into the container (repeatable)', collect, [])
+    .option('--tmpfs <path>', 'an empty, writable tmpfs at this path, e.g. --tmpfs /tmp (repeatable)', collect, [])
     .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
@@ -88,7 +90,8 @@ export function registerContainerCommands(program: Command): void {
         const { container, child } = e.run({
           command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
           env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
-          sandbox: { rootfs: o.rootfs, volumes: o.volume, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init },
+          aliases: o.networkAlias,
+          sandbox: { rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init },
         });
         if (!child) return;
         if (o.detach) {

@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
 import { KernelSession } from '../kernel/session.js';
@@ -62,6 +64,9 @@ export function buildLab(lab: Lab, explain?: (line: string) => void): void {
       createNamedNetns(n);
       explain?.(`ip netns add ${n}`);
     }
+    // The host's resolvers, as `ip netns exec` (and ctnet's embedded DNS) read them: the lab's
+    // internet host, so no query ever leaves the lab.
+    writeLabResolvConf(lab.host);
     const session = new KernelSession(openNetns(netnsPath(lab.host2)));
     try {
       execute(planLab(lab), session, { explain, render: { hostNetns: lab.host2 } });
@@ -77,6 +82,28 @@ export function buildLab(lab: Lab, explain?: (line: string) => void): void {
 
 export function destroyLab(lab: Lab): void {
   for (const n of [lab.host, lab.host2, lab.internet]) deleteNamedNetns(n);
+  rmSync(join(NETNS_ETC, lab.host), { recursive: true, force: true });
+  try {
+    rmdirSync(NETNS_ETC); // only when no other lab (or anyone) has files there
+  } catch {
+    // not empty, or gone
+  }
+}
+
+/** Per-namespace configuration files, where `ip netns exec` finds them. */
+const NETNS_ETC = '/etc/netns';
+
+function writeLabResolvConf(host: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(join(NETNS_ETC, host), { recursive: true });
+      writeFileSync(join(NETNS_ETC, host, 'resolv.conf'), `nameserver ${LAB_ADDRESSES.internet}\n`);
+      return;
+    } catch (err) {
+      // Another lab may remove the empty /etc/netns between the two mkdirs.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
 }
 
 /** The demo's helper scripts, found the same way from dist/demo/ and from the CLI bundle in dist/cli/. */

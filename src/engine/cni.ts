@@ -37,7 +37,7 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   if (!existing) {
     createNetwork(ctx, {
       name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu,
-      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute,
+      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute, dns: false,
     });
     return ctx.store.findNetwork(spec.name) as NetworkRecord;
   }

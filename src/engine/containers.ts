@@ -25,7 +25,8 @@ import { reconcileContainers } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { checkCommandInRootfs, cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
-import { parseEnv, validateHostname, validateName } from './validate.js';
+import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
+import { ensureDns, hasEmbeddedDns, hostResolvConf } from './dns.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -50,6 +51,8 @@ export interface RunRequest {
   restart?: string;
   /** Root filesystem, mounts, user, cgroup limits, --init. */
   sandbox?: SandboxRequest;
+  /** More names for the container in the network's embedded DNS (--network-alias). */
+  aliases?: string[];
 }
 
 export interface Started {
@@ -79,6 +82,7 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   parseEnv(req.env ?? []);
+  for (const a of req.aliases ?? []) validateAlias(a);
   const ports = (req.publish ?? []).flatMap(parsePublish);
   const sandbox = validateSandbox(req.sandbox ?? {});
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
@@ -99,7 +103,7 @@ function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | un
 }
 
 function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
-  const launch = launchCommand(ctx.root, c);
+  const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx));
   const logFd = c.logPath ? openSync(c.logPath, 'a') : undefined;
   const netns = openNetns(netnsPath(c.netns as string));
   try {
@@ -189,6 +193,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       if (existing && existing.name === name) {
         throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
       }
+      checkAliases(store.containersOn(net.id), net.name, req.aliases ?? []);
       const subnet = parseSubnet(net.subnet);
       const book = store.addressBook(net.id);
       const range = { start: net.rangeStart, end: net.rangeEnd };
@@ -198,6 +203,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
         ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
+        aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
         logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
         createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
@@ -228,6 +234,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
 
     // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
     const { record, ports } = ctx.store.transaction(build);
+    if (hasEmbeddedDns(net)) ensureDns(ctx);
     try {
       const plan = steps(record, ports);
       applyRepairingFirewall(ctx, plan);
@@ -260,6 +267,14 @@ function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
     if (!(err instanceof KernelError) || !/nftables/.test(err.message) || ctnetTableExists(ctx)) throw err;
     restoreFirewall(ctx);
     ctx.apply(plan.filter((s) => s.do.op !== 'nft'));
+  }
+}
+
+/** An alias must not be another container's name or alias on the same network (the DNS would answer for both). */
+function checkAliases(others: readonly ContainerRecord[], network: string, aliases: readonly string[]): void {
+  for (const alias of aliases.map((a) => a.toLowerCase())) {
+    const owner = others.find((c) => c.name.toLowerCase() === alias || c.aliases.includes(alias));
+    if (owner) throw new ConflictError(`--network-alias ${alias} is already a name of container ${owner.name} on network ${network}; pick another alias`);
   }
 }
 

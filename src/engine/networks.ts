@@ -5,6 +5,7 @@ import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt,
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE } from '../names.js';
+import { ensureDns, hasEmbeddedDns } from './dns.js';
 import { IP_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
@@ -26,6 +27,8 @@ export interface CreateNetworkRequest {
   bridge?: string;
   internal?: boolean;
   mtu?: number;
+  /** false: no embedded DNS on this network (CNI networks; default true, except Docker's default bridge). */
+  dns?: boolean;
 }
 
 /** Meta key holding net.ipv4.ip_forward as it was before ctnet's first network, restored after its last. */
@@ -88,15 +91,17 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
       rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
-      ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false,
+      ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
-    return ctx.transact(() => {
+    const created = ctx.transact(() => {
       if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
       const undo = firewallScript(store);
       store.insertNetwork(record);
       return { steps: planCreateNetwork(record, { apply: firewallScript(store), undo }), result: record };
     });
+    if (hasEmbeddedDns(created)) ensureDns(ctx);
+    return created;
   });
 }
 

@@ -4,6 +4,7 @@ import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer, markExited, removeContainerFiles } from './teardown.js';
+import { dnsRunning, ensureDns, hasEmbeddedDns } from './dns.js';
 
 /**
  * Cheap reconcile, run by every changing command under the host lock: containers whose process
@@ -42,6 +43,10 @@ export function garbageCollect(ctx: EngineContext): GcReport {
   return ctx.locked(() => {
     const before = ctx.store.listContainers();
     const actions = reconcileContainers(ctx);
+    if (!ctx.dryRun && !dnsRunning(ctx) && ctx.store.listNetworks().some(hasEmbeddedDns)) {
+      ensureDns(ctx);
+      actions.push('embedded DNS was not running, started');
+    }
     const errors: Error[] = [];
     const rtnl = ctx.kernel().rtnl();
     const networks = ctx.store.listNetworks();

@@ -8,7 +8,8 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, limitWrites, unsupportedLimits, 
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
 import { forkCommand } from '../sandbox/fork.js';
 import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
-import type { ContainerRecord } from '../store/store.js';
+import type { ContainerRecord, NetworkRecord } from '../store/store.js';
+import { hasEmbeddedDns } from './dns.js';
 import { containerEnv } from './container-env.js';
 
 /** The sandbox of a container ctnet runs: its filesystem view, user, cgroup, and how its first process starts. */
@@ -16,6 +17,7 @@ import { containerEnv } from './container-env.js';
 export interface SandboxRequest {
   rootfs?: string;
   volumes?: string[];
+  tmpfs?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -34,6 +36,14 @@ function readText(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -61,6 +71,13 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.rootfs = req.rootfs.replace(/\/+$/, '') || '/';
     if (config.rootfs === '/') throw new InvalidArgumentError('--rootfs / is the host itself; leave --rootfs out to run on the host root, read-only');
   }
+  if (req.tmpfs?.length) {
+    config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
+    for (const t of config.tmpfs) {
+      if (!t.startsWith('/') || t.split('/').includes('..')) throw new InvalidArgumentError(`--tmpfs ${t || '/'} must be an absolute path below /, e.g. --tmpfs /tmp`);
+      if (!config.rootfs && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory or --rootfs`);
+    }
+  }
   if (req.volumes?.length) {
     config.volumes = req.volumes.map(parseVolume);
     const seen = new Set<string>();
@@ -72,11 +89,11 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
       }
       if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
       seen.add(v.target);
-      if (!config.rootfs && !v.target.startsWith('/tmp/')) {
+      if (!config.rootfs && !(config.tmpfs ?? []).some((t) => v.target.startsWith(`${t}/`))) {
         try {
           statSync(v.target);
         } catch {
-          throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one under /tmp, or --rootfs`);
+          throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs, or --rootfs`);
         }
       }
     }
@@ -118,13 +135,20 @@ export const oomKillsOf = (id: string): number => {
   return layout ? cgroupUsage(layout, id).oomKills : 0;
 };
 
-/** Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written where its init binds them. */
-function writeOwnFiles(dir: string, c: ContainerRecord): InitSpec['files'] {
+/**
+ * Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written where its init
+ * binds them. On a network with embedded DNS the resolver is the gateway (the host's search
+ * domains kept); elsewhere the host's resolvers, without the loopback ones it cannot reach.
+ */
+function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
   const etc = join(dir, 'etc');
   mkdirSync(etc, { recursive: true });
   const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}`;
   // Loopback resolvers of the host cannot be reached from the container's namespace.
-  const resolv = readText('/etc/resolv.conf').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+  const hostLines = readText(hostResolvConf).split('\n');
+  const resolv = hasEmbeddedDns(net)
+    ? [`nameserver ${net.gateway}`, ...hostLines.filter((l) => /^\s*search\s/.test(l)), 'options ndots:0'].join('\n')
+    : hostLines.filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
   const files = { hosts, hostname: `${c.hostname}\n`, 'resolv.conf': resolv.endsWith('\n') || !resolv ? resolv : `${resolv}\n` };
   return Object.entries(files).map(([name, text]) => {
     writeFileSync(join(etc, name), text);
@@ -137,7 +161,7 @@ function writeOwnFiles(dir: string, c: ContainerRecord): InitSpec['files'] {
  * which `unshare` moves into new mount and IPC namespaces and replaces with ctnet-init, which
  * becomes the command. ctnet-fork waits and exits as the command did.
  */
-export function launchCommand(root: string, c: ContainerRecord): string[] {
+export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): string[] {
   const dir = containerDir(root, c.id);
   mkdirSync(dir, { recursive: true });
   const layout = cgroupLayout();
@@ -147,7 +171,8 @@ export function launchCommand(root: string, c: ContainerRecord): string[] {
     rootfs: c.sandbox.rootfs ?? null,
     cwd: c.sandbox.rootfs ? '/' : process.cwd(),
     volumes: c.sandbox.volumes ?? [],
-    files: writeOwnFiles(dir, c),
+    tmpfs: c.sandbox.tmpfs ?? [],
+    files: writeOwnFiles(dir, c, net, hostResolvConf),
     user: c.sandbox.user ?? null,
     cgroupProcs: layout ? cgroupDirs(layout, c.id).map((d) => join(d, 'cgroup.procs')) : [],
     pidFile: pidFileOf(root, c.id),

@@ -12,6 +12,14 @@ export function validateName(kind: 'network' | 'container', name: string): strin
   return name;
 }
 
+/** --network-alias: a DNS name of letters, digits, '-' and '.', as the embedded DNS will answer it. */
+export function validateAlias(alias: string): string {
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(alias) || alias.length > 253) {
+    throw new InvalidArgumentError(`invalid --network-alias "${alias}": use DNS labels of letters, digits and '-', joined by '.'`);
+  }
+  return alias.toLowerCase();
+}
+
 export function validateIfname(name: string, flag: string): string {
   if (name.length > IFNAME_MAX) {
     throw new InvalidArgumentError(`${flag} ${name} is ${name.length} characters; Linux interface names have at most ${IFNAME_MAX}`);

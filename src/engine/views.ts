@@ -46,7 +46,7 @@ export interface ContainerView {
   Created: string;
   Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
-  HostConfig: { Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Init: boolean };
+  HostConfig: { Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean };
   RestartCount: number;
   NetworkSettings: {
     SandboxKey: string | null;
@@ -56,6 +56,8 @@ export interface ContainerView {
     Gateway: string | null;
     HostVeth: string | null;
     Ports: PortView[];
+    /** Names the network's embedded DNS answers with this container's address (besides its name). */
+    Aliases: string[];
   };
   LogPath: string | null;
 }
@@ -78,7 +80,7 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
-      Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Init: sb.init === true,
+      Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: sb.tmpfs ?? [], Init: sb.init === true,
     },
     RestartCount: readRestarts(c.logPath),
     NetworkSettings: {
@@ -89,6 +91,7 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
       Gateway: net.internal ? null : net.gateway,
       HostVeth: c.hostVeth,
       Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
+      Aliases: c.aliases,
     },
     LogPath: c.logPath,
   };

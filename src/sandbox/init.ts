@@ -93,10 +93,13 @@ function isDirectory(path: string): boolean {
   return statSync(path).isDirectory();
 }
 
+/** A target under one of the container's tmpfs mounts can be made; the rest of the host's tree is read-only. */
+const underTmpfs = (spec: InitSpec, path: string): boolean => spec.tmpfs.some((t) => path.startsWith(`${t}/`));
+
 /**
- * Without a rootfs: the host's tree, read-only, with the container's own /proc, /sys, /dev/shm, /tmp
- * and files. Sources are opened first and bound through /proc/self/fd: the new /tmp would
- * otherwise hide a source that lives under the host's /tmp.
+ * Without a rootfs: the host's tree, read-only, with the container's own /proc, /sys, /dev/shm,
+ * files, and --tmpfs mounts. Sources are opened first and bound through /proc/self/fd: a tmpfs
+ * would otherwise hide a source below it.
  */
 function hostRootView(spec: InitSpec): void {
   const opened = new Map([...spec.files.map((f) => f.source), ...spec.volumes.map((v) => v.source)].map((p) => [p, openSync(p, 'r')]));
@@ -106,12 +109,11 @@ function hostRootView(spec: InitSpec): void {
   sysfs('/sys');
   mount('tmpfs', '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777');
   if (existsSync('/dev/mqueue')) mount('mqueue', '/dev/mqueue', 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  mount('tmpfs', '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777');
+  for (const t of spec.tmpfs) mount('tmpfs', t, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777');
   for (const f of spec.files) if (existsSync(f.path)) bindWritable(source(f.source), f.path);
   for (const v of spec.volumes) {
     if (!existsSync(v.target)) {
-      // Only the container's own /tmp can take new mount points: the rest is the host's, read-only.
-      if (!v.target.startsWith('/tmp/')) throw new InitError(`mount target ${v.target} does not exist on the host`);
+      if (!underTmpfs(spec, v.target)) throw new InitError(`mount target ${v.target} does not exist on the host`);
       ensureInRoot('/', v.target, isDirectory(source(v.source)) ? 'dir' : 'file');
     }
     if (v.readOnly) bind(source(v.source), v.target);
@@ -145,6 +147,7 @@ function rootfsView(spec: InitSpec, root: string): void {
   mount('proc', ensureInRoot(root, '/proc', 'dir'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
   sysfs(ensureInRoot(root, '/sys', 'dir'));
   devBasics(root);
+  for (const t of spec.tmpfs) mount('tmpfs', ensureInRoot(root, t, 'dir'), 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777');
   for (const f of spec.files) bind(f.source, ensureInRoot(root, f.path, 'file'));
   for (const v of spec.volumes) {
     const target = ensureInRoot(root, v.target, isDirectory(v.source) ? 'dir' : 'file');
@@ -186,12 +189,16 @@ function commandOf(spec: InitSpec): string[] {
   return spec.init ? ['/bin/sh', '-c', INIT_SCRIPT, 'ctnet-init', ...spec.command] : spec.command;
 }
 
-/** The readiness pipe from ctnet (fd 3): closed by execve, so its end tells ctnet the command runs. */
+/**
+ * The readiness pipe from ctnet (fd 3; Node makes it a socket pair): closed by execve, so its end
+ * tells ctnet the command runs. After a restart by the supervisor, fd 3 is /dev/null.
+ */
 export const READY_FD = 3;
 
 export function hasReadyPipe(): boolean {
   try {
-    return fstatSync(READY_FD).isFIFO();
+    const st = fstatSync(READY_FD);
+    return st.isFIFO() || st.isSocket();
   } catch {
     return false;
   }

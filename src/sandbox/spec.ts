@@ -6,6 +6,8 @@ export interface SandboxConfig {
   /** A directory the container gets as its root (pivot_root); absent: the host's root, read-only. */
   rootfs?: string;
   volumes?: Volume[];
+  /** Paths that get an empty tmpfs of their own (--tmpfs), e.g. a writable /tmp. */
+  tmpfs?: string[];
   user?: UserSpec;
   limits?: Limits;
   /** A small init is PID 1 (reaps zombies, passes signals on) and the command its child. */
@@ -29,6 +31,7 @@ export interface InitSpec {
   /** Working directory inside (the caller's for a host-root container, / with a rootfs). */
   cwd: string;
   volumes: Volume[];
+  tmpfs: string[];
   files: OwnFile[];
   user: UserSpec | null;
   /** cgroup.procs files the process enters just before it becomes the command. */

@@ -94,4 +94,10 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE containers ADD COLUMN sandbox TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
   `,
+  // --network-alias: more names the embedded DNS answers for a container on its network.
+  // and whether a network has it (runtimes attaching through CNI bring their own DNS).
+  `
+  ALTER TABLE containers ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE networks ADD COLUMN dns INTEGER NOT NULL DEFAULT 1;
+  `,
 ];

@@ -23,6 +23,8 @@ export interface NetworkRecord {
   ipMasq: boolean;
   /** Containers get a default route via the gateway. */
   defaultRoute: boolean;
+  /** The embedded DNS answers on the gateway (networks of ctnet's own containers; not CNI ones). */
+  dns: boolean;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -61,6 +63,8 @@ export interface ContainerRecord {
   sandbox: SandboxConfig;
   /** The kernel's OOM killer ended it (its cgroup counted an oom_kill). */
   oomKilled: boolean;
+  /** More names the embedded DNS answers with its address (--network-alias). */
+  aliases: string[];
 }
 
 export interface PortRecord {
@@ -86,6 +90,7 @@ const toNetwork = (r: Row): NetworkRecord => ({
   rangeEnd: (r.range_end as string | null) ?? null,
   ipMasq: r.ip_masq === 1,
   defaultRoute: r.default_route === 1,
+  dns: r.dns === 1,
 });
 
 const toContainer = (r: Row): ContainerRecord => ({
@@ -115,6 +120,7 @@ const toContainer = (r: Row): ContainerRecord => ({
   restartMax: (r.restart_max as number | null) ?? 0,
   sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
   oomKilled: r.oom_killed === 1,
+  aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -130,14 +136,14 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
-  sandbox: 'sandbox', oomKilled: 'oom_killed',
+  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */
 const ipNum = (ip: string | null): number | null => (ip === null ? null : toInt(ip));
 
 function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
-  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox') return JSON.stringify(value);
+  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }
@@ -222,8 +228,8 @@ export class Store {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0);
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0);
   }
 
   deleteNetwork(id: string): void {

@@ -80,6 +80,8 @@ const cases = [
   ['mount source not absolute', ['run', '-d', '--network', 'lab', '-v', 'data:/data', '--', 'sleep', '1'], 2, /must be absolute/],
   ['mount target missing on the read-only host root', ['run', '-d', '--network', 'lab', '-v', '/etc:/no/such/target', '--', 'sleep', '1'], 3, /does not exist on the host/],
   ['mount mode neither ro nor rw', ['run', '-d', '--network', 'lab', '-v', '/etc:/mnt:rx', '--', 'sleep', '1'], 2, /not ro or rw/],
+  ['--tmpfs not absolute', ['run', '-d', '--network', 'lab', '--tmpfs', 'tmp', '--', 'sleep', '1'], 2, /--tmpfs tmp must be an absolute path/],
+  ['--tmpfs on a missing host directory', ['run', '-d', '--network', 'lab', '--tmpfs', '/no/such/dir', '--', 'sleep', '1'], 3, /--tmpfs \/no\/such\/dir is not a directory on the host/],
   ['--user unknown name', ['run', '-d', '--network', 'lab', '--user', 'no-such-user', '--', 'sleep', '1'], 2, /no user no-such-user/],
   ['--user malformed', ['run', '-d', '--network', 'lab', '--user', '1:2:3', '--', 'sleep', '1'], 2, /not UID\[:GID\]/],
 ];

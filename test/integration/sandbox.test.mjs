@@ -29,8 +29,8 @@ test('the command is PID 1 and sees only its own processes', () => {
   assert.deepEqual(procs.map((l) => l.split(/\s+/)[1]).sort(), ['ps', 'sh']);
 });
 
-test('mount namespace: the host root read-only, its own /tmp, /proc, /etc/hosts and /etc/hostname', () => {
-  const r = run(['--name', 'files', '--hostname', 'web'], ['sh', '-c', [
+test('mount namespace: the host root read-only, --tmpfs /tmp of its own, /proc, /etc/hosts and /etc/hostname', () => {
+  const r = run(['--name', 'files', '--hostname', 'web', '--tmpfs', '/tmp'], ['sh', '-c', [
     'touch /etc/ctnet-test 2>&1 || true',
     'echo private > /tmp/only-here && cat /tmp/only-here',
     'cat /etc/hostname',
@@ -47,6 +47,10 @@ test('mount namespace: the host root read-only, its own /tmp, /proc, /etc/hosts 
   assert.match(lines[3], /^172\.23\.0\.\d+\s+web$/);
   assert.notEqual(lines[4], readlinkSync('/proc/self/ns/ipc'), 'its own IPC namespace');
   lab.ok(['rm', 'files']);
+  // Without --tmpfs, /tmp is the host's, read-only like the rest.
+  const plain = run([], ['sh', '-c', '(echo x > /tmp/ctnet-sandbox-test) 2>&1; true']);
+  assert.match(plain.stdout, /Read-only file system/);
+  assert.equal(existsSync('/tmp/ctnet-sandbox-test'), false);
 });
 
 test('-v bind mounts: read-write and :ro, and nothing else of the host is writable', () => {

@@ -1,0 +1,37 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import type { DnsContainer, DnsNetwork } from './records.js';
+
+/**
+ * The embedded DNS's view of ctnet's state: a read-only SQLite connection that notices every commit
+ * of another process (PRAGMA data_version), so polling it costs one tiny statement.
+ */
+export class DnsState {
+  private readonly db: Database.Database;
+  private version = -1;
+
+  constructor(root: string) {
+    this.db = new Database(join(root, 'ctnet.db'), { readonly: true, timeout: 5000 });
+  }
+
+  /** True once after each commit by someone else (and on the first call). */
+  changed(): boolean {
+    const v = this.db.pragma('data_version', { simple: true }) as number;
+    if (v === this.version) return false;
+    this.version = v;
+    return true;
+  }
+
+  /** The networks with embedded DNS (not Docker's default bridge, not CNI ones) and their running containers. */
+  read(): { networks: (DnsNetwork & { internal: boolean })[]; containers: DnsContainer[] } {
+    const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1').all() as { id: string; name: string; gateway: string; internal: number }[])
+      .map((n) => ({ ...n, internal: n.internal === 1 }));
+    const containers = (this.db.prepare("SELECT id, name, aliases, network_id, ip FROM containers WHERE state = 'running' AND ip IS NOT NULL").all() as { id: string; name: string; aliases: string; network_id: string; ip: string }[])
+      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip }));
+    return { networks, containers };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

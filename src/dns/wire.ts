@@ -1,0 +1,58 @@
+/**
+ * The little of the DNS wire format (RFC 1035) the embedded DNS needs: the one question of a query,
+ * and a reply that copies it and appends A records pointing back at its name. Everything else
+ * (other classes, several questions, EDNS) either fits this or is passed on as raw bytes.
+ */
+export interface Query {
+  id: number;
+  /** The query's RD bit, echoed in the reply. */
+  recursionDesired: boolean;
+  /** Lower case, without the trailing dot. */
+  name: string;
+  type: number;
+  /** Offset just past the question: the reply keeps bytes [0, end). */
+  end: number;
+}
+
+export const TYPE_A = 1;
+export const TYPE_ANY = 255;
+export const RCODE = { NOERROR: 0, SERVFAIL: 2 } as const;
+
+/** The single question of a standard query; undefined for anything else (responses, other opcodes, garbage). */
+export function parseQuery(msg: Buffer): Query | undefined {
+  if (msg.length < 12) return undefined;
+  const flags = msg.readUInt16BE(2);
+  if (flags & 0x8000 || (flags >> 11) & 0xf || msg.readUInt16BE(4) !== 1) return undefined;
+  const labels: string[] = [];
+  let at = 12;
+  for (;;) {
+    if (at >= msg.length) return undefined;
+    const len = msg[at];
+    if (len === 0) break;
+    if (len > 63 || at + 1 + len > msg.length) return undefined; // compression has no place in a question
+    labels.push(msg.toString('latin1', at + 1, at + 1 + len));
+    at += 1 + len;
+  }
+  if (at + 5 > msg.length) return undefined;
+  return { id: msg.readUInt16BE(0), recursionDesired: (flags & 0x0100) !== 0, name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(at + 1), end: at + 5 };
+}
+
+/** A reply: the query's header and question, the rcode, and one A record per address (name = pointer to the question's). */
+export function buildReply(msg: Buffer, q: Query, rcode: number, addresses: readonly string[] = [], ttl = 600): Buffer {
+  const out = Buffer.alloc(q.end + addresses.length * 16);
+  msg.copy(out, 0, 0, q.end);
+  out.writeUInt16BE(0x8000 | (q.recursionDesired ? 0x0100 : 0) | 0x0080 | rcode, 2); // QR, RD as asked, RA
+  out.writeUInt16BE(addresses.length, 6); // ANCOUNT
+  out.writeUInt32BE(0, 8); // NSCOUNT, ARCOUNT: an EDNS record of the query is not echoed
+  let at = q.end;
+  for (const ip of addresses) {
+    out.writeUInt16BE(0xc00c, at); // the name at offset 12
+    out.writeUInt16BE(TYPE_A, at + 2);
+    out.writeUInt16BE(1, at + 4); // IN
+    out.writeUInt32BE(ttl, at + 6);
+    out.writeUInt16BE(4, at + 10);
+    ip.split('.').forEach((o, i) => (out[at + 12 + i] = Number(o)));
+    at += 16;
+  }
+  return out;
+}

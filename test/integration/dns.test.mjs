@@ -1,0 +1,129 @@
+// The embedded DNS: names, aliases and NAME.NETWORK on user-defined networks (not on the default
+// bridge, not across networks), other names forwarded to the host's resolvers (a fake one in the
+// lab's internet namespace), SERVFAIL at once when none answers, UDP and TCP, updates within a second.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createLab, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+const DNS_PACKET = join(ROOT_DIR, 'node_modules', 'dns-packet', 'index.js');
+let lab;
+let upstream;
+
+/** A resolver in the lab's internet namespace: outside.test is 198.51.100.7, everything else NXDOMAIN. */
+function startUpstream() {
+  const code = `
+    const dns = require(${JSON.stringify(DNS_PACKET)});
+    const s = require('dgram').createSocket('udp4');
+    s.on('message', (m, r) => {
+      const q = dns.decode(m);
+      const known = q.questions[0].name === 'outside.test' && q.questions[0].type === 'A';
+      s.send(dns.encode({ type: 'response', id: q.id, flags: known ? 0x8180 : 0x8183, questions: q.questions,
+        answers: known ? [{ type: 'A', name: 'outside.test', ttl: 60, data: '198.51.100.7' }] : [] }), r.port, r.address);
+    });
+    s.bind(53, ${JSON.stringify(A.internet)}, () => console.log('ready'));`;
+  const child = spawn('ip', ['netns', 'exec', lab.internet, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  return new Promise((resolve) => child.stdout.once('data', () => resolve(child)));
+}
+
+before(async () => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'app', '--subnet', '172.25.0.0/24']);
+  lab.ok(['network', 'create', 'other', '--subnet', '172.26.0.0/24']);
+  lab.ok(['network', 'create', 'closed', '--subnet', '172.27.0.0/24', '--internal']);
+  lab.ok(['run', '-d', '--name', 'web', '--network', 'app', '--network-alias', 'www', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'client', '--network', 'app', '--', 'sleep', '600']);
+  upstream = await startUpstream();
+});
+
+after(() => {
+  if (upstream) try { process.kill(-upstream.pid, 'SIGKILL'); } catch { /* gone */ }
+  lab?.close();
+});
+
+/** What getent prints for each name inside a container ('' when it does not resolve). */
+const resolve = (container, ...names) => lab.ctnet(['exec', container, '--', 'sh', '-c', names.map((n) => `getent hosts ${n} || echo "- ${n}"`).join('; ')]).stdout;
+const ipOf = (name) => lab.json(['inspect', name]).NetworkSettings.IPAddress;
+
+test("names, aliases, NAME.NETWORK and the short ID resolve to the container's address on that network", () => {
+  const ip = ipOf('web');
+  const id = lab.json(['inspect', 'web']).Id.slice(0, 12);
+  const out = resolve('client', 'web', 'www', 'web.app', 'WEB', id);
+  for (const name of ['web', 'www', 'web.app', 'WEB', id]) assert.match(out, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+${name}$`, 'm'), out);
+  assert.equal(lab.ctnet(['exec', 'client', '--', 'cat', '/etc/resolv.conf']).stdout.split('\n')[0], 'nameserver 172.25.0.1');
+});
+
+test('other names go to the host resolvers; no DNS across networks or on the default bridge', () => {
+  assert.match(resolve('client', 'outside.test'), /^198\.51\.100\.7\s+outside\.test$/m);
+  lab.ok(['run', '-d', '--name', 'stranger', '--network', 'other', '--', 'sleep', '600']);
+  assert.match(resolve('stranger', 'web'), /^- web$/m, 'a container on another network does not resolve web');
+  lab.ok(['run', '-d', '--name', 'legacy', '--', 'sleep', '600']);
+  assert.match(resolve('legacy', 'web'), /^- web$/m, 'the default bridge has no embedded DNS');
+  lab.ok(['rm', '-f', 'stranger', 'legacy']);
+});
+
+test('an internal network resolves its own names but forwards nothing', () => {
+  lab.ok(['run', '-d', '--name', 'inside', '--network', 'closed', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'peer', '--network', 'closed', '--', 'sleep', '600']);
+  assert.match(resolve('inside', 'peer'), new RegExp(`^${ipOf('peer').replace(/\./g, '\\.')}\\s+peer$`, 'm'));
+  assert.match(resolve('inside', 'outside.test'), /^- outside\.test$/m);
+  lab.ok(['rm', '-f', 'inside', 'peer']);
+});
+
+test('run and rm show in the DNS within a second', () => {
+  const watch = (want) => {
+    const script = `t0=$(date +%s%N); while ${want ? '!' : ''} getent hosts late >/dev/null; do sleep 0.05; done; echo $(( ($(date +%s%N) - t0) / 1000000 ))`;
+    return spawn(process.execPath, [join(ROOT_DIR, 'bin', 'ctnet'), 'exec', 'client', '--', 'sh', '-c', script], { env: lab.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  };
+  const waitMs = (child) => new Promise((res) => { let out = ''; child.stdout.on('data', (d) => (out += d)); child.on('exit', () => res(Number(out.trim()))); });
+  return (async () => {
+    const appears = watch(true);
+    await new Promise((r) => setTimeout(r, 300));
+    lab.ok(['run', '-d', '--name', 'late', '--network', 'app', '--', 'sleep', '600']);
+    const tookIn = await waitMs(appears);
+    const disappears = watch(false);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    lab.ok(['rm', '-f', 'late']);
+    const rmTook = Date.now() - t0;
+    const tookOut = await waitMs(disappears);
+    // Measured from the watcher's start, which began 300 ms before the change (plus the CLI's own time).
+    assert.ok(tookIn - 300 < 1000 + 200, `late resolved ${tookIn - 300} ms after run started`);
+    assert.ok(tookOut - 300 - rmTook < 1000, `late was gone ${tookOut - 300 - rmTook} ms after rm`);
+  })();
+});
+
+/** A query from inside a container with Node's resolver (one try), or over TCP by hand: the rcode or the answer. */
+function query(container, name, tcp = false) {
+  const code = tcp
+    ? `const dns = require(${JSON.stringify(DNS_PACKET)}); const c = require('net').connect(53, '172.25.0.1', () => c.write(dns.streamEncode({ type: 'query', id: 7, flags: dns.RECURSION_DESIRED, questions: [{ type: 'A', name: ${JSON.stringify(name)} }] })));
+       let b = Buffer.alloc(0); c.on('data', (d) => { b = Buffer.concat([b, d]); if (b.length >= 2 + b.readUInt16BE(0)) { const r = dns.streamDecode(b); console.log(r.rcode + ' ' + r.answers.map((a) => a.data).join(',')); c.end(); } });`
+    : `const r = new (require('dns').promises.Resolver)({ timeout: 5000, tries: 1 }); r.setServers(['172.25.0.1']); const t0 = Date.now();
+       r.resolve4(${JSON.stringify(name)}).then((a) => console.log('NOERROR ' + a.join(',') + ' ' + (Date.now() - t0)), (e) => console.log(e.code + ' - ' + (Date.now() - t0)));`;
+  return lab.ok(['exec', container, '--', process.execPath, '-e', code]).trim();
+}
+
+test('TCP answers as UDP does', () => {
+  assert.equal(query('client', 'www', true), `NOERROR ${ipOf('web')}`);
+  assert.equal(query('client', 'outside.test', true), 'NOERROR 198.51.100.7');
+});
+
+test('SERVFAIL at once, not a hang, when no host resolver answers', () => {
+  process.kill(-upstream.pid, 'SIGKILL');
+  upstream = undefined;
+  const [code, , ms] = query('client', 'outside.test').split(' ');
+  assert.equal(code, 'ESERVFAIL');
+  assert.ok(Number(ms) < 2000, `answered after ${ms} ms`);
+});
+
+test('--network-alias clashes and bad aliases are refused and change nothing', () => {
+  const before = lab.json(['ps', '-a']).length;
+  const clash = lab.ctnet(['run', '-d', '--network', 'app', '--network-alias', 'web', '--', 'sleep', '1']);
+  assert.equal(clash.code, 4);
+  assert.match(clash.stderr, /^ctnet: error: --network-alias web is already a name of container web on network app; pick another alias\n$/);
+  const bad = lab.ctnet(['run', '-d', '--network', 'app', '--network-alias', 'no_underscores', '--', 'sleep', '1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid --network-alias/);
+  assert.equal(lab.json(['ps', '-a']).length, before);
+});
