@@ -85,4 +85,30 @@ export function registerNetworkCommands(program: Command): void {
         if (!o.dryRun) process.stdout.write(`${name}\n`);
       });
     });
+
+  network
+    .command('connect')
+    .description('Connect a running container to one more network: another interface (eth1, ...) with an address, and its names in that network\'s DNS')
+    .argument('<network>', 'network name or ID')
+    .argument('<container>', 'container name or ID')
+    .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
+    .option('--alias <name>', "another name for the container in this network's DNS (repeatable)", (v: string, p: string[]) => [...p, v], [])
+    .option('--explain', 'print the equivalent commands as they run')
+    .option('--dry-run', 'print the commands and change nothing')
+    .action(async (network: string, container: string, o) => {
+      await withEngine(o, (e) => {
+        const a = e.connect({ network, container, ip: o.ip, aliases: o.alias });
+        if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
+      });
+    });
+
+  network
+    .command('disconnect')
+    .description('Disconnect a container from a network that network connect added; the interface and its address go')
+    .argument('<network>', 'network name or ID')
+    .argument('<container>', 'container name or ID')
+    .option('--explain', 'print the equivalent commands as they run')
+    .action(async (network: string, container: string, o) => {
+      await withEngine(o, (e) => e.disconnect(network, container));
+    });
 }

@@ -17,11 +17,25 @@ export interface DnsNetwork {
   gateway: string;
 }
 
-/** networkId -> lower-case name -> addresses (an alias two containers share answers with both, as Docker does). */
-export type NameTable = Map<string, Map<string, string[]>>;
+/**
+ * names: networkId -> lower-case name -> addresses (an alias two containers share answers with both,
+ * as Docker does). networksOf: networkId -> a container's address there -> all networks of that
+ * container, first network first: a container connected to several networks resolves the names of
+ * each, whichever gateway it asks.
+ */
+export interface NameTable {
+  names: Map<string, Map<string, string[]>>;
+  networksOf: Map<string, Map<string, string[]>>;
+}
 
 export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
-  const table: NameTable = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  const table = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  const networksOf = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  const byContainer = new Map<string, DnsContainer[]>();
+  for (const c of containers) if (c.ip && table.has(c.networkId)) byContainer.set(c.id, [...(byContainer.get(c.id) ?? []), c]);
+  for (const entries of byContainer.values()) {
+    for (const e of entries) networksOf.get(e.networkId)?.set(e.ip as string, entries.map((x) => x.networkId));
+  }
   const byId = new Map(networks.map((n) => [n.id, n]));
   for (const c of containers) {
     const names = table.get(c.networkId);
@@ -34,10 +48,20 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
       names.set(key, list);
     }
   }
-  return table;
+  return { names: table, networksOf };
 }
 
-/** The addresses of `qname` on a network, or undefined when the name is not one of its containers. */
-export function lookupName(table: NameTable, networkId: string, qname: string): string[] | undefined {
-  return table.get(networkId)?.get(qname.replace(/\.$/, '').toLowerCase());
+/**
+ * The addresses of `qname` for a query that arrived on a network from `source`: looked up on every
+ * network of the asking container (when it is one), else on that network alone; undefined when no
+ * container has the name.
+ */
+export function lookupName(table: NameTable, networkId: string, qname: string, source?: string): string[] | undefined {
+  const name = qname.replace(/\.$/, '').toLowerCase();
+  const nets = (source && table.networksOf.get(networkId)?.get(source)) || [networkId];
+  for (const n of nets) {
+    const found = table.names.get(n)?.get(name);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -19,7 +19,7 @@ interface Listener {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
-  private table: NameTable = new Map();
+  private table: NameTable = { names: new Map(), networksOf: new Map() };
   /** Internal networks have no way out: their other names are not forwarded. */
   private internal = new Set<string>();
 
@@ -52,9 +52,9 @@ export class DnsServer {
     const udp = createSocket({ type: 'udp4', reuseAddr: true });
     udp.on('message', (msg, rinfo) => {
       // Names of the network are answered at once; only forwarded queries wait.
-      const local = this.answerLocally(n.id, msg);
+      const local = this.answerLocally(n.id, msg, rinfo.address);
       if (local) udp.send(local, rinfo.port, rinfo.address);
-      else if (local === null) void this.answer(n.id, msg).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
+      else if (local === null) void this.answer(n.id, msg, rinfo.address).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
     });
     udp.on('error', (err) => this.log(`udp ${n.gateway}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -68,7 +68,7 @@ export class DnsServer {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          void this.answer(n.id, msg).then((reply) => {
+          void this.answer(n.id, msg, conn.remoteAddress?.replace(/^::ffff:/, '')).then((reply) => {
             if (!reply || conn.destroyed) return;
             const len = Buffer.alloc(2);
             len.writeUInt16BE(reply.length);
@@ -96,10 +96,10 @@ export class DnsServer {
    * The reply when the network itself knows the answer (its names; SERVFAIL for other names on an
    * internal network); null when the query must be forwarded; undefined for what is not a query.
    */
-  answerLocally(networkId: string, msg: Buffer): Buffer | null | undefined {
+  answerLocally(networkId: string, msg: Buffer, source?: string): Buffer | null | undefined {
     const q = parseQuery(msg);
     if (!q) return undefined;
-    const addresses = lookupName(this.table, networkId, q.name);
+    const addresses = lookupName(this.table, networkId, q.name, source);
     // A name of this network: A records; other types get an empty answer (NOERROR), not a forward.
     if (addresses) return buildReply(msg, q, RCODE.NOERROR, q.type === TYPE_A || q.type === TYPE_ANY ? addresses : [], TTL);
     if (this.internal.has(networkId)) return buildReply(msg, q, RCODE.SERVFAIL);
@@ -107,8 +107,8 @@ export class DnsServer {
   }
 
   /** The reply to one query received on a network; undefined for what is not a query. */
-  async answer(networkId: string, msg: Buffer): Promise<Buffer | undefined> {
-    const local = this.answerLocally(networkId, msg);
+  async answer(networkId: string, msg: Buffer, source?: string): Promise<Buffer | undefined> {
+    const local = this.answerLocally(networkId, msg, source);
     if (local !== null) return local;
     const q = parseQuery(msg) as Query;
     return (await this.forward(msg)) ?? buildReply(msg, q, RCODE.SERVFAIL);

@@ -28,7 +28,10 @@ export class DnsState {
       .map((n) => ({ ...n, internal: n.internal === 1 }));
     const containers = (this.db.prepare("SELECT id, name, aliases, network_id, ip FROM containers WHERE state = 'running' AND ip IS NOT NULL").all() as { id: string; name: string; aliases: string; network_id: string; ip: string }[])
       .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip }));
-    return { networks, containers };
+    // Further networks of running containers (network connect), with the aliases given there.
+    const connected = (this.db.prepare("SELECT c.id, c.name, a.aliases, a.network_id, a.ip FROM attachments a JOIN containers c ON c.id = a.container_id WHERE c.state = 'running'").all() as { id: string; name: string; aliases: string; network_id: string; ip: string }[])
+      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip }));
+    return { networks, containers: [...containers, ...connected] };
   }
 
   close(): void {

@@ -26,7 +26,7 @@ import { detachContainer, removeContainerFiles } from './teardown.js';
 import { checkCommandInRootfs, cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
-import { ensureDns, hasEmbeddedDns, hostResolvConf } from './dns.js';
+import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -193,7 +193,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       if (existing && existing.name === name) {
         throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
       }
-      checkAliases(store.containersOn(net.id), net.name, req.aliases ?? []);
+      checkAliases(namesOn(ctx, net.id), net.name, req.aliases ?? []);
       const subnet = parseSubnet(net.subnet);
       const book = store.addressBook(net.id);
       const range = { start: net.rangeStart, end: net.rangeEnd };
@@ -271,10 +271,10 @@ function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
 }
 
 /** An alias must not be another container's name or alias on the same network (the DNS would answer for both). */
-function checkAliases(others: readonly ContainerRecord[], network: string, aliases: readonly string[]): void {
+function checkAliases(owners: Map<string, string>, network: string, aliases: readonly string[]): void {
   for (const alias of aliases.map((a) => a.toLowerCase())) {
-    const owner = others.find((c) => c.name.toLowerCase() === alias || c.aliases.includes(alias));
-    if (owner) throw new ConflictError(`--network-alias ${alias} is already a name of container ${owner.name} on network ${network}; pick another alias`);
+    const owner = owners.get(alias);
+    if (owner) throw new ConflictError(`--network-alias ${alias} is already a name of container ${owner} on network ${network}; pick another alias`);
   }
 }
 

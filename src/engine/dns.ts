@@ -48,3 +48,14 @@ export function ensureDns(ctx: EngineContext): void {
     closeSync(log);
   }
 }
+
+/** Every name a network's DNS already answers: its containers' names and aliases, first and connected. */
+export function namesOn(ctx: EngineContext, networkId: string): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const c of ctx.store.containersOn(networkId)) for (const n of [c.name, ...c.aliases]) owners.set(n.toLowerCase(), c.name);
+  for (const a of ctx.store.attachmentsOn(networkId)) {
+    const c = ctx.store.getContainer(a.containerId);
+    if (c) for (const n of [c.name, ...a.aliases]) owners.set(n.toLowerCase(), c.name);
+  }
+  return owners;
+}

@@ -5,6 +5,7 @@ import { containerExited, containerLogs, detachNetworkOnly, execInContainer, rem
 import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
 import { portCounters, type PortCounterView } from './port-counters.js';
+import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connect.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
@@ -109,6 +110,16 @@ export class Engine {
   }
 
   /** What exists now: host interfaces, bridges, veth pairs, containers, ports and rules. */
+  /** `network connect`: one more network for a running container (ethN); returns its interface and address. */
+  connect(req: ConnectRequest): { Interface: string; IPAddress: string } {
+    const a = connectNetwork(this.ctx, req);
+    return { Interface: a.ifname, IPAddress: a.ip };
+  }
+
+  disconnect(network: string, container: string): void {
+    disconnectNetwork(this.ctx, network, container);
+  }
+
   /** Every published port with the connections its nftables element translated. */
   portCounters(): PortCounterView[] {
     return portCounters(this.ctx);

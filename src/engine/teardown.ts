@@ -32,6 +32,8 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
   const errors = detachContainer(ctx, c);
   ctx.store.transaction(() => {
     ctx.store.deletePortsOf(c.id);
+    // Further networks' veths went with the namespace; their addresses are free again.
+    ctx.store.deleteAttachmentsOf(c.id);
     if (c.autoRemove) {
       ctx.store.deleteContainer(c.id);
     } else {

@@ -26,7 +26,14 @@ export function networkView(store: Store, n: NetworkRecord): NetworkView {
     Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal,
     MTU: n.mtu, Created: n.createdAt,
-    Containers: store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
+    Containers: [
+      ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
+      // Containers connected to it as a further network (network connect).
+      ...store.attachmentsOn(n.id).flatMap((a) => {
+        const c = store.getContainer(a.containerId);
+        return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, State: liveState(c) }] : [];
+      }),
+    ],
   };
 }
 
@@ -58,6 +65,8 @@ export interface ContainerView {
     Ports: PortView[];
     /** Names the network's embedded DNS answers with this container's address (besides its name). */
     Aliases: string[];
+    /** Every network of the container: the first one, then those `network connect` added. */
+    Networks: { Network: string; Interface: string; IPAddress: string | null; IPPrefixLen: number; HostVeth: string | null; Aliases: string[] }[];
   };
   LogPath: string | null;
 }
@@ -92,6 +101,13 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
       HostVeth: c.hostVeth,
       Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
       Aliases: c.aliases,
+      Networks: [
+        { Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: parseSubnet(net.subnet).prefix, HostVeth: c.hostVeth, Aliases: c.aliases },
+        ...store.attachmentsOf(c.id).map((a) => {
+          const n = store.getNetworkById(a.networkId);
+          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, HostVeth: a.hostVeth, Aliases: a.aliases };
+        }),
+      ],
     },
     LogPath: c.logPath,
   };

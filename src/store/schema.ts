@@ -100,4 +100,18 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE containers ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE networks ADD COLUMN dns INTEGER NOT NULL DEFAULT 1;
   `,
+  // network connect: a running container's further networks (eth1, ...), each with its own address.
+  `
+  CREATE TABLE attachments (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    ifname TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    ip_num INTEGER NOT NULL,
+    host_veth TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (container_id, network_id)
+  );
+  CREATE UNIQUE INDEX attachments_ip ON attachments(network_id, ip_num);
+  `,
 ];

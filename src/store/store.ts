@@ -67,6 +67,16 @@ export interface ContainerRecord {
   aliases: string[];
 }
 
+/** A further network of a running container (network connect): eth1, eth2, ... */
+export interface AttachmentRecord {
+  containerId: string;
+  networkId: string;
+  ifname: string;
+  ip: string;
+  hostVeth: string;
+  aliases: string[];
+}
+
 export interface PortRecord {
   containerId: string;
   protocol: Protocol;
@@ -121,6 +131,15 @@ const toContainer = (r: Row): ContainerRecord => ({
   sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
   oomKilled: r.oom_killed === 1,
   aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
+});
+
+const toAttachment = (r: Row): AttachmentRecord => ({
+  containerId: r.container_id as string,
+  networkId: r.network_id as string,
+  ifname: r.ifname as string,
+  ip: r.ip as string,
+  hostVeth: r.host_veth as string,
+  aliases: JSON.parse(r.aliases as string),
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -272,20 +291,49 @@ export class Store {
   }
 
   /** The network's addresses in use, as IPAM sees them: indexed queries, whatever the number of containers. */
+  /** Addresses in use on a network: containers' first networks and connected ones (both indexed by network and address). */
   addressBook(networkId: string): AddressBook {
+    const used = (ip: number): boolean =>
+      this.sql('SELECT 1 FROM containers WHERE network_id = ? AND ip_num = ? UNION ALL SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = ?').get(networkId, ip, networkId, ip) !== undefined;
     return {
-      inUse: (ip) => this.sql('SELECT 1 FROM containers WHERE network_id = ? AND ip_num = ?').get(networkId, ip) !== undefined,
+      inUse: used,
       // The lowest free address is the first one, the one after the gateway, or one after a used one.
       lowestFree: (first, last, gateway) =>
         (this.sql(`
           SELECT cand FROM (
             SELECT ? AS cand UNION ALL SELECT ? + 1
             UNION ALL SELECT ip_num + 1 FROM containers WHERE network_id = ? AND ip_num IS NOT NULL
+            UNION ALL SELECT ip_num + 1 FROM attachments WHERE network_id = ?
           )
           WHERE cand BETWEEN ? AND ? AND cand != ?
             AND NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip_num = cand)
-          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined,
+            AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = cand)
+          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, networkId, first, last, gateway, networkId, networkId) as Row | undefined)?.cand as number | undefined,
     };
+  }
+
+  // attachments (network connect)
+
+  attachmentsOf(containerId: string): AttachmentRecord[] {
+    return (this.sql('SELECT * FROM attachments WHERE container_id = ? ORDER BY ifname').all(containerId) as Row[]).map(toAttachment);
+  }
+
+  /** Containers connected to a network as a further one (not those whose first network it is). */
+  attachmentsOn(networkId: string): AttachmentRecord[] {
+    return (this.sql('SELECT * FROM attachments WHERE network_id = ?').all(networkId) as Row[]).map(toAttachment);
+  }
+
+  insertAttachment(a: AttachmentRecord): void {
+    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases));
+  }
+
+  deleteAttachment(containerId: string, networkId: string): void {
+    this.sql('DELETE FROM attachments WHERE container_id = ? AND network_id = ?').run(containerId, networkId);
+  }
+
+  deleteAttachmentsOf(containerId: string): void {
+    this.sql('DELETE FROM attachments WHERE container_id = ?').run(containerId);
   }
 
   insertContainer(c: ContainerRecord): void {

@@ -43,7 +43,10 @@ export function readTopology(ctx: EngineContext): Topology {
   const byName = new Map(links.map((l) => [l.name, l]));
   const networks = ctx.store.listNetworks();
   const ours = new Set(networks.map((n) => n.bridge));
-  const veths = new Set(ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean));
+  const veths = new Set([
+    ...ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean),
+    ...networks.flatMap((n) => ctx.store.attachmentsOn(n.id).map((a) => a.hostVeth)),
+  ]);
   const ipForward = ctx.kernel().inHost(readForward);
   const topology: Topology = {
     host: {
@@ -59,7 +62,17 @@ export function readTopology(ctx: EngineContext): Topology {
         name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: c.ip, prefix: parseSubnet(n.subnet).prefix, ifname: c.ifname,
         hostVeth: c.hostVeth, vethPresent: c.hostVeth !== null && byName.has(c.hostVeth), netns: c.netns,
         ports: ctx.store.portsOf(c.id).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
-      })),
+      })).concat(
+        // Containers connected to this network as a further one (network connect): their ethN here.
+        ctx.store.attachmentsOn(n.id).flatMap((a) => {
+          const c = ctx.store.getContainer(a.containerId);
+          if (!c) return [];
+          return [{
+            name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: a.ip, prefix: parseSubnet(n.subnet).prefix, ifname: a.ifname,
+            hostVeth: a.hostVeth, vethPresent: byName.has(a.hostVeth), netns: c.netns, ports: [],
+          }];
+        }),
+      ),
     })),
     rules: [],
   };

@@ -29,13 +29,16 @@ export function topologyDot(t: Topology): string {
   const lines = ['digraph ctnet {', '  rankdir=LR;', '  node [shape=box, fontname="sans-serif"];'];
   const hostLabel = ['host', ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)].join('\\n');
   lines.push(`  host [label=${q(hostLabel)}, shape=box3d];`);
+  const interfaces = new Map<string, string[]>();
+  for (const c of t.networks.flatMap((n) => n.containers)) interfaces.set(c.id, [...(interfaces.get(c.id) ?? []), `${c.ifname} ${c.ip}`]);
   for (const n of t.networks) {
     const b = `bridge_${n.bridge}`;
     lines.push(`  ${q(b)} [label=${q(`${n.bridge}\\n${n.gateway}/${n.subnet.split('/')[1]}\\n${n.name}`)}, shape=ellipse];`);
     lines.push(`  host -> ${q(b)} [arrowhead=none];`);
     for (const c of n.containers.filter((x) => x.state === 'running')) {
       const node = `ct_${c.id.slice(0, 12)}`;
-      lines.push(`  ${q(node)} [label=${q(`${c.name}\\n${c.ifname} ${c.ip}`)}];`);
+      // A container on several networks: one node naming every interface, linked to each bridge.
+      lines.push(`  ${q(node)} [label=${q([c.name, ...(interfaces.get(c.id) ?? [])].join('\\n'))}];`);
       lines.push(`  ${q(b)} -> ${q(node)} [label=${q(c.hostVeth ?? '')}, arrowhead=none];`);
       for (const p of c.ports) lines.push(`  host -> ${q(node)} [label=${q(`${p.hostIp}:${p.hostPort}/${p.protocol} → ${p.containerPort}`)}, style=dashed, color=blue];`);
     }

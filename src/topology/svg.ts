@@ -28,6 +28,8 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
   const children: ElkNode[] = [box('host', ['host' + (t.host.netns ? ` (${t.host.netns})` : ''), ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)])];
   const edges: ElkEdge[] = [];
   const kinds = new Map<string, 'link' | 'port'>();
+  // A container on several networks is one box with a line per interface, linked to each bridge.
+  const containerBoxes = new Map<string, string[]>();
   for (const n of t.networks) {
     const b = `bridge:${n.bridge}`;
     children.push(box(b, [`bridge ${n.bridge}`, `${n.gateway}/${n.subnet.split('/')[1]}`, `network ${n.name}${n.internal ? ' (internal)' : n.ipMasq ? '' : ' (routed)'}`]));
@@ -35,9 +37,12 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
     kinds.set(`e:${b}`, 'link');
     for (const c of n.containers.filter((x) => x.state === 'running')) {
       const id = `ct:${c.id}`;
-      children.push(box(id, [c.name, `${c.ifname} ${c.ip}/${c.prefix}`]));
-      edges.push({ id: `e:${id}`, sources: [b], targets: [id], labels: c.hostVeth ? [label(c.hostVeth)] : [] });
-      kinds.set(`e:${id}`, 'link');
+      const lines = containerBoxes.get(id);
+      if (lines) lines.push(`${c.ifname} ${c.ip}/${c.prefix}`);
+      else containerBoxes.set(id, [c.name, `${c.ifname} ${c.ip}/${c.prefix}`]);
+      const edge = `e:${id}:${n.bridge}`;
+      edges.push({ id: edge, sources: [b], targets: [id], labels: c.hostVeth ? [label(c.hostVeth)] : [] });
+      kinds.set(edge, 'link');
       c.ports.forEach((p, i) => {
         const pid = `p:${c.id}:${i}`;
         edges.push({ id: pid, sources: ['host'], targets: [id], labels: [label(`${p.hostIp}:${p.hostPort}/${p.protocol} → ${c.ip}:${p.containerPort}`)] });
@@ -45,6 +50,7 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
       });
     }
   }
+  for (const [id, lines] of containerBoxes) children.push(box(id, lines));
   const ELK = createRequire(import.meta.url)('elkjs/lib/elk.bundled.js') as new () => Elk;
   const g = await new ELK().layout({
     id: 'root',

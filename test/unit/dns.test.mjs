@@ -60,3 +60,12 @@ test('wire: a query with an EDNS record is answered without it; responses and ga
   assert.equal(parseQuery(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x' }] })), undefined);
   assert.equal(parseQuery(Buffer.from([1, 2, 3])), undefined);
 });
+
+test('a container on several networks resolves the names of each, whichever gateway it asks', () => {
+  const nets = [...networks, { id: 'n3', name: 'third', gateway: '172.27.0.1' }];
+  const t = buildNameTable(nets, [...containers, { id: 'a'.repeat(64), name: 'web', aliases: ['store'], networkId: 'n2', ip: '172.26.0.9' }]);
+  assert.deepEqual(lookupName(t, 'n1', 'db', '172.25.0.2'), ['172.26.0.2'], 'web asks on app for db of other');
+  assert.deepEqual(lookupName(t, 'n1', 'web', '172.25.0.2'), ['172.25.0.2'], 'its first network first');
+  assert.equal(lookupName(t, 'n1', 'db', '172.25.0.3'), undefined, 'web2 is on app only');
+  assert.deepEqual(lookupName(t, 'n2', 'store'), ['172.26.0.9']);
+});

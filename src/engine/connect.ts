@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
+import { parseSubnet } from '../ipam/ipv4.js';
+import { HOST_VETH_PREFIX } from '../names.js';
+import { step, type Op, type Step } from '../plan/ops.js';
+import type { AttachmentRecord, ContainerRecord, NetworkRecord } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { ensureDns, hasEmbeddedDns, namesOn } from './dns.js';
+import { findContainer, liveState } from './lookup.js';
+import { findNetwork } from './networks.js';
+import { reconcileContainers } from './reconcile.js';
+import { validateAlias } from './validate.js';
+
+/**
+ * `network connect` and `network disconnect`: a running container's further networks. Each is one
+ * more veth pair (ethN inside, on the network's bridge outside) with an address of that network;
+ * the container's default route stays on its first network, as in Docker.
+ */
+export interface ConnectRequest {
+  network: string;
+  container: string;
+  ip?: string;
+  aliases?: string[];
+}
+
+/** The host end's name: one per container and network, at most 15 characters. */
+const attachmentVeth = (containerId: string, networkId: string): string =>
+  HOST_VETH_PREFIX + createHash('sha256').update(`${containerId}/${networkId}`).digest('hex').slice(0, 8);
+
+/** eth1, eth2, ...: the first name no other interface of the container has. */
+function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): string {
+  const used = new Set([c.ifname, ...taken.map((a) => a.ifname)]);
+  for (let i = 1; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+}
+
+function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
+  const ns = c.netns as string;
+  return [
+    step({ op: 'veth.add', name: a.hostVeth, peer: a.ifname, peerNetns: ns, mtu: net.mtu, master: net.bridge }, { op: 'link.del', name: a.hostVeth }),
+    step({ op: 'link.hairpin', name: a.hostVeth }, null),
+    step({ op: 'addr.add', dev: a.ifname, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, netns: ns }, null),
+    step({ op: 'link.up', name: a.ifname, netns: ns }, null),
+  ];
+}
+
+export function connectNetwork(ctx: EngineContext, req: ConnectRequest): AttachmentRecord {
+  const aliases = [...new Set((req.aliases ?? []).map(validateAlias))];
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    if (!ctx.dryRun) reconcileContainers(ctx);
+    const net = findNetwork(ctx, req.network);
+    const c = findContainer(ctx, req.container);
+    if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; only a running container can be connected`);
+    if (!c.ownsNetns) throw new ConflictError(`container ${c.name} is a runtime's (CNI) attachment; connect it through the runtime`);
+    const existing = ctx.store.attachmentsOf(c.id);
+    if (c.networkId === net.id || existing.some((a) => a.networkId === net.id)) {
+      throw new ConflictError(`container ${c.name} is already connected to network ${net.name}`);
+    }
+    const owners = namesOn(ctx, net.id);
+    for (const n of [c.name, ...aliases]) {
+      const owner = owners.get(n.toLowerCase());
+      if (owner) throw new ConflictError(`${n === c.name ? 'the name' : '--alias'} ${n} is already a name of container ${owner} on network ${net.name}; ${n === c.name ? 'rename one of them' : 'pick another alias'}`);
+    }
+    const attachment = ctx.transact(() => {
+      const subnet = parseSubnet(net.subnet);
+      const book = ctx.store.addressBook(net.id);
+      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases };
+      ctx.store.insertAttachment(a);
+      return { steps: planConnect(net, c, a), result: a };
+    });
+    if (!ctx.dryRun && hasEmbeddedDns(net)) ensureDns(ctx);
+    return attachment;
+  });
+}
+
+export function disconnectNetwork(ctx: EngineContext, network: string, container: string): void {
+  ctx.requireChangeRights();
+  ctx.locked(() => {
+    const net = findNetwork(ctx, network);
+    const c = findContainer(ctx, container);
+    if (c.networkId === net.id) {
+      throw new InvalidArgumentError(`network ${net.name} is the first network of container ${c.name} (its ${c.ifname}, with the default route); it goes with the container: ctnet rm -f ${c.name}`);
+    }
+    const a = ctx.store.attachmentsOf(c.id).find((x) => x.networkId === net.id);
+    if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
+    // Deleting the host end deletes the pair, the container's ethN with it.
+    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }];
+    ctx.applyBestEffort(ops);
+    ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));
+  });
+}
