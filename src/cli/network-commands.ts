@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
@@ -10,6 +11,16 @@ function bool(value: string): boolean {
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new CommanderArgError('expected a whole number.');
   return Number(value);
+}
+
+/** --subnet given once per family: the IPv4 one, and with --ipv6 the IPv6 one (without an IPv4 one ctnet picks it). */
+function subnetsOf(subnets: string[], ipv6: boolean): { subnet?: string; subnet6?: string } {
+  const v6 = subnets.filter((s) => s.includes(':'));
+  const v4 = subnets.filter((s) => !s.includes(':'));
+  if (v4.length > 1 || v6.length > 1) throw new InvalidArgumentError('give --subnet at most once per address family (one IPv4, one IPv6)');
+  if (v6.length && !ipv6) throw new InvalidArgumentError(`--subnet ${v6[0]} is IPv6; add --ipv6 to make the network dual stack`);
+  if (ipv6 && !v6.length) throw new InvalidArgumentError('--ipv6 needs an IPv6 --subnet, e.g. --subnet fd00:db8::/64');
+  return { subnet: v4[0], subnet6: v6[0] };
 }
 
 export function registerNetworkCommands(program: Command): void {
@@ -30,7 +41,8 @@ export function registerNetworkCommands(program: Command): void {
     .command('create')
     .description('Create a network: a bridge with the gateway address, forwarding and masquerade for its subnet')
     .argument('<name>', 'network name')
-    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 172.20.0.0/16 (default: a free private /16 or /24)')
+    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 172.20.0.0/16 (default: a free private /16 or /24); with --ipv6 also an IPv6 one, e.g. fd00:db8::/64', (v: string, p: string[]) => [...p, v], [])
+    .option('--ipv6', 'dual stack: containers also get an IPv6 address of the IPv6 --subnet, a default route, masquerade and published ports')
     .option('--gateway <ip>', 'gateway address on the bridge (default: first address of the subnet)')
     .option('--bridge <ifname>', 'bridge interface name, at most 15 characters (default: br-<id>)')
     .option('--internal', 'no way out: no masquerade, no forwarding to other interfaces, no published ports')
@@ -40,7 +52,7 @@ export function registerNetworkCommands(program: Command): void {
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (name: string, o) => {
       await withEngine(o, (e) => {
-        const n = e.createNetwork({ name, subnet: o.subnet, gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq });
+        const n = e.createNetwork({ name, ...subnetsOf(o.subnet, o.ipv6 === true), gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq });
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
       });
     });

@@ -9,11 +9,14 @@ import { createSocket } from 'node:dgram';
 const [name = 'server', portText = '8080'] = process.argv.slice(2);
 const port = Number(portText);
 
+// One dual-stack socket each (IPv4 clients show as ::ffff:a.b.c.d, printed without the prefix).
+const plain = (address: string | undefined): string => (address ?? '').replace(/^::ffff:/, '');
+
 createServer((req, res) => {
   res.setHeader('content-type', 'text/plain');
-  res.end(`${name} from ${req.socket.remoteAddress?.replace(/^::ffff:/, '')}\n`);
-}).listen(port, '0.0.0.0');
+  res.end(`${name} from ${plain(req.socket.remoteAddress)}\n`);
+}).listen(port, '::');
 
-const udp = createSocket('udp4');
-udp.on('message', (_msg, from) => udp.send(`${name} from ${from.address}\n`, from.port, from.address));
-udp.bind(port, '0.0.0.0');
+const udp = createSocket({ type: 'udp6', ipv6Only: false });
+udp.on('message', (_msg, from) => udp.send(`${name} from ${plain(from.address)}\n`, from.port, from.address));
+udp.bind(port, '::');

@@ -25,6 +25,10 @@ export const LAB_ADDRESSES = {
   host2Outside: '203.0.113.1',
   internet: '203.0.113.10',
   internetPrefix: 24,
+  /** The LAN's IPv6 addresses, for dual-stack networks. */
+  host6: 'fd00:12::15',
+  host2v6: 'fd00:12::11',
+  lanPrefix6: 64,
 } as const;
 
 export function labNames(prefix: string): Lab {
@@ -43,6 +47,8 @@ export function planLab(lab: Lab): Step[] {
     step({ op: 'addr.add', dev: 'eth0', ip: A.host, prefix: A.lanPrefix, netns: lab.host }, null),
     step({ op: 'link.up', name: 'eth0', netns: lab.host }, null),
     step({ op: 'addr.add', dev: 'eth0', ip: A.host2, prefix: A.lanPrefix, netns: lab.host2 }, null),
+    step({ op: 'addr.add', dev: 'eth0', ip: A.host6, prefix: A.lanPrefix6, netns: lab.host }, null),
+    step({ op: 'addr.add', dev: 'eth0', ip: A.host2v6, prefix: A.lanPrefix6, netns: lab.host2 }, null),
     step({ op: 'link.up', name: 'eth0', netns: lab.host2 }, null),
     step({ op: 'addr.add', dev: 'eth1', ip: A.host2Outside, prefix: A.internetPrefix, netns: lab.host2 }, null),
     step({ op: 'link.up', name: 'eth1', netns: lab.host2 }, null),

@@ -12,7 +12,7 @@ function fail(message: string): never {
 }
 
 if (protocol === 'udp') {
-  const sock = createSocket('udp4');
+  const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const timer = setTimeout(() => fail('no UDP answer'), timeout);
   sock.on('message', (msg) => {
     clearTimeout(timer);

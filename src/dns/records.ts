@@ -9,6 +9,8 @@ export interface DnsContainer {
   aliases: readonly string[];
   networkId: string;
   ip: string | null;
+  /** Dual stack: its IPv6 address there (AAAA). */
+  ip6?: string | null;
 }
 
 export interface DnsNetwork {
@@ -25,11 +27,14 @@ export interface DnsNetwork {
  */
 export interface NameTable {
   names: Map<string, Map<string, string[]>>;
+  /** The same names' IPv6 addresses (AAAA), for containers on dual-stack networks. */
+  names6: Map<string, Map<string, string[]>>;
   networksOf: Map<string, Map<string, string[]>>;
 }
 
 export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
   const table = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  const table6 = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const networksOf = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const byContainer = new Map<string, DnsContainer[]>();
   for (const c of containers) if (c.ip && table.has(c.networkId)) byContainer.set(c.id, [...(byContainer.get(c.id) ?? []), c]);
@@ -46,9 +51,13 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
       const list = names.get(key) ?? [];
       if (!list.includes(c.ip)) list.push(c.ip);
       names.set(key, list);
+      const names6 = table6.get(c.networkId) as Map<string, string[]>;
+      const list6 = names6.get(key) ?? [];
+      if (c.ip6 && !list6.includes(c.ip6)) list6.push(c.ip6);
+      names6.set(key, list6);
     }
   }
-  return { names: table, networksOf };
+  return { names: table, names6: table6, networksOf };
 }
 
 /**
@@ -56,12 +65,12 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
  * network of the asking container (when it is one), else on that network alone; undefined when no
  * container has the name.
  */
-export function lookupName(table: NameTable, networkId: string, qname: string, source?: string): string[] | undefined {
+export function lookupName(table: NameTable, networkId: string, qname: string, source?: string, v6 = false): string[] | undefined {
   const name = qname.replace(/\.$/, '').toLowerCase();
   const nets = (source && table.networksOf.get(networkId)?.get(source)) || [networkId];
   for (const n of nets) {
     const found = table.names.get(n)?.get(name);
-    if (found) return found;
+    if (found) return v6 ? table.names6.get(n)?.get(name) ?? [] : found;
   }
   return undefined;
 }

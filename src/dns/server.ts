@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
-import { buildReply, parseQuery, RCODE, TYPE_A, TYPE_ANY, type Query } from './wire.js';
+import { buildReply, parseQuery, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
 import { lookupName, type DnsNetwork, type NameTable } from './records.js';
 
 /**
@@ -19,7 +19,7 @@ interface Listener {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
-  private table: NameTable = { names: new Map(), networksOf: new Map() };
+  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map() };
   /** Internal networks have no way out: their other names are not forwarded. */
   private internal = new Set<string>();
 
@@ -100,8 +100,12 @@ export class DnsServer {
     const q = parseQuery(msg);
     if (!q) return undefined;
     const addresses = lookupName(this.table, networkId, q.name, source);
-    // A name of this network: A records; other types get an empty answer (NOERROR), not a forward.
-    if (addresses) return buildReply(msg, q, RCODE.NOERROR, q.type === TYPE_A || q.type === TYPE_ANY ? addresses : [], TTL);
+    // A name of this network: A (or AAAA) records; other types get an empty answer (NOERROR), not a forward.
+    if (addresses) {
+      const answers = q.type === TYPE_A ? addresses : q.type === TYPE_AAAA ? lookupName(this.table, networkId, q.name, source, true) ?? []
+        : q.type === TYPE_ANY ? [...addresses, ...(lookupName(this.table, networkId, q.name, source, true) ?? [])] : [];
+      return buildReply(msg, q, RCODE.NOERROR, answers, TTL);
+    }
     if (this.internal.has(networkId)) return buildReply(msg, q, RCODE.SERVFAIL);
     return null;
   }

@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * The little of the DNS wire format (RFC 1035) the embedded DNS needs: the one question of a query,
  * and a reply that copies it and appends A records pointing back at its name. Everything else
@@ -15,6 +17,7 @@ export interface Query {
 }
 
 export const TYPE_A = 1;
+export const TYPE_AAAA = 28;
 export const TYPE_ANY = 255;
 export const RCODE = { NOERROR: 0, SERVFAIL: 2 } as const;
 
@@ -37,22 +40,23 @@ export function parseQuery(msg: Buffer): Query | undefined {
   return { id: msg.readUInt16BE(0), recursionDesired: (flags & 0x0100) !== 0, name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(at + 1), end: at + 5 };
 }
 
-/** A reply: the query's header and question, the rcode, and one A record per address (name = pointer to the question's). */
+/** A reply: the query's header and question, the rcode, and one A (or AAAA) record per address (name = pointer to the question's). */
 export function buildReply(msg: Buffer, q: Query, rcode: number, addresses: readonly string[] = [], ttl = 600): Buffer {
-  const out = Buffer.alloc(q.end + addresses.length * 16);
+  const rdata = addresses.map((ip) => (ip.includes(':') ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : Buffer.from(ip.split('.').map(Number))));
+  const out = Buffer.alloc(q.end + rdata.reduce((n, d) => n + 12 + d.length, 0));
   msg.copy(out, 0, 0, q.end);
   out.writeUInt16BE(0x8000 | (q.recursionDesired ? 0x0100 : 0) | 0x0080 | rcode, 2); // QR, RD as asked, RA
   out.writeUInt16BE(addresses.length, 6); // ANCOUNT
   out.writeUInt32BE(0, 8); // NSCOUNT, ARCOUNT: an EDNS record of the query is not echoed
   let at = q.end;
-  for (const ip of addresses) {
+  for (const d of rdata) {
     out.writeUInt16BE(0xc00c, at); // the name at offset 12
-    out.writeUInt16BE(TYPE_A, at + 2);
+    out.writeUInt16BE(d.length === 16 ? TYPE_AAAA : TYPE_A, at + 2);
     out.writeUInt16BE(1, at + 4); // IN
     out.writeUInt32BE(ttl, at + 6);
-    out.writeUInt16BE(4, at + 10);
-    ip.split('.').forEach((o, i) => (out[at + 12 + i] = Number(o)));
-    at += 16;
+    out.writeUInt16BE(d.length, at + 10);
+    d.copy(out, at + 12);
+    at += 12 + d.length;
   }
   return out;
 }

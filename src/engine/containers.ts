@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ConflictError, ContainerSetupError, InvalidArgumentError, KernelError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
+import { address6At, parseSubnet6 } from '../ipam/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -176,11 +177,16 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
   ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcileContainers(ctx);
+    // Before the default network is made on first use: a refused run changes nothing.
+    checkHostAddresses(ctx, portRequests);
     const net = networkForRun(ctx, req.network ?? DEFAULT_NETWORK.name);
     if (net.internal && portRequests.length) {
       throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
     }
-    checkHostAddresses(ctx, portRequests);
+    const v6Only = portRequests.find((p) => p.hostIp?.includes(':'));
+    if (v6Only && (!net.subnet6 || req.cni)) {
+      throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
+    }
     const id = randomBytes(32).toString('hex');
     const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
       const store = ctx.store;
@@ -198,12 +204,16 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       const book = store.addressBook(net.id);
       const range = { start: net.rangeStart, end: net.rangeEnd };
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
+      // Dual stack: the lowest free IPv6 address too (runtimes' CNI attachments stay IPv4).
+      const subnet6 = net.subnet6 && !cni ? parseSubnet6(net.subnet6) : undefined;
+      const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
+      const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
       const record: ContainerRecord = {
         id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
         ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
-        aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
+        aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset,
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
         logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
         createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
@@ -279,9 +289,13 @@ function checkAliases(owners: Map<string, string>, network: string, aliases: rea
 }
 
 function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {
+  const routed = !net.internal && net.defaultRoute;
   return {
     netns: c.netns as string, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
     ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
-    gateway: net.internal || !net.defaultRoute ? undefined : net.gateway, ports: toMappings(ports, c.ip as string),
+    gateway: routed ? net.gateway : undefined, ports: toMappings(ports, c.ip as string),
+    ip6: c.ip6 && net.subnet6
+      ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: routed ? net.gateway6 ?? undefined : undefined, ports: toMappings(ports, c.ip6, 'ip6') }
+      : undefined,
   };
 }

@@ -1,28 +1,43 @@
-import { renderDeleteTable, renderReplaceTable, type FirewallNetwork, type PortMapping } from '../firewall/ruleset.js';
+import { renderDeleteTable, renderReplaceTable, type Family, type FirewallNetwork, type PortMapping } from '../firewall/ruleset.js';
 import type { ContainerRecord, PortRecord, Store } from '../store/store.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
-export function firewallNetworks(store: Store): FirewallNetwork[] {
-  return store.listNetworks().map((n) => ({ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }));
+/** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
+export function firewallNetworks(store: Store, family: Family = 'ip'): FirewallNetwork[] {
+  return store.listNetworks().flatMap((n) => {
+    if (family === 'ip') return [{ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }];
+    return n.subnet6 && n.gateway6 ? [{ bridge: n.bridge, subnet: n.subnet6, gateway: n.gateway6, internal: n.internal, ipMasq: n.ipMasq }] : [];
+  });
 }
 
-export function toMappings(ports: readonly PortRecord[], ip: string): PortMapping[] {
-  return ports.map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort }));
+/** A published port of either family's host addresses (or of all, hostIp null) maps to the container's address of that family. */
+const ofFamily = (hostIp: string | null, family: Family): boolean => hostIp === null || hostIp.includes(':') === (family === 'ip6');
+
+export function toMappings(ports: readonly PortRecord[], ip: string, family: Family = 'ip'): PortMapping[] {
+  return ports.filter((p) => ofFamily(p.hostIp, family)).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort }));
 }
 
-/** Port mappings of every container that holds an address. */
-export function activeMappings(store: Store): PortMapping[] {
-  const ipOf = new Map(store.listContainers().filter((c) => c.ip).map((c) => [c.id, c.ip as string]));
-  return store.listPorts().flatMap((p) => (ipOf.has(p.containerId) ? toMappings([p], ipOf.get(p.containerId) as string) : []));
+const addressOf = (c: ContainerRecord, family: Family): string | null => (family === 'ip' ? c.ip : c.ip6);
+
+/** Port mappings of every container that holds an address of the family. */
+export function activeMappings(store: Store, family: Family = 'ip'): PortMapping[] {
+  const ipOf = new Map(store.listContainers().filter((c) => addressOf(c, family)).map((c) => [c.id, addressOf(c, family) as string]));
+  return store.listPorts().flatMap((p) => (ipOf.has(p.containerId) ? toMappings([p], ipOf.get(p.containerId) as string, family) : []));
 }
 
-export function mappingsOf(store: Store, c: ContainerRecord): PortMapping[] {
-  return c.ip ? toMappings(store.portsOf(c.id), c.ip) : [];
+export function mappingsOf(store: Store, c: ContainerRecord, family: Family = 'ip'): PortMapping[] {
+  const ip = addressOf(c, family);
+  return ip ? toMappings(store.portsOf(c.id), ip, family) : [];
 }
 
-/** The script that makes ctnet's table match the state: replaced whole, or removed when no network is left. */
+/**
+ * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
+ * no network is left; `ip6 ctnet` likewise for dual-stack networks.
+ */
 export function firewallScript(store: Store): string {
   const networks = firewallNetworks(store);
-  return networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable();
+  const networks6 = firewallNetworks(store, 'ip6');
+  return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
+    + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'));
 }

@@ -41,7 +41,8 @@ export function allocatePorts(store: Store, requests: readonly PortRequest[], co
 export function checkHostAddresses(ctx: EngineContext, requests: readonly PortRequest[]): void {
   const wanted = requests.filter((r) => r.hostIp !== null);
   if (!wanted.length) return;
-  const local = new Set(ctx.kernel().rtnl().listAddresses().map((a) => a.address));
+  const rtnl = ctx.kernel().rtnl();
+  const local = new Set([...rtnl.listAddresses(), ...(wanted.some((r) => r.hostIp?.includes(':')) ? rtnl.listAddresses(true) : [])].map((a) => a.address));
   for (const r of wanted) {
     if (!local.has(r.hostIp as string)) {
       throw new InvalidArgumentError(`host address ${r.hostIp} in -p is not an address of the host; use one of ${[...local].join(', ')} or leave it out`);

@@ -6,7 +6,8 @@ import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE } from '../names.js';
 import { ensureDns, hasEmbeddedDns } from './dns.js';
-import { IP_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
+import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
+import { gateway6Of, overlaps6, parseSubnet6 } from '../ipam/ipv6.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -29,10 +30,13 @@ export interface CreateNetworkRequest {
   mtu?: number;
   /** false: no embedded DNS on this network (CNI networks; default true, except Docker's default bridge). */
   dns?: boolean;
+  /** Dual stack: an IPv6 subnet beside the IPv4 one (its gateway is its first address). */
+  subnet6?: string;
 }
 
 /** Meta key holding net.ipv4.ip_forward as it was before ctnet's first network, restored after its last. */
 const FORWARD_BEFORE = 'host.ip_forward.before';
+const FORWARD6_BEFORE = 'host.ipv6_forwarding.before';
 
 interface HostRoute {
   subnet: Subnet;
@@ -66,6 +70,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
   const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
   if (requestedSubnet) chooseGateway(requestedSubnet, req.gateway);
   else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
+  const subnet6 = req.subnet6 !== undefined ? parseSubnet6(req.subnet6) : undefined;
   ctx.requireChangeRights();
 
   return ctx.locked(() => {
@@ -87,15 +92,21 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     for (const r of routes) {
       if (overlaps(subnet, r.subnet)) throw new ConflictError(`subnet ${subnet.cidr} overlaps the host's route to ${r.subnet.cidr} (dev ${r.dev}); pick another --subnet`);
     }
+    for (const n of others.filter((o) => o.subnet6)) {
+      if (subnet6 && overlaps6(subnet6, parseSubnet6(n.subnet6 as string))) throw new ConflictError(`subnet ${subnet6.cidr} overlaps network ${n.name} (${n.subnet6}); pick another IPv6 --subnet`);
+    }
     const record: NetworkRecord = {
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
       rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
       ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
+      subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
+    const forwarding6Before = subnet6 && !others.some((o) => o.subnet6) ? ctx.kernel().inHost(() => readSysctl(IPV6_FORWARD)) : undefined;
     const created = ctx.transact(() => {
       if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
+      if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
       const undo = firewallScript(store);
       store.insertNetwork(record);
       return { steps: planCreateNetwork(record, { apply: firewallScript(store), undo }), result: record };
@@ -176,9 +187,14 @@ export function removeNetwork(ctx: EngineContext, name: string): Error[] {
     let errors: Error[] = [];
     ctx.transact(() => {
       ctx.store.deleteNetwork(net.id);
-      const last = ctx.store.listNetworks().length === 0;
-      const restore = last ? ctx.store.getMeta(FORWARD_BEFORE) : undefined;
-      if (last) ctx.store.setMeta(FORWARD_BEFORE, undefined);
+      // Forwarding as it was before ctnet's first network (of each family) once the last one goes.
+      const left = ctx.store.listNetworks();
+      const restore: { key: string; value: string }[] = [];
+      for (const [meta, key, gone] of [[FORWARD_BEFORE, IP_FORWARD, left.length === 0], [FORWARD6_BEFORE, IPV6_FORWARD, net.subnet6 !== null && !left.some((n) => n.subnet6)]] as const) {
+        const value = gone ? ctx.store.getMeta(meta) : undefined;
+        if (value !== undefined) restore.push({ key, value });
+        if (gone) ctx.store.setMeta(meta, undefined);
+      }
       errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore));
       return { steps: [], result: undefined };
     });

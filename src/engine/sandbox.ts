@@ -143,7 +143,7 @@ export const oomKillsOf = (id: string): number => {
 function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
   const etc = join(dir, 'etc');
   mkdirSync(etc, { recursive: true });
-  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}`;
+  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}${c.ip6 ? `${c.ip6}\t${c.hostname}\n` : ''}`;
   // Loopback resolvers of the host cannot be reached from the container's namespace.
   const hostLines = readText(hostResolvConf).split('\n');
   const resolv = hasEmbeddedDns(net)

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet6 } from '../ipam/ipv6.js';
 import { netnsPath } from '../kernel/netns.js';
 import { killProcessesIn } from '../kernel/proc.js';
 import { planDetach } from '../plan/container-plan.js';
@@ -14,8 +15,10 @@ import type { Op } from '../plan/ops.js';
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
   // A container with a process may have left others in its namespace (children, exec): they go too.
   if (c.pid !== null && c.ownsNetns && c.netns && !ctx.dryRun) killProcessesIn(netnsPath(c.netns));
-  const prefix = parseSubnet(ctx.store.getNetworkById(c.networkId).subnet).prefix;
-  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c) });
+  const net = ctx.store.getNetworkById(c.networkId);
+  const prefix = parseSubnet(net.subnet).prefix;
+  const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
+  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6 });
   if (c.command.length) ops.push({ op: 'cgroup.remove', id: c.id });
   return ctx.applyBestEffort(ops);
 }
@@ -38,7 +41,7 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
       ctx.store.deleteContainer(c.id);
     } else {
       ctx.store.updateContainer(c.id, {
-        state: 'exited', ip: null, hostVeth: null, netns: null, oomKilled,
+        state: 'exited', ip: null, ip6: null, ip6Offset: null, hostVeth: null, netns: null, oomKilled,
         exitCode: exitCode ?? readExitStatus(c.logPath) ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
       });
     }

@@ -16,6 +16,9 @@ export interface NetworkView {
   Internal: boolean;
   IPMasquerade: boolean;
   DefaultRoute: boolean;
+  /** Dual stack: the IPv6 subnet and gateway (null for IPv4 only). */
+  IPv6Subnet: string | null;
+  IPv6Gateway: string | null;
   MTU: number;
   Created: string;
   Containers: { Id: string; Name: string; IPAddress: string | null; State: string }[];
@@ -24,7 +27,7 @@ export interface NetworkView {
 export function networkView(store: Store, n: NetworkRecord): NetworkView {
   return {
     Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
-    IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal,
+    IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
     MTU: n.mtu, Created: n.createdAt,
     Containers: [
       ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
@@ -61,6 +64,8 @@ export interface ContainerView {
     IPAddress: string | null;
     IPPrefixLen: number;
     Gateway: string | null;
+    GlobalIPv6Address: string | null;
+    IPv6Gateway: string | null;
     HostVeth: string | null;
     Ports: PortView[];
     /** Names the network's embedded DNS answers with this container's address (besides its name). */
@@ -98,6 +103,8 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
       IPAddress: c.ip,
       IPPrefixLen: parseSubnet(net.subnet).prefix,
       Gateway: net.internal ? null : net.gateway,
+      GlobalIPv6Address: c.ip6,
+      IPv6Gateway: net.internal || !c.ip6 ? null : net.gateway6,
       HostVeth: c.hostVeth,
       Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
       Aliases: c.aliases,

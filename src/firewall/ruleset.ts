@@ -25,7 +25,15 @@ export interface PortMapping {
   containerPort: number;
 }
 
-const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+/**
+ * IPv4 lives in `ip ctnet`; dual-stack networks also get `ip6 ctnet`, the same table for IPv6
+ * (same sets of bridges, the networks' IPv6 subnets, maps to containers' IPv6 addresses).
+ */
+export type Family = 'ip' | 'ip6';
+const FAMILY = {
+  ip: { table: `${NFT_FAMILY} ${NFT_TABLE}`, addr: 'ipv4_addr', match: 'ip' },
+  ip6: { table: `ip6 ${NFT_TABLE}`, addr: 'ipv6_addr', match: 'ip6' },
+} as const;
 
 function elements(items: readonly string[]): string {
   return items.length ? `\t\telements = { ${items.join(', ')} }\n` : '';
@@ -36,44 +44,46 @@ const mapElement = (m: PortMapping): string => `${mapKey(m)} : ${m.containerIp} 
 const mapName = (m: PortMapping): string => PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'];
 const sorted = <X>(xs: readonly X[], key: (x: X) => string): X[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
-/** The whole table, elements included. */
-export function renderTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[]): string {
+/** The whole table, elements included. For `ip6`, `subnet` and `gateway` are the networks' IPv6 ones. */
+export function renderTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[], family: Family = 'ip'): string {
+  const F = FAMILY[family];
   const nets = sorted(networks, (n) => n.bridge);
   const quoted = (ns: FirewallNetwork[]): string[] => ns.map((n) => `"${n.bridge}"`);
-  let out = `table ${T} {\n`;
+  let out = `table ${F.table} {\n`;
   out += `\tset ${SET.bridges} {\n\t\ttype ifname\n${elements(quoted(nets))}\t}\n`;
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
-  out += `\tset ${SET.masqSubnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
-  out += `\tset ${SET.subnets} {\n\t\ttype ipv4_addr\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.masqSubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
+  out += `\tset ${SET.subnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(nets.map((n) => `"${n.bridge}" . "${n.bridge}"`))}\t}\n`;
   out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false)))}\t}\n`;
-  out += `\tset ${SET.gateways} {\n\t\ttype ipv4_addr\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
+  out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   for (const proto of PROTOCOLS) {
     for (const scope of ['any', 'host'] as const) {
-      const key = scope === 'any' ? 'inet_service' : 'ipv4_addr . inet_service';
+      const key = scope === 'any' ? 'inet_service' : `${F.addr} . inet_service`;
       const items = sorted(mappings.filter((m) => m.protocol === proto && (scope === 'host') === (m.hostIp !== null)), mapKey).map(mapElement);
       // `counter`: every element counts the connections it translated (`ctnet serve` shows them per mapping).
-      out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ipv4_addr . inet_service\n\t\tcounter\n${elements(items)}\t}\n`;
+      out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ${F.addr} . inet_service\n\t\tcounter\n${elements(items)}\t}\n`;
     }
   }
   // Container to container on a bridge needs no connection tracking, yet with br_netfilter loaded
   // (Docker and Kubernetes hosts) every bridged packet would be tracked. Replies to the gateway
   // address (masqueraded or DNATed flows) and everything else stay tracked.
   out += `\tchain ${CHAIN.raw} {\n\t\ttype filter hook prerouting priority raw; policy accept;\n`;
-  out += `\t\tiifname @${SET.bridges} ip daddr @${SET.subnets} ip daddr != @${SET.gateways} notrack\n\t}\n`;
+  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
-    out += `\t\tdnat ip to ip daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
-    out += `\t\tdnat ip to ${proto} dport map @${PORT_MAP[proto].any}\n`;
+    out += `\t\tdnat ${F.match} to ${F.match} daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
+    out += `\t\tdnat ${F.match} to ${proto} dport map @${PORT_MAP[proto].any}\n`;
   }
   out += `\t}\n`;
   // Published ports answer on every local address: from other hosts (prerouting) and from the host itself (output).
   out += `\tchain ${CHAIN.prerouting} {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
   out += `\tchain ${CHAIN.output} {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
   out += `\tchain ${CHAIN.postrouting} {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n`;
-  out += `\t\tip saddr @${SET.masqSubnets} oifname != @${SET.bridges} masquerade\n`; // the seed's step 9
-  out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`; // localhost:port -> container
-  out += `\t\toifname @${SET.bridges} ct status dnat ip saddr @${SET.subnets} masquerade\n`; // hairpin, whatever the network's masquerade
+  out += `\t\t${F.match} saddr @${SET.masqSubnets} oifname != @${SET.bridges} masquerade\n`; // the seed's step 9
+  // localhost:port -> container (IPv6 has no route_localnet: ::1 is not published)
+  if (family === 'ip') out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`;
+  out += `\t\toifname @${SET.bridges} ct status dnat ${F.match} saddr @${SET.subnets} masquerade\n`; // hairpin, whatever the network's masquerade
   out += `\t}\n`;
   // Forwarding policy: inside one network anything goes (bridged traffic shows here with
   // br_netfilter, as does hairpin traffic); internal networks have no way in or out; replies and
@@ -91,18 +101,21 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
 }
 
 /** Replaces ctnet's table atomically (create-if-missing, delete, re-create in one transaction). */
-export function renderReplaceTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[]): string {
-  return `add table ${T}\ndelete table ${T}\n${renderTable(networks, mappings)}`;
+export function renderReplaceTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[], family: Family = 'ip'): string {
+  const t = FAMILY[family].table;
+  return `add table ${t}\ndelete table ${t}\n${renderTable(networks, mappings, family)}`;
 }
 
 /** Removes ctnet's table (when the last network goes). */
-export function renderDeleteTable(): string {
-  return `add table ${T}\ndelete table ${T}\n`;
+export function renderDeleteTable(family: Family = 'ip'): string {
+  const t = FAMILY[family].table;
+  return `add table ${t}\ndelete table ${t}\n`;
 }
 
 /** Adds or deletes the map elements of some port mappings, one element per line (so a missing one can be skipped alone). */
-export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[]): string {
-  return mappings.map((m) => `${verb} element ${T} ${mapName(m)} { ${verb === 'add' ? mapElement(m) : mapKey(m)} }\n`).join('');
+export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[], family: Family = 'ip'): string {
+  const t = FAMILY[family].table;
+  return mappings.map((m) => `${verb} element ${t} ${mapName(m)} { ${verb === 'add' ? mapElement(m) : mapKey(m)} }\n`).join('');
 }
 
 /** One element of a port map as `nft -j` lists it, with what it has counted (the first packet of each connection it translated). */

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseIPv4 } from './ipv4.js';
 
@@ -15,7 +16,7 @@ export interface PortRequest {
   hostRange?: { first: number; last: number };
 }
 
-const FORMAT = '[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp], e.g. 8000:8080, 9000-9100:9000-9100 or 127.0.0.1:53:53/udp';
+const FORMAT = '[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp], e.g. 8000:8080, 9000-9100:9000-9100, 127.0.0.1:53:53/udp or [fd00::1]:8000:80';
 
 function parsePort(text: string, spec: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`invalid port mapping "${spec}": ${what} "${text}" is not a number; use ${FORMAT}`);
@@ -50,10 +51,18 @@ export function parsePublish(spec: string): PortRequest[] {
     rest = rest.slice(0, slash);
   }
   let hostIp: string | null = null;
+  // An IPv6 host address comes in brackets, as in Docker: [fd00::1]:8000:80 ([::] is every address).
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(rest);
+  if (v6) {
+    if (!ipaddr.IPv6.isValid(v6[1])) throw new InvalidArgumentError(`invalid port mapping "${spec}": ${v6[1]} is not an IPv6 address`);
+    const addr = ipaddr.IPv6.parse(v6[1]);
+    hostIp = addr.range() === 'unspecified' ? null : addr.toString();
+    rest = `:${v6[2]}`;
+  }
   // An IPv4 host address has dots: take everything up to the last two colon-separated parts.
   const parts = rest.split(':');
   if (parts.length === 3) {
-    if (parts[0] !== '' && parts[0] !== '0.0.0.0') hostIp = parseIPv4(parts[0], `host address in "${spec}":`);
+    if (!v6 && parts[0] !== '' && parts[0] !== '0.0.0.0') hostIp = parseIPv4(parts[0], `host address in "${spec}":`);
     parts.shift();
   } else if (parts.length > 3 || parts.length === 0 || rest === '') {
     throw new InvalidArgumentError(`invalid port mapping "${spec}": expected ${FORMAT}`);

@@ -18,6 +18,8 @@ export interface Attachment {
   /** undefined on internal networks: no way out, so no default route. */
   gateway: string | undefined;
   ports: readonly PortMapping[];
+  /** Dual stack: the container's IPv6 address, its prefix, the gateway for the default route, its IPv6 mappings. */
+  ip6?: { ip: string; prefix: number; gateway: string | undefined; ports: readonly PortMapping[] };
 }
 
 /**
@@ -39,8 +41,16 @@ export function planAttach(a: Attachment): Step[] {
     step({ op: 'link.up', name: dev, netns: ns }, null),
   );
   if (a.gateway) steps.push(step({ op: 'route.add', dev, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
+  if (a.ip6) {
+    steps.push(step({ op: 'addr.add', dev, ip: a.ip6.ip, prefix: a.ip6.prefix, netns: ns }, null));
+    if (a.ip6.gateway) steps.push(step({ op: 'route.add', dev, dst: '::', prefix: 0, via: a.ip6.gateway, netns: ns }, null));
+  }
   if (a.ports.length) {
     steps.push(step({ op: 'nft', script: renderMappingElements('add', a.ports) }, { op: 'nft', script: renderMappingElements('delete', a.ports), missingOk: true }));
+  }
+  if (a.ip6?.ports.length) {
+    const p6 = a.ip6.ports;
+    steps.push(step({ op: 'nft', script: renderMappingElements('add', p6, 'ip6') }, { op: 'nft', script: renderMappingElements('delete', p6, 'ip6'), missingOk: true }));
   }
   return steps;
 }
@@ -53,11 +63,16 @@ export function planAttach(a: Attachment): Step[] {
  * Removing the container's address first means nothing answers for it in the meantime, so the
  * address can be reused at once. (`gc` deletes a veth whose namespace something keeps alive.)
  */
-export function planDetach(d: { netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[] }): Op[] {
+export function planDetach(d: {
+  netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[];
+  ip6?: { ip: string; prefix: number; ports: readonly PortMapping[] };
+}): Op[] {
   const ops: Op[] = [];
   if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
+  if (d.ip6?.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ip6.ports, 'ip6'), missingOk: true });
   if (d.netns && d.ownsNetns) {
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns: d.netns });
+    if (d.ip6) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip6.ip, prefix: d.ip6.prefix, netns: d.netns });
     ops.push({ op: 'netns.del', name: d.netns });
   } else {
     // A runtime's namespace outlives the attachment: its interface must go now (the pair goes with it).

@@ -8,6 +8,9 @@ export interface NetworkShape {
   gateway: string;
   mtu: number;
   internal: boolean;
+  /** Dual stack: the IPv6 subnet and the gateway address the bridge gets in it. */
+  subnet6?: string | null;
+  gateway6?: string | null;
 }
 
 /**
@@ -20,6 +23,7 @@ export function bridgeMac(networkId: string): string {
 }
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
+export const IPV6_FORWARD = 'net.ipv6.conf.all.forwarding';
 export const routeLocalnet = (bridge: string): string => `net.ipv4.conf.${bridge}.route_localnet`;
 
 /**
@@ -35,18 +39,20 @@ export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; un
     step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null),
     step({ op: 'link.up', name: n.bridge }, null),
   ];
+  if (n.subnet6 && n.gateway6) steps.push(step({ op: 'addr.add', dev: n.bridge, ip: n.gateway6, prefix: Number(n.subnet6.split('/')[1]) }, null));
   // sysctl.set undoes itself with the value it found (the executor keeps it).
   if (!n.internal) steps.push(step({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }, null));
+  if (!n.internal && n.subnet6) steps.push(step({ op: 'sysctl.set', key: IPV6_FORWARD, value: '1' }, null));
   steps.push(step({ op: 'nft', script: firewall.apply }, { op: 'nft', script: firewall.undo }));
   return steps;
 }
 
 /** Removing a network: firewall first (nothing points at the bridge any more), then the bridge, then forwarding as it was. */
-export function planRemoveNetwork(bridge: string, firewallScript: string, restoreForwarding: string | undefined): Op[] {
+export function planRemoveNetwork(bridge: string, firewallScript: string, restore: { key: string; value: string }[]): Op[] {
   const ops: Op[] = [
     { op: 'nft', script: firewallScript },
     { op: 'link.del', name: bridge },
   ];
-  if (restoreForwarding !== undefined) ops.push({ op: 'sysctl.set', key: IP_FORWARD, value: restoreForwarding });
+  for (const r of restore) ops.push({ op: 'sysctl.set', key: r.key, value: r.value });
   return ops;
 }

@@ -74,12 +74,12 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'link.hairpin':
       return ipCmd(ctx, undefined, `link set ${op.name} type bridge_slave hairpin on`);
     case 'addr.add':
-      return ipCmd(ctx, op.netns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}`);
+      return ipCmd(ctx, op.netns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}${op.ip.includes(':') ? ' nodad' : ''}`);
     case 'addr.del':
       return ipCmd(ctx, op.netns, `addr del ${op.ip}/${op.prefix} dev ${op.dev}`);
     case 'route.add': {
       const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
-      return ipCmd(ctx, op.netns, `route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
+      return ipCmd(ctx, op.netns, `${op.dst.includes(':') ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
     case 'sysctl.set':
       return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);

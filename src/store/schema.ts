@@ -114,4 +114,12 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   );
   CREATE UNIQUE INDEX attachments_ip ON attachments(network_id, ip_num);
   `,
+  // Dual stack: a network's IPv6 subnet and gateway, a container's IPv6 address (by its offset in the subnet).
+  `
+  ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+  ALTER TABLE networks ADD COLUMN gateway6 TEXT;
+  ALTER TABLE containers ADD COLUMN ip6 TEXT;
+  ALTER TABLE containers ADD COLUMN ip6_offset INTEGER;
+  CREATE UNIQUE INDEX containers_ip6 ON containers(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
+  `,
 ];

@@ -25,6 +25,9 @@ export interface NetworkRecord {
   defaultRoute: boolean;
   /** The embedded DNS answers on the gateway (networks of ctnet's own containers; not CNI ones). */
   dns: boolean;
+  /** Dual stack: the IPv6 subnet and its gateway (null for IPv4 only). */
+  subnet6: string | null;
+  gateway6: string | null;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -65,6 +68,9 @@ export interface ContainerRecord {
   oomKilled: boolean;
   /** More names the embedded DNS answers with its address (--network-alias). */
   aliases: string[];
+  /** Its IPv6 address on a dual-stack network, and that address's offset in the subnet. */
+  ip6: string | null;
+  ip6Offset: number | null;
 }
 
 /** A further network of a running container (network connect): eth1, eth2, ... */
@@ -101,6 +107,8 @@ const toNetwork = (r: Row): NetworkRecord => ({
   ipMasq: r.ip_masq === 1,
   defaultRoute: r.default_route === 1,
   dns: r.dns === 1,
+  subnet6: (r.subnet6 as string | null) ?? null,
+  gateway6: (r.gateway6 as string | null) ?? null,
 });
 
 const toContainer = (r: Row): ContainerRecord => ({
@@ -131,6 +139,8 @@ const toContainer = (r: Row): ContainerRecord => ({
   sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
   oomKilled: r.oom_killed === 1,
   aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
+  ip6: (r.ip6 as string | null) ?? null,
+  ip6Offset: (r.ip6_offset as number | null) ?? null,
 });
 
 const toAttachment = (r: Row): AttachmentRecord => ({
@@ -155,7 +165,7 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
-  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
+  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases', ip6: 'ip6', ip6Offset: 'ip6_offset',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */
@@ -247,8 +257,8 @@ export class Store {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0);
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6);
   }
 
   deleteNetwork(id: string): void {
@@ -310,6 +320,15 @@ export class Store {
             AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = cand)
           ORDER BY cand LIMIT 1`).get(first, gateway, networkId, networkId, first, last, gateway, networkId, networkId) as Row | undefined)?.cand as number | undefined,
     };
+  }
+
+  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has. */
+  lowestFreeIp6Offset(networkId: string): number {
+    const row = this.sql(`
+      SELECT cand FROM (SELECT 2 AS cand UNION ALL SELECT ip6_offset + 1 FROM containers WHERE network_id = ? AND ip6_offset IS NOT NULL)
+      WHERE NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip6_offset = cand)
+      ORDER BY cand LIMIT 1`).get(networkId, networkId) as Row;
+    return row.cand as number;
   }
 
   // attachments (network connect)

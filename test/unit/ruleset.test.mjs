@@ -78,3 +78,16 @@ test('map elements are read back with and without counters, for both port maps',
   assert.deepEqual(parseMapElements(plain, 'sctp'), [{ protocol: 'sctp', hostIp: null, hostPort: 9000, packets: 0, bytes: 0 }]);
   assert.deepEqual(parseMapElements(listing(undefined), 'tcp'), []);
 });
+
+test('dual stack: the ip6 table has the same layout with IPv6 subnets, gateways and maps, and no localhost masquerade', () => {
+  const dual = { bridge: 'br0', subnet: 'fd00:db8:1::/64', gateway: 'fd00:db8:1::1', internal: false };
+  const mappings = [
+    { protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: 'fd00:db8:1::2', containerPort: 8080 },
+    { protocol: 'udp', hostIp: 'fd00:12::15', hostPort: 8001, containerIp: 'fd00:db8:1::2', containerPort: 8080 },
+  ];
+  const table = renderTable([dual], mappings, 'ip6');
+  assertGolden('dual-stack-ip6.nft', table);
+  assert.doesNotMatch(table, /127\.0\.0\.0|ipv4_addr|\bip saddr|\bip daddr/);
+  assert.equal(renderMappingElements('add', mappings.slice(0, 1), 'ip6'), 'add element ip6 ctnet tcp_any { 8000 : fd00:db8:1::2 . 8080 }\n');
+  assert.equal(renderDeleteTable('ip6'), 'add table ip6 ctnet\ndelete table ip6 ctnet\n');
+});

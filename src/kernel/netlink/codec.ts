@@ -102,10 +102,11 @@ export function ifinfomsg(index = 0, flags = 0, change = 0, family = 0): Buffer 
 }
 
 /** struct ifaddrmsg */
-export function ifaddrmsg(family: number, prefixlen: number, index: number, scope = 0): Buffer {
+export function ifaddrmsg(family: number, prefixlen: number, index: number, scope = 0, flags = 0): Buffer {
   const b = Buffer.alloc(8);
   b.writeUInt8(family, 0);
   b.writeUInt8(prefixlen, 1);
+  b.writeUInt8(flags, 2);
   b.writeUInt8(scope, 3);
   b.writeUInt32LE(index, 4);
   return b;

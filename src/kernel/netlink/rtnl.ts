@@ -47,6 +47,14 @@ export interface Route {
 
 const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
 const ipv4String = (b: Buffer): string => Array.from(b.subarray(0, 4)).join('.');
+const AF_INET6 = 10;
+/** IFA_F_NODAD: the address is usable at once; on a bridge or veth of ctnet's, nothing else claims it. */
+const IFA_F_NODAD = 0x02;
+const isV6 = (ip: string): boolean => ip.includes(':');
+const familyOf = (ip: string): number => (isV6(ip) ? AF_INET6 : AF_INET);
+const ipBytes = (ip: string): Buffer => (isV6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
+const ipString = (b: Buffer, family: number): string =>
+  family === AF_INET6 ? ipaddr.fromByteArray(Array.from(b.subarray(0, 16))).toString() : ipv4String(b);
 const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 const macString = (b: Buffer): string => Array.from(b).map((x) => x.toString(16).padStart(2, '0')).join(':');
 
@@ -173,19 +181,21 @@ export class Rtnl {
   }
 
   addAddress(name: string, ip: string, prefix: number): void {
-    const body = Buffer.concat([
-      ifaddrmsg(AF_INET, prefix, this.linkIndex(name)),
-      attr(IFA.LOCAL, ipv4Bytes(ip)),
-      attr(IFA.ADDRESS, ipv4Bytes(ip)),
-      attr(IFA.BROADCAST, ipv4Bytes(ipaddr.IPv4.broadcastAddressFromCIDR(`${ip}/${prefix}`).toString())),
-    ]);
+    const body = isV6(ip)
+      ? Buffer.concat([ifaddrmsg(AF_INET6, prefix, this.linkIndex(name), 0, IFA_F_NODAD), attr(IFA.LOCAL, ipBytes(ip)), attr(IFA.ADDRESS, ipBytes(ip))])
+      : Buffer.concat([
+        ifaddrmsg(AF_INET, prefix, this.linkIndex(name)),
+        attr(IFA.LOCAL, ipv4Bytes(ip)),
+        attr(IFA.ADDRESS, ipv4Bytes(ip)),
+        attr(IFA.BROADCAST, ipv4Bytes(ipaddr.IPv4.broadcastAddressFromCIDR(`${ip}/${prefix}`).toString())),
+      ]);
     this.sock.request(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, body, `adding address ${ip}/${prefix} to ${name}`);
   }
 
   deleteAddress(name: string, ip: string, prefix: number): void {
     const link = this.findLink(name);
     if (!link) return;
-    const body = Buffer.concat([ifaddrmsg(AF_INET, prefix, link.index), attr(IFA.LOCAL, ipv4Bytes(ip))]);
+    const body = Buffer.concat([ifaddrmsg(familyOf(ip), prefix, link.index), attr(isV6(ip) ? IFA.ADDRESS : IFA.LOCAL, ipBytes(ip))]);
     try {
       this.sock.request(RTM.DELADDR, 0, body, `deleting address ${ip}/${prefix} from ${name}`);
     } catch (err) {
@@ -193,21 +203,23 @@ export class Rtnl {
     }
   }
 
-  listAddresses(): Address[] {
-    return this.sock.get(RTM.GETADDR, ifaddrmsg(AF_INET, 0, 0), true, 'listing addresses').map((m) => {
+  /** IPv4 addresses; with `family6`, IPv6 ones. */
+  listAddresses(family6 = false): Address[] {
+    const family = family6 ? AF_INET6 : AF_INET;
+    return this.sock.get(RTM.GETADDR, ifaddrmsg(family, 0, 0), true, 'listing addresses').map((m) => {
       const attrs = parseAttrs(m.body, 8);
       const raw = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS);
-      return { index: m.body.readUInt32LE(4), prefix: m.body.readUInt8(1), address: raw ? ipv4String(raw) : '' };
+      return { index: m.body.readUInt32LE(4), prefix: m.body.readUInt8(1), address: raw ? ipString(raw, family) : '' };
     });
   }
 
   addRoute(dst: string, dstLen: number, gateway: string | undefined, dev: string): void {
     const parts = [
-      rtmsg({ family: AF_INET, dstLen, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+      rtmsg({ family: familyOf(dst), dstLen, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
       attrU32(RTA.OIF, this.linkIndex(dev)),
     ];
-    if (dstLen > 0) parts.push(attr(RTA.DST, ipv4Bytes(dst)));
-    if (gateway) parts.push(attr(RTA.GATEWAY, ipv4Bytes(gateway)));
+    if (dstLen > 0) parts.push(attr(RTA.DST, ipBytes(dst)));
+    if (gateway) parts.push(attr(RTA.GATEWAY, ipBytes(gateway)));
     this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat(parts), `adding route ${dst}/${dstLen}${gateway ? ` via ${gateway}` : ''} dev ${dev}`);
   }
 

@@ -1,0 +1,57 @@
+import ipaddr from 'ipaddr.js';
+import { ConflictError, InvalidArgumentError } from '../errors.js';
+
+/**
+ * IPv6 subnets of dual-stack networks (bigint math, ipaddr.js for text). The gateway is the
+ * subnet's first address (::1); containers get ::2, ::3, ... in order, the lowest free first.
+ */
+export interface Subnet6 {
+  readonly base: bigint;
+  readonly prefix: number;
+  /** Canonical text, e.g. fd00:db8::/64 */
+  readonly cidr: string;
+}
+
+const toBig = (ip: string): bigint => ipaddr.IPv6.parse(ip).toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+
+function toIp6(n: bigint): string {
+  const bytes: number[] = [];
+  for (let i = 15; i >= 0; i--) bytes.push(Number((n >> BigInt(i * 8)) & 0xffn));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+const size = (s: Subnet6): bigint => 1n << BigInt(128 - s.prefix);
+
+export function parseSubnet6(text: string): Subnet6 {
+  let addr: ipaddr.IPv6;
+  let prefix: number;
+  try {
+    [addr, prefix] = ipaddr.IPv6.parseCIDR(text);
+  } catch {
+    throw new InvalidArgumentError(`invalid IPv6 subnet "${text}": use CIDR notation, e.g. fd00:db8::/64`);
+  }
+  if (prefix < 48 || prefix > 124) throw new InvalidArgumentError(`IPv6 subnet ${text}: use a prefix from /48 to /124, e.g. /64`);
+  const n = toBig(addr.toString());
+  const base = (n >> BigInt(128 - prefix)) << BigInt(128 - prefix);
+  if (base !== n) throw new InvalidArgumentError(`IPv6 subnet ${text} has host bits set; use ${toIp6(base)}/${prefix}`);
+  return { base, prefix, cidr: `${toIp6(base)}/${prefix}` };
+}
+
+export const isIPv6Cidr = (text: string): boolean => text.includes(':');
+export const gateway6Of = (s: Subnet6): string => toIp6(s.base + 1n);
+
+export function overlaps6(a: Subnet6, b: Subnet6): boolean {
+  return a.base < b.base + size(b) && b.base < a.base + size(a);
+}
+
+/**
+ * The store indexes a container's IPv6 address by its offset in the subnet (ctnet hands out small
+ * offsets, and they fit a JavaScript number).
+ */
+export const offsetOf = (s: Subnet6, ip: string): number => Number(toBig(ip) - s.base);
+
+/** The lowest free address from ::2 on, given the lowest free offset the store found. */
+export function address6At(s: Subnet6, offset: number, network: string): string {
+  if (BigInt(offset) >= size(s) - 1n) throw new ConflictError(`network ${network} has no free IPv6 address left in ${s.cidr}; remove containers or use a larger subnet`);
+  return toIp6(s.base + BigInt(offset));
+}
