@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { CniNetworkSpec } from '../engine/cni.js';
 import { PROTOCOLS, type PortRequest, type Protocol } from '../ipam/ports.js';
 import { subnetOf, toInt } from '../ipam/ipv4.js';
+import { gateway6Of, parseSubnet6 } from '../ipam/ipv6.js';
+import ipaddr from 'ipaddr.js';
 import type { DelegatedAddress } from './delegate.js';
 import { CNI_ERROR, CniError, SUPPORTED_VERSIONS, type CniVersion } from './spec.js';
 
@@ -98,12 +100,46 @@ export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNet
     const subnet = subnetOf(toInt(delegated.ip), delegated.prefix).cidr;
     return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet, gateway: delegated.gateway, mtu: conf.mtu, ...modes };
   }
-  const v4 = (ipam.ranges ?? []).flat().filter((r) => !r.subnet.includes(':'));
+  const ranges = (ipam.ranges ?? []).flat();
+  const v4 = ranges.filter((r) => !r.subnet.includes(':'));
+  const v6 = ranges.filter((r) => r.subnet.includes(':'));
   const first = v4[0] ?? (ipam.subnet ? { subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway } : undefined);
   if (!first) throw new CniError(CNI_ERROR.invalidConfig, 'ipam has no IPv4 subnet; set "subnet" or "ranges": [[{"subnet": "10.88.0.0/16"}]]');
   if (v4.length > 1) unsupported('more than one IPv4 range');
-  for (const r of ipam.routes ?? []) if (r.dst !== '0.0.0.0/0') unsupported(`ipam route to ${r.dst} (only the default route)`);
-  return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet: first.subnet, gateway: first.gateway, rangeStart: first.rangeStart, rangeEnd: first.rangeEnd, mtu: conf.mtu, ...modes };
+  if (v6.length > 1) unsupported('more than one IPv6 range');
+  const six = v6[0] ? dualStack(v6[0]) : undefined;
+  return {
+    name: conf.name, bridge: conf.bridge ?? 'cni0', subnet: first.subnet, gateway: first.gateway, rangeStart: first.rangeStart, rangeEnd: first.rangeEnd, mtu: conf.mtu,
+    ...modes, ...(six ? { subnet6: six } : {}), routes: extraRoutes(ipam.routes ?? [], six !== undefined),
+  };
+}
+
+/** An IPv6 range: dual stack, with the gateway ctnet gives every IPv6 subnet (its first address). */
+function dualStack(r: z.infer<typeof range>): string {
+  let subnet;
+  try {
+    subnet = parseSubnet6(r.subnet);
+  } catch (err) {
+    throw new CniError(CNI_ERROR.invalidConfig, (err as Error).message);
+  }
+  if (r.gateway && r.gateway !== gateway6Of(subnet)) unsupported(`IPv6 gateway ${r.gateway} (ctnet's IPv6 gateway is the subnet's first address, ${gateway6Of(subnet)})`);
+  if (r.rangeStart || r.rangeEnd) unsupported('rangeStart/rangeEnd in an IPv6 range');
+  return subnet.cidr;
+}
+
+/** ipam.routes other than the default ones: routes inside the container, via the route's gw or the network's gateway. */
+function extraRoutes(routes: readonly { dst: string; gw?: string }[], dual: boolean): { dst: string; gw?: string }[] {
+  const out: { dst: string; gw?: string }[] = [];
+  for (const r of routes) {
+    if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue;
+    if (!ipaddr.isValidCIDR(r.dst)) throw new CniError(CNI_ERROR.invalidConfig, `ipam route ${r.dst} is not CIDR notation, e.g. 192.0.2.0/24`);
+    if (r.dst.includes(':') && !dual) throw new CniError(CNI_ERROR.invalidConfig, `ipam route ${r.dst} is IPv6 but no range is; add an IPv6 range`);
+    // The kernel wants the network address: 192.0.2.7/24 is 192.0.2.0/24.
+    const [addr, len] = ipaddr.parseCIDR(r.dst);
+    const network = addr.kind() === 'ipv6' ? ipaddr.IPv6.networkAddressFromCIDR(r.dst) : ipaddr.IPv4.networkAddressFromCIDR(r.dst);
+    out.push({ dst: `${network.toString()}/${len}`, ...(r.gw ? { gw: r.gw } : {}) });
+  }
+  return out;
 }
 
 /** runtimeConfig.portMappings as ctnet port requests. */

@@ -22,7 +22,7 @@ function findPlugin(type: string): string {
  * Runs the configured IPAM plugin (any type but host-local, which ctnet serves itself) with the same
  * environment and configuration, as the spec says a main plugin delegates IPAM. Returns its result.
  */
-export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK', type: string, stdin: string): Record<string, unknown> | undefined {
+export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: string, stdin: string): Record<string, unknown> | undefined {
   const r = spawnSync(findPlugin(type), [], { input: stdin, env: { ...process.env, CNI_COMMAND: command }, encoding: 'utf8' });
   const out = r.stdout?.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
   if (r.status !== 0) {
@@ -30,6 +30,16 @@ export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK', type: string, std
     throw new CniError(code, `IPAM plugin ${type} ${command} failed: ${(out?.msg as string) ?? r.stderr?.trim() ?? `exit ${r.status}`}`);
   }
   return out;
+}
+
+/** Whether the IPAM plugin speaks a spec version (GC exists from 1.1.0 on; older plugins are not asked). */
+export function delegateSupports(type: string, version: string): boolean {
+  const r = spawnSync(findPlugin(type), [], { input: JSON.stringify({ cniVersion: version }), env: { ...process.env, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+  try {
+    return ((JSON.parse(r.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes(version);
+  } catch {
+    return false;
+  }
 }
 
 /** The first IPv4 address of an IPAM result (0.3.x-1.x shapes). */

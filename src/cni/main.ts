@@ -4,7 +4,7 @@ import { EngineContext } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
 import { checkVersion, isDelegatedIpam, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
-import { delegateIpam, firstIPv4 } from './delegate.js';
+import { delegateIpam, delegateSupports, firstIPv4 } from './delegate.js';
 import { addResult } from './result.js';
 import { CNI_ERROR, CniError, LATEST, SUPPORTED_VERSIONS, atLeast, type CniVersion } from './spec.js';
 
@@ -78,6 +78,8 @@ function run(command: string, stdin: string): unknown {
       needs('0.4.0');
       if (!conf.prevResult) throw new CniError(CNI_ERROR.invalidConfig, 'CHECK needs prevResult in the configuration');
       withEngine(conf, (ctx) => cniCheck(ctx, conf.name, required('CNI_CONTAINERID'), required('CNI_IFNAME')));
+      // The delegated IPAM plugin checks its own part, as the spec asks of a main plugin.
+      if (isDelegatedIpam(conf)) delegateIpam('CHECK', conf.ipam!.type, stdin);
       return undefined;
     }
     case 'STATUS': {
@@ -91,6 +93,8 @@ function run(command: string, stdin: string): unknown {
       needs('1.1.0');
       const valid = conf['cni.dev/valid-attachments'] ?? conf['cni.dev/attachments'] ?? [];
       withEngine(conf, (ctx) => cniGc(ctx, conf.name, valid));
+      // A delegated IPAM plugin that knows GC releases what it holds for attachments that are gone.
+      if (isDelegatedIpam(conf) && delegateSupports(conf.ipam!.type, '1.1.0')) delegateIpam('GC', conf.ipam!.type, stdin);
       return undefined;
     }
     default:

@@ -18,11 +18,20 @@ export function addResult(version: CniVersion, a: CniAttachment, prevResult?: Re
   const prefix = parseSubnet(a.network.subnet).prefix;
   const ip: Record<string, unknown> = { address: `${a.container.ip}/${prefix}`, gateway: a.network.gateway, interface: base + 2 };
   if (!atLeast(version, '1.0.0')) ip.version = '4';
-  const routes = a.network.internal || !a.network.defaultRoute ? [] : [{ dst: '0.0.0.0/0', gw: a.network.gateway }];
+  const ips = [ip];
+  const routed = !a.network.internal && a.network.defaultRoute;
+  const routes: { dst: string; gw?: string }[] = routed ? [{ dst: '0.0.0.0/0', gw: a.network.gateway }] : [];
+  if (a.container.ip6 && a.network.subnet6 && a.network.gateway6) {
+    const ip6: Record<string, unknown> = { address: `${a.container.ip6}/${a.network.subnet6.split('/')[1]}`, gateway: a.network.gateway6, interface: base + 2 };
+    if (!atLeast(version, '1.0.0')) ip6.version = '6';
+    ips.push(ip6);
+    if (routed) routes.push({ dst: '::/0', gw: a.network.gateway6 });
+  }
+  for (const r of a.routes ?? []) routes.push({ dst: r.dst, gw: r.gw ?? (r.dst.includes(':') ? a.network.gateway6 ?? undefined : a.network.gateway) });
   return {
     cniVersion: version,
     interfaces: [...(prev?.interfaces ?? []), ...interfaces],
-    ips: [...(prev?.ips ?? []), ip],
+    ips: [...(prev?.ips ?? []), ...ips],
     routes: [...(prev?.routes ?? []), ...routes],
     dns: prev?.dns ?? {},
   };

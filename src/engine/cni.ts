@@ -1,6 +1,7 @@
 import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet6 } from '../ipam/ipv6.js';
 import type { PortRequest } from '../ipam/ports.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { bridgeMac } from '../plan/network-plan.js';
@@ -21,6 +22,10 @@ export interface CniNetworkSpec {
   mtu?: number;
   ipMasq: boolean;
   defaultRoute: boolean;
+  /** Dual stack: an IPv6 range's subnet. */
+  subnet6?: string;
+  /** ipam.routes besides the default ones, put in every attachment's namespace. */
+  routes?: { dst: string; gw?: string }[];
 }
 
 export interface CniAttachment {
@@ -29,6 +34,8 @@ export interface CniAttachment {
   bridgeMac: string;
   hostVethMac?: string;
   containerMac?: string;
+  /** ipam.routes besides the default ones, as the result lists them. */
+  routes?: { dst: string; gw?: string }[];
 }
 
 /** The network for a CNI config: created on first ADD; a later config must describe the same network. */
@@ -37,7 +44,7 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   if (!existing) {
     createNetwork(ctx, {
       name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu,
-      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute, dns: false,
+      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute, dns: false, subnet6: spec.subnet6,
     });
     return ctx.store.findNetwork(spec.name) as NetworkRecord;
   }
@@ -46,6 +53,9 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
     throw new InvalidArgumentError(
       `network ${spec.name} already exists with subnet ${existing.subnet} on bridge ${existing.bridge}; this config says ${subnet} on ${spec.bridge} (give the network another name)`,
     );
+  }
+  if ((existing.subnet6 ?? undefined) !== (spec.subnet6 ? parseSubnet6(spec.subnet6).cidr : undefined)) {
+    throw new InvalidArgumentError(`network ${spec.name} already exists with IPv6 subnet ${existing.subnet6 ?? 'none'}; this config says ${spec.subnet6 ?? 'none'} (give the network another name)`);
   }
   if (existing.ipMasq !== spec.ipMasq || existing.defaultRoute !== spec.defaultRoute) {
     throw new InvalidArgumentError(`network ${spec.name} already exists with ipMasq ${existing.ipMasq} and a default route ${existing.defaultRoute ? 'on' : 'off'}; this config differs (give the network another name)`);
@@ -70,8 +80,8 @@ export function cniAdd(ctx: EngineContext, spec: CniNetworkSpec, target: CniTarg
   ctx.requireChangeRights();
   return ctx.locked(() => {
     const network = cniNetwork(ctx, spec);
-    const container = attachCni(ctx, { network: network.name, ip, cni: target }, ports);
-    return describe(ctx, network, container);
+    const container = attachCni(ctx, { network: network.name, ip, cni: { ...target, routes: spec.routes ?? [] } }, ports);
+    return { ...describe(ctx, network, container), routes: spec.routes ?? [] };
   });
 }
 

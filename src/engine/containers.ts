@@ -35,6 +35,8 @@ export interface CniTarget {
   netnsPath: string;
   ifname: string;
   mac?: string;
+  /** ipam.routes besides the default ones (dst CIDR, optional gateway; the network's by default). */
+  routes?: { dst: string; gw?: string }[];
 }
 
 export interface RunRequest {
@@ -204,8 +206,8 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       const book = store.addressBook(net.id);
       const range = { start: net.rangeStart, end: net.rangeEnd };
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
-      // Dual stack: the lowest free IPv6 address too (runtimes' CNI attachments stay IPv4).
-      const subnet6 = net.subnet6 && !cni ? parseSubnet6(net.subnet6) : undefined;
+      // Dual stack: the lowest free IPv6 address too.
+      const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
       const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
       const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
       const record: ContainerRecord = {
@@ -224,7 +226,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       return { record, ports };
     };
     const steps = (record: ContainerRecord, ports: PortRecord[]) => [
-      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac }),
+      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac, routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
       ...(record.command.length ? cgroupSteps(record) : []),
     ];
     const explainStart = (c: ContainerRecord): void => {
@@ -286,6 +288,16 @@ function checkAliases(owners: Map<string, string>, network: string, aliases: rea
     const owner = owners.get(alias);
     if (owner) throw new ConflictError(`--network-alias ${alias} is already a name of container ${owner} on network ${network}; pick another alias`);
   }
+}
+
+/** CNI ipam.routes as route steps' targets: each via its gw or the network's gateway of its family. */
+function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: string }[]): { dst: string; prefix: number; via: string }[] {
+  return routes.map((r) => {
+    const [dst, prefix] = r.dst.split('/');
+    const via = r.gw ?? (dst.includes(':') ? net.gateway6 : net.gateway);
+    if (!via) throw new InvalidArgumentError(`route to ${r.dst}: network ${net.name} has no IPv6 gateway; give the route a gw`);
+    return { dst, prefix: Number(prefix), via };
+  });
 }
 
 function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {

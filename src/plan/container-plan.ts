@@ -18,6 +18,8 @@ export interface Attachment {
   /** undefined on internal networks: no way out, so no default route. */
   gateway: string | undefined;
   ports: readonly PortMapping[];
+  /** More routes inside the namespace (CNI ipam.routes), added after the addresses. */
+  routes?: readonly { dst: string; prefix: number; via: string }[];
   /** Dual stack: the container's IPv6 address, its prefix, the gateway for the default route, its IPv6 mappings. */
   ip6?: { ip: string; prefix: number; gateway: string | undefined; ports: readonly PortMapping[] };
 }
@@ -45,6 +47,7 @@ export function planAttach(a: Attachment): Step[] {
     steps.push(step({ op: 'addr.add', dev, ip: a.ip6.ip, prefix: a.ip6.prefix, netns: ns }, null));
     if (a.ip6.gateway) steps.push(step({ op: 'route.add', dev, dst: '::', prefix: 0, via: a.ip6.gateway, netns: ns }, null));
   }
+  for (const r of a.routes ?? []) steps.push(step({ op: 'route.add', dev, dst: r.dst, prefix: r.prefix, via: r.via, netns: ns }, null));
   if (a.ports.length) {
     steps.push(step({ op: 'nft', script: renderMappingElements('add', a.ports) }, { op: 'nft', script: renderMappingElements('delete', a.ports), missingOk: true }));
   }

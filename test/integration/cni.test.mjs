@@ -152,7 +152,7 @@ test('errors come as spec JSON with the spec\'s codes', () => {
   failsWith(cni('ADD', { cniVersion: '1.0.0', type: 'ctnet' }, pod), 7);
   failsWith(cni('ADD', conf('1.0.0', { isGateway: false }), pod), 2);
   failsWith(cni('ADD', conf('1.0.0', { ipMasq: false }), pod), 7); // podnet exists with ipMasq on
-  failsWith(cni('ADD', conf('1.0.0', { ipam: { type: 'host-local', routes: [{ dst: '10.0.0.0/8' }], subnet: '10.88.0.0/16' } }), pod), 2);
+  failsWith(cni('ADD', conf('1.0.0', { vlan: 5 }), pod), 2);
   failsWith(cni('ADD', conf('1.0.0'), { ...pod, path: '/run/netns/does-not-exist' }), 3);
   failsWith(cni('ADD', conf('1.0.0'), undefined), 4);
   failsWith(cni('FROB', conf('1.0.0'), pod), 4);
@@ -275,9 +275,54 @@ test('an ipam type other than host-local is delegated to that plugin (reference 
   assert.equal(res.ips[0].gateway, '10.77.0.1');
   assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr'), /10\.77\.0\.10\/24/);
   assert.match(sh('ip', '-n', lab.host, '-4', '-o', 'addr', 'show', 'cni-static'), /10\.77\.0\.1\/24/);
+  // CHECK and GC reach the delegated plugin too (static checks its address; it speaks no GC, so GC is not forwarded).
+  ok(cni('CHECK', { ...c, prevResult: res }, pod, { CNI_PATH: '/usr/lib/cni' }));
+  const gc = { ...c, cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: pod.id, ifname: 'eth0' }] };
+  ok(cni('GC', gc, pod, { CNI_PATH: '/usr/lib/cni' }));
+  assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr'), /10\.77\.0\.10\/24/, 'a valid attachment survives GC');
   ok(cni('DEL', c, pod, { CNI_PATH: '/usr/lib/cni' }));
   failsWith(cni('ADD', { ...c, ipam: { type: 'no-such-ipam' } }, pod, { CNI_PATH: '/usr/lib/cni' }), 7);
   lab.ok(['network', 'rm', 'staticnet']);
+});
+
+test('dual stack: an IPv6 range gives the pod an IPv6 address and default route; ipam routes are added inside', () => {
+  const pod = newPod();
+  const c = {
+    cniVersion: '1.0.0', name: 'dualnet', type: 'ctnet', bridge: 'cni-dual', isDefaultGateway: true,
+    ipam: {
+      type: 'host-local', dataDir: lab.root,
+      ranges: [[{ subnet: '10.68.0.0/24' }], [{ subnet: 'fd00:68::/64' }]],
+      routes: [{ dst: '0.0.0.0/0' }, { dst: '198.51.100.7/24' }, { dst: '192.0.2.0/24', gw: '10.68.0.254' }, { dst: 'fd00:99::/64' }],
+    },
+    runtimeConfig: { portMappings: [{ hostPort: 8680, containerPort: 8080, protocol: 'tcp' }] },
+  };
+  const res = ok(cni('ADD', c, pod));
+  assert.deepEqual(res.ips.map((i) => [i.address, i.gateway]), [['10.68.0.2/24', '10.68.0.1'], ['fd00:68::2/64', 'fd00:68::1']]);
+  assert.deepEqual(res.routes, [
+    { dst: '0.0.0.0/0', gw: '10.68.0.1' }, { dst: '::/0', gw: 'fd00:68::1' },
+    { dst: '198.51.100.0/24', gw: '10.68.0.1' }, { dst: '192.0.2.0/24', gw: '10.68.0.254' }, { dst: 'fd00:99::/64', gw: 'fd00:68::1' },
+  ]);
+  assert.match(sh('ip', '-n', pod.ns, '-6', '-o', 'addr', 'show', 'eth0'), /fd00:68::2\/64/);
+  assert.match(sh('ip', '-n', pod.ns, '-6', 'route'), /default via fd00:68::1 dev eth0/);
+  assert.match(sh('ip', '-n', pod.ns, '-6', 'route'), /fd00:99::\/64 via fd00:68::1 dev eth0/);
+  const v4routes = sh('ip', '-n', pod.ns, '-4', 'route');
+  assert.match(v4routes, /198\.51\.100\.0\/24 via 10\.68\.0\.1 dev eth0/);
+  assert.match(v4routes, /192\.0\.2\.0\/24 via 10\.68\.0\.254 dev eth0/);
+  // The published port answers on the host's IPv6 address too.
+  const server = spawnInNs(pod.ns, echoServerCommand('dualpod', 8080));
+  try {
+    let r;
+    for (let i = 0; i < 50 && !(r = probe(lab.host2, A.host6, 8680, 'tcp', 300)).ok; i++) sh('sleep', '0.05');
+    assert.ok(r.text.startsWith('dualpod from'), r.text);
+  } finally {
+    process.kill(-server.pid, 'SIGKILL');
+  }
+  ok(cni('DEL', { ...c, prevResult: res }, pod));
+  assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+  // A second IPv6 range, or an IPv6 route without an IPv6 range, is refused.
+  failsWith(cni('ADD', { ...c, name: 'dual2', ipam: { ...c.ipam, ranges: [[{ subnet: 'fd01::/64' }], [{ subnet: 'fd02::/64' }], [{ subnet: '10.69.0.0/24' }]] } }, pod), 2);
+  failsWith(cni('ADD', { ...c, name: 'dual3', ipam: { type: 'host-local', dataDir: lab.root, subnet: '10.69.0.0/24', routes: [{ dst: 'fd00:99::/64' }] } }, pod), 7);
+  lab.ok(['network', 'rm', 'dualnet']);
 });
 
 test('ipMasq false (routed: the other host sees the pod\'s own address) and no default route without isDefaultGateway or a 0.0.0.0/0 route', () => {
