@@ -69,6 +69,8 @@ const summaryJson = {
   netavark_teardown_p50_ms: round(at('netavark', 1)?.detach.p50, 2),
   ctnet_cni_add_p50_ms: round(at('ctnet-cni', 1)?.attach.p50, 2),
   ctnet_cni_del_p50_ms: round(at('ctnet-cni', 1)?.detach.p50, 2),
+  ctnet_cni_daemon_add_p50_ms: round(at('ctnet-cni-daemon', 1)?.attach.p50, 2),
+  ctnet_cni_daemon_del_p50_ms: round(at('ctnet-cni-daemon', 1)?.detach.p50, 2),
   cli_run_p50_ms: round(r.cli.run.p50, 1),
   cli_rm_p50_ms: round(r.cli.rm.p50, 1),
   node_startup_p50_ms: round(r.cli.node.p50, 1),

@@ -2,10 +2,10 @@
  * Attach/detach latency of one container with one published TCP port, with N containers already
  * attached, for ctnet's engine API and the two references, alternating implementation by iteration.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/index.js';
@@ -135,10 +135,15 @@ function netavarkImpl(progress) {
   }, progress);
 }
 
-/** ctnet's CNI executable, run per ADD/DEL as a runtime runs a plugin (node start included). */
-function ctnetCniImpl(progress) {
-  const ws = workspace('ccni');
+/**
+ * ctnet's CNI executable, run per ADD/DEL as a runtime runs a plugin: alone (node start included),
+ * or with `ctnet cni-daemon` serving it (the executable is then a Perl client).
+ */
+function ctnetCniImpl(progress, { daemon = false } = {}) {
+  const ws = workspace(daemon ? 'ccnid' : 'ccni');
   const plugin = fileURLToPath(new URL('../../bin/cni/ctnet', import.meta.url));
+  const socket = join(ws.dir, 'cni.sock');
+  const server = daemon ? startDaemon(socket) : undefined;
   const exec = (command, c) => {
     const r = spawnSync(plugin, [], {
       input: JSON.stringify({
@@ -146,18 +151,29 @@ function ctnetCniImpl(progress) {
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir: ws.dir },
         runtimeConfig: { portMappings: c.ports },
       }),
-      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: ws.hostNs },
+      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: ws.hostNs, CTNET_CNI_SOCKET: socket },
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`ctnet CNI ${command} failed: ${r.stdout}${r.stderr}`);
   };
   return runtimeStyle({
-    name: 'ctnet-cni',
+    name: daemon ? 'ctnet-cni-daemon' : 'ctnet-cni',
     one: (port) => ({ ns: newNetns('cn'), id: id(), ports: tcpPort(port) }),
     add: (c) => exec('ADD', c),
     del: (c) => exec('DEL', c),
-    close: ws.remove,
+    close: () => {
+      server?.kill('SIGTERM');
+      ws.remove();
+    },
   }, progress);
+}
+
+/** `ctnet cni-daemon` on a socket of the bench's own; returns once it listens. */
+function startDaemon(socket) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/ctnet', import.meta.url)), 'cni-daemon', '--socket', socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for (let i = 0; i < 200 && !existsSync(socket); i++) spawnSync('sleep', ['0.02']);
+  if (!existsSync(socket)) throw new Error('ctnet cni-daemon did not start');
+  return child;
 }
 
 /**
@@ -171,7 +187,7 @@ export async function benchAttach(plan, log, progress) {
   const impls = [ctnetImpl(tick)];
   const skipped = [];
   if (cniAvailable()) impls.push(cniImpl(tick)); else skipped.push('cni (apt-get install containernetworking-plugins)');
-  impls.push(ctnetCniImpl(tick));
+  impls.push(ctnetCniImpl(tick), ctnetCniImpl(tick, { daemon: true }));
   if (netavarkAvailable()) impls.push(netavarkImpl(tick)); else skipped.push('netavark (apt-get install netavark)');
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
   try {

@@ -16,6 +16,10 @@ export function rows(r) {
       ['CNI executable ADD p50 (node start incl.)', `${fmt(at('ctnet-cni', 1).attach.p50)} ms`, `reference chain ${fmt(cni?.attach.p50)} ms`, `${fmt(at('ctnet-cni', 1).attach.p50 / (cni?.attach.p50 ?? NaN), 2)}x`],
       ['CNI executable DEL p50 (node start incl.)', `${fmt(at('ctnet-cni', 1).detach.p50)} ms`, `reference chain ${fmt(cni?.detach.p50)} ms`, `${fmt(at('ctnet-cni', 1).detach.p50 / (cni?.detach.p50 ?? NaN), 2)}x`],
     ] : []),
+    ...(at('ctnet-cni-daemon', 1) ? [
+      ['CNI executable ADD p50 (with cni-daemon)', `${fmt(at('ctnet-cni-daemon', 1).attach.p50)} ms`, `reference chain ${fmt(cni?.attach.p50)} ms`, `${fmt(at('ctnet-cni-daemon', 1).attach.p50 / (cni?.attach.p50 ?? NaN), 2)}x`],
+      ['CNI executable DEL p50 (with cni-daemon)', `${fmt(at('ctnet-cni-daemon', 1).detach.p50)} ms`, `reference chain ${fmt(cni?.detach.p50)} ms`, `${fmt(at('ctnet-cni-daemon', 1).detach.p50 / (cni?.detach.p50 ?? NaN), 2)}x`],
+    ] : []),
     [`engine attach p50/p95 (${largest} attached)`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1`, ''],
     [`engine detach p50/p95 (${largest} attached)`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1`, ''],
     ['CLI run -d p50', `${fmt(r.cli.run.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`],
@@ -57,7 +61,7 @@ export function svg(r) {
   const yMax = 10 ** Math.ceil(Math.log10(maxY));
   const x = (s) => L + ((Math.log10(s) - 0) / Math.max(1, Math.log10(sizes.at(-1)))) * (W - L - R);
   const y = (v) => T + (1 - Math.log10(Math.max(v, 0.1) / 0.1) / Math.log10(yMax / 0.1)) * (H - T - B);
-  const colors = { ctnet: '#1a7f37', cni: '#cf222e', netavark: '#0969da', 'ctnet-cni': '#8250df' };
+  const colors = { ctnet: '#1a7f37', cni: '#cf222e', netavark: '#0969da', 'ctnet-cni': '#8250df', 'ctnet-cni-daemon': '#bf8700' };
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n`;
   out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Attach latency (p50) vs containers already attached</text>\n`;
   for (let v = 0.1; v <= yMax + 1e-9; v *= 10) {
@@ -69,7 +73,7 @@ export function svg(r) {
     const pts = v.map((p) => `${x(p.size).toFixed(1)},${y(p.attach.p50).toFixed(1)}`).join(' ');
     out += `<polyline fill="none" stroke="${colors[name] ?? '#555'}" stroke-width="2" points="${pts}"/>\n`;
     for (const p of v) out += `<circle cx="${x(p.size).toFixed(1)}" cy="${y(p.attach.p50).toFixed(1)}" r="3.5" fill="${colors[name] ?? '#555'}"/>\n`;
-    out += `<rect x="${W - R + 12}" y="${T + 10 + i * 20}" width="14" height="3" fill="${colors[name] ?? '#555'}"/><text x="${W - R + 32}" y="${T + 15 + i * 20}">${name === 'cni' ? 'CNI chain' : name === 'ctnet-cni' ? 'ctnet CNI exec' : name}</text>\n`;
+    out += `<rect x="${W - R + 12}" y="${T + 10 + i * 20}" width="14" height="3" fill="${colors[name] ?? '#555'}"/><text x="${W - R + 32}" y="${T + 15 + i * 20}">${name === 'cni' ? 'CNI chain' : name === 'ctnet-cni' ? 'ctnet CNI exec' : name === 'ctnet-cni-daemon' ? 'CNI exec + daemon' : name}</text>\n`;
   });
   return out + '</svg>\n';
 }
@@ -100,6 +104,10 @@ export function targets(r) {
     ...(at('ctnet-cni', 1) && cni ? [
       ['CNI executable ADD <= 0.5x the reference chain', `${fmt(at('ctnet-cni', 1).attach.p50 / cni.attach.p50, 2)}x`, at('ctnet-cni', 1).attach.p50 <= 0.5 * cni.attach.p50],
       ['CNI executable DEL <= 0.5x the reference chain', `${fmt(at('ctnet-cni', 1).detach.p50 / cni.detach.p50, 2)}x`, at('ctnet-cni', 1).detach.p50 <= 0.5 * cni.detach.p50],
+    ] : []),
+    ...(at('ctnet-cni-daemon', 1) && cni ? [
+      ['CNI executable ADD with cni-daemon <= 0.5x the reference chain', `${fmt(at('ctnet-cni-daemon', 1).attach.p50 / cni.attach.p50, 2)}x`, at('ctnet-cni-daemon', 1).attach.p50 <= 0.5 * cni.attach.p50],
+      ['CNI executable DEL with cni-daemon <= 0.5x the reference chain', `${fmt(at('ctnet-cni-daemon', 1).detach.p50 / cni.detach.p50, 2)}x`, at('ctnet-cni-daemon', 1).detach.p50 <= 0.5 * cni.detach.p50],
     ] : []),
     ['run -d <= node start + 60 ms', `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`, r.cli.run.p50 - r.cli.node.p50 <= 60],
     ['CLI peak RSS < 80 MB', `${fmt(r.cli.peakRssMiB)} MiB`, r.cli.peakRssMiB < 80],

@@ -5,6 +5,7 @@ import { registerNetworkCommands } from './network-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerStatsCommand } from './stats-command.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerCniDaemonCommand } from './cni-daemon-command.js';
 
 /** Exit code for usage errors reported by the parser itself (unknown command or option, missing argument). */
 const USAGE_EXIT = 2;
@@ -30,6 +31,7 @@ Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missin
   registerContainerCommands(program);
   registerStatsCommand(program);
   registerServeCommand(program);
+  registerCniDaemonCommand(program);
   registerDemoCommand(program);
   return program;
 }

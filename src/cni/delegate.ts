@@ -10,20 +10,22 @@ export interface DelegatedAddress {
   gateway?: string;
 }
 
-function findPlugin(type: string): string {
+type Env = Readonly<Record<string, string | undefined>>;
+
+function findPlugin(vars: Env, type: string): string {
   if (!/^[\w.-]+$/.test(type)) throw new CniError(CNI_ERROR.invalidConfig, `ipam type "${type}" is not a plugin name`);
-  for (const dir of (process.env.CNI_PATH ?? '').split(delimiter)) {
+  for (const dir of (vars.CNI_PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, type))) return join(dir, type);
   }
-  throw new CniError(CNI_ERROR.invalidConfig, `IPAM plugin ${type} was not found in CNI_PATH (${process.env.CNI_PATH ?? 'unset'}); install it or use "type": "host-local"`);
+  throw new CniError(CNI_ERROR.invalidConfig, `IPAM plugin ${type} was not found in CNI_PATH (${vars.CNI_PATH ?? 'unset'}); install it or use "type": "host-local"`);
 }
 
 /**
  * Runs the configured IPAM plugin (any type but host-local, which ctnet serves itself) with the same
  * environment and configuration, as the spec says a main plugin delegates IPAM. Returns its result.
  */
-export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: string, stdin: string): Record<string, unknown> | undefined {
-  const r = spawnSync(findPlugin(type), [], { input: stdin, env: { ...process.env, CNI_COMMAND: command }, encoding: 'utf8' });
+export function delegateIpam(vars: Env, command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: string, stdin: string): Record<string, unknown> | undefined {
+  const r = spawnSync(findPlugin(vars, type), [], { input: stdin, env: { ...process.env, ...vars, CNI_COMMAND: command }, encoding: 'utf8' });
   const out = r.stdout?.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
   if (r.status !== 0) {
     const code = typeof out?.code === 'number' ? out.code : CNI_ERROR.other;
@@ -33,8 +35,8 @@ export function delegateIpam(command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: stri
 }
 
 /** Whether the IPAM plugin speaks a spec version (GC exists from 1.1.0 on; older plugins are not asked). */
-export function delegateSupports(type: string, version: string): boolean {
-  const r = spawnSync(findPlugin(type), [], { input: JSON.stringify({ cniVersion: version }), env: { ...process.env, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+export function delegateSupports(vars: Env, type: string, version: string): boolean {
+  const r = spawnSync(findPlugin(vars, type), [], { input: JSON.stringify({ cniVersion: version }), env: { ...process.env, ...vars, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
   try {
     return ((JSON.parse(r.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes(version);
   } catch {

@@ -246,7 +246,8 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
 
     // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
     const { record, ports } = ctx.store.transaction(build);
-    if (hasEmbeddedDns(net)) ensureDns(ctx);
+    // The DNS was started with the network; a run (not every attach) checks it is still there.
+    if (record.command.length && hasEmbeddedDns(net)) ensureDns(ctx);
     try {
       const plan = steps(record, ports);
       applyRepairingFirewall(ctx, plan);

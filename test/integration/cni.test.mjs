@@ -44,7 +44,7 @@ function newPod() {
 function cni(command, config, pod, extraEnv = {}) {
   const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, ...extraEnv };
   if (pod) Object.assign(env, { CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: pod.ifname ?? 'eth0' });
-  const r = spawnSync(process.execPath, [PLUGIN], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
+  const r = spawnSync(PLUGIN, [], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
   const out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
   return { code: r.status, out, stderr: r.stderr };
 }
@@ -213,7 +213,7 @@ test('concurrent ADDs never collide; the CLI sees the attachments (shared state)
   const batch = Array.from({ length: 10 }, () => newPod());
   const results = await Promise.all(batch.map((pod) => new Promise((resolve) => {
     const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root };
-    const child = spawn(process.execPath, [PLUGIN], { env });
+    const child = spawn(PLUGIN, [], { env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => resolve({ code, out }));
@@ -350,4 +350,33 @@ test('ipMasq false (routed: the other host sees the pod\'s own address) and no d
   ok(cni('DEL', noRoute, pod2));
   lab.ok(['network', 'rm', 'routednet']);
   lab.ok(['network', 'rm', 'noroute']);
+});
+
+test('with ctnet cni-daemon the executable forwards to it: same results, errors and concurrency; a dead daemon falls back to Node', async () => {
+  const socket = join(lab.root, 'cni.sock');
+  const daemon = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'ctnet'), 'cni-daemon', '--socket', socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((res) => daemon.stdout.once('data', res));
+    const via = { CTNET_CNI_SOCKET: socket };
+    const pod = newPod();
+    const res = ok(cni('ADD', conf('1.1.0'), pod, via));
+    checkResult('1.1.0', res, pod);
+    assert.match(sh('ip', '-n', pod.ns, '-4', '-o', 'addr', 'show', 'eth0'), new RegExp(res.ips[0].address.replace(/\./g, '\\.')));
+    ok(cni('CHECK', { ...conf('1.1.0'), prevResult: res }, pod, via));
+    failsWith(cni('ADD', conf('1.0.0', { isGateway: false }), newPod(), via), 2);
+    failsWith(cni('ADD', '{not json', newPod(), via), 6);
+    const batch = Array.from({ length: 8 }, () => newPod());
+    const results = batch.map((p) => cni('ADD', conf('1.0.0'), p, via)).map(ok);
+    assert.equal(new Set(results.map((r) => r.ips[0].address)).size, 8);
+    for (const [i, p] of batch.entries()) ok(cni('DEL', { ...conf('1.0.0'), prevResult: results[i] }, p, via));
+    ok(cni('DEL', conf('1.1.0'), pod, via));
+    assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+  } finally {
+    daemon.kill('SIGKILL'); // leaves its socket file behind, as a crash would
+    await new Promise((res) => daemon.on('exit', res));
+  }
+  // A socket nobody listens on: the executable runs the plugin itself.
+  const pod = newPod();
+  const res = ok(cni('ADD', conf('1.0.0'), pod, { CTNET_CNI_SOCKET: socket }));
+  ok(cni('DEL', { ...conf('1.0.0'), prevResult: res }, pod, { CTNET_CNI_SOCKET: socket }));
 });

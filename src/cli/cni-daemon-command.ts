@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { rmSync } from 'node:fs';
+import { DEFAULT_CNI_SOCKET, startCniDaemon } from '../cni/daemon.js';
+
+export function registerCniDaemonCommand(program: Command): void {
+  program
+    .command('cni-daemon')
+    .description("Serve the CNI plugin's ADD, DEL, CHECK, STATUS and GC over a unix socket, so bin/cni/ctnet answers without starting Node each time")
+    .option('--socket <path>', 'unix socket the plugin connects to (the plugin reads CTNET_CNI_SOCKET)', process.env.CTNET_CNI_SOCKET || DEFAULT_CNI_SOCKET)
+    .option('--verbose', 'log each invocation to stderr')
+    .action(async (o) => {
+      const log = o.verbose ? (line: string) => void process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
+      const server = await startCniDaemon(o.socket, log);
+      process.stdout.write(`ctnet cni-daemon: serving ${o.socket}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await new Promise((r) => server.close(r));
+      rmSync(o.socket, { force: true });
+    });
+}

@@ -1,0 +1,52 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { handleCni, type CniEnv } from './handler.js';
+
+/**
+ * `ctnet cni-daemon`: serves the CNI plugin's invocations over a unix socket, so the executable a
+ * runtime runs is a few lines of Perl (bin/cni/ctnet) instead of a Node start per ADD and DEL.
+ * Request: NAME=VALUE records each ended by NUL, an empty record, then the configuration (stdin)
+ * until the client closes its side. Reply: the exit code, a newline, then what goes to stdout.
+ * Invocations run one at a time, each with an engine of its own (opened and closed with it).
+ */
+export const DEFAULT_CNI_SOCKET = '/run/ctnet/cni.sock';
+
+export function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: string } | undefined {
+  const vars: Record<string, string> = {};
+  let at = 0;
+  for (;;) {
+    const end = data.indexOf(0, at);
+    if (end < 0) return undefined;
+    if (end === at) return { vars, stdin: data.subarray(end + 1).toString('utf8') };
+    const record = data.toString('utf8', at, end);
+    const eq = record.indexOf('=');
+    if (eq > 0) vars[record.slice(0, eq)] = record.slice(eq + 1);
+    at = end + 1;
+  }
+}
+
+export function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}): Promise<Server> {
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  rmSync(socketPath, { force: true });
+  const server = createServer((conn) => {
+    const chunks: Buffer[] = [];
+    conn.on('data', (d) => chunks.push(d));
+    conn.on('error', () => conn.destroy());
+    conn.on('end', () => {
+      const req = parseRequest(Buffer.concat(chunks));
+      const { stdout, exitCode } = req
+        ? handleCni(req.vars as CniEnv, req.stdin)
+        : { stdout: JSON.stringify({ cniVersion: '1.1.0', code: 6, msg: 'the request to ctnet cni-daemon was malformed' }) + '\n', exitCode: 1 };
+      if (req) log(`${req.vars.CNI_COMMAND ?? '?'} ${req.vars.CNI_CONTAINERID?.slice(0, 12) ?? ''} -> ${exitCode}`);
+      conn.end(`${exitCode}\n${stdout}`);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      chmodSync(socketPath, 0o600);
+      resolve(server);
+    });
+  });
+}
