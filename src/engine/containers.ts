@@ -201,7 +201,8 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       if (existing && existing.name === name) {
         throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
       }
-      checkAliases(namesOn(ctx, net.id), net.name, req.aliases ?? []);
+      // Only with aliases: reading every name of the network costs O(containers) per run.
+      if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
       const subnet = parseSubnet(net.subnet);
       const book = store.addressBook(net.id);
       const range = { start: net.rangeStart, end: net.rangeEnd };
