@@ -29,6 +29,8 @@ export interface TopologyContainer {
   state: string;
   ip: string | null;
   prefix: number;
+  /** Dual stack: the IPv6 address with its prefix length (e.g. fd00:db8::2/64). */
+  ip6?: string;
   ifname: string;
   hostVeth: string | null;
   vethPresent: boolean;
@@ -60,6 +62,7 @@ export function readTopology(ctx: EngineContext): Topology {
       name: n.name, bridge: n.bridge, bridgePresent: byName.has(n.bridge), gateway: n.gateway, subnet: n.subnet, internal: n.internal, ipMasq: n.ipMasq,
       containers: ctx.store.containersOn(n.id).map((c) => ({
         name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: c.ip, prefix: parseSubnet(n.subnet).prefix, ifname: c.ifname,
+        ...(c.ip6 && n.subnet6 ? { ip6: `${c.ip6}/${n.subnet6.split('/')[1]}` } : {}),
         hostVeth: c.hostVeth, vethPresent: c.hostVeth !== null && byName.has(c.hostVeth), netns: c.netns,
         ports: ctx.store.portsOf(c.id).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
       })).concat(

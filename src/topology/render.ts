@@ -14,7 +14,7 @@ export function topologyText(t: Topology): string {
     shown.forEach((c, ci) => {
       const lastC = ci === shown.length - 1;
       const veth = c.hostVeth ? `${c.hostVeth}${c.vethPresent ? '' : ' (missing)'}` : '-';
-      out.push(`${pipe} ${lastC ? '└──' : '├──'} ${veth} ══ ${c.ifname} ${c.ip ?? '-'}/${c.prefix}  container ${c.name} (hostname ${c.hostname})`);
+      out.push(`${pipe} ${lastC ? '└──' : '├──'} ${veth} ══ ${c.ifname} ${c.ip ?? '-'}/${c.prefix}${c.ip6 ? ` ${c.ip6}` : ''}  container ${c.name} (hostname ${c.hostname})`);
       for (const p of c.ports) out.push(`${pipe} ${lastC ? '   ' : '│  '}     ↖ ${p.hostIp}:${p.hostPort}/${p.protocol} → ${c.ip}:${p.containerPort}  (DNAT)`);
     });
   });
@@ -30,7 +30,7 @@ export function topologyDot(t: Topology): string {
   const hostLabel = ['host', ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)].join('\\n');
   lines.push(`  host [label=${q(hostLabel)}, shape=box3d];`);
   const interfaces = new Map<string, string[]>();
-  for (const c of t.networks.flatMap((n) => n.containers)) interfaces.set(c.id, [...(interfaces.get(c.id) ?? []), `${c.ifname} ${c.ip}`]);
+  for (const c of t.networks.flatMap((n) => n.containers)) interfaces.set(c.id, [...(interfaces.get(c.id) ?? []), `${c.ifname} ${c.ip}${c.ip6 ? ` ${c.ip6}` : ''}`]);
   for (const n of t.networks) {
     const b = `bridge_${n.bridge}`;
     lines.push(`  ${q(b)} [label=${q(`${n.bridge}\\n${n.gateway}/${n.subnet.split('/')[1]}\\n${n.name}`)}, shape=ellipse];`);

@@ -38,8 +38,9 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
     for (const c of n.containers.filter((x) => x.state === 'running')) {
       const id = `ct:${c.id}`;
       const lines = containerBoxes.get(id);
-      if (lines) lines.push(`${c.ifname} ${c.ip}/${c.prefix}`);
-      else containerBoxes.set(id, [c.name, `${c.ifname} ${c.ip}/${c.prefix}`]);
+      const iface = [`${c.ifname} ${c.ip}/${c.prefix}`, ...(c.ip6 ? [`    ${c.ip6}`] : [])];
+      if (lines) lines.push(...iface);
+      else containerBoxes.set(id, [c.name, ...iface]);
       const edge = `e:${id}:${n.bridge}`;
       edges.push({ id: edge, sources: [b], targets: [id], labels: c.hostVeth ? [label(c.hostVeth)] : [] });
       kinds.set(edge, 'link');

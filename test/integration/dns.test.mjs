@@ -3,7 +3,7 @@
 // lab's internet namespace), SERVFAIL at once when none answers, UDP and TCP, updates within a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createLab, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
@@ -49,6 +49,7 @@ const ipOf = (name) => lab.json(['inspect', name]).NetworkSettings.IPAddress;
 test("names, aliases, NAME.NETWORK and the short ID resolve to the container's address on that network", () => {
   const ip = ipOf('web');
   const id = lab.json(['inspect', 'web']).Id.slice(0, 12);
+  for (let i = 0; i < 20 && !resolve('client', 'web').startsWith(ip); i++) execFileSync('sleep', ['0.1']); // within a second of run
   const out = resolve('client', 'web', 'www', 'web.app', 'WEB', id);
   for (const name of ['web', 'www', 'web.app', 'WEB', id]) assert.match(out, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+${name}$`, 'm'), out);
   assert.equal(lab.ctnet(['exec', 'client', '--', 'cat', '/etc/resolv.conf']).stdout.split('\n')[0], 'nameserver 172.25.0.1');
@@ -66,7 +67,14 @@ test('other names go to the host resolvers; no DNS across networks or on the def
 test('an internal network resolves its own names but forwards nothing', () => {
   lab.ok(['run', '-d', '--name', 'inside', '--network', 'closed', '--', 'sleep', '600']);
   lab.ok(['run', '-d', '--name', 'peer', '--network', 'closed', '--', 'sleep', '600']);
-  assert.match(resolve('inside', 'peer'), new RegExp(`^${ipOf('peer').replace(/\./g, '\\.')}\\s+peer$`, 'm'));
+  // The DNS reads the state five times a second: the new container's name is there within a second.
+  const want = new RegExp(`^${ipOf('peer').replace(/\./g, '\\.')}\\s+peer$`, 'm');
+  let out = '';
+  for (let i = 0; i < 20 && !want.test(out); i++) {
+    out = resolve('inside', 'peer');
+    if (!want.test(out)) execFileSync('sleep', ['0.1']);
+  }
+  assert.match(out, want);
   assert.match(resolve('inside', 'outside.test'), /^- outside\.test$/m);
   lab.ok(['rm', '-f', 'inside', 'peer']);
 });

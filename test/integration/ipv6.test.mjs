@@ -57,6 +57,11 @@ test('isolation holds for IPv6: no traffic between networks, none from another h
   }
 });
 
+test('topology shows both addresses of a dual-stack container', () => {
+  assert.match(lab.ok(['topology']), /eth0 172\.28\.0\.\d+\/24 fd00:db8:1::2\/64 {2}container web/);
+  assert.match(lab.ok(['topology', '--format', 'svg']), /fd00:db8:1::2\/64/);
+});
+
 test('DNS answers AAAA with the IPv6 address and A with the IPv4 one', () => {
   const out = lab.ok(['exec', 'client', '--', 'getent', 'ahostsv6', 'web']);
   assert.match(out, /^fd00:db8:1::2\s+STREAM web$/m);
