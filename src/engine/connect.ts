@@ -3,6 +3,7 @@ import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { HOST_VETH_PREFIX } from '../names.js';
+import { containerMac } from '../plan/network-plan.js';
 import { step, type Op, type Step } from '../plan/ops.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
@@ -37,7 +38,7 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
   const ns = c.netns as string;
   return [
-    step({ op: 'veth.add', name: a.hostVeth, peer: a.ifname, peerNetns: ns, mtu: net.mtu, master: net.bridge }, { op: 'link.del', name: a.hostVeth }),
+    step({ op: 'veth.add', name: a.hostVeth, peer: a.ifname, peerNetns: ns, mtu: net.mtu, master: net.bridge, peerMac: containerMac(a.ip) }, { op: 'link.del', name: a.hostVeth }),
     step({ op: 'link.hairpin', name: a.hostVeth }, null),
     step({ op: 'addr.add', dev: a.ifname, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, netns: ns }, null),
     step({ op: 'link.up', name: a.ifname, netns: ns }, null),

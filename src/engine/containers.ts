@@ -13,6 +13,7 @@ import { processStartTime } from '../kernel/proc.js';
 import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
 import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
 import { planAttach } from '../plan/container-plan.js';
+import { containerMac } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
@@ -227,7 +228,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       return { record, ports };
     };
     const steps = (record: ContainerRecord, ports: PortRecord[]) => [
-      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac, routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
+      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac ?? containerMac(record.ip as string), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
       ...(record.command.length ? cgroupSteps(record) : []),
     ];
     const explainStart = (c: ContainerRecord): void => {

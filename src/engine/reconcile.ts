@@ -1,4 +1,7 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isAlive } from '../kernel/proc.js';
+import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
 import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -64,7 +67,9 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
     // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
     // here covers a namespace something keeps alive. Only veths nobody knows are reported.
-    const active = new Set(live.filter((c) => c.state !== 'exited').map((c) => c.hostVeth).filter(Boolean));
+    const running = live.filter((c) => c.state !== 'exited');
+    // A running container's veths: its first network's, and those network connect added.
+    const active = new Set([...running.map((c) => c.hostVeth), ...running.flatMap((c) => ctx.store.attachmentsOf(c.id).map((a) => a.hostVeth))].filter(Boolean));
     const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
     const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
     for (const link of rtnl.listLinks()) {
@@ -79,10 +84,35 @@ export function garbageCollect(ctx: EngineContext): GcReport {
       const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
       errors.push(...errs);
     }
+    for (const id of strayCgroups(ctx, new Set(live.map((c) => c.id)))) {
+      try {
+        removeContainerCgroup(id);
+        actions.push(`removed leftover cgroup ctnet/${id.slice(0, 12)}`);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
     // Render the table anew from state; with no network, only remove a table that is there.
     if (networks.length || ctnetTableExists(ctx)) {
       errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
     }
     return { actions, errors };
   });
+}
+
+/**
+ * Container cgroups under ctnet's parent that no container of this state has, that hold no process
+ * and were made over a minute ago (another state root's container may be starting in a new one).
+ */
+function strayCgroups(ctx: EngineContext, known: ReadonlySet<string>): string[] {
+  const layout = cgroupLayout();
+  if (!layout || ctx.dryRun) return [];
+  const old = Date.now() - 60_000;
+  return cgroupIds(layout).filter((id) => !known.has(id) && cgroupDirs(layout, id).every((d) => {
+    try {
+      return statSync(d).mtimeMs < old && readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() === '';
+    } catch {
+      return true; // that hierarchy has none
+    }
+  }));
 }

@@ -37,7 +37,6 @@ export function parseSubnet6(text: string): Subnet6 {
   return { base, prefix, cidr: `${toIp6(base)}/${prefix}` };
 }
 
-export const isIPv6Cidr = (text: string): boolean => text.includes(':');
 export const gateway6Of = (s: Subnet6): string => toIp6(s.base + 1n);
 
 export function overlaps6(a: Subnet6, b: Subnet6): boolean {

@@ -22,6 +22,15 @@ export function bridgeMac(networkId: string): string {
   return ['02', ...(networkId.slice(0, 10).match(/../g) as string[])].join(':');
 }
 
+/**
+ * A container interface's MAC, derived from its IPv4 address as Docker does (02:42 and the four
+ * bytes). An address handed to a new container keeps its MAC, so neighbours' ARP caches stay right;
+ * with a random MAC they point at the old one for seconds after an address is reused.
+ */
+export function containerMac(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
 export const IP_FORWARD = 'net.ipv4.ip_forward';
 export const IPV6_FORWARD = 'net.ipv6.conf.all.forwarding';
 export const routeLocalnet = (bridge: string): string => `net.ipv4.conf.${bridge}.route_localnet`;

@@ -106,3 +106,12 @@ test('topology shows a connected container once, on both bridges', async () => {
   assert.match(svg, /eth1 172\.31\.0\.\d+\/24/);
   lab.ok(['network', 'disconnect', 'back', 'api']);
 });
+
+test('gc keeps the veth of a connected network', () => {
+  lab.ok(['network', 'connect', 'back', 'api']);
+  const veth = lab.json(['inspect', 'api']).NetworkSettings.Networks[1].HostVeth;
+  lab.ok(['gc']);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', veth], { encoding: 'utf8' }), new RegExp(veth));
+  assert.ok(probe(lab.nsOf('db'), lab.json(['inspect', 'api']).NetworkSettings.Networks[1].IPAddress, 8080).ok);
+  lab.ok(['network', 'disconnect', 'back', 'api']);
+});

@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, utimesSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createLab, probe, echoServerCommand, linkGone, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
@@ -125,4 +126,27 @@ test('gc shows progress on a terminal and stays quiet when output is not a termi
   assert.match(tty, /p3: process ended, network removed/);
   assert.doesNotMatch(tty, /leftover/);
   lab.ok(['rm', 'p1', 'p2', 'p3']);
+});
+
+test('gc removes a leftover container cgroup (empty, over a minute old, of no known container) and keeps live ones', () => {
+  lab.ok(['run', '-d', '--name', 'kept', '--network', 'lab', '--', 'sleep', '600']);
+  const keptId = lab.json(['inspect', 'kept']).Id;
+  const stray = 'f'.repeat(56) + randomBytes(4).toString('hex');
+  const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'].filter((r) => existsSync(`${r}/ctnet`));
+  assert.ok(roots.length, 'ctnet has cgroups on this host');
+  for (const r of roots) {
+    mkdirSync(`${r}/ctnet/${stray}`);
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(`${r}/ctnet/${stray}`, old, old);
+  }
+  try {
+    assert.match(lab.ok(['gc']), new RegExp(`removed leftover cgroup ctnet/${stray.slice(0, 12)}`));
+    for (const r of roots) {
+      assert.equal(existsSync(`${r}/ctnet/${stray}`), false);
+      assert.equal(existsSync(`${r}/ctnet/${keptId}`), true, 'a running container keeps its cgroup');
+    }
+  } finally {
+    for (const r of roots) try { rmdirSync(`${r}/ctnet/${stray}`); } catch { /* removed by gc */ }
+    lab.ok(['rm', '-f', 'kept']);
+  }
 });
