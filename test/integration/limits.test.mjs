@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { createLab, echoServerCommand } from '../helpers/lab.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { CTNET, createLab, echoServerCommand } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -86,6 +86,9 @@ test('stats: memory use and limit, pids, and the bytes on the container interfac
   assert.ok(s.NetRx - before.NetRx >= 100_000, `received ${s.NetRx - before.NetRx} bytes`);
   assert.ok(s.NetTx > before.NetTx, 'answered');
   assert.match(lab.ok(['stats', '--no-stream']), /measured .*\/ 100\.0MiB/);
+  // On a terminal the table is redrawn in place every second (two samples here, then SIGINT).
+  const tty = spawnSync('script', ['-qec', `timeout -s INT 2.5 ${process.execPath} ${CTNET} stats measured`, '/dev/null'], { encoding: 'utf8', env: lab.env }).stdout;
+  assert.ok(tty.split('\x1b[H\x1b[2J').filter((t) => /measured .*\/ 100\.0MiB/.test(t)).length >= 2, JSON.stringify(tty));
   lab.ok(['rm', '-f', 'measured']);
 });
 
