@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandStartError, DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -127,7 +127,9 @@ export function cgroupSteps(c: ContainerRecord): Step[] {
   const layout = cgroupLayout();
   if (!layout) return [];
   const dirs = cgroupDirs(layout, c.id);
-  return [step({ op: 'cgroup.create', dirs, writes: limitWrites(layout, c.id, c.sandbox.limits ?? {}) }, { op: 'cgroup.remove', id: c.id })];
+  const limits = c.sandbox.limits ?? {};
+  const optional = Object.keys(limits).length === 0;
+  return [step({ op: 'cgroup.create', dirs, writes: limitWrites(layout, c.id, limits), optional }, { op: 'cgroup.remove', id: c.id })];
 }
 
 export const oomKillsOf = (id: string): number => {
@@ -174,7 +176,8 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
     tmpfs: c.sandbox.tmpfs ?? [],
     files: writeOwnFiles(dir, c, net, hostResolvConf),
     user: c.sandbox.user ?? null,
-    cgroupProcs: layout ? cgroupDirs(layout, c.id).map((d) => join(d, 'cgroup.procs')) : [],
+    // Only the directories that exist: a host may have refused an optional cgroup (see cgroupSteps).
+    cgroupProcs: layout ? cgroupDirs(layout, c.id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [],
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
     hostMountNs: statSync('/proc/self/ns/mnt').ino,
@@ -195,7 +198,7 @@ export function pid1Of(root: string, c: ContainerRecord): number | undefined {
  */
 export function execCommand(c: ContainerRecord, pid1: number, command: string[]): string[] {
   const layout = cgroupLayout();
-  const procs = layout ? cgroupDirs(layout, c.id).map((d) => join(d, 'cgroup.procs')) : [];
+  const procs = layout ? cgroupDirs(layout, c.id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [];
   const user = c.sandbox.user ? ['--setuid', String(c.sandbox.user.uid), '--setgid', String(c.sandbox.user.gid)] : [];
   const join1 = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"';
   return ['/bin/sh', '-c', join1, 'ctnet-exec', String(procs.length), ...procs,

@@ -1,4 +1,5 @@
 import type { Op } from '../plan/ops.js';
+import { KernelError } from '../errors.js';
 import type { Applier } from '../plan/executor.js';
 import { Nft } from './nft.js';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
@@ -110,8 +111,12 @@ export class KernelSession implements Applier {
           return previous !== undefined && previous !== op.value ? { op: 'sysctl.set', key: op.key, value: previous } : undefined;
         });
       case 'cgroup.create':
-        makeCgroupDirs(op.dirs);
-        for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+        try {
+          makeCgroupDirs(op.dirs);
+          for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+        } catch (err) {
+          if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop --memory, --cpus and --pids-limit, or run where cgroups can be made`);
+        }
         return;
       case 'cgroup.remove':
         removeContainerCgroup(op.id);

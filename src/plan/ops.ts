@@ -18,8 +18,11 @@ export type Op =
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
   | { op: 'sysctl.set'; key: string; value: string }
   | { op: 'nft'; script: string; missingOk?: boolean }
-  /** A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value] writes. */
-  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][] }
+  /**
+   * A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value]
+   * writes. `optional` (no limits asked for): a host that refuses them only costs the stats.
+   */
+  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][]; optional?: boolean }
   | { op: 'cgroup.remove'; id: string };
 
 /** One step of a plan: the operation and the operation that reverses it (null when an earlier undo covers it). */

@@ -102,3 +102,22 @@ test('best effort goes on past failures and returns them', () => {
   assert.equal(errors.length, 1);
   assert.deepEqual(k.log.map((o) => o.op), ['netns.del']);
 });
+
+test('a cgroup the host refuses: optional (no limits) is skipped, with limits it is an error', async () => {
+  const { KernelSession } = await import('../../dist/kernel/session.js');
+  const { CURRENT_NETNS } = await import('../../dist/kernel/netns.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-cg-'));
+  writeFileSync(join(dir, 'file'), ''); // a directory cannot be made below a file
+  const session = new KernelSession(CURRENT_NETNS);
+  try {
+    const dirs = [join(dir, 'file', 'ctnet', 'x')];
+    session.apply({ op: 'cgroup.create', dirs, writes: [], optional: true });
+    assert.throws(() => session.apply({ op: 'cgroup.create', dirs, writes: [[dirs[0], 'memory.max', '1']] }), /cannot set up the container's cgroup: .*drop --memory/);
+  } finally {
+    session.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
