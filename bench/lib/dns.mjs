@@ -3,7 +3,7 @@
  * for random names; queries per second and p99 latency, beside aardvark-dns (Podman's resolver,
  * Debian's podman package) serving the same 1,000 names in the same run.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,10 +65,26 @@ async function aardvarkDns(plan) {
     return load(ns, '10.211.0.1', '10.211.255.254', plan);
   } finally {
     child?.kill('SIGKILL');
+    // `aardvark-dns run` forks into the background: end the server it left, found by its config dir.
+    for (const pid of processesMentioning(dir)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     k.close();
     deleteNetns(ns);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** PIDs whose command line mentions `text` (the bench's own helpers: their scratch dirs are unique). */
+function processesMentioning(text) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 export async function benchDns(plan, log) {
