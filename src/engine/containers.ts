@@ -25,7 +25,7 @@ import { toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
-import { checkCommandInRootfs, cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
+import { cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
@@ -90,8 +90,7 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
   const ports = (req.publish ?? []).flatMap(parsePublish);
   const sandbox = validateSandbox(req.sandbox ?? {});
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
-  if (sandbox.rootfs) checkCommandInRootfs(sandbox.rootfs, req.command[0], path);
-  else resolveCommand(req.command[0], path);
+  resolveCommand(req.command[0], path, sandbox.rootfs);
   return { ports, hostname, sandbox };
 }
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { netnsPath } from '../kernel/netns.js';
 import { childrenOf, isAlive } from '../kernel/proc.js';
 import { closeOnExecAll, resolveCommand } from '../kernel/spawn.js';
-import { checkCommandInRootfs, execCommand, pid1Of } from './sandbox.js';
+import { execCommand, pid1Of } from './sandbox.js';
 import type { ContainerRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import type { EngineContext } from './context.js';
@@ -123,8 +123,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
   if (c.pid === null) throw new ConflictError(noProcess(c));
   const env = containerEnv(c);
-  if (c.sandbox.rootfs) checkCommandInRootfs(c.sandbox.rootfs, command[0], env.PATH);
-  else resolveCommand(command[0], env.PATH);
+  resolveCommand(command[0], env.PATH, c.sandbox.rootfs);
   const pid1 = pid1Of(ctx.root, c);
   if (!pid1) throw new ConflictError(`container ${c.name} is starting or ending; try again`);
   const [program, ...args] = execCommand(c, pid1, command);

@@ -1,8 +1,9 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommandStartError, DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isAlive } from '../kernel/proc.js';
+import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { cgroupDirs, cgroupLayout, cgroupUsage, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
@@ -42,15 +43,6 @@ function readText(path: string): string {
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
   } catch {
     return false;
   }
@@ -108,18 +100,10 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}: the controller is not mounted; drop the option`);
   if (Object.keys(limits).length) config.limits = limits;
   if (req.init) {
-    if (config.rootfs && !isExecutable(join(config.rootfs, 'bin/sh'))) throw new InvalidArgumentError(`--init needs /bin/sh in the rootfs ${config.rootfs}; add it or drop --init`);
+    if (config.rootfs && !isExecutableFile(join(config.rootfs, 'bin/sh'))) throw new InvalidArgumentError(`--init needs /bin/sh in the rootfs ${config.rootfs}; add it or drop --init`);
     config.init = true;
   }
   return config;
-}
-
-/** The program a container runs, found in its PATH inside the rootfs (the host's are checked by resolveCommand). */
-export function checkCommandInRootfs(rootfs: string, program: string, path: string): void {
-  const candidates = program.includes('/') ? [program] : path.split(':').filter(Boolean).map((d) => join(d, program));
-  if (!candidates.some((c) => isExecutable(join(rootfs, c)))) {
-    throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command ${program} was not found in the rootfs ${rootfs}${program.includes('/') ? '' : ' (PATH)'}; check the name or give a full path`);
-  }
 }
 
 /** Kernel steps of a container's cgroup: made (with its limits) before the process starts, removed when it goes. */
@@ -130,6 +114,12 @@ export function cgroupSteps(c: ContainerRecord): Step[] {
   const limits = c.sandbox.limits ?? {};
   const optional = Object.keys(limits).length === 0;
   return [step({ op: 'cgroup.create', dirs, writes: limitWrites(layout, c.id, limits), optional }, { op: 'cgroup.remove', id: c.id })];
+}
+
+/** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */
+function cgroupProcsOf(id: string): string[] {
+  const layout = cgroupLayout();
+  return layout ? cgroupDirs(layout, id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [];
 }
 
 export const oomKillsOf = (id: string): number => {
@@ -166,7 +156,6 @@ function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, host
 export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): string[] {
   const dir = containerDir(root, c.id);
   mkdirSync(dir, { recursive: true });
-  const layout = cgroupLayout();
   const spec: InitSpec = {
     command: c.command,
     env: containerEnv(c),
@@ -176,8 +165,7 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
     tmpfs: c.sandbox.tmpfs ?? [],
     files: writeOwnFiles(dir, c, net, hostResolvConf),
     user: c.sandbox.user ?? null,
-    // Only the directories that exist: a host may have refused an optional cgroup (see cgroupSteps).
-    cgroupProcs: layout ? cgroupDirs(layout, c.id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [],
+    cgroupProcs: cgroupProcsOf(c.id),
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
     hostMountNs: statSync('/proc/self/ns/mnt').ino,
@@ -197,8 +185,7 @@ export function pid1Of(root: string, c: ContainerRecord): number | undefined {
  * working directory (nsenter), as its user.
  */
 export function execCommand(c: ContainerRecord, pid1: number, command: string[]): string[] {
-  const layout = cgroupLayout();
-  const procs = layout ? cgroupDirs(layout, c.id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [];
+  const procs = cgroupProcsOf(c.id);
   const user = c.sandbox.user ? ['--setuid', String(c.sandbox.user.uid), '--setgid', String(c.sandbox.user.gid)] : [];
   const join1 = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"';
   return ['/bin/sh', '-c', join1, 'ctnet-exec', String(procs.length), ...procs,

@@ -7,7 +7,7 @@ import { withNetns, withNewUts, type NetnsHandle } from './netns.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function isExecutableFile(path: string): boolean {
+export function isExecutableFile(path: string): boolean {
   try {
     if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);
@@ -17,21 +17,25 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-/** Finds the program a container will run, before anything is changed, so a typo changes nothing. */
-export function resolveCommand(program: string, path: string): string {
+/**
+ * Finds the program a container will run, before anything is changed, so a typo changes nothing.
+ * With `rootfs`, PATH and absolute paths are looked up in that directory, as the container will.
+ */
+export function resolveCommand(program: string, path: string, rootfs = ''): string {
+  const where = rootfs ? ` in the rootfs ${rootfs}` : '';
   if (program.includes('/')) {
     try {
-      statSync(program);
+      statSync(join(rootfs, program));
     } catch {
-      throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command ${program} does not exist; check the path`);
+      throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', rootfs ? `command ${program} was not found${where}; check the path` : `command ${program} does not exist; check the path`);
     }
-    if (!isExecutableFile(program)) throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${program} is not an executable file; check its permissions (chmod +x)`);
+    if (!isExecutableFile(join(rootfs, program))) throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${program}${where} is not an executable file; check its permissions (chmod +x)`);
     return program;
   }
   for (const dir of path.split(delimiter)) {
-    if (dir && isExecutableFile(join(dir, program))) return join(dir, program);
+    if (dir && isExecutableFile(join(rootfs, dir, program))) return join(dir, program);
   }
-  throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command "${program}" was not found in PATH; check the name or give a full path`);
+  throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', `command "${program}" was not found ${rootfs ? `${where.trim()} (PATH)` : 'in PATH'}; check the name or give a full path`);
 }
 
 export interface SpawnRequest {
