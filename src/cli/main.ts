@@ -23,7 +23,8 @@ Environment:
   CTNET_HOST_NETNS  name of the network namespace that plays the host (default: the one ctnet runs in)
 
 Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missing dependency,
-7 kernel error; run passes the container's exit code through (126/127: command cannot be started).`,
+7 kernel error; run passes the container's exit code through (125: the container could not be set
+up; 126/127: the command cannot be started).`,
     );
   program.exitOverride();
   program.configureOutput({ outputError: (str, write) => write(`ctnet: ${str.replace(/^error: /, 'error: ')}`) });

@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../errors.js';
 import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { startServer } from '../serve/server.js';
@@ -8,7 +9,7 @@ export const DEFAULT_LISTEN = '127.0.0.1:7450';
 
 function listenAddress(value: string): { host: string; port: number } {
   const m = /^(\[[0-9a-f:]+\]|[\w.-]+):(\d{1,5})$/i.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new CommanderArgError('expected HOST:PORT, e.g. 127.0.0.1:7450 (port 0: any free one).');
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError(`--listen ${value} is not HOST:PORT, e.g. 127.0.0.1:7450 (port 0: any free one)`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 

@@ -1,6 +1,5 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { listenUnix } from '../listen.js';
 import { handleCni, type CniEnv } from './handler.js';
 
 /**
@@ -26,9 +25,7 @@ export function parseRequest(data: Buffer): { vars: Record<string, string>; stdi
   }
 }
 
-export function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}): Promise<Server> {
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
-  rmSync(socketPath, { force: true });
+export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}): Promise<Server> {
   const server = createServer((conn) => {
     const chunks: Buffer[] = [];
     conn.on('data', (d) => chunks.push(d));
@@ -42,11 +39,6 @@ export function startCniDaemon(socketPath: string, log: (line: string) => void =
       conn.end(`${exitCode}\n${stdout}`);
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      chmodSync(socketPath, 0o600);
-      resolve(server);
-    });
-  });
+  await listenUnix(server, socketPath);
+  return server;
 }

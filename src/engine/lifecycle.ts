@@ -23,15 +23,17 @@ export function containerExited(ctx: EngineContext, id: string, exitCode: number
 /**
  * A detached container's supervisor leads its own process group, with the container's PID 1 in
  * it: the group gets the signal. A foreground container's PID 1 gets it directly (ctnet-fork
- * above it lets TERM and INT pass), and SIGKILL also goes to ctnet-fork, whose death takes PID 1
+ * above it ignores TERM and INT), and SIGKILL also goes to ctnet-fork, whose death takes PID 1
  * with it.
  */
 export function signalContainer(root: string, c: ContainerRecord, signal: NodeJS.Signals): void {
   if (!c.pid) return;
-  const pid1 = pid1Of(root, c);
-  // With --init the command is PID 1's child, and the signal is meant for it.
-  const command = c.sandbox.init && pid1 ? childrenOf(pid1) : [];
-  const targets = c.detached ? [-c.pid] : [pid1, ...command, signal === 'SIGKILL' ? c.pid : undefined];
+  const targets: (number | undefined)[] = [-c.pid];
+  if (!c.detached) {
+    const pid1 = pid1Of(root, c);
+    // With --init the command is PID 1's child, and the signal is meant for it.
+    targets.splice(0, 1, pid1, ...(c.sandbox.init && pid1 ? childrenOf(pid1) : []), signal === 'SIGKILL' ? c.pid : undefined);
+  }
   for (const pid of targets) {
     try {
       if (pid) process.kill(pid, signal);

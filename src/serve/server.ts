@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
+import { listenTcp, listenUnix } from '../listen.js';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
@@ -157,17 +158,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const listen = (server: Server, ...args: unknown[]): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      (server.listen as (...a: unknown[]) => void)(...args, () => resolve());
-    });
   const tcp = createServer((q, r) => void handle(q, r));
   const unix = createServer((q, r) => void handle(q, r));
-  await listen(tcp, opts.port, opts.host);
-  rmSync(opts.socketPath, { force: true });
-  await listen(unix, opts.socketPath);
-  chmodSync(opts.socketPath, 0o600);
+  await listenTcp(tcp, opts.host, opts.port);
+  try {
+    await listenUnix(unix, opts.socketPath);
+  } catch (err) {
+    tcp.close();
+    throw err;
+  }
   const address = tcp.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

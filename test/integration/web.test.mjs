@@ -38,7 +38,9 @@ after(async () => {
 
 /** Starts `ctnet serve` on a free loopback port; resolves with its URL and token once it listens. */
 function serve(args = []) {
-  const child = spawn(process.execPath, [CTNET, 'serve', '--listen', '127.0.0.1:0', ...args], { env: lab.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Each server its own socket: a socket that is served is not taken over.
+  const socket = join(lab.root, `serve-${servers.length}.sock`);
+  const child = spawn(process.execPath, [CTNET, 'serve', '--listen', '127.0.0.1:0', '--socket', socket, ...args], { env: lab.env, stdio: ['ignore', 'pipe', 'inherit'] });
   const server = { child };
   servers.push(server);
   return new Promise((resolve, reject) => {
@@ -109,6 +111,14 @@ test('the API: read-only unless started with --allow-changes, and then only with
     http.get(`${ro.url}api/info`, { headers: { Host: 'attacker.example' } }, (res) => resolve(res.statusCode)).on('error', reject);
   });
   assert.equal(rebound, 403);
+
+  // A second server on a socket that is served, or on a taken address, is refused in one line.
+  const twice = lab.ctnet(['serve', '--listen', '127.0.0.1:0', '--socket', ro.socket], {}, { timeout: 5000 });
+  assert.equal(twice.code, 4);
+  assert.match(twice.stderr, /^ctnet: error: unix socket \S+\.sock is served by another process; stop it or pick another --socket\n$/);
+  const taken = lab.ctnet(['serve', '--listen', ro.url.slice(7, -1), '--socket', `${lab.root}/other.sock`], {}, { timeout: 5000 });
+  assert.equal(taken.code, 4);
+  assert.match(taken.stderr, /^ctnet: error: 127\.0\.0\.1:\d+ is already in use; stop what listens there or pick another --listen\n$/);
 
   const rw = await serve(['--allow-changes']);
   const body = JSON.stringify({ command: ['sleep', '600'], name: 'viaapi', network: 'seed' });
