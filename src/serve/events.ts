@@ -47,7 +47,8 @@ export class EventHub {
   private last: Snapshot | undefined;
   private heartbeat = 0;
 
-  constructor(private readonly read: () => Snapshot, private readonly intervalMs = 250) {}
+  /** `idle` runs when the last listener has gone (the reader can let go of what it holds). */
+  constructor(private readonly read: () => Snapshot, private readonly intervalMs = 250, private readonly idle: () => void = () => {}) {}
 
   add(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
@@ -85,6 +86,7 @@ export class EventHub {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.last = undefined;
+    this.idle();
   }
 
   close(): void {

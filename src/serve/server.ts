@@ -87,13 +87,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       e.close();
     }
   };
+  // The event stream reads the state four times a second: one engine while anyone listens (it only
+  // reads the store, so it holds no namespace), not one per reading.
+  let reader: Engine | undefined;
   const hub = new EventHub(() => {
-    const e = opts.engine();
-    try {
-      return snapshotOf(e.listContainers(true), e.listNetworks());
-    } finally {
-      e.close();
-    }
+    reader ??= opts.engine();
+    return snapshotOf(reader.listContainers(true), reader.listNetworks());
+  }, 250, () => {
+    reader?.close();
+    reader = undefined;
   });
 
   const requireChangeToken = (req: IncomingMessage): void => {
