@@ -5,7 +5,7 @@ import { Engine } from '../engine/engine.js';
 import { startServer } from '../serve/server.js';
 import { engineOptions } from './env.js';
 
-export const DEFAULT_LISTEN = '127.0.0.1:7450';
+const DEFAULT_LISTEN = '127.0.0.1:7450';
 
 function listenAddress(value: string): { host: string; port: number } {
   const m = /^(\[[0-9a-f:]+\]|[\w.-]+):(\d{1,5})$/i.exec(value);

@@ -11,7 +11,7 @@ import { handleCni, type CniEnv } from './handler.js';
  */
 export const DEFAULT_CNI_SOCKET = '/run/ctnet/cni.sock';
 
-export function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: string } | undefined {
+function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: string } | undefined {
   const vars: Record<string, string> = {};
   let at = 0;
   for (;;) {

@@ -100,7 +100,7 @@ export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): 
 }
 
 /** Removes a container's cgroup directories; its processes must be gone (they may still be exiting: retried briefly). */
-export function removeCgroup(layout: CgroupLayout, id: string): void {
+function removeCgroup(layout: CgroupLayout, id: string): void {
   for (const dir of cgroupDirs(layout, id)) {
     for (let attempt = 0; ; attempt++) {
       try {
