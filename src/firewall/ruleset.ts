@@ -127,10 +127,15 @@ export interface MapElement {
   bytes: number;
 }
 
-/** Reads the elements of one of ctnet's port maps out of `nft -j list map` output (with or without counters). */
-export function parseMapElements(json: string, protocol: Protocol): MapElement[] {
+/**
+ * Reads the elements of ctnet's port maps out of `nft -j list map` or `list table` output (with or
+ * without counters). Each map's protocol is its name's (tcp_any: tcp) unless `protocol` is given.
+ */
+export function parseMapElements(json: string, protocol?: Protocol): MapElement[] {
   const out: MapElement[] = [];
-  for (const item of (JSON.parse(json) as { nftables?: { map?: { elem?: unknown[] } }[] }).nftables ?? []) {
+  for (const item of (JSON.parse(json) as { nftables?: { map?: { name?: string; elem?: unknown[] } }[] }).nftables ?? []) {
+    const proto = protocol ?? (PROTOCOLS.find((p) => item.map?.name?.startsWith(`${p}_`)) as Protocol | undefined);
+    if (!proto) continue;
     for (const pair of item.map?.elem ?? []) {
       let key = (pair as unknown[])[0];
       let counter = { packets: 0, bytes: 0 };
@@ -141,7 +146,7 @@ export function parseMapElements(json: string, protocol: Protocol): MapElement[]
         counter = wrapped.counter ?? counter;
       }
       const [hostIp, hostPort] = typeof key === 'number' ? [null, key] : ((key as { concat?: [string, number] }).concat ?? []);
-      if (typeof hostPort === 'number') out.push({ protocol, hostIp: hostIp ?? null, hostPort, packets: counter.packets, bytes: counter.bytes });
+      if (typeof hostPort === 'number') out.push({ protocol: proto, hostIp: hostIp ?? null, hostPort, packets: counter.packets, bytes: counter.bytes });
     }
   }
   return out;
