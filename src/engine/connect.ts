@@ -4,7 +4,8 @@ import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
-import { step, type Op, type Step } from '../plan/ops.js';
+import { planAttach } from '../plan/container-plan.js';
+import type { Op, Step } from '../plan/ops.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { ensureDns, hasEmbeddedDns, namesOn } from './dns.js';
@@ -35,14 +36,12 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
   for (let i = 1; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
 }
 
+/** One more interface is an attach into a namespace that exists already: no default route, no ports. */
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
-  const ns = c.netns as string;
-  return [
-    step({ op: 'veth.add', name: a.hostVeth, peer: a.ifname, peerNetns: ns, mtu: net.mtu, master: net.bridge, peerMac: containerMac(a.ip) }, { op: 'link.del', name: a.hostVeth }),
-    step({ op: 'link.hairpin', name: a.hostVeth }, null),
-    step({ op: 'addr.add', dev: a.ifname, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, netns: ns }, null),
-    step({ op: 'link.up', name: a.ifname, netns: ns }, null),
-  ];
+  return planAttach({
+    netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip), hostVeth: a.hostVeth, bridge: net.bridge,
+    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [],
+  });
 }
 
 export function connectNetwork(ctx: EngineContext, req: ConnectRequest): AttachmentRecord {
