@@ -82,6 +82,10 @@ export function registerContainerCommands(program: Command): void {
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
     .option('--pids-limit <n>', 'most processes and threads the container may have')
     .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')
+    .option('--cap-add <cap>', 'give the container a capability beyond the default set, e.g. NET_ADMIN, or ALL (repeatable)', collect, [])
+    .option('--cap-drop <cap>', 'take a capability of the default set away, e.g. NET_RAW, or ALL (repeatable)', collect, [])
+    .option('--privileged', "every capability, no seccomp filter, no masked paths, the host's devices (as docker run --privileged)")
+    .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json (Docker\'s format) (repeatable)', collect, [])
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .passThroughOptions()
@@ -91,7 +95,10 @@ export function registerContainerCommands(program: Command): void {
           command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
           env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
           aliases: o.networkAlias,
-          sandbox: { rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init },
+          sandbox: {
+            rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+            security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
+          },
         });
         if (!child) return;
         if (o.detach) {

@@ -21,18 +21,18 @@ export function containerExited(ctx: EngineContext, id: string, exitCode: number
 }
 
 /**
- * A detached container's supervisor leads its own process group, with the container's PID 1 in
- * it: the group gets the signal. A foreground container's PID 1 gets it directly (ctnet-fork
- * above it ignores TERM and INT), and SIGKILL also goes to ctnet-fork, whose death takes PID 1
- * with it.
+ * A detached container's supervisor leads its own process group, and the container's PID 1 leads
+ * another (its own session, away from any terminal): both groups get the signal. A foreground
+ * container's PID 1 gets it directly (ctnet-fork above it ignores TERM and INT), and SIGKILL also
+ * goes to ctnet-fork, whose death takes PID 1 with it.
  */
 export function signalContainer(root: string, c: ContainerRecord, signal: NodeJS.Signals): void {
   if (!c.pid) return;
-  const targets: (number | undefined)[] = [-c.pid];
+  const pid1 = pid1Of(root, c);
+  const targets: (number | undefined)[] = [-c.pid, pid1 && -pid1];
   if (!c.detached) {
-    const pid1 = pid1Of(root, c);
     // With --init the command is PID 1's child, and the signal is meant for it.
-    targets.splice(0, 1, pid1, ...(c.sandbox.init && pid1 ? childrenOf(pid1) : []), signal === 'SIGKILL' ? c.pid : undefined);
+    targets.splice(0, 2, pid1, ...(c.sandbox.init && pid1 ? childrenOf(pid1) : []), signal === 'SIGKILL' ? c.pid : undefined);
   }
   for (const pid of targets) {
     try {
@@ -128,7 +128,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   resolveCommand(command[0], env.PATH, c.sandbox.rootfs);
   const pid1 = pid1Of(ctx.root, c);
   if (!pid1) throw new ConflictError(`container ${c.name} is starting or ending; try again`);
-  const [program, ...args] = execCommand(c, pid1, command);
+  const [program, ...args] = execCommand(ctx.root, c, pid1, command);
   closeOnExecAll();
   return spawn(program, args, { env, stdio: 'inherit' });
 }

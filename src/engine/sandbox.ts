@@ -1,11 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isAlive } from '../kernel/proc.js';
 import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
-import { cgroupDirs, cgroupLayout, cgroupUsage, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
+import { writeSeccompProgram } from '../kernel/seccomp.js';
+import { capabilityWords } from '../sandbox/capabilities.js';
+import { cgroupDirs, cgroupLayout, cgroupUsage, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
+import type { Confinement } from '../sandbox/confine.js';
+import { enterCommand } from '../sandbox/enter.js';
+import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
+import { resolveProfile } from '../sandbox/seccomp-profile.js';
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
 import { forkCommand } from '../sandbox/fork.js';
 import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
@@ -24,6 +31,7 @@ export interface SandboxRequest {
   cpus?: string;
   pidsLimit?: string;
   init?: boolean;
+  security?: SecurityRequest;
 }
 
 /** The container's files and directories on the host: logs, exit status, its own /etc files, PID 1. */
@@ -60,8 +68,10 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     }
     if (!st.isDirectory()) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is not a directory; give a directory holding the container's files`);
     if (!req.rootfs.startsWith('/')) throw new InvalidArgumentError(`--rootfs ${req.rootfs} must be an absolute path, e.g. --rootfs $PWD/${req.rootfs}`);
-    config.rootfs = req.rootfs.replace(/\/+$/, '') || '/';
-    if (config.rootfs === '/') throw new InvalidArgumentError('--rootfs / is the host itself; leave --rootfs out to run on the host root, read-only');
+    // The same directory as /, however spelled (/., /usr/.., a link): compared by device and inode.
+    const host = statSync('/');
+    if (st.dev === host.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
+    config.rootfs = realpathSync(req.rootfs);
   }
   if (req.tmpfs?.length) {
     config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
@@ -99,6 +109,8 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   const missing = unsupportedLimits(cgroupLayout(), limits);
   if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}: the controller is not mounted; drop the option`);
   if (Object.keys(limits).length) config.limits = limits;
+  const security = validateSecurity(req.security ?? {});
+  if (Object.keys(security).length) config.security = security;
   if (req.init) {
     if (config.rootfs && !isExecutableFile(join(config.rootfs, 'bin/sh'))) throw new InvalidArgumentError(`--init needs /bin/sh in the rootfs ${config.rootfs}; add it or drop --init`);
     config.init = true;
@@ -113,7 +125,8 @@ export function cgroupSteps(c: ContainerRecord): Step[] {
   const dirs = cgroupDirs(layout, c.id);
   const limits = c.sandbox.limits ?? {};
   const optional = Object.keys(limits).length === 0;
-  return [step({ op: 'cgroup.create', dirs, writes: limitWrites(layout, c.id, limits), optional }, { op: 'cgroup.remove', id: c.id })];
+  const devices = c.sandbox.security?.privileged ? [] : deviceWrites(layout, c.id);
+  return [step({ op: 'cgroup.create', dirs, writes: [...limitWrites(layout, c.id, limits), ...devices], optional }, { op: 'cgroup.remove', id: c.id })];
 }
 
 /** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */
@@ -148,14 +161,33 @@ function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, host
   });
 }
 
+/** Where ctnet-init's spec and the compiled seccomp filter of a container are kept (root only). */
+const specFileOf = (root: string, id: string): string => join(containerDir(root, id), 'init.json');
+const seccompFileOf = (root: string, id: string): string => join(containerDir(root, id), 'seccomp.bpf');
+
+/**
+ * What confines a container: its capability set, no-new-privileges, and its seccomp profile
+ * compiled for this machine into `seccomp.bpf` (once, at start; restarts and `exec` load the same).
+ */
+function confinementOf(root: string, c: ContainerRecord, compile: boolean): Confinement {
+  const security = c.sandbox.security ?? {};
+  const caps = capabilitiesOf(security);
+  const profile = seccompProfileOf(security);
+  const file = seccompFileOf(root, c.id);
+  const seccompFile = profile && (compile || existsSync(file)) ? file : null;
+  if (profile && compile) writeSeccompProgram(resolveProfile(profile, { caps, arch: process.arch, kernel: release() }), file);
+  return { capabilities: security.privileged ? null : capabilityWords(caps), noNewPrivileges: security.noNewPrivileges === true, seccompFile };
+}
+
 /**
  * The command line that starts a container: ctnet-fork makes the PID namespace and forks its PID 1,
  * which `unshare` moves into new mount and IPC namespaces and replaces with ctnet-init, which
- * becomes the command. ctnet-fork waits and exits as the command did.
+ * becomes the command. ctnet-fork waits and exits as the command did. The spec goes in a file
+ * readable by root only: a command line is readable by every user (`ps`), and it holds the environment.
  */
 export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): string[] {
   const dir = containerDir(root, c.id);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const spec: InitSpec = {
     command: c.command,
     env: containerEnv(c),
@@ -169,8 +201,14 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
     hostMountNs: statSync('/proc/self/ns/mnt').ino,
+    privileged: c.sandbox.security?.privileged === true,
+    security: confinementOf(root, c, true),
+    hide: [resolve(root)].filter((p) => p !== '/'),
   };
-  return forkCommand(['unshare', '--mount', '--propagation', 'private', '--ipc', '--', process.execPath, INIT_BUNDLE, JSON.stringify(spec)]);
+  const specFile = specFileOf(root, c.id);
+  writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
+  chmodSync(specFile, 0o600);
+  return forkCommand(['unshare', '--mount', '--propagation', 'private', '--ipc', '--', process.execPath, INIT_BUNDLE, specFile]);
 }
 
 /** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */
@@ -181,13 +219,9 @@ export function pid1Of(root: string, c: ContainerRecord): number | undefined {
 }
 
 /**
- * `exec`: a process that enters the container's cgroup and then all its namespaces, root and
- * working directory (nsenter), as its user.
+ * `exec`: a process that enters the container's cgroup, then all its namespaces, root and working
+ * directory, as its user and as confined as its first process (ctnet-enter).
  */
-export function execCommand(c: ContainerRecord, pid1: number, command: string[]): string[] {
-  const procs = cgroupProcsOf(c.id);
-  const user = c.sandbox.user ? ['--setuid', String(c.sandbox.user.uid), '--setgid', String(c.sandbox.user.gid)] : [];
-  const join1 = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n - 1)); done; exec "$@"';
-  return ['/bin/sh', '-c', join1, 'ctnet-exec', String(procs.length), ...procs,
-    'nsenter', '--target', String(pid1), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd', ...user, '--', ...command];
+export function execCommand(root: string, c: ContainerRecord, pid1: number, command: string[]): string[] {
+  return enterCommand({ pid1, user: c.sandbox.user ?? null, confinement: confinementOf(root, c, false), cgroupProcs: cgroupProcsOf(c.id), command });
 }

@@ -4,6 +4,7 @@ import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
+import { securityOptions } from '../sandbox/security.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {
@@ -56,7 +57,11 @@ export interface ContainerView {
   Created: string;
   Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
-  HostConfig: { Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean };
+  HostConfig: {
+    Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean;
+    /** Docker's names and meaning: null when not given. */
+    Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
+  };
   RestartCount: number;
   NetworkSettings: {
     SandboxKey: string | null;
@@ -95,6 +100,8 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: sb.tmpfs ?? [], Init: sb.init === true,
+      Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
+      SecurityOpt: securityOptions(sb.security),
     },
     RestartCount: readRestarts(c.logPath),
     NetworkSettings: {

@@ -25,6 +25,10 @@ interface Libc {
   execve(path: string, argv: (string | null)[], envp: (string | null)[]): number;
   signal(sig: number, handler: number): number;
   syscall(nr: number, ...args: unknown[]): number;
+  prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
+  setsid(): number;
+  openat(dirfd: number, path: string, flags: number, mode: number): number;
+  mkdirat(dirfd: number, path: string, mode: number): number;
 }
 
 let bound: Libc | undefined;
@@ -55,6 +59,10 @@ export function libc(): Libc {
     // The handler as a number: SIG_DFL is 0.
     signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
     syscall: lib.func('long syscall(long nr, ...)'),
+    prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+    setsid: lib.func('int setsid(void)'),
+    openat: lib.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
+    mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
   } as Libc;
   return bound;
 }
@@ -81,6 +89,7 @@ export function check(result: number, what: string): number {
 export const EINTR = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWCGROUP = 0x02000000;
 export const MS_NOSUID = 2;
 export const MS_NODEV = 4;
 export const MS_NOEXEC = 8;

@@ -12,7 +12,7 @@ export type CgroupVersion = 1 | 2;
 export interface CgroupLayout {
   version: CgroupVersion;
   /** v2: the one unified root. v1: the mount point of each controller ctnet uses. */
-  roots: { memory?: string; cpu?: string; cpuacct?: string; pids?: string; unified?: string };
+  roots: { memory?: string; cpu?: string; cpuacct?: string; pids?: string; devices?: string; unified?: string };
 }
 
 export interface Limits {
@@ -41,7 +41,7 @@ export function cgroupLayout(): CgroupLayout | null {
     if (fstype === 'cgroup2') unified ??= mountPoint;
     if (fstype !== 'cgroup') continue;
     for (const option of superOptions.split(',')) {
-      if (option === 'memory' || option === 'cpu' || option === 'cpuacct' || option === 'pids') roots[option] ??= mountPoint;
+      if (option === 'memory' || option === 'cpu' || option === 'cpuacct' || option === 'pids' || option === 'devices') roots[option] ??= mountPoint;
     }
   }
   const v2Controllers = unified ? readOr(join(unified, 'cgroup.controllers'), '').split(/\s+/) : [];
@@ -86,6 +86,20 @@ export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [
   if (quota !== undefined && cpu) writes.push([dir(cpu), 'cpu.cfs_period_us', String(CPU_PERIOD_US)], [dir(cpu), 'cpu.cfs_quota_us', String(quota)]);
   if (limits.pidsLimit !== undefined && pids) writes.push([dir(pids), 'pids.max', String(limits.pidsLimit)]);
   return writes;
+}
+
+/**
+ * The devices a container may use (runc's default list): mknod of any node, but read and write
+ * only of null, zero, full, random, urandom, tty, console, ptmx and its pseudo-terminals. On a v1
+ * host the devices controller enforces it; on v2 the container's /dev and every mount it can
+ * write to are nodev, so a node it makes cannot be opened anyway.
+ */
+export const ALLOWED_DEVICES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
+
+export function deviceWrites(layout: CgroupLayout, id: string): [string, string, string][] {
+  if (layout.version !== 1 || !layout.roots.devices) return [];
+  const dir = join(layout.roots.devices, PARENT, id);
+  return [[dir, 'devices.deny', 'a'], ...ALLOWED_DEVICES.map((rule): [string, string, string] => [dir, 'devices.allow', rule])];
 }
 
 /** Which limits this host cannot enforce (a v1 host without the controller mounted). */

@@ -1,5 +1,7 @@
 import type { Limits } from './cgroups.js';
+import type { Confinement } from './confine.js';
 import type { UserSpec, Volume } from './options.js';
+import type { SecurityConfig } from './security.js';
 
 /** What `run` records about a container beyond its network: kept in the store, shown by inspect. */
 export interface SandboxConfig {
@@ -12,6 +14,8 @@ export interface SandboxConfig {
   limits?: Limits;
   /** A small init is PID 1 (reaps zombies, passes signals on) and the command its child. */
   init?: boolean;
+  /** Capabilities, no-new-privileges, seccomp, --privileged; absent: Docker's defaults. */
+  security?: SecurityConfig;
 }
 
 /** A file of the container's own, bind-mounted over the path the container sees. */
@@ -22,7 +26,8 @@ export interface OwnFile {
 
 /**
  * Everything the container's first process (ctnet-init) needs to turn itself into the container:
- * passed as one JSON argument, so a restart by the supervisor repeats exactly the same setup.
+ * a JSON file readable by root only (it holds the environment), so a restart by the supervisor
+ * repeats exactly the same setup.
  */
 export interface InitSpec {
   command: string[];
@@ -41,4 +46,9 @@ export interface InitSpec {
   init: boolean;
   /** The inode of ctnet's own mount namespace, which init checks it has left before mounting anything. */
   hostMountNs: number;
+  /** Every capability, no seccomp, no masked paths, the host's /dev and a writable /sys (Docker's --privileged). */
+  privileged: boolean;
+  security: Confinement;
+  /** Host directories covered by an empty tmpfs in host-root mode (ctnet's state directory). */
+  hide: string[];
 }
