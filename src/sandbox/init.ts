@@ -158,8 +158,8 @@ function isDirectory(path: string): boolean {
   return statSync(path).isDirectory();
 }
 
-/** A target under one of the container's tmpfs mounts can be made; the rest of the host's tree is read-only. */
-const underTmpfs = (spec: InitSpec, path: string): boolean => spec.tmpfs.some((t) => path.startsWith(`${t}/`));
+/** A target under one of the container's tmpfs mounts (its own /run included) can be made; the rest of the host's tree is read-only. */
+const underTmpfs = (spec: InitSpec, path: string): boolean => [...spec.tmpfs, '/run'].some((t) => path.startsWith(`${t}/`));
 
 /** Host files a container's mounts come from, opened before any mount can hide them. */
 interface Sources {
