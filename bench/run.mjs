@@ -75,6 +75,7 @@ const summaryJson = {
   cli_rm_p50_ms: round(r.cli.rm.p50, 1),
   node_startup_p50_ms: round(r.cli.node.p50, 1),
   cli_peak_rss_mib: round(r.cli.peakRssMiB, 1),
+  cli_run_privileged_p50_ms: round(r.cli.runPrivileged.p50, 1),
   dnat_conn_per_s_10_ports: round(r.datapath.ctnet.connPerSec10, 0),
   dnat_conn_per_s_10000_ports: round(r.datapath.ctnet.connPerSec10000, 0),
   portmap_conn_per_s_10_ports: round(r.datapath.portmap?.connPerSec10, 0),

@@ -1,4 +1,7 @@
-/** CLI wall time for `run -d` and `rm -f`, with bare `node -e 0` in the same run, and the CLI's peak RSS. */
+/**
+ * CLI wall time for `run -d` and `rm -f`, with bare `node -e 0` in the same run, and the CLI's peak RSS;
+ * `run -d --privileged` alternates with the confined run: the difference is what confinement costs.
+ */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,13 +22,15 @@ export function benchCli({ iterations }, log) {
     if (r.status !== 0) throw new Error(`ctnet ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const run = [], rm = [], node = [], rss = [];
+  const run = [], rm = [], node = [], rss = [], privileged = [];
   try {
     ctnet(['network', 'create', 'bench', '--subnet', '10.203.0.0/16']);
     for (let i = 0; i < iterations; i++) {
       node.push(timeMs(() => spawnSync(process.execPath, ['-e', '0']))[0]);
       run.push(timeMs(() => ctnet(['run', '-d', '--name', `c${i}`, '--network', 'bench', '-p', `${21000 + i}:80`, '--', 'sleep', '600']))[0]);
       rm.push(timeMs(() => ctnet(['rm', '-f', `c${i}`]))[0]);
+      privileged.push(timeMs(() => ctnet(['run', '-d', '--privileged', '--name', `p${i}`, '--network', 'bench', '-p', `${21000 + i}:80`, '--', 'sleep', '600']))[0]);
+      ctnet(['rm', '-f', `p${i}`]);
     }
     for (let i = 0; i < Math.min(3, iterations); i++) {
       const out = spawnSync(process.execPath, [RSS, process.execPath, CTNET, 'run', '-d', '--name', `r${i}`, '--network', 'bench', '--', 'sleep', '600'], { env, encoding: 'utf8' }).stdout;
@@ -37,7 +42,7 @@ export function benchCli({ iterations }, log) {
     deleteNetns(hostNs);
     rmSync(root, { recursive: true, force: true });
   }
-  const res = { run: summary(run), rm: summary(rm), node: summary(node), peakRssMiB: Math.max(...rss) };
-  log(`  ctnet run -d p50 ${res.run.p50.toFixed(1)} ms, rm -f p50 ${res.rm.p50.toFixed(1)} ms, node -e 0 p50 ${res.node.p50.toFixed(1)} ms, peak RSS ${res.peakRssMiB.toFixed(1)} MiB`);
+  const res = { run: summary(run), rm: summary(rm), node: summary(node), peakRssMiB: Math.max(...rss), runPrivileged: summary(privileged) };
+  log(`  ctnet run -d p50 ${res.run.p50.toFixed(1)} ms (--privileged ${res.runPrivileged.p50.toFixed(1)} ms), rm -f p50 ${res.rm.p50.toFixed(1)} ms, node -e 0 p50 ${res.node.p50.toFixed(1)} ms, peak RSS ${res.peakRssMiB.toFixed(1)} MiB`);
   return res;
 }
