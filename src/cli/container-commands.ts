@@ -6,6 +6,8 @@ import { warn, withEngine } from './engine-scope.js';
 import type { ContainerView } from '../engine/views.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
+import { foregroundStreams } from './terminal.js';
+import { InvalidArgumentError as UsageError } from '../errors.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -65,6 +67,8 @@ export function registerContainerCommands(program: Command): void {
     .description('Run a command as a container: its own network, PID, mount, IPC and UTS namespaces, an address on a bridge, NAT, published ports and cgroup limits')
     .argument('<command...>', 'command and arguments (put them after --)')
     .option('-d, --detach', 'run in the background and print the container ID')
+    .option('-t, --tty', 'give the container a pseudo-terminal of its own (relayed to yours)')
+    .option('-i, --interactive', 'pass your standard input to the container (without it, a terminal is not handed over)')
     .option('--rm', 'remove the container when it exits')
     .option('--name <name>', 'container name (default: a generated one)')
     .option('--network <name>', 'network to attach to (default: bridge, created on first use)')
@@ -91,7 +95,10 @@ export function registerContainerCommands(program: Command): void {
     .passThroughOptions()
     .action(async (command: string[], o) => {
       await withEngine(o, async (e) => {
+        if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
+        const streams = foregroundStreams(o.tty === true, o.interactive === true);
         const { container, child } = e.run({
+          stdio: streams.stdio,
           command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
           env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
           aliases: o.networkAlias,
@@ -105,7 +112,9 @@ export function registerContainerCommands(program: Command): void {
           await e.started(child);
           return void process.stdout.write(`${container.id}\n`);
         }
+        streams.attach();
         const code = await waitForeground(child, (sig) => e.signal(container.id, sig));
+        await streams.detach();
         e.exited(container.id, code);
         process.exitCode = code;
       });

@@ -57,6 +57,11 @@ export interface RunRequest {
   sandbox?: SandboxRequest;
   /** More names for the container in the network's embedded DNS (--network-alias). */
   aliases?: string[];
+  /**
+   * A foreground container's standard streams (default: the caller's); with `terminal` set, it
+   * makes that terminal its controlling one (run -t).
+   */
+  stdio?: { streams: [number | 'ignore' | 'inherit', number | 'inherit', number | 'inherit']; terminal?: boolean };
 }
 
 export interface Started {
@@ -105,8 +110,8 @@ function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | un
   return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
 }
 
-function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
-  const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx));
+function startProcess(ctx: EngineContext, c: ContainerRecord, stdio: RunRequest['stdio']): ChildProcess {
+  const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx), stdio?.terminal === true);
   const logFd = c.logPath ? openSync(c.logPath, 'a') : undefined;
   const netns = openNetns(netnsPath(c.netns as string));
   try {
@@ -117,7 +122,7 @@ function startProcess(ctx: EngineContext, c: ContainerRecord): ChildProcess {
       command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c)) : launch,
       env: containerEnv(c),
       // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command (see waitStarted).
-      stdio: logFd === undefined ? ['inherit', 'inherit', 'inherit', 'pipe'] : ['ignore', logFd, logFd, 'pipe'],
+      stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe'] : ['ignore', logFd, logFd, 'pipe'],
       detached: c.detached,
     });
   } finally {
@@ -137,7 +142,7 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
   const { ports, hostname, sandbox } = validateRun(req);
   return setUp(ctx, req, ports, hostname, sandbox, (record) => {
-    const child = startProcess(ctx, record);
+    const child = startProcess(ctx, record, req.detach ? undefined : req.stdio);
     if (req.detach) child.unref();
     return child;
   });

@@ -201,7 +201,7 @@ function confinementOf(root: string, c: ContainerRecord, compile: boolean): Conf
  * becomes the command. ctnet-fork waits and exits as the command did. The spec goes in a file
  * readable by root only: a command line is readable by every user (`ps`), and it holds the environment.
  */
-export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): string[] {
+export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
   const dir = containerDir(root, c.id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const spec: InitSpec = {
@@ -220,6 +220,7 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
     privileged: c.sandbox.security?.privileged === true,
     security: confinementOf(root, c, true),
     hide: [resolve(root)].filter((p) => p !== '/'),
+    terminal,
   };
   const specFile = specFileOf(root, c.id);
   writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });

@@ -29,6 +29,7 @@ interface Libc {
   setsid(): number;
   openat(dirfd: number, path: string, flags: number, mode: number): number;
   mkdirat(dirfd: number, path: string, mode: number): number;
+  ioctl(fd: number, request: number, arg: Buffer | null): number;
 }
 
 let bound: Libc | undefined;
@@ -63,6 +64,7 @@ export function libc(): Libc {
     setsid: lib.func('int setsid(void)'),
     openat: lib.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
   } as Libc;
   return bound;
 }

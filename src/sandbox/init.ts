@@ -32,6 +32,7 @@ const O_EXCL = 0o200;
 const O_WRONLY = 1;
 const SYS_MOUNT_SETATTR = 442;
 const SYS_PIVOT_ROOT = process.arch === 'arm64' ? 41 : 155;
+const TIOCSCTTY = 0x540e;
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 
@@ -360,6 +361,7 @@ export function runInit(spec: InitSpec): never {
   assertOwnMountNamespace(spec.hostMountNs);
   // No controlling terminal: the caller's terminal cannot be driven from inside (TIOCSTI needs it, or CAP_SYS_ADMIN).
   libc().setsid();
+  if (spec.terminal) sys(libc().ioctl(0, TIOCSCTTY, null), 'taking the pseudo-terminal');
   // First, while the cgroup tree is in reach and writable. Moving does not move this Node process's
   // memory into the container's account (cgroups charge pages where they were first used), and the
   // command replaces it soon.

@@ -51,4 +51,6 @@ export interface InitSpec {
   security: Confinement;
   /** Host directories covered by an empty tmpfs in host-root mode (ctnet's state directory). */
   hide: string[];
+  /** Standard input is a pseudo-terminal of the container's own, to become its controlling terminal (run -t). */
+  terminal: boolean;
 }

@@ -221,11 +221,15 @@ test("a secret given with -e is on no command line another user's ps can read", 
 
 test("a foreground container cannot push keystrokes into the caller's terminal (TIOCSTI)", (t) => {
   // Under a pseudo-terminal made by script(1): the probe pushes "x" back into the terminal's input.
-  const sti = `perl -e 'print ioctl(STDIN, 0x5412, my $c = "x") ? "pushed\\n" : "refused: $!\\n"'`;
+  const sti = `perl -e 'print ioctl(STDOUT, 0x5412, my $c = "x") ? "pushed\\n" : "refused: $!\\n"'`;
   const underTerminal = (command) => spawnSync('script', ['-qec', command, '/dev/null'], { env: lab.env, encoding: 'utf8', timeout: 30000 }).stdout;
   if (!/pushed/.test(underTerminal(sti))) return t.skip('TIOCSTI is disabled on this kernel (dev.tty.legacy_tiocsti=0): nothing to escape');
   const inside = underTerminal(`${process.execPath} ${CTNET} run --rm --network esc -- ${sti}`);
   assert.match(inside, /refused: Operation not permitted/);
+  // Without -i the caller's terminal is not even its input; -t gives it a terminal of its own, -i feeds it.
+  assert.match(underTerminal(`${process.execPath} ${CTNET} run --rm --network esc -- sh -c 'cat; echo eof'`), /^eof/m);
+  const own = underTerminal(`${process.execPath} ${CTNET} run --rm -t --network esc -- sh -c 'test -t 0 && test -t 1 && echo terminal'`);
+  assert.match(own, /terminal/);
 });
 
 test('--rootfs refuses the host root however it is spelled, and a rootfs runs confined too', () => {

@@ -82,7 +82,7 @@ test('the supervisor costs a few MB; killing it leaves no process behind in the 
 });
 
 test('-d --rm: the container and its network go when its command exits, without another ctnet command', async () => {
-  lab.ok(['run', '-d', '--rm', '--name', 'brief', '--network', 'lab', '--', 'sh', '-c', 'sleep 0.3']);
+  lab.ok(['run', '-d', '--rm', '--name', 'brief', '--network', 'lab', '--', 'sh', '-c', 'sleep 1']);
   const ns = lab.json(['inspect', 'brief']).NetworkSettings.SandboxKey;
   let gone = false;
   for (let i = 0; i < 100 && !gone; i++) {
