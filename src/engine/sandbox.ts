@@ -188,10 +188,15 @@ function compiledFilter(root: string, filter: ResolvedFilter): string {
 function confinementOf(root: string, c: ContainerRecord, compile: boolean): Confinement {
   const security = c.sandbox.security ?? {};
   const caps = capabilitiesOf(security);
-  const profile = seccompProfileOf(security);
   const file = seccompFileOf(root, c.id);
-  const seccompFile = profile && (compile || existsSync(file)) ? file : null;
-  if (profile && compile) copyFileSync(compiledFilter(root, resolveProfile(profile, { caps, arch: process.arch, kernel: release() })), file);
+  let seccompFile: string | null = null;
+  if (compile) {
+    const profile = seccompProfileOf(security);
+    if (profile) copyFileSync(compiledFilter(root, resolveProfile(profile, { caps, arch: process.arch, kernel: release() })), (seccompFile = file));
+  } else if (existsSync(file)) {
+    // exec loads what the container's start compiled: the profile file may be gone since.
+    seccompFile = file;
+  }
   return { capabilities: security.privileged ? null : capabilityWords(caps), noNewPrivileges: security.noNewPrivileges === true, seccompFile };
 }
 

@@ -211,12 +211,8 @@ function devNodes(dev: string, sources: Sources): void {
 /** Masked and read-only kernel files, Docker's lists; a privileged container sees them as they are. */
 function protectKernelFiles(): void {
   for (const path of MASKED_PATHS) {
-    let st;
-    try {
-      st = statSync(path);
-    } catch {
-      continue;
-    }
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) continue;
     if (st.isDirectory()) mount('tmpfs', path, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0');
     else mount('/dev/null', path, null, MS_BIND);
   }
@@ -229,13 +225,7 @@ function protectKernelFiles(): void {
 
 /** Covers a host directory with an empty read-only tmpfs (ctnet's state, /run's sockets and namespaces). */
 function hide(path: string): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) mount('tmpfs', path, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0,mode=755');
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) mount('tmpfs', path, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0,mode=755');
 }
 
 /** The host's mount of a kernel filesystem, detached before the container's own goes in its place, so no umount can bring it back. */

@@ -49,6 +49,7 @@ export function parseVolume(text: string): Volume {
   if (!target.startsWith('/')) throw new InvalidArgumentError(`-v ${text}: the container path ${target} must be absolute, e.g. /${target}`);
   if (mode !== 'ro' && mode !== 'rw') throw new InvalidArgumentError(`-v ${text}: the mode ${mode} is not ro or rw`);
   if (target.split('/').includes('..')) throw new InvalidArgumentError(`-v ${text}: the container path must not contain ..`);
+  if (/^\/+$/.test(target)) throw new InvalidArgumentError(`-v ${text}: the container path cannot be /; mount below it, e.g. ${source}:/data`);
   return { source, target: target.replace(/\/+$/, '') || '/', readOnly: mode === 'ro' };
 }
 

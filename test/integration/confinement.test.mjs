@@ -2,7 +2,7 @@
 // --security-opt no-new-privileges and seccomp=, shown by inspect and applied to exec too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab } from '../helpers/lab.mjs';
 
@@ -46,6 +46,17 @@ test('no-new-privileges and seccomp=unconfined; a custom profile in Docker\'s fo
   const r = run(['--tmpfs', '/tmp', '--security-opt', `seccomp=${profile}`], 'mkdir /tmp/d 2>&1; touch /tmp/f && echo touched');
   assert.match(r.stdout, /Permission denied\ntouched/);
   assert.match(run(['--tmpfs', '/tmp'], 'mkdir /tmp/d && echo made').stdout, /made/);
+});
+
+test('exec loads the filter compiled at start, even after the profile file is gone', () => {
+  const profile = join(lab.root, 'short-lived.json');
+  writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+  lab.ok(['run', '-d', '--name', 'filtered', '--network', 'conf', '--tmpfs', '/tmp', '--security-opt', `seccomp=${profile}`, '--', 'sleep', '600']);
+  rmSync(profile);
+  const r = lab.ctnet(['exec', 'filtered', '--', 'sh', '-c', 'mkdir /tmp/d 2>&1; echo rc=$?']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Operation not permitted\nrc=1/);
+  lab.ok(['rm', '-f', 'filtered']);
 });
 
 test('inspect shows Privileged, CapAdd, CapDrop and SecurityOpt as Docker does', () => {

@@ -22,10 +22,10 @@ test('--pids-limit: a whole number of at least 1', () => {
   for (const bad of ['0', '-1', '1.5', 'many']) assert.throws(() => parsePidsLimit(bad), /--pids-limit/);
 });
 
-test('-v: HOSTPATH:PATH[:ro|rw], both absolute, no ..', () => {
+test('-v: HOSTPATH:PATH[:ro|rw], both absolute, no .., not onto /', () => {
   assert.deepEqual(parseVolume('/srv/data:/data'), { source: '/srv/data', target: '/data', readOnly: false });
   assert.deepEqual(parseVolume('/srv/data:/data/:ro'), { source: '/srv/data', target: '/data', readOnly: true });
-  for (const bad of ['/srv', 'srv:/data', '/srv:data', '/srv:/data:rx', '/srv:/a/../etc', '/a:/b:ro:x']) assert.throws(() => parseVolume(bad), /-v/);
+  for (const bad of ['/srv', 'srv:/data', '/srv:data', '/srv:/data:rx', '/srv:/a/../etc', '/a:/b:ro:x', '/srv:/', '/srv://:ro']) assert.throws(() => parseVolume(bad), /-v/);
 });
 
 test('--user: numbers, names from passwd and group, Docker defaults', () => {
