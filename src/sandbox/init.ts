@@ -172,6 +172,9 @@ interface Sources {
 function openSources(spec: InitSpec): Sources {
   const opened = new Map([...spec.files.map((f) => f.source), ...spec.volumes.map((v) => v.source)].map((p) => [p, openPath(p)]));
   const devices = new Map(spec.privileged ? [] : DEVICES.map((d) => [d, openPath(`/dev/${d}`)]));
+  // run -t: its terminal is also /dev/console, as in Docker, so ttyname(3) finds it inside.
+  // Opened by its name in this mount namespace: the descriptor itself belongs to ctnet's namespace's devpts mount, which cannot be bound here.
+  if (spec.terminal && !spec.privileged) devices.set('console', openPath(readlinkSync(fdPath(0))));
   return {
     of: (path) => fdPath(opened.get(path) as number),
     devices,
