@@ -9,7 +9,7 @@ import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
-import { cgroupDirs, cgroupLayout, cgroupUsage, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
+import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
 import type { Confinement } from '../sandbox/confine.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
@@ -126,8 +126,10 @@ export function cgroupSteps(c: ContainerRecord): Step[] {
   const dirs = cgroupDirs(layout, c.id);
   const limits = c.sandbox.limits ?? {};
   const optional = Object.keys(limits).length === 0;
-  const devices = c.sandbox.security?.privileged ? [] : deviceWrites(layout, c.id);
-  return [step({ op: 'cgroup.create', dirs, writes: [...limitWrites(layout, c.id, limits), ...devices], optional }, { op: 'cgroup.remove', id: c.id })];
+  const privileged = c.sandbox.security?.privileged === true;
+  const writes = [...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id))];
+  const devices = privileged ? undefined : deviceProgramTarget(layout, c.id);
+  return [step({ op: 'cgroup.create', dirs, writes, optional, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
 }
 
 /** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */

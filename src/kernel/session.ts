@@ -9,6 +9,8 @@ import { readSysctl, writeSysctl } from './sysctl.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCgroupDirs, removeContainerCgroup } from '../sandbox/cgroups.js';
+import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
+import { attachDeviceProgram } from './bpf.js';
 
 /**
  * The kernel as seen from one host namespace: lazily opened netlink sockets (one per namespace)
@@ -114,6 +116,7 @@ export class KernelSession implements Applier {
         try {
           makeCgroupDirs(op.dirs);
           for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+          if (op.devices) attachDeviceProgram(op.devices.dir, deviceProgram(op.devices.allow.map(parseDeviceRule)));
         } catch (err) {
           if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop --memory, --cpus and --pids-limit, or run where cgroups can be made`);
         }

@@ -22,7 +22,7 @@ export type Op =
    * A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value]
    * writes. `optional` (no limits asked for): a host that refuses them only costs the stats.
    */
-  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][]; optional?: boolean }
+  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][]; optional?: boolean; devices?: { dir: string; allow: string[] } }
   | { op: 'cgroup.remove'; id: string };
 
 /** One step of a plan: the operation and the operation that reverses it (null when an earlier undo covers it). */
@@ -87,7 +87,10 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'sysctl.set':
       return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
     case 'cgroup.create':
-      return [`mkdir -p ${op.dirs.join(' ')}`, ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`)].join(' && ');
+      return [
+        `mkdir -p ${op.dirs.join(' ')}`, ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`),
+        ...(op.devices ? [`: attach a cgroup device program to ${op.devices.dir} allowing ${shellQuote(op.devices.allow.join(', '))}`] : []),
+      ].join(' && ');
     case 'cgroup.remove':
       return `rmdir /sys/fs/cgroup/*/ctnet/${op.id} /sys/fs/cgroup/ctnet/${op.id} 2>/dev/null`;
     case 'nft': {

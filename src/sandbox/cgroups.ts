@@ -90,16 +90,22 @@ export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [
 
 /**
  * The devices a container may use (runc's default list): mknod of any node, but read and write
- * only of null, zero, full, random, urandom, tty, console, ptmx and its pseudo-terminals. On a v1
- * host the devices controller enforces it; on v2 the container's /dev and every mount it can
- * write to are nodev, so a node it makes cannot be opened anyway.
+ * only of null, zero, full, random, urandom, tty, console, ptmx and its pseudo-terminals. A v1 host
+ * enforces it with the devices controller, a v2 host with a device program (device-program.ts);
+ * besides, the container's /dev and every mount it can write to are nodev.
  */
 export const ALLOWED_DEVICES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
 
+/** v1: what to write to the devices controller. */
 export function deviceWrites(layout: CgroupLayout, id: string): [string, string, string][] {
   if (layout.version !== 1 || !layout.roots.devices) return [];
   const dir = join(layout.roots.devices, PARENT, id);
   return [[dir, 'devices.deny', 'a'], ...ALLOWED_DEVICES.map((rule): [string, string, string] => [dir, 'devices.allow', rule])];
+}
+
+/** v2: the directory that gets the device program, and the rules it allows. */
+export function deviceProgramTarget(layout: CgroupLayout, id: string): { dir: string; allow: string[] } | undefined {
+  return layout.version === 2 ? { dir: join(layout.roots.unified as string, PARENT, id), allow: ALLOWED_DEVICES } : undefined;
 }
 
 /** Which limits this host cannot enforce (a v1 host without the controller mounted). */
