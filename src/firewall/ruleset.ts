@@ -69,6 +69,10 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // (Docker and Kubernetes hosts) every bridged packet would be tracked. Replies to the gateway
   // address (masqueraded or DNATed flows) and everything else stay tracked.
   out += `\tchain ${CHAIN.raw} {\n\t\ttype filter hook prerouting priority raw; policy accept;\n`;
+  // Loopback addresses arrive only on lo (Docker 28, moby#49325): dropped before DNAT could turn a
+  // neighbour's or a container's packet to 127.0.0.1:PORT into one for a container published there,
+  // or before route_localnet on a bridge lets a container reach what the host binds to localhost.
+  out += `\t\tiifname != "lo" ${F.match} daddr ${family === 'ip' ? '127.0.0.0/8' : '::1'} drop\n`;
   out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
