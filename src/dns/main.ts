@@ -20,7 +20,26 @@ const upstreams = (): string[] => {
 };
 
 const state = new DnsState(root);
-const server = new DnsServer(upstreams, log);
+let networks: ReturnType<DnsState['read']>['networks'] = [];
+/** The networks changed since the listeners were last set. */
+let dirty = false;
+
+/** Re-reads the state if someone committed since; the name table is replaced at once. */
+function reload(): void {
+  if (!state.changed()) return;
+  const read = state.read();
+  networks = read.networks;
+  server.setTable(buildNameTable(read.networks, read.containers), new Set(read.networks.filter((n) => n.internal).map((n) => n.id)));
+  dirty = true;
+}
+
+const server = new DnsServer(upstreams, log, () => {
+  try {
+    reload();
+  } catch (err) {
+    log(`reading the state: ${(err as Error).message}`);
+  }
+});
 let busy = false;
 
 async function follow(): Promise<void> {
@@ -29,17 +48,18 @@ async function follow(): Promise<void> {
     log('the state is gone; exiting');
     process.exit(0);
   }
-  if (busy || !state.changed()) return;
+  if (busy) return;
   busy = true;
   try {
-    const { networks, containers } = state.read();
+    reload();
+    if (!dirty) return;
+    dirty = false;
     if (!networks.length) {
       log('no user-defined network left; exiting');
       server.close();
       state.close();
       process.exit(0);
     }
-    server.setTable(buildNameTable(networks, containers), new Set(networks.filter((n) => n.internal).map((n) => n.id)));
     await server.setNetworks(networks);
   } catch (err) {
     log(`reading the state: ${(err as Error).message}`);

@@ -11,6 +11,8 @@ export interface DnsContainer {
   ip: string | null;
   /** Dual stack: its IPv6 address there (AAAA). */
   ip6?: string | null;
+  /** false while it is being set up: it may already ask (a client), its names are not answered yet. */
+  running?: boolean;
 }
 
 export interface DnsNetwork {
@@ -30,12 +32,17 @@ export interface NameTable {
   /** The same names' IPv6 addresses (AAAA), for containers on dual-stack networks. */
   names6: Map<string, Map<string, string[]>>;
   networksOf: Map<string, Map<string, string[]>>;
+  /** networkId -> the addresses of its containers: the only clients its gateway answers. */
+  clients: Map<string, Set<string>>;
 }
 
 export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
   const table = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const table6 = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const networksOf = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  const clients = new Map(networks.map((n) => [n.id, new Set<string>()]));
+  for (const c of containers) if (c.ip) clients.get(c.networkId)?.add(c.ip);
+  containers = containers.filter((c) => c.running !== false);
   const byContainer = new Map<string, DnsContainer[]>();
   for (const c of containers) if (c.ip && table.has(c.networkId)) byContainer.set(c.id, [...(byContainer.get(c.id) ?? []), c]);
   for (const entries of byContainer.values()) {
@@ -57,7 +64,7 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
       names6.set(key, list6);
     }
   }
-  return { names: table, names6: table6, networksOf };
+  return { names: table, names6: table6, networksOf, clients };
 }
 
 /**

@@ -1,15 +1,26 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import { buildReply, parseQuery, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
 import { lookupName, type DnsNetwork, type NameTable } from './records.js';
 
 /**
  * The embedded DNS: one process, a UDP socket and a TCP listener on port 53 of every user-defined
  * network's gateway address. A query is answered from the network it arrived on (the socket says
- * which); other names go to the host's resolvers, and SERVFAIL comes back quickly when none answers.
+ * which), and only for that network's containers: anyone else gets REFUSED. Other names go to the
+ * host's resolvers (each client within a rate, all of them within a bound of queries in flight),
+ * and SERVFAIL comes back quickly when none answers. Nothing a peer sends can throw out of a handler.
  */
 const TTL = 600;
 const UPSTREAM_TIMEOUT_MS = 1500;
+/** Forwarded queries per client: a bucket of BURST refilled at RATE per second. */
+const FORWARD_RATE = 50;
+const FORWARD_BURST = 100;
+/** Forwarded queries waiting for an upstream at once, from all clients together. */
+const MAX_IN_FLIGHT = 256;
+const MAX_TCP_CONNECTIONS = 256;
+const TCP_IDLE_MS = 10_000;
+/** A TCP message is at most 65,535 bytes after its two-byte length. */
+const MAX_TCP_BUFFER = 2 + 0xffff;
 
 interface Listener {
   gateway: string;
@@ -19,11 +30,14 @@ interface Listener {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
-  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map() };
+  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map(), clients: new Map() };
   /** Internal networks have no way out: their other names are not forwarded. */
   private internal = new Set<string>();
+  private inFlight = 0;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly upstreams: () => string[], private readonly log: (line: string) => void = () => {}) {}
+  /** `refresh` re-reads the state when it changed (a client not in the table may have just started). */
+  constructor(private readonly upstreams: () => string[], private readonly log: (line: string) => void = () => {}, private readonly refresh: () => void = () => {}) {}
 
   setTable(table: NameTable, internal: Set<string> = new Set()): void {
     this.table = table;
@@ -51,40 +65,58 @@ export class DnsServer {
   private async listen(n: DnsNetwork): Promise<Listener> {
     const udp = createSocket({ type: 'udp4', reuseAddr: true });
     udp.on('message', (msg, rinfo) => {
+      const reply = (out: Buffer | undefined): void => sendTo(udp, out, rinfo.port, rinfo.address);
       // Names of the network are answered at once; only forwarded queries wait.
-      const local = this.answerLocally(n.id, msg, rinfo.address);
-      if (local) udp.send(local, rinfo.port, rinfo.address);
-      else if (local === null) void this.answer(n.id, msg, rinfo.address).then((reply) => reply && udp.send(reply, rinfo.port, rinfo.address));
+      const local = this.guarded(() => this.answerLocally(n.id, msg, rinfo.address));
+      if (local) reply(local);
+      else if (local === null) void this.answer(n.id, msg, rinfo.address).then(reply, (err) => this.log(`udp ${n.gateway}: ${err.message}`));
     });
     udp.on('error', (err) => this.log(`udp ${n.gateway}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(53, n.gateway, () => resolve());
     });
-    const tcp = createServer((conn) => {
-      let buf = Buffer.alloc(0);
-      conn.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-          buf = buf.subarray(2 + msg.length);
-          void this.answer(n.id, msg, conn.remoteAddress?.replace(/^::ffff:/, '')).then((reply) => {
-            if (!reply || conn.destroyed) return;
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(reply.length);
-            conn.write(Buffer.concat([len, reply]));
-          });
-        }
-      });
-      conn.on('error', () => conn.destroy());
-      conn.setTimeout(10_000, () => conn.destroy());
-    });
+    const tcp = createServer((conn) => this.serveTcp(n, conn));
+    tcp.maxConnections = MAX_TCP_CONNECTIONS;
+    tcp.on('error', (err) => this.log(`tcp ${n.gateway}: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(53, n.gateway, () => resolve());
     });
     this.log(`listening on ${n.gateway}:53 for network ${n.name}`);
     return { gateway: n.gateway, udp, tcp };
+  }
+
+  /** DNS over TCP: length-prefixed messages, answered in order; a connection idle or overlong is closed. */
+  private serveTcp(n: DnsNetwork, conn: TcpSocket): void {
+    let buf = Buffer.alloc(0);
+    const source = conn.remoteAddress?.replace(/^::ffff:/, '');
+    conn.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length > MAX_TCP_BUFFER * 2) return void conn.destroy();
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        void this.answer(n.id, msg, source).then((reply) => {
+          if (!reply || conn.destroyed || reply.length > 0xffff) return;
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(reply.length);
+          conn.write(Buffer.concat([len, reply]));
+        }, (err) => this.log(`tcp ${n.gateway}: ${err.message}`));
+      }
+    });
+    conn.on('error', () => conn.destroy());
+    conn.setTimeout(TCP_IDLE_MS, () => conn.destroy());
+  }
+
+  /** A handler's work: a throw (a bug meeting a packet nobody foresaw) costs that packet, never the server. */
+  private guarded<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.log(`dropped a query: ${(err as Error).stack ?? err}`);
+      return undefined;
+    }
   }
 
   private closeListener(l: Listener): void {
@@ -94,11 +126,13 @@ export class DnsServer {
 
   /**
    * The reply when the network itself knows the answer (its names; SERVFAIL for other names on an
-   * internal network); null when the query must be forwarded; undefined for what is not a query.
+   * internal network; REFUSED for a client that is not one of its containers); null when the query
+   * must be forwarded; undefined for what is not a query.
    */
   answerLocally(networkId: string, msg: Buffer, source?: string): Buffer | null | undefined {
     const q = parseQuery(msg);
     if (!q) return undefined;
+    if (!this.isClient(networkId, source)) return buildReply(msg, q, RCODE.REFUSED);
     const addresses = lookupName(this.table, networkId, q.name, source);
     // A name of this network: A (or AAAA) records; other types get an empty answer (NOERROR), not a forward.
     if (addresses) {
@@ -110,12 +144,45 @@ export class DnsServer {
     return null;
   }
 
+  /**
+   * Only the network's own containers may ask its gateway (aardvark-dns's rule): a container of
+   * another network, or another host, would otherwise resolve its names and use it as an open
+   * resolver. A client the table does not know yet (a container that just started) gets one
+   * fresh look at the state first.
+   */
+  private isClient(networkId: string, source: string | undefined): boolean {
+    if (!source) return false;
+    if (this.table.clients.get(networkId)?.has(source)) return true;
+    this.refresh();
+    return this.table.clients.get(networkId)?.has(source) === true;
+  }
+
   /** The reply to one query received on a network; undefined for what is not a query. */
   async answer(networkId: string, msg: Buffer, source?: string): Promise<Buffer | undefined> {
-    const local = this.answerLocally(networkId, msg, source);
+    const local = this.guarded(() => this.answerLocally(networkId, msg, source));
     if (local !== null) return local;
     const q = parseQuery(msg) as Query;
-    return (await this.forward(msg)) ?? buildReply(msg, q, RCODE.SERVFAIL);
+    if (!this.mayForward(source as string)) return buildReply(msg, q, RCODE.REFUSED);
+    this.inFlight++;
+    try {
+      return (await this.forward(msg)) ?? buildReply(msg, q, RCODE.SERVFAIL);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** A client's bucket and the bound on queries in flight. */
+  private mayForward(source: string): boolean {
+    if (this.inFlight >= MAX_IN_FLIGHT) return false;
+    const now = Date.now();
+    const b = this.buckets.get(source) ?? { tokens: FORWARD_BURST, at: now };
+    b.tokens = Math.min(FORWARD_BURST, b.tokens + ((now - b.at) / 1000) * FORWARD_RATE);
+    b.at = now;
+    this.buckets.set(source, b);
+    if (this.buckets.size > 4096) this.buckets.clear(); // addresses come and go; a full bucket is the default anyway
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   /**
@@ -128,21 +195,35 @@ export class DnsServer {
     return new Promise((resolve) => {
       const sockets: Socket[] = [];
       let failed = 0;
+      let done = false;
       const finish = (value: Buffer | undefined): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        for (const s of sockets) s.close();
-        sockets.length = 0;
+        for (const s of sockets) try { s.close(); } catch { /* closed */ }
         resolve(value);
+      };
+      const fail = (): void => {
+        if (++failed === servers.length) finish(undefined);
       };
       const timer = setTimeout(() => finish(undefined), UPSTREAM_TIMEOUT_MS);
       for (const server of servers) {
-        const sock = createSocket(server.includes(':') ? 'udp6' : 'udp4');
-        sockets.push(sock);
-        sock.on('message', (m) => finish(m));
-        sock.on('error', () => {
-          if (++failed === servers.length) finish(undefined);
-        });
-        sock.connect(53, server, () => sock.send(msg));
+        // An unroutable or malformed upstream (an offline host) is a failure of that upstream, not of the server.
+        try {
+          const sock = createSocket(isIP(server) === 6 ? 'udp6' : 'udp4');
+          sockets.push(sock);
+          sock.on('message', (m) => finish(m));
+          sock.on('error', fail);
+          sock.connect(53, server, () => {
+            try {
+              sock.send(msg, (err) => err && fail());
+            } catch {
+              fail();
+            }
+          });
+        } catch {
+          fail();
+        }
       }
     });
   }
@@ -150,6 +231,16 @@ export class DnsServer {
   close(): void {
     for (const l of this.listeners.values()) this.closeListener(l);
     this.listeners.clear();
+  }
+}
+
+/** Sends a datagram unless the peer cannot be answered (port 0 throws in Node); a failed send is the peer's loss. */
+function sendTo(sock: Socket, msg: Buffer | undefined, port: number, address: string): void {
+  if (!msg || !Number.isInteger(port) || port < 1 || port > 0xffff) return;
+  try {
+    sock.send(msg, port, address, () => { /* errors: nothing to do */ });
+  } catch {
+    // closed meanwhile
   }
 }
 

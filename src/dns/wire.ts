@@ -19,7 +19,7 @@ export interface Query {
 export const TYPE_A = 1;
 export const TYPE_AAAA = 28;
 export const TYPE_ANY = 255;
-export const RCODE = { NOERROR: 0, SERVFAIL: 2 } as const;
+export const RCODE = { NOERROR: 0, SERVFAIL: 2, REFUSED: 5 } as const;
 
 /** The single question of a standard query; undefined for anything else (responses, other opcodes, garbage). */
 export function parseQuery(msg: Buffer): Query | undefined {

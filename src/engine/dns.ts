@@ -9,11 +9,25 @@ import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 
 /**
- * The embedded DNS (src/dns): one ctnet-dns process per host and state root, started when a
- * user-defined network exists and it is not running; it follows the state on its own and exits when
- * the last user-defined network goes.
+ * The embedded DNS (src/dns): one ctnet-dns process per host and state root, under a supervisor,
+ * started when a user-defined network exists and it is not running; it follows the state on its
+ * own and exits when the last user-defined network goes.
  */
 const DNS_BUNDLE = fileURLToPath(new URL('../cli/ctnet-dns.mjs', import.meta.url));
+
+/**
+ * ctnet-dns's supervisor (/bin/sh, ~2 MB): starts it again 0.2 s after any death but its own
+ * clean exit (status 0: no network left, or the state gone), so a crash or a kill -9 costs name
+ * resolution a fraction of a second and needs no ctnet command. TERM and INT end both.
+ */
+const SUPERVISOR = `trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
+while :; do
+  "$@" & child=$!
+  wait "$child"; code=$?
+  [ "$code" -eq 0 ] && exit 0
+  echo "$(date -u +%FT%TZ) ctnet-dns ended with status $code; starting it again" >&2
+  sleep 0.2
+done`;
 
 /** Docker's rule: the default bridge network has no embedded DNS; every other network of ctnet's has. */
 export const hasEmbeddedDns = (net: Pick<NetworkRecord, 'dns'>): boolean => net.dns;
@@ -36,7 +50,7 @@ export function ensureDns(ctx: EngineContext): void {
   try {
     closeOnExecAll();
     const child = withNetns(ctx.host, () =>
-      spawn(process.execPath, [DNS_BUNDLE, ctx.root, hostResolvConf(ctx)], { detached: true, stdio: ['ignore', log, log] }),
+      spawn('/bin/sh', ['-c', SUPERVISOR, 'ctnet-dns-supervisor', process.execPath, DNS_BUNDLE, ctx.root, hostResolvConf(ctx)], { detached: true, stdio: ['ignore', log, log] }),
     );
     child.unref();
     if (!child.pid) return;

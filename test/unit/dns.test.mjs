@@ -24,8 +24,10 @@ test('names per network: name, short ID, aliases, NAME.NETWORK; case-insensitive
   assert.deepEqual(lookupName(t, 'n2', 'db.other'), ['172.26.0.2']);
 });
 
-const ask = (server, network, name, type = 'A') =>
-  server.answer(network, dnsPacket.encode({ type: 'query', id: 42, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] })).then((b) => dnsPacket.decode(b));
+/** A query from `source`: by default a container of the network asked (web on n1, db on n2). */
+const CLIENT = { n1: '172.25.0.2', n2: '172.26.0.2' };
+const ask = (server, network, name, type = 'A', source = CLIENT[network]) =>
+  server.answer(network, dnsPacket.encode({ type: 'query', id: 42, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), source).then((b) => dnsPacket.decode(b));
 
 test('answers: A for known names, empty NOERROR for their other types, SERVFAIL when nothing can be forwarded', async () => {
   const server = new DnsServer(() => []);
@@ -35,7 +37,31 @@ test('answers: A for known names, empty NOERROR for their other types, SERVFAIL 
   const aaaa = await ask(server, 'n1', 'web', 'AAAA');
   assert.deepEqual([aaaa.rcode, aaaa.answers.length], ['NOERROR', 0]);
   assert.equal((await ask(server, 'n1', 'example.org')).rcode, 'SERVFAIL');
-  assert.equal(await server.answer('n1', Buffer.from('junk')), undefined);
+  assert.equal(await server.answer('n1', Buffer.from('junk'), CLIENT.n1), undefined);
+});
+
+test("only the network's own containers are answered: another network's container, a stranger, no source get REFUSED", async () => {
+  let refreshed = 0;
+  const server = new DnsServer(() => ['192.0.2.53'], () => {}, () => refreshed++);
+  server.setTable(buildNameTable(networks, [...containers, { id: 'e'.repeat(64), name: 'starting', aliases: [], networkId: 'n1', ip: '172.25.0.9', running: false }]));
+  assert.equal((await ask(server, 'n1', 'web', 'A', '172.26.0.2')).rcode, 'REFUSED', 'db of n2 asks n1');
+  assert.equal((await ask(server, 'n1', 'web', 'A', '10.0.12.11')).rcode, 'REFUSED', 'another host');
+  assert.equal((await ask(server, 'n1', 'web', 'A', null)).rcode, 'REFUSED', 'no source address');
+  assert.equal(refreshed, 2, 'an unknown client makes the server look at the state once more first');
+  // A container being set up may ask already; its own name is not answered before it runs.
+  const starting = await ask(server, 'n1', 'web', 'A', '172.25.0.9');
+  assert.deepEqual([starting.rcode, starting.answers[0]?.data], ['NOERROR', '172.25.0.2']);
+  assert.equal((await ask(server, 'n1', 'starting')).rcode, 'SERVFAIL', 'not a name yet: forwarded, and nobody answers in this test');
+});
+
+test('forwarding is rate-limited per client: a flood from one container is REFUSED beyond its burst, others still forward', async () => {
+  const server = new DnsServer(() => []);
+  server.setTable(buildNameTable(networks, containers));
+  const codes = await Promise.all(Array.from({ length: 150 }, () => ask(server, 'n1', 'example.org').then((r) => r.rcode)));
+  const refused = codes.filter((c) => c === 'REFUSED').length;
+  assert.ok(refused >= 40 && refused <= 55, `${refused} of 150 refused (burst 100, 50/s)`);
+  assert.equal((await ask(server, 'n1', 'example.org', 'A', '172.25.0.3')).rcode, 'SERVFAIL', 'web2 has its own bucket');
+  assert.equal((await ask(server, 'n1', 'web')).rcode, 'NOERROR', 'local names are never limited');
 });
 
 test('an internal network forwards nothing', async () => {
