@@ -1,0 +1,112 @@
+// The embedded DNS under attack: 10,000 malformed datagrams and half-open TCP from a container's
+// namespace, a query from source port 0 (a raw socket), queries from other networks' containers and
+// from an internal network by way of another gateway, upstreams that cannot be reached; and a kill -9.
+// The server keeps answering its own containers, and comes back by itself within a second.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, ROOT_DIR } from '../helpers/lab.mjs';
+
+const DNS_PACKET = join(ROOT_DIR, 'node_modules', 'dns-packet', 'index.js');
+const fixture = (name) => join(ROOT_DIR, 'test', 'fixtures', name);
+let lab;
+
+before(() => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'app', '--subnet', '172.28.0.0/24']);
+  lab.ok(['network', 'create', 'other', '--subnet', '172.29.0.0/24']);
+  lab.ok(['network', 'create', 'closed', '--subnet', '172.30.0.0/24', '--internal']);
+  for (const [name, net] of [['web', 'app'], ['client', 'app'], ['stranger', 'other'], ['inmate', 'closed']]) {
+    lab.ok(['run', '-d', '--name', name, '--network', net, '--', 'sleep', '600']);
+  }
+});
+after(() => lab?.close());
+
+/** A command in a container's network namespace (its source address is the container's). */
+function inNetns(container, args, timeout = 60000, env = {}) {
+  const r = spawnSync('ip', ['netns', 'exec', lab.nsOf(container), ...args], { encoding: 'utf8', timeout, env: { ...process.env, DNS_PACKET, ...env } });
+  return r.stdout + r.stderr;
+}
+const query = (container, server, name, type = 'A', waitMs = 2000) =>
+  inNetns(container, [process.execPath, fixture('dns-query.cjs'), server, name, type], 60000, { DNS_TIMEOUT_MS: String(waitMs) }).trim();
+
+/** The PID of the node process serving DNS for this lab's state. */
+function dnsPid() {
+  // Anchored at node: the supervisor's command line names the same script.
+  const r = spawnSync('pgrep', ['-f', `^${process.execPath} \\S*ctnet-dns\\.mjs ${lab.root} `], { encoding: 'utf8' });
+  const pids = r.stdout.trim().split('\n').filter(Boolean).map(Number);
+  return pids.length === 1 ? pids[0] : null;
+}
+
+async function answersWithin(ms) {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (query('client', '172.28.0.1', 'web', 'A', 100).startsWith('NOERROR 172.28.0.')) return Date.now() - start;
+  }
+  return null;
+}
+
+test('10,000 malformed datagrams and 300 half-open TCP connections: the same server still answers at once', async () => {
+  assert.ok(await answersWithin(5000) !== null, 'answers before');
+  const pid = dnsPid();
+  assert.ok(pid);
+  const sent = inNetns('client', [process.execPath, fixture('dns-fuzz.cjs'), '172.28.0.1', '10000', '300'], 120000);
+  assert.match(sent, /sent 10000 datagrams, opened 300 half-open connections/);
+  assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR 172\.28\.0\.\d+$/);
+  assert.equal(dnsPid(), pid, 'no crash and restart in between');
+});
+
+test('a query from source port 0 (raw socket) is dropped; the same packet from a real port is answered (the control)', () => {
+  const pid = dnsPid();
+  // A UDP header and a query for "web", sent raw; with a real port, a socket bound there reads the reply.
+  const raw = (sport) => `perl -MSocket -e '
+    my $q = pack("H*", "0007010000010000000000000377656200000100 01" =~ s/ //gr);
+    my $udp = pack("nnnn", ${sport}, 53, 8 + length($q), 0) . $q;
+    socket(my $r, AF_INET, SOCK_RAW, 17) or die "raw: $!";
+    my $l; if (${sport}) { socket($l, AF_INET, SOCK_DGRAM, 0); bind($l, sockaddr_in(${sport}, INADDR_ANY)) or die "bind: $!"; }
+    send($r, $udp, 0, sockaddr_in(0, inet_aton("172.28.0.1"))) or die "send: $!";
+    if ($l) { my $rin = ""; vec($rin, fileno($l), 1) = 1; print select($rin, undef, undef, 2) ? "answered\\n" : "silent\\n"; }
+    else { print "sent\\n"; }'`;
+  assert.match(inNetns('client', ['sh', '-c', raw(0)]), /^sent$/m);
+  assert.match(inNetns('client', ['sh', '-c', raw(5353)]), /^answered$/m, 'the control: the hand-made packet reaches the server');
+  assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR /);
+  assert.equal(dnsPid(), pid, 'port 0 did not end the server');
+});
+
+test("only the network's containers are answered: another network's container and an internal one asking another gateway get REFUSED", () => {
+  assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR 172\.28\.0\./, 'the control: a container of app is answered');
+  assert.equal(query('stranger', '172.28.0.1', 'web'), 'REFUSED');
+  assert.equal(query('stranger', '172.28.0.1', 'example.org'), 'REFUSED', 'no open resolver for other networks');
+  // The internal network's own gateway resolves its names and forwards nothing. Its containers have
+  // no route out; one that makes itself one (NET_ADMIN) to app's gateway is refused there.
+  assert.equal(query('inmate', '172.30.0.1', 'example.org'), 'SERVFAIL');
+  inNetns('inmate', ['ip', 'route', 'add', '172.28.0.1/32', 'via', '172.30.0.1']);
+  assert.equal(query('inmate', '172.28.0.1', 'example.org'), 'REFUSED');
+});
+
+test('upstreams that cannot be reached (an offline host, a garbage line) give SERVFAIL, and the server lives on', () => {
+  const resolv = join('/etc/netns', lab.host, 'resolv.conf');
+  const saved = readFileSync(resolv, 'utf8');
+  const pid = dnsPid();
+  try {
+    writeFileSync(resolv, 'nameserver fd99::53\nnameserver not-an-address\nnameserver 0.0.0.0\n');
+    assert.equal(query('client', '172.28.0.1', 'outside.test'), 'SERVFAIL');
+    writeFileSync(resolv, '# no servers at all\n');
+    assert.equal(query('client', '172.28.0.1', 'outside.test'), 'SERVFAIL');
+  } finally {
+    writeFileSync(resolv, saved);
+  }
+  assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR /);
+  assert.equal(dnsPid(), pid);
+});
+
+test('killed with SIGKILL, the DNS is back within a second without any ctnet command', async () => {
+  const pid = dnsPid();
+  assert.ok(pid);
+  execFileSync('kill', ['-9', String(pid)]);
+  const back = await answersWithin(3000);
+  assert.ok(back !== null && back < 1000, `answered again after ${back} ms`);
+  assert.notEqual(dnsPid(), pid);
+});
