@@ -1,6 +1,6 @@
 /**
- * The embedded DNS under load: 1,000 container names on a network, queried from the host over UDP
- * for random names; queries per second and p99 latency, beside aardvark-dns (Podman's resolver,
+ * The embedded DNS under load: 1,000 container names on a network, queried over UDP for random
+ * names by a container of the network (the only clients it answers); queries per second and p99 latency, beside aardvark-dns (Podman's resolver,
  * Debian's podman package) serving the same 1,000 names in the same run.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,9 +34,16 @@ async function ctnetDns(plan) {
   const engine = new Engine({ root, hostNetns: ns });
   try {
     engine.createNetwork({ name: 'bench', subnet: '10.210.0.0/16', bridge: 'br0' });
-    for (let i = 0; i < plan.names; i++) engine.attach({ name: `c${i}`, network: 'bench' });
-    await waitAnswering(ns, '10.210.0.1', '10.210.0.1');
-    return load(ns, '10.210.0.1', '10.210.0.1', plan);
+    // The names c0..c(N-1): container names and aliases, at most 100 per container (a bridge with
+    // a thousand ports is a test of its own).
+    for (let first = 0; first < plan.names; first += 100) {
+      const names = Array.from({ length: Math.min(100, plan.names - first) }, (_, i) => `c${first + i}`);
+      engine.attach({ name: names[0], network: 'bench', aliases: names.slice(1) });
+    }
+    // The DNS answers only containers of the network: the load runs in one's namespace, over its veth.
+    const client = engine.attach({ name: 'client', network: 'bench', ip: '10.210.255.254' }).NetworkSettings.SandboxKey;
+    await waitAnswering(client, '10.210.0.1', '10.210.255.254');
+    return load(client, '10.210.0.1', '10.210.255.254', plan);
   } finally {
     for (const c of engine.listContainers(true)) engine.detach(c.Id);
     engine.removeNetwork('bench');

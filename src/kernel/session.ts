@@ -107,10 +107,11 @@ export class KernelSession implements Applier {
         this.rtnl(op.netns).addRoute(op.dst, op.prefix, op.via, op.dev);
         return;
       case 'sysctl.set':
-        return this.inHost(() => {
+        return withNetns(op.netns ? this.netnsHandle(op.netns) : this.host, () => {
           const previous = readSysctl(op.key);
+          if (previous === undefined && op.optional) return undefined;
           writeSysctl(op.key, op.value);
-          return previous !== undefined && previous !== op.value ? { op: 'sysctl.set', key: op.key, value: previous } : undefined;
+          return previous !== undefined && previous !== op.value && !op.ephemeral ? { ...op, value: previous } : undefined;
         });
       case 'cgroup.create':
         try {

@@ -1,4 +1,5 @@
 import { renderMappingElements, type PortMapping } from '../firewall/ruleset.js';
+import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
 
 export interface Attachment {
@@ -39,6 +40,11 @@ export function planAttach(a: Attachment): Step[] {
     // One message: the host end is born on the bridge and up (two round trips saved per attach).
     step({ op: 'veth.add', name: a.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: a.bridge, peerMac: a.mac }, { op: 'link.del', name: a.hostVeth }),
     step({ op: 'link.hairpin', name: a.hostVeth }, null),
+    // IPv6 only where the network has it, set while the container's end is still down: no
+    // link-local address, no router solicitations or MLD reports flooded to every port of the
+    // bridge, no IPv6 path around the IPv4 rules. The bridge port needs no IPv6 of its own either.
+    step({ op: 'sysctl.set', key: ipv6Conf(dev, 'disable_ipv6'), value: a.ip6 ? '0' : '1', netns: ns, optional: true, ephemeral: true }, null),
+    step({ op: 'sysctl.set', key: ipv6Conf(a.hostVeth, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
     step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
     step({ op: 'link.up', name: dev, netns: ns }, null),
   );

@@ -34,6 +34,8 @@ export function containerMac(ip: string): string {
 export const IP_FORWARD = 'net.ipv4.ip_forward';
 export const IPV6_FORWARD = 'net.ipv6.conf.all.forwarding';
 export const routeLocalnet = (bridge: string): string => `net.ipv4.conf.${bridge}.route_localnet`;
+/** An interface's IPv6 setting, slashed: interface names may hold dots. */
+export const ipv6Conf = (dev: string, key: 'disable_ipv6' | 'accept_ra'): string => `net/ipv6/conf/${dev}/${key}`;
 
 /**
  * The seed's steps 5, 6 and 8 for one network: a bridge with the gateway address (the kernel adds
@@ -46,6 +48,10 @@ export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; un
     step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu, mac: bridgeMac(n.id) }, { op: 'link.del', name: n.bridge }),
     step({ op: 'addr.add', dev: n.bridge, ip: n.gateway, prefix }, null),
     step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null),
+    // IPv6 hygiene before the link comes up: an IPv4-only network's bridge has no IPv6 at all (no
+    // link-local address, nothing routed from it); no bridge takes router advertisements.
+    step({ op: 'sysctl.set', key: ipv6Conf(n.bridge, 'disable_ipv6'), value: n.subnet6 ? '0' : '1', optional: true, ephemeral: true }, null),
+    step({ op: 'sysctl.set', key: ipv6Conf(n.bridge, 'accept_ra'), value: '0', optional: true, ephemeral: true }, null),
     step({ op: 'link.up', name: n.bridge }, null),
   ];
   if (n.subnet6 && n.gateway6) steps.push(step({ op: 'addr.add', dev: n.bridge, ip: n.gateway6, prefix: Number(n.subnet6.split('/')[1]) }, null));

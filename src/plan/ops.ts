@@ -16,7 +16,12 @@ export type Op =
   | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
-  | { op: 'sysctl.set'; key: string; value: string }
+  /**
+   * A sysctl of the host's namespace, or of `netns`; `optional`: a key the kernel does not have (IPv6
+   * compiled out or disabled at boot) is skipped; `ephemeral`: it belongs to an interface an earlier
+   * step's undo removes, so the old value is not restored.
+   */
+  | { op: 'sysctl.set'; key: string; value: string; netns?: string; optional?: boolean; ephemeral?: boolean }
   | { op: 'nft'; script: string; missingOk?: boolean }
   /**
    * A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value]
@@ -85,7 +90,8 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       return ipCmd(ctx, op.netns, `${op.dst.includes(':') ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
     case 'sysctl.set':
-      return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
+      if (!op.netns) return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
+      return `${op.netns.startsWith('/') ? `nsenter --net=${op.netns}` : `ip netns exec ${op.netns}`} sysctl -w ${op.key}=${op.value}`;
     case 'cgroup.create':
       return [
         `mkdir -p ${op.dirs.join(' ')}`, ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`),

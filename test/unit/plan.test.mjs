@@ -17,6 +17,8 @@ test('attaching a container renders as the seed\'s commands', () => {
     'ip -n ctnet-abc link set lo up',
     'ip link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc',
     'ip link set vethabc type bridge_slave hairpin on',
+    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
+    'sysctl -w net/ipv6/conf/vethabc/disable_ipv6=1',
     'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
     'ip -n ctnet-abc link set eth0 up',
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
@@ -45,6 +47,8 @@ test('creating a network: bridge with a fixed MAC, gateway, route_localnet, up, 
     'ip link add br0 address 02:aa:bb:cc:dd:ee mtu 1500 type bridge',
     'ip addr add 172.17.0.1/24 dev br0',
     'sysctl -w net.ipv4.conf.br0.route_localnet=1',
+    'sysctl -w net/ipv6/conf/br0/disable_ipv6=1',
+    'sysctl -w net/ipv6/conf/br0/accept_ra=0',
     'ip link set br0 up',
     'sysctl -w net.ipv4.ip_forward=1',
     "nft 'add table ip ctnet'",
@@ -70,7 +74,7 @@ function fakeKernel(failOn) {
     apply(op) {
       if (failOn && failOn(op)) throw new Error(`boom at ${op.op}`);
       log.push(op);
-      if (op.op === 'sysctl.set') return { op: 'sysctl.set', key: op.key, value: 'old' };
+      if (op.op === 'sysctl.set' && !op.ephemeral) return { op: 'sysctl.set', key: op.key, value: 'old' };
     },
   };
 }
@@ -78,7 +82,7 @@ function fakeKernel(failOn) {
 test('a failure undoes the applied steps in reverse order and rethrows', () => {
   const k = fakeKernel((op) => op.op === 'route.add');
   assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null } }), /boom at route.add/);
-  const undone = k.log.slice(6).map((o) => `${o.op} ${o.name}`);
+  const undone = k.log.slice(8).map((o) => `${o.op} ${o.name}`);
   assert.deepEqual(undone, ['link.del vethabc', 'netns.del ctnet-abc']);
 });
 
