@@ -10,6 +10,8 @@ export const CHAIN = {
   published: 'published',
   postrouting: 'postrouting',
   forward: 'forward',
+  /** bridge ctnet: the anti-spoofing checks of container ports. */
+  guard: 'port_guard',
 } as const;
 
 export const SET = {
@@ -20,6 +22,12 @@ export const SET = {
   gateways: 'gateways',
   sameBridge: 'same_bridge',
   isolatedBridges: 'isolated_bridges',
+  /** bridge ctnet: container ports, and what each may send from. */
+  guardedPorts: 'container_ports',
+  source4: 'port_ip',
+  arpSource: 'port_arp',
+  source6: 'port_ip6',
+  ndTargets: 'port_nd_targets',
 } as const;
 
 /** Port maps: `*_any` keyed by port for every local address, `*_host` keyed by host address . port. */

@@ -13,6 +13,8 @@ import { findContainer, liveState } from './lookup.js';
 import { findNetwork } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
 import { validateAlias } from './validate.js';
+import { attachmentGuard } from './firewall-state.js';
+import { renderGuardElements } from '../firewall/ruleset.js';
 
 /**
  * `network connect` and `network disconnect`: a running container's further networks. Each is one
@@ -40,7 +42,7 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip), hostVeth: a.hostVeth, bridge: net.bridge,
-    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [],
+    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a),
   });
 }
 
@@ -86,7 +88,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     const a = ctx.store.attachmentsOf(c.id).find((x) => x.networkId === net.id);
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
-    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }];
+    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a)), missingOk: true }];
     ctx.applyBestEffort(ops);
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));
   });

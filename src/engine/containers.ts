@@ -21,7 +21,7 @@ import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
-import { toMappings } from './firewall-state.js';
+import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
 import { reconcileContainers } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
@@ -221,7 +221,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
         ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
         hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
         portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
-        aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset,
+        aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: req.cni?.mac ?? null,
         state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
         logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
         createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
@@ -232,7 +232,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       return { record, ports };
     };
     const steps = (record: ContainerRecord, ports: PortRecord[]) => [
-      ...planAttach({ ...attachmentOf(net, record, ports), mac: req.cni?.mac ?? containerMac(record.ip as string), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
+      ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
       ...(record.command.length ? cgroupSteps(record) : []),
     ];
     const explainStart = (c: ContainerRecord): void => {

@@ -1,5 +1,6 @@
-import { renderDeleteTable, renderReplaceTable, type Family, type FirewallNetwork, type PortMapping } from '../firewall/ruleset.js';
-import type { ContainerRecord, PortRecord, Store } from '../store/store.js';
+import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
+import { containerMac } from '../plan/network-plan.js';
+import type { AttachmentRecord, ContainerRecord, PortRecord, Store } from '../store/store.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
@@ -31,6 +32,20 @@ export function mappingsOf(store: Store, c: ContainerRecord, family: Family = 'i
   return ip ? toMappings(store.portsOf(c.id), ip, family) : [];
 }
 
+/** What a container's bridge port may send from (its MAC and addresses); none before it has a port. */
+export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac'>): PortGuard | undefined {
+  return c.hostVeth && c.ip ? { port: c.hostVeth, mac: c.mac ?? containerMac(c.ip), ip: c.ip, ip6: c.ip6 } : undefined;
+}
+
+/** The same for a further network of a container (network connect): its MAC is derived from that address. */
+export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: containerMac(a.ip), ip: a.ip });
+
+/** Every container port on every network: first networks and connected ones. */
+export function activeGuards(store: Store): PortGuard[] {
+  const first = store.listContainers().map(guardOf).filter((g): g is PortGuard => g !== undefined);
+  return [...first, ...store.listNetworks().flatMap((n) => store.attachmentsOn(n.id).map(attachmentGuard))];
+}
+
 /**
  * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
  * no network is left; `ip6 ctnet` likewise for dual-stack networks.
@@ -39,5 +54,6 @@ export function firewallScript(store: Store): string {
   const networks = firewallNetworks(store);
   const networks6 = firewallNetworks(store, 'ip6');
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
-    + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'));
+    + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'))
+    + (networks.length ? renderReplaceBridgeTable(activeGuards(store)) : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
 }

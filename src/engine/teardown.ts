@@ -6,7 +6,7 @@ import { killProcessesIn } from '../kernel/proc.js';
 import { planDetach } from '../plan/container-plan.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
-import { mappingsOf } from './firewall-state.js';
+import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
 import { readExitStatus } from './shim.js';
 import { containerDir, oomKillsOf } from './sandbox.js';
 import type { Op } from '../plan/ops.js';
@@ -18,7 +18,8 @@ export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[]
   const net = ctx.store.getNetworkById(c.networkId);
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
-  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6 });
+  const guards = [guardOf(c), ...ctx.store.attachmentsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
+  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
   if (c.command.length) ops.push({ op: 'cgroup.remove', id: c.id });
   return ctx.applyBestEffort(ops);
 }

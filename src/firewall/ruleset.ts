@@ -155,3 +155,82 @@ export function parseMapElements(json: string, protocol?: Protocol): MapElement[
   }
   return out;
 }
+
+/**
+ * Anti-spoofing on the bridges (`table bridge ctnet`): what enters a bridge through a container's
+ * port must come from that container's MAC and addresses. ARP must announce its own MAC and IPv4
+ * address; IPv6 neighbour advertisements only its own addresses (the target read at its offset in
+ * the ICMPv6 header: nft 1.0.6 has no name for it). Everything else from a container port (other
+ * ethertypes, VLAN tags, forged sources) is dropped. Ports that are not containers' (a VM's tap
+ * someone put on a ctnet bridge) pass. Fixed rules; containers are set elements.
+ */
+export interface PortGuard {
+  /** The container's host-side veth: the bridge port its frames enter by. */
+  port: string;
+  mac: string;
+  ip: string;
+  /** Dual stack: its IPv6 address (its link-local one is derived from the MAC). */
+  ip6?: string | null;
+}
+
+export const BRIDGE_TABLE = `bridge ${NFT_TABLE}`;
+
+/** The EUI-64 link-local address the kernel gives an interface with this MAC. */
+export function linkLocalOf(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const words = [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+  const groups = [0, 2, 4, 6].map((i) => ((words[i] << 8) | words[i + 1]).toString(16));
+  return `fe80::${groups.join(':')}`;
+}
+
+/** An IPv6 address as the 128-bit integer a raw-payload set holds. */
+function hex128(ip: string): string {
+  const [head, tail = ''] = ip.split('::');
+  const part = (s: string): string[] => (s ? s.split(':') : []);
+  const h = part(head);
+  const t = part(tail);
+  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `0x${groups.map((g) => g.padStart(4, '0')).join('')}`;
+}
+
+function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' | 'nd6', string[]> {
+  const p = `"${g.port}"`;
+  const own6 = g.ip6 ? [g.ip6, linkLocalOf(g.mac)] : [];
+  return {
+    ports: [p],
+    src4: [`${p} . ${g.mac} . ${g.ip}`],
+    arp4: [`${p} . ${g.mac} . ${g.mac} . ${g.ip}`],
+    // :: is the source of duplicate address detection.
+    src6: g.ip6 ? [...own6, '::'].map((a) => `${p} . ${g.mac} . ${a}`) : [],
+    nd6: own6.map((a) => `${p} . ${hex128(a)}`),
+  };
+}
+
+export function renderBridgeTable(guards: readonly PortGuard[]): string {
+  const all = { ports: [] as string[], src4: [] as string[], arp4: [] as string[], src6: [] as string[], nd6: [] as string[] };
+  for (const g of sorted(guards, (x) => x.port)) for (const [k, v] of Object.entries(guardElements(g))) all[k as keyof typeof all].push(...v);
+  let out = `table ${BRIDGE_TABLE} {\n`;
+  out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
+  out += `\tset ${SET.source4} {\n\t\ttype ifname . ether_addr . ipv4_addr\n${elements(all.src4)}\t}\n`;
+  out += `\tset ${SET.arpSource} {\n\t\ttype ifname . ether_addr . ether_addr . ipv4_addr\n${elements(all.arp4)}\t}\n`;
+  out += `\tset ${SET.source6} {\n\t\ttype ifname . ether_addr . ipv6_addr\n${elements(all.src6)}\t}\n`;
+  out += `\tset ${SET.ndTargets} {\n\t\ttypeof iifname . @th,64,128\n${elements(all.nd6)}\t}\n`;
+  out += `\tchain ${CHAIN.guard} {\n\t\ttype filter hook prerouting priority -300; policy accept;\n`;
+  out += `\t\tiifname != @${SET.guardedPorts} accept\n`;
+  out += `\t\tether type arp iifname . ether saddr . arp saddr ether . arp saddr ip @${SET.arpSource} accept\n`;
+  out += `\t\tether type ip iifname . ether saddr . ip saddr @${SET.source4} accept\n`;
+  out += `\t\ticmpv6 type nd-neighbor-advert iifname . @th,64,128 != @${SET.ndTargets} drop\n`;
+  out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
+  out += `\t\tdrop\n\t}\n}\n`;
+  return out;
+}
+
+export function renderReplaceBridgeTable(guards: readonly PortGuard[]): string {
+  return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards)}`;
+}
+
+/** One container's elements added or deleted, one per line (a missing one can be skipped alone). */
+export function renderGuardElements(verb: 'add' | 'delete', g: PortGuard): string {
+  const sets: Record<string, string> = { ports: SET.guardedPorts, src4: SET.source4, arp4: SET.arpSource, src6: SET.source6, nd6: SET.ndTargets };
+  return Object.entries(guardElements(g)).flatMap(([k, items]) => items.map((e) => `${verb} element ${BRIDGE_TABLE} ${sets[k]} { ${e} }\n`)).join('');
+}

@@ -1,4 +1,4 @@
-import { renderMappingElements, type PortMapping } from '../firewall/ruleset.js';
+import { renderGuardElements, renderMappingElements, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
 
@@ -23,6 +23,8 @@ export interface Attachment {
   routes?: readonly { dst: string; prefix: number; via: string }[];
   /** Dual stack: the container's IPv6 address, its prefix, the gateway for the default route, its IPv6 mappings. */
   ip6?: { ip: string; prefix: number; gateway: string | undefined; ports: readonly PortMapping[] };
+  /** Anti-spoofing: what the container's bridge port may send from. */
+  guard?: PortGuard;
 }
 
 /**
@@ -36,6 +38,8 @@ export function planAttach(a: Attachment): Step[] {
   const steps: Step[] = a.ownsNetns
     ? [step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }), step({ op: 'link.up', name: 'lo', netns: ns }, null)]
     : [];
+  // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
+  if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
   steps.push(
     // One message: the host end is born on the bridge and up (two round trips saved per attach).
     step({ op: 'veth.add', name: a.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: a.bridge, peerMac: a.mac }, { op: 'link.del', name: a.hostVeth }),
@@ -75,8 +79,12 @@ export function planAttach(a: Attachment): Step[] {
 export function planDetach(d: {
   netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[];
   ip6?: { ip: string; prefix: number; ports: readonly PortMapping[] };
+  /** The anti-spoofing elements of its ports (its first network's and connected ones'). */
+  guards?: readonly PortGuard[];
 }): Op[] {
   const ops: Op[] = [];
+  const guards = (d.guards ?? []).map((g) => renderGuardElements('delete', g)).join('');
+  if (guards) ops.push({ op: 'nft', script: guards, missingOk: true });
   if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
   if (d.ip6?.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ip6.ports, 'ip6'), missingOk: true });
   if (d.netns && d.ownsNetns) {

@@ -71,6 +71,8 @@ export interface ContainerRecord {
   /** Its IPv6 address on a dual-stack network, and that address's offset in the subnet. */
   ip6: string | null;
   ip6Offset: number | null;
+  /** A MAC a runtime asked for (CNI); null: derived from the address (containerMac). */
+  mac: string | null;
 }
 
 /** A further network of a running container (network connect): eth1, eth2, ... */
@@ -141,6 +143,7 @@ const toContainer = (r: Row): ContainerRecord => ({
   aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
   ip6: (r.ip6 as string | null) ?? null,
   ip6Offset: (r.ip6_offset as number | null) ?? null,
+  mac: (r.mac as string | null) ?? null,
 });
 
 const toAttachment = (r: Row): AttachmentRecord => ({
@@ -165,7 +168,7 @@ const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
-  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases', ip6: 'ip6', ip6Offset: 'ip6_offset',
+  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases', ip6: 'ip6', ip6Offset: 'ip6_offset', mac: 'mac',
 };
 
 /** ip_num mirrors ip, for indexed address allocation. */

@@ -91,3 +91,19 @@ test('dual stack: the ip6 table has the same layout with IPv6 subnets, gateways 
   assert.equal(renderMappingElements('add', mappings.slice(0, 1), 'ip6'), 'add element ip6 ctnet tcp_any { 8000 : fd00:db8:1::2 . 8080 }\n');
   assert.equal(renderDeleteTable('ip6'), 'add table ip6 ctnet\ndelete table ip6 ctnet\n');
 });
+
+test('anti-spoofing: the bridge table golden, elements per container, the EUI-64 link-local address', async () => {
+  const { renderBridgeTable, renderGuardElements, linkLocalOf } = await import('../../dist/firewall/ruleset.js');
+  const guards = [
+    { port: 'veth2', mac: '02:42:ac:11:00:03', ip: '172.17.0.3', ip6: 'fd00::3' },
+    { port: 'veth1', mac: '02:42:ac:11:00:02', ip: '172.17.0.2' },
+  ];
+  assertGolden('bridge-guard.nft', renderBridgeTable(guards));
+  assert.equal(linkLocalOf('02:42:ac:1e:00:03'), 'fe80::42:acff:fe1e:3');
+  assert.equal(linkLocalOf('00:11:22:33:44:55'), 'fe80::211:22ff:fe33:4455');
+  assert.deepEqual(renderGuardElements('delete', guards[1]).trim().split('\n'), [
+    'delete element bridge ctnet container_ports { "veth1" }',
+    'delete element bridge ctnet port_ip { "veth1" . 02:42:ac:11:00:02 . 172.17.0.2 }',
+    'delete element bridge ctnet port_arp { "veth1" . 02:42:ac:11:00:02 . 02:42:ac:11:00:02 . 172.17.0.2 }',
+  ]);
+});

@@ -1,0 +1,102 @@
+// Anti-spoofing on the bridge ports: a container given NET_ADMIN and NET_RAW claims a neighbour's
+// and the gateway's IPv4 addresses with forged ARP replies and sends from a forged address. The
+// host's and the neighbour's neighbour tables keep the right MACs and the victim's published port
+// still answers from the victim. The control removes the bridge table in the lab host's own
+// namespace and shows the same attack poisoning the host's table.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createLab } from '../helpers/lab.mjs';
+import { echoServerCommand } from '../../dist/demo/lab.js';
+
+let lab;
+let victim;
+let attackerMac;
+const GATEWAY = '172.31.5.1';
+
+before(async () => {
+  lab = createLab();
+  lab.ok(['network', 'create', 'spoof', '--subnet', '172.31.5.0/24', '--bridge', 'br-spoof']);
+  lab.ok(['run', '-d', '--name', 'victim', '--network', 'spoof', '-p', '8085:8080', '--', ...echoServerCommand('victim', 8080)]);
+  lab.ok(['run', '-d', '--name', 'neighbour', '--network', 'spoof', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'attacker', '--network', 'spoof', '--cap-add', 'NET_ADMIN', '--', 'sleep', '600']);
+  victim = lab.json(['inspect', 'victim']).NetworkSettings.IPAddress;
+  attackerMac = sh(lab.nsOf('attacker'), 'cat /sys/class/net/eth0/address').trim();
+  await lab.waitAnswer(lab.host2, '10.0.12.15', 8085);
+});
+after(() => lab?.close());
+
+function sh(ns, cmd) {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', cmd], { encoding: 'utf8', timeout: 20000 });
+  return r.stdout + r.stderr;
+}
+
+/** Fills the host's and the neighbour's tables with the right entries (and waits out the kernel's 1 s lock on fresh ones). */
+async function prime() {
+  sh(lab.host, `curl -s -m 2 http://${victim}:8080/ >/dev/null`);
+  sh(lab.nsOf('neighbour'), `curl -s -m 2 http://${victim}:8080/ >/dev/null; curl -s -m 2 http://10.0.12.15:8085/ >/dev/null`);
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+const macIn = (ns, ip, dev) => /lladdr (\S+)/.exec(sh(ns, `ip neigh show ${ip} dev ${dev}`))?.[1];
+
+/** Gratuitous ARP replies claiming `ip` for the attacker's MAC, sent raw (AF_PACKET) by a program inside the container. */
+const claim = (ip) => `perl -MSocket -e '
+  my $idx = 0 + \`cat /sys/class/net/eth0/ifindex\`;
+  (my $hex = \`cat /sys/class/net/eth0/address\`) =~ s/[:\\n]//g;
+  my $mac = pack("H12", $hex);
+  my $ip = inet_aton("${ip}");
+  socket(my $s, 17, SOCK_RAW, 0) or die "packet socket: $!";
+  my $frame = ("\\xff" x 6) . $mac . pack("n", 0x0806) . pack("nnCCn", 1, 0x0800, 6, 4, 2) . $mac . $ip . ("\\xff" x 6) . $ip;
+  my $to = pack("S n i S C C a8", 17, 0x0806, $idx, 1, 0, 6, "\\xff" x 6);
+  for (1 .. 3) { send($s, $frame, 0, $to) or die "send: $!"; select(undef, undef, undef, 0.1); }
+  print "claimed ${ip}\\n";'`;
+
+function attack() {
+  const r = lab.ctnet(['exec', 'attacker', '--', 'sh', '-c', `${claim(victim)}; ${claim(GATEWAY)}; ip addr add ${victim}/32 dev eth0 2>&1`]);
+  assert.match(r.stdout, new RegExp(`claimed ${victim.replace(/\./g, '\\.')}\\nclaimed ${GATEWAY.replace(/\./g, '\\.')}`), r.stderr);
+}
+
+test("ARP claiming a neighbour's and the gateway's address poisons no table, and the victim's port still answers", async () => {
+  await prime();
+  const before = { host: macIn(lab.host, victim, 'br-spoof'), nVictim: macIn(lab.nsOf('neighbour'), victim, 'eth0'), nGateway: macIn(lab.nsOf('neighbour'), GATEWAY, 'eth0') };
+  assert.ok(before.host && before.nVictim && before.nGateway, JSON.stringify(before));
+  attack();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual({ host: macIn(lab.host, victim, 'br-spoof'), nVictim: macIn(lab.nsOf('neighbour'), victim, 'eth0'), nGateway: macIn(lab.nsOf('neighbour'), GATEWAY, 'eth0') }, before);
+  assert.notEqual(before.host, attackerMac);
+  // From another host, the published port is still the victim's.
+  assert.match(sh(lab.host2, 'curl -s -m 2 http://10.0.12.15:8085/'), /victim/);
+  sh(lab.nsOf('attacker'), `ip addr del ${victim}/32 dev eth0`);
+});
+
+test('a datagram from a forged source address is dropped at the port; one from its own gets through', async () => {
+  // The host listens on the gateway; the attacker sends from an address it added, then from its own.
+  const listener = spawn('ip', ['netns', 'exec', lab.host, 'perl', '-MSocket', '-e', `
+    socket(my $s, AF_INET, SOCK_DGRAM, 0) or die; bind($s, sockaddr_in(9999, inet_aton("${GATEWAY}"))) or die "bind: $!";
+    $| = 1; print "ready\n"; my $rin = ""; vec($rin, fileno($s), 1) = 1;
+    while (select(my $r = $rin, undef, undef, 3)) { recv($s, my $b, 100, 0); print "$b\n"; }`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let heard = '';
+  listener.stdout.on('data', (d) => (heard += d));
+  while (!heard.includes('ready')) await new Promise((r) => setTimeout(r, 50));
+  const send = (from, text) => `perl -MSocket -e 'socket(my $s, AF_INET, SOCK_DGRAM, 0); bind($s, sockaddr_in(0, inet_aton("${from}"))) or die "bind: $!"; send($s, "${text}", 0, sockaddr_in(9999, inet_aton("${GATEWAY}"))) or die "send: $!"'`;
+  const own = lab.json(['inspect', 'attacker']).NetworkSettings.IPAddress;
+  sh(lab.nsOf('attacker'), `ip addr add 172.31.5.250/24 dev eth0; ${send('172.31.5.250', 'forged')}; ${send(own, 'mine')}; ip addr del 172.31.5.250/24 dev eth0`);
+  await new Promise((r) => listener.on('exit', r));
+  assert.doesNotMatch(heard, /forged/);
+  assert.match(heard, /mine/, `the control: its own address gets through (${heard})`);
+});
+
+test('the control: without the bridge table the same attack poisons the host; firewall reload puts the guard back', async () => {
+  await prime();
+  sh(lab.host, 'nft delete table bridge ctnet');
+  try {
+    attack();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(macIn(lab.host, victim, 'br-spoof'), attackerMac, 'without the guard the host takes the forged ARP');
+  } finally {
+    sh(lab.nsOf('attacker'), `ip addr del ${victim}/32 dev eth0`);
+    lab.ok(['firewall', 'reload']);
+  }
+  assert.match(sh(lab.host, 'nft list table bridge ctnet'), /port_guard/);
+});
