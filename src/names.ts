@@ -56,3 +56,6 @@ export function containerNetnsName(id: string): string {
 export function hostVethName(id: string): string {
   return HOST_VETH_PREFIX + id.slice(0, 8);
 }
+
+/** A host-side veth of ctnet's naming (a container's, or a connected network's): what gc may remove from a bridge. */
+export const isCtnetVeth = (name: string, kind?: string): boolean => new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`).test(name) && (kind === undefined || kind === 'veth');

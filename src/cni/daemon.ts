@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { listenUnix } from '../listen.js';
 import { handleCni, type CniEnv } from './handler.js';
+import { CNI_ERROR } from './spec.js';
 
 /**
  * `ctnet cni-daemon`: serves the CNI plugin's invocations over a unix socket, so the executable a
@@ -11,6 +12,13 @@ import { handleCni, type CniEnv } from './handler.js';
  */
 export const DEFAULT_CNI_SOCKET = '/run/ctnet/cni.sock';
 
+/** A configuration (with prevResult) is a few KiB; a request past this is not a plugin's. */
+export const MAX_REQUEST = 1 << 20;
+/** The only variables a request may carry: the CNI protocol's, and ctnet's own (state root, host namespace). */
+const ALLOWED_VAR = /^(CNI_|CTNET_)[A-Z0-9_]*$/;
+
+const failure = (code: number, msg: string): string => `1\n${JSON.stringify({ cniVersion: '1.1.0', code, msg })}\n`;
+
 function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: string } | undefined {
   const vars: Record<string, string> = {};
   let at = 0;
@@ -20,7 +28,7 @@ function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: stri
     if (end === at) return { vars, stdin: data.subarray(end + 1).toString('utf8') };
     const record = data.toString('utf8', at, end);
     const eq = record.indexOf('=');
-    if (eq > 0) vars[record.slice(0, eq)] = record.slice(eq + 1);
+    if (eq > 0 && ALLOWED_VAR.test(record.slice(0, eq))) vars[record.slice(0, eq)] = record.slice(eq + 1);
     at = end + 1;
   }
 }
@@ -28,7 +36,13 @@ function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: stri
 export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}): Promise<Server> {
   const server = createServer((conn) => {
     const chunks: Buffer[] = [];
-    conn.on('data', (d) => chunks.push(d));
+    let size = 0;
+    conn.on('data', (d) => {
+      size += d.length;
+      if (size <= MAX_REQUEST) return void chunks.push(d);
+      conn.removeAllListeners('end');
+      conn.end(failure(CNI_ERROR.decoding, `the request to ctnet cni-daemon is over ${MAX_REQUEST} bytes`));
+    });
     conn.on('error', () => conn.destroy());
     conn.on('end', () => {
       const req = parseRequest(Buffer.concat(chunks));

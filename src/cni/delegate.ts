@@ -12,6 +12,13 @@ export interface DelegatedAddress {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What a delegated plugin gets: this process's environment and the invocation's CNI_* variables, nothing else a caller sent. */
+export const pluginEnv = (vars: Env, command: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  ...Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('CNI_'))),
+  CNI_COMMAND: command,
+});
+
 function findPlugin(vars: Env, type: string): string {
   if (!/^[\w.-]+$/.test(type)) throw new CniError(CNI_ERROR.invalidConfig, `ipam type "${type}" is not a plugin name`);
   for (const dir of (vars.CNI_PATH ?? '').split(delimiter)) {
@@ -25,7 +32,7 @@ function findPlugin(vars: Env, type: string): string {
  * environment and configuration, as the spec says a main plugin delegates IPAM. Returns its result.
  */
 export function delegateIpam(vars: Env, command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: string, stdin: string): Record<string, unknown> | undefined {
-  const r = spawnSync(findPlugin(vars, type), [], { input: stdin, env: { ...process.env, ...vars, CNI_COMMAND: command }, encoding: 'utf8' });
+  const r = spawnSync(findPlugin(vars, type), [], { input: stdin, env: pluginEnv(vars, command), encoding: 'utf8' });
   const out = r.stdout?.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
   if (r.status !== 0) {
     const code = typeof out?.code === 'number' ? out.code : CNI_ERROR.other;
@@ -36,7 +43,7 @@ export function delegateIpam(vars: Env, command: 'ADD' | 'DEL' | 'CHECK' | 'GC',
 
 /** Whether the IPAM plugin speaks a spec version (GC exists from 1.1.0 on; older plugins are not asked). */
 export function delegateSupports(vars: Env, type: string, version: string): boolean {
-  const r = spawnSync(findPlugin(vars, type), [], { input: JSON.stringify({ cniVersion: version }), env: { ...process.env, ...vars, CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+  const r = spawnSync(findPlugin(vars, type), [], { input: JSON.stringify({ cniVersion: version }), env: pluginEnv(vars, 'VERSION'), encoding: 'utf8' });
   try {
     return ((JSON.parse(r.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes(version);
   } catch {

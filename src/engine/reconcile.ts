@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../kernel/proc.js';
 import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
-import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
+import { containerNetnsName, hostVethName, isCtnetVeth } from '../names.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
@@ -73,7 +73,8 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
     const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
     for (const link of rtnl.listLinks()) {
-      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || link.name === CONTAINER_IFNAME) continue;
+      // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
+      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
       errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
       if (!ever.has(link.name)) actions.push(`removed leftover veth ${link.name}`);
     }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
 import type { AddressBook } from '../ipam/allocator.js';
 import { toInt } from '../ipam/ipv4.js';
@@ -180,14 +181,34 @@ function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
   return value;
 }
 
+/**
+ * The state directory is root's and no one else may write it: another user who could would plant
+ * a database ctnet acts on as root. A directory of another owner is refused; one that is writable
+ * by group or others is repaired, with a warning.
+ */
+function secureStateDir(root: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const st = statSync(root);
+  if (!st.isDirectory()) throw new InvalidArgumentError(`the state directory ${root} is not a directory; set CTNET_ROOT to a directory`);
+  const uid = process.getuid?.() ?? 0;
+  if (st.uid !== uid) throw new PermissionError(`the state directory ${root} belongs to uid ${st.uid}, not to uid ${uid}; chown it to root or set CTNET_ROOT to a directory of root's`);
+  if (st.mode & 0o022) {
+    const mode = st.mode & 0o7755;
+    chmodSync(root, mode);
+    process.stderr.write(`ctnet: warning: the state directory ${root} was writable by group or others; it is now mode ${mode.toString(8)}\n`);
+  }
+}
+
 /** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
 export class Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    secureStateDir(root);
     this.db = new Database(join(root, 'ctnet.db'), { timeout: 10_000 });
+    // Containers' environments are in it: root's alone (the journal files follow its mode).
+    chmodSync(join(root, 'ctnet.db'), 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');

@@ -59,11 +59,19 @@ test('a bridge deleted behind ctnet\'s back (as after a reboot) is rebuilt by gc
   lab.ok(['rm', '-f', 'again']);
 });
 
-test('a veth on a ctnet bridge that belongs to no container is removed by gc', () => {
-  sh('ip', '-n', lab.host, 'link', 'add', 'vethstray', 'type', 'veth', 'peer', 'name', 'vethstray2');
-  sh('ip', '-n', lab.host, 'link', 'set', 'vethstray', 'master', 'br0');
-  assert.match(lab.ok(['gc']), /removed leftover veth vethstray/);
-  assert.doesNotMatch(sh('ip', '-n', lab.host, 'link'), /vethstray/);
+test("a veth of ctnet's on a ctnet bridge that belongs to no container is removed by gc; a VM's tap there stays", () => {
+  sh('ip', '-n', lab.host, 'link', 'add', 'vethdeadbeef', 'type', 'veth', 'peer', 'name', 'vethstray2');
+  sh('ip', '-n', lab.host, 'link', 'set', 'vethdeadbeef', 'master', 'br0');
+  sh('ip', '-n', lab.host, 'tuntap', 'add', 'dev', 'tap-vm', 'mode', 'tap');
+  sh('ip', '-n', lab.host, 'link', 'set', 'tap-vm', 'master', 'br0');
+  try {
+    assert.match(lab.ok(['gc']), /removed leftover veth vethdeadbeef/);
+    const links = sh('ip', '-n', lab.host, 'link');
+    assert.doesNotMatch(links, /vethdeadbeef/);
+    assert.match(links, /tap-vm.*master br0/, "a link ctnet did not make is not ctnet's to remove");
+  } finally {
+    sh('ip', '-n', lab.host, 'link', 'del', 'tap-vm');
+  }
 });
 
 test('every run repairs cheaply: a flushed table and a missing bridge are back before the container attaches', async () => {

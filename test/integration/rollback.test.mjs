@@ -19,7 +19,7 @@ test('run: an injected fault at every step, including starting the process, leav
   const plan = lab.ok(['run', '--dry-run', ...runArgs('probe').slice(1)]).trim().split('\n');
   // One step per command line; an nft heredoc's body lines are part of its step.
   const kernelSteps = plan.filter((l) => /^(ip|nft|sysctl) /.test(l) && !l.includes('unshare --uts')).length;
-  assert.equal(kernelSteps, 10, plan.join("\n"));
+  assert.equal(kernelSteps, 11, plan.join("\n"));
   for (let step = 1; step <= kernelSteps + 1; step++) {
     const before = fullSnapshot(lab);
     const r = lab.ctnet(runArgs(`f${step}`), { CTNET_FAULT_AT: String(step) });
