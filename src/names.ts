@@ -12,6 +12,9 @@ export const CHAIN = {
   forward: 'forward',
   /** bridge ctnet: the anti-spoofing checks of container ports. */
   guard: 'port_guard',
+  /** What internal networks' containers may send to the host (DNS to their gateway), and what the host may start towards them (nothing). */
+  input: 'input',
+  outputFilter: 'output_filter',
 } as const;
 
 export const SET = {
@@ -22,6 +25,8 @@ export const SET = {
   gateways: 'gateways',
   sameBridge: 'same_bridge',
   isolatedBridges: 'isolated_bridges',
+  /** bridge . gateway of internal networks: where their containers' DNS queries may go. */
+  internalDns: 'internal_dns',
   /** bridge ctnet: container ports, and what each may send from. */
   guardedPorts: 'container_ports',
   source4: 'port_ip',

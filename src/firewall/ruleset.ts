@@ -57,6 +57,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(nets.map((n) => `"${n.bridge}" . "${n.bridge}"`))}\t}\n`;
   out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
+  out += `\tset ${SET.internalDns} {\n\t\ttype ifname . ${F.addr}\n${elements(nets.filter((n) => n.internal).map((n) => `"${n.bridge}" . ${n.gateway}`))}\t}\n`;
   for (const proto of PROTOCOLS) {
     for (const scope of ['any', 'host'] as const) {
       const key = scope === 'any' ? 'inet_service' : `${F.addr} . inet_service`;
@@ -100,6 +101,14 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\tct status dnat accept\n`;
   out += `\t\tiifname @${SET.bridges} oifname @${SET.bridges} drop\n`;
   out += `\t\toifname @${SET.isolatedBridges} drop\n\t}\n`;
+  // Internal networks have no way to the host either: their containers reach only the embedded DNS
+  // on their own gateway, and the host starts nothing towards them (replies, the DNS's included, pass).
+  out += `\tchain ${CHAIN.input} {\n\t\ttype filter hook input priority filter; policy accept;\n`;
+  out += `\t\tiifname @${SET.internalBridges} meta l4proto { tcp, udp } th dport 53 iifname . ${F.match} daddr @${SET.internalDns} accept\n`;
+  out += `\t\tiifname @${SET.internalBridges} ct state established,related accept\n`;
+  out += `\t\tiifname @${SET.internalBridges} drop\n\t}\n`;
+  out += `\tchain ${CHAIN.outputFilter} {\n\t\ttype filter hook output priority filter; policy accept;\n`;
+  out += `\t\toifname @${SET.internalBridges} ct state new drop\n\t}\n`;
   out += `}\n`;
   return out;
 }

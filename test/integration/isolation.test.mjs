@@ -80,3 +80,22 @@ test('an internal network: its containers talk to each other, and nothing goes i
   blocked(probe(ns.a1, ip.c1, 8080, 'tcp', 800));
   assert.match(sh('ip', '-n', ns.c1, 'route'), /^172\.31\.3\.0\/24 dev eth0/);
 });
+
+test("an internal network and the host: only DNS to its own gateway goes in, the host starts nothing towards it", () => {
+  // The host serves on every address (port 80); a container of a normal network reaches it through its gateway (the control).
+  answers(probe(ns.a1, '172.31.1.1', 80), 'host');
+  blocked(probe(ns.c1, '172.31.3.1', 80, 'tcp', 800));
+  blocked(probe(ns.c1, '172.31.3.1', 80, 'udp', 800));
+  // Even with a route of its own (NET_ADMIN), not to the host's other addresses.
+  sh('ip', '-n', ns.c1, 'route', 'add', `${A.host}/32`, 'via', '172.31.3.1');
+  try {
+    blocked(probe(ns.c1, A.host, 80, 'tcp', 800));
+  } finally {
+    sh('ip', '-n', ns.c1, 'route', 'del', `${A.host}/32`);
+  }
+  // Its own names still resolve at its gateway.
+  assert.match(lab.ok(['exec', 'c1', '--', 'getent', 'hosts', 'c2']), new RegExp(`^${ip.c2.replace(/\./g, '\\.')}\\s+c2$`, 'm'));
+  // The host cannot open a connection to it; it can to a normal network's container (the control).
+  answers(probe(lab.host, ip.a1, 8080), 'a1');
+  blocked(probe(lab.host, ip.c1, 8080, 'tcp', 800));
+});

@@ -36,8 +36,8 @@ test('the rule count does not grow with containers or ports', () => {
 });
 
 test('forwarding: same network first, internal closed, replies and published ports, then isolation', () => {
-  const rules = renderTable([seed], []).split('chain forward {')[1].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type') && l !== '}');
-  assert.deepEqual(rules, [
+  const chain = (name) => renderTable([seed], []).split(`chain ${name} {`)[1].split('\tchain ')[0].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type') && l !== '}');
+  assert.deepEqual(chain('forward'), [
     'iifname . oifname @same_bridge accept',
     'iifname @internal_bridges drop',
     'oifname @internal_bridges drop',
@@ -46,6 +46,13 @@ test('forwarding: same network first, internal closed, replies and published por
     'iifname @bridges oifname @bridges drop',
     'oifname @isolated_bridges drop',
   ]);
+  // Internal networks and the host: DNS to their own gateway in, replies out, nothing else either way.
+  assert.deepEqual(chain('input'), [
+    'iifname @internal_bridges meta l4proto { tcp, udp } th dport 53 iifname . ip daddr @internal_dns accept',
+    'iifname @internal_bridges ct state established,related accept',
+    'iifname @internal_bridges drop',
+  ]);
+  assert.deepEqual(chain('output_filter'), ['oifname @internal_bridges ct state new drop']);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
