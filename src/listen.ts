@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { ConflictError, InvalidArgumentError } from './errors.js';
@@ -38,6 +38,9 @@ export async function listenUnix(server: Server, path: string): Promise<void> {
     if (code !== 'EEXIST') throw new InvalidArgumentError(`cannot make the directory of unix socket ${path} (${code}); pick another --socket`);
   }
   if (await answers(path)) throw new ConflictError(`unix socket ${path} is served by another process; stop it or pick another --socket`);
+  // Only a stale socket is replaced: a file that is not one (a typo naming the database) stays.
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st && !st.isSocket()) throw new ConflictError(`${path} exists and is not a unix socket; pick another --socket`);
   rmSync(path, { force: true });
   await listen(server, [path], `unix socket ${path}`, '--socket');
   chmodSync(path, 0o600);

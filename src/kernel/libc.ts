@@ -30,6 +30,7 @@ interface Libc {
   openat(dirfd: number, path: string, flags: number, mode: number): number;
   mkdirat(dirfd: number, path: string, mode: number): number;
   ioctl(fd: number, request: number, arg: Buffer | null): number;
+  getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
 }
 
 let bound: Libc | undefined;
@@ -65,6 +66,7 @@ export function libc(): Libc {
     openat: lib.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
+    getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ void *len)'),
   } as Libc;
   return bound;
 }
@@ -121,6 +123,17 @@ export function withSignalsBlocked<T>(fn: () => T): T {
   } finally {
     libc().pthread_sigmask(SIG_SETMASK, old, null);
   }
+}
+
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+
+/** The uid of the process at the other end of a connected unix socket (SO_PEERCRED); undefined if it cannot be read. */
+export function peerUid(fd: number): number | undefined {
+  const cred = Buffer.alloc(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(cred.length);
+  return libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len) === 0 ? cred.readUInt32LE(4) : undefined;
 }
 
 /** Marks a descriptor close-on-exec (some libraries, libnftables among them, open sockets without it). */

@@ -55,7 +55,10 @@ export const PAGE_HTML = `<!doctype html>
 <script>
 const $ = (s) => document.querySelector(s);
 let selected = null;
-const json = async (path) => { const r = await fetch(path); if (!r.ok) throw new Error((await r.json()).error || r.statusText); return r.json(); };
+// The API token comes in the page's address after # (never sent to a server, so never in a log).
+const TOKEN = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+const api = (path, init = {}) => fetch(path, { ...init, headers: { Authorization: 'Bearer ' + TOKEN } });
+const json = async (path, init) => { const r = await api(path, init); if (!r.ok) throw new Error((await r.json()).error || r.statusText); return r.json(); };
 function row(cells, cls) {
   const tr = document.createElement('tr');
   if (cls) tr.className = cls;
@@ -63,7 +66,7 @@ function row(cells, cls) {
   return tr;
 }
 async function refresh() {
-  const [containers, networks, ports, svg] = await Promise.all([json('/api/containers'), json('/api/networks'), json('/api/ports'), fetch('/api/topology.svg').then((r) => r.text())]);
+  const [containers, networks, ports, svg] = await Promise.all([json('/api/containers'), json('/api/networks'), json('/api/ports'), api('/api/topology.svg').then((r) => r.text())]);
   const running = containers.filter((c) => c.State.Running).length;
   $('#summary').textContent = networks.length + ' networks, ' + running + ' running / ' + containers.length + ' containers';
   $('#graph').className = '';
@@ -98,7 +101,7 @@ async function showDetails() {
     doctor.onclick = async () => {
       result.textContent = 'checking...';
       try {
-        const d = await json('/api/containers/' + encodeURIComponent(c.Name) + '/doctor');
+        const d = await json('/api/containers/' + encodeURIComponent(c.Name) + '/doctor', { method: 'POST' });
         result.replaceChildren(...d.checks.flatMap((k) => {
           const line = document.createElement('div'); line.className = 'check';
           const s = document.createElement('span'); s.className = k.ok ? 'ok' : 'fail'; s.textContent = k.ok ? 'ok' : 'FAIL';
@@ -119,7 +122,8 @@ async function showDetails() {
 }
 let pending;
 const soon = () => { clearTimeout(pending); pending = setTimeout(() => refresh().catch(() => {}), 50); };
-const events = new EventSource('/api/events');
+// An EventSource cannot send a header: the token goes in the query.
+const events = new EventSource('/api/events?token=' + encodeURIComponent(TOKEN));
 events.onopen = () => { $('#dot').className = 'dot live'; $('#live').textContent = 'live'; soon(); };
 events.onerror = () => { $('#dot').className = 'dot'; $('#live').textContent = 'reconnecting'; };
 events.addEventListener('change', (m) => {

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { peerUid } from '../kernel/libc.js';
 import { listenTcp, listenUnix } from '../listen.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,23 +12,29 @@ import { EventHub, snapshotOf } from './events.js';
 import { PAGE_HTML } from './page.js';
 
 /**
- * `ctnet serve`: a JSON API over HTTP on a loopback address and on a unix socket, server-sent
- * events, and the web page. Every request gets an engine of its own (opened and closed with it), so
- * the server holds no namespace or socket of a container that goes away.
+ * `ctnet serve`: a JSON API on a unix socket and, when asked, over HTTP on a loopback address,
+ * server-sent events, and the web page. The API shows containers' environments: every request needs
+ * the token (Authorization: Bearer, or ?token= where a browser cannot set a header), except over the
+ * unix socket from root (SO_PEERCRED). Changes need --allow-changes as well. Every request gets an
+ * engine of its own (opened and closed with it), so the server holds no namespace or socket of a
+ * container that goes away.
  */
 export interface ServeOptions {
-  host: string;
-  port: number;
+  /** HTTP only when given (--listen). */
+  listen?: { host: string; port: number };
   socketPath: string;
+  /** Where the token is kept for the user (mode 0600), and removed at close. */
+  tokenFile: string;
   allowChanges: boolean;
   engine: () => Engine;
 }
 
 export interface RunningServer {
-  url: string;
+  /** The HTTP address, when it listens on one. */
+  url: string | undefined;
   socketPath: string;
-  /** Present with --allow-changes: what a change request must send as `Authorization: Bearer TOKEN`. */
-  token: string | undefined;
+  token: string;
+  tokenFile: string;
   close(): Promise<void>;
 }
 
@@ -70,15 +77,32 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(text);
 }
 
+const viaUnixSocket = (req: IncomingMessage): boolean => req.socket.remoteFamily === undefined;
+
 /** Requests through a loopback name only: a page elsewhere cannot reach the API by rebinding a DNS name to 127.0.0.1. */
 function allowedHost(req: IncomingMessage, listenHost: string): boolean {
-  if (req.socket.remoteFamily === undefined) return true; // the unix socket
+  if (viaUnixSocket(req)) return true;
   const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return ['localhost', '127.0.0.1', '::1', listenHost].includes(host);
 }
 
+/** root at the other end of the unix socket (the socket is 0600, so nobody else gets this far anyway). */
+function rootPeer(req: IncomingMessage): boolean {
+  // Node exposes no peer credentials; the descriptor is on the socket's handle.
+  const fd = (req.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return viaUnixSocket(req) && typeof fd === 'number' && fd >= 0 && peerUid(fd) === 0;
+}
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const token = opts.allowChanges ? randomBytes(24).toString('hex') : undefined;
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
+  chmodSync(opts.tokenFile, 0o600);
   const withEngine = async <T>(fn: (e: Engine) => T | Promise<T>): Promise<T> => {
     const e = opts.engine();
     try {
@@ -98,30 +122,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     reader = undefined;
   });
 
-  const requireChangeToken = (req: IncomingMessage): void => {
-    if (!token) throw new HttpError(403, 'ctnet serve is read-only; start it with --allow-changes to change containers');
-    const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
-    const expected = Buffer.from(token);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new HttpError(401, 'a change needs the token ctnet serve printed at start, as Authorization: Bearer TOKEN');
-    }
+  /** Every API request: the token, or root over the unix socket. */
+  const authorize = (req: IncomingMessage, url: URL): void => {
+    if (rootPeer(req)) return;
+    const given = (req.headers.authorization ?? '').replace(/^Bearer /, '') || url.searchParams.get('token') || '';
+    if (!sameToken(given, token)) throw new HttpError(401, `the API needs the token in ${opts.tokenFile}, as Authorization: Bearer TOKEN`);
+  };
+  const requireChangeToken = (): void => {
+    if (!opts.allowChanges) throw new HttpError(403, 'ctnet serve is read-only; start it with --allow-changes to change containers');
   };
 
   type Route = [method: string, pattern: RegExp, handler: (req: IncomingMessage, res: ServerResponse, m: RegExpMatchArray, url: URL) => Promise<void> | void];
   const routes: Route[] = [
     ['GET', /^\/$/, (_q, res) => send(res, 200, PAGE_HTML, 'text/html')],
-    ['GET', /^\/api\/info$/, async (_q, res) => send(res, 200, { readOnly: !token })],
+    ['GET', /^\/api\/info$/, async (_q, res) => send(res, 200, { readOnly: !opts.allowChanges })],
     ['GET', /^\/api\/networks$/, async (_q, res) => send(res, 200, await withEngine((e) => e.listNetworks()))],
     ['GET', /^\/api\/containers$/, async (_q, res, _m, url) => send(res, 200, await withEngine((e) => e.listContainers(url.searchParams.get('all') !== '0')))],
     ['GET', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => send(res, 200, await withEngine((e) => e.inspect(decodeURIComponent(m[1]))))],
-    ['GET', /^\/api\/containers\/([^/]+)\/doctor$/, async (_q, res, m, url) =>
+    // The doctor probes from inside the container: it acts, so it is a POST.
+    ['POST', /^\/api\/containers\/([^/]+)\/doctor$/, async (_q, res, m, url) =>
       send(res, 200, await withEngine((e) => e.doctor(decodeURIComponent(m[1]), url.searchParams.get('to') ?? undefined)))],
     ['GET', /^\/api\/ports$/, async (_q, res) => send(res, 200, await withEngine((e) => e.portCounters()))],
     ['GET', /^\/api\/topology$/, async (_q, res) => send(res, 200, await withEngine((e) => e.topology()))],
     ['GET', /^\/api\/topology\.svg$/, async (_q, res) => send(res, 200, (await topologySvg(await withEngine((e) => e.topology()))).svg, 'image/svg+xml')],
     ['GET', /^\/api\/events$/, (_q, res) => hub.add(res)],
     ['POST', /^\/api\/containers$/, async (req, res) => {
-      requireChangeToken(req);
+      requireChangeToken();
       const parsed = RunBody.safeParse(await readJson(req));
       if (!parsed.success) throw new HttpError(400, `invalid container: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
       const started = await withEngine(async (e) => {
@@ -131,13 +157,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       });
       send(res, 201, { Id: started.id, Name: started.name });
     }],
-    ['POST', /^\/api\/containers\/([^/]+)\/stop$/, async (req, res, m) => {
-      requireChangeToken(req);
+    ['POST', /^\/api\/containers\/([^/]+)\/stop$/, async (_q, res, m) => {
+      requireChangeToken();
       await withEngine((e) => e.stop(decodeURIComponent(m[1])));
       send(res, 204, '', 'text/plain');
     }],
-    ['DELETE', /^\/api\/containers\/([^/]+)$/, async (req, res, m) => {
-      requireChangeToken(req);
+    ['DELETE', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => {
+      requireChangeToken();
       await withEngine((e) => e.remove([decodeURIComponent(m[1])], true));
       send(res, 204, '', 'text/plain');
     }],
@@ -145,8 +171,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
-      if (!allowedHost(req, opts.host)) throw new HttpError(403, 'requests must name a loopback host');
+      if (!allowedHost(req, opts.listen?.host ?? '127.0.0.1')) throw new HttpError(403, 'requests must name a loopback host');
       const url = new URL(req.url ?? '/', 'http://localhost');
+      // The page itself holds no data; everything under /api/ does.
+      if (url.pathname.startsWith('/api/')) authorize(req, url);
       const matching = routes.filter(([, pattern]) => pattern.test(url.pathname));
       if (!matching.length) throw new HttpError(404, `no such path: ${url.pathname}`);
       const route = matching.find(([method]) => method === req.method);
@@ -160,28 +188,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const tcp = createServer((q, r) => void handle(q, r));
   const unix = createServer((q, r) => void handle(q, r));
-  await listenTcp(tcp, opts.host, opts.port);
+  const tcp = opts.listen ? createServer((q, r) => void handle(q, r)) : undefined;
+  await listenUnix(unix, opts.socketPath);
   try {
-    await listenUnix(unix, opts.socketPath);
+    if (tcp && opts.listen) await listenTcp(tcp, opts.listen.host, opts.listen.port);
   } catch (err) {
-    tcp.close();
+    unix.close();
+    rmSync(opts.socketPath, { force: true });
     throw err;
   }
-  const address = tcp.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const address = tcp?.address() as AddressInfo | undefined;
+  const host = address?.family === 'IPv6' ? `[${address.address}]` : address?.address;
   return {
-    url: `http://${host}:${address.port}/`,
+    url: address ? `http://${host}:${address.port}/` : undefined,
     socketPath: opts.socketPath,
     token,
+    tokenFile: opts.tokenFile,
     async close() {
       hub.close();
       for (const s of [tcp, unix]) {
+        if (!s) continue;
         s.closeAllConnections();
         await new Promise((r) => s.close(r));
       }
       rmSync(opts.socketPath, { force: true });
+      rmSync(opts.tokenFile, { force: true });
     },
   };
 }

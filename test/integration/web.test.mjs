@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -36,7 +36,7 @@ after(async () => {
   lab?.close();
 });
 
-/** Starts `ctnet serve` on a free loopback port; resolves with its URL and token once it listens. */
+/** Starts `ctnet serve` on a free loopback port; resolves with its URL, socket and token (from its 0600 file) once it listens. */
 function serve(args = []) {
   // Each server its own socket: a socket that is served is not taken over.
   const socket = join(lab.root, `serve-${servers.length}.sock`);
@@ -48,8 +48,9 @@ function serve(args = []) {
     child.stdout.on('data', (d) => {
       out += d;
       const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
-      if (url && /unix socket/.test(out) && (!args.includes('--allow-changes') || /token/.test(out))) {
-        resolve(Object.assign(server, { url, token: /token ([0-9a-f]+)/.exec(out)?.[1], socket: /unix socket (\S+)/.exec(out)[1] }));
+      const tokenFile = /the API token is in (\S+)/.exec(out)?.[1];
+      if (url && tokenFile) {
+        resolve(Object.assign(server, { url, out, tokenFile, token: readFileSync(tokenFile, 'utf8').trim(), socket: /unix socket (\S+)/.exec(out)[1] }));
       }
     });
     child.on('exit', (code) => reject(new Error(`ctnet serve exited ${code}: ${out}`)));
@@ -57,10 +58,10 @@ function serve(args = []) {
 }
 
 test('the web view shows the topology, containers, ports with counters, details and the doctor; a new container appears within a second', { skip }, async () => {
-  const { url, socket } = await serve();
+  const { url, socket, token } = await serve();
   assert.ok(existsSync(socket));
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(url);
+  await page.goto(`${url}#token=${token}`);
   await page.waitForSelector('#dot.live');
   await page.waitForFunction(() => document.querySelectorAll('#containers tr.container').length === 3);
   assert.deepEqual(await page.$$eval('#containers td.name', (tds) => tds.map((t) => t.textContent).sort()), ['container1', 'container2', 'container3']);
@@ -99,13 +100,36 @@ test('the web view shows the topology, containers, ports with counters, details 
   await page.close();
 });
 
-test('the API: read-only unless started with --allow-changes, and then only with its token', async () => {
+test('the API: reads and changes need the token (root on the unix socket excepted); changes need --allow-changes too', async () => {
   const ro = await serve();
-  const refused = await fetch(`${ro.url}api/containers`, { method: 'POST', body: JSON.stringify({ command: ['true'] }) });
+  const auth = { Authorization: `Bearer ${ro.token}` };
+  // The token is in a file of root's, and not in the output (not a terminal: a log would keep it).
+  assert.equal(statSync(ro.tokenFile).mode & 0o777, 0o600);
+  assert.ok(!ro.out.includes(ro.token));
+  // Reads (a container's environment among them) need it.
+  assert.equal((await fetch(`${ro.url}api/containers/container2`)).status, 401);
+  assert.equal((await fetch(`${ro.url}api/containers/container2?token=wrong`)).status, 401);
+  assert.equal((await fetch(`${ro.url}api/containers/container2`, { headers: auth })).status, 200);
+  assert.equal((await fetch(`${ro.url}api/containers/nope`, { headers: auth })).status, 404);
+  assert.equal((await fetch(`${ro.url}`)).status, 200, 'the page holds no data');
+  // root over the unix socket needs no token (SO_PEERCRED).
+  const overSocket = await new Promise((resolve, reject) => {
+    http.get({ socketPath: ro.socket, path: '/api/containers/container2' }, (res) => resolve(res.statusCode)).on('error', reject);
+  });
+  assert.equal(overSocket, 200);
+  const refused = await fetch(`${ro.url}api/containers`, { method: 'POST', body: JSON.stringify({ command: ['true'] }), headers: auth });
   assert.equal(refused.status, 403);
   assert.match((await refused.json()).error, /read-only; start it with --allow-changes/);
-  assert.equal((await fetch(`${ro.url}api/containers/container2`)).status, 200);
-  assert.equal((await fetch(`${ro.url}api/containers/nope`)).status, 404);
+  // The doctor acts (it probes from inside the container): POST only.
+  assert.equal((await fetch(`${ro.url}api/containers/container1/doctor`, { headers: auth })).status, 405);
+  assert.equal((await fetch(`${ro.url}api/containers/container1/doctor`, { method: 'POST', headers: auth })).status, 200);
+  // --socket never replaces a file that is not a socket.
+  const notSocket = join(lab.root, 'precious.txt');
+  writeFileSync(notSocket, 'keep me');
+  const clobber = lab.ctnet(['serve', '--socket', notSocket], {}, { timeout: 5000 });
+  assert.equal(clobber.code, 4);
+  assert.match(clobber.stderr, /^ctnet: error: \S+precious\.txt exists and is not a unix socket; pick another --socket\n$/);
+  assert.equal(readFileSync(notSocket, 'utf8'), 'keep me');
   // A page on another origin that rebinds its name to 127.0.0.1 is turned away.
   const rebound = await new Promise((resolve, reject) => {
     http.get(`${ro.url}api/info`, { headers: { Host: 'attacker.example' } }, (res) => resolve(res.statusCode)).on('error', reject);
