@@ -47,13 +47,15 @@ export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; un
   const steps: Step[] = [
     step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu, mac: bridgeMac(n.id) }, { op: 'link.del', name: n.bridge }),
     step({ op: 'addr.add', dev: n.bridge, ip: n.gateway, prefix }, null),
-    step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null),
     // IPv6 hygiene before the link comes up: an IPv4-only network's bridge has no IPv6 at all (no
     // link-local address, nothing routed from it); no bridge takes router advertisements.
     step({ op: 'sysctl.set', key: ipv6Conf(n.bridge, 'disable_ipv6'), value: n.subnet6 ? '0' : '1', optional: true, ephemeral: true }, null),
     step({ op: 'sysctl.set', key: ipv6Conf(n.bridge, 'accept_ra'), value: '0', optional: true, ephemeral: true }, null),
     step({ op: 'link.up', name: n.bridge }, null),
   ];
+  // Published ports answer on 127.0.0.1 through route_localnet on the bridge (the raw-hook guard keeps
+  // other interfaces' loopback packets out); an internal network publishes nothing, so it has none.
+  if (!n.internal) steps.splice(2, 0, step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null));
   if (n.subnet6 && n.gateway6) steps.push(step({ op: 'addr.add', dev: n.bridge, ip: n.gateway6, prefix: Number(n.subnet6.split('/')[1]) }, null));
   // sysctl.set undoes itself with the value it found (the executor keeps it).
   if (!n.internal) steps.push(step({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }, null));
