@@ -80,10 +80,11 @@ test("only the network's containers are answered: another network's container an
   assert.equal(query('stranger', '172.28.0.1', 'web'), 'REFUSED');
   assert.equal(query('stranger', '172.28.0.1', 'example.org'), 'REFUSED', 'no open resolver for other networks');
   // The internal network's own gateway resolves its names and forwards nothing. Its containers have
-  // no route out; one that makes itself one (NET_ADMIN) to app's gateway is refused there.
+  // no route out; one that makes itself one (NET_ADMIN) to app's gateway gets nothing: the internal
+  // network's input rule drops it before the DNS could refuse it.
   assert.equal(query('inmate', '172.30.0.1', 'example.org'), 'SERVFAIL');
   inNetns('inmate', ['ip', 'route', 'add', '172.28.0.1/32', 'via', '172.30.0.1']);
-  assert.equal(query('inmate', '172.28.0.1', 'example.org'), 'REFUSED');
+  assert.match(query('inmate', '172.28.0.1', 'example.org', 'A', 1000), /^(timeout|REFUSED)$/);
 });
 
 test('upstreams that cannot be reached (an offline host, a garbage line) give SERVFAIL, and the server lives on', () => {
