@@ -33,8 +33,11 @@ export function mappingsOf(store: Store, c: ContainerRecord, family: Family = 'i
 }
 
 /** What a container's bridge port may send from (its MAC and addresses); none before it has a port. */
-export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac'>): PortGuard | undefined {
-  return c.hostVeth && c.ip ? { port: c.hostVeth, mac: c.mac ?? containerMac(c.ip), ip: c.ip, ip6: c.ip6 } : undefined;
+export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>): PortGuard | undefined {
+  if (!c.hostVeth || !c.ip) return undefined;
+  // A runtime's attachment recorded before MACs were (it may have asked for its own): not guessed.
+  if (!c.mac && !c.ownsNetns) return undefined;
+  return { port: c.hostVeth, mac: c.mac ?? containerMac(c.ip), ip: c.ip, ip6: c.ip6 };
 }
 
 /** The same for a further network of a container (network connect): its MAC is derived from that address. */

@@ -122,6 +122,6 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE containers ADD COLUMN ip6_offset INTEGER;
   CREATE UNIQUE INDEX containers_ip6 ON containers(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
   `,
-  // The MAC a runtime asked for (CNI); null: the one derived from the address. The bridge's anti-spoofing sets hold it.
+  // The container interface's MAC (CNI runtimes may choose it): the bridge's anti-spoofing sets hold it.
   `ALTER TABLE containers ADD COLUMN mac TEXT;`,
 ];

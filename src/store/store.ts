@@ -72,7 +72,7 @@ export interface ContainerRecord {
   /** Its IPv6 address on a dual-stack network, and that address's offset in the subnet. */
   ip6: string | null;
   ip6Offset: number | null;
-  /** A MAC a runtime asked for (CNI); null: derived from the address (containerMac). */
+  /** The container interface's MAC (a runtime's choice through CNI, or derived from the address); null in records older than this column. */
   mac: string | null;
 }
 
