@@ -64,3 +64,10 @@ export function hostVethName(id: string): string {
 
 /** A host-side veth of ctnet's naming (a container's, or a connected network's): what gc may remove from a bridge. */
 export const isCtnetVeth = (name: string, kind?: string): boolean => new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`).test(name) && (kind === undefined || kind === 'veth');
+
+/**
+ * The alias (ifalias) of a network's bridge: made by ctnet, by which state directory, for which
+ * network. `gc` removes a bridge marked with its own state directory that no network record names.
+ */
+export const bridgeAlias = (instance: string, networkId: string): string => `ctnet:${instance}:${networkId.slice(0, 12)}`;
+export const isOwnBridgeAlias = (alias: string | undefined, instance: string): boolean => alias?.startsWith(`ctnet:${instance}:`) === true;

@@ -6,7 +6,7 @@ export async function withEngine<T>(
   flags: { explain?: boolean; dryRun?: boolean; progress?: (done: number, total: number, what: string) => void },
   fn: (engine: Engine) => T | Promise<T>,
 ): Promise<T> {
-  const engine = new Engine({ ...engineOptions(flags), progress: flags.progress });
+  const engine = new Engine({ ...engineOptions(flags), progress: flags.progress, warn: (e) => warn([e]) });
   try {
     return await fn(engine);
   } finally {

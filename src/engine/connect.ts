@@ -11,7 +11,7 @@ import type { EngineContext } from './context.js';
 import { ensureDns, hasEmbeddedDns, namesOn } from './dns.js';
 import { findContainer, liveState } from './lookup.js';
 import { findNetwork } from './networks.js';
-import { reconcileContainers } from './reconcile.js';
+import { reconcile } from './reconcile.js';
 import { validateAlias } from './validate.js';
 import { attachmentGuard } from './firewall-state.js';
 import { renderGuardElements } from '../firewall/ruleset.js';
@@ -50,7 +50,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
   const aliases = [...new Set((req.aliases ?? []).map(validateAlias))];
   ctx.requireChangeRights();
   return ctx.locked(() => {
-    if (!ctx.dryRun) reconcileContainers(ctx);
+    if (!ctx.dryRun) reconcile(ctx);
     const net = findNetwork(ctx, req.network);
     const c = findContainer(ctx, req.container);
     if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; only a running container can be connected`);
@@ -64,6 +64,9 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       const owner = owners.get(n.toLowerCase());
       if (owner) throw new ConflictError(`${n === c.name ? 'the name' : '--alias'} ${n} is already a name of container ${owner} on network ${net.name}; ${n === c.name ? 'rename one of them' : 'pick another alias'}`);
     }
+    // A connect killed before it committed left its veth pair (named after container and network): it goes first.
+    const staleVeth = attachmentVeth(c.id, net.id);
+    if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]).forEach((e) => ctx.warn(e));
     const attachment = ctx.transact(() => {
       const subnet = parseSubnet(net.subnet);
       const book = ctx.store.addressBook(net.id);

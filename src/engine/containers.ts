@@ -23,7 +23,7 @@ import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
-import { reconcileContainers } from './reconcile.js';
+import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
@@ -183,7 +183,7 @@ export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTar
 function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
   ctx.requireChangeRights();
   return ctx.locked(() => {
-    if (!ctx.dryRun) reconcileContainers(ctx);
+    if (!ctx.dryRun) reconcile(ctx);
     // Before the default network is made on first use: a refused run changes nothing.
     checkHostAddresses(ctx, portRequests);
     const net = networkForRun(ctx, req.network ?? DEFAULT_NETWORK.name);
@@ -233,7 +233,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     };
     const steps = (record: ContainerRecord, ports: PortRecord[]) => [
       ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
-      ...(record.command.length ? cgroupSteps(record) : []),
+      ...(record.command.length ? cgroupSteps(record, ctx.store.instanceId()) : []),
     ];
     const explainStart = (c: ContainerRecord): void => {
       if (!c.command.length) return;
@@ -259,6 +259,7 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
       applyRepairingFirewall(ctx, plan);
       ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
       const child = start(record);
+      ctx.crashPoint();
       explainStart(record);
       // A network-only container has no process: pid stays null and reconcile leaves it alone.
       const pid = child?.pid ?? null;

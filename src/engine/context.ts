@@ -20,8 +20,10 @@ export interface EngineOptions {
   dryRun?: boolean;
   /** Fail on purpose at this 1-based step of a plan (rollback tests; CTNET_FAULT_AT). */
   faultAt?: number;
-  /** Die by SIGKILL at this 1-based step of a plan (reconcile tests; CTNET_CRASH_AT). */
+  /** Die by SIGKILL at this 1-based step of the command: kernel operations and crash points counted together (crash tests; CTNET_CRASH_AT). */
   crashAt?: number;
+  /** Told about a failure that did not stop the command (a leftover a later command or gc removes). */
+  warn?: (err: Error) => void;
   /** Told how far long operations (gc over many containers) have got. */
   progress?: (done: number, total: number, what: string) => void;
 }
@@ -36,6 +38,7 @@ export class EngineContext {
   readonly host: NetnsHandle;
   readonly render: RenderContext;
   private session: KernelSession | undefined;
+  private steps = 0;
 
   constructor(readonly options: EngineOptions) {
     // The state directory is root's, and every command reads it: say why instead of failing to open it.
@@ -97,7 +100,16 @@ export class EngineContext {
       for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
       return;
     }
-    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, crashAt: this.options.crashAt });
+    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, beforeStep: () => this.crashPoint() });
+  }
+
+  /**
+   * A point where a kill leaves something for the next command to finish: every kernel operation is
+   * one, and so are the state changes between them. With CTNET_CRASH_AT=N the process dies by SIGKILL
+   * at the Nth, as `kill -9` would leave it.
+   */
+  crashPoint(): void {
+    if (this.options.crashAt === ++this.steps) process.kill(process.pid, 'SIGKILL');
   }
 
   /** The injected fault for the step after a plan's kernel steps (starting the container's process). */
@@ -111,7 +123,11 @@ export class EngineContext {
       for (const op of ops) this.options.explain?.(renderOp(op, this.render));
       return [];
     }
-    return executeBestEffort(ops, this.kernel(), { explain: this.options.explain, render: this.render });
+    return executeBestEffort(ops, this.kernel(), { explain: this.options.explain, render: this.render, beforeStep: () => this.crashPoint() });
+  }
+
+  warn(err: Error): void {
+    this.options.warn?.(err);
   }
 
   explain(line: string): void {

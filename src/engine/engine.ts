@@ -1,13 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import { attachContainer, runContainer, waitStarted, type AttachRequest, type RunRequest, type Started } from './containers.js';
-import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, signalContainer, stopContainer, waitContainer } from './lifecycle.js';
+import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
+import { signalContainer } from './signals.js';
 import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
 import { portCounters, type PortCounterView } from './port-counters.js';
 import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connect.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
-import { garbageCollect, type GcReport } from './reconcile.js';
+import { garbageCollect, type GcReport } from './gc.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';

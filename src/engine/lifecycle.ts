@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { spawn } from 'node:child_process';
 import { netnsPath } from '../kernel/netns.js';
-import { childrenOf, isAlive } from '../kernel/proc.js';
+import { isAlive } from '../kernel/proc.js';
 import { closeOnExecAll, resolveCommand } from '../kernel/spawn.js';
 import { execCommand, pid1Of } from './sandbox.js';
 import type { ContainerRecord } from '../store/store.js';
@@ -11,36 +11,14 @@ import { containerEnv } from './container-env.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
 import { readExitStatus } from './shim.js';
-import { detachContainer, markExited, removeContainerFiles } from './teardown.js';
+import { markExited, removeContainerNow } from './teardown.js';
+import { signalContainer } from './signals.js';
 
 /** What happens to a container after it started: it exits, is stopped, removed, exec'd into, read. */
 
 /** Called when a foreground container's process ends. */
 export function containerExited(ctx: EngineContext, id: string, exitCode: number): void {
   ctx.locked(() => markExited(ctx, id, exitCode));
-}
-
-/**
- * A detached container's supervisor leads its own process group, and the container's PID 1 leads
- * another (its own session, away from any terminal): both groups get the signal. A foreground
- * container's PID 1 gets it directly (ctnet-fork above it ignores TERM and INT), and SIGKILL also
- * goes to ctnet-fork, whose death takes PID 1 with it.
- */
-export function signalContainer(root: string, c: ContainerRecord, signal: NodeJS.Signals): void {
-  if (!c.pid) return;
-  const pid1 = pid1Of(root, c);
-  const targets: (number | undefined)[] = [-c.pid, pid1 && -pid1];
-  if (!c.detached) {
-    // With --init the command is PID 1's child, and the signal is meant for it.
-    targets.splice(0, 2, pid1, ...(c.sandbox.init && pid1 ? childrenOf(pid1) : []), signal === 'SIGKILL' ? c.pid : undefined);
-  }
-  for (const pid of targets) {
-    try {
-      if (pid) process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
 }
 
 async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
@@ -91,13 +69,13 @@ export async function removeContainers(ctx: EngineContext, names: readonly strin
     }
   }
   for (const c of targets) {
+    // Marked first: killed from here on, the next command finishes the removal.
+    if (!ctx.dryRun) ctx.locked(() => ctx.store.transaction(() => ctx.store.markRemoving(c.id)));
+    ctx.crashPoint();
     await terminate(ctx.root, c, 0);
     ctx.locked(() => {
       const current = ctx.store.getContainer(c.id);
-      if (!current) return;
-      detachContainer(ctx, current);
-      ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-      removeContainerFiles(ctx.root, current);
+      if (current) removeContainerNow(ctx, current);
     });
   }
   return targets;
@@ -111,9 +89,7 @@ export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
     if (c.pid !== null && liveState(c) === 'running') {
       throw new ConflictError(`container ${c.name} has a running process; remove it with ctnet rm -f ${c.name}`);
     }
-    detachContainer(ctx, c);
-    ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
-    removeContainerFiles(ctx.root, c);
+    removeContainerNow(ctx, c);
   });
 }
 

@@ -4,14 +4,16 @@ import { defaultGateway } from '../ipam/allocator.js';
 import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../ipam/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
-import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE } from '../names.js';
+import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, bridgeAlias, isOwnBridgeAlias } from '../names.js';
 import { ensureDns, hasEmbeddedDns } from './dns.js';
-import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork, planRemoveNetwork } from '../plan/network-plan.js';
+import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork } from '../plan/network-plan.js';
+import type { Step } from '../plan/ops.js';
+import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
 import { gateway6Of, overlaps6, parseSubnet6 } from '../ipam/ipv6.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
-import { reconcileContainers } from './reconcile.js';
+import { reconcile } from './reconcile.js';
 import { validateIfname, validateMtu, validateName } from './validate.js';
 
 export interface CreateNetworkRequest {
@@ -34,9 +36,6 @@ export interface CreateNetworkRequest {
   subnet6?: string;
 }
 
-/** Meta key holding net.ipv4.ip_forward as it was before ctnet's first network, restored after its last. */
-const FORWARD_BEFORE = 'host.ip_forward.before';
-const FORWARD6_BEFORE = 'host.ipv6_forwarding.before';
 
 interface HostRoute {
   subnet: Subnet;
@@ -75,14 +74,17 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
 
   return ctx.locked(() => {
     const store = ctx.store;
-    if (!ctx.dryRun) reconcileContainers(ctx);
+    if (!ctx.dryRun) reconcile(ctx);
     if (store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
     const others = store.listNetworks();
     const id = randomBytes(32).toString('hex');
     const bridge = req.bridge ?? `br-${id.slice(0, 12)}`;
     const owner = others.find((n) => n.bridge === bridge);
     if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
-    if (ctx.kernel().rtnl().findLink(bridge)) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
+    const link = ctx.kernel().rtnl().findLink(bridge);
+    // A bridge this state directory made and no network names (a removal whose delete failed) is ours to replace.
+    if (link && !ctx.dryRun && link.kind === 'bridge' && isOwnBridgeAlias(link.alias, store.instanceId())) ctx.apply([{ do: { op: 'link.del', name: bridge }, undo: null }]);
+    else if (link) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
 
     const routes = hostRoutes(ctx, new Set(others.map((n) => n.bridge)));
     const subnet = requestedSubnet ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
@@ -97,20 +99,37 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     }
     const record: NetworkRecord = {
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
-      internal: req.internal === true, mtu, createdAt: new Date().toISOString(),
+      internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating',
       rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
       ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
     const forwarding6Before = subnet6 && !others.some((o) => o.subnet6) ? ctx.kernel().inHost(() => readSysctl(IPV6_FORWARD)) : undefined;
-    const created = ctx.transact(() => {
+    // The intent: the record (creating) and forwarding as it was, before the kernel changes.
+    const intent = (): { steps: Step[]; result: NetworkRecord } => {
       if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
       if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
       const undo = firewallScript(store);
       store.insertNetwork(record);
-      return { steps: planCreateNetwork(record, { apply: firewallScript(store), undo }), result: record };
-    });
+      return { steps: planCreateNetwork({ ...record, alias: bridgeAlias(store.instanceId(), id) }, { apply: firewallScript(store), undo }), result: record };
+    };
+    if (ctx.dryRun) return ctx.transact(intent);
+    const { steps } = store.transaction(intent);
+    try {
+      ctx.apply(steps);
+    } catch (err) {
+      // The executor undid the kernel steps; the intent goes too.
+      store.transaction(() => {
+        store.deleteNetwork(id);
+        if (others.length === 0) store.setMeta(FORWARD_BEFORE, undefined);
+        if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, undefined);
+      });
+      throw err;
+    }
+    ctx.crashPoint();
+    const created = { ...record, state: 'ready' as const };
+    store.transaction(() => store.setNetworkState(id, 'ready'));
     if (hasEmbeddedDns(created)) ensureDns(ctx);
     return created;
   });
@@ -137,7 +156,7 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
 export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
   if (ctx.kernel().rtnl().findLink(net.bridge)) return;
-  ctx.apply(planCreateNetwork(net, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
+  ctx.apply(planCreateNetwork({ ...net, alias: bridgeAlias(ctx.store.instanceId(), net.id) }, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
   restoreFirewall(ctx);
 }
 
@@ -173,7 +192,7 @@ export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
 export function removeNetwork(ctx: EngineContext, name: string): Error[] {
   ctx.requireChangeRights();
   return ctx.locked(() => {
-    if (!ctx.dryRun) reconcileContainers(ctx);
+    if (!ctx.dryRun) reconcile(ctx);
     const net = findNetwork(ctx, name);
     const attached = ctx.store.containersOn(net.id);
     if (attached.length) {
@@ -184,20 +203,10 @@ export function removeNetwork(ctx: EngineContext, name: string): Error[] {
     if (connected.length) {
       throw new ConflictError(`network ${net.name} still has containers connected (${connected.join(' ')}); disconnect them first with: ctnet network disconnect ${net.name} NAME`);
     }
-    let errors: Error[] = [];
-    ctx.transact(() => {
-      ctx.store.deleteNetwork(net.id);
-      // Forwarding as it was before ctnet's first network (of each family) once the last one goes.
-      const left = ctx.store.listNetworks();
-      const restore: { key: string; value: string }[] = [];
-      for (const [meta, key, gone] of [[FORWARD_BEFORE, IP_FORWARD, left.length === 0], [FORWARD6_BEFORE, IPV6_FORWARD, net.subnet6 !== null && !left.some((n) => n.subnet6)]] as const) {
-        const value = gone ? ctx.store.getMeta(meta) : undefined;
-        if (value !== undefined) restore.push({ key, value });
-        if (gone) ctx.store.setMeta(meta, undefined);
-      }
-      errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore));
-      return { steps: [], result: undefined };
-    });
-    return errors;
+    // Marked first, so a removal killed part-way is finished by the next command, never undone.
+    const removing = { ...net, state: 'removing' as const };
+    if (ctx.dryRun) return ctx.transact(() => (ctx.store.setNetworkState(net.id, 'removing'), { steps: [], result: tearDownNetwork(ctx, removing) }));
+    ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
+    return tearDownNetwork(ctx, removing);
   });
 }

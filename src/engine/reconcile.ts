@@ -1,20 +1,20 @@
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { isAlive } from '../kernel/proc.js';
-import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
-import { containerNetnsName, hostVethName, isCtnetVeth } from '../names.js';
 import type { EngineContext } from './context.js';
-import { firewallScript } from './firewall-state.js';
-import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
-import { detachContainer, markExited, removeContainerFiles } from './teardown.js';
-import { dnsRunning, ensureDns, hasEmbeddedDns } from './dns.js';
+import { tearDownNetwork } from './network-teardown.js';
+import { detachContainer, markExited, removeContainerFiles, removeContainerNow } from './teardown.js';
 
 /**
- * Cheap reconcile, run by every changing command under the host lock: containers whose process
- * has gone are taken down, and setups whose ctnet process died half-way are undone.
+ * The cheap reconcile every changing command runs first, under the host lock (indexed queries: only
+ * records in a transitional state or with a process are read). It finishes what killed commands
+ * left: containers whose process has gone are taken down, setups whose ctnet process died half-way
+ * are undone, networks left `creating` are undone and those left `removing` are removed.
  */
-export function reconcileContainers(ctx: EngineContext): string[] {
+export function reconcile(ctx: EngineContext): string[] {
   const done: string[] = [];
+  for (const c of ctx.store.containersBeingRemoved()) {
+    removeContainerNow(ctx, c);
+    done.push(`${c.name}: interrupted removal finished`);
+  }
   const candidates = ctx.store.containersToReconcile();
   for (const [i, c] of candidates.entries()) {
     ctx.options.progress?.(i + 1, candidates.length, 'checking containers');
@@ -28,92 +28,11 @@ export function reconcileContainers(ctx: EngineContext): string[] {
       done.push(`${c.name}: interrupted setup undone`);
     }
   }
+  // Under the host lock no other command is half-way, so every unfinished network is a killed one's.
+  for (const net of ctx.store.unfinishedNetworks()) {
+    if (net.state === 'creating') ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
+    for (const err of tearDownNetwork(ctx, net)) ctx.warn(err);
+    done.push(`network ${net.name}: interrupted ${net.state === 'creating' ? 'creation undone' : 'removal finished'}`);
+  }
   return done;
-}
-
-export interface GcReport {
-  actions: string[];
-  errors: Error[];
-}
-
-/**
- * Full repair: the cheap reconcile, then the kernel against the state. Bridges a reboot removed are
- * rebuilt, veths on ctnet's bridges that belong to no container are deleted, and the nftables table
- * is rendered anew from state (restoring it after a flush and dropping stale elements).
- */
-export function garbageCollect(ctx: EngineContext): GcReport {
-  ctx.requireChangeRights();
-  return ctx.locked(() => {
-    const before = ctx.store.listContainers();
-    const actions = reconcileContainers(ctx);
-    if (!ctx.dryRun && !dnsRunning(ctx) && ctx.store.listNetworks().some(hasEmbeddedDns)) {
-      ensureDns(ctx);
-      actions.push('embedded DNS was not running, started');
-    }
-    const errors: Error[] = [];
-    const rtnl = ctx.kernel().rtnl();
-    const networks = ctx.store.listNetworks();
-    const live = ctx.store.listContainers();
-    for (const net of networks) {
-      if (!rtnl.findLink(net.bridge)) {
-        try {
-          ensureNetworkPresent(ctx, net);
-          actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
-        } catch (err) {
-          errors.push(err as Error);
-        }
-      }
-    }
-    // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
-    // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
-    // here covers a namespace something keeps alive. Only veths nobody knows are reported.
-    const running = live.filter((c) => c.state !== 'exited');
-    // A running container's veths: its first network's, and those network connect added.
-    const active = new Set([...running.map((c) => c.hostVeth), ...running.flatMap((c) => ctx.store.attachmentsOf(c.id).map((a) => a.hostVeth))].filter(Boolean));
-    const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
-    const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
-    for (const link of rtnl.listLinks()) {
-      // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
-      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
-      errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
-      if (!ever.has(link.name)) actions.push(`removed leftover veth ${link.name}`);
-    }
-    // An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them).
-    const exited = live.filter((c) => c.state === 'exited');
-    for (const [i, c] of exited.entries()) {
-      ctx.options.progress?.(i + 1, exited.length, 'cleaning up exited containers');
-      const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
-      errors.push(...errs);
-    }
-    for (const id of strayCgroups(ctx, new Set(live.map((c) => c.id)))) {
-      try {
-        removeContainerCgroup(id);
-        actions.push(`removed leftover cgroup ctnet/${id.slice(0, 12)}`);
-      } catch (err) {
-        errors.push(err as Error);
-      }
-    }
-    // Render the table anew from state; with no network, only remove a table that is there.
-    if (networks.length || ctnetTableExists(ctx)) {
-      errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
-    }
-    return { actions, errors };
-  });
-}
-
-/**
- * Container cgroups under ctnet's parent that no container of this state has, that hold no process
- * and were made over a minute ago (another state root's container may be starting in a new one).
- */
-function strayCgroups(ctx: EngineContext, known: ReadonlySet<string>): string[] {
-  const layout = cgroupLayout();
-  if (!layout || ctx.dryRun) return [];
-  const old = Date.now() - 60_000;
-  return cgroupIds(layout).filter((id) => !known.has(id) && cgroupDirs(layout, id).every((d) => {
-    try {
-      return statSync(d).mtimeMs < old && readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() === '';
-    } catch {
-      return true; // that hierarchy has none
-    }
-  }));
 }

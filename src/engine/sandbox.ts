@@ -120,7 +120,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
 }
 
 /** Kernel steps of a container's cgroup: made (with its limits) before the process starts, removed when it goes. */
-export function cgroupSteps(c: ContainerRecord): Step[] {
+export function cgroupSteps(c: ContainerRecord, owner: string): Step[] {
   const layout = cgroupLayout();
   if (!layout) return [];
   const dirs = cgroupDirs(layout, c.id);
@@ -129,7 +129,7 @@ export function cgroupSteps(c: ContainerRecord): Step[] {
   const privileged = c.sandbox.security?.privileged === true;
   const writes = [...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id))];
   const devices = privileged ? undefined : deviceProgramTarget(layout, c.id);
-  return [step({ op: 'cgroup.create', dirs, writes, optional, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
+  return [step({ op: 'cgroup.create', dirs, writes, optional, owner, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
 }
 
 /** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */

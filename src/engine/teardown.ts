@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { parseSubnet } from '../ipam/ipv4.js';
 import { parseSubnet6 } from '../ipam/ipv6.js';
 import { netnsPath } from '../kernel/netns.js';
-import { killProcessesIn } from '../kernel/proc.js';
+import { isAlive, killProcessesIn } from '../kernel/proc.js';
+import { signalContainer } from './signals.js';
 import { planDetach } from '../plan/container-plan.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
@@ -49,6 +50,17 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
   });
   if (c.autoRemove) removeContainerFiles(ctx.root, c);
   return errors;
+}
+
+/**
+ * Takes a container apart and forgets it: every process in its namespace ends (its supervisor
+ * included), its network goes, then its record and files. Repeatable.
+ */
+export function removeContainerNow(ctx: EngineContext, c: ContainerRecord): void {
+  if (c.pid !== null && isAlive(c.pid, c.pidStart)) signalContainer(ctx.root, c, 'SIGKILL');
+  for (const err of detachContainer(ctx, c)) ctx.warn(err);
+  ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
+  removeContainerFiles(ctx.root, c);
 }
 
 /** The container's directory: logs, exit status, its /etc files, its PID file. */

@@ -31,6 +31,8 @@ interface Libc {
   mkdirat(dirfd: number, path: string, mode: number): number;
   ioctl(fd: number, request: number, arg: Buffer | null): number;
   getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
+  setxattr(path: string, name: string, value: string, size: number, flags: number): number;
+  getxattr(path: string, name: string, value: Buffer, size: number): number;
 }
 
 let bound: Libc | undefined;
@@ -67,6 +69,8 @@ export function libc(): Libc {
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ void *len)'),
+    setxattr: lib.func('int setxattr(const char *path, const char *name, const char *value, size_t size, int flags)'),
+    getxattr: lib.func('intptr_t getxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   } as Libc;
   return bound;
 }
@@ -144,4 +148,16 @@ export function setCloexec(fd: number): void {
 /** The opposite, for standard streams a process hands to the program it becomes (Node marks them close-on-exec). */
 export function clearCloexec(fd: number): void {
   libc().fcntl(fd, F_SETFD, 'int', 0);
+}
+
+/** Sets an extended attribute (a `trusted.` one: only root reads or writes it). */
+export function setXattr(path: string, name: string, value: string): void {
+  check(libc().setxattr(path, name, value, Buffer.byteLength(value), 0), `marking ${path}`);
+}
+
+/** An extended attribute's value, or undefined when the file has none by that name. */
+export function getXattr(path: string, name: string): string | undefined {
+  const buf = Buffer.alloc(256);
+  const n = libc().getxattr(path, name, buf, buf.length);
+  return n < 0 ? undefined : buf.subarray(0, n).toString();
 }

@@ -1,4 +1,5 @@
-import type { Op } from '../plan/ops.js';
+import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
+import { setXattr } from './libc.js';
 import { KernelError } from '../errors.js';
 import type { Applier } from '../plan/executor.js';
 import { Nft } from './nft.js';
@@ -72,7 +73,7 @@ export class KernelSession implements Applier {
         deleteNamedNetns(op.name);
         return;
       case 'bridge.add':
-        this.rtnl().addBridge(op.name, op.mtu, op.mac);
+        this.rtnl().addBridge(op.name, op.mtu, op.mac, op.alias);
         return;
       case 'veth.add': {
         const peerNs = this.netnsHandle(op.peerNetns);
@@ -116,6 +117,7 @@ export class KernelSession implements Applier {
       case 'cgroup.create':
         try {
           makeCgroupDirs(op.dirs);
+          if (op.owner) for (const d of op.dirs) setXattr(d, CGROUP_OWNER_XATTR, op.owner);
           for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
           if (op.devices) attachDeviceProgram(op.devices.dir, deviceProgram(op.devices.allow.map(parseDeviceRule)));
         } catch (err) {

@@ -12,8 +12,8 @@ export interface ExecuteOptions {
   render: RenderContext;
   /** 1-based step number at which to fail on purpose (tests prove rollback with it). */
   faultAt?: number;
-  /** 1-based step number at which the process kills itself, leaving everything as a crash would (tests prove reconcile). */
-  crashAt?: number;
+  /** Called before each operation (the engine counts them to die by SIGKILL at a chosen one: crash tests). */
+  beforeStep?: () => void;
 }
 
 /**
@@ -27,7 +27,7 @@ export function execute(steps: readonly Step[], applier: Applier, opts: ExecuteO
     for (const s of steps) {
       index++;
       if (opts.faultAt === index) throw new InjectedFaultError(index, renderOp(s.do, opts.render));
-      if (opts.crashAt === index) process.kill(process.pid, 'SIGKILL');
+      opts.beforeStep?.();
       const dynamicUndo = applier.apply(s.do);
       opts.explain?.(renderOp(s.do, opts.render));
       const u = dynamicUndo ?? s.undo;
@@ -49,6 +49,7 @@ export function execute(steps: readonly Step[], applier: Applier, opts: ExecuteO
 export function executeBestEffort(ops: readonly Op[], applier: Applier, opts: Omit<ExecuteOptions, 'faultAt'>): Error[] {
   const errors: Error[] = [];
   for (const op of ops) {
+    opts.beforeStep?.();
     try {
       applier.apply(op);
       opts.explain?.(renderOp(op, opts.render));

@@ -11,6 +11,8 @@ export interface NetworkShape {
   /** Dual stack: the IPv6 subnet and the gateway address the bridge gets in it. */
   subnet6?: string | null;
   gateway6?: string | null;
+  /** The bridge's alias: whose it is (see bridgeAlias). */
+  alias?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export const ipv6Conf = (dev: string, key: 'disable_ipv6' | 'accept_ra'): string
 export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; undo: string }): Step[] {
   const prefix = parseSubnet(n.subnet).prefix;
   const steps: Step[] = [
-    step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu, mac: bridgeMac(n.id) }, { op: 'link.del', name: n.bridge }),
+    step({ op: 'bridge.add', name: n.bridge, mtu: n.mtu, mac: bridgeMac(n.id), ...(n.alias ? { alias: n.alias } : {}) }, { op: 'link.del', name: n.bridge }),
     step({ op: 'addr.add', dev: n.bridge, ip: n.gateway, prefix }, null),
     // IPv6 hygiene before the link comes up: an IPv4-only network's bridge has no IPv6 at all (no
     // link-local address, nothing routed from it); no bridge takes router advertisements.

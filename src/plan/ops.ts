@@ -1,3 +1,6 @@
+/** The extended attribute naming the state directory (its instance ID) that made a container's cgroup. */
+export const CGROUP_OWNER_XATTR = 'trusted.ctnet.owner';
+
 /**
  * Kernel operations as data. Planners return them; one executor applies them (undoing in reverse
  * on failure); the same list renders as the equivalent shell commands for --explain and --dry-run.
@@ -6,7 +9,7 @@
 export type Op =
   | { op: 'netns.add'; name: string }
   | { op: 'netns.del'; name: string }
-  | { op: 'bridge.add'; name: string; mtu: number; mac: string }
+  | { op: 'bridge.add'; name: string; mtu: number; mac: string; alias?: string }
   | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string; peerMac?: string }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
@@ -27,7 +30,7 @@ export type Op =
    * A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value]
    * writes. `optional` (no limits asked for): a host that refuses them only costs the stats.
    */
-  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][]; optional?: boolean; devices?: { dir: string; allow: string[] } }
+  | { op: 'cgroup.create'; dirs: string[]; writes: [string, string, string][]; optional?: boolean; devices?: { dir: string; allow: string[] }; owner?: string }
   | { op: 'cgroup.remove'; id: string };
 
 /** One step of a plan: the operation and the operation that reverses it (null when an earlier undo covers it). */
@@ -65,7 +68,7 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'netns.del':
       return `ip netns del ${op.name}`;
     case 'bridge.add':
-      return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
+      return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`) + (op.alias ? ` && ${ipCmd(ctx, undefined, `link set ${op.name} alias ${op.alias}`)}` : '');
     case 'veth.add': {
       const master = op.master ? ` master ${op.master} up` : '';
       const mac = op.peerMac ? ` address ${op.peerMac}` : '';
@@ -94,7 +97,7 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       return `${op.netns.startsWith('/') ? `nsenter --net=${op.netns}` : `ip netns exec ${op.netns}`} sysctl -w ${op.key}=${op.value}`;
     case 'cgroup.create':
       return [
-        `mkdir -p ${op.dirs.join(' ')}`, ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`),
+        `mkdir -p ${op.dirs.join(' ')}`, ...(op.owner ? op.dirs.map((d) => `setfattr -n ${CGROUP_OWNER_XATTR} -v ${op.owner} ${d}`) : []), ...op.writes.map(([d, f, v]) => `echo ${shellQuote(v)} > ${d}/${f}`),
         ...(op.devices ? [`: attach a cgroup device program to ${op.devices.dir} allowing ${shellQuote(op.devices.allow.join(', '))}`] : []),
       ].join(' && ');
     case 'cgroup.remove':

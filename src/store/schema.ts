@@ -124,4 +124,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `,
   // The container interface's MAC (CNI runtimes may choose it): the bridge's anti-spoofing sets hold it.
   `ALTER TABLE containers ADD COLUMN mac TEXT;`,
+  // The crash protocol: a network is recorded (creating) before its bridge exists and marked (removing)
+  // before it goes, so the next command finishes or undoes what a killed one left.
+  `ALTER TABLE networks ADD COLUMN state TEXT NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready', 'removing'));`,
+  // ... and a container is marked before `rm` takes it apart, so a killed removal is finished, not left Exited.
+  `ALTER TABLE containers ADD COLUMN removing INTEGER NOT NULL DEFAULT 0;`,
 ];

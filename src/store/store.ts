@@ -29,7 +29,11 @@ export interface NetworkRecord {
   /** Dual stack: the IPv6 subnet and its gateway (null for IPv4 only). */
   subnet6: string | null;
   gateway6: string | null;
+  /** creating: recorded, kernel being set up; removing: kernel being torn down. Only a killed command leaves either. */
+  state: NetworkState;
 }
+
+export type NetworkState = 'creating' | 'ready' | 'removing';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -112,6 +116,7 @@ const toNetwork = (r: Row): NetworkRecord => ({
   dns: r.dns === 1,
   subnet6: (r.subnet6 as string | null) ?? null,
   gateway6: (r.gateway6 as string | null) ?? null,
+  state: r.state as NetworkState,
 });
 
 const toContainer = (r: Row): ContainerRecord => ({
@@ -253,6 +258,15 @@ export class Store {
     this.db.pragma('defer_foreign_keys = ON');
   }
 
+  /**
+   * This state directory's own ID, made on first use: it marks the kernel objects ctnet makes (bridge
+   * aliases), so `gc` removes its own leftovers and never another state directory's.
+   */
+  instanceId(): string {
+    this.sql("INSERT OR IGNORE INTO meta (key, value) VALUES ('instance.id', lower(hex(randomblob(6))))").run();
+    return this.getMeta('instance.id') as string;
+  }
+
   getMeta(key: string): string | undefined {
     return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined;
   }
@@ -264,14 +278,15 @@ export class Store {
 
   // networks
 
+  /** Networks that exist or are being created (not those being removed). */
   listNetworks(): NetworkRecord[] {
-    return (this.sql('SELECT * FROM networks ORDER BY created_at, name').all() as Row[]).map(toNetwork);
+    return (this.sql("SELECT * FROM networks WHERE state != 'removing' ORDER BY created_at, name").all() as Row[]).map(toNetwork);
   }
 
   findNetwork(nameOrId: string): NetworkRecord | undefined {
-    const exact = this.sql('SELECT * FROM networks WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    const exact = this.sql("SELECT * FROM networks WHERE (name = ? OR id = ?) AND state != 'removing'").get(nameOrId, nameOrId) as Row | undefined;
     if (exact) return toNetwork(exact);
-    const prefixed = this.sql('SELECT * FROM networks WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    const prefixed = this.sql("SELECT * FROM networks WHERE id LIKE ? AND state != 'removing' LIMIT 2").all(`${nameOrId}%`) as Row[];
     return prefixed.length === 1 && nameOrId.length >= 3 ? toNetwork(prefixed[0]) : undefined;
   }
 
@@ -281,12 +296,21 @@ export class Store {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6);
+      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6, n.state);
   }
 
   deleteNetwork(id: string): void {
     this.sql('DELETE FROM networks WHERE id = ?').run(id);
+  }
+
+  /** Networks a killed command left half made or half removed. */
+  unfinishedNetworks(): NetworkRecord[] {
+    return (this.sql("SELECT * FROM networks WHERE state != 'ready'").all() as Row[]).map(toNetwork);
+  }
+
+  setNetworkState(id: string, state: NetworkState): void {
+    this.sql('UPDATE networks SET state = ? WHERE id = ?').run(state, id);
   }
 
   // containers
@@ -395,6 +419,16 @@ export class Store {
       values.push(ipNum(changes.ip ?? null));
     }
     this.sql(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  }
+
+  /** The intent of `rm`: a killed removal is finished by the next reconcile. */
+  markRemoving(id: string): void {
+    this.sql('UPDATE containers SET removing = 1 WHERE id = ?').run(id);
+  }
+
+  /** Containers whose removal a killed command left unfinished. */
+  containersBeingRemoved(): ContainerRecord[] {
+    return (this.sql('SELECT * FROM containers WHERE removing = 1').all() as Row[]).map(toContainer);
   }
 
   deleteContainer(id: string): void {

@@ -2,7 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { getXattr, setXattr } from '../../dist/kernel/libc.js';
+import { CGROUP_OWNER_XATTR } from '../../dist/plan/ops.js';
 import { randomBytes } from 'node:crypto';
 import { createLab, probe, echoServerCommand, linkGone, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
@@ -136,25 +140,33 @@ test('gc shows progress on a terminal and stays quiet when output is not a termi
   lab.ok(['rm', 'p1', 'p2', 'p3']);
 });
 
-test('gc removes a leftover container cgroup (empty, over a minute old, of no known container) and keeps live ones', () => {
+test('gc removes a leftover container cgroup this state directory made, and keeps live ones and another state directory\'s', () => {
   lab.ok(['run', '-d', '--name', 'kept', '--network', 'lab', '--', 'sleep', '600']);
   const keptId = lab.json(['inspect', 'kept']).Id;
+  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
   const stray = 'f'.repeat(56) + randomBytes(4).toString('hex');
+  const foreign = 'e'.repeat(56) + randomBytes(4).toString('hex');
   const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'].filter((r) => existsSync(`${r}/ctnet`));
   assert.ok(roots.length, 'ctnet has cgroups on this host');
   for (const r of roots) {
     mkdirSync(`${r}/ctnet/${stray}`);
-    const old = new Date(Date.now() - 3600_000);
-    utimesSync(`${r}/ctnet/${stray}`, old, old);
+    setXattr(`${r}/ctnet/${stray}`, CGROUP_OWNER_XATTR, instance);
+    // Another state directory's container (CTNET_ROOT elsewhere): not this gc's to remove.
+    mkdirSync(`${r}/ctnet/${foreign}`);
+    setXattr(`${r}/ctnet/${foreign}`, CGROUP_OWNER_XATTR, 'another0root');
   }
   try {
-    assert.match(lab.ok(['gc']), new RegExp(`removed leftover cgroup ctnet/${stray.slice(0, 12)}`));
+    const out = lab.ok(['gc']);
+    assert.match(out, new RegExp(`removed leftover cgroup ctnet/${stray.slice(0, 12)}`));
+    assert.doesNotMatch(out, new RegExp(foreign.slice(0, 12)));
     for (const r of roots) {
       assert.equal(existsSync(`${r}/ctnet/${stray}`), false);
+      assert.equal(existsSync(`${r}/ctnet/${foreign}`), true, 'another state directory keeps its cgroup');
       assert.equal(existsSync(`${r}/ctnet/${keptId}`), true, 'a running container keeps its cgroup');
+      assert.equal(getXattr(`${r}/ctnet/${keptId}`, CGROUP_OWNER_XATTR), instance, 'ctnet marks the cgroups it makes');
     }
   } finally {
-    for (const r of roots) try { rmdirSync(`${r}/ctnet/${stray}`); } catch { /* removed by gc */ }
+    for (const r of roots) for (const id of [stray, foreign]) try { rmdirSync(`${r}/ctnet/${id}`); } catch { /* removed by gc */ }
     lab.ok(['rm', '-f', 'kept']);
   }
 });

@@ -8,7 +8,7 @@ import { RtnlSocket } from './socket.js';
 
 const AF_INET = 2;
 const IFF_UP = 0x1;
-const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, IFALIAS: 20, NET_NS_FD: 28 } as const;
 const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
 const VETH_INFO_PEER = 1;
 const IFLA_BRPORT_MODE = 4;
@@ -28,6 +28,8 @@ export interface Link {
   master?: number;
   kind?: string;
   mac?: string;
+  /** The link's alias (ifalias): ctnet marks the bridges it makes with its state directory's ID. */
+  alias?: string;
 }
 
 export interface Address {
@@ -71,6 +73,7 @@ function parseLink(m: NlMessage): Link {
     master: readU32(attrs.get(IFLA.MASTER)),
     kind,
     mac: mac && mac.length === 6 ? macString(mac) : undefined,
+    alias: readStr(attrs.get(IFLA.IFALIAS)),
   };
 }
 
@@ -118,7 +121,7 @@ export class Rtnl {
     return Buffer.concat([ifinfomsg(0, flags, change), attrStr(IFLA.IFNAME, name)]);
   }
 
-  addBridge(name: string, mtu: number, mac: string): void {
+  addBridge(name: string, mtu: number, mac: string, alias?: string): void {
     const body = Buffer.concat([
       ifinfomsg(),
       attrStr(IFLA.IFNAME, name),
@@ -127,6 +130,8 @@ export class Rtnl {
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'bridge')),
     ]);
     this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating bridge ${name}`);
+    // The kernel ignores IFLA_IFALIAS when it creates a link; it takes it on an existing one.
+    if (alias) this.sock.request(RTM.NEWLINK, 0, Buffer.concat([this.byName(name), attrStr(IFLA.IFALIAS, alias)]), `marking bridge ${name}`);
   }
 
   /**

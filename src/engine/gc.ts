@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { getXattr } from '../kernel/libc.js';
+import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
+import { join } from 'node:path';
+import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
+import { containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../names.js';
+import type { EngineContext } from './context.js';
+import { firewallScript } from './firewall-state.js';
+import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
+import { detachContainer } from './teardown.js';
+import { reconcile } from './reconcile.js';
+import { dnsRunning, ensureDns, hasEmbeddedDns } from './dns.js';
+
+export interface GcReport {
+  actions: string[];
+  errors: Error[];
+}
+
+/**
+ * Full repair: the cheap reconcile, then the kernel against the state. Bridges a reboot removed are
+ * rebuilt, veths on ctnet's bridges that belong to no container are deleted, and the nftables table
+ * is rendered anew from state (restoring it after a flush and dropping stale elements).
+ */
+export function garbageCollect(ctx: EngineContext): GcReport {
+  ctx.requireChangeRights();
+  return ctx.locked(() => {
+    const before = ctx.store.listContainers();
+    const actions = reconcile(ctx);
+    if (!ctx.dryRun && !dnsRunning(ctx) && ctx.store.listNetworks().some(hasEmbeddedDns)) {
+      ensureDns(ctx);
+      actions.push('embedded DNS was not running, started');
+    }
+    const errors: Error[] = [];
+    const rtnl = ctx.kernel().rtnl();
+    const networks = ctx.store.listNetworks();
+    const live = ctx.store.listContainers();
+    for (const net of networks) {
+      if (!rtnl.findLink(net.bridge)) {
+        try {
+          ensureNetworkPresent(ctx, net);
+          actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
+        } catch (err) {
+          errors.push(err as Error);
+        }
+      }
+    }
+    // Bridges this state directory made that no network names (a removal whose delete failed).
+    const instance = ctx.store.instanceId();
+    const named = new Set(networks.map((n) => n.bridge));
+    for (const link of rtnl.listLinks()) {
+      if (link.kind !== 'bridge' || named.has(link.name) || !isOwnBridgeAlias(link.alias, instance)) continue;
+      const errs = ctx.applyBestEffort([{ op: 'link.del', name: link.name }]);
+      errors.push(...errs);
+      if (!errs.length) actions.push(`removed leftover bridge ${link.name}`);
+    }
+    // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
+    // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
+    // here covers a namespace something keeps alive. Only veths nobody knows are reported.
+    const running = live.filter((c) => c.state !== 'exited');
+    // A running container's veths: its first network's, and those network connect added.
+    const active = new Set([...running.map((c) => c.hostVeth), ...running.flatMap((c) => ctx.store.attachmentsOf(c.id).map((a) => a.hostVeth))].filter(Boolean));
+    const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
+    const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
+    for (const link of rtnl.listLinks()) {
+      // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
+      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
+      errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
+      if (!ever.has(link.name)) actions.push(`removed leftover veth ${link.name}`);
+    }
+    // An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them).
+    const exited = live.filter((c) => c.state === 'exited');
+    for (const [i, c] of exited.entries()) {
+      ctx.options.progress?.(i + 1, exited.length, 'cleaning up exited containers');
+      const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
+      errors.push(...errs);
+    }
+    for (const id of strayCgroups(ctx, new Set(live.map((c) => c.id)))) {
+      try {
+        removeContainerCgroup(id);
+        actions.push(`removed leftover cgroup ctnet/${id.slice(0, 12)}`);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    // Render the table anew from state; with no network, only remove a table that is there.
+    if (networks.length || ctnetTableExists(ctx)) {
+      errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
+    }
+    return { actions, errors };
+  });
+}
+
+/**
+ * Container cgroups this state directory made (marked with its instance ID) that no container of it
+ * has any more and that hold no process. Another state directory's cgroups are not touched.
+ */
+function strayCgroups(ctx: EngineContext, known: ReadonlySet<string>): string[] {
+  const layout = cgroupLayout();
+  if (!layout || ctx.dryRun) return [];
+  const instance = ctx.store.instanceId();
+  return cgroupIds(layout).filter((id) => {
+    if (known.has(id)) return false;
+    const dirs = cgroupDirs(layout, id).filter((d) => existsSync(d));
+    return dirs.some((d) => getXattr(d, CGROUP_OWNER_XATTR) === instance) && dirs.every(holdsNoProcess);
+  });
+}
+
+function holdsNoProcess(dir: string): boolean {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() === '';
+  } catch {
+    return true; // gone meanwhile
+  }
+}

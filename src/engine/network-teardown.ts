@@ -1,0 +1,32 @@
+import { IP_FORWARD, IPV6_FORWARD, planRemoveNetwork } from '../plan/network-plan.js';
+import type { NetworkRecord } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { firewallScript } from './firewall-state.js';
+
+/** Meta keys holding forwarding as it was before ctnet's first network (of each family), restored after its last. */
+export const FORWARD_BEFORE = 'host.ip_forward.before';
+export const FORWARD6_BEFORE = 'host.ipv6_forwarding.before';
+
+/**
+ * Takes a network that is marked `removing` out of the kernel (firewall without it, its bridge,
+ * forwarding as it was when it was the last of its family), then out of the state. Repeatable: a
+ * removal killed part-way is finished by running it again. Returns what failed (best effort).
+ */
+export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[] {
+  const left = ctx.store.listNetworks(); // without this one: it is marked removing
+  const lastOfFamily = [
+    [FORWARD_BEFORE, IP_FORWARD, left.length === 0],
+    [FORWARD6_BEFORE, IPV6_FORWARD, net.subnet6 !== null && !left.some((n) => n.subnet6)],
+  ] as const;
+  const restore: { key: string; value: string }[] = [];
+  for (const [meta, key, last] of lastOfFamily) {
+    const value = last ? ctx.store.getMeta(meta) : undefined;
+    if (value !== undefined) restore.push({ key, value });
+  }
+  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore));
+  ctx.store.transaction(() => {
+    for (const [meta, , last] of lastOfFamily) if (last) ctx.store.setMeta(meta, undefined);
+    ctx.store.deleteNetwork(net.id);
+  });
+  return errors;
+}
