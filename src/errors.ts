@@ -121,3 +121,8 @@ export class ContainerSetupError extends CtnetError {
     super('CTNET_CONTAINER_SETUP', message.replace(/^ctnet: error: /, ''));
   }
 }
+
+/** A message as one line: control characters a name may carry (a newline in `network rm $'a\\nb'`) shown escaped. */
+export function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}

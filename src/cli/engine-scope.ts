@@ -1,5 +1,6 @@
 import { Engine } from '../engine/engine.js';
 import { engineOptions } from './env.js';
+import { oneLine } from '../errors.js';
 
 /** Runs `fn` with an engine configured from the environment and flags, and always closes it. */
 export async function withEngine<T>(
@@ -15,5 +16,5 @@ export async function withEngine<T>(
 }
 
 export function warn(errors: readonly Error[]): void {
-  for (const e of errors) process.stderr.write(`ctnet: warning: ${e.message}; run ctnet gc to retry\n`);
+  for (const e of errors) process.stderr.write(`ctnet: warning: ${oneLine(e.message)}; run ctnet gc to retry\n`);
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CtnetError } from '../errors.js';
+import { CtnetError, oneLine } from '../errors.js';
 import { registerContainerCommands } from './container-commands.js';
 import { registerNetworkCommands } from './network-commands.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -39,7 +39,7 @@ up; 126/127: the command cannot be started).`,
 
 export function reportError(err: unknown): number {
   if (err instanceof CtnetError) {
-    process.stderr.write(`ctnet: error: ${err.message}\n`);
+    process.stderr.write(`ctnet: error: ${oneLine(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof CommanderError) {
@@ -47,7 +47,7 @@ export function reportError(err: unknown): number {
     return USAGE_EXIT;
   }
   const e = err as Error;
-  process.stderr.write(`ctnet: internal error: ${e?.message ?? String(err)}${process.env.CTNET_DEBUG ? `\n${e?.stack}` : ' (set CTNET_DEBUG=1 for details)'}\n`);
+  process.stderr.write(`ctnet: internal error: ${oneLine(e?.message ?? String(err))}${process.env.CTNET_DEBUG ? `\n${e?.stack}` : ' (set CTNET_DEBUG=1 for details)'}\n`);
   return 1;
 }
 
@@ -59,7 +59,17 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = reportError(err);
   }
+  // Everything written reaches a pipe before the exit (a slow reader of ps -a --json gets all of it).
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    // A reader that went away (| head) has what it wanted.
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }
 
 void main(process.argv);

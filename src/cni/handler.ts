@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
 import { EngineContext } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
@@ -36,6 +37,10 @@ class Invocation {
   /** Runs `fn` with the engine for this configuration and always closes it. */
   withEngine<T>(conf: NetConf, fn: (ctx: EngineContext) => T): T {
     // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
+    const dataDir = conf.ipam?.dataDir;
+    if (dataDir && !isAbsolute(dataDir)) {
+      throw new CniError(CNI_ERROR.invalidConfig, `ipam.dataDir ${dataDir} is not an absolute path (it would depend on the runtime's working directory); give one such as /var/lib/cni/networks`);
+    }
     const ctx = new EngineContext({ root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: this.env('CTNET_HOST_NETNS') ?? null });
     try {
       return fn(ctx);

@@ -8,7 +8,9 @@ import { bridgeMac } from '../plan/network-plan.js';
 import type { ContainerRecord, NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachCni, type CniTarget } from './containers.js';
-import { createNetwork } from './networks.js';
+import { createNetwork, dropNetwork } from './networks.js';
+import { statSync } from 'node:fs';
+import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
 
 /** The network a CNI configuration describes (bridge plugin and host-local IPAM keys, already validated). */
@@ -78,11 +80,35 @@ function describe(ctx: EngineContext, network: NetworkRecord, container: Contain
 /** CNI ADD: the runtime's namespace gets an interface on the network's bridge, an address, routes and ports. */
 export function cniAdd(ctx: EngineContext, spec: CniNetworkSpec, target: CniTarget, ports: PortRequest[], ip?: string): CniAttachment {
   ctx.requireChangeRights();
+  checkTargetNetns(ctx, target.netnsPath);
   return ctx.locked(() => {
+    const fresh = ctx.store.findNetwork(spec.name) === undefined;
     const network = cniNetwork(ctx, spec);
-    const container = attachCni(ctx, { network: network.name, ip, cni: { ...target, routes: spec.routes ?? [] } }, ports);
-    return { ...describe(ctx, network, container), routes: spec.routes ?? [] };
+    try {
+      const container = attachCni(ctx, { network: network.name, ip, cni: { ...target, routes: spec.routes ?? [] } }, ports);
+      return { ...describe(ctx, network, container), routes: spec.routes ?? [] };
+    } catch (err) {
+      // A refused ADD leaves nothing, the network it made included.
+      if (fresh) dropNetwork(ctx, network);
+      throw err;
+    }
   });
+}
+
+/**
+ * CNI_NETNS must be a network namespace, and not the host's own: ADD would put the container's
+ * interface and address into the host.
+ */
+function checkTargetNetns(ctx: EngineContext, path: string): void {
+  let target;
+  try {
+    target = statSync(path);
+  } catch {
+    throw new InvalidArgumentError(`CNI_NETNS ${path} does not exist; the runtime must create the container's network namespace first`);
+  }
+  const host = statSync(ctx.options.hostNetns ? netnsPath(ctx.options.hostNetns) : '/proc/thread-self/ns/net');
+  if (target.dev !== host.dev) throw new InvalidArgumentError(`CNI_NETNS ${path} is not a network namespace; give the container's (e.g. /var/run/netns/NAME)`);
+  if (target.ino === host.ino) throw new InvalidArgumentError(`CNI_NETNS ${path} is the host's own network namespace; give the container's`);
 }
 
 /** CNI DEL: removes what ADD made; an attachment, namespace or network that is already gone counts as removed. */

@@ -22,7 +22,7 @@ import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
-import { ctnetTableExists, networkForRun, restoreFirewall } from './networks.js';
+import { ctnetTableExists, dropNetwork, networkForRun, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
@@ -186,93 +186,105 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     if (!ctx.dryRun) reconcile(ctx);
     // Before the default network is made on first use: a refused run changes nothing.
     checkHostAddresses(ctx, portRequests);
-    const net = networkForRun(ctx, req.network ?? DEFAULT_NETWORK.name);
-    if (net.internal && portRequests.length) {
-      throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
-    }
-    const v6Only = portRequests.find((p) => p.hostIp?.includes(':'));
-    if (v6Only && (!net.subnet6 || req.cni)) {
-      throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
-    }
-    const id = randomBytes(32).toString('hex');
-    const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
-      const store = ctx.store;
-      const cni = req.cni;
-      if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
-        throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
-      }
-      const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
-      const existing = store.findContainer(name);
-      if (existing && existing.name === name) {
-        throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
-      }
-      // Only with aliases: reading every name of the network costs O(containers) per run.
-      if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
-      const subnet = parseSubnet(net.subnet);
-      const book = store.addressBook(net.id);
-      const range = { start: net.rangeStart, end: net.rangeEnd };
-      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
-      // Dual stack: the lowest free IPv6 address too.
-      const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
-      const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
-      const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
-      const record: ContainerRecord = {
-        id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
-        ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
-        hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
-        portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
-        aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: req.cni?.mac ?? containerMac(ip),
-        state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
-        logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
-        createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
-      };
-      store.insertContainer(record);
-      const ports = allocatePorts(store, portRequests, id);
-      for (const p of ports) store.insertPort(p);
-      return { record, ports };
-    };
-    const steps = (record: ContainerRecord, ports: PortRecord[]) => [
-      ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
-      ...(record.command.length ? cgroupSteps(record, ctx.store.instanceId()) : []),
-    ];
-    const explainStart = (c: ContainerRecord): void => {
-      if (!c.command.length) return;
-      const root = c.sandbox.rootfs ? ` --root ${c.sandbox.rootfs}` : '';
-      ctx.explain(`ip netns exec ${c.netns} unshare --uts --ipc --pid --fork --mount --mount-proc${root} sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
-    };
-
-    if (ctx.dryRun) {
-      const container = ctx.transact(() => {
-        const { record, ports } = build();
-        return { steps: steps(record, ports), result: record };
-      });
-      explainStart(container);
-      return { container };
-    }
-
-    // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
-    const { record, ports } = ctx.store.transaction(build);
-    // The DNS was started with the network; a run (not every attach) checks it is still there.
-    if (record.command.length && hasEmbeddedDns(net)) ensureDns(ctx);
+    const networkName = req.network ?? DEFAULT_NETWORK.name;
+    const fresh = ctx.store.findNetwork(networkName) === undefined;
+    const net = networkForRun(ctx, networkName);
     try {
-      const plan = steps(record, ports);
-      applyRepairingFirewall(ctx, plan);
-      ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
-      const child = start(record);
-      ctx.crashPoint();
-      explainStart(record);
-      // A network-only container has no process: pid stays null and reconcile leaves it alone.
-      const pid = child?.pid ?? null;
-      const started = { state: 'running' as const, pid, pidStart: pid ? processStartTime(pid) ?? null : null, startedAt: new Date().toISOString() };
-      ctx.store.transaction(() => ctx.store.updateContainer(id, started));
-      return { container: { ...record, ...started }, child };
+      return setUpOn(ctx, net, req, portRequests, hostname, sandbox, start);
     } catch (err) {
-      detachContainer(ctx, record);
-      ctx.store.transaction(() => ctx.store.deleteContainer(id));
-      removeContainerFiles(ctx.root, record);
+      // The default network made on first use goes again when the container is refused.
+      if (fresh && !ctx.dryRun) dropNetwork(ctx, net);
       throw err;
     }
   });
+}
+
+function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
+  if (net.internal && portRequests.length) {
+    throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
+  }
+  const v6Only = portRequests.find((p) => p.hostIp?.includes(':'));
+  if (v6Only && (!net.subnet6 || req.cni)) {
+    throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
+  }
+  const id = randomBytes(32).toString('hex');
+  const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
+    const store = ctx.store;
+    const cni = req.cni;
+    if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
+      throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
+    }
+    const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
+    const existing = store.findContainer(name);
+    if (existing && existing.name === name) {
+      throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
+    }
+    // Only with aliases: reading every name of the network costs O(containers) per run.
+    if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
+    const subnet = parseSubnet(net.subnet);
+    const book = store.addressBook(net.id);
+    const range = { start: net.rangeStart, end: net.rangeEnd };
+    const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
+    // Dual stack: the lowest free IPv6 address too.
+    const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
+    const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
+    const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
+    const record: ContainerRecord = {
+      id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
+      ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
+      hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
+      portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
+      aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: req.cni?.mac ?? containerMac(ip),
+      state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
+      logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
+      createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
+    };
+    store.insertContainer(record);
+    const ports = allocatePorts(store, portRequests, id);
+    for (const p of ports) store.insertPort(p);
+    return { record, ports };
+  };
+  const steps = (record: ContainerRecord, ports: PortRecord[]) => [
+    ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
+    ...(record.command.length ? cgroupSteps(record, ctx.store.instanceId()) : []),
+  ];
+  const explainStart = (c: ContainerRecord): void => {
+    if (!c.command.length) return;
+    const root = c.sandbox.rootfs ? ` --root ${c.sandbox.rootfs}` : '';
+    ctx.explain(`ip netns exec ${c.netns} unshare --uts --ipc --pid --fork --mount --mount-proc${root} sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
+  };
+
+  if (ctx.dryRun) {
+    const container = ctx.transact(() => {
+      const { record, ports } = build();
+      return { steps: steps(record, ports), result: record };
+    });
+    explainStart(container);
+    return { container };
+  }
+
+  // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
+  const { record, ports } = ctx.store.transaction(build);
+  // The DNS was started with the network; a run (not every attach) checks it is still there.
+  if (record.command.length && hasEmbeddedDns(net)) ensureDns(ctx);
+  try {
+    const plan = steps(record, ports);
+    applyRepairingFirewall(ctx, plan);
+    ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
+    const child = start(record);
+    ctx.crashPoint();
+    explainStart(record);
+    // A network-only container has no process: pid stays null and reconcile leaves it alone.
+    const pid = child?.pid ?? null;
+    const started = { state: 'running' as const, pid, pidStart: pid ? processStartTime(pid) ?? null : null, startedAt: new Date().toISOString() };
+    ctx.store.transaction(() => ctx.store.updateContainer(id, started));
+    return { container: { ...record, ...started }, child };
+  } catch (err) {
+    detachContainer(ctx, record);
+    ctx.store.transaction(() => ctx.store.deleteContainer(id));
+    removeContainerFiles(ctx.root, record);
+    throw err;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { portCounters, type PortCounterView } from './port-counters.js';
 import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connect.js';
 import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './gc.js';
+import { reconcileForRead } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
@@ -26,10 +27,12 @@ export class Engine {
   }
 
   listNetworks(): NetworkView[] {
+    reconcileForRead(this.ctx);
     return this.ctx.store.listNetworks().map((n) => networkView(this.ctx.store, n));
   }
 
   inspectNetwork(name: string): NetworkView {
+    reconcileForRead(this.ctx);
     return networkView(this.ctx.store, findNetwork(this.ctx, name));
   }
 
@@ -69,6 +72,7 @@ export class Engine {
   }
 
   listContainers(all = false): ContainerView[] {
+    reconcileForRead(this.ctx);
     return this.ctx.store
       .listContainers()
       .map((c) => containerView(this.ctx.store, c))
@@ -76,6 +80,7 @@ export class Engine {
   }
 
   inspect(nameOrId: string): ContainerView {
+    reconcileForRead(this.ctx);
     return containerView(this.ctx.store, findContainer(this.ctx, nameOrId));
   }
 
@@ -123,6 +128,7 @@ export class Engine {
 
   /** Every published port with the connections its nftables element translated. */
   portCounters(): PortCounterView[] {
+    reconcileForRead(this.ctx);
     return portCounters(this.ctx);
   }
 

@@ -67,7 +67,10 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
   if (req.bridge !== undefined) validateIfname(req.bridge, '--bridge');
   const mtu = validateMtu(req.mtu) ?? DEFAULT_MTU;
   const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
-  if (requestedSubnet) chooseGateway(requestedSubnet, req.gateway);
+  if (requestedSubnet) {
+    chooseGateway(requestedSubnet, req.gateway);
+    checkRange(requestedSubnet, req.rangeStart, req.rangeEnd);
+  }
   else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
   const subnet6 = req.subnet6 !== undefined ? parseSubnet6(req.subnet6) : undefined;
   ctx.requireChangeRights();
@@ -100,7 +103,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     const record: NetworkRecord = {
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating',
-      rangeStart: checkInRange(subnet, req.rangeStart, 'rangeStart'), rangeEnd: checkInRange(subnet, req.rangeEnd, 'rangeEnd'),
+      ...checkRange(subnet, req.rangeStart, req.rangeEnd),
       ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
     };
@@ -133,6 +136,23 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     if (hasEmbeddedDns(created)) ensureDns(ctx);
     return created;
   });
+}
+
+/** Removes a network this command created for a container that then could not be set up: a refused command changes nothing. */
+export function dropNetwork(ctx: EngineContext, net: NetworkRecord): void {
+  if (ctx.dryRun) return;
+  ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
+  for (const err of tearDownNetwork(ctx, { ...net, state: 'removing' })) ctx.warn(err);
+}
+
+/** rangeStart and rangeEnd inside the subnet, in order: an inverted range would be stored and fail every later attach. */
+function checkRange(subnet: Subnet, start: string | undefined, end: string | undefined): { rangeStart: string | null; rangeEnd: string | null } {
+  const rangeStart = checkInRange(subnet, start, 'rangeStart');
+  const rangeEnd = checkInRange(subnet, end, 'rangeEnd');
+  if (rangeStart && rangeEnd && toInt(rangeStart) > toInt(rangeEnd)) {
+    throw new InvalidArgumentError(`rangeStart ${rangeStart} is above rangeEnd ${rangeEnd}; swap them`);
+  }
+  return { rangeStart, rangeEnd };
 }
 
 function checkInRange(subnet: Subnet, ip: string | undefined, what: string): string | null {

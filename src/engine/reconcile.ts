@@ -1,7 +1,28 @@
 import { isAlive } from '../kernel/proc.js';
+import { requireLibnftables } from '../kernel/nft.js';
 import type { EngineContext } from './context.js';
 import { tearDownNetwork } from './network-teardown.js';
 import { detachContainer, markExited, removeContainerFiles, removeContainerNow } from './teardown.js';
+
+/**
+ * What read commands (ps, inspect, port, network ls) run before they answer: when a listed
+ * container's process has gone or a killed command left something, the reconcile runs, if the host
+ * lock is free at once (a read never waits behind a changing command, which reconciles anyway).
+ */
+export function reconcileForRead(ctx: EngineContext): void {
+  if (ctx.dryRun || !needsReconcile(ctx)) return;
+  try {
+    requireLibnftables();
+  } catch {
+    return; // cannot change anything here; the read still answers
+  }
+  ctx.lock.tryWith(() => void reconcile(ctx));
+}
+
+function needsReconcile(ctx: EngineContext): boolean {
+  if (ctx.store.unfinishedNetworks().length || ctx.store.containersBeingRemoved().length) return true;
+  return ctx.store.containersToReconcile().some((c) => !isAlive(c.pid, c.pidStart));
+}
 
 /**
  * The cheap reconcile every changing command runs first, under the host lock (indexed queries: only

@@ -106,6 +106,7 @@ export const MS_REC = 16384;
 export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
 export const LOCK_EX = 2;
+export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;

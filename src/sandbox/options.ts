@@ -13,6 +13,8 @@ export function parseMemory(text: string): number {
   if (!m) throw new InvalidArgumentError(`--memory ${text} is not a size; give bytes or a number with k, m or g, e.g. --memory 64m`);
   const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
   if (bytes < MIN_MEMORY) throw new InvalidArgumentError(`--memory ${text} is below the minimum of 6m; give at least --memory 6m`);
+  // The kernel's memory counters take at most 2^63 bytes; a size past 2^53 (8 PiB) is a typo, not a limit.
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError(`--memory ${text} is larger than any host; give a size such as --memory 512m, or no --memory for no limit`);
   return bytes;
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { LOCK_EX, LOCK_UN, check, libc } from '../kernel/libc.js';
+import { LOCK_EX, LOCK_NB, LOCK_UN, check, libc } from '../kernel/libc.js';
 
 /**
  * An exclusive flock on the state directory. Every changing command holds it while it allocates
@@ -23,6 +23,25 @@ export class HostLock {
     libc().flock(this.fd, LOCK_UN);
     closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  /** Runs `fn` under the lock if it is free now; otherwise does nothing and returns false. */
+  tryWith(fn: () => void): boolean {
+    if (this.depth === 0) {
+      const fd = openSync(this.path, 'a', 0o600);
+      if (libc().flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+        closeSync(fd);
+        return false;
+      }
+      this.fd = fd;
+    }
+    this.depth++;
+    try {
+      fn();
+      return true;
+    } finally {
+      this.release();
+    }
   }
 
   with<T>(fn: () => T): T {
