@@ -19,7 +19,7 @@ export const listenTcp = (server: Server, host: string, port: number): Promise<v
   listen(server, [port, host], `${host}:${port}`, '--listen');
 
 /** True when something accepts connections on the socket (a second server must not take it over). */
-function answers(path: string): Promise<boolean> {
+export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = connect(path);
     c.once('connect', () => { c.destroy(); resolve(true); });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { startServer } from '../serve/server.js';
 import { engineOptions } from './env.js';
+import { runInBackground } from './background.js';
 
 function listenAddress(value: string): { host: string; port: number } {
   const m = /^(\[[0-9a-f:]+\]|[\w.-]+):(\d{1,5})$/i.exec(value);
@@ -18,12 +19,18 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'also serve HTTP (the web view) on this address, e.g. 127.0.0.1:7450 (keep it on loopback)')
     .option('--socket <path>', 'unix socket serving the API (default: ctnet.sock in CTNET_ROOT)')
     .option('--allow-changes', 'accept run, stop and rm requests')
+    .option('-d, --detach', 'run in the background under ctnet\'s supervisor (back within a second after any death); its PID goes to SOCKET.pid, its log to SOCKET.log')
     .action(async (o) => {
       const listen = o.listen === undefined ? undefined : listenAddress(o.listen);
       const options = engineOptions();
       // Opened once up front: a missing dependency or no root fails here, in one line, not per request.
       new Engine(options).close();
       const socketPath: string = o.socket ?? join(options.root as string, 'ctnet.sock');
+      if (o.detach) {
+        const pid = await runInBackground('ctnet serve', socketPath, `${socketPath}.pid`, `${socketPath}.log`);
+        process.stdout.write(`ctnet serve: unix socket ${socketPath} in the background (supervisor PID ${pid}; the API token is in ${socketPath.replace(/\.sock$/, '')}.token); stop it with: kill ${pid}\n`);
+        return;
+      }
       const server = await startServer({
         // The token beside its socket: two servers (two sockets) never share one.
         listen, allowChanges: o.allowChanges === true, socketPath, tokenFile: `${socketPath.replace(/\.sock$/, '')}.token`,

@@ -104,7 +104,7 @@ function checkTargetNetns(ctx: EngineContext, path: string): void {
   try {
     target = statSync(path);
   } catch {
-    throw new InvalidArgumentError(`CNI_NETNS ${path} does not exist; the runtime must create the container's network namespace first`);
+    throw new NotFoundError(`CNI_NETNS ${path} does not exist; the runtime must create the container's network namespace first`);
   }
   const host = statSync(ctx.options.hostNetns ? netnsPath(ctx.options.hostNetns) : '/proc/thread-self/ns/net');
   if (target.dev !== host.dev) throw new InvalidArgumentError(`CNI_NETNS ${path} is not a network namespace; give the container's (e.g. /var/run/netns/NAME)`);

@@ -1,33 +1,18 @@
-import { closeSync, openSync, existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processStartTime, isAlive } from '../kernel/proc.js';
-import { closeOnExecAll } from '../kernel/spawn.js';
+import { startSupervised } from '../kernel/supervise.js';
 import { withNetns } from '../kernel/netns.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 
 /**
- * The embedded DNS (src/dns): one ctnet-dns process per host and state root, under a supervisor,
+ * The embedded DNS (src/dns): one ctnet-dns process per host and state root, under ctnet's supervisor,
  * started when a user-defined network exists and it is not running; it follows the state on its
  * own and exits when the last user-defined network goes.
  */
 const DNS_BUNDLE = fileURLToPath(new URL('../cli/ctnet-dns.mjs', import.meta.url));
-
-/**
- * ctnet-dns's supervisor (/bin/sh, ~2 MB): starts it again 0.2 s after any death but its own
- * clean exit (status 0: no network left, or the state gone), so a crash or a kill -9 costs name
- * resolution a fraction of a second and needs no ctnet command. TERM and INT end both.
- */
-const SUPERVISOR = `trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
-while :; do
-  "$@" & child=$!
-  wait "$child"; code=$?
-  [ "$code" -eq 0 ] && exit 0
-  echo "$(date -u +%FT%TZ) ctnet-dns ended with status $code; starting it again" >&2
-  sleep 0.2
-done`;
 
 /** Docker's rule: the default bridge network has no embedded DNS; every other network of ctnet's has. */
 export const hasEmbeddedDns = (net: Pick<NetworkRecord, 'dns'>): boolean => net.dns;
@@ -46,21 +31,12 @@ export function dnsRunning(ctx: EngineContext): boolean {
 /** Starts ctnet-dns in the host namespace unless it runs or no network needs it. Call under the host lock. */
 export function ensureDns(ctx: EngineContext): void {
   if (ctx.dryRun || !ctx.store.listNetworks().some(hasEmbeddedDns) || dnsRunning(ctx)) return;
-  const log = openSync(join(ctx.root, 'dns.log'), 'a');
-  try {
-    closeOnExecAll();
-    const child = withNetns(ctx.host, () =>
-      spawn('/bin/sh', ['-c', SUPERVISOR, 'ctnet-dns-supervisor', process.execPath, DNS_BUNDLE, ctx.root, hostResolvConf(ctx)], { detached: true, stdio: ['ignore', log, log] }),
-    );
-    child.unref();
-    if (!child.pid) return;
-    ctx.store.transaction(() => {
-      ctx.store.setMeta('dns_pid', String(child.pid));
-      ctx.store.setMeta('dns_start', processStartTime(child.pid as number));
-    });
-  } finally {
-    closeSync(log);
-  }
+  const pid = withNetns(ctx.host, () => startSupervised('ctnet-dns', [process.execPath, DNS_BUNDLE, ctx.root, hostResolvConf(ctx)], join(ctx.root, 'dns.log')));
+  if (!pid) return;
+  ctx.store.transaction(() => {
+    ctx.store.setMeta('dns_pid', String(pid));
+    ctx.store.setMeta('dns_start', processStartTime(pid));
+  });
 }
 
 /** Every name a network's DNS already answers: its containers' names and aliases, first and connected. */

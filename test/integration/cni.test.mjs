@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { createLab, fullSnapshot, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
@@ -160,6 +160,21 @@ test('errors come as spec JSON with the spec\'s codes', () => {
   failsWith(cni('STATUS', conf('1.0.0'), undefined), 1);
   // Nothing was left behind by the failures.
   assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+});
+
+test('refused up front or taken back: a hostIP not on the host, the host\'s own namespace, an inverted range, a relative dataDir leave nothing', () => {
+  const pod = newPod();
+  const fresh = { ...conf('1.0.0'), name: 'refused', bridge: 'cni9', ipam: { type: 'host-local', subnet: '10.89.0.0/24', dataDir: lab.root } };
+  const before = fullSnapshot(lab);
+  // Found out only while attaching, after the network was made for this ADD: the network goes too.
+  failsWith(cni('ADD', { ...fresh, runtimeConfig: { portMappings: [{ hostPort: 8199, containerPort: 80, protocol: 'tcp', hostIP: '192.0.2.99' }] } }, pod), 7);
+  failsWith(cni('ADD', fresh, { ...pod, path: `/run/netns/${lab.host}` }), 7);
+  failsWith(cni('ADD', fresh, { ...pod, path: '/etc/hostname' }), 7);
+  failsWith(cni('ADD', { ...fresh, ipam: { ...fresh.ipam, rangeStart: '10.89.0.200', rangeEnd: '10.89.0.10' } }, pod), 7);
+  failsWith(cni('ADD', { ...fresh, ipam: { ...fresh.ipam, dataDir: 'relative/dir' } }, pod), 7);
+  assert.deepEqual(fullSnapshot(lab), before);
+  assert.doesNotMatch(sh('ip', '-n', pod.ns, '-o', 'link'), /eth0/);
+  assert.equal(lab.ctnet(['network', 'inspect', 'refused']).code, 3);
 });
 
 test('a second ADD of the same attachment is refused and changes nothing; the CLI will not stop or exec into it', () => {

@@ -74,6 +74,7 @@ function killAtEveryStep(command, undo, { expectAfterKill } = {}) {
       undo();
       lab.ok(['gc']);
       assert.deepEqual(fullSnapshot(lab), before, 'the command without a kill, undone');
+      process.stdout.write(`# kill -9: ${command.slice(0, 2).join(' ')}: killed at each of ${step - 1} steps, 0 left\n`);
       return step - 1;
     }
     const killed = recorded().filter((c) => !known.has(c.id));
@@ -115,6 +116,7 @@ test('network create and rm killed at every step, beside another network; a fixe
       assert.deepEqual(fullSnapshot(lab).host.split('\n').filter((l) => !/br-/.test(l)), before.host.split('\n').filter((l) => !/br-/.test(l)));
     }
     assert.ok(step > 2, `network rm had ${step - 1} steps`);
+    process.stdout.write(`# kill -9: network rm: killed at each of ${step - 1} steps, removal finished each time, 0 left\n`);
   } finally {
     lab.ctnet(['network', 'rm', 'lab']);
   }
@@ -147,6 +149,7 @@ test('run -d and rm -f killed at every step: the address, port and name are free
       assertNoneLeft(killed, `rm -f step ${step}`);
     }
     assert.ok(step > 3, `rm -f had ${step - 1} steps`);
+    process.stdout.write(`# kill -9: rm -f: killed at each of ${step - 1} steps, removal finished each time, 0 left\n`);
     lab.ok(['rm', '-f', 'keep']);
   } finally {
     lab.ctnet(['network', 'rm', 'lab']);

@@ -4,10 +4,10 @@
 // The server keeps answering its own containers, and comes back by itself within a second.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, ROOT_DIR } from '../helpers/lab.mjs';
+import { createLab, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const DNS_PACKET = join(ROOT_DIR, 'node_modules', 'dns-packet', 'index.js');
 const fixture = (name) => join(ROOT_DIR, 'test', 'fixtures', name);
@@ -101,6 +101,32 @@ test('upstreams that cannot be reached (an offline host, a garbage line) give SE
   }
   assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR /);
   assert.equal(dnsPid(), pid);
+});
+
+test('an upstream that takes the query and never answers: SERVFAIL after the timeout, and the network\'s own names are answered meanwhile', async () => {
+  const resolv = join('/etc/netns', lab.host, 'resolv.conf');
+  const saved = readFileSync(resolv, 'utf8');
+  const pid = dnsPid();
+  // A resolver in the lab's internet that reads every query and answers none (not a refusal: a silence).
+  const silent = spawn('ip', ['netns', 'exec', lab.internet, 'perl', '-MSocket', '-e',
+    'socket(my $s, PF_INET, SOCK_DGRAM, 0) or die; bind($s, pack_sockaddr_in(53, inet_aton(shift))) or die "bind: $!"; print "up\\n"; $| = 1; while (1) { recv($s, my $b, 512, 0) }', A.internet], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((r) => silent.stdout.once('data', r));
+    writeFileSync(resolv, `nameserver ${A.internet}\n`);
+    const slow = spawn('ip', ['netns', 'exec', lab.nsOf('client'), process.execPath, fixture('dns-query.cjs'), '172.28.0.1', 'outside.test', 'A'], { env: { ...process.env, DNS_PACKET, DNS_TIMEOUT_MS: '5000' } });
+    let answer = '';
+    slow.stdout.on('data', (d) => (answer += d));
+    const started = Date.now();
+    // While that query waits on the silent upstream, a name of the network answers at once.
+    assert.match(query('client', '172.28.0.1', 'web'), /^NOERROR 172\.28\.0\./);
+    await new Promise((r) => slow.once('exit', r));
+    assert.equal(answer.trim(), 'SERVFAIL');
+    assert.ok(Date.now() - started < 4000, `SERVFAIL after ${Date.now() - started} ms`);
+  } finally {
+    writeFileSync(resolv, saved);
+    silent.kill('SIGKILL');
+  }
+  assert.equal(dnsPid(), pid, 'no crash and restart in between');
 });
 
 test('killed with SIGKILL, the DNS is back within a second without any ctnet command', async () => {

@@ -84,6 +84,11 @@ const cases = [
   ['--tmpfs on a missing host directory', ['run', '-d', '--network', 'lab', '--tmpfs', '/no/such/dir', '--', 'sleep', '1'], 3, /--tmpfs \/no\/such\/dir is not a directory on the host/],
   ['--user unknown name', ['run', '-d', '--network', 'lab', '--user', 'no-such-user', '--', 'sleep', '1'], 2, /no user no-such-user/],
   ['--user malformed', ['run', '-d', '--network', 'lab', '--user', '1:2:3', '--', 'sleep', '1'], 2, /not UID\[:GID\]/],
+  // On the default network, which does not exist yet: a refused run does not leave it made.
+  ['--ip with leading zeros, default network', ['run', '-d', '--ip', '010.090.000.005', '--', 'sleep', '1'], 2, /invalid --ip address "010\.090\.000\.005"/],
+  ['name in use, default network', ['run', '-d', '--name', 'web', '--', 'sleep', '1'], 4, /already in use/],
+  ['--memory past any host', ['run', '-d', '--network', 'lab', '--memory', '99999999999999999999g', '--', 'sleep', '1'], 2, /larger than any host/],
+  ['a name with a newline is shown escaped', ['network', 'rm', 'a\nb'], 3, /network a\\nb does not exist/],
 ];
 
 for (const [what, args, code, pattern] of cases) {

@@ -142,7 +142,7 @@ test('--explain prints the seed\'s commands as they run', () => {
 test('--dry-run prints the plan and changes nothing', () => {
   const before = fullSnapshot(lab);
   const out = lab.ok(['network', 'create', 'dry', '--subnet', '10.60.0.0/24', '--bridge', 'brdry', '--dry-run']);
-  assert.match(out, /^ip -n \S+ link add brdry address 02:[0-9a-f:]+ mtu 1500 type bridge$/m);
+  assert.match(out, /^ip -n \S+ link add brdry address 02:[0-9a-f:]+ mtu 1500 type bridge && ip -n \S+ link set brdry alias ctnet:[0-9a-f]{12}:[0-9a-f]{12}$/m);
   assert.match(out, /^ip -n \S+ addr add 10\.60\.0\.1\/24 dev brdry$/m);
   const run = lab.ok(['run', '--dry-run', '--name', 'dryc', '-p', '8200:80', '--', 'sleep', '1']);
   assert.match(run, /^ip netns add ctnet-[0-9a-f]{12}$/m);

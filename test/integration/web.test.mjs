@@ -85,7 +85,8 @@ test('the web view shows the topology, containers, ports with counters, details 
   await page.waitForSelector('#containers tr[data-name="newcomer"]', { timeout: 3000 });
   const took = Date.now() - t0;
   assert.ok(took < 1000, `the page showed the new container after ${took} ms`);
-  assert.match(await page.textContent('#events'), /container newcomer started/);
+  // The page may have seen it first as created (recorded, network being set up): started follows.
+  await page.waitForFunction(() => /container newcomer started/.test(document.querySelector('#events')?.textContent ?? ''), null, { timeout: 3000 });
   lab.ok(['rm', '-f', 'newcomer']);
   await page.waitForSelector('#containers tr[data-name="newcomer"]', { state: 'detached', timeout: 3000 });
 

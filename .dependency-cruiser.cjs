@@ -1,0 +1,61 @@
+// The layers of docs/ARCHITECTURE.md, checked on every CI run (`npm run lint:layers`):
+//   entry points (cli, cni, serve, demo, dns main)  ->  engine (use cases, doctor, topology model)
+//   ->  planners (plan, firewall, ipam; pure)  ->  store  ->  kernel (the only side effects)
+// with a few shared leaves everyone may use (errors, names, addresses). A module may use its own
+// layer and any layer below it; never one above, and no cycles anywhere.
+const LAYERS = {
+  entry: '^src/(cli|cni|serve|demo|index\\.ts|listen\\.ts)',
+  engine: '^src/(engine|doctor|topology)/',
+  planners: '^src/(plan|firewall|ipam)/',
+  store: '^src/store/',
+  kernel: '^src/kernel/',
+};
+const order = ['entry', 'engine', 'planners', 'store', 'kernel'];
+const above = (layer) => order.slice(0, order.indexOf(layer)).map((l) => LAYERS[l]).join('|');
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'A cycle makes two modules one: neither can be understood, tested or moved alone.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    ...order.slice(1).map((layer) => ({
+      name: `${layer}-not-upwards`,
+      severity: 'error',
+      comment: `${layer} is below ${order.slice(0, order.indexOf(layer)).join(', ')}: it must not import them.`,
+      from: { path: LAYERS[layer] },
+      to: { path: above(layer) },
+    })),
+    {
+      name: 'pure-planners',
+      severity: 'error',
+      comment: 'Planners are pure: they return operations; only kernel/ touches the kernel, only store/ the database.',
+      from: { path: LAYERS.planners },
+      to: { path: `${LAYERS.kernel}|${LAYERS.store}|^src/sandbox/(init|fork|enter|confine)` },
+    },
+    {
+      name: 'side-effects-in-kernel',
+      severity: 'error',
+      comment: 'Netlink, nftables, sysctls, cgroupfs, /proc and spawning live in kernel/ (the FFI binding too).',
+      from: { path: '^src/', pathNot: `${LAYERS.kernel}|^src/sandbox/(init|fork|enter)` },
+      to: { path: '^node_modules/koffi' },
+    },
+    {
+      name: 'state-through-the-store',
+      severity: 'error',
+      comment: 'The database is opened and queried by store/ only (the DNS server reads state through it too).',
+      from: { path: '^src/', pathNot: LAYERS.store },
+      to: { path: '^node_modules/better-sqlite3' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    // Type-only imports count: a layer that needs another's types depends on it.
+    exclude: { path: '^src/.*\\.d\\.ts$' },
+  },
+};

@@ -1,0 +1,36 @@
+import { answers } from '../listen.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ConflictError, KernelError } from '../errors.js';
+import { isAlive, processStartTime } from '../kernel/proc.js';
+import { startSupervised } from '../kernel/supervise.js';
+
+/** The supervisor recorded in a PID file ("PID START"), if it still runs. */
+function runningSupervisor(pidFile: string): number | undefined {
+  try {
+    const [pid, start] = readFileSync(pidFile, 'utf8').trim().split(' ');
+    return isAlive(Number(pid), start ?? null) ? Number(pid) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `-d`: this same command, without -d, in the background under ctnet's supervisor (back within a
+ * second after any death). Returns once it answers on `socket`; its supervisor's PID goes to `pidFile`.
+ */
+export async function runInBackground(name: string, socket: string, pidFile: string, logFile: string): Promise<number> {
+  const already = runningSupervisor(pidFile);
+  if (already) throw new ConflictError(`${name} already runs in the background (supervisor PID ${already}); stop it with: kill ${already}`);
+  const args = process.argv.slice(1).filter((a) => a !== '-d' && a !== '--detach');
+  const pid = startSupervised(name, [process.execPath, ...args], logFile);
+  if (!pid) throw new KernelError(`cannot start ${name} in the background`);
+  writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`, { mode: 0o600 });
+  for (let i = 0; i < 100; i++) {
+    if (await answers(socket)) return pid;
+    if (!isAlive(pid, null)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try { process.kill(pid, 'SIGTERM'); } catch { /* gave up already */ }
+  const tail = (() => { try { return readFileSync(logFile, 'utf8').trim().split('\n').slice(-1)[0]; } catch { return ''; } })();
+  throw new KernelError(`${name} did not start in the background${tail ? `: ${tail}` : ''}; see ${logFile}`);
+}

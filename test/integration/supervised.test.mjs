@@ -1,0 +1,76 @@
+// Long-lived helpers started with -d run under ctnet's supervisor: killed with SIGKILL they answer
+// again within a second without any ctnet command; a clean stop (TERM to the supervisor) ends both.
+// The control: the same helper in the foreground stays dead after the same kill.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, CTNET } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+});
+after(() => lab?.close());
+
+const answers = (socket) => new Promise((resolve) => {
+  const c = connect(socket);
+  c.once('connect', () => { c.destroy(); resolve(true); });
+  c.once('error', () => resolve(false));
+});
+
+async function answersWithin(socket, ms) {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (await answers(socket)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return null;
+}
+
+const childOf = (pid) => Number(spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || null;
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+for (const [name, args] of [['cni-daemon', ['cni-daemon']], ['serve', ['serve']]]) {
+  test(`${name} -d: back within a second after kill -9, refused twice, gone after kill of its supervisor`, async () => {
+    const socket = join(lab.root, `${name}.sock`);
+    const out = lab.ok([...args, '-d', '--socket', socket]);
+    const pid = Number(/supervisor PID (\d+)/.exec(out)?.[1]);
+    assert.ok(pid > 0, out);
+    try {
+      assert.ok(await answers(socket), 'answers once started');
+      const helper = childOf(pid);
+      assert.ok(helper, 'the helper runs under the supervisor');
+      process.kill(helper, 'SIGKILL');
+      const back = await answersWithin(socket, 3000);
+      // The old socket file stays after a kill: wait for the new helper, not the file.
+      assert.ok(back !== null && back < 1000, `answered again after ${back} ms`);
+      assert.notEqual(childOf(pid), helper, 'a new helper');
+      const twice = lab.ctnet([...args, '-d', '--socket', socket]);
+      assert.equal(twice.code, 4, twice.stderr);
+      assert.match(twice.stderr, new RegExp(`already runs in the background \\(supervisor PID ${pid}\\)`));
+    } finally {
+      const helper = childOf(pid);
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && (alive(pid) || (helper && alive(helper))); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(alive(pid), false, 'the supervisor ended');
+    assert.equal(await answers(socket), false, 'nothing answers after the stop');
+  });
+}
+
+test('the control: a foreground cni-daemon killed with SIGKILL stays dead', async () => {
+  const socket = join(lab.root, 'fg.sock');
+  const child = spawn(process.execPath, [CTNET, 'cni-daemon', '--socket', socket], { env: lab.env, stdio: 'ignore' });
+  try {
+    assert.ok(await answersWithin(socket, 5000) !== null, 'it started');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.equal(await answersWithin(socket, 1500), null, 'nothing brought it back');
+    assert.ok(existsSync(socket), 'its stale socket file is left');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
