@@ -93,10 +93,15 @@ export class DependencyMissingError extends CtnetError {
 
 /** A kernel operation failed; `errno` is the positive errno value when known. */
 export class KernelError extends CtnetError {
-  override readonly name = 'KernelError';
+  override readonly name: string = 'KernelError';
   constructor(message: string, readonly errno?: number) {
     super('CTNET_KERNEL', message);
   }
+}
+
+/** nftables refused a change; `errno` is ENOENT when it named a table, set or element that is not there. */
+export class NftError extends KernelError {
+  override readonly name = 'NftError';
 }
 
 export class CommandStartError extends CtnetError {

@@ -3,6 +3,7 @@ import { spawnSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createNamedNetns, deleteNamedNetns, netnsPath, openNetns, closeNetns, withNetns } from '../../dist/kernel/netns.js';
 import { KernelSession } from '../../dist/kernel/session.js';
+import { KernelApplier } from '../../dist/engine/applier.js';
 
 const created = new Set();
 const run = randomBytes(2).toString('hex');
@@ -19,7 +20,7 @@ export function newNetns(label) {
     k.apply({ op: 'link.up', name: 'lo' });
   } finally {
     k.close();
-    closeNetns(k.host);
+    closeNetns(k.kernel.host);
   }
   return name;
 }
@@ -48,7 +49,7 @@ export const spawnIn = (ns, cmd, args, opts = {}) => inNetns(ns, () => spawn(cmd
 
 /** A kernel session rooted at a namespace (for building the bench's own links with ctnet's netlink code). */
 export function kernelAt(ns) {
-  return new KernelSession(openNetns(netnsPath(ns)));
+  return new KernelApplier(new KernelSession(openNetns(netnsPath(ns))));
 }
 
 /** Two namespaces joined by a veth pair with addresses: a client and a host. */
@@ -63,6 +64,6 @@ export function linkPair(a, aIp, b, bIp, prefix, ifA = 'eth0', ifB = 'eth0') {
     k.apply({ op: 'link.up', name: ifB, netns: b });
   } finally {
     k.close();
-    closeNetns(k.host);
+    closeNetns(k.kernel.host);
   }
 }

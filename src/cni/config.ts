@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { CniNetworkSpec } from '../engine/cni.js';
 import { PROTOCOLS, type PortRequest, type Protocol } from '../ipam/ports.js';
-import { subnetOf, toInt } from '../ipam/ipv4.js';
-import { gateway6Of, parseSubnet6 } from '../ipam/ipv6.js';
+import { subnetOf, toInt } from '../addr/ipv4.js';
+import { gateway6Of, parseSubnet6 } from '../addr/ipv6.js';
 import ipaddr from 'ipaddr.js';
 import type { DelegatedAddress } from './delegate.js';
 import { CNI_ERROR, CniError, SUPPORTED_VERSIONS, type CniVersion } from './spec.js';

@@ -1,5 +1,5 @@
 import type { CniAttachment } from '../engine/cni.js';
-import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet } from '../addr/ipv4.js';
 import { atLeast, type CniVersion } from './spec.js';
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
 import { KernelSession } from '../kernel/session.js';
+import { KernelApplier } from '../engine/applier.js';
 import { execute } from '../plan/executor.js';
 import { step, type Step } from '../plan/ops.js';
 
@@ -75,7 +76,7 @@ export function buildLab(lab: Lab, explain?: (line: string) => void): void {
     writeLabResolvConf(lab.host);
     const session = new KernelSession(openNetns(netnsPath(lab.host2)));
     try {
-      execute(planLab(lab), session, { explain, render: { hostNetns: lab.host2 } });
+      execute(planLab(lab), new KernelApplier(session), { explain, render: { hostNetns: lab.host2 } });
     } finally {
       session.close();
       closeNetns(session.host);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildNameTable } from './records.js';
 import { DnsServer, parseResolvConf } from './server.js';
-import { DnsState } from './state.js';
+import { DnsView } from '../store/dns-view.js';
 
 /**
  * ctnet-dns: the host's one embedded DNS process, started by ctnet inside the host namespace.
@@ -19,8 +19,8 @@ const upstreams = (): string[] => {
   }
 };
 
-const state = new DnsState(root);
-let networks: ReturnType<DnsState['read']>['networks'] = [];
+const state = new DnsView(root);
+let networks: ReturnType<DnsView['read']>['networks'] = [];
 /** The networks changed since the listeners were last set. */
 let dirty = false;
 

@@ -3,7 +3,7 @@ import type { EngineContext } from '../engine/context.js';
 import { findContainer, liveState } from '../engine/lookup.js';
 import { ctnetTableExists } from '../engine/networks.js';
 import { parseMapElements } from '../firewall/ruleset.js';
-import { parseSubnet, contains } from '../ipam/ipv4.js';
+import { parseSubnet, contains } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import { netnsExists } from '../kernel/netns.js';
 import { readSysctl } from '../kernel/sysctl.js';

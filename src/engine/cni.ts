@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocator.js';
-import { parseSubnet } from '../ipam/ipv4.js';
-import { parseSubnet6 } from '../ipam/ipv6.js';
+import { parseSubnet } from '../addr/ipv4.js';
+import { parseSubnet6 } from '../addr/ipv6.js';
 import type { PortRequest } from '../ipam/ports.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { bridgeMac } from '../plan/network-plan.js';
@@ -118,7 +118,7 @@ export function cniDel(ctx: EngineContext, networkName: string, containerId: str
     const network = ctx.store.findNetwork(networkName);
     const c = network && ctx.store.findCniAttachment(network.id, containerId, ifname);
     if (!c) return;
-    detachContainer(ctx, c);
+    ctx.warnAll(detachContainer(ctx, c));
     ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
   });
 }
@@ -155,7 +155,7 @@ export function cniGc(ctx: EngineContext, networkName: string, valid: readonly {
     let removed = 0;
     for (const c of ctx.store.containersOn(network.id)) {
       if (c.cniContainerId === null || keep.has(`${c.cniContainerId}/${c.ifname}`)) continue;
-      detachContainer(ctx, c);
+      ctx.warnAll(detachContainer(ctx, c));
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
       removed++;
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
-import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet } from '../addr/ipv4.js';
 import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
 import { planAttach } from '../plan/container-plan.js';
@@ -66,7 +66,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     }
     // A connect killed before it committed left its veth pair (named after container and network): it goes first.
     const staleVeth = attachmentVeth(c.id, net.id);
-    if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]).forEach((e) => ctx.warn(e));
+    if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
     const attachment = ctx.transact(() => {
       const subnet = parseSubnet(net.subnet);
       const book = ctx.store.addressBook(net.id);
@@ -92,7 +92,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
     const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a)), missingOk: true }];
-    ctx.applyBestEffort(ops);
+    ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));
   });
 }

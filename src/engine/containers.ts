@@ -3,10 +3,10 @@ import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, ContainerSetupError, InvalidArgumentError, KernelError } from '../errors.js';
+import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
-import { parseSubnet } from '../ipam/ipv4.js';
-import { address6At, parseSubnet6 } from '../ipam/ipv6.js';
+import { parseSubnet } from '../addr/ipv4.js';
+import { address6At, parseSubnet6 } from '../addr/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -280,7 +280,7 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
     ctx.store.transaction(() => ctx.store.updateContainer(id, started));
     return { container: { ...record, ...started }, child };
   } catch (err) {
-    detachContainer(ctx, record);
+    ctx.warnAll(detachContainer(ctx, record));
     ctx.store.transaction(() => ctx.store.deleteContainer(id));
     removeContainerFiles(ctx.root, record);
     throw err;
@@ -296,7 +296,7 @@ function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
   try {
     ctx.apply(plan);
   } catch (err) {
-    if (!(err instanceof KernelError) || !/nftables/.test(err.message) || ctnetTableExists(ctx)) throw err;
+    if (!(err instanceof NftError) || ctnetTableExists(ctx)) throw err;
     restoreFirewall(ctx);
     ctx.apply(plan.filter((s) => s.do.op !== 'nft'));
   }

@@ -4,6 +4,7 @@ import { InjectedFaultError, PermissionError } from '../errors.js';
 import { CURRENT_NETNS, closeNetns, netnsPath, openNetns, type NetnsHandle } from '../kernel/netns.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { KernelSession } from '../kernel/session.js';
+import { KernelApplier } from './applier.js';
 import { execute, executeBestEffort } from '../plan/executor.js';
 import { renderOp, type Op, type RenderContext, type Step } from '../plan/ops.js';
 import { HostLock } from '../store/lock.js';
@@ -38,6 +39,7 @@ export class EngineContext {
   readonly host: NetnsHandle;
   readonly render: RenderContext;
   private session: KernelSession | undefined;
+  private applier: KernelApplier | undefined;
   private steps = 0;
 
   constructor(readonly options: EngineOptions) {
@@ -61,6 +63,11 @@ export class EngineContext {
   kernel(): KernelSession {
     this.session ??= new KernelSession(this.host);
     return this.session;
+  }
+
+  private applierOf(): KernelApplier {
+    this.applier ??= new KernelApplier(this.kernel());
+    return this.applier;
   }
 
   /** Checks what every changing command needs (beyond root, checked at construction) before it changes anything. */
@@ -100,7 +107,7 @@ export class EngineContext {
       for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
       return;
     }
-    execute(steps, this.kernel(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, beforeStep: () => this.crashPoint() });
+    execute(steps, this.applierOf(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, beforeStep: () => this.crashPoint() });
   }
 
   /**
@@ -123,11 +130,16 @@ export class EngineContext {
       for (const op of ops) this.options.explain?.(renderOp(op, this.render));
       return [];
     }
-    return executeBestEffort(ops, this.kernel(), { explain: this.options.explain, render: this.render, beforeStep: () => this.crashPoint() });
+    return executeBestEffort(ops, this.applierOf(), { explain: this.options.explain, render: this.render, beforeStep: () => this.crashPoint() });
   }
 
   warn(err: Error): void {
     this.options.warn?.(err);
+  }
+
+  /** Reports what a teardown could not remove (one warning each; `gc` retries it). */
+  warnAll(errors: readonly Error[]): void {
+    for (const err of errors) this.warn(err);
   }
 
   explain(line: string): void {

@@ -18,7 +18,7 @@ import { signalContainer } from './signals.js';
 
 /** Called when a foreground container's process ends. */
 export function containerExited(ctx: EngineContext, id: string, exitCode: number): void {
-  ctx.locked(() => markExited(ctx, id, exitCode));
+  ctx.locked(() => ctx.warnAll(markExited(ctx, id, exitCode)));
 }
 
 async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
@@ -49,7 +49,7 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   const signal = await terminate(ctx.root, c, timeoutSeconds);
   // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
   const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
-  ctx.locked(() => markExited(ctx, c.id, killed));
+  ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, killed)));
   return c;
 }
 
@@ -115,7 +115,7 @@ export async function waitContainer(ctx: EngineContext, nameOrId: string): Promi
   if (c.state === 'running' && c.pid === null) throw new ConflictError(noProcess(c));
   while (liveState(findContainer(ctx, c.id)) === 'running') await new Promise((r) => setTimeout(r, 100));
   const now = findContainer(ctx, c.id);
-  if (now.state !== 'exited' && !ctx.dryRun) ctx.locked(() => markExited(ctx, now.id, null));
+  if (now.state !== 'exited' && !ctx.dryRun) ctx.locked(() => ctx.warnAll(markExited(ctx, now.id, null)));
   return ctx.store.getContainer(c.id)?.exitCode ?? readExitStatus(c.logPath);
 }
 

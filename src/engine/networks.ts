@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { defaultGateway } from '../ipam/allocator.js';
-import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../ipam/ipv4.js';
+import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, bridgeAlias, isOwnBridgeAlias } from '../names.js';
@@ -9,7 +9,7 @@ import { ensureDns, hasEmbeddedDns } from './dns.js';
 import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
 import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
-import { gateway6Of, overlaps6, parseSubnet6 } from '../ipam/ipv6.js';
+import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -142,7 +142,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
 export function dropNetwork(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
   ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
-  for (const err of tearDownNetwork(ctx, { ...net, state: 'removing' })) ctx.warn(err);
+  ctx.warnAll(tearDownNetwork(ctx, { ...net, state: 'removing' }));
 }
 
 /** rangeStart and rangeEnd inside the subnet, in order: an inverted range would be stored and fail every later attach. */

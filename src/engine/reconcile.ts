@@ -40,10 +40,10 @@ export function reconcile(ctx: EngineContext): string[] {
   for (const [i, c] of candidates.entries()) {
     ctx.options.progress?.(i + 1, candidates.length, 'checking containers');
     if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
-      markExited(ctx, c.id, null);
+      ctx.warnAll(markExited(ctx, c.id, null));
       done.push(`${c.name}: process ended, network removed`);
     } else if (c.state === 'created' && !isAlive(c.pid, c.pidStart)) {
-      detachContainer(ctx, c);
+      ctx.warnAll(detachContainer(ctx, c));
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
       removeContainerFiles(ctx.root, c);
       done.push(`${c.name}: interrupted setup undone`);
@@ -52,7 +52,7 @@ export function reconcile(ctx: EngineContext): string[] {
   // Under the host lock no other command is half-way, so every unfinished network is a killed one's.
   for (const net of ctx.store.unfinishedNetworks()) {
     if (net.state === 'creating') ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
-    for (const err of tearDownNetwork(ctx, net)) ctx.warn(err);
+    ctx.warnAll(tearDownNetwork(ctx, net));
     done.push(`network ${net.name}: interrupted ${net.state === 'creating' ? 'creation undone' : 'removal finished'}`);
   }
   return done;

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
-import { parseSubnet } from '../ipam/ipv4.js';
-import { parseSubnet6 } from '../ipam/ipv6.js';
+import { parseSubnet } from '../addr/ipv4.js';
+import { parseSubnet6 } from '../addr/ipv6.js';
 import { netnsPath } from '../kernel/netns.js';
 import { isAlive, killProcessesIn } from '../kernel/proc.js';
 import { signalContainer } from './signals.js';
@@ -58,7 +58,7 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
  */
 export function removeContainerNow(ctx: EngineContext, c: ContainerRecord): void {
   if (c.pid !== null && isAlive(c.pid, c.pidStart)) signalContainer(ctx.root, c, 'SIGKILL');
-  for (const err of detachContainer(ctx, c)) ctx.warn(err);
+  ctx.warnAll(detachContainer(ctx, c));
   ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
   removeContainerFiles(ctx.root, c);
 }

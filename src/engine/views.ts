@@ -1,4 +1,4 @@
-import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
 import { liveState } from './lookup.js';

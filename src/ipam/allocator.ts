@@ -1,12 +1,9 @@
 import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { contains, firstHost, lastHost, parseIPv4, toInt, toIp, type Subnet } from './ipv4.js';
+import type { AddressBook } from '../store/records.js';
+import { contains, firstHost, lastHost, parseIPv4, toInt, toIp, type Subnet } from '../addr/ipv4.js';
 
 /** What IPAM needs to know about addresses in use (the store implements it with indexed queries). */
-export interface AddressBook {
-  inUse(ip: number): boolean;
-  /** The lowest address in [first, last] that is neither in use nor the gateway. */
-  lowestFree(first: number, last: number, gateway: number): number | undefined;
-}
+export type { AddressBook };
 
 /** An address book over a set of addresses (tests, and callers that hold the addresses anyway). */
 export function setAddressBook(used: ReadonlySet<string>): AddressBook {

@@ -1,20 +1,12 @@
 import ipaddr from 'ipaddr.js';
 import { InvalidArgumentError } from '../errors.js';
-import { parseIPv4 } from './ipv4.js';
+import { parseIPv4 } from '../addr/ipv4.js';
 
-export type Protocol = 'tcp' | 'udp' | 'sctp';
+import type { PortRequest, Protocol } from '../store/records.js';
+
+export type { PortRequest, Protocol };
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
-/** A requested port publication, before host port allocation (hostPort null = pick one). */
-export interface PortRequest {
-  protocol: Protocol;
-  /** null binds every host address. */
-  hostIp: string | null;
-  hostPort: number | null;
-  containerPort: number;
-  /** With hostPort null: pick the first free host port of this range (as `-p 7000-7010:80`). */
-  hostRange?: { first: number; last: number };
-}
 
 const FORMAT = '[HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp], e.g. 8000:8080, 9000-9100:9000-9100, 127.0.0.1:53:53/udp or [fd00::1]:8000:80';
 

@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import { overlaps, subnetOf, toInt, type Subnet } from './ipv4.js';
+import { overlaps, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
 
 /** Candidate subnets for networks created without --subnet, in Docker's order: 172.17-31.0.0/16, then 192.168.N.0/24. */
 function* candidates(): Generator<Subnet> {

@@ -162,3 +162,8 @@ export function getXattr(path: string, name: string): string | undefined {
   const n = libc().getxattr(path, name, buf, buf.length);
   return n < 0 ? undefined : buf.subarray(0, n).toString();
 }
+
+/** The address of a buffer's memory, for structures that point at other memory (struct sock_fprog). */
+export function addressOf(buf: Buffer): bigint {
+  return BigInt(koffi.address(buf) as bigint);
+}

@@ -3,7 +3,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { NETNS_DIR } from '../names.js';
 import { NotFoundError } from '../errors.js';
-import { CLONE_NEWNET, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, check, errno, libc } from './libc.js';
+import { CLONE_NEWNET, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, check, errno, errnoName, libc } from './libc.js';
 
 /**
  * Network namespaces, entered per thread with setns(2). Everything here is synchronous, so no
@@ -49,7 +49,12 @@ function within<T>(kind: 'net' | 'uts', enter: () => void, fn: () => T): T {
       enter();
       return fn();
     } finally {
-      check(libc().setns(home, FLAG[kind]), `returning to the original ${kind} namespace`);
+      // Staying in the wrong namespace would send every later change of this process to the wrong
+      // place (CNI's ns package treats it as fatal for the thread too): the process ends here.
+      if (libc().setns(home, FLAG[kind]) !== 0) {
+        process.stderr.write(`ctnet: fatal: cannot return to the original ${kind} namespace (${errnoName(errno())}); stopping before anything else changes\n`);
+        process.exit(70);
+      }
     }
   } finally {
     closeSync(home);

@@ -1,5 +1,9 @@
+import { constants as osConstants } from 'node:os';
 import koffi from 'koffi';
-import { DependencyMissingError, KernelError } from '../errors.js';
+import { DependencyMissingError, KernelError, NftError } from '../errors.js';
+
+const { ENOENT } = osConstants.errno;
+const isMissing = (err: unknown): boolean => err instanceof NftError && err.errno === ENOENT;
 import { withSignalsBlocked } from './libc.js';
 
 /** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */
@@ -62,7 +66,25 @@ export class Nft {
   run(script: string): void {
     if (withSignalsBlocked(() => this.lib.run(this.ctx, script)) !== 0) {
       const message = (this.lib.error(this.ctx) || 'unknown error').split('\n')[0];
-      throw new KernelError(`nftables rejected the change: ${message}`);
+      // libnftables reports only text: its wording for ENOENT is the one classification made here.
+      throw new NftError(`nftables rejected the change: ${message}`, /No such file or directory/.test(message) ? ENOENT : undefined);
+    }
+  }
+
+  /** Deletes what is there: a transaction fails whole on one missing element, so it is retried line by line. */
+  runIgnoringMissing(script: string): void {
+    try {
+      this.run(script);
+      return;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    for (const line of script.split('\n').filter((l) => l.trim())) {
+      try {
+        this.run(line);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
     }
   }
 

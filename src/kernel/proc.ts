@@ -39,16 +39,23 @@ export function killProcessesIn(netnsPath: string): number {
   } catch {
     return 0;
   }
+  // A process may be forking while the scan runs: its child is not in this listing and outlives its
+  // killed parent. Scanned again until a pass finds nobody (a fork bomb ends at the pass limit).
   let killed = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (statSync(`/proc/${entry}/ns/net`).ino !== ino) continue;
-      process.kill(Number(entry), 'SIGKILL');
-      killed++;
-    } catch {
-      // gone meanwhile, or not ours to see
+  for (let pass = 0; pass < 50; pass++) {
+    let found = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        if (statSync(`/proc/${entry}/ns/net`).ino !== ino) continue;
+        process.kill(Number(entry), 'SIGKILL');
+        found++;
+      } catch {
+        // gone meanwhile, or not ours to see
+      }
     }
+    killed += found;
+    if (found === 0) break;
   }
   return killed;
 }

@@ -1,4 +1,4 @@
-import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet } from '../addr/ipv4.js';
 import { step, type Op, type Step } from './ops.js';
 
 export interface NetworkShape {

@@ -1,5 +1,4 @@
-import koffi from 'koffi';
-import { errno, errnoName, libc } from '../kernel/libc.js';
+import { addressOf, errno, errnoName, libc } from '../kernel/libc.js';
 
 /**
  * The last steps of a container's first process before it becomes the command: user, capability
@@ -79,7 +78,7 @@ function dropBoundingSet(words: [number, number], lastCap: number): void {
 function loadSeccomp(program: Buffer): void {
   const fprog = Buffer.alloc(16); // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
   fprog.writeUInt16LE(program.length / 8, 0);
-  fprog.writeBigUInt64LE(BigInt(koffi.address(program) as bigint), 8);
+  fprog.writeBigUInt64LE(addressOf(program), 8);
   sys(libc().syscall(nr().seccomp, 'unsigned int', SECCOMP_SET_MODE_FILTER, 'unsigned int', 0, 'void *', fprog), 'loading the seccomp filter');
 }
 

@@ -1,4 +1,4 @@
-import type { SeccompProfile } from './seccomp-profile.js';
+import type { SeccompProfile } from './seccomp-schema.js';
 
 /**
  * ctnet's default seccomp profile: Docker's default (moby profiles/seccomp/default.json) in its

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { toInt } from '../ipam/ipv4.js';
+import { toInt } from '../addr/ipv4.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [

@@ -2,9 +2,8 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
-import type { AddressBook } from '../ipam/allocator.js';
-import { toInt } from '../ipam/ipv4.js';
-import type { PortRequest, Protocol } from '../ipam/ports.js';
+import { toInt } from '../addr/ipv4.js';
+import type { AddressBook, PortRequest, Protocol } from './records.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { MIGRATIONS } from './schema.js';
 

@@ -1,6 +1,6 @@
 import type { EngineContext } from '../engine/context.js';
 import { liveState } from '../engine/lookup.js';
-import { parseSubnet } from '../ipam/ipv4.js';
+import { parseSubnet } from '../addr/ipv4.js';
 import { readSysctl } from '../kernel/sysctl.js';
 
 /** What exists now, read from the kernel (links, addresses) and the state (intent, names). */

@@ -4,7 +4,7 @@
 // address, route, sysctl, nftables element, namespace, cgroup, process or record of the killed one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLab, fullSnapshot as labSnapshot } from '../helpers/lab.mjs';
@@ -19,6 +19,13 @@ before(() => {
   lab = createLab();
 });
 after(() => lab?.close());
+
+/** After a test, even a failed one: no container and no network left for the next. */
+function cleanUp() {
+  const names = lab.json(['ps', '-a']).map((c) => c.Name);
+  if (names.length) lab.ctnet(['rm', '-f', ...names]);
+  for (const n of lab.json(['network', 'ls'])) lab.ctnet(['network', 'rm', n.Name]);
+}
 
 /** What the state directory knows of containers right now: their IDs and namespaces' inodes. */
 function recorded() {
@@ -35,28 +42,44 @@ function recorded() {
   }
 }
 
-/** Processes whose network namespace is one of `inodes` (a killed container's that should be gone). */
+/** A process's identity that survives PID reuse: its PID and start time. */
+const startOf = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+
+/**
+ * Processes whose network namespace is one of `inodes`, as PID and start time. Taken right after the
+ * kill: a namespace's inode number is reused by a new namespace soon after it goes.
+ */
 function processesIn(inodes) {
   const found = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const ino = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))[1]);
-      if (inodes.has(ino)) found.push(pid);
+      if (inodes.has(ino)) found.push(`${pid}:${startOf(pid)}`);
     } catch { /* gone meanwhile */ }
   }
   return found;
 }
 
+/** Which of these processes (PID:start) still run (a zombie, dead and waiting to be reaped, does not). */
+const stillRunning = (procs) => procs.filter((p) => {
+  const [pid, start] = p.split(':');
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return stat[19] === start && stat[0] !== 'Z';
+  } catch {
+    return false;
+  }
+});
+
 /** Asserts that no trace is left of containers that were recorded while the command was killed. */
-function assertNoneLeft(killed, label) {
+function assertNoneLeft(killed, label, procs) {
   const cgroupRoots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified'];
   for (const c of killed) {
     assert.ok(!existsSync(`/run/netns/ctnet-${c.id.slice(0, 12)}`), `${label}: namespace of ${c.id.slice(0, 12)} left`);
     for (const r of cgroupRoots) assert.ok(!existsSync(`${r}/ctnet/${c.id}`), `${label}: cgroup ${r}/ctnet/${c.id.slice(0, 12)} left`);
     assert.ok(!existsSync(join(lab.root, 'containers', c.id)), `${label}: files of ${c.id.slice(0, 12)} left`);
   }
-  const inodes = new Set(killed.map((c) => c.ino).filter(Boolean));
-  assert.deepEqual(processesIn(inodes), [], `${label}: processes left in a killed container's namespace`);
+  assert.deepEqual(stillRunning(procs), [], `${label}: processes left that ran in a killed container's namespace`);
 }
 
 /**
@@ -78,6 +101,7 @@ function killAtEveryStep(command, undo, { expectAfterKill } = {}) {
       return step - 1;
     }
     const killed = recorded().filter((c) => !known.has(c.id));
+    const procs = processesIn(new Set(killed.map((c) => c.ino).filter(Boolean)));
     expectAfterKill?.(step);
     const again = lab.ctnet(command);
     assert.equal(again.code, 0, `after a kill at step ${step}, ${command.join(' ')} failed: ${again.stderr}`);
@@ -85,7 +109,7 @@ function killAtEveryStep(command, undo, { expectAfterKill } = {}) {
     const gc = lab.ctnet(['gc']);
     assert.equal(gc.code, 0, `gc after a kill at step ${step}: ${gc.stderr}`);
     assert.deepEqual(fullSnapshot(lab), before, `a kill at step ${step} of ${command.join(' ')} left something behind`);
-    assertNoneLeft(killed, `step ${step}`);
+    assertNoneLeft(killed, `step ${step}`, procs);
   }
 }
 
@@ -118,7 +142,7 @@ test('network create and rm killed at every step, beside another network; a fixe
     assert.ok(step > 2, `network rm had ${step - 1} steps`);
     process.stdout.write(`# kill -9: network rm: killed at each of ${step - 1} steps, removal finished each time, 0 left\n`);
   } finally {
-    lab.ctnet(['network', 'rm', 'lab']);
+    cleanUp();
   }
 });
 
@@ -136,6 +160,7 @@ test('run -d and rm -f killed at every step: the address, port and name are free
       lab.ok(run);
       const killed = recorded().filter((c) => c.id.length && lab.json(['inspect', 'probe']).Id === c.id);
       const r = lab.ctnet(['rm', '-f', 'probe'], { CTNET_CRASH_AT: String(step) });
+      const procs = processesIn(new Set(killed.map((c) => c.ino).filter(Boolean)));
       if (r.signal !== 'SIGKILL') {
         assert.equal(r.code, 0, r.stderr);
         break;
@@ -146,13 +171,13 @@ test('run -d and rm -f killed at every step: the address, port and name are free
       assert.equal(lab.ctnet(['inspect', 'probe']).code, 3, `step ${step}: probe is still recorded`);
       lab.ok(['gc']);
       assert.deepEqual(fullSnapshot(lab), before, `rm -f killed at step ${step} left something behind`);
-      assertNoneLeft(killed, `rm -f step ${step}`);
+      assertNoneLeft(killed, `rm -f step ${step}`, procs);
     }
     assert.ok(step > 3, `rm -f had ${step - 1} steps`);
     process.stdout.write(`# kill -9: rm -f: killed at each of ${step - 1} steps, removal finished each time, 0 left\n`);
     lab.ok(['rm', '-f', 'keep']);
   } finally {
-    lab.ctnet(['network', 'rm', 'lab']);
+    cleanUp();
   }
 });
 
@@ -165,7 +190,6 @@ test('network connect killed at every step: connecting again works, nothing is l
     assert.ok(steps >= 5, `only ${steps} steps`);
     lab.ok(['rm', '-f', 'c1']);
   } finally {
-    lab.ctnet(['network', 'rm', 'side']);
-    lab.ctnet(['network', 'rm', 'lab']);
+    cleanUp();
   }
 });

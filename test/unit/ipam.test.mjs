@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSubnet, contains, overlaps, parseIPv4 } from '../../dist/ipam/ipv4.js';
+import { parseSubnet, contains, overlaps, parseIPv4 } from '../../dist/addr/ipv4.js';
 import { allocateAddress as allocate, reserveAddress as reserve, defaultGateway, setAddressBook } from '../../dist/ipam/allocator.js';
 
 const allocateAddress = (s, gw, used) => allocate(s, gw, setAddressBook(used));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { address6At, gateway6Of, offsetOf, overlaps6, parseSubnet6 } from '../../dist/ipam/ipv6.js';
+import { address6At, gateway6Of, offsetOf, overlaps6, parseSubnet6 } from '../../dist/addr/ipv6.js';
 import { parsePublish } from '../../dist/ipam/ports.js';
 
 test('IPv6 subnets: canonical text, gateway ::1, addresses by offset, overlap', () => {

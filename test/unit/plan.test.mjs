@@ -109,13 +109,14 @@ test('best effort goes on past failures and returns them', () => {
 
 test('a cgroup the host refuses: optional (no limits) is skipped, with limits it is an error', async () => {
   const { KernelSession } = await import('../../dist/kernel/session.js');
+  const { KernelApplier } = await import('../../dist/engine/applier.js');
   const { CURRENT_NETNS } = await import('../../dist/kernel/netns.js');
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-cg-'));
   writeFileSync(join(dir, 'file'), ''); // a directory cannot be made below a file
-  const session = new KernelSession(CURRENT_NETNS);
+  const session = new KernelApplier(new KernelSession(CURRENT_NETNS));
   try {
     const dirs = [join(dir, 'file', 'ctnet', 'x')];
     session.apply({ op: 'cgroup.create', dirs, writes: [], optional: true });

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { constants as osConstants } from 'node:os';
 import { KernelError, NotFoundError } from '../../errors.js';
 import {
   NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, parseAttrs, readStr, readU32, rtmsg,
@@ -18,7 +19,7 @@ const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RTN_UNICAST = 1;
 const RT_SCOPE_UNIVERSE = 0;
-const ENODEV = 19;
+const { ENODEV, EADDRNOTAVAIL } = osConstants.errno;
 
 export interface Link {
   index: number;
@@ -204,7 +205,7 @@ export class Rtnl {
     try {
       this.sock.request(RTM.DELADDR, 0, body, `deleting address ${ip}/${prefix} from ${name}`);
     } catch (err) {
-      if (!(err instanceof KernelError && (err.errno === 99 /* EADDRNOTAVAIL */ || err.errno === ENODEV))) throw err;
+      if (!(err instanceof KernelError && (err.errno === EADDRNOTAVAIL || err.errno === ENODEV))) throw err;
     }
   }
 

@@ -1,12 +1,32 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { DnsContainer, DnsNetwork } from './records.js';
+
+/** A network with embedded DNS, as the DNS server needs it. */
+export interface DnsViewNetwork {
+  id: string;
+  name: string;
+  gateway: string;
+  internal: boolean;
+}
+
+/** A container's address on one network, with the names it answers to there. */
+export interface DnsViewContainer {
+  id: string;
+  name: string;
+  aliases: string[];
+  networkId: string;
+  ip: string;
+  ip6?: string | null;
+  /** false while it is being set up: it may already ask, its names are not answered yet. */
+  running?: boolean;
+}
 
 /**
- * The embedded DNS's view of ctnet's state: a read-only SQLite connection that notices every commit
- * of another process (PRAGMA data_version), so polling it costs one tiny statement.
+ * The embedded DNS's view of ctnet's state (ctnet-dns runs apart from the engine): a read-only
+ * connection that notices every commit of another process (PRAGMA data_version), so polling it costs
+ * one tiny statement.
  */
-export class DnsState {
+export class DnsView {
   private readonly db: Database.Database;
   private version = -1;
 
@@ -23,8 +43,8 @@ export class DnsState {
   }
 
   /** The networks with embedded DNS (not Docker's default bridge, not CNI ones) and their running containers. */
-  read(): { networks: (DnsNetwork & { internal: boolean })[]; containers: DnsContainer[] } {
-    const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1').all() as { id: string; name: string; gateway: string; internal: number }[])
+  read(): { networks: DnsViewNetwork[]; containers: DnsViewContainer[] } {
+    const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1 AND state != \'removing\'').all() as { id: string; name: string; gateway: string; internal: number }[])
       .map((n) => ({ ...n, internal: n.internal === 1 }));
     // 'created': being set up, its process may already ask before it is recorded running.
     const containers = (this.db.prepare("SELECT id, name, aliases, network_id, ip, ip6, state FROM containers WHERE state IN ('running', 'created') AND ip IS NOT NULL").all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null; state: string }[])

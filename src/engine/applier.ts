@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KernelError } from '../errors.js';
+import { attachDeviceProgram } from '../kernel/bpf.js';
+import { setXattr } from '../kernel/libc.js';
+import { createNamedNetns, deleteNamedNetns, netnsExists, withNetns } from '../kernel/netns.js';
+import type { KernelSession } from '../kernel/session.js';
+import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
+import type { Applier } from '../plan/executor.js';
+import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
+import { makeCgroupDirs, removeContainerCgroup } from '../sandbox/cgroups.js';
+import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
+
+/**
+ * Binds plans to the kernel: each operation a planner returns becomes the kernel calls of one
+ * session (netlink, nftables, sysctls, cgroupfs). The executor drives it; the planners never see it.
+ */
+export class KernelApplier implements Applier {
+  constructor(readonly kernel: KernelSession) {}
+
+  apply(op: Op): Op | void {
+    switch (op.op) {
+      case 'netns.add':
+        createNamedNetns(op.name);
+        return;
+      case 'netns.del':
+        this.kernel.forget(op.name);
+        deleteNamedNetns(op.name);
+        return;
+      case 'bridge.add':
+        this.kernel.rtnl().addBridge(op.name, op.mtu, op.mac, op.alias);
+        return;
+      case 'veth.add': {
+        const peerNs = this.kernel.netnsHandle(op.peerNetns);
+        this.kernel.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
+        return;
+      }
+      case 'link.del':
+        if (op.netns && !netnsExists(op.netns)) return;
+        this.kernel.rtnl(op.netns).deleteLink(op.name);
+        return;
+      case 'link.up':
+        this.kernel.rtnl(op.netns).setUp(op.name);
+        return;
+      case 'link.down':
+        if (this.kernel.rtnl(op.netns).findLink(op.name)) this.kernel.rtnl(op.netns).setUp(op.name, false);
+        return;
+      case 'link.master':
+        this.kernel.rtnl().setMaster(op.name, op.master);
+        return;
+      case 'link.hairpin':
+        this.kernel.rtnl().setHairpin(op.name, true);
+        return;
+      case 'addr.add':
+        this.kernel.rtnl(op.netns).addAddress(op.dev, op.ip, op.prefix);
+        return;
+      case 'addr.del':
+        // Removing from a namespace that is already gone (a reboot, a manual ip netns del) is done.
+        if (op.netns && !netnsExists(op.netns)) return;
+        this.kernel.rtnl(op.netns).deleteAddress(op.dev, op.ip, op.prefix);
+        return;
+      case 'route.add':
+        this.kernel.rtnl(op.netns).addRoute(op.dst, op.prefix, op.via, op.dev);
+        return;
+      case 'sysctl.set':
+        return withNetns(op.netns ? this.kernel.netnsHandle(op.netns) : this.kernel.host, () => {
+          const previous = readSysctl(op.key);
+          if (previous === undefined && op.optional) return undefined;
+          writeSysctl(op.key, op.value);
+          return previous !== undefined && previous !== op.value && !op.ephemeral ? { ...op, value: previous } : undefined;
+        });
+      case 'cgroup.create':
+        try {
+          makeCgroupDirs(op.dirs);
+          if (op.owner) for (const d of op.dirs) setXattr(d, CGROUP_OWNER_XATTR, op.owner);
+          for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+          if (op.devices) attachDeviceProgram(op.devices.dir, deviceProgram(op.devices.allow.map(parseDeviceRule)));
+        } catch (err) {
+          if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop --memory, --cpus and --pids-limit, or run where cgroups can be made`);
+        }
+        return;
+      case 'cgroup.remove':
+        removeContainerCgroup(op.id);
+        return;
+      case 'nft':
+        if (op.missingOk) this.kernel.nft().runIgnoringMissing(op.script);
+        else this.kernel.nft().run(op.script);
+        return;
+    }
+  }
+
+  close(): void {
+    this.kernel.close();
+  }
+}
