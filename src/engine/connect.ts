@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
+import { address6At, parseSubnet6 } from '../addr/ipv6.js';
 import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
 import { planAttach } from '../plan/container-plan.js';
@@ -43,6 +44,7 @@ function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip), hostVeth: a.hostVeth, bridge: net.bridge,
     mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a),
+    ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
 }
 
@@ -71,7 +73,10 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       const subnet = parseSubnet(net.subnet);
       const book = ctx.store.addressBook(net.id);
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases };
+      // Dual stack: the lowest free IPv6 address too, as a first network gives.
+      const ip6Offset = net.subnet6 ? ctx.store.lowestFreeIp6Offset(net.id) : null;
+      const ip6 = net.subnet6 && ip6Offset !== null ? address6At(parseSubnet6(net.subnet6), ip6Offset, net.name) : null;
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases, ip6, ip6Offset };
       ctx.store.insertAttachment(a);
       return { steps: planConnect(net, c, a), result: a };
     });

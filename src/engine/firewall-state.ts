@@ -41,7 +41,7 @@ export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'ma
 }
 
 /** The same for a further network of a container (network connect): its MAC is derived from that address. */
-export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: containerMac(a.ip), ip: a.ip });
+export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: containerMac(a.ip), ip: a.ip, ip6: a.ip6 });
 
 /** Every container port on every network: first networks and connected ones. */
 export function activeGuards(store: Store): PortGuard[] {

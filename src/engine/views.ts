@@ -22,7 +22,7 @@ export interface NetworkView {
   IPv6Gateway: string | null;
   MTU: number;
   Created: string;
-  Containers: { Id: string; Name: string; IPAddress: string | null; State: string }[];
+  Containers: { Id: string; Name: string; IPAddress: string | null; IPv6Address: string | null; State: string }[];
 }
 
 export function networkView(store: Store, n: NetworkRecord): NetworkView {
@@ -31,11 +31,11 @@ export function networkView(store: Store, n: NetworkRecord): NetworkView {
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
     MTU: n.mtu, Created: n.createdAt,
     Containers: [
-      ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, State: liveState(c) })),
+      ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
       // Containers connected to it as a further network (network connect).
       ...store.attachmentsOn(n.id).flatMap((a) => {
         const c = store.getContainer(a.containerId);
-        return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, State: liveState(c) }] : [];
+        return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, IPv6Address: a.ip6, State: liveState(c) }] : [];
       }),
     ],
   };
@@ -76,7 +76,7 @@ export interface ContainerView {
     /** Names the network's embedded DNS answers with this container's address (besides its name). */
     Aliases: string[];
     /** Every network of the container: the first one, then those `network connect` added. */
-    Networks: { Network: string; Interface: string; IPAddress: string | null; IPPrefixLen: number; HostVeth: string | null; Aliases: string[] }[];
+    Networks: { Network: string; Interface: string; IPAddress: string | null; IPPrefixLen: number; GlobalIPv6Address: string | null; HostVeth: string | null; Aliases: string[] }[];
   };
   LogPath: string | null;
 }
@@ -116,10 +116,10 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
       Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
       Aliases: c.aliases,
       Networks: [
-        { Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: parseSubnet(net.subnet).prefix, HostVeth: c.hostVeth, Aliases: c.aliases },
+        { Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: parseSubnet(net.subnet).prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases },
         ...store.attachmentsOf(c.id).map((a) => {
           const n = store.getNetworkById(a.networkId);
-          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, HostVeth: a.hostVeth, Aliases: a.aliases };
+          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
         }),
       ],
     },

@@ -50,8 +50,8 @@ export class DnsView {
     const containers = (this.db.prepare("SELECT id, name, aliases, network_id, ip, ip6, state FROM containers WHERE state IN ('running', 'created') AND ip IS NOT NULL").all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null; state: string }[])
       .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running' }));
     // Further networks of running containers (network connect), with the aliases given there.
-    const connected = (this.db.prepare("SELECT c.id, c.name, a.aliases, a.network_id, a.ip FROM attachments a JOIN containers c ON c.id = a.container_id WHERE c.state = 'running'").all() as { id: string; name: string; aliases: string; network_id: string; ip: string }[])
-      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip }));
+    const connected = (this.db.prepare("SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6 FROM attachments a JOIN containers c ON c.id = a.container_id WHERE c.state = 'running'").all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null }[])
+      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6 }));
     return { networks, containers: [...containers, ...connected] };
   }
 

@@ -129,4 +129,10 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `ALTER TABLE networks ADD COLUMN state TEXT NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready', 'removing'));`,
   // ... and a container is marked before `rm` takes it apart, so a killed removal is finished, not left Exited.
   `ALTER TABLE containers ADD COLUMN removing INTEGER NOT NULL DEFAULT 0;`,
+  // network connect on a dual-stack network gives an IPv6 address too (by its offset in the subnet, as a first network's).
+  `
+  ALTER TABLE attachments ADD COLUMN ip6 TEXT;
+  ALTER TABLE attachments ADD COLUMN ip6_offset INTEGER;
+  CREATE UNIQUE INDEX attachments_ip6 ON attachments(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
+  `,
 ];

@@ -87,6 +87,9 @@ export interface AttachmentRecord {
   ip: string;
   hostVeth: string;
   aliases: string[];
+  /** Dual stack: its IPv6 address there, and that address's offset in the subnet. */
+  ip6: string | null;
+  ip6Offset: number | null;
 }
 
 export interface PortRecord {
@@ -158,6 +161,8 @@ const toAttachment = (r: Row): AttachmentRecord => ({
   ip: r.ip as string,
   hostVeth: r.host_veth as string,
   aliases: JSON.parse(r.aliases as string),
+  ip6: (r.ip6 as string | null) ?? null,
+  ip6Offset: (r.ip6_offset as number | null) ?? null,
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -369,12 +374,17 @@ export class Store {
     };
   }
 
-  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has. */
+  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has, first network or connected. */
   lowestFreeIp6Offset(networkId: string): number {
     const row = this.sql(`
-      SELECT cand FROM (SELECT 2 AS cand UNION ALL SELECT ip6_offset + 1 FROM containers WHERE network_id = ? AND ip6_offset IS NOT NULL)
+      SELECT cand FROM (
+        SELECT 2 AS cand
+        UNION ALL SELECT ip6_offset + 1 FROM containers WHERE network_id = ? AND ip6_offset IS NOT NULL
+        UNION ALL SELECT ip6_offset + 1 FROM attachments WHERE network_id = ? AND ip6_offset IS NOT NULL
+      )
       WHERE NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip6_offset = cand)
-      ORDER BY cand LIMIT 1`).get(networkId, networkId) as Row;
+        AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = cand)
+      ORDER BY cand LIMIT 1`).get(networkId, networkId, networkId, networkId) as Row;
     return row.cand as number;
   }
 
@@ -390,8 +400,8 @@ export class Store {
   }
 
   insertAttachment(a: AttachmentRecord): void {
-    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases));
+    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases, ip6, ip6_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases), a.ip6, a.ip6Offset);
   }
 
   deleteAttachment(containerId: string, networkId: string): void {

@@ -57,6 +57,26 @@ test('isolation holds for IPv6: no traffic between networks, none from another h
   }
 });
 
+test('network connect to a dual-stack network gives IPv6 too: address, traffic, the anti-spoofing set, a free address after disconnect', () => {
+  lab.ok(['network', 'connect', 'dual', 'stranger']);
+  const eth1 = lab.json(['inspect', 'stranger']).NetworkSettings.Networks.find((n) => n.Network === 'dual');
+  assert.equal(eth1.Interface, 'eth1');
+  assert.equal(eth1.GlobalIPv6Address, 'fd00:db8:1::4', 'the next free IPv6 address of the network');
+  assert.match(sh('ip', '-n', lab.nsOf('stranger'), '-6', '-o', 'addr', 'show', 'eth1'), /inet6 fd00:db8:1::4\/64/);
+  // The default route stays on the first network (as for IPv4); the subnet is on link.
+  assert.doesNotMatch(sh('ip', '-n', lab.nsOf('stranger'), '-6', 'route', 'show', 'default'), /eth1/);
+  assert.equal(probe(lab.nsOf('stranger'), v6('web'), 8080).text.trim(), 'web from fd00:db8:1::4');
+  assert.equal(probe(lab.nsOf('web'), 'fd00:db8:1::4', 8080).text.trim(), `stranger from ${v6('web')}`);
+  assert.match(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'set', 'bridge', 'ctnet', 'port_ip6'), /fd00:db8:1::4/);
+  assert.match(lab.json(['network', 'inspect', 'dual']).Containers.find((c) => c.Name === 'stranger').IPv6Address, /^fd00:db8:1::4$/);
+  lab.ok(['network', 'disconnect', 'dual', 'stranger']);
+  assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'set', 'bridge', 'ctnet', 'port_ip6'), /fd00:db8:1::4/);
+  // Its IPv6 address is free again.
+  lab.ok(['network', 'connect', 'dual', 'stranger']);
+  assert.equal(lab.json(['inspect', 'stranger']).NetworkSettings.Networks.find((n) => n.Network === 'dual').GlobalIPv6Address, 'fd00:db8:1::4');
+  lab.ok(['network', 'disconnect', 'dual', 'stranger']);
+});
+
 test('topology shows both addresses of a dual-stack container', () => {
   assert.match(lab.ok(['topology']), /eth0 172\.28\.0\.\d+\/24 fd00:db8:1::2\/64 {2}container web/);
   assert.match(lab.ok(['topology', '--format', 'svg']), /fd00:db8:1::2\/64/);

@@ -44,12 +44,15 @@ test('50 concurrent run -d with published ports and racing rm -f: no duplicate a
   assert.equal(new Set(ips).size, ips.length, 'duplicate addresses');
   assert.equal(new Set(ports).size, ports.length, 'duplicate host ports');
   assert.ok(ps.length >= 35, `${ps.length} containers`);
+  const count = (rs, code) => rs.filter((r) => r.code === code).length;
+  process.stdout.write(`# concurrency: 50 runs: ${count(results, 0)} ran, ${count(results, 4)} port conflicts; 10 racing rm -f: ${count(early, 0)} removed, ${count(early, 3)} not there yet; ${ps.length} left to list, 0 duplicate addresses or ports\n`);
 
   // The whole listing reaches a slow reader (it is over the 64 KiB of a pipe's buffer).
   const direct = lab.ok(['ps', '-a', '--json']).length;
   const slow = spawnSync('sh', ['-c', `"${process.execPath}" "${CTNET}" ps -a --json | (sleep 0.5; wc -c)`], { env: lab.env, encoding: 'utf8' });
   assert.ok(direct > 65536, `only ${direct} bytes: too few containers to test a full pipe`);
   assert.equal(Number(slow.stdout.trim()), direct);
+  process.stdout.write(`# slow pipe: ps -a --json, ${direct} bytes, all of them read after 0.5 s\n`);
 
   const removed = await Promise.all(ps.map((c) => ctnetAsync(['rm', '-f', c.Name])));
   for (const r of removed) assert.equal(r.code, 0, r.stderr);
