@@ -1,0 +1,93 @@
+// The rtnetlink codec and the messages Rtnl builds, byte for byte. The expected bytes are written
+// out from the kernel's structures (linux/netlink.h, rtnetlink.h, if_link.h; little-endian hosts):
+// nlmsghdr {u32 len, u16 type, u16 flags, u32 seq, u32 pid}, rtattr {u16 len, u16 type} padded to 4,
+// ifinfomsg {u8 family, u8 pad, u16 type, i32 index, u32 flags, u32 change}, ifaddrmsg {u8 family,
+// u8 prefixlen, u8 flags, u8 scope, u32 index}, rtmsg {u8 family, dst_len, src_len, tos, table,
+// protocol, scope, type; u32 flags}.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, message, parseAttrs, readStr, readU32, rtmsg, splitMessages, NLM_F, RTM,
+} from '../../dist/kernel/netlink/codec.js';
+import { Rtnl } from '../../dist/kernel/netlink/rtnl.js';
+
+const hex = (b) => b.toString('hex');
+const bytes = (...parts) => parts.join('').replace(/\s+/g, '');
+
+test('attributes: length without padding, payload padded to 4 bytes', () => {
+  assert.equal(hex(attrStr(3, 'br0')), bytes('0800 0300', '62723000'));
+  assert.equal(hex(attrStr(3, 'br-x')), bytes('0900 0300', '62722d78 00', '000000'));
+  assert.equal(hex(attrU32(4, 1500)), bytes('0800 0400', 'dc050000'));
+  assert.equal(hex(attrU8(4, 1)), bytes('0500 0400', '01', '000000'));
+  assert.equal(hex(attr(1, Buffer.from([2, 0x11, 0x22, 0x33, 0x44, 0x55]))), bytes('0a00 0100', '021122334455', '0000'));
+  assert.equal(hex(attrNested(18, attrStr(1, 'bridge'))), bytes('1000 1200', '0b00 0100', '62726964676500', '00'));
+});
+
+test('fixed headers: ifinfomsg, ifaddrmsg, rtmsg', () => {
+  assert.equal(hex(ifinfomsg(5, 1, 1)), bytes('00 00 0000', '05000000', '01000000', '01000000'));
+  assert.equal(hex(ifinfomsg(-1)), bytes('00 00 0000', 'ffffffff', '00000000', '00000000'));
+  assert.equal(hex(ifaddrmsg(10, 64, 7, 0, 0x02)), bytes('0a 40 02 00', '07000000'));
+  assert.equal(hex(rtmsg({ family: 2, dstLen: 24, table: 254, protocol: 3, scope: 0, type: 1 })), bytes('02 18 00 00 fe 03 00 01', '00000000'));
+});
+
+test('nlmsghdr: total length, type, flags, sequence, port 0', () => {
+  const m = message(RTM.NEWLINK, NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL, 7, ifinfomsg());
+  assert.equal(hex(m), bytes('20000000', '1000', '0506', '07000000', '00000000', '00'.repeat(16)));
+});
+
+test('a reply buffer splits into messages (aligned), and attributes parse back (flags masked, short ones stop)', () => {
+  const body = Buffer.concat([ifinfomsg(9), attrStr(3, 'veth1'), attrU32(4, 9000), attr(0x8000 | 18, attrStr(1, 'veth'))]);
+  const two = Buffer.concat([message(RTM.NEWLINK, NLM_F.MULTI, 1, body), message(3 /* NLMSG_DONE */, NLM_F.MULTI, 1, Buffer.alloc(4))]);
+  const msgs = splitMessages(Buffer.concat([two, Buffer.alloc(8)]), two.length);
+  assert.deepEqual(msgs.map((m) => [m.type, m.flags, m.seq, m.body.length]), [[16, 2, 1, body.length], [3, 2, 1, 4]]);
+  const attrs = parseAttrs(msgs[0].body, 16);
+  assert.equal(readStr(attrs.get(3)), 'veth1');
+  assert.equal(readU32(attrs.get(4)), 9000);
+  assert.equal(readStr(parseAttrs(attrs.get(18)).get(1)), 'veth', 'the NLA_F_NESTED flag is masked off');
+  // A truncated attribute ends parsing instead of reading past the message.
+  const cut = Buffer.concat([attrStr(3, 'ok'), Buffer.from('ff00 0400'.replace(/\s/g, ''), 'hex')]);
+  assert.deepEqual([...parseAttrs(cut).keys()], [3]);
+  assert.deepEqual(splitMessages(Buffer.from('0200000010000000', 'hex'), 8), [], 'a header shorter than 16 bytes is no message');
+});
+
+/** A socket that records requests and answers look-ups of `links` (name -> index). */
+function fakeSocket(links = {}) {
+  const sent = [];
+  return {
+    sent,
+    request(type, flags, body) { sent.push({ type, flags, body: hex(body) }); },
+    get(type, body) {
+      const name = readStr(parseAttrs(body, 16).get(3));
+      return name in links ? [{ type: RTM.NEWLINK, flags: 0, seq: 1, body: Buffer.concat([ifinfomsg(links[name]), attrStr(3, name)]) }] : [];
+    },
+    close() {},
+  };
+}
+
+test('Rtnl.addBridge: name, MAC, MTU and kind in one message, then the alias on the link it made', () => {
+  const sock = fakeSocket();
+  new Rtnl(sock).addBridge('br0', 1500, '02:11:22:33:44:55', 'ctnet:ab:cd');
+  assert.deepEqual(sock.sent, [
+    {
+      type: RTM.NEWLINK, flags: NLM_F.CREATE | NLM_F.EXCL,
+      body: bytes('00'.repeat(16), '0800 0300 62723000', '0a00 0100 021122334455 0000', '0800 0400 dc050000', '1000 1200 0b00 0100 6272696467650000'),
+    },
+    // IFLA_IFALIAS (20) on the existing link: the kernel ignores it at creation.
+    { type: RTM.NEWLINK, flags: 0, body: bytes('00'.repeat(16), '0800 0300 62723000', '1000 1400', Buffer.from('ctnet:ab:cd\0').toString('hex')) },
+  ]);
+});
+
+test('Rtnl.addAddress (IPv4 with broadcast, IPv6 without DAD) and addRoute (default via a gateway)', () => {
+  const sock = fakeSocket({ eth0: 7 });
+  const rtnl = new Rtnl(sock, true);
+  rtnl.addAddress('eth0', '172.17.0.2', 16);
+  rtnl.addAddress('eth0', 'fd00::2', 64);
+  rtnl.addRoute('0.0.0.0', 0, '172.17.0.1', 'eth0');
+  const [v4, v6, route] = sock.sent;
+  assert.equal(v4.type, RTM.NEWADDR);
+  assert.equal(v4.body, bytes('02 10 00 00 07000000', '0800 0200 ac110002', '0800 0100 ac110002', '0800 0400 ac11ffff'));
+  assert.equal(v6.body, bytes('0a 40 02 00 07000000', '1400 0200', 'fd000000000000000000000000000002', '1400 0100', 'fd000000000000000000000000000002'));
+  assert.equal(route.type, RTM.NEWROUTE);
+  // main table (254), boot protocol (3), universe scope, unicast; OIF then GATEWAY, no DST for a default route.
+  assert.equal(route.body, bytes('02 00 00 00 fe 03 00 01 00000000', '0800 0400 07000000', '0800 0500 ac110001'));
+});
