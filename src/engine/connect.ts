@@ -57,7 +57,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     const c = findContainer(ctx, req.container);
     if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; only a running container can be connected`);
     if (!c.ownsNetns) throw new ConflictError(`container ${c.name} is a runtime's (CNI) attachment; connect it through the runtime`);
-    const existing = ctx.store.attachmentsOf(c.id);
+    const existing = ctx.store.connectionsOf(c.id);
     if (c.networkId === net.id || existing.some((a) => a.networkId === net.id)) {
       throw new ConflictError(`container ${c.name} is already connected to network ${net.name}`);
     }
@@ -76,7 +76,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       // Dual stack: the lowest free IPv6 address too, as a first network gives.
       const ip6Offset = net.subnet6 ? ctx.store.lowestFreeIp6Offset(net.id) : null;
       const ip6 = net.subnet6 && ip6Offset !== null ? address6At(parseSubnet6(net.subnet6), ip6Offset, net.name) : null;
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases, ip6, ip6Offset };
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases, ip6, ip6Offset, mac: null };
       ctx.store.insertAttachment(a);
       return { steps: planConnect(net, c, a), result: a };
     });
@@ -93,7 +93,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     if (c.networkId === net.id) {
       throw new InvalidArgumentError(`network ${net.name} is the first network of container ${c.name} (its ${c.ifname}, with the default route); it goes with the container: ctnet rm -f ${c.name}`);
     }
-    const a = ctx.store.attachmentsOf(c.id).find((x) => x.networkId === net.id);
+    const a = ctx.store.connectionsOf(c.id).find((x) => x.networkId === net.id);
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
     const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a)), missingOk: true }];

@@ -42,10 +42,6 @@ export function ensureDns(ctx: EngineContext): void {
 /** Every name a network's DNS already answers: its containers' names and aliases, first and connected. */
 export function namesOn(ctx: EngineContext, networkId: string): Map<string, string> {
   const owners = new Map<string, string>();
-  for (const c of ctx.store.containersOn(networkId)) for (const n of [c.name, ...c.aliases]) owners.set(n.toLowerCase(), c.name);
-  for (const a of ctx.store.attachmentsOn(networkId)) {
-    const c = ctx.store.getContainer(a.containerId);
-    if (c) for (const n of [c.name, ...a.aliases]) owners.set(n.toLowerCase(), c.name);
-  }
+  for (const e of ctx.store.endpointsOn(networkId)) for (const n of [e.containerName, ...e.aliases]) owners.set(n.toLowerCase(), e.containerName);
   return owners;
 }

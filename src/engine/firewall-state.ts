@@ -41,12 +41,16 @@ export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'ma
 }
 
 /** The same for a further network of a container (network connect): its MAC is derived from that address. */
-export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: containerMac(a.ip), ip: a.ip, ip6: a.ip6 });
+export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: a.mac ?? containerMac(a.ip), ip: a.ip, ip6: a.ip6 });
 
-/** Every container port on every network: first networks and connected ones. */
+/** Every container port on every network: every attachment, first networks and connected ones. */
 export function activeGuards(store: Store): PortGuard[] {
-  const first = store.listContainers().map(guardOf).filter((g): g is PortGuard => g !== undefined);
-  return [...first, ...store.listNetworks().flatMap((n) => store.attachmentsOn(n.id).map(attachmentGuard))];
+  const networks = new Set(store.listNetworks().map((n) => n.id));
+  return store.listEndpoints().filter((e) => networks.has(e.networkId)).flatMap((e) => {
+    // A runtime's attachment recorded before MACs were (it may have chosen its own): not guessed.
+    if (e.primary && !e.mac && !e.ownsNetns) return [];
+    return [attachmentGuard(e)];
+  });
 }
 
 /**

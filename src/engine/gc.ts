@@ -56,9 +56,8 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
     // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
     // here covers a namespace something keeps alive. Only veths nobody knows are reported.
-    const running = live.filter((c) => c.state !== 'exited');
-    // A running container's veths: its first network's, and those network connect added.
-    const active = new Set([...running.map((c) => c.hostVeth), ...running.flatMap((c) => ctx.store.attachmentsOf(c.id).map((a) => a.hostVeth))].filter(Boolean));
+    // The veths of containers that are not exited: every attachment's.
+    const active = new Set(ctx.store.listEndpoints().filter((e) => e.containerState !== 'exited').map((e) => e.hostVeth));
     const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
     const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
     for (const link of rtnl.listLinks()) {

@@ -219,7 +219,7 @@ export function removeNetwork(ctx: EngineContext, name: string): Error[] {
       const names = attached.map((c) => c.name).join(' ');
       throw new ConflictError(`network ${net.name} still has containers attached (${names}); remove them first with: ctnet rm -f ${names}`);
     }
-    const connected = ctx.store.attachmentsOn(net.id).map((a) => ctx.store.getContainer(a.containerId)?.name ?? a.containerId);
+    const connected = ctx.store.connectionsOn(net.id).map((a) => ctx.store.getContainer(a.containerId)?.name ?? a.containerId);
     if (connected.length) {
       throw new ConflictError(`network ${net.name} still has containers connected (${connected.join(' ')}); disconnect them first with: ctnet network disconnect ${net.name} NAME`);
     }

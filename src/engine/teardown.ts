@@ -19,7 +19,7 @@ export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[]
   const net = ctx.store.getNetworkById(c.networkId);
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
-  const guards = [guardOf(c), ...ctx.store.attachmentsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
+  const guards = [guardOf(c), ...ctx.store.connectionsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
   const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
   if (c.command.length) ops.push({ op: 'cgroup.remove', id: c.id });
   return ctx.applyBestEffort(ops);
@@ -37,13 +37,13 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
   const errors = detachContainer(ctx, c);
   ctx.store.transaction(() => {
     ctx.store.deletePortsOf(c.id);
-    // Further networks' veths went with the namespace; their addresses are free again.
+    // Its veths went with the namespace; its addresses on every network are free again.
     ctx.store.deleteAttachmentsOf(c.id);
     if (c.autoRemove) {
       ctx.store.deleteContainer(c.id);
     } else {
       ctx.store.updateContainer(c.id, {
-        state: 'exited', ip: null, ip6: null, ip6Offset: null, hostVeth: null, netns: null, oomKilled,
+        state: 'exited', netns: null, oomKilled,
         exitCode: exitCode ?? readExitStatus(c.logPath) ?? c.exitCode, finishedAt: c.finishedAt ?? new Date().toISOString(),
       });
     }

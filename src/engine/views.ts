@@ -33,7 +33,7 @@ export function networkView(store: Store, n: NetworkRecord): NetworkView {
     Containers: [
       ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
       // Containers connected to it as a further network (network connect).
-      ...store.attachmentsOn(n.id).flatMap((a) => {
+      ...store.connectionsOn(n.id).flatMap((a) => {
         const c = store.getContainer(a.containerId);
         return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, IPv6Address: a.ip6, State: liveState(c) }] : [];
       }),
@@ -117,7 +117,7 @@ export function containerView(store: Store, c: ContainerRecord): ContainerView {
       Aliases: c.aliases,
       Networks: [
         { Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: parseSubnet(net.subnet).prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases },
-        ...store.attachmentsOf(c.id).map((a) => {
+        ...store.connectionsOf(c.id).map((a) => {
           const n = store.getNetworkById(a.networkId);
           return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
         }),

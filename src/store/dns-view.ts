@@ -46,13 +46,13 @@ export class DnsView {
   read(): { networks: DnsViewNetwork[]; containers: DnsViewContainer[] } {
     const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1 AND state != \'removing\'').all() as { id: string; name: string; gateway: string; internal: number }[])
       .map((n) => ({ ...n, internal: n.internal === 1 }));
-    // 'created': being set up, its process may already ask before it is recorded running.
-    const containers = (this.db.prepare("SELECT id, name, aliases, network_id, ip, ip6, state FROM containers WHERE state IN ('running', 'created') AND ip IS NOT NULL").all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null; state: string }[])
-      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running' }));
-    // Further networks of running containers (network connect), with the aliases given there.
-    const connected = (this.db.prepare("SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6 FROM attachments a JOIN containers c ON c.id = a.container_id WHERE c.state = 'running'").all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null }[])
-      .map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6 }));
-    return { networks, containers: [...containers, ...connected] };
+    // Every attachment (first networks first), with the aliases given there. 'created': being set up,
+    // its process may already ask before it is recorded running.
+    const rows = this.db.prepare(`
+      SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6, c.state FROM attachments a JOIN containers c ON c.id = a.container_id
+      WHERE c.state IN ('running', 'created') ORDER BY a.is_primary DESC`).all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null; state: string }[];
+    const containers = rows.map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running' }));
+    return { networks, containers };
   }
 
   close(): void {

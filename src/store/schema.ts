@@ -135,4 +135,22 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE attachments ADD COLUMN ip6_offset INTEGER;
   CREATE UNIQUE INDEX attachments_ip6 ON attachments(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
   `,
+  // One attachment model: a container's first network is an attachment row too (is_primary), so every
+  // reader of addresses, veths and names reads one table; the containers columns it held go.
+  `
+  ALTER TABLE attachments ADD COLUMN mac TEXT;
+  ALTER TABLE attachments ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;
+  INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases, ip6, ip6_offset, mac, is_primary)
+    SELECT id, network_id, ifname, ip, ip_num, COALESCE(host_veth, ''), aliases, ip6, ip6_offset, mac, 1 FROM containers WHERE ip IS NOT NULL;
+  CREATE UNIQUE INDEX attachments_primary ON attachments(container_id) WHERE is_primary = 1;
+  DROP INDEX containers_ip;
+  DROP INDEX containers_ip_num;
+  DROP INDEX containers_ip6;
+  ALTER TABLE containers DROP COLUMN ip;
+  ALTER TABLE containers DROP COLUMN ip_num;
+  ALTER TABLE containers DROP COLUMN host_veth;
+  ALTER TABLE containers DROP COLUMN ip6;
+  ALTER TABLE containers DROP COLUMN ip6_offset;
+  ALTER TABLE containers DROP COLUMN mac;
+  `,
 ];

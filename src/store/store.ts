@@ -90,6 +90,16 @@ export interface AttachmentRecord {
   /** Dual stack: its IPv6 address there, and that address's offset in the subnet. */
   ip6: string | null;
   ip6Offset: number | null;
+  /** The container interface's MAC when it was chosen (a runtime's, or a first network's); else derived from the address. */
+  mac: string | null;
+}
+
+/** An attachment with what readers of every attachment need of its container. */
+export interface Endpoint extends AttachmentRecord {
+  primary: boolean;
+  containerName: string;
+  containerState: ContainerState;
+  ownsNetns: boolean;
 }
 
 export interface PortRecord {
@@ -163,6 +173,11 @@ const toAttachment = (r: Row): AttachmentRecord => ({
   aliases: JSON.parse(r.aliases as string),
   ip6: (r.ip6 as string | null) ?? null,
   ip6Offset: (r.ip6_offset as number | null) ?? null,
+  mac: (r.mac as string | null) ?? null,
+});
+
+const toEndpoint = (r: Row): Endpoint => ({
+  ...toAttachment(r), primary: r.is_primary === 1, containerName: r.container_name as string, containerState: r.container_state as ContainerState, ownsNetns: r.owns_netns === 1,
 });
 
 const toPort = (r: Row): PortRecord => ({
@@ -173,18 +188,30 @@ const toPort = (r: Row): PortRecord => ({
   containerPort: r.container_port as number,
 });
 
-const CONTAINER_COLUMNS: Record<keyof ContainerRecord, string> = {
-  id: 'id', name: 'name', networkId: 'network_id', ip: 'ip', hostVeth: 'host_veth', netns: 'netns', hostname: 'hostname',
+/** ContainerRecord fields that are its first network's attachment row, not columns of its own. */
+type EndpointField = 'ip' | 'hostVeth' | 'ip6' | 'ip6Offset' | 'mac';
+
+const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerRecord, EndpointField>, string> = {
+  id: 'id', name: 'name', networkId: 'network_id', netns: 'netns', hostname: 'hostname',
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
-  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases', ip6: 'ip6', ip6Offset: 'ip6_offset', mac: 'mac',
+  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
 };
 
-/** ip_num mirrors ip, for indexed address allocation. */
-const ipNum = (ip: string | null): number | null => (ip === null ? null : toInt(ip));
+/** A container with its first network's attachment (absent once it has exited). */
+const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac
+  FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1`;
 
-function columnValue(key: keyof ContainerRecord, value: unknown): unknown {
+const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_state, c.owns_netns AS owns_netns
+  FROM attachments a JOIN containers c ON c.id = a.container_id`;
+
+/** The attachment row of a container's first network. */
+const primaryOf = (c: ContainerRecord): AttachmentRecord => ({
+  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip as string, hostVeth: c.hostVeth ?? '', aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
+});
+
+function columnValue(key: string, value: unknown): unknown {
   if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
@@ -320,43 +347,42 @@ export class Store {
   // containers
 
   listContainers(): ContainerRecord[] {
-    return (this.sql('SELECT * FROM containers ORDER BY created_at, name').all() as Row[]).map(toContainer);
+    return (this.sql(`${CONTAINERS} ORDER BY c.created_at, c.name`).all() as Row[]).map(toContainer);
   }
 
   /** Containers whose process or setup may have ended: network-only containers are not even loaded. */
   containersToReconcile(): ContainerRecord[] {
-    return (this.sql("SELECT * FROM containers WHERE (state = 'running' AND pid IS NOT NULL) OR state = 'created'").all() as Row[]).map(toContainer);
+    return (this.sql(`${CONTAINERS} WHERE (c.state = 'running' AND c.pid IS NOT NULL) OR c.state = 'created'`).all() as Row[]).map(toContainer);
   }
 
   containersOn(networkId: string): ContainerRecord[] {
-    return (this.sql('SELECT * FROM containers WHERE network_id = ? ORDER BY created_at').all(networkId) as Row[]).map(toContainer);
+    return (this.sql(`${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`).all(networkId) as Row[]).map(toContainer);
   }
 
   /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */
   findContainer(nameOrId: string): ContainerRecord | undefined {
-    const exact = this.sql('SELECT * FROM containers WHERE name = ? OR id = ?').get(nameOrId, nameOrId) as Row | undefined;
+    const exact = this.sql(`${CONTAINERS} WHERE c.name = ? OR c.id = ?`).get(nameOrId, nameOrId) as Row | undefined;
     if (exact) return toContainer(exact);
     if (!/^[0-9a-f]{3,}$/.test(nameOrId)) return undefined;
-    const prefixed = this.sql('SELECT * FROM containers WHERE id LIKE ? LIMIT 2').all(`${nameOrId}%`) as Row[];
+    const prefixed = this.sql(`${CONTAINERS} WHERE c.id LIKE ? LIMIT 2`).all(`${nameOrId}%`) as Row[];
     return prefixed.length === 1 ? toContainer(prefixed[0]) : undefined;
   }
 
   /** A CNI attachment by network, runtime container ID and interface name. */
   findCniAttachment(networkId: string, containerId: string, ifname: string): ContainerRecord | undefined {
-    const r = this.sql('SELECT * FROM containers WHERE network_id = ? AND cni_container_id = ? AND ifname = ?').get(networkId, containerId, ifname) as Row | undefined;
+    const r = this.sql(`${CONTAINERS} WHERE c.network_id = ? AND c.cni_container_id = ? AND c.ifname = ?`).get(networkId, containerId, ifname) as Row | undefined;
     return r ? toContainer(r) : undefined;
   }
 
   getContainer(id: string): ContainerRecord | undefined {
-    const r = this.sql('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql(`${CONTAINERS} WHERE c.id = ?`).get(id) as Row | undefined;
     return r ? toContainer(r) : undefined;
   }
 
-  /** The network's addresses in use, as IPAM sees them: indexed queries, whatever the number of containers. */
-  /** Addresses in use on a network: containers' first networks and connected ones (both indexed by network and address). */
+  /** Addresses in use on a network (every attachment, first networks included; indexed by network and address). */
   addressBook(networkId: string): AddressBook {
     const used = (ip: number): boolean =>
-      this.sql('SELECT 1 FROM containers WHERE network_id = ? AND ip_num = ? UNION ALL SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = ?').get(networkId, ip, networkId, ip) !== undefined;
+      this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = ?').get(networkId, ip) !== undefined;
     return {
       inUse: used,
       // The lowest free address is the first one, the one after the gateway, or one after a used one.
@@ -364,13 +390,11 @@ export class Store {
         (this.sql(`
           SELECT cand FROM (
             SELECT ? AS cand UNION ALL SELECT ? + 1
-            UNION ALL SELECT ip_num + 1 FROM containers WHERE network_id = ? AND ip_num IS NOT NULL
             UNION ALL SELECT ip_num + 1 FROM attachments WHERE network_id = ?
           )
           WHERE cand BETWEEN ? AND ? AND cand != ?
-            AND NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip_num = cand)
             AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = cand)
-          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, networkId, first, last, gateway, networkId, networkId) as Row | undefined)?.cand as number | undefined,
+          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined,
     };
   }
 
@@ -379,29 +403,45 @@ export class Store {
     const row = this.sql(`
       SELECT cand FROM (
         SELECT 2 AS cand
-        UNION ALL SELECT ip6_offset + 1 FROM containers WHERE network_id = ? AND ip6_offset IS NOT NULL
         UNION ALL SELECT ip6_offset + 1 FROM attachments WHERE network_id = ? AND ip6_offset IS NOT NULL
       )
-      WHERE NOT EXISTS (SELECT 1 FROM containers WHERE network_id = ? AND ip6_offset = cand)
-        AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = cand)
-      ORDER BY cand LIMIT 1`).get(networkId, networkId, networkId, networkId) as Row;
+      WHERE NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = cand)
+      ORDER BY cand LIMIT 1`).get(networkId, networkId) as Row;
     return row.cand as number;
   }
 
-  // attachments (network connect)
+  // attachments: one row per container and network, its first network's (is_primary) included
 
-  attachmentsOf(containerId: string): AttachmentRecord[] {
-    return (this.sql('SELECT * FROM attachments WHERE container_id = ? ORDER BY ifname').all(containerId) as Row[]).map(toAttachment);
+  /** A container's further networks (network connect), not its first. */
+  connectionsOf(containerId: string): AttachmentRecord[] {
+    return (this.sql('SELECT * FROM attachments WHERE container_id = ? AND is_primary = 0 ORDER BY ifname').all(containerId) as Row[]).map(toAttachment);
   }
 
   /** Containers connected to a network as a further one (not those whose first network it is). */
-  attachmentsOn(networkId: string): AttachmentRecord[] {
-    return (this.sql('SELECT * FROM attachments WHERE network_id = ?').all(networkId) as Row[]).map(toAttachment);
+  connectionsOn(networkId: string): AttachmentRecord[] {
+    return (this.sql('SELECT * FROM attachments WHERE network_id = ? AND is_primary = 0').all(networkId) as Row[]).map(toAttachment);
+  }
+
+  /**
+   * Every attachment on a network, first networks and connected ones, with its container's name and
+   * state: what the DNS names, the firewall's guards and gc read.
+   */
+  endpointsOn(networkId: string): Endpoint[] {
+    return (this.sql(`${ENDPOINTS} WHERE a.network_id = ?`).all(networkId) as Row[]).map(toEndpoint);
+  }
+
+  /** Every attachment of every container. */
+  listEndpoints(): Endpoint[] {
+    return (this.sql(ENDPOINTS).all() as Row[]).map(toEndpoint);
   }
 
   insertAttachment(a: AttachmentRecord): void {
-    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases, ip6, ip6_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases), a.ip6, a.ip6Offset);
+    this.insertAttachmentRow(a, false);
+  }
+
+  private insertAttachmentRow(a: AttachmentRecord, primary: boolean): void {
+    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases, ip6, ip6_offset, mac, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases), a.ip6 ?? null, a.ip6Offset ?? null, a.mac ?? null, primary ? 1 : 0);
   }
 
   deleteAttachment(containerId: string, networkId: string): void {
@@ -413,21 +453,19 @@ export class Store {
   }
 
   insertContainer(c: ContainerRecord): void {
-    const keys = Object.keys(CONTAINER_COLUMNS) as (keyof ContainerRecord)[];
-    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}, ip_num) VALUES (${keys.map(() => '?').join(', ')}, ?)`;
-    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])), ipNum(c.ip));
+    const keys = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
+    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
+    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
+    if (c.ip !== null) this.insertAttachmentRow(primaryOf(c), true);
   }
 
-  updateContainer(id: string, changes: Partial<ContainerRecord>): void {
-    const keys = Object.keys(changes) as (keyof ContainerRecord)[];
+  /** Changes a container's own columns; its first network's address goes with `ip: null` (its attachment row is deleted). */
+  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>> & { ip?: null }): void {
+    if ('ip' in changes) this.sql('DELETE FROM attachments WHERE container_id = ? AND is_primary = 1').run(id);
+    const keys = (Object.keys(changes) as (keyof ContainerRecord)[]).filter((k): k is keyof typeof CONTAINER_COLUMNS => k in CONTAINER_COLUMNS);
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`);
-    const values = keys.map((k) => columnValue(k, changes[k]));
-    if ('ip' in changes) {
-      sets.push('ip_num = ?');
-      values.push(ipNum(changes.ip ?? null));
-    }
-    this.sql(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    this.sql(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...keys.map((k) => columnValue(k, changes[k])), id);
   }
 
   /** The intent of `rm`: a killed removal is finished by the next reconcile. */
@@ -437,7 +475,7 @@ export class Store {
 
   /** Containers whose removal a killed command left unfinished. */
   containersBeingRemoved(): ContainerRecord[] {
-    return (this.sql('SELECT * FROM containers WHERE removing = 1').all() as Row[]).map(toContainer);
+    return (this.sql(`${CONTAINERS} WHERE c.removing = 1`).all() as Row[]).map(toContainer);
   }
 
   deleteContainer(id: string): void {

@@ -47,7 +47,7 @@ export function readTopology(ctx: EngineContext): Topology {
   const ours = new Set(networks.map((n) => n.bridge));
   const veths = new Set([
     ...ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean),
-    ...networks.flatMap((n) => ctx.store.attachmentsOn(n.id).map((a) => a.hostVeth)),
+    ...networks.flatMap((n) => ctx.store.connectionsOn(n.id).map((a) => a.hostVeth)),
   ]);
   const ipForward = ctx.kernel().inHost(readForward);
   const topology: Topology = {
@@ -67,7 +67,7 @@ export function readTopology(ctx: EngineContext): Topology {
         ports: ctx.store.portsOf(c.id).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort, containerPort: p.containerPort })),
       })).concat(
         // Containers connected to this network as a further one (network connect): their ethN here.
-        ctx.store.attachmentsOn(n.id).flatMap((a) => {
+        ctx.store.connectionsOn(n.id).flatMap((a) => {
           const c = ctx.store.getContainer(a.containerId);
           if (!c) return [];
           return [{

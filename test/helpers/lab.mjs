@@ -131,7 +131,7 @@ export function stateSnapshot(root) {
   const db = new Database(join(root, 'ctnet.db'), { readonly: true });
   try {
     const dump = {};
-    for (const t of ['networks', 'containers', 'ports', 'meta']) dump[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all();
+    for (const t of ['networks', 'containers', 'attachments', 'ports', 'meta']) dump[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all();
     return JSON.stringify(dump);
   } finally {
     db.close();

@@ -49,11 +49,22 @@ test('an older database is migrated in place and keeps its rows (networks become
     for (const m of MIGRATIONS.slice(0, MIGRATIONS.length - 3)) typeof m === 'string' ? db.exec(m) : m(db);
     db.pragma(`user_version = ${MIGRATIONS.length - 3}`);
     db.prepare("INSERT INTO networks (id, name, subnet, gateway, bridge, mtu, created_at) VALUES ('n1', 'old', '10.9.0.0/24', '10.9.0.1', 'brold', 1500, 'then')").run();
+    // A running container whose first network lived in containers columns, and an exited one.
+    const insert = db.prepare(`INSERT INTO containers (id, name, network_id, ip, ip_num, host_veth, netns, hostname, command, env, port_specs, detached, auto_remove, state, created_at, aliases, mac)
+      VALUES (?, ?, 'n1', ?, ?, ?, ?, 'h', '[]', '[]', '[]', 1, 0, ?, 'then', '["db"]', ?)`);
+    insert.run(id('7'), 'web', '10.9.0.7', toInt('10.9.0.7'), 'veth77777777', 'ctnet-777777777777', 'running', '02:42:0a:09:00:07');
+    insert.run(id('8'), 'gone', null, null, null, null, 'exited', null);
     db.close();
     const migrated = new Store(old);
     try {
       assert.equal(migrated.findNetwork('old').state, 'ready');
       assert.deepEqual(migrated.unfinishedNetworks(), []);
+      // The first network is an attachment row now; the container reads it back the same.
+      const web = migrated.findContainer('web');
+      assert.deepEqual([web.ip, web.hostVeth, web.mac, web.aliases], ['10.9.0.7', 'veth77777777', '02:42:0a:09:00:07', ['db']]);
+      assert.deepEqual(migrated.endpointsOn('n1').map((e) => [e.containerName, e.ip, e.primary, e.ifname]), [['web', '10.9.0.7', true, 'eth0']]);
+      assert.equal(migrated.findContainer('gone').ip, null);
+      assert.equal(migrated.addressBook('n1').inUse(toInt('10.9.0.7')), true);
     } finally {
       migrated.close();
     }
@@ -115,4 +126,25 @@ test('containers by name, full ID, or a unique ID prefix of at least 3 character
   assert.equal(store.findContainer('abc'), undefined, 'ambiguous');
   assert.equal(store.findContainer('ab'), undefined, 'too short');
   assert.equal(store.findContainer('nope'), undefined);
+});
+
+test('one attachment model: a container\'s first network is an attachment row; exiting removes it; one address index for all', () => {
+  store.insertNetwork(network('a'));
+  store.insertContainer(container(id('1'), 'a', '10.1.0.2', { aliases: ['api'], mac: '02:42:0a:01:00:02' }));
+  store.insertContainer(container(id('2'), 'a', '10.1.0.3'));
+  store.insertNetwork(network('b', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' }));
+  store.insertAttachment({ containerId: id('1'), networkId: 'b', ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethb', aliases: ['store'], ip6: null, ip6Offset: null, mac: null });
+  assert.deepEqual(store.listEndpoints().map((e) => [e.containerName, e.networkId, e.ip, e.primary, e.aliases]).sort(), [
+    ['c-1111111111111111111111111111111111111111111111111111111111111111', 'a', '10.1.0.2', true, ['api']],
+    ['c-1111111111111111111111111111111111111111111111111111111111111111', 'b', '10.2.0.2', false, ['store']],
+    ['c-2222222222222222222222222222222222222222222222222222222222222222', 'a', '10.1.0.3', true, []],
+  ]);
+  assert.deepEqual(store.connectionsOf(id('1')).map((a) => a.networkId), ['b'], 'further networks only');
+  // The same address twice on a network is refused by the one index, first network or connected.
+  assert.throws(() => store.insertAttachment({ containerId: id('2'), networkId: 'b', ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethc', aliases: [], ip6: null, ip6Offset: null, mac: null }), /UNIQUE/);
+  store.deleteAttachmentsOf(id('1'));
+  store.updateContainer(id('1'), { state: 'exited', ip: null, netns: null });
+  const exited = store.getContainer(id('1'));
+  assert.deepEqual([exited.state, exited.ip, exited.hostVeth, exited.networkId, exited.aliases], ['exited', null, null, 'a', ['api']]);
+  assert.deepEqual(store.endpointsOn('a').map((e) => e.ip), ['10.1.0.3']);
 });
