@@ -1,6 +1,6 @@
 // Test fixtures: a throwaway lab (host, host2, internet namespaces) per test file, a CTNET_ROOT of
 // its own, a way to run the CLI against it, and snapshots of the host namespace and the state.
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -32,6 +32,17 @@ export function createLab() {
     ctnet(args, extraEnv = {}, opts = {}) {
       const r = spawnSync(process.execPath, [CTNET, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: opts.timeout ?? 30000 });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+    },
+    /** Runs the CLI without blocking (for concurrent invocations); resolves with { args, code, stdout, stderr }. */
+    ctnetAsync(args) {
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [CTNET, ...args], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ args, code, stdout, stderr }));
+      });
     },
     /** Runs the CLI and fails the test unless it exits 0. */
     ok(args, extraEnv) {

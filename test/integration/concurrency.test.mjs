@@ -1,8 +1,8 @@
 // Concurrent CLI invocations never hand out the same address or host port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createLab, settle, CTNET } from '../helpers/lab.mjs';
+import { execFileSync } from 'node:child_process';
+import { createLab, settle } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -11,16 +11,7 @@ before(() => {
 });
 after(() => lab?.close());
 
-function ctnetAsync(args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CTNET, ...args], { env: lab.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const ctnetAsync = (args) => lab.ctnetAsync(args);
 
 test('20 simultaneous runs get 20 distinct addresses and host ports, all in the kernel', async () => {
   const results = await Promise.all(

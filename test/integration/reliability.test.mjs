@@ -3,7 +3,7 @@
 // `npm run soak` 10,000) that must leave nothing behind and not slow down.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
@@ -17,16 +17,7 @@ before(() => {
 });
 after(() => lab?.close());
 
-function ctnetAsync(args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CTNET, ...args], { env: lab.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ args, code, stdout, stderr }));
-  });
-}
+const ctnetAsync = (args) => lab.ctnetAsync(args);
 
 test('50 concurrent run -d with published ports and racing rm -f: no duplicate address or port, only documented conflicts, nothing left', async () => {
   const before = fullSnapshot(lab);
