@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
+import { isIPv6 } from '../addr/family.js';
 
 function bool(value: string): boolean {
   if (value !== 'true' && value !== 'false') throw new CommanderArgError('expected true or false.');
@@ -15,8 +16,8 @@ function integer(value: string): number {
 
 /** --subnet given once per family: the IPv4 one, and with --ipv6 the IPv6 one (without an IPv4 one ctnet picks it). */
 function subnetsOf(subnets: string[], ipv6: boolean): { subnet?: string; subnet6?: string } {
-  const v6 = subnets.filter((s) => s.includes(':'));
-  const v4 = subnets.filter((s) => !s.includes(':'));
+  const v6 = subnets.filter(isIPv6);
+  const v4 = subnets.filter((s) => !isIPv6(s));
   if (v4.length > 1 || v6.length > 1) throw new InvalidArgumentError('give --subnet at most once per address family (one IPv4, one IPv6)');
   if (v6.length && !ipv6) throw new InvalidArgumentError(`--subnet ${v6[0]} is IPv6; add --ipv6 to make the network dual stack`);
   if (ipv6 && !v6.length) throw new InvalidArgumentError('--ipv6 needs an IPv6 --subnet, e.g. --subnet fd00:db8::/64');

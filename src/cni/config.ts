@@ -6,6 +6,7 @@ import { gateway6Of, parseSubnet6 } from '../addr/ipv6.js';
 import ipaddr from 'ipaddr.js';
 import type { DelegatedAddress } from './delegate.js';
 import { CNI_ERROR, CniError, SUPPORTED_VERSIONS, type CniVersion } from './spec.js';
+import { isIPv6 } from '../addr/family.js';
 
 /** host-local is served by ctnet itself; any other IPAM type is delegated to that plugin. */
 export const isDelegatedIpam = (conf: NetConf): boolean => conf.ipam !== undefined && conf.ipam.type !== 'host-local';
@@ -101,8 +102,8 @@ export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNet
     return { name: conf.name, bridge: conf.bridge ?? 'cni0', subnet, gateway: delegated.gateway, mtu: conf.mtu, ...modes };
   }
   const ranges = (ipam.ranges ?? []).flat();
-  const v4 = ranges.filter((r) => !r.subnet.includes(':'));
-  const v6 = ranges.filter((r) => r.subnet.includes(':'));
+  const v4 = ranges.filter((r) => !isIPv6(r.subnet));
+  const v6 = ranges.filter((r) => isIPv6(r.subnet));
   const first = v4[0] ?? (ipam.subnet ? { subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway } : undefined);
   if (!first) throw new CniError(CNI_ERROR.invalidConfig, 'ipam has no IPv4 subnet; set "subnet" or "ranges": [[{"subnet": "10.88.0.0/16"}]]');
   if (v4.length > 1) unsupported('more than one IPv4 range');
@@ -133,7 +134,7 @@ function extraRoutes(routes: readonly { dst: string; gw?: string }[], dual: bool
   for (const r of routes) {
     if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue;
     if (!ipaddr.isValidCIDR(r.dst)) throw new CniError(CNI_ERROR.invalidConfig, `ipam route ${r.dst} is not CIDR notation, e.g. 192.0.2.0/24`);
-    if (r.dst.includes(':') && !dual) throw new CniError(CNI_ERROR.invalidConfig, `ipam route ${r.dst} is IPv6 but no range is; add an IPv6 range`);
+    if (isIPv6(r.dst) && !dual) throw new CniError(CNI_ERROR.invalidConfig, `ipam route ${r.dst} is IPv6 but no range is; add an IPv6 range`);
     // The kernel wants the network address: 192.0.2.7/24 is 192.0.2.0/24.
     const [addr, len] = ipaddr.parseCIDR(r.dst);
     const network = addr.kind() === 'ipv6' ? ipaddr.IPv6.networkAddressFromCIDR(r.dst) : ipaddr.IPv4.networkAddressFromCIDR(r.dst);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CNI_ERROR, CniError } from './spec.js';
+import { isIPv6 } from '../addr/family.js';
 
 /** The address an IPAM plugin handed out, as ctnet needs it. */
 export interface DelegatedAddress {
@@ -54,7 +55,7 @@ export function delegateSupports(vars: Env, type: string, version: string): bool
 /** The first IPv4 address of an IPAM result (0.3.x-1.x shapes). */
 export function firstIPv4(result: Record<string, unknown> | undefined, type: string): DelegatedAddress {
   const ips = (result?.ips ?? []) as { address?: string; gateway?: string }[];
-  const v4 = ips.find((x) => x.address && !x.address.includes(':'));
+  const v4 = ips.find((x) => x.address && !isIPv6(x.address));
   if (!v4?.address) throw new CniError(CNI_ERROR.other, `IPAM plugin ${type} returned no IPv4 address`);
   const [ip, prefix] = v4.address.split('/');
   return { ip, prefix: Number(prefix), gateway: v4.gateway };

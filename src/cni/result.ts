@@ -1,6 +1,7 @@
 import type { CniAttachment } from '../engine/cni.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { atLeast, type CniVersion } from './spec.js';
+import { isIPv6 } from '../addr/family.js';
 
 /**
  * The ADD result in the format of the requested version: interfaces (bridge, host veth, the
@@ -27,7 +28,7 @@ export function addResult(version: CniVersion, a: CniAttachment, prevResult?: Re
     ips.push(ip6);
     if (routed) routes.push({ dst: '::/0', gw: a.network.gateway6 });
   }
-  for (const r of a.routes ?? []) routes.push({ dst: r.dst, gw: r.gw ?? (r.dst.includes(':') ? a.network.gateway6 ?? undefined : a.network.gateway) });
+  for (const r of a.routes ?? []) routes.push({ dst: r.dst, gw: r.gw ?? (isIPv6(r.dst) ? a.network.gateway6 ?? undefined : a.network.gateway) });
   return {
     cniVersion: version,
     interfaces: [...(prev?.interfaces ?? []), ...interfaces],

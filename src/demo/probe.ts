@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { isIPv6 } from '../addr/family.js';
 
 /** probe tcp|udp HOST PORT TIMEOUT_MS: prints the echo server's answer and exits 0, or the error and exits 1. */
 const [protocol, host, portText, timeoutText = '2000'] = process.argv.slice(2);
@@ -12,7 +13,7 @@ function fail(message: string): never {
 }
 
 if (protocol === 'udp') {
-  const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
   const timer = setTimeout(() => fail('no UDP answer'), timeout);
   sock.on('message', (msg) => {
     clearTimeout(timer);

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { isIPv6 } from '../addr/family.js';
 
 /**
  * The little of the DNS wire format (RFC 1035) the embedded DNS needs: the one question of a query,
@@ -42,7 +43,7 @@ export function parseQuery(msg: Buffer): Query | undefined {
 
 /** A reply: the query's header and question, the rcode, and one A (or AAAA) record per address (name = pointer to the question's). */
 export function buildReply(msg: Buffer, q: Query, rcode: number, addresses: readonly string[] = [], ttl = 600): Buffer {
-  const rdata = addresses.map((ip) => (ip.includes(':') ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : Buffer.from(ip.split('.').map(Number))));
+  const rdata = addresses.map((ip) => (isIPv6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : Buffer.from(ip.split('.').map(Number))));
   const out = Buffer.alloc(q.end + rdata.reduce((n, d) => n + 12 + d.length, 0));
   msg.copy(out, 0, 0, q.end);
   out.writeUInt16BE(0x8000 | (q.recursionDesired ? 0x0100 : 0) | 0x0080 | rcode, 2); // QR, RD as asked, RA

@@ -15,7 +15,7 @@ import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } f
 import { planAttach } from '../plan/container-plan.js';
 import { containerMac } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
-import type { ContainerRecord, NetworkRecord, PortRecord } from '../store/store.js';
+import { kindOf, type ContainerRecord, type NetworkRecord, type PortRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
@@ -29,6 +29,7 @@ import { cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, t
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
+import { isIPv6 } from '../addr/family.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -203,7 +204,7 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
   if (net.internal && portRequests.length) {
     throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
   }
-  const v6Only = portRequests.find((p) => p.hostIp?.includes(':'));
+  const v6Only = portRequests.find((p) => p.hostIp !== null && isIPv6(p.hostIp));
   if (v6Only && (!net.subnet6 || req.cni)) {
     throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
   }
@@ -246,10 +247,10 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
   };
   const steps = (record: ContainerRecord, ports: PortRecord[]) => [
     ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
-    ...(record.command.length ? cgroupSteps(record, ctx.store.instanceId()) : []),
+    ...(kindOf(record) === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : []),
   ];
   const explainStart = (c: ContainerRecord): void => {
-    if (!c.command.length) return;
+    if (kindOf(c) !== 'process') return;
     const root = c.sandbox.rootfs ? ` --root ${c.sandbox.rootfs}` : '';
     ctx.explain(`ip netns exec ${c.netns} unshare --uts --ipc --pid --fork --mount --mount-proc${root} sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
   };
@@ -266,11 +267,11 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
   // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
   const { record, ports } = ctx.store.transaction(build);
   // The DNS was started with the network; a run (not every attach) checks it is still there.
-  if (record.command.length && hasEmbeddedDns(net)) ensureDns(ctx);
+  if (kindOf(record) === 'process' && hasEmbeddedDns(net)) ensureDns(ctx);
   try {
     const plan = steps(record, ports);
     applyRepairingFirewall(ctx, plan);
-    ctx.faultAfter(plan, record.command.length ? `starting ${record.command[0]}` : 'finishing');
+    ctx.faultAfter(plan, kindOf(record) === 'process' ? `starting ${record.command[0]}` : 'finishing');
     const child = start(record);
     ctx.crashPoint();
     explainStart(record);
@@ -314,7 +315,7 @@ function checkAliases(owners: Map<string, string>, network: string, aliases: rea
 function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: string }[]): { dst: string; prefix: number; via: string }[] {
   return routes.map((r) => {
     const [dst, prefix] = r.dst.split('/');
-    const via = r.gw ?? (dst.includes(':') ? net.gateway6 : net.gateway);
+    const via = r.gw ?? (isIPv6(dst) ? net.gateway6 : net.gateway);
     if (!via) throw new InvalidArgumentError(`route to ${r.dst}: network ${net.name} has no IPv6 gateway; give the route a gw`);
     return { dst, prefix: Number(prefix), via };
   });

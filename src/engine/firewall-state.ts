@@ -1,6 +1,7 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { containerMac } from '../plan/network-plan.js';
 import type { AttachmentRecord, ContainerRecord, PortRecord, Store } from '../store/store.js';
+import { isIPv6 } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
@@ -13,7 +14,7 @@ export function firewallNetworks(store: Store, family: Family = 'ip'): FirewallN
 }
 
 /** A published port of either family's host addresses (or of all, hostIp null) maps to the container's address of that family. */
-const ofFamily = (hostIp: string | null, family: Family): boolean => hostIp === null || hostIp.includes(':') === (family === 'ip6');
+const ofFamily = (hostIp: string | null, family: Family): boolean => hostIp === null || isIPv6(hostIp) === (family === 'ip6');
 
 export function toMappings(ports: readonly PortRecord[], ip: string, family: Family = 'ip'): PortMapping[] {
   return ports.filter((p) => ofFamily(p.hostIp, family)).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort }));

@@ -2,6 +2,7 @@ import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { EPHEMERAL_PORTS, portsCollide, type PortRequest } from '../ipam/ports.js';
 import type { PortRecord, Store } from '../store/store.js';
 import type { EngineContext } from './context.js';
+import { isIPv6 } from '../addr/family.js';
 
 /**
  * Host ports for each request: given ones checked against the publications on the same protocol and
@@ -42,7 +43,7 @@ export function checkHostAddresses(ctx: EngineContext, requests: readonly PortRe
   const wanted = requests.filter((r) => r.hostIp !== null);
   if (!wanted.length) return;
   const rtnl = ctx.kernel().rtnl();
-  const local = new Set([...rtnl.listAddresses(), ...(wanted.some((r) => r.hostIp?.includes(':')) ? rtnl.listAddresses(true) : [])].map((a) => a.address));
+  const local = new Set([...rtnl.listAddresses(), ...(wanted.some((r) => r.hostIp !== null && isIPv6(r.hostIp)) ? rtnl.listAddresses(true) : [])].map((a) => a.address));
   for (const r of wanted) {
     if (!local.has(r.hostIp as string)) {
       throw new InvalidArgumentError(`host address ${r.hostIp} in -p is not an address of the host; use one of ${[...local].join(', ')} or leave it out`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { cgroupLayout, cgroupUsage } from '../sandbox/cgroups.js';
-import type { ContainerRecord } from '../store/store.js';
+import { kindOf, type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
 import { pid1Of } from './sandbox.js';
@@ -50,7 +50,7 @@ function sample(ctx: EngineContext, c: ContainerRecord): StatsSample {
 export function statsSamples(ctx: EngineContext, names: readonly string[]): StatsSample[] {
   const targets = names.length
     ? names.map((n) => findContainer(ctx, n))
-    : ctx.store.listContainers().filter((c) => c.command.length > 0 && liveState(c) === 'running');
+    : ctx.store.listContainers().filter((c) => kindOf(c) === 'process' && liveState(c) === 'running');
   return targets.map((c) => sample(ctx, c));
 }
 

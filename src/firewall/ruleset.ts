@@ -1,5 +1,6 @@
 import { CHAIN, NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
 import { PROTOCOLS, type Protocol } from '../ipam/ports.js';
+import type { Family } from '../addr/family.js';
 
 /**
  * ctnet's nftables table, rendered from state. The rules are fixed; networks and published ports
@@ -29,7 +30,7 @@ export interface PortMapping {
  * IPv4 lives in `ip ctnet`; dual-stack networks also get `ip6 ctnet`, the same table for IPv6
  * (same sets of bridges, the networks' IPv6 subnets, maps to containers' IPv6 addresses).
  */
-export type Family = 'ip' | 'ip6';
+export type { Family };
 const FAMILY = {
   ip: { table: `${NFT_FAMILY} ${NFT_TABLE}`, addr: 'ipv4_addr', match: 'ip' },
   ip6: { table: `ip6 ${NFT_TABLE}`, addr: 'ipv6_addr', match: 'ip6' },

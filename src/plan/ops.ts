@@ -1,3 +1,5 @@
+import { isIPv6 } from '../addr/family.js';
+
 /** The extended attribute naming the state directory (its instance ID) that made a container's cgroup. */
 export const CGROUP_OWNER_XATTR = 'trusted.ctnet.owner';
 
@@ -85,12 +87,12 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'link.hairpin':
       return ipCmd(ctx, undefined, `link set ${op.name} type bridge_slave hairpin on`);
     case 'addr.add':
-      return ipCmd(ctx, op.netns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}${op.ip.includes(':') ? ' nodad' : ''}`);
+      return ipCmd(ctx, op.netns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}${isIPv6(op.ip) ? ' nodad' : ''}`);
     case 'addr.del':
       return ipCmd(ctx, op.netns, `addr del ${op.ip}/${op.prefix} dev ${op.dev}`);
     case 'route.add': {
       const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
-      return ipCmd(ctx, op.netns, `${op.dst.includes(':') ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
+      return ipCmd(ctx, op.netns, `${isIPv6(op.dst) ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
     case 'sysctl.set':
       if (!op.netns) return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);

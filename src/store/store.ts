@@ -79,6 +79,15 @@ export interface ContainerRecord {
   mac: string | null;
 }
 
+/**
+ * What a container is: a process of ctnet's (`run`), a network endpoint without a process (the
+ * engine's `attach`), or a runtime's namespace attached through CNI. One record shape serves all three.
+ */
+export type ContainerKind = 'process' | 'network-only' | 'cni';
+
+export const kindOf = (c: Pick<ContainerRecord, 'cniContainerId' | 'command'>): ContainerKind =>
+  c.cniContainerId !== null ? 'cni' : c.command.length > 0 ? 'process' : 'network-only';
+
 /** A further network of a running container (network connect): eth1, eth2, ... */
 export interface AttachmentRecord {
   containerId: string;

@@ -6,6 +6,7 @@ import {
   type NlMessage,
 } from './codec.js';
 import { RtnlSocket } from './socket.js';
+import { isIPv6 } from '../../addr/family.js';
 
 const AF_INET = 2;
 const IFF_UP = 0x1;
@@ -53,9 +54,8 @@ const ipv4String = (b: Buffer): string => Array.from(b.subarray(0, 4)).join('.')
 const AF_INET6 = 10;
 /** IFA_F_NODAD: the address is usable at once; on a bridge or veth of ctnet's, nothing else claims it. */
 const IFA_F_NODAD = 0x02;
-const isV6 = (ip: string): boolean => ip.includes(':');
-const familyOf = (ip: string): number => (isV6(ip) ? AF_INET6 : AF_INET);
-const ipBytes = (ip: string): Buffer => (isV6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
+const familyOf = (ip: string): number => (isIPv6(ip) ? AF_INET6 : AF_INET);
+const ipBytes = (ip: string): Buffer => (isIPv6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
 const ipString = (b: Buffer, family: number): string =>
   family === AF_INET6 ? ipaddr.fromByteArray(Array.from(b.subarray(0, 16))).toString() : ipv4String(b);
 const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
@@ -187,7 +187,7 @@ export class Rtnl {
   }
 
   addAddress(name: string, ip: string, prefix: number): void {
-    const body = isV6(ip)
+    const body = isIPv6(ip)
       ? Buffer.concat([ifaddrmsg(AF_INET6, prefix, this.linkIndex(name), 0, IFA_F_NODAD), attr(IFA.LOCAL, ipBytes(ip)), attr(IFA.ADDRESS, ipBytes(ip))])
       : Buffer.concat([
         ifaddrmsg(AF_INET, prefix, this.linkIndex(name)),
@@ -201,7 +201,7 @@ export class Rtnl {
   deleteAddress(name: string, ip: string, prefix: number): void {
     const link = this.findLink(name);
     if (!link) return;
-    const body = Buffer.concat([ifaddrmsg(familyOf(ip), prefix, link.index), attr(isV6(ip) ? IFA.ADDRESS : IFA.LOCAL, ipBytes(ip))]);
+    const body = Buffer.concat([ifaddrmsg(familyOf(ip), prefix, link.index), attr(isIPv6(ip) ? IFA.ADDRESS : IFA.LOCAL, ipBytes(ip))]);
     try {
       this.sock.request(RTM.DELADDR, 0, body, `deleting address ${ip}/${prefix} from ${name}`);
     } catch (err) {
