@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import type { ContainerView } from '../engine/views.js';
+import type { RunRequest } from '../engine/containers.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
 import { foregroundStreams } from './terminal.js';
@@ -61,7 +62,27 @@ function statusText(c: ContainerView): string {
   return `Exited${code}${c.State.FinishedAt ? ` ${ago(c.State.FinishedAt)} ago` : ''}`;
 }
 
-export function registerContainerCommands(program: Command): void {
+/** `run`'s flags as commander gives them (repeatable ones default to []). */
+interface RunFlags {
+  detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
+  publish: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
+  rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
+  capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[]; explain?: boolean; dryRun?: boolean;
+}
+
+/** The engine's request for those flags: the one place CLI names meet the library's. */
+function runRequest(command: string[], o: RunFlags): RunRequest {
+  return {
+    command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
+    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias,
+    sandbox: {
+      rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
+    },
+  };
+}
+
+function registerRun(program: Command): void {
   program
     .command('run')
     .description('Run a command as a container: its own network, PID, mount, IPC and UTS namespaces, an address on a bridge, NAT, published ports and cgroup limits')
@@ -93,20 +114,11 @@ export function registerContainerCommands(program: Command): void {
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .passThroughOptions()
-    .action(async (command: string[], o) => {
+    .action(async (command: string[], o: RunFlags) => {
       await withEngine(o, async (e) => {
         if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
         const streams = foregroundStreams(o.tty === true, o.interactive === true);
-        const { container, child } = e.run({
-          stdio: streams.stdio,
-          command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
-          env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart,
-          aliases: o.networkAlias,
-          sandbox: {
-            rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
-            security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
-          },
-        });
+        const { container, child } = e.run({ ...runRequest(command, o), stdio: streams.stdio });
         if (!child) return;
         if (o.detach) {
           await e.started(child);
@@ -119,7 +131,9 @@ export function registerContainerCommands(program: Command): void {
         process.exitCode = code;
       });
     });
+}
 
+function registerPs(program: Command): void {
   program
     .command('ps')
     .description('List containers (running ones; -a for all)')
@@ -137,7 +151,9 @@ export function registerContainerCommands(program: Command): void {
         );
       });
     });
+}
 
+function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('Show a container: ID, state, PID, network namespace, addresses and ports')
@@ -146,7 +162,9 @@ export function registerContainerCommands(program: Command): void {
     .action(async (name: string) => {
       await withEngine({}, (e) => void process.stdout.write(json(e.inspect(name))));
     });
+}
 
+function registerPort(program: Command): void {
   program
     .command('port')
     .description('List the published ports of a container')
@@ -159,7 +177,9 @@ export function registerContainerCommands(program: Command): void {
         for (const p of ports) process.stdout.write(`${p.ContainerPort}/${p.Protocol} -> ${p.HostIp}:${p.HostPort}\n`);
       });
     });
+}
 
+function registerExec(program: Command): void {
   program
     .command('exec')
     .description("Run a command inside a running container's namespaces")
@@ -174,7 +194,9 @@ export function registerContainerCommands(program: Command): void {
         process.exitCode = await waitForeground(child, (sig) => child.kill(sig));
       });
     });
+}
 
+function registerWait(program: Command): void {
   program
     .command('wait')
     .description('Wait until containers exit and print their exit codes')
@@ -184,7 +206,9 @@ export function registerContainerCommands(program: Command): void {
         for (const n of names) process.stdout.write(`${(await e.wait(n)) ?? 'unknown'}\n`);
       });
     });
+}
 
+function registerLogs(program: Command): void {
   program
     .command('logs')
     .description('Print the output of a detached (-d) container')
@@ -192,7 +216,9 @@ export function registerContainerCommands(program: Command): void {
     .action(async (name: string) => {
       await withEngine({}, (e) => void process.stdout.write(e.logs(name)));
     });
+}
 
+function registerStop(program: Command): void {
   program
     .command('stop')
     .description('Stop containers: SIGTERM, then SIGKILL after --time seconds; their network is removed')
@@ -207,7 +233,9 @@ export function registerContainerCommands(program: Command): void {
         }
       });
     });
+}
 
+function registerRm(program: Command): void {
   program
     .command('rm')
     .description('Remove containers and everything ctnet made for them')
@@ -220,7 +248,9 @@ export function registerContainerCommands(program: Command): void {
         for (const n of names) process.stdout.write(`${n}\n`);
       });
     });
+}
 
+function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('Walk the layers of a container\'s network (namespace, loopback, interface, route, bridge, gateway, forwarding, NAT, a live probe) and name the first broken one with its fix')
@@ -236,7 +266,9 @@ export function registerContainerCommands(program: Command): void {
         if (results.some((d) => d.failed)) process.exitCode = 1;
       });
     });
+}
 
+function registerTopology(program: Command): void {
   program
     .command('topology')
     .description('Draw what exists now: the host, bridges with their gateways, veth pairs, containers, published ports and NAT rules (svg: laid out with ELK)')
@@ -251,7 +283,9 @@ export function registerContainerCommands(program: Command): void {
         process.stdout.write(format === 'json' ? json(t) : format === 'dot' ? topologyDot(t) : topologyText(t));
       });
     });
+}
 
+function registerGc(program: Command): void {
   program
     .command('gc')
     .description('Remove what exited or vanished containers left behind and repair the firewall from state')
@@ -267,4 +301,8 @@ export function registerContainerCommands(program: Command): void {
         warn(report.errors);
       });
     });
+}
+
+export function registerContainerCommands(program: Command): void {
+  for (const register of [registerRun, registerPs, registerInspect, registerPort, registerExec, registerWait, registerLogs, registerStop, registerRm, registerDoctor, registerTopology, registerGc]) register(program);
 }

@@ -24,7 +24,7 @@ function subnetsOf(subnets: string[], ipv6: boolean): { subnet?: string; subnet6
   return { subnet: v4[0], subnet6: v6[0] };
 }
 
-export function registerNetworkCommands(program: Command): void {
+function registerFirewall(program: Command): void {
   program
     .command('firewall')
     .description("Manage ctnet's nftables table")
@@ -35,9 +35,9 @@ export function registerNetworkCommands(program: Command): void {
     .action(async (o) => {
       await withEngine(o, (e) => e.reloadFirewall());
     });
+}
 
-  const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
-
+function registerNetworkCreate(network: Command): void {
   network
     .command('create')
     .description('Create a network: a bridge with the gateway address, forwarding and masquerade for its subnet')
@@ -57,7 +57,9 @@ export function registerNetworkCommands(program: Command): void {
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
       });
     });
+}
 
+function registerNetworkLs(network: Command): void {
   network
     .command('ls')
     .alias('list')
@@ -75,7 +77,9 @@ export function registerNetworkCommands(program: Command): void {
         );
       });
     });
+}
 
+function registerNetworkInspect(network: Command): void {
   network
     .command('inspect')
     .description('Show a network and the containers on it')
@@ -84,7 +88,9 @@ export function registerNetworkCommands(program: Command): void {
     .action(async (name: string) => {
       await withEngine({}, (e) => void process.stdout.write(json(e.inspectNetwork(name))));
     });
+}
 
+function registerNetworkRm(network: Command): void {
   network
     .command('rm')
     .alias('remove')
@@ -98,7 +104,9 @@ export function registerNetworkCommands(program: Command): void {
         if (!o.dryRun) process.stdout.write(`${name}\n`);
       });
     });
+}
 
+function registerNetworkConnect(network: Command): void {
   network
     .command('connect')
     .description('Connect a running container to one more network: another interface (eth1, ...) with an address, and its names in that network\'s DNS')
@@ -114,7 +122,9 @@ export function registerNetworkCommands(program: Command): void {
         if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
       });
     });
+}
 
+function registerNetworkDisconnect(network: Command): void {
   network
     .command('disconnect')
     .description('Disconnect a container from a network that network connect added; the interface and its address go')
@@ -124,4 +134,10 @@ export function registerNetworkCommands(program: Command): void {
     .action(async (network: string, container: string, o) => {
       await withEngine(o, (e) => e.disconnect(network, container));
     });
+}
+
+export function registerNetworkCommands(program: Command): void {
+  registerFirewall(program);
+  const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
+  for (const register of [registerNetworkCreate, registerNetworkLs, registerNetworkInspect, registerNetworkRm, registerNetworkConnect, registerNetworkDisconnect]) register(network);
 }

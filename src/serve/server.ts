@@ -99,6 +99,78 @@ function sameToken(given: string, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+type Route = [method: string, pattern: RegExp, handler: (req: IncomingMessage, res: ServerResponse, m: RegExpMatchArray, url: URL) => Promise<void> | void];
+
+interface RouteContext {
+  withEngine: <T>(fn: (e: Engine) => T | Promise<T>) => Promise<T>;
+  hub: EventHub;
+  allowChanges: boolean;
+}
+
+/** The page and the API: reads for everyone with the token, changes only with --allow-changes. */
+function apiRoutes(c: RouteContext): Route[] {
+  const requireChanges = (): void => {
+    if (!c.allowChanges) throw new HttpError(403, 'ctnet serve is read-only; start it with --allow-changes to change containers');
+  };
+  return [
+    ['GET', /^\/$/, (_q, res) => send(res, 200, PAGE_HTML, 'text/html')],
+    ['GET', /^\/api\/info$/, async (_q, res) => send(res, 200, { readOnly: !c.allowChanges })],
+    ['GET', /^\/api\/networks$/, async (_q, res) => send(res, 200, await c.withEngine((e) => e.listNetworks()))],
+    ['GET', /^\/api\/containers$/, async (_q, res, _m, url) => send(res, 200, await c.withEngine((e) => e.listContainers(url.searchParams.get('all') !== '0')))],
+    ['GET', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => send(res, 200, await c.withEngine((e) => e.inspect(decodeURIComponent(m[1]))))],
+    // The doctor probes from inside the container: it acts, so it is a POST.
+    ['POST', /^\/api\/containers\/([^/]+)\/doctor$/, async (_q, res, m, url) =>
+      send(res, 200, await c.withEngine((e) => e.doctor(decodeURIComponent(m[1]), url.searchParams.get('to') ?? undefined)))],
+    ['GET', /^\/api\/ports$/, async (_q, res) => send(res, 200, await c.withEngine((e) => e.portCounters()))],
+    ['GET', /^\/api\/topology$/, async (_q, res) => send(res, 200, await c.withEngine((e) => e.topology()))],
+    ['GET', /^\/api\/topology\.svg$/, async (_q, res) => send(res, 200, (await topologySvg(await c.withEngine((e) => e.topology()))).svg, 'image/svg+xml')],
+    ['GET', /^\/api\/events$/, (_q, res) => c.hub.add(res)],
+    ['POST', /^\/api\/containers$/, async (req, res) => {
+      requireChanges();
+      const parsed = RunBody.safeParse(await readJson(req));
+      if (!parsed.success) throw new HttpError(400, `invalid container: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+      const started = await c.withEngine(async (e) => {
+        const { container, child } = e.run({ ...parsed.data, detach: true });
+        if (child) await e.started(child);
+        return container;
+      });
+      send(res, 201, { Id: started.id, Name: started.name });
+    }],
+    ['POST', /^\/api\/containers\/([^/]+)\/stop$/, async (_q, res, m) => {
+      requireChanges();
+      await c.withEngine((e) => e.stop(decodeURIComponent(m[1])));
+      send(res, 204, '', 'text/plain');
+    }],
+    ['DELETE', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => {
+      requireChanges();
+      await c.withEngine((e) => e.remove([decodeURIComponent(m[1])], true));
+      send(res, 204, '', 'text/plain');
+    }],
+  ];
+}
+
+/** One request: the Host check, the token for /api/, the route, and errors as JSON with their status. */
+function requestHandler(routes: Route[], authorize: (req: IncomingMessage, url: URL) => void, host: string): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      if (!allowedHost(req, host)) throw new HttpError(403, 'requests must name a loopback host');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      // The page itself holds no data; everything under /api/ does.
+      if (url.pathname.startsWith('/api/')) authorize(req, url);
+      const matching = routes.filter(([, pattern]) => pattern.test(url.pathname));
+      if (!matching.length) throw new HttpError(404, `no such path: ${url.pathname}`);
+      const route = matching.find(([method]) => method === req.method);
+      if (!route) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
+      await route[2](req, res, url.pathname.match(route[1]) as RegExpMatchArray, url);
+    } catch (err) {
+      if (res.headersSent) return void res.end();
+      if (err instanceof HttpError) return send(res, err.status, { error: err.message });
+      if (err instanceof CtnetError) return send(res, STATUS[err.code] ?? 500, { error: err.message, code: err.code });
+      send(res, 500, { error: (err as Error).message });
+    }
+  };
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString('hex');
   writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
@@ -128,65 +200,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const given = (req.headers.authorization ?? '').replace(/^Bearer /, '') || url.searchParams.get('token') || '';
     if (!sameToken(given, token)) throw new HttpError(401, `the API needs the token in ${opts.tokenFile}, as Authorization: Bearer TOKEN`);
   };
-  const requireChangeToken = (): void => {
-    if (!opts.allowChanges) throw new HttpError(403, 'ctnet serve is read-only; start it with --allow-changes to change containers');
-  };
 
-  type Route = [method: string, pattern: RegExp, handler: (req: IncomingMessage, res: ServerResponse, m: RegExpMatchArray, url: URL) => Promise<void> | void];
-  const routes: Route[] = [
-    ['GET', /^\/$/, (_q, res) => send(res, 200, PAGE_HTML, 'text/html')],
-    ['GET', /^\/api\/info$/, async (_q, res) => send(res, 200, { readOnly: !opts.allowChanges })],
-    ['GET', /^\/api\/networks$/, async (_q, res) => send(res, 200, await withEngine((e) => e.listNetworks()))],
-    ['GET', /^\/api\/containers$/, async (_q, res, _m, url) => send(res, 200, await withEngine((e) => e.listContainers(url.searchParams.get('all') !== '0')))],
-    ['GET', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => send(res, 200, await withEngine((e) => e.inspect(decodeURIComponent(m[1]))))],
-    // The doctor probes from inside the container: it acts, so it is a POST.
-    ['POST', /^\/api\/containers\/([^/]+)\/doctor$/, async (_q, res, m, url) =>
-      send(res, 200, await withEngine((e) => e.doctor(decodeURIComponent(m[1]), url.searchParams.get('to') ?? undefined)))],
-    ['GET', /^\/api\/ports$/, async (_q, res) => send(res, 200, await withEngine((e) => e.portCounters()))],
-    ['GET', /^\/api\/topology$/, async (_q, res) => send(res, 200, await withEngine((e) => e.topology()))],
-    ['GET', /^\/api\/topology\.svg$/, async (_q, res) => send(res, 200, (await topologySvg(await withEngine((e) => e.topology()))).svg, 'image/svg+xml')],
-    ['GET', /^\/api\/events$/, (_q, res) => hub.add(res)],
-    ['POST', /^\/api\/containers$/, async (req, res) => {
-      requireChangeToken();
-      const parsed = RunBody.safeParse(await readJson(req));
-      if (!parsed.success) throw new HttpError(400, `invalid container: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-      const started = await withEngine(async (e) => {
-        const { container, child } = e.run({ ...parsed.data, detach: true });
-        if (child) await e.started(child);
-        return container;
-      });
-      send(res, 201, { Id: started.id, Name: started.name });
-    }],
-    ['POST', /^\/api\/containers\/([^/]+)\/stop$/, async (_q, res, m) => {
-      requireChangeToken();
-      await withEngine((e) => e.stop(decodeURIComponent(m[1])));
-      send(res, 204, '', 'text/plain');
-    }],
-    ['DELETE', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => {
-      requireChangeToken();
-      await withEngine((e) => e.remove([decodeURIComponent(m[1])], true));
-      send(res, 204, '', 'text/plain');
-    }],
-  ];
+  const routes = apiRoutes({ withEngine, hub, allowChanges: opts.allowChanges === true });
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    try {
-      if (!allowedHost(req, opts.listen?.host ?? '127.0.0.1')) throw new HttpError(403, 'requests must name a loopback host');
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      // The page itself holds no data; everything under /api/ does.
-      if (url.pathname.startsWith('/api/')) authorize(req, url);
-      const matching = routes.filter(([, pattern]) => pattern.test(url.pathname));
-      if (!matching.length) throw new HttpError(404, `no such path: ${url.pathname}`);
-      const route = matching.find(([method]) => method === req.method);
-      if (!route) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
-      await route[2](req, res, url.pathname.match(route[1]) as RegExpMatchArray, url);
-    } catch (err) {
-      if (res.headersSent) return void res.end();
-      if (err instanceof HttpError) return send(res, err.status, { error: err.message });
-      if (err instanceof CtnetError) return send(res, STATUS[err.code] ?? 500, { error: err.message, code: err.code });
-      send(res, 500, { error: (err as Error).message });
-    }
-  };
+  const handle = requestHandler(routes, authorize, opts.listen?.host ?? '127.0.0.1');
 
   const unix = createServer((q, r) => void handle(q, r));
   const tcp = opts.listen ? createServer((q, r) => void handle(q, r)) : undefined;
