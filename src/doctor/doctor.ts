@@ -65,6 +65,7 @@ export function diagnose(ctx: EngineContext, name: string, to?: string): Diagnos
   return { container: c.name, target: `${target.host}:${target.port}`, checks };
 }
 
+/** One closure per layer, in the order a packet crosses them (long: it is the list of the layers, each a few lines). */
 function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, target: Target, fix: (op: Op) => string): (() => Check)[] {
   const ns = c.netns ?? '';
   const prefix = parseSubnet(net.subnet).prefix;

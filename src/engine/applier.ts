@@ -18,6 +18,7 @@ import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
 export class KernelApplier implements Applier {
   constructor(readonly kernel: KernelSession) {}
 
+  /** One case per operation (long: the switch is the list of what ctnet does to the kernel). */
   apply(op: Op): Op | void {
     switch (op.op) {
       case 'netns.add':

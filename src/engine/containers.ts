@@ -25,7 +25,7 @@ import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, dropNetwork, networkForRun, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
-import { cgroupSteps, containerDir, launchCommand, pidFileOf, validateSandbox, type SandboxRequest } from './sandbox.js';
+import { cgroupSteps, containerDir, launchCommand, pidFileOf, startCommandLine, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
@@ -201,75 +201,33 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
 }
 
 function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
-  if (net.internal && portRequests.length) {
-    throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
-  }
-  const v6Only = portRequests.find((p) => p.hostIp !== null && isIPv6(p.hostIp));
-  if (v6Only && (!net.subnet6 || req.cni)) {
-    throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
-  }
+  checkNetworkTakes(net, req, portRequests);
   const id = randomBytes(32).toString('hex');
-  const build = (): { record: ContainerRecord; ports: PortRecord[] } => {
-    const store = ctx.store;
-    const cni = req.cni;
-    if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
-      throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
-    }
-    const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
-    const existing = store.findContainer(name);
-    if (existing && existing.name === name) {
-      throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
-    }
-    // Only with aliases: reading every name of the network costs O(containers) per run.
-    if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
-    const subnet = parseSubnet(net.subnet);
-    const book = store.addressBook(net.id);
-    const range = { start: net.rangeStart, end: net.rangeEnd };
-    const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, range);
-    // Dual stack: the lowest free IPv6 address too.
-    const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
-    const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
-    const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
-    const record: ContainerRecord = {
-      id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
-      ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
-      hostname: hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
-      portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
-      aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: req.cni?.mac ?? containerMac(ip),
-      state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
-      logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
-      createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
-    };
-    store.insertContainer(record);
-    const ports = allocatePorts(store, portRequests, id);
-    for (const p of ports) store.insertPort(p);
-    return { record, ports };
-  };
-  const steps = (record: ContainerRecord, ports: PortRecord[]) => [
+  const build = (): Recorded => recordContainer(ctx, net, { ...req, hostname }, portRequests, sandbox, id);
+  const steps = ({ record, ports }: Recorded): Step[] => [
     ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
     ...(kindOf(record) === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : []),
   ];
   const explainStart = (c: ContainerRecord): void => {
-    if (kindOf(c) !== 'process') return;
-    const root = c.sandbox.rootfs ? ` --root ${c.sandbox.rootfs}` : '';
-    ctx.explain(`ip netns exec ${c.netns} unshare --uts --ipc --pid --fork --mount --mount-proc${root} sh -c 'hostname ${c.hostname}; exec ${c.command.join(' ')}'`);
+    if (kindOf(c) === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
 
   if (ctx.dryRun) {
     const container = ctx.transact(() => {
-      const { record, ports } = build();
-      return { steps: steps(record, ports), result: record };
+      const recorded = build();
+      return { steps: steps(recorded), result: recorded.record };
     });
     explainStart(container);
     return { container };
   }
 
   // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
-  const { record, ports } = ctx.store.transaction(build);
+  const recorded = ctx.store.transaction(build);
+  const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (kindOf(record) === 'process' && hasEmbeddedDns(net)) ensureDns(ctx);
   try {
-    const plan = steps(record, ports);
+    const plan = steps(recorded);
     applyRepairingFirewall(ctx, plan);
     ctx.faultAfter(plan, kindOf(record) === 'process' ? `starting ${record.command[0]}` : 'finishing');
     const child = start(record);
@@ -286,6 +244,62 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
     removeContainerFiles(ctx.root, record);
     throw err;
   }
+}
+
+/** What a network refuses whatever the state: publishing on an internal one, IPv6 ports where it has no IPv6. */
+function checkNetworkTakes(net: NetworkRecord, req: RunRequest, portRequests: readonly PortRequest[]): void {
+  if (net.internal && portRequests.length) {
+    throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
+  }
+  const v6Only = portRequests.find((p) => p.hostIp !== null && isIPv6(p.hostIp));
+  if (v6Only && (!net.subnet6 || req.cni)) {
+    throw new InvalidArgumentError(`-p on IPv6 address ${v6Only.hostIp}: network ${net.name} has no IPv6; publish on an IPv4 address, or use a network made with --ipv6`);
+  }
+}
+
+interface Recorded {
+  record: ContainerRecord;
+  ports: PortRecord[];
+}
+
+/**
+ * The intent of a setup, inside the caller's transaction: the name checked, an address (and an IPv6
+ * one on a dual-stack network) and host ports allocated, the record inserted as 'created' with this
+ * process as the one setting it up.
+ */
+function recordContainer(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], sandbox: SandboxConfig, id: string): Recorded {
+  const store = ctx.store;
+  const cni = req.cni;
+  if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
+    throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
+  }
+  const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
+  const existing = store.findContainer(name);
+  if (existing && existing.name === name) {
+    throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
+  }
+  // Only with aliases: reading every name of the network costs O(containers) per run.
+  if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
+  const subnet = parseSubnet(net.subnet);
+  const book = store.addressBook(net.id);
+  const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
+  const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
+  const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
+  const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
+  const record: ContainerRecord = {
+    id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
+    ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
+    hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
+    portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
+    aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: cni?.mac ?? containerMac(ip),
+    state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
+    logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
+    createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
+  };
+  store.insertContainer(record);
+  const ports = allocatePorts(store, portRequests, id);
+  for (const p of ports) store.insertPort(p);
+  return { record, ports };
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
 import { containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../names.js';
 import type { EngineContext } from './context.js';
+import type { ContainerRecord } from '../store/store.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer } from './teardown.js';
@@ -25,68 +26,81 @@ export function garbageCollect(ctx: EngineContext): GcReport {
   ctx.requireChangeRights();
   return ctx.locked(() => {
     const before = ctx.store.listContainers();
-    const actions = reconcile(ctx);
+    const report: GcReport = { actions: reconcile(ctx), errors: [] };
     if (!ctx.dryRun && !dnsRunning(ctx) && ctx.store.listNetworks().some(hasEmbeddedDns)) {
       ensureDns(ctx);
-      actions.push('embedded DNS was not running, started');
+      report.actions.push('embedded DNS was not running, started');
     }
-    const errors: Error[] = [];
-    const rtnl = ctx.kernel().rtnl();
-    const networks = ctx.store.listNetworks();
-    const live = ctx.store.listContainers();
-    for (const net of networks) {
-      if (!rtnl.findLink(net.bridge)) {
-        try {
-          ensureNetworkPresent(ctx, net);
-          actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
-        } catch (err) {
-          errors.push(err as Error);
-        }
-      }
-    }
-    // Bridges this state directory made that no network names (a removal whose delete failed).
-    const instance = ctx.store.instanceId();
-    const named = new Set(networks.map((n) => n.bridge));
-    for (const link of rtnl.listLinks()) {
-      if (link.kind !== 'bridge' || named.has(link.name) || !isOwnBridgeAlias(link.alias, instance)) continue;
-      const errs = ctx.applyBestEffort([{ op: 'link.del', name: link.name }]);
-      errors.push(...errs);
-      if (!errs.length) actions.push(`removed leftover bridge ${link.name}`);
-    }
-    // Veths on ctnet's bridges that no running container owns go. Those of containers ctnet knew
-    // (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
-    // here covers a namespace something keeps alive. Only veths nobody knows are reported.
-    // The veths of containers that are not exited: every attachment's.
-    const active = new Set(ctx.store.listEndpoints().filter((e) => e.containerState !== 'exited').map((e) => e.hostVeth));
-    const ever = new Set([...before, ...live].map((c) => hostVethName(c.id)));
-    const bridgeIndex = new Set(networks.map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
-    for (const link of rtnl.listLinks()) {
-      // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
-      if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
-      errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
-      if (!ever.has(link.name)) actions.push(`removed leftover veth ${link.name}`);
-    }
-    // An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them).
-    const exited = live.filter((c) => c.state === 'exited');
-    for (const [i, c] of exited.entries()) {
-      ctx.options.progress?.(i + 1, exited.length, 'cleaning up exited containers');
-      const errs = detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) });
-      errors.push(...errs);
-    }
-    for (const id of strayCgroups(ctx, new Set(live.map((c) => c.id)))) {
+    rebuildMissingBridges(ctx, report);
+    removeOwnBridges(ctx, report);
+    removeStrayVeths(ctx, report, before);
+    cleanUpExited(ctx, report);
+    for (const id of strayCgroups(ctx, new Set(ctx.store.listContainers().map((c) => c.id)))) {
       try {
         removeContainerCgroup(id);
-        actions.push(`removed leftover cgroup ctnet/${id.slice(0, 12)}`);
+        report.actions.push(`removed leftover cgroup ctnet/${id.slice(0, 12)}`);
       } catch (err) {
-        errors.push(err as Error);
+        report.errors.push(err as Error);
       }
     }
     // Render the table anew from state; with no network, only remove a table that is there.
-    if (networks.length || ctnetTableExists(ctx)) {
-      errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
+    if (ctx.store.listNetworks().length || ctnetTableExists(ctx)) {
+      report.errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store) }]));
     }
-    return { actions, errors };
+    return report;
   });
+}
+
+/** Bridges a reboot (or someone) removed come back, with ctnet's tables. */
+function rebuildMissingBridges(ctx: EngineContext, report: GcReport): void {
+  for (const net of ctx.store.listNetworks()) {
+    if (ctx.kernel().rtnl().findLink(net.bridge)) continue;
+    try {
+      ensureNetworkPresent(ctx, net);
+      report.actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
+    } catch (err) {
+      report.errors.push(err as Error);
+    }
+  }
+}
+
+/** Bridges this state directory made that no network names (a removal whose delete failed). */
+function removeOwnBridges(ctx: EngineContext, report: GcReport): void {
+  const instance = ctx.store.instanceId();
+  const named = new Set(ctx.store.listNetworks().map((n) => n.bridge));
+  for (const link of ctx.kernel().rtnl().listLinks()) {
+    if (link.kind !== 'bridge' || named.has(link.name) || !isOwnBridgeAlias(link.alias, instance)) continue;
+    const errs = ctx.applyBestEffort([{ op: 'link.del', name: link.name }]);
+    report.errors.push(...errs);
+    if (!errs.length) report.actions.push(`removed leftover bridge ${link.name}`);
+  }
+}
+
+/**
+ * Veths on ctnet's bridges that no container that is not exited owns go. Those of containers ctnet
+ * knew (just reconciled, or exited) usually vanish with their namespace on their own; deleting them
+ * here covers a namespace something keeps alive. Only veths nobody knew are reported.
+ */
+function removeStrayVeths(ctx: EngineContext, report: GcReport, before: readonly ContainerRecord[]): void {
+  const rtnl = ctx.kernel().rtnl();
+  const active = new Set(ctx.store.listEndpoints().filter((e) => e.containerState !== 'exited').map((e) => e.hostVeth));
+  const ever = new Set([...before, ...ctx.store.listContainers()].map((c) => hostVethName(c.id)));
+  const bridgeIndex = new Set(ctx.store.listNetworks().map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
+  for (const link of rtnl.listLinks()) {
+    // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
+    if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
+    report.errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
+    if (!ever.has(link.name)) report.actions.push(`removed leftover veth ${link.name}`);
+  }
+}
+
+/** An exited container's namespace and veth should be gone; make sure (a failed teardown may have left them). */
+function cleanUpExited(ctx: EngineContext, report: GcReport): void {
+  const exited = ctx.store.listContainers().filter((c) => c.state === 'exited');
+  for (const [i, c] of exited.entries()) {
+    ctx.options.progress?.(i + 1, exited.length, 'cleaning up exited containers');
+    report.errors.push(...detachContainer(ctx, { ...c, netns: containerNetnsName(c.id), hostVeth: hostVethName(c.id) }));
+  }
 }
 
 /**

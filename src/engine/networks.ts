@@ -89,17 +89,7 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     if (link && !ctx.dryRun && link.kind === 'bridge' && isOwnBridgeAlias(link.alias, store.instanceId())) ctx.apply([{ do: { op: 'link.del', name: bridge }, undo: null }]);
     else if (link) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
 
-    const routes = hostRoutes(ctx, new Set(others.map((n) => n.bridge)));
-    const subnet = requestedSubnet ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
-    for (const n of others) {
-      if (overlaps(subnet, parseSubnet(n.subnet))) throw new ConflictError(`subnet ${subnet.cidr} overlaps network ${n.name} (${n.subnet}); pick another --subnet`);
-    }
-    for (const r of routes) {
-      if (overlaps(subnet, r.subnet)) throw new ConflictError(`subnet ${subnet.cidr} overlaps the host's route to ${r.subnet.cidr} (dev ${r.dev}); pick another --subnet`);
-    }
-    for (const n of others.filter((o) => o.subnet6)) {
-      if (subnet6 && overlaps6(subnet6, parseSubnet6(n.subnet6 as string))) throw new ConflictError(`subnet ${subnet6.cidr} overlaps network ${n.name} (${n.subnet6}); pick another IPv6 --subnet`);
-    }
+    const subnet = freeSubnet(ctx, requestedSubnet, subnet6, others);
     const record: NetworkRecord = {
       id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating',
@@ -153,6 +143,22 @@ function checkRange(subnet: Subnet, start: string | undefined, end: string | und
     throw new InvalidArgumentError(`rangeStart ${rangeStart} is above rangeEnd ${rangeEnd}; swap them`);
   }
   return { rangeStart, rangeEnd };
+}
+
+/** The requested subnet (or a free one picked), checked against every network's and the host's routes; the IPv6 one against networks'. */
+function freeSubnet(ctx: EngineContext, requested: Subnet | undefined, subnet6: ReturnType<typeof parseSubnet6> | undefined, others: readonly NetworkRecord[]): Subnet {
+  const routes = hostRoutes(ctx, new Set(others.map((n) => n.bridge)));
+  const subnet = requested ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
+  for (const n of others) {
+    if (overlaps(subnet, parseSubnet(n.subnet))) throw new ConflictError(`subnet ${subnet.cidr} overlaps network ${n.name} (${n.subnet}); pick another --subnet`);
+  }
+  for (const r of routes) {
+    if (overlaps(subnet, r.subnet)) throw new ConflictError(`subnet ${subnet.cidr} overlaps the host's route to ${r.subnet.cidr} (dev ${r.dev}); pick another --subnet`);
+  }
+  for (const n of others.filter((o) => o.subnet6)) {
+    if (subnet6 && overlaps6(subnet6, parseSubnet6(n.subnet6 as string))) throw new ConflictError(`subnet ${subnet6.cidr} overlaps network ${n.name} (${n.subnet6}); pick another IPv6 --subnet`);
+  }
+  return subnet;
 }
 
 function checkInRange(subnet: Subnet, ip: string | undefined, what: string): string | null {

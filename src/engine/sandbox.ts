@@ -208,6 +208,17 @@ function confinementOf(root: string, c: ContainerRecord, compile: boolean): Conf
  * becomes the command. ctnet-fork waits and exits as the command did. The spec goes in a file
  * readable by root only: a command line is readable by every user (`ps`), and it holds the environment.
  */
+/**
+ * What starting a container's process comes to, as one shell line for --explain: in its network and
+ * a new UTS namespace (the hostname set), ctnet-fork makes the PID namespace, unshare the mount and IPC
+ * ones, and ctnet-init (PID 1) builds the filesystem from init.json, confines and execs the command.
+ */
+export function startCommandLine(root: string, c: ContainerRecord): string {
+  const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `ip netns exec ${c.netns} unshare --uts --pid --fork --mount --propagation private --ipc -- ${process.execPath} ${INIT_BUNDLE} ${specFileOf(root, c.id)}`
+    + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
+}
+
 export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
   const dir = containerDir(root, c.id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

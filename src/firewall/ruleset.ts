@@ -45,7 +45,7 @@ const mapElement = (m: PortMapping): string => `${mapKey(m)} : ${m.containerIp} 
 const mapName = (m: PortMapping): string => PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'];
 const sorted = <X>(xs: readonly X[], key: (x: X) => string): X[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
-/** The whole table, elements included. For `ip6`, `subnet` and `gateway` are the networks' IPv6 ones. */
+/** The whole table, elements included. For `ip6`, `subnet` and `gateway` are the networks' IPv6 ones. Long: it is the ruleset as text, chain by chain. */
 export function renderTable(networks: readonly FirewallNetwork[], mappings: readonly PortMapping[], family: Family = 'ip'): string {
   const F = FAMILY[family];
   const nets = sorted(networks, (n) => n.bridge);

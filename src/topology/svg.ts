@@ -23,7 +23,7 @@ const label = (text: string): ElkLabel => ({ text, width: text.length * CHAR, he
 
 export interface SvgNodeBox { id: string; x: number; y: number; width: number; height: number }
 
-/** Lays the topology out; returns the SVG and the node boxes (tests check nothing overlaps). */
+/** Lays the topology out; returns the SVG and the node boxes (tests check nothing overlaps). Long: the graph, its layout and its drawing read best in one place. */
 export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: SvgNodeBox[] }> {
   const children: ElkNode[] = [box('host', ['host' + (t.host.netns ? ` (${t.host.netns})` : ''), ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)])];
   const edges: ElkEdge[] = [];
