@@ -46,7 +46,8 @@ const CNI_CODES: Readonly<Record<ErrorCode, number>> = {
 export class CtnetError extends Error {
   override readonly name: string = 'CtnetError';
   constructor(readonly code: ErrorCode, message: string) {
-    super(message);
+    // One line wherever it goes (a terminal, CNI JSON, the API), whatever a name in it holds.
+    super(oneLine(message));
   }
   get exitCode(): number {
     return EXIT_CODES[this.code];

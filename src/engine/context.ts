@@ -8,7 +8,7 @@ import { KernelApplier } from './applier.js';
 import { execute, executeBestEffort } from '../plan/executor.js';
 import { renderOp, type Op, type RenderContext, type Step } from '../plan/ops.js';
 import { HostLock } from '../store/lock.js';
-import { Store } from '../store/store.js';
+import { Store, type StateStore } from '../store/store.js';
 
 export interface EngineOptions {
   /** State directory (CTNET_ROOT); default /var/lib/ctnet. */
@@ -34,7 +34,7 @@ class DryRunDone extends Error {}
 
 /** What every use case needs: state, the host lock, the kernel of the host namespace, and how to apply plans. */
 export class EngineContext {
-  readonly store: Store;
+  readonly store: StateStore;
   readonly lock: HostLock;
   readonly host: NetnsHandle;
   readonly render: RenderContext;

@@ -1,12 +1,12 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { containerMac } from '../plan/network-plan.js';
-import type { AttachmentRecord, ContainerRecord, PortRecord, Store } from '../store/store.js';
+import type { AttachmentRecord, ContainerRecord, PortRecord, StateStore } from '../store/store.js';
 import { isIPv6 } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
-export function firewallNetworks(store: Store, family: Family = 'ip'): FirewallNetwork[] {
+export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
   return store.listNetworks().flatMap((n) => {
     if (family === 'ip') return [{ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }];
     return n.subnet6 && n.gateway6 ? [{ bridge: n.bridge, subnet: n.subnet6, gateway: n.gateway6, internal: n.internal, ipMasq: n.ipMasq }] : [];
@@ -23,12 +23,12 @@ export function toMappings(ports: readonly PortRecord[], ip: string, family: Fam
 const addressOf = (c: ContainerRecord, family: Family): string | null => (family === 'ip' ? c.ip : c.ip6);
 
 /** Port mappings of every container that holds an address of the family. */
-export function activeMappings(store: Store, family: Family = 'ip'): PortMapping[] {
+export function activeMappings(store: StateStore, family: Family = 'ip'): PortMapping[] {
   const ipOf = new Map(store.listContainers().filter((c) => addressOf(c, family)).map((c) => [c.id, addressOf(c, family) as string]));
   return store.listPorts().flatMap((p) => (ipOf.has(p.containerId) ? toMappings([p], ipOf.get(p.containerId) as string, family) : []));
 }
 
-export function mappingsOf(store: Store, c: ContainerRecord, family: Family = 'ip'): PortMapping[] {
+export function mappingsOf(store: StateStore, c: ContainerRecord, family: Family = 'ip'): PortMapping[] {
   const ip = addressOf(c, family);
   return ip ? toMappings(store.portsOf(c.id), ip, family) : [];
 }
@@ -45,7 +45,7 @@ export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'ma
 export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: a.mac ?? containerMac(a.ip), ip: a.ip, ip6: a.ip6 });
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
-export function activeGuards(store: Store): PortGuard[] {
+export function activeGuards(store: StateStore): PortGuard[] {
   const networks = new Set(store.listNetworks().map((n) => n.id));
   return store.listEndpoints().filter((e) => networks.has(e.networkId)).flatMap((e) => {
     // A runtime's attachment recorded before MACs were (it may have chosen its own): not guessed.
@@ -58,7 +58,7 @@ export function activeGuards(store: Store): PortGuard[] {
  * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
  * no network is left; `ip6 ctnet` likewise for dual-stack networks.
  */
-export function firewallScript(store: Store): string {
+export function firewallScript(store: StateStore): string {
   const networks = firewallNetworks(store);
   const networks6 = firewallNetworks(store, 'ip6');
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())

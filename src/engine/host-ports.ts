@@ -1,6 +1,6 @@
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { EPHEMERAL_PORTS, portsCollide, type PortRequest } from '../ipam/ports.js';
-import type { PortRecord, Store } from '../store/store.js';
+import type { PortRecord, StateStore } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { isIPv6 } from '../addr/family.js';
 
@@ -9,7 +9,7 @@ import { isIPv6 } from '../addr/family.js';
  * port (an indexed look-up, whatever the number of published ports), missing ones picked from the
  * ephemeral range.
  */
-export function allocatePorts(store: Store, requests: readonly PortRequest[], containerId: string): PortRecord[] {
+export function allocatePorts(store: StateStore, requests: readonly PortRequest[], containerId: string): PortRecord[] {
   const out: PortRecord[] = [];
   const mine = new Map<string, PortRecord[]>();
   const key = (protocol: string, port: number): string => `${protocol}/${port}`;

@@ -1,6 +1,6 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
-import type { ContainerRecord, NetworkRecord, Store } from '../store/store.js';
+import type { ContainerRecord, NetworkRecord, StateStore } from '../store/store.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
@@ -25,7 +25,7 @@ export interface NetworkView {
   Containers: { Id: string; Name: string; IPAddress: string | null; IPv6Address: string | null; State: string }[];
 }
 
-export function networkView(store: Store, n: NetworkRecord): NetworkView {
+export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
   return {
     Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
@@ -81,7 +81,7 @@ export interface ContainerView {
   LogPath: string | null;
 }
 
-export function containerView(store: Store, c: ContainerRecord): ContainerView {
+export function containerView(store: StateStore, c: ContainerRecord): ContainerView {
   const net = store.getNetworkById(c.networkId);
   const state = liveState(c);
   const sb = c.sandbox;

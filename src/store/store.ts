@@ -245,19 +245,75 @@ function secureStateDir(root: string): void {
 }
 
 /** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
-export class Store {
+/**
+ * The state as the engine uses it. `Store` keeps it in SQLite under the state directory;
+ * `Store.inMemory()` is the same over an in-memory database, for engine unit tests.
+ */
+export interface StateStore {
+  readonly root: string;
+  close(): void;
+  transaction<T>(fn: () => T): T;
+  deferForeignKeys(): void;
+  instanceId(): string;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string | undefined): void;
+  listNetworks(): NetworkRecord[];
+  findNetwork(nameOrId: string): NetworkRecord | undefined;
+  getNetworkById(id: string): NetworkRecord;
+  insertNetwork(n: NetworkRecord): void;
+  deleteNetwork(id: string): void;
+  unfinishedNetworks(): NetworkRecord[];
+  setNetworkState(id: string, state: NetworkState): void;
+  listContainers(): ContainerRecord[];
+  containersToReconcile(): ContainerRecord[];
+  containersOn(networkId: string): ContainerRecord[];
+  findContainer(nameOrId: string): ContainerRecord | undefined;
+  findCniAttachment(networkId: string, containerId: string, ifname: string): ContainerRecord | undefined;
+  getContainer(id: string): ContainerRecord | undefined;
+  addressBook(networkId: string): AddressBook;
+  lowestFreeIp6Offset(networkId: string): number;
+  connectionsOf(containerId: string): AttachmentRecord[];
+  connectionsOn(networkId: string): AttachmentRecord[];
+  endpointsOn(networkId: string): Endpoint[];
+  listEndpoints(): Endpoint[];
+  insertAttachment(a: AttachmentRecord): void;
+  deleteAttachment(containerId: string, networkId: string): void;
+  deleteAttachmentsOf(containerId: string): void;
+  insertContainer(c: ContainerRecord): void;
+  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>> & { ip?: null }): void;
+  markRemoving(id: string): void;
+  containersBeingRemoved(): ContainerRecord[];
+  deleteContainer(id: string): void;
+  listPorts(): PortRecord[];
+  portsAt(protocol: Protocol, hostPort: number): PortRecord[];
+  hostPortsIn(protocol: Protocol, first: number, last: number): Set<number>;
+  portsOf(containerId: string): PortRecord[];
+  insertPort(p: PortRecord): void;
+  deletePortsOf(containerId: string): void;
+}
+
+export class Store implements StateStore {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(readonly root: string) {
-    secureStateDir(root);
-    this.db = new Database(join(root, 'ctnet.db'), { timeout: 10_000 });
-    // Containers' environments are in it: root's alone (the journal files follow its mode).
-    chmodSync(join(root, 'ctnet.db'), 0o600);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+  constructor(readonly root: string, inMemory = false) {
+    if (inMemory) {
+      this.db = new Database(':memory:');
+    } else {
+      secureStateDir(root);
+      this.db = new Database(join(root, 'ctnet.db'), { timeout: 10_000 });
+      // Containers' environments are in it: root's alone (the journal files follow its mode).
+      chmodSync(join(root, 'ctnet.db'), 0o600);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+  }
+
+  /** The same store over an in-memory database (engine unit tests); `root` is where container files would go. */
+  static inMemory(root: string): Store {
+    return new Store(root, true);
   }
 
   private migrate(): void {

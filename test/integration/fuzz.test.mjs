@@ -154,9 +154,10 @@ function cniDocument() {
 /** A runtime's environment, sometimes broken: the netns is never a usable one, so no ADD may succeed. */
 function cniEnv() {
   const netns = pick(['', '/nonexistent/netns', '/etc/hostname', `/run/netns/${lab.host}`, '/run/netns']);
-  const env = { CNI_COMMAND: pick(['ADD', 'ADD', 'ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION', 'BOGUS', '', 'add']), CNI_CONTAINERID: pick(['c1', '', 'x'.repeat(300)]), CNI_NETNS: netns, CNI_IFNAME: pick(['eth0', '', 'x'.repeat(20)]), CNI_PATH: '/usr/lib/cni', CTNET_ROOT: lab.root, CTNET_HOST_NETNS: lab.host };
-  if (rand() < 0.1) delete env[pick(Object.keys(env))];
-  return env;
+  const cni = { CNI_COMMAND: pick(['ADD', 'ADD', 'ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION', 'BOGUS', '', 'add']), CNI_CONTAINERID: pick(['c1', '', 'x'.repeat(300)]), CNI_NETNS: netns, CNI_IFNAME: pick(['eth0', '', 'x'.repeat(20)]), CNI_PATH: '/usr/lib/cni' };
+  if (rand() < 0.1) delete cni[pick(Object.keys(cni))];
+  // Never fuzzed: without these the plugin would act on the machine's own state and network namespace.
+  return { ...cni, CTNET_ROOT: lab.root, CTNET_HOST_NETNS: lab.host };
 }
 
 function viaDaemon(socket, env, doc) {

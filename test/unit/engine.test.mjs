@@ -1,0 +1,162 @@
+// Engine logic without a kernel: the store in memory (Store.inMemory) and a context that records
+// the kernel operations the engine asks for instead of applying them. What the crash protocol's
+// reconcile does with each transitional record, the firewall rendered from state, the views, ports.
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../dist/store/store.js';
+import { reconcile } from '../../dist/engine/reconcile.js';
+import { firewallScript, activeGuards } from '../../dist/engine/firewall-state.js';
+import { containerView, networkView } from '../../dist/engine/views.js';
+import { allocatePorts } from '../../dist/engine/host-ports.js';
+import { FORWARD_BEFORE } from '../../dist/engine/network-teardown.js';
+
+/** A PID no process has (above the kernel's pid_max). */
+const DEAD_PID = 2 ** 22 + 1;
+let ctx;
+let root;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'ctnet-engine-'));
+  const store = Store.inMemory(root);
+  ctx = {
+    store, root, dryRun: false, options: {}, applied: [], warnings: [],
+    applyBestEffort(ops) { this.applied.push(...ops); return []; },
+    warn(err) { this.warnings.push(err); },
+    warnAll(errs) { for (const e of errs) this.warn(e); },
+    crashPoint() {},
+  };
+});
+afterEach(() => {
+  ctx.store.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const network = (id, extra = {}) => ({
+  id: id.padEnd(64, '0'), name: id, subnet: '10.1.0.0/24', gateway: '10.1.0.1', bridge: `br-${id}`, internal: false, mtu: 1500, createdAt: 't',
+  rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', ...extra,
+});
+const container = (name, net, ip, extra = {}) => {
+  const id = Buffer.from(name).toString('hex').padEnd(64, 'a');
+  return {
+    id, name, networkId: net.id, ip, hostVeth: `veth${id.slice(0, 8)}`, netns: `ctnet-${id.slice(0, 12)}`, hostname: name, command: ['sleep', '1'], env: [],
+    portSpecs: [], detached: true, autoRemove: false, state: 'running', pid: DEAD_PID, pidStart: null, exitCode: null, logPath: null, createdAt: 't',
+    startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [],
+    ip6: null, ip6Offset: null, mac: null, ...extra,
+  };
+};
+const ops = () => ctx.applied.map((o) => (o.op === 'nft' ? `nft:${o.script.includes('table ip ctnet {') ? 'table' : 'no table'}` : `${o.op}:${o.name ?? o.key ?? o.dev}${o.value !== undefined ? `=${o.value}` : ''}`));
+
+test('reconcile: a network left creating is undone; as the host\'s first it takes forwarding back to what it was', () => {
+  ctx.store.setMeta(FORWARD_BEFORE, '0');
+  ctx.store.insertNetwork(network('half', { state: 'creating' }));
+  assert.deepEqual(reconcile(ctx), ['network half: interrupted creation undone']);
+  assert.deepEqual(ops(), ['nft:no table', 'link.del:br-half', 'sysctl.set:net.ipv4.ip_forward=0']);
+  assert.equal(ctx.store.findNetwork('half'), undefined);
+  assert.equal(ctx.store.getMeta(FORWARD_BEFORE), undefined);
+  assert.deepEqual(reconcile(ctx), [], 'nothing left to do the second time');
+});
+
+test('reconcile: a network left removing is removed, beside one that stays (forwarding untouched)', () => {
+  ctx.store.setMeta(FORWARD_BEFORE, '0');
+  ctx.store.insertNetwork(network('keep'));
+  ctx.store.insertNetwork(network('gone', { state: 'removing', subnet: '10.2.0.0/24', gateway: '10.2.0.1' }));
+  assert.deepEqual(reconcile(ctx), ['network gone: interrupted removal finished']);
+  assert.deepEqual(ops(), ['nft:table', 'link.del:br-gone']);
+  assert.match(ctx.applied[0].script, /br-keep/);
+  assert.doesNotMatch(ctx.applied[0].script, /br-gone/);
+  assert.equal(ctx.store.getMeta(FORWARD_BEFORE), '0');
+});
+
+test('reconcile: a container marked removing is removed whole; one whose process died is marked exited and frees its addresses', () => {
+  const net = network('n', { subnet6: 'fd00::/64', gateway6: 'fd00::1' });
+  ctx.store.insertNetwork(net);
+  ctx.store.insertNetwork(network('side', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' }));
+  const marked = container('marked', net, '10.1.0.2');
+  const died = container('died', net, '10.1.0.3', { ip6: 'fd00::3', ip6Offset: 3 });
+  ctx.store.insertContainer(marked);
+  ctx.store.insertContainer(died);
+  ctx.store.insertPort({ containerId: died.id, protocol: 'tcp', hostIp: null, hostPort: 8000, containerPort: 80 });
+  ctx.store.insertAttachment({ containerId: died.id, networkId: network('side').id, ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethside0', aliases: [], ip6: null, ip6Offset: null, mac: null });
+  ctx.store.markRemoving(marked.id);
+  assert.deepEqual(reconcile(ctx), ['marked: interrupted removal finished', 'died: process ended, network removed']);
+  assert.equal(ctx.store.getContainer(marked.id), undefined);
+  const exited = ctx.store.getContainer(died.id);
+  assert.deepEqual([exited.state, exited.ip, exited.ip6, exited.netns], ['exited', null, null, null]);
+  assert.deepEqual(ctx.store.listEndpoints(), [], 'every address of both is free again');
+  assert.deepEqual(ctx.store.portsOf(died.id), []);
+  // Each namespace went (the veth pairs with it), its IPv4 and IPv6 addresses first.
+  assert.deepEqual(ops().filter((o) => !o.startsWith('nft') && !o.startsWith('cgroup')), [
+    'addr.del:eth0', `netns.del:${marked.netns}`,
+    'addr.del:eth0', 'addr.del:eth0', `netns.del:${died.netns}`,
+  ]);
+  // The guard elements of both its ports (first network and connected) and its port map element went.
+  const nft = ctx.applied.filter((o) => o.op === 'nft').map((o) => o.script).join('');
+  assert.match(nft, /delete element ip ctnet tcp_any \{ 8000/);
+  assert.match(nft, /vethside0/);
+});
+
+test('reconcile: a setup whose ctnet process died is undone; one still being set up by a live process is left alone', () => {
+  const net = network('n');
+  ctx.store.insertNetwork(net);
+  ctx.store.insertContainer(container('orphan', net, '10.1.0.2', { state: 'created' }));
+  ctx.store.insertContainer(container('busy', net, '10.1.0.3', { state: 'created', pid: process.pid }));
+  assert.deepEqual(reconcile(ctx), ['orphan: interrupted setup undone']);
+  assert.deepEqual(ctx.store.listContainers().map((c) => c.name), ['busy']);
+});
+
+test('firewall from state: port map elements of first networks, guards of every attachment (IPv6 included), a runtime\'s legacy MAC not guessed', () => {
+  const net = network('n', { subnet6: 'fd00::/64', gateway6: 'fd00::1' });
+  const side = network('side', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' });
+  ctx.store.insertNetwork(net);
+  ctx.store.insertNetwork(side);
+  const web = container('web', net, '10.1.0.2', { ip6: 'fd00::2', ip6Offset: 2, mac: '02:42:0a:01:00:02' });
+  ctx.store.insertContainer(web);
+  ctx.store.insertContainer(container('legacy', net, '10.1.0.3', { ownsNetns: false, cniContainerId: 'rt1', command: [] }));
+  ctx.store.insertPort({ containerId: web.id, protocol: 'udp', hostIp: null, hostPort: 5353, containerPort: 53 });
+  ctx.store.insertAttachment({ containerId: web.id, networkId: side.id, ifname: 'eth1', ip: '10.2.0.5', hostVeth: 'vethside1', aliases: [], ip6: null, ip6Offset: null, mac: null });
+  assert.deepEqual(activeGuards(ctx.store).map((g) => [g.port, g.mac, g.ip, g.ip6 ?? null]).sort(), [
+    [web.hostVeth, '02:42:0a:01:00:02', '10.1.0.2', 'fd00::2'],
+    ['vethside1', '02:42:0a:02:00:05', '10.2.0.5', null],
+  ]);
+  const script = firewallScript(ctx.store);
+  assert.match(script, /5353 : 10\.1\.0\.2 \. 53/);
+  assert.match(script, /table ip6 ctnet/);
+  assert.match(script, /5353 : fd00::2 \. 53/, 'published on IPv6 too, to the IPv6 address');
+});
+
+test('views: inspect lists every network with its addresses; network inspect lists first and connected containers', () => {
+  const net = network('front');
+  const back = network('back', { subnet: '10.2.0.0/24', gateway: '10.2.0.1', subnet6: 'fd00:2::/64', gateway6: 'fd00:2::1' });
+  ctx.store.insertNetwork(net);
+  ctx.store.insertNetwork(back);
+  const api = container('api', net, '10.1.0.2', { aliases: ['gateway'] });
+  ctx.store.insertContainer(api);
+  ctx.store.insertAttachment({ containerId: api.id, networkId: back.id, ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethback0', aliases: ['store'], ip6: 'fd00:2::2', ip6Offset: 2, mac: null });
+  const view = containerView(ctx.store, ctx.store.getContainer(api.id));
+  assert.deepEqual(view.NetworkSettings.Networks.map((n) => [n.Network, n.Interface, n.IPAddress, n.GlobalIPv6Address, n.Aliases]), [
+    ['front', 'eth0', '10.1.0.2', null, ['gateway']],
+    ['back', 'eth1', '10.2.0.2', 'fd00:2::2', ['store']],
+  ]);
+  assert.deepEqual(networkView(ctx.store, back).Containers.map((c) => [c.Name, c.IPAddress, c.IPv6Address]), [['api', '10.2.0.2', 'fd00:2::2']]);
+});
+
+test('host ports: the first free one of a range, the same port on another protocol, a clash named with its owner', () => {
+  const net = network('n');
+  ctx.store.insertNetwork(net);
+  const a = container('a', net, '10.1.0.2');
+  const b = container('b', net, '10.1.0.3');
+  ctx.store.insertContainer(a);
+  ctx.store.insertContainer(b);
+  for (const p of allocatePorts(ctx.store, [{ protocol: 'tcp', hostIp: null, hostPort: 7000, containerPort: 80 }], a.id)) ctx.store.insertPort(p);
+  const ports = allocatePorts(ctx.store, [
+    { protocol: 'tcp', hostIp: null, hostPort: null, containerPort: 80, hostRange: { first: 7000, last: 7002 } },
+    { protocol: 'tcp', hostIp: null, hostPort: null, containerPort: 81, hostRange: { first: 7000, last: 7002 } },
+    { protocol: 'udp', hostIp: null, hostPort: 7000, containerPort: 53 },
+  ], b.id);
+  assert.deepEqual(ports.map((p) => `${p.hostPort}/${p.protocol}`), ['7001/tcp', '7002/tcp', '7000/udp']);
+  assert.throws(() => allocatePorts(ctx.store, [{ protocol: 'tcp', hostIp: '10.0.12.15', hostPort: 7000, containerPort: 1 }], b.id), /host port 0\.0\.0\.0:7000\/tcp is already published by a/);
+  assert.throws(() => allocatePorts(ctx.store, [{ protocol: 'tcp', hostIp: null, hostPort: null, containerPort: 1, hostRange: { first: 7000, last: 7000 } }], b.id), /no free host port is left in 7000-7000\/tcp/);
+});
