@@ -51,6 +51,13 @@ module.exports = {
       to: { path: '^node_modules/koffi' },
     },
     {
+      name: 'spawning-in-kernel',
+      severity: 'error',
+      comment: 'Processes are started by kernel/ (spawn.ts, supervise.ts); the engine and the layers below it only hold the handles.',
+      from: { path: `${LAYERS.engine}|${LAYERS.planners}|${LAYERS.store}` },
+      to: { path: '^(node:)?child_process$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'state-through-the-store',
       severity: 'error',
       comment: 'The database is opened and queried by store/ only (the DNS server reads state through it too).',

@@ -11,7 +11,7 @@ import { NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
 import { IP_FORWARD } from '../plan/network-plan.js';
 import { renderOp, type Op } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord } from '../store/store.js';
-import { probeFrom } from './probe.js';
+import { probeFrom } from '../kernel/probe.js';
 
 /** One layer of the path the seed builds, checked against the kernel. */
 export interface Check {

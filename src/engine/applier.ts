@@ -8,7 +8,7 @@ import type { KernelSession } from '../kernel/session.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
-import { makeCgroupDirs, removeContainerCgroup } from '../sandbox/cgroups.js';
+import { makeCgroupDirs, removeContainerCgroup } from '../kernel/cgroups.js';
 import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { getXattr } from '../kernel/libc.js';
 import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
 import { join } from 'node:path';
-import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../sandbox/cgroups.js';
+import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../kernel/cgroups.js';
 import { containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../names.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from '../store/store.js';

@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { spawn } from 'node:child_process';
 import { netnsPath } from '../kernel/netns.js';
 import { isAlive } from '../kernel/proc.js';
-import { closeOnExecAll, resolveCommand } from '../kernel/spawn.js';
+import { resolveCommand, spawnWithTerminal } from '../kernel/spawn.js';
 import { execCommand, pid1Of } from './sandbox.js';
 import { kindOf, type ContainerRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
@@ -104,9 +103,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   resolveCommand(command[0], env.PATH, c.sandbox.rootfs);
   const pid1 = pid1Of(ctx.root, c);
   if (!pid1) throw new ConflictError(`container ${c.name} is starting or ending; try again`);
-  const [program, ...args] = execCommand(ctx.root, c, pid1, command);
-  closeOnExecAll();
-  return spawn(program, args, { env, stdio: 'inherit' });
+  return spawnWithTerminal(execCommand(ctx.root, c, pid1, command), env);
 }
 
 /** Waits until a container has exited (its state recorded) and returns its exit code. */

@@ -9,7 +9,7 @@ import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
-import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../sandbox/cgroups.js';
+import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
 import type { Confinement } from '../sandbox/confine.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { cgroupLayout, cgroupUsage } from '../sandbox/cgroups.js';
+import { cgroupLayout, cgroupUsage } from '../kernel/cgroups.js';
 import { kindOf, type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';

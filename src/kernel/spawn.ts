@@ -71,3 +71,10 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
   }
   return child;
 }
+
+/** Starts a program with the caller's terminal (exec into a container); no descriptor of ctnet's leaks into it. */
+export function spawnWithTerminal(argv: readonly string[], env: Record<string, string>): ChildProcess {
+  closeOnExecAll();
+  const [program, ...args] = argv;
+  return spawn(program, args, { env, stdio: 'inherit' });
+}

@@ -1,4 +1,4 @@
-import type { Limits } from './cgroups.js';
+import type { Limits } from '../kernel/cgroups.js';
 import type { Confinement } from './confine.js';
 import type { UserSpec, Volume } from './options.js';
 import type { SecurityConfig } from './security.js';

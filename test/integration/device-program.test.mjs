@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { attachDeviceProgram } from '../../dist/kernel/bpf.js';
 import { deviceProgram, parseDeviceRule } from '../../dist/sandbox/device-program.js';
-import { ALLOWED_DEVICES } from '../../dist/sandbox/cgroups.js';
+import { ALLOWED_DEVICES } from '../../dist/kernel/cgroups.js';
 
 const cgroup2 = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' - ')).find(([, right]) => right?.startsWith('cgroup2 '))?.[0].split(' ')[4];
 

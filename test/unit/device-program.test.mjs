@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceProgram, parseDeviceRule } from '../../dist/sandbox/device-program.js';
-import { ALLOWED_DEVICES } from '../../dist/sandbox/cgroups.js';
+import { ALLOWED_DEVICES } from '../../dist/kernel/cgroups.js';
 
 test('rules in the devices controller syntax', () => {
   assert.deepEqual(parseDeviceRule('c 1:3 rwm'), { type: 'c', major: 1, minor: 3, access: 'rwm' });

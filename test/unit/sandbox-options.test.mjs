@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../../dist/sandbox/options.js';
-import { cgroupDirs, limitWrites } from '../../dist/sandbox/cgroups.js';
+import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 
 test('--memory: bytes and k/m/g suffixes, Docker minimum of 6m', () => {
   assert.equal(parseMemory('64m'), 64 * 1024 ** 2);

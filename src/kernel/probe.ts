@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeNetns, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+import { closeNetns, netnsPath, openNetns, withNetns } from './netns.js';
 
 export interface ProbeOutcome {
   reachable: boolean;
