@@ -58,6 +58,13 @@ module.exports = {
       to: { path: '^(node:)?child_process$', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'files-in-kernel',
+      severity: 'error',
+      comment: "A container's files, cgroupfs and /proc are read and written through kernel/ (files.ts, cgroups.ts, proc.ts); the store keeps its own database files.",
+      from: { path: `${LAYERS.engine}|${LAYERS.planners}` },
+      to: { path: '^(node:)?fs$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'state-through-the-store',
       severity: 'error',
       comment: 'The database is opened and queried by store/ only (the DNS server reads state through it too).',

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KernelError } from '../errors.js';
 import { attachDeviceProgram } from '../kernel/bpf.js';
 import { setXattr } from '../kernel/libc.js';
@@ -8,7 +6,7 @@ import type { KernelSession } from '../kernel/session.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
-import { makeCgroupDirs, removeContainerCgroup } from '../kernel/cgroups.js';
+import { makeCgroupDirs, removeContainerCgroup, writeCgroupFiles } from '../kernel/cgroups.js';
 import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
 
 /**
@@ -74,7 +72,7 @@ export class KernelApplier implements Applier {
         try {
           makeCgroupDirs(op.dirs);
           if (op.owner) for (const d of op.dirs) setXattr(d, CGROUP_OWNER_XATTR, op.owner);
-          for (const [d, f, v] of op.writes) writeFileSync(join(d, f), v);
+          writeCgroupFiles(op.writes);
           if (op.devices) attachDeviceProgram(op.devices.dir, deviceProgram(op.devices.allow.map(parseDeviceRule)));
         } catch (err) {
           if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop --memory, --cpus and --pids-limit, or run where cgroups can be made`);

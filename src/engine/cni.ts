@@ -9,7 +9,7 @@ import { kindOf, type ContainerRecord, type NetworkRecord } from '../store/store
 import type { EngineContext } from './context.js';
 import { attachCni, type CniTarget } from './containers.js';
 import { createNetwork, dropNetwork } from './networks.js';
-import { statSync } from 'node:fs';
+import { lookAt } from '../kernel/files.js';
 import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
 
@@ -100,14 +100,10 @@ export function cniAdd(ctx: EngineContext, spec: CniNetworkSpec, target: CniTarg
  * interface and address into the host.
  */
 function checkTargetNetns(ctx: EngineContext, path: string): void {
-  let target;
-  try {
-    target = statSync(path);
-  } catch {
-    throw new NotFoundError(`CNI_NETNS ${path} does not exist; the runtime must create the container's network namespace first`);
-  }
-  const host = statSync(ctx.options.hostNetns ? netnsPath(ctx.options.hostNetns) : '/proc/thread-self/ns/net');
-  if (target.dev !== host.dev) throw new InvalidArgumentError(`CNI_NETNS ${path} is not a network namespace; give the container's (e.g. /var/run/netns/NAME)`);
+  const target = lookAt(path);
+  if (!target) throw new NotFoundError(`CNI_NETNS ${path} does not exist; the runtime must create the container's network namespace first`);
+  const host = lookAt(ctx.options.hostNetns ? netnsPath(ctx.options.hostNetns) : '/proc/thread-self/ns/net');
+  if (!host || target.dev !== host.dev) throw new InvalidArgumentError(`CNI_NETNS ${path} is not a network namespace; give the container's (e.g. /var/run/netns/NAME)`);
   if (target.ino === host.ino) throw new InvalidArgumentError(`CNI_NETNS ${path} is the host's own network namespace; give the container's`);
 }
 

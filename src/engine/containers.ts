@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeFd, lookAt, openAppend } from '../kernel/files.js';
 import { join } from 'node:path';
 import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
@@ -107,13 +107,13 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
 function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | undefined {
   if (!c.autoRemove) return undefined;
   if (ctx.options.hostNetns) return { root: ctx.root, hostNetns: ctx.options.hostNetns, id: c.id };
-  const same = (a: string, b: string): boolean => { try { return statSync(a).ino === statSync(b).ino; } catch { return false; } };
+  const same = (a: string, b: string): boolean => lookAt(a) !== undefined && lookAt(a)?.ino === lookAt(b)?.ino;
   return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
 }
 
 function startProcess(ctx: EngineContext, c: ContainerRecord, stdio: RunRequest['stdio']): ChildProcess {
   const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx), stdio?.terminal === true);
-  const logFd = c.logPath ? openSync(c.logPath, 'a') : undefined;
+  const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(netnsPath(c.netns as string));
   try {
     return spawnInNamespaces({
@@ -128,7 +128,7 @@ function startProcess(ctx: EngineContext, c: ContainerRecord, stdio: RunRequest[
     });
   } finally {
     closeNetns(netns);
-    if (logFd !== undefined) closeSync(logFd);
+    if (logFd !== undefined) closeFd(logFd);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { exists } from '../kernel/files.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processStartTime, isAlive } from '../kernel/proc.js';
@@ -20,7 +20,7 @@ export const hasEmbeddedDns = (net: Pick<NetworkRecord, 'dns'>): boolean => net.
 /** The host's resolvers as `ip netns exec` would give them to a process in the host namespace. */
 export function hostResolvConf(ctx: EngineContext): string {
   const named = ctx.options.hostNetns && !ctx.options.hostNetns.startsWith('/') ? join('/etc/netns', ctx.options.hostNetns, 'resolv.conf') : null;
-  return named && existsSync(named) ? named : '/etc/resolv.conf';
+  return named && exists(named) ? named : '/etc/resolv.conf';
 }
 
 export function dnsRunning(ctx: EngineContext): boolean {

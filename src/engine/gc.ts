@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { exists } from '../kernel/files.js';
 import { getXattr } from '../kernel/libc.js';
 import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
-import { join } from 'node:path';
-import { cgroupDirs, cgroupIds, cgroupLayout, removeContainerCgroup } from '../kernel/cgroups.js';
+import { cgroupDirs, cgroupIds, cgroupLayout, holdsNoProcess, removeContainerCgroup } from '../kernel/cgroups.js';
 import { containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../names.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from '../store/store.js';
@@ -113,15 +112,7 @@ function strayCgroups(ctx: EngineContext, known: ReadonlySet<string>): string[] 
   const instance = ctx.store.instanceId();
   return cgroupIds(layout).filter((id) => {
     if (known.has(id)) return false;
-    const dirs = cgroupDirs(layout, id).filter((d) => existsSync(d));
+    const dirs = cgroupDirs(layout, id).filter(exists);
     return dirs.some((d) => getXattr(d, CGROUP_OWNER_XATTR) === instance) && dirs.every(holdsNoProcess);
   });
-}
-
-function holdsNoProcess(dir: string): boolean {
-  try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() === '';
-  } catch {
-    return true; // gone meanwhile
-  }
 }

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readTextOr } from '../kernel/files.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { netnsPath } from '../kernel/netns.js';
 import { isAlive } from '../kernel/proc.js';
@@ -118,10 +118,5 @@ export async function waitContainer(ctx: EngineContext, nameOrId: string): Promi
 
 export function containerLogs(ctx: EngineContext, nameOrId: string): string {
   const c = findContainer(ctx, nameOrId);
-  if (!c.logPath) return '';
-  try {
-    return readFileSync(c.logPath, 'utf8');
-  } catch {
-    return '';
-  }
+  return c.logPath ? readTextOr(c.logPath) : '';
 }

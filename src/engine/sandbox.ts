@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,38 +41,21 @@ export const pidFileOf = (root: string, id: string): string => join(containerDir
 
 const INIT_BUNDLE = fileURLToPath(new URL('../cli/ctnet-init.mjs', import.meta.url));
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
+const readText = (path: string): string => readTextOr(path);
+const isDirectory = (path: string): boolean => lookAt(path)?.dir === true;
 
 /** Checks every option before anything is changed; returns what the store keeps. */
 export function validateSandbox(req: SandboxRequest): SandboxConfig {
   const config: SandboxConfig = {};
   if (req.rootfs !== undefined) {
-    let st;
-    try {
-      st = statSync(req.rootfs);
-    } catch {
-      throw new NotFoundError(`--rootfs ${req.rootfs} does not exist; give a directory holding the container's files`);
-    }
-    if (!st.isDirectory()) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is not a directory; give a directory holding the container's files`);
+    const st = lookAt(req.rootfs);
+    if (!st) throw new NotFoundError(`--rootfs ${req.rootfs} does not exist; give a directory holding the container's files`);
+    if (!st.dir) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is not a directory; give a directory holding the container's files`);
     if (!req.rootfs.startsWith('/')) throw new InvalidArgumentError(`--rootfs ${req.rootfs} must be an absolute path, e.g. --rootfs $PWD/${req.rootfs}`);
     // The same directory as /, however spelled (/., /usr/.., a link): compared by device and inode.
-    const host = statSync('/');
-    if (st.dev === host.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
-    config.rootfs = realpathSync(req.rootfs);
+    const host = lookAt('/');
+    if (st.dev === host?.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
+    config.rootfs = realPath(req.rootfs);
   }
   if (req.tmpfs?.length) {
     config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
@@ -85,17 +68,11 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.volumes = req.volumes.map(parseVolume);
     const seen = new Set<string>();
     for (const v of config.volumes) {
-      try {
-        statSync(v.source);
-      } catch {
-        throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
-      }
+      if (!lookAt(v.source)) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
       if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
       seen.add(v.target);
       if (!config.rootfs && !(config.tmpfs ?? []).some((t) => v.target.startsWith(`${t}/`))) {
-        try {
-          statSync(v.target);
-        } catch {
+        if (!lookAt(v.target)) {
           throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs, or --rootfs`);
         }
       }
@@ -135,7 +112,7 @@ export function cgroupSteps(c: ContainerRecord, owner: string): Step[] {
 /** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */
 function cgroupProcsOf(id: string): string[] {
   const layout = cgroupLayout();
-  return layout ? cgroupDirs(layout, id).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs')) : [];
+  return layout ? cgroupDirs(layout, id).filter(exists).map((d) => join(d, 'cgroup.procs')) : [];
 }
 
 export const oomKillsOf = (id: string): number => {
@@ -150,7 +127,6 @@ export const oomKillsOf = (id: string): number => {
  */
 function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
   const etc = join(dir, 'etc');
-  mkdirSync(etc, { recursive: true });
   const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}${c.ip6 ? `${c.ip6}\t${c.hostname}\n` : ''}`;
   // Loopback resolvers of the host cannot be reached from the container's namespace.
   const hostLines = readText(hostResolvConf).split('\n');
@@ -159,7 +135,7 @@ function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, host
     : hostLines.filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
   const files = { hosts, hostname: `${c.hostname}\n`, 'resolv.conf': resolv.endsWith('\n') || !resolv ? resolv : `${resolv}\n` };
   return Object.entries(files).map(([name, text]) => {
-    writeFileSync(join(etc, name), text);
+    writePlainFile(join(etc, name), text);
     return { path: `/etc/${name}`, source: join(etc, name) };
   });
 }
@@ -175,11 +151,11 @@ const seccompFileOf = (root: string, id: string): string => join(containerDir(ro
 function compiledFilter(root: string, filter: ResolvedFilter): string {
   const dir = join(root, 'seccomp');
   const path = join(dir, `${createHash('sha256').update(JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).digest('hex')}.bpf`);
-  if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (exists(path)) return path;
+  ensurePrivateDir(dir);
   const partial = `${path}.${process.pid}`;
   writeSeccompProgram(filter, partial);
-  renameSync(partial, path);
+  publishFile(partial, path);
   return path;
 }
 
@@ -194,8 +170,8 @@ function confinementOf(root: string, c: ContainerRecord, compile: boolean): Conf
   let seccompFile: string | null = null;
   if (compile) {
     const profile = seccompProfileOf(security);
-    if (profile) copyFileSync(compiledFilter(root, resolveProfile(profile, { caps, arch: process.arch, kernel: release() })), (seccompFile = file));
-  } else if (existsSync(file)) {
+    if (profile) copyFile(compiledFilter(root, resolveProfile(profile, { caps, arch: process.arch, kernel: release() })), (seccompFile = file));
+  } else if (exists(file)) {
     // exec loads what the container's start compiled: the profile file may be gone since.
     seccompFile = file;
   }
@@ -221,7 +197,7 @@ export function startCommandLine(root: string, c: ContainerRecord): string {
 
 export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
   const dir = containerDir(root, c.id);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const spec: InitSpec = {
     command: c.command,
     env: containerEnv(c),
@@ -234,15 +210,14 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
     cgroupProcs: cgroupProcsOf(c.id),
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
-    hostMountNs: statSync('/proc/self/ns/mnt').ino,
+    hostMountNs: lookAt('/proc/self/ns/mnt')?.ino ?? 0,
     privileged: c.sandbox.security?.privileged === true,
     security: confinementOf(root, c, true),
     hide: [resolve(root)].filter((p) => p !== '/'),
     terminal,
   };
   const specFile = specFileOf(root, c.id);
-  writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
-  chmodSync(specFile, 0o600);
+  writePrivateFile(specFile, JSON.stringify(spec));
   return forkCommand(['unshare', '--mount', '--propagation', 'private', '--ipc', '--', process.execPath, INIT_BUNDLE, specFile]);
 }
 

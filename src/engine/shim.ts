@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextOr } from '../kernel/files.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,12 +45,9 @@ export function shimCommand(statusFile: string, restartMax: number, pidFile: str
 export const statusFileOf = (logPath: string): string => join(dirname(logPath), 'exit-status');
 
 function readNumber(path: string): number | null {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) ? n : null;
-  } catch {
-    return null;
-  }
+  const text = readTextOr(path).trim();
+  const n = Number(text);
+  return text !== '' && Number.isInteger(n) ? n : null;
 }
 
 export const readExitStatus = (logPath: string | null): number | null => (logPath ? readNumber(statusFileOf(logPath)) : null);

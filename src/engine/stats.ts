@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextOr } from '../kernel/files.js';
 import { totalmem } from 'node:os';
 import { cgroupLayout, cgroupUsage } from '../kernel/cgroups.js';
 import { kindOf, type ContainerRecord } from '../store/store.js';
@@ -26,7 +26,7 @@ export interface StatsSample {
 function netCounters(pid: number | undefined, ifname: string): { rx: number; tx: number } | null {
   if (!pid) return null;
   try {
-    const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith(`${ifname}:`));
+    const line = readTextOr(`/proc/${pid}/net/dev`).split('\n').find((l) => l.trim().startsWith(`${ifname}:`));
     if (!line) return null;
     const f = line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
     return { rx: f[0], tx: f[8] };

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { removeTree } from '../kernel/files.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { parseSubnet6 } from '../addr/ipv6.js';
 import { netnsPath } from '../kernel/netns.js';
@@ -65,5 +65,5 @@ export function removeContainerNow(ctx: EngineContext, c: ContainerRecord): void
 
 /** The container's directory: logs, exit status, its /etc files, its PID file. */
 export function removeContainerFiles(root: string, c: ContainerRecord): void {
-  rmSync(containerDir(root, c.id), { recursive: true, force: true });
+  removeTree(containerDir(root, c.id));
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -224,4 +224,18 @@ export function cgroupUsage(layout: CgroupLayout, id: string): CgroupUsage {
     pids: num(read(dir(layout.roots.pids), 'pids.current')),
     oomKills: field(read(mem, 'memory.oom_control') ?? '', 'oom_kill') ?? 0,
   };
+}
+
+/** Limit and device settings, [directory, file, value] in order. */
+export function writeCgroupFiles(writes: readonly [string, string, string][]): void {
+  for (const [dir, file, value] of writes) writeFileSync(join(dir, file), value);
+}
+
+/** Whether a cgroup directory holds no process (one that went meanwhile holds none). */
+export function holdsNoProcess(dir: string): boolean {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() === '';
+  } catch {
+    return true;
+  }
 }

@@ -1,0 +1,56 @@
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The file system as the engine uses it: ctnet's own files (a container's directory, its spec, log
+ * and status, compiled filters) and looks at host paths a user names (--rootfs, -v, --tmpfs).
+ */
+
+/** A file's text, or `fallback` when it cannot be read. */
+export function readTextOr(path: string, fallback = ''): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** What is at a path (following links): its kind and identity (device, inode), or undefined when nothing is. */
+export function lookAt(path: string): { dir: boolean; dev: number; ino: number } | undefined {
+  try {
+    const st = statSync(path);
+    return { dir: st.isDirectory(), dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+export const exists = (path: string): boolean => existsSync(path);
+export const realPath = (path: string): string => realpathSync(path);
+
+/** A directory only root may enter (and its parents). */
+export function ensurePrivateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+}
+
+/** A file only root may read (its directory made first); the mode is set even on an older file. */
+export function writePrivateFile(path: string, text: string | Buffer): void {
+  ensurePrivateDir(dirname(path));
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** A file others may read (a container's /etc files, bound into it). */
+export function writePlainFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+export const copyFile = (from: string, to: string): void => copyFileSync(from, to);
+/** Makes a finished file visible under its name at once (a rename: readers never see half of it). */
+export const publishFile = (partial: string, path: string): void => renameSync(partial, path);
+export const removeTree = (path: string): void => rmSync(path, { recursive: true, force: true });
+
+/** A descriptor appending to a log, for a process's output; close it once the process has it. */
+export const openAppend = (path: string): number => openSync(path, 'a');
+export const closeFd = (fd: number): void => closeSync(fd);
