@@ -10,7 +10,7 @@ export function registerCniDaemonCommand(program: Command): void {
     .option('--socket <path>', 'unix socket the plugin connects to (the plugin reads CTNET_CNI_SOCKET)', process.env.CTNET_CNI_SOCKET || DEFAULT_CNI_SOCKET)
     .option('--verbose', 'log each invocation to stderr')
     .option('-d, --detach', 'run in the background under ctnet\'s supervisor (back within a second after any death); its PID goes to SOCKET.pid, its log to SOCKET.log')
-    .action(async (o) => {
+    .action(async (o: { socket: string; verbose?: boolean; detach?: boolean }) => {
       if (o.detach) {
         const pid = await runInBackground('ctnet cni-daemon', o.socket, `${o.socket}.pid`, `${o.socket}.log`);
         process.stdout.write(`ctnet cni-daemon: serving ${o.socket} in the background (supervisor PID ${pid}); stop it with: kill ${pid}\n`);

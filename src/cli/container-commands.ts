@@ -8,6 +8,7 @@ import type { RunRequest } from '../engine/containers.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
 import { foregroundStreams } from './terminal.js';
+import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError } from '../errors.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -63,11 +64,11 @@ function statusText(c: ContainerView): string {
 }
 
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
-interface RunFlags {
+interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
   publish: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
-  capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[]; explain?: boolean; dryRun?: boolean;
+  capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
 }
 
 /** The engine's request for those flags: the one place CLI names meet the library's. */
@@ -139,7 +140,7 @@ function registerPs(program: Command): void {
     .description('List containers (running ones; -a for all)')
     .option('-a, --all', 'show exited containers too')
     .option('--json', 'print JSON')
-    .action(async (o) => {
+    .action(async (o: { all?: boolean } & JsonFlag) => {
       await withEngine({}, (e) => {
         const list = e.listContainers(o.all);
         if (o.json) return void process.stdout.write(json(list));
@@ -170,7 +171,7 @@ function registerPort(program: Command): void {
     .description('List the published ports of a container')
     .argument('<name>', 'container name or ID')
     .option('--json', 'print JSON')
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: JsonFlag) => {
       await withEngine({}, (e) => {
         const ports = e.inspect(name).NetworkSettings.Ports;
         if (o.json) return void process.stdout.write(json(ports));
@@ -225,7 +226,7 @@ function registerStop(program: Command): void {
     .argument('<names...>', 'container names or IDs')
     .option('-t, --time <seconds>', 'seconds to wait before SIGKILL', seconds, 10)
     .option('--explain', 'print the equivalent commands as they run')
-    .action(async (names: string[], o) => {
+    .action(async (names: string[], o: { time: number } & ChangeFlags) => {
       await withEngine(o, async (e) => {
         for (const n of names) {
           await e.stop(n, o.time);
@@ -242,7 +243,7 @@ function registerRm(program: Command): void {
     .argument('<names...>', 'container names or IDs')
     .option('-f, --force', 'kill running containers first')
     .option('--explain', 'print the equivalent commands as they run')
-    .action(async (names: string[], o) => {
+    .action(async (names: string[], o: { force?: boolean } & ChangeFlags) => {
       await withEngine(o, async (e) => {
         await e.remove(names, o.force === true);
         for (const n of names) process.stdout.write(`${n}\n`);
@@ -257,7 +258,7 @@ function registerDoctor(program: Command): void {
     .argument('[name]', 'container name or ID (default: every running container)')
     .option('--to <address[:port]>', 'probe this target from inside the container (default: the gateway)')
     .option('--json', 'print JSON')
-    .action(async (name: string | undefined, o) => {
+    .action(async (name: string | undefined, o: { to?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
         const names = name ? [name] : e.listContainers().map((c) => c.Name);
         const results = names.map((n) => e.doctor(n, o.to));
@@ -274,7 +275,7 @@ function registerTopology(program: Command): void {
     .description('Draw what exists now: the host, bridges with their gateways, veth pairs, containers, published ports and NAT rules (svg: laid out with ELK)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot', 'svg']).default('text'))
     .option('--json', 'the same as --format json')
-    .action(async (o) => {
+    .action(async (o: { format: 'text' | 'json' | 'dot' | 'svg' } & JsonFlag) => {
       const { topologyText, topologyDot } = await import('../topology/render.js');
       await withEngine({}, async (e) => {
         const t = e.topology();
@@ -291,7 +292,7 @@ function registerGc(program: Command): void {
     .description('Remove what exited or vanished containers left behind and repair the firewall from state')
     .option('--explain', 'print the equivalent commands as they run')
     .option('--json', 'print what was done as JSON')
-    .action(async (o) => {
+    .action(async (o: ChangeFlags & JsonFlag) => {
       const progress = terminalProgress();
       await withEngine({ ...o, progress: progress.report }, (e) => {
         const report = e.gc();

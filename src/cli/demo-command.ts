@@ -7,7 +7,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--keep', 'leave the lab running for exploring (remove it later with ctnet demo --clean)')
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--clean', 'remove a lab left by --keep and exit')
-    .action(async (o) => {
+    .action(async (o: { keep?: boolean; explain?: boolean; clean?: boolean }) => {
       const { runDemo, cleanDemo } = await import('../demo/demo.js');
       process.exitCode = o.clean ? await cleanDemo() : await runDemo({ keep: o.keep === true, explain: o.explain === true });
     });

@@ -1,3 +1,4 @@
+import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { json, table } from './output.js';
@@ -32,7 +33,7 @@ function registerFirewall(program: Command): void {
     .description("Restore ctnet's nftables table from state (after nft flush ruleset or a firewalld reload); other tables are left alone")
     .option('--explain', 'print the nft script as it runs')
     .option('--dry-run', 'print the nft script and change nothing')
-    .action(async (o) => {
+    .action(async (o: ChangeFlags) => {
       await withEngine(o, (e) => e.reloadFirewall());
     });
 }
@@ -51,7 +52,7 @@ function registerNetworkCreate(network: Command): void {
     .option('--ip-masq <bool>', 'masquerade the subnet on its way out; false is routed mode: containers keep their addresses (default true)', bool)
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: { subnet: string[]; ipv6?: boolean; gateway?: string; bridge?: string; internal?: boolean; mtu?: number; ipMasq?: boolean } & ChangeFlags) => {
       await withEngine(o, (e) => {
         const n = e.createNetwork({ name, ...subnetsOf(o.subnet, o.ipv6 === true), gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq });
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
@@ -65,7 +66,7 @@ function registerNetworkLs(network: Command): void {
     .alias('list')
     .description('List networks')
     .option('--json', 'print JSON')
-    .action(async (o) => {
+    .action(async (o: JsonFlag) => {
       await withEngine({}, (e) => {
         const nets = e.listNetworks();
         if (o.json) return void process.stdout.write(json(nets));
@@ -98,7 +99,7 @@ function registerNetworkRm(network: Command): void {
     .argument('<name>', 'network name or ID')
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: ChangeFlags) => {
       await withEngine(o, (e) => {
         warn(e.removeNetwork(name));
         if (!o.dryRun) process.stdout.write(`${name}\n`);
@@ -116,7 +117,7 @@ function registerNetworkConnect(network: Command): void {
     .option('--alias <name>', "another name for the container in this network's DNS (repeatable)", (v: string, p: string[]) => [...p, v], [])
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (network: string, container: string, o) => {
+    .action(async (network: string, container: string, o: { ip?: string; alias: string[] } & ChangeFlags) => {
       await withEngine(o, (e) => {
         const a = e.connect({ network, container, ip: o.ip, aliases: o.alias });
         if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
@@ -131,7 +132,7 @@ function registerNetworkDisconnect(network: Command): void {
     .argument('<network>', 'network name or ID')
     .argument('<container>', 'container name or ID')
     .option('--explain', 'print the equivalent commands as they run')
-    .action(async (network: string, container: string, o) => {
+    .action(async (network: string, container: string, o: ChangeFlags) => {
       await withEngine(o, (e) => e.disconnect(network, container));
     });
 }

@@ -20,7 +20,7 @@ export function registerServeCommand(program: Command): void {
     .option('--socket <path>', 'unix socket serving the API (default: ctnet.sock in CTNET_ROOT)')
     .option('--allow-changes', 'accept run, stop and rm requests')
     .option('-d, --detach', 'run in the background under ctnet\'s supervisor (back within a second after any death); its PID goes to SOCKET.pid, its log to SOCKET.log')
-    .action(async (o) => {
+    .action(async (o: { listen?: string; socket?: string; allowChanges?: boolean; detach?: boolean }) => {
       const listen = o.listen === undefined ? undefined : listenAddress(o.listen);
       const options = engineOptions();
       // Opened once up front: a missing dependency or no root fails here, in one line, not per request.

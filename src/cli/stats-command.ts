@@ -42,7 +42,7 @@ export function registerStatsCommand(program: Command): void {
     .argument('[names...]', 'container names or IDs (default: every running container)')
     .option('--no-stream', 'print one sample and exit')
     .option('--json', 'print one JSON line per container and sample')
-    .action(async (names: string[], o) => {
+    .action(async (names: string[], o: { stream: boolean; json?: boolean }) => {
       await withEngine({}, async (e) => {
         const terminal = process.stdout.isTTY === true && !o.json;
         let before = new Map(e.stats(names).map((s) => [s.Id, s]));
