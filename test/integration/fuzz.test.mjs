@@ -87,7 +87,8 @@ function cliCase() {
     () => ['exec', word(), '--', 'true'],
     () => [pick(['run', 'network', 'ps', 'gc', 'rm']), `--${word()}`],
     () => [word()],
-    () => Array.from({ length: 1 + Math.floor(rand() * 5) }, () => pick(['run', 'network', 'rm', '-d', '-p', '--ip', junk(), word()])),
+    // Random words after a command that takes no free command line (`run X ...` would run X: valid).
+    () => [pick(['network', 'rm', 'inspect', word()]), ...Array.from({ length: Math.floor(rand() * 4) }, () => pick(['run', 'network', 'rm', '-d', '-p', '--ip', junk(), word()]))],
   ])();
 }
 
