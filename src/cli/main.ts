@@ -39,7 +39,7 @@ up; 126/127: the command cannot be started).`,
 
 export function reportError(err: unknown): number {
   if (err instanceof CtnetError) {
-    process.stderr.write(`ctnet: error: ${oneLine(err.message)}\n`);
+    process.stderr.write(`ctnet: error: ${err.message}\n`);
     return err.exitCode;
   }
   if (err instanceof CommanderError) {

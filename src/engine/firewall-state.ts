@@ -33,25 +33,23 @@ export function mappingsOf(store: StateStore, c: ContainerRecord, family: Family
   return ip ? toMappings(store.portsOf(c.id), ip, family) : [];
 }
 
-/** What a container's bridge port may send from (its MAC and addresses); none before it has a port. */
-export function guardOf(c: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>): PortGuard | undefined {
-  if (!c.hostVeth || !c.ip) return undefined;
-  // A runtime's attachment recorded before MACs were (it may have asked for its own): not guessed.
-  if (!c.mac && !c.ownsNetns) return undefined;
-  return { port: c.hostVeth, mac: c.mac ?? containerMac(c.ip), ip: c.ip, ip6: c.ip6 };
+/**
+ * What a container's bridge port may send from (its MAC and addresses); none before it has a port.
+ * A runtime's attachment recorded before MACs were (it may have chosen its own) is not guessed.
+ */
+export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>): PortGuard | undefined {
+  if (!e.hostVeth || !e.ip) return undefined;
+  if (!e.mac && !e.ownsNetns) return undefined;
+  return { port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6 };
 }
 
-/** The same for a further network of a container (network connect): its MAC is derived from that address. */
-export const attachmentGuard = (a: AttachmentRecord): PortGuard => ({ port: a.hostVeth, mac: a.mac ?? containerMac(a.ip), ip: a.ip, ip6: a.ip6 });
+/** The same for a further network of a container (network connect, never a runtime's): its MAC is derived from that address. */
+export const attachmentGuard = (a: AttachmentRecord): PortGuard => guardOf({ ...a, ownsNetns: true }) as PortGuard;
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
 export function activeGuards(store: StateStore): PortGuard[] {
   const networks = new Set(store.listNetworks().map((n) => n.id));
-  return store.listEndpoints().filter((e) => networks.has(e.networkId)).flatMap((e) => {
-    // A runtime's attachment recorded before MACs were (it may have chosen its own): not guessed.
-    if (e.primary && !e.mac && !e.ownsNetns) return [];
-    return [attachmentGuard(e)];
-  });
+  return store.listEndpoints().filter((e) => networks.has(e.networkId)).map(guardOf).filter((g): g is PortGuard => g !== undefined);
 }
 
 /**

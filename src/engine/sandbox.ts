@@ -41,7 +41,6 @@ export const pidFileOf = (root: string, id: string): string => join(containerDir
 
 const INIT_BUNDLE = fileURLToPath(new URL('../cli/ctnet-init.mjs', import.meta.url));
 
-const readText = (path: string): string => readTextOr(path);
 const isDirectory = (path: string): boolean => lookAt(path)?.dir === true;
 
 /** Checks every option before anything is changed; returns what the store keeps. */
@@ -78,7 +77,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
       }
     }
   }
-  const etc = (file: string): string => readText(join(config.rootfs ?? '/', 'etc', file));
+  const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};
   if (req.memory !== undefined) limits.memory = parseMemory(req.memory);
@@ -129,7 +128,7 @@ function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, host
   const etc = join(dir, 'etc');
   const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}${c.ip6 ? `${c.ip6}\t${c.hostname}\n` : ''}`;
   // Loopback resolvers of the host cannot be reached from the container's namespace.
-  const hostLines = readText(hostResolvConf).split('\n');
+  const hostLines = readTextOr(hostResolvConf).split('\n');
   const resolv = hasEmbeddedDns(net)
     ? [`nameserver ${net.gateway}`, ...hostLines.filter((l) => /^\s*search\s/.test(l)), 'options ndots:0'].join('\n')
     : hostLines.filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
@@ -224,7 +223,7 @@ export function launchCommand(root: string, c: ContainerRecord, net: NetworkReco
 /** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */
 export function pid1Of(root: string, c: ContainerRecord): number | undefined {
   if (!isAlive(c.pid, c.pidStart)) return undefined;
-  const pid = Number(readText(pidFileOf(root, c.id)).trim());
+  const pid = Number(readTextOr(pidFileOf(root, c.id)).trim());
   return Number.isInteger(pid) && pid > 0 && isAlive(pid, null) ? pid : undefined;
 }
 

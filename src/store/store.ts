@@ -280,7 +280,7 @@ export interface StateStore {
   deleteAttachment(containerId: string, networkId: string): void;
   deleteAttachmentsOf(containerId: string): void;
   insertContainer(c: ContainerRecord): void;
-  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>> & { ip?: null }): void;
+  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>>): void;
   markRemoving(id: string): void;
   containersBeingRemoved(): ContainerRecord[];
   deleteContainer(id: string): void;
@@ -524,9 +524,8 @@ export class Store implements StateStore {
     if (c.ip !== null) this.insertAttachmentRow(primaryOf(c), true);
   }
 
-  /** Changes a container's own columns; its first network's address goes with `ip: null` (its attachment row is deleted). */
-  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>> & { ip?: null }): void {
-    if ('ip' in changes) this.sql('DELETE FROM attachments WHERE container_id = ? AND is_primary = 1').run(id);
+  /** Changes a container's own columns (its addresses are its attachments': deleteAttachmentsOf frees them). */
+  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>>): void {
     const keys = (Object.keys(changes) as (keyof ContainerRecord)[]).filter((k): k is keyof typeof CONTAINER_COLUMNS => k in CONTAINER_COLUMNS);
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`);

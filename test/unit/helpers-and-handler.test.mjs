@@ -73,7 +73,8 @@ test('the DNS view: networks with DNS (not those being removed), every attachmen
     store.insertContainer(c('2'.repeat(64), 'new', '10.1.0.3', 'created'));
     store.insertContainer(c('3'.repeat(64), 'old', '10.1.0.4', 'running'));
     store.insertAttachment({ containerId: '1'.repeat(64), networkId: 'side', ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethx', aliases: ['s1'], ip6: null, ip6Offset: null, mac: null });
-    store.updateContainer('3'.repeat(64), { state: 'exited', ip: null });
+    store.deleteAttachmentsOf('3'.repeat(64));
+    store.updateContainer('3'.repeat(64), { state: 'exited' });
     assert.equal(view.changed(), true);
     const { networks, containers } = view.read();
     assert.deepEqual(networks.map((n) => n.name).sort(), ['app', 'side']);
