@@ -8,7 +8,7 @@ import { bridgeMac } from '../plan/network-plan.js';
 import { kindOf, type ContainerRecord, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachCni, type CniTarget } from './containers.js';
-import { createNetwork, dropNetwork } from './networks.js';
+import { createNetwork, onNetworkMadeIfNeeded } from './networks.js';
 import { lookAt } from '../kernel/files.js';
 import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
@@ -82,16 +82,11 @@ export function cniAdd(ctx: EngineContext, spec: CniNetworkSpec, target: CniTarg
   ctx.requireChangeRights();
   checkTargetNetns(ctx, target.netnsPath);
   return ctx.locked(() => {
-    const fresh = ctx.store.findNetwork(spec.name) === undefined;
-    const network = cniNetwork(ctx, spec);
-    try {
+    // A refused ADD leaves nothing, the network it made included.
+    return onNetworkMadeIfNeeded(ctx, spec.name, () => cniNetwork(ctx, spec), (network) => {
       const container = attachCni(ctx, { network: network.name, ip, cni: { ...target, routes: spec.routes ?? [] } }, ports);
       return { ...describe(ctx, network, container), routes: spec.routes ?? [] };
-    } catch (err) {
-      // A refused ADD leaves nothing, the network it made included.
-      if (fresh) dropNetwork(ctx, network);
-      throw err;
-    }
+    });
   });
 }
 

@@ -22,7 +22,7 @@ import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
-import { ctnetTableExists, dropNetwork, networkForRun, restoreFirewall } from './networks.js';
+import { ctnetTableExists, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, launchCommand, pidFileOf, startCommandLine, validateSandbox, type SandboxRequest } from './sandbox.js';
@@ -107,7 +107,10 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
 function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | undefined {
   if (!c.autoRemove) return undefined;
   if (ctx.options.hostNetns) return { root: ctx.root, hostNetns: ctx.options.hostNetns, id: c.id };
-  const same = (a: string, b: string): boolean => lookAt(a) !== undefined && lookAt(a)?.ino === lookAt(b)?.ino;
+  const same = (a: string, b: string): boolean => {
+    const [x, y] = [lookAt(a), lookAt(b)];
+    return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+  };
   return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
 }
 
@@ -188,15 +191,8 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
     // Before the default network is made on first use: a refused run changes nothing.
     checkHostAddresses(ctx, portRequests);
     const networkName = req.network ?? DEFAULT_NETWORK.name;
-    const fresh = ctx.store.findNetwork(networkName) === undefined;
-    const net = networkForRun(ctx, networkName);
-    try {
-      return setUpOn(ctx, net, req, portRequests, hostname, sandbox, start);
-    } catch (err) {
-      // The default network made on first use goes again when the container is refused.
-      if (fresh && !ctx.dryRun) dropNetwork(ctx, net);
-      throw err;
-    }
+    // The default network made on first use goes again when the container is refused.
+    return onNetworkMadeIfNeeded(ctx, networkName, () => networkForRun(ctx, networkName), (net) => setUpOn(ctx, net, req, portRequests, hostname, sandbox, start));
   });
 }
 

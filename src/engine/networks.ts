@@ -86,8 +86,8 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
     const link = ctx.kernel().rtnl().findLink(bridge);
     // A bridge this state directory made and no network names (a removal whose delete failed) is ours to replace.
-    if (link && !ctx.dryRun && link.kind === 'bridge' && isOwnBridgeAlias(link.alias, store.instanceId())) ctx.apply([{ do: { op: 'link.del', name: bridge }, undo: null }]);
-    else if (link) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
+    const leftover = link?.kind === 'bridge' && isOwnBridgeAlias(link.alias, store.instanceId());
+    if (link && !leftover) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
 
     const subnet = freeSubnet(ctx, requestedSubnet, subnet6, others);
     const record: NetworkRecord = {
@@ -108,6 +108,8 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
       return { steps: planCreateNetwork({ ...record, alias: bridgeAlias(store.instanceId(), id) }, { apply: firewallScript(store), undo }), result: record };
     };
     if (ctx.dryRun) return ctx.transact(intent);
+    // Every check passed: only now the leftover goes.
+    if (leftover) ctx.apply([{ do: { op: 'link.del', name: bridge }, undo: null }]);
     const { steps } = store.transaction(intent);
     try {
       ctx.apply(steps);
@@ -128,8 +130,23 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
   });
 }
 
-/** Removes a network this command created for a container that then could not be set up: a refused command changes nothing. */
-export function dropNetwork(ctx: EngineContext, net: NetworkRecord): void {
+/**
+ * Attaches on the network `make` returns (creating it on first use); when this call made it and the
+ * attach is refused, the network goes again: a refused command changes nothing.
+ */
+export function onNetworkMadeIfNeeded<T>(ctx: EngineContext, name: string, make: () => NetworkRecord, attach: (net: NetworkRecord) => T): T {
+  const fresh = ctx.store.findNetwork(name) === undefined;
+  const net = make();
+  try {
+    return attach(net);
+  } catch (err) {
+    if (fresh) dropNetwork(ctx, net);
+    throw err;
+  }
+}
+
+/** Removes a network this command created for a container that then could not be set up. */
+function dropNetwork(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
   ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
   ctx.warnAll(tearDownNetwork(ctx, { ...net, state: 'removing' }));

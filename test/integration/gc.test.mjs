@@ -173,3 +173,31 @@ test('gc removes a leftover container cgroup this state directory made, and keep
     lab.ok(['rm', '-f', 'kept']);
   }
 });
+
+test("a bridge this state directory made that no network names: gc removes it, and network create takes its name over; another state directory's stays", () => {
+  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
+  const made = (name, owner) => {
+    sh('ip', '-n', lab.host, 'link', 'add', name, 'type', 'bridge');
+    sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:000000000000`);
+  };
+  made('brleft', instance);
+  made('brother', 'another0root');
+  made('brtaken', instance);
+  try {
+    const out = lab.ok(['gc']);
+    assert.match(out, /removed leftover bridge brleft/);
+    assert.doesNotMatch(out, /brother/);
+    assert.ok(linkGone(lab.host, 'brleft'));
+    assert.match(sh('ip', '-n', lab.host, 'link', 'show', 'brother'), /brother/, "another state directory's bridge stays");
+    // A refused create leaves the leftover as it was; a valid one takes the name over.
+    made('brleft', instance);
+    assert.equal(lab.ctnet(['network', 'create', 'over', '--subnet', '172.25.0.0/24', '--bridge', 'brleft']).code, 4, 'subnet overlaps network lab');
+    assert.match(sh('ip', '-n', lab.host, 'link', 'show', 'brleft'), /brleft/);
+    lab.ok(['network', 'create', 'over', '--subnet', '172.26.5.0/24', '--bridge', 'brleft']);
+    assert.match(sh('ip', '-n', lab.host, '-d', 'link', 'show', 'brleft'), /alias ctnet:[0-9a-f]{12}:[0-9a-f]{12}/);
+    assert.equal(lab.ctnet(['network', 'create', 'other', '--subnet', '172.26.6.0/24', '--bridge', 'brother']).code, 4, 'not ours: refused');
+    lab.ok(['network', 'rm', 'over']);
+  } finally {
+    for (const n of ['brleft', 'brother', 'brtaken']) try { sh('ip', '-n', lab.host, 'link', 'del', n); } catch { /* gone */ }
+  }
+});
