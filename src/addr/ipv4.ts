@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { IPv4 } from './family.js';
 
 /** IPv4 address math on unsigned 32-bit integers; parsing and formatting through ipaddr.js. */
 
@@ -13,8 +14,8 @@ export interface Subnet {
 
 export const toInt = (ip: string): number => ipaddr.IPv4.parse(ip).toByteArray().reduce((acc, b) => acc * 256 + b, 0);
 
-export function toIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+export function toIp(n: number): IPv4 {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.') as IPv4;
 }
 
 const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
@@ -36,12 +37,12 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
   return a.base <= broadcast(b) && b.base <= broadcast(a);
 }
 
-export function parseIPv4(text: string, what: string): string {
+export function parseIPv4(text: string, what: string): IPv4 {
   if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
     if (ipaddr.IPv6.isValid(text)) throw new InvalidArgumentError(`${what} ${text} is IPv6; ctnet networks are IPv4 for now, use an address like 172.20.0.5`);
     throw new InvalidArgumentError(`invalid ${what} "${text}": expected an IPv4 address like 172.20.0.5`);
   }
-  return ipaddr.IPv4.parse(text).toString();
+  return ipaddr.IPv4.parse(text).toString() as IPv4;
 }
 
 /** Parses a subnet for a network: canonical, at most /30 so it holds a gateway and containers. */

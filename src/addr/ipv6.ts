@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
+import type { IPv6 } from './family.js';
 
 /**
  * IPv6 subnets of dual-stack networks (bigint math, ipaddr.js for text). The gateway is the
@@ -14,10 +15,10 @@ export interface Subnet6 {
 
 const toBig = (ip: string): bigint => ipaddr.IPv6.parse(ip).toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 
-function toIp6(n: bigint): string {
+function toIp6(n: bigint): IPv6 {
   const bytes: number[] = [];
   for (let i = 15; i >= 0; i--) bytes.push(Number((n >> BigInt(i * 8)) & 0xffn));
-  return ipaddr.fromByteArray(bytes).toString();
+  return ipaddr.fromByteArray(bytes).toString() as IPv6;
 }
 
 const size = (s: Subnet6): bigint => 1n << BigInt(128 - s.prefix);
@@ -37,7 +38,7 @@ export function parseSubnet6(text: string): Subnet6 {
   return { base, prefix, cidr: `${toIp6(base)}/${prefix}` };
 }
 
-export const gateway6Of = (s: Subnet6): string => toIp6(s.base + 1n);
+export const gateway6Of = (s: Subnet6): IPv6 => toIp6(s.base + 1n);
 
 export function overlaps6(a: Subnet6, b: Subnet6): boolean {
   return a.base < b.base + size(b) && b.base < a.base + size(a);
@@ -50,7 +51,7 @@ export function overlaps6(a: Subnet6, b: Subnet6): boolean {
 export const offsetOf = (s: Subnet6, ip: string): number => Number(toBig(ip) - s.base);
 
 /** The lowest free address from ::2 on, given the lowest free offset the store found. */
-export function address6At(s: Subnet6, offset: number, network: string): string {
+export function address6At(s: Subnet6, offset: number, network: string): IPv6 {
   if (BigInt(offset) >= size(s) - 1n) throw new ConflictError(`network ${network} has no free IPv6 address left in ${s.cidr}; remove containers or use a larger subnet`);
   return toIp6(s.base + BigInt(offset));
 }

@@ -1,3 +1,5 @@
+import type { IPv4, IPv6 } from '../addr/family.js';
+
 /**
  * The names the embedded DNS answers, per network: every container's name, its short ID, its
  * aliases, and NAME.NETWORK, each mapped to the container's address on that network. Pure: built
@@ -8,9 +10,9 @@ export interface DnsContainer {
   name: string;
   aliases: readonly string[];
   networkId: string;
-  ip: string | null;
+  ip: IPv4 | null;
   /** Dual stack: its IPv6 address there (AAAA). */
-  ip6?: string | null;
+  ip6?: IPv6 | null;
   /** false while it is being set up: it may already ask (a client), its names are not answered yet. */
   running?: boolean;
 }
@@ -18,7 +20,7 @@ export interface DnsContainer {
 export interface DnsNetwork {
   id: string;
   name: string;
-  gateway: string;
+  gateway: IPv4;
 }
 
 /**

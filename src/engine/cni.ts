@@ -5,7 +5,7 @@ import { parseSubnet6 } from '../addr/ipv6.js';
 import type { PortRequest } from '../ipam/ports.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { bridgeMac } from '../plan/network-plan.js';
-import { kindOf, type ContainerRecord, type NetworkRecord } from '../store/store.js';
+import { type ContainerRecord, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachCni, type CniTarget } from './containers.js';
 import { createNetwork, onNetworkMadeIfNeeded } from './networks.js';
@@ -145,7 +145,7 @@ export function cniGc(ctx: EngineContext, networkName: string, valid: readonly {
     const keep = new Set(valid.map((v) => `${v.containerID}/${v.ifname}`));
     let removed = 0;
     for (const c of ctx.store.containersOn(network.id)) {
-      if (kindOf(c) !== 'cni' || keep.has(`${c.cniContainerId}/${c.ifname}`)) continue;
+      if (c.kind !== 'cni' || keep.has(`${c.cniContainerId}/${c.ifname}`)) continue;
       ctx.warnAll(detachContainer(ctx, c));
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
       removed++;

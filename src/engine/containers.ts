@@ -15,7 +15,7 @@ import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } f
 import { planAttach } from '../plan/container-plan.js';
 import { containerMac } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
-import { kindOf, type ContainerRecord, type NetworkRecord, type PortRecord } from '../store/store.js';
+import type { ContainerRecord, NetworkRecord, PortRecord, ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
@@ -29,7 +29,7 @@ import { cgroupSteps, containerDir, launchCommand, pidFileOf, startCommandLine, 
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
-import { isIPv6 } from '../addr/family.js';
+import { isIPv6, type IPv4 } from '../addr/family.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -114,7 +114,7 @@ function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | un
   return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
 }
 
-function startProcess(ctx: EngineContext, c: ContainerRecord, stdio: RunRequest['stdio']): ChildProcess {
+function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ChildProcess {
   const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx), stdio?.terminal === true);
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(netnsPath(c.netns as string));
@@ -176,15 +176,15 @@ export function attachContainer(ctx: EngineContext, req: AttachRequest): Contain
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   const ports = (req.publish ?? []).flatMap(parsePublish);
-  return setUp(ctx, { ...req, command: [] }, ports, hostname, {}, () => undefined).container;
+  return setUp(ctx, { ...req, command: [] }, ports, hostname, {}).container;
 }
 
 /** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
 export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTarget }, ports: PortRequest[]): ContainerRecord {
-  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, {}, () => undefined).container;
+  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, {}).container;
 }
 
-function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
+function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start?: (c: ProcessContainer) => ChildProcess): Started {
   ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
@@ -196,16 +196,16 @@ function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[],
   });
 }
 
-function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start: (c: ContainerRecord) => ChildProcess | undefined): Started {
+function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start?: (c: ProcessContainer) => ChildProcess): Started {
   checkNetworkTakes(net, req, portRequests);
   const id = randomBytes(32).toString('hex');
   const build = (): Recorded => recordContainer(ctx, net, { ...req, hostname }, portRequests, sandbox, id);
   const steps = ({ record, ports }: Recorded): Step[] => [
-    ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip as string), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
-    ...(kindOf(record) === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : []),
+    ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
+    ...(record.kind === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : []),
   ];
   const explainStart = (c: ContainerRecord): void => {
-    if (kindOf(c) === 'process') ctx.explain(startCommandLine(ctx.root, c));
+    if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
 
   if (ctx.dryRun) {
@@ -221,12 +221,12 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
   const recorded = ctx.store.transaction(build);
   const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
-  if (kindOf(record) === 'process' && hasEmbeddedDns(net)) ensureDns(ctx);
+  if (record.kind === 'process' && hasEmbeddedDns(net)) ensureDns(ctx);
   try {
     const plan = steps(recorded);
     applyRepairingFirewall(ctx, plan);
-    ctx.faultAfter(plan, kindOf(record) === 'process' ? `starting ${record.command[0]}` : 'finishing');
-    const child = start(record);
+    ctx.faultAfter(plan, record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
+    const child = record.kind === 'process' ? start?.(record) : undefined;
     ctx.crashPoint();
     explainStart(record);
     // A network-only container has no process: pid stays null and reconcile leaves it alone.
@@ -253,8 +253,11 @@ function checkNetworkTakes(net: NetworkRecord, req: RunRequest, portRequests: re
   }
 }
 
+/** A container as recorded by its setup: it has its namespace, host veth and address (an exited one has none). */
+type NewContainer = ContainerRecord & { ip: IPv4; hostVeth: string; netns: string };
+
 interface Recorded {
-  record: ContainerRecord;
+  record: NewContainer;
   ports: PortRecord[];
 }
 
@@ -282,16 +285,23 @@ function recordContainer(ctx: EngineContext, net: NetworkRecord, req: RunRequest
   const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
   const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
   const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
-  const record: ContainerRecord = {
-    id, name, networkId: net.id, ip, hostVeth: hostVethName(id), netns: cni ? cni.netnsPath : containerNetnsName(id),
-    ifname: cni?.ifname ?? CONTAINER_IFNAME, ownsNetns: !cni, cniContainerId: cni?.containerId ?? null, restartMax: parseRestart(req),
-    hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), command: req.command, env: req.env ?? [],
+  const common = {
+    id, name, networkId: net.id, ip, hostVeth: hostVethName(id), ifname: cni?.ifname ?? CONTAINER_IFNAME,
+    hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), env: req.env ?? [],
     portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
     aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: cni?.mac ?? containerMac(ip),
-    state: 'created', pid: process.pid, pidStart: ownStartTime(), exitCode: null,
-    logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
+    state: 'created' as const, pid: process.pid, pidStart: ownStartTime(), exitCode: null,
     createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
   };
+  const [program, ...args] = req.command;
+  const record: NewContainer = cni
+    ? { ...common, kind: 'cni', command: [], netns: cni.netnsPath, ownsNetns: false, cniContainerId: cni.containerId, restartMax: 0, logPath: null }
+    : program === undefined
+      ? { ...common, kind: 'network-only', command: [], netns: containerNetnsName(id), ownsNetns: true, cniContainerId: null, restartMax: 0, logPath: null }
+      : {
+          ...common, kind: 'process', command: [program, ...args], netns: containerNetnsName(id), ownsNetns: true, cniContainerId: null,
+          restartMax: parseRestart(req), logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
+        };
   store.insertContainer(record);
   const ports = allocatePorts(store, portRequests, id);
   for (const p of ports) store.insertPort(p);
@@ -331,12 +341,12 @@ function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: 
   });
 }
 
-function attachmentOf(net: NetworkRecord, c: ContainerRecord, ports: PortRecord[]) {
+function attachmentOf(net: NetworkRecord, c: NewContainer, ports: PortRecord[]) {
   const routed = !net.internal && net.defaultRoute;
   return {
-    netns: c.netns as string, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth as string, bridge: net.bridge, mtu: net.mtu,
-    ip: c.ip as string, prefix: parseSubnet(net.subnet).prefix,
-    gateway: routed ? net.gateway : undefined, ports: toMappings(ports, c.ip as string),
+    netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, bridge: net.bridge, mtu: net.mtu,
+    ip: c.ip, prefix: parseSubnet(net.subnet).prefix,
+    gateway: routed ? net.gateway : undefined, ports: toMappings(ports, c.ip),
     ip6: c.ip6 && net.subnet6
       ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: routed ? net.gateway6 ?? undefined : undefined, ports: toMappings(ports, c.ip6, 'ip6') }
       : undefined,

@@ -1,13 +1,13 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { containerMac } from '../plan/network-plan.js';
 import type { AttachmentRecord, ContainerRecord, PortRecord, StateStore } from '../store/store.js';
-import { isIPv6 } from '../addr/family.js';
+import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
 export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
-  return store.listNetworks().flatMap((n) => {
+  return store.listNetworks().flatMap((n): FirewallNetwork[] => {
     if (family === 'ip') return [{ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }];
     return n.subnet6 && n.gateway6 ? [{ bridge: n.bridge, subnet: n.subnet6, gateway: n.gateway6, internal: n.internal, ipMasq: n.ipMasq }] : [];
   });
@@ -20,7 +20,7 @@ export function toMappings(ports: readonly PortRecord[], ip: string, family: Fam
   return ports.filter((p) => ofFamily(p.hostIp, family)).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort }));
 }
 
-const addressOf = (c: ContainerRecord, family: Family): string | null => (family === 'ip' ? c.ip : c.ip6);
+const addressOf = (c: ContainerRecord, family: Family): IPAddress | null => (family === 'ip' ? c.ip : c.ip6);
 
 /** Port mappings of every container that holds an address of the family. */
 export function activeMappings(store: StateStore, family: Family = 'ip'): PortMapping[] {

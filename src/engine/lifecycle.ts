@@ -5,7 +5,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { isAlive } from '../kernel/proc.js';
 import { resolveCommand, spawnWithTerminal } from '../kernel/spawn.js';
 import { execCommand, pid1Of } from './sandbox.js';
-import { kindOf, type ContainerRecord } from '../store/store.js';
+import { type ContainerRecord } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
@@ -44,7 +44,7 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
-  if (kindOf(c) !== 'process') throw new ConflictError(noProcess(c));
+  if (c.kind !== 'process') throw new ConflictError(noProcess(c));
   const signal = await terminate(ctx.root, c, timeoutSeconds);
   // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
   const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
@@ -54,7 +54,7 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
 
 /** Why a network-only container (CNI or the engine's attach) has nothing to stop or exec into. */
 function noProcess(c: ContainerRecord): string {
-  const owner = kindOf(c) === 'cni' ? `a runtime's (CNI) attachment; DEL it through the runtime` : `a network-only container; remove it with ctnet rm ${c.name}`;
+  const owner = c.kind === 'cni' ? `a runtime's (CNI) attachment; DEL it through the runtime` : `a network-only container; remove it with ctnet rm ${c.name}`;
   return `container ${c.name} has no process of ctnet's: it is ${owner}, or enter it with nsenter --net=${netnsPath(c.netns ?? '')}`;
 }
 
@@ -85,7 +85,7 @@ export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
   ctx.requireChangeRights();
   ctx.locked(() => {
     const c = findContainer(ctx, nameOrId);
-    if (kindOf(c) === 'process' && liveState(c) === 'running') {
+    if (c.kind === 'process' && liveState(c) === 'running') {
       throw new ConflictError(`container ${c.name} has a running process; remove it with ctnet rm -f ${c.name}`);
     }
     removeContainerNow(ctx, c);
@@ -98,7 +98,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
   ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
-  if (kindOf(c) !== 'process') throw new ConflictError(noProcess(c));
+  if (c.kind !== 'process') throw new ConflictError(noProcess(c));
   const env = containerEnv(c);
   resolveCommand(command[0], env.PATH, c.sandbox.rootfs);
   const pid1 = pid1Of(ctx.root, c);
@@ -109,7 +109,7 @@ export function execInContainer(ctx: EngineContext, nameOrId: string, command: s
 /** Waits until a container has exited (its state recorded) and returns its exit code. */
 export async function waitContainer(ctx: EngineContext, nameOrId: string): Promise<number | null> {
   const c = findContainer(ctx, nameOrId);
-  if (c.state === 'running' && kindOf(c) !== 'process') throw new ConflictError(noProcess(c));
+  if (c.state === 'running' && c.kind !== 'process') throw new ConflictError(noProcess(c));
   while (liveState(findContainer(ctx, c.id)) === 'running') await new Promise((r) => setTimeout(r, 100));
   const now = findContainer(ctx, c.id);
   if (now.state !== 'exited' && !ctx.dryRun) ctx.locked(() => ctx.warnAll(markExited(ctx, now.id, null)));

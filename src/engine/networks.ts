@@ -10,6 +10,7 @@ import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork } from '../plan/network-pla
 import type { Step } from '../plan/ops.js';
 import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
 import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
+import type { IPv4 } from '../addr/family.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -53,7 +54,7 @@ function hostRoutes(ctx: EngineContext, ownBridges: ReadonlySet<string>): HostRo
     .filter((r) => !ownBridges.has(r.dev));
 }
 
-function chooseGateway(subnet: Subnet, requested: string | undefined): string {
+function chooseGateway(subnet: Subnet, requested: string | undefined): IPv4 {
   if (requested === undefined) return defaultGateway(subnet);
   const gw = parseIPv4(requested, '--gateway');
   if (!contains(subnet, gw)) throw new InvalidArgumentError(`--gateway ${gw} is outside subnet ${subnet.cidr}; pick an address inside it (e.g. ${defaultGateway(subnet)})`);

@@ -17,7 +17,7 @@ import { resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
 import { forkCommand } from '../sandbox/fork.js';
 import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
-import type { ContainerRecord, NetworkRecord } from '../store/store.js';
+import type { ContainerRecord, NetworkRecord, ProcessContainer } from '../store/store.js';
 import { hasEmbeddedDns } from './dns.js';
 import { containerEnv } from './container-env.js';
 
@@ -96,7 +96,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
 }
 
 /** Kernel steps of a container's cgroup: made (with its limits) before the process starts, removed when it goes. */
-export function cgroupSteps(c: ContainerRecord, owner: string): Step[] {
+export function cgroupSteps(c: ProcessContainer, owner: string): Step[] {
   const layout = cgroupLayout();
   if (!layout) return [];
   const dirs = cgroupDirs(layout, c.id);
@@ -124,7 +124,7 @@ export const oomKillsOf = (id: string): number => {
  * binds them. On a network with embedded DNS the resolver is the gateway (the host's search
  * domains kept); elsewhere the host's resolvers, without the loopback ones it cannot reach.
  */
-function writeOwnFiles(dir: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
+function writeOwnFiles(dir: string, c: ProcessContainer, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
   const etc = join(dir, 'etc');
   const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}${c.ip6 ? `${c.ip6}\t${c.hostname}\n` : ''}`;
   // Loopback resolvers of the host cannot be reached from the container's namespace.
@@ -162,7 +162,7 @@ function compiledFilter(root: string, filter: ResolvedFilter): string {
  * What confines a container: its capability set, no-new-privileges, and its seccomp profile
  * compiled for this machine into `seccomp.bpf` (once, at start; restarts and `exec` load the same).
  */
-function confinementOf(root: string, c: ContainerRecord, compile: boolean): Confinement {
+function confinementOf(root: string, c: ProcessContainer, compile: boolean): Confinement {
   const security = c.sandbox.security ?? {};
   const caps = capabilitiesOf(security);
   const file = seccompFileOf(root, c.id);
@@ -188,13 +188,13 @@ function confinementOf(root: string, c: ContainerRecord, compile: boolean): Conf
  * a new UTS namespace (the hostname set), ctnet-fork makes the PID namespace, unshare the mount and IPC
  * ones, and ctnet-init (PID 1) builds the filesystem from init.json, confines and execs the command.
  */
-export function startCommandLine(root: string, c: ContainerRecord): string {
+export function startCommandLine(root: string, c: ProcessContainer): string {
   const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   return `ip netns exec ${c.netns} unshare --uts --pid --fork --mount --propagation private --ipc -- ${process.execPath} ${INIT_BUNDLE} ${specFileOf(root, c.id)}`
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
-export function launchCommand(root: string, c: ContainerRecord, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
+export function launchCommand(root: string, c: ProcessContainer, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
   const dir = containerDir(root, c.id);
   ensurePrivateDir(dir);
   const spec: InitSpec = {
@@ -231,6 +231,6 @@ export function pid1Of(root: string, c: ContainerRecord): number | undefined {
  * `exec`: a process that enters the container's cgroup, then all its namespaces, root and working
  * directory, as its user and as confined as its first process (ctnet-enter).
  */
-export function execCommand(root: string, c: ContainerRecord, pid1: number, command: string[]): string[] {
+export function execCommand(root: string, c: ProcessContainer, pid1: number, command: string[]): string[] {
   return enterCommand({ pid1, user: c.sandbox.user ?? null, confinement: confinementOf(root, c, false), cgroupProcs: cgroupProcsOf(c.id), command });
 }

@@ -1,7 +1,7 @@
 import { readTextOr } from '../kernel/files.js';
 import { totalmem } from 'node:os';
 import { cgroupLayout, cgroupUsage } from '../kernel/cgroups.js';
-import { kindOf, type ContainerRecord } from '../store/store.js';
+import { type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
 import { pid1Of } from './sandbox.js';
@@ -50,7 +50,7 @@ function sample(ctx: EngineContext, c: ContainerRecord): StatsSample {
 export function statsSamples(ctx: EngineContext, names: readonly string[]): StatsSample[] {
   const targets = names.length
     ? names.map((n) => findContainer(ctx, n))
-    : ctx.store.listContainers().filter((c) => kindOf(c) === 'process' && liveState(c) === 'running');
+    : ctx.store.listContainers().filter((c) => c.kind === 'process' && liveState(c) === 'running');
   return targets.map((c) => sample(ctx, c));
 }
 

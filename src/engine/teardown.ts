@@ -5,7 +5,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { isAlive, killProcessesIn } from '../kernel/proc.js';
 import { signalContainer } from './signals.js';
 import { planDetach } from '../plan/container-plan.js';
-import { kindOf, type ContainerRecord } from '../store/store.js';
+import { type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
 import { readExitStatus } from './shim.js';
@@ -21,7 +21,7 @@ export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[]
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
   const guards = [guardOf(c), ...ctx.store.connectionsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
   const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
-  if (kindOf(c) === 'process') ops.push({ op: 'cgroup.remove', id: c.id });
+  if (c.kind === 'process') ops.push({ op: 'cgroup.remove', id: c.id });
   return ctx.applyBestEffort(ops);
 }
 
@@ -33,7 +33,7 @@ export function markExited(ctx: EngineContext, id: string, exitCode: number | nu
   const c = ctx.store.getContainer(id);
   if (!c) return [];
   // Read before the cgroup goes with the rest.
-  const oomKilled = kindOf(c) === 'process' && oomKillsOf(c.id) > 0;
+  const oomKilled = c.kind === 'process' && oomKillsOf(c.id) > 0;
   const errors = detachContainer(ctx, c);
   ctx.store.transaction(() => {
     ctx.store.deletePortsOf(c.id);

@@ -1,5 +1,6 @@
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import type { AddressBook } from '../store/records.js';
+import type { IPv4 } from '../addr/family.js';
 import { contains, firstHost, lastHost, parseIPv4, toInt, toIp, type Subnet } from '../addr/ipv4.js';
 
 /** What IPAM needs to know about addresses in use (the store implements it with indexed queries). */
@@ -18,7 +19,7 @@ export function setAddressBook(used: ReadonlySet<string>): AddressBook {
 }
 
 /** Picks the lowest free host address of `subnet` (within `range` when given), skipping the gateway and addresses in use. */
-export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook, range: { start?: string | null; end?: string | null } = {}): string {
+export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook, range: { start?: string | null; end?: string | null } = {}): IPv4 {
   const first = range.start ? Math.max(toInt(range.start), firstHost(subnet)) : firstHost(subnet);
   const last = range.end ? Math.min(toInt(range.end), lastHost(subnet)) : lastHost(subnet);
   const n = book.lowestFree(first, last, toInt(gateway));
@@ -27,7 +28,7 @@ export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBo
 }
 
 /** Validates a requested address (--ip) against the subnet, its gateway and addresses in use. */
-export function reserveAddress(subnet: Subnet, gateway: string, book: AddressBook, requested: string, network: string): string {
+export function reserveAddress(subnet: Subnet, gateway: string, book: AddressBook, requested: string, network: string): IPv4 {
   const ip = parseIPv4(requested, '--ip address');
   const n = toInt(ip);
   if (!contains(subnet, n)) {
@@ -42,4 +43,4 @@ export function reserveAddress(subnet: Subnet, gateway: string, book: AddressBoo
 }
 
 /** Default gateway of a subnet: its first host address, as Docker does. */
-export const defaultGateway = (subnet: Subnet): string => toIp(firstHost(subnet));
+export const defaultGateway = (subnet: Subnet): IPv4 => toIp(firstHost(subnet));

@@ -1,6 +1,7 @@
 import { renderGuardElements, renderMappingElements, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
+import type { IPv4, IPv6 } from '../addr/family.js';
 
 export interface Attachment {
   /** A name in /run/netns (ctnet's own) or an absolute path (a runtime's, via CNI). */
@@ -14,15 +15,15 @@ export interface Attachment {
   hostVeth: string;
   bridge: string;
   mtu: number;
-  ip: string;
+  ip: IPv4;
   prefix: number;
   /** undefined on internal networks: no way out, so no default route. */
-  gateway: string | undefined;
+  gateway: IPv4 | undefined;
   ports: readonly PortMapping[];
   /** More routes inside the namespace (CNI ipam.routes), added after the addresses. */
   routes?: readonly { dst: string; prefix: number; via: string }[];
   /** Dual stack: the container's IPv6 address, its prefix, the gateway for the default route, its IPv6 mappings. */
-  ip6?: { ip: string; prefix: number; gateway: string | undefined; ports: readonly PortMapping[] };
+  ip6?: { ip: IPv6; prefix: number; gateway: IPv6 | undefined; ports: readonly PortMapping[] };
   /** Anti-spoofing: what the container's bridge port may send from. */
   guard?: PortGuard;
 }
@@ -77,8 +78,8 @@ export function planAttach(a: Attachment): Step[] {
  * address can be reused at once. (`gc` deletes a veth whose namespace something keeps alive.)
  */
 export function planDetach(d: {
-  netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: string | null; prefix: number; ports: readonly PortMapping[];
-  ip6?: { ip: string; prefix: number; ports: readonly PortMapping[] };
+  netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: IPv4 | null; prefix: number; ports: readonly PortMapping[];
+  ip6?: { ip: IPv6; prefix: number; ports: readonly PortMapping[] };
   /** The anti-spoofing elements of its ports (its first network's and connected ones'). */
   guards?: readonly PortGuard[];
 }): Op[] {

@@ -1,11 +1,12 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import { step, type Op, type Step } from './ops.js';
+import type { IPv4 } from '../addr/family.js';
 
 export interface NetworkShape {
   id: string;
   bridge: string;
   subnet: string;
-  gateway: string;
+  gateway: IPv4;
   mtu: number;
   internal: boolean;
   /** Dual stack: the IPv6 subnet and the gateway address the bridge gets in it. */
@@ -29,7 +30,7 @@ export function bridgeMac(networkId: string): string {
  * bytes). An address handed to a new container keeps its MAC, so neighbours' ARP caches stay right;
  * with a random MAC they point at the old one for seconds after an address is reused.
  */
-export function containerMac(ip: string): string {
+export function containerMac(ip: IPv4): string {
   return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
 }
 

@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import type { IPv4, IPv6 } from '../addr/family.js';
 
 /** A network with embedded DNS, as the DNS server needs it. */
 export interface DnsViewNetwork {
   id: string;
   name: string;
-  gateway: string;
+  gateway: IPv4;
   internal: boolean;
 }
 
@@ -15,8 +16,8 @@ export interface DnsViewContainer {
   name: string;
   aliases: string[];
   networkId: string;
-  ip: string;
-  ip6?: string | null;
+  ip: IPv4;
+  ip6?: IPv6 | null;
   /** false while it is being set up: it may already ask, its names are not answered yet. */
   running?: boolean;
 }
@@ -44,13 +45,13 @@ export class DnsView {
 
   /** The networks with embedded DNS (not Docker's default bridge, not CNI ones) and their running containers. */
   read(): { networks: DnsViewNetwork[]; containers: DnsViewContainer[] } {
-    const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1 AND state != \'removing\'').all() as { id: string; name: string; gateway: string; internal: number }[])
+    const networks = (this.db.prepare('SELECT id, name, gateway, internal FROM networks WHERE dns = 1 AND state != \'removing\'').all() as { id: string; name: string; gateway: IPv4; internal: number }[])
       .map((n) => ({ ...n, internal: n.internal === 1 }));
     // Every attachment (first networks first), with the aliases given there. 'created': being set up,
     // its process may already ask before it is recorded running.
     const rows = this.db.prepare(`
       SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6, c.state FROM attachments a JOIN containers c ON c.id = a.container_id
-      WHERE c.state IN ('running', 'created') ORDER BY a.is_primary DESC`).all() as { id: string; name: string; aliases: string; network_id: string; ip: string; ip6: string | null; state: string }[];
+      WHERE c.state IN ('running', 'created') ORDER BY a.is_primary DESC`).all() as { id: string; name: string; aliases: string; network_id: string; ip: IPv4; ip6: IPv6 | null; state: string }[];
     const containers = rows.map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running' }));
     return { networks, containers };
   }

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
 import { toInt } from '../addr/ipv4.js';
+import type { IPv4, IPv6 } from '../addr/family.js';
 import type { AddressBook, PortRequest, Protocol } from './records.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { MIGRATIONS } from './schema.js';
@@ -11,7 +12,7 @@ export interface NetworkRecord {
   id: string;
   name: string;
   subnet: string;
-  gateway: string;
+  gateway: IPv4;
   bridge: string;
   internal: boolean;
   mtu: number;
@@ -27,7 +28,7 @@ export interface NetworkRecord {
   dns: boolean;
   /** Dual stack: the IPv6 subnet and its gateway (null for IPv4 only). */
   subnet6: string | null;
-  gateway6: string | null;
+  gateway6: IPv6 | null;
   /** creating: recorded, kernel being set up; removing: kernel being torn down. Only a killed command leaves either. */
   state: NetworkState;
 }
@@ -36,11 +37,12 @@ export type NetworkState = 'creating' | 'ready' | 'removing';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
-export interface ContainerRecord {
+/** What every kind of container has. */
+interface ContainerBase {
   id: string;
   name: string;
   networkId: string;
-  ip: string | null;
+  ip: IPv4 | null;
   hostVeth: string | null;
   netns: string | null;
   hostname: string;
@@ -73,19 +75,46 @@ export interface ContainerRecord {
   /** More names the embedded DNS answers with its address (--network-alias). */
   aliases: string[];
   /** Its IPv6 address on a dual-stack network, and that address's offset in the subnet. */
-  ip6: string | null;
+  ip6: IPv6 | null;
   ip6Offset: number | null;
   /** The container interface's MAC (a runtime's choice through CNI, or derived from the address); null in records older than this column. */
   mac: string | null;
 }
 
-/**
- * What a container is: a process of ctnet's (`run`), a network endpoint without a process (the
- * engine's `attach`), or a runtime's namespace attached through CNI. One record shape serves all three.
- */
-export type ContainerKind = 'process' | 'network-only' | 'cni';
+/** A process of ctnet's (`run`): its own namespace, cgroup and sandbox. */
+export interface ProcessContainer extends ContainerBase {
+  kind: 'process';
+  command: [string, ...string[]];
+  cniContainerId: null;
+  ownsNetns: true;
+}
 
-export const kindOf = (c: Pick<ContainerRecord, 'cniContainerId' | 'command'>): ContainerKind =>
+/** A network endpoint without a process (the engine's `attach`): its own namespace, nothing running in it. */
+export interface NetworkOnlyContainer extends ContainerBase {
+  kind: 'network-only';
+  command: [];
+  cniContainerId: null;
+  ownsNetns: true;
+  logPath: null;
+  restartMax: 0;
+}
+
+/** A runtime's namespace attached through CNI: ctnet owns the attachment, not the namespace or a process. */
+export interface CniContainer extends ContainerBase {
+  kind: 'cni';
+  command: [];
+  cniContainerId: string;
+  ownsNetns: false;
+  logPath: null;
+  restartMax: 0;
+}
+
+/** What a container is; `kind` tells them apart (it is derived from the row, not a column). */
+export type ContainerRecord = ProcessContainer | NetworkOnlyContainer | CniContainer;
+
+export type ContainerKind = ContainerRecord['kind'];
+
+const kindOf = (c: Pick<ContainerBase, 'cniContainerId' | 'command'>): ContainerKind =>
   c.cniContainerId !== null ? 'cni' : c.command.length > 0 ? 'process' : 'network-only';
 
 /** A further network of a running container (network connect): eth1, eth2, ... */
@@ -93,11 +122,11 @@ export interface AttachmentRecord {
   containerId: string;
   networkId: string;
   ifname: string;
-  ip: string;
+  ip: IPv4;
   hostVeth: string;
   aliases: string[];
   /** Dual stack: its IPv6 address there, and that address's offset in the subnet. */
-  ip6: string | null;
+  ip6: IPv6 | null;
   ip6Offset: number | null;
   /** The container interface's MAC when it was chosen (a runtime's, or a first network's); else derived from the address. */
   mac: string | null;
@@ -125,7 +154,7 @@ const toNetwork = (r: Row): NetworkRecord => ({
   id: r.id as string,
   name: r.name as string,
   subnet: r.subnet as string,
-  gateway: r.gateway as string,
+  gateway: r.gateway as IPv4,
   bridge: r.bridge as string,
   internal: r.internal === 1,
   mtu: r.mtu as number,
@@ -136,51 +165,54 @@ const toNetwork = (r: Row): NetworkRecord => ({
   defaultRoute: r.default_route === 1,
   dns: r.dns === 1,
   subnet6: (r.subnet6 as string | null) ?? null,
-  gateway6: (r.gateway6 as string | null) ?? null,
+  gateway6: (r.gateway6 as IPv6 | null) ?? null,
   state: r.state as NetworkState,
 });
 
-const toContainer = (r: Row): ContainerRecord => ({
-  id: r.id as string,
-  name: r.name as string,
-  networkId: r.network_id as string,
-  ip: (r.ip as string | null) ?? null,
-  hostVeth: (r.host_veth as string | null) ?? null,
-  netns: (r.netns as string | null) ?? null,
-  hostname: r.hostname as string,
-  command: JSON.parse(r.command as string),
-  env: JSON.parse(r.env as string),
-  portSpecs: JSON.parse(r.port_specs as string),
-  detached: r.detached === 1,
-  autoRemove: r.auto_remove === 1,
-  state: r.state as ContainerState,
-  pid: (r.pid as number | null) ?? null,
-  pidStart: (r.pid_start as string | null) ?? null,
-  exitCode: (r.exit_code as number | null) ?? null,
-  logPath: (r.log_path as string | null) ?? null,
-  createdAt: r.created_at as string,
-  startedAt: (r.started_at as string | null) ?? null,
-  finishedAt: (r.finished_at as string | null) ?? null,
-  ifname: r.ifname as string,
-  ownsNetns: r.owns_netns === 1,
-  cniContainerId: (r.cni_container_id as string | null) ?? null,
-  restartMax: (r.restart_max as number | null) ?? 0,
-  sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
-  oomKilled: r.oom_killed === 1,
-  aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
-  ip6: (r.ip6 as string | null) ?? null,
-  ip6Offset: (r.ip6_offset as number | null) ?? null,
-  mac: (r.mac as string | null) ?? null,
-});
+const toContainer = (r: Row): ContainerRecord => {
+  const base: ContainerBase = {
+    id: r.id as string,
+    name: r.name as string,
+    networkId: r.network_id as string,
+    ip: (r.ip as IPv4 | null) ?? null,
+    hostVeth: (r.host_veth as string | null) ?? null,
+    netns: (r.netns as string | null) ?? null,
+    hostname: r.hostname as string,
+    command: JSON.parse(r.command as string),
+    env: JSON.parse(r.env as string),
+    portSpecs: JSON.parse(r.port_specs as string),
+    detached: r.detached === 1,
+    autoRemove: r.auto_remove === 1,
+    state: r.state as ContainerState,
+    pid: (r.pid as number | null) ?? null,
+    pidStart: (r.pid_start as string | null) ?? null,
+    exitCode: (r.exit_code as number | null) ?? null,
+    logPath: (r.log_path as string | null) ?? null,
+    createdAt: r.created_at as string,
+    startedAt: (r.started_at as string | null) ?? null,
+    finishedAt: (r.finished_at as string | null) ?? null,
+    ifname: r.ifname as string,
+    ownsNetns: r.owns_netns === 1,
+    cniContainerId: (r.cni_container_id as string | null) ?? null,
+    restartMax: (r.restart_max as number | null) ?? 0,
+    sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
+    oomKilled: r.oom_killed === 1,
+    aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
+    ip6: (r.ip6 as IPv6 | null) ?? null,
+    ip6Offset: (r.ip6_offset as number | null) ?? null,
+    mac: (r.mac as string | null) ?? null,
+  };
+  return { ...base, kind: kindOf(base) } as ContainerRecord;
+};
 
 const toAttachment = (r: Row): AttachmentRecord => ({
   containerId: r.container_id as string,
   networkId: r.network_id as string,
   ifname: r.ifname as string,
-  ip: r.ip as string,
+  ip: r.ip as IPv4,
   hostVeth: r.host_veth as string,
   aliases: JSON.parse(r.aliases as string),
-  ip6: (r.ip6 as string | null) ?? null,
+  ip6: (r.ip6 as IPv6 | null) ?? null,
   ip6Offset: (r.ip6_offset as number | null) ?? null,
   mac: (r.mac as string | null) ?? null,
 });
@@ -200,13 +232,16 @@ const toPort = (r: Row): PortRecord => ({
 /** ContainerRecord fields that are its first network's attachment row, not columns of its own. */
 type EndpointField = 'ip' | 'hostVeth' | 'ip6' | 'ip6Offset' | 'mac';
 
-const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerRecord, EndpointField>, string> = {
+const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, string> = {
   id: 'id', name: 'name', networkId: 'network_id', netns: 'netns', hostname: 'hostname',
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
   sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
 };
+
+/** What may change in a recorded container: not its addresses (its attachments'), nor what makes its kind. */
+export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'command' | 'cniContainerId' | 'ownsNetns'>>;
 
 /** A container with its first network's attachment (absent once it has exited). */
 const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac
@@ -216,8 +251,8 @@ const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_st
   FROM attachments a JOIN containers c ON c.id = a.container_id`;
 
 /** The attachment row of a container's first network. */
-const primaryOf = (c: ContainerRecord): AttachmentRecord => ({
-  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip as string, hostVeth: c.hostVeth ?? '', aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
+const primaryOf = (c: ContainerRecord & { ip: IPv4 }): AttachmentRecord => ({
+  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth ?? '', aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
 });
 
 function columnValue(key: string, value: unknown): unknown {
@@ -280,7 +315,7 @@ export interface StateStore {
   deleteAttachment(containerId: string, networkId: string): void;
   deleteAttachmentsOf(containerId: string): void;
   insertContainer(c: ContainerRecord): void;
-  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>>): void;
+  updateContainer(id: string, changes: ContainerChanges): void;
   markRemoving(id: string): void;
   containersBeingRemoved(): ContainerRecord[];
   deleteContainer(id: string): void;
@@ -521,12 +556,12 @@ export class Store implements StateStore {
     const keys = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
     const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
     this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
-    if (c.ip !== null) this.insertAttachmentRow(primaryOf(c), true);
+    if (c.ip !== null) this.insertAttachmentRow(primaryOf({ ...c, ip: c.ip }), true);
   }
 
   /** Changes a container's own columns (its addresses are its attachments': deleteAttachmentsOf frees them). */
-  updateContainer(id: string, changes: Partial<Omit<ContainerRecord, EndpointField>>): void {
-    const keys = (Object.keys(changes) as (keyof ContainerRecord)[]).filter((k): k is keyof typeof CONTAINER_COLUMNS => k in CONTAINER_COLUMNS);
+  updateContainer(id: string, changes: ContainerChanges): void {
+    const keys = (Object.keys(changes) as (keyof ContainerChanges)[]).filter((k) => k in CONTAINER_COLUMNS);
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${CONTAINER_COLUMNS[k]} = ?`);
     this.sql(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...keys.map((k) => columnValue(k, changes[k])), id);

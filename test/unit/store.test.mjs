@@ -148,3 +148,14 @@ test('one attachment model: a container\'s first network is an attachment row; e
   assert.deepEqual([exited.state, exited.ip, exited.hostVeth, exited.networkId, exited.aliases], ['exited', null, null, 'a', ['api']]);
   assert.deepEqual(store.endpointsOn('a').map((e) => e.ip), ['10.1.0.3']);
 });
+
+test('container kind: read back from what a row holds (a process, a network-only endpoint, a runtime\'s CNI attachment)', () => {
+  store.insertNetwork(network('a'));
+  store.insertContainer(container(id('1'), 'a', '10.1.0.2', { kind: 'process' }));
+  store.insertContainer(container(id('2'), 'a', '10.1.0.3', { kind: 'network-only', command: [] }));
+  store.insertContainer(container(id('3'), 'a', '10.1.0.4', { kind: 'cni', command: [], cniContainerId: 'f'.repeat(64), ownsNetns: false, netns: '/proc/1/ns/net' }));
+  assert.deepEqual([id('1'), id('2'), id('3')].map((c) => store.getContainer(c).kind), ['process', 'network-only', 'cni']);
+  // The kind is what the row holds, not a column of its own: an update cannot change it.
+  store.updateContainer(id('1'), { state: 'exited', kind: 'cni' });
+  assert.equal(store.getContainer(id('1')).kind, 'process');
+});
