@@ -28,7 +28,24 @@ export class Engine {
 
   listNetworks(): NetworkView[] {
     reconcileForRead(this.ctx);
+    return this.networkViews();
+  }
+
+  /** Every container (running or not) and every network, after one read-time reconcile (the web view's poll). */
+  overview(): { containers: ContainerView[]; networks: NetworkView[] } {
+    reconcileForRead(this.ctx);
+    return { containers: this.containerViews(true), networks: this.networkViews() };
+  }
+
+  private networkViews(): NetworkView[] {
     return this.ctx.store.listNetworks().map((n) => networkView(this.ctx.store, n));
+  }
+
+  private containerViews(all: boolean): ContainerView[] {
+    return this.ctx.store
+      .listContainers()
+      .map((c) => containerView(this.ctx.store, c))
+      .filter((v) => all || v.State.Running);
   }
 
   inspectNetwork(name: string): NetworkView {
@@ -73,10 +90,7 @@ export class Engine {
 
   listContainers(all = false): ContainerView[] {
     reconcileForRead(this.ctx);
-    return this.ctx.store
-      .listContainers()
-      .map((c) => containerView(this.ctx.store, c))
-      .filter((v) => all || v.State.Running);
+    return this.containerViews(all);
   }
 
   inspect(nameOrId: string): ContainerView {

@@ -188,7 +188,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let reader: Engine | undefined;
   const hub = new EventHub(() => {
     reader ??= opts.engine();
-    return snapshotOf(reader.listContainers(true), reader.listNetworks());
+    const { containers, networks } = reader.overview();
+    return snapshotOf(containers, networks);
   }, 250, () => {
     reader?.close();
     reader = undefined;
