@@ -7,6 +7,9 @@ import type { ContainerView } from '../engine/views.js';
 import type { RunRequest } from '../engine/containers.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
+import { eachName } from './each-name.js';
+import { applyFilters, type Matchers } from './filters.js';
+import { renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError } from '../errors.js';
@@ -134,20 +137,56 @@ function registerRun(program: Command): void {
     });
 }
 
+const STATES = ['created', 'running', 'exited'];
+
+/** `ps --filter`: Docker's keys that mean something for ctnet's containers. */
+const PS_FILTERS: Matchers<ContainerView> = {
+  id: (c, v) => c.Id.startsWith(v),
+  name: (c, v) => c.Name.includes(v),
+  network: (c, v) => c.NetworkSettings.Networks.some((n) => n.Network === v),
+  status: (c, v) => {
+    if (!STATES.includes(v)) throw new UsageError(`--filter status=${v}: a status is one of ${STATES.join(', ')}`);
+    return c.State.Status === v;
+  },
+};
+
+/** `ps --format` fields, as Docker names them. */
+const PS_COLUMNS: Columns<ContainerView> = {
+  ID: { header: 'CONTAINER ID', text: (c) => c.Id.slice(0, 12) },
+  Names: { header: 'NAMES', text: (c) => c.Name },
+  Command: { header: 'COMMAND', text: (c) => JSON.stringify(c.Config.Cmd.join(' ')) },
+  CreatedAt: { header: 'CREATED AT', text: (c) => c.Created },
+  RunningFor: { header: 'CREATED', text: (c) => `${ago(c.Created)} ago` },
+  Ports: { header: 'PORTS', text: portsText },
+  State: { header: 'STATE', text: (c) => c.State.Status },
+  Status: { header: 'STATUS', text: statusText },
+  Networks: { header: 'NETWORKS', text: (c) => c.NetworkSettings.Networks.map((n) => n.Network).join(',') },
+  IPAddress: { header: 'IP', text: (c) => c.NetworkSettings.IPAddress ?? '' },
+};
+
 function registerPs(program: Command): void {
   program
     .command('ps')
     .description('List containers (running ones; -a for all)')
     .option('-a, --all', 'show exited containers too')
-    .option('--json', 'print JSON')
-    .action(async (o: { all?: boolean } & JsonFlag) => {
+    .option('-q, --quiet', 'print container IDs only')
+    .option('--no-trunc', 'print whole IDs')
+    .option('-f, --filter <KEY=VALUE>', 'only containers that match: id, name (a part of it), network, status (created, running, exited) (repeatable)', collect, [])
+    .option('--format <format>', "json (a JSON object per line), table TEMPLATE, or a template such as '{{.Names}} {{.Networks}}'")
+    .option('--json', 'print JSON (one array of inspect objects)')
+    .action(async (o: { all?: boolean; quiet?: boolean; trunc: boolean; filter: string[]; format?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
-        const list = e.listContainers(o.all);
+        // As Docker: a status filter looks at every container, running or not.
+        const all = o.all === true || o.filter.some((f) => f.startsWith('status='));
+        const list = applyFilters(e.listContainers(all), o.filter, PS_FILTERS, 'ps can');
+        const id = (c: ContainerView): string => (o.trunc ? c.Id.slice(0, 12) : c.Id);
+        if (o.quiet) return void process.stdout.write(list.map((c) => `${id(c)}\n`).join(''));
         if (o.json) return void process.stdout.write(json(list));
+        if (o.format !== undefined) return void process.stdout.write(renderFormat(o.format, list, { ...PS_COLUMNS, ID: { header: 'CONTAINER ID', text: id } }, 'containers'));
         process.stdout.write(
           table(
             ['CONTAINER ID', 'NAME', 'NETWORK', 'IP', 'PORTS', 'STATUS', 'COMMAND'],
-            list.map((c) => [c.Id.slice(0, 12), c.Name, c.NetworkSettings.Network, c.NetworkSettings.IPAddress ?? '', portsText(c), statusText(c), JSON.stringify(c.Config.Cmd.join(' '))]),
+            list.map((c) => [id(c), c.Name, c.NetworkSettings.Network, c.NetworkSettings.IPAddress ?? '', portsText(c), statusText(c), JSON.stringify(c.Config.Cmd.join(' '))]),
           ),
         );
       });
@@ -157,11 +196,14 @@ function registerPs(program: Command): void {
 function registerInspect(program: Command): void {
   program
     .command('inspect')
-    .description('Show a container: ID, state, PID, network namespace, addresses and ports')
-    .argument('<name>', 'container name or ID')
+    .description('Show containers: ID, state, PID, network namespace, addresses and ports (one object; an array for several names)')
+    .argument('<names...>', 'container names or IDs')
     .option('--json', 'print JSON (the default output is JSON too)')
-    .action(async (name: string) => {
-      await withEngine({}, (e) => void process.stdout.write(json(e.inspect(name))));
+    .action(async (names: string[]) => {
+      await withEngine({}, async (e) => {
+        const found = await eachName(names, (n) => e.inspect(n));
+        process.stdout.write(json(names.length === 1 ? found[0] : found));
+      });
     });
 }
 
@@ -228,10 +270,10 @@ function registerStop(program: Command): void {
     .option('--explain', 'print the equivalent commands as they run')
     .action(async (names: string[], o: { time: number } & ChangeFlags) => {
       await withEngine(o, async (e) => {
-        for (const n of names) {
+        await eachName(names, async (n) => {
           await e.stop(n, o.time);
           process.stdout.write(`${n}\n`);
-        }
+        });
       });
     });
 }
@@ -245,8 +287,10 @@ function registerRm(program: Command): void {
     .option('--explain', 'print the equivalent commands as they run')
     .action(async (names: string[], o: { force?: boolean } & ChangeFlags) => {
       await withEngine(o, async (e) => {
-        await e.remove(names, o.force === true);
-        for (const n of names) process.stdout.write(`${n}\n`);
+        await eachName(names, async (n) => {
+          await e.remove([n], o.force === true);
+          process.stdout.write(`${n}\n`);
+        });
       });
     });
 }

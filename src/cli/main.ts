@@ -22,7 +22,8 @@ Environment:
   CTNET_ROOT        state directory (default /var/lib/ctnet)
   CTNET_HOST_NETNS  name of the network namespace that plays the host (default: the one ctnet runs in)
 
-Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missing dependency,
+Exit codes: 0 ok, 1 some of several names failed (rm, stop, inspect, network rm/inspect: each
+failure has its line, the others were done), 2 invalid input, 3 not found, 4 conflict, 5 not root, 6 missing dependency,
 7 kernel error; run passes the container's exit code through (125: the container could not be set
 up; 126/127: the command cannot be started).`,
     );

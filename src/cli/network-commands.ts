@@ -1,6 +1,10 @@
 import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
+import { eachName } from './each-name.js';
+import { applyFilters, type Matchers } from './filters.js';
+import { renderFormat, type Columns } from './format.js';
+import type { NetworkView } from '../engine/views.js';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import { isIPv6 } from '../addr/family.js';
@@ -60,20 +64,52 @@ function registerNetworkCreate(network: Command): void {
     });
 }
 
+/** `network ls --filter`: Docker's keys that mean something for ctnet's networks. */
+const NETWORK_FILTERS: Matchers<NetworkView> = {
+  id: (n, v) => n.Id.startsWith(v),
+  name: (n, v) => n.Name.includes(v),
+  driver: (n, v) => n.Driver === v,
+  dangling: (n, v) => {
+    if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--filter dangling=${v}: use dangling=true or dangling=false`);
+    return (n.Containers.length === 0) === (v === 'true');
+  },
+};
+
+/** `network ls --format` fields, as Docker names them (and ctnet's Subnet, Gateway, Bridge). */
+const NETWORK_COLUMNS: Columns<NetworkView> = {
+  ID: { header: 'NETWORK ID', text: (n) => n.Id.slice(0, 12) },
+  Name: { header: 'NAME', text: (n) => n.Name },
+  Driver: { header: 'DRIVER', text: (n) => n.Driver },
+  Scope: { header: 'SCOPE', text: () => 'local' },
+  IPv6: { header: 'IPV6', text: (n) => String(n.IPv6Subnet !== null) },
+  Internal: { header: 'INTERNAL', text: (n) => String(n.Internal) },
+  CreatedAt: { header: 'CREATED AT', text: (n) => n.Created },
+  Subnet: { header: 'SUBNET', text: (n) => n.Subnet },
+  Gateway: { header: 'GATEWAY', text: (n) => n.Gateway },
+  Bridge: { header: 'BRIDGE', text: (n) => n.Bridge },
+};
+
 function registerNetworkLs(network: Command): void {
   network
     .command('ls')
     .alias('list')
     .description('List networks')
-    .option('--json', 'print JSON')
-    .action(async (o: JsonFlag) => {
+    .option('-q, --quiet', 'print network IDs only')
+    .option('--no-trunc', 'print whole IDs')
+    .option('-f, --filter <KEY=VALUE>', 'only networks that match: id, name (a part of it), driver, dangling (true: no containers) (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--format <format>', "json (a JSON object per line), table TEMPLATE, or a template such as '{{.Name}} {{.Driver}}'")
+    .option('--json', 'print JSON (one array of inspect objects)')
+    .action(async (o: { quiet?: boolean; trunc: boolean; filter: string[]; format?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
-        const nets = e.listNetworks();
+        const nets = applyFilters(e.listNetworks(), o.filter, NETWORK_FILTERS, 'network ls can');
+        const id = (n: NetworkView): string => (o.trunc ? n.Id.slice(0, 12) : n.Id);
+        if (o.quiet) return void process.stdout.write(nets.map((n) => `${id(n)}\n`).join(''));
         if (o.json) return void process.stdout.write(json(nets));
+        if (o.format !== undefined) return void process.stdout.write(renderFormat(o.format, nets, { ...NETWORK_COLUMNS, ID: { header: 'NETWORK ID', text: id } }, 'networks'));
         process.stdout.write(
           table(
             ['NETWORK ID', 'NAME', 'SUBNET', 'GATEWAY', 'BRIDGE', 'CONTAINERS', 'INTERNAL'],
-            nets.map((n) => [n.Id.slice(0, 12), n.Name, n.Subnet, n.Gateway, n.Bridge, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
+            nets.map((n) => [id(n), n.Name, n.Subnet, n.Gateway, n.Bridge, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
           ),
         );
       });
@@ -83,11 +119,14 @@ function registerNetworkLs(network: Command): void {
 function registerNetworkInspect(network: Command): void {
   network
     .command('inspect')
-    .description('Show a network and the containers on it')
-    .argument('<name>', 'network name or ID')
+    .description('Show networks and the containers on them (one object; an array for several names)')
+    .argument('<names...>', 'network names or IDs')
     .option('--json', 'print JSON (the default output is JSON too)')
-    .action(async (name: string) => {
-      await withEngine({}, (e) => void process.stdout.write(json(e.inspectNetwork(name))));
+    .action(async (names: string[]) => {
+      await withEngine({}, async (e) => {
+        const found = await eachName(names, (n) => e.inspectNetwork(n));
+        process.stdout.write(json(names.length === 1 ? found[0] : found));
+      });
     });
 }
 
@@ -95,16 +134,46 @@ function registerNetworkRm(network: Command): void {
   network
     .command('rm')
     .alias('remove')
-    .description('Remove a network: its nftables entries and its bridge (refused while containers are attached)')
-    .argument('<name>', 'network name or ID')
+    .description('Remove networks: their nftables entries and their bridges (refused while containers are attached)')
+    .argument('<names...>', 'network names or IDs')
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (name: string, o: ChangeFlags) => {
-      await withEngine(o, (e) => {
-        warn(e.removeNetwork(name));
-        if (!o.dryRun) process.stdout.write(`${name}\n`);
+    .action(async (names: string[], o: ChangeFlags) => {
+      await withEngine(o, async (e) => {
+        await eachName(names, (name) => {
+          warn(e.removeNetwork(name));
+          if (!o.dryRun) process.stdout.write(`${name}\n`);
+        });
       });
     });
+}
+
+function registerNetworkPrune(network: Command): void {
+  network
+    .command('prune')
+    .description('Remove every network no container uses (the default network stays)')
+    .option('-f, --force', 'do not ask for confirmation (needed when standard input is not a terminal)')
+    .option('--explain', 'print the equivalent commands as they run')
+    .action(async (o: { force?: boolean } & ChangeFlags) => {
+      if (!o.force && !(await confirmed('WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return;
+      await withEngine(o, (e) => {
+        const { removed, warnings } = e.pruneNetworks();
+        warn(warnings);
+        if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
+      });
+    });
+}
+
+/** Docker's prune prompt; without a terminal to ask on, the command is refused (scripts pass -f). */
+async function confirmed(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new InvalidArgumentError('network prune asks for confirmation and standard input is not a terminal; add -f to prune without asking');
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 function registerNetworkConnect(network: Command): void {
@@ -140,5 +209,5 @@ function registerNetworkDisconnect(network: Command): void {
 export function registerNetworkCommands(program: Command): void {
   registerFirewall(program);
   const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
-  for (const register of [registerNetworkCreate, registerNetworkLs, registerNetworkInspect, registerNetworkRm, registerNetworkConnect, registerNetworkDisconnect]) register(network);
+  for (const register of [registerNetworkCreate, registerNetworkLs, registerNetworkInspect, registerNetworkRm, registerNetworkPrune, registerNetworkConnect, registerNetworkDisconnect]) register(network);
 }

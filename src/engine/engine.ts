@@ -7,7 +7,7 @@ import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
 import { portCounters, type PortCounterView } from './port-counters.js';
 import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connect.js';
-import { createNetwork, findNetwork, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
+import { createNetwork, findNetwork, pruneNetworks, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './gc.js';
 import { reconcileForRead } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
@@ -56,6 +56,11 @@ export class Engine {
   /** Returns warnings: pieces that could not be removed (ctnet gc retries them). */
   removeNetwork(name: string): Error[] {
     return removeNetwork(this.ctx, name);
+  }
+
+  /** Removes every network no container uses (not the default one); returns their names and warnings. */
+  pruneNetworks(): { removed: string[]; warnings: Error[] } {
+    return pruneNetworks(this.ctx);
   }
 
   run(req: RunRequest): Started {

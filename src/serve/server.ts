@@ -171,6 +171,22 @@ function requestHandler(routes: Route[], authorize: (req: IncomingMessage, url: 
   };
 }
 
+/**
+ * The event stream reads the state four times a second: one engine while anyone listens (it only
+ * reads the store, so it holds no namespace), not one per reading.
+ */
+function stateEvents(engine: () => Engine): EventHub {
+  let reader: Engine | undefined;
+  return new EventHub(() => {
+    reader ??= engine();
+    const { containers, networks } = reader.overview();
+    return snapshotOf(containers, networks);
+  }, 250, () => {
+    reader?.close();
+    reader = undefined;
+  });
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString('hex');
   writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
@@ -183,17 +199,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       e.close();
     }
   };
-  // The event stream reads the state four times a second: one engine while anyone listens (it only
-  // reads the store, so it holds no namespace), not one per reading.
-  let reader: Engine | undefined;
-  const hub = new EventHub(() => {
-    reader ??= opts.engine();
-    const { containers, networks } = reader.overview();
-    return snapshotOf(containers, networks);
-  }, 250, () => {
-    reader?.close();
-    reader = undefined;
-  });
+  const hub = stateEvents(opts.engine);
 
   /** Every API request: the token, or root over the unix socket. */
   const authorize = (req: IncomingMessage, url: URL): void => {

@@ -56,7 +56,7 @@ const cases = [
   ['unknown network', ['run', '-d', '--network', 'nope', '--', 'sleep', '1'], 3, /network nope does not exist/],
   ['unknown container (inspect)', ['inspect', 'nope'], 3, /container nope does not exist/],
   ['unknown container (stop)', ['stop', 'nope'], 3, /container nope does not exist/],
-  ['unknown container (rm)', ['rm', 'web', 'nope'], 3, /container nope does not exist/],
+  ['unknown container (rm)', ['rm', 'nope'], 3, /container nope does not exist/],
   ['unknown container (exec)', ['exec', 'nope', '--', 'true'], 3, /container nope does not exist/],
   ['unknown network (rm)', ['network', 'rm', 'nope'], 3, /network nope does not exist/],
   ['unknown command', ['frobnicate'], 2, /unknown command/],
