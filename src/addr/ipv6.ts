@@ -55,3 +55,15 @@ export function address6At(s: Subnet6, offset: number, network: string): IPv6 {
   if (BigInt(offset) >= size(s) - 1n) throw new ConflictError(`network ${network} has no free IPv6 address left in ${s.cidr}; remove containers or use a larger subnet`);
   return toIp6(s.base + BigInt(offset));
 }
+
+/** --ip6: a requested address of the subnet as its offset; not the subnet's own (::) or the gateway's (::1), not one in use. */
+export function reserveOffset6(s: Subnet6, requested: string, network: string, taken: (offset: number) => boolean): number {
+  if (!ipaddr.IPv6.isValid(requested) || requested.includes('/')) throw new InvalidArgumentError(`invalid --ip6 "${requested}": expected an IPv6 address such as fd00:db8::10`);
+  const n = toBig(requested);
+  if (n < s.base || n >= s.base + size(s)) throw new InvalidArgumentError(`--ip6 ${requested} is outside network ${network} (${s.cidr}); pick an address inside it`);
+  const offset = n - s.base;
+  if (offset < 2n) throw new InvalidArgumentError(`--ip6 ${requested} is ${offset === 0n ? 'the subnet\'s own address' : 'the gateway'} of ${network}; pick another address`);
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidArgumentError(`--ip6 ${requested}: ctnet hands out the first 2^53 addresses of a subnet; pick a lower one`);
+  if (taken(Number(offset))) throw new ConflictError(`--ip6 ${requested} is already in use on network ${network}; pick another address or omit --ip6`);
+  return Number(offset);
+}

@@ -72,13 +72,15 @@ interface RunFlags extends ChangeFlags {
   publish: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
+  addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
 }
 
 /** The engine's request for those flags: the one place CLI names meet the library's. */
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
     command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
-    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias,
+    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias, mac: o.macAddress, ip6: o.ip6,
+    netOptions: { addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl },
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
@@ -96,8 +98,15 @@ function registerRun(program: Command): void {
     .option('-i, --interactive', 'pass your standard input to the container (without it, a terminal is not handed over)')
     .option('--rm', 'remove the container when it exits')
     .option('--name <name>', 'container name (default: a generated one)')
-    .option('--network <name>', 'network to attach to (default: bridge, created on first use)')
+    .option('--network <name>', "network to attach to (default: bridge, created on first use), or none (loopback only), host (the host's network), container:NAME (another container's network)")
     .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
+    .option('--ip6 <address>', 'IPv6 address on a dual-stack network (default: the next free one)')
+    .option('--mac-address <mac>', "the container interface's MAC address (default: 02:42 and its IPv4 address)")
+    .option('--add-host <NAME:IP>', 'add a line to /etc/hosts; IP may be host-gateway, the address the host answers on (repeatable)', collect, [])
+    .option('--dns <ip>', 'name server for the container (with embedded DNS: where it forwards the container\'s other names) (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'search domain in /etc/resolv.conf (. for none) (repeatable)', collect, [])
+    .option('--dns-option <option>', 'option line entry in /etc/resolv.conf, e.g. ndots:2 (repeatable)', collect, [])
+    .option('--sysctl <KEY=VALUE>', "set a net.* sysctl in the container's network namespace (repeatable)", collect, [])
     .option('-p, --publish <spec>', 'publish ports: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp] (repeatable)', collect, [])
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])

@@ -7,7 +7,7 @@ export async function withEngine<T>(
   flags: { explain?: boolean; dryRun?: boolean; progress?: (done: number, total: number, what: string) => void },
   fn: (engine: Engine) => T | Promise<T>,
 ): Promise<T> {
-  const engine = new Engine({ ...engineOptions(flags), progress: flags.progress, warn: (e) => warn([e]) });
+  const engine = new Engine({ ...engineOptions(flags), progress: flags.progress, warn: (e) => warn([e]), notice: (text) => process.stderr.write(`ctnet: warning: ${oneLine(text)}\n`) });
   try {
     return await fn(engine);
   } finally {

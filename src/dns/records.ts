@@ -15,6 +15,8 @@ export interface DnsContainer {
   ip6?: IPv6 | null;
   /** false while it is being set up: it may already ask (a client), its names are not answered yet. */
   running?: boolean;
+  /** Its own upstream name servers (run --dns): other names it asks for are forwarded there. */
+  dns?: string[];
 }
 
 export interface DnsNetwork {
@@ -36,6 +38,8 @@ export interface NameTable {
   networksOf: Map<string, Map<string, string[]>>;
   /** networkId -> the addresses of its containers: the only clients its gateway answers. */
   clients: Map<string, Set<string>>;
+  /** networkId -> a client's address -> its own upstream servers (run --dns), instead of the host's. */
+  upstreams: Map<string, Map<string, string[]>>;
 }
 
 export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
@@ -43,7 +47,12 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
   const table6 = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const networksOf = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
   const clients = new Map(networks.map((n) => [n.id, new Set<string>()]));
-  for (const c of containers) if (c.ip) clients.get(c.networkId)?.add(c.ip);
+  const upstreams = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
+  for (const c of containers) {
+    if (!c.ip) continue;
+    clients.get(c.networkId)?.add(c.ip);
+    if (c.dns?.length) upstreams.get(c.networkId)?.set(c.ip, c.dns);
+  }
   containers = containers.filter((c) => c.running !== false);
   const byContainer = new Map<string, DnsContainer[]>();
   for (const c of containers) if (c.ip && table.has(c.networkId)) byContainer.set(c.id, [...(byContainer.get(c.id) ?? []), c]);
@@ -66,7 +75,7 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
       names6.set(key, list6);
     }
   }
-  return { names: table, names6: table6, networksOf, clients };
+  return { names: table, names6: table6, networksOf, clients, upstreams };
 }
 
 /**

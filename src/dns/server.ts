@@ -30,7 +30,7 @@ interface Listener {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
-  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map(), clients: new Map() };
+  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map(), clients: new Map(), upstreams: new Map() };
   /** Internal networks have no way out: their other names are not forwarded. */
   private internal = new Set<string>();
   private inFlight = 0;
@@ -165,7 +165,8 @@ export class DnsServer {
     if (!this.mayForward(source as string)) return buildReply(msg, q, RCODE.REFUSED);
     this.inFlight++;
     try {
-      return (await this.forward(msg)) ?? buildReply(msg, q, RCODE.SERVFAIL);
+      const own = this.table.upstreams.get(networkId)?.get(source as string);
+      return (await this.forward(msg, own ?? this.upstreams())) ?? buildReply(msg, q, RCODE.SERVFAIL);
     } finally {
       this.inFlight--;
     }
@@ -186,11 +187,10 @@ export class DnsServer {
   }
 
   /**
-   * Asks all of the host's resolvers at once and takes the first answer; undefined when none answers
-   * within the timeout, or at once when each refuses (connected sockets report ICMP unreachable).
+   * Asks all the servers (the host's resolvers, or the client's own) at once and takes the first answer;
+   * undefined when none answers within the timeout, or at once when each refuses (connected sockets report ICMP unreachable).
    */
-  private forward(msg: Buffer): Promise<Buffer | undefined> {
-    const servers = this.upstreams();
+  private forward(msg: Buffer, servers: readonly string[]): Promise<Buffer | undefined> {
     if (!servers.length) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const sockets: Socket[] = [];

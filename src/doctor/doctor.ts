@@ -52,6 +52,11 @@ export function parseTarget(text: string | undefined, gateway: string): Target {
  */
 export function diagnose(ctx: EngineContext, name: string, to?: string): Diagnosis {
   const c = findContainer(ctx, name);
+  if (c.networkId === null) {
+    // Docker's modes: loopback only, the host's own network, or another container's (doctor that one).
+    const mode = c.networkMode === 'container' ? `container:${ctx.store.getContainer(c.netnsOf ?? '')?.name ?? c.netnsOf}` : c.networkMode;
+    return { container: c.name, target: '-', checks: [{ layer: 'network', ok: true, detail: `runs with --network ${mode}: no network of ctnet's to check${c.networkMode === 'container' ? '; run doctor on that container' : ''}` }] };
+  }
   const net = ctx.store.getNetworkById(c.networkId);
   const target = parseTarget(to, net.gateway);
   const checks: Check[] = [];

@@ -56,6 +56,9 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     const net = findNetwork(ctx, req.network);
     const c = findContainer(ctx, req.container);
     if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; only a running container can be connected`);
+    if (c.networkMode !== 'bridge') {
+      throw new ConflictError(`container ${c.name} runs with --network ${c.networkMode}; as in Docker, only a container on a network of ctnet's can be connected to more (run it with --network NAME)`);
+    }
     if (!c.ownsNetns) throw new ConflictError(`container ${c.name} is a runtime's (CNI) attachment; connect it through the runtime`);
     const existing = ctx.store.connectionsOf(c.id);
     if (c.networkId === net.id || existing.some((a) => a.networkId === net.id)) {

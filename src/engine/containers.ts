@@ -1,20 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { closeFd, lookAt, openAppend } from '../kernel/files.js';
+import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
 import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
-import { address6At, parseSubnet6 } from '../addr/ipv6.js';
+import { address6At, parseSubnet6, reserveOffset6 } from '../addr/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
 import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
-import { CONTAINER_IFNAME, DEFAULT_NETWORK, containerNetnsName, hostVethName } from '../names.js';
-import { planAttach } from '../plan/container-plan.js';
+import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
+import { planAttach, planLoopbackOnly } from '../plan/container-plan.js';
 import { containerMac } from '../plan/network-plan.js';
-import type { Step } from '../plan/ops.js';
+import { step, type Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord, ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
@@ -27,9 +27,14 @@ import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, launchCommand, pidFileOf, startCommandLine, validateSandbox, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
-import { parseEnv, validateAlias, validateHostname, validateName } from './validate.js';
+import { parseEnv, validateAlias, validateHostname, validateMac, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
-import { isIPv6, type IPv4 } from '../addr/family.js';
+import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
+import { checkModeRequest, networkChoiceOf, placementOf, type Placement } from './network-mode.js';
+import { parseNetOptions, type NetOptionsRequest } from './net-options.js';
+import { etcFiles, type EtcNetwork } from './etc-files.js';
+import type { NetOptions } from '../store/records.js';
+import { hostname } from 'node:os';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -58,6 +63,12 @@ export interface RunRequest {
   sandbox?: SandboxRequest;
   /** More names for the container in the network's embedded DNS (--network-alias). */
   aliases?: string[];
+  /** --add-host, --dns, --dns-search, --dns-option, --sysctl. */
+  netOptions?: NetOptionsRequest;
+  /** --mac-address: its interface's MAC on its first network (default: derived from its address). */
+  mac?: string;
+  /** --ip6: its IPv6 address on a dual-stack network (default: the next free one). */
+  ip6?: string;
   /**
    * A foreground container's standard streams (default: the caller's); with `terminal` set, it
    * makes that terminal its controlling one (run -t).
@@ -86,7 +97,15 @@ function parseRestart(req: RunRequest): number {
   return m[1] === undefined ? 1_000_000 : Number(m[1]);
 }
 
-function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string | undefined; sandbox: SandboxConfig } {
+/** A request checked before anything changes: what the setup records. */
+interface Validated {
+  ports: PortRequest[];
+  hostname: string | undefined;
+  sandbox: SandboxConfig;
+  netOptions: NetOptions;
+}
+
+function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   parseRestart(req);
   if (!req.command.length) throw new InvalidArgumentError('ctnet run needs a command after --, e.g.: ctnet run -- sleep 60');
   if (req.name !== undefined) validateName('container', req.name);
@@ -97,7 +116,10 @@ function validateRun(req: RunRequest): { ports: PortRequest[]; hostname: string 
   const sandbox = validateSandbox(req.sandbox ?? {});
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
-  return { ports, hostname, sandbox };
+  const choice = networkChoiceOf(req.network);
+  if (req.mac !== undefined) validateMac(req.mac);
+  const netOptions = parseNetOptions(req.netOptions ?? {}, choice);
+  return { ports: checkModeRequest(ctx, choice, req, ports), hostname, sandbox, netOptions };
 }
 
 /**
@@ -114,10 +136,30 @@ function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | un
   return same('/proc/thread-self/ns/net', '/proc/1/ns/net') ? { root: ctx.root, hostNetns: '/proc/1/ns/net', id: c.id } : undefined;
 }
 
+/**
+ * What a container's /etc files come from: its network, or with --network container: the network
+ * and options of the container whose namespace it joined (Docker shares that one's files).
+ */
+function etcSourceOf(ctx: EngineContext, c: ProcessContainer): { net: EtcNetwork; options: NetOptions } {
+  if (c.networkMode === 'host') return { net: { kind: 'host' }, options: c.netOptions };
+  const owner = c.networkMode === 'container' && c.netnsOf !== null ? ctx.store.getContainer(c.netnsOf) ?? c : c;
+  if (owner.networkId === null) return { net: { kind: 'none' }, options: owner.netOptions };
+  const net = ctx.store.getNetworkById(owner.networkId);
+  return {
+    net: { kind: 'network', ip: owner.ip, ip6: owner.ip6, gateway: net.gateway, gateway6: owner.ip6 ? net.gateway6 : null, embeddedDns: hasEmbeddedDns(net) },
+    options: owner.netOptions,
+  };
+}
+
+/** The namespace a container's process starts in: its own or the one it joined, or the host's (by name, or the one ctnet runs in). */
+const processNetnsPath = (c: ProcessContainer): string => (c.netns !== null ? netnsPath(c.netns) : '/proc/self/ns/net');
+
 function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ChildProcess {
-  const launch = launchCommand(ctx.root, c, ctx.store.getNetworkById(c.networkId), hostResolvConf(ctx), stdio?.terminal === true);
+  const { net, options } = etcSourceOf(ctx, c);
+  const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: readTextOr('/etc/hosts') });
+  const launch = launchCommand(ctx.root, c, files, stdio?.terminal === true);
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
-  const netns = openNetns(netnsPath(c.netns as string));
+  const netns = openNetns(processNetnsPath(c));
   try {
     return spawnInNamespaces({
       netns,
@@ -144,8 +186,7 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
  * undoes what was done, kernel and state.
  */
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
-  const { ports, hostname, sandbox } = validateRun(req);
-  return setUp(ctx, req, ports, hostname, sandbox, (record) => {
+  return setUp(ctx, req, validateRun(ctx, req), (record) => {
     const child = startProcess(ctx, record, req.detach ? undefined : req.stdio);
     if (req.detach) child.unref();
     return child;
@@ -176,34 +217,33 @@ export function attachContainer(ctx: EngineContext, req: AttachRequest): Contain
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   const ports = (req.publish ?? []).flatMap(parsePublish);
-  return setUp(ctx, { ...req, command: [] }, ports, hostname, {}).container;
+  if (req.mac !== undefined) validateMac(req.mac);
+  return setUp(ctx, { ...req, command: [] }, { ports, hostname, sandbox: {}, netOptions: {} }).container;
 }
 
 /** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
 export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTarget }, ports: PortRequest[]): ContainerRecord {
-  return setUp(ctx, { ...req, command: [] }, ports, req.hostname, {}).container;
+  return setUp(ctx, { ...req, command: [] }, { ports, hostname: req.hostname, sandbox: {}, netOptions: {} }).container;
 }
 
-function setUp(ctx: EngineContext, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start?: (c: ProcessContainer) => ChildProcess): Started {
+function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
   ctx.requireChangeRights();
+  const choice = networkChoiceOf(req.network);
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
+    if (choice.mode !== 'bridge') return setUpIn(ctx, placementOf(ctx, choice), req, v, start);
     // Before the default network is made on first use: a refused run changes nothing.
-    checkHostAddresses(ctx, portRequests);
-    const networkName = req.network ?? DEFAULT_NETWORK.name;
+    checkHostAddresses(ctx, v.ports);
     // The default network made on first use goes again when the container is refused.
-    return onNetworkMadeIfNeeded(ctx, networkName, () => networkForRun(ctx, networkName), (net) => setUpOn(ctx, net, req, portRequests, hostname, sandbox, start));
+    return onNetworkMadeIfNeeded(ctx, choice.network, () => networkForRun(ctx, choice.network), (net) => setUpIn(ctx, { mode: 'bridge', net }, req, v, start));
   });
 }
 
-function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], hostname: string | undefined, sandbox: SandboxConfig, start?: (c: ProcessContainer) => ChildProcess): Started {
-  checkNetworkTakes(net, req, portRequests);
+function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
+  if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v.ports);
   const id = randomBytes(32).toString('hex');
-  const build = (): Recorded => recordContainer(ctx, net, { ...req, hostname }, portRequests, sandbox, id);
-  const steps = ({ record, ports }: Recorded): Step[] => [
-    ...planAttach({ ...attachmentOf(net, record, ports), mac: record.mac ?? containerMac(record.ip), guard: guardOf(record), routes: extraRoutesOf(net, req.cni?.routes ?? []) }),
-    ...(record.kind === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : []),
-  ];
+  const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
+  const steps = ({ record, network }: Recorded): Step[] => [...network, ...(record.kind === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : [])];
   const explainStart = (c: ContainerRecord): void => {
     if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
@@ -221,7 +261,7 @@ function setUpOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRe
   const recorded = ctx.store.transaction(build);
   const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
-  if (record.kind === 'process' && hasEmbeddedDns(net)) ensureDns(ctx);
+  if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
   try {
     const plan = steps(recorded);
     applyRepairingFirewall(ctx, plan);
@@ -253,23 +293,32 @@ function checkNetworkTakes(net: NetworkRecord, req: RunRequest, portRequests: re
   }
 }
 
-/** A container as recorded by its setup: it has its namespace, host veth and address (an exited one has none). */
-type NewContainer = ContainerRecord & { ip: IPv4; hostVeth: string; netns: string };
-
 interface Recorded {
-  record: NewContainer;
-  ports: PortRecord[];
+  record: ContainerRecord;
+  /** The kernel steps of its network: its attachment to a ctnet network, a namespace with loopback only, or none. */
+  network: Step[];
+}
+
+/** A container's addresses on its first network, as its setup allocates them. */
+interface Endpoint {
+  networkId: string;
+  ip: IPv4;
+  ip6: IPv6 | null;
+  ip6Offset: number | null;
+  hostVeth: string;
+  mac: string;
 }
 
 /**
- * The intent of a setup, inside the caller's transaction: the name checked, an address (and an IPv6
- * one on a dual-stack network) and host ports allocated, the record inserted as 'created' with this
- * process as the one setting it up.
+ * The intent of a setup, inside the caller's transaction: the name checked, on a ctnet network an
+ * address (and an IPv6 one on a dual-stack network) and host ports allocated, the record inserted as
+ * 'created' with this process as the one setting it up. Returns it with the kernel steps of its network.
  */
-function recordContainer(ctx: EngineContext, net: NetworkRecord, req: RunRequest, portRequests: PortRequest[], sandbox: SandboxConfig, id: string): Recorded {
+function recordContainer(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, id: string): Recorded {
   const store = ctx.store;
   const cni = req.cni;
-  if (cni && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
+  const net = placement.mode === 'bridge' ? placement.net : undefined;
+  if (cni && net && store.findCniAttachment(net.id, cni.containerId, cni.ifname)) {
     throw new ConflictError(`container ${cni.containerId.slice(0, 12)} already has ${cni.ifname} on network ${net.name}; DEL it first`);
   }
   const name = req.name ?? (cni ? `cni-${cni.containerId.slice(0, 12)}-${cni.ifname}` : generateName((n) => store.findContainer(n) !== undefined));
@@ -277,35 +326,73 @@ function recordContainer(ctx: EngineContext, net: NetworkRecord, req: RunRequest
   if (existing && existing.name === name) {
     throw new ConflictError(`container name ${name} is already in use by ${existing.id.slice(0, 12)}; pick another --name or remove it with: ctnet rm -f ${name}`);
   }
-  // Only with aliases: reading every name of the network costs O(containers) per run.
-  if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
-  const subnet = parseSubnet(net.subnet);
-  const book = store.addressBook(net.id);
-  const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
-  const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
-  const ip6Offset = subnet6 ? store.lowestFreeIp6Offset(net.id) : null;
-  const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
+  const endpoint = net ? endpointOn(ctx, net, req, id) : undefined;
   const common = {
-    id, name, networkId: net.id, ip, hostVeth: hostVethName(id), ifname: cni?.ifname ?? CONTAINER_IFNAME,
+    id, name, networkId: endpoint?.networkId ?? null, netnsOf: null, ip: endpoint?.ip ?? null, ip6: endpoint?.ip6 ?? null, ip6Offset: endpoint?.ip6Offset ?? null,
+    hostVeth: endpoint?.hostVeth ?? null, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
     hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), env: req.env ?? [],
-    portSpecs: portRequests, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox, oomKilled: false,
-    aliases: [...new Set((req.aliases ?? []).map(validateAlias))], ip6, ip6Offset, mac: cni?.mac ?? containerMac(ip),
+    portSpecs: v.ports, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox: v.sandbox, netOptions: v.netOptions, oomKilled: false,
+    aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
     state: 'created' as const, pid: process.pid, pidStart: ownStartTime(), exitCode: null,
     createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
   };
   const [program, ...args] = req.command;
-  const record: NewContainer = cni
-    ? { ...common, kind: 'cni', command: [], netns: cni.netnsPath, ownsNetns: false, cniContainerId: cni.containerId, restartMax: 0, logPath: null }
-    : program === undefined
-      ? { ...common, kind: 'network-only', command: [], netns: containerNetnsName(id), ownsNetns: true, cniContainerId: null, restartMax: 0, logPath: null }
-      : {
-          ...common, kind: 'process', command: [program, ...args], netns: containerNetnsName(id), ownsNetns: true, cniContainerId: null,
-          restartMax: parseRestart(req), logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
-        };
+  const record: ContainerRecord = program !== undefined && !cni
+    ? {
+        ...common, ...namespaceOf(ctx, placement, req, id), kind: 'process', command: [program, ...args], cniContainerId: null,
+        restartMax: parseRestart(req), logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
+      }
+    : net === undefined
+      ? refuseWithoutNetwork(req.network)
+      : cni
+        ? { ...common, networkId: net.id, networkMode: 'bridge', kind: 'cni', command: [], netns: cni.netnsPath, ownsNetns: false, cniContainerId: cni.containerId, restartMax: 0, logPath: null }
+        : { ...common, networkId: net.id, networkMode: 'bridge', kind: 'network-only', command: [], netns: containerNetnsName(id), ownsNetns: true, cniContainerId: null, restartMax: 0, logPath: null };
   store.insertContainer(record);
-  const ports = allocatePorts(store, portRequests, id);
+  const ports = allocatePorts(store, v.ports, id);
   for (const p of ports) store.insertPort(p);
-  return { record, ports };
+  const sysctls = record.netns === null ? [] : sysctlSteps(record.netns, v.netOptions);
+  if (net && endpoint && record.netns !== null) {
+    const attachment = { ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record), routes: extraRoutesOf(net, cni?.routes ?? []) };
+    return { record, network: [...planAttach(attachment), ...sysctls] };
+  }
+  return { record, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
+}
+
+/** --sysctl: set in the container's own namespace once its interfaces exist (it goes with the namespace). */
+const sysctlSteps = (netns: string, options: NetOptions): Step[] =>
+  Object.entries(options.sysctls ?? {}).map(([key, value]) => step({ op: 'sysctl.set', key, value, netns, ephemeral: true }, null));
+
+/** An endpoint without a process (attach, CNI ADD) is a network attachment: it needs a network of ctnet's. */
+function refuseWithoutNetwork(network: string | undefined): never {
+  throw new InvalidArgumentError(`a container without a command is an attachment to a network of ctnet's; --network ${network} is for ctnet run, name a network instead`);
+}
+
+/** The namespace a process container's mode gives it: its own (bridge, none), the host's, or the one it joins (with that container's hostname, as Docker). */
+function namespaceOf(ctx: EngineContext, placement: Placement, req: RunRequest, id: string): Pick<ProcessContainer, 'networkMode' | 'netns' | 'ownsNetns' | 'netnsOf'> & { hostname?: string } {
+  switch (placement.mode) {
+    case 'bridge':
+    case 'none':
+      return { networkMode: placement.mode, netns: containerNetnsName(id), ownsNetns: true, netnsOf: null };
+    case 'host':
+      // Docker's: the host's hostname unless one is given (the container keeps a UTS namespace of its own).
+      return { networkMode: 'host', netns: ctx.options.hostNetns ?? null, ownsNetns: false, netnsOf: null, ...(req.hostname === undefined ? { hostname: hostname() } : {}) };
+    case 'container':
+      return { networkMode: 'container', netns: placement.donor.netns, ownsNetns: false, netnsOf: placement.donor.id, hostname: placement.donor.hostname };
+  }
+}
+
+/** Allocates a container's addresses on its first network (aliases checked against the names there). */
+function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id: string): Endpoint {
+  // Only with aliases: reading every name of the network costs O(containers) per run.
+  if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
+  const subnet = parseSubnet(net.subnet);
+  const book = ctx.store.addressBook(net.id);
+  const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
+  const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
+  if (req.ip6 !== undefined && !subnet6) throw new InvalidArgumentError(`--ip6 ${req.ip6}: network ${net.name} has no IPv6; use a network made with --ipv6, or drop --ip6`);
+  const ip6Offset = subnet6 ? (req.ip6 !== undefined ? reserveOffset6(subnet6, req.ip6, net.name, (o) => ctx.store.ip6OffsetTaken(net.id, o)) : ctx.store.lowestFreeIp6Offset(net.id)) : null;
+  const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
+  return { networkId: net.id, ip, ip6, ip6Offset, hostVeth: hostVethName(id), mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
 }
 
 /**
@@ -341,14 +428,14 @@ function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: 
   });
 }
 
-function attachmentOf(net: NetworkRecord, c: NewContainer, ports: PortRecord[]) {
+function attachmentOf(net: NetworkRecord, netns: string, ownsNetns: boolean, ifname: string, e: Endpoint, ports: PortRecord[]) {
   const routed = !net.internal && net.defaultRoute;
   return {
-    netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, bridge: net.bridge, mtu: net.mtu,
-    ip: c.ip, prefix: parseSubnet(net.subnet).prefix,
-    gateway: routed ? net.gateway : undefined, ports: toMappings(ports, c.ip),
-    ip6: c.ip6 && net.subnet6
-      ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: routed ? net.gateway6 ?? undefined : undefined, ports: toMappings(ports, c.ip6, 'ip6') }
+    netns, ownsNetns, ifname, hostVeth: e.hostVeth, bridge: net.bridge, mtu: net.mtu,
+    ip: e.ip, prefix: parseSubnet(net.subnet).prefix,
+    gateway: routed ? net.gateway : undefined, ports: toMappings(ports, e.ip),
+    ip6: e.ip6 && net.subnet6
+      ? { ip: e.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: routed ? net.gateway6 ?? undefined : undefined, ports: toMappings(ports, e.ip6, 'ip6') }
       : undefined,
   };
 }

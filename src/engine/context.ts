@@ -25,6 +25,8 @@ export interface EngineOptions {
   crashAt?: number;
   /** Told about a failure that did not stop the command (a leftover a later command or gc removes). */
   warn?: (err: Error) => void;
+  /** Told when a request is carried out differently than it was given (published ports dropped with --network host). */
+  notice?: (text: string) => void;
   /** Told how far long operations (gc over many containers) have got. */
   progress?: (done: number, total: number, what: string) => void;
 }
@@ -144,6 +146,10 @@ export class EngineContext {
 
   explain(line: string): void {
     this.options.explain?.(line);
+  }
+
+  notice(text: string): void {
+    this.options.notice?.(text);
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import type { Step } from '../plan/ops.js';
 import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
 import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { IPv4 } from '../addr/family.js';
+import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -65,6 +66,9 @@ function chooseGateway(subnet: Subnet, requested: string | undefined): IPv4 {
 
 export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): NetworkRecord {
   validateName('network', req.name);
+  if (RESERVED_NETWORK_NAMES.includes(req.name)) {
+    throw new InvalidArgumentError(`network name ${req.name} is reserved: ctnet run --network ${req.name} means Docker's ${req.name} mode; pick another name`);
+  }
   if (req.bridge !== undefined) validateIfname(req.bridge, '--bridge');
   const mtu = validateMtu(req.mtu) ?? DEFAULT_MTU;
   const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
@@ -232,7 +236,6 @@ export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
   return findNetwork(ctx, name);
 }
 
-/** Removes a network's firewall entries and bridge; refuses while containers are attached. Returns warnings. */
 /**
  * `network prune`: every network no container uses (none on it, none connected), but the default
  * one, which ctnet makes on first use as Docker predefines its own. Returns what went, with warnings.
@@ -247,6 +250,7 @@ export function pruneNetworks(ctx: EngineContext): { removed: string[]; warnings
   });
 }
 
+/** Removes a network's firewall entries and bridge; refuses while containers are attached. Returns warnings. */
 export function removeNetwork(ctx: EngineContext, name: string): Error[] {
   ctx.requireChangeRights();
   return ctx.locked(() => {

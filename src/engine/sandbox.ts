@@ -17,8 +17,8 @@ import { resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
 import { forkCommand } from '../sandbox/fork.js';
 import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
-import type { ContainerRecord, NetworkRecord, ProcessContainer } from '../store/store.js';
-import { hasEmbeddedDns } from './dns.js';
+import type { ContainerRecord, ProcessContainer } from '../store/store.js';
+import type { EtcFiles } from './etc-files.js';
 import { containerEnv } from './container-env.js';
 
 /** The sandbox of a container ctnet runs: its filesystem view, user, cgroup, and how its first process starts. */
@@ -119,20 +119,9 @@ export const oomKillsOf = (id: string): number => {
   return layout ? cgroupUsage(layout, id).oomKills : 0;
 };
 
-/**
- * Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written where its init
- * binds them. On a network with embedded DNS the resolver is the gateway (the host's search
- * domains kept); elsewhere the host's resolvers, without the loopback ones it cannot reach.
- */
-function writeOwnFiles(dir: string, c: ProcessContainer, net: NetworkRecord, hostResolvConf: string): InitSpec['files'] {
+/** A container's /etc/hosts, /etc/hostname and /etc/resolv.conf (see etc-files.ts), written where its init binds them. */
+function writeOwnFiles(dir: string, files: EtcFiles): InitSpec['files'] {
   const etc = join(dir, 'etc');
-  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${c.ip ? `${c.ip}\t${c.hostname}\n` : ''}${c.ip6 ? `${c.ip6}\t${c.hostname}\n` : ''}`;
-  // Loopback resolvers of the host cannot be reached from the container's namespace.
-  const hostLines = readTextOr(hostResolvConf).split('\n');
-  const resolv = hasEmbeddedDns(net)
-    ? [`nameserver ${net.gateway}`, ...hostLines.filter((l) => /^\s*search\s/.test(l)), 'options ndots:0'].join('\n')
-    : hostLines.filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
-  const files = { hosts, hostname: `${c.hostname}\n`, 'resolv.conf': resolv.endsWith('\n') || !resolv ? resolv : `${resolv}\n` };
   return Object.entries(files).map(([name, text]) => {
     writePlainFile(join(etc, name), text);
     return { path: `/etc/${name}`, source: join(etc, name) };
@@ -194,7 +183,7 @@ export function startCommandLine(root: string, c: ProcessContainer): string {
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
-export function launchCommand(root: string, c: ProcessContainer, net: NetworkRecord, hostResolvConf: string, terminal = false): string[] {
+export function launchCommand(root: string, c: ProcessContainer, files: EtcFiles, terminal = false): string[] {
   const dir = containerDir(root, c.id);
   ensurePrivateDir(dir);
   const spec: InitSpec = {
@@ -204,7 +193,7 @@ export function launchCommand(root: string, c: ProcessContainer, net: NetworkRec
     cwd: c.sandbox.rootfs ? '/' : process.cwd(),
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
-    files: writeOwnFiles(dir, c, net, hostResolvConf),
+    files: writeOwnFiles(dir, files),
     user: c.sandbox.user ?? null,
     cgroupProcs: cgroupProcsOf(c.id),
     pidFile: pidFileOf(root, c.id),

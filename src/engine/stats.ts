@@ -38,7 +38,8 @@ function netCounters(pid: number | undefined, ifname: string): { rx: number; tx:
 function sample(ctx: EngineContext, c: ContainerRecord): StatsSample {
   const layout = cgroupLayout();
   const usage = layout ? cgroupUsage(layout, c.id) : null;
-  const net = netCounters(pid1Of(ctx.root, c), c.ifname);
+  // With --network host its interfaces are the host's: their counters are not the container's.
+  const net = c.networkMode === 'host' ? null : netCounters(pid1Of(ctx.root, c), c.ifname);
   return {
     Id: c.id, Name: c.name, Time: Date.now(),
     CpuNs: usage?.cpuNs ?? null, MemUsage: usage?.memoryBytes ?? null, MemLimit: usage?.memoryLimit ?? totalmem(), Pids: usage?.pids ?? null,

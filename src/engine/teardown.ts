@@ -12,17 +12,36 @@ import { readExitStatus } from './shim.js';
 import { containerDir, oomKillsOf } from './sandbox.js';
 import type { Op } from '../plan/ops.js';
 
-/** Removes a container's network pieces (map elements, veth, namespace); repeatable. Returns failures. */
+/** Removes a container's network pieces (map elements, veth, namespace) and its cgroup; repeatable. Returns failures. */
 export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[] {
-  // A container with a process may have left others in its namespace (children, exec): they go too.
-  if (c.pid !== null && c.ownsNetns && c.netns && !ctx.dryRun) killProcessesIn(netnsPath(c.netns));
+  const joined = hasLiveJoiners(ctx, c);
+  // A container with a process may have left others in its namespace (children, exec): they go too,
+  // unless containers joined its namespace (--network container:): those keep running, as in Docker.
+  if (c.pid !== null && c.ownsNetns && c.netns && !joined && !ctx.dryRun) killProcessesIn(netnsPath(c.netns));
+  const ops = networkTeardown(ctx, c, joined);
+  if (c.kind === 'process') ops.push({ op: 'cgroup.remove', id: c.id });
+  return ctx.applyBestEffort(ops);
+}
+
+const hasLiveJoiners = (ctx: EngineContext, c: ContainerRecord): boolean =>
+  c.ownsNetns && ctx.store.joinersOf(c.id).some((j) => j.state !== 'exited' && isAlive(j.pid, j.pidStart));
+
+/**
+ * What goes of a container's network: on a ctnet network its attachments (see planDetach); with
+ * --network none its namespace; with host or container: nothing, the namespace is not its own.
+ * Containers that joined its namespace keep it alive: its veth is deleted now, so they lose the
+ * network with it, as in Docker.
+ */
+function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean): Op[] {
+  if (c.networkMode === 'host' || c.networkMode === 'container') return [];
+  if (c.networkMode === 'none' || c.networkId === null) return c.netns && c.ownsNetns ? [{ op: 'netns.del', name: c.netns }] : [];
   const net = ctx.store.getNetworkById(c.networkId);
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
   const guards = [guardOf(c), ...ctx.store.connectionsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
-  const ops: Op[] = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
-  if (c.kind === 'process') ops.push({ op: 'cgroup.remove', id: c.id });
-  return ctx.applyBestEffort(ops);
+  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
+  if (joined) ops.push(...[c.hostVeth, ...ctx.store.connectionsOf(c.id).map((a) => a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
+  return ops;
 }
 
 /**

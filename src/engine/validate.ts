@@ -55,3 +55,12 @@ export function parseEnv(entries: readonly string[]): Record<string, string> {
   }
   return env;
 }
+
+/** --mac-address: a unicast, locally or globally administered MAC (not all zeros), in lower case. */
+export function validateMac(mac: string): string {
+  const m = mac.toLowerCase();
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m)) throw new InvalidArgumentError(`invalid --mac-address "${mac}": expected six hex bytes such as 02:42:ac:11:00:02`);
+  if (parseInt(m.slice(0, 2), 16) & 1) throw new InvalidArgumentError(`--mac-address ${mac} is a multicast address; use a unicast one (first byte even, e.g. 02:...)`);
+  if (m === '00:00:00:00:00:00') throw new InvalidArgumentError('--mac-address 00:00:00:00:00:00 is not a usable address; pick another');
+  return m;
+}

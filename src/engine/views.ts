@@ -5,6 +5,8 @@ import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
 import { securityOptions } from '../sandbox/security.js';
+import { netnsPath } from '../kernel/netns.js';
+import { DEFAULT_NETWORK } from '../names.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {
@@ -55,12 +57,15 @@ export interface ContainerView {
   /** Pid: the container's PID 1 as the host sees it; SupervisorPid: the ctnet process above it. */
   State: { Status: string; Running: boolean; Pid: number | null; SupervisorPid: number | null; OOMKilled: boolean; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
-  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number };
+  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
     Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean;
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
+    /** Docker's: the network's name, none, host or container:ID. */
+    NetworkMode: string;
+    ExtraHosts: string[] | null; Dns: string[]; DnsSearch: string[]; DnsOptions: string[]; Sysctls: Record<string, string> | null;
   };
   RestartCount: number;
   NetworkSettings: {
@@ -81,10 +86,23 @@ export interface ContainerView {
   LogPath: string | null;
 }
 
+/** The name a container's network goes by: its network's, or its mode's (container:NAME while that container exists). */
+function networkName(store: StateStore, c: ContainerRecord, net: NetworkRecord | undefined): string {
+  if (net) return net.name;
+  if (c.networkMode !== 'container' || c.netnsOf === null) return c.networkMode;
+  return `container:${store.getContainer(c.netnsOf)?.name ?? c.netnsOf.slice(0, 12)}`;
+}
+
 export function containerView(store: StateStore, c: ContainerRecord): ContainerView {
-  const net = store.getNetworkById(c.networkId);
+  const net = c.networkId !== null ? store.getNetworkById(c.networkId) : undefined;
   const state = liveState(c);
   const sb = c.sandbox;
+  const opts = c.netOptions;
+  const prefix = net ? parseSubnet(net.subnet).prefix : 0;
+  // Docker lists none and host as networks of their own; a container in another's namespace has none.
+  const first = net
+    ? [{ Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases }]
+    : c.networkMode === 'container' ? [] : [{ Network: c.networkMode, Interface: c.networkMode === 'none' ? 'lo' : '', IPAddress: null, IPPrefixLen: 0, GlobalIPv6Address: null, HostVeth: null, Aliases: [] }];
   return {
     Id: c.id,
     Name: c.name,
@@ -95,28 +113,31 @@ export function containerView(store: StateStore, c: ContainerRecord): ContainerV
     Created: c.createdAt,
     Config: {
       Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', Rootfs: sb.rootfs ?? null,
-      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax,
+      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax, MacAddress: c.mac,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: sb.tmpfs ?? [], Init: sb.init === true,
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),
+      NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,
+      ExtraHosts: opts.extraHosts?.map((h) => `${h.name}:${h.ip}`) ?? null, Dns: opts.dns ?? [], DnsSearch: opts.dnsSearch ?? [], DnsOptions: opts.dnsOptions ?? [],
+      Sysctls: opts.sysctls ?? null,
     },
     RestartCount: readRestarts(c.logPath),
     NetworkSettings: {
-      SandboxKey: c.netns ? `/run/netns/${c.netns}` : null,
-      Network: net.name,
+      SandboxKey: c.netns ? netnsPath(c.netns) : null,
+      Network: networkName(store, c, net),
       IPAddress: c.ip,
-      IPPrefixLen: parseSubnet(net.subnet).prefix,
-      Gateway: net.internal ? null : net.gateway,
+      IPPrefixLen: prefix,
+      Gateway: !net || net.internal ? null : net.gateway,
       GlobalIPv6Address: c.ip6,
-      IPv6Gateway: net.internal || !c.ip6 ? null : net.gateway6,
+      IPv6Gateway: !net || net.internal || !c.ip6 ? null : net.gateway6,
       HostVeth: c.hostVeth,
       Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
       Aliases: c.aliases,
       Networks: [
-        { Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: parseSubnet(net.subnet).prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases },
+        ...first,
         ...store.connectionsOf(c.id).map((a) => {
           const n = store.getNetworkById(a.networkId);
           return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };

@@ -36,9 +36,7 @@ export interface Attachment {
 export function planAttach(a: Attachment): Step[] {
   const ns = a.netns;
   const dev = a.ifname;
-  const steps: Step[] = a.ownsNetns
-    ? [step({ op: 'netns.add', name: ns }, { op: 'netns.del', name: ns }), step({ op: 'link.up', name: 'lo', netns: ns }, null)]
-    : [];
+  const steps: Step[] = a.ownsNetns ? planLoopbackOnly(ns) : [];
   // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
   if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
   steps.push(
@@ -67,6 +65,11 @@ export function planAttach(a: Attachment): Step[] {
     steps.push(step({ op: 'nft', script: renderMappingElements('add', p6, 'ip6') }, { op: 'nft', script: renderMappingElements('delete', p6, 'ip6'), missingOk: true }));
   }
   return steps;
+}
+
+/** `run --network none`: the container's own namespace with loopback up, and nothing else. */
+export function planLoopbackOnly(netns: string): Step[] {
+  return [step({ op: 'netns.add', name: netns }, { op: 'netns.del', name: netns }), step({ op: 'link.up', name: 'lo', netns }, null)];
 }
 
 /**

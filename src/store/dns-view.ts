@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { IPv4, IPv6 } from '../addr/family.js';
+import type { NetOptions } from './records.js';
 
 /** A network with embedded DNS, as the DNS server needs it. */
 export interface DnsViewNetwork {
@@ -20,6 +21,8 @@ export interface DnsViewContainer {
   ip6?: IPv6 | null;
   /** false while it is being set up: it may already ask, its names are not answered yet. */
   running?: boolean;
+  /** Its own upstream name servers (run --dns), asked for names the network does not know. */
+  dns?: string[];
 }
 
 /**
@@ -50,9 +53,12 @@ export class DnsView {
     // Every attachment (first networks first), with the aliases given there. 'created': being set up,
     // its process may already ask before it is recorded running.
     const rows = this.db.prepare(`
-      SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6, c.state FROM attachments a JOIN containers c ON c.id = a.container_id
-      WHERE c.state IN ('running', 'created') ORDER BY a.is_primary DESC`).all() as { id: string; name: string; aliases: string; network_id: string; ip: IPv4; ip6: IPv6 | null; state: string }[];
-    const containers = rows.map((c) => ({ id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running' }));
+      SELECT c.id, c.name, a.aliases, a.network_id, a.ip, a.ip6, c.state, c.net_options FROM attachments a JOIN containers c ON c.id = a.container_id
+      WHERE c.state IN ('running', 'created') ORDER BY a.is_primary DESC`).all() as { id: string; name: string; aliases: string; network_id: string; ip: IPv4; ip6: IPv6 | null; state: string; net_options: string }[];
+    const containers = rows.map((c) => ({
+      id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running',
+      dns: (JSON.parse(c.net_options) as NetOptions).dns,
+    }));
     return { networks, containers };
   }
 

@@ -19,3 +19,16 @@ export interface AddressBook {
   /** The lowest address in [first, last] that is neither in use nor the gateway. */
   lowestFree(first: number, last: number, gateway: number): number | undefined;
 }
+
+/**
+ * A container's network options beyond its network (run --add-host, --dns, --dns-search,
+ * --dns-option, --sysctl), as given and validated; `ip: 'host-gateway'` is resolved when its files are written.
+ */
+export interface NetOptions {
+  extraHosts?: { name: string; ip: string }[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** Namespaced net.* sysctls set in its namespace before its process starts. */
+  sysctls?: Record<string, string>;
+}

@@ -153,4 +153,51 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE containers DROP COLUMN ip6_offset;
   ALTER TABLE containers DROP COLUMN mac;
   `,
+  // Network modes (run --network none|host|container:NAME): a container may have no network of its own,
+  // and its network options (--add-host, --dns, --sysctl, ...) are kept with it;
+  // so network_id may be NULL; SQLite cannot drop NOT NULL, so the table is rebuilt (foreign keys are
+  // off while migrations run, so the rows that reference containers stay).
+  `
+  CREATE TABLE containers_v2 (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    network_id TEXT REFERENCES networks(id),
+    netns TEXT,
+    hostname TEXT NOT NULL,
+    command TEXT NOT NULL,
+    env TEXT NOT NULL,
+    port_specs TEXT NOT NULL,
+    detached INTEGER NOT NULL,
+    auto_remove INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('created', 'running', 'exited')),
+    pid INTEGER,
+    pid_start TEXT,
+    exit_code INTEGER,
+    log_path TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    ifname TEXT NOT NULL DEFAULT 'eth0',
+    owns_netns INTEGER NOT NULL DEFAULT 1,
+    cni_container_id TEXT,
+    restart_max INTEGER NOT NULL DEFAULT 0,
+    sandbox TEXT NOT NULL DEFAULT '{}',
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    removing INTEGER NOT NULL DEFAULT 0,
+    network_mode TEXT NOT NULL DEFAULT 'bridge' CHECK (network_mode IN ('bridge', 'none', 'host', 'container')),
+    netns_of TEXT,
+    net_options TEXT NOT NULL DEFAULT '{}',
+    CHECK ((network_mode = 'bridge') = (network_id IS NOT NULL))
+  );
+  INSERT INTO containers_v2 (id, name, network_id, netns, hostname, command, env, port_specs, detached, auto_remove, state, pid, pid_start,
+      exit_code, log_path, created_at, started_at, finished_at, ifname, owns_netns, cni_container_id, restart_max, sandbox, oom_killed, aliases, removing)
+    SELECT id, name, network_id, netns, hostname, command, env, port_specs, detached, auto_remove, state, pid, pid_start,
+      exit_code, log_path, created_at, started_at, finished_at, ifname, owns_netns, cni_container_id, restart_max, sandbox, oom_killed, aliases, removing FROM containers;
+  DROP TABLE containers;
+  ALTER TABLE containers_v2 RENAME TO containers;
+  CREATE INDEX containers_state_pid ON containers(state, pid);
+  CREATE UNIQUE INDEX containers_cni ON containers(network_id, cni_container_id, ifname) WHERE cni_container_id IS NOT NULL;
+  CREATE INDEX containers_netns_of ON containers(netns_of) WHERE netns_of IS NOT NULL;
+  `,
 ];

@@ -4,7 +4,7 @@ import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
 import { toInt } from '../addr/ipv4.js';
 import type { IPv4, IPv6 } from '../addr/family.js';
-import type { AddressBook, PortRequest, Protocol } from './records.js';
+import type { AddressBook, NetOptions, PortRequest, Protocol } from './records.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -37,11 +37,24 @@ export type NetworkState = 'creating' | 'ready' | 'removing';
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
+/**
+ * Where a container's process finds its network (`run --network`): its own namespace on a ctnet
+ * network (bridge, the default: `networkId` names it), its own namespace with loopback only (none),
+ * the host's namespace (host), or another container's namespace (container: `netnsOf` names it).
+ */
+export type NetworkMode = 'bridge' | 'none' | 'host' | 'container';
+
 /** What every kind of container has. */
 interface ContainerBase {
   id: string;
   name: string;
-  networkId: string;
+  /** Its first network (null unless networkMode is bridge). */
+  networkId: string | null;
+  networkMode: NetworkMode;
+  /** With networkMode container: the container whose namespace it joined (that one may be gone since). */
+  netnsOf: string | null;
+  /** --add-host, --dns, --dns-search, --dns-option, --sysctl ({} for CNI and network-only containers). */
+  netOptions: NetOptions;
   ip: IPv4 | null;
   hostVeth: string | null;
   netns: string | null;
@@ -81,17 +94,18 @@ interface ContainerBase {
   mac: string | null;
 }
 
-/** A process of ctnet's (`run`): its own namespace, cgroup and sandbox. */
+/** A process of ctnet's (`run`): its cgroup and sandbox, in a namespace of its network mode (its own, or the host's or another container's). */
 export interface ProcessContainer extends ContainerBase {
   kind: 'process';
   command: [string, ...string[]];
   cniContainerId: null;
-  ownsNetns: true;
 }
 
 /** A network endpoint without a process (the engine's `attach`): its own namespace, nothing running in it. */
 export interface NetworkOnlyContainer extends ContainerBase {
   kind: 'network-only';
+  networkId: string;
+  networkMode: 'bridge';
   command: [];
   cniContainerId: null;
   ownsNetns: true;
@@ -102,6 +116,8 @@ export interface NetworkOnlyContainer extends ContainerBase {
 /** A runtime's namespace attached through CNI: ctnet owns the attachment, not the namespace or a process. */
 export interface CniContainer extends ContainerBase {
   kind: 'cni';
+  networkId: string;
+  networkMode: 'bridge';
   command: [];
   cniContainerId: string;
   ownsNetns: false;
@@ -173,7 +189,10 @@ const toContainer = (r: Row): ContainerRecord => {
   const base: ContainerBase = {
     id: r.id as string,
     name: r.name as string,
-    networkId: r.network_id as string,
+    networkId: (r.network_id as string | null) ?? null,
+    networkMode: r.network_mode as NetworkMode,
+    netnsOf: (r.netns_of as string | null) ?? null,
+    netOptions: JSON.parse((r.net_options as string | null) ?? '{}'),
     ip: (r.ip as IPv4 | null) ?? null,
     hostVeth: (r.host_veth as string | null) ?? null,
     netns: (r.netns as string | null) ?? null,
@@ -233,7 +252,7 @@ const toPort = (r: Row): PortRecord => ({
 type EndpointField = 'ip' | 'hostVeth' | 'ip6' | 'ip6Offset' | 'mac';
 
 const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, string> = {
-  id: 'id', name: 'name', networkId: 'network_id', netns: 'netns', hostname: 'hostname',
+  id: 'id', name: 'name', networkId: 'network_id', networkMode: 'network_mode', netnsOf: 'netns_of', netOptions: 'net_options', netns: 'netns', hostname: 'hostname',
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
@@ -241,7 +260,7 @@ const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, str
 };
 
 /** What may change in a recorded container: not its addresses (its attachments'), nor what makes its kind. */
-export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'command' | 'cniContainerId' | 'ownsNetns'>>;
+export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'command' | 'cniContainerId' | 'ownsNetns' | 'networkMode'>>;
 
 /** A container with its first network's attachment (absent once it has exited). */
 const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac
@@ -251,12 +270,12 @@ const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_st
   FROM attachments a JOIN containers c ON c.id = a.container_id`;
 
 /** The attachment row of a container's first network. */
-const primaryOf = (c: ContainerRecord & { ip: IPv4 }): AttachmentRecord => ({
+const primaryOf = (c: ContainerRecord & { ip: IPv4; networkId: string }): AttachmentRecord => ({
   containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth ?? '', aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
 });
 
 function columnValue(key: string, value: unknown): unknown {
-  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases') return JSON.stringify(value);
+  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases' || key === 'netOptions') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }
@@ -302,11 +321,14 @@ export interface StateStore {
   listContainers(): ContainerRecord[];
   containersToReconcile(): ContainerRecord[];
   containersOn(networkId: string): ContainerRecord[];
+  /** Containers started in this one's network namespace (--network container:NAME), still recorded. */
+  joinersOf(containerId: string): ContainerRecord[];
   findContainer(nameOrId: string): ContainerRecord | undefined;
   findCniAttachment(networkId: string, containerId: string, ifname: string): ContainerRecord | undefined;
   getContainer(id: string): ContainerRecord | undefined;
   addressBook(networkId: string): AddressBook;
   lowestFreeIp6Offset(networkId: string): number;
+  ip6OffsetTaken(networkId: string, offset: number): boolean;
   connectionsOf(containerId: string): AttachmentRecord[];
   connectionsOn(networkId: string): AttachmentRecord[];
   endpointsOn(networkId: string): Endpoint[];
@@ -342,8 +364,8 @@ export class Store implements StateStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
     }
-    this.db.pragma('foreign_keys = ON');
     this.migrate();
+    this.db.pragma('foreign_keys = ON');
   }
 
   /** The same store over an in-memory database (engine unit tests); `root` is where container files would go. */
@@ -351,18 +373,30 @@ export class Store implements StateStore {
     return new Store(root, true);
   }
 
+  /**
+   * Foreign keys are off while migrations run (outside the transaction, where SQLite honours it): a
+   * migration that rebuilds a table drops the old one, which would otherwise cascade to the rows
+   * that reference it. The references are checked before the migration commits.
+   */
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version >= MIGRATIONS.length) return;
-    this.transaction(() => {
-      const current = this.db.pragma('user_version', { simple: true }) as number;
-      for (let v = current; v < MIGRATIONS.length; v++) {
-        const m = MIGRATIONS[v];
-        if (typeof m === 'string') this.db.exec(m);
-        else m(this.db);
-      }
-      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
-    });
+    this.db.pragma('foreign_keys = OFF');
+    try {
+      this.transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        for (let v = current; v < MIGRATIONS.length; v++) {
+          const m = MIGRATIONS[v];
+          if (typeof m === 'string') this.db.exec(m);
+          else m(this.db);
+        }
+        const broken = this.db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`migrating the state database left ${broken.length} broken references; the database was not changed`);
+        this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      });
+    } finally {
+      this.db.pragma('foreign_keys = ON');
+    }
   }
 
   close(): void {
@@ -455,6 +489,10 @@ export class Store implements StateStore {
     return (this.sql(`${CONTAINERS} WHERE (c.state = 'running' AND c.pid IS NOT NULL) OR c.state = 'created'`).all() as Row[]).map(toContainer);
   }
 
+  joinersOf(containerId: string): ContainerRecord[] {
+    return (this.sql(`${CONTAINERS} WHERE c.netns_of = ? ORDER BY c.created_at`).all(containerId) as Row[]).map(toContainer);
+  }
+
   containersOn(networkId: string): ContainerRecord[] {
     return (this.sql(`${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`).all(networkId) as Row[]).map(toContainer);
   }
@@ -499,6 +537,10 @@ export class Store implements StateStore {
   }
 
   /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has, first network or connected. */
+  ip6OffsetTaken(networkId: string, offset: number): boolean {
+    return this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = ?').get(networkId, offset) !== undefined;
+  }
+
   lowestFreeIp6Offset(networkId: string): number {
     const row = this.sql(`
       SELECT cand FROM (
@@ -556,7 +598,7 @@ export class Store implements StateStore {
     const keys = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
     const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
     this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
-    if (c.ip !== null) this.insertAttachmentRow(primaryOf({ ...c, ip: c.ip }), true);
+    if (c.ip !== null && c.networkId !== null) this.insertAttachmentRow(primaryOf({ ...c, ip: c.ip, networkId: c.networkId }), true);
   }
 
   /** Changes a container's own columns (its addresses are its attachments': deleteAttachmentsOf frees them). */

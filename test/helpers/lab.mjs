@@ -158,3 +158,23 @@ export function containerNamespaces() {
 export function fullSnapshot(lab) {
   return { host: hostSnapshot(lab.host), state: stateSnapshot(lab.root) };
 }
+
+/**
+ * A resolver listening on ADDRESS:53 inside a lab namespace: answers A queries for the names in
+ * `records` (name -> IPv4 address), NXDOMAIN for everything else. Resolves with the child (kill its group).
+ */
+export function startDnsUpstream(netns, address, records) {
+  const code = `
+    const dns = require(${JSON.stringify(join(ROOT_DIR, 'node_modules', 'dns-packet', 'index.js'))});
+    const records = ${JSON.stringify(records)};
+    const s = require('dgram').createSocket('udp4');
+    s.on('message', (m, r) => {
+      const q = dns.decode(m);
+      const ip = q.questions[0].type === 'A' ? records[q.questions[0].name] : undefined;
+      s.send(dns.encode({ type: 'response', id: q.id, flags: ip ? 0x8180 : 0x8183, questions: q.questions,
+        answers: ip ? [{ type: 'A', name: q.questions[0].name, ttl: 60, data: ip }] : [] }), r.port, r.address);
+    });
+    s.bind(53, ${JSON.stringify(address)}, () => console.log('ready'));`;
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  return new Promise((resolve) => child.stdout.once('data', () => resolve(child)));
+}

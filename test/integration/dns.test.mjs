@@ -5,27 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createLab, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { createLab, startDnsUpstream, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const DNS_PACKET = join(ROOT_DIR, 'node_modules', 'dns-packet', 'index.js');
+
 let lab;
 let upstream;
 
 /** A resolver in the lab's internet namespace: outside.test is 198.51.100.7, everything else NXDOMAIN. */
-function startUpstream() {
-  const code = `
-    const dns = require(${JSON.stringify(DNS_PACKET)});
-    const s = require('dgram').createSocket('udp4');
-    s.on('message', (m, r) => {
-      const q = dns.decode(m);
-      const known = q.questions[0].name === 'outside.test' && q.questions[0].type === 'A';
-      s.send(dns.encode({ type: 'response', id: q.id, flags: known ? 0x8180 : 0x8183, questions: q.questions,
-        answers: known ? [{ type: 'A', name: 'outside.test', ttl: 60, data: '198.51.100.7' }] : [] }), r.port, r.address);
-    });
-    s.bind(53, ${JSON.stringify(A.internet)}, () => console.log('ready'));`;
-  const child = spawn('ip', ['netns', 'exec', lab.internet, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  return new Promise((resolve) => child.stdout.once('data', () => resolve(child)));
-}
+const startUpstream = () => startDnsUpstream(lab.internet, A.internet, { 'outside.test': '198.51.100.7' });
 
 before(async () => {
   lab = createLab();

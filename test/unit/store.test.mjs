@@ -29,7 +29,7 @@ const container = (id, networkId, ip, extra = {}) => ({
   id, name: `c-${id}`, networkId, ip, hostVeth: `veth${id.slice(0, 8)}`, netns: `ctnet-${id.slice(0, 12)}`, hostname: 'h', command: ['sleep', '1'], env: [],
   portSpecs: [], detached: true, autoRemove: false, state: 'running', pid: 1, pidStart: null, exitCode: null, logPath: null, createdAt: new Date().toISOString(),
   startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [],
-  ip6: null, ip6Offset: null, mac: null, ...extra,
+  ip6: null, ip6Offset: null, mac: null, networkMode: 'bridge', netnsOf: null, netOptions: {}, ...extra,
 });
 const id = (c) => c.repeat(64);
 
@@ -54,6 +54,7 @@ test('an older database is migrated in place and keeps its rows (networks become
       VALUES (?, ?, 'n1', ?, ?, ?, ?, 'h', '[]', '[]', '[]', 1, 0, ?, 'then', '["db"]', ?)`);
     insert.run(id('7'), 'web', '10.9.0.7', toInt('10.9.0.7'), 'veth77777777', 'ctnet-777777777777', 'running', '02:42:0a:09:00:07');
     insert.run(id('8'), 'gone', null, null, null, null, 'exited', null);
+    db.prepare("INSERT INTO ports (container_id, protocol, host_ip, host_port, container_port) VALUES (?, 'tcp', '', 8080, 80)").run(id('7'));
     db.close();
     const migrated = new Store(old);
     try {
@@ -65,6 +66,9 @@ test('an older database is migrated in place and keeps its rows (networks become
       assert.deepEqual(migrated.endpointsOn('n1').map((e) => [e.containerName, e.ip, e.primary, e.ifname]), [['web', '10.9.0.7', true, 'eth0']]);
       assert.equal(migrated.findContainer('gone').ip, null);
       assert.equal(migrated.addressBook('n1').inUse(toInt('10.9.0.7')), true);
+      // The containers table was rebuilt (network modes): the rows that reference it stayed.
+      assert.deepEqual(migrated.portsOf(id('7')).map((p) => p.hostPort), [8080]);
+      assert.deepEqual([web.networkMode, web.netnsOf, web.netOptions], ['bridge', null, {}]);
     } finally {
       migrated.close();
     }

@@ -1,0 +1,64 @@
+// Pure pieces of Docker's dialect: /etc files per network mode, run's network options, --format and --filter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { etcFiles } from '../../dist/engine/etc-files.js';
+import { networkChoiceOf } from '../../dist/engine/network-mode.js';
+import { renderFormat } from '../../dist/cli/format.js';
+import { applyFilters } from '../../dist/cli/filters.js';
+
+const HOST = { resolv: 'nameserver 127.0.0.53\nnameserver 10.0.12.2\nsearch lan.example\noptions edns0\n', hosts: '127.0.0.1 localhost\n10.0.12.15 myhost\n' };
+const NET = { kind: 'network', ip: '172.20.0.5', ip6: 'fd00::5', gateway: '172.20.0.1', gateway6: 'fd00::1', embeddedDns: true };
+
+test('etc files: embedded DNS on a network, the host\'s resolvers elsewhere, the host\'s files with --network host', () => {
+  const onNet = etcFiles(NET, 'web', {}, HOST);
+  assert.equal(onNet.hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n172.20.0.5\tweb\nfd00::5\tweb\n');
+  assert.equal(onNet['resolv.conf'], 'nameserver 172.20.0.1\nsearch lan.example\noptions ndots:0\n');
+  assert.equal(onNet.hostname, 'web\n');
+  assert.equal(etcFiles({ ...NET, embeddedDns: false }, 'web', {}, HOST)['resolv.conf'], 'nameserver 10.0.12.2\nsearch lan.example\noptions edns0\n');
+  const none = etcFiles({ kind: 'none' }, 'x', {}, HOST);
+  assert.equal(none.hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  assert.equal(none['resolv.conf'], 'nameserver 10.0.12.2\nsearch lan.example\noptions edns0\n');
+  const host = etcFiles({ kind: 'host' }, 'myhost', {}, HOST);
+  assert.equal(host.hosts, HOST.hosts);
+  assert.equal(host['resolv.conf'], HOST.resolv, 'the host\'s loopback resolver is reachable on its own network');
+});
+
+test('etc files: --add-host (host-gateway per mode), --dns, --dns-search (. clears), --dns-option', () => {
+  const extraHosts = [{ name: 'db', ip: '10.1.1.1' }, { name: 'gw', ip: 'host-gateway' }];
+  assert.match(etcFiles(NET, 'web', { extraHosts }, HOST).hosts, /\n10\.1\.1\.1\tdb\n172\.20\.0\.1\tgw\nfd00::1\tgw\n172\.20\.0\.5\tweb\n/);
+  assert.match(etcFiles({ kind: 'host' }, 'h', { extraHosts }, HOST).hosts, /\n127\.0\.0\.1\tgw\n$/);
+  const options = { dns: ['9.9.9.9'], dnsSearch: ['.'], dnsOptions: ['ndots:3'] };
+  assert.equal(etcFiles({ ...NET, embeddedDns: false }, 'w', options, HOST)['resolv.conf'], 'nameserver 9.9.9.9\noptions ndots:3\n');
+  // With embedded DNS the gateway stays the name server: --dns servers are its upstreams for this container.
+  assert.equal(etcFiles(NET, 'w', options, HOST)['resolv.conf'], 'nameserver 172.20.0.1\noptions ndots:3\n');
+});
+
+test('--network: a network name, none, host, container:NAME', () => {
+  assert.deepEqual(networkChoiceOf(undefined), { mode: 'bridge', network: 'bridge' });
+  assert.deepEqual(networkChoiceOf('front'), { mode: 'bridge', network: 'front' });
+  assert.deepEqual(networkChoiceOf('none'), { mode: 'none' });
+  assert.deepEqual(networkChoiceOf('host'), { mode: 'host' });
+  assert.deepEqual(networkChoiceOf('container:web'), { mode: 'container', container: 'web' });
+  assert.throws(() => networkChoiceOf('container:'), /needs a container name/);
+});
+
+const ITEMS = [{ n: 'web', id: 'abc' }, { n: 'db', id: 'def' }];
+const COLUMNS = { Names: { header: 'NAMES', text: (x) => x.n }, ID: { header: 'CONTAINER ID', text: (x) => x.id } };
+
+test('--format: templates, table with headers, json lines, functions; unknown fields and actions refused', () => {
+  assert.equal(renderFormat('{{.Names}}:{{.ID}}', ITEMS, COLUMNS, 'containers'), 'web:abc\ndb:def\n');
+  assert.equal(renderFormat('table {{.ID}}\\t{{.Names}}', ITEMS, COLUMNS, 'containers'), 'CONTAINER ID\tNAMES\nabc\tweb\ndef\tdb\n');
+  assert.equal(renderFormat('{{ upper .Names }} {{json .ID}}', ITEMS.slice(0, 1), COLUMNS, 'containers'), 'WEB "abc"\n');
+  assert.deepEqual(renderFormat('json', ITEMS, COLUMNS, 'containers').trim().split('\n').map((l) => JSON.parse(l)), [{ Names: 'web', ID: 'abc' }, { Names: 'db', ID: 'def' }]);
+  assert.throws(() => renderFormat('{{.Image}}', ITEMS, COLUMNS, 'containers'), /have no field \.Image; use one of \.Names, \.ID/);
+  assert.throws(() => renderFormat('{{range .Names}}{{end}}', ITEMS, COLUMNS, 'containers'), /only \{\{\.Field\}\}/);
+});
+
+test('--filter: alternatives of one key, all keys together; unknown keys refused with the known ones', () => {
+  const matchers = { name: (x, v) => x.n.includes(v), id: (x, v) => x.id.startsWith(v) };
+  assert.deepEqual(applyFilters(ITEMS, ['name=we', 'name=d'], matchers, 'ps can').map((x) => x.n), ['web', 'db']);
+  assert.deepEqual(applyFilters(ITEMS, ['name=e', 'id=d'], matchers, 'ps can').map((x) => x.n), []);
+  assert.deepEqual(applyFilters(ITEMS, ['name=e', 'id=a'], matchers, 'ps can').map((x) => x.n), ['web']);
+  assert.throws(() => applyFilters(ITEMS, ['label=x'], matchers, 'ps can'), /ps can filter on name=VALUE, id=VALUE/);
+  assert.throws(() => applyFilters(ITEMS, ['name'], matchers, 'ps can'), /ps can filter on/);
+});
