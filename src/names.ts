@@ -12,6 +12,8 @@ export const CHAIN = {
   forward: 'forward',
   /** bridge ctnet: the anti-spoofing checks of container ports. */
   guard: 'port_guard',
+  /** bridge ctnet: frames bridged from one port to another (enable_icc=false drops them). */
+  bridgeForward: 'bridge_forward',
   /** What internal networks' containers may send to the host (DNS to their gateway), and what the host may start towards them (nothing). */
   input: 'input',
   outputFilter: 'output_filter',
@@ -33,6 +35,8 @@ export const SET = {
   arpSource: 'port_arp',
   source6: 'port_ip6',
   ndTargets: 'port_nd_targets',
+  /** bridge ctnet: container ports of networks whose containers may not talk to each other (enable_icc=false). */
+  noIcc: 'no_icc_ports',
 } as const;
 
 /** Port maps: `*_any` keyed by port for every local address, `*_host` keyed by host address . port. */

@@ -5,6 +5,7 @@ import { eachName } from './each-name.js';
 import { applyFilters, type Matchers } from './filters.js';
 import { renderFormat, type Columns } from './format.js';
 import type { NetworkView } from '../engine/views.js';
+import { BRIDGE_OPTIONS } from '../engine/network-options.js';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import { isIPv6 } from '../addr/family.js';
@@ -42,23 +43,50 @@ function registerFirewall(program: Command): void {
     });
 }
 
+const collect = (v: string, p: string[]): string[] => [...p, v];
+
+/** KEY=VALUE flags as a record (a --label may be a bare KEY, as Docker's). */
+function keyValues(given: readonly string[], flag: string, valueNeeded: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of given) {
+    const at = kv.indexOf('=');
+    if (at === 0 || (at < 0 && valueNeeded)) throw new InvalidArgumentError(`invalid ${flag} "${kv}": expected KEY=VALUE`);
+    out[at < 0 ? kv : kv.slice(0, at)] = at < 0 ? '' : kv.slice(at + 1);
+  }
+  return out;
+}
+
+interface CreateFlags extends ChangeFlags {
+  subnet: string[]; ipv6?: boolean; gateway?: string; bridge?: string; internal?: boolean; mtu?: number; ipMasq?: boolean;
+  ipRange?: string; auxAddress: string[]; label: string[]; opt: string[]; driver?: string;
+}
+
 function registerNetworkCreate(network: Command): void {
   network
     .command('create')
     .description('Create a network: a bridge with the gateway address, forwarding and masquerade for its subnet')
     .argument('<name>', 'network name')
-    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 172.20.0.0/16 (default: a free private /16 or /24); with --ipv6 also an IPv6 one, e.g. fd00:db8::/64', (v: string, p: string[]) => [...p, v], [])
+    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 172.20.0.0/16 (default: a free private /16 or /24); with --ipv6 also an IPv6 one, e.g. fd00:db8::/64', collect, [])
     .option('--ipv6', 'dual stack: containers also get an IPv6 address of the IPv6 --subnet, a default route, masquerade and published ports')
     .option('--gateway <ip>', 'gateway address on the bridge (default: first address of the subnet)')
     .option('--bridge <ifname>', 'bridge interface name, at most 15 characters (default: br-<id>)')
     .option('--internal', 'no way out: no masquerade, no forwarding to other interfaces, no published ports')
     .option('--mtu <n>', 'MTU of the bridge and the containers\' interfaces', integer)
     .option('--ip-masq <bool>', 'masquerade the subnet on its way out; false is routed mode: containers keep their addresses (default true)', bool)
+    .option('--ip-range <cidr>', 'hand out addresses from this part of the subnet only, e.g. 172.20.5.0/24')
+    .option('--aux-address <NAME=IP>', 'an address of the subnet never handed out, e.g. router=172.20.0.254 (repeatable)', collect, [])
+    .option('--label <KEY=VALUE>', 'a label to find the network by (network ls --filter label=KEY) (repeatable)', collect, [])
+    .option('-o, --opt <KEY=VALUE>', `Docker's bridge options: ${Object.values(BRIDGE_OPTIONS).join(', ')} (repeatable)`, collect, [])
+    .option('-d, --driver <driver>', 'bridge (the default)')
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (name: string, o: { subnet: string[]; ipv6?: boolean; gateway?: string; bridge?: string; internal?: boolean; mtu?: number; ipMasq?: boolean } & ChangeFlags) => {
+    .action(async (name: string, o: CreateFlags) => {
       await withEngine(o, (e) => {
-        const n = e.createNetwork({ name, ...subnetsOf(o.subnet, o.ipv6 === true), gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq });
+        const n = e.createNetwork({
+          name, ...subnetsOf(o.subnet, o.ipv6 === true), gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq,
+          ipRange: o.ipRange, auxAddresses: keyValues(o.auxAddress, '--aux-address', true), labels: keyValues(o.label, '--label', false), options: keyValues(o.opt, '-o', true),
+          driver: o.driver,
+        });
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
       });
     });
@@ -69,6 +97,10 @@ const NETWORK_FILTERS: Matchers<NetworkView> = {
   id: (n, v) => n.Id.startsWith(v),
   name: (n, v) => n.Name.includes(v),
   driver: (n, v) => n.Driver === v,
+  label: (n, v) => {
+    const at = v.indexOf('=');
+    return at < 0 ? v in n.Labels : n.Labels[v.slice(0, at)] === v.slice(at + 1);
+  },
   dangling: (n, v) => {
     if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--filter dangling=${v}: use dangling=true or dangling=false`);
     return (n.Containers.length === 0) === (v === 'true');
@@ -87,6 +119,7 @@ const NETWORK_COLUMNS: Columns<NetworkView> = {
   Subnet: { header: 'SUBNET', text: (n) => n.Subnet },
   Gateway: { header: 'GATEWAY', text: (n) => n.Gateway },
   Bridge: { header: 'BRIDGE', text: (n) => n.Bridge },
+  Labels: { header: 'LABELS', text: (n) => Object.entries(n.Labels).map(([k, v]) => `${k}=${v}`).join(',') },
 };
 
 function registerNetworkLs(network: Command): void {
@@ -96,7 +129,7 @@ function registerNetworkLs(network: Command): void {
     .description('List networks')
     .option('-q, --quiet', 'print network IDs only')
     .option('--no-trunc', 'print whole IDs')
-    .option('-f, --filter <KEY=VALUE>', 'only networks that match: id, name (a part of it), driver, dangling (true: no containers) (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-f, --filter <KEY=VALUE>', 'only networks that match: id, name (a part of it), driver, label (KEY or KEY=VALUE), dangling (true: no containers) (repeatable)', collect, [])
     .option('--format <format>', "json (a JSON object per line), table TEMPLATE, or a template such as '{{.Name}} {{.Driver}}'")
     .option('--json', 'print JSON (one array of inspect objects)')
     .action(async (o: { quiet?: boolean; trunc: boolean; filter: string[]; format?: string } & JsonFlag) => {

@@ -43,7 +43,7 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip), hostVeth: a.hostVeth, bridge: net.bridge,
-    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a),
+    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net),
     ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
 }
@@ -99,7 +99,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     const a = ctx.store.connectionsOf(c.id).find((x) => x.networkId === net.id);
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
-    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a)), missingOk: true }];
+    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a, net)), missingOk: true }];
     ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));
   });

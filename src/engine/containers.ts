@@ -235,8 +235,18 @@ function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: Pr
     // Before the default network is made on first use: a refused run changes nothing.
     checkHostAddresses(ctx, v.ports);
     // The default network made on first use goes again when the container is refused.
-    return onNetworkMadeIfNeeded(ctx, choice.network, () => networkForRun(ctx, choice.network), (net) => setUpIn(ctx, { mode: 'bridge', net }, req, v, start));
+    return onNetworkMadeIfNeeded(ctx, choice.network, () => networkForRun(ctx, choice.network), (net) => {
+      const ports = boundTo(net, v.ports);
+      if (ports !== v.ports) checkHostAddresses(ctx, ports);
+      return setUpIn(ctx, { mode: 'bridge', net }, req, { ...v, ports }, start);
+    });
   });
+}
+
+/** Docker's host_binding_ipv4: a -p without a host address publishes on the network's binding address. */
+function boundTo(net: NetworkRecord, ports: PortRequest[]): PortRequest[] {
+  const binding = net.hostBindingIpv4;
+  return binding === null || ports.every((p) => p.hostIp !== null) ? ports : ports.map((p) => (p.hostIp === null ? { ...p, hostIp: binding } : p));
 }
 
 function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
@@ -352,7 +362,7 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
   for (const p of ports) store.insertPort(p);
   const sysctls = record.netns === null ? [] : sysctlSteps(record.netns, v.netOptions);
   if (net && endpoint && record.netns !== null) {
-    const attachment = { ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record), routes: extraRoutesOf(net, cni?.routes ?? []) };
+    const attachment = { ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []) };
     return { record, network: [...planAttach(attachment), ...sysctls] };
   }
   return { record, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };

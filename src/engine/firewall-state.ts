@@ -1,6 +1,6 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { containerMac } from '../plan/network-plan.js';
-import type { AttachmentRecord, ContainerRecord, PortRecord, StateStore } from '../store/store.js';
+import type { AttachmentRecord, ContainerRecord, NetworkRecord, PortRecord, StateStore } from '../store/store.js';
 import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
@@ -37,19 +37,23 @@ export function mappingsOf(store: StateStore, c: ContainerRecord, family: Family
  * What a container's bridge port may send from (its MAC and addresses); none before it has a port.
  * A runtime's attachment recorded before MACs were (it may have chosen its own) is not guessed.
  */
-export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>): PortGuard | undefined {
+export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>, net: Pick<NetworkRecord, 'icc'>): PortGuard | undefined {
   if (!e.hostVeth || !e.ip) return undefined;
   if (!e.mac && !e.ownsNetns) return undefined;
-  return { port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6 };
+  return { port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6, isolated: !net.icc };
 }
 
 /** The same for a further network of a container (network connect, never a runtime's): its MAC is derived from that address. */
-export const attachmentGuard = (a: AttachmentRecord): PortGuard => guardOf({ ...a, ownsNetns: true }) as PortGuard;
+export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'icc'>): PortGuard => guardOf({ ...a, ownsNetns: true }, net) as PortGuard;
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
 export function activeGuards(store: StateStore): PortGuard[] {
-  const networks = new Set(store.listNetworks().map((n) => n.id));
-  return store.listEndpoints().filter((e) => networks.has(e.networkId)).map(guardOf).filter((g): g is PortGuard => g !== undefined);
+  const networks = new Map(store.listNetworks().map((n) => [n.id, n]));
+  return store.listEndpoints().flatMap((e) => {
+    const net = networks.get(e.networkId);
+    const g = net ? guardOf(e, net) : undefined;
+    return g ? [g] : [];
+  });
 }
 
 /**

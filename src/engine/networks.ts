@@ -12,6 +12,7 @@ import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-tear
 import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { IPv4 } from '../addr/family.js';
 import { RESERVED_NETWORK_NAMES } from './network-mode.js';
+import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOptions, type DriverOptions } from './network-options.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
@@ -36,6 +37,15 @@ export interface CreateNetworkRequest {
   dns?: boolean;
   /** Dual stack: an IPv6 subnet beside the IPv4 one (its gateway is its first address). */
   subnet6?: string;
+  /** --ip-range: containers get addresses of this CIDR inside the subnet only. */
+  ipRange?: string;
+  /** --aux-address NAME=IP: addresses never handed out. */
+  auxAddresses?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** -o KEY=VALUE: Docker's driver options (see network-options.ts). */
+  options?: Record<string, string>;
+  /** -d: bridge (the default). */
+  driver?: string;
 }
 
 
@@ -64,17 +74,43 @@ function chooseGateway(subnet: Subnet, requested: string | undefined): IPv4 {
   return gw;
 }
 
-export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): NetworkRecord {
+/** The request with Docker's -o options folded in, checked before anything changes. */
+function checkCreate(req: CreateNetworkRequest): CreateNetworkRequest & { driverOptions: DriverOptions } {
   validateName('network', req.name);
   if (RESERVED_NETWORK_NAMES.includes(req.name)) {
     throw new InvalidArgumentError(`network name ${req.name} is reserved: ctnet run --network ${req.name} means Docker's ${req.name} mode; pick another name`);
   }
+  const driverOptions = parseDriverOptions(parseDriver(req.driver), req.options ?? {});
+  if (driverOptions.bridge !== undefined && req.bridge !== undefined && driverOptions.bridge !== req.bridge) {
+    throw new InvalidArgumentError(`--bridge ${req.bridge} and -o ${BRIDGE_OPTIONS.name}=${driverOptions.bridge} disagree; give one`);
+  }
+  if (driverOptions.mtu !== undefined && req.mtu !== undefined && driverOptions.mtu !== req.mtu) {
+    throw new InvalidArgumentError(`--mtu ${req.mtu} and -o ${BRIDGE_OPTIONS.mtu}=${driverOptions.mtu} disagree; give one`);
+  }
+  if (driverOptions.ipMasq !== undefined && req.ipMasq !== undefined && driverOptions.ipMasq !== req.ipMasq) {
+    throw new InvalidArgumentError(`--ip-masq ${req.ipMasq} and -o ${BRIDGE_OPTIONS.masquerade}=${driverOptions.ipMasq} disagree; give one`);
+  }
+  for (const key of Object.keys(req.labels ?? {})) {
+    if (!key || /[\s=]/.test(key)) throw new InvalidArgumentError(`invalid --label "${key}": expected KEY=VALUE with a KEY of no spaces`);
+  }
+  const merged = { ...req, bridge: req.bridge ?? driverOptions.bridge, mtu: req.mtu ?? driverOptions.mtu, ipMasq: req.ipMasq ?? driverOptions.ipMasq, driverOptions };
+  if ((req.ipRange !== undefined || Object.keys(req.auxAddresses ?? {}).length) && req.subnet === undefined) {
+    throw new InvalidArgumentError(`${req.ipRange !== undefined ? '--ip-range' : '--aux-address'} needs --subnet: both are addresses of the subnet you give`);
+  }
+  if (req.ipRange !== undefined && (req.rangeStart !== undefined || req.rangeEnd !== undefined)) throw new InvalidArgumentError('give --ip-range or rangeStart/rangeEnd, not both');
+  return merged;
+}
+
+export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): NetworkRecord {
+  const req = checkCreate(given);
   if (req.bridge !== undefined) validateIfname(req.bridge, '--bridge');
   const mtu = validateMtu(req.mtu) ?? DEFAULT_MTU;
   const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
   if (requestedSubnet) {
-    chooseGateway(requestedSubnet, req.gateway);
+    const gateway = chooseGateway(requestedSubnet, req.gateway);
     checkRange(requestedSubnet, req.rangeStart, req.rangeEnd);
+    if (req.ipRange !== undefined) ipRangeOf(requestedSubnet, req.ipRange);
+    auxAddressesOf(requestedSubnet, gateway, req.auxAddresses ?? {});
   }
   else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
   const subnet6 = req.subnet6 !== undefined ? parseSubnet6(req.subnet6) : undefined;
@@ -95,12 +131,15 @@ export function createNetwork(ctx: EngineContext, req: CreateNetworkRequest): Ne
     if (link && !leftover) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
 
     const subnet = freeSubnet(ctx, requestedSubnet, subnet6, others);
+    const gateway = chooseGateway(subnet, req.gateway);
     const record: NetworkRecord = {
-      id, name: req.name, subnet: subnet.cidr, gateway: chooseGateway(subnet, req.gateway), bridge,
+      id, name: req.name, subnet: subnet.cidr, gateway, bridge,
       internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating',
-      ...checkRange(subnet, req.rangeStart, req.rangeEnd),
+      ...(req.ipRange !== undefined ? ipRangeOf(subnet, req.ipRange) : checkRange(subnet, req.rangeStart, req.rangeEnd)),
       ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
+      labels: req.labels ?? {}, ipRange: req.ipRange ?? null, auxAddresses: auxAddressesOf(subnet, gateway, req.auxAddresses ?? {}),
+      icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4, driver: 'bridge', parent: null,
     };
     const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
     const forwarding6Before = subnet6 && !others.some((o) => o.subnet6) ? ctx.kernel().inHost(() => readSysctl(IPV6_FORWARD)) : undefined;

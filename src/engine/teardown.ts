@@ -38,7 +38,7 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
   const net = ctx.store.getNetworkById(c.networkId);
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
-  const guards = [guardOf(c), ...ctx.store.connectionsOf(c.id).map(attachmentGuard)].filter((g) => g !== undefined);
+  const guards = [guardOf(c, net), ...ctx.store.connectionsOf(c.id).map((a) => attachmentGuard(a, ctx.store.getNetworkById(a.networkId)))].filter((g) => g !== undefined);
   const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
   if (joined) ops.push(...[c.hostVeth, ...ctx.store.connectionsOf(c.id).map((a) => a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
   return ops;

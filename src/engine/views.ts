@@ -1,6 +1,7 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
-import type { ContainerRecord, NetworkRecord, StateStore } from '../store/store.js';
+import type { ContainerRecord, NetworkDriver, NetworkRecord, StateStore } from '../store/store.js';
+import { BRIDGE_OPTIONS } from './network-options.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
@@ -12,7 +13,7 @@ import { DEFAULT_NETWORK } from '../names.js';
 export interface NetworkView {
   Id: string;
   Name: string;
-  Driver: 'bridge';
+  Driver: NetworkDriver;
   Subnet: string;
   Gateway: string;
   Bridge: string;
@@ -24,14 +25,27 @@ export interface NetworkView {
   IPv6Gateway: string | null;
   MTU: number;
   Created: string;
+  /** --ip-range (null: the whole subnet), --aux-address, --label. */
+  IPRange: string | null;
+  AuxiliaryAddresses: Record<string, string>;
+  Labels: Record<string, string>;
+  /** Docker's driver options as in effect. */
+  Options: Record<string, string>;
   Containers: { Id: string; Name: string; IPAddress: string | null; IPv6Address: string | null; State: string }[];
+}
+
+function optionsOf(n: NetworkRecord): Record<string, string> {
+  return {
+    [BRIDGE_OPTIONS.name]: n.bridge, [BRIDGE_OPTIONS.icc]: String(n.icc), [BRIDGE_OPTIONS.masquerade]: String(n.ipMasq && !n.internal),
+    [BRIDGE_OPTIONS.hostBinding]: n.hostBindingIpv4 ?? '0.0.0.0', [BRIDGE_OPTIONS.mtu]: String(n.mtu),
+  };
 }
 
 export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
   return {
-    Id: n.id, Name: n.name, Driver: 'bridge', Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
+    Id: n.id, Name: n.name, Driver: n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
-    MTU: n.mtu, Created: n.createdAt,
+    MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
     Containers: [
       ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
       // Containers connected to it as a further network (network connect).

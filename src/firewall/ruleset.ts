@@ -181,6 +181,8 @@ export interface PortGuard {
   ip: string;
   /** Dual stack: its IPv6 address (its link-local one is derived from the MAC). */
   ip6?: string | null;
+  /** Its network was made with enable_icc=false: no frame is bridged between it and another such port. */
+  isolated?: boolean;
 }
 
 export const BRIDGE_TABLE = `bridge ${NFT_TABLE}`;
@@ -203,7 +205,7 @@ function hex128(ip: string): string {
   return `0x${groups.map((g) => g.padStart(4, '0')).join('')}`;
 }
 
-function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' | 'nd6', string[]> {
+function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' | 'nd6' | 'noIcc', string[]> {
   const p = `"${g.port}"`;
   const own6 = g.ip6 ? [g.ip6, linkLocalOf(g.mac)] : [];
   return {
@@ -213,11 +215,18 @@ function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' 
     // :: is the source of duplicate address detection.
     src6: g.ip6 ? [...own6, '::'].map((a) => `${p} . ${g.mac} . ${a}`) : [],
     nd6: own6.map((a) => `${p} . ${hex128(a)}`),
+    noIcc: g.isolated ? [p] : [],
   };
 }
 
+/**
+ * The bridge table: anti-spoofing (above), and Docker's enable_icc=false: a frame bridged from one
+ * isolated container port to another is dropped (a bridge forwards only between its own ports, so
+ * both are of the same network; what goes to the gateway, out, or comes in through a published port
+ * is routed by the host, not bridged, and passes). This kernel has no `meta ibrname` (NFT_BRIDGE_META).
+ */
 export function renderBridgeTable(guards: readonly PortGuard[]): string {
-  const all = { ports: [] as string[], src4: [] as string[], arp4: [] as string[], src6: [] as string[], nd6: [] as string[] };
+  const all = { ports: [] as string[], src4: [] as string[], arp4: [] as string[], src6: [] as string[], nd6: [] as string[], noIcc: [] as string[] };
   for (const g of sorted(guards, (x) => x.port)) for (const [k, v] of Object.entries(guardElements(g))) all[k as keyof typeof all].push(...v);
   let out = `table ${BRIDGE_TABLE} {\n`;
   out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
@@ -225,13 +234,16 @@ export function renderBridgeTable(guards: readonly PortGuard[]): string {
   out += `\tset ${SET.arpSource} {\n\t\ttype ifname . ether_addr . ether_addr . ipv4_addr\n${elements(all.arp4)}\t}\n`;
   out += `\tset ${SET.source6} {\n\t\ttype ifname . ether_addr . ipv6_addr\n${elements(all.src6)}\t}\n`;
   out += `\tset ${SET.ndTargets} {\n\t\ttypeof iifname . @th,64,128\n${elements(all.nd6)}\t}\n`;
+  out += `\tset ${SET.noIcc} {\n\t\ttype ifname\n${elements(all.noIcc)}\t}\n`;
   out += `\tchain ${CHAIN.guard} {\n\t\ttype filter hook prerouting priority -300; policy accept;\n`;
   out += `\t\tiifname != @${SET.guardedPorts} accept\n`;
   out += `\t\tether type arp iifname . ether saddr . arp saddr ether . arp saddr ip @${SET.arpSource} accept\n`;
   out += `\t\tether type ip iifname . ether saddr . ip saddr @${SET.source4} accept\n`;
   out += `\t\ticmpv6 type nd-neighbor-advert iifname . @th,64,128 != @${SET.ndTargets} drop\n`;
   out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
-  out += `\t\tdrop\n\t}\n}\n`;
+  out += `\t\tdrop\n\t}\n`;
+  out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+  out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} drop\n\t}\n}\n`;
   return out;
 }
 
@@ -241,6 +253,6 @@ export function renderReplaceBridgeTable(guards: readonly PortGuard[]): string {
 
 /** One container's elements added or deleted, one per line (a missing one can be skipped alone). */
 export function renderGuardElements(verb: 'add' | 'delete', g: PortGuard): string {
-  const sets: Record<string, string> = { ports: SET.guardedPorts, src4: SET.source4, arp4: SET.arpSource, src6: SET.source6, nd6: SET.ndTargets };
+  const sets: Record<string, string> = { ports: SET.guardedPorts, src4: SET.source4, arp4: SET.arpSource, src6: SET.source6, nd6: SET.ndTargets, noIcc: SET.noIcc };
   return Object.entries(guardElements(g)).flatMap(([k, items]) => items.map((e) => `${verb} element ${BRIDGE_TABLE} ${sets[k]} { ${e} }\n`)).join('');
 }

@@ -200,4 +200,15 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE UNIQUE INDEX containers_cni ON containers(network_id, cni_container_id, ifname) WHERE cni_container_id IS NOT NULL;
   CREATE INDEX containers_netns_of ON containers(netns_of) WHERE netns_of IS NOT NULL;
   `,
+  // Docker's network options: labels, reserved (auxiliary) addresses, no traffic between containers
+  // (enable_icc=false), a default host address for published ports; the driver (bridge or macvlan) and its parent.
+  `
+  ALTER TABLE networks ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE networks ADD COLUMN ip_range TEXT;
+  ALTER TABLE networks ADD COLUMN aux_addresses TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE networks ADD COLUMN icc INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE networks ADD COLUMN host_binding_ipv4 TEXT;
+  ALTER TABLE networks ADD COLUMN driver TEXT NOT NULL DEFAULT 'bridge' CHECK (driver IN ('bridge', 'macvlan'));
+  ALTER TABLE networks ADD COLUMN parent TEXT;
+  `,
 ];

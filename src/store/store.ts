@@ -31,7 +31,22 @@ export interface NetworkRecord {
   gateway6: IPv6 | null;
   /** creating: recorded, kernel being set up; removing: kernel being torn down. Only a killed command leaves either. */
   state: NetworkState;
+  /** --label KEY=VALUE. */
+  labels: Record<string, string>;
+  /** --ip-range as given (its addresses are rangeStart-rangeEnd). */
+  ipRange: string | null;
+  /** --aux-address NAME=IP: addresses IPAM never hands out (a router's, a printer's on the segment). */
+  auxAddresses: Record<string, IPv4>;
+  /** Containers of the network may talk to each other (Docker's enable_icc; false: only to the gateway and out). */
+  icc: boolean;
+  /** Docker's host_binding_ipv4: the host address a -p without one publishes on (null: every address). */
+  hostBindingIpv4: string | null;
+  /** bridge: ctnet's bridge; macvlan: containers on `parent`'s segment with MACs of their own (`bridge` is then unused). */
+  driver: NetworkDriver;
+  parent: string | null;
 }
+
+export type NetworkDriver = 'bridge' | 'macvlan';
 
 export type NetworkState = 'creating' | 'ready' | 'removing';
 
@@ -183,6 +198,13 @@ const toNetwork = (r: Row): NetworkRecord => ({
   subnet6: (r.subnet6 as string | null) ?? null,
   gateway6: (r.gateway6 as IPv6 | null) ?? null,
   state: r.state as NetworkState,
+  labels: JSON.parse((r.labels as string | null) ?? '{}'),
+  ipRange: (r.ip_range as string | null) ?? null,
+  auxAddresses: JSON.parse((r.aux_addresses as string | null) ?? '{}'),
+  icc: r.icc !== 0,
+  hostBindingIpv4: (r.host_binding_ipv4 as string | null) ?? null,
+  driver: ((r.driver as NetworkDriver | null) ?? 'bridge'),
+  parent: (r.parent as string | null) ?? null,
 });
 
 const toContainer = (r: Row): ContainerRecord => {
@@ -461,8 +483,10 @@ export class Store implements StateStore {
 
   insertNetwork(n: NetworkRecord): void {
     this.db
-      .prepare('INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6, n.state);
+      .prepare(`INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6, state,
+        labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6, n.state,
+        JSON.stringify(n.labels), n.ipRange, JSON.stringify(n.auxAddresses), n.icc ? 1 : 0, n.hostBindingIpv4, n.driver, n.parent);
   }
 
   deleteNetwork(id: string): void {
@@ -521,26 +545,34 @@ export class Store implements StateStore {
   addressBook(networkId: string): AddressBook {
     const used = (ip: number): boolean =>
       this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = ?').get(networkId, ip) !== undefined;
-    return {
-      inUse: used,
-      // The lowest free address is the first one, the one after the gateway, or one after a used one.
-      lowestFree: (first, last, gateway) =>
-        (this.sql(`
+    const row = this.sql('SELECT aux_addresses FROM networks WHERE id = ?').get(networkId) as Row | undefined;
+    const aux = new Set(Object.values(JSON.parse((row?.aux_addresses as string | undefined) ?? '{}') as Record<string, string>).map(toInt));
+    const lowestUnused = (first: number, last: number, gateway: number): number | undefined =>
+      (this.sql(`
           SELECT cand FROM (
             SELECT ? AS cand UNION ALL SELECT ? + 1
             UNION ALL SELECT ip_num + 1 FROM attachments WHERE network_id = ?
           )
           WHERE cand BETWEEN ? AND ? AND cand != ?
             AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = cand)
-          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined,
+          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined;
+    return {
+      inUse: (ip) => aux.has(ip) || used(ip),
+      // The lowest free address is the first one, the one after the gateway, or one after a used one;
+      // one that is reserved (--aux-address) moves the search past it.
+      lowestFree(first, last, gateway) {
+        let cand = lowestUnused(first, last, gateway);
+        while (cand !== undefined && aux.has(cand)) cand = lowestUnused(cand + 1, last, gateway);
+        return cand;
+      },
     };
   }
 
-  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has, first network or connected. */
   ip6OffsetTaken(networkId: string, offset: number): boolean {
     return this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = ?').get(networkId, offset) !== undefined;
   }
 
+  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has, first network or connected. */
   lowestFreeIp6Offset(networkId: string): number {
     const row = this.sql(`
       SELECT cand FROM (

@@ -103,7 +103,7 @@ test('anti-spoofing: the bridge table golden, elements per container, the EUI-64
   const { renderBridgeTable, renderGuardElements, linkLocalOf } = await import('../../dist/firewall/ruleset.js');
   const guards = [
     { port: 'veth2', mac: '02:42:ac:11:00:03', ip: '172.17.0.3', ip6: 'fd00::3' },
-    { port: 'veth1', mac: '02:42:ac:11:00:02', ip: '172.17.0.2' },
+    { port: 'veth1', mac: '02:42:ac:11:00:02', ip: '172.17.0.2', isolated: true },
   ];
   assertGolden('bridge-guard.nft', renderBridgeTable(guards));
   assert.equal(linkLocalOf('02:42:ac:1e:00:03'), 'fe80::42:acff:fe1e:3');
@@ -112,5 +112,6 @@ test('anti-spoofing: the bridge table golden, elements per container, the EUI-64
     'delete element bridge ctnet container_ports { "veth1" }',
     'delete element bridge ctnet port_ip { "veth1" . 02:42:ac:11:00:02 . 172.17.0.2 }',
     'delete element bridge ctnet port_arp { "veth1" . 02:42:ac:11:00:02 . 02:42:ac:11:00:02 . 172.17.0.2 }',
+    'delete element bridge ctnet no_icc_ports { "veth1" }',
   ]);
 });

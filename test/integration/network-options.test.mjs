@@ -1,0 +1,99 @@
+// network create as Docker users write it: --ip-range, --aux-address, --label, and -o with Docker's
+// bridge options (bridge.name, enable_icc, enable_ip_masquerade, host_binding_ipv4, driver.mtu),
+// with real traffic for the ones that change what passes, and a control network beside them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createLab, probe, echoServerCommand, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+});
+after(() => lab?.close());
+
+const O = (k, v) => ['-o', `com.docker.network.${k}=${v}`];
+
+test('--ip-range and --aux-address: addresses come from the range, reserved ones are skipped and cannot be asked for', () => {
+  lab.ok(['network', 'create', 'ranged', '--subnet', '172.32.0.0/16', '--ip-range', '172.32.5.0/24', '--aux-address', 'router=172.32.5.1', '--aux-address', 'printer=172.32.5.2']);
+  const n = lab.json(['network', 'inspect', 'ranged']);
+  assert.equal(n.IPRange, '172.32.5.0/24');
+  assert.deepEqual(n.AuxiliaryAddresses, { router: '172.32.5.1', printer: '172.32.5.2' });
+  lab.ok(['run', '-d', '--name', 'r1', '--network', 'ranged', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'r2', '--network', 'ranged', '--', 'sleep', '600']);
+  const ips = ['r1', 'r2'].map((c) => lab.json(['inspect', c]).NetworkSettings.IPAddress);
+  assert.deepEqual(ips, ['172.32.5.0', '172.32.5.3'], 'the range, minus the reserved addresses');
+  const taken = lab.ctnet(['run', '--network', 'ranged', '--ip', '172.32.5.1', '--', 'true']);
+  assert.equal(taken.code, 4);
+  assert.match(taken.stderr, /already in use/);
+  for (const [args, pattern] of [
+    [['--subnet', '172.33.0.0/24', '--ip-range', '172.34.0.0/24'], /not inside subnet/],
+    [['--ip-range', '172.33.0.0/24'], /--ip-range needs --subnet/],
+    [['--subnet', '172.33.0.0/24', '--aux-address', 'gw=172.33.0.1'], /is the gateway/],
+    [['--subnet', '172.33.0.0/24', '--aux-address', 'x=10.1.1.1'], /outside subnet/],
+    [['--subnet', '172.33.0.0/24', '--aux-address', 'noequals'], /expected KEY=VALUE/],
+  ]) {
+    const r = lab.ctnet(['network', 'create', 'bad', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+  lab.ok(['rm', '-f', 'r1', 'r2']);
+  lab.ok(['network', 'rm', 'ranged']);
+});
+
+test('--label: shown by inspect, found by network ls --filter label=KEY and label=KEY=VALUE', () => {
+  lab.ok(['network', 'create', 'prod-net', '--label', 'env=prod', '--label', 'team']);
+  lab.ok(['network', 'create', 'dev-net', '--label', 'env=dev']);
+  assert.deepEqual(lab.json(['network', 'inspect', 'prod-net']).Labels, { env: 'prod', team: '' });
+  assert.equal(lab.ok(['network', 'ls', '--filter', 'label=env=prod', '--format', '{{.Name}}']), 'prod-net\n');
+  assert.deepEqual(lab.ok(['network', 'ls', '--filter', 'label=env', '--format', '{{.Name}} {{.Labels}}']).trim().split('\n').sort(), ['dev-net env=dev', 'prod-net env=prod,team=']);
+  lab.ok(['network', 'rm', 'prod-net', 'dev-net']);
+});
+
+test('-o enable_icc=false: containers of the network cannot reach each other, but reach the host and the outside, and their published ports answer; a network with icc can', async () => {
+  lab.ok(['network', 'create', 'isolated', '--subnet', '172.35.0.0/24', ...O('bridge.enable_icc', 'false')]);
+  lab.ok(['network', 'create', 'open', '--subnet', '172.35.1.0/24']);
+  for (const net of ['isolated', 'open']) {
+    lab.ok(['run', '-d', '--name', `${net}-srv`, '--network', net, '-p', `${net === 'open' ? 8151 : 8150}:8080`, '--', ...echoServerCommand(`${net}-srv`, 8080)]);
+    lab.ok(['run', '-d', '--name', `${net}-cli`, '--network', net, '--', 'sleep', '600']);
+  }
+  const ipOf = (c) => lab.json(['inspect', c]).NetworkSettings.IPAddress;
+  const from = (c, ip, port) => probe(lab.nsOf(c), ip, port, 'tcp', 800);
+  assert.ok((await lab.waitAnswer(lab.nsOf('open-cli'), ipOf('open-srv'), 8080)).ok, 'control: containers of an icc network talk');
+  assert.equal(from('isolated-cli', ipOf('isolated-srv'), 8080).ok, false, 'icc=false: container to container is dropped');
+  assert.notEqual(spawnSync('ip', ['netns', 'exec', lab.nsOf('isolated-cli'), 'ping', '-c', '1', '-W', '1', ipOf('isolated-srv')]).status, 0, 'not even ARP and ping');
+  lab.serve(lab.internet, 'internet', 8088);
+  assert.ok((await lab.waitAnswer(lab.nsOf('isolated-cli'), A.internet, 8088)).ok, 'egress passes');
+  const published = await lab.waitAnswer(lab.host2, A.host, 8150);
+  assert.ok(published.ok, `published port: ${published.text}`);
+  assert.equal(lab.json(['network', 'inspect', 'isolated']).Options['com.docker.network.bridge.enable_icc'], 'false');
+  lab.ok(['rm', '-f', 'isolated-srv', 'isolated-cli', 'open-srv', 'open-cli']);
+  lab.ok(['network', 'rm', 'isolated', 'open']);
+});
+
+test('-o bridge.name, driver.mtu, enable_ip_masquerade, host_binding_ipv4 take effect; unknown options and disagreeing flags are refused', async () => {
+  lab.ok(['network', 'create', 'opts', '--subnet', '172.36.0.0/24', ...O('bridge.name', 'br-opts'), ...O('driver.mtu', '1400'),
+    ...O('bridge.enable_ip_masquerade', 'false'), ...O('bridge.host_binding_ipv4', A.host)]);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', 'br-opts'], { encoding: 'utf8' }), /mtu 1400/);
+  const n = lab.json(['network', 'inspect', 'opts']);
+  assert.equal(n.IPMasquerade, false);
+  lab.ok(['run', '-d', '--name', 'bound', '--network', 'opts', '-p', '8160:8080', '--', ...echoServerCommand('bound', 8080)]);
+  assert.match(lab.ok(['exec', 'bound', '--', 'ip', '-o', 'link', 'show', 'eth0']), /mtu 1400/);
+  assert.deepEqual(lab.json(['inspect', 'bound']).NetworkSettings.Ports.map((p) => `${p.HostIp}:${p.HostPort}`), [`${A.host}:8160`]);
+  const answer = await lab.waitAnswer(lab.host2, A.host, 8160);
+  assert.ok(answer.ok, answer.text);
+  lab.ok(['rm', '-f', 'bound']);
+  lab.ok(['network', 'rm', 'opts']);
+  for (const [args, pattern] of [
+    [O('bridge.enable_icc', 'maybe'), /use true or false/],
+    [['-o', 'com.docker.network.bridge.nosuch=1'], /the bridge driver takes com\.docker\.network\.bridge\.name/],
+    [[...O('bridge.name', 'br-a'), '--bridge', 'br-b'], /disagree/],
+    [O('bridge.host_binding_ipv4', 'localhost'), /invalid -o/],
+    [['-d', 'ipvlan'], /no ipvlan driver/],
+    [['-d', 'overlay2'], /drivers are bridge and macvlan/],
+  ]) {
+    const r = lab.ctnet(['network', 'create', 'bad', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  }
+});
