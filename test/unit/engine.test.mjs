@@ -36,7 +36,7 @@ afterEach(() => {
 
 const network = (id, extra = {}) => ({
   id: id.padEnd(64, '0'), name: id, subnet: '10.1.0.0/24', gateway: '10.1.0.1', bridge: `br-${id}`, internal: false, mtu: 1500, createdAt: 't',
-  rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', ...extra,
+  rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', labels: {}, ipRange: null, auxAddresses: {}, icc: true, hostBindingIpv4: null, driver: 'bridge', parent: null, ...extra,
 });
 const container = (name, net, ip, extra = {}) => {
   const id = Buffer.from(name).toString('hex').padEnd(64, 'a');

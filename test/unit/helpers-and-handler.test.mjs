@@ -59,7 +59,7 @@ test('the DNS view: networks with DNS (not those being removed), every attachmen
   try {
     assert.equal(view.changed(), true, 'the first call reads');
     assert.equal(view.changed(), false, 'nothing committed since');
-    const net = (id, extra = {}) => ({ id, name: id, subnet: '10.1.0.0/24', gateway: '10.1.0.1', bridge: `br-${id}`, internal: false, mtu: 1500, createdAt: 't', rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', ...extra });
+    const net = (id, extra = {}) => ({ id, name: id, subnet: '10.1.0.0/24', gateway: '10.1.0.1', bridge: `br-${id}`, internal: false, mtu: 1500, createdAt: 't', rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', labels: {}, ipRange: null, auxAddresses: {}, icc: true, hostBindingIpv4: null, driver: 'bridge', parent: null, ...extra });
     store.insertNetwork(net('app'));
     store.insertNetwork(net('side', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' }));
     store.insertNetwork(net('cni', { subnet: '10.3.0.0/24', gateway: '10.3.0.1', dns: false }));

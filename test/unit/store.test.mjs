@@ -23,7 +23,7 @@ afterEach(() => {
 
 const network = (id, extra = {}) => ({
   id, name: `n-${id}`, subnet: '10.1.0.0/24', gateway: '10.1.0.1', bridge: `br-${id}`, internal: false, mtu: 1500, createdAt: new Date().toISOString(),
-  rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', ...extra,
+  rangeStart: null, rangeEnd: null, ipMasq: true, defaultRoute: true, dns: true, subnet6: null, gateway6: null, state: 'ready', labels: {}, ipRange: null, auxAddresses: {}, icc: true, hostBindingIpv4: null, driver: 'bridge', parent: null, ...extra,
 });
 const container = (id, networkId, ip, extra = {}) => ({
   id, name: `c-${id}`, networkId, ip, hostVeth: `veth${id.slice(0, 8)}`, netns: `ctnet-${id.slice(0, 12)}`, hostname: 'h', command: ['sleep', '1'], env: [],
