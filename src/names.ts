@@ -53,6 +53,11 @@ export const NETNS_DIR = '/run/netns';
 export const CONTAINER_NETNS_PREFIX = 'ctnet-';
 export const HOST_VETH_PREFIX = 'veth';
 export const CONTAINER_IFNAME = 'eth0';
+
+/** The ifb device a container's egress is shaped on (host namespace; 15 characters). */
+export const IFB_PREFIX = 'ctb';
+export const ifbName = (id: string): string => IFB_PREFIX + id.slice(0, 12);
+
 export const DEFAULT_MTU = 1500;
 export const IFNAME_MAX = 15;
 
@@ -70,8 +75,9 @@ export function hostVethName(id: string): string {
 export const isCtnetVeth = (name: string, kind?: string): boolean => new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`).test(name) && (kind === undefined || kind === 'veth');
 
 /**
- * The alias (ifalias) of a network's bridge: made by ctnet, by which state directory, for which
- * network. `gc` removes a bridge marked with its own state directory that no network record names.
+ * The alias (ifalias) of a link ctnet made in the host namespace (a network's bridge, a container's
+ * ifb): by which state directory, for which network or container. `gc` removes such a link of its
+ * own state directory that no record names, and leaves another state directory's alone.
  */
-export const bridgeAlias = (instance: string, networkId: string): string => `ctnet:${instance}:${networkId.slice(0, 12)}`;
-export const isOwnBridgeAlias = (alias: string | undefined, instance: string): boolean => alias?.startsWith(`ctnet:${instance}:`) === true;
+export const linkAlias = (instance: string, ownerId: string): string => `ctnet:${instance}:${ownerId.slice(0, 12)}`;
+export const isOwnLinkAlias = (alias: string | undefined, instance: string): boolean => alias?.startsWith(`ctnet:${instance}:`) === true;

@@ -73,6 +73,7 @@ interface RunFlags extends ChangeFlags {
   rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
+  ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
 }
 
 /** The engine's request for those flags: the one place CLI names meet the library's. */
@@ -80,7 +81,10 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
     command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
     env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias, mac: o.macAddress, ip6: o.ip6,
-    netOptions: { addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl },
+    netOptions: {
+      addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
+      bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
+    },
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
@@ -107,6 +111,10 @@ function registerRun(program: Command): void {
     .option('--dns-search <domain>', 'search domain in /etc/resolv.conf (. for none) (repeatable)', collect, [])
     .option('--dns-option <option>', 'option line entry in /etc/resolv.conf, e.g. ndots:2 (repeatable)', collect, [])
     .option('--sysctl <KEY=VALUE>', "set a net.* sysctl in the container's network namespace (repeatable)", collect, [])
+    .option('--ingress-rate <rate>', 'limit what the container receives, in bits per second: 50mbit, 50M, 500k (shaped on the host side)')
+    .option('--ingress-burst <bytes>', 'how much may arrive at once above --ingress-rate, e.g. 64k (default: 20 ms worth, at least 32k)')
+    .option('--egress-rate <rate>', 'limit what the container sends, in bits per second: 50mbit, 50M, 500k (shaped on the host side)')
+    .option('--egress-burst <bytes>', 'how much may leave at once above --egress-rate, e.g. 64k (default: 20 ms worth, at least 32k)')
     .option('-p, --publish <spec>', 'publish ports: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp] (repeatable)', collect, [])
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])

@@ -47,6 +47,7 @@ const NetConf = z
         portMappings: z.array(z.object({ hostPort: port, containerPort: port, protocol: z.string().optional(), hostIP: z.string().optional() }).passthrough()).optional(),
         ips: z.array(z.string()).optional(),
         mac: z.string().optional(),
+        bandwidth: z.object({ ingressRate: z.number().int().nonnegative().optional(), ingressBurst: z.number().int().nonnegative().optional(), egressRate: z.number().int().nonnegative().optional(), egressBurst: z.number().int().nonnegative().optional() }).passthrough().optional(),
       })
       .passthrough()
       .optional(),

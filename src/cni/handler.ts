@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
+import { cniBandwidth } from '../engine/bandwidth.js';
 import { EngineContext } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
@@ -78,7 +79,7 @@ function run(inv: Invocation, command: string, stdin: string): unknown {
   switch (command) {
     case 'ADD': {
       const args = parseCniArgs(inv.env('CNI_ARGS'));
-      const target = { containerId: required('CNI_CONTAINERID'), netnsPath: required('CNI_NETNS'), ifname: required('CNI_IFNAME'), mac: conf.runtimeConfig?.mac ?? args.MAC };
+      const target = { containerId: required('CNI_CONTAINERID'), netnsPath: required('CNI_NETNS'), ifname: required('CNI_IFNAME'), mac: conf.runtimeConfig?.mac ?? args.MAC, bandwidth: cniBandwidth(conf.runtimeConfig?.bandwidth) };
       const delegated = isDelegatedIpam(conf) ? firstIPv4(delegateIpam(vars, 'ADD', conf.ipam!.type, stdin), conf.ipam!.type) : undefined;
       try {
         const spec = networkSpec(conf, delegated);

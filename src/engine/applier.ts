@@ -47,6 +47,15 @@ export class KernelApplier implements Applier {
       case 'link.master':
         this.kernel.rtnl().setMaster(op.name, op.master);
         return;
+      case 'ifb.add':
+        this.kernel.rtnl().addIfb(op.name, op.mtu, op.alias);
+        return;
+      case 'qdisc.tbf':
+        this.kernel.rtnl().addTbf(op.dev, op);
+        return;
+      case 'tc.redirect':
+        this.kernel.rtnl().addRedirect(op.dev, op.to);
+        return;
       case 'link.hairpin':
         this.kernel.rtnl().setHairpin(op.name, true);
         return;

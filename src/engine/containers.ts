@@ -11,8 +11,9 @@ import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
 import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
-import { CONTAINER_IFNAME, containerNetnsName, hostVethName } from '../names.js';
-import { planAttach, planLoopbackOnly } from '../plan/container-plan.js';
+import { CONTAINER_IFNAME, containerNetnsName, hostVethName, linkAlias, ifbName } from '../names.js';
+import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container-plan.js';
+import { bucketOf } from './bandwidth.js';
 import { containerMac } from '../plan/network-plan.js';
 import { step, type Step } from '../plan/ops.js';
 import type { ContainerRecord, NetworkRecord, PortRecord, ProcessContainer } from '../store/store.js';
@@ -33,7 +34,7 @@ import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
 import { checkModeRequest, networkChoiceOf, placementOf, type Placement } from './network-mode.js';
 import { parseNetOptions, type NetOptionsRequest } from './net-options.js';
 import { etcFiles, type EtcNetwork } from './etc-files.js';
-import type { NetOptions } from '../store/records.js';
+import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
 
 /** Set when a runtime attaches its own namespace through CNI. */
@@ -44,6 +45,8 @@ export interface CniTarget {
   mac?: string;
   /** ipam.routes besides the default ones (dst CIDR, optional gateway; the network's by default). */
   routes?: { dst: string; gw?: string }[];
+  /** runtimeConfig.bandwidth, honoured natively (no bandwidth plugin in the chain). */
+  bandwidth?: Bandwidth;
 }
 
 export interface RunRequest {
@@ -223,7 +226,8 @@ export function attachContainer(ctx: EngineContext, req: AttachRequest): Contain
 
 /** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
 export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTarget }, ports: PortRequest[]): ContainerRecord {
-  return setUp(ctx, { ...req, command: [] }, { ports, hostname: req.hostname, sandbox: {}, netOptions: {} }).container;
+  const netOptions = req.cni.bandwidth ? { bandwidth: req.cni.bandwidth } : {};
+  return setUp(ctx, { ...req, command: [] }, { ports, hostname: req.hostname, sandbox: {}, netOptions }).container;
 }
 
 function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
@@ -362,10 +366,23 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
   for (const p of ports) store.insertPort(p);
   const sysctls = record.netns === null ? [] : sysctlSteps(record.netns, v.netOptions);
   if (net && endpoint && record.netns !== null) {
-    const attachment = { ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []) };
+    const attachment = {
+      ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []),
+      shaping: shapingOf(ctx, record),
+    };
     return { record, network: [...planAttach(attachment), ...sysctls] };
   }
   return { record, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
+}
+
+/** The token buckets of a container's rate limits, its egress ifb marked as this state directory's. */
+function shapingOf(ctx: EngineContext, c: ContainerRecord): Attachment['shaping'] {
+  const b = c.netOptions.bandwidth;
+  if (!b) return undefined;
+  return {
+    ...(b.ingress ? { ingress: bucketOf(b.ingress) } : {}),
+    ...(b.egress ? { egress: { ...bucketOf(b.egress), ifb: ifbName(c.id), alias: linkAlias(ctx.store.instanceId(), c.id) } } : {}),
+  };
 }
 
 /** --sysctl: set in the container's own namespace once its interfaces exist (it goes with the namespace). */

@@ -2,7 +2,7 @@ import { exists } from '../kernel/files.js';
 import { getXattr } from '../kernel/libc.js';
 import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
 import { cgroupDirs, cgroupIds, cgroupLayout, holdsNoProcess, removeContainerCgroup } from '../kernel/cgroups.js';
-import { containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../names.js';
+import { containerNetnsName, hostVethName, ifbName, isCtnetVeth, isOwnLinkAlias } from '../names.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from '../store/store.js';
 import { firewallScript } from './firewall-state.js';
@@ -33,6 +33,7 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     rebuildMissingBridges(ctx, report);
     removeOwnBridges(ctx, report);
     removeStrayVeths(ctx, report, before);
+    removeStrayIfbs(ctx, report);
     cleanUpExited(ctx, report);
     for (const id of strayCgroups(ctx, new Set(ctx.store.listContainers().map((c) => c.id)))) {
       try {
@@ -68,7 +69,7 @@ function removeOwnBridges(ctx: EngineContext, report: GcReport): void {
   const instance = ctx.store.instanceId();
   const named = new Set(ctx.store.listNetworks().map((n) => n.bridge));
   for (const link of ctx.kernel().rtnl().listLinks()) {
-    if (link.kind !== 'bridge' || named.has(link.name) || !isOwnBridgeAlias(link.alias, instance)) continue;
+    if (link.kind !== 'bridge' || named.has(link.name) || !isOwnLinkAlias(link.alias, instance)) continue;
     const errs = ctx.applyBestEffort([{ op: 'link.del', name: link.name }]);
     report.errors.push(...errs);
     if (!errs.length) report.actions.push(`removed leftover bridge ${link.name}`);
@@ -90,6 +91,17 @@ function removeStrayVeths(ctx: EngineContext, report: GcReport, before: readonly
     if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;
     report.errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
     if (!ever.has(link.name)) report.actions.push(`removed leftover veth ${link.name}`);
+  }
+}
+
+/** Egress ifbs of this state directory whose container is gone or exited (a teardown that failed, a killed run). */
+function removeStrayIfbs(ctx: EngineContext, report: GcReport): void {
+  const instance = ctx.store.instanceId();
+  const wanted = new Set(ctx.store.listContainers().filter((c) => c.state !== 'exited' && c.netOptions.bandwidth?.egress).map((c) => ifbName(c.id)));
+  for (const link of ctx.kernel().rtnl().listLinks()) {
+    if (link.kind !== 'ifb' || wanted.has(link.name) || !isOwnLinkAlias(link.alias, instance)) continue;
+    report.errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
+    report.actions.push(`removed leftover ifb ${link.name}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import type { NetOptions } from '../store/records.js';
 import type { NetworkChoice } from './network-mode.js';
+import { parseBandwidth, type BandwidthRequest } from './bandwidth.js';
 
 /** What `run` takes for a container's /etc/hosts, /etc/resolv.conf and namespace sysctls, as Docker spells it. */
 export interface NetOptionsRequest {
@@ -13,6 +14,8 @@ export interface NetOptionsRequest {
   dnsOptions?: string[];
   /** --sysctl KEY=VALUE, net.* keys only. */
   sysctls?: string[];
+  /** --ingress-rate, --ingress-burst, --egress-rate, --egress-burst. */
+  bandwidth?: BandwidthRequest;
 }
 
 const HOST_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,62}))*\.?$/;
@@ -77,6 +80,11 @@ export function parseNetOptions(req: NetOptionsRequest, choice: NetworkChoice): 
   if (given(req.dnsSearch)) options.dnsSearch = req.dnsSearch.map(parseSearch);
   if (given(req.dnsOptions)) options.dnsOptions = req.dnsOptions.map(parseDnsOption);
   if (given(req.sysctls)) options.sysctls = Object.fromEntries(req.sysctls.map((s) => parseSysctl(s, choice)));
+  const bandwidth = parseBandwidth(req.bandwidth ?? {});
+  if (bandwidth && choice.mode !== 'bridge') {
+    throw new InvalidArgumentError(`rate limits need a network of ctnet's: with --network ${choice.mode === 'container' ? `container:${choice.container}` : choice.mode} the container has no interface of its own to shape; drop the --*-rate flags`);
+  }
+  if (bandwidth) options.bandwidth = bandwidth;
   if (choice.mode === 'none' && options.extraHosts?.some((h) => h.ip === HOST_GATEWAY)) {
     throw new InvalidArgumentError('--add-host NAME:host-gateway: with --network none the container has no way to the host; give an address or another network');
   }

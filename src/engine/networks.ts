@@ -4,7 +4,7 @@ import { defaultGateway } from '../ipam/allocator.js';
 import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
-import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, bridgeAlias, isOwnBridgeAlias } from '../names.js';
+import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, linkAlias, isOwnLinkAlias } from '../names.js';
 import { ensureDns, hasEmbeddedDns } from './dns.js';
 import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
@@ -127,7 +127,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
     if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
     const link = ctx.kernel().rtnl().findLink(bridge);
     // A bridge this state directory made and no network names (a removal whose delete failed) is ours to replace.
-    const leftover = link?.kind === 'bridge' && isOwnBridgeAlias(link.alias, store.instanceId());
+    const leftover = link?.kind === 'bridge' && isOwnLinkAlias(link.alias, store.instanceId());
     if (link && !leftover) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
 
     const subnet = freeSubnet(ctx, requestedSubnet, subnet6, others);
@@ -149,7 +149,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
       if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
       const undo = firewallScript(store);
       store.insertNetwork(record);
-      return { steps: planCreateNetwork({ ...record, alias: bridgeAlias(store.instanceId(), id) }, { apply: firewallScript(store), undo }), result: record };
+      return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), id) }, { apply: firewallScript(store), undo }), result: record };
     };
     if (ctx.dryRun) return ctx.transact(intent);
     // Every check passed: only now the leftover goes.
@@ -243,7 +243,7 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
 export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
   if (ctx.kernel().rtnl().findLink(net.bridge)) return;
-  ctx.apply(planCreateNetwork({ ...net, alias: bridgeAlias(ctx.store.instanceId(), net.id) }, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
+  ctx.apply(planCreateNetwork({ ...net, alias: linkAlias(ctx.store.instanceId(), net.id) }, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
   restoreFirewall(ctx);
 }
 

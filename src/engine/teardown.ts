@@ -5,6 +5,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { isAlive, killProcessesIn } from '../kernel/proc.js';
 import { signalContainer } from './signals.js';
 import { planDetach } from '../plan/container-plan.js';
+import { ifbName } from '../names.js';
 import { type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
@@ -39,7 +40,8 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
   const guards = [guardOf(c, net), ...ctx.store.connectionsOf(c.id).map((a) => attachmentGuard(a, ctx.store.getNetworkById(a.networkId)))].filter((g) => g !== undefined);
-  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards });
+  const ifb = c.netOptions.bandwidth?.egress ? ifbName(c.id) : undefined;
+  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb });
   if (joined) ops.push(...[c.hostVeth, ...ctx.store.connectionsOf(c.id).map((a) => a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
   return ops;
 }

@@ -80,6 +80,8 @@ export interface ContainerView {
     /** Docker's: the network's name, none, host or container:ID. */
     NetworkMode: string;
     ExtraHosts: string[] | null; Dns: string[]; DnsSearch: string[]; DnsOptions: string[]; Sysctls: Record<string, string> | null;
+    /** Rate limits in bits per second, bursts in bytes (0: none), as the CNI bandwidth plugin names them. */
+    Bandwidth: { IngressRate: number; IngressBurst: number; EgressRate: number; EgressBurst: number };
   };
   RestartCount: number;
   NetworkSettings: {
@@ -137,6 +139,10 @@ export function containerView(store: StateStore, c: ContainerRecord): ContainerV
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,
       ExtraHosts: opts.extraHosts?.map((h) => `${h.name}:${h.ip}`) ?? null, Dns: opts.dns ?? [], DnsSearch: opts.dnsSearch ?? [], DnsOptions: opts.dnsOptions ?? [],
       Sysctls: opts.sysctls ?? null,
+      Bandwidth: {
+        IngressRate: opts.bandwidth?.ingress?.rate ?? 0, IngressBurst: opts.bandwidth?.ingress?.burst ?? 0,
+        EgressRate: opts.bandwidth?.egress?.rate ?? 0, EgressBurst: opts.bandwidth?.egress?.burst ?? 0,
+      },
     },
     RestartCount: readRestarts(c.logPath),
     NetworkSettings: {

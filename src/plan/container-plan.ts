@@ -26,6 +26,35 @@ export interface Attachment {
   ip6?: { ip: IPv6; prefix: number; gateway: IPv6 | undefined; ports: readonly PortMapping[] };
   /** Anti-spoofing: what the container's bridge port may send from. */
   guard?: PortGuard;
+  /** Rate limits: what it receives (a token bucket on its host veth), what it sends (shaped on an ifb of its own). */
+  shaping?: { ingress?: Bucket; egress?: Bucket & { ifb: string; alias: string } };
+}
+
+/** A token bucket: bytes per second, bucket and queue in bytes. */
+export interface Bucket {
+  rate: number;
+  burst: number;
+  limit: number;
+}
+
+/**
+ * Shaping in the host namespace, where the container cannot touch it: its host veth's egress is
+ * what it receives; what it sends arrives on the host veth's ingress and is redirected to the ifb,
+ * whose egress is shaped.
+ */
+function planShaping(hostVeth: string, mtu: number, s: NonNullable<Attachment['shaping']>): Step[] {
+  const steps: Step[] = [];
+  if (s.ingress) steps.push(step({ op: 'qdisc.tbf', dev: hostVeth, ...s.ingress }, null));
+  if (s.egress) {
+    const { ifb, alias, ...bucket } = s.egress;
+    steps.push(
+      step({ op: 'ifb.add', name: ifb, mtu, alias }, { op: 'link.del', name: ifb }),
+      step({ op: 'link.up', name: ifb }, null),
+      step({ op: 'qdisc.tbf', dev: ifb, ...bucket }, null),
+      step({ op: 'tc.redirect', dev: hostVeth, to: ifb }, null),
+    );
+  }
+  return steps;
 }
 
 /**
@@ -51,6 +80,7 @@ export function planAttach(a: Attachment): Step[] {
     step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
     step({ op: 'link.up', name: dev, netns: ns }, null),
   );
+  if (a.shaping) steps.push(...planShaping(a.hostVeth, a.mtu, a.shaping));
   if (a.gateway) steps.push(step({ op: 'route.add', dev, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
   if (a.ip6) {
     steps.push(step({ op: 'addr.add', dev, ip: a.ip6.ip, prefix: a.ip6.prefix, netns: ns }, null));
@@ -85,6 +115,8 @@ export function planDetach(d: {
   ip6?: { ip: IPv6; prefix: number; ports: readonly PortMapping[] };
   /** The anti-spoofing elements of its ports (its first network's and connected ones'). */
   guards?: readonly PortGuard[];
+  /** Its egress ifb (rate-limited containers): in the host namespace, it does not go with the container's. */
+  ifb?: string;
 }): Op[] {
   const ops: Op[] = [];
   const guards = (d.guards ?? []).map((g) => renderGuardElements('delete', g)).join('');
@@ -100,5 +132,6 @@ export function planDetach(d: {
     if (d.netns) ops.push({ op: 'link.del', name: d.ifname, netns: d.netns });
     if (d.hostVeth) ops.push({ op: 'link.del', name: d.hostVeth });
   }
+  if (d.ifb) ops.push({ op: 'link.del', name: d.ifb });
   return ops;
 }

@@ -12,7 +12,7 @@ export interface NetworkShape {
   /** Dual stack: the IPv6 subnet and the gateway address the bridge gets in it. */
   subnet6?: string | null;
   gateway6?: string | null;
-  /** The bridge's alias: whose it is (see bridgeAlias). */
+  /** The bridge's alias: whose it is (see linkAlias). */
   alias?: string;
 }
 

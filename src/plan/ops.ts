@@ -21,6 +21,12 @@ export type Op =
   | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
+  /** An ifb device in the host namespace (a container's egress is shaped on it); `alias` marks it as this state directory's. */
+  | { op: 'ifb.add'; name: string; mtu: number; alias?: string }
+  /** A token bucket as `dev`'s root qdisc: `rate` bytes/s, `burst` and `limit` (queue) in bytes. */
+  | { op: 'qdisc.tbf'; dev: string; rate: number; burst: number; limit: number }
+  /** Every frame `dev` receives leaves through `to` (ingress qdisc, u32 filter, mirred egress redirect). */
+  | { op: 'tc.redirect'; dev: string; to: string }
   /**
    * A sysctl of the host's namespace, or of `netns`; `optional`: a key the kernel does not have (IPv6
    * compiled out or disabled at boot) is skipped; `ephemeral`: it belongs to an interface an earlier
@@ -94,6 +100,12 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
       return ipCmd(ctx, op.netns, `${isIPv6(op.dst) ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
+    case 'ifb.add':
+      return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type ifb`) + (op.alias ? ` && ${ipCmd(ctx, undefined, `link set ${op.name} alias ${op.alias}`)}` : '');
+    case 'qdisc.tbf':
+      return inHost(ctx, `tc qdisc add dev ${op.dev} root handle 1: tbf rate ${op.rate * 8}bit burst ${op.burst} limit ${op.limit}`);
+    case 'tc.redirect':
+      return `${inHost(ctx, `tc qdisc add dev ${op.dev} handle ffff: ingress`)} && ${inHost(ctx, `tc filter add dev ${op.dev} parent ffff: protocol all prio 1 u32 match u32 0 0 flowid 1:1 action mirred egress redirect dev ${op.to}`)}`;
     case 'sysctl.set':
       if (!op.netns) return inHost(ctx, `sysctl -w ${op.key}=${op.value}`);
       return `${op.netns.startsWith('/') ? `nsenter --net=${op.netns}` : `ip netns exec ${op.netns}`} sysctl -w ${op.key}=${op.value}`;

@@ -31,4 +31,17 @@ export interface NetOptions {
   dnsOptions?: string[];
   /** Namespaced net.* sysctls set in its namespace before its process starts. */
   sysctls?: Record<string, string>;
+  /** Rate limits of what it receives (ingress) and sends (egress). */
+  bandwidth?: Bandwidth;
+}
+
+/** A rate limit: bits per second, and the bucket in bytes (how much may pass at once above the rate). */
+export interface RateLimit {
+  rate: number;
+  burst: number;
+}
+
+export interface Bandwidth {
+  ingress?: RateLimit;
+  egress?: RateLimit;
 }

@@ -62,3 +62,22 @@ test('--filter: alternatives of one key, all keys together; unknown keys refused
   assert.throws(() => applyFilters(ITEMS, ['label=x'], matchers, 'ps can'), /ps can filter on name=VALUE, id=VALUE/);
   assert.throws(() => applyFilters(ITEMS, ['name'], matchers, 'ps can'), /ps can filter on/);
 });
+
+test('bandwidth: rates in bits (k, M, mbit, gbit), bursts in bytes (k, m), CNI\'s in bits; the bucket of a limit', async () => {
+  const { parseRate, parseBurst, parseBandwidth, cniBandwidth, bucketOf } = await import('../../dist/engine/bandwidth.js');
+  assert.equal(parseRate('50mbit', '--r'), 50e6);
+  assert.equal(parseRate('50M', '--r'), 50e6);
+  assert.equal(parseRate('1.5gbit', '--r'), 1.5e9);
+  assert.equal(parseRate('500k', '--r'), 500e3);
+  assert.equal(parseRate('64000', '--r'), 64000);
+  assert.throws(() => parseRate('50mbps', '--r'), /bytes per second in tc/);
+  assert.throws(() => parseRate('1k', '--r'), /below 8kbit/);
+  assert.equal(parseBurst('64k', '--b'), 65536);
+  assert.equal(parseBurst('1mb', '--b'), 1048576);
+  assert.throws(() => parseBurst('100', '--b'), /at least one frame/);
+  assert.deepEqual(parseBandwidth({ egressRate: '10M' }), { egress: { rate: 10e6, burst: 32768 } });
+  assert.deepEqual(parseBandwidth({ ingressRate: '100M' }), { ingress: { rate: 100e6, burst: 250000 } });
+  assert.equal(parseBandwidth({}), undefined);
+  assert.deepEqual(cniBandwidth({ ingressRate: 8e6, ingressBurst: 80000 }), { ingress: { rate: 8e6, burst: 10000 } });
+  assert.deepEqual(bucketOf({ rate: 50e6, burst: 125000 }), { rate: 6_250_000, burst: 125000, limit: 281250 });
+});

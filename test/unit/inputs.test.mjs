@@ -6,7 +6,7 @@ import { parseEnv, validateAlias, validateHostname, validateIfname, validateMtu,
 import { generateName } from '../../dist/engine/container-names.js';
 import { containerEnv } from '../../dist/engine/container-env.js';
 import { familyOf, isIPv6 } from '../../dist/addr/family.js';
-import { bridgeAlias, containerNetnsName, hostVethName, isCtnetVeth, isOwnBridgeAlias } from '../../dist/names.js';
+import { linkAlias, containerNetnsName, hostVethName, isCtnetVeth, isOwnLinkAlias } from '../../dist/names.js';
 import { oneLine, CtnetError } from '../../dist/errors.js';
 import { renderOp } from '../../dist/plan/ops.js';
 
@@ -85,12 +85,12 @@ test('address families from validated text; kernel object names of a container',
 });
 
 test('ownership marks: a bridge alias names the state directory and the network; only its own directory claims it', () => {
-  const alias = bridgeAlias('0123456789ab', 'f'.repeat(64));
+  const alias = linkAlias('0123456789ab', 'f'.repeat(64));
   assert.equal(alias, 'ctnet:0123456789ab:ffffffffffff');
-  assert.equal(isOwnBridgeAlias(alias, '0123456789ab'), true);
-  assert.equal(isOwnBridgeAlias(alias, '0123456789ac'), false);
-  assert.equal(isOwnBridgeAlias(undefined, '0123456789ab'), false);
-  assert.equal(isOwnBridgeAlias('docker0', '0123456789ab'), false);
+  assert.equal(isOwnLinkAlias(alias, '0123456789ab'), true);
+  assert.equal(isOwnLinkAlias(alias, '0123456789ac'), false);
+  assert.equal(isOwnLinkAlias(undefined, '0123456789ab'), false);
+  assert.equal(isOwnLinkAlias('docker0', '0123456789ab'), false);
 });
 
 test('one-line messages: control characters from names shown escaped', () => {

@@ -91,3 +91,30 @@ test('Rtnl.addAddress (IPv4 with broadcast, IPv6 without DAD) and addRoute (defa
   // main table (254), boot protocol (3), universe scope, unicast; OIF then GATEWAY, no DST for a default route.
   assert.equal(route.body, bytes('02 00 00 00 fe 03 00 01 00000000', '0800 0400 07000000', '0800 0500 ac110001'));
 });
+
+test('traffic control: tcmsg, a tbf root qdisc, the ingress qdisc, a u32 match-all filter with a mirred egress redirect', async () => {
+  // pkt_sched.h: tcmsg {u8 family, u8 pad, u16 pad, i32 ifindex, u32 handle, u32 parent, u32 info}; tc_ratespec {u8 cell_log,
+  // u8 linklayer, u16 overhead, i16 cell_align, u16 mpu, u32 rate}; tc_tbf_qopt {rate, peakrate, u32 limit, buffer, mtu};
+  // tc_u32_sel {u8 flags, offshift, nkeys, pad; u16 offmask, off; i16 offoff, hoff; u32 hmask} + tc_u32_key {mask, val, off, offmask};
+  // tc_mirred {u32 index, capab; i32 action, refcnt, bindcnt; i32 eaction; u32 ifindex}.
+  const { tcmsg, tbfQdisc, ingressQdisc, redirectFilter } = await import('../../dist/kernel/netlink/tc.js');
+  assert.equal(hex(tcmsg(7, 0x10000, 0xffffffff, 0x10300)), bytes('00 00 0000', '07000000', '00000100', 'ffffffff', '00030100'));
+  assert.equal(hex(tbfQdisc(7, { rate: 6_250_000, burst: 125_000, limit: 281_250 })), bytes(
+    '00 00 0000 07000000 00000100 ffffffff 00000000',
+    '0800 0100', '74626600', // TCA_KIND "tbf"
+    '4000 0200', // TCA_OPTIONS: 4 + 40 + 12 + 8
+    '2800 0100', '00 01 0000 0000 0000', '105e5f00', '00'.repeat(12), 'a24a0400', '00000000', '00000000', // PARMS: rate 6250000 (0x5f5e10) B/s, limit 281250 (0x44aa2)
+    '0c00 0400', '105e5f0000000000', // RATE64
+    '0800 0600', '48e80100', // BURST 125000
+  ));
+  assert.equal(hex(ingressQdisc(7)), bytes('00 00 0000 07000000 0000ffff f1ffffff 00000000', '0c00 0100', '696e677265737300', '0400 0200'));
+  assert.equal(hex(redirectFilter(7, 9)), bytes(
+    '00 00 0000 07000000 00000000 0000ffff 00030100', // parent ffff:, prio 1, protocol ETH_P_ALL (network order)
+    '0800 0100', '75333200', // "u32"
+    '6800 0200', // TCA_OPTIONS: 4 + 8 + 36 + 56
+    '0800 0100', '01000100', // CLASSID 1:1
+    '2400 0500', '01 00 01 00', '0000 0000 0000 0000', '00000000', '00'.repeat(16), // SEL: terminal, one key matching all
+    '3800 0700', '3400 0100', '0b00 0100', '6d69727265640000', // ACT, action 1: "mirred"
+    '2400 0200', '2000 0200', '00000000 00000000 04000000 00000000 00000000', '01000000', '09000000', // its PARMS: egress redirect (stolen) to 9
+  ));
+});

@@ -6,6 +6,7 @@ import {
   type NlMessage,
 } from './codec.js';
 import { RtnlSocket } from './socket.js';
+import { RTM_TC, ingressQdisc, redirectFilter, tbfQdisc } from './tc.js';
 import { isIPv6 } from '../../addr/family.js';
 
 const AF_INET = 2;
@@ -161,6 +162,25 @@ export class Rtnl {
 
   setUp(name: string, up = true): void {
     this.sock.request(RTM.NEWLINK, 0, this.byName(name, up ? IFF_UP : 0, IFF_UP), `setting ${name} ${up ? 'up' : 'down'}`);
+  }
+
+  /** An ifb device (intermediate functional block): what is redirected to it leaves through its egress, where it is shaped. */
+  addIfb(name: string, mtu: number, alias?: string): void {
+    const body = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, name), attrU32(IFLA.MTU, mtu), attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'ifb'))]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating ifb ${name}`);
+    if (alias) this.sock.request(RTM.NEWLINK, 0, Buffer.concat([this.byName(name), attrStr(IFLA.IFALIAS, alias)]), `marking ifb ${name}`);
+  }
+
+  /** A token bucket as the root qdisc of `dev`: what leaves it is held to `rate` bytes/s (burst and queue in bytes). */
+  addTbf(dev: string, t: { rate: number; burst: number; limit: number }): void {
+    this.sock.request(RTM_TC.NEWQDISC, NLM_F.CREATE | NLM_F.EXCL, tbfQdisc(this.linkIndex(dev), t), `limiting ${dev} to ${t.rate * 8} bit/s`);
+  }
+
+  /** Every frame `dev` receives is redirected to the egress of `to` (an ingress qdisc and a u32 filter with mirred). */
+  addRedirect(dev: string, to: string): void {
+    const index = this.linkIndex(dev);
+    this.sock.request(RTM_TC.NEWQDISC, NLM_F.CREATE | NLM_F.EXCL, ingressQdisc(index), `adding an ingress qdisc to ${dev}`);
+    this.sock.request(RTM_TC.NEWTFILTER, NLM_F.CREATE | NLM_F.EXCL, redirectFilter(index, this.linkIndex(to)), `redirecting what ${dev} receives to ${to}`);
   }
 
   /** Bridge port hairpin mode: frames may leave through the port they came in on (container -> host:port -> itself). */
