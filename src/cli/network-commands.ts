@@ -76,8 +76,8 @@ function registerNetworkCreate(network: Command): void {
     .option('--ip-range <cidr>', 'hand out addresses from this part of the subnet only, e.g. 172.20.5.0/24')
     .option('--aux-address <NAME=IP>', 'an address of the subnet never handed out, e.g. router=172.20.0.254 (repeatable)', collect, [])
     .option('--label <KEY=VALUE>', 'a label to find the network by (network ls --filter label=KEY) (repeatable)', collect, [])
-    .option('-o, --opt <KEY=VALUE>', `Docker's bridge options: ${Object.values(BRIDGE_OPTIONS).join(', ')} (repeatable)`, collect, [])
-    .option('-d, --driver <driver>', 'bridge (the default)')
+    .option('-o, --opt <KEY=VALUE>', `Docker's bridge options: ${Object.values(BRIDGE_OPTIONS).join(', ')}; macvlan's: parent, macvlan_mode=bridge (repeatable)`, collect, [])
+    .option('-d, --driver <driver>', "bridge (the default), or macvlan: containers on a host interface's segment (-o parent=IF) with MACs and addresses of their own")
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (name: string, o: CreateFlags) => {
@@ -118,7 +118,8 @@ const NETWORK_COLUMNS: Columns<NetworkView> = {
   CreatedAt: { header: 'CREATED AT', text: (n) => n.Created },
   Subnet: { header: 'SUBNET', text: (n) => n.Subnet },
   Gateway: { header: 'GATEWAY', text: (n) => n.Gateway },
-  Bridge: { header: 'BRIDGE', text: (n) => n.Bridge },
+  Bridge: { header: 'BRIDGE', text: (n) => n.Bridge ?? '' },
+  Parent: { header: 'PARENT', text: (n) => n.Parent ?? '' },
   Labels: { header: 'LABELS', text: (n) => Object.entries(n.Labels).map(([k, v]) => `${k}=${v}`).join(',') },
 };
 
@@ -142,7 +143,7 @@ function registerNetworkLs(network: Command): void {
         process.stdout.write(
           table(
             ['NETWORK ID', 'NAME', 'SUBNET', 'GATEWAY', 'BRIDGE', 'CONTAINERS', 'INTERNAL'],
-            nets.map((n) => [id(n), n.Name, n.Subnet, n.Gateway, n.Bridge, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
+            nets.map((n) => [id(n), n.Name, n.Subnet, n.Gateway, n.Bridge ?? `macvlan@${n.Parent}`, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
           ),
         );
       });

@@ -10,7 +10,7 @@ import { readSysctl } from '../kernel/sysctl.js';
 import { NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
 import { IP_FORWARD } from '../plan/network-plan.js';
 import { renderOp, type Op } from '../plan/ops.js';
-import type { ContainerRecord, NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type BridgeNetwork, type ContainerRecord, type MacvlanNetwork, type NetworkRecord } from '../store/store.js';
 import { probeFrom } from '../kernel/probe.js';
 
 /** One layer of the path the seed builds, checked against the kernel. */
@@ -70,15 +70,15 @@ export function diagnose(ctx: EngineContext, name: string, to?: string): Diagnos
   return { container: c.name, target: `${target.host}:${target.port}`, checks };
 }
 
+const ok = (layer: string, detail: string): Check => ({ layer, ok: true, detail });
+const bad = (layer: string, detail: string, fixCmd?: string): Check => ({ layer, ok: false, detail, fix: fixCmd });
+
 /** One closure per layer, in the order a packet crosses them (long: it is the list of the layers, each a few lines). */
 function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, target: Target, fix: (op: Op) => string): (() => Check)[] {
   const ns = c.netns ?? '';
   const prefix = parseSubnet(net.subnet).prefix;
   const leavesSubnet = !contains(parseSubnet(net.subnet), target.host);
-  const host = ctx.kernel().rtnl();
   const inside = () => ctx.kernel().rtnl(ns);
-  const ok = (layer: string, detail: string): Check => ({ layer, ok: true, detail });
-  const bad = (layer: string, detail: string, fixCmd?: string): Check => ({ layer, ok: false, detail, fix: fixCmd });
   return [
     () =>
       liveState(c) === 'running' && c.netns && netnsExists(c.netns)
@@ -109,38 +109,7 @@ function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, targ
         ? ok('default route', `default via ${net.gateway}`)
         : bad('default route', `no default route via ${net.gateway}: packets to ${target.host} have nowhere to go`, fix({ op: 'route.add', dev: c.ifname, dst: '0.0.0.0', prefix: 0, via: net.gateway, netns: ns }));
     },
-    () => {
-      const bridge = host.findLink(net.bridge);
-      const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
-      if (!veth) return bad('bridge port', `the host end ${c.hostVeth} is missing`, `ctnet rm -f ${c.name}, then run it again`);
-      if (!bridge || veth.master !== bridge.index) return bad('bridge port', `${veth.name} is not a port of ${net.bridge}`, fix({ op: 'link.master', name: veth.name, master: net.bridge }));
-      return veth.up ? ok('bridge port', `${veth.name} is up on ${net.bridge}`) : bad('bridge port', `${veth.name} is down: the bridge forwards nothing to or from ${c.name}`, fix({ op: 'link.up', name: veth.name }));
-    },
-    () => {
-      const bridge = host.findLink(net.bridge);
-      if (!bridge) return bad('gateway', `bridge ${net.bridge} is missing`, 'ctnet gc');
-      if (!bridge.up) return bad('gateway', `bridge ${net.bridge} is down`, fix({ op: 'link.up', name: net.bridge }));
-      const has = host.listAddresses().some((a) => a.index === bridge.index && a.address === net.gateway);
-      return has ? ok('gateway', `${net.bridge} holds ${net.gateway}/${prefix}`) : bad('gateway', `${net.bridge} lacks the gateway ${net.gateway}/${prefix}`, fix({ op: 'addr.add', dev: net.bridge, ip: net.gateway, prefix }));
-    },
-    () => {
-      if (!leavesSubnet || isHostAddress(ctx, target.host)) return ok('forwarding', 'not needed for this target');
-      const v = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
-      return v === '1' ? ok('forwarding', 'net.ipv4.ip_forward=1') : bad('forwarding', 'net.ipv4.ip_forward is 0: the host drops everything it should route (100% loss)', fix({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }));
-    },
-    () => {
-      if (!ctnetTableExists(ctx)) return bad('masquerade', `ctnet's nftables table is missing (flushed?): no masquerade, no published ports`, 'ctnet firewall reload');
-      if (!net.ipMasq || net.internal) return ok('masquerade', `network ${net.name} is ${net.internal ? 'internal' : 'routed'}: no masquerade by design`);
-      return setHas(ctx, SET.masqSubnets, net.subnet) ? ok('masquerade', `${net.subnet} is masqueraded on its way out`) : bad('masquerade', `${net.subnet} is not in ${SET.masqSubnets}: other hosts cannot answer`, 'ctnet firewall reload');
-    },
-    () => {
-      const ports = ctx.store.portsOf(c.id);
-      const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.protocol, p.hostIp, p.hostPort));
-      if (!ports.length) return ok('published ports', 'none published');
-      return missing.length
-        ? bad('published ports', `no DNAT element for ${missing.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`).join(', ')}`, 'ctnet firewall reload')
-        : ok('published ports', ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol} -> ${p.containerPort}`).join(', '));
-    },
+    ...(isBridgeNetwork(net) ? bridgeLayers(ctx, c, net, target, fix) : [() => parentLayer(ctx, c, net)]),
     () => {
       const r = probeFrom(ns, target.host, target.port);
       return r.reachable
@@ -174,3 +143,51 @@ function mapHas(ctx: EngineContext, map: string, protocol: Protocol, hostIp: str
   return parseMapElements(json, protocol).some((e) => e.hostIp === hostIp && e.hostPort === port);
 }
 
+/** The layers of a bridge network between the container's interface and the probe: its port, the gateway, forwarding, NAT, published ports. */
+function bridgeLayers(ctx: EngineContext, c: ContainerRecord, net: BridgeNetwork, target: Target, fix: (op: Op) => string): (() => Check)[] {
+  const prefix = parseSubnet(net.subnet).prefix;
+  const leavesSubnet = !contains(parseSubnet(net.subnet), target.host);
+  const host = ctx.kernel().rtnl();
+  return [
+    () => {
+      const bridge = host.findLink(net.bridge);
+      const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
+      if (!veth) return bad('bridge port', `the host end ${c.hostVeth} is missing`, `ctnet rm -f ${c.name}, then run it again`);
+      if (!bridge || veth.master !== bridge.index) return bad('bridge port', `${veth.name} is not a port of ${net.bridge}`, fix({ op: 'link.master', name: veth.name, master: net.bridge }));
+      return veth.up ? ok('bridge port', `${veth.name} is up on ${net.bridge}`) : bad('bridge port', `${veth.name} is down: the bridge forwards nothing to or from ${c.name}`, fix({ op: 'link.up', name: veth.name }));
+    },
+    () => {
+      const bridge = host.findLink(net.bridge);
+      if (!bridge) return bad('gateway', `bridge ${net.bridge} is missing`, 'ctnet gc');
+      if (!bridge.up) return bad('gateway', `bridge ${net.bridge} is down`, fix({ op: 'link.up', name: net.bridge }));
+      const has = host.listAddresses().some((a) => a.index === bridge.index && a.address === net.gateway);
+      return has ? ok('gateway', `${net.bridge} holds ${net.gateway}/${prefix}`) : bad('gateway', `${net.bridge} lacks the gateway ${net.gateway}/${prefix}`, fix({ op: 'addr.add', dev: net.bridge, ip: net.gateway, prefix }));
+    },
+    () => {
+      if (!leavesSubnet || isHostAddress(ctx, target.host)) return ok('forwarding', 'not needed for this target');
+      const v = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
+      return v === '1' ? ok('forwarding', 'net.ipv4.ip_forward=1') : bad('forwarding', 'net.ipv4.ip_forward is 0: the host drops everything it should route (100% loss)', fix({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }));
+    },
+    () => {
+      if (!ctnetTableExists(ctx)) return bad('masquerade', `ctnet's nftables table is missing (flushed?): no masquerade, no published ports`, 'ctnet firewall reload');
+      if (!net.ipMasq || net.internal) return ok('masquerade', `network ${net.name} is ${net.internal ? 'internal' : 'routed'}: no masquerade by design`);
+      return setHas(ctx, SET.masqSubnets, net.subnet) ? ok('masquerade', `${net.subnet} is masqueraded on its way out`) : bad('masquerade', `${net.subnet} is not in ${SET.masqSubnets}: other hosts cannot answer`, 'ctnet firewall reload');
+    },
+    () => {
+      const ports = ctx.store.portsOf(c.id);
+      const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.protocol, p.hostIp, p.hostPort));
+      if (!ports.length) return ok('published ports', 'none published');
+      return missing.length
+        ? bad('published ports', `no DNAT element for ${missing.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`).join(', ')}`, 'ctnet firewall reload')
+        : ok('published ports', ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol} -> ${p.containerPort}`).join(', '));
+    },
+  ];
+}
+
+/** macvlan: the container's interface hangs off the parent, which must be there and up (the host itself cannot reach it: by design). */
+function parentLayer(ctx: EngineContext, c: ContainerRecord, net: MacvlanNetwork): Check {
+  const parent = ctx.kernel().rtnl().findLink(net.parent);
+  if (!parent) return bad('parent', `the parent interface ${net.parent} is gone: ${c.name} has no segment`, `bring ${net.parent} back, then ctnet rm -f ${c.name} and run it again`);
+  if (!parent.up) return bad('parent', `the parent interface ${net.parent} is down`, renderOp({ op: 'link.up', name: net.parent }, ctx.render));
+  return ok('parent', `${c.ifname} is a macvlan of ${net.parent} (up), on its segment with MAC ${c.mac ?? '?'}`);
+}

@@ -34,6 +34,11 @@ export class KernelApplier implements Applier {
         this.kernel.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
         return;
       }
+      case 'macvlan.add': {
+        const ns = this.kernel.netnsHandle(op.netns);
+        this.kernel.rtnl().addMacvlan(op.name, op.parent, ns.fd as number, op.mtu, op.mac);
+        return;
+      }
       case 'link.del':
         if (op.netns && !netnsExists(op.netns)) return;
         this.kernel.rtnl(op.netns).deleteLink(op.name);

@@ -1,3 +1,4 @@
+import { addressBookOf } from './address-book.js';
 import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
@@ -5,7 +6,7 @@ import { parseSubnet6 } from '../addr/ipv6.js';
 import type { PortRequest } from '../ipam/ports.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { bridgeMac } from '../plan/network-plan.js';
-import { type ContainerRecord, type NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachCni, type CniTarget } from './containers.js';
 import { createNetwork, onNetworkMadeIfNeeded } from './networks.js';
@@ -43,6 +44,9 @@ export interface CniAttachment {
 /** The network for a CNI config: created on first ADD; a later config must describe the same network. */
 function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   const existing = ctx.store.findNetwork(spec.name);
+  if (existing && !isBridgeNetwork(existing)) {
+    throw new InvalidArgumentError(`network ${spec.name} is a macvlan network of ctnet's; the CNI plugin attaches to bridge networks (give this configuration another name)`);
+  }
   if (!existing) {
     createNetwork(ctx, {
       name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu,
@@ -131,6 +135,7 @@ export function cniCheck(ctx: EngineContext, networkName: string, containerId: s
     throw new KernelError(`default route via ${network.gateway} is missing in ${c.netns}`);
   }
   const host = ctx.kernel().rtnl();
+  if (!isBridgeNetwork(network)) throw new NotFoundError(`network ${networkName} is not a bridge network of ctnet's`);
   const bridge = host.findLink(network.bridge);
   const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
   if (!bridge || !veth || veth.master !== bridge.index) throw new KernelError(`${c.hostVeth} is not a port of bridge ${network.bridge}`);
@@ -166,7 +171,7 @@ export function cniStatus(ctx: EngineContext, spec: CniNetworkSpec): string | un
     const subnet = parseSubnet(network.subnet);
     const range = { start: network.rangeStart, end: network.rangeEnd };
     try {
-      allocateAddress(subnet, network.gateway, ctx.store.addressBook(network.id), range);
+      allocateAddress(subnet, network.gateway, addressBookOf(ctx, network), range);
     } catch {
       return `the address pool of network ${network.name} (${range.start && range.end ? `${range.start}-${range.end}` : network.subnet}) is exhausted`;
     }

@@ -1,3 +1,4 @@
+import { addressBookOf } from './address-book.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
@@ -7,7 +8,7 @@ import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
 import { planAttach } from '../plan/container-plan.js';
 import type { Op, Step } from '../plan/ops.js';
-import type { AttachmentRecord, ContainerRecord, NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { ensureDns, hasEmbeddedDns, namesOn } from './dns.js';
 import { findContainer, liveState } from './lookup.js';
@@ -42,7 +43,8 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 /** One more interface is an attach into a namespace that exists already: no default route, no ports. */
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
   return planAttach({
-    netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip), hostVeth: a.hostVeth, bridge: net.bridge,
+    netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip),
+    port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: a.hostVeth, bridge: net.bridge } : { kind: 'macvlan', parent: net.parent },
     mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net),
     ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
@@ -74,12 +76,12 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
     const attachment = ctx.transact(() => {
       const subnet = parseSubnet(net.subnet);
-      const book = ctx.store.addressBook(net.id);
+      const book = addressBookOf(ctx, net);
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
       // Dual stack: the lowest free IPv6 address too, as a first network gives.
       const ip6Offset = net.subnet6 ? ctx.store.lowestFreeIp6Offset(net.id) : null;
       const ip6 = net.subnet6 && ip6Offset !== null ? address6At(parseSubnet6(net.subnet6), ip6Offset, net.name) : null;
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: attachmentVeth(c.id, net.id), aliases, ip6, ip6Offset, mac: null };
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : '', aliases, ip6, ip6Offset, mac: null };
       ctx.store.insertAttachment(a);
       return { steps: planConnect(net, c, a), result: a };
     });
@@ -99,7 +101,10 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     const a = ctx.store.connectionsOf(c.id).find((x) => x.networkId === net.id);
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
-    const ops: Op[] = [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a, net)), missingOk: true }];
+    // A macvlan has no host end: its interface in the container goes.
+    const ops: Op[] = isBridgeNetwork(net)
+      ? [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a, net)), missingOk: true }]
+      : [{ op: 'link.del', name: a.ifname, netns: c.netns ?? undefined }];
     ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));
   });

@@ -1,3 +1,4 @@
+import { addressBookOf } from './address-book.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container
 import { bucketOf } from './bandwidth.js';
 import { containerMac } from '../plan/network-plan.js';
 import { step, type Step } from '../plan/ops.js';
-import type { ContainerRecord, NetworkRecord, PortRecord, ProcessContainer } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
@@ -32,7 +33,7 @@ import { parseEnv, validateAlias, validateHostname, validateMac, validateName } 
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
 import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
 import { checkModeRequest, networkChoiceOf, placementOf, type Placement } from './network-mode.js';
-import { parseNetOptions, type NetOptionsRequest } from './net-options.js';
+import { HOST_GATEWAY, parseNetOptions, type NetOptionsRequest } from './net-options.js';
 import { etcFiles, type EtcNetwork } from './etc-files.js';
 import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
@@ -254,7 +255,7 @@ function boundTo(net: NetworkRecord, ports: PortRequest[]): PortRequest[] {
 }
 
 function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
-  if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v.ports);
+  if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v);
   const id = randomBytes(32).toString('hex');
   const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
   const steps = ({ record, network }: Recorded): Step[] => [...network, ...(record.kind === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : [])];
@@ -296,8 +297,18 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   }
 }
 
-/** What a network refuses whatever the state: publishing on an internal one, IPv6 ports where it has no IPv6. */
-function checkNetworkTakes(net: NetworkRecord, req: RunRequest, portRequests: readonly PortRequest[]): void {
+/**
+ * What a network refuses whatever the state: publishing on an internal one, IPv6 ports where it has
+ * no IPv6; on a macvlan network whatever needs the host in the path (ports, limits, DNS names, host-gateway).
+ */
+function checkNetworkTakes(net: NetworkRecord, req: RunRequest, v: Validated): void {
+  const portRequests = v.ports;
+  if (!isBridgeNetwork(net)) {
+    const refused = portRequests.length ? '-p' : v.netOptions.bandwidth ? 'rate limits' : req.aliases?.length ? '--network-alias' : v.netOptions.extraHosts?.some((h) => h.ip === HOST_GATEWAY) ? 'host-gateway' : undefined;
+    if (refused) {
+      throw new InvalidArgumentError(`${refused} on macvlan network ${net.name}: its containers are on ${net.parent}'s segment with addresses of their own, and the host is not in their path; drop ${refused}`);
+    }
+  }
   if (net.internal && portRequests.length) {
     throw new InvalidArgumentError(`network ${net.name} is internal and cannot be reached from outside; drop -p or use another network`);
   }
@@ -319,7 +330,8 @@ interface Endpoint {
   ip: IPv4;
   ip6: IPv6 | null;
   ip6Offset: number | null;
-  hostVeth: string;
+  /** Its interface: a veth into the bridge (its host end named here), or a macvlan of the parent. */
+  port: Attachment['port'];
   mac: string;
 }
 
@@ -343,7 +355,7 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
   const endpoint = net ? endpointOn(ctx, net, req, id) : undefined;
   const common = {
     id, name, networkId: endpoint?.networkId ?? null, netnsOf: null, ip: endpoint?.ip ?? null, ip6: endpoint?.ip6 ?? null, ip6Offset: endpoint?.ip6Offset ?? null,
-    hostVeth: endpoint?.hostVeth ?? null, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
+    hostVeth: endpoint?.port.kind === 'bridge' ? endpoint.port.hostVeth : null, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
     hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), env: req.env ?? [],
     portSpecs: v.ports, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox: v.sandbox, netOptions: v.netOptions, oomKilled: false,
     aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
@@ -413,13 +425,14 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
   // Only with aliases: reading every name of the network costs O(containers) per run.
   if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
   const subnet = parseSubnet(net.subnet);
-  const book = ctx.store.addressBook(net.id);
+  const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
   const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
   if (req.ip6 !== undefined && !subnet6) throw new InvalidArgumentError(`--ip6 ${req.ip6}: network ${net.name} has no IPv6; use a network made with --ipv6, or drop --ip6`);
   const ip6Offset = subnet6 ? (req.ip6 !== undefined ? reserveOffset6(subnet6, req.ip6, net.name, (o) => ctx.store.ip6OffsetTaken(net.id, o)) : ctx.store.lowestFreeIp6Offset(net.id)) : null;
   const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
-  return { networkId: net.id, ip, ip6, ip6Offset, hostVeth: hostVethName(id), mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
+  const port: Attachment['port'] = isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: net.bridge } : { kind: 'macvlan', parent: net.parent };
+  return { networkId: net.id, ip, ip6, ip6Offset, port, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
 }
 
 /**
@@ -458,7 +471,7 @@ function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: 
 function attachmentOf(net: NetworkRecord, netns: string, ownsNetns: boolean, ifname: string, e: Endpoint, ports: PortRecord[]) {
   const routed = !net.internal && net.defaultRoute;
   return {
-    netns, ownsNetns, ifname, hostVeth: e.hostVeth, bridge: net.bridge, mtu: net.mtu,
+    netns, ownsNetns, ifname, port: e.port, mtu: net.mtu,
     ip: e.ip, prefix: parseSubnet(net.subnet).prefix,
     gateway: routed ? net.gateway : undefined, ports: toMappings(ports, e.ip),
     ip6: e.ip6 && net.subnet6

@@ -1,13 +1,13 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
 import { containerMac } from '../plan/network-plan.js';
-import type { AttachmentRecord, ContainerRecord, NetworkRecord, PortRecord, StateStore } from '../store/store.js';
+import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
 export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
-  return store.listNetworks().flatMap((n): FirewallNetwork[] => {
+  return store.listNetworks().filter(isBridgeNetwork).flatMap((n): FirewallNetwork[] => {
     if (family === 'ip') return [{ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }];
     return n.subnet6 && n.gateway6 ? [{ bridge: n.bridge, subnet: n.subnet6, gateway: n.gateway6, internal: n.internal, ipMasq: n.ipMasq }] : [];
   });

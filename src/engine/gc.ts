@@ -4,7 +4,7 @@ import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
 import { cgroupDirs, cgroupIds, cgroupLayout, holdsNoProcess, removeContainerCgroup } from '../kernel/cgroups.js';
 import { containerNetnsName, hostVethName, ifbName, isCtnetVeth, isOwnLinkAlias } from '../names.js';
 import type { EngineContext } from './context.js';
-import type { ContainerRecord } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer } from './teardown.js';
@@ -53,7 +53,7 @@ export function garbageCollect(ctx: EngineContext): GcReport {
 
 /** Bridges a reboot (or someone) removed come back, with ctnet's tables. */
 function rebuildMissingBridges(ctx: EngineContext, report: GcReport): void {
-  for (const net of ctx.store.listNetworks()) {
+  for (const net of ctx.store.listNetworks().filter(isBridgeNetwork)) {
     if (ctx.kernel().rtnl().findLink(net.bridge)) continue;
     try {
       ensureNetworkPresent(ctx, net);
@@ -85,7 +85,7 @@ function removeStrayVeths(ctx: EngineContext, report: GcReport, before: readonly
   const rtnl = ctx.kernel().rtnl();
   const active = new Set(ctx.store.listEndpoints().filter((e) => e.containerState !== 'exited').map((e) => e.hostVeth));
   const ever = new Set([...before, ...ctx.store.listContainers()].map((c) => hostVethName(c.id)));
-  const bridgeIndex = new Set(ctx.store.listNetworks().map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
+  const bridgeIndex = new Set(ctx.store.listNetworks().filter(isBridgeNetwork).map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
   for (const link of rtnl.listLinks()) {
     // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
     if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;

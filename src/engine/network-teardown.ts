@@ -1,5 +1,5 @@
 import { IP_FORWARD, IPV6_FORWARD, planRemoveNetwork } from '../plan/network-plan.js';
-import type { NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 
@@ -13,7 +13,12 @@ export const FORWARD6_BEFORE = 'host.ipv6_forwarding.before';
  * removal killed part-way is finished by running it again. Returns what failed (best effort).
  */
 export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[] {
-  const left = ctx.store.listNetworks(); // without this one: it is marked removing
+  // A macvlan network made nothing in the host namespace: its containers' interfaces went with them.
+  if (!isBridgeNetwork(net)) {
+    ctx.store.transaction(() => ctx.store.deleteNetwork(net.id));
+    return [];
+  }
+  const left = ctx.store.listNetworks().filter(isBridgeNetwork); // without this one: it is marked removing
   const lastOfFamily = [
     [FORWARD_BEFORE, IP_FORWARD, left.length === 0],
     [FORWARD6_BEFORE, IPV6_FORWARD, net.subnet6 !== null && !left.some((n) => n.subnet6)],

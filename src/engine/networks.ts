@@ -13,7 +13,7 @@ import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { IPv4 } from '../addr/family.js';
 import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOptions, type DriverOptions } from './network-options.js';
-import type { NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 import { reconcile } from './reconcile.js';
@@ -80,7 +80,8 @@ function checkCreate(req: CreateNetworkRequest): CreateNetworkRequest & { driver
   if (RESERVED_NETWORK_NAMES.includes(req.name)) {
     throw new InvalidArgumentError(`network name ${req.name} is reserved: ctnet run --network ${req.name} means Docker's ${req.name} mode; pick another name`);
   }
-  const driverOptions = parseDriverOptions(parseDriver(req.driver), req.options ?? {});
+  const driver = parseDriver(req.driver);
+  const driverOptions = parseDriverOptions(driver, req.options ?? {});
   if (driverOptions.bridge !== undefined && req.bridge !== undefined && driverOptions.bridge !== req.bridge) {
     throw new InvalidArgumentError(`--bridge ${req.bridge} and -o ${BRIDGE_OPTIONS.name}=${driverOptions.bridge} disagree; give one`);
   }
@@ -114,64 +115,103 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
   }
   else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
   const subnet6 = req.subnet6 !== undefined ? parseSubnet6(req.subnet6) : undefined;
+  if (req.driverOptions.parent !== null) checkMacvlan(req, requestedSubnet, subnet6);
   ctx.requireChangeRights();
 
   return ctx.locked(() => {
-    const store = ctx.store;
     if (!ctx.dryRun) reconcile(ctx);
-    if (store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
-    const others = store.listNetworks();
+    if (ctx.store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
+    const others = ctx.store.listNetworks();
     const id = randomBytes(32).toString('hex');
-    const bridge = req.bridge ?? `br-${id.slice(0, 12)}`;
-    const owner = others.find((n) => n.bridge === bridge);
-    if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
-    const link = ctx.kernel().rtnl().findLink(bridge);
-    // A bridge this state directory made and no network names (a removal whose delete failed) is ours to replace.
-    const leftover = link?.kind === 'bridge' && isOwnLinkAlias(link.alias, store.instanceId());
-    if (link && !leftover) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
-
-    const subnet = freeSubnet(ctx, requestedSubnet, subnet6, others);
+    const parent = req.driverOptions.parent;
+    const port = parent !== null ? checkParent(ctx, parent, others) : checkBridgeName(ctx, req.bridge ?? `br-${id.slice(0, 12)}`, others);
+    // A macvlan subnet is the parent's segment, which the host routes already: only other networks may not overlap it.
+    const subnet = parent !== null ? notOverlapping(requestedSubnet as Subnet, others) : freeSubnet(ctx, requestedSubnet, subnet6, others);
     const gateway = chooseGateway(subnet, req.gateway);
-    const record: NetworkRecord = {
-      id, name: req.name, subnet: subnet.cidr, gateway, bridge,
-      internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating',
+    const common = {
+      id, name: req.name, subnet: subnet.cidr, gateway,
+      internal: req.internal === true, mtu, createdAt: new Date().toISOString(), state: 'creating' as const,
       ...(req.ipRange !== undefined ? ipRangeOf(subnet, req.ipRange) : checkRange(subnet, req.rangeStart, req.rangeEnd)),
-      ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name,
+      ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false,
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
       labels: req.labels ?? {}, ipRange: req.ipRange ?? null, auxAddresses: auxAddressesOf(subnet, gateway, req.auxAddresses ?? {}),
-      icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4, driver: 'bridge', parent: null,
+      icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4,
     };
-    const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
-    const forwarding6Before = subnet6 && !others.some((o) => o.subnet6) ? ctx.kernel().inHost(() => readSysctl(IPV6_FORWARD)) : undefined;
-    // The intent: the record (creating) and forwarding as it was, before the kernel changes.
-    const intent = (): { steps: Step[]; result: NetworkRecord } => {
-      if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
-      if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
-      const undo = firewallScript(store);
-      store.insertNetwork(record);
-      return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), id) }, { apply: firewallScript(store), undo }), result: record };
-    };
-    if (ctx.dryRun) return ctx.transact(intent);
-    // Every check passed: only now the leftover goes.
-    if (leftover) ctx.apply([{ do: { op: 'link.del', name: bridge }, undo: null }]);
-    const { steps } = store.transaction(intent);
-    try {
-      ctx.apply(steps);
-    } catch (err) {
-      // The executor undid the kernel steps; the intent goes too.
-      store.transaction(() => {
-        store.deleteNetwork(id);
-        if (others.length === 0) store.setMeta(FORWARD_BEFORE, undefined);
-        if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, undefined);
-      });
-      throw err;
+    if (port.kind === 'macvlan') {
+      // Nothing to make in the host namespace: the parent is there; containers get their macvlans when they start.
+      const record: NetworkRecord = { ...common, driver: 'macvlan', bridge: null, parent: port.parent, dns: false, ipMasq: false, state: 'ready' };
+      return ctx.transact(() => (ctx.store.insertNetwork(record), { steps: [], result: record }));
     }
-    ctx.crashPoint();
-    const created = { ...record, state: 'ready' as const };
-    store.transaction(() => store.setNetworkState(id, 'ready'));
-    if (hasEmbeddedDns(created)) ensureDns(ctx);
-    return created;
+    const record: NetworkRecord = { ...common, driver: 'bridge', bridge: port.bridge, parent: null, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name };
+    return makeBridgeNetwork(ctx, record, others.filter(isBridgeNetwork), port.leftover);
   });
+}
+
+/** macvlan networks sit on the parent's segment: its subnet and its router (the gateway) are given, and nothing of a bridge applies. */
+function checkMacvlan(req: CreateNetworkRequest & { driverOptions: DriverOptions }, subnet: Subnet | undefined, subnet6: unknown): void {
+  if (!subnet) throw new InvalidArgumentError("-d macvlan needs --subnet (and usually --gateway): the addresses of the parent's segment, e.g. --subnet 192.168.1.0/24 --gateway 192.168.1.1");
+  if (subnet6) throw new InvalidArgumentError('-d macvlan networks are IPv4 for now; drop --ipv6');
+  if (req.internal) throw new InvalidArgumentError('-d macvlan with --internal: a macvlan network is the parent\'s segment, it cannot be internal; use a bridge network');
+  if (req.bridge !== undefined) throw new InvalidArgumentError('-d macvlan has no bridge; drop --bridge');
+  if (req.ipMasq === false) throw new InvalidArgumentError('-d macvlan: containers are on the segment with their own addresses, there is no masquerade to turn off; drop --ip-masq');
+}
+
+/** The parent: a host interface that is not one of ctnet's bridges, and not the parent of another macvlan network (as Docker). */
+function checkParent(ctx: EngineContext, parent: string, others: readonly NetworkRecord[]): { kind: 'macvlan'; parent: string } {
+  validateIfname(parent, '-o parent');
+  const link = ctx.kernel().rtnl().findLink(parent);
+  if (!link) throw new InvalidArgumentError(`-o parent=${parent}: the host has no interface ${parent}; name the interface of the segment, e.g. eth0`);
+  const owner = others.find((n) => n.bridge === parent || n.parent === parent);
+  if (owner) throw new ConflictError(`-o parent=${parent}: ${owner.bridge === parent ? 'it is the bridge of' : 'it is already the parent of'} network ${owner.name}; pick another interface (or a VLAN of it)`);
+  return { kind: 'macvlan', parent };
+}
+
+/** A bridge name no other network has and no foreign link holds; a leftover bridge of this state directory is taken over. */
+function checkBridgeName(ctx: EngineContext, bridge: string, others: readonly NetworkRecord[]): { kind: 'bridge'; bridge: string; leftover: boolean } {
+  const owner = others.find((n) => n.bridge === bridge || n.parent === bridge);
+  if (owner) throw new ConflictError(`bridge ${bridge} already belongs to network ${owner.name}; pick another --bridge`);
+  const link = ctx.kernel().rtnl().findLink(bridge);
+  // A bridge this state directory made and no network names (a removal whose delete failed) is ours to replace.
+  const leftover = link?.kind === 'bridge' && isOwnLinkAlias(link.alias, ctx.store.instanceId());
+  if (link && !leftover) throw new ConflictError(`a link named ${bridge} already exists on the host; pick another --bridge`);
+  return { kind: 'bridge', bridge, leftover };
+}
+
+/**
+ * The crash protocol for a bridge network: the record (creating) and forwarding as it was are
+ * committed, then the kernel is changed, then the record is marked ready; a failure undoes both.
+ */
+function makeBridgeNetwork(ctx: EngineContext, record: BridgeNetwork, others: readonly BridgeNetwork[], leftover: boolean): NetworkRecord {
+  const store = ctx.store;
+  const forwardingBefore = ctx.kernel().inHost(() => readSysctl(IP_FORWARD));
+  const forwarding6Before = record.subnet6 && !others.some((o) => o.subnet6) ? ctx.kernel().inHost(() => readSysctl(IPV6_FORWARD)) : undefined;
+  const intent = (): { steps: Step[]; result: NetworkRecord } => {
+    if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
+    if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
+    const undo = firewallScript(store);
+    store.insertNetwork(record);
+    return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), record.id) }, { apply: firewallScript(store), undo }), result: record };
+  };
+  if (ctx.dryRun) return ctx.transact(intent);
+  // Every check passed: only now the leftover goes.
+  if (leftover) ctx.apply([{ do: { op: 'link.del', name: record.bridge }, undo: null }]);
+  const { steps } = store.transaction(intent);
+  try {
+    ctx.apply(steps);
+  } catch (err) {
+    // The executor undid the kernel steps; the intent goes too.
+    store.transaction(() => {
+      store.deleteNetwork(record.id);
+      if (others.length === 0) store.setMeta(FORWARD_BEFORE, undefined);
+      if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, undefined);
+    });
+    throw err;
+  }
+  ctx.crashPoint();
+  const created = { ...record, state: 'ready' as const };
+  store.transaction(() => store.setNetworkState(record.id, 'ready'));
+  if (hasEmbeddedDns(created)) ensureDns(ctx);
+  return created;
 }
 
 /**
@@ -206,13 +246,17 @@ function checkRange(subnet: Subnet, start: string | undefined, end: string | und
   return { rangeStart, rangeEnd };
 }
 
-/** The requested subnet (or a free one picked), checked against every network's and the host's routes; the IPv6 one against networks'. */
-function freeSubnet(ctx: EngineContext, requested: Subnet | undefined, subnet6: ReturnType<typeof parseSubnet6> | undefined, others: readonly NetworkRecord[]): Subnet {
-  const routes = hostRoutes(ctx, new Set(others.map((n) => n.bridge)));
-  const subnet = requested ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
+function notOverlapping(subnet: Subnet, others: readonly NetworkRecord[]): Subnet {
   for (const n of others) {
     if (overlaps(subnet, parseSubnet(n.subnet))) throw new ConflictError(`subnet ${subnet.cidr} overlaps network ${n.name} (${n.subnet}); pick another --subnet`);
   }
+  return subnet;
+}
+
+/** The requested subnet (or a free one picked), checked against every network's and the host's routes; the IPv6 one against networks'. */
+function freeSubnet(ctx: EngineContext, requested: Subnet | undefined, subnet6: ReturnType<typeof parseSubnet6> | undefined, others: readonly NetworkRecord[]): Subnet {
+  const routes = hostRoutes(ctx, new Set(others.filter(isBridgeNetwork).map((n) => n.bridge)));
+  const subnet = notOverlapping(requested ?? pickFreeSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]), others);
   for (const r of routes) {
     if (overlaps(subnet, r.subnet)) throw new ConflictError(`subnet ${subnet.cidr} overlaps the host's route to ${r.subnet.cidr} (dev ${r.dev}); pick another --subnet`);
   }
@@ -242,6 +286,10 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
  */
 export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
+  if (!isBridgeNetwork(net)) {
+    if (!ctx.kernel().rtnl().findLink(net.parent)) throw new ConflictError(`network ${net.name}: its parent interface ${net.parent} is gone from the host; bring it back or remove the network`);
+    return;
+  }
   if (ctx.kernel().rtnl().findLink(net.bridge)) return;
   ctx.apply(planCreateNetwork({ ...net, alias: linkAlias(ctx.store.instanceId(), net.id) }, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
   restoreFirewall(ctx);

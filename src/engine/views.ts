@@ -1,7 +1,7 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
-import type { ContainerRecord, NetworkDriver, NetworkRecord, StateStore } from '../store/store.js';
-import { BRIDGE_OPTIONS } from './network-options.js';
+import { isBridgeNetwork, type ContainerRecord, type NetworkDriver, type NetworkRecord, type StateStore } from '../store/store.js';
+import { BRIDGE_OPTIONS, MACVLAN_OPTIONS } from './network-options.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
@@ -16,7 +16,9 @@ export interface NetworkView {
   Driver: NetworkDriver;
   Subnet: string;
   Gateway: string;
-  Bridge: string;
+  /** null for a macvlan network (its containers are on Parent's segment). */
+  Bridge: string | null;
+  Parent: string | null;
   Internal: boolean;
   IPMasquerade: boolean;
   DefaultRoute: boolean;
@@ -35,6 +37,7 @@ export interface NetworkView {
 }
 
 function optionsOf(n: NetworkRecord): Record<string, string> {
+  if (!isBridgeNetwork(n)) return { [MACVLAN_OPTIONS.parent]: n.parent, [MACVLAN_OPTIONS.mode]: 'bridge' };
   return {
     [BRIDGE_OPTIONS.name]: n.bridge, [BRIDGE_OPTIONS.icc]: String(n.icc), [BRIDGE_OPTIONS.masquerade]: String(n.ipMasq && !n.internal),
     [BRIDGE_OPTIONS.hostBinding]: n.hostBindingIpv4 ?? '0.0.0.0', [BRIDGE_OPTIONS.mtu]: String(n.mtu),
@@ -43,7 +46,7 @@ function optionsOf(n: NetworkRecord): Record<string, string> {
 
 export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
   return {
-    Id: n.id, Name: n.name, Driver: n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Internal: n.internal,
+    Id: n.id, Name: n.name, Driver: n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Parent: n.parent, Internal: n.internal,
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
     MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
     Containers: [

@@ -18,6 +18,22 @@ export function setAddressBook(used: ReadonlySet<string>): AddressBook {
   };
 }
 
+/**
+ * The same book with more addresses that are never handed out (a network's --aux-address ones, the
+ * host's own on a macvlan parent's segment): a search that lands on one moves past it.
+ */
+export function excluding(book: AddressBook, excluded: ReadonlySet<number>): AddressBook {
+  if (excluded.size === 0) return book;
+  return {
+    inUse: (ip) => excluded.has(ip) || book.inUse(ip),
+    lowestFree(first, last, gateway) {
+      let cand = book.lowestFree(first, last, gateway);
+      while (cand !== undefined && excluded.has(cand)) cand = book.lowestFree(cand + 1, last, gateway);
+      return cand;
+    },
+  };
+}
+
 /** Picks the lowest free host address of `subnet` (within `range` when given), skipping the gateway and addresses in use. */
 export function allocateAddress(subnet: Subnet, gateway: string, book: AddressBook, range: { start?: string | null; end?: string | null } = {}): IPv4 {
   const first = range.start ? Math.max(toInt(range.start), firstHost(subnet)) : firstHost(subnet);

@@ -12,8 +12,8 @@ export interface Attachment {
   ifname: string;
   /** MAC address of the container's interface (CNI mac capability); random when absent. */
   mac?: string;
-  hostVeth: string;
-  bridge: string;
+  /** What the interface is: one end of a veth pair whose other end is a port of the bridge, or a macvlan of the host's parent. */
+  port: { kind: 'bridge'; hostVeth: string; bridge: string } | { kind: 'macvlan'; parent: string };
   mtu: number;
   ip: IPv4;
   prefix: number;
@@ -66,21 +66,29 @@ export function planAttach(a: Attachment): Step[] {
   const ns = a.netns;
   const dev = a.ifname;
   const steps: Step[] = a.ownsNetns ? planLoopbackOnly(ns) : [];
-  // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
-  if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
+  const port = a.port;
+  if (port.kind === 'bridge') {
+    // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
+    if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
+    steps.push(
+      // One message: the host end is born on the bridge and up (two round trips saved per attach).
+      step({ op: 'veth.add', name: port.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
+      step({ op: 'link.hairpin', name: port.hostVeth }, null),
+      step({ op: 'sysctl.set', key: ipv6Conf(port.hostVeth, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
+    );
+  } else {
+    // Born in the container's namespace on the parent's segment, with a MAC of its own.
+    steps.push(step({ op: 'macvlan.add', name: dev, parent: port.parent, netns: ns, mtu: a.mtu, mac: a.mac }, { op: 'link.del', name: dev, netns: ns }));
+  }
   steps.push(
-    // One message: the host end is born on the bridge and up (two round trips saved per attach).
-    step({ op: 'veth.add', name: a.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: a.bridge, peerMac: a.mac }, { op: 'link.del', name: a.hostVeth }),
-    step({ op: 'link.hairpin', name: a.hostVeth }, null),
     // IPv6 only where the network has it, set while the container's end is still down: no
     // link-local address, no router solicitations or MLD reports flooded to every port of the
     // bridge, no IPv6 path around the IPv4 rules. The bridge port needs no IPv6 of its own either.
     step({ op: 'sysctl.set', key: ipv6Conf(dev, 'disable_ipv6'), value: a.ip6 ? '0' : '1', netns: ns, optional: true, ephemeral: true }, null),
-    step({ op: 'sysctl.set', key: ipv6Conf(a.hostVeth, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
     step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
     step({ op: 'link.up', name: dev, netns: ns }, null),
   );
-  if (a.shaping) steps.push(...planShaping(a.hostVeth, a.mtu, a.shaping));
+  if (a.shaping && port.kind === 'bridge') steps.push(...planShaping(port.hostVeth, a.mtu, a.shaping));
   if (a.gateway) steps.push(step({ op: 'route.add', dev, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
   if (a.ip6) {
     steps.push(step({ op: 'addr.add', dev, ip: a.ip6.ip, prefix: a.ip6.prefix, netns: ns }, null));

@@ -13,6 +13,8 @@ export type Op =
   | { op: 'netns.del'; name: string }
   | { op: 'bridge.add'; name: string; mtu: number; mac: string; alias?: string }
   | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string; peerMac?: string }
+  /** A macvlan (bridge mode) of the host's `parent`, born inside `netns` as `name`. */
+  | { op: 'macvlan.add'; name: string; parent: string; netns: string; mtu: number; mac?: string }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
   | { op: 'link.down'; name: string; netns?: string }
@@ -82,6 +84,8 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       const mac = op.peerMac ? ` address ${op.peerMac}` : '';
       return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu}${master} type veth peer name ${op.peer}${mac} netns ${op.peerNetns}`);
     }
+    case 'macvlan.add':
+      return `${ipCmd(ctx, undefined, `link add ${op.name}-tmp link ${op.parent} mtu ${op.mtu}${op.mac ? ` address ${op.mac}` : ''} type macvlan mode bridge`)} && ${ipCmd(ctx, undefined, `link set ${op.name}-tmp netns ${op.netns} name ${op.name}`)}`;
     case 'link.del':
       return ipCmd(ctx, op.netns, `link del ${op.name}`);
     case 'link.up':

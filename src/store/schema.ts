@@ -211,4 +211,38 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE networks ADD COLUMN driver TEXT NOT NULL DEFAULT 'bridge' CHECK (driver IN ('bridge', 'macvlan'));
   ALTER TABLE networks ADD COLUMN parent TEXT;
   `,
+  // macvlan networks have no bridge (containers sit on the parent's segment): bridge becomes NULL for
+  // them, which SQLite's NOT NULL forbids, so the table is rebuilt (foreign keys are off while migrating).
+  `
+  CREATE TABLE networks_v2 (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    subnet TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    bridge TEXT UNIQUE,
+    internal INTEGER NOT NULL DEFAULT 0,
+    mtu INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    range_start TEXT,
+    range_end TEXT,
+    ip_masq INTEGER NOT NULL DEFAULT 1,
+    default_route INTEGER NOT NULL DEFAULT 1,
+    dns INTEGER NOT NULL DEFAULT 1,
+    subnet6 TEXT,
+    gateway6 TEXT,
+    state TEXT NOT NULL DEFAULT 'ready' CHECK (state IN ('creating', 'ready', 'removing')),
+    labels TEXT NOT NULL DEFAULT '{}',
+    ip_range TEXT,
+    aux_addresses TEXT NOT NULL DEFAULT '{}',
+    icc INTEGER NOT NULL DEFAULT 1,
+    host_binding_ipv4 TEXT,
+    driver TEXT NOT NULL DEFAULT 'bridge' CHECK (driver IN ('bridge', 'macvlan')),
+    parent TEXT,
+    CHECK ((driver = 'bridge' AND bridge IS NOT NULL AND parent IS NULL) OR (driver = 'macvlan' AND bridge IS NULL AND parent IS NOT NULL))
+  );
+  INSERT INTO networks_v2 SELECT id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns,
+    subnet6, gateway6, state, labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent FROM networks;
+  DROP TABLE networks;
+  ALTER TABLE networks_v2 RENAME TO networks;
+  `,
 ];

@@ -8,12 +8,11 @@ import type { AddressBook, NetOptions, PortRequest, Protocol } from './records.j
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { MIGRATIONS } from './schema.js';
 
-export interface NetworkRecord {
+interface NetworkBase {
   id: string;
   name: string;
   subnet: string;
   gateway: IPv4;
-  bridge: string;
   internal: boolean;
   mtu: number;
   createdAt: string;
@@ -41,12 +40,28 @@ export interface NetworkRecord {
   icc: boolean;
   /** Docker's host_binding_ipv4: the host address a -p without one publishes on (null: every address). */
   hostBindingIpv4: string | null;
-  /** bridge: ctnet's bridge; macvlan: containers on `parent`'s segment with MACs of their own (`bridge` is then unused). */
-  driver: NetworkDriver;
-  parent: string | null;
 }
 
 export type NetworkDriver = 'bridge' | 'macvlan';
+
+/** A network of ctnet's bridge: NAT, published ports, embedded DNS, the firewall's sets. */
+export interface BridgeNetwork extends NetworkBase {
+  driver: 'bridge';
+  bridge: string;
+  parent: null;
+}
+
+/** Containers on the segment of the host's `parent` interface, with MACs and addresses of their own (macvlan, bridge mode). */
+export interface MacvlanNetwork extends NetworkBase {
+  driver: 'macvlan';
+  bridge: null;
+  parent: string;
+}
+
+export type NetworkRecord = BridgeNetwork | MacvlanNetwork;
+
+export const isBridgeNetwork = (n: NetworkRecord): n is BridgeNetwork => n.driver === 'bridge';
+
 
 export type NetworkState = 'creating' | 'ready' | 'removing';
 
@@ -182,11 +197,11 @@ export interface PortRecord {
 type Row = Record<string, unknown>;
 
 const toNetwork = (r: Row): NetworkRecord => ({
+  ...(r.driver === 'macvlan' ? { driver: 'macvlan' as const, bridge: null, parent: r.parent as string } : { driver: 'bridge' as const, bridge: r.bridge as string, parent: null }),
   id: r.id as string,
   name: r.name as string,
   subnet: r.subnet as string,
   gateway: r.gateway as IPv4,
-  bridge: r.bridge as string,
   internal: r.internal === 1,
   mtu: r.mtu as number,
   createdAt: r.created_at as string,
@@ -203,8 +218,6 @@ const toNetwork = (r: Row): NetworkRecord => ({
   auxAddresses: JSON.parse((r.aux_addresses as string | null) ?? '{}'),
   icc: r.icc !== 0,
   hostBindingIpv4: (r.host_binding_ipv4 as string | null) ?? null,
-  driver: ((r.driver as NetworkDriver | null) ?? 'bridge'),
-  parent: (r.parent as string | null) ?? null,
 });
 
 const toContainer = (r: Row): ContainerRecord => {
@@ -216,7 +229,8 @@ const toContainer = (r: Row): ContainerRecord => {
     netnsOf: (r.netns_of as string | null) ?? null,
     netOptions: JSON.parse((r.net_options as string | null) ?? '{}'),
     ip: (r.ip as IPv4 | null) ?? null,
-    hostVeth: (r.host_veth as string | null) ?? null,
+    // A macvlan attachment has no host end (its row holds '').
+    hostVeth: (r.host_veth as string | null) || null,
     netns: (r.netns as string | null) ?? null,
     hostname: r.hostname as string,
     command: JSON.parse(r.command as string),
@@ -545,26 +559,18 @@ export class Store implements StateStore {
   addressBook(networkId: string): AddressBook {
     const used = (ip: number): boolean =>
       this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = ?').get(networkId, ip) !== undefined;
-    const row = this.sql('SELECT aux_addresses FROM networks WHERE id = ?').get(networkId) as Row | undefined;
-    const aux = new Set(Object.values(JSON.parse((row?.aux_addresses as string | undefined) ?? '{}') as Record<string, string>).map(toInt));
-    const lowestUnused = (first: number, last: number, gateway: number): number | undefined =>
-      (this.sql(`
+    return {
+      inUse: used,
+      // The lowest free address is the first one, the one after the gateway, or one after a used one.
+      lowestFree: (first, last, gateway) =>
+        (this.sql(`
           SELECT cand FROM (
             SELECT ? AS cand UNION ALL SELECT ? + 1
             UNION ALL SELECT ip_num + 1 FROM attachments WHERE network_id = ?
           )
           WHERE cand BETWEEN ? AND ? AND cand != ?
             AND NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip_num = cand)
-          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined;
-    return {
-      inUse: (ip) => aux.has(ip) || used(ip),
-      // The lowest free address is the first one, the one after the gateway, or one after a used one;
-      // one that is reserved (--aux-address) moves the search past it.
-      lowestFree(first, last, gateway) {
-        let cand = lowestUnused(first, last, gateway);
-        while (cand !== undefined && aux.has(cand)) cand = lowestUnused(cand + 1, last, gateway);
-        return cand;
-      },
+          ORDER BY cand LIMIT 1`).get(first, gateway, networkId, first, last, gateway, networkId) as Row | undefined)?.cand as number | undefined,
     };
   }
 

@@ -2,6 +2,7 @@ import type { EngineContext } from '../engine/context.js';
 import { liveState } from '../engine/lookup.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { readSysctl } from '../kernel/sysctl.js';
+import { isBridgeNetwork } from '../store/store.js';
 
 /** What exists now, read from the kernel (links, addresses) and the state (intent, names). */
 export interface Topology {
@@ -43,7 +44,8 @@ export function readTopology(ctx: EngineContext): Topology {
   const links = rtnl.listLinks();
   const addresses = rtnl.listAddresses();
   const byName = new Map(links.map((l) => [l.name, l]));
-  const networks = ctx.store.listNetworks();
+  // The picture is of bridges: a macvlan network's containers sit on its parent's segment, outside it.
+  const networks = ctx.store.listNetworks().filter(isBridgeNetwork);
   const ours = new Set(networks.map((n) => n.bridge));
   const veths = new Set([
     ...ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean),

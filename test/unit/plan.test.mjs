@@ -7,7 +7,7 @@ import { execute, executeBestEffort } from '../../dist/plan/executor.js';
 import { CtnetError } from '../../dist/errors.js';
 
 const attachment = {
-  netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: 'vethabc', bridge: 'br0', mtu: 1500, ip: '172.17.0.101', prefix: 24, gateway: '172.17.0.1',
+  netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', port: { kind: 'bridge', hostVeth: 'vethabc', bridge: 'br0' }, mtu: 1500, ip: '172.17.0.101', prefix: 24, gateway: '172.17.0.1',
   ports: [{ protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 }],
 };
 
@@ -17,13 +17,24 @@ test('attaching a container renders as the seed\'s commands', () => {
     'ip -n ctnet-abc link set lo up',
     'ip link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc',
     'ip link set vethabc type bridge_slave hairpin on',
-    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
     'sysctl -w net/ipv6/conf/vethabc/disable_ipv6=1',
+    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
     'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
     'ip -n ctnet-abc link set eth0 up',
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
     "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
   ]);
+});
+
+test('a macvlan attachment: the interface is born in the namespace on the parent, with its MAC; no veth, no bridge port', () => {
+  const lines = renderPlan(planAttach({ ...attachment, port: { kind: 'macvlan', parent: 'eth0' }, ifname: 'eth0', mac: '02:42:0a:00:0d:05', ports: [] }), { hostNetns: null });
+  assert.deepEqual(lines.slice(0, 4), [
+    'ip netns add ctnet-abc',
+    'ip -n ctnet-abc link set lo up',
+    'ip link add eth0-tmp link eth0 mtu 1500 address 02:42:0a:00:0d:05 type macvlan mode bridge && ip link set eth0-tmp netns ctnet-abc name eth0',
+    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
+  ]);
+  assert.ok(!lines.some((l) => /veth|hairpin|nft/.test(l)));
 });
 
 test('a runtime\'s namespace (CNI): no namespace created, the interface name and MAC it asked for, nsenter to show it', () => {

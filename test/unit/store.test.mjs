@@ -43,11 +43,13 @@ test('a new state directory gets every migration; the state directory and the da
 
 test('an older database is migrated in place and keeps its rows (networks become ready)', () => {
   store.close();
-  const old = mkdtempSync(join(tmpdir(), 'ctnet-store-old-'));
+  const oldDir = mkdtempSync(join(tmpdir(), 'ctnet-store-old-'));
   try {
-    const db = new Database(join(old, 'ctnet.db'));
-    for (const m of MIGRATIONS.slice(0, MIGRATIONS.length - 3)) typeof m === 'string' ? db.exec(m) : m(db);
-    db.pragma(`user_version = ${MIGRATIONS.length - 3}`);
+    const db = new Database(join(oldDir, 'ctnet.db'));
+    // The database as it was before the crash protocol's container mark and the one attachment model.
+    const old = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('is_primary')) - 2;
+    for (const m of MIGRATIONS.slice(0, old)) typeof m === 'string' ? db.exec(m) : m(db);
+    db.pragma(`user_version = ${old}`);
     db.prepare("INSERT INTO networks (id, name, subnet, gateway, bridge, mtu, created_at) VALUES ('n1', 'old', '10.9.0.0/24', '10.9.0.1', 'brold', 1500, 'then')").run();
     // A running container whose first network lived in containers columns, and an exited one.
     const insert = db.prepare(`INSERT INTO containers (id, name, network_id, ip, ip_num, host_veth, netns, hostname, command, env, port_specs, detached, auto_remove, state, created_at, aliases, mac)
@@ -56,7 +58,7 @@ test('an older database is migrated in place and keeps its rows (networks become
     insert.run(id('8'), 'gone', null, null, null, null, 'exited', null);
     db.prepare("INSERT INTO ports (container_id, protocol, host_ip, host_port, container_port) VALUES (?, 'tcp', '', 8080, 80)").run(id('7'));
     db.close();
-    const migrated = new Store(old);
+    const migrated = new Store(oldDir);
     try {
       assert.equal(migrated.findNetwork('old').state, 'ready');
       assert.deepEqual(migrated.unfinishedNetworks(), []);
@@ -73,7 +75,7 @@ test('an older database is migrated in place and keeps its rows (networks become
       migrated.close();
     }
   } finally {
-    rmSync(old, { recursive: true, force: true });
+    rmSync(oldDir, { recursive: true, force: true });
   }
   store = new Store(dir);
 });

@@ -11,7 +11,9 @@ import { isIPv6 } from '../../addr/family.js';
 
 const AF_INET = 2;
 const IFF_UP = 0x1;
-const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, IFALIAS: 20, NET_NS_FD: 28 } as const;
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, IFALIAS: 20, NET_NS_FD: 28 } as const;
+const IFLA_MACVLAN_MODE = 1;
+const MACVLAN_MODE_BRIDGE = 4;
 const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
 const VETH_INFO_PEER = 1;
 const IFLA_BRPORT_MODE = 4;
@@ -153,6 +155,20 @@ export class Rtnl {
       attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peer))),
     ]);
     this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
+  }
+
+  /** A macvlan in bridge mode on `parent`, created directly inside the namespace `nsFd` as `name`. */
+  addMacvlan(name: string, parent: string, nsFd: number, mtu: number, mac?: string): void {
+    const body = Buffer.concat([
+      ifinfomsg(),
+      attrStr(IFLA.IFNAME, name),
+      attrU32(IFLA.LINK, this.linkIndex(parent)),
+      attrU32(IFLA.MTU, mtu),
+      ...(mac ? [attr(IFLA.ADDRESS, macBytes(mac))] : []),
+      attrU32(IFLA.NET_NS_FD, nsFd),
+      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'macvlan'), attrNested(IFLA_INFO.DATA, attrU32(IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE))),
+    ]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating macvlan ${name} on ${parent}`);
   }
 
   setMaster(name: string, master: string): void {
