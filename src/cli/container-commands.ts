@@ -9,7 +9,7 @@ import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
 import { eachName } from './each-name.js';
 import { applyFilters, type Matchers } from './filters.js';
-import { renderFormat, type Columns } from './format.js';
+import { renderFormat, renderTemplate, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError } from '../errors.js';
@@ -69,7 +69,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -79,7 +79,7 @@ interface RunFlags extends ChangeFlags {
 /** The engine's request for those flags: the one place CLI names meet the library's. */
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
-    command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, hostname: o.hostname,
+    command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
     env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias, mac: o.macAddress, ip6: o.ip6,
     netOptions: {
       addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
@@ -116,6 +116,8 @@ function registerRun(program: Command): void {
     .option('--egress-rate <rate>', 'limit what the container sends, in bits per second: 50mbit, 50M, 500k (shaped on the host side)')
     .option('--egress-burst <bytes>', 'how much may leave at once above --egress-rate, e.g. 64k (default: 20 ms worth, at least 32k)')
     .option('-p, --publish <spec>', 'publish ports: [HOSTIP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|/udp|/sctp] (repeatable)', collect, [])
+    .option('--expose <port>', 'a container port (or range, /udp, /sctp) that -P publishes (repeatable)', collect, [])
+    .option('-P, --publish-all', 'publish every --expose port on a free host port (see ctnet port NAME)')
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
@@ -216,10 +218,11 @@ function registerInspect(program: Command): void {
     .description('Show containers: ID, state, PID, network namespace, addresses and ports (one object; an array for several names)')
     .argument('<names...>', 'container names or IDs')
     .option('--json', 'print JSON (the default output is JSON too)')
-    .action(async (names: string[]) => {
+    .option('-f, --format <template>', "a Go template per container, e.g. '{{.NetworkSettings.IPAddress}}' or '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}'")
+    .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspect(n));
-        process.stdout.write(json(names.length === 1 ? found[0] : found));
+        process.stdout.write(o.format !== undefined ? found.map((c) => renderTemplate(o.format as string, c)).join('') : json(names.length === 1 ? found[0] : found));
       });
     });
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { eachName } from './each-name.js';
 import { applyFilters, type Matchers } from './filters.js';
-import { renderFormat, type Columns } from './format.js';
+import { renderFormat, renderTemplate, type Columns } from './format.js';
 import type { NetworkView } from '../engine/views.js';
 import { BRIDGE_OPTIONS } from '../engine/network-options.js';
 import { json, table } from './output.js';
@@ -156,10 +156,11 @@ function registerNetworkInspect(network: Command): void {
     .description('Show networks and the containers on them (one object; an array for several names)')
     .argument('<names...>', 'network names or IDs')
     .option('--json', 'print JSON (the default output is JSON too)')
-    .action(async (names: string[]) => {
+    .option('-f, --format <template>', "a Go template per network, e.g. '{{.Subnet}} {{.Gateway}}' or '{{range .Containers}}{{.Name}} {{end}}'")
+    .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspectNetwork(n));
-        process.stdout.write(json(names.length === 1 ? found[0] : found));
+        process.stdout.write(o.format !== undefined ? found.map((n) => renderTemplate(o.format as string, n)).join('') : json(names.length === 1 ? found[0] : found));
       });
     });
 }
@@ -170,11 +171,13 @@ function registerNetworkRm(network: Command): void {
     .alias('remove')
     .description('Remove networks: their nftables entries and their bridges (refused while containers are attached)')
     .argument('<names...>', 'network names or IDs')
+    .option('-f, --force', 'a network that does not exist is not an error (as Docker)')
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (names: string[], o: ChangeFlags) => {
+    .action(async (names: string[], o: { force?: boolean } & ChangeFlags) => {
       await withEngine(o, async (e) => {
         await eachName(names, (name) => {
+          if (o.force && !e.hasNetwork(name)) return;
           warn(e.removeNetwork(name));
           if (!o.dryRun) process.stdout.write(`${name}\n`);
         });
@@ -217,12 +220,13 @@ function registerNetworkConnect(network: Command): void {
     .argument('<network>', 'network name or ID')
     .argument('<container>', 'container name or ID')
     .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
-    .option('--alias <name>', "another name for the container in this network's DNS (repeatable)", (v: string, p: string[]) => [...p, v], [])
+    .option('--ip6 <address>', 'IPv6 address on a dual-stack network (default: the next free one)')
+    .option('--alias <name>', "another name for the container in this network's DNS (repeatable)", collect, [])
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
-    .action(async (network: string, container: string, o: { ip?: string; alias: string[] } & ChangeFlags) => {
+    .action(async (network: string, container: string, o: { ip?: string; ip6?: string; alias: string[] } & ChangeFlags) => {
       await withEngine(o, (e) => {
-        const a = e.connect({ network, container, ip: o.ip, aliases: o.alias });
+        const a = e.connect({ network, container, ip: o.ip, ip6: o.ip6, aliases: o.alias });
         if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
       });
     });
@@ -234,6 +238,7 @@ function registerNetworkDisconnect(network: Command): void {
     .description('Disconnect a container from a network that network connect added; the interface and its address go')
     .argument('<network>', 'network name or ID')
     .argument('<container>', 'container name or ID')
+    .option('-f, --force', "accepted for Docker's scripts: a disconnect never waits on the container")
     .option('--explain', 'print the equivalent commands as they run')
     .action(async (network: string, container: string, o: ChangeFlags) => {
       await withEngine(o, (e) => e.disconnect(network, container));

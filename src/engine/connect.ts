@@ -1,9 +1,9 @@
-import { addressBookOf } from './address-book.js';
+import { address6On, addressBookOf } from './address-book.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
-import { address6At, parseSubnet6 } from '../addr/ipv6.js';
+import { parseSubnet6 } from '../addr/ipv6.js';
 import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
 import { planAttach } from '../plan/container-plan.js';
@@ -27,6 +27,8 @@ export interface ConnectRequest {
   network: string;
   container: string;
   ip?: string;
+  /** Its IPv6 address there (dual-stack networks; default: the next free one). */
+  ip6?: string;
   aliases?: string[];
 }
 
@@ -79,8 +81,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       const book = addressBookOf(ctx, net);
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
       // Dual stack: the lowest free IPv6 address too, as a first network gives.
-      const ip6Offset = net.subnet6 ? ctx.store.lowestFreeIp6Offset(net.id) : null;
-      const ip6 = net.subnet6 && ip6Offset !== null ? address6At(parseSubnet6(net.subnet6), ip6Offset, net.name) : null;
+      const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
       const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : '', aliases, ip6, ip6Offset, mac: null };
       ctx.store.insertAttachment(a);
       return { steps: planConnect(net, c, a), result: a };

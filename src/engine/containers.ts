@@ -1,4 +1,4 @@
-import { addressBookOf } from './address-book.js';
+import { address6On, addressBookOf } from './address-book.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
-import { address6At, parseSubnet6, reserveOffset6 } from '../addr/ipv6.js';
+import { parseSubnet6 } from '../addr/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
@@ -57,6 +57,10 @@ export interface RunRequest {
   network?: string;
   ip?: string;
   publish?: string[];
+  /** --expose: container ports -P publishes (on host ports the kernel's ephemeral range gives, as Docker). */
+  expose?: string[];
+  /** -P: publish every --expose port on a free host port. */
+  publishAll?: boolean;
   hostname?: string;
   env?: string[];
   detach?: boolean;
@@ -116,7 +120,11 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   parseEnv(req.env ?? []);
   for (const a of req.aliases ?? []) validateAlias(a);
-  const ports = (req.publish ?? []).flatMap(parsePublish);
+  const exposed = (req.expose ?? []).flatMap((e) => {
+    if (e.includes(':')) throw new InvalidArgumentError(`invalid --expose "${e}": give a container port or range, e.g. 80 or 8000-8010/udp (publish host ports with -p)`);
+    return parsePublish(e);
+  });
+  const ports = [...(req.publish ?? []).flatMap(parsePublish), ...(req.publishAll ? exposed : [])];
   const sandbox = validateSandbox(req.sandbox ?? {});
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
@@ -427,10 +435,7 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
   const subnet = parseSubnet(net.subnet);
   const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
-  const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
-  if (req.ip6 !== undefined && !subnet6) throw new InvalidArgumentError(`--ip6 ${req.ip6}: network ${net.name} has no IPv6; use a network made with --ipv6, or drop --ip6`);
-  const ip6Offset = subnet6 ? (req.ip6 !== undefined ? reserveOffset6(subnet6, req.ip6, net.name, (o) => ctx.store.ip6OffsetTaken(net.id, o)) : ctx.store.lowestFreeIp6Offset(net.id)) : null;
-  const ip6 = subnet6 && ip6Offset !== null ? address6At(subnet6, ip6Offset, net.name) : null;
+  const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
   const port: Attachment['port'] = isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: net.bridge } : { kind: 'macvlan', parent: net.parent };
   return { networkId: net.id, ip, ip6, ip6Offset, port, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
 }

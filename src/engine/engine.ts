@@ -53,6 +53,10 @@ export class Engine {
     return networkView(this.ctx.store, findNetwork(this.ctx, name));
   }
 
+  hasNetwork(name: string): boolean {
+    return this.ctx.store.findNetwork(name) !== undefined;
+  }
+
   /** Returns warnings: pieces that could not be removed (ctnet gc retries them). */
   removeNetwork(name: string): Error[] {
     return removeNetwork(this.ctx, name);

@@ -110,3 +110,34 @@ test('network prune removes networks no container uses, keeps used ones and the 
   assert.deepEqual(lab.json(['network', 'ls']).map((n) => n.Name).sort(), ['bridge', 'front']);
   lab.ok(['rm', '-f', 'user']);
 });
+
+test('inspect --format as Docker scripts use it: a field, json, range over networks; network inspect --format; a missing field is refused', () => {
+  lab.ok(['network', 'create', 'dual', '--subnet', '172.30.9.0/24', '--ipv6', '--subnet', 'fd00:30:9::/64']);
+  lab.ok(['run', '-d', '--name', 'fmt', '--network', 'front', '--', 'sleep', '600']);
+  lab.ok(['network', 'connect', 'dual', 'fmt', '--ip6', 'fd00:30:9::77']);
+  const c = lab.json(['inspect', 'fmt']);
+  assert.equal(lab.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'fmt']), `${c.NetworkSettings.IPAddress}\n`);
+  assert.equal(lab.ok(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.Network}}={{.IPAddress}} {{end}}', 'fmt']), `front=${c.NetworkSettings.IPAddress} dual=${c.NetworkSettings.Networks[1].IPAddress} \n`);
+  assert.equal(c.NetworkSettings.Networks[1].GlobalIPv6Address, 'fd00:30:9::77', 'connect --ip6');
+  assert.deepEqual(JSON.parse(lab.ok(['inspect', '-f', '{{json .State.Running}}', 'fmt'])), true);
+  assert.equal(lab.ok(['network', 'inspect', '-f', '{{.Subnet}} {{range .Containers}}{{.Name}}{{end}}', 'front']), '172.30.0.0/24 fmt\n');
+  const bad = lab.ctnet(['inspect', '-f', '{{.Nope.Deeper}}', 'fmt']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no field \.Nope\.Deeper/);
+  lab.ok(['rm', '-f', 'fmt']);
+  lab.ok(['network', 'rm', 'dual']);
+});
+
+test('--expose with -P publishes on free host ports; network rm -f ignores a missing network', async () => {
+  lab.ok(['run', '-d', '--name', 'exposed', '--network', 'front', '--expose', '8080', '--expose', '9000/udp', '-P', '--', 'sleep', '600']);
+  const ports = lab.json(['inspect', 'exposed']).NetworkSettings.Ports;
+  assert.deepEqual(ports.map((p) => `${p.ContainerPort}/${p.Protocol}`).sort(), ['8080/tcp', '9000/udp']);
+  for (const p of ports) assert.ok(p.HostPort > 0, JSON.stringify(p));
+  const noP = lab.ok(['run', '-d', '--name', 'unpublished', '--network', 'front', '--expose', '8080', '--', 'sleep', '600']);
+  assert.ok(noP);
+  assert.deepEqual(lab.json(['inspect', 'unpublished']).NetworkSettings.Ports, [], '--expose alone publishes nothing, as Docker');
+  assert.equal(lab.ctnet(['run', '--expose', '1:2', '--', 'true']).code, 2);
+  lab.ok(['rm', '-f', 'exposed', 'unpublished']);
+  assert.equal(lab.ok(['network', 'rm', '-f', 'never-made']), '');
+  assert.equal(lab.ctnet(['network', 'rm', 'never-made']).code, 3);
+});

@@ -81,3 +81,16 @@ test('bandwidth: rates in bits (k, M, mbit, gbit), bursts in bytes (k, m), CNI\'
   assert.deepEqual(cniBandwidth({ ingressRate: 8e6, ingressBurst: 80000 }), { ingress: { rate: 8e6, burst: 10000 } });
   assert.deepEqual(bucketOf({ rate: 50e6, burst: 125000 }), { rate: 6_250_000, burst: 125000, limit: 281250 });
 });
+
+test('inspect --format: paths, json, range over a list and a map (nested), missing fields and unbalanced ranges refused', async () => {
+  const { renderTemplate } = await import('../../dist/cli/format.js');
+  const c = { Name: 'web', State: { Running: true, Pid: null }, Nets: [{ N: 'a', Ips: ['1', '2'] }, { N: 'b', Ips: [] }], Labels: { x: '1', y: '2' } };
+  assert.equal(renderTemplate('{{.Name}} {{.State.Running}} [{{.State.Pid}}]', c), 'web true []\n');
+  assert.equal(renderTemplate('{{json .State}}', c), '{"Running":true,"Pid":null}\n');
+  assert.equal(renderTemplate('{{range .Nets}}{{.N}}:{{range .Ips}}{{.}},{{end}};{{end}}', c), 'a:1,2,;b:;\n');
+  assert.equal(renderTemplate('{{range .Labels}}{{.}}{{end}}\\t{{upper .Name}}', c), '12\tWEB\n');
+  assert.throws(() => renderTemplate('{{.State.Nope}}', c), /no field \.State\.Nope/);
+  assert.throws(() => renderTemplate('{{range .Nets}}x', c), /without \{\{end\}\}/);
+  assert.throws(() => renderTemplate('{{end}}', c), /without \{\{range\}\}/);
+  assert.throws(() => renderTemplate('{{if .Name}}x{{end}}', c), /\{\{if .Name\}\} is not understood/);
+});
