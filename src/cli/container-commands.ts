@@ -69,7 +69,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -79,8 +79,8 @@ interface RunFlags extends ChangeFlags {
 /** The engine's request for those flags: the one place CLI names meet the library's. */
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
-    command, name: o.name, network: o.network, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
-    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: o.networkAlias, mac: o.macAddress, ip6: o.ip6,
+    command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
+    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], mac: o.macAddress, ip6: o.ip6,
     netOptions: {
       addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
@@ -122,6 +122,9 @@ function registerRun(program: Command): void {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
+    // Docker's older spellings, still in many scripts.
+    .addOption(new Option('--net <name>', 'the same as --network').hideHelp())
+    .addOption(new Option('--net-alias <name>', 'the same as --network-alias').argParser(collect).default([]).hideHelp())
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
     .option('-v, --volume <HOSTPATH:PATH[:ro]>', 'bind mount a host path into the container (repeatable)', collect, [])
     .option('--tmpfs <path>', 'an empty, writable tmpfs at this path, e.g. --tmpfs /tmp (repeatable)', collect, [])
