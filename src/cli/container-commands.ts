@@ -92,6 +92,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
   };
 }
 
+/** `run` and its flags (long: it is the list of the flags, one line each, as Docker has them). */
 function registerRun(program: Command): void {
   program
     .command('run')
