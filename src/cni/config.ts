@@ -25,6 +25,8 @@ const NetConf = z
     isGateway: z.boolean().optional(),
     isDefaultGateway: z.boolean().optional(),
     ipMasq: z.boolean().optional(),
+    /** ctnet's own: Docker 28's block of routed access to a masquerading network's containers (default false, as the bridge plugin). */
+    blockDirectAccess: z.boolean().optional(),
     mtu: z.number().int().min(68).max(65535).optional(),
     hairpinMode: z.boolean().optional(),
     promiscMode: z.boolean().optional(),
@@ -59,14 +61,63 @@ const NetConf = z
 
 export type NetConf = z.infer<typeof NetConf>;
 
-export function parseNetConf(text: string): NetConf {
+/** Every key name the schema reads, at any depth. */
+function schemaKeys(schema: z.ZodTypeAny, into = new Set<string>()): Set<string> {
+  if (schema instanceof z.ZodObject) {
+    for (const [key, child] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
+      into.add(key);
+      schemaKeys(child, into);
+    }
+  } else if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable) schemaKeys(schema.unwrap(), into);
+  else if (schema instanceof z.ZodArray) schemaKeys(schema.element, into);
+  return into;
+}
+
+const KNOWN_KEYS = new Map([...schemaKeys(NetConf)].map((k) => [k.toLowerCase(), k]));
+
+/**
+ * Keys as Go's encoding/json matches them: a key that is not spelled as ctnet reads it but equals one
+ * of its keys case-insensitively means that key (containerd sends runtimeConfig.portMappings as
+ * {"HostPort": ..., "ContainerPort": ..., "Protocol": ..., "HostIP": ...}, and the reference plugins,
+ * written in Go, take it); null is the zero value, as absent. prevResult is another plugin's output
+ * and is passed on as it came.
+ */
+export function goKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(goKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  const entries = Object.entries(value as Record<string, unknown>);
+  for (const [key, v] of entries) {
+    // Go decodes null as the zero value: for ctnet's optional keys, as if absent.
+    if (v === null) continue;
+    const known = KNOWN_KEYS.get(key.toLowerCase());
+    const name = known !== undefined && !(known in (value as object) && known !== key) ? known : key;
+    out[name] = name === 'prevResult' ? v : goKeys(v);
+  }
+  return out;
+}
+
+/** What DEL and GC read of a configuration: they must not fail on what they do not need (runtimeConfig, ranges, ...). */
+const DEL_KEYS = ['cniVersion', 'name', 'type', 'cni.dev/valid-attachments', 'cni.dev/attachments'];
+
+function keepForDel(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
+  const o = json as Record<string, unknown>;
+  // ipam.type says whom DEL is delegated to, ipam.dataDir where the state is: both are needed.
+  const given = o.ipam && typeof o.ipam === 'object' ? (o.ipam as Record<string, unknown>) : {};
+  const ipam = typeof given.type === 'string' ? { ipam: { type: given.type, ...(typeof given.dataDir === 'string' ? { dataDir: given.dataDir } : {}) } } : {};
+  return { ...Object.fromEntries(DEL_KEYS.filter((k) => k in o).map((k) => [k, o[k]])), ...ipam };
+}
+
+/** The configuration on stdin; `forDel`: only what DEL and GC need is read (and can be refused). */
+export function parseNetConf(text: string, forDel = false): NetConf {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = goKeys(JSON.parse(text));
   } catch (err) {
     throw new CniError(CNI_ERROR.decoding, `the network configuration on stdin is not JSON: ${(err as Error).message}`);
   }
-  const parsed = NetConf.safeParse(json);
+  const parsed = NetConf.safeParse(forDel ? keepForDel(json) : json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new CniError(CNI_ERROR.invalidConfig, `invalid network configuration: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
@@ -92,7 +143,9 @@ export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNet
   if (conf.vlan !== undefined && conf.vlan !== 0) unsupported('vlan');
   // As the bridge plugin: a default route when isDefaultGateway says so or IPAM lists 0.0.0.0/0.
   const modes = {
-    ipMasq: conf.ipMasq !== false,
+    // The bridge plugin's defaults: no masquerade unless asked, routed access to the pods allowed.
+    ipMasq: conf.ipMasq === true,
+    blockDirect: conf.blockDirectAccess === true,
     defaultRoute: conf.isDefaultGateway === true || (conf.ipam?.routes ?? []).some((r) => r.dst === '0.0.0.0/0'),
   };
   const ipam = conf.ipam;

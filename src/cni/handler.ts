@@ -71,7 +71,7 @@ function run(inv: Invocation, command: string, stdin: string): unknown {
   const required = (name: string): string => inv.required(name);
   const withEngine = <T>(conf: NetConf, fn: (ctx: EngineContext) => T): T => inv.withEngine(conf, fn);
   if (command === 'VERSION') return { cniVersion: requestedVersion(stdin), supportedVersions: SUPPORTED_VERSIONS };
-  const conf = parseNetConf(stdin);
+  const conf = parseNetConf(stdin, command === 'DEL' || command === 'GC');
   const version: CniVersion = checkVersion(conf);
   const needs = (min: string): void => {
     if (!atLeast(version, min)) throw new CniError(CNI_ERROR.incompatibleVersion, `${command} needs cniVersion ${min} or later; the configuration says ${version}`);

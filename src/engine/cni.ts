@@ -25,6 +25,8 @@ export interface CniNetworkSpec {
   mtu?: number;
   ipMasq: boolean;
   defaultRoute: boolean;
+  /** ctnet's key `blockDirectAccess`: Docker 28's block of routed access to a masquerading network (off, as the bridge plugin). */
+  blockDirect: boolean;
   /** Dual stack: an IPv6 range's subnet. */
   subnet6?: string;
   /** ipam.routes besides the default ones, put in every attachment's namespace. */
@@ -50,7 +52,7 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   if (!existing) {
     createNetwork(ctx, {
       name: spec.name, bridge: spec.bridge, subnet: spec.subnet, gateway: spec.gateway, mtu: spec.mtu,
-      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute, dns: false, subnet6: spec.subnet6,
+      rangeStart: spec.rangeStart, rangeEnd: spec.rangeEnd, ipMasq: spec.ipMasq, defaultRoute: spec.defaultRoute, dns: false, subnet6: spec.subnet6, blockDirect: spec.blockDirect,
     });
     return ctx.store.findNetwork(spec.name) as NetworkRecord;
   }
@@ -62,6 +64,9 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
   }
   if ((existing.subnet6 ?? undefined) !== (spec.subnet6 ? parseSubnet6(spec.subnet6).cidr : undefined)) {
     throw new InvalidArgumentError(`network ${spec.name} already exists with IPv6 subnet ${existing.subnet6 ?? 'none'}; this config says ${spec.subnet6 ?? 'none'} (give the network another name)`);
+  }
+  if (existing.blockDirect !== spec.blockDirect) {
+    throw new InvalidArgumentError(`network ${spec.name} already exists with blockDirectAccess ${existing.blockDirect}; this config says ${spec.blockDirect} (give the network another name)`);
   }
   if (existing.ipMasq !== spec.ipMasq || existing.defaultRoute !== spec.defaultRoute) {
     throw new InvalidArgumentError(`network ${spec.name} already exists with ipMasq ${existing.ipMasq} and a default route ${existing.defaultRoute ? 'on' : 'off'}; this config differs (give the network another name)`);

@@ -8,8 +8,9 @@ import { isIPv6, type IPAddress } from '../addr/family.js';
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
 export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
   return store.listNetworks().filter(isBridgeNetwork).flatMap((n): FirewallNetwork[] => {
-    if (family === 'ip') return [{ bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, ipMasq: n.ipMasq }];
-    return n.subnet6 && n.gateway6 ? [{ bridge: n.bridge, subnet: n.subnet6, gateway: n.gateway6, internal: n.internal, ipMasq: n.ipMasq }] : [];
+    const policy = { bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect };
+    if (family === 'ip') return [{ ...policy, subnet: n.subnet, gateway: n.gateway }];
+    return n.subnet6 && n.gateway6 ? [{ ...policy, subnet: n.subnet6, gateway: n.gateway6 }] : [];
   });
 }
 

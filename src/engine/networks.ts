@@ -46,6 +46,8 @@ export interface CreateNetworkRequest {
   options?: Record<string, string>;
   /** -d: bridge (the default). */
   driver?: string;
+  /** false: other hosts may route to the containers of a masquerading network directly (CNI's default, as `bridge`); default true (Docker 28). */
+  blockDirect?: boolean;
 }
 
 
@@ -135,7 +137,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
       ipMasq: req.ipMasq !== false, defaultRoute: req.defaultRoute !== false,
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
       labels: req.labels ?? {}, ipRange: req.ipRange ?? null, auxAddresses: auxAddressesOf(subnet, gateway, req.auxAddresses ?? {}),
-      icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4,
+      icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4, blockDirect: req.blockDirect !== false,
     };
     if (port.kind === 'macvlan') {
       // Nothing to make in the host namespace: the parent is there; containers get their macvlans when they start.

@@ -15,6 +15,8 @@ export interface FirewallNetwork {
   internal: boolean;
   /** false: routed mode, the subnet leaves unmasqueraded (absent means true). */
   ipMasq?: boolean;
+  /** false: a masquerading network other hosts may still route to directly, as CNI's bridge plugin allows (absent means true). */
+  blockDirect?: boolean;
 }
 
 export interface PortMapping {
@@ -56,7 +58,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.masqSubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.subnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(nets.map((n) => `"${n.bridge}" . "${n.bridge}"`))}\t}\n`;
-  out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false)))}\t}\n`;
+  out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false && n.blockDirect !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   out += `\tset ${SET.internalDns} {\n\t\ttype ifname . ${F.addr}\n${elements(nets.filter((n) => n.internal).map((n) => `"${n.bridge}" . ${n.gateway}`))}\t}\n`;
   for (const proto of PROTOCOLS) {

@@ -245,4 +245,11 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   DROP TABLE networks;
   ALTER TABLE networks_v2 RENAME TO networks;
   `,
+  // Docker 28 blocks other hosts from a masquerading network's containers (only published ports reach
+  // them); the CNI bridge plugin does not, and Kubernetes' flat pod network relies on it. A key of its
+  // own now: on for ctnet's CLI networks, off for the networks CNI configurations made (dns off, not the default bridge).
+  `
+  ALTER TABLE networks ADD COLUMN block_direct INTEGER NOT NULL DEFAULT 1;
+  UPDATE networks SET block_direct = 0 WHERE dns = 0 AND name != 'bridge' AND driver = 'bridge';
+  `,
 ];

@@ -40,6 +40,11 @@ interface NetworkBase {
   icc: boolean;
   /** Docker's host_binding_ipv4: the host address a -p without one publishes on (null: every address). */
   hostBindingIpv4: string | null;
+  /**
+   * Docker 28's rule for a masquerading network: other hosts reach its containers only through
+   * published ports, not by routing to their addresses (CNI's `blockDirectAccess`, off there as in `bridge`).
+   */
+  blockDirect: boolean;
 }
 
 export type NetworkDriver = 'bridge' | 'macvlan';
@@ -218,6 +223,7 @@ const toNetwork = (r: Row): NetworkRecord => ({
   auxAddresses: JSON.parse((r.aux_addresses as string | null) ?? '{}'),
   icc: r.icc !== 0,
   hostBindingIpv4: (r.host_binding_ipv4 as string | null) ?? null,
+  blockDirect: r.block_direct !== 0,
 });
 
 const toContainer = (r: Row): ContainerRecord => {
@@ -498,9 +504,9 @@ export class Store implements StateStore {
   insertNetwork(n: NetworkRecord): void {
     this.db
       .prepare(`INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6, state,
-        labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent, block_direct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6, n.state,
-        JSON.stringify(n.labels), n.ipRange, JSON.stringify(n.auxAddresses), n.icc ? 1 : 0, n.hostBindingIpv4, n.driver, n.parent);
+        JSON.stringify(n.labels), n.ipRange, JSON.stringify(n.auxAddresses), n.icc ? 1 : 0, n.hostBindingIpv4, n.driver, n.parent, n.blockDirect ? 1 : 0);
   }
 
   deleteNetwork(id: string): void {

@@ -395,3 +395,50 @@ test('with ctnet cni-daemon the executable forwards to it: same results, errors 
   const res = ok(cni('ADD', conf('1.0.0'), pod, { CTNET_CNI_SOCKET: socket }));
   ok(cni('DEL', { ...conf('1.0.0'), prevResult: res }, pod, { CTNET_CNI_SOCKET: socket }));
 });
+
+test('as containerd sends it: capitalised portMappings (ADD, traffic, DEL); DEL after a failed ADD with no CNI_NETNS, three times, succeeds and frees everything', async () => {
+  const pod = newPod();
+  const c = conf('1.0.0', { name: 'ctrdnet', bridge: 'cni-ctrd', ipam: { type: 'host-local', ranges: [[{ subnet: '10.91.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: lab.root },
+    runtimeConfig: { portMappings: [{ HostPort: 8140, ContainerPort: 80, Protocol: 'tcp', HostIP: '' }] } });
+  const res = ok(cni('ADD', c, pod));
+  const server = spawn('ip', ['netns', 'exec', pod.ns, ...echoServerCommand('ctrd', 80)], { stdio: 'ignore', detached: true });
+  try {
+    for (let i = 0; i < 50 && !probe(lab.host2, A.host, 8140, 'tcp', 300).ok; i++) sh('sleep', '0.05');
+    assert.equal(probe(lab.host2, A.host, 8140).text.split(' ')[0], 'ctrd');
+  } finally {
+    process.kill(-server.pid, 'SIGKILL');
+  }
+  ok(cni('DEL', c, pod));
+  assert.doesNotMatch(sh('ip', 'netns', 'exec', lab.host, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'), /8140/);
+  assert.ok(res.ips[0].address.startsWith('10.91.0.'));
+  // A failed ADD (the host port is taken), then DEL as containerd repeats it: no netns, three times.
+  const other = newPod();
+  const taken = conf('1.0.0', { ...c, runtimeConfig: { portMappings: [{ HostPort: 8141, ContainerPort: 80, Protocol: 'tcp' }] } });
+  ok(cni('ADD', taken, other));
+  const loser = newPod();
+  assert.equal(cni('ADD', taken, loser).code, 1);
+  for (let i = 0; i < 3; i++) ok(cni('DEL', { ...taken, runtimeConfig: { portMappings: [{ hostPort: 'garbage' }] } }, { ...loser, path: '' }));
+  ok(cni('DEL', taken, other));
+  assert.deepEqual(lab.json(['network', 'inspect', 'ctrdnet']).Containers, [], 'nothing of the failed ADD or the others is left');
+  lab.ok(['network', 'rm', 'ctrdnet']);
+});
+
+test('as the bridge plugin: with ipMasq a routed neighbour reaches the pod directly; blockDirectAccess (ctnet\'s key, Docker 28\'s rule) closes that', () => {
+  const open = { cniVersion: '1.0.0', name: 'flatnet', type: 'ctnet', bridge: 'cni-flat', ipMasq: true, isDefaultGateway: true, ipam: { type: 'host-local', subnet: '10.68.0.0/24', dataDir: lab.root } };
+  const closed = { ...open, name: 'closednet', bridge: 'cni-closed', blockDirectAccess: true, ipam: { ...open.ipam, subnet: '10.69.0.0/24' } };
+  const pods = [newPod(), newPod()];
+  const ips = [open, closed].map((c, i) => ok(cni('ADD', c, pods[i])).ips[0].address.split('/')[0]);
+  const servers = pods.map((p) => spawn('ip', ['netns', 'exec', p.ns, ...echoServerCommand('pod', 8090)], { stdio: 'ignore', detached: true }));
+  sh('ip', '-n', lab.host2, 'route', 'add', '10.68.0.0/23', 'via', A.host);
+  try {
+    for (let i = 0; i < 50 && !probe(pods[0].ns, '127.0.0.1', 8090, 'tcp', 300).ok; i++) sh('sleep', '0.05');
+    assert.equal(probe(lab.host2, ips[0], 8090).text, `pod from ${A.host2}`, 'routed access to a pod of a masquerading CNI network, as with bridge');
+    assert.equal(probe(lab.host2, ips[1], 8090, 'tcp', 700).ok, false, 'blockDirectAccess: true drops it');
+  } finally {
+    for (const s of servers) process.kill(-s.pid, 'SIGKILL');
+    sh('ip', '-n', lab.host2, 'route', 'del', '10.68.0.0/23');
+  }
+  ok(cni('DEL', open, pods[0]));
+  ok(cni('DEL', closed, pods[1]));
+  lab.ok(['network', 'rm', 'flatnet', 'closednet']);
+});

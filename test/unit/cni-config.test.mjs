@@ -33,8 +33,10 @@ test('version: supported ones pass, others are incompatible (1)', () => {
 test('network: legacy subnet or ranges; ipMasq and default route as the bridge plugin reads them', () => {
   const legacy = networkSpec(parse(base({ ipam: { type: 'host-local', subnet: '10.88.0.0/16', rangeStart: '10.88.1.10', rangeEnd: '10.88.1.20', gateway: '10.88.0.254' } })));
   assert.deepEqual([legacy.name, legacy.bridge, legacy.subnet, legacy.gateway, legacy.rangeStart, legacy.rangeEnd], ['podnet', 'cni0', '10.88.0.0/16', '10.88.0.254', '10.88.1.10', '10.88.1.20']);
-  assert.equal(legacy.ipMasq, true);
+  assert.equal(legacy.ipMasq, false, 'the bridge plugin masquerades only when ipMasq is true');
+  assert.equal(legacy.blockDirect, false, 'routed access to the pods stays open, as with the bridge plugin');
   assert.equal(legacy.defaultRoute, false, 'no isDefaultGateway and no 0.0.0.0/0 route: no default route');
+  assert.equal(networkSpec(parse(base({ ipMasq: true, blockDirectAccess: true }))).blockDirect, true);
   const ranged = networkSpec(parse(base({ ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.89.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] } })));
   assert.deepEqual([ranged.subnet, ranged.ipMasq, ranged.defaultRoute], ['10.89.0.0/24', false, true]);
   assert.equal(networkSpec(parse(base({ isDefaultGateway: true }))).defaultRoute, true);
@@ -108,4 +110,25 @@ test('result 0.4.0 with dual stack and extra routes; chained after a prevResult,
 test('result: an internal network or one without a default route lists no default route', () => {
   assert.deepEqual(addResult('1.1.0', attachment({ network: { internal: true } })).routes, []);
   assert.deepEqual(addResult('1.1.0', attachment({ network: { defaultRoute: false } })).routes, []);
+});
+
+test('keys as Go decodes them: containerd\'s capitalised portMappings, other spellings of known keys, null as absent; DEL and GC read only what they need', async () => {
+  const { goKeys } = await import('../../dist/cni/config.js');
+  // containerd 1.6's go-cni: PortMapping has no json tags, so its keys are Go's field names.
+  const containerd = parse(base({ runtimeConfig: { portMappings: [{ HostPort: 8000, ContainerPort: 8080, Protocol: 'tcp', HostIP: '' }] } }));
+  assert.deepEqual(portRequests(containerd), [{ protocol: 'tcp', hostIp: null, hostPort: 8000, containerPort: 8080 }]);
+  const shouty = parse(base({ IPMASQ: true, IsDefaultGateway: true, IPAM: { Type: 'host-local', Subnet: '10.88.0.0/16' }, runtimeConfig: { ips: null, Bandwidth: { IngressRate: 8000000 } } }));
+  assert.deepEqual([shouty.ipMasq, shouty.isDefaultGateway, shouty.ipam.subnet, shouty.runtimeConfig.bandwidth.ingressRate], [true, true, '10.88.0.0/16', 8000000]);
+  assert.equal(shouty.runtimeConfig.ips, undefined);
+  // An exact spelling wins over another one; unknown keys pass through untouched; prevResult is another plugin's.
+  assert.deepEqual(goKeys({ mtu: 1400, MTU: 9000, Foo: 1, prevResult: { IPs: [] } }), { mtu: 1400, MTU: 9000, Foo: 1, prevResult: { IPs: [] } });
+  // DEL: a runtimeConfig ADD would refuse does not stop it.
+  const broken = JSON.stringify(base({ runtimeConfig: { portMappings: [{ hostPort: 'eighty' }] } }));
+  assert.throws(() => parseNetConf(broken), /invalid network configuration/);
+  assert.equal(parseNetConf(broken, true).name, 'podnet');
+});
+
+test('DEL keeps ipam.type and ipam.dataDir (where the state is): without it a DEL would look in the default state directory', () => {
+  const conf = JSON.stringify(base({ ipam: { type: 'host-local', subnet: 'not-a-subnet', dataDir: '/var/lib/cni/networks' }, runtimeConfig: { portMappings: 'nonsense' } }));
+  assert.deepEqual(parseNetConf(conf, true).ipam, { type: 'host-local', dataDir: '/var/lib/cni/networks' });
 });
