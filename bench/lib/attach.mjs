@@ -151,7 +151,7 @@ function ctnetCniImpl(progress, { daemon = false } = {}) {
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.205.0.0/16' }]], dataDir: ws.dir },
         runtimeConfig: { portMappings: c.ports },
       }),
-      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: ws.hostNs, CTNET_CNI_SOCKET: socket },
+      env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: c.id, CNI_NETNS: netnsPath(c.ns), CNI_IFNAME: 'eth0', CNI_PATH: '', CTNET_HOST_NETNS: ws.hostNs, CTNET_CNI_SOCKET: socket, CTNET_CNI_DAEMON: daemon ? 'on' : 'off' },
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`ctnet CNI ${command} failed: ${r.stdout}${r.stderr}`);

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ConflictError, KernelError } from '../errors.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
 import { startSupervised } from '../kernel/supervise.js';
+import { HostLock } from '../store/lock.js';
 
 /** The supervisor recorded in a PID file ("PID START"), if it still runs. */
 function runningSupervisor(pidFile: string): number | undefined {
@@ -18,10 +19,25 @@ function runningSupervisor(pidFile: string): number | undefined {
  * `-d`: this same command, without -d, in the background under ctnet's supervisor (back within a
  * second after any death). Returns once it answers on `socket`; its supervisor's PID goes to `pidFile`.
  */
-export async function runInBackground(name: string, socket: string, pidFile: string, logFile: string): Promise<number> {
+export async function runInBackground(name: string, socket: string, pidFile: string, logFile: string, quietIfRunning = false): Promise<number> {
+  // Starters one at a time (the CNI plugin may start the daemon from several invocations at once).
+  const lock = new HostLock(`${pidFile}.lock`);
+  lock.acquire();
+  try {
+    return await startOnce(name, socket, pidFile, logFile, quietIfRunning);
+  } finally {
+    lock.release();
+  }
+}
+
+async function startOnce(name: string, socket: string, pidFile: string, logFile: string, quietIfRunning: boolean): Promise<number> {
   const already = runningSupervisor(pidFile);
+  if (already && quietIfRunning) return already;
   if (already) throw new ConflictError(`${name} already runs in the background (supervisor PID ${already}); stop it with: kill ${already}`);
-  const args = process.argv.slice(1).filter((a) => a !== '-d' && a !== '--detach');
+  // --auto: the same command in the foreground, verbose (its log says what it served), leaving when idle.
+  const auto = process.argv.includes('--auto');
+  const args = process.argv.slice(1).filter((a) => a !== '-d' && a !== '--detach' && a !== '--auto');
+  if (auto) args.push('--verbose', ...(args.includes('--idle-exit') ? [] : ['--idle-exit', process.env.CTNET_CNI_DAEMON_IDLE ?? '600']));
   const pid = startSupervised(name, [process.execPath, ...args], logFile);
   if (!pid) throw new KernelError(`cannot start ${name} in the background`);
   writeFileSync(pidFile, `${pid} ${processStartTime(pid) ?? ''}\n`, { mode: 0o600 });

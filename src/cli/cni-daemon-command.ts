@@ -1,7 +1,12 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError as CommanderArgError, type Command } from 'commander';
 import { rmSync } from 'node:fs';
 import { DEFAULT_CNI_SOCKET, startCniDaemon } from '../cni/daemon.js';
 import { runInBackground } from './background.js';
+
+function seconds(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new CommanderArgError('expected a whole number of seconds above 0.');
+  return Number(value);
+}
 
 export function registerCniDaemonCommand(program: Command): void {
   program
@@ -10,16 +15,24 @@ export function registerCniDaemonCommand(program: Command): void {
     .option('--socket <path>', 'unix socket the plugin connects to (the plugin reads CTNET_CNI_SOCKET)', process.env.CTNET_CNI_SOCKET || DEFAULT_CNI_SOCKET)
     .option('--verbose', 'log each invocation to stderr')
     .option('-d, --detach', 'run in the background under ctnet\'s supervisor (back within a second after any death); its PID goes to SOCKET.pid, its log to SOCKET.log')
-    .action(async (o: { socket: string; verbose?: boolean; detach?: boolean }) => {
-      if (o.detach) {
-        const pid = await runInBackground('ctnet cni-daemon', o.socket, `${o.socket}.pid`, `${o.socket}.log`);
-        process.stdout.write(`ctnet cni-daemon: serving ${o.socket} in the background (supervisor PID ${pid}); stop it with: kill ${pid}\n`);
+    .option('--idle-exit <seconds>', 'exit (cleanly: the supervisor does not restart it) after this many seconds without an invocation', seconds)
+    .option('--auto', 'as the plugin starts it when none answers: in the background, quiet when one already runs, --idle-exit 600 unless given')
+    .action(async (o: { socket: string; verbose?: boolean; detach?: boolean; idleExit?: number; auto?: boolean }) => {
+      if (o.detach || o.auto) {
+        const pid = await runInBackground('ctnet cni-daemon', o.socket, `${o.socket}.pid`, `${o.socket}.log`, o.auto === true);
+        if (!o.auto) process.stdout.write(`ctnet cni-daemon: serving ${o.socket} in the background (supervisor PID ${pid}); stop it with: kill ${pid}\n`);
         return;
       }
       const log = o.verbose ? (line: string) => void process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
-      const server = await startCniDaemon(o.socket, log);
+      let idled = (): void => {};
+      const idle = o.idleExit !== undefined ? { ms: o.idleExit * 1000, then: () => idled() } : undefined;
+      const server = await startCniDaemon(o.socket, log, idle);
       process.stdout.write(`ctnet cni-daemon: serving ${o.socket}\n`);
       await new Promise<void>((resolve) => {
+        idled = () => {
+          log?.(`no invocation for ${o.idleExit} s; exiting`);
+          resolve();
+        };
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });

@@ -33,8 +33,19 @@ function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: stri
   }
 }
 
-export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}): Promise<Server> {
+/**
+ * Serves `socketPath` until closed; with `idle`, calls `idle.then` once no invocation has come for
+ * `idle.ms` (a daemon the plugin started on its own goes away when the node is quiet).
+ */
+export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}, idle?: { ms: number; then: () => void }): Promise<Server> {
+  let timer: NodeJS.Timeout | undefined;
+  const rearm = (): void => {
+    if (!idle) return;
+    clearTimeout(timer);
+    timer = setTimeout(idle.then, idle.ms);
+  };
   const server = createServer((conn) => {
+    rearm();
     const chunks: Buffer[] = [];
     let size = 0;
     conn.on('data', (d) => {
@@ -54,5 +65,7 @@ export async function startCniDaemon(socketPath: string, log: (line: string) => 
     });
   });
   await listenUnix(server, socketPath);
+  server.on('close', () => clearTimeout(timer));
+  rearm();
   return server;
 }

@@ -99,7 +99,7 @@ test('CNI runtimeConfig.bandwidth is honoured natively: a pod limited to 50 Mbit
   };
   const cni = (command) => spawnSync(join(ROOT_DIR, 'bin', 'cni', 'ctnet'), [], {
     input: JSON.stringify(conf), encoding: 'utf8',
-    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' },
+    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, CTNET_CNI_DAEMON: 'off', CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' },
   });
   try {
     const add = cni('ADD');

@@ -42,7 +42,8 @@ function newPod() {
 }
 
 function cni(command, config, pod, extraEnv = {}) {
-  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, ...extraEnv };
+  // CTNET_CNI_DAEMON=off: each invocation in its own Node process (cni-autostart.test.mjs covers the daemon the plugin starts).
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: join(ROOT_DIR, 'bin', 'cni'), CTNET_HOST_NETNS: lab.host, CTNET_ROOT: lab.root, CTNET_CNI_DAEMON: 'off', ...extraEnv };
   if (pod) Object.assign(env, { CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: pod.ifname ?? 'eth0' });
   const r = spawnSync(PLUGIN, [], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
   const out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;

@@ -181,7 +181,7 @@ function viaDaemon(socket, env, doc) {
 /** As a runtime runs the plugin (asynchronously: the daemon answering it lives in this process). */
 function viaExecutable(socket, env, doc) {
   return new Promise((resolve) => {
-    const child = spawn(join(ROOT_DIR, 'bin', 'cni', 'ctnet'), [], { env: { PATH: process.env.PATH, ...env, CTNET_CNI_SOCKET: socket }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(join(ROOT_DIR, 'bin', 'cni', 'ctnet'), [], { env: { PATH: process.env.PATH, ...env, CTNET_CNI_SOCKET: socket, CTNET_CNI_DAEMON: 'off' }, stdio: ['pipe', 'pipe', 'ignore'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
