@@ -45,7 +45,7 @@ test('a container on the LAN: its own MAC, reached from a neighbour directly, ou
   assert.equal(hostSnapshot(lab.host), pristine, 'a macvlan network leaves the host namespace as it was');
 });
 
-test('macvlan refuses what needs the host in the path, the host\'s own addresses, a missing or taken parent, and ipvlan', () => {
+test('macvlan refuses what needs the host in the path, the host\'s own addresses, a missing or taken parent, and ipvlan; network connect puts a container on the LAN', async () => {
   lab.ok(['network', 'create', 'lan2', '-d', 'macvlan', '-o', 'parent=eth0', '--subnet', '10.0.12.0/22', '--gateway', A.host2]);
   for (const [args, code, pattern] of [
     [['run', '--network', 'lan2', '-p', '8080:80', '--', 'true'], 2, /-p on macvlan network lan2/],
@@ -70,6 +70,15 @@ test('macvlan refuses what needs the host in the path, the host\'s own addresses
   for (let i = 1; i <= 12; i++) if (!taken.has(`10.0.12.${i}`)) lab.ok(['run', '-d', '--name', `fill${i}`, '--network', 'lan2', '--ip', `10.0.12.${i}`, '--', 'sleep', '600']);
   lab.ok(['run', '-d', '--name', 'next', '--network', 'lan2', '--', 'sleep', '600']);
   assert.equal(lab.json(['inspect', 'next']).NetworkSettings.IPAddress, '10.0.12.16');
+  // network connect onto the LAN: a macvlan eth1 beside the container's bridge network, gone on disconnect.
+  lab.ok(['network', 'create', 'br', '--subnet', '172.38.0.0/24']);
+  lab.ok(['run', '-d', '--name', 'dual', '--network', 'br', '--', ...echoServerCommand('dual', 8080)]);
+  assert.equal(lab.ok(['network', 'connect', 'lan2', 'dual', '--ip', '10.0.12.40']), 'eth1 10.0.12.40\n');
+  assert.match(lab.ok(['exec', 'dual', '--', 'ip', '-d', '-o', 'link', 'show', 'eth1']), /macvlan mode bridge/);
+  const viaLan = await lab.waitAnswer(lab.host2, '10.0.12.40', 8080);
+  assert.equal(viaLan.text.trim(), `dual from ${A.host2}`);
+  lab.ok(['network', 'disconnect', 'lan2', 'dual']);
+  assert.equal(lab.ctnet(['exec', 'dual', '--', 'ip', 'link', 'show', 'eth1']).code, 1, 'eth1 went with the disconnect');
   lab.ok(['rm', '-f', ...lab.json(['ps']).map((c) => c.Name)]);
-  lab.ok(['network', 'rm', 'lan2']);
+  lab.ok(['network', 'rm', 'lan2', 'br']);
 });
