@@ -1,4 +1,3 @@
-import { addressBookOf } from './address-book.js';
 import { InvalidArgumentError, NotFoundError, KernelError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
@@ -13,6 +12,7 @@ import { createNetwork, onNetworkMadeIfNeeded } from './networks.js';
 import { lookAt } from '../kernel/files.js';
 import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
+import { addressBookOf } from './address-book.js';
 
 /** The network a CNI configuration describes (bridge plugin and host-local IPAM keys, already validated). */
 export interface CniNetworkSpec {

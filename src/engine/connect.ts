@@ -1,4 +1,3 @@
-import { address6On, addressBookOf } from './address-book.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
@@ -17,6 +16,7 @@ import { reconcile } from './reconcile.js';
 import { validateAlias } from './validate.js';
 import { attachmentGuard } from './firewall-state.js';
 import { renderGuardElements } from '../firewall/ruleset.js';
+import { address6On, addressBookOf } from './address-book.js';
 
 /**
  * `network connect` and `network disconnect`: a running container's further networks. Each is one

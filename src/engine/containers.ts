@@ -1,4 +1,3 @@
-import { address6On, addressBookOf } from './address-book.js';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +36,7 @@ import { HOST_GATEWAY, parseNetOptions, type NetOptionsRequest } from './net-opt
 import { etcFiles, type EtcNetwork } from './etc-files.js';
 import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
+import { address6On, addressBookOf } from './address-book.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
