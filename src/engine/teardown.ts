@@ -6,7 +6,7 @@ import { isAlive, killProcessesIn } from '../kernel/proc.js';
 import { signalContainer } from './signals.js';
 import { planDetach } from '../plan/container-plan.js';
 import { ifbName } from '../names.js';
-import { type ContainerRecord } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
 import { readExitStatus } from './shim.js';
@@ -41,7 +41,11 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
   const guards = [guardOf(c, net), ...ctx.store.connectionsOf(c.id).map((a) => attachmentGuard(a, ctx.store.getNetworkById(a.networkId)))].filter((g) => g !== undefined);
   const ifb = c.netOptions.bandwidth?.egress ? ifbName(c.id) : undefined;
-  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb });
+  const macvlans = [
+    ...(isBridgeNetwork(net) ? [] : [c.ifname]),
+    ...ctx.store.connectionsOf(c.id).filter((a) => !isBridgeNetwork(ctx.store.getNetworkById(a.networkId))).map((a) => a.ifname),
+  ];
+  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans });
   if (joined) ops.push(...[c.hostVeth, ...ctx.store.connectionsOf(c.id).map((a) => a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
   return ops;
 }

@@ -125,6 +125,12 @@ export function planDetach(d: {
   guards?: readonly PortGuard[];
   /** Its egress ifb (rate-limited containers): in the host namespace, it does not go with the container's. */
   ifb?: string;
+  /**
+   * Interfaces in its namespace to delete before the namespace goes: macvlans. The kernel destroys a
+   * namespace a moment after its last user, and until then a macvlan keeps its MAC on the parent, so
+   * a container started at once with the same address (and MAC) could not bring its own up.
+   */
+  links?: readonly string[];
 }): Op[] {
   const ops: Op[] = [];
   const guards = (d.guards ?? []).map((g) => renderGuardElements('delete', g)).join('');
@@ -134,6 +140,7 @@ export function planDetach(d: {
   if (d.netns && d.ownsNetns) {
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns: d.netns });
     if (d.ip6) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip6.ip, prefix: d.ip6.prefix, netns: d.netns });
+    for (const link of d.links ?? []) ops.push({ op: 'link.del', name: link, netns: d.netns });
     ops.push({ op: 'netns.del', name: d.netns });
   } else {
     // A runtime's namespace outlives the attachment: its interface must go now (the pair goes with it).

@@ -193,3 +193,16 @@ test('network connect killed at every step: connecting again works, nothing is l
     cleanUp();
   }
 });
+
+test('run -d of Docker\'s modes and options killed at every step: a rate-limited container (its ifb), --network none, a macvlan container', () => {
+  lab.ok(['network', 'create', 'lab', '--subnet', '172.29.0.0/24', '--bridge', 'br0']);
+  lab.ok(['network', 'create', 'lan', '-d', 'macvlan', '-o', 'parent=eth0', '--subnet', '10.0.12.0/22', '--gateway', '10.0.12.11', '--ip-range', '10.0.13.0/24']);
+  try {
+    const limited = ['run', '-d', '--name', 'probe', '--network', 'lab', '--egress-rate', '10mbit', '--ingress-rate', '10mbit', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=0', '--', 'sleep', '600'];
+    assert.ok(killAtEveryStep(limited, () => lab.ok(['rm', '-f', 'probe'])) >= 14);
+    assert.ok(killAtEveryStep(['run', '-d', '--name', 'probe', '--network', 'none', '--', 'sleep', '600'], () => lab.ok(['rm', '-f', 'probe'])) >= 3);
+    assert.ok(killAtEveryStep(['run', '-d', '--name', 'probe', '--network', 'lan', '--', 'sleep', '600'], () => lab.ok(['rm', '-f', 'probe'])) >= 5);
+  } finally {
+    cleanUp();
+  }
+});

@@ -41,6 +41,9 @@ test('a container on the LAN: its own MAC, reached from a neighbour directly, ou
   assert.deepEqual(d.checks.map((c) => c.layer), ['namespace', 'loopback', 'interface', 'default route', 'parent', 'probe']);
   assert.equal(d.failed, undefined);
   lab.ok(['rm', '-f', 'web', 'second']);
+  // At once again with the same address, so the same MAC: the old macvlan went with the container, not later with its namespace.
+  lab.ok(['run', '-d', '--name', 'web', '--network', 'lan', '--ip', '10.0.13.5', '--', 'sleep', '600']);
+  lab.ok(['rm', '-f', 'web']);
   lab.ok(['network', 'rm', 'lan']);
   assert.equal(hostSnapshot(lab.host), pristine, 'a macvlan network leaves the host namespace as it was');
 });

@@ -35,6 +35,9 @@ test('a macvlan attachment: the interface is born in the namespace on the parent
     'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
   ]);
   assert.ok(!lines.some((l) => /veth|hairpin|nft/.test(l)));
+  // Removed before its namespace: the kernel destroys a namespace later, and the MAC stays taken on the parent until then.
+  const detach = renderPlan(planDetach({ netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: null, ip: '10.0.13.5', prefix: 22, ports: [], links: ['eth0'] }).map((op) => ({ do: op, undo: null })), { hostNetns: null });
+  assert.deepEqual(detach.slice(-2), ['ip -n ctnet-abc link del eth0', 'ip netns del ctnet-abc']);
 });
 
 test('a runtime\'s namespace (CNI): no namespace created, the interface name and MAC it asked for, nsenter to show it', () => {
