@@ -9,7 +9,7 @@ import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
 import { eachName } from './each-name.js';
 import { applyFilters, type Matchers } from './filters.js';
-import { renderFormat, renderTemplate, type Columns } from './format.js';
+import { inspectOutput, renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError } from '../errors.js';
@@ -226,7 +226,7 @@ function registerInspect(program: Command): void {
     .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspect(n));
-        process.stdout.write(o.format !== undefined ? found.map((c) => renderTemplate(o.format as string, c)).join('') : json(names.length === 1 ? found[0] : found));
+        process.stdout.write(inspectOutput(found, names.length, o.format));
       });
     });
 }

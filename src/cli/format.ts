@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { json } from './output.js';
 
 /**
  * Docker's `--format` for list commands: `json` (one JSON object per line), `table TEMPLATE` (with a
@@ -95,4 +96,10 @@ function rangeBody(rest: string, format: string): { body: string; after: string 
     else if (m[1] === 'end' && --depth === 0) return { body: rest.slice(0, m.index), after: rest.slice(m.index + m[0].length) };
   }
   throw new InvalidArgumentError(`--format ${JSON.stringify(format)}: {{range}} without {{end}}`);
+}
+
+/** What `inspect` prints: with --format one rendering per object, else JSON: one object for one name, an array for several. */
+export function inspectOutput(found: readonly unknown[], names: number, format: string | undefined): string {
+  if (format !== undefined) return found.map((item) => renderTemplate(format, item)).join('');
+  return json(names === 1 ? found[0] : found);
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { eachName } from './each-name.js';
 import { applyFilters, type Matchers } from './filters.js';
-import { renderFormat, renderTemplate, type Columns } from './format.js';
+import { inspectOutput, renderFormat, type Columns } from './format.js';
 import type { NetworkView } from '../engine/views.js';
 import { BRIDGE_OPTIONS } from '../engine/network-options.js';
 import { json, table } from './output.js';
@@ -160,7 +160,7 @@ function registerNetworkInspect(network: Command): void {
     .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspectNetwork(n));
-        process.stdout.write(o.format !== undefined ? found.map((n) => renderTemplate(o.format as string, n)).join('') : json(names.length === 1 ? found[0] : found));
+        process.stdout.write(inspectOutput(found, names.length, o.format));
       });
     });
 }
