@@ -14,4 +14,3 @@ export type Family = 'ip' | 'ip6';
 /** The family of validated address or CIDR text: IPv6 text holds a colon, IPv4 text never does. */
 export const familyOf = (address: string): Family => (address.includes(':') ? 'ip6' : 'ip');
 export const isIPv6 = (address: string): address is IPv6 => familyOf(address) === 'ip6';
-export const isIPv4 = (address: string): address is IPv4 => familyOf(address) === 'ip';

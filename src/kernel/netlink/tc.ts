@@ -5,7 +5,7 @@ import { attr, attrNested, attrStr, attrU32 } from './codec.js';
  * the ingress qdisc, and a u32 filter whose mirred action redirects every frame to another device
  * (an ifb, whose egress then shapes what the first device received). Pure message bodies.
  */
-export const RTM_TC = { NEWQDISC: 36, DELQDISC: 37, NEWTFILTER: 44 } as const;
+export const RTM_TC = { NEWQDISC: 36, NEWTFILTER: 44 } as const;
 
 const TCA = { KIND: 1, OPTIONS: 2 } as const;
 const TCA_TBF = { PARMS: 1, RATE64: 4, BURST: 6 } as const;
@@ -15,7 +15,7 @@ const TCA_MIRRED_PARMS = 2;
 const TC_H_ROOT = 0xffffffff;
 const TC_H_INGRESS = 0xfffffff1;
 /** The ingress qdisc's handle, ffff:0. */
-export const INGRESS_HANDLE = 0xffff0000;
+const INGRESS_HANDLE = 0xffff0000;
 const TC_LINKLAYER_ETHERNET = 1;
 const TC_U32_TERMINAL = 1;
 const TC_ACT_STOLEN = 4;
