@@ -46,7 +46,7 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip),
-    port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: a.hostVeth, bridge: net.bridge } : { kind: 'macvlan', parent: net.parent },
+    port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: attachmentVeth(c.id, net.id), bridge: net.bridge } : { kind: 'macvlan', parent: net.parent },
     mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net),
     ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
@@ -82,7 +82,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
       // Dual stack: the lowest free IPv6 address too, as a first network gives.
       const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : '', aliases, ip6, ip6Offset, mac: null };
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, aliases, ip6, ip6Offset, mac: null };
       ctx.store.insertAttachment(a);
       return { steps: planConnect(net, c, a), result: a };
     });
@@ -103,8 +103,9 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     if (!a) throw new ConflictError(`container ${c.name} is not connected to network ${net.name}`);
     // Deleting the host end deletes the pair, the container's ethN with it.
     // A macvlan has no host end: its interface in the container goes.
-    const ops: Op[] = isBridgeNetwork(net)
-      ? [{ op: 'link.del', name: a.hostVeth }, { op: 'nft', script: renderGuardElements('delete', attachmentGuard(a, net)), missingOk: true }]
+    const guard = attachmentGuard(a, net);
+    const ops: Op[] = a.hostVeth !== null
+      ? [{ op: 'link.del', name: a.hostVeth }, ...(guard ? [{ op: 'nft' as const, script: renderGuardElements('delete', guard), missingOk: true }] : [])]
       : [{ op: 'link.del', name: a.ifname, netns: c.netns ?? undefined }];
     ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));

@@ -168,7 +168,8 @@ const processNetnsPath = (c: ProcessContainer): string => (c.netns !== null ? ne
 
 function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ChildProcess {
   const { net, options } = etcSourceOf(ctx, c);
-  const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: readTextOr('/etc/hosts') });
+  // The host's /etc/hosts is only a --network host container's.
+  const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' });
   const launch = launchCommand(ctx.root, c, files, stdio?.terminal === true);
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));

@@ -44,8 +44,8 @@ export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'ma
   return { port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6, isolated: !net.icc };
 }
 
-/** The same for a further network of a container (network connect, never a runtime's): its MAC is derived from that address. */
-export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'icc'>): PortGuard => guardOf({ ...a, ownsNetns: true }, net) as PortGuard;
+/** The same for a further network of a container (network connect, never a runtime's): its MAC is derived from that address; none on a macvlan. */
+export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'icc'>): PortGuard | undefined => guardOf({ ...a, ownsNetns: true }, net);
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
 export function activeGuards(store: StateStore): PortGuard[] {

@@ -39,14 +39,15 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
   const net = ctx.store.getNetworkById(c.networkId);
   const prefix = parseSubnet(net.subnet).prefix;
   const ip6 = c.ip6 && net.subnet6 ? { ip: c.ip6, prefix: parseSubnet6(net.subnet6).prefix, ports: mappingsOf(ctx.store, c, 'ip6') } : undefined;
-  const guards = [guardOf(c, net), ...ctx.store.connectionsOf(c.id).map((a) => attachmentGuard(a, ctx.store.getNetworkById(a.networkId)))].filter((g) => g !== undefined);
+  const connections = ctx.store.connectionsOf(c.id).map((a) => ({ a, net: ctx.store.getNetworkById(a.networkId) }));
+  const guards = [guardOf(c, net), ...connections.map((x) => attachmentGuard(x.a, x.net))].filter((g) => g !== undefined);
   const ifb = c.netOptions.bandwidth?.egress ? ifbName(c.id) : undefined;
   const macvlans = [
     ...(isBridgeNetwork(net) ? [] : [c.ifname]),
-    ...ctx.store.connectionsOf(c.id).filter((a) => !isBridgeNetwork(ctx.store.getNetworkById(a.networkId))).map((a) => a.ifname),
+    ...connections.filter((x) => !isBridgeNetwork(x.net)).map((x) => x.a.ifname),
   ];
   const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans });
-  if (joined) ops.push(...[c.hostVeth, ...ctx.store.connectionsOf(c.id).map((a) => a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
+  if (joined) ops.push(...[c.hostVeth, ...connections.map((x) => x.a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
   return ops;
 }
 

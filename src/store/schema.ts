@@ -252,4 +252,28 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE networks ADD COLUMN block_direct INTEGER NOT NULL DEFAULT 1;
   UPDATE networks SET block_direct = 0 WHERE dns = 0 AND name != 'bridge' AND driver = 'bridge';
   `,
+  // A macvlan attachment has no host end: host_veth becomes NULL for it (it held '' so far), which
+  // NOT NULL forbids, so the table is rebuilt.
+  `
+  CREATE TABLE attachments_v2 (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    ifname TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    ip_num INTEGER NOT NULL,
+    host_veth TEXT,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    ip6 TEXT,
+    ip6_offset INTEGER,
+    mac TEXT,
+    is_primary INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (container_id, network_id)
+  );
+  INSERT INTO attachments_v2 SELECT container_id, network_id, ifname, ip, ip_num, NULLIF(host_veth, ''), aliases, ip6, ip6_offset, mac, is_primary FROM attachments;
+  DROP TABLE attachments;
+  ALTER TABLE attachments_v2 RENAME TO attachments;
+  CREATE UNIQUE INDEX attachments_ip ON attachments(network_id, ip_num);
+  CREATE UNIQUE INDEX attachments_ip6 ON attachments(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
+  CREATE UNIQUE INDEX attachments_primary ON attachments(container_id) WHERE is_primary = 1;
+  `,
 ];

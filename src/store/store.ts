@@ -174,7 +174,8 @@ export interface AttachmentRecord {
   networkId: string;
   ifname: string;
   ip: IPv4;
-  hostVeth: string;
+  /** null for a macvlan: it has no host end. */
+  hostVeth: string | null;
   aliases: string[];
   /** Dual stack: its IPv6 address there, and that address's offset in the subnet. */
   ip6: IPv6 | null;
@@ -235,8 +236,7 @@ const toContainer = (r: Row): ContainerRecord => {
     netnsOf: (r.netns_of as string | null) ?? null,
     netOptions: JSON.parse((r.net_options as string | null) ?? '{}'),
     ip: (r.ip as IPv4 | null) ?? null,
-    // A macvlan attachment has no host end (its row holds '').
-    hostVeth: (r.host_veth as string | null) || null,
+    hostVeth: (r.host_veth as string | null) ?? null,
     netns: (r.netns as string | null) ?? null,
     hostname: r.hostname as string,
     command: JSON.parse(r.command as string),
@@ -271,7 +271,7 @@ const toAttachment = (r: Row): AttachmentRecord => ({
   networkId: r.network_id as string,
   ifname: r.ifname as string,
   ip: r.ip as IPv4,
-  hostVeth: r.host_veth as string,
+  hostVeth: (r.host_veth as string | null) ?? null,
   aliases: JSON.parse(r.aliases as string),
   ip6: (r.ip6 as IPv6 | null) ?? null,
   ip6Offset: (r.ip6_offset as number | null) ?? null,
@@ -313,7 +313,7 @@ const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_st
 
 /** The attachment row of a container's first network. */
 const primaryOf = (c: ContainerRecord & { ip: IPv4; networkId: string }): AttachmentRecord => ({
-  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth ?? '', aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
+  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth, aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
 });
 
 function columnValue(key: string, value: unknown): unknown {

@@ -74,7 +74,7 @@ export function readTopology(ctx: EngineContext): Topology {
           if (!c) return [];
           return [{
             name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: a.ip, prefix: parseSubnet(n.subnet).prefix, ifname: a.ifname,
-            hostVeth: a.hostVeth, vethPresent: byName.has(a.hostVeth), netns: c.netns, ports: [],
+            hostVeth: a.hostVeth, vethPresent: a.hostVeth !== null && byName.has(a.hostVeth), netns: c.netns, ports: [],
           }];
         }),
       ),
