@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
+import { benchCri } from './lib/cri.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { benchDns } from './lib/dns.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
@@ -29,8 +30,8 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 } }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 } };
+  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 } }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -50,7 +51,8 @@ try {
   log('data path:');
   const datapath = await benchDatapath(PLAN.datapath, log);
   const dns = await benchDns(PLAN.dns, log);
-  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, seconds: (Date.now() - started) / 1000 };
+  const cri = await benchCri(PLAN.cri, log);
+  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, seconds: (Date.now() - started) / 1000 };
 } finally {
   deleteAllNetns();
 }
@@ -88,6 +90,11 @@ const summaryJson = {
   dns_p99_ms_1000_names: round(r.dns.ctnet.p99_ms, 2),
   aardvark_dns_qps: r.dns.aardvark?.qps ?? null,
   aardvark_dns_p99_ms: round(r.dns.aardvark?.p99_ms, 2),
+  cri_run_pod_sandbox_cni_share_p50_ms: round(r.cri.ctnet?.cniShareP50, 1),
+  ref_cri_run_pod_sandbox_cni_share_p50_ms: round(r.cri.reference?.cniShareP50, 1),
+  cri_run_pod_sandbox_p50_ms: round(r.cri.ctnet?.network.p50, 1),
+  ref_cri_run_pod_sandbox_p50_ms: round(r.cri.reference?.network.p50, 1),
+  cri_host_network_pod_p50_ms: round(r.cri.ctnet?.hostNetwork.p50, 1),
   seconds: round(r.seconds, 1),
 };
 r.summary = summaryJson;
@@ -104,5 +111,5 @@ else {
   process.stdout.write(`\n${table(r)}\n`);
   process.stdout.write(targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n\n');
   process.stdout.write(`wrote bench/results/latest.json, bench/results/attach-latency.svg${quick ? '' : ', docs/PERFORMANCE.md'} (${r.seconds.toFixed(0)} s)\n`);
-  for (const s of [...r.attach.skipped, ...r.datapath.skipped]) process.stdout.write(`skipped: ${s}\n`);
+  for (const s of [...r.attach.skipped, ...r.datapath.skipped, ...(r.cri?.skipped ?? [])]) process.stdout.write(`skipped: ${s}\n`);
 }

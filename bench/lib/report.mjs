@@ -37,6 +37,12 @@ export function rows(r) {
       out.push(['container -> container, br_netfilter off', `${fmt(t.containerToContainerNoBrNetfilterGbps, 2)} Gbit/s`, `bare veth pair ${fmt(t.bareVethGbps, 2)} Gbit/s`, `${fmt((100 * t.containerToContainerNoBrNetfilterGbps) / t.bareVethGbps, 0)}%`]);
     }
   }
+  if (r.cri?.ctnet && r.cri.reference) {
+    const c = r.cri.ctnet, ref = r.cri.reference;
+    out.push(['containerd RunPodSandbox, CNI share p50 (1 hostPort)', `${fmt(c.cniShareP50)} ms`, `reference chain ${fmt(ref.cniShareP50)} ms`, `${fmt(c.cniShareP50 / ref.cniShareP50, 2)}x`]);
+    out.push(['containerd RunPodSandbox p50 with a hostPort (hostNetwork pod)', `${fmt(c.network.p50)} ms (${fmt(c.hostNetwork.p50)})`, `reference chain ${fmt(ref.network.p50)} ms (${fmt(ref.hostNetwork.p50)})`, '']);
+    out.push(['containerd Stop+RemovePodSandbox p50', `${fmt(c.stopRemove.p50)} ms`, `reference chain ${fmt(ref.stopRemove.p50)} ms`, `${fmt(c.stopRemove.p50 / ref.stopRemove.p50, 2)}x`]);
+  }
   if (r.dns) {
     const d = r.dns, a = d.aardvark;
     out.push([`embedded DNS, ${d.names} names: queries/s`, fmt(d.ctnet.qps, 0), a ? `aardvark-dns ${fmt(a.qps, 0)}` : '-', a ? `${fmt(d.ctnet.qps / a.qps, 2)}x` : '']);
@@ -110,6 +116,7 @@ export function targets(r) {
       ['CNI executable ADD with cni-daemon <= 0.5x the reference chain', `${fmt(at('ctnet-cni-daemon', 1).attach.p50 / cni.attach.p50, 2)}x`, at('ctnet-cni-daemon', 1).attach.p50 <= 0.5 * cni.attach.p50],
       ['CNI executable DEL with cni-daemon <= 0.5x the reference chain', `${fmt(at('ctnet-cni-daemon', 1).detach.p50 / cni.detach.p50, 2)}x`, at('ctnet-cni-daemon', 1).detach.p50 <= 0.5 * cni.detach.p50],
     ] : []),
+    ['containerd RunPodSandbox CNI share <= 0.5x the reference chain (no setup step)', r.cri?.ctnet && r.cri.reference ? `${fmt(r.cri.ctnet.cniShareP50 / r.cri.reference.cniShareP50, 2)}x` : 'not run', r.cri?.ctnet && r.cri.reference ? r.cri.ctnet.cniShareP50 <= 0.5 * r.cri.reference.cniShareP50 : null],
     ['run -d <= node start + 60 ms', `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`, r.cli.run.p50 - r.cli.node.p50 <= 60],
     ['CLI peak RSS < 80 MB', `${fmt(r.cli.peakRssMiB)} MiB`, r.cli.peakRssMiB < 80],
   ];
