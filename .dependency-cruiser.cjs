@@ -65,6 +65,13 @@ module.exports = {
       to: { path: '^(node:)?fs$', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'cluster-through-the-store',
+      severity: 'error',
+      comment: 'etcd is reached by store/cluster.ts only (loaded on demand: the client takes ~0.2 s to load).',
+      from: { path: '^src/', pathNot: LAYERS.store },
+      to: { path: '^node_modules/etcd3', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'state-through-the-store',
       severity: 'error',
       comment: 'The database is opened and queried by store/ only (the DNS server reads state through it too).',

@@ -7,7 +7,7 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3', 'koffi'],
+  external: ['better-sqlite3', 'koffi', 'etcd3'],
   banner: { js: "import { createRequire as __ctnetRequire } from 'node:module'; const require = __ctnetRequire(import.meta.url);" },
   logLevel: 'warning',
 };
@@ -16,3 +16,4 @@ await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli/ct
 await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/ctnet-cni.mjs' });
 await build({ ...common, entryPoints: ['src/sandbox/init-main.ts'], outfile: 'dist/cli/ctnet-init.mjs' });
 await build({ ...common, entryPoints: ['src/dns/main.ts'], outfile: 'dist/cli/ctnet-dns.mjs' });
+await build({ ...common, entryPoints: ['src/cli/cluster-agent-main.ts'], outfile: 'dist/cli/ctnet-cluster.mjs' });

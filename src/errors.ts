@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'CTNET_COMMAND_NOT_FOUND'
   | 'CTNET_COMMAND_NOT_EXECUTABLE'
   | 'CTNET_CONTAINER_SETUP'
-  | 'CTNET_INJECTED_FAULT';
+  | 'CTNET_INJECTED_FAULT'
+  | 'CTNET_CLUSTER_UNREACHABLE';
 
 /** Exit codes are part of the CLI contract; never renumber them. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -24,6 +25,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   CTNET_DEPENDENCY_MISSING: 6,
   CTNET_KERNEL: 7,
   CTNET_INJECTED_FAULT: 8,
+  CTNET_CLUSTER_UNREACHABLE: 9,
   CTNET_CONTAINER_SETUP: 125,
   CTNET_COMMAND_NOT_EXECUTABLE: 126,
   CTNET_COMMAND_NOT_FOUND: 127,
@@ -38,6 +40,7 @@ const CNI_CODES: Readonly<Record<ErrorCode, number>> = {
   CTNET_DEPENDENCY_MISSING: 50,
   CTNET_KERNEL: 999,
   CTNET_INJECTED_FAULT: 999,
+  CTNET_CLUSTER_UNREACHABLE: 11,
   CTNET_CONTAINER_SETUP: 999,
   CTNET_COMMAND_NOT_EXECUTABLE: 999,
   CTNET_COMMAND_NOT_FOUND: 999,
@@ -120,11 +123,32 @@ export class InjectedFaultError extends CtnetError {
   }
 }
 
+/** The cluster store (etcd) did not answer: what needs it is refused, what runs keeps running. */
+export class ClusterUnreachableError extends CtnetError {
+  override readonly name = 'ClusterUnreachableError';
+  constructor(message: string) {
+    super('CTNET_CLUSTER_UNREACHABLE', message);
+  }
+}
+
 /** ctnet-init could not build the container (a mount, pivot_root, the user): what it said, exit 125 as Docker's. */
 export class ContainerSetupError extends CtnetError {
   override readonly name = 'ContainerSetupError';
   constructor(message: string) {
     super('CTNET_CONTAINER_SETUP', message.replace(/^ctnet: error: /, ''));
+  }
+}
+
+/** An error another ctnet process reported (code and message), as the class that code belongs to. */
+export function errorFromCode(code: string | undefined, message: string): CtnetError {
+  switch (code) {
+    case 'CTNET_INVALID_ARGUMENT': return new InvalidArgumentError(message);
+    case 'CTNET_NOT_FOUND': return new NotFoundError(message);
+    case 'CTNET_CONFLICT': return new ConflictError(message);
+    case 'CTNET_PERMISSION': return new PermissionError(message);
+    case 'CTNET_DEPENDENCY_MISSING': return new DependencyMissingError(message);
+    case 'CTNET_CLUSTER_UNREACHABLE': return new ClusterUnreachableError(message);
+    default: return new KernelError(message);
   }
 }
 

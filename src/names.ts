@@ -29,6 +29,8 @@ export const SET = {
   isolatedBridges: 'isolated_bridges',
   /** bridge . gateway of internal networks: where their containers' DNS queries may go. */
   internalDns: 'internal_dns',
+  /** The VXLAN devices of overlay networks: their traffic goes only to and from their own network's bridge. */
+  overlayDevices: 'overlay_devices',
   /** bridge ctnet: container ports, and what each may send from. */
   guardedPorts: 'container_ports',
   source4: 'port_ip',

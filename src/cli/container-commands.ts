@@ -144,6 +144,7 @@ function registerRun(program: Command): void {
     .action(async (command: string[], o: RunFlags) => {
       await withEngine(o, async (e) => {
         if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
+        await e.prepareNetwork(o.network ?? o.net);
         const streams = foregroundStreams(o.tty === true, o.interactive === true);
         const { container, child } = e.run({ ...runRequest(command, o), stdio: streams.stdio });
         if (!child) return;

@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerStatsCommand } from './stats-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerCniDaemonCommand } from './cni-daemon-command.js';
+import { registerClusterCommands } from './cluster-commands.js';
 
 /** Exit code for usage errors reported by the parser itself (unknown command or option, missing argument). */
 const USAGE_EXIT = 2;
@@ -34,6 +35,7 @@ up; 126/127: the command cannot be started).`,
   registerStatsCommand(program);
   registerServeCommand(program);
   registerCniDaemonCommand(program);
+  registerClusterCommands(program);
   registerDemoCommand(program);
   return program;
 }

@@ -77,16 +77,18 @@ function registerNetworkCreate(network: Command): void {
     .option('--aux-address <NAME=IP>', 'an address of the subnet never handed out, e.g. router=172.20.0.254 (repeatable)', collect, [])
     .option('--label <KEY=VALUE>', 'a label to find the network by (network ls --filter label=KEY) (repeatable)', collect, [])
     .option('-o, --opt <KEY=VALUE>', `Docker's bridge options: ${Object.values(BRIDGE_OPTIONS).join(', ')}; macvlan's: parent, macvlan_mode=bridge (repeatable)`, collect, [])
-    .option('-d, --driver <driver>', "bridge (the default), or macvlan: containers on a host interface's segment (-o parent=IF) with MACs and addresses of their own")
+    .option('-d, --driver <driver>', "bridge (the default); macvlan: containers on a host interface's segment (-o parent=IF) with MACs and addresses of their own; overlay: one network across the hosts of a cluster (ctnet cluster join; -o block=PREFIX, default 24)")
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (name: string, o: CreateFlags) => {
-      await withEngine(o, (e) => {
-        const n = e.createNetwork({
+      await withEngine(o, async (e) => {
+        const req = {
           name, ...subnetsOf(o.subnet, o.ipv6 === true), gateway: o.gateway, bridge: o.bridge, internal: o.internal, mtu: o.mtu, ipMasq: o.ipMasq,
           ipRange: o.ipRange, auxAddresses: keyValues(o.auxAddress, '--aux-address', true), labels: keyValues(o.label, '--label', false), options: keyValues(o.opt, '-o', true),
           driver: o.driver,
-        });
+        };
+        if (o.driver === 'overlay' && o.dryRun) throw new InvalidArgumentError('--dry-run is not available for -d overlay: the network is recorded in the cluster store first');
+        const n = o.driver === 'overlay' ? await e.createOverlayNetwork(req) : e.createNetwork(req);
         if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
       });
     });
@@ -112,7 +114,7 @@ const NETWORK_COLUMNS: Columns<NetworkView> = {
   ID: { header: 'NETWORK ID', text: (n) => n.Id.slice(0, 12) },
   Name: { header: 'NAME', text: (n) => n.Name },
   Driver: { header: 'DRIVER', text: (n) => n.Driver },
-  Scope: { header: 'SCOPE', text: () => 'local' },
+  Scope: { header: 'SCOPE', text: (n) => (n.Overlay ? 'global' : 'local') },
   IPv6: { header: 'IPV6', text: (n) => String(n.IPv6Subnet !== null) },
   Internal: { header: 'INTERNAL', text: (n) => String(n.Internal) },
   CreatedAt: { header: 'CREATED AT', text: (n) => n.Created },
@@ -176,9 +178,9 @@ function registerNetworkRm(network: Command): void {
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (names: string[], o: { force?: boolean } & ChangeFlags) => {
       await withEngine(o, async (e) => {
-        await eachName(names, (name) => {
+        await eachName(names, async (name) => {
           if (o.force && !e.hasNetwork(name)) return;
-          warn(e.removeNetwork(name));
+          warn(o.dryRun ? e.removeNetwork(name) : await e.removeAnyNetwork(name));
           if (!o.dryRun) process.stdout.write(`${name}\n`);
         });
       });
@@ -225,7 +227,8 @@ function registerNetworkConnect(network: Command): void {
     .option('--explain', 'print the equivalent commands as they run')
     .option('--dry-run', 'print the commands and change nothing')
     .action(async (network: string, container: string, o: { ip?: string; ip6?: string; alias: string[] } & ChangeFlags) => {
-      await withEngine(o, (e) => {
+      await withEngine(o, async (e) => {
+        await e.prepareNetwork(network);
         const a = e.connect({ network, container, ip: o.ip, ip6: o.ip6, aliases: o.alias });
         if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
       });

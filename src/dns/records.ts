@@ -64,7 +64,7 @@ export function buildNameTable(networks: readonly DnsNetwork[], containers: read
     const names = table.get(c.networkId);
     const net = byId.get(c.networkId);
     if (!names || !net || !c.ip) continue;
-    for (const n of [c.name, c.id.slice(0, 12), `${c.name}.${net.name}`, ...c.aliases, ...c.aliases.map((a) => `${a}.${net.name}`)]) {
+    for (const n of [c.name, ...(/^[0-9a-f]{12}/.test(c.id) ? [c.id.slice(0, 12)] : []), `${c.name}.${net.name}`, ...c.aliases, ...c.aliases.map((a) => `${a}.${net.name}`)]) {
       const key = n.toLowerCase();
       const list = names.get(key) ?? [];
       if (!list.includes(c.ip)) list.push(c.ip);

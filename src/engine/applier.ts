@@ -52,6 +52,23 @@ export class KernelApplier implements Applier {
       case 'link.master':
         this.kernel.rtnl().setMaster(op.name, op.master);
         return;
+      case 'vxlan.add':
+        this.kernel.rtnl().addVxlan(op.name, op);
+        return;
+      case 'peer.set': {
+        const rtnl = this.kernel.rtnl();
+        rtnl.replaceFdb(op.dev, op.mac, op.underlay);
+        rtnl.replaceNeighbour(op.dev, op.vtep, op.mac);
+        rtnl.replaceRoute(op.block, op.prefix, op.vtep, op.dev, true);
+        return;
+      }
+      case 'peer.del': {
+        const rtnl = this.kernel.rtnl();
+        rtnl.deleteRoute(op.block, op.prefix);
+        rtnl.deleteNeighbour(op.dev, op.vtep);
+        rtnl.deleteFdb(op.dev, op.mac, op.underlay);
+        return;
+      }
       case 'ifb.add':
         this.kernel.rtnl().addIfb(op.name, op.mtu, op.alias);
         return;

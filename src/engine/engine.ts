@@ -13,6 +13,8 @@ import { reconcileForRead } from './reconcile.js';
 import { containerView, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
+import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
+import type { ClusterConfig } from '../store/cluster.js';
 
 /** ctnet's library API: one object per host namespace and state directory. */
 export class Engine {
@@ -24,6 +26,37 @@ export class Engine {
 
   createNetwork(req: CreateNetworkRequest): NetworkView {
     return networkView(this.ctx.store, createNetwork(this.ctx, req));
+  }
+
+  /** `-d overlay`: a network across the cluster's hosts (recorded in etcd), and this host's part of it. */
+  async createOverlayNetwork(req: CreateNetworkRequest): Promise<NetworkView> {
+    return networkView(this.ctx.store, await createOverlayNetwork(this.ctx, req));
+  }
+
+  /**
+   * Before a container joins `network`: an overlay network made on another host gets its part here
+   * (a block of its subnet leased, bridge and VXLAN device). Names of local networks cost nothing.
+   */
+  async prepareNetwork(network: string | undefined): Promise<void> {
+    if (network && !['none', 'host'].includes(network) && !network.startsWith('container:')) await ensureOverlayHere(this.ctx, network);
+  }
+
+  /** `network rm` of either kind (an overlay's block goes back to the cluster). Returns warnings. */
+  async removeAnyNetwork(name: string): Promise<Error[]> {
+    const net = this.ctx.store.findNetwork(name);
+    return net?.overlay ? removeOverlayNetwork(this.ctx, name) : removeNetwork(this.ctx, name);
+  }
+
+  joinCluster(req: JoinRequest): Promise<ClusterConfig> {
+    return joinCluster(this.ctx, req);
+  }
+
+  leaveCluster(): void {
+    leaveCluster(this.ctx);
+  }
+
+  clusterStatus(): ReturnType<typeof clusterStatus> {
+    return clusterStatus(this.ctx);
   }
 
   listNetworks(): NetworkView[] {

@@ -36,7 +36,8 @@ export function parseDriver(driver: string | undefined): NetworkDriver {
   if (driver === undefined || driver === 'bridge') return 'bridge';
   if (driver === 'macvlan') return 'macvlan';
   if (driver === 'ipvlan') throw new InvalidArgumentError('-d ipvlan: this kernel has no ipvlan driver (CONFIG_IPVLAN is off); use -d macvlan or -d bridge');
-  throw new InvalidArgumentError(`-d ${driver}: ctnet's drivers are bridge and macvlan (overlay spans hosts through ctnet's cluster mode)`);
+  if (driver === 'overlay') throw new InvalidArgumentError('-d overlay networks are made by ctnet network create -d overlay (the library: Engine.createOverlayNetwork), once this host joined a cluster');
+  throw new InvalidArgumentError(`-d ${driver}: ctnet's drivers are bridge, macvlan and overlay`);
 }
 
 export function parseDriverOptions(driver: NetworkDriver, options: Readonly<Record<string, string>>): DriverOptions {

@@ -28,7 +28,7 @@ export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[]
     const value = last ? ctx.store.getMeta(meta) : undefined;
     if (value !== undefined) restore.push({ key, value });
   }
-  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore));
+  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore, net.overlay?.device));
   ctx.store.transaction(() => {
     for (const [meta, , last] of lastOfFamily) if (last) ctx.store.setMeta(meta, undefined);
     ctx.store.deleteNetwork(net.id);

@@ -13,7 +13,7 @@ import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { IPv4 } from '../addr/family.js';
 import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOptions, type DriverOptions } from './network-options.js';
-import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord } from '../store/store.js';
+import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type OverlaySpec } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
 import { reconcile } from './reconcile.js';
@@ -48,6 +48,8 @@ export interface CreateNetworkRequest {
   driver?: string;
   /** false: other hosts may route to the containers of a masquerading network directly (CNI's default, as `bridge`); default true (Docker 28). */
   blockDirect?: boolean;
+  /** This host's part of an overlay network (engine/overlay.ts makes it: `subnet` is then the host's block). */
+  overlay?: OverlaySpec;
 }
 
 
@@ -138,13 +140,14 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
       subnet6: subnet6?.cidr ?? null, gateway6: subnet6 ? gateway6Of(subnet6) : null,
       labels: req.labels ?? {}, ipRange: req.ipRange ?? null, auxAddresses: auxAddressesOf(subnet, gateway, req.auxAddresses ?? {}),
       icc: req.driverOptions.icc, hostBindingIpv4: req.driverOptions.hostBindingIpv4, blockDirect: req.blockDirect !== false,
+      overlay: req.overlay ?? null,
     };
     if (port.kind === 'macvlan') {
       // Nothing to make in the host namespace: the parent is there; containers get their macvlans when they start.
       const record: NetworkRecord = { ...common, driver: 'macvlan', bridge: null, parent: port.parent, dns: false, ipMasq: false, state: 'ready' };
       return ctx.transact(() => (ctx.store.insertNetwork(record), { steps: [], result: record }));
     }
-    const record: NetworkRecord = { ...common, driver: 'bridge', bridge: port.bridge, parent: null, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name };
+    const record: BridgeNetwork = { ...common, driver: 'bridge', bridge: port.bridge, parent: null, dns: req.dns !== false && req.name !== DEFAULT_NETWORK.name };
     return makeBridgeNetwork(ctx, record, others.filter(isBridgeNetwork), port.leftover);
   });
 }

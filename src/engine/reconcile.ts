@@ -1,4 +1,5 @@
 import { isAlive } from '../kernel/proc.js';
+import { agentRunning, clusterConfig, ensureAgent } from './cluster-membership.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import type { EngineContext } from './context.js';
 import { tearDownNetwork } from './network-teardown.js';
@@ -54,6 +55,11 @@ export function reconcile(ctx: EngineContext): string[] {
     if (net.state === 'creating') ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
     ctx.warnAll(tearDownNetwork(ctx, net));
     done.push(`network ${net.name}: interrupted ${net.state === 'creating' ? 'creation undone' : 'removal finished'}`);
+  }
+  // A host in a cluster has its agent running (after a reboot, or five crashes at start).
+  if (!ctx.dryRun && clusterConfig(ctx) && !agentRunning(ctx)) {
+    ensureAgent(ctx);
+    done.push('cluster agent was not running, started');
   }
   return done;
 }

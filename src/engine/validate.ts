@@ -5,7 +5,7 @@ import { IFNAME_MAX } from '../names.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-export function validateName(kind: 'network' | 'container', name: string): string {
+export function validateName(kind: 'network' | 'container' | 'host', name: string): string {
   if (!NAME_RE.test(name) || name.length > 63) {
     throw new InvalidArgumentError(`invalid ${kind} name "${name}": use up to 63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
   }

@@ -13,7 +13,7 @@ import { DEFAULT_NETWORK } from '../names.js';
 export interface NetworkView {
   Id: string;
   Name: string;
-  Driver: NetworkDriver;
+  Driver: NetworkDriver | 'overlay';
   Subnet: string;
   Gateway: string;
   /** null for a macvlan network (its containers are on Parent's segment). */
@@ -34,6 +34,12 @@ export interface NetworkView {
   /** Docker's driver options as in effect. */
   Options: Record<string, string>;
   Containers: { Id: string; Name: string; IPAddress: string | null; IPv6Address: string | null; State: string }[];
+  /** An overlay network: the whole subnet, this host's block of it (Subnet), its VXLAN device, and the other hosts' blocks and containers. */
+  Overlay: {
+    Subnet: string; VNI: number; Device: string; Host: string; Underlay: string;
+    Peers: { Host: string; Block: string; Underlay: string }[];
+    RemoteContainers: { Host: string; Name: string; IPAddress: string }[];
+  } | null;
 }
 
 function optionsOf(n: NetworkRecord): Record<string, string> {
@@ -46,7 +52,7 @@ function optionsOf(n: NetworkRecord): Record<string, string> {
 
 export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
   return {
-    Id: n.id, Name: n.name, Driver: n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Parent: n.parent, Internal: n.internal,
+    Id: n.id, Name: n.name, Driver: n.overlay ? 'overlay' : n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Parent: n.parent, Internal: n.internal,
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
     MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
     Containers: [
@@ -57,6 +63,11 @@ export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
         return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, IPv6Address: a.ip6, State: liveState(c) }] : [];
       }),
     ],
+    Overlay: n.overlay ? {
+      Subnet: n.overlay.clusterSubnet, VNI: n.overlay.vni, Device: n.overlay.device, Host: n.overlay.host, Underlay: n.overlay.underlay,
+      Peers: store.overlayPeers(n.id).map((p) => ({ Host: p.host, Block: p.block, Underlay: p.underlay })),
+      RemoteContainers: store.remoteEndpoints(n.id).map((e) => ({ Host: e.host, Name: e.name, IPAddress: e.ip })),
+    } : null,
   };
 }
 

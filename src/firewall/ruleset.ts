@@ -17,6 +17,8 @@ export interface FirewallNetwork {
   ipMasq?: boolean;
   /** false: a masquerading network other hosts may still route to directly, as CNI's bridge plugin allows (absent means true). */
   blockDirect?: boolean;
+  /** An overlay network's VXLAN device on this host: the network's way to its containers on other hosts. */
+  overlayDevice?: string;
 }
 
 export interface PortMapping {
@@ -57,7 +59,10 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
   out += `\tset ${SET.masqSubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.subnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
-  out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(nets.map((n) => `"${n.bridge}" . "${n.bridge}"`))}\t}\n`;
+  // An overlay's bridge and its VXLAN device are one network: traffic between them is its own, both ways.
+  const pairs = nets.flatMap((n) => [`"${n.bridge}" . "${n.bridge}"`, ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : [])]);
+  out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(pairs)}\t}\n`;
+  out += `\tset ${SET.overlayDevices} {\n\t\ttype ifname\n${elements(nets.flatMap((n) => (n.overlayDevice ? [`"${n.overlayDevice}"`] : [])))}\t}\n`;
   out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false && n.blockDirect !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   out += `\tset ${SET.internalDns} {\n\t\ttype ifname . ${F.addr}\n${elements(nets.filter((n) => n.internal).map((n) => `"${n.bridge}" . ${n.gateway}`))}\t}\n`;
@@ -88,7 +93,8 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tchain ${CHAIN.prerouting} {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
   out += `\tchain ${CHAIN.output} {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ${CHAIN.published}\n\t}\n`;
   out += `\tchain ${CHAIN.postrouting} {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n`;
-  out += `\t\t${F.match} saddr @${SET.masqSubnets} oifname != @${SET.bridges} masquerade\n`; // the seed's step 9
+  // The seed's step 9; what goes to another host's block of an overlay keeps its source.
+  out += `\t\t${F.match} saddr @${SET.masqSubnets} oifname != @${SET.bridges} oifname != @${SET.overlayDevices} masquerade\n`;
   // localhost:port -> container (IPv6 has no route_localnet: ::1 is not published)
   if (family === 'ip') out += `\t\toifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade\n`;
   out += `\t\toifname @${SET.bridges} ct status dnat ${F.match} saddr @${SET.subnets} masquerade\n`; // hairpin, whatever the network's masquerade
@@ -102,6 +108,9 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\tiifname @${SET.internalBridges} drop\n\t\toifname @${SET.internalBridges} drop\n`;
   out += `\t\tct state established,related accept\n`;
   out += `\t\tct status dnat accept\n`;
+  // An overlay's VXLAN device leads only to its own bridge (same_bridge above): nothing from other
+  // networks, the host's uplinks or other hosts' routing goes into the overlay, or out of it elsewhere.
+  out += `\t\tiifname @${SET.overlayDevices} drop\n\t\toifname @${SET.overlayDevices} drop\n`;
   out += `\t\tiifname @${SET.bridges} oifname @${SET.bridges} drop\n`;
   out += `\t\toifname @${SET.isolatedBridges} drop\n\t}\n`;
   // Internal networks have no way to the host either: their containers reach only the embedded DNS

@@ -23,6 +23,11 @@ export type Op =
   | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
+  /** A VXLAN device in the host namespace (an overlay network's uplink to the other hosts). */
+  | { op: 'vxlan.add'; name: string; vni: number; local: string; port: number; mtu: number; mac: string; alias?: string }
+  /** A remote host's block of an overlay: route via its VTEP address (onlink), that address's MAC, that MAC's underlay address. */
+  | { op: 'peer.set'; dev: string; block: string; prefix: number; vtep: string; mac: string; underlay: string }
+  | { op: 'peer.del'; dev: string; block: string; prefix: number; vtep: string; mac: string; underlay: string }
   /** An ifb device in the host namespace (a container's egress is shaped on it); `alias` marks it as this state directory's. */
   | { op: 'ifb.add'; name: string; mtu: number; alias?: string }
   /** A token bucket as `dev`'s root qdisc: `rate` bytes/s, `burst` and `limit` (queue) in bytes. */
@@ -104,6 +109,20 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
       return ipCmd(ctx, op.netns, `${isIPv6(op.dst) ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
+    case 'vxlan.add':
+      return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning`) + (op.alias ? ` && ${ipCmd(ctx, undefined, `link set ${op.name} alias ${op.alias}`)}` : '');
+    case 'peer.set':
+      return [
+        ipCmd(ctx, undefined, `route replace ${op.block}/${op.prefix} via ${op.vtep} dev ${op.dev} onlink`),
+        ipCmd(ctx, undefined, `neigh replace ${op.vtep} lladdr ${op.mac} dev ${op.dev} nud permanent`),
+        inHost(ctx, `bridge fdb replace ${op.mac} dev ${op.dev} dst ${op.underlay} self permanent`),
+      ].join(' && ');
+    case 'peer.del':
+      return [
+        ipCmd(ctx, undefined, `route del ${op.block}/${op.prefix}`),
+        ipCmd(ctx, undefined, `neigh del ${op.vtep} dev ${op.dev}`),
+        inHost(ctx, `bridge fdb del ${op.mac} dev ${op.dev} dst ${op.underlay} self`),
+      ].join('; ');
     case 'ifb.add':
       return ipCmd(ctx, undefined, `link add ${op.name} mtu ${op.mtu} type ifb`) + (op.alias ? ` && ${ipCmd(ctx, undefined, `link set ${op.name} alias ${op.alias}`)}` : '');
     case 'qdisc.tbf':

@@ -59,7 +59,10 @@ export class DnsView {
       id: c.id, name: c.name, aliases: JSON.parse(c.aliases) as string[], networkId: c.network_id, ip: c.ip, ip6: c.ip6, running: c.state === 'running',
       dns: (JSON.parse(c.net_options) as NetOptions).dns,
     }));
-    return { networks, containers };
+    // Containers of overlay networks on other hosts (the cluster agent keeps this table).
+    const remote = (this.db.prepare('SELECT host, name, aliases, network_id, ip FROM remote_endpoints ORDER BY host, name').all() as { host: string; name: string; aliases: string; network_id: string; ip: IPv4 }[])
+      .map((r) => ({ id: `${r.host}/${r.name}`, name: r.name, aliases: JSON.parse(r.aliases) as string[], networkId: r.network_id, ip: r.ip, running: true }));
+    return { networks, containers: [...containers, ...remote] };
   }
 
   close(): void {

@@ -276,4 +276,26 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE UNIQUE INDEX attachments_ip6 ON attachments(network_id, ip6_offset) WHERE ip6_offset IS NOT NULL;
   CREATE UNIQUE INDEX attachments_primary ON attachments(container_id) WHERE is_primary = 1;
   `,
+  // Overlay networks (a VXLAN across hosts, coordinated through etcd): on this host such a network is
+  // a bridge over this host's block of the cluster subnet plus a VXLAN device (overlay: JSON); the
+  // remote hosts' blocks as programmed into the kernel, and the remote containers' names for the DNS.
+  `
+  ALTER TABLE networks ADD COLUMN overlay TEXT;
+  CREATE TABLE overlay_peers (
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    block TEXT NOT NULL,
+    host TEXT NOT NULL,
+    vtep_mac TEXT NOT NULL,
+    underlay TEXT NOT NULL,
+    PRIMARY KEY (network_id, block)
+  );
+  CREATE TABLE remote_endpoints (
+    network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    name TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    ip TEXT NOT NULL,
+    PRIMARY KEY (network_id, host, name)
+  );
+  `,
 ];

@@ -45,6 +45,41 @@ interface NetworkBase {
    * published ports, not by routing to their addresses (CNI's `blockDirectAccess`, off there as in `bridge`).
    */
   blockDirect: boolean;
+  /** An overlay network: this host's part of a network that spans hosts (null for a local network). */
+  overlay: OverlaySpec | null;
+}
+
+/**
+ * On each host an overlay network is a bridge over that host's block of the cluster subnet (the
+ * network's `subnet` here) and a VXLAN device to the other hosts' blocks.
+ */
+export interface OverlaySpec {
+  /** The whole network's subnet, across hosts. */
+  clusterSubnet: string;
+  vni: number;
+  /** The VXLAN device on this host and its MAC (the other hosts' neighbour and FDB entries name it). */
+  device: string;
+  vtepMac: string;
+  /** This host's underlay address: the VXLAN's local end. */
+  underlay: string;
+  /** This host's name in the cluster. */
+  host: string;
+}
+
+/** A remote host's block of an overlay network, as programmed into the kernel. */
+export interface OverlayPeer {
+  block: string;
+  host: string;
+  vtepMac: string;
+  underlay: string;
+}
+
+/** A container of an overlay network on another host (its names answer in this host's DNS). */
+export interface RemoteEndpoint {
+  host: string;
+  name: string;
+  aliases: string[];
+  ip: IPv4;
 }
 
 export type NetworkDriver = 'bridge' | 'macvlan';
@@ -225,6 +260,7 @@ const toNetwork = (r: Row): NetworkRecord => ({
   icc: r.icc !== 0,
   hostBindingIpv4: (r.host_binding_ipv4 as string | null) ?? null,
   blockDirect: r.block_direct !== 0,
+  overlay: r.overlay ? (JSON.parse(r.overlay as string) as OverlaySpec) : null,
 });
 
 const toContainer = (r: Row): ContainerRecord => {
@@ -360,6 +396,10 @@ export interface StateStore {
   deleteNetwork(id: string): void;
   unfinishedNetworks(): NetworkRecord[];
   setNetworkState(id: string, state: NetworkState): void;
+  overlayPeers(networkId: string): OverlayPeer[];
+  setOverlayPeers(networkId: string, peers: readonly OverlayPeer[]): void;
+  remoteEndpoints(networkId: string): RemoteEndpoint[];
+  setRemoteEndpoints(networkId: string, endpoints: readonly RemoteEndpoint[]): void;
   listContainers(): ContainerRecord[];
   containersToReconcile(): ContainerRecord[];
   containersOn(networkId: string): ContainerRecord[];
@@ -504,9 +544,32 @@ export class Store implements StateStore {
   insertNetwork(n: NetworkRecord): void {
     this.db
       .prepare(`INSERT INTO networks (id, name, subnet, gateway, bridge, internal, mtu, created_at, range_start, range_end, ip_masq, default_route, dns, subnet6, gateway6, state,
-        labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent, block_direct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        labels, ip_range, aux_addresses, icc, host_binding_ipv4, driver, parent, block_direct, overlay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(n.id, n.name, n.subnet, n.gateway, n.bridge, n.internal ? 1 : 0, n.mtu, n.createdAt, n.rangeStart, n.rangeEnd, n.ipMasq ? 1 : 0, n.defaultRoute ? 1 : 0, n.dns ? 1 : 0, n.subnet6, n.gateway6, n.state,
-        JSON.stringify(n.labels), n.ipRange, JSON.stringify(n.auxAddresses), n.icc ? 1 : 0, n.hostBindingIpv4, n.driver, n.parent, n.blockDirect ? 1 : 0);
+        JSON.stringify(n.labels), n.ipRange, JSON.stringify(n.auxAddresses), n.icc ? 1 : 0, n.hostBindingIpv4, n.driver, n.parent, n.blockDirect ? 1 : 0,
+        n.overlay ? JSON.stringify(n.overlay) : null);
+  }
+
+  overlayPeers(networkId: string): OverlayPeer[] {
+    return (this.sql('SELECT block, host, vtep_mac, underlay FROM overlay_peers WHERE network_id = ? ORDER BY block').all(networkId) as Row[])
+      .map((r) => ({ block: r.block as string, host: r.host as string, vtepMac: r.vtep_mac as string, underlay: r.underlay as string }));
+  }
+
+  setOverlayPeers(networkId: string, peers: readonly OverlayPeer[]): void {
+    this.sql('DELETE FROM overlay_peers WHERE network_id = ?').run(networkId);
+    const insert = this.sql('INSERT INTO overlay_peers (network_id, block, host, vtep_mac, underlay) VALUES (?, ?, ?, ?, ?)');
+    for (const p of peers) insert.run(networkId, p.block, p.host, p.vtepMac, p.underlay);
+  }
+
+  remoteEndpoints(networkId: string): RemoteEndpoint[] {
+    return (this.sql('SELECT host, name, aliases, ip FROM remote_endpoints WHERE network_id = ? ORDER BY host, name').all(networkId) as Row[])
+      .map((r) => ({ host: r.host as string, name: r.name as string, aliases: JSON.parse(r.aliases as string) as string[], ip: r.ip as IPv4 }));
+  }
+
+  setRemoteEndpoints(networkId: string, endpoints: readonly RemoteEndpoint[]): void {
+    this.sql('DELETE FROM remote_endpoints WHERE network_id = ?').run(networkId);
+    const insert = this.sql('INSERT OR IGNORE INTO remote_endpoints (network_id, host, name, aliases, ip) VALUES (?, ?, ?, ?, ?)');
+    for (const e of endpoints) insert.run(networkId, e.host, e.name, JSON.stringify(e.aliases), e.ip);
   }
 
   deleteNetwork(id: string): void {

@@ -8,7 +8,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { join } from 'node:path';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { ROOT_DIR } from './lab.mjs';
+import { ROOT_DIR, killProcessesMentioning } from './lab.mjs';
+
+export { killProcessesMentioning };
 
 export const IMAGE = 'ctnet.test/busybox:1';
 const BUSYBOX = '/bin/busybox';
@@ -207,12 +209,5 @@ export function removeCgroups(parent) {
         try { rmdirSync(d); break; } catch { execFileSync('sleep', ['0.02']); } // the killed may take a moment to leave
       }
     }
-  }
-}
-
-/** Kills what outlives containerd: shims (they setsid) and the CNI daemon ctnet's plugin started, all named by `dir` on their command line. */
-export function killProcessesMentioning(dir) {
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
   }
 }

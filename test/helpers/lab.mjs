@@ -1,7 +1,7 @@
 // Test fixtures: a throwaway lab (host, host2, internet namespaces) per test file, a CTNET_ROOT of
 // its own, a way to run the CLI against it, and snapshots of the host namespace and the state.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,16 @@ export function stateSnapshot(root) {
     return JSON.stringify(dump);
   } finally {
     db.close();
+  }
+}
+
+/** Kills the processes whose command line names `dir` (and matches `also`): helpers that outlive a test's daemons. */
+export function killProcessesMentioning(dir, also = /./) {
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (cmd.includes(dir) && also.test(cmd)) process.kill(Number(p), 'SIGKILL');
+    } catch { /* gone */ }
   }
 }
 

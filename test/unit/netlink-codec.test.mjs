@@ -118,3 +118,33 @@ test('traffic control: tcmsg, a tbf root qdisc, the ingress qdisc, a u32 match-a
     '2400 0200', '2000 0200', '00000000 00000000 04000000 00000000 00000000', '01000000', '09000000', // its PARMS: egress redirect (stolen) to 9
   ));
 });
+
+// ndmsg {u8 family, u8 pad, u16 pad, i32 index, u16 state, u8 flags, u8 type}; if_link.h IFLA_VXLAN_*:
+// ID 1 (u32), LOCAL 4 (in_addr), LEARNING 7 (u8), PORT 15 (big-endian u16).
+test('overlay: a VXLAN device, a permanent neighbour, a VXLAN forwarding entry (AF_BRIDGE, self) and an onlink route', () => {
+  const sock = fakeSocket({ ctvx4096: 9 });
+  const rtnl = new Rtnl(sock, true);
+  rtnl.addVxlan('ctvx4096', { vni: 4096, local: '192.168.100.11', port: 4789, mtu: 1450, mac: '02:aa:bb:cc:dd:ee' });
+  rtnl.replaceNeighbour('ctvx4096', '10.42.1.0', '02:11:22:33:44:55');
+  rtnl.replaceFdb('ctvx4096', '02:11:22:33:44:55', '192.168.100.12');
+  rtnl.replaceRoute('10.42.1.0', 24, '10.42.1.0', 'ctvx4096', true);
+  const [link, neigh, fdb, route] = sock.sent;
+  assert.equal(link.type, RTM.NEWLINK);
+  assert.equal(link.flags, NLM_F.CREATE | NLM_F.EXCL);
+  assert.equal(link.body, bytes(
+    '00'.repeat(16), '0d00 0300', Buffer.from('ctvx4096\0').toString('hex'), '000000',
+    '0a00 0100 02aabbccddee 0000', '0800 0400 aa050000',
+    // LINKINFO { KIND "vxlan", DATA { ID 4096, LOCAL 192.168.100.11, LEARNING 0, PORT 4789 } }
+    '3400 1200', '0a00 0100', Buffer.from('vxlan\0').toString('hex'), '0000',
+    '2400 0200', '0800 0100 00100000', '0800 0400 c0a8640b', '0500 0700 00000000', '0600 0f00 12b50000',
+  ));
+  // AF_INET, index 9, NUD_PERMANENT (0x80); DST then LLADDR; create | replace.
+  assert.equal(neigh.type, RTM.NEWNEIGH);
+  assert.equal(neigh.flags, NLM_F.CREATE | NLM_F.REPLACE);
+  assert.equal(neigh.body, bytes('02 00 0000 09000000 8000 00 00', '0800 0100 0a2a0100', '0a00 0200 021122334455 0000'));
+  // AF_BRIDGE (7), NTF_SELF (0x02); LLADDR then DST (the remote VTEP's underlay address).
+  assert.equal(fdb.body, bytes('07 00 0000 09000000 8000 02 00', '0a00 0200 021122334455 0000', '0800 0100 c0a8640c'));
+  // rtm_flags RTNH_F_ONLINK (4): the gateway is on the device whatever its addresses.
+  assert.equal(route.type, RTM.NEWROUTE);
+  assert.equal(route.body, bytes('02 18 00 00 fe 03 00 01 04000000', '0800 0400 09000000', '0800 0100 0a2a0100', '0800 0500 0a2a0100'));
+});

@@ -43,6 +43,8 @@ test('forwarding: same network first, internal closed, replies and published por
     'oifname @internal_bridges drop',
     'ct state established,related accept',
     'ct status dnat accept',
+    'iifname @overlay_devices drop',
+    'oifname @overlay_devices drop',
     'iifname @bridges oifname @bridges drop',
     'oifname @isolated_bridges drop',
   ]);
@@ -53,6 +55,15 @@ test('forwarding: same network first, internal closed, replies and published por
     'iifname @internal_bridges drop',
   ]);
   assert.deepEqual(chain('output_filter'), ['oifname @internal_bridges ct state new drop']);
+});
+
+test('an overlay network: its bridge and VXLAN device are one network both ways, nothing else passes the device, and what goes to other hosts keeps its source', () => {
+  const overlay = { bridge: 'br-ov', subnet: '10.42.1.0/24', gateway: '10.42.1.1', internal: false, overlayDevice: 'ctvx4096' };
+  const text = renderTable([seed, overlay], []);
+  assertGolden('overlay.nft', text);
+  assert.match(text, /set same_bridge \{[^}]*elements = \{ "br-ov" \. "br-ov", "br-ov" \. "ctvx4096", "ctvx4096" \. "br-ov", "br0" \. "br0" \}/);
+  assert.match(text, /set overlay_devices \{\n\t\ttype ifname\n\t\telements = \{ "ctvx4096" \}/);
+  assert.match(text, /ip saddr @masq_subnets oifname != @bridges oifname != @overlay_devices masquerade/);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {

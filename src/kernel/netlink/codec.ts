@@ -19,6 +19,7 @@ export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
   NEWADDR: 20, DELADDR: 21, GETADDR: 22,
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
+  NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
 } as const;
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -113,7 +114,7 @@ export function ifaddrmsg(family: number, prefixlen: number, index: number, scop
 }
 
 /** struct rtmsg */
-export function rtmsg(f: { family: number; dstLen: number; table: number; protocol: number; scope: number; type: number }): Buffer {
+export function rtmsg(f: { family: number; dstLen: number; table: number; protocol: number; scope: number; type: number; flags?: number }): Buffer {
   const b = Buffer.alloc(12);
   b.writeUInt8(f.family, 0);
   b.writeUInt8(f.dstLen, 1);
@@ -121,5 +122,16 @@ export function rtmsg(f: { family: number; dstLen: number; table: number; protoc
   b.writeUInt8(f.protocol, 5);
   b.writeUInt8(f.scope, 6);
   b.writeUInt8(f.type, 7);
+  b.writeUInt32LE(f.flags ?? 0, 8);
+  return b;
+}
+
+/** struct ndmsg: a neighbour (family AF_INET) or a bridge/VXLAN forwarding entry (family AF_BRIDGE). */
+export function ndmsg(family: number, index: number, state: number, flags = 0): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt8(family, 0);
+  b.writeInt32LE(index, 4);
+  b.writeUInt16LE(state, 8);
+  b.writeUInt8(flags, 10);
   return b;
 }

@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { constants as osConstants } from 'node:os';
 import { KernelError, NotFoundError } from '../../errors.js';
 import {
-  NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, parseAttrs, readStr, readU32, rtmsg,
+  NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, ndmsg, parseAttrs, readStr, readU32, rtmsg,
   type NlMessage,
 } from './codec.js';
 import { RtnlSocket } from './socket.js';
@@ -23,7 +23,13 @@ const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RTN_UNICAST = 1;
 const RT_SCOPE_UNIVERSE = 0;
-const { ENODEV, EADDRNOTAVAIL } = osConstants.errno;
+const { ENODEV, EADDRNOTAVAIL, ENOENT, ESRCH } = osConstants.errno;
+const AF_BRIDGE = 7;
+const IFLA_VXLAN = { ID: 1, LOCAL: 4, LEARNING: 7, PORT: 15 } as const;
+const NDA = { DST: 1, LLADDR: 2 } as const;
+const NUD_PERMANENT = 0x80;
+const NTF_SELF = 0x02;
+const RTNH_F_ONLINK = 0x4;
 
 export interface Link {
   index: number;
@@ -263,6 +269,72 @@ export class Rtnl {
     if (dstLen > 0) parts.push(attr(RTA.DST, ipBytes(dst)));
     if (gateway) parts.push(attr(RTA.GATEWAY, ipBytes(gateway)));
     this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat(parts), `adding route ${dst}/${dstLen}${gateway ? ` via ${gateway}` : ''} dev ${dev}`);
+  }
+
+  /**
+   * A VXLAN device: `vni`, encapsulating from the host's underlay address `local` to UDP `port`, no
+   * learning (flannel's model: every remote VTEP is a static FDB entry and neighbour, nothing floods).
+   */
+  addVxlan(name: string, v: { vni: number; local: string; port: number; mtu: number; mac: string; alias?: string }): void {
+    const port = Buffer.alloc(2);
+    port.writeUInt16BE(v.port);
+    const body = Buffer.concat([
+      ifinfomsg(),
+      attrStr(IFLA.IFNAME, name),
+      attr(IFLA.ADDRESS, macBytes(v.mac)),
+      attrU32(IFLA.MTU, v.mtu),
+      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'vxlan'), attrNested(IFLA_INFO.DATA,
+        attrU32(IFLA_VXLAN.ID, v.vni), attr(IFLA_VXLAN.LOCAL, ipv4Bytes(v.local)), attrU8(IFLA_VXLAN.LEARNING, 0), attr(IFLA_VXLAN.PORT, port))),
+    ]);
+    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating VXLAN ${name} (VNI ${v.vni})`);
+    if (v.alias) this.sock.request(RTM.NEWLINK, 0, Buffer.concat([this.byName(name), attrStr(IFLA.IFALIAS, v.alias)]), `marking VXLAN ${name}`);
+  }
+
+  /** A permanent neighbour entry (ip neigh replace IP lladdr MAC dev DEV nud permanent). */
+  replaceNeighbour(dev: string, ip: string, mac: string): void {
+    const body = Buffer.concat([ndmsg(AF_INET, this.linkIndex(dev), NUD_PERMANENT), attr(NDA.DST, ipv4Bytes(ip)), attr(NDA.LLADDR, macBytes(mac))]);
+    this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `setting neighbour ${ip} -> ${mac} on ${dev}`);
+  }
+
+  deleteNeighbour(dev: string, ip: string): void {
+    const link = this.findLink(dev);
+    if (!link) return;
+    this.ignoringMissing(() => this.sock.request(RTM.DELNEIGH, 0, Buffer.concat([ndmsg(AF_INET, link.index, 0), attr(NDA.DST, ipv4Bytes(ip))]), `deleting neighbour ${ip} on ${dev}`));
+  }
+
+  /** A permanent forwarding entry of a VXLAN device: frames for `mac` go to the VTEP at `dst` (bridge fdb replace ... self). */
+  replaceFdb(dev: string, mac: string, dst: string): void {
+    const body = Buffer.concat([ndmsg(AF_BRIDGE, this.linkIndex(dev), NUD_PERMANENT, NTF_SELF), attr(NDA.LLADDR, macBytes(mac)), attr(NDA.DST, ipv4Bytes(dst))]);
+    this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `setting forwarding entry ${mac} -> ${dst} on ${dev}`);
+  }
+
+  deleteFdb(dev: string, mac: string, dst: string): void {
+    const link = this.findLink(dev);
+    if (!link) return;
+    const body = Buffer.concat([ndmsg(AF_BRIDGE, link.index, 0, NTF_SELF), attr(NDA.LLADDR, macBytes(mac)), attr(NDA.DST, ipv4Bytes(dst))]);
+    this.ignoringMissing(() => this.sock.request(RTM.DELNEIGH, 0, body, `deleting forwarding entry ${mac} on ${dev}`));
+  }
+
+  /** A route whose gateway is on the device whatever its addresses say (`onlink`): a remote block via its VTEP address. */
+  replaceRoute(dst: string, dstLen: number, gateway: string, dev: string, onlink: boolean): void {
+    const body = Buffer.concat([
+      rtmsg({ family: AF_INET, dstLen, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST, flags: onlink ? RTNH_F_ONLINK : 0 }),
+      attrU32(RTA.OIF, this.linkIndex(dev)), attr(RTA.DST, ipv4Bytes(dst)), attr(RTA.GATEWAY, ipv4Bytes(gateway)),
+    ]);
+    this.sock.request(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.REPLACE, body, `setting route ${dst}/${dstLen} via ${gateway} dev ${dev}`);
+  }
+
+  deleteRoute(dst: string, dstLen: number): void {
+    const body = Buffer.concat([rtmsg({ family: AF_INET, dstLen, table: RT_TABLE_MAIN, protocol: 0, scope: 0, type: 0 }), attr(RTA.DST, ipv4Bytes(dst))]);
+    this.ignoringMissing(() => this.sock.request(RTM.DELROUTE, 0, body, `deleting route ${dst}/${dstLen}`));
+  }
+
+  private ignoringMissing(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof KernelError && (err.errno === ENOENT || err.errno === ESRCH || err.errno === ENODEV))) throw err;
+    }
   }
 
   listRoutes(): Route[] {

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execute } from '../plan/executor.js';
+import { step, type Step } from '../plan/ops.js';
+import { KernelApplier } from '../engine/applier.js';
+import { KernelSession } from '../kernel/session.js';
+import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+
+/**
+ * A lab for overlay networks: hosts (network namespaces) on one underlay segment (a bridge in a
+ * namespace of its own), an "outside" host on the same segment, and an etcd member inside each host
+ * (listening only on the host's underlay address). Nothing of it is in the machine's namespace.
+ */
+export interface OverlayLab {
+  prefix: string;
+  underlay: string;
+  outside: string;
+  hosts: { name: string; netns: string; ip: string; root: string }[];
+  /** The etcd client endpoints, as `cluster join --store` takes them. */
+  store: string;
+  work: string;
+}
+
+export const UNDERLAY_PREFIX = '192.168.100';
+export const OUTSIDE_IP = `${UNDERLAY_PREFIX}.200`;
+
+export function overlayLabNames(prefix: string, count = 3): OverlayLab {
+  const work = mkdtempSync(join(tmpdir(), `ctnet-overlay-${prefix}-`));
+  const hosts = Array.from({ length: count }, (_, i) => ({ name: `h${i + 1}`, netns: `${prefix}-h${i + 1}`, ip: `${UNDERLAY_PREFIX}.${11 + i}`, root: join(work, `h${i + 1}`) }));
+  return { prefix, underlay: `${prefix}-ul`, outside: `${prefix}-out`, hosts, work, store: hosts.map((h) => `http://${h.ip}:2379`).join(',') };
+}
+
+function planOverlayLab(lab: OverlayLab): Step[] {
+  const steps: Step[] = [
+    step({ op: 'link.up', name: 'lo' }, null),
+    step({ op: 'bridge.add', name: 'ul0', mtu: 1500, mac: '02:00:00:00:01:00' }, null),
+    step({ op: 'link.up', name: 'ul0' }, null),
+  ];
+  const members = [...lab.hosts.map((h) => ({ netns: h.netns, ip: h.ip })), { netns: lab.outside, ip: OUTSIDE_IP }];
+  members.forEach((m, i) => {
+    const port = `p${i}`;
+    steps.push(
+      step({ op: 'link.up', name: 'lo', netns: m.netns }, null),
+      step({ op: 'veth.add', name: port, peer: 'eth0', peerNetns: m.netns, mtu: 1500, master: 'ul0' }, null),
+      step({ op: 'addr.add', dev: 'eth0', ip: m.ip, prefix: 24, netns: m.netns }, null),
+      step({ op: 'link.up', name: 'eth0', netns: m.netns }, null),
+    );
+  });
+  return steps;
+}
+
+/** Builds the namespaces and the underlay; on failure removes what exists. */
+export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => void): void {
+  const names = [lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)];
+  const existing = names.filter(netnsExists);
+  if (existing.length) throw new Error(`lab namespaces already exist (${existing.join(', ')}); remove them first`);
+  try {
+    for (const n of names) {
+      createNamedNetns(n);
+      explain?.(`ip netns add ${n}`);
+    }
+    for (const h of lab.hosts) mkdirSync(h.root, { recursive: true });
+    const session = new KernelSession(openNetns(netnsPath(lab.underlay)));
+    try {
+      execute(planOverlayLab(lab), new KernelApplier(session), { explain, render: { hostNetns: lab.underlay } });
+    } finally {
+      session.close();
+      closeNetns(session.host);
+    }
+  } catch (err) {
+    destroyOverlayLab(lab, []);
+    throw err;
+  }
+}
+
+/** Starts the etcd member of host `i` inside its namespace (its own process group). */
+export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new'): ChildProcess {
+  const h = lab.hosts[i];
+  const cluster = lab.hosts.map((x) => `${x.name}=http://${x.ip}:2380`).join(',');
+  const args = [
+    '--name', h.name, '--data-dir', join(lab.work, `etcd-${h.name}`),
+    '--listen-client-urls', `http://${h.ip}:2379`, '--advertise-client-urls', `http://${h.ip}:2379`,
+    '--listen-peer-urls', `http://${h.ip}:2380`, '--initial-advertise-peer-urls', `http://${h.ip}:2380`,
+    '--initial-cluster', cluster, '--initial-cluster-state', state, '--initial-cluster-token', `ctnet-${lab.prefix}`,
+    '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn',
+  ];
+  const ns = openNetns(netnsPath(h.netns));
+  try {
+    return withNetns(ns, () => spawn('etcd', args, { stdio: 'ignore', detached: true, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: '' } }));
+  } finally {
+    closeNetns(ns);
+  }
+}
+
+/** Ends the lab's processes (by process group), every ctnet helper under its state roots, and its namespaces. */
+export function destroyOverlayLab(lab: OverlayLab, processes: readonly ChildProcess[]): void {
+  for (const p of processes) {
+    try {
+      if (p.pid) process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const n of [lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)]) deleteNamedNetns(n);
+  rmSync(lab.work, { recursive: true, force: true });
+}

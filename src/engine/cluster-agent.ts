@@ -1,0 +1,190 @@
+import type { Lease } from 'etcd3';
+import { join } from 'node:path';
+import { exists } from '../kernel/files.js';
+import { ClusterStore, type BlockLease, type ClusterEndpoint } from '../store/cluster.js';
+import { DnsView } from '../store/dns-view.js';
+import type { NetworkRecord, OverlayPeer, RemoteEndpoint } from '../store/store.js';
+import type { IPv4 } from '../addr/family.js';
+import type { Op } from '../plan/ops.js';
+import type { EngineContext } from './context.js';
+import { clusterConfig, LEASE } from './cluster-membership.js';
+
+/**
+ * The cluster agent (one per host and state directory, under ctnet's supervisor): keeps the host's
+ * lease alive, and after every change in etcd or in the local state makes this host match the
+ * cluster: per remote block of each overlay network here one route, neighbour and FDB entry; the
+ * remote containers' names for the embedded DNS; this host's containers published for the others.
+ * When etcd is away nothing is removed (running containers keep talking); it catches up when etcd
+ * is back, re-granting the lease and re-claiming this host's blocks.
+ */
+export class ClusterAgent {
+  private lease: Lease | null = null;
+  private leaseId: string | null = null;
+  private pending = false;
+  private running = false;
+  private lastError = '';
+  /** Until then, blocks missing from etcd are not removed here: their hosts are re-claiming them after an etcd outage. */
+  private graceUntil = 0;
+  private readonly localChanges: DnsView;
+
+  private constructor(private readonly ctx: EngineContext, private readonly cluster: ClusterStore, private readonly log: (line: string) => void) {
+    this.localChanges = new DnsView(ctx.root);
+  }
+
+  static async start(ctx: EngineContext, log: (line: string) => void): Promise<ClusterAgent | undefined> {
+    const config = clusterConfig(ctx);
+    if (!config) return undefined;
+    const agent = new ClusterAgent(ctx, await ClusterStore.connect(config), log);
+    log(`cluster agent for ${config.host} (${config.advertise}), etcd ${config.endpoints.join(',')}, lease TTL ${config.ttl} s`);
+    await agent.sync();
+    void agent.watch();
+    // Local changes (a container started or gone) are seen within 0.2 s; etcd's own within its watch;
+    // every 2 s a full pass, which is also how an unreachable etcd is retried.
+    setInterval(() => { if (agent.localChanges.changed()) agent.schedule(); }, 200);
+    setInterval(() => agent.schedule(), 2000);
+    return agent;
+  }
+
+  /** True when this host left the cluster: the agent revokes its lease and its caller exits. */
+  get left(): boolean {
+    return clusterConfig(this.ctx) === undefined;
+  }
+
+  private async watch(): Promise<void> {
+    for (;;) {
+      try {
+        await this.cluster.watch(() => this.schedule());
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  schedule(): void {
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    void this.sync();
+  }
+
+  /** One pass; passes never overlap (a change during one triggers another right after). */
+  async sync(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.pending = false;
+        await this.pass();
+      } while (this.pending);
+      if (this.lastError) this.log('the cluster store answers again; in step');
+      this.lastError = '';
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.lastError) this.log(`${message} (running containers are left as they are; retrying)`);
+      this.lastError = message;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    if (!exists(join(this.ctx.root, 'ctnet.db'))) {
+      this.log('the state is gone; the agent stops');
+      process.exit(0);
+    }
+    if (this.left) {
+      await this.lease?.revoke().catch(() => undefined);
+      this.log('this host left the cluster; the agent stops');
+      process.exit(0);
+    }
+    const leaseId = await this.ensureLease();
+    const overlays = this.ctx.store.listNetworks().filter((n) => n.overlay && n.state === 'ready');
+    const [blocks, endpoints] = await Promise.all([this.cluster.allBlocks(), this.cluster.endpoints()]);
+    for (const net of overlays) {
+      await this.publishLocal(net, leaseId);
+      this.programPeers(net, blocks);
+      this.followNames(net, endpoints);
+    }
+  }
+
+  /** A lease kept alive by the client; a lost one (etcd away longer than the TTL) is granted again and this host's entries re-made. */
+  private async ensureLease(): Promise<string> {
+    if (this.lease && this.leaseId && !this.lease.revoked()) return this.leaseId;
+    const config = clusterConfig(this.ctx);
+    if (!config) throw new Error('no cluster configuration');
+    const lease = this.cluster.lease(config.ttl);
+    const id = await lease.grant();
+    lease.on('lost', (err) => {
+      this.log(`lease ${id} lost (${err.message}); granting a new one`);
+      if (this.lease === lease) this.lease = null;
+      this.schedule();
+    });
+    await this.cluster.putHost(id);
+    // This host's blocks again, under the new lease (a block another host took meanwhile is a conflict to report).
+    for (const net of this.ctx.store.listNetworks().filter((n) => n.overlay)) {
+      const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
+      const ok = await this.cluster.claimBlock({ network: net.name, block: net.subnet, host: o.host, underlay: o.underlay, vtepMac: o.vtepMac }, id);
+      if (!ok) this.log(`block ${net.subnet} of ${net.name} was taken by another host while this one was away; remove and re-create the network's containers here`);
+    }
+    // A lease granted again means etcd was away longer than the TTL: every host's lease expired with
+    // ours, and they put their blocks back within their next pass. Removing their routes meanwhile
+    // would cut containers that were talking all along.
+    if (this.leaseId) this.graceUntil = Date.now() + config.ttl * 1000 + 2000;
+    this.lease = lease;
+    this.leaseId = id;
+    this.ctx.store.transaction(() => this.ctx.store.setMeta(LEASE, id));
+    this.log(`holding lease ${id}`);
+    return id;
+  }
+
+  /** This host's running containers on `net`, with their names, for the other hosts' DNS. */
+  private async publishLocal(net: NetworkRecord, leaseId: string): Promise<void> {
+    const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
+    const running = new Map(this.ctx.store.listContainers().map((c) => [c.id, c.state === 'running' || c.kind !== 'process']));
+    const mine: ClusterEndpoint[] = this.ctx.store.endpointsOn(net.id)
+      .filter((e) => running.get(e.containerId))
+      .map((e) => ({ network: net.name, host: o.host, name: e.containerName, aliases: e.aliases, ip: e.ip }));
+    await this.cluster.setEndpoints(net.name, mine, leaseId);
+  }
+
+  /** One route, neighbour and FDB entry per remote block; those of blocks gone from etcd are removed. */
+  private programPeers(net: NetworkRecord, blocks: readonly BlockLease[]): void {
+    const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
+    const want: OverlayPeer[] = blocks
+      .filter((b) => b.network === net.name && b.host !== o.host)
+      .map((b) => ({ block: b.block, host: b.host, vtepMac: b.vtepMac, underlay: b.underlay }));
+    const have = this.ctx.store.overlayPeers(net.id);
+    const same = (a: OverlayPeer, b: OverlayPeer): boolean => a.block === b.block && a.vtepMac === b.vtepMac && a.underlay === b.underlay;
+    const inGrace = Date.now() < this.graceUntil;
+    if (inGrace) for (const h of have) if (!want.some((w) => w.block === h.block)) want.push(h);
+    const ops: Op[] = [
+      ...have.filter((h) => !want.some((w) => same(w, h))).map((p) => peerOp('peer.del', o.device, p)),
+      ...want.filter((w) => !have.some((h) => same(w, h))).map((p) => peerOp('peer.set', o.device, p)),
+    ];
+    if (!ops.length) return;
+    this.ctx.locked(() => {
+      if (!this.ctx.store.findNetwork(net.id)) return; // removed meanwhile: its device took the entries with it
+      const errors = this.ctx.applyBestEffort(ops);
+      for (const e of errors) this.log(`programming ${net.name}: ${e.message}`);
+      this.ctx.store.transaction(() => this.ctx.store.setOverlayPeers(net.id, want));
+    });
+    for (const op of ops) if (op.op === 'peer.set' || op.op === 'peer.del') this.log(`${net.name}: ${op.op === 'peer.set' ? 'peer' : 'gone'} ${op.block}/${op.prefix} at ${op.underlay}`);
+  }
+
+  /** The remote containers' names, for this host's embedded DNS (written only when they changed). */
+  private followNames(net: NetworkRecord, endpoints: readonly ClusterEndpoint[]): void {
+    const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
+    const want: RemoteEndpoint[] = endpoints
+      .filter((e) => e.network === net.name && e.host !== o.host)
+      .map((e) => ({ host: e.host, name: e.name, aliases: e.aliases, ip: e.ip as IPv4 }))
+      .sort((a, b) => `${a.host}/${a.name}`.localeCompare(`${b.host}/${b.name}`));
+    if (JSON.stringify(want) === JSON.stringify(this.ctx.store.remoteEndpoints(net.id))) return;
+    this.ctx.store.transaction(() => this.ctx.store.setRemoteEndpoints(net.id, want));
+  }
+}
+
+function peerOp(op: 'peer.set' | 'peer.del', dev: string, p: OverlayPeer): Op {
+  const [block, prefix] = p.block.split('/');
+  return { op, dev, block, prefix: Number(prefix), vtep: block, mac: p.vtepMac, underlay: p.underlay };
+}

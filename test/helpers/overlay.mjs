@@ -1,0 +1,97 @@
+// Test fixtures for overlay networks: three host namespaces on an underlay segment, an etcd member in
+// each (listening only inside the lab), ctnet per host (its own CTNET_ROOT and CTNET_HOST_NETNS).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { buildOverlayLab, destroyOverlayLab, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
+import { CTNET, ROOT_DIR, killProcessesMentioning } from './lab.mjs';
+
+export const PROBE = join(ROOT_DIR, 'dist', 'demo', 'probe.js');
+export const ECHO = join(ROOT_DIR, 'dist', 'demo', 'http-echo.js');
+export const etcdMissing = () => (existsSync('/usr/bin/etcd') ? undefined : 'etcd is not installed (apt-get install -y etcd-server)');
+
+export async function createOverlayLab({ ttl = 3 } = {}) {
+  const lab = overlayLabNames(`o${randomBytes(2).toString('hex')}`);
+  buildOverlayLab(lab);
+  const etcd = lab.hosts.map((_, i) => startEtcdMember(lab, i));
+  const o = {
+    lab,
+    etcd,
+    /** Runs ctnet on host i (0-based); returns { code, stdout, stderr }. */
+    ctnet(i, args, timeout = 30000) {
+      const h = lab.hosts[i];
+      const r = spawnSync(process.execPath, [CTNET, ...args], { env: { ...process.env, CTNET_ROOT: h.root, CTNET_HOST_NETNS: h.netns }, encoding: 'utf8', timeout });
+      return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    },
+    ok(i, args) {
+      const r = o.ctnet(i, args);
+      if (r.code !== 0) throw new Error(`ctnet ${args.join(' ')} on ${lab.hosts[i].name} exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    },
+    /** A probe (probe.js) from inside container `name` on host i: its network, its resolver. */
+    probeFrom(i, name, target, port, protocol = 'tcp', ms = 2000) {
+      const r = o.ctnet(i, ['exec', name, process.execPath, PROBE, protocol, target, String(port), String(ms)]);
+      return r.code === 0 ? r.stdout.trim() : `failed: ${(r.stdout + r.stderr).trim()}`;
+    },
+    /** Kernel entries of host i's VXLAN device `dev`: routes through it, neighbours, FDB entries. */
+    entries(i, dev) {
+      const ns = lab.hosts[i].netns;
+      const lines = (args) => spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      return {
+        routes: lines(['route', 'show', 'dev', dev]).filter((l) => l.includes(' via ')),
+        neighbours: lines(['neigh', 'show', 'dev', dev]),
+        fdb: spawnSync('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(' dst ')),
+      };
+    },
+    /**
+     * Host i's control plane dies as in a crash: its cluster agent and embedded DNS (with their
+     * supervisors) and its etcd member are killed; its namespace, state and containers stay.
+     */
+    crashHost(i) {
+      killProcessesMentioning(lab.hosts[i].root, /ctnet-(cluster|dns)\.mjs/);
+      try { process.kill(-etcd[i].pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+    restartEtcd(i) {
+      etcd[i] = startEtcdMember(lab, i, 'existing');
+    },
+    close() {
+      killProcessesMentioning(lab.work);
+      for (const h of lab.hosts) for (const ns of containerNamespacesOf(h.root)) spawnSync('ip', ['netns', 'del', ns]);
+      destroyOverlayLab(lab, etcd);
+    },
+  };
+  try {
+    await waitFor(() => lab.hosts.every((_, i) => etcdHealthy(lab, i)), 'etcd members healthy', 20000);
+  } catch (err) {
+    o.close();
+    throw err;
+  }
+  return o;
+}
+
+/** The container namespaces a host's state names (a failed test may leave containers running). */
+function containerNamespacesOf(root) {
+  if (!existsSync(join(root, 'ctnet.db'))) return [];
+  const db = new Database(join(root, 'ctnet.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT netns FROM containers WHERE netns IS NOT NULL').all().map((r) => r.netns);
+  } finally {
+    db.close();
+  }
+}
+
+function etcdHealthy(lab, i) {
+  const h = lab.hosts[i];
+  return spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { encoding: 'utf8' }).status === 0;
+}
+
+export async function waitFor(check, what, ms = 10000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
