@@ -34,8 +34,11 @@ if (process.argv[2] === '--rpc') {
 const [root] = process.argv.slice(2);
 // Started from inside the host namespace: that is where it acts (no CTNET_HOST_NETNS needed).
 const ctx = new EngineContext({ root, warn: (err) => log(err.message) });
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
-const agent = await ClusterAgent.start(ctx, log);
+let agent: ClusterAgent | undefined;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => void (agent?.stop() ?? Promise.resolve()).then(() => { log(`${sig}: lease revoked, stopping`); process.exit(0); }));
+}
+agent = await ClusterAgent.start(ctx, log);
 if (!agent) {
   log('this host is in no cluster; nothing to do');
   process.exit(0);

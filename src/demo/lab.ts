@@ -135,11 +135,12 @@ export interface ProbeResult {
 }
 
 /** Connects from inside a namespace (lab or container) to host:port over TCP or UDP and returns the answer. */
-export function probe(netnsName: string, target: string, port: number, protocol: 'tcp' | 'udp' = 'tcp', timeoutMs = 2000): ProbeResult {
+export function probe(netnsName: string, target: string, port: number, protocol: 'tcp' | 'udp' = 'tcp', timeoutMs = 2000, dnsServer?: string): ProbeResult {
   const ns = openNetns(netnsPath(netnsName));
   try {
+    const env = dnsServer ? { ...process.env, PROBE_DNS: dnsServer } : process.env;
     const r = withNetns(ns, () =>
-      spawnSync(process.execPath, [script('probe.js'), protocol, target, String(port), String(timeoutMs)], { encoding: 'utf8', timeout: timeoutMs + 3000 }),
+      spawnSync(process.execPath, [script('probe.js'), protocol, target, String(port), String(timeoutMs)], { encoding: 'utf8', timeout: timeoutMs + 3000, env }),
     );
     const out = (r.stdout || '').trim();
     return r.status === 0 ? { ok: true, text: out } : { ok: false, text: out || (r.stderr || '').trim() || `exit ${r.status}` };

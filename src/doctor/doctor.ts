@@ -110,6 +110,7 @@ function layers(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, targ
         : bad('default route', `no default route via ${net.gateway}: packets to ${target.host} have nowhere to go`, fix({ op: 'route.add', dev: c.ifname, dst: '0.0.0.0', prefix: 0, via: net.gateway, netns: ns }));
     },
     ...(isBridgeNetwork(net) ? bridgeLayers(ctx, c, net, target, fix) : [() => parentLayer(ctx, c, net)]),
+    ...(isBridgeNetwork(net) && net.overlay && contains(parseSubnet(net.overlay.clusterSubnet), target.host) && leavesSubnet ? overlayLayers(ctx, net, target, fix) : []),
     () => {
       const r = probeFrom(ns, target.host, target.port);
       return r.reachable
@@ -180,6 +181,31 @@ function bridgeLayers(ctx: EngineContext, c: ContainerRecord, net: BridgeNetwork
       return missing.length
         ? bad('published ports', `no DNAT element for ${missing.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`).join(', ')}`, 'ctnet firewall reload')
         : ok('published ports', ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}/${p.protocol} -> ${p.containerPort}`).join(', '));
+    },
+  ];
+}
+
+/** A container of the same overlay on another host: this host's VXLAN device, the remote block's lease, its route. */
+function overlayLayers(ctx: EngineContext, net: BridgeNetwork, target: Target, fix: (op: Op) => string): (() => Check)[] {
+  const o = net.overlay as NonNullable<BridgeNetwork['overlay']>;
+  const host = ctx.kernel().rtnl();
+  const peer = ctx.store.overlayPeers(net.id).find((p) => contains(parseSubnet(p.block), target.host));
+  return [
+    () => {
+      const dev = host.findLink(o.device);
+      if (!dev) return bad('overlay device', `the VXLAN device ${o.device} of ${net.name} is missing`, `ctnet network rm ${net.name} (after removing its containers here), then run them again`);
+      return dev.up ? ok('overlay device', `${o.device} VNI ${o.vni} from ${o.underlay} is up`) : bad('overlay device', `${o.device} is down`, fix({ op: 'link.up', name: o.device }));
+    },
+    () => peer
+      ? ok('remote block', `${target.host} is in block ${peer.block} of host "${peer.host}" (${peer.underlay})`)
+      : bad('remote block', `no host of the cluster holds the block of ${target.host}: that host is down or its lease expired (or this host's cluster agent is not running)`, 'ctnet cluster status (and ctnet gc on each host, which starts its agent)'),
+    () => {
+      const [dst, len] = (peer as NonNullable<typeof peer>).block.split('/');
+      const index = host.findLink(o.device)?.index;
+      const route = host.listRoutes().find((r) => r.table === 254 && r.dst === dst && r.dstLen === Number(len) && r.oif === index);
+      return route
+        ? ok('overlay route', `${peer?.block} via ${route.gateway} dev ${o.device} (neighbour and forwarding entry to ${peer?.underlay} set by the cluster agent)`)
+        : bad('overlay route', `no route to ${peer?.block} through ${o.device}: the cluster agent has not programmed host "${peer?.host}"`, 'ctnet gc (starts the cluster agent, which programs it)');
     },
   ];
 }

@@ -33,3 +33,13 @@ export function ensureAgent(ctx: EngineContext): void {
   });
 }
 
+
+/** Stops the agent (its supervisor passes TERM on; the agent revokes its lease, so this host's entries go at once). */
+export function stopAgent(ctx: EngineContext): void {
+  const pid = Number(ctx.store.getMeta(AGENT_PID));
+  if (pid > 0 && isAlive(pid, ctx.store.getMeta(AGENT_START) ?? null)) process.kill(pid, 'SIGTERM');
+  ctx.store.transaction(() => {
+    ctx.store.setMeta(AGENT_PID, undefined);
+    ctx.store.setMeta(AGENT_START, undefined);
+  });
+}

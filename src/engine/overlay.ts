@@ -6,7 +6,7 @@ import { parseIPv4, parseSubnet } from '../addr/ipv4.js';
 import { checkBlockPrefix, DEFAULT_BLOCK_PREFIX, pickFreeBlock } from '../ipam/blocks.js';
 import { parseEndpoints, type ClusterApi, type ClusterConfig, type OverlayDefinition } from '../store/cluster.js';
 import { openCluster } from './cluster-client.js';
-import { agentRunning, clusterConfig, CONFIG, ensureAgent, LEASE } from './cluster-membership.js';
+import { agentRunning, clusterConfig, CONFIG, ensureAgent, LEASE, stopAgent } from './cluster-membership.js';
 import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
@@ -73,8 +73,8 @@ export function leaveCluster(ctx: EngineContext): void {
     ctx.store.transaction(() => {
       for (const k of [CONFIG, LEASE]) ctx.store.setMeta(k, undefined);
     });
+    stopAgent(ctx);
   });
-  // The agent sees the configuration gone, revokes its lease and exits.
 }
 
 /** The host's address on the underlay: given (one of the host's), or the host's only global IPv4 address. */

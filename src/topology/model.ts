@@ -21,6 +21,12 @@ export interface TopologyNetwork {
   internal: boolean;
   ipMasq: boolean;
   containers: TopologyContainer[];
+  /** An overlay network: its VXLAN device here, and the other hosts' blocks and containers. */
+  overlay?: {
+    clusterSubnet: string; vni: number; device: string; devicePresent: boolean; host: string; underlay: string;
+    peers: { host: string; block: string; underlay: string }[];
+    remote: { host: string; name: string; ip: string }[];
+  };
 }
 
 export interface TopologyContainer {
@@ -46,7 +52,7 @@ export function readTopology(ctx: EngineContext): Topology {
   const byName = new Map(links.map((l) => [l.name, l]));
   // The picture is of bridges: a macvlan network's containers sit on its parent's segment, outside it.
   const networks = ctx.store.listNetworks().filter(isBridgeNetwork);
-  const ours = new Set(networks.map((n) => n.bridge));
+  const ours = new Set(networks.flatMap((n) => [n.bridge, ...(n.overlay ? [n.overlay.device] : [])]));
   const veths = new Set([
     ...ctx.store.listContainers().map((c) => c.hostVeth).filter(Boolean),
     ...networks.flatMap((n) => ctx.store.connectionsOn(n.id).map((a) => a.hostVeth)),
@@ -62,6 +68,13 @@ export function readTopology(ctx: EngineContext): Topology {
     },
     networks: networks.map((n) => ({
       name: n.name, bridge: n.bridge, bridgePresent: byName.has(n.bridge), gateway: n.gateway, subnet: n.subnet, internal: n.internal, ipMasq: n.ipMasq,
+      ...(n.overlay ? {
+        overlay: {
+          clusterSubnet: n.overlay.clusterSubnet, vni: n.overlay.vni, device: n.overlay.device, devicePresent: byName.has(n.overlay.device), host: n.overlay.host, underlay: n.overlay.underlay,
+          peers: ctx.store.overlayPeers(n.id).map((p) => ({ host: p.host, block: p.block, underlay: p.underlay })),
+          remote: ctx.store.remoteEndpoints(n.id).map((e) => ({ host: e.host, name: e.name, ip: e.ip })),
+        },
+      } : {}),
       containers: ctx.store.containersOn(n.id).map((c) => ({
         name: c.name, id: c.id, hostname: c.hostname, state: liveState(c), ip: c.ip, prefix: parseSubnet(n.subnet).prefix, ifname: c.ifname,
         ...(c.ip6 && n.subnet6 ? { ip6: `${c.ip6}/${n.subnet6.split('/')[1]}` } : {}),
@@ -91,6 +104,7 @@ const readForward = (): string | null => readSysctl('net.ipv4.ip_forward') ?? nu
 function describeRules(t: Topology): string[] {
   const rules: string[] = [];
   for (const n of t.networks) {
+    if (n.overlay) rules.push(`${n.name}: overlay, ${n.bridge} and ${n.overlay.device} are one network; other blocks of ${n.overlay.clusterSubnet} are reached with the source kept; nothing else passes ${n.overlay.device}`);
     if (n.internal) rules.push(`${n.name}: internal, nothing is forwarded in or out of ${n.bridge}`);
     else if (n.ipMasq) rules.push(`${n.name}: masquerade ${n.subnet} leaving through any interface but a ctnet bridge; new connections from other hosts only through published ports`);
     else rules.push(`${n.name}: routed, ${n.subnet} leaves with its own addresses and is reachable directly`);

@@ -17,6 +17,14 @@ export function topologyText(t: Topology): string {
       out.push(`${pipe} ${lastC ? '└──' : '├──'} ${veth} ══ ${c.ifname} ${c.ip ?? '-'}/${c.prefix}${c.ip6 ? ` ${c.ip6}` : ''}  container ${c.name} (hostname ${c.hostname})`);
       for (const p of c.ports) out.push(`${pipe} ${lastC ? '   ' : '│  '}     ↖ ${p.hostIp}:${p.hostPort}/${p.protocol} → ${c.ip}:${p.containerPort}  (DNAT)`);
     });
+    const o = n.overlay;
+    if (o) {
+      out.push(`${pipe} ⇅ ${o.device} VXLAN ${o.vni} from ${o.underlay}, this host "${o.host}"'s block of ${o.clusterSubnet}${o.devicePresent ? '' : '  MISSING in the kernel'}`);
+      for (const p of o.peers) {
+        const names = o.remote.filter((r) => r.host === p.host).map((r) => `${r.name} ${r.ip}`);
+        out.push(`${pipe}    → host "${p.host}" ${p.underlay}: block ${p.block}${names.length ? `  (${names.join(', ')})` : ''}`);
+      }
+    }
   });
   if (t.rules.length) out.push('', 'rules:', ...t.rules.map((r) => `  ${r}`));
   return out.join('\n') + '\n';

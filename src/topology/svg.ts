@@ -35,6 +35,19 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
     children.push(box(b, [`bridge ${n.bridge}`, `${n.gateway}/${n.subnet.split('/')[1]}`, `network ${n.name}${n.internal ? ' (internal)' : n.ipMasq ? '' : ' (routed)'}`]));
     edges.push({ id: `e:${b}`, sources: ['host'], targets: [b] });
     kinds.set(`e:${b}`, 'link');
+    // An overlay: its VXLAN device beside the bridge, and a box per other host with its block and containers.
+    if (n.overlay) {
+      const vx = `vxlan:${n.overlay.device}`;
+      children.push(box(vx, [`VXLAN ${n.overlay.device}`, `VNI ${n.overlay.vni} via ${n.overlay.underlay}`, `overlay ${n.overlay.clusterSubnet}`]));
+      edges.push({ id: `e:${vx}`, sources: [b], targets: [vx] });
+      kinds.set(`e:${vx}`, 'link');
+      for (const peer of n.overlay.peers) {
+        const id = `remote:${n.name}:${peer.host}`;
+        children.push(box(id, [`host ${peer.host} ${peer.underlay}`, `block ${peer.block}`, ...n.overlay.remote.filter((r) => r.host === peer.host).map((r) => `${r.name} ${r.ip}`)]));
+        edges.push({ id: `e:${id}`, sources: [vx], targets: [id], labels: [label('UDP 4789')] });
+        kinds.set(`e:${id}`, 'link');
+      }
+    }
     for (const c of n.containers.filter((x) => x.state === 'running')) {
       const id = `ct:${c.id}`;
       const lines = containerBoxes.get(id);
@@ -86,7 +99,7 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
   for (const n of g.children) {
     const [x, y] = [n.x ?? 0, n.y ?? 0];
     boxes.push({ id: n.id, x, y, width: n.width, height: n.height });
-    const fill = n.id === 'host' ? '#fff8c5' : n.id.startsWith('bridge:') ? '#ddf4ff' : '#dafbe1';
+    const fill = n.id === 'host' ? '#fff8c5' : n.id.startsWith('bridge:') || n.id.startsWith('vxlan:') ? '#ddf4ff' : n.id.startsWith('remote:') ? '#f6f8fa' : '#dafbe1';
     out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${n.width}" height="${n.height}" rx="6" fill="${fill}" stroke="#57606a"/>`);
     (n.labels ?? []).forEach((l, i) => out.push(`<text x="${(x + 10).toFixed(1)}" y="${(y + 18 + i * LINE).toFixed(1)}"${i === 0 ? ' font-weight="bold"' : ''}>${esc(l.text)}</text>`));
   }

@@ -53,6 +53,18 @@ test('each host leases its own block of the cluster subnet; kernel state is one 
   assert.equal(mtu, '1450');
 });
 
+test('topology, doctor and the web view\'s SVG show the overlay: the VXLAN device, the other hosts, their blocks and containers', { skip }, async () => {
+  const text = o.ok(2, ['topology']);
+  assert.match(text, /ctvx4096 VXLAN 4096 from 192\.168\.100\.13, this host "h3"'s block of 10\.42\.0\.0\/16/);
+  assert.match(text, new RegExp(`host "h1" 192\\.168\\.100\\.11: block 10\\.42\\.0\\.0/24 {2}\\(web1 ${ip.web1.replaceAll('.', '\\.')}\\)`));
+  const svg = o.ok(2, ['topology', '--format', 'svg']);
+  assert.match(svg, /VXLAN ctvx4096/);
+  assert.match(svg, /host h2 192\.168\.100\.12/);
+  const d = JSON.parse(o.ok(2, ['doctor', 'c3', '--to', `${ip.web1}:80`, '--json']));
+  assert.deepEqual(d.checks.filter((c) => c.layer.startsWith('overlay') || c.layer === 'remote block').map((c) => [c.layer, c.ok]), [['overlay device', true], ['remote block', true], ['overlay route', true]]);
+  assert.equal(d.failed, undefined, JSON.stringify(d));
+});
+
 test('containers on different hosts reach each other directly over TCP and UDP, by address and by name, with their source address kept', { skip }, () => {
   assert.equal(o.probeFrom(2, 'c3', ip.web1, 80), `web1 from ${ip.c3}`);
   assert.equal(o.probeFrom(2, 'c3', ip.web2, 80, 'udp'), `web2 from ${ip.c3}`);
@@ -114,6 +126,10 @@ test('a crashed host leaves every other host within the lease TTL; with its etcd
   const gone = (Date.now() - started) / 1000;
   assert.ok(gone <= TTL + 3, `h2's entries went after ${gone} s (TTL ${TTL} s)`);
   await waitFor(() => o.probeFrom(2, 'c3', 'web2', 80, 'tcp', 500).startsWith('failed'), 'web2 gone from h3\'s DNS', 5000);
+  // doctor names the broken layer: no host holds that block any more.
+  const d = o.ctnet(2, ['doctor', 'c3', '--to', `${ip.web2}:80`, '--json']);
+  assert.equal(d.code, 1);
+  assert.equal(JSON.parse(d.stdout).failed.layer, 'remote block');
   // Two of three etcd members: the cluster goes on.
   assert.equal(o.probeFrom(2, 'c3', 'web1', 80), `web1 from ${ip.c3}`);
   o.ok(0, ['run', '-d', '--name', 'late1', '--network', 'ov1', process.execPath, ECHO, 'late1', '80']);
