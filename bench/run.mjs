@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
 import { benchCri } from './lib/cri.mjs';
+import { benchOverlay } from './lib/overlay.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { benchDns } from './lib/dns.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
@@ -30,8 +31,8 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 } }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 } };
+  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 } }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -52,7 +53,8 @@ try {
   const datapath = await benchDatapath(PLAN.datapath, log);
   const dns = await benchDns(PLAN.dns, log);
   const cri = await benchCri(PLAN.cri, log);
-  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, seconds: (Date.now() - started) / 1000 };
+  const overlay = await benchOverlay(PLAN.overlay, log);
+  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, overlay, seconds: (Date.now() - started) / 1000 };
 } finally {
   deleteAllNetns();
 }
@@ -95,6 +97,11 @@ const summaryJson = {
   cri_run_pod_sandbox_p50_ms: round(r.cri.ctnet?.network.p50, 1),
   ref_cri_run_pod_sandbox_p50_ms: round(r.cri.reference?.network.p50, 1),
   cri_host_network_pod_p50_ms: round(r.cri.ctnet?.hostNetwork.p50, 1),
+  overlay_run_to_reachable_p50_ms: round(r.overlay.runToReachable?.p50, 1),
+  overlay_run_to_reachable_p95_ms: round(r.overlay.runToReachable?.p95, 1),
+  overlay_block_lease_p50_ms: round(r.overlay.blockLease?.p50, 1),
+  overlay_cross_host_gbps: round(r.overlay.overlayGbps, 2),
+  plain_vxlan_gbps: round(r.overlay.plainVxlanGbps, 2),
   seconds: round(r.seconds, 1),
 };
 r.summary = summaryJson;
@@ -111,5 +118,5 @@ else {
   process.stdout.write(`\n${table(r)}\n`);
   process.stdout.write(targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n\n');
   process.stdout.write(`wrote bench/results/latest.json, bench/results/attach-latency.svg${quick ? '' : ', docs/PERFORMANCE.md'} (${r.seconds.toFixed(0)} s)\n`);
-  for (const s of [...r.attach.skipped, ...r.datapath.skipped, ...(r.cri?.skipped ?? [])]) process.stdout.write(`skipped: ${s}\n`);
+  for (const s of [...r.attach.skipped, ...r.datapath.skipped, ...(r.cri?.skipped ?? []), ...(r.overlay?.skipped ?? [])]) process.stdout.write(`skipped: ${s}\n`);
 }

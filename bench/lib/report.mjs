@@ -43,6 +43,12 @@ export function rows(r) {
     out.push(['containerd RunPodSandbox p50 with a hostPort (hostNetwork pod)', `${fmt(c.network.p50)} ms (${fmt(c.hostNetwork.p50)})`, `reference chain ${fmt(ref.network.p50)} ms (${fmt(ref.hostNetwork.p50)})`, '']);
     out.push(['containerd Stop+RemovePodSandbox p50', `${fmt(c.stopRemove.p50)} ms`, `reference chain ${fmt(ref.stopRemove.p50)} ms`, `${fmt(c.stopRemove.p50 / ref.stopRemove.p50, 2)}x`]);
   }
+  if (r.overlay?.runToReachable?.p50) {
+    const v = r.overlay;
+    out.push(['overlay: run on one host -> answers by name on another, p50 / p95', `${fmt(v.runToReachable.p50, 0)} / ${fmt(v.runToReachable.p95, 0)} ms`, '', '']);
+    out.push(['overlay: a host leases a block and makes its part, p50', `${fmt(v.blockLease.p50, 0)} ms`, '', '']);
+    if (v.overlayGbps) out.push(['overlay: container -> container across hosts', `${fmt(v.overlayGbps, 2)} Gbit/s`, `plain VXLAN pair ${fmt(v.plainVxlanGbps, 2)} Gbit/s`, `${fmt((100 * v.overlayGbps) / v.plainVxlanGbps, 0)}%`]);
+  }
   if (r.dns) {
     const d = r.dns, a = d.aardvark;
     out.push([`embedded DNS, ${d.names} names: queries/s`, fmt(d.ctnet.qps, 0), a ? `aardvark-dns ${fmt(a.qps, 0)}` : '-', a ? `${fmt(d.ctnet.qps / a.qps, 2)}x` : '']);
@@ -117,6 +123,7 @@ export function targets(r) {
       ['CNI executable DEL with cni-daemon <= 0.5x the reference chain', `${fmt(at('ctnet-cni-daemon', 1).detach.p50 / cni.detach.p50, 2)}x`, at('ctnet-cni-daemon', 1).detach.p50 <= 0.5 * cni.detach.p50],
     ] : []),
     ['containerd RunPodSandbox CNI share <= 0.5x the reference chain (no setup step)', r.cri?.ctnet && r.cri.reference ? `${fmt(r.cri.ctnet.cniShareP50 / r.cri.reference.cniShareP50, 2)}x` : 'not run', r.cri?.ctnet && r.cri.reference ? r.cri.ctnet.cniShareP50 <= 0.5 * r.cri.reference.cniShareP50 : null],
+    ['overlay cross-host throughput >= 90% of plain VXLAN', r.overlay?.overlayGbps ? `${fmt((100 * r.overlay.overlayGbps) / r.overlay.plainVxlanGbps, 0)}%` : 'not run', r.overlay?.overlayGbps ? r.overlay.overlayGbps >= 0.9 * r.overlay.plainVxlanGbps : null],
     ['run -d <= node start + 60 ms', `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`, r.cli.run.p50 - r.cli.node.p50 <= 60],
     ['CLI peak RSS < 80 MB', `${fmt(r.cli.peakRssMiB)} MiB`, r.cli.peakRssMiB < 80],
   ];

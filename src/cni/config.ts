@@ -28,6 +28,14 @@ const NetConf = z
     /** ctnet's own: Docker 28's block of routed access to a masquerading network's containers (default false, as the bridge plugin). */
     blockDirectAccess: z.boolean().optional(),
     mtu: z.number().int().min(68).max(65535).optional(),
+    /**
+     * ctnet's own: the network is an overlay across the hosts of the etcd cluster at `store` (this
+     * node joins on its first ADD, as `host`, reached at `advertise`); ipam's subnet is the whole
+     * network's, each node leasing a `/blockPrefix` of it.
+     */
+    overlay: z.object({
+      store: z.string(), host: z.string().optional(), advertise: z.string().optional(), ttl: z.number().int().optional(), blockPrefix: z.number().int().optional(),
+    }).passthrough().optional(),
     hairpinMode: z.boolean().optional(),
     promiscMode: z.boolean().optional(),
     vlan: z.number().int().optional(),

@@ -44,7 +44,8 @@ export async function startCniDaemon(socketPath: string, log: (line: string) => 
     clearTimeout(timer);
     timer = setTimeout(idle.then, idle.ms);
   };
-  const server = createServer((conn) => {
+  // Half-open: the client ends its side with the request; the answer goes back after an await.
+  const server = createServer({ allowHalfOpen: true }, (conn) => {
     rearm();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -55,10 +56,10 @@ export async function startCniDaemon(socketPath: string, log: (line: string) => 
       conn.end(failure(CNI_ERROR.decoding, `the request to ctnet cni-daemon is over ${MAX_REQUEST} bytes`));
     });
     conn.on('error', () => conn.destroy());
-    conn.on('end', () => {
+    conn.on('end', async () => {
       const req = parseRequest(Buffer.concat(chunks));
       const { stdout, exitCode } = req
-        ? handleCni(req.vars as CniEnv, req.stdin)
+        ? await handleCni(req.vars as CniEnv, req.stdin)
         : { stdout: JSON.stringify({ cniVersion: '1.1.0', code: 6, msg: 'the request to ctnet cni-daemon was malformed' }) + '\n', exitCode: 1 };
       if (req) log(`${req.vars.CNI_COMMAND ?? '?'} ${req.vars.CNI_CONTAINERID?.slice(0, 12) ?? ''} -> ${exitCode}`);
       conn.end(`${exitCode}\n${stdout}`);

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
+import { ensureCniOverlay } from '../engine/overlay.js';
 import { cniBandwidth } from '../engine/bandwidth.js';
 import { EngineContext } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
@@ -37,17 +38,30 @@ class Invocation {
 
   /** Runs `fn` with the engine for this configuration and always closes it. */
   withEngine<T>(conf: NetConf, fn: (ctx: EngineContext) => T): T {
-    // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
-    const dataDir = conf.ipam?.dataDir;
-    if (dataDir && !isAbsolute(dataDir)) {
-      throw new CniError(CNI_ERROR.invalidConfig, `ipam.dataDir ${dataDir} is not an absolute path (it would depend on the runtime's working directory); give one such as /var/lib/cni/networks`);
-    }
-    const ctx = new EngineContext({ root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: this.env('CTNET_HOST_NETNS') ?? null });
+    const ctx = this.context(conf);
     try {
       return fn(ctx);
     } finally {
       ctx.close();
     }
+  }
+
+  async withEngineAsync<T>(conf: NetConf, fn: (ctx: EngineContext) => Promise<T>): Promise<T> {
+    const ctx = this.context(conf);
+    try {
+      return await fn(ctx);
+    } finally {
+      ctx.close();
+    }
+  }
+
+  private context(conf: NetConf): EngineContext {
+    // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
+    const dataDir = conf.ipam?.dataDir;
+    if (dataDir && !isAbsolute(dataDir)) {
+      throw new CniError(CNI_ERROR.invalidConfig, `ipam.dataDir ${dataDir} is not an absolute path (it would depend on the runtime's working directory); give one such as /var/lib/cni/networks`);
+    }
+    return new EngineContext({ root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: this.env('CTNET_HOST_NETNS') ?? null });
   }
 }
 
@@ -66,7 +80,7 @@ function requestedIp(inv: Invocation, conf: NetConf): string | undefined {
   return (fromCaps ?? fromArgs)?.split('/')[0];
 }
 
-function run(inv: Invocation, command: string, stdin: string): unknown {
+async function run(inv: Invocation, command: string, stdin: string): Promise<unknown> {
   const { vars } = inv;
   const required = (name: string): string => inv.required(name);
   const withEngine = <T>(conf: NetConf, fn: (ctx: EngineContext) => T): T => inv.withEngine(conf, fn);
@@ -83,6 +97,8 @@ function run(inv: Invocation, command: string, stdin: string): unknown {
       const delegated = isDelegatedIpam(conf) ? firstIPv4(delegateIpam(vars, 'ADD', conf.ipam!.type, stdin), conf.ipam!.type) : undefined;
       try {
         const spec = networkSpec(conf, delegated);
+        // An overlay: the node joins the cluster and makes its part of the network on its first ADD (etcd is needed then only).
+        if (conf.overlay) await inv.withEngineAsync(conf, (ctx) => ensureCniOverlay(ctx, spec.name, spec.subnet, conf.overlay!, { dns: false, ipMasq: spec.ipMasq, blockDirect: spec.blockDirect }));
         return withEngine(conf, (ctx) => addResult(version, cniAdd(ctx, spec, target, portRequests(conf), delegated?.ip ?? requestedIp(inv, conf)), conf.prevResult));
       } catch (err) {
         // Give the delegated address back: nothing of this ADD stays.
@@ -130,13 +146,13 @@ function toCniError(err: unknown): CniError {
 }
 
 /** One CNI invocation: the runtime's environment and stdin in, what goes to stdout and the exit code out. */
-export function handleCni(vars: CniEnv, stdin: string): CniOutcome {
+export async function handleCni(vars: CniEnv, stdin: string): Promise<CniOutcome> {
   const inv = new Invocation(vars);
   const command = inv.env('CNI_COMMAND') ?? '';
   const version = requestedVersion(stdin);
   try {
     if (!command) throw new CniError(CNI_ERROR.invalidEnvironment, 'CNI_COMMAND is not set; this is a CNI plugin, run by a container runtime');
-    const out = run(inv, command, stdin);
+    const out = await run(inv, command, stdin);
     return { stdout: out !== undefined ? JSON.stringify(out) + '\n' : '', exitCode: 0 };
   } catch (err) {
     const e = toCniError(err);

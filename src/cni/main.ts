@@ -8,6 +8,6 @@ try {
 } catch {
   // no stdin
 }
-const { stdout, exitCode } = handleCni(process.env, stdin);
+const { stdout, exitCode } = await handleCni(process.env, stdin);
 process.stdout.write(stdout);
 process.exitCode = exitCode;

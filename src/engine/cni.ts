@@ -57,6 +57,11 @@ function cniNetwork(ctx: EngineContext, spec: CniNetworkSpec): NetworkRecord {
     return ctx.store.findNetwork(spec.name) as NetworkRecord;
   }
   const subnet = parseSubnet(spec.subnet).cidr;
+  // An overlay's subnet is the whole network's; this node's part is a block of it on a bridge of its own.
+  if (existing.overlay) {
+    if (existing.overlay.clusterSubnet !== subnet) throw new InvalidArgumentError(`overlay network ${spec.name} spans ${existing.overlay.clusterSubnet}; this config says ${subnet} (give the network another name)`);
+    return existing;
+  }
   if (existing.subnet !== subnet || existing.bridge !== spec.bridge) {
     throw new InvalidArgumentError(
       `network ${spec.name} already exists with subnet ${existing.subnet} on bridge ${existing.bridge}; this config says ${subnet} on ${spec.bridge} (give the network another name)`,

@@ -118,7 +118,7 @@ export async function createOverlayNetwork(ctx: EngineContext, req: CreateNetwor
   try {
     const def = await cluster.createNetwork({ name: req.name, subnet: subnet.cidr, blockPrefix, createdAt: new Date().toISOString() });
     try {
-      return await instantiate(ctx, cluster, def, req.labels ?? {});
+      return await instantiate(ctx, cluster, def, { labels: req.labels ?? {}, ...(req.dns !== undefined ? { dns: req.dns } : {}), ...(req.ipMasq !== undefined ? { ipMasq: req.ipMasq } : {}), ...(req.blockDirect !== undefined ? { blockDirect: req.blockDirect } : {}) });
     } catch (err) {
       // Nothing half-done: the network goes from the cluster again when this host could not make its part.
       await cluster.deleteNetwork(def).catch(() => undefined);
@@ -134,7 +134,7 @@ export async function createOverlayNetwork(ctx: EngineContext, req: CreateNetwor
  * is made (a block leased, bridge and VXLAN device). Returns false when the name is no overlay network
  * (or this host is in no cluster): the caller reports it as any unknown network.
  */
-export async function ensureOverlayHere(ctx: EngineContext, name: string): Promise<boolean> {
+export async function ensureOverlayHere(ctx: EngineContext, name: string, local: LocalChoices = {}): Promise<boolean> {
   if (ctx.store.findNetwork(name)) return true;
   const config = clusterConfig(ctx);
   if (!config) return false;
@@ -142,15 +142,37 @@ export async function ensureOverlayHere(ctx: EngineContext, name: string): Promi
   try {
     const def = await cluster.getNetwork(name);
     if (!def) return false;
-    await instantiate(ctx, cluster, def, {});
+    await instantiate(ctx, cluster, def, local);
     return true;
   } finally {
     cluster.close();
   }
 }
 
+/**
+ * A CNI configuration with an `overlay` key, on its first ADD on this node: the node joins the
+ * cluster (unless it has), the network is created cluster-wide (unless another node did) and this
+ * node's part of it made. Later ADDs find it here and cost nothing more.
+ */
+export async function ensureCniOverlay(ctx: EngineContext, name: string, subnet: string, o: { store: string; host?: string; advertise?: string; ttl?: number; blockPrefix?: number }, local: LocalChoices): Promise<void> {
+  const here = ctx.store.findNetwork(name);
+  if (here?.overlay) return;
+  if (here) throw new ConflictError(`network ${name} exists on this node as a local network; give the overlay configuration another name`);
+  if (!clusterConfig(ctx)) await joinCluster(ctx, { store: o.store, name: o.host, advertise: o.advertise, ttl: o.ttl });
+  if (await ensureOverlayHere(ctx, name, local)) return;
+  try {
+    await createOverlayNetwork(ctx, { name, subnet, ...local, ...(o.blockPrefix ? { options: { block: String(o.blockPrefix) } } : {}) });
+  } catch (err) {
+    // Another node created it meanwhile: take this node's part of theirs.
+    if (!(err instanceof ConflictError) || !(await ensureOverlayHere(ctx, name, local))) throw err;
+  }
+}
+
 /** This host's part of an overlay: a block leased in one transaction (its last one first), then the local network. */
-async function instantiate(ctx: EngineContext, cluster: ClusterApi, def: OverlayDefinition, labels: Record<string, string>): Promise<NetworkRecord> {
+/** How this host's part of a network behaves: a CLI network's defaults, or a CNI configuration's (no DNS, the bridge plugin's masquerade and routed access). */
+type LocalChoices = Pick<CreateNetworkRequest, 'labels' | 'dns' | 'ipMasq' | 'blockDirect'>;
+
+async function instantiate(ctx: EngineContext, cluster: ClusterApi, def: OverlayDefinition, local: LocalChoices): Promise<NetworkRecord> {
   const config = cluster.config;
   const lease = await hostLease(ctx);
   const subnet = parseSubnet(def.subnet);
@@ -167,7 +189,7 @@ async function instantiate(ctx: EngineContext, cluster: ClusterApi, def: Overlay
   if (!block) throw new ConflictError(`could not lease a block of ${def.subnet}: other hosts kept taking them; retry`);
   try {
     const net = createNetwork(ctx, {
-      name: def.name, subnet: block, mtu: underlayMtu(ctx, config.advertise) - VXLAN_OVERHEAD, labels,
+      ...local, name: def.name, subnet: block, mtu: underlayMtu(ctx, config.advertise) - VXLAN_OVERHEAD,
       overlay: { clusterSubnet: def.subnet, vni: def.vni, device: `ctvx${def.vni}`, vtepMac, underlay: config.advertise, host: config.host },
     });
     ctx.store.transaction(() => ctx.store.setMeta(lastBlockKey(def.name), block));

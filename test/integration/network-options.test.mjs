@@ -90,7 +90,7 @@ test('-o bridge.name, driver.mtu, enable_ip_masquerade, host_binding_ipv4 take e
     [[...O('bridge.name', 'br-a'), '--bridge', 'br-b'], /disagree/],
     [O('bridge.host_binding_ipv4', 'localhost'), /invalid -o/],
     [['-d', 'ipvlan'], /no ipvlan driver/],
-    [['-d', 'overlay2'], /drivers are bridge and macvlan/],
+    [['-d', 'overlay2'], /drivers are bridge, macvlan and overlay/],
   ]) {
     const r = lab.ctnet(['network', 'create', 'bad', ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Engine } from '../../dist/index.js';
 import { OUTSIDE_IP } from '../../dist/demo/overlay-lab.js';
-import { startEchoServer } from '../helpers/lab.mjs';
+import { join } from 'node:path';
+import { ROOT_DIR, probe, startEchoServer } from '../helpers/lab.mjs';
 import { createOverlayLab, ECHO, etcdMissing, waitFor } from '../helpers/overlay.mjs';
 
 const skip = !process.env.CTNET_REQUIRE_ETCD && etcdMissing();
@@ -99,6 +100,37 @@ test('overlays are isolated: from a local network, from another overlay, and fro
     o.ctnet(2, ['network', 'rm', 'loc', 'ov2']);
   }
   assert.equal(JSON.parse(o.ok(2, ['cluster', 'status', '--json'])).networks.some((n) => n.name === 'ov2'), false, 'the last host to leave ov2 removes it from the cluster');
+});
+
+test('CNI: a runtime\'s pods on two hosts join an overlay through the plugin (made on the first ADD, leased on the second host) and reach each other directly', { skip }, async () => {
+  const pods = [0, 1].map((i) => ({ host: i, ns: `${o.lab.prefix}-pod${i}`, id: `${i + 1}`.repeat(64) }));
+  const conf = (i) => JSON.stringify({
+    cniVersion: '1.0.0', name: 'podnet', type: 'ctnet', ipMasq: true, isDefaultGateway: true,
+    overlay: { store: o.lab.store, host: o.lab.hosts[i].name }, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.0.0/16' }]], dataDir: o.lab.hosts[i].root },
+  });
+  const plugin = (command, p) => spawnSync(join(ROOT_DIR, 'bin', 'cni', 'ctnet'), [], {
+    input: conf(p.host), encoding: 'utf8', timeout: 30000,
+    env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: p.id, CNI_NETNS: `/run/netns/${p.ns}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CTNET_HOST_NETNS: o.lab.hosts[p.host].netns, CTNET_CNI_DAEMON: 'off' },
+  });
+  let server;
+  try {
+    for (const p of pods) spawnSync('ip', ['netns', 'add', p.ns]);
+    const ips = pods.map((p) => {
+      const r = plugin('ADD', p);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      return JSON.parse(r.stdout).ips[0].address.split('/')[0];
+    });
+    assert.notEqual(ips[0].split('.').slice(0, 3).join('.'), ips[1].split('.').slice(0, 3).join('.'), `each node its own block: ${ips}`);
+    server = startEchoServer(pods[1].ns, 'pod1', 80);
+    await waitFor(() => probe(pods[0].ns, ips[1], 80, 'tcp', 500).ok, 'pod0 -> pod1 across hosts');
+    assert.equal(probe(pods[0].ns, ips[1], 80).text, `pod1 from ${ips[0]}`);
+    for (const p of pods) assert.equal(plugin('DEL', p).status, 0);
+  } finally {
+    try { process.kill(-server.pid, 'SIGKILL'); } catch { /* not started */ }
+    for (const p of pods) spawnSync('ip', ['netns', 'del', p.ns]);
+  }
+  // Its blocks go back with the network, host by host.
+  for (const i of [0, 1]) assert.equal(o.ctnet(i, ['network', 'rm', 'podnet']).code, 0);
 });
 
 test('300 containers across three hosts: each host still has one route, neighbour and FDB entry per other host', { skip }, async () => {

@@ -17,19 +17,19 @@ const conf = (extra = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'podnet
 const SAFE = { CTNET_ROOT: join(tmpdir(), 'ctnet-handler-never-used'), CTNET_HOST_NETNS: 'ctnet-test-no-such-netns' };
 const env = (extra = {}) => ({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: '/nowhere', ...SAFE, ...extra });
 /** The plugin's answer as a runtime reads it: the exit code and the JSON on stdout. */
-const answer = (vars, stdin) => {
-  const { stdout, exitCode } = handleCni(vars, stdin);
+const answer = async (vars, stdin) => {
+  const { stdout, exitCode } = await handleCni(vars, stdin);
   return { exitCode, out: JSON.parse(stdout) };
 };
 
-test('VERSION: the supported versions, in the version the runtime asked in', () => {
-  const { exitCode, out } = answer({ CNI_COMMAND: 'VERSION', ...SAFE }, JSON.stringify({ cniVersion: '0.4.0' }));
+test('VERSION: the supported versions, in the version the runtime asked in', async () => {
+  const { exitCode, out } = await answer({ CNI_COMMAND: 'VERSION', ...SAFE }, JSON.stringify({ cniVersion: '0.4.0' }));
   assert.equal(exitCode, 0);
   assert.deepEqual(out, { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
-  assert.equal(answer({ CNI_COMMAND: 'VERSION', ...SAFE }, 'garbage').out.cniVersion, '1.1.0', 'unreadable stdin: the latest');
+  assert.equal((await answer({ CNI_COMMAND: 'VERSION', ...SAFE }, 'garbage')).out.cniVersion, '1.1.0', 'unreadable stdin: the latest');
 });
 
-test('refusals before any change: each a spec error (code, one-line msg) in the configuration\'s version', () => {
+test('refusals before any change: each a spec error (code, one-line msg) in the configuration\'s version', async () => {
   const cases = [
     [{}, conf(), 4, /CNI_COMMAND is not set/, { CNI_COMMAND: '' }],
     [{ CNI_COMMAND: 'FROB' }, conf(), 4, /CNI_COMMAND=FROB is not one of/],
@@ -44,7 +44,7 @@ test('refusals before any change: each a spec error (code, one-line msg) in the 
   ];
   for (const [extra, stdin, code, msg, override] of cases) {
     const vars = { ...env(extra), ...(override ?? {}) };
-    const { exitCode, out } = answer(vars, stdin);
+    const { exitCode, out } = await answer(vars, stdin);
     assert.equal(exitCode, 1, JSON.stringify(out));
     assert.equal(out.code, code, JSON.stringify(out));
     assert.match(out.msg, msg);

@@ -1,0 +1,144 @@
+/**
+ * Overlay networks across hosts: two hosts (namespaces on one underlay) and a three-member etcd
+ * cluster inside the lab. Measures the time from `run` on one host to the container answering by
+ * name from a container on the other host, the time a host takes to lease a block and make its part
+ * of a network, and cross-host throughput against a plain VXLAN pair between the same namespaces.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Engine } from '../../dist/index.js';
+import { buildOverlayLab, destroyOverlayLab, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
+import { echoServerCommand } from '../../dist/demo/lab.js';
+import { inNetns, runIn, spawnIn } from './netns.mjs';
+import { summary, timeMsAsync } from './stats.mjs';
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+const kill = (child) => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
+const killMentioning = (dir) => {
+  for (const pid of spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+};
+
+/**
+ * Started inside a container's namespace: asks `dns` for `name` and connects to it on `port` every
+ * 5 ms until it answers, then prints the time (ms since the epoch) and exits.
+ */
+const WAITER = `
+const dns = require('node:dns'); const net = require('node:net');
+const [server, name, port] = process.argv.slice(1);
+const r = new dns.Resolver({ timeout: 200, tries: 1 }); r.setServers([server]);
+const tick = () => r.resolve4(name, (err, ips) => {
+  if (err) return setTimeout(tick, 5);
+  const s = net.connect(Number(port), ips[0]);
+  s.on('data', () => { console.log(Date.now()); process.exit(0); }).on('error', () => setTimeout(tick, 5));
+  s.write('GET / HTTP/1.0\\r\\n\\r\\n');
+});
+tick();`;
+
+function etcdHealthy(lab) {
+  return lab.hosts.every((h) => spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
+}
+
+function iperf(fromNs, ip, seconds) {
+  const r = runIn(fromNs, 'iperf3', ['-c', ip, '-p', '5201', '-t', String(Math.max(1, Math.round(seconds))), '-J'], { timeout: (seconds + 15) * 1000, maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`iperf3 to ${ip} failed: ${r.stdout.slice(0, 300)}${r.stderr}`);
+  return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
+}
+
+async function listening(ns, ip) {
+  for (let i = 0; i < 100; i++) {
+    if (runIn(ns, process.execPath, ['-e', `setTimeout(() => process.exit(1), 300); require('net').connect(5201, '${ip}').on('connect', () => process.exit(0)).on('error', () => process.exit(1))`]).status === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`iperf3 does not listen on ${ip} in ${ns}`);
+}
+
+/** Resolves with the overlay figures, or { skipped } without etcd. Long: one lab, three measures, one teardown. */
+export async function benchOverlay({ iterations, seconds }, log) {
+  if (!existsSync('/usr/bin/etcd')) return { skipped: ['overlay (apt-get install etcd-server)'] };
+  log('overlay (two hosts, three etcd members):');
+  const lab = overlayLabNames(`cbo${process.pid % 1000}`);
+  const processes = [];
+  const engines = [];
+  buildOverlayLab(lab);
+  try {
+    processes.push(...lab.hosts.map((_, i) => startEtcdMember(lab, i)));
+    for (let i = 0; i < 200 && !etcdHealthy(lab); i++) await new Promise((r) => setTimeout(r, 100));
+    for (const h of lab.hosts.slice(0, 2)) {
+      const e = new Engine({ root: h.root, hostNetns: h.netns });
+      engines.push(e);
+      await e.joinCluster({ store: lab.store, name: h.name, ttl: 10 });
+    }
+    const [e1, e2] = engines;
+    await e1.createOverlayNetwork({ name: 'ov', subnet: '10.42.0.0/16' });
+
+    // A host's part of a network: lease a block in etcd (one transaction) and make bridge + VXLAN device.
+    const lease = [];
+    for (let i = 0; i < iterations; i++) {
+      const [ms] = await timeMsAsync(() => e2.prepareNetwork('ov'));
+      lease.push(ms);
+      await e2.removeAnyNetwork('ov');
+    }
+    await e2.prepareNetwork('ov');
+
+    // run on h2 -> reachable by name from a container on h1 (the name crosses etcd and h1's agent to its DNS).
+    const watcher = e1.attach({ name: 'watcher', network: 'ov' });
+    const watcherNs = watcher.NetworkSettings.SandboxKey.split('/').pop();
+    const reach = [];
+    for (let i = 0; i < iterations; i++) {
+      const name = `svc${i}`;
+      const waiter = inNetns(watcherNs, () => spawn(process.execPath, ['-e', WAITER, watcher.NetworkSettings.Gateway, name, '80'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+      let out = '';
+      waiter.stdout.on('data', (d) => (out += d));
+      const done = new Promise((r) => waiter.on('exit', r));
+      const t0 = Date.now();
+      e2.run({ name, network: 'ov', detach: true, command: echoServerCommand(name, 80) }).child?.unref();
+      const timer = setTimeout(() => waiter.kill('SIGKILL'), 20000);
+      await done;
+      clearTimeout(timer);
+      if (out.trim()) reach.push(Number(out.trim()) - t0);
+      await e2.remove([name], true);
+    }
+
+    // Throughput: container on h1 -> container on h2 through the overlay, against a plain VXLAN pair
+    // (VNI 99, its own port) between the same two host namespaces.
+    const throughput = { overlayGbps: null, plainVxlanGbps: null };
+    if (existsSync('/usr/bin/iperf3')) {
+      const server = e2.attach({ name: 'iperf-server', network: 'ov' });
+      const serverNs = server.NetworkSettings.SandboxKey.split('/').pop();
+      const [h1, h2] = lab.hosts;
+      for (const [h, other, ip] of [[h1, h2, '10.99.0.1'], [h2, h1, '10.99.0.2']]) {
+        runIn(h.netns, 'ip', ['link', 'add', 'vxplain', 'type', 'vxlan', 'id', '99', 'local', h.ip, 'remote', other.ip, 'dstport', '4790']);
+        runIn(h.netns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'vxplain']);
+        runIn(h.netns, 'ip', ['link', 'set', 'vxplain', 'up']);
+      }
+      processes.push(spawnIn(serverNs, 'iperf3', ['-s', '-p', '5201'], { stdio: 'ignore', detached: true }), spawnIn(h2.netns, 'iperf3', ['-s', '-p', '5201', '-B', '10.99.0.2'], { stdio: 'ignore', detached: true }));
+      await listening(serverNs, '127.0.0.1');
+      await listening(h2.netns, '10.99.0.2');
+      const overlay = [], plain = [];
+      for (let r = 0; r < 2; r++) {
+        overlay.push(iperf(watcherNs, server.NetworkSettings.IPAddress, seconds));
+        plain.push(iperf(h1.netns, '10.99.0.2', seconds));
+      }
+      throughput.overlayGbps = median(overlay);
+      throughput.plainVxlanGbps = median(plain);
+    }
+    const r = { blockLease: summary(lease), runToReachable: summary(reach), ...throughput, skipped: reach.length < iterations ? [`overlay: ${iterations - reach.length} of ${iterations} containers never answered by name within 20 s`] : [] };
+    log(`  run on one host -> answers by name on the other: p50 ${r.runToReachable.p50?.toFixed(0)} ms, p95 ${r.runToReachable.p95?.toFixed(0)} ms; block lease + local part p50 ${r.blockLease.p50?.toFixed(0)} ms`);
+    if (r.overlayGbps) log(`  cross-host container -> container ${r.overlayGbps.toFixed(2)} Gbit/s, plain VXLAN ${r.plainVxlanGbps.toFixed(2)} Gbit/s (${((100 * r.overlayGbps) / r.plainVxlanGbps).toFixed(0)}%)`);
+    return r;
+  } finally {
+    for (const e of engines) {
+      try {
+        for (const c of e.listContainers(true)) {
+          try { e.detach(c.Id); } catch { await e.remove([c.Id], true); }
+        }
+        for (const n of e.listNetworks()) await e.removeAnyNetwork(n.Name);
+        e.leaveCluster();
+      } catch { /* the lab goes anyway */ }
+      e.close();
+    }
+    processes.forEach(kill);
+    killMentioning(lab.work);
+    destroyOverlayLab(lab, []);
+  }
+}
