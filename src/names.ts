@@ -31,6 +31,8 @@ export const SET = {
   internalDns: 'internal_dns',
   /** The VXLAN devices of overlay networks: their traffic goes only to and from their own network's bridge. */
   overlayDevices: 'overlay_devices',
+  /** The whole subnets of overlay networks (other hosts' blocks included): traffic within them goes untracked. */
+  overlaySubnets: 'overlay_subnets',
   /** bridge ctnet: container ports, and what each may send from. */
   guardedPorts: 'container_ports',
   source4: 'port_ip',

@@ -19,6 +19,8 @@ export interface FirewallNetwork {
   blockDirect?: boolean;
   /** An overlay network's VXLAN device on this host: the network's way to its containers on other hosts. */
   overlayDevice?: string;
+  /** The overlay's whole subnet (`subnet` is this host's block of it). */
+  overlaySubnet?: string;
 }
 
 export interface PortMapping {
@@ -63,6 +65,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   const pairs = nets.flatMap((n) => [`"${n.bridge}" . "${n.bridge}"`, ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : [])]);
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(pairs)}\t}\n`;
   out += `\tset ${SET.overlayDevices} {\n\t\ttype ifname\n${elements(nets.flatMap((n) => (n.overlayDevice ? [`"${n.overlayDevice}"`] : [])))}\t}\n`;
+  out += `\tset ${SET.overlaySubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.flatMap((n) => (n.overlaySubnet ? [n.overlaySubnet] : [])))}\t}\n`;
   out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false && n.blockDirect !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
   out += `\tset ${SET.internalDns} {\n\t\ttype ifname . ${F.addr}\n${elements(nets.filter((n) => n.internal).map((n) => `"${n.bridge}" . ${n.gateway}`))}\t}\n`;
@@ -82,7 +85,10 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // neighbour's or a container's packet to 127.0.0.1:PORT into one for a container published there,
   // or before route_localnet on a bridge lets a container reach what the host binds to localhost.
   out += `\t\tiifname != "lo" ${F.match} daddr ${family === 'ip' ? '127.0.0.0/8' : '::1'} drop\n`;
-  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack\n\t}\n`;
+  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack\n`;
+  // Inside an overlay, across hosts, nothing is translated either: both directions go untracked.
+  out += `\t\tiifname @${SET.overlayDevices} notrack\n`;
+  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.overlaySubnets} ${F.match} daddr != @${SET.gateways} notrack\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
     out += `\t\tdnat ${F.match} to ${F.match} daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;

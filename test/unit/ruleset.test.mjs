@@ -58,12 +58,14 @@ test('forwarding: same network first, internal closed, replies and published por
 });
 
 test('an overlay network: its bridge and VXLAN device are one network both ways, nothing else passes the device, and what goes to other hosts keeps its source', () => {
-  const overlay = { bridge: 'br-ov', subnet: '10.42.1.0/24', gateway: '10.42.1.1', internal: false, overlayDevice: 'ctvx4096' };
+  const overlay = { bridge: 'br-ov', subnet: '10.42.1.0/24', gateway: '10.42.1.1', internal: false, overlayDevice: 'ctvx4096', overlaySubnet: '10.42.0.0/16' };
   const text = renderTable([seed, overlay], []);
   assertGolden('overlay.nft', text);
   assert.match(text, /set same_bridge \{[^}]*elements = \{ "br-ov" \. "br-ov", "br-ov" \. "ctvx4096", "ctvx4096" \. "br-ov", "br0" \. "br0" \}/);
   assert.match(text, /set overlay_devices \{\n\t\ttype ifname\n\t\telements = \{ "ctvx4096" \}/);
   assert.match(text, /ip saddr @masq_subnets oifname != @bridges oifname != @overlay_devices masquerade/);
+  assert.match(text, /set overlay_subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 10\.42\.0\.0\/16 \}/);
+  assert.match(text, /iifname @overlay_devices notrack\n\t\tiifname @bridges ip daddr @overlay_subnets ip daddr != @gateways notrack/);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
