@@ -1,6 +1,6 @@
 // Test fixtures for overlay networks: three host namespaces on an underlay segment, an etcd member in
 // each (listening only inside the lab), ctnet per host (its own CTNET_ROOT and CTNET_HOST_NETNS).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,18 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
       const h = lab.hosts[i];
       const r = spawnSync(process.execPath, [CTNET, ...args], { env: { ...process.env, CTNET_ROOT: h.root, CTNET_HOST_NETNS: h.netns }, encoding: 'utf8', timeout });
       return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    },
+    /** The same, without blocking (for hosts racing each other). */
+    ctnetAsync(i, args) {
+      const h = lab.hosts[i];
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [CTNET, ...args], { env: { ...process.env, CTNET_ROOT: h.root, CTNET_HOST_NETNS: h.netns } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
     },
     ok(i, args) {
       const r = o.ctnet(i, args);

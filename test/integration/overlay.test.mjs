@@ -102,6 +102,26 @@ test('overlays are isolated: from a local network, from another overlay, and fro
   assert.equal(JSON.parse(o.ok(2, ['cluster', 'status', '--json'])).networks.some((n) => n.name === 'ov2'), false, 'the last host to leave ov2 removes it from the cluster');
 });
 
+test('hosts racing: two networks created at once get different VNIs; three hosts taking their part of one network at once get three different blocks', { skip }, async () => {
+  const made = await Promise.all([
+    o.ctnetAsync(1, ['network', 'create', 'raceA', '--driver', 'overlay', '--subnet', '10.60.0.0/22']),
+    o.ctnetAsync(2, ['network', 'create', 'raceB', '--driver', 'overlay', '--subnet', '10.61.0.0/22']),
+  ]);
+  for (const r of made) assert.equal(r.code, 0, r.stderr);
+  const status = () => JSON.parse(o.ok(0, ['cluster', 'status', '--json'])).networks;
+  const vnis = status().filter((n) => n.name.startsWith('race')).map((n) => n.vni);
+  assert.equal(new Set(vnis).size, 2, `VNIs ${vnis}`);
+  // raceA is on h2 already; h1 and h3 join it at the same moment (a container each).
+  const runs = await Promise.all([0, 2].map((i) => o.ctnetAsync(i, ['run', '-d', '--name', `racer${i}`, '--network', 'raceA', 'sleep', '60'])));
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  const blocks = status().find((n) => n.name === 'raceA').blocks;
+  assert.equal(blocks.length, 3);
+  assert.equal(new Set(blocks.map((b) => b.block)).size, 3, JSON.stringify(blocks));
+  for (const i of [0, 2]) o.ok(i, ['rm', '-f', `racer${i}`]);
+  for (const i of [0, 1, 2]) o.ctnet(i, ['network', 'rm', 'raceA', 'raceB']);
+  assert.deepEqual(status().filter((n) => n.name.startsWith('race')), [], 'removed from the cluster when the last host let go');
+});
+
 test('CNI: a runtime\'s pods on two hosts join an overlay through the plugin (made on the first ADD, leased on the second host) and reach each other directly', { skip }, async () => {
   const pods = [0, 1].map((i) => ({ host: i, ns: `${o.lab.prefix}-pod${i}`, id: `${i + 1}`.repeat(64) }));
   const conf = (i) => JSON.stringify({
