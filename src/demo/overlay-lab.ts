@@ -75,13 +75,18 @@ export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => voi
   }
 }
 
+/** TLS for etcd's client port: its certificate and key, and the CA whose client certificates it requires. */
+export interface EtcdTls { cert: string; key: string; clientCa?: string }
+
 /** Starts the etcd member of host `i` inside its namespace (its own process group). */
-export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new'): ChildProcess {
+export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new', tls?: EtcdTls): ChildProcess {
   const h = lab.hosts[i];
   const cluster = lab.hosts.map((x) => `${x.name}=http://${x.ip}:2380`).join(',');
+  const client = `${tls ? 'https' : 'http'}://${h.ip}:2379`;
   const args = [
     '--name', h.name, '--data-dir', join(lab.work, `etcd-${h.name}`),
-    '--listen-client-urls', `http://${h.ip}:2379`, '--advertise-client-urls', `http://${h.ip}:2379`,
+    '--listen-client-urls', client, '--advertise-client-urls', client,
+    ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCa ? ['--client-cert-auth', '--trusted-ca-file', tls.clientCa] : [])] : []),
     '--listen-peer-urls', `http://${h.ip}:2380`, '--initial-advertise-peer-urls', `http://${h.ip}:2380`,
     '--initial-cluster', cluster, '--initial-cluster-state', state, '--initial-cluster-token', `ctnet-${lab.prefix}`,
     '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn',

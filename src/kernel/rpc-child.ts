@@ -20,14 +20,18 @@ export class RpcChild {
 
   constructor(netns: NetnsHandle, argv: readonly string[]) {
     closeOnExecAll();
-    this.child = withNetns(netns, () => spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] }));
+    // Its stderr (library warnings) is kept, not shown: a command prints one line per error.
+    this.child = withNetns(netns, () => spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
+    let stderr = '';
+    this.child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const reply = JSON.parse(line) as RpcReply;
       this.waiting.get(reply.id)?.(reply);
       this.waiting.delete(reply.id);
     });
     this.child.on('exit', (code, signal) => {
-      this.exited = `the helper process ended (${signal ?? `exit ${code}`})`;
+      const last = stderr.trim().split('\n').pop();
+      this.exited = `the helper process ended (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}`;
       for (const [id, answer] of this.waiting) answer({ id, error: { message: this.exited } });
       this.waiting.clear();
     });
