@@ -159,7 +159,10 @@ export class ClusterAgent {
     const want: OverlayPeer[] = blocks
       .filter((b) => b.network === net.name && b.host !== o.host)
       .map((b) => ({ block: b.block, host: b.host, vtepMac: b.vtepMac, underlay: b.underlay }));
-    const have = this.ctx.store.overlayPeers(net.id);
+    // What the kernel lost (a reboot, a device made again) is programmed again: only peers whose route is there count as had.
+    const dev = this.ctx.kernel().rtnl().findLink(o.device);
+    const routed = new Set(this.ctx.kernel().rtnl().listRoutes().filter((r) => r.oif === dev?.index && r.dstLen > 0).map((r) => `${r.dst}/${r.dstLen}`));
+    const have = this.ctx.store.overlayPeers(net.id).filter((p) => routed.has(p.block));
     const same = (a: OverlayPeer, b: OverlayPeer): boolean => a.block === b.block && a.vtepMac === b.vtepMac && a.underlay === b.underlay;
     const inGrace = Date.now() < this.graceUntil;
     if (inGrace) for (const h of have) if (!want.some((w) => w.block === h.block)) want.push(h);

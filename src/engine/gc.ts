@@ -54,10 +54,12 @@ export function garbageCollect(ctx: EngineContext): GcReport {
 /** Bridges a reboot (or someone) removed come back, with ctnet's tables. */
 function rebuildMissingBridges(ctx: EngineContext, report: GcReport): void {
   for (const net of ctx.store.listNetworks().filter(isBridgeNetwork)) {
-    if (ctx.kernel().rtnl().findLink(net.bridge)) continue;
+    const missing = [net.bridge, ...(net.overlay ? [net.overlay.device] : [])].filter((l) => !ctx.kernel().rtnl().findLink(l));
+    if (!missing.length) continue;
     try {
       ensureNetworkPresent(ctx, net);
-      report.actions.push(`network ${net.name}: bridge ${net.bridge} was missing, rebuilt`);
+      const what = missing.map((l) => (l === net.bridge ? `bridge ${l}` : `VXLAN device ${l}`));
+      report.actions.push(`network ${net.name}: ${what.join(' and ')} ${missing.length > 1 ? 'were' : 'was'} missing, rebuilt`);
     } catch (err) {
       report.errors.push(err as Error);
     }

@@ -6,7 +6,7 @@ import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, linkAlias, isOwnLinkAlias } from '../names.js';
 import { ensureDns, hasEmbeddedDns } from './dns.js';
-import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork } from '../plan/network-plan.js';
+import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork, planOverlayDevice } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
 import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
 import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
@@ -295,8 +295,13 @@ export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): vo
     if (!ctx.kernel().rtnl().findLink(net.parent)) throw new ConflictError(`network ${net.name}: its parent interface ${net.parent} is gone from the host; bring it back or remove the network`);
     return;
   }
-  if (ctx.kernel().rtnl().findLink(net.bridge)) return;
-  ctx.apply(planCreateNetwork({ ...net, alias: linkAlias(ctx.store.instanceId(), net.id) }, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
+  const shape = { ...net, alias: linkAlias(ctx.store.instanceId(), net.id) };
+  if (ctx.kernel().rtnl().findLink(net.bridge)) {
+    // An overlay whose VXLAN device went alone: the device again (the cluster agent programs its peers).
+    if (net.overlay && !ctx.kernel().rtnl().findLink(net.overlay.device)) ctx.apply(planOverlayDevice(shape));
+    return;
+  }
+  ctx.apply(planCreateNetwork(shape, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
   restoreFirewall(ctx);
 }
 

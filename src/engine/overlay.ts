@@ -19,6 +19,7 @@ import { validateName } from './validate.js';
  * VXLAN device; the cluster agent (cluster-agent.ts) keeps the lease alive and programs one route,
  * neighbour and FDB entry per remote host.
  */
+
 /** The block a network had here last (a host that comes back asks for it again). */
 const lastBlockKey = (network: string): string => `cluster.block.${network}`;
 /** VXLAN over IPv4: outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes. */
@@ -60,7 +61,13 @@ export async function joinCluster(ctx: EngineContext, req: JoinRequest): Promise
     cluster.close();
   }
   ctx.locked(() => ctx.store.transaction(() => ctx.store.setMeta(CONFIG, JSON.stringify(config))));
-  await hostLease(ctx);
+  try {
+    await hostLease(ctx);
+  } catch (err) {
+    // Nothing half-done: a host whose agent gets no lease is not recorded as joined.
+    if (!current) ctx.locked(() => (ctx.store.transaction(() => ctx.store.setMeta(CONFIG, undefined)), stopAgent(ctx)));
+    throw err;
+  }
   return config;
 }
 

@@ -64,21 +64,26 @@ export function planCreateNetwork(n: NetworkShape, firewall: { apply: string; un
   // other interfaces' loopback packets out); an internal network publishes nothing, so it has none.
   if (!n.internal) steps.splice(2, 0, step({ op: 'sysctl.set', key: routeLocalnet(n.bridge), value: '1' }, null));
   if (n.subnet6 && n.gateway6) steps.push(step({ op: 'addr.add', dev: n.bridge, ip: n.gateway6, prefix: Number(n.subnet6.split('/')[1]) }, null));
-  // An overlay's uplink: the VXLAN device with the block's network address as its own (flannel's
-  // model: remote blocks are routed via their hosts' such addresses, resolved by static entries).
-  if (n.overlay) {
-    steps.push(
-      step({ op: 'vxlan.add', name: n.overlay.device, vni: n.overlay.vni, local: n.overlay.underlay, port: VXLAN_PORT, mtu: n.mtu, mac: n.overlay.vtepMac, ...(n.alias ? { alias: n.alias } : {}) }, { op: 'link.del', name: n.overlay.device }),
-      step({ op: 'addr.add', dev: n.overlay.device, ip: n.subnet.split('/')[0], prefix: 32 }, null),
-      step({ op: 'sysctl.set', key: ipv6Conf(n.overlay.device, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
-      step({ op: 'link.up', name: n.overlay.device }, null),
-    );
-  }
+  steps.push(...planOverlayDevice(n));
   // sysctl.set undoes itself with the value it found (the executor keeps it).
   if (!n.internal) steps.push(step({ op: 'sysctl.set', key: IP_FORWARD, value: '1' }, null));
   if (!n.internal && n.subnet6) steps.push(step({ op: 'sysctl.set', key: IPV6_FORWARD, value: '1' }, null));
   steps.push(step({ op: 'nft', script: firewall.apply }, { op: 'nft', script: firewall.undo }));
   return steps;
+}
+
+/**
+ * An overlay's uplink: the VXLAN device with the block's network address as its own (flannel's
+ * model: remote blocks are routed via their hosts' such addresses, resolved by static entries).
+ */
+export function planOverlayDevice(n: NetworkShape): Step[] {
+  if (!n.overlay) return [];
+  return [
+    step({ op: 'vxlan.add', name: n.overlay.device, vni: n.overlay.vni, local: n.overlay.underlay, port: VXLAN_PORT, mtu: n.mtu, mac: n.overlay.vtepMac, ...(n.alias ? { alias: n.alias } : {}) }, { op: 'link.del', name: n.overlay.device }),
+    step({ op: 'addr.add', dev: n.overlay.device, ip: n.subnet.split('/')[0], prefix: 32 }, null),
+    step({ op: 'sysctl.set', key: ipv6Conf(n.overlay.device, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
+    step({ op: 'link.up', name: n.overlay.device }, null),
+  ];
 }
 
 /** Removing a network: firewall first (nothing points at the bridge any more), then the bridge (and an overlay's VXLAN device), then forwarding as it was. */

@@ -66,6 +66,14 @@ test('topology, doctor and the web view\'s SVG show the overlay: the VXLAN devic
   assert.equal(d.failed, undefined, JSON.stringify(d));
 });
 
+test('a host that lost its kernel state (VXLAN device and peers, as after a reboot) is whole again after ctnet gc', { skip }, async () => {
+  spawnSync('ip', ['-n', o.lab.hosts[0].netns, 'link', 'del', DEV]);
+  assert.match(o.probeFrom(2, 'c3', ip.web1, 80, 'tcp', 500), /failed/, 'the control: web1 is cut off');
+  assert.match(o.ok(0, ['gc']), /VXLAN device ctvx4096 was missing, rebuilt/);
+  await waitFor(() => o.entries(0, DEV).routes.length === 2, 'h1\'s agent programs its peers again');
+  assert.equal(o.probeFrom(2, 'c3', ip.web1, 80), `web1 from ${ip.c3}`);
+});
+
 test('containers on different hosts reach each other directly over TCP and UDP, by address and by name, with their source address kept', { skip }, () => {
   assert.equal(o.probeFrom(2, 'c3', ip.web1, 80), `web1 from ${ip.c3}`);
   assert.equal(o.probeFrom(2, 'c3', ip.web2, 80, 'udp'), `web2 from ${ip.c3}`);
