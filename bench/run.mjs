@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
 import { benchCri } from './lib/cri.mjs';
+import { benchFloor } from './lib/floor.mjs';
 import { benchOverlay } from './lib/overlay.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { benchDns } from './lib/dns.mjs';
@@ -41,12 +42,13 @@ if (process.getuid() !== 0) {
 
 const started = Date.now();
 let r;
-process.on('SIGINT', () => { deleteAllNetns(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { deleteAllNetns(); process.exit(130); });
 try {
   log(`ctnet bench (${quick ? 'quick' : 'full'})`);
   log('attach/detach:');
   const attach = await benchAttach(PLAN.attach, log, asJson ? undefined : terminalProgress(process.stderr));
   attach.skippedSizes = `References were measured at ${PLAN.attach.refSizes.join(' and ')} attached containers; at ${PLAN.attach.sizes.filter((s) => !PLAN.attach.refSizes.includes(s)).join(', ')} they were not run: filling them takes minutes (${Math.round(attach.results.cni?.[0]?.attach.p50 ?? 0)} ms per CNI ADD).`;
+  attach.floor = await benchFloor(PLAN.attach, log);
   log('CLI:');
   const cli = benchCli(PLAN.cli, log);
   log('data path:');
@@ -67,6 +69,8 @@ const summaryJson = {
   attach_p95_ms: round(at('ctnet', 1).attach.p95, 3),
   [`attach_p50_ms_at_${largest}`]: round(at('ctnet', largest).attach.p50, 3),
   [`detach_p50_ms_at_${largest}`]: round(at('ctnet', largest).detach.p50, 3),
+  kernel_floor_attach_p50_ms: round(r.attach.floor?.attach.p50, 3),
+  kernel_floor_detach_p50_ms: round(r.attach.floor?.detach.p50, 3),
   ref_cni_add_p50_ms: round(at('cni', 1)?.attach.p50, 2),
   ref_cni_del_p50_ms: round(at('cni', 1)?.detach.p50, 2),
   netavark_setup_p50_ms: round(at('netavark', 1)?.attach.p50, 2),

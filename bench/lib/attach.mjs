@@ -19,6 +19,8 @@ const id = () => randomBytes(32).toString('hex');
 const BACKGROUND_PORT = 30000;
 const MEASURED_PORT = 20000;
 export const SETTLE_MS = 40;
+/** Measurements thrown away before each implementation's samples at each size. */
+const WARMUP = 3;
 
 /** ctnet through its engine API: the namespace is part of what attach creates. */
 function ctnetImpl(progress) {
@@ -201,15 +203,17 @@ export async function benchAttach(plan, log, progress) {
         x.fill(size);
         progress?.finish();
       }
+      // Each implementation alone, warmed up, with the same number of samples at every size: the
+      // growth from 1 to N attached containers is then the containers' doing, not a cold cache or
+      // the previous implementation's leftovers (which the interleaved order of earlier runs let in).
       const samples = Object.fromEntries(active.map((x) => [x.name, { attach: [], detach: [] }]));
-      for (let i = 0; i < plan.iterations; i++) {
-        // Rotate the order so no implementation always runs right after another.
-        for (let k = 0; k < active.length; k++) {
-          const x = active[(i + k) % active.length];
+      for (const x of active) {
+        for (let i = 0; i < WARMUP + plan.iterations; i++) {
           // Let the kernel finish the previous measurement's deferred work (namespace cleanup holds
-          // the rtnl lock), whichever implementation caused it, so each one starts on a quiet kernel.
+          // the rtnl lock), so each one starts on a quiet kernel.
           await new Promise((res) => setTimeout(res, SETTLE_MS));
           const m = x.measure(i);
+          if (i < WARMUP) continue;
           samples[x.name].attach.push(m.attach);
           samples[x.name].detach.push(m.detach);
         }

@@ -73,23 +73,32 @@ export function buildLab(lab: Lab, explain?: (line: string) => void): void {
     }
     // The host's resolvers, as `ip netns exec` (and ctnet's embedded DNS) read them: the lab's
     // internet host, so no query ever leaves the lab.
-    writeLabResolvConf(lab.host);
-    const session = new KernelSession(openNetns(netnsPath(lab.host2)));
-    try {
-      execute(planLab(lab), new KernelApplier(session), { explain, render: { hostNetns: lab.host2 } });
-    } finally {
-      session.close();
-      closeNetns(session.host);
-    }
+    writeLabResolvConf(lab.host, LAB_ADDRESSES.internet);
+    applyFrom(lab.host2, planLab(lab), explain);
   } catch (err) {
     destroyLab(lab);
     throw err;
   }
 }
 
+/** Applies a lab's steps from inside `netns` (its links are created there, peers born in the others). */
+export function applyFrom(netns: string, steps: Step[], explain?: (line: string) => void): void {
+  const session = new KernelSession(openNetns(netnsPath(netns)));
+  try {
+    execute(steps, new KernelApplier(session), { explain, render: { hostNetns: netns } });
+  } finally {
+    session.close();
+    closeNetns(session.host);
+  }
+}
+
 export function destroyLab(lab: Lab): void {
   for (const n of [lab.host, lab.host2, lab.internet]) deleteNamedNetns(n);
-  rmSync(join(NETNS_ETC, lab.host), { recursive: true, force: true });
+  removeLabResolvConf(lab.host);
+}
+
+export function removeLabResolvConf(netns: string): void {
+  rmSync(join(NETNS_ETC, netns), { recursive: true, force: true });
   try {
     rmdirSync(NETNS_ETC); // only when no other lab (or anyone) has files there
   } catch {
@@ -100,11 +109,11 @@ export function destroyLab(lab: Lab): void {
 /** Per-namespace configuration files, where `ip netns exec` finds them. */
 const NETNS_ETC = '/etc/netns';
 
-function writeLabResolvConf(host: string): void {
+export function writeLabResolvConf(host: string, nameserver: string): void {
   for (let attempt = 0; ; attempt++) {
     try {
       mkdirSync(join(NETNS_ETC, host), { recursive: true });
-      writeFileSync(join(NETNS_ETC, host, 'resolv.conf'), `nameserver ${LAB_ADDRESSES.internet}\n`);
+      writeFileSync(join(NETNS_ETC, host, 'resolv.conf'), `nameserver ${nameserver}\n`);
       return;
     } catch (err) {
       // Another lab may remove the empty /etc/netns between the two mkdirs.

@@ -2,11 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execute } from '../plan/executor.js';
 import { step, type Step } from '../plan/ops.js';
-import { KernelApplier } from '../engine/applier.js';
-import { KernelSession } from '../kernel/session.js';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+import { applyFrom, removeLabResolvConf, writeLabResolvConf } from './lab.js';
 
 /**
  * A lab for overlay networks: hosts (network namespaces) on one underlay segment (a bridge in a
@@ -61,14 +59,12 @@ export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => voi
       createNamedNetns(n);
       explain?.(`ip netns add ${n}`);
     }
-    for (const h of lab.hosts) mkdirSync(h.root, { recursive: true });
-    const session = new KernelSession(openNetns(netnsPath(lab.underlay)));
-    try {
-      execute(planOverlayLab(lab), new KernelApplier(session), { explain, render: { hostNetns: lab.underlay } });
-    } finally {
-      session.close();
-      closeNetns(session.host);
+    for (const h of lab.hosts) {
+      mkdirSync(h.root, { recursive: true });
+      // The hosts' resolvers (what their embedded DNS forwards to): the outside host, so no query leaves the lab.
+      writeLabResolvConf(h.netns, OUTSIDE_IP);
     }
+    applyFrom(lab.underlay, planOverlayLab(lab), explain);
   } catch (err) {
     destroyOverlayLab(lab, []);
     throw err;
@@ -109,5 +105,6 @@ export function destroyOverlayLab(lab: OverlayLab, processes: readonly ChildProc
     }
   }
   for (const n of [lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)]) deleteNamedNetns(n);
+  for (const h of lab.hosts) removeLabResolvConf(h.netns);
   rmSync(lab.work, { recursive: true, force: true });
 }

@@ -63,6 +63,27 @@ export class RtnlSocket {
     }
   }
 
+  /**
+   * Sends several changing requests in one write and waits for every acknowledgement (the kernel
+   * handles them in order; one that fails does not stop the others). Throws the first failure.
+   */
+  requestAll(requests: readonly { type: number; flags: number; body: Buffer; what: string }[]): void {
+    const first = this.seq + 1;
+    const batch = Buffer.concat(requests.map((r) => message(r.type, r.flags | NLM_F.REQUEST | NLM_F.ACK, ++this.seq, r.body)));
+    check(libc().send(this.fd, batch, batch.length, 0), 'sending netlink requests');
+    let failure: KernelError | PermissionError | undefined;
+    for (let pending = requests.length; pending > 0;) {
+      for (const m of this.receive()) {
+        const i = m.seq - first;
+        if (m.type !== NLMSG_ERROR || i < 0 || i >= requests.length) continue;
+        pending--;
+        const err = -m.body.readInt32LE(0);
+        if (err !== 0) failure ??= netlinkError(requests[i].what, err, m);
+      }
+    }
+    if (failure) throw failure;
+  }
+
   /** Sends a GET request; with `dump` collects every reply until NLMSG_DONE. */
   get(type: number, body: Buffer, dump: boolean, what: string): NlMessage[] {
     const seq = this.sendMessage(type, dump ? NLM_F.DUMP : 0, body);

@@ -1,0 +1,101 @@
+/**
+ * The kernel floor: the same kernel objects as one ctnet attach (a named network namespace, a veth
+ * pair into the bridge with its peer born in the namespace, loopback up, the address, the link up,
+ * the default route, one DNAT map element), made with the fewest calls ctnet's kernel layer allows:
+ * one netlink message in the host namespace, one batch of four in the container's, one nftables
+ * transaction; no state, no planning, no lock. Attach divided by this is what ctnet adds.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../dist/index.js';
+import { RtnlSocket } from '../../dist/kernel/netlink/socket.js';
+import { NLM_F, RTM, attr, attrNested, attrStr, attrU32, ifaddrmsg, ifinfomsg, rtmsg } from '../../dist/kernel/netlink/codec.js';
+import { KernelSession } from '../../dist/kernel/session.js';
+import { closeNetns, createNamedNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../../dist/kernel/netns.js';
+import { deleteNetns, newNetns } from './netns.mjs';
+import { SETTLE_MS } from './attach.mjs';
+import { summary, timeMs } from './stats.mjs';
+
+const IFLA = { IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28 };
+const IFF_UP = 1;
+const ip4 = (s) => Buffer.from(s.split('.').map(Number));
+
+function checkMade(name, ip, hostNs) {
+  const inside = spawnSync('ip', ['-n', name, '-o', 'addr', 'show', 'eth0'], { encoding: 'utf8' }).stdout + spawnSync('ip', ['-n', name, 'route'], { encoding: 'utf8' }).stdout;
+  const element = spawnSync('ip', ['netns', 'exec', hostNs, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'], { encoding: 'utf8' }).stdout;
+  const port = spawnSync('ip', ['-n', hostNs, '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).stdout;
+  if (!inside.includes(`${ip}/16`) || !inside.includes('default via 10.209.0.1 dev eth0') || !element.includes(`${ip} . 80`) || !/vf0@.*state UP/.test(port)) {
+    throw new Error(`the kernel floor did not make what an attach makes: ${inside} ${element} ${port}`);
+  }
+}
+
+/** Resolves with { attach, detach } summaries (ms). */
+export async function benchFloor({ iterations }, log) {
+  const hostNs = newNetns('floor');
+  const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-floor-'));
+  const engine = new Engine({ root, hostNetns: hostNs });
+  // The bridge, its gateway and ctnet's table (with its port map) exist already, as for an attach.
+  engine.createNetwork({ name: 'floor', subnet: '10.209.0.0/16', bridge: 'br0' });
+  const session = new KernelSession(openNetns(netnsPath(hostNs)));
+  const host = session.rtnl();
+  const bridge = host.linkIndex('br0');
+  const nft = session.nft();
+  const hostSock = withNetns(session.host, () => new RtnlSocket());
+  const attach = [], detach = [];
+  try {
+    for (let i = 0; i < 3 + iterations; i++) {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const name = `ctfloor-${process.pid}-${i}`;
+      const ip = `10.209.${(i >> 8) + 1}.${(i & 255) + 2}`;
+      const [a] = timeMs(() => {
+        createNamedNetns(name);
+        const ns = openNetns(netnsPath(name));
+        try {
+          // The peer gets index 2 in its fresh namespace (lo is 1), so the batch there needs no look-up.
+          const peer = Buffer.concat([ifinfomsg(2), attrStr(IFLA.IFNAME, 'eth0'), attrU32(IFLA.MTU, 1500), attrU32(IFLA.NET_NS_FD, ns.fd)]);
+          hostSock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat([
+            ifinfomsg(0, IFF_UP, IFF_UP), attrStr(IFLA.IFNAME, `vf${i}`), attrU32(IFLA.MTU, 1500), attrU32(IFLA.MASTER, bridge),
+            attrNested(IFLA.LINKINFO, attrStr(1, 'veth'), attrNested(2, attr(1, peer))),
+          ]), 'veth');
+          const inside = withNetns(ns, () => new RtnlSocket());
+          try {
+            inside.requestAll([
+              { type: RTM.NEWLINK, flags: 0, body: ifinfomsg(1, IFF_UP, IFF_UP), what: 'lo up' },
+              { type: RTM.NEWADDR, flags: NLM_F.CREATE | NLM_F.EXCL, body: Buffer.concat([ifaddrmsg(2, 16, 2), attr(2, ip4(ip)), attr(1, ip4(ip))]), what: 'address' },
+              { type: RTM.NEWLINK, flags: 0, body: ifinfomsg(2, IFF_UP, IFF_UP), what: 'eth0 up' },
+              { type: RTM.NEWROUTE, flags: NLM_F.CREATE | NLM_F.EXCL, body: Buffer.concat([rtmsg({ family: 2, dstLen: 0, table: 254, protocol: 3, scope: 0, type: 1 }), attrU32(4, 2), attr(5, ip4('10.209.0.1'))]), what: 'default route' },
+            ]);
+          } finally {
+            inside.close();
+          }
+        } finally {
+          closeNetns(ns);
+        }
+        nft.run(`add element ip ctnet tcp_any { ${20000 + i} : ${ip} . 80 }`);
+      });
+      // Once, untimed: the floor made what an attach makes (or its figure would mean nothing).
+      if (i === 0) checkMade(name, ip, hostNs);
+      const [d] = timeMs(() => {
+        nft.run(`delete element ip ctnet tcp_any { ${20000 + i} }`);
+        deleteNamedNetns(name);
+      });
+      if (i >= 3) {
+        attach.push(a);
+        detach.push(d);
+      }
+    }
+    const r = { attach: summary(attach), detach: summary(detach) };
+    log(`  kernel floor: attach p50 ${r.attach.p50.toFixed(2)} ms, detach p50 ${r.detach.p50.toFixed(2)} ms (the same objects, fewest calls)`);
+    return r;
+  } finally {
+    hostSock.close();
+    session.close();
+    closeNetns(session.host);
+    engine.removeNetwork('floor');
+    engine.close();
+    deleteNetns(hostNs);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
