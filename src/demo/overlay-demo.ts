@@ -38,6 +38,7 @@ function probeIn(engine: Engine, name: string, target: string, port: number, pro
   return probe(c.NetworkSettings.SandboxKey?.split('/').pop() as string, target, port, protocol, 2000, c.NetworkSettings.Gateway ?? undefined).text;
 }
 
+/** Returns the exit code. Long: it is the demo's story in order (build, join, create, run, check, remove), each step a few lines. */
 export async function runOverlayDemo(out: (s: string) => void): Promise<number> {
   const lab = overlayLabNames(PREFIX);
   if (netnsExists(lab.underlay)) {
