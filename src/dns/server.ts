@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
-import { buildReply, parseQuery, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
+import { buildReply, parseQuery, questionEnd, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
 import { lookupName, type DnsNetwork, type NameTable } from './records.js';
 
 /**
@@ -21,6 +21,8 @@ const MAX_TCP_CONNECTIONS = 256;
 const TCP_IDLE_MS = 10_000;
 /** A TCP message is at most 65,535 bytes after its two-byte length. */
 const MAX_TCP_BUFFER = 2 + 0xffff;
+/** Replies kept for the network's own names (per network, client, flags and question); all go when the names change. */
+const MAX_CACHED_REPLIES = 20_000;
 
 interface Listener {
   gateway: string;
@@ -35,6 +37,7 @@ export class DnsServer {
   private internal = new Set<string>();
   private inFlight = 0;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly replies = new Map<string, Buffer>();
 
   /** `refresh` re-reads the state when it changed (a client not in the table may have just started). */
   constructor(private readonly upstreams: () => string[], private readonly log: (line: string) => void = () => {}, private readonly refresh: () => void = () => {}) {}
@@ -42,6 +45,7 @@ export class DnsServer {
   setTable(table: NameTable, internal: Set<string> = new Set()): void {
     this.table = table;
     this.internal = internal;
+    this.replies.clear();
   }
 
   /** Listens on exactly these networks' gateways: new ones are bound, gone ones closed. */
@@ -130,15 +134,28 @@ export class DnsServer {
    * must be forwarded; undefined for what is not a query.
    */
   answerLocally(networkId: string, msg: Buffer, source?: string): Buffer | null | undefined {
-    const q = parseQuery(msg);
-    if (!q) return undefined;
-    if (!this.isClient(networkId, source)) return buildReply(msg, q, RCODE.REFUSED);
+    const end = questionEnd(msg);
+    if (end === undefined) return undefined;
+    if (!this.isClient(networkId, source)) return buildReply(msg, parseQuery(msg) as Query, RCODE.REFUSED);
+    // The same question from the same client on the same network gets the same reply but for its ID:
+    // a copy of the one built before (names are answered from the table, which clears these).
+    const key = `${networkId}|${source}|${msg.toString('latin1', 2, 6)}${msg.toString('latin1', 12, end)}`;
+    const cached = this.replies.get(key);
+    if (cached) {
+      const out = Buffer.from(cached);
+      msg.copy(out, 0, 0, 2);
+      return out;
+    }
+    const q = parseQuery(msg) as Query;
     const addresses = lookupName(this.table, networkId, q.name, source);
     // A name of this network: A (or AAAA) records; other types get an empty answer (NOERROR), not a forward.
     if (addresses) {
       const answers = q.type === TYPE_A ? addresses : q.type === TYPE_AAAA ? lookupName(this.table, networkId, q.name, source, true) ?? []
         : q.type === TYPE_ANY ? [...addresses, ...(lookupName(this.table, networkId, q.name, source, true) ?? [])] : [];
-      return buildReply(msg, q, RCODE.NOERROR, answers, TTL);
+      const reply = buildReply(msg, q, RCODE.NOERROR, answers, TTL);
+      if (this.replies.size >= MAX_CACHED_REPLIES) this.replies.clear();
+      this.replies.set(key, reply);
+      return reply;
     }
     if (this.internal.has(networkId)) return buildReply(msg, q, RCODE.SERVFAIL);
     return null;

@@ -22,23 +22,32 @@ export const TYPE_AAAA = 28;
 export const TYPE_ANY = 255;
 export const RCODE = { NOERROR: 0, SERVFAIL: 2, REFUSED: 5 } as const;
 
-/** The single question of a standard query; undefined for anything else (responses, other opcodes, garbage). */
-export function parseQuery(msg: Buffer): Query | undefined {
+/**
+ * Where the single question of a standard query ends (past its type and class); undefined for
+ * anything else (responses, other opcodes, several questions, garbage). Allocates nothing.
+ */
+export function questionEnd(msg: Buffer): number | undefined {
   if (msg.length < 12) return undefined;
   const flags = msg.readUInt16BE(2);
   if (flags & 0x8000 || (flags >> 11) & 0xf || msg.readUInt16BE(4) !== 1) return undefined;
-  const labels: string[] = [];
   let at = 12;
   for (;;) {
     if (at >= msg.length) return undefined;
     const len = msg[at];
     if (len === 0) break;
     if (len > 63 || at + 1 + len > msg.length) return undefined; // compression has no place in a question
-    labels.push(msg.toString('latin1', at + 1, at + 1 + len));
     at += 1 + len;
   }
-  if (at + 5 > msg.length) return undefined;
-  return { id: msg.readUInt16BE(0), recursionDesired: (flags & 0x0100) !== 0, name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(at + 1), end: at + 5 };
+  return at + 5 > msg.length ? undefined : at + 5;
+}
+
+/** The single question of a standard query; undefined for anything else (responses, other opcodes, garbage). */
+export function parseQuery(msg: Buffer): Query | undefined {
+  const end = questionEnd(msg);
+  if (end === undefined) return undefined;
+  const labels: string[] = [];
+  for (let at = 12; msg[at] !== 0; at += 1 + msg[at]) labels.push(msg.toString('latin1', at + 1, at + 1 + msg[at]));
+  return { id: msg.readUInt16BE(0), recursionDesired: (msg.readUInt16BE(2) & 0x0100) !== 0, name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(end - 4), end };
 }
 
 /** A reply: the query's header and question, the rcode, and one A (or AAAA) record per address (name = pointer to the question's). */

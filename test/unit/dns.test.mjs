@@ -95,3 +95,17 @@ test('a container on several networks resolves the names of each, whichever gate
   assert.equal(lookupName(t, 'n1', 'db', '172.25.0.3'), undefined, 'web2 is on app only');
   assert.deepEqual(lookupName(t, 'n2', 'store'), ['172.26.0.9']);
 });
+
+test('a repeated question is answered from a kept reply with the new ID; kept replies go when the names change', async () => {
+  const server = new DnsServer(() => []);
+  server.setTable(buildNameTable(networks, containers));
+  const query = (id, name = 'web') => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+  const first = await server.answer('n1', query(1), '172.25.0.3');
+  const again = await server.answer('n1', query(2), '172.25.0.3');
+  assert.deepEqual([dnsPacket.decode(again).id, dnsPacket.decode(again).answers.map((x) => x.data)], [2, ['172.25.0.2']]);
+  assert.deepEqual(again.subarray(2), first.subarray(2), 'the same reply but for its ID');
+  // Not kept across clients of another network (REFUSED there), nor across a change of the names.
+  assert.equal(dnsPacket.decode(await server.answer('n1', query(3), CLIENT.n2)).rcode, 'REFUSED');
+  server.setTable(buildNameTable(networks, containers.map((c) => (c.name === 'web' ? { ...c, ip: '172.25.0.9' } : c))));
+  assert.deepEqual(dnsPacket.decode(await server.answer('n1', query(4), '172.25.0.3')).answers.map((x) => x.data), ['172.25.0.9']);
+});
