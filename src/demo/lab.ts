@@ -63,14 +63,8 @@ export function planLab(lab: Lab): Step[] {
 
 /** Builds the lab; on any failure removes whatever part of it exists. */
 export function buildLab(lab: Lab, explain?: (line: string) => void): void {
-  const names = [lab.host, lab.host2, lab.internet];
-  const existing = names.filter(netnsExists);
-  if (existing.length) throw new Error(`lab namespaces already exist (${existing.join(', ')}); remove them first`);
+  createLabNamespaces([lab.host, lab.host2, lab.internet], explain);
   try {
-    for (const n of names) {
-      createNamedNetns(n);
-      explain?.(`ip netns add ${n}`);
-    }
     // The host's resolvers, as `ip netns exec` (and ctnet's embedded DNS) read them: the lab's
     // internet host, so no query ever leaves the lab.
     writeLabResolvConf(lab.host, LAB_ADDRESSES.internet);
@@ -78,6 +72,21 @@ export function buildLab(lab: Lab, explain?: (line: string) => void): void {
   } catch (err) {
     destroyLab(lab);
     throw err;
+  }
+}
+
+/** A lab's namespaces, refused when any exists already (another lab, or one left behind). */
+export function createLabNamespaces(names: readonly string[], explain?: (line: string) => void): void {
+  const existing = names.filter(netnsExists);
+  if (existing.length) throw new Error(`lab namespaces already exist (${existing.join(', ')}); remove them first`);
+  for (const n of names) {
+    try {
+      createNamedNetns(n);
+    } catch (err) {
+      for (const made of names.slice(0, names.indexOf(n))) deleteNamedNetns(made);
+      throw err;
+    }
+    explain?.(`ip netns add ${n}`);
   }
 }
 

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { step, type Step } from '../plan/ops.js';
-import { closeNetns, createNamedNetns, deleteNamedNetns, netnsExists, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
-import { applyFrom, removeLabResolvConf, writeLabResolvConf } from './lab.js';
+import { closeNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+import { applyFrom, createLabNamespaces, removeLabResolvConf, writeLabResolvConf } from './lab.js';
 
 /**
  * A lab for overlay networks: hosts (network namespaces) on one underlay segment (a bridge in a
@@ -51,14 +51,8 @@ function planOverlayLab(lab: OverlayLab): Step[] {
 
 /** Builds the namespaces and the underlay; on failure removes what exists. */
 export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => void): void {
-  const names = [lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)];
-  const existing = names.filter(netnsExists);
-  if (existing.length) throw new Error(`lab namespaces already exist (${existing.join(', ')}); remove them first`);
+  createLabNamespaces([lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)], explain);
   try {
-    for (const n of names) {
-      createNamedNetns(n);
-      explain?.(`ip netns add ${n}`);
-    }
     for (const h of lab.hosts) {
       mkdirSync(h.root, { recursive: true });
       // The hosts' resolvers (what their embedded DNS forwards to): the outside host, so no query leaves the lab.
