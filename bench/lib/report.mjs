@@ -181,10 +181,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   tracking: 70% -> 80-89%; no forward hook) and cannot switch br_netfilter off (see the last note
   below). Throughput varies between runs on this shared 2-core machine: over four full runs it
   measured 82-89% with br_netfilter on and 84-104% with it off.
-- **CNI executable ADD.** Node's bare start here (\`node -e 0\`, measured alongside) is already
-  above half the reference chain's ADD, so no Node executable can meet that target; ctnet's own
-  work in ADD is the difference between the two (about 10-15 ms). A thin client handing ADD to a
-  long-lived ctnet daemon would.
+- **CNI executable ADD (node start incl.).** Node's bare start here (\`node -e 0\`, measured
+  alongside) is already above half the reference chain's ADD, so no Node process per call can meet
+  that target. That is why \`bin/cni/ctnet\` is a thin client: the first call starts
+  \`ctnet cni-daemon\` itself and every later call goes through it (the rows with cni-daemon, and
+  containerd's RunPodSandbox row, which is measured that way with no setup step).
 
 ## Attach and detach against the number of attached containers
 
