@@ -1,7 +1,7 @@
 // Test fixtures for overlay networks: three host namespaces on an underlay segment, an etcd member in
 // each (listening only inside the lab), ctnet per host (its own CTNET_ROOT and CTNET_HOST_NETNS).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -69,8 +69,19 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
       etcd[i] = startEtcdMember(lab, i, 'existing');
     },
     close() {
+      // Containers go as a user removes them (processes, namespaces, cgroups); what a failed test left
+      // beyond that is killed and removed by hand.
+      for (const i of lab.hosts.keys()) {
+        const ids = o.ctnet(i, ['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+        if (ids.length) o.ctnet(i, ['rm', '-f', ...ids]);
+      }
       killProcessesMentioning(lab.work);
-      for (const h of lab.hosts) for (const ns of containerNamespacesOf(h.root)) spawnSync('ip', ['netns', 'del', ns]);
+      for (const h of lab.hosts) {
+        for (const c of containersOf(h.root)) {
+          if (c.netns) spawnSync('ip', ['netns', 'del', c.netns]);
+          for (const dir of cgroupDirsOf(c.id)) try { rmdirSync(dir); } catch { /* gone, or busy */ }
+        }
+      }
       destroyOverlayLab(lab, etcd);
     },
   };
@@ -83,15 +94,20 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
   return o;
 }
 
-/** The container namespaces a host's state names (a failed test may leave containers running). */
-function containerNamespacesOf(root) {
+/** The containers a host's state names (a failed test may leave some running). */
+function containersOf(root) {
   if (!existsSync(join(root, 'ctnet.db'))) return [];
   const db = new Database(join(root, 'ctnet.db'), { readonly: true });
   try {
-    return db.prepare('SELECT netns FROM containers WHERE netns IS NOT NULL').all().map((r) => r.netns);
+    return db.prepare('SELECT id, netns FROM containers').all();
   } finally {
     db.close();
   }
+}
+
+/** A container's cgroup directories, one per v1 hierarchy (or the v2 one). */
+function cgroupDirsOf(id) {
+  return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'ctnet', id)).concat(join('/sys/fs/cgroup', 'ctnet', id)).filter(existsSync);
 }
 
 function etcdHealthy(lab, i) {
