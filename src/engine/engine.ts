@@ -15,6 +15,7 @@ import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
 import type { ClusterConfig } from '../store/cluster.js';
+import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 
 /** ctnet's library API: one object per host namespace and state directory. */
 export class Engine {
@@ -38,7 +39,7 @@ export class Engine {
    * (a block of its subnet leased, bridge and VXLAN device). Names of local networks cost nothing.
    */
   async prepareNetwork(network: string | undefined): Promise<void> {
-    if (network && !['none', 'host'].includes(network) && !network.startsWith('container:')) await ensureOverlayHere(this.ctx, network);
+    if (network && !RESERVED_NETWORK_NAMES.includes(network) && !network.startsWith('container:')) await ensureOverlayHere(this.ctx, network);
   }
 
   /** `network rm` of either kind (an overlay's block goes back to the cluster). Returns warnings. */

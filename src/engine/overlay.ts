@@ -11,6 +11,8 @@ import type { NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { createNetwork, findNetwork, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { validateName } from './validate.js';
+import { DEFAULT_NETWORK } from '../names.js';
+import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 
 /**
  * Overlay networks: one network across the hosts of a cluster (flannel's model). The network and
@@ -113,6 +115,9 @@ export async function hostLease(ctx: EngineContext): Promise<string> {
 /** `network create NAME --driver overlay --subnet CIDR [-o block=PREFIX]`: cluster-wide, then this host's part. */
 export async function createOverlayNetwork(ctx: EngineContext, req: CreateNetworkRequest): Promise<NetworkRecord> {
   validateName('network', req.name);
+  if ([DEFAULT_NETWORK.name, ...RESERVED_NETWORK_NAMES].includes(req.name)) {
+    throw new InvalidArgumentError(`network name ${req.name} is reserved (Docker's ${req.name} network or mode); pick another name for the overlay`);
+  }
   const config = requireCluster(ctx);
   if (req.subnet === undefined) throw new InvalidArgumentError('--driver overlay needs --subnet: the whole network\'s addresses across hosts, e.g. --subnet 10.42.0.0/16');
   const subnet = parseSubnet(req.subnet);
@@ -144,7 +149,8 @@ export async function createOverlayNetwork(ctx: EngineContext, req: CreateNetwor
 export async function ensureOverlayHere(ctx: EngineContext, name: string, local: LocalChoices = {}): Promise<boolean> {
   if (ctx.store.findNetwork(name)) return true;
   const config = clusterConfig(ctx);
-  if (!config) return false;
+  // The default network is this host's own (made on first use): never a question for etcd.
+  if (!config || name === DEFAULT_NETWORK.name) return false;
   const cluster = await openCluster(ctx, config);
   try {
     const def = await cluster.getNetwork(name);
