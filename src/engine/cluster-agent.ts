@@ -6,6 +6,7 @@ import { DnsView } from '../store/dns-view.js';
 import type { NetworkRecord, OverlayPeer, RemoteEndpoint } from '../store/store.js';
 import type { IPv4 } from '../addr/family.js';
 import type { Op } from '../plan/ops.js';
+import type { Route } from '../kernel/netlink/rtnl.js';
 import type { EngineContext } from './context.js';
 import { clusterConfig, LEASE } from './cluster-membership.js';
 
@@ -105,10 +106,14 @@ export class ClusterAgent {
     }
     const leaseId = await this.ensureLease();
     const overlays = this.ctx.store.listNetworks().filter((n) => n.overlay && n.state === 'ready');
+    if (!overlays.length) return;
     const [blocks, endpoints] = await Promise.all([this.cluster.allBlocks(), this.cluster.endpoints()]);
+    // Read once per pass, whatever the number of networks: which containers run, which routes the kernel has.
+    const running = new Set(this.ctx.store.listContainers().filter((c) => c.state === 'running' || c.kind !== 'process').map((c) => c.id));
+    const routes = this.ctx.kernel().rtnl().listRoutes();
     for (const net of overlays) {
-      await this.publishLocal(net, leaseId);
-      this.programPeers(net, blocks);
+      await this.publishLocal(net, running, leaseId);
+      this.programPeers(net, blocks, routes);
       this.followNames(net, endpoints);
     }
   }
@@ -144,24 +149,23 @@ export class ClusterAgent {
   }
 
   /** This host's running containers on `net`, with their names, for the other hosts' DNS. */
-  private async publishLocal(net: NetworkRecord, leaseId: string): Promise<void> {
+  private async publishLocal(net: NetworkRecord, running: ReadonlySet<string>, leaseId: string): Promise<void> {
     const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
-    const running = new Map(this.ctx.store.listContainers().map((c) => [c.id, c.state === 'running' || c.kind !== 'process']));
     const mine: ClusterEndpoint[] = this.ctx.store.endpointsOn(net.id)
-      .filter((e) => running.get(e.containerId))
+      .filter((e) => running.has(e.containerId))
       .map((e) => ({ network: net.name, host: o.host, name: e.containerName, aliases: e.aliases, ip: e.ip }));
     await this.cluster.setEndpoints(net.name, mine, leaseId);
   }
 
   /** One route, neighbour and FDB entry per remote block; those of blocks gone from etcd are removed. */
-  private programPeers(net: NetworkRecord, blocks: readonly BlockLease[]): void {
+  private programPeers(net: NetworkRecord, blocks: readonly BlockLease[], routes: readonly Route[]): void {
     const o = net.overlay as NonNullable<NetworkRecord['overlay']>;
     const want: OverlayPeer[] = blocks
       .filter((b) => b.network === net.name && b.host !== o.host)
       .map((b) => ({ block: b.block, host: b.host, vtepMac: b.vtepMac, underlay: b.underlay }));
     // What the kernel lost (a reboot, a device made again) is programmed again: only peers whose route is there count as had.
     const dev = this.ctx.kernel().rtnl().findLink(o.device);
-    const routed = new Set(this.ctx.kernel().rtnl().listRoutes().filter((r) => r.oif === dev?.index && r.dstLen > 0).map((r) => `${r.dst}/${r.dstLen}`));
+    const routed = new Set(routes.filter((r) => r.oif === dev?.index && r.dstLen > 0).map((r) => `${r.dst}/${r.dstLen}`));
     const have = this.ctx.store.overlayPeers(net.id).filter((p) => routed.has(p.block));
     const same = (a: OverlayPeer, b: OverlayPeer): boolean => a.block === b.block && a.vtepMac === b.vtepMac && a.underlay === b.underlay;
     const inGrace = Date.now() < this.graceUntil;
