@@ -1,5 +1,6 @@
 // Bundles the CLI and the CNI plugin, each into one file: loading ~30 modules one by one cost ~35 ms of every command's start.
 // The native modules stay external; a `require` is provided for the CommonJS dependencies.
+import { copyFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -14,6 +15,8 @@ const common = {
 
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli/ctnet.mjs' });
 await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/ctnet-cni.mjs' });
-await build({ ...common, entryPoints: ['src/sandbox/init-main.ts'], outfile: 'dist/cli/ctnet-init.mjs' });
 await build({ ...common, entryPoints: ['src/dns/main.ts'], outfile: 'dist/cli/ctnet-dns.mjs' });
 await build({ ...common, entryPoints: ['src/cli/cluster-agent-main.ts'], outfile: 'dist/cli/ctnet-cluster.mjs' });
+// The container side (ctnet-init, ctnet-enter) is Perl, found beside the bundles (src/sandbox/script.ts).
+copyFileSync('src/sandbox/ctnet-sandbox.pl', 'dist/cli/ctnet-sandbox.pl');
+rmSync('dist/cli/ctnet-init.mjs', { force: true });

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isAlive } from '../kernel/proc.js';
 import { isExecutableFile } from '../kernel/spawn.js';
@@ -10,13 +9,12 @@ import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
 import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
-import type { Confinement } from '../sandbox/confine.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
-import { forkCommand } from '../sandbox/fork.js';
-import type { InitSpec, SandboxConfig } from '../sandbox/spec.js';
+import { sandboxCommand } from '../sandbox/script.js';
+import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
 import type { EtcFiles } from './etc-files.js';
 import { containerEnv } from './container-env.js';
@@ -38,8 +36,6 @@ export interface SandboxRequest {
 /** The container's files and directories on the host: logs, exit status, its own /etc files, PID 1. */
 export const containerDir = (root: string, id: string): string => join(root, 'containers', id);
 export const pidFileOf = (root: string, id: string): string => join(containerDir(root, id), 'pid');
-
-const INIT_BUNDLE = fileURLToPath(new URL('../cli/ctnet-init.mjs', import.meta.url));
 
 const isDirectory = (path: string): boolean => lookAt(path)?.dir === true;
 
@@ -129,7 +125,7 @@ function writeOwnFiles(dir: string, files: EtcFiles): InitSpec['files'] {
 }
 
 /** Where ctnet-init's spec and the compiled seccomp filter of a container are kept (root only). */
-const specFileOf = (root: string, id: string): string => join(containerDir(root, id), 'init.json');
+const specFileOf = (root: string, id: string): string => join(containerDir(root, id), 'init.spec');
 const seccompFileOf = (root: string, id: string): string => join(containerDir(root, id), 'seccomp.bpf');
 
 /**
@@ -167,19 +163,16 @@ function confinementOf(root: string, c: ProcessContainer, compile: boolean): Con
 }
 
 /**
- * The command line that starts a container: ctnet-fork makes the PID namespace and forks its PID 1,
- * which `unshare` moves into new mount and IPC namespaces and replaces with ctnet-init, which
- * becomes the command. ctnet-fork waits and exits as the command did. The spec goes in a file
- * readable by root only: a command line is readable by every user (`ps`), and it holds the environment.
- */
-/**
  * What starting a container's process comes to, as one shell line for --explain: in its network and
- * a new UTS namespace (the hostname set), ctnet-fork makes the PID namespace, unshare the mount and IPC
- * ones, and ctnet-init (PID 1) builds the filesystem from init.json, confines and execs the command.
+ * a new UTS namespace (the hostname set), ctnet-init (Perl) makes the PID namespace and forks its
+ * PID 1, which makes the mount and IPC namespaces, builds the filesystem from init.spec, confines
+ * itself and execs the command; the first process waits and exits as the command did. The spec
+ * goes in a file readable by root only: a command line is readable by every user (`ps`), and it
+ * holds the environment.
  */
 export function startCommandLine(root: string, c: ProcessContainer): string {
   const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return `ip netns exec ${c.netns} unshare --uts --pid --fork --mount --propagation private --ipc -- ${process.execPath} ${INIT_BUNDLE} ${specFileOf(root, c.id)}`
+  return `ip netns exec ${c.netns} unshare --uts -- ${sandboxCommand('init', [specFileOf(root, c.id)]).join(' ')}`
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
@@ -205,8 +198,8 @@ export function launchCommand(root: string, c: ProcessContainer, files: EtcFiles
     terminal,
   };
   const specFile = specFileOf(root, c.id);
-  writePrivateFile(specFile, JSON.stringify(spec));
-  return forkCommand(['unshare', '--mount', '--propagation', 'private', '--ipc', '--', process.execPath, INIT_BUNDLE, specFile]);
+  writePrivateFile(specFile, encodeInitSpec(spec));
+  return sandboxCommand('init', [specFile]);
 }
 
 /** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */

@@ -18,17 +18,7 @@ interface Libc {
   flock(fd: number, op: number): number;
   fcntl(fd: number, cmd: number, ...args: unknown[]): number;
   pthread_sigmask(how: number, set: Buffer | null, old: Buffer | null): number;
-  chdir(path: string): number;
-  setgroups(size: number, list: Uint32Array | null): number;
-  setgid(gid: number): number;
-  setuid(uid: number): number;
-  execve(path: string, argv: (string | null)[], envp: (string | null)[]): number;
-  signal(sig: number, handler: number): number;
   syscall(nr: number, ...args: unknown[]): number;
-  prctl(option: number, arg2: number, arg3: number, arg4: number, arg5: number): number;
-  setsid(): number;
-  openat(dirfd: number, path: string, flags: number, mode: number): number;
-  mkdirat(dirfd: number, path: string, mode: number): number;
   ioctl(fd: number, request: number, arg: Buffer | null): number;
   getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
   setxattr(path: string, name: string, value: string, size: number, flags: number): number;
@@ -55,18 +45,7 @@ export function libc(): Libc {
     flock: lib.func('int flock(int fd, int op)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
     pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, _Out_ void *old)'),
-    chdir: lib.func('int chdir(const char *path)'),
-    setgroups: lib.func('int setgroups(size_t size, const uint32_t *list)'),
-    setgid: lib.func('int setgid(uint32_t gid)'),
-    setuid: lib.func('int setuid(uint32_t uid)'),
-    execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
-    // The handler as a number: SIG_DFL is 0.
-    signal: lib.func('intptr_t signal(int sig, intptr_t handler)'),
     syscall: lib.func('long syscall(long nr, ...)'),
-    prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
-    setsid: lib.func('int setsid(void)'),
-    openat: lib.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
-    mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ void *len)'),
     setxattr: lib.func('int setxattr(const char *path, const char *name, const char *value, size_t size, int flags)'),
@@ -97,10 +76,6 @@ export function check(result: number, what: string): number {
 export const EINTR = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWUTS = 0x04000000;
-export const CLONE_NEWCGROUP = 0x02000000;
-export const MS_NOSUID = 2;
-export const MS_NODEV = 4;
-export const MS_NOEXEC = 8;
 export const MS_BIND = 4096;
 export const MS_REC = 16384;
 export const MS_SHARED = 1 << 20;
@@ -146,11 +121,6 @@ export function setCloexec(fd: number): void {
   libc().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);
 }
 
-/** The opposite, for standard streams a process hands to the program it becomes (Node marks them close-on-exec). */
-export function clearCloexec(fd: number): void {
-  libc().fcntl(fd, F_SETFD, 'int', 0);
-}
-
 /** Sets an extended attribute (a `trusted.` one: only root reads or writes it). */
 export function setXattr(path: string, name: string, value: string): void {
   check(libc().setxattr(path, name, value, Buffer.byteLength(value), 0), `marking ${path}`);
@@ -161,9 +131,4 @@ export function getXattr(path: string, name: string): string | undefined {
   const buf = Buffer.alloc(256);
   const n = libc().getxattr(path, name, buf, buf.length);
   return n < 0 ? undefined : buf.subarray(0, n).toString();
-}
-
-/** The address of a buffer's memory, for structures that point at other memory (struct sock_fprog). */
-export function addressOf(buf: Buffer): bigint {
-  return BigInt(koffi.address(buf) as bigint);
 }

@@ -1,5 +1,4 @@
 import type { Limits } from '../kernel/cgroups.js';
-import type { Confinement } from './confine.js';
 import type { UserSpec, Volume } from './options.js';
 import type { SecurityConfig } from './security.js';
 
@@ -18,6 +17,15 @@ export interface SandboxConfig {
   security?: SecurityConfig;
 }
 
+/** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */
+export interface Confinement {
+  /** The capabilities kept, as capset's two words; null: every capability ctnet has (--privileged). */
+  capabilities: [number, number] | null;
+  noNewPrivileges: boolean;
+  /** A compiled filter (struct sock_filter[], written by kernel/seccomp.ts); null: none. */
+  seccompFile: string | null;
+}
+
 /** A file of the container's own, bind-mounted over the path the container sees. */
 export interface OwnFile {
   path: string;
@@ -25,9 +33,9 @@ export interface OwnFile {
 }
 
 /**
- * Everything the container's first process (ctnet-init) needs to turn itself into the container:
- * a JSON file readable by root only (it holds the environment), so a restart by the supervisor
- * repeats exactly the same setup.
+ * Everything the container's first process (ctnet-init, src/sandbox/ctnet-sandbox.pl) needs to turn
+ * itself into the container: a file readable by root only (it holds the environment), so a restart
+ * by the supervisor repeats exactly the same setup.
  */
 export interface InitSpec {
   command: string[];
@@ -53,4 +61,37 @@ export interface InitSpec {
   hide: string[];
   /** Standard input is a pseudo-terminal of the container's own, to become its controlling terminal (run -t). */
   terminal: boolean;
+}
+
+const flag = (b: boolean): string[] => [b ? '1' : '0'];
+
+/**
+ * The spec as ctnet-init reads it without a JSON parser (perl-base has none): NUL-terminated
+ * strings, each field as its name, the number of values, then the values. No value can hold a
+ * NUL: they are paths, arguments and environment entries, which the kernel ends at one too.
+ */
+export function encodeInitSpec(spec: InitSpec): Buffer {
+  const fields: [string, string[]][] = [
+    ['command', spec.command],
+    ['env', Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)],
+    ['rootfs', spec.rootfs === null ? [] : [spec.rootfs]],
+    ['cwd', [spec.cwd]],
+    ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
+    ['tmpfs', spec.tmpfs],
+    ['files', spec.files.flatMap((f) => [f.path, f.source])],
+    ['user', spec.user ? [String(spec.user.uid), String(spec.user.gid)] : []],
+    ['cgroup', spec.cgroupProcs],
+    ['pidfile', [spec.pidFile]],
+    ['init', flag(spec.init)],
+    ['hostmntns', [String(spec.hostMountNs)]],
+    ['privileged', flag(spec.privileged)],
+    ['caps', spec.security.capabilities ? spec.security.capabilities.map(String) : []],
+    ['nnp', flag(spec.security.noNewPrivileges)],
+    ['seccomp', spec.security.seccompFile === null ? [] : [spec.security.seccompFile]],
+    ['hide', spec.hide],
+    ['terminal', flag(spec.terminal)],
+  ];
+  const strings = fields.flatMap(([name, values]) => [name, String(values.length), ...values]);
+  if (strings.some((s) => s.includes('\0'))) throw new Error('a container setting holds a NUL byte');
+  return Buffer.from(strings.map((s) => `${s}\0`).join(''));
 }

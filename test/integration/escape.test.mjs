@@ -209,7 +209,7 @@ test("a secret given with -e is on no command line another user's ps can read", 
     assert.equal(seen.length, 1, `only the decoy (the control) shows it: ${seen.join(' | ')}`);
     assert.match(seen[0], /^sh -c sleep 30/);
     const c = lab.json(['inspect', 'secretive']);
-    const spec = join(lab.root, 'containers', c.Id, 'init.json');
+    const spec = join(lab.root, 'containers', c.Id, 'init.spec');
     assert.equal(statSync(spec).mode & 0o777, 0o600);
     assert.match(readFileSync(spec, 'utf8'), new RegExp(secret), 'the spec file is where it went');
     assert.match(lab.ok(['exec', 'secretive', '--', 'sh', '-c', 'echo $DB_PASSWORD']), new RegExp(secret));

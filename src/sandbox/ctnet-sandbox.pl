@@ -1,0 +1,506 @@
+# ctnet's container-side processes, in Perl: Debian's perl-base is always installed, a Perl
+# process starts in a few milliseconds (a second Node start cost ~100 ms of every `run`), it is
+# single-threaded (it may enter a mount namespace, which Node cannot), and nothing of it needs to
+# exist inside the container's root.
+#
+#   perl ctnet-sandbox.pl init ARCH SPEC    a container's start (ctnet-init, see src/engine/sandbox.ts)
+#   perl ctnet-sandbox.pl enter ARCH ...    `ctnet exec` (ctnet-enter, see src/sandbox/enter.ts)
+#
+# Both end by confining themselves the same way (user, bounding set, capabilities,
+# no-new-privileges, seccomp) and becoming the command with execve.
+#
+# perl's syscall() passes a value that has been a number as an integer and anything else as a
+# pointer to its bytes: numbers are made with 0 + ..., paths are never compared as numbers.
+use strict;
+
+my %NR = (
+  x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
+    readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
+    setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
+    fcntl => 72 },
+  arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
+    readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
+    setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
+    fcntl => 25 },
+);
+
+my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
+my $nr = $NR{$ARCH // ''} or do { print STDERR "ctnet: error: ctnet does not know the syscall numbers of $ARCH\n"; exit 125 };
+
+use constant {
+  AT_FDCWD => -100, AT_RECURSIVE => 0x8000,
+  O_WRONLY => 1, O_CREAT => 0100, O_EXCL => 0200, O_NOFOLLOW => 0400000, O_CLOEXEC => 02000000, O_PATH => 010000000,
+  MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS_BIND => 4096, MS_REC => 16384, MS_PRIVATE => 1 << 18,
+  MNT_DETACH => 2, MOUNT_ATTR_RDONLY => 1, MOUNT_ATTR_NODEV => 4,
+  CLONE_NEWNS => 0x20000, CLONE_NEWCGROUP => 0x2000000, CLONE_NEWIPC => 0x8000000, CLONE_NEWPID => 0x20000000,
+  PR_SET_PDEATHSIG => 1, PR_CAPBSET_DROP => 24, PR_SET_NO_NEW_PRIVS => 38, PR_CAP_AMBIENT => 47, PR_CAP_AMBIENT_CLEAR_ALL => 4,
+  TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3,
+};
+
+# Where a failure is reported: standard error, and for init also the readiness pipe, which `run -d` reads.
+my $ready;
+my $WHO = $MODE eq 'enter' ? 'exec: ' : '';
+
+sub fail {
+  my ($message, $code) = @_;
+  my $line = "ctnet: error: $WHO$message\n";
+  print STDERR $line;
+  syswrite($ready, $line) if $ready;
+  exit($code // ($MODE eq 'enter' ? 126 : 125));
+}
+
+# A Perl error (a bug of this program) is reported as a setup failure, not lost on standard error.
+$SIG{__DIE__} = sub { return if $^S; my $m = $_[0]; chomp($m); fail("container setup failed: $m"); };
+
+sub errno_name {
+  my ($name) = grep { $!{$_} } keys %!;
+  return $name // "errno " . (0 + $!);
+}
+
+sub sys {
+  my ($result, $what) = @_;
+  fail("$what: " . errno_name()) if $result < 0;
+}
+
+# Arguments are copied: syscall() writes through its string arguments' buffers and refuses read-only
+# ones such as literals. A call that fills a buffer (capget, readlinkat) calls syscall() itself.
+sub call {
+  my ($name, @args) = @_;
+  return syscall($nr->{$name}, @args);
+}
+
+sub read_file {
+  my ($path) = @_;
+  open(my $f, '<:raw', $path) or fail("reading $path: $!");
+  local $/;
+  my $data = <$f>;
+  close($f);
+  return $data // '';
+}
+
+sub write_file {
+  my ($path, $text) = @_;
+  open(my $f, '>', $path) or fail("writing $path: $!");
+  print $f $text;
+  close($f) or fail("writing $path: $!");
+}
+
+# ---- confinement, shared by init and enter (runc's order) ----------------------------------
+
+sub load_seccomp {
+  my ($filter) = @_;
+  my $prog = pack('S x6 P', length($filter) / 8, $filter); # struct sock_fprog
+  sys(call('seccomp', 1, 0, $prog), 'loading the seccomp filter');
+}
+
+# Becomes the user and gives up what the container may not have: without no-new-privileges the
+# filter goes first, while CAP_SYS_ADMIN still allows loading it; with it, last before execve.
+# $caps: the two capset words kept, or undef (--privileged); $user: [uid, gid] or undef.
+sub confine {
+  my ($caps, $user, $nnp, $filter) = @_;
+  my $last_cap = 0 + read_file('/proc/sys/kernel/cap_last_cap');
+  load_seccomp($filter) if ($filter ne '' && !$nnp);
+  if ($caps) {
+    for my $c (0 .. $last_cap) {
+      next if ($caps->[$c >> 5] >> ($c & 31)) & 1;
+      sys(call('prctl', PR_CAPBSET_DROP, $c, 0, 0, 0), "dropping capability $c from the bounding set");
+    }
+  }
+  if ($user) {
+    my ($uid, $gid) = (0 + $user->[0], 0 + $user->[1]);
+    sys(call('setgroups', 1, pack('L', $gid)), 'setting groups');
+    sys(call('setgid', $gid), "setting gid $gid");
+    sys(call('setuid', $uid), "setting uid $uid");
+  }
+  # A user other than root has no capabilities left after setuid, and gets none from execve.
+  if ($caps && (!$user || $user->[0] == 0)) {
+    my $hdr = pack('LL', 0x20080522, 0);
+    my $data = "\0" x 24;
+    sys(syscall($nr->{capget}, $hdr, $data), 'reading capabilities');
+    my @d = unpack('L6', $data);
+    # A container cannot be given more than ctnet has; inheritable stays empty (CVE-2022-24769).
+    my ($w0, $w1) = ($caps->[0] & $d[1], $caps->[1] & $d[4]);
+    sys(call('capset', $hdr, pack('L6', $w0, $w0, 0, $w1, $w1, 0)), 'setting capabilities');
+  }
+  sys(call('prctl', PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'clearing ambient capabilities');
+  if ($nnp) {
+    sys(call('prctl', PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'setting no-new-privileges');
+    load_seccomp($filter) if $filter ne '';
+  }
+}
+
+sub caps_of { my ($w0, $w1) = @_; return $w0 eq '-' ? undef : [0 + $w0, 0 + $w1]; }
+
+# ---- enter: `ctnet exec` -------------------------------------------------------------------
+
+# Joins a running container's cgroups, then every namespace of its PID 1 and its root and
+# working directory, forks once so the command is in the container's PID namespace, confines
+# itself as the container's first process was, and becomes the command.
+sub enter {
+  my ($pid, $uid, $gid, $cap0, $cap1, $nnp, $filter_file, $ncg) = splice(@ARGV, 0, 8);
+  my @procs = splice(@ARGV, 0, $ncg);
+  for my $p (@procs) { open(my $f, '>>', $p) or fail("$p: $!", 126); print $f "$$\n"; close($f) or fail("$p: $!", 126); }
+  my $filter = $filter_file ne '' ? read_file($filter_file) : '';
+  my @ns = map { open(my $fh, '<', "/proc/$pid/ns/$_") or fail("/proc/$pid/ns/$_: $!", 126); $fh } qw(cgroup ipc uts net pid mnt);
+  open(my $root, '<', "/proc/$pid/root") or fail("/proc/$pid/root: $!", 126);
+  open(my $wd, '<', "/proc/$pid/cwd") or fail("/proc/$pid/cwd: $!", 126);
+  for my $fh (@ns) { call('setns', fileno($fh), 0) == 0 or fail("setns: $!", 126); }
+  call('fchdir', fileno($root)) == 0 or fail("fchdir: $!", 126);
+  my $dot = '.';
+  call('chroot', $dot) == 0 or fail("chroot: $!", 126);
+  call('fchdir', fileno($wd)) == 0 or chdir('/');
+  close($_) for (@ns, $root, $wd);
+  my $child = fork() // fail("fork: $!", 126);
+  if ($child) {
+    $SIG{INT} = $SIG{QUIT} = 'IGNORE';
+    $SIG{TERM} = $SIG{HUP} = sub { kill($_[0], $child); };
+    while (waitpid($child, 0) != $child) {}
+    exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);
+  }
+  confine(caps_of($cap0, $cap1), $uid eq '-' ? undef : [$uid, $gid], $nnp, $filter);
+  exec { $ARGV[0] } @ARGV;
+  my ($err, $code) = ("$!", $!{ENOENT} ? 127 : 126);
+  fail("cannot run $ARGV[0]: $err", $code);
+}
+
+# ---- init: a container's start -------------------------------------------------------------
+
+# The spec ctnet wrote (0600, in the container's state directory: never on a command line, where
+# every user could read its environment): NUL-terminated strings, each field as its name, the
+# number of values and the values (see encodeInitSpec in src/sandbox/spec.ts).
+sub read_spec {
+  my @f = split(/\0/, read_file($_[0]), -1);
+  pop(@f);
+  my %spec;
+  while (@f) {
+    my ($key, $n) = splice(@f, 0, 2);
+    $spec{$key} = [splice(@f, 0, $n)];
+  }
+  return \%spec;
+}
+
+my $S; # the spec
+sub one { return $S->{$_[0]}[0] // ''; }
+sub flag { return one($_[0]) eq '1'; }
+
+# Docker's masked paths (oci defaults): files of the kernel a container has no business reading.
+my @MASKED_PATHS = qw(/proc/asound /proc/acpi /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list
+  /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap);
+# Docker's read-only paths: the kernel's knobs (sysctls, sysrq, IRQs), readable but not writable.
+my @READONLY_PATHS = qw(/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger);
+# The devices every container gets (runc's defaults, without the host's others), bound from the host's /dev.
+my @DEVICES = qw(null zero full random urandom tty);
+my $DEV_TMPFS = 'mode=755,size=65536k';
+
+sub mnt {
+  my ($source, $target, $fstype, $flags, $data) = @_;
+  sys(call('mount', $source, $target, $fstype // 0, 0 + $flags, $data // 0), 'mounting ' . ($fstype // $source) . " on $target");
+}
+
+sub bind_mount { mnt($_[0], $_[1], undef, MS_BIND | MS_REC); }
+
+# Sets and clears mount attributes of the mount at $path (with $tree, of every mount below it too): mount_setattr, Linux 5.12.
+sub set_mount_attrs {
+  my ($path, $set, $clear, $tree) = @_;
+  my $attr = pack('QQQQ', $set, $clear, 0, 0); # struct mount_attr
+  sys(call('mount_setattr', AT_FDCWD, $path, $tree ? AT_RECURSIVE : 0, $attr, 32), "changing the mount flags of $path");
+}
+
+sub read_only_tree { set_mount_attrs($_[0], MOUNT_ATTR_RDONLY, 0, 1); }
+
+# A bind of a source in the read-only host tree is born read-only too: a writable one is made so, at its top.
+sub bind_writable {
+  bind_mount($_[0], $_[1]);
+  set_mount_attrs($_[1], 0, MOUNT_ATTR_RDONLY, 0);
+}
+
+sub fd_path { return "/proc/self/fd/$_[0]"; }
+
+sub close_fd { call('close', 0 + $_[0]); }
+
+# An O_PATH descriptor of $path: a handle that mounts can use through /proc/self/fd without opening the file.
+sub open_path {
+  my ($path) = @_;
+  my $fd = call('openat', AT_FDCWD, $path, O_PATH | O_CLOEXEC, 0);
+  sys($fd, "opening $path");
+  return $fd;
+}
+
+# A path inside the rootfs, created when missing (a directory, or an empty file for a file mount),
+# walked one component at a time from a descriptor of the root with O_NOFOLLOW, and returned as a
+# descriptor: what gets mounted is what was checked, whatever the container changes meanwhile
+# (runc's fix for CVE-2021-30465). A symbolic link on the way is refused: one pointing outside
+# would make ctnet mount over host files.
+sub open_in_root {
+  my ($root_fd, $path, $kind) = @_;
+  my @parts = grep { $_ ne '' } split(m{/}, $path);
+  my $parent = -1;
+  my $dot = '.';
+  my $dir = call('openat', $root_fd, $dot, O_PATH | O_CLOEXEC, 0);
+  sys($dir, 'opening the rootfs');
+  for my $i (0 .. $#parts) {
+    my $part = $parts[$i];
+    my $last = $i == $#parts;
+    my $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if ($fd < 0 && $!{ENOENT}) {
+      if ($last && $kind eq 'file') {
+        my $created = call('openat', $dir, $part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        sys($created, "creating $path in the rootfs");
+        close_fd($created);
+      } else {
+        sys(call('mkdirat', $dir, $part, 0755), "creating $path in the rootfs");
+      }
+      $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    }
+    sys($fd, "opening $path in the rootfs");
+    close_fd($parent) if $parent >= 0;
+    ($parent, $dir) = ($dir, $fd);
+    # readlinkat on the descriptor itself succeeds for a symbolic link only.
+    my ($empty, $target) = ('', "\0" x 4096);
+    if (syscall($nr->{readlinkat}, $fd, $empty, $target, 4096) >= 0) {
+      close_fd($fd);
+      close_fd($parent);
+      fail("$path in the rootfs goes through the symbolic link " . join('/', @parts[0 .. $i]) . '; ctnet does not follow links when it mounts; make it a directory');
+    }
+  }
+  return ($parent, $parts[-1], $dir);
+}
+
+# Mounts onto a path of the rootfs through a descriptor of it. A magic link (/proc/self/fd/N)
+# leads to what the descriptor holds, not to what is mounted on it since: $configure gets the new
+# mount through its name looked up again in the held parent (a mount point cannot be renamed).
+sub mount_in_root {
+  my ($root_fd, $path, $kind, $do_mount, $configure) = @_;
+  my ($parent, $name, $fd) = open_in_root($root_fd, $path, $kind);
+  $do_mount->(fd_path($fd));
+  if ($configure) {
+    my $mounted = call('openat', $parent, $name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    sys($mounted, "opening $path in the rootfs");
+    $configure->(fd_path($mounted));
+    close_fd($mounted);
+  }
+  close_fd($fd);
+  close_fd($parent);
+}
+
+# The network namespace's own sysfs (what /sys/class/net shows), read-only unless privileged.
+sub sysfs {
+  my ($target, $writable) = @_;
+  # EBUSY: this very sysfs is mounted there already (started under ip netns exec): keep it.
+  if (call('mount', 'sysfs', $target, 'sysfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 0) < 0 && !$!{EBUSY}) {
+    sys(-1, "mounting sysfs on $target");
+  }
+  read_only_tree($target) unless $writable;
+}
+
+# A target under one of the container's tmpfs mounts (its own /run included) can be made; the rest of the host's tree is read-only.
+sub under_tmpfs {
+  my ($path) = @_;
+  return scalar grep { index($path, "$_/") == 0 } (@{ $S->{tmpfs} }, '/run');
+}
+
+# Host files a container's mounts come from, opened before any mount can hide them.
+my (%SOURCES, %DEVICE_FDS);
+
+sub open_sources {
+  my @paths = ((map { $S->{files}[2 * $_ + 1] } 0 .. @{ $S->{files} } / 2 - 1), (map { $S->{volumes}[3 * $_] } 0 .. @{ $S->{volumes} } / 3 - 1));
+  $SOURCES{$_} //= open_path($_) for @paths;
+  return if flag('privileged');
+  $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
+  # run -t: its terminal is also /dev/console, as in Docker, so ttyname(3) finds it inside. Opened by
+  # its name in this mount namespace: the descriptor itself belongs to ctnet's namespace's devpts mount.
+  $DEVICE_FDS{console} = open_path(readlink(fd_path(0))) if flag('terminal');
+}
+
+sub source_of { return fd_path($SOURCES{$_[0]}); }
+
+sub close_sources { close_fd($_) for (values %SOURCES, values %DEVICE_FDS); }
+
+# The tmpfs is nodev: a device node made in it (CAP_MKNOD) cannot be opened; the bound nodes keep the host's devtmpfs flags.
+sub dev_nodes {
+  my ($dev) = @_;
+  for my $name (sort keys %DEVICE_FDS) {
+    write_file("$dev/$name", '');
+    mnt(fd_path($DEVICE_FDS{$name}), "$dev/$name", undef, MS_BIND);
+    set_mount_attrs("$dev/$name", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, 0);
+  }
+  my %links = (fd => '/proc/self/fd', stdin => '/proc/self/fd/0', stdout => '/proc/self/fd/1', stderr => '/proc/self/fd/2', ptmx => 'pts/ptmx');
+  for my $name (sort keys %links) { symlink($links{$name}, "$dev/$name") or fail("linking $dev/$name: $!"); }
+  for my $d (qw(pts shm mqueue)) { mkdir("$dev/$d") or fail("creating $dev/$d: $!"); }
+  mnt('devpts', "$dev/pts", 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
+  mnt('tmpfs', "$dev/shm", 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777');
+  mnt('mqueue', "$dev/mqueue", 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+# /dev: the host's whole /dev for a privileged container (as Docker); otherwise a tmpfs with the
+# harmless devices bound in from the host, its own pseudo-terminals, shared memory and message queues.
+sub own_dev {
+  my ($dev) = @_;
+  return bind_mount('/dev', $dev) if flag('privileged');
+  mnt('tmpfs', $dev, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS);
+  dev_nodes($dev);
+}
+
+# Masked and read-only kernel files, Docker's lists; a privileged container sees them as they are.
+sub protect_kernel_files {
+  for my $path (@MASKED_PATHS) {
+    next unless -e $path;
+    if (-d _) { mnt('tmpfs', $path, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0'); }
+    else { mnt('/dev/null', $path, undef, MS_BIND); }
+  }
+  for my $path (@READONLY_PATHS) {
+    next unless -e $path;
+    bind_mount($path, $path);
+    read_only_tree($path);
+  }
+}
+
+# Covers a host directory with an empty read-only tmpfs (ctnet's state, /run's sockets and namespaces).
+sub hide {
+  mnt('tmpfs', $_[0], 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0,mode=755') if -d $_[0];
+}
+
+# The host's mount of a kernel filesystem, detached before the container's own goes in its place, so no umount can bring it back.
+sub detach { call('umount2', $_[0], MNT_DETACH); } # EINVAL: not a mount point here
+
+sub volumes {
+  my @v = @{ $S->{volumes} };
+  return map { { source => $v[3 * $_], target => $v[3 * $_ + 1], read_only => $v[3 * $_ + 2] eq '1' } } 0 .. @v / 3 - 1;
+}
+
+sub files {
+  my @f = @{ $S->{files} };
+  return map { { path => $f[2 * $_], source => $f[2 * $_ + 1] } } 0 .. @f / 2 - 1;
+}
+
+# Without a rootfs: the host's tree, read-only, with the container's own /proc, /sys, /dev, /run,
+# files, and --tmpfs mounts; ctnet's state directory is covered. Sources are opened first and
+# bound through /proc/self/fd: a tmpfs would otherwise hide a source below it.
+sub host_root_view {
+  my $privileged = flag('privileged');
+  read_only_tree('/');
+  detach('/proc');
+  mnt('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  detach('/sys');
+  sysfs('/sys', $privileged);
+  own_dev('/dev');
+  mnt('tmpfs', '/run', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=755,size=65536k');
+  mnt('tmpfs', $_, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') for @{ $S->{tmpfs} };
+  for my $f (files()) { bind_writable(source_of($f->{source}), $f->{path}) if -e $f->{path}; }
+  for my $v (volumes()) {
+    if (!-e $v->{target}) {
+      fail("mount target $v->{target} does not exist on the host") unless under_tmpfs($v->{target});
+      my $root = open_path('/');
+      my ($parent, undef, $fd) = open_in_root($root, $v->{target}, -d source_of($v->{source}) ? 'dir' : 'file');
+      close_fd($_) for ($fd, $parent, $root);
+    }
+    if ($v->{read_only}) { bind_mount(source_of($v->{source}), $v->{target}); }
+    else { bind_writable(source_of($v->{source}), $v->{target}); }
+    set_mount_attrs($v->{target}, MOUNT_ATTR_NODEV, 0, 1) unless $privileged;
+  }
+  # Last, so no recursive bind copies the cover; a directory the user mounts in on purpose stays.
+  my @chosen = (@{ $S->{tmpfs} }, map { $_->{target} } volumes());
+  for my $path (@{ $S->{hide} }) {
+    hide($path) unless grep { $_ eq $path || index($_, "$path/") == 0 || index($path, "$_/") == 0 } @chosen;
+  }
+}
+
+# With a rootfs: that directory becomes / (pivot_root), with /proc, /sys, /dev, the container's files and mounts.
+sub rootfs_view {
+  my ($root) = @_;
+  my $privileged = flag('privileged');
+  bind_mount($root, $root); # pivot_root needs the new root to be a mount point
+  set_mount_attrs($root, MOUNT_ATTR_NODEV, 0, 1) unless $privileged;
+  my $root_fd = open_path($root);
+  mount_in_root($root_fd, '/proc', 'dir', sub { mnt('proc', $_[0], 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC) });
+  mount_in_root($root_fd, '/sys', 'dir', sub { sysfs($_[0], 1) }, sub { read_only_tree($_[0]) unless $privileged });
+  if ($privileged) { mount_in_root($root_fd, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
+  else { mount_in_root($root_fd, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
+  for my $t (@{ $S->{tmpfs} }) { mount_in_root($root_fd, $t, 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') }); }
+  for my $f (files()) { mount_in_root($root_fd, $f->{path}, 'file', sub { bind_mount(source_of($f->{source}), $_[0]) }); }
+  for my $v (volumes()) {
+    my $set = ($v->{read_only} ? MOUNT_ATTR_RDONLY : 0) | ($privileged ? 0 : MOUNT_ATTR_NODEV);
+    mount_in_root($root_fd, $v->{target}, -d source_of($v->{source}) ? 'dir' : 'file', sub { bind_mount(source_of($v->{source}), $_[0]) },
+      sub { set_mount_attrs($_[0], $set, 0, 1) if $set });
+  }
+  close_fd($root_fd);
+  chdir($root) or fail("entering $root: $!");
+  # The old root is stacked on the new one and then detached: nothing of the host stays reachable.
+  my $dot = '.';
+  sys(call('pivot_root', $dot, $dot), "pivot_root to $root");
+  sys(call('umount2', $dot, MNT_DETACH), 'detaching the old root');
+  chdir('/') or fail("entering /: $!");
+}
+
+# Runs the command in place of this process, searching PATH as execvp does. Returns only by failing.
+sub exec_command {
+  my @command = @_;
+  %ENV = ();
+  for my $kv (@{ $S->{env} }) { my $i = index($kv, '='); $ENV{substr($kv, 0, $i)} = substr($kv, $i + 1); }
+  my @candidates = index($command[0], '/') >= 0 ? ($command[0]) : map { "$_/$command[0]" } grep { $_ ne '' } split(/:/, $ENV{PATH} // '');
+  my $denied;
+  for my $path (@candidates) {
+    exec { $path } @command;
+    if ($!{EACCES}) { $denied = $path; }
+    elsif (!$!{ENOENT} && !$!{ENOTDIR}) { fail("cannot run $path: " . errno_name(), 126); }
+  }
+  fail("cannot run $denied: permission denied", 126) if defined $denied;
+  fail("command $command[0] was not found in the container" . (index($command[0], '/') >= 0 ? '' : ' (PATH)'), 127);
+}
+
+# PID 1 of the new PID namespace: builds the container and becomes its command.
+sub container_init {
+  $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE XFSZ);
+  write_file(one('pidfile'), readlink('/proc/self')); # the host's PID: /proc is still the host's here
+  sys(call('unshare', CLONE_NEWNS | CLONE_NEWIPC), 'making the mount and IPC namespaces');
+  my $slash = '/';
+  sys(call('mount', 0, $slash, 0, MS_REC | MS_PRIVATE, 0), 'making mount propagation private');
+  # A safety net: everything below changes mounts, which must never happen in the host's mount namespace.
+  fail("ctnet-init runs in the host mount namespace; it must run in a mount namespace of its own")
+    if (stat('/proc/self/ns/mnt'))[1] == one('hostmntns');
+  # No controlling terminal: the caller's terminal cannot be driven from inside (TIOCSTI needs it, or CAP_SYS_ADMIN).
+  call('setsid');
+  sys(call('ioctl', 0, TIOCSCTTY, 0), 'taking the pseudo-terminal') if flag('terminal');
+  # First, while the cgroup tree is in reach and writable; 0 is the writer, whatever its PID namespace.
+  write_file($_, '0') for @{ $S->{cgroup} };
+  # Its cgroups are then the root of its own cgroup namespace (/proc/self/cgroup shows /).
+  sys(call('unshare', CLONE_NEWCGROUP), 'making the cgroup namespace') if @{ $S->{cgroup} };
+  my $filter = one('seccomp') ne '' ? read_file(one('seccomp')) : ''; # in ctnet's state directory, hidden below
+  open_sources();
+  if (one('rootfs') ne '') { rootfs_view(one('rootfs')); } else { host_root_view(); }
+  close_sources();
+  protect_kernel_files() unless flag('privileged');
+  confine(caps_of(@{ $S->{caps} } ? @{ $S->{caps} } : ('-', '-')), @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
+  # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.
+  chdir(one('cwd')) or chdir('/');
+  # --init: a shell is PID 1 and runs the command in the foreground (it keeps its standard input and
+  # signal dispositions); while it waits, it reaps every child, orphans included, then exits as the command did.
+  exec_command(flag('init') ? ('/bin/sh', '-c', '"$@"; exit $?', 'ctnet-init', @{ $S->{command} }) : @{ $S->{command} });
+}
+
+# Makes the PID namespace and forks its PID 1, then waits and exits as PID 1 did, the way a shell
+# reports it (128 + signal: util-linux `unshare --fork` says 1 for a SIGKILL, which would hide every
+# OOM kill). TERM, INT, HUP and QUIT do not end it: they are meant for PID 1, which ctnet signals
+# directly. If it is killed, the kernel kills PID 1 too (PR_SET_PDEATHSIG).
+sub init {
+  # The readiness pipe from ctnet (fd 3; Node makes it a socket pair): closed by execve, so its end
+  # tells ctnet the command runs. After a restart by the supervisor, fd 3 is /dev/null.
+  if (open(my $fd3, '>&=', READY_FD)) {
+    if (-p $fd3 || -S $fd3) { $ready = $fd3; fcntl($ready, F_SETFD, FD_CLOEXEC); }
+  }
+  $S = read_spec($ARGV[0] // fail('no spec file given'));
+  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
+  my $pid = fork() // fail("fork: $!");
+  if (!$pid) {
+    call('prctl', PR_SET_PDEATHSIG, 9);
+    container_init();
+  }
+  close($ready) if $ready;
+  $SIG{$_} = sub {} for qw(INT TERM HUP QUIT);
+  while (waitpid($pid, 0) != $pid) {}
+  exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);
+}
+
+if ($MODE eq 'init') { init(); }
+elsif ($MODE eq 'enter') { enter(); }
+else { fail("unknown mode $MODE"); }
