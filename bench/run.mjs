@@ -9,10 +9,11 @@ import { benchCli } from './lib/cli.mjs';
 import { benchCri } from './lib/cri.mjs';
 import { benchFloor } from './lib/floor.mjs';
 import { benchOverlay } from './lib/overlay.mjs';
+import { benchScale } from './lib/scale.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { benchDns } from './lib/dns.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
-import { machine, markdown, svg, table, targets } from './lib/report.mjs';
+import { machine, markdown, scaleSvg, svg, table, targets } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
 import { terminalProgress } from '../dist/cli/progress.js';
 
@@ -32,8 +33,8 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 } }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 } };
+  ? { attach: { sizes: [1, 100], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 }, scale: null }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 }, scale: { total: 10000, networks: 10, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -56,7 +57,10 @@ try {
   const dns = await benchDns(PLAN.dns, log);
   const cri = await benchCri(PLAN.cri, log);
   const overlay = await benchOverlay(PLAN.overlay, log);
-  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, overlay, seconds: (Date.now() - started) / 1000 };
+  // Only in the full run: filling 10,000 containers takes minutes.
+  if (PLAN.scale) log(`${PLAN.scale.total} containers on one host:`);
+  const scale = PLAN.scale ? await benchScale(PLAN.scale, log, asJson ? undefined : terminalProgress(process.stderr)) : null;
+  r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, overlay, scale, seconds: (Date.now() - started) / 1000 };
 } finally {
   deleteAllNetns();
 }
@@ -106,6 +110,12 @@ const summaryJson = {
   overlay_block_lease_p50_ms: round(r.overlay.blockLease?.p50, 1),
   overlay_cross_host_gbps: round(r.overlay.overlayGbps, 2),
   plain_vxlan_gbps: round(r.overlay.plainVxlanGbps, 2),
+  scale_containers: r.scale?.points.at(-1)?.containers ?? null,
+  scale_attach_p50_ms: round(r.scale?.points.at(-1)?.attach.p50, 3),
+  scale_detach_p50_ms: round(r.scale?.points.at(-1)?.detach.p50, 3),
+  scale_ps_ms: round(r.scale?.points.at(-1)?.psMs, 0),
+  scale_network_ls_ms: round(r.scale?.points.at(-1)?.networkLsMs, 0),
+  scale_state_mib: round(r.scale ? r.scale.points.at(-1).stateBytes / 2 ** 20 : null, 1),
   seconds: round(r.seconds, 1),
 };
 r.summary = summaryJson;
@@ -115,6 +125,7 @@ writeFileSync(path('./results/latest.json'), JSON.stringify(r, null, 2) + '\n');
 writeFileSync(path('./results/attach-latency.svg'), svg(r));
 if (!quick) {
   writeFileSync(path('../docs/attach-latency.svg'), svg(r));
+  if (r.scale) writeFileSync(path('../docs/scale.svg'), scaleSvg(r));
   writeFileSync(path('../docs/PERFORMANCE.md'), markdown(r, 'attach-latency.svg'));
 }
 if (asJson) process.stdout.write(JSON.stringify(summaryJson) + '\n');

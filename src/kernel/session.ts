@@ -4,8 +4,16 @@ import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 
 /**
- * The kernel as seen from one host namespace: lazily opened netlink sockets (one per namespace)
- * and one libnftables context, reused for every operation of a command.
+ * How many container namespaces a session keeps a socket and a handle open in. An operation
+ * touches one or two; a long-lived engine (the CNI daemon, the library) touches every container it
+ * ever attaches, and two descriptors each would reach the process's limit (EMFILE) at a few thousand.
+ */
+const OPEN_NAMESPACES = 16;
+
+/**
+ * The kernel as seen from one host namespace: lazily opened netlink sockets (one per namespace, the
+ * host's and the most recently used container namespaces') and one libnftables context, reused for
+ * every operation of a command.
  */
 export class KernelSession {
   private readonly sockets = new Map<string | null, Rtnl>();
@@ -21,10 +29,13 @@ export class KernelSession {
 
   netnsHandle(name: string): NetnsHandle {
     let h = this.handles.get(name);
-    if (!h) {
+    if (h) {
+      this.handles.delete(name); // most recently used last
+    } else {
       h = openNetns(netnsPath(name));
-      this.handles.set(name, h);
+      this.evictBeyond(OPEN_NAMESPACES - 1);
     }
+    this.handles.set(name, h);
     return h;
   }
 
@@ -36,8 +47,18 @@ export class KernelSession {
       const ns = netns ? this.netnsHandle(netns) : this.host;
       r = withNetns(ns, () => new Rtnl(new RtnlSocket(), netns !== undefined));
       this.sockets.set(key, r);
+    } else if (netns) {
+      this.netnsHandle(netns);
     }
     return r;
+  }
+
+  /** Closes the least recently used container namespaces' socket and handle until at most `keep` stay open. */
+  private evictBeyond(keep: number): void {
+    for (const name of this.handles.keys()) {
+      if (this.handles.size <= keep) return;
+      this.forget(name);
+    }
   }
 
   nft(): Nft {

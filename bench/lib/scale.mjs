@@ -1,0 +1,121 @@
+/**
+ * Many containers on one host: containers attached round-robin over several networks (each bridge
+ * stays under the kernel's 1024 ports), and at each checkpoint one more container's attach and
+ * detach, `ctnet ps` and `ctnet network ls` as a user runs them, the state's size and the host memory
+ * the attachments hold. The background containers are network-only (no process): what one running
+ * container's processes cost is measured beside, on a real `run -d`, and multiplied out.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../../dist/index.js';
+import { SETTLE_MS } from './attach.mjs';
+import { deleteNetns, newNetns } from './netns.mjs';
+import { summary, timeMs } from './stats.mjs';
+
+const CTNET = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const memAvailableKiB = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1]);
+
+function treeBytes(dir) {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? treeBytes(p) : e.isFile() ? statSync(p).size : 0;
+  }
+  return total;
+}
+
+/** The proportional memory (PSS) of a process and all its descendants, in KiB. */
+function pssTreeKiB(pid) {
+  const children = (p) => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  let total = 0;
+  for (const stack = [pid]; stack.length;) {
+    const p = stack.pop();
+    try {
+      total += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))[1]);
+    } catch {
+      // ended meanwhile
+    }
+    stack.push(...children(p));
+  }
+  return total;
+}
+
+/** What a running detached container's own processes (supervisor, ctnet-init's parent, the command) hold. */
+function processCostKiB(env) {
+  const ctnet = (args) => spawnSync(process.execPath, [CTNET, ...args], { env, encoding: 'utf8' });
+  const r = ctnet(['run', '-d', '--name', 'mem', '--network', 'none', '--', 'sleep', '600']);
+  if (r.status !== 0) throw new Error(`ctnet run: ${r.stderr}`);
+  try {
+    const c = JSON.parse(ctnet(['inspect', 'mem']).stdout);
+    const inspect = Array.isArray(c) ? c[0] : c;
+    return pssTreeKiB(inspect.State.Pid);
+  } finally {
+    ctnet(['rm', '-f', 'mem']);
+  }
+}
+
+/** plan: { total, networks, checkpoints: [1, ...], samples } */
+export async function benchScale(plan, log, progress) {
+  const hostNs = newNetns('scale');
+  const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-scale-'));
+  const env = { ...process.env, CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs };
+  const engine = new Engine({ root, hostNetns: hostNs });
+  const points = [];
+  let count = 0;
+  const memBefore = memAvailableKiB();
+  const cli = (args) => {
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const [ms, r] = timeMs(() => spawnSync(process.execPath, [CTNET, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }));
+      if (r.status !== 0) throw new Error(`ctnet ${args.join(' ')}: ${r.stderr}`);
+      times.push(ms);
+    }
+    return summary(times).p50;
+  };
+  let processKiB = null;
+  try {
+    for (let n = 0; n < plan.networks; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
+    processKiB = processCostKiB(env);
+    for (const target of plan.checkpoints) {
+      for (; count < target; count++) {
+        engine.attach({ name: `bg${count}`, network: `s${count % plan.networks}` });
+        progress?.report?.(count + 1, plan.total, 'containers');
+      }
+      const attach = [], detach = [];
+      for (let i = 0; i < plan.samples + 3; i++) {
+        await sleep(SETTLE_MS);
+        const name = `m${i}`;
+        const [a] = timeMs(() => engine.attach({ name, network: `s${i % plan.networks}`, publish: [`${20000 + i}:80`] }));
+        const [d] = timeMs(() => engine.detach(name));
+        if (i >= 3) { attach.push(a); detach.push(d); }
+      }
+      const point = {
+        containers: count, attach: summary(attach), detach: summary(detach),
+        psMs: cli(['ps']), networkLsMs: cli(['network', 'ls']),
+        stateBytes: treeBytes(root), kernelKiBPerContainer: count > 0 ? (memBefore - memAvailableKiB()) / count : null,
+      };
+      points.push(point);
+      log(`  ${count} containers: attach p50 ${point.attach.p50.toFixed(2)} ms, detach p50 ${point.detach.p50.toFixed(2)} ms, ps ${point.psMs.toFixed(0)} ms, network ls ${point.networkLsMs.toFixed(0)} ms, state ${(point.stateBytes / 2 ** 20).toFixed(1)} MiB`);
+    }
+  } finally {
+    for (const c of engine.listContainers(true)) engine.detach(c.Id);
+    for (let n = 0; n < plan.networks; n++) {
+      try { engine.removeNetwork(`s${n}`); } catch { /* the namespace goes below */ }
+    }
+    engine.close();
+    deleteNetns(hostNs);
+    rmSync(root, { recursive: true, force: true });
+  }
+  return { networks: plan.networks, points, processKiBPerContainer: processKiB };
+}
