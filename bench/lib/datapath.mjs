@@ -100,7 +100,7 @@ async function ctnetPorts({ seconds, rounds }, log) {
 }
 
 /** The reference portmap plugin: one iptables rule per port in a per-container chain. */
-async function portmapPorts({ seconds, rounds }, log) {
+async function portmapPorts({ seconds, rounds, portmapMany = 1000 }, log) {
   const hostNs = newNetns('pmh');
   const clientNs = newNetns('pmc');
   const ctrNs = newNetns('pmx');
@@ -124,12 +124,14 @@ async function portmapPorts({ seconds, rounds }, log) {
       }
       few.push(connRate(clientNs, 8000, seconds));
       del();
-      add(1000); // the measured port is the last of 1000 rules, as a port published late would be
+      // The quick run leaves this out: the plugin runs iptables once per rule, ~70 s for 1,000 rules and back.
+      if (!portmapMany) continue;
+      add(portmapMany); // the measured port is the last of 1000 rules, as a port published late would be
       many.push(connRate(clientNs, 8000, seconds));
       del();
     }
-    log(`  portmap DNAT: ${median(few).toFixed(0)} conn/s with 10 published ports, ${median(many).toFixed(0)} with 1,000`);
-    return { connPerSec10: median(few), connPerSec1000: median(many) };
+    log(`  portmap DNAT: ${median(few).toFixed(0)} conn/s with 10 published ports${many.length ? `, ${median(many).toFixed(0)} with 1,000` : ''}`);
+    return { connPerSec10: median(few), connPerSec1000: many.length ? median(many) : null };
   } finally {
     if (server) kill(server);
     if (current) try { del(); } catch { /* namespace goes anyway */ }

@@ -29,7 +29,7 @@ export function rows(r) {
     ['CLI rm -f p50', `${fmt(r.cli.rm.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms`],
     ['CLI peak RSS (run -d)', `${fmt(r.cli.peakRssMiB)} MiB`, '', ''],
     ...(r.cli.runPrivileged ? [['CLI run -d --privileged p50 (no confinement)', `${fmt(r.cli.runPrivileged.p50)} ms`, `confined: ${fmt(r.cli.run.p50)} ms`, `confinement +${fmt(r.cli.run.p50 - r.cli.runPrivileged.p50)} ms`]] : []),
-    ['DNAT conn/s, 10 -> 10,000 ports', `${fmt(r.datapath.ctnet.connPerSec10, 0)} -> ${fmt(r.datapath.ctnet.connPerSec10000, 0)}`, r.datapath.portmap ? `portmap 10 -> 1,000: ${fmt(r.datapath.portmap.connPerSec10, 0)} -> ${fmt(r.datapath.portmap.connPerSec1000, 0)}` : '-', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}% / ${r.datapath.portmap ? fmt((100 * r.datapath.portmap.connPerSec1000) / r.datapath.portmap.connPerSec10, 0) : '-'}%`],
+    ['DNAT conn/s, 10 -> 10,000 ports', `${fmt(r.datapath.ctnet.connPerSec10, 0)} -> ${fmt(r.datapath.ctnet.connPerSec10000, 0)}`, r.datapath.portmap ? `portmap 10 -> 1,000: ${fmt(r.datapath.portmap.connPerSec10, 0)} -> ${fmt(r.datapath.portmap.connPerSec1000, 0)}` : '-', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}% / ${r.datapath.portmap?.connPerSec1000 ? fmt((100 * r.datapath.portmap.connPerSec1000) / r.datapath.portmap.connPerSec10, 0) : '-'}%`],
   ];
   if (r.datapath.ctnet.publishedThroughputGbps) out.push(['throughput via published port', `${fmt(r.datapath.ctnet.publishedThroughputGbps, 2)} Gbit/s`, '', '']);
   if (r.datapath.throughput) {
