@@ -1,4 +1,4 @@
-import { KernelError } from '../errors.js';
+import { ConflictError, KernelError } from '../errors.js';
 import { attachDeviceProgram } from '../kernel/bpf.js';
 import { setXattr } from '../kernel/libc.js';
 import { createNamedNetns, deleteNamedNetns, netnsExists, withNetns } from '../kernel/netns.js';
@@ -8,6 +8,9 @@ import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
 import { makeCgroupDirs, removeContainerCgroup, writeCgroupFiles } from '../kernel/cgroups.js';
 import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
+
+/** What the kernel says when a bridge has no free port (BR_MAX_PORTS, 1024 with its own). */
+const EXFULL = 54;
 
 /**
  * Binds plans to the kernel: each operation a planner returns becomes the kernel calls of one
@@ -31,7 +34,14 @@ export class KernelApplier implements Applier {
         return;
       case 'veth.add': {
         const peerNs = this.kernel.netnsHandle(op.peerNetns);
-        this.kernel.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
+        try {
+          this.kernel.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
+        } catch (err) {
+          if (op.master && err instanceof KernelError && err.errno === EXFULL) {
+            throw new ConflictError(`bridge ${op.master} has 1,023 ports, the most a Linux bridge holds (Docker's limit too); put further containers on another network`);
+          }
+          throw err;
+        }
         return;
       }
       case 'macvlan.add': {

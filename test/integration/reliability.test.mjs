@@ -119,3 +119,23 @@ test('a long-lived engine holds no descriptor per attached container (a CNI daem
     engine.close();
   }
 });
+
+test('the 1,024th container on one network: a clear refusal, and nothing of it is left', () => {
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  const names = [];
+  try {
+    engine.createNetwork({ name: 'full', subnet: '10.230.0.0/16', bridge: 'brfull' });
+    for (let i = 0; i < 1023; i++) {
+      engine.attach({ name: `p${i}`, network: 'full' });
+      names.push(`p${i}`);
+    }
+    const before = readdirSync('/run/netns').length;
+    assert.throws(() => engine.attach({ name: 'one-more', network: 'full' }), (err) => err.code === 'CTNET_CONFLICT' && /bridge brfull has 1,023 ports, the most a Linux bridge holds.*another network/.test(err.message));
+    assert.equal(readdirSync('/run/netns').length, before, 'its namespace was removed');
+    assert.equal(engine.listContainers(true).filter((c) => c.Name === 'one-more').length, 0);
+  } finally {
+    for (const n of names) engine.detach(n);
+    engine.removeNetwork('full');
+    engine.close();
+  }
+});
