@@ -59,7 +59,16 @@ function processCostKiB(env) {
   try {
     const c = JSON.parse(ctnet(['inspect', 'mem']).stdout);
     const inspect = Array.isArray(c) ? c[0] : c;
-    return pssTreeKiB(inspect.State.Pid);
+    // PID 1 and, above it, ctnet-init's waiting parent and the supervisor shim.
+    let total = pssTreeKiB(inspect.State.Pid);
+    let pid = inspect.State.Pid;
+    for (let up = 0; up < 2; up++) {
+      pid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!/ctnet-init|ctnet-shim/.test(cmd)) break;
+      total += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+    }
+    return total;
   } finally {
     ctnet(['rm', '-f', 'mem']);
   }
@@ -73,7 +82,7 @@ export async function benchScale(plan, log, progress) {
   const engine = new Engine({ root, hostNetns: hostNs });
   const points = [];
   let count = 0;
-  const memBefore = memAvailableKiB();
+  let memBefore = 0;
   const cli = (args) => {
     const times = [];
     for (let i = 0; i < 3; i++) {
@@ -87,6 +96,7 @@ export async function benchScale(plan, log, progress) {
   try {
     for (let n = 0; n < plan.networks; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
     processKiB = processCostKiB(env);
+    memBefore = memAvailableKiB();
     for (const target of plan.checkpoints) {
       for (; count < target; count++) {
         engine.attach({ name: `bg${count}`, network: `s${count % plan.networks}` });
@@ -103,7 +113,7 @@ export async function benchScale(plan, log, progress) {
       const point = {
         containers: count, attach: summary(attach), detach: summary(detach),
         psMs: cli(['ps']), networkLsMs: cli(['network', 'ls']),
-        stateBytes: treeBytes(root), kernelKiBPerContainer: count > 0 ? (memBefore - memAvailableKiB()) / count : null,
+        stateBytes: treeBytes(root), kernelKiBPerContainer: count >= 100 ? (memBefore - memAvailableKiB()) / count : null,
       };
       points.push(point);
       log(`  ${count} containers: attach p50 ${point.attach.p50.toFixed(2)} ms, detach p50 ${point.detach.p50.toFixed(2)} ms, ps ${point.psMs.toFixed(0)} ms, network ls ${point.networkLsMs.toFixed(0)} ms, state ${(point.stateBytes / 2 ** 20).toFixed(1)} MiB`);
