@@ -5,8 +5,8 @@ import { pid1Of } from './sandbox.js';
 /**
  * A detached container's supervisor leads its own process group, and the container's PID 1 leads
  * another (its own session, away from any terminal): both groups get the signal. A foreground
- * container's PID 1 gets it directly (ctnet-fork above it ignores TERM and INT), and SIGKILL also
- * goes to ctnet-fork, whose death takes PID 1 with it.
+ * container's PID 1 gets it directly (ctnet-init's waiting parent above it ignores TERM and INT), and SIGKILL
+ * also goes to that parent, whose death takes PID 1 with it (PR_SET_PDEATHSIG).
  */
 export function signalContainer(root: string, c: ContainerRecord, signal: NodeJS.Signals): void {
   if (!c.pid) return;

@@ -64,7 +64,7 @@ test('--restart is refused without -d or with --rm, and for an unknown policy', 
 test('the supervisor costs a few MB; killing it leaves no process behind in the container', () => {
   lab.ok(['run', '-d', '--name', 'watched', '--network', 'lab', '--', 'sleep', '600']);
   const c = lab.json(['inspect', 'watched']);
-  // The shim (sh) and ctnet-fork (perl) above the container's PID 1.
+  // The shim (sh) and ctnet-init's waiting parent (perl) above the container's PID 1.
   const shim = c.State.SupervisorPid;
   const fork = Number(execFileSync('pgrep', ['-P', String(shim)], { encoding: 'utf8' }).trim());
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
