@@ -303,8 +303,7 @@ sub under_tmpfs {
 my (%SOURCES, %DEVICE_FDS);
 
 sub open_sources {
-  my @paths = ((map { $S->{files}[2 * $_ + 1] } 0 .. @{ $S->{files} } / 2 - 1), (map { $S->{volumes}[3 * $_] } 0 .. @{ $S->{volumes} } / 3 - 1));
-  $SOURCES{$_} //= open_path($_) for @paths;
+  $SOURCES{$_} //= open_path($_) for map { $_->{source} } (files(), volumes());
   return if flag('privileged');
   $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
   # run -t: its terminal is also /dev/console, as in Docker, so ttyname(3) finds it inside. Opened by
@@ -470,7 +469,8 @@ sub container_init {
   if (one('rootfs') ne '') { rootfs_view(one('rootfs')); } else { host_root_view(); }
   close_sources();
   protect_kernel_files() unless flag('privileged');
-  confine(caps_of(@{ $S->{caps} } ? @{ $S->{caps} } : ('-', '-')), @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
+  my @caps = @{ $S->{caps} };
+  confine(@caps ? [map { 0 + $_ } @caps] : undef, @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
   # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.
   chdir(one('cwd')) or chdir('/');
   # --init: a shell is PID 1 and runs the command in the foreground (it keeps its standard input and
