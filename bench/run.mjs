@@ -123,6 +123,7 @@ const summaryJson = {
   scale_ps_ms: round(r.scale?.points.at(-1)?.psMs, 0),
   scale_network_ls_ms: round(r.scale?.points.at(-1)?.networkLsMs, 0),
   scale_state_mib: round(r.scale ? r.scale.points.at(-1).stateBytes / 2 ** 20 : null, 1),
+  section_seconds: Object.fromEntries(Object.entries(r.sections).map(([k, v]) => [k, round(v, 1)])),
   seconds: round(r.seconds, 1),
 };
 r.summary = summaryJson;
