@@ -33,8 +33,8 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 5000, concurrency: 32 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 }, scale: null }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 }, scale: { total: 10000, networks: 10, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
+  ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 20000, concurrency: 32, rounds: 5 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 }, scale: null }
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 }, scale: { total: 10000, networks: 10, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -103,8 +103,8 @@ const summaryJson = {
   container_to_container_no_br_netfilter_gbps: round(r.datapath.throughput?.containerToContainerNoBrNetfilterGbps, 2),
   bare_veth_gbps: round(r.datapath.throughput?.bareVethGbps, 2),
   published_port_gbps: round(r.datapath.ctnet.publishedThroughputGbps, 2),
-  dns_qps_1000_names: r.dns.ctnet.qps,
-  dns_p99_ms_1000_names: round(r.dns.ctnet.p99_ms, 2),
+  dns_qps_1000_names: r.dns.ctnet?.qps ?? null,
+  dns_p99_ms_1000_names: round(r.dns.ctnet?.p99_ms, 2),
   aardvark_dns_qps: r.dns.aardvark?.qps ?? null,
   aardvark_dns_p99_ms: round(r.dns.aardvark?.p99_ms, 2),
   cri_run_pod_sandbox_cni_share_p50_ms: round(r.cri.ctnet?.cniShareP50, 1),
