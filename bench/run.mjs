@@ -34,7 +34,7 @@ const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
   ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 20000, concurrency: 32, rounds: 5 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1 }, scale: null }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 2 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 }, scale: { total: 10000, networks: 10, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 3 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3 }, scale: { total: 10000, networks: 10, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -102,6 +102,8 @@ const summaryJson = {
   container_to_container_gbps: round(r.datapath.throughput?.containerToContainerGbps, 2),
   container_to_container_no_br_netfilter_gbps: round(r.datapath.throughput?.containerToContainerNoBrNetfilterGbps, 2),
   bare_veth_gbps: round(r.datapath.throughput?.bareVethGbps, 2),
+  plain_bridge_gbps: round(r.datapath.throughput?.plainBridgeGbps, 2),
+  plain_bridge_no_br_netfilter_gbps: round(r.datapath.throughput?.plainBridgeNoBrNetfilterGbps, 2),
   published_port_gbps: round(r.datapath.ctnet.publishedThroughputGbps, 2),
   dns_qps_1000_names: r.dns.ctnet?.qps ?? null,
   dns_p99_ms_1000_names: round(r.dns.ctnet?.p99_ms, 2),

@@ -14,7 +14,7 @@ import { Engine } from '../../dist/index.js';
 import { netnsPath } from '../../dist/kernel/netns.js';
 import { echoServerCommand } from '../../dist/demo/lab.js';
 import { cniAvailable, cniChain } from './cni.mjs';
-import { deleteNetns, linkPair, newNetns, runIn, spawnIn } from './netns.mjs';
+import { bridgePair, deleteNetns, linkPair, newNetns, runIn, spawnIn } from './netns.mjs';
 
 const CONNRATE = fileURLToPath(new URL('./connrate.mjs', import.meta.url));
 const HOST = '10.0.12.15';
@@ -140,7 +140,10 @@ async function portmapPorts({ seconds, rounds, portmapMany = 1000 }, log) {
   }
 }
 
-/** Container to container over ctnet's bridge, against the physical limit: a bare veth pair. */
+/**
+ * Container to container over ctnet's bridge, against the physical limit (a bare veth pair) and
+ * against a plain Linux bridge with no firewall at all (what any bridge costs on this host).
+ */
 async function containerThroughput({ seconds, throughputRounds = 2 }, log) {
   if (!iperfAvailable()) return null;
   const hostNs = newNetns('tph');
@@ -148,6 +151,9 @@ async function containerThroughput({ seconds, throughputRounds = 2 }, log) {
   const engine = new Engine({ root, hostNetns: hostNs });
   const a = newNetns('va');
   const b = newNetns('vb');
+  const plainHost = newNetns('tpp');
+  const pa = newNetns('pa');
+  const pb = newNetns('pb');
   const servers = [];
   try {
     engine.createNetwork({ name: 'tp', subnet: '172.29.0.0/24', bridge: 'br0' });
@@ -158,35 +164,46 @@ async function containerThroughput({ seconds, throughputRounds = 2 }, log) {
     servers.push(iperfServer(sNs, 5201));
     linkPair(a, '192.0.2.1', b, '192.0.2.2', 24);
     servers.push(iperfServer(b, 5201));
-    await waitListening(sNs, '127.0.0.1', 5201);
-    await waitListening(b, '127.0.0.1', 5201);
+    bridgePair(plainHost, pa, '198.51.100.1', pb, '198.51.100.2', 24);
+    servers.push(iperfServer(pb, 5201));
+    for (const ns of [sNs, b, pb]) await waitListening(ns, '127.0.0.1', 5201);
     // br_netfilter (loaded on Docker and Kubernetes hosts, built in here) passes every bridged packet
     // through IPv4 netfilter; measure the host as it is and as a host without it (the sysctl is
-    // turned off only in this bench's own host namespace).
+    // turned off only in the bench's own host namespaces).
     const brnf = readSysctlIn(hostNs, 'net.bridge.bridge-nf-call-iptables');
-    const bridged = [], bridgedNoBrnf = [], bare = [];
+    const bridged = [], bridgedNoBrnf = [], bare = [], plain = [], plainNoBrnf = [];
+    const withoutBrnf = (ns, fn) => {
+      runIn(ns, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0']);
+      try {
+        return fn();
+      } finally {
+        runIn(ns, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+      }
+    };
     for (let r = 0; r < throughputRounds; r++) {
       bridged.push(iperf(cNs, s.NetworkSettings.IPAddress, 5201, seconds));
+      plain.push(iperf(pa, '198.51.100.2', 5201, seconds));
       bare.push(iperf(a, '192.0.2.2', 5201, seconds));
       if (brnf === '1') {
-        runIn(hostNs, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0']);
-        bridgedNoBrnf.push(iperf(cNs, s.NetworkSettings.IPAddress, 5201, seconds));
-        runIn(hostNs, 'sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+        bridgedNoBrnf.push(withoutBrnf(hostNs, () => iperf(cNs, s.NetworkSettings.IPAddress, 5201, seconds)));
+        plainNoBrnf.push(withoutBrnf(plainHost, () => iperf(pa, '198.51.100.2', 5201, seconds)));
       }
     }
-    log(`  container to container ${median(bridged).toFixed(2)} Gbit/s${brnf === '1' ? ` (br_netfilter on), ${median(bridgedNoBrnf).toFixed(2)} Gbit/s (off)` : ''}, bare veth pair ${median(bare).toFixed(2)} Gbit/s`);
+    log(`  container to container ${median(bridged).toFixed(2)} Gbit/s${brnf === '1' ? ` (br_netfilter on), ${median(bridgedNoBrnf).toFixed(2)} Gbit/s (off)` : ''}; plain bridge ${median(plain).toFixed(2)}${brnf === '1' ? ` / ${median(plainNoBrnf).toFixed(2)}` : ''} Gbit/s; bare veth pair ${median(bare).toFixed(2)} Gbit/s`);
     return {
       containerToContainerGbps: median(bridged),
       containerToContainerNoBrNetfilterGbps: bridgedNoBrnf.length ? median(bridgedNoBrnf) : null,
       brNetfilterActive: brnf === '1',
       bareVethGbps: median(bare),
+      plainBridgeGbps: median(plain),
+      plainBridgeNoBrNetfilterGbps: plainNoBrnf.length ? median(plainNoBrnf) : null,
     };
   } finally {
     servers.forEach(kill);
     for (const x of engine.listContainers(true)) engine.detach(x.Id);
     engine.removeNetwork('tp');
     engine.close();
-    for (const ns of [a, b, hostNs]) deleteNetns(ns);
+    for (const ns of [a, b, pa, pb, plainHost, hostNs]) deleteNetns(ns);
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -67,3 +67,22 @@ export function linkPair(a, aIp, b, bIp, prefix, ifA = 'eth0', ifB = 'eth0') {
     closeNetns(k.kernel.host);
   }
 }
+
+/** Two namespaces on a plain Linux bridge in `host` (no firewall, nothing else): the bridge's own floor. */
+export function bridgePair(host, a, aIp, b, bIp, prefix) {
+  const k = kernelAt(host);
+  try {
+    k.apply({ op: 'bridge.add', name: 'br0', mtu: 1500, mac: '02:00:00:00:00:01' });
+    k.apply({ op: 'link.up', name: 'br0' });
+    for (const [ns, ip, port] of [[a, aIp, 'veth-a'], [b, bIp, 'veth-b']]) {
+      k.apply({ op: 'veth.add', name: port, peer: 'eth0', peerNetns: ns, mtu: 1500, master: 'br0' });
+      k.apply({ op: 'link.up', name: port });
+      k.apply({ op: 'link.up', name: 'lo', netns: ns });
+      k.apply({ op: 'addr.add', dev: 'eth0', ip, prefix, netns: ns });
+      k.apply({ op: 'link.up', name: 'eth0', netns: ns });
+    }
+  } finally {
+    k.close();
+    closeNetns(k.kernel.host);
+  }
+}

@@ -39,6 +39,10 @@ export function rows(r) {
     if (t.containerToContainerNoBrNetfilterGbps) {
       out.push(['container -> container, br_netfilter off', `${fmt(t.containerToContainerNoBrNetfilterGbps, 2)} Gbit/s`, `bare veth pair ${fmt(t.bareVethGbps, 2)} Gbit/s`, `${fmt((100 * t.containerToContainerNoBrNetfilterGbps) / t.bareVethGbps, 0)}%`]);
     }
+    if (t.plainBridgeGbps) {
+      const off = t.plainBridgeNoBrNetfilterGbps ? ` / ${fmt(t.plainBridgeNoBrNetfilterGbps, 2)}` : '';
+      out.push([`plain Linux bridge, no firewall${t.brNetfilterActive ? ' (br_netfilter on / off)' : ''}`, `${fmt(t.plainBridgeGbps, 2)}${off} Gbit/s`, `bare veth pair ${fmt(t.bareVethGbps, 2)} Gbit/s`, `${fmt((100 * t.plainBridgeGbps) / t.bareVethGbps, 0)}%${t.plainBridgeNoBrNetfilterGbps ? ` / ${fmt((100 * t.plainBridgeNoBrNetfilterGbps) / t.bareVethGbps, 0)}%` : ''}`]);
+    }
   }
   if (r.cri?.ctnet && r.cri.reference) {
     const c = r.cri.ctnet, ref = r.cri.reference;
@@ -305,7 +309,11 @@ ${r.attach.skippedSizes}
   ctnet keeps that traffic out of connection tracking (\`notrack\` at raw priority) and registers
   no forward hook unless an internal network exists, but cannot switch \`br_netfilter\` off: it is
   a host-wide setting other software relies on, and the per-bridge flag can only switch it on. The
-  bench therefore reports both, turning it off only in its own throwaway host namespace.
+  bench therefore reports both, turning it off only in its own throwaway host namespace. The plain
+  bridge row is two namespaces on a Linux bridge with no firewall at all, measured in the same rounds:
+  what any bridge costs on this host; between it and ctnet lie ctnet's bridge-family port guard
+  (source MAC and IP per port) and, with br_netfilter, the pass through its raw and forward chains.
+  Single iperf3 runs here vary by 10-20% (a shared 2-core VM), so the figures are medians of rounds.
 - **containerd RunPodSandbox** is timed over containerd 1.6's CRI gRPC API as kubelet calls it, for a
   pod with one hostPort and for a hostNetwork pod (no CNI) on the same containerd; the difference is
   the CNI share (network namespace included). ctnet runs as a node would run it, with no setup step:
