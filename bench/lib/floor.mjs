@@ -1,9 +1,11 @@
 /**
  * The kernel floor: the same kernel objects as one ctnet attach (a named network namespace, a veth
- * pair into the bridge with its peer born in the namespace, loopback up, the address, the link up,
- * the default route, one DNAT map element), made with the fewest calls ctnet's kernel layer allows:
- * one netlink message in the host namespace, one batch of four in the container's, one nftables
- * transaction; no state, no planning, no lock. Attach divided by this is what ctnet adds.
+ * pair into the bridge with its peer born in the namespace under its MAC, the port's hairpin mode,
+ * IPv6 off on both ends, loopback up, the address, the link up, the default route, the port's guard
+ * elements and one DNAT map element), made with the fewest calls ctnet's kernel layer allows: one
+ * netlink batch in the host namespace, one batch of four in the container's, the two sysctl writes
+ * (IPv6 device settings have no netlink form), one nftables transaction; no state, no planning, no
+ * lock. Attach divided by this is what ctnet adds.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,23 +13,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/index.js';
 import { RtnlSocket } from '../../dist/kernel/netlink/socket.js';
-import { NLM_F, RTM, attr, attrNested, attrStr, attrU32, ifaddrmsg, ifinfomsg, rtmsg } from '../../dist/kernel/netlink/codec.js';
+import { NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, rtmsg } from '../../dist/kernel/netlink/codec.js';
+import { writeSysctl } from '../../dist/kernel/sysctl.js';
+import { renderGuardElements } from '../../dist/firewall/ruleset.js';
 import { KernelSession } from '../../dist/kernel/session.js';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../../dist/kernel/netns.js';
 import { deleteNetns, newNetns } from './netns.mjs';
 import { SETTLE_MS } from './attach.mjs';
 import { summary, timeMs } from './stats.mjs';
 
-const IFLA = { IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28 };
+const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, MASTER: 10, LINKINFO: 18, NET_NS_FD: 28 };
+const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 };
+const IFLA_BRPORT_MODE = 4;
 const IFF_UP = 1;
 const ip4 = (s) => Buffer.from(s.split('.').map(Number));
+const macBytes = (m) => Buffer.from(m.split(':').map((x) => parseInt(x, 16)));
 
 function checkMade(name, ip, hostNs) {
   const inside = spawnSync('ip', ['-n', name, '-o', 'addr', 'show', 'eth0'], { encoding: 'utf8' }).stdout + spawnSync('ip', ['-n', name, 'route'], { encoding: 'utf8' }).stdout;
-  const element = spawnSync('ip', ['netns', 'exec', hostNs, 'nft', 'list', 'map', 'ip', 'ctnet', 'tcp_any'], { encoding: 'utf8' }).stdout;
-  const port = spawnSync('ip', ['-n', hostNs, '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).stdout;
-  if (!inside.includes(`${ip}/16`) || !inside.includes('default via 10.209.0.1 dev eth0') || !element.includes(`${ip} . 80`) || !/vf0@.*state UP/.test(port)) {
-    throw new Error(`the kernel floor did not make what an attach makes: ${inside} ${element} ${port}`);
+  const nft = (what) => spawnSync('ip', ['netns', 'exec', hostNs, 'nft', 'list', ...what], { encoding: 'utf8' }).stdout;
+  const element = nft(['map', 'ip', 'ctnet', 'tcp_any']);
+  const guard = nft(['set', 'bridge', 'ctnet', 'port_ip']);
+  const port = spawnSync('ip', ['-n', hostNs, '-d', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).stdout;
+  const ipv6Off = ['net.ipv6.conf.eth0.disable_ipv6', name, 'net.ipv6.conf.vf0.disable_ipv6', hostNs];
+  const off = [0, 2].every((i) => spawnSync('ip', ['netns', 'exec', ipv6Off[i + 1], 'sysctl', '-n', ipv6Off[i]], { encoding: 'utf8' }).stdout.trim() === '1');
+  if (!inside.includes(`${ip}/16`) || !inside.includes('default via 10.209.0.1 dev eth0') || !element.includes(`${ip} . 80`) || !guard.includes(`${ip}`) || !/vf0@.*state UP.*hairpin on/.test(port) || !off) {
+    throw new Error(`the kernel floor did not make what an attach makes: ${inside} ${element} ${guard} ${port} ipv6 off: ${off}`);
   }
 }
 
@@ -49,16 +60,29 @@ export async function benchFloor({ iterations }, log) {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const name = `ctfloor-${process.pid}-${i}`;
       const ip = `10.209.${(i >> 8) + 1}.${(i & 255) + 2}`;
+      const port = `vf${i}`;
+      const mac = `02:42:0a:d1:${((i >> 8) + 1).toString(16).padStart(2, '0')}:${((i & 255) + 2).toString(16).padStart(2, '0')}`;
       const [a] = timeMs(() => {
         createNamedNetns(name);
         const ns = openNetns(netnsPath(name));
         try {
           // The peer gets index 2 in its fresh namespace (lo is 1), so the batch there needs no look-up.
-          const peer = Buffer.concat([ifinfomsg(2), attrStr(IFLA.IFNAME, 'eth0'), attrU32(IFLA.MTU, 1500), attrU32(IFLA.NET_NS_FD, ns.fd)]);
-          hostSock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, Buffer.concat([
-            ifinfomsg(0, IFF_UP, IFF_UP), attrStr(IFLA.IFNAME, `vf${i}`), attrU32(IFLA.MTU, 1500), attrU32(IFLA.MASTER, bridge),
-            attrNested(IFLA.LINKINFO, attrStr(1, 'veth'), attrNested(2, attr(1, peer))),
-          ]), 'veth');
+          const peer = Buffer.concat([ifinfomsg(2), attrStr(IFLA.IFNAME, 'eth0'), attr(IFLA.ADDRESS, macBytes(mac)), attrU32(IFLA.MTU, 1500), attrU32(IFLA.NET_NS_FD, ns.fd)]);
+          hostSock.requestAll([
+            {
+              type: RTM.NEWLINK, flags: NLM_F.CREATE | NLM_F.EXCL, what: 'veth',
+              body: Buffer.concat([
+                ifinfomsg(0, IFF_UP, IFF_UP), attrStr(IFLA.IFNAME, port), attrU32(IFLA.MTU, 1500), attrU32(IFLA.MASTER, bridge),
+                attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(1, peer))),
+              ]),
+            },
+            {
+              type: RTM.NEWLINK, flags: 0, what: 'hairpin',
+              body: Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, port), attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.SLAVE_KIND, 'bridge'), attrNested(IFLA_INFO.SLAVE_DATA, attrU8(IFLA_BRPORT_MODE, 1)))]),
+            },
+          ]);
+          withNetns(session.host, () => writeSysctl(`net/ipv6/conf/${port}/disable_ipv6`, '1'));
+          withNetns(ns, () => writeSysctl('net/ipv6/conf/eth0/disable_ipv6', '1'));
           const inside = withNetns(ns, () => new RtnlSocket());
           try {
             inside.requestAll([
@@ -73,12 +97,12 @@ export async function benchFloor({ iterations }, log) {
         } finally {
           closeNetns(ns);
         }
-        nft.run(`add element ip ctnet tcp_any { ${20000 + i} : ${ip} . 80 }`);
+        nft.run(renderGuardElements('add', { port, mac, ip }) + `add element ip ctnet tcp_any { ${20000 + i} : ${ip} . 80 }\n`);
       });
       // Once, untimed: the floor made what an attach makes (or its figure would mean nothing).
       if (i === 0) checkMade(name, ip, hostNs);
       const [d] = timeMs(() => {
-        nft.run(`delete element ip ctnet tcp_any { ${20000 + i} }`);
+        nft.run(renderGuardElements('delete', { port, mac, ip }) + `delete element ip ctnet tcp_any { ${20000 + i} }\n`);
         deleteNamedNetns(name);
       });
       if (i >= 3) {
