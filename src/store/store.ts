@@ -344,6 +344,11 @@ export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'comm
 const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac
   FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1`;
 
+/** Both through an index: a new container's name is looked up on every run, among thousands of containers. */
+export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id = ?`;
+/** IDs with a prefix as a range of the primary key (IDs are lower-case hex and 'g' sorts after those), not a LIKE that reads every row. */
+export const CONTAINER_BY_ID_PREFIX = `${CONTAINERS} WHERE c.id >= ? AND c.id < ? LIMIT 2`;
+
 const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_state, c.owns_netns AS owns_netns
   FROM attachments a JOIN containers c ON c.id = a.container_id`;
 
@@ -606,10 +611,10 @@ export class Store implements StateStore {
 
   /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */
   findContainer(nameOrId: string): ContainerRecord | undefined {
-    const exact = this.sql(`${CONTAINERS} WHERE c.name = ? OR c.id = ?`).get(nameOrId, nameOrId) as Row | undefined;
+    const exact = this.sql(CONTAINER_BY_NAME_OR_ID).get(nameOrId, nameOrId) as Row | undefined;
     if (exact) return toContainer(exact);
     if (!/^[0-9a-f]{3,}$/.test(nameOrId)) return undefined;
-    const prefixed = this.sql(`${CONTAINERS} WHERE c.id LIKE ? LIMIT 2`).all(`${nameOrId}%`) as Row[];
+    const prefixed = this.sql(CONTAINER_BY_ID_PREFIX).all(nameOrId, `${nameOrId}g`) as Row[];
     return prefixed.length === 1 ? toContainer(prefixed[0]) : undefined;
   }
 
@@ -752,8 +757,7 @@ export class Store implements StateStore {
   }
 
   insertPort(p: PortRecord): void {
-    this.db
-      .prepare('INSERT INTO ports (container_id, protocol, host_ip, host_port, container_port) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO ports (container_id, protocol, host_ip, host_port, container_port) VALUES (?, ?, ?, ?, ?)')
       .run(p.containerId, p.protocol, p.hostIp ?? '', p.hostPort, p.containerPort);
   }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Store } from '../../dist/store/store.js';
+import { CONTAINER_BY_ID_PREFIX, CONTAINER_BY_NAME_OR_ID, Store } from '../../dist/store/store.js';
 import { MIGRATIONS } from '../../dist/store/schema.js';
 import { toInt } from '../../dist/addr/ipv4.js';
 
@@ -132,6 +132,18 @@ test('containers by name, full ID, or a unique ID prefix of at least 3 character
   assert.equal(store.findContainer('abc'), undefined, 'ambiguous');
   assert.equal(store.findContainer('ab'), undefined, 'too short');
   assert.equal(store.findContainer('nope'), undefined);
+  // Through indexes, not a read of every container: a name that looks like hex (db1, cafe) is also
+  // looked up as an ID prefix on every run. (With `c.id LIKE ?` SQLite scans the table.)
+  const db = new Database(join(dir, 'ctnet.db'), { readonly: true });
+  try {
+    for (const [sql, args] of [[CONTAINER_BY_NAME_OR_ID, ['db1', 'db1']], [CONTAINER_BY_ID_PREFIX, ['db1', 'db1g']], [CONTAINER_BY_ID_PREFIX.replace('c.id >= ? AND c.id < ?', 'c.id LIKE ?'), ['db1%']]]) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((r) => r.detail);
+      const scans = plan.some((d) => /^SCAN c\b/.test(d));
+      assert.equal(scans, sql.includes('LIKE'), `${sql}: ${plan.join('; ')}`);
+    }
+  } finally {
+    db.close();
+  }
 });
 
 test('one attachment model: a container\'s first network is an attachment row; exiting removes it; one address index for all', () => {
