@@ -104,9 +104,11 @@ export class KernelApplier implements Applier {
         return;
       case 'sysctl.set':
         return withNetns(op.netns ? this.kernel.netnsHandle(op.netns) : this.kernel.host, () => {
-          const previous = readSysctl(op.key);
+          // A container's namespace is new at each attach: nothing held open would be used twice.
+          const dirs = op.netns ? undefined : this.kernel.hostSysctlDirs();
+          const previous = readSysctl(op.key, dirs);
           if (previous === undefined && op.optional) return undefined;
-          writeSysctl(op.key, op.value);
+          writeSysctl(op.key, op.value, dirs);
           return previous !== undefined && previous !== op.value && !op.ephemeral ? { ...op, value: previous } : undefined;
         });
       case 'cgroup.create':

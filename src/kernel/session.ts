@@ -1,4 +1,5 @@
 import { Nft } from './nft.js';
+import { SysctlDirs } from './sysctl.js';
 import { closeNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
 import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
@@ -19,6 +20,7 @@ export class KernelSession {
   private readonly sockets = new Map<string | null, Rtnl>();
   private readonly handles = new Map<string, NetnsHandle>();
   private nftCtx: Nft | undefined;
+  private hostSysctl: SysctlDirs | undefined;
 
   constructor(readonly host: NetnsHandle) {}
 
@@ -61,6 +63,12 @@ export class KernelSession {
     }
   }
 
+  /** The host namespace's interface sysctl directories, held open (see SysctlDirs). Use with the thread in the host namespace. */
+  hostSysctlDirs(): SysctlDirs {
+    if (!this.hostSysctl) this.hostSysctl = new SysctlDirs();
+    return this.hostSysctl;
+  }
+
   nft(): Nft {
     if (!this.nftCtx) this.nftCtx = this.inHost(() => new Nft());
     return this.nftCtx;
@@ -82,5 +90,7 @@ export class KernelSession {
     this.handles.clear();
     this.nftCtx?.close();
     this.nftCtx = undefined;
+    this.hostSysctl?.close();
+    this.hostSysctl = undefined;
   }
 }

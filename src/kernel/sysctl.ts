@@ -1,23 +1,55 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { KernelError } from '../errors.js';
 
 /**
  * sysctls through /proc/sys; net.* keys belong to the network namespace of the calling thread. A key
  * is dotted (net.ipv4.ip_forward) or, where an interface name may hold a dot, slashed (net/ipv6/conf/eth0.5/accept_ra).
  */
-const pathOf = (key: string): string => '/proc/sys/' + (key.includes('/') ? key : key.replace(/\./g, '/'));
+const relativePath = (key: string): string => (key.includes('/') ? key : key.replace(/\./g, '/'));
 
-export function readSysctl(key: string): string | undefined {
+/**
+ * A namespace's per-interface sysctl directories, opened once: a path under /proc/sys is looked up
+ * component by component, and the kernel keeps one `ipv6`/`conf` entry per network namespace on the
+ * host, all alike, so each look-up of a new interface's entry compared against every namespace's
+ * (0.06 ms with a few namespaces, 0.9 ms with 1,000; through a directory held open it stays 0.07).
+ * A directory is opened at its first use, which must be with the calling thread in the namespace
+ * the directories are for; from then on its entries are that namespace's, whatever the thread's.
+ */
+export class SysctlDirs {
+  private readonly fds = new Map<string, number>();
+
+  /** The path a key is read and written through: under a held directory when it is an interface's. */
+  pathOf(key: string): string {
+    const rel = relativePath(key);
+    const dir = /^net\/ipv[46]\/conf(?=\/[^/]+\/)/.exec(rel)?.[0];
+    if (!dir) return `/proc/sys/${rel}`;
+    let fd = this.fds.get(dir);
+    if (fd === undefined) {
+      fd = openSync(`/proc/sys/${dir}`, constants.O_RDONLY | constants.O_DIRECTORY);
+      this.fds.set(dir, fd);
+    }
+    return `/proc/self/fd/${fd}${rel.slice(dir.length)}`;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+const pathIn = (key: string, dirs?: SysctlDirs): string => (dirs ? dirs.pathOf(key) : `/proc/sys/${relativePath(key)}`);
+
+export function readSysctl(key: string, dirs?: SysctlDirs): string | undefined {
   try {
-    return readFileSync(pathOf(key), 'utf8').trim();
+    return readFileSync(pathIn(key, dirs), 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
-export function writeSysctl(key: string, value: string): void {
+export function writeSysctl(key: string, value: string, dirs?: SysctlDirs): void {
   try {
-    writeFileSync(pathOf(key), value);
+    writeFileSync(pathIn(key, dirs), value);
   } catch (err) {
     throw new KernelError(`setting ${key}=${value}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
