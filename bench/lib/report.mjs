@@ -229,30 +229,50 @@ ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 Where the misses come from (profiled per operation, see the notes below the tables):
 - **Attach at 1000 attached containers.** ctnet's own work no longer grows with containers (the
   lowest free address is one indexed query, reconcile reads only containers with a process, port
-  conflicts are indexed look-ups, rule count is constant). What grows is the kernel's bridge: with
-  1000 ports, creating the veth on the bridge took 1.3-1.9 ms instead of 0.45 ms and setting hairpin
-  mode 0.3-0.7 ms instead of 0.04 ms (per-port work in the bridge for every port that joins or
-  changes). Hairpin mode cannot be dropped where br_netfilter is active: the DNAT to the container
-  itself happens in the bridge's prerouting and the frame goes back out the port it came in on
-  (verified: with hairpin off that path times out). The fix is to bound the ports per bridge (one
-  network spread over several bridges), which a Linux bridge needs anyway beyond 1024 ports.
+  conflicts and names are indexed look-ups, rule count is constant). Timing each kernel call inside
+  30 attaches, at 1 and at 1,000 attached containers (one bridge), this round: creating the veth on
+  the bridge 0.9 -> 2.8-2.9 ms (the bridge's per-port work: its lower-device list, port state
+  selection, features and headroom are walked per port), and the two IPv6-off sysctl writes 0.18 ->
+  2.0 ms (host end) and 0.12 -> 1.2-1.8 ms (container end). The sysctls grew because the kernel keeps
+  one \`ipv6/conf\` directory entry per namespace under a shared parent and compares a new interface's
+  look-up against all of them (0.06 ms with a few namespaces, 0.9 ms with 1,000, in isolation). The
+  host end now goes through the host's \`conf\` directory held open (0.25 ms at 1,000); the container
+  end cannot (its namespace is new at every attach, and an entry can only be set in its own
+  namespace: moving a device resets it). Hairpin mode cannot be dropped where br_netfilter is active:
+  the DNAT to the container itself happens in the bridge's prerouting and the frame goes back out
+  the port it came in on (verified: with hairpin off that path times out). Bounding the ports per
+  bridge (one network over several bridges) would bound the bridge's part.
 - **Attach with many containers on the host** (the scale rows and plot below). Across networks the
   bridge is not the cause: ten networks of 1,000 ports cost more than one of 1,000. What grows is the
-  kernel's work per namespace: a new device's \`/proc/sys\` entry took 2-5 ms to open at 2,000
-  namespaces against 0.06 ms alone, and a namespace torn down by the previous measurement is still
-  being cleaned up (600 ms pauses instead of 40 took the attach at 2,000 from 23.7 to 19.1 ms). Two
-  causes found on the way were fixed: every namespace's \`eth0\` entry in \`/proc/sys\` sat in one hash
-  chain of the kernel (3 ms a lookup at 1,500 namespaces; interfaces are now born under a name of
-  their own and renamed as they go up), and a long-lived engine held two descriptors per container
-  (EMFILE at ~10,000). The background containers are network-only: a running container's own
-  processes (supervisor, ctnet-init's waiting parent, the command) are measured beside them.
+  kernel's work per namespace (above: the \`/proc/sys\` look-ups, and a namespace torn down by the
+  previous measurement still being cleaned up: 600 ms pauses instead of 40 took the attach at 2,000
+  from 23.7 to 19.1 ms). Causes found on the way and fixed: every namespace's \`eth0\` entry in
+  \`/proc/sys\` sat in one hash chain of the kernel (3 ms a lookup at 1,500 namespaces; interfaces
+  are now born under a name of their own and renamed as they go up), the host end's sysctl (held
+  directories, this round), and a long-lived engine held two descriptors per container (EMFILE at
+  ~10,000). The background containers are network-only: a running container's own processes
+  (supervisor, ctnet-init's waiting parent, the command) are measured beside them.
 - **Beyond 1,023 containers on one network.** A Linux bridge holds 1,024 ports; ctnet refuses the
   1,024th container with a one-line reason (Docker fails there too). The design that lifts it keeps
   one L2 segment: further bridges of the same network joined to the first by a veth trunk (the
   gateway stays on the first; ARP, broadcast and multicast cross the trunk), each under 1,024 ports.
   It is not built yet: with \`enable_icc=false\` the bridge-family rule that drops container-to-container
   frames sees the trunk, not both containers, on a frame that crosses it, so isolation needs a rule
-  that lets through the trunk only what is addressed to the gateway's MAC (or broadcast).
+  that lets through the trunk only what is addressed to the gateway's MAC (or broadcast). A second
+  gap, found reading br_netfilter: a container on a further bridge that reaches a published port
+  of the host is DNATed in that bridge's prerouting, and as the route to the target leaves by the
+  first bridge, br_netfilter hands the frame up to the further bridge's own IP stack instead of
+  bridging it, so the further bridges would need the forward rules of the first (or no IP stack).
+- **Attach against the kernel floor.** Timing every kernel operation inside 40 warm attaches
+  (one published port) gave 8.7-9.1 ms an attach, 5.6-6.3 ms of it in the kernel calls and 2.5-3.1 ms
+  outside them: two SQLite transactions (the record before the kernel is touched, so a crash is
+  undone by the next command; then the start), the reconcile every changing command runs first, the
+  network's presence check (one netlink look-up of its bridge), planning, the view returned, the
+  host lock. No piece of it is above 0.7 ms. In the kernel part ctnet makes more round trips than
+  the floor: loopback, the renamed interface (after a look-up of its index), the address and the
+  route are a message each where the floor sends one batch, and the guard and the DNAT element are
+  two nftables transactions (the guard before the port exists, the DNAT as the walkthrough's last
+  step); merging the two transactions measured 0.25 ms an attach, within this machine's noise.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start no longer runs a second
   Node: ctnet-init is Perl (about 25 ms from spawn to the command, mounts and confinement included),
   and the CLI's bundle loads from V8's code cache. What is left above a bare Node start is loading
@@ -263,9 +283,19 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   one process by design (no daemon).
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
-  tracking: 70% -> 80-89%; no forward hook) and cannot switch br_netfilter off (see the last note
-  below). Throughput varies between runs on this shared 2-core machine: over four full runs it
-  measured 82-89% with br_netfilter on and 84-104% with it off.
+  tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
+  it) and cannot switch br_netfilter off (see the notes
+  below). The plain-bridge row says how far 90% of a bare veth pair is reachable at all: two
+  namespaces on a Linux bridge with no firewall, same rounds, reach ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : 'about 90%'} with br_netfilter
+  on${r.datapath.throughput?.plainBridgeGbps ? `, and ctnet reaches ${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}% of that bridge` : ''}: the bridge hop and br_netfilter's own pass take
+  most of the gap, ctnet's port guard and raw/forward chains the rest. Single runs vary by 10-20%
+  on this shared 2-core machine (over four earlier full runs: 82-89% with br_netfilter on).
+- **Embedded DNS.** Measured with dnsperf from this round (before, a Node load generator that was
+  itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
+  answers each query from a cached reply (a copy with the query's ID) and since this round sends
+  without dgram's lookup tick and send callback. Rates vary by up to 2x between rounds here, so the
+  figures are medians of alternating rounds; the p99s of both servers are a few milliseconds, set by
+  scheduling on two shared cores more than by either server.
 - **CNI executable ADD (node start incl.).** Node's bare start here (\`node -e 0\`, measured
   alongside) is already above half the reference chain's ADD, so no Node process per call can meet
   that target. That is why \`bin/cni/ctnet\` is a thin client: the first call starts
@@ -309,8 +339,8 @@ ${r.attach.skippedSizes}
 - **Container to container** goes veth, bridge, veth; the bare veth pair between two namespaces is
   the physical limit. Where \`br_netfilter\` is loaded (Docker and Kubernetes hosts; built into this
   machine's kernel) every bridged IPv4 packet also passes through netfilter in the host namespace.
-  ctnet keeps that traffic out of connection tracking (\`notrack\` at raw priority) and registers
-  no forward hook unless an internal network exists, but cannot switch \`br_netfilter\` off: it is
+  ctnet keeps that traffic out of connection tracking (\`notrack\` at raw priority) and accepts it
+  with the forward chain's first rule (one set look-up), but cannot switch \`br_netfilter\` off: it is
   a host-wide setting other software relies on, and the per-bridge flag can only switch it on. The
   bench therefore reports both, turning it off only in its own throwaway host namespace. The plain
   bridge row is two namespaces on a Linux bridge with no firewall at all, measured in the same rounds:
