@@ -265,8 +265,9 @@ function sendTo(sock: Socket, msg: Buffer | undefined, port: number, address: st
 
 /**
  * dgram's lookup for the address a reply goes to: always the IP literal a query came from, so it is
- * handed back at once instead of through dns.lookup's extra tick (a quarter of the time Node spends
- * on a reply, measured with dnsperf).
+ * handed back at once instead of through dns.lookup's extra tick. (A bare Node UDP responder under
+ * dnsperf here: 27-30k replies/s with the tick and a send callback, 31k without the callback, 34-36k
+ * without both.)
  */
 function literalAddress(address: string, _options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = isIP(address);
