@@ -268,7 +268,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   outside them: two SQLite transactions (the record before the kernel is touched, so a crash is
   undone by the next command; then the start), the reconcile every changing command runs first, the
   network's presence check (one netlink look-up of its bridge), planning, the view returned, the
-  host lock. No piece of it is above 0.7 ms. In the kernel part ctnet makes more round trips than
+  host lock: spread over these, none alone above about 1 ms (CPU profile). In the kernel part ctnet makes more round trips than
   the floor: loopback, the renamed interface (after a look-up of its index), the address and the
   route are a message each where the floor sends one batch, and the guard and the DNAT element are
   two nftables transactions (the guard before the port exists, the DNAT as the walkthrough's last
@@ -285,11 +285,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
   it) and cannot switch br_netfilter off (see the notes
-  below). The plain-bridge row says how far 90% of a bare veth pair is reachable at all: two
-  namespaces on a Linux bridge with no firewall, same rounds, reach ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : 'about 90%'} with br_netfilter
-  on${r.datapath.throughput?.plainBridgeGbps ? `, and ctnet reaches ${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}% of that bridge` : ''}: the bridge hop and br_netfilter's own pass take
-  most of the gap, ctnet's port guard and raw/forward chains the rest. Single runs vary by 10-20%
-  on this shared 2-core machine (over four earlier full runs: 82-89% with br_netfilter on).
+  below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
+  with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
+  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (this
+  round's two full runs: the plain bridge 90% and 103% of the bare pair, ctnet 94% and 89% of the
+  plain bridge, ctnet 85% and 92% of the bare pair), so one run neither settles 90% nor a shortfall.
 - **Embedded DNS.** Measured with dnsperf from this round (before, a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
   answers each query from a cached reply (a copy with the query's ID) and since this round sends
