@@ -39,6 +39,7 @@ for (const [name, args] of [['cni-daemon', ['cni-daemon']], ['serve', ['serve']]
     const out = lab.ok([...args, '-d', '--socket', socket]);
     const pid = Number(/supervisor PID (\d+)/.exec(out)?.[1]);
     assert.ok(pid > 0, out);
+    let helperAtStop = null;
     try {
       assert.ok(await answers(socket), 'answers once started');
       const helper = childOf(pid);
@@ -52,11 +53,14 @@ for (const [name, args] of [['cni-daemon', ['cni-daemon']], ['serve', ['serve']]
       assert.equal(twice.code, 4, twice.stderr);
       assert.match(twice.stderr, new RegExp(`already runs in the background \\(supervisor PID ${pid}\\)`));
     } finally {
-      const helper = childOf(pid);
+      helperAtStop = childOf(pid);
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100 && (alive(pid) || (helper && alive(helper))); i++) await new Promise((r) => setTimeout(r, 20));
+      // A clean stop: the supervisor passes TERM on and the helper closes its socket. Up to 10 s (in CI,
+      // beside another test, the socket still answered when a 2 s bound ran out).
+      for (let i = 0; i < 500 && (alive(pid) || (helperAtStop && alive(helperAtStop))); i++) await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(alive(pid), false, 'the supervisor ended');
+    assert.equal(helperAtStop !== null && alive(helperAtStop), false, 'the helper ended');
     assert.equal(await answers(socket), false, 'nothing answers after the stop');
   });
 }
