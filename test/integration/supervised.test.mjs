@@ -52,6 +52,8 @@ for (const [name, args] of [['cni-daemon', ['cni-daemon']], ['serve', ['serve']]
       const helper = childOf(pid);
       assert.ok(helper, 'the helper runs under the supervisor');
       process.kill(helper, 'SIGKILL');
+      // SIGKILL lands asynchronously: until the old helper is gone it may still answer the probe.
+      for (let i = 0; i < 250 && alive(helper); i++) await new Promise((r) => setTimeout(r, 4));
       const back = await answersWithin(socket, 3000);
       // The old socket file stays after a kill: wait for the new helper, not the file.
       assert.ok(back !== null && back < 1000, `answered again after ${back} ms`);
