@@ -9,19 +9,32 @@ import { closeOnExecAll } from './spawn.js';
  * second and needs no ctnet command; a helper that dies at start five times in a row is given up. TERM and INT to the supervisor end both. `$0` names the helper
  * in its log lines.
  */
-export const SUPERVISOR = `trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
+export const SUPERVISOR = `stop=
+# A helper forked but not yet exec'd still runs this shell's TERM handler, so a TERM it gets then is
+# lost: wait until it runs the helper (its command line is no longer this shell's) before passing one on.
+stop_child() {
+  [ -n "$child" ] || return 0
+  while kill -0 "$child" 2>/dev/null && cmp -s "/proc/$child/cmdline" "/proc/$$/cmdline"; do sleep 0.01; done
+  kill "$child" 2>/dev/null
+}
+# Traps run between commands: one may come after a restart's fork but before child=$! names the new
+# helper, so the loop checks the flag right after.
+trap 'stop=1; stop_child' TERM INT
 quick=0
-while :; do
+while [ -z "$stop" ]; do
   started=$(date +%s)
   "$@" & child=$!
-  wait "$child"; code=$?
+  if [ -n "$stop" ]; then stop_child; exit 0; fi
+  wait "$child"; code=$?; child=
+  [ -n "$stop" ] && exit 0
   [ "$code" -eq 0 ] && exit 0
   # Five deaths in a row within a second of starting: it cannot run here; restarting would only spin.
   if [ $(( $(date +%s) - started )) -le 1 ]; then quick=$((quick + 1)); else quick=0; fi
   if [ "$quick" -ge 5 ]; then echo "$(date -u +%FT%TZ) $0 ended with status $code five times at start; giving up" >&2; exit 1; fi
   echo "$(date -u +%FT%TZ) $0 ended with status $code; starting it again" >&2
   sleep 0.2
-done`;
+done
+exit 0`;
 
 /**
  * Starts `argv` under the supervisor, detached (its own session, no terminal), both writing to
