@@ -108,6 +108,17 @@ export function dyingVeths(netns) {
   return links.split('\n').filter((l) => /^\d+: veth[0-9a-f]{8}@/.test(l) && !/ link-netns /.test(l)).map((l) => l.split(/[:@]/)[1].trim());
 }
 
+/**
+ * Whether an address answers at all from a namespace, at the link and IP level, with nothing
+ * listening: a TCP connect to a closed port is refused only by a host that got it (ARP included);
+ * a dropped frame or an unanswered ARP ends in a timeout or "no route to host". Without ping (not
+ * on every machine) and its privileges.
+ */
+export function answersAtAll(netns, ip, timeoutMs = 5000) {
+  const script = `const s = require('net').connect(9, process.argv[1]); s.on('connect', () => process.exit(0)); s.on('error', (e) => process.exit(e.code === 'ECONNREFUSED' ? 0 : 1)); setTimeout(() => process.exit(1), ${timeoutMs})`;
+  return spawnSync('ip', ['netns', 'exec', netns, process.execPath, '-e', script, ip], { timeout: timeoutMs + 3000 }).status === 0;
+}
+
 /** Waits (up to 5 s) until the kernel has finished removing detached veths. */
 export function settle(netns) {
   for (let i = 0; i < 250 && dyingVeths(netns).length; i++) execFileSync('sleep', ['0.02']);
