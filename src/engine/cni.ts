@@ -13,6 +13,7 @@ import { lookAt } from '../kernel/files.js';
 import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
 import { addressBookOf } from './address-book.js';
+import { assertBridgeRoom } from './bridge-room.js';
 
 /** The network a CNI configuration describes (bridge plugin and host-local IPAM keys, already validated). */
 export interface CniNetworkSpec {
@@ -178,6 +179,11 @@ export function cniStatus(ctx: EngineContext, spec: CniNetworkSpec): string | un
   }
   const network = ctx.store.findNetwork(spec.name);
   if (network) {
+    try {
+      assertBridgeRoom(ctx, network);
+    } catch (err) {
+      return (err as Error).message;
+    }
     const subnet = parseSubnet(network.subnet);
     const range = { start: network.rangeStart, end: network.rangeEnd };
     try {

@@ -17,6 +17,7 @@ import { validateAlias } from './validate.js';
 import { attachmentGuard } from './firewall-state.js';
 import { renderGuardElements } from '../firewall/ruleset.js';
 import { address6On, addressBookOf } from './address-book.js';
+import { assertBridgeRoom } from './bridge-room.js';
 
 /**
  * `network connect` and `network disconnect`: a running container's further networks. Each is one
@@ -77,6 +78,7 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     const staleVeth = attachmentVeth(c.id, net.id);
     if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
     const attachment = ctx.transact(() => {
+      assertBridgeRoom(ctx, net);
       const subnet = parseSubnet(net.subnet);
       const book = addressBookOf(ctx, net);
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });

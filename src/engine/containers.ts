@@ -37,6 +37,7 @@ import { etcFiles, type EtcNetwork } from './etc-files.js';
 import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
 import { address6On, addressBookOf } from './address-book.js';
+import { assertBridgeRoom } from './bridge-room.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -433,6 +434,7 @@ function namespaceOf(ctx: EngineContext, placement: Placement, req: RunRequest, 
 function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id: string): Endpoint {
   // Only with aliases: reading every name of the network costs O(containers) per run.
   if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
+  assertBridgeRoom(ctx, net);
   const subnet = parseSubnet(net.subnet);
   const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });

@@ -414,6 +414,8 @@ export interface StateStore {
   findCniAttachment(networkId: string, containerId: string, ifname: string): ContainerRecord | undefined;
   getContainer(id: string): ContainerRecord | undefined;
   addressBook(networkId: string): AddressBook;
+  /** How many containers a network holds (first networks and connections alike). */
+  attachmentCount(networkId: string): number;
   lowestFreeIp6Offset(networkId: string): number;
   ip6OffsetTaken(networkId: string, offset: number): boolean;
   connectionsOf(containerId: string): AttachmentRecord[];
@@ -669,6 +671,10 @@ export class Store implements StateStore {
   /** A container's further networks (network connect), not its first. */
   connectionsOf(containerId: string): AttachmentRecord[] {
     return (this.sql('SELECT * FROM attachments WHERE container_id = ? AND is_primary = 0 ORDER BY ifname').all(containerId) as Row[]).map(toAttachment);
+  }
+
+  attachmentCount(networkId: string): number {
+    return (this.sql('SELECT count(*) AS n FROM attachments WHERE network_id = ?').get(networkId) as { n: number }).n;
   }
 
   /** Containers connected to a network as a further one (not those whose first network it is). */

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 import { Engine } from '../../dist/index.js';
+import { BRIDGE_MAX_PORTS, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-room.js';
 
 const CYCLES = Number(process.env.CTNET_SOAK_CYCLES ?? 300);
 let lab;
@@ -116,6 +117,56 @@ test('a long-lived engine holds no descriptor per attached container (a CNI daem
     assert.ok(grown <= 32, `${grown} more descriptors open after 60 attaches`);
   } finally {
     for (const n of names) engine.detach(n);
+    engine.close();
+  }
+});
+
+test('a bridge network holds as many containers as a broadcast can reach and be answered: the next one is refused; the control: one port more and the gateway no longer answers', () => {
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  const backlog = hostBacklog();
+  const limit = bridgePortsServed(backlog);
+  const names = [];
+  // The control's port: a plain veth into the bridge, its peer up in a namespace of its own (as a container's).
+  const extraNs = `${lab.host}-x`;
+  // A fresh ARP exchange with the gateway and a connection it refuses, from a container of the network.
+  const gatewayAnswers = (ns) => {
+    execFileSync('ip', ['-n', ns, 'neigh', 'flush', 'all']);
+    return answersAtAll(ns, '10.231.0.1');
+  };
+  try {
+    engine.createNetwork({ name: 'crowd', subnet: '10.231.0.0/21', bridge: 'brcrowd' });
+    for (let i = 0; i < limit; i++) {
+      engine.attach({ name: `crowd${i}`, network: 'crowd' });
+      names.push(`crowd${i}`);
+    }
+    const last = lab.nsOf(names.at(-1));
+    assert.ok(gatewayAnswers(last), `the gateway answers on a bridge of ${limit} ports`);
+    const before = readdirSync('/run/netns').length;
+    const refused = new RegExp(`bridge brcrowd of network crowd has ${limit.toLocaleString('en-US')} ports, the most .*; put further containers on another network`);
+    assert.throws(() => engine.attach({ name: 'one-more', network: 'crowd' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
+    assert.equal(readdirSync('/run/netns').length, before, 'nothing of it was made');
+    assert.equal(engine.listContainers(true).filter((c) => c.Name === 'one-more').length, 0);
+    const cli = lab.ctnet(['run', '-d', '--name', 'one-more', '--network', 'crowd', '--', 'sleep', '60']);
+    assert.equal(cli.code, 4, cli.stderr);
+    assert.match(cli.stderr, refused);
+    assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+    // The control, past ctnet: one port more on the bridge. The ARP request's flood fills the backlog
+    // and the gateway's reply, queued after it, is dropped at every retry.
+    if (limit < BRIDGE_MAX_PORTS) {
+      execFileSync('ip', ['netns', 'add', extraNs]);
+      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: `link add xport master brcrowd type veth peer name eth0 netns ${extraNs}\nlink set xport up\n` });
+      execFileSync('ip', ['-n', extraNs, 'link', 'set', 'eth0', 'up']);
+      assert.equal(gatewayAnswers(last), false, `with ${limit + 1} ports (backlog ${backlog}) the gateway's reply is lost`);
+      execFileSync('ip', ['-n', lab.host, 'link', 'del', 'xport']);
+      assert.ok(gatewayAnswers(last), 'and answers again once it goes');
+    }
+    engine.detach(names.pop());
+    engine.attach({ name: 'fits-now', network: 'crowd' });
+    names.push('fits-now');
+  } finally {
+    spawnSync('ip', ['netns', 'del', extraNs], { stdio: 'ignore' });
+    for (const n of names) engine.detach(n);
+    engine.removeNetwork('crowd');
     engine.close();
   }
 });
