@@ -1,6 +1,6 @@
 /**
- * Many containers on one host: containers attached round-robin over several networks (each bridge
- * stays under the kernel's 1024 ports), and at each checkpoint one more container's attach and
+ * Many containers on one host: containers attached round-robin over several networks (each under
+ * the 1,000 containers a network holds on a host with the default receive backlog), and at each checkpoint one more container's attach and
  * detach, `ctnet ps` and `ctnet network ls` as a user runs them, the state's size and the host memory
  * the attachments hold. The background containers are network-only (no process): what one running
  * container's processes cost is measured beside, on a real `run -d`, and multiplied out.
