@@ -227,7 +227,7 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables):
-- **Attach at 1000 attached containers.** ctnet's own work no longer grows with containers (the
+- **Attach on a network of 1,000 containers.** ctnet's own work no longer grows with containers (the
   lowest free address is one indexed query, reconcile reads only containers with a process, port
   conflicts and names are indexed look-ups, rule count is constant). Timing each kernel call inside
   30 attaches, at 1 and at 1,000 attached containers (one bridge), this round: creating the veth on
@@ -243,7 +243,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   the port it came in on (verified: with hairpin off that path times out). Bounding the ports per
   bridge (one network over several bridges) would bound the bridge's part.
 - **Attach with many containers on the host** (the scale rows and plot below). Across networks the
-  bridge is not the cause: ten networks of 1,000 ports cost more than one of 1,000. What grows is the
+  bridge is not the cause: eleven networks of ~900 ports cost more than one of 1,000. What grows is the
   kernel's work per namespace (above: the \`/proc/sys\` look-ups, and a namespace torn down by the
   previous measurement still being cleaned up: 600 ms pauses instead of 40 took the attach at 2,000
   from 23.7 to 19.1 ms). Causes found on the way and fixed: every namespace's \`eth0\` entry in
@@ -252,17 +252,29 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   directories, this round), and a long-lived engine held two descriptors per container (EMFILE at
   ~10,000). The background containers are network-only: a running container's own processes
   (supervisor, ctnet-init's waiting parent, the command) are measured beside them.
-- **Beyond 1,023 containers on one network.** A Linux bridge holds 1,024 ports; ctnet refuses the
-  1,024th container with a one-line reason (Docker fails there too). The design that lifts it keeps
-  one L2 segment: further bridges of the same network joined to the first by a veth trunk (the
-  gateway stays on the first; ARP, broadcast and multicast cross the trunk), each under 1,024 ports.
-  It is not built yet: with \`enable_icc=false\` the bridge-family rule that drops container-to-container
-  frames sees the trunk, not both containers, on a frame that crosses it, so isolation needs a rule
-  that lets through the trunk only what is addressed to the gateway's MAC (or broadcast). A second
-  gap, found reading br_netfilter: a container on a further bridge that reaches a published port
-  of the host is DNATed in that bridge's prerouting, and as the route to the target leaves by the
-  first bridge, br_netfilter hands the frame up to the further bridge's own IP stack instead of
-  bridging it, so the further bridges would need the forward rules of the first (or no IP stack).
+- **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
+  but it serves fewer: a broadcast (a container's ARP request for the gateway) is queued to every
+  port's veth at once on the sending CPU's receive backlog (\`net.core.netdev_max_backlog\`, 1,000 by
+  default, host-wide), and the gateway's reply, queued after it, is dropped when that is full, at
+  every retry. Through the engine: with 1,000 containers on a network the gateway answers, with 1,001
+  or 1,010 no container reaches it (plain veths without hairpin: 1,001 ports answer, 1,002 do not).
+  ctnet now refuses a network's 1,001st container on such a host (conflict, one line; it allowed
+  1,023, as Docker does). The design that lifts it, tried in
+  \`bench/experiments/bridge-segments.mjs\` (throwaway namespaces, not built into ctnet): further
+  bridges ("segments"), each in a network namespace of its own, joined to the network's bridge by a
+  veth trunk, every bridge under the backlog. With 2,000 containers on one /21 (900 on the first
+  bridge, 9 segments of up to 128) every check passed: direct L2 between segments (TTL 64, the
+  peer's own MAC in the neighbour table), the gateway from every segment, a published port reached
+  from a segment (also with the host's rp_filter strict), and \`enable_icc=false\` with one
+  bridge-family rule in each segment (frames pass only to or from the trunk; the host drops
+  bridge-to-bridge at the first bridge). A port added to a segment of 76 took 1.25 ms, to the
+  first bridge at 909 ports 2.15 ms; iperf3 between segments 9.3 Gbit/s, on the first bridge 10.3.
+  Segments need namespaces of their own: a further bridge in the host namespace (the simpler
+  design) lost published-port connections from its containers, because their replies, bridged
+  there after br_netfilter, are tracked a second time in the same namespace and NAT remaps the
+  clashing port (nft monitor trace); in a segment's namespace neither br_netfilter nor conntrack
+  sees them. Building it means the container's host-side veth lives in the segment's namespace,
+  which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
 - **Attach against the kernel floor.** Timing every kernel operation inside 40 warm attaches
   (one published port) gave 8.7-9.1 ms an attach, 5.6-6.3 ms of it in the kernel calls and 2.5-3.1 ms
   outside them: two SQLite transactions (the record before the kernel is touched, so a crash is
