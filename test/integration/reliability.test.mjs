@@ -150,6 +150,10 @@ test('a bridge network holds as many containers as a broadcast can reach and be 
     assert.equal(cli.code, 4, cli.stderr);
     assert.match(cli.stderr, refused);
     assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+    // Connecting a container of another network is refused the same way, before its interface is made.
+    engine.attach({ name: 'elsewhere', network: 'lab' });
+    assert.throws(() => engine.connect({ network: 'crowd', container: 'elsewhere' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
+    assert.deepEqual(execFileSync('ip', ['-n', lab.nsOf('elsewhere'), '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(/[:@]/)[1].trim()), ['lo', 'eth0']);
     // The control, past ctnet: one port more on the bridge. The ARP request's flood fills the backlog
     // and the gateway's reply, queued after it, is dropped at every retry.
     if (limit < BRIDGE_MAX_PORTS) {
@@ -165,7 +169,8 @@ test('a bridge network holds as many containers as a broadcast can reach and be 
     names.push('fits-now');
   } finally {
     spawnSync('ip', ['netns', 'del', extraNs], { stdio: 'ignore' });
-    for (const n of names) engine.detach(n);
+    const present = new Set(engine.listContainers(true).map((c) => c.Name));
+    for (const n of [...names, 'elsewhere']) if (present.has(n)) engine.detach(n);
     engine.removeNetwork('crowd');
     engine.close();
   }
