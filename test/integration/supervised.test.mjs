@@ -5,9 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab, CTNET } from '../helpers/lab.mjs';
+import { alive } from '../helpers/processes.mjs';
 
 let lab;
 before(() => {
@@ -31,14 +32,6 @@ async function answersWithin(socket, ms) {
 }
 
 const childOf = (pid) => Number(spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || null;
-// A zombie has ended: an orphaned helper waits for PID 1 to reap it, which here can take a while.
-const alive = (pid) => {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 for (const [name, args] of [['cni-daemon', ['cni-daemon']], ['serve', ['serve']]]) {
   test(`${name} -d: back within a second after kill -9, refused twice, gone after kill of its supervisor`, async () => {

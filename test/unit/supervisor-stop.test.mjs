@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { SUPERVISOR } from '../../dist/kernel/supervise.js';
+import { alive } from '../helpers/processes.mjs';
 
 const read = (path) => {
   try {
@@ -15,10 +16,6 @@ const read = (path) => {
   } catch {
     return null;
   }
-};
-const alive = (pid) => {
-  const stat = read(`/proc/${pid}/stat`);
-  return stat !== null && !/\) Z /.test(stat);
 };
 const childrenOf = (pid) => (read(`/proc/${pid}/task/${pid}/children`) ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
 const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
