@@ -8,8 +8,9 @@ import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
 import { makeCgroupDirs, removeContainerCgroup, writeCgroupFiles } from '../kernel/cgroups.js';
 import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
+import { BRIDGE_FULL, BRIDGE_MAX_PORTS } from './bridge-room.js';
 
-/** What the kernel says when a bridge has no free port (BR_MAX_PORTS, 1024 with its own). */
+/** What the kernel says when a bridge has no free port (ports ctnet did not make fill it before ctnet's own bound). */
 const EXFULL = 54;
 
 /**
@@ -38,7 +39,7 @@ export class KernelApplier implements Applier {
           this.kernel.rtnl().addVeth(op.name, op.peer, peerNs.fd as number, op.mtu, op.master, op.peerMac);
         } catch (err) {
           if (op.master && err instanceof KernelError && err.errno === EXFULL) {
-            throw new ConflictError(`bridge ${op.master} has 1,023 ports, the most a Linux bridge holds (Docker's limit too); put further containers on another network`);
+            throw new ConflictError(`bridge ${op.master} has ${BRIDGE_MAX_PORTS.toLocaleString('en-US')} ports, ${BRIDGE_FULL}; put further containers on another network`);
           }
           throw err;
         }

@@ -5,6 +5,8 @@ import type { EngineContext } from './context.js';
 
 /** The kernel's bound: a bridge numbers its ports in 10 bits and keeps one number for itself. */
 export const BRIDGE_MAX_PORTS = 1023;
+/** Why a bridge at the kernel's bound takes no more ports. */
+export const BRIDGE_FULL = 'the most a Linux bridge holds (Docker\'s limit too)';
 /** net.core.netdev_max_backlog's default, used where the host's value cannot be read. */
 const DEFAULT_BACKLOG = 1000;
 
@@ -35,6 +37,6 @@ export function assertBridgeRoom(ctx: EngineContext, net: NetworkRecord): void {
   const limited = served < BRIDGE_MAX_PORTS;
   const why = limited
     ? `the most it serves on this host: a broadcast is queued to every port at once, and beyond net.core.netdev_max_backlog (${backlog}) the replies to it are dropped`
-    : 'the most a Linux bridge holds (Docker\'s limit too)';
+    : BRIDGE_FULL;
   throw new ConflictError(`bridge ${net.bridge} of network ${net.name} has ${ports.toLocaleString('en-US')} ports, ${why}; put further containers on another network${limited ? ' (or raise net.core.netdev_max_backlog)' : ''}`);
 }
