@@ -8,7 +8,7 @@ import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
 import { makeCgroupDirs, removeContainerCgroup, writeCgroupFiles } from '../kernel/cgroups.js';
 import { deviceProgram, parseDeviceRule } from '../sandbox/device-program.js';
-import { BRIDGE_FULL, BRIDGE_MAX_PORTS } from './bridge-room.js';
+import { BRIDGE_FULL, BRIDGE_MAX_PORTS } from './bridge-limits.js';
 
 /** What the kernel says when a bridge has no free port (ports ctnet did not make fill it before ctnet's own bound). */
 const EXFULL = 54;

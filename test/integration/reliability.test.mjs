@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 import { Engine } from '../../dist/index.js';
-import { BRIDGE_MAX_PORTS, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-room.js';
+import { BRIDGE_MAX_PORTS, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-limits.js';
 
 const CYCLES = Number(process.env.CTNET_SOAK_CYCLES ?? 300);
 let lab;
