@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { idsDrawnDuring, namespacesLeft } from '../helpers/drawn-ids.mjs';
 import { Engine } from '../../dist/index.js';
 import { BRIDGE_MAX_PORTS, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-limits.js';
 
@@ -141,10 +142,11 @@ test('a bridge network holds as many containers as a broadcast can reach and be 
     }
     const last = lab.nsOf(names.at(-1));
     assert.ok(gatewayAnswers(last), `the gateway answers on a bridge of ${limit} ports`);
-    const before = readdirSync('/run/netns').length;
     const refused = new RegExp(`bridge brcrowd of network crowd has ${limit.toLocaleString('en-US')} ports, the most .*; put further containers on another network`);
-    assert.throws(() => engine.attach({ name: 'one-more', network: 'crowd' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
-    assert.equal(readdirSync('/run/netns').length, before, 'nothing of it was made');
+    const attempt = idsDrawnDuring(() => engine.attach({ name: 'one-more', network: 'crowd' }));
+    assert.ok(attempt.error?.code === 'CTNET_CONFLICT' && refused.test(attempt.error.message), String(attempt.error));
+    assert.equal(attempt.ids.length, 1, 'the attempt drew one container ID');
+    assert.deepEqual(namespacesLeft(attempt.ids), [], 'nothing of it was made');
     assert.equal(engine.listContainers(true).filter((c) => c.Name === 'one-more').length, 0);
     const cli = lab.ctnet(['run', '-d', '--name', 'one-more', '--network', 'crowd', '--', 'sleep', '60']);
     assert.equal(cli.code, 4, cli.stderr);
@@ -183,9 +185,10 @@ test('a container on a bridge with no free port (1,023 taken): a clear refusal, 
   try {
     engine.createNetwork({ name: 'full', subnet: '10.230.0.0/16', bridge: 'brfull' });
     execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: batch('add') });
-    const before = readdirSync('/run/netns').length;
-    assert.throws(() => engine.attach({ name: 'one-more', network: 'full' }), (err) => err.code === 'CTNET_CONFLICT' && /bridge brfull has 1,023 ports, the most a Linux bridge holds.*another network/.test(err.message));
-    assert.equal(readdirSync('/run/netns').length, before, 'its namespace was removed');
+    const attempt = idsDrawnDuring(() => engine.attach({ name: 'one-more', network: 'full' }));
+    assert.ok(attempt.error?.code === 'CTNET_CONFLICT' && /bridge brfull has 1,023 ports, the most a Linux bridge holds.*another network/.test(attempt.error.message), String(attempt.error));
+    assert.equal(attempt.ids.length, 1, 'the attempt drew one container ID');
+    assert.deepEqual(namespacesLeft(attempt.ids), [], 'its namespace was removed');
     assert.equal(engine.listContainers(true).filter((c) => c.Name === 'one-more').length, 0);
     execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: batch('del') });
     engine.attach({ name: 'fits-now', network: 'full' });
