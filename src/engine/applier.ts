@@ -105,8 +105,7 @@ export class KernelApplier implements Applier {
         return;
       case 'sysctl.set':
         return withNetns(op.netns ? this.kernel.netnsHandle(op.netns) : this.kernel.host, () => {
-          // A container's namespace is new at each attach: nothing held open would be used twice.
-          const dirs = op.netns ? undefined : this.kernel.hostSysctlDirs();
+          const dirs = op.netns ? this.kernel.containerSysctls() : this.kernel.hostSysctlDirs();
           const previous = readSysctl(op.key, dirs);
           if (previous === undefined && op.optional) return undefined;
           writeSysctl(op.key, op.value, dirs);

@@ -1,5 +1,5 @@
 import { Nft } from './nft.js';
-import { SysctlDirs } from './sysctl.js';
+import { PrivateProcSys, SysctlDirs } from './sysctl.js';
 import { closeNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
 import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
@@ -21,6 +21,7 @@ export class KernelSession {
   private readonly handles = new Map<string, NetnsHandle>();
   private nftCtx: Nft | undefined;
   private hostSysctl: SysctlDirs | undefined;
+  private containerSysctl: PrivateProcSys | undefined;
 
   constructor(readonly host: NetnsHandle) {}
 
@@ -69,6 +70,12 @@ export class KernelSession {
     return this.hostSysctl;
   }
 
+  /** Sysctls of container namespaces (see PrivateProcSys). Use with the thread in the container's namespace. */
+  containerSysctls(): PrivateProcSys {
+    if (!this.containerSysctl) this.containerSysctl = new PrivateProcSys();
+    return this.containerSysctl;
+  }
+
   nft(): Nft {
     if (!this.nftCtx) this.nftCtx = this.inHost(() => new Nft());
     return this.nftCtx;
@@ -92,5 +99,7 @@ export class KernelSession {
     this.nftCtx = undefined;
     this.hostSysctl?.close();
     this.hostSysctl = undefined;
+    this.containerSysctl?.close();
+    this.containerSysctl = undefined;
   }
 }

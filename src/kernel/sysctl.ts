@@ -1,5 +1,6 @@
 import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { KernelError } from '../errors.js';
+import { openDetachedProc } from './libc.js';
 
 /**
  * sysctls through /proc/sys; net.* keys belong to the network namespace of the calling thread. A key
@@ -15,7 +16,7 @@ const relativePath = (key: string): string => (key.includes('/') ? key : key.rep
  * A directory is opened at its first use, which must be with the calling thread in the namespace
  * the directories are for; from then on its entries are that namespace's, whatever the thread's.
  */
-export class SysctlDirs {
+export class SysctlDirs implements SysctlPaths {
   private readonly fds = new Map<string, number>();
 
   /** The path a key is read and written through: under a held directory when it is an interface's. */
@@ -37,9 +38,50 @@ export class SysctlDirs {
   }
 }
 
-const pathIn = (key: string, dirs?: SysctlDirs): string => (dirs ? dirs.pathOf(key) : `/proc/sys/${relativePath(key)}`);
+/** How many keys one private instance serves before it is replaced (each new namespace adds entries to it). */
+const KEYS_PER_INSTANCE = 32;
 
-export function readSysctl(key: string, dirs?: SysctlDirs): string | undefined {
+/**
+ * Sysctls of namespaces seen once (a container's, new at each attach) through a proc instance of
+ * this process's own, mounted nowhere. Through the host's /proc, the first look-up in a namespace
+ * compares against the entries every namespace looked up before left there (a container's
+ * disable_ipv6 at 999 containers: 1.9 ms); in an instance that only saw the last few namespaces it
+ * stays flat (0.16 ms). Where the kernel gives no instance, keys go through /proc/sys.
+ */
+export class PrivateProcSys implements SysctlPaths {
+  private root: number | undefined;
+  private served = 0;
+  private unavailable = false;
+
+  pathOf(key: string): string {
+    if (this.unavailable) return `/proc/sys/${relativePath(key)}`;
+    if (this.root === undefined || this.served >= KEYS_PER_INSTANCE) {
+      this.close();
+      this.root = openDetachedProc();
+      if (this.root === undefined) {
+        this.unavailable = true;
+        return this.pathOf(key);
+      }
+    }
+    this.served++;
+    return `/proc/self/fd/${this.root}/sys/${relativePath(key)}`;
+  }
+
+  close(): void {
+    if (this.root !== undefined) closeSync(this.root);
+    this.root = undefined;
+    this.served = 0;
+  }
+}
+
+/** Where a key is read and written: a held directory, a private instance, or /proc/sys itself. */
+export interface SysctlPaths {
+  pathOf(key: string): string;
+}
+
+const pathIn = (key: string, dirs?: SysctlPaths): string => (dirs ? dirs.pathOf(key) : `/proc/sys/${relativePath(key)}`);
+
+export function readSysctl(key: string, dirs?: SysctlPaths): string | undefined {
   try {
     return readFileSync(pathIn(key, dirs), 'utf8').trim();
   } catch {
@@ -47,7 +89,7 @@ export function readSysctl(key: string, dirs?: SysctlDirs): string | undefined {
   }
 }
 
-export function writeSysctl(key: string, value: string, dirs?: SysctlDirs): void {
+export function writeSysctl(key: string, value: string, dirs?: SysctlPaths): void {
   try {
     writeFileSync(pathIn(key, dirs), value);
   } catch (err) {
