@@ -71,20 +71,6 @@ export function containerNetnsName(id: string): string {
   return CONTAINER_NETNS_PREFIX + id.slice(0, 12);
 }
 
-/**
- * The name a container's interface is born with in its namespace, before it becomes `ifname` as it
- * goes up: its sysctls (disable_ipv6) are written through this name. Every container namespace has
- * an eth0, and the kernel keeps one /proc/sys/net/ipv6/conf/eth0 entry per namespace that looked it
- * up, all in one hash chain: with 1,500 namespaces one lookup of eth0 there took 3 ms, of a name no
- * other namespace has 0.06 ms. A name of the namespace's own (FNV-1a of namespace and interface)
- * spreads them.
- */
-export function transientIfname(netns: string, ifname: string): string {
-  let h = 0x811c9dc5;
-  for (const ch of `${netns}/${ifname}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return `ctt${h.toString(16).padStart(8, '0')}`;
-}
-
 export function hostVethName(id: string): string {
   return HOST_VETH_PREFIX + id.slice(0, 8);
 }

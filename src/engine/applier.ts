@@ -55,7 +55,7 @@ export class KernelApplier implements Applier {
         this.kernel.rtnl(op.netns).deleteLink(op.name);
         return;
       case 'link.up':
-        this.kernel.rtnl(op.netns).setUp(op.name, true, op.rename);
+        this.kernel.rtnl(op.netns).setUp(op.name);
         return;
       case 'link.down':
         if (this.kernel.rtnl(op.netns).findLink(op.name)) this.kernel.rtnl(op.netns).setUp(op.name, false);

@@ -45,8 +45,10 @@ const KEYS_PER_INSTANCE = 32;
  * Sysctls of namespaces seen once (a container's, new at each attach) through a proc instance of
  * this process's own, mounted nowhere. Through the host's /proc, the first look-up in a namespace
  * compares against the entries every namespace looked up before left there (a container's
- * disable_ipv6 at 999 containers: 1.9 ms); in an instance that only saw the last few namespaces it
- * stays flat (0.16 ms). Where the kernel gives no instance, keys go through /proc/sys.
+ * disable_ipv6 at 999 containers: 1.9 ms; and every namespace's eth0 entry sits in one hash chain:
+ * 3 ms a look-up at 1,500 namespaces); in an instance that only saw the last few namespaces it
+ * stays flat (0.16 ms), so a container's interface can be born eth0 (no rename, no look-up of its
+ * index). Where the kernel gives no instance, keys go through /proc/sys.
  */
 export class PrivateProcSys implements SysctlPaths {
   private root: number | undefined;

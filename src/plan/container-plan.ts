@@ -2,7 +2,6 @@ import { renderGuardElements, renderMappingElements, type PortGuard, type PortMa
 import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
 import type { IPv4, IPv6 } from '../addr/family.js';
-import { transientIfname } from '../names.js';
 
 export interface Attachment {
   /** A name in /run/netns (ctnet's own) or an absolute path (a runtime's, via CNI). */
@@ -66,8 +65,6 @@ function planShaping(hostVeth: string, mtu: number, s: NonNullable<Attachment['s
 export function planAttach(a: Attachment): Step[] {
   const ns = a.netns;
   const dev = a.ifname;
-  // Born under a name of its own, renamed to `dev` as it goes up (see transientIfname).
-  const born = transientIfname(ns, dev);
   const steps: Step[] = a.ownsNetns ? planLoopbackOnly(ns) : [];
   const port = a.port;
   if (port.kind === 'bridge') {
@@ -75,20 +72,20 @@ export function planAttach(a: Attachment): Step[] {
     if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
     steps.push(
       // One message: the host end is born on the bridge and up (two round trips saved per attach).
-      step({ op: 'veth.add', name: port.hostVeth, peer: born, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
+      step({ op: 'veth.add', name: port.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
       step({ op: 'link.hairpin', name: port.hostVeth }, null),
       step({ op: 'sysctl.set', key: ipv6Conf(port.hostVeth, 'disable_ipv6'), value: '1', optional: true, ephemeral: true }, null),
     );
   } else {
     // Born in the container's namespace on the parent's segment, with a MAC of its own.
-    steps.push(step({ op: 'macvlan.add', name: born, parent: port.parent, netns: ns, mtu: a.mtu, mac: a.mac }, { op: 'link.del', name: born, netns: ns }));
+    steps.push(step({ op: 'macvlan.add', name: dev, parent: port.parent, netns: ns, mtu: a.mtu, mac: a.mac }, { op: 'link.del', name: dev, netns: ns }));
   }
   steps.push(
     // IPv6 only where the network has it, set while the container's end is still down: no
     // link-local address, no router solicitations or MLD reports flooded to every port of the
     // bridge, no IPv6 path around the IPv4 rules. The bridge port needs no IPv6 of its own either.
-    step({ op: 'sysctl.set', key: ipv6Conf(born, 'disable_ipv6'), value: a.ip6 ? '0' : '1', netns: ns, optional: true, ephemeral: true }, null),
-    step({ op: 'link.up', name: born, rename: dev, netns: ns }, null),
+    step({ op: 'sysctl.set', key: ipv6Conf(dev, 'disable_ipv6'), value: a.ip6 ? '0' : '1', netns: ns, optional: true, ephemeral: true }, null),
+    step({ op: 'link.up', name: dev, netns: ns }, null),
     step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
   );
   if (a.shaping && port.kind === 'bridge') steps.push(...planShaping(port.hostVeth, a.mtu, a.shaping));

@@ -16,7 +16,7 @@ export type Op =
   /** A macvlan (bridge mode) of the host's `parent`, born inside `netns` as `name`. */
   | { op: 'macvlan.add'; name: string; parent: string; netns: string; mtu: number; mac?: string }
   | { op: 'link.del'; name: string; netns?: string }
-  | { op: 'link.up'; name: string; netns?: string; rename?: string }
+  | { op: 'link.up'; name: string; netns?: string }
   | { op: 'link.down'; name: string; netns?: string }
   | { op: 'link.master'; name: string; master: string }
   | { op: 'link.hairpin'; name: string }
@@ -94,7 +94,7 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'link.del':
       return ipCmd(ctx, op.netns, `link del ${op.name}`);
     case 'link.up':
-      return ipCmd(ctx, op.netns, `link set ${op.name}${op.rename ? ` name ${op.rename}` : ''} up`);
+      return ipCmd(ctx, op.netns, `link set ${op.name} up`);
     case 'link.down':
       return ipCmd(ctx, op.netns, `link set ${op.name} down`);
     case 'link.master':

@@ -11,17 +11,15 @@ const attachment = {
   ports: [{ protocol: 'tcp', hostIp: null, hostPort: 8000, containerIp: '172.17.0.101', containerPort: 8080 }],
 };
 
-// The container's end is born under a name of its namespace's own and becomes eth0 as it goes up
-// (its sysctl is written through that name: see transientIfname in src/names.ts).
 test('attaching a container renders as the seed\'s commands', () => {
   assert.deepEqual(renderPlan(planAttach(attachment), { hostNetns: null }), [
     'ip netns add ctnet-abc',
     'ip -n ctnet-abc link set lo up',
-    'ip link add vethabc mtu 1500 master br0 up type veth peer name ctt7af66bb4 netns ctnet-abc',
+    'ip link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc',
     'ip link set vethabc type bridge_slave hairpin on',
     'sysctl -w net/ipv6/conf/vethabc/disable_ipv6=1',
-    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/ctt7af66bb4/disable_ipv6=1',
-    'ip -n ctnet-abc link set ctt7af66bb4 name eth0 up',
+    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
+    'ip -n ctnet-abc link set eth0 up',
     'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
     "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
@@ -33,10 +31,10 @@ test('a macvlan attachment: the interface is born in the namespace on the parent
   assert.deepEqual(lines.slice(0, 4), [
     'ip netns add ctnet-abc',
     'ip -n ctnet-abc link set lo up',
-    'ip link add ctt7af66bb4-tmp link eth0 mtu 1500 address 02:42:0a:00:0d:05 type macvlan mode bridge && ip link set ctt7af66bb4-tmp netns ctnet-abc name ctt7af66bb4',
-    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/ctt7af66bb4/disable_ipv6=1',
+    'ip link add eth0-tmp link eth0 mtu 1500 address 02:42:0a:00:0d:05 type macvlan mode bridge && ip link set eth0-tmp netns ctnet-abc name eth0',
+    'ip netns exec ctnet-abc sysctl -w net/ipv6/conf/eth0/disable_ipv6=1',
   ]);
-  assert.equal(lines[4], 'ip -n ctnet-abc link set ctt7af66bb4 name eth0 up');
+  assert.equal(lines[4], 'ip -n ctnet-abc link set eth0 up');
   assert.ok(!lines.some((l) => /veth|hairpin|nft/.test(l)));
   // Removed before its namespace: the kernel destroys a namespace later, and the MAC stays taken on the parent until then.
   const detach = renderPlan(planDetach({ netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: null, ip: '10.0.13.5', prefix: 22, ports: [], links: ['eth0'] }).map((op) => ({ do: op, undo: null })), { hostNetns: null });
@@ -45,15 +43,15 @@ test('a macvlan attachment: the interface is born in the namespace on the parent
 
 test('a runtime\'s namespace (CNI): no namespace created, the interface name and MAC it asked for, nsenter to show it', () => {
   const lines = renderPlan(planAttach({ ...attachment, netns: '/var/run/netns/cni-1', ownsNetns: false, ifname: 'net1', mac: '02:00:00:00:00:09', ports: [] }), { hostNetns: null });
-  assert.match(lines[0], /^ip link add vethabc mtu 1500 master br0 up type veth peer name ctt[0-9a-f]{8} address 02:00:00:00:00:09 netns \/var\/run\/netns\/cni-1$/);
-  assert.ok(lines.some((l) => /^nsenter --net=\/var\/run\/netns\/cni-1 ip link set ctt[0-9a-f]{8} name net1 up$/.test(l)));
+  assert.equal(lines[0], 'ip link add vethabc mtu 1500 master br0 up type veth peer name net1 address 02:00:00:00:00:09 netns /var/run/netns/cni-1');
+  assert.ok(lines.includes('nsenter --net=/var/run/netns/cni-1 ip link set net1 up'));
   assert.ok(lines.includes('nsenter --net=/var/run/netns/cni-1 ip addr add 172.17.0.101/24 dev net1'));
   assert.ok(!lines.some((l) => l.includes('netns add')));
 });
 
 test('with a host namespace, host commands name it; internal networks get no default route', () => {
   const lines = renderPlan(planAttach({ ...attachment, gateway: undefined, ports: [] }), { hostNetns: 'lab' });
-  assert.ok(lines.includes('ip -n lab link add vethabc mtu 1500 master br0 up type veth peer name ctt7af66bb4 netns ctnet-abc'));
+  assert.ok(lines.includes('ip -n lab link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc'));
   assert.ok(!lines.some((l) => l.includes('route add default')));
   assert.ok(!lines.some((l) => l.includes('nft')));
 });
@@ -145,11 +143,3 @@ test('a cgroup the host refuses: optional (no limits) is skipped, with limits it
   }
 });
 
-test('the name an interface is born with: a kernel name (at most 15 characters) of its namespace and interface', async () => {
-  const { transientIfname } = await import('../../dist/names.js');
-  const names = new Set();
-  for (let i = 0; i < 1000; i++) names.add(transientIfname(`ctnet-${i.toString(16).padStart(12, '0')}`, 'eth0'));
-  assert.equal(names.size, 1000);
-  assert.notEqual(transientIfname('ctnet-abc', 'eth0'), transientIfname('ctnet-abc', 'eth1'));
-  for (const n of names) assert.match(n, /^ctt[0-9a-f]{8}$/);
-});

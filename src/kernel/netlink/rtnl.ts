@@ -182,13 +182,8 @@ export class Rtnl {
     this.sock.request(RTM.NEWLINK, 0, body, `attaching ${name} to ${master}`);
   }
 
-  /** With `rename`, the link (down until now) gets that name in the same message, before it goes up. */
-  setUp(name: string, up = true, rename?: string): void {
-    if (!rename) return void this.sock.request(RTM.NEWLINK, 0, this.byName(name, up ? IFF_UP : 0, IFF_UP), `setting ${name} ${up ? 'up' : 'down'}`);
-    const index = this.linkIndex(name);
-    this.sock.request(RTM.NEWLINK, 0, Buffer.concat([ifinfomsg(index, up ? IFF_UP : 0, IFF_UP), attrStr(IFLA.IFNAME, rename)]), `renaming ${name} to ${rename}`);
-    this.indexes.delete(name);
-    if (this.cacheIndexes) this.indexes.set(rename, index);
+  setUp(name: string, up = true): void {
+    this.sock.request(RTM.NEWLINK, 0, this.byName(name, up ? IFF_UP : 0, IFF_UP), `setting ${name} ${up ? 'up' : 'down'}`);
   }
 
   /** An ifb device (intermediate functional block): what is redirected to it leaves through its egress, where it is shaped. */
