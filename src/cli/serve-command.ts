@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
-import { startServer } from '../serve/server.js';
 import { engineOptions } from './env.js';
 import { runInBackground } from './background.js';
 
@@ -31,6 +30,8 @@ export function registerServeCommand(program: Command): void {
         process.stdout.write(`ctnet serve: unix socket ${socketPath} in the background (supervisor PID ${pid}; the API token is in ${socketPath.replace(/\.sock$/, '')}.token); stop it with: kill ${pid}\n`);
         return;
       }
+      // Loaded here: node:http (~4 ms to load) is the server's alone, not every command's.
+      const { startServer } = await import('../serve/server.js');
       const server = await startServer({
         // The token beside its socket: two servers (two sockets) never share one.
         listen, allowChanges: o.allowChanges === true, socketPath, tokenFile: `${socketPath.replace(/\.sock$/, '')}.token`,

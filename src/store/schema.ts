@@ -298,4 +298,14 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
     PRIMARY KEY (network_id, host, name)
   );
   `,
+  // What every run and rm reads, through indexes: a host port's publications (the primary key starts
+  // with the host address), a container's (also what deleting a container cascades to), the
+  // containers a killed rm left, a network's containers. Each was a read of every row: at 6,000
+  // containers with a port each, 3-4 ms of an attach and its detach.
+  `
+  CREATE INDEX ports_host_port ON ports(protocol, host_port);
+  CREATE INDEX ports_container ON ports(container_id);
+  CREATE INDEX containers_removing ON containers(removing) WHERE removing = 1;
+  CREATE INDEX containers_network ON containers(network_id);
+  `,
 ];

@@ -348,6 +348,11 @@ const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS i
 export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id = ?`;
 /** IDs with a prefix as a range of the primary key (IDs are lower-case hex and 'g' sorts after those), not a LIKE that reads every row. */
 export const CONTAINER_BY_ID_PREFIX = `${CONTAINERS} WHERE c.id >= ? AND c.id < ? LIMIT 2`;
+/** Read by every run and rm (and a network's by ls and rm): each through an index of its own (see the migrations). */
+export const CONTAINERS_ON_NETWORK = `${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`;
+export const CONTAINERS_BEING_REMOVED = `${CONTAINERS} WHERE c.removing = 1`;
+export const PORTS_AT = 'SELECT * FROM ports WHERE protocol = ? AND host_port = ?';
+export const PORTS_OF = 'SELECT * FROM ports WHERE container_id = ? ORDER BY rowid';
 
 const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_state, c.owns_netns AS owns_netns
   FROM attachments a JOIN containers c ON c.id = a.container_id`;
@@ -608,7 +613,7 @@ export class Store implements StateStore {
   }
 
   containersOn(networkId: string): ContainerRecord[] {
-    return (this.sql(`${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`).all(networkId) as Row[]).map(toContainer);
+    return (this.sql(CONTAINERS_ON_NETWORK).all(networkId) as Row[]).map(toContainer);
   }
 
   /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */
@@ -734,7 +739,7 @@ export class Store implements StateStore {
 
   /** Containers whose removal a killed command left unfinished. */
   containersBeingRemoved(): ContainerRecord[] {
-    return (this.sql(`${CONTAINERS} WHERE c.removing = 1`).all() as Row[]).map(toContainer);
+    return (this.sql(CONTAINERS_BEING_REMOVED).all() as Row[]).map(toContainer);
   }
 
   deleteContainer(id: string): void {
@@ -749,7 +754,7 @@ export class Store implements StateStore {
 
   /** Publications on one protocol and host port (any host address). */
   portsAt(protocol: Protocol, hostPort: number): PortRecord[] {
-    return (this.sql('SELECT * FROM ports WHERE protocol = ? AND host_port = ?').all(protocol, hostPort) as Row[]).map(toPort);
+    return (this.sql(PORTS_AT).all(protocol, hostPort) as Row[]).map(toPort);
   }
 
   /** Host ports in use for a protocol within a range (for picking an ephemeral port). */
@@ -759,7 +764,7 @@ export class Store implements StateStore {
   }
 
   portsOf(containerId: string): PortRecord[] {
-    return (this.sql('SELECT * FROM ports WHERE container_id = ? ORDER BY rowid').all(containerId) as Row[]).map(toPort);
+    return (this.sql(PORTS_OF).all(containerId) as Row[]).map(toPort);
   }
 
   insertPort(p: PortRecord): void {
