@@ -123,12 +123,29 @@ function networkName(store: StateStore, c: ContainerRecord, net: NetworkRecord |
   return `container:${store.getContainer(c.netnsOf)?.name ?? c.netnsOf.slice(0, 12)}`;
 }
 
-export function containerView(store: StateStore, c: ContainerRecord): ContainerView {
-  const net = c.networkId !== null ? store.getNetworkById(c.networkId) : undefined;
+type NetworkOf = (id: string) => { net: NetworkRecord; prefix: number };
+
+/** Networks by ID for views, each read and parsed once: a listing of thousands of containers shares a few networks. */
+export function networksForViews(store: StateStore): NetworkOf {
+  const seen = new Map<string, ReturnType<NetworkOf>>();
+  return (id) => {
+    let known = seen.get(id);
+    if (!known) {
+      const net = store.getNetworkById(id);
+      known = { net, prefix: parseSubnet(net.subnet).prefix };
+      seen.set(id, known);
+    }
+    return known;
+  };
+}
+
+export function containerView(store: StateStore, c: ContainerRecord, networkOf: NetworkOf = networksForViews(store)): ContainerView {
+  const primary = c.networkId !== null ? networkOf(c.networkId) : undefined;
+  const net = primary?.net;
   const state = liveState(c);
   const sb = c.sandbox;
   const opts = c.netOptions;
-  const prefix = net ? parseSubnet(net.subnet).prefix : 0;
+  const prefix = primary?.prefix ?? 0;
   // Docker lists none and host as networks of their own; a container in another's namespace has none.
   const first = net
     ? [{ Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases }]
@@ -173,8 +190,8 @@ export function containerView(store: StateStore, c: ContainerRecord): ContainerV
       Networks: [
         ...first,
         ...store.connectionsOf(c.id).map((a) => {
-          const n = store.getNetworkById(a.networkId);
-          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: parseSubnet(n.subnet).prefix, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
+          const { net: n, prefix: p } = networkOf(a.networkId);
+          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: p, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
         }),
       ],
     },
