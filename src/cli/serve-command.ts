@@ -30,7 +30,7 @@ export function registerServeCommand(program: Command): void {
         process.stdout.write(`ctnet serve: unix socket ${socketPath} in the background (supervisor PID ${pid}; the API token is in ${socketPath.replace(/\.sock$/, '')}.token); stop it with: kill ${pid}\n`);
         return;
       }
-      // Loaded here: node:http (~4 ms to load) is the server's alone, not every command's.
+      // Loaded here: the server and node:http (nine built-in modules) are this command's alone, not every command's.
       const { startServer } = await import('../serve/server.js');
       const server = await startServer({
         // The token beside its socket: two servers (two sockets) never share one.
