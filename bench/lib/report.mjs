@@ -227,30 +227,37 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables):
-- **Attach on a network of 1,000 containers.** ctnet's own work no longer grows with containers (the
-  lowest free address is one indexed query, reconcile reads only containers with a process, port
-  conflicts and names are indexed look-ups, rule count is constant). Timing each kernel call inside
-  30 attaches, at 1 and at 1,000 attached containers (one bridge), this round: creating the veth on
-  the bridge 0.9 -> 2.8-2.9 ms (the bridge's per-port work: its lower-device list, port state
-  selection, features and headroom are walked per port), and the two IPv6-off sysctl writes 0.18 ->
-  2.0 ms (host end) and 0.12 -> 1.2-1.8 ms (container end). The sysctls grew because the kernel keeps
-  one \`ipv6/conf\` directory entry per namespace under a shared parent and compares a new interface's
-  look-up against all of them (0.06 ms with a few namespaces, 0.9 ms with 1,000, in isolation). The
-  host end now goes through the host's \`conf\` directory held open (0.25 ms at 1,000); the container
-  end cannot (its namespace is new at every attach, and an entry can only be set in its own
-  namespace: moving a device resets it). Hairpin mode cannot be dropped where br_netfilter is active:
+- **Attach on a network of 1,000 containers** (met since this round). ctnet's own work does not grow
+  with containers (the lowest free address is one indexed query, reconcile reads only containers
+  with a process, port conflicts and names are indexed look-ups, rule count is constant). Timing each
+  kernel call inside 20 attaches at 1 and at 999 attached containers (one bridge): the container
+  end's IPv6-off sysctl took 0.2 -> 1.9 ms. Through the host's \`/proc\`, a new namespace's first
+  look-up compares against the entries every earlier container namespace left there; it now goes
+  through a proc instance of ctnet's own, mounted nowhere (\`fsopen\`/\`fsmount\`) and renewed every
+  32 keys, which holds only the last few namespaces' entries: 0.16 ms at 999. With that, a
+  container's interface is born eth0 again (it was born under a name of its own and renamed, only
+  to keep this look-up off the kernel's shared eth0 hash chain): link up in the container 0.43-0.55
+  -> 0.22-0.27 ms. The host end goes through the host's \`conf\` directories held open (0.24 ms at
+  999). What still grows is the bridge: creating the veth on it 1.2 -> 2.9-3.4 ms (perf: \`br_add_if\`,
+  \`veth_set_rx_headroom\`, \`br_features_recompute\`, \`__netdev_adjacent_dev_insert\`, the STP port
+  selection: walks over every port). Hairpin mode cannot be dropped where br_netfilter is active:
   the DNAT to the container itself happens in the bridge's prerouting and the frame goes back out
-  the port it came in on (verified: with hairpin off that path times out). Bounding the ports per
-  bridge (one network over several bridges) would bound the bridge's part.
+  the port it came in on (verified: with hairpin off that path times out).
 - **Attach with many containers on the host** (the scale rows and plot below). Across networks the
-  bridge is not the cause: eleven networks of ~900 ports cost more than one of 1,000. What grows is the
-  kernel's work per namespace (above: the \`/proc/sys\` look-ups, and a namespace torn down by the
-  previous measurement still being cleaned up: 600 ms pauses instead of 40 took the attach at 2,000
-  from 23.7 to 19.1 ms). Causes found on the way and fixed: every namespace's \`eth0\` entry in
-  \`/proc/sys\` sat in one hash chain of the kernel (3 ms a lookup at 1,500 namespaces; interfaces
-  are now born under a name of their own and renamed as they go up), the host end's sysctl (held
-  directories, this round), and a long-lived engine held two descriptors per container (EMFILE at
-  ~10,000). The background containers are network-only: a running container's own processes
+  bridge is not the cause. Found and fixed this round, with 6,000 containers on six networks: the
+  store read every row in five places each attach and detach goes through (a host port's
+  publications, by a primary key that starts with the host address; a container's publications,
+  also read by the cascade of its delete; the containers a killed \`rm\` left; a network's
+  containers): an index each, 14.8 -> 12.0 ms an attach, the same as at 1,000. The container end's
+  sysctl above had grown with every namespace on the host (an attach at 10,000 containers: 35.85 ms
+  in the last round's full run, 18.12 ms in this round's first, with the proc instance and before
+  the indexes). What is left growing is the kernel's per-namespace work: creating
+  a namespace (mounts under \`/run/netns\`, sysctl tables) and the cleanup of the previous
+  measurement's namespace, which holds the rtnl lock. Fixed in earlier rounds: every namespace's
+  \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
+  engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
+  container's network once per container: now once per listing (2,000 containers: 634-739 ->
+  325-339 ms). The background containers are network-only: a running container's own processes
   (supervisor, ctnet-init's waiting parent, the command) are measured beside them.
 - **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
   but it serves fewer: a broadcast (a container's ARP request for the gateway) is queued to every
@@ -281,8 +288,9 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   undone by the next command; then the start), the reconcile every changing command runs first, the
   network's presence check (one netlink look-up of its bridge), planning, the view returned, the
   host lock: spread over these, none alone above about 1 ms (CPU profile). In the kernel part ctnet makes more round trips than
-  the floor: loopback, the renamed interface (after a look-up of its index), the address and the
-  route are a message each where the floor sends one batch, and the guard and the DNAT element are
+  the floor: loopback, the interface, the address and the route are a message each where the floor
+  sends one batch (netlink runs each message in the sender's call, so a batch saves the replies'
+  reads, not kernel work), and the guard and the DNAT element are
   two nftables transactions (the guard before the port exists, the DNAT as the walkthrough's last
   step); merging the two transactions measured 0.25 ms an attach, within this machine's noise.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start no longer runs a second
@@ -290,8 +298,10 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   and the CLI's bundle loads from V8's code cache. What is left above a bare Node start is loading
   the native modules (koffi, better-sqlite3) and Node's own built-in modules (~35 ms), the
   command's cold, not yet compiled work (state, netlink, one nftables transaction; the same attach
-  takes ~8 ms in a warm process), and waiting for ctnet-init. \`rm -f\` stops the process and
-  waits for it. A Node startup snapshot cannot hold the native modules, and the command itself is
+  takes ~8 ms in a warm process), and waiting for ctnet-init. Measured alone against \`node -e 0\`
+  (25 alternating runs): loading koffi +16.5 ms, better-sqlite3 +13 ms, \`ctnet --version\` +56
+  ms. \`rm -f\` stops the process and waits for it; its own work is 0-40 ms above \`ctnet ps\` run
+  just before it, so it is the CLI's start that separates it from 1.4x. A Node startup snapshot cannot hold the native modules, and the command itself is
   one process by design (no daemon).
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
@@ -299,9 +309,13 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   it) and cannot switch br_netfilter off (see the notes
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
-  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (this
-  round's two full runs: the plain bridge 90% and 103% of the bare pair, ctnet 94% and 89% of the
-  plain bridge, ctnet 85% and 92% of the bare pair), so one run neither settles 90% nor a shortfall.
+  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (last
+  round's two full runs: ctnet 85% and 92% of the bare pair), so a full run now takes the median of
+  seven rounds. Eight rounds alone, this round: ctnet 7.43, the plain bridge 7.47, the bare pair 8.50
+  Gbit/s; ctnet 99% of the plain bridge, which itself reached 88% of the bare pair. What separates
+  ctnet from 90% of the bare pair with br_netfilter on is the bridge and br_netfilter, not ctnet's
+  rules; going under them would take a datapath that skips the bridge (a redirect between veths),
+  which the guard and the isolation rules would then have to follow.
 - **Embedded DNS.** Measured with dnsperf from this round (before, a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
   answers each query from a cached reply (a copy with the query's ID) and since this round sends
