@@ -311,11 +311,17 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (last
   round's two full runs: ctnet 85% and 92% of the bare pair), so a full run now takes the median of
-  seven rounds. Eight rounds alone, this round: ctnet 7.43, the plain bridge 7.47, the bare pair 8.50
-  Gbit/s; ctnet 99% of the plain bridge, which itself reached 88% of the bare pair. What separates
-  ctnet from 90% of the bare pair with br_netfilter on is the bridge and br_netfilter, not ctnet's
-  rules; going under them would take a datapath that skips the bridge (a redirect between veths),
-  which the guard and the isolation rules would then have to follow.
+  seven rounds. Three runs of eight rounds alone, this round: ctnet 99%, 94% and 85% of the plain
+  bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
+  top of br_netfilter, 0-15% here: every bridged packet meets the guard in the bridge family (two
+  set look-ups keyed by port, MAC and address), the notrack rule in raw prerouting and the forward
+  accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
+  at the price of a chain made per attach; not tried this round.
+- **Overlay cross-host throughput** (82% of a plain VXLAN pair in this round's full run; 92% and 98%
+  in the last round's). The overlay part alone, run in turns before this round's changes and after:
+  94%, 83%, 91% before and 85%, 85%, 83% after. The ranges overlap and a container's datapath is made
+  of the same kernel objects as before (only the name its interface is born with changed), so this
+  is read as this machine's noise until more rounds say otherwise.
 - **Embedded DNS.** Measured with dnsperf from this round (before, a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
   answers each query from a cached reply (a copy with the query's ID) and since this round sends

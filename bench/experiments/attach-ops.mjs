@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Where an attach's time goes at N attached containers: every kernel operation of the measured
+// attaches timed in-process (the applier's calls), their medians, and what is left outside them
+// (state, planning, locking). The tool behind the per-operation figures in docs/PERFORMANCE.md.
+//
+// Run as root: node bench/experiments/attach-ops.mjs [--containers N] [--networks K] [--samples M] [--publish]
+// N containers are spread over K networks (each under the 1,000 a network holds on a default host);
+// then M containers are attached to the first network and detached again, 100 ms apart.
+// Everything is made in a throwaway namespace and removed at the end.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../dist/index.js';
+import { KernelApplier } from '../../dist/engine/applier.js';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const TOTAL = arg('--containers', 999);
+const NETWORKS = arg('--networks', 1);
+const SAMPLES = arg('--samples', 20);
+const publish = process.argv.includes('--publish');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+// Each operation's time, keyed by its kind (and sysctl name, and whether it is in the container's namespace).
+const times = new Map();
+let measuring = false;
+const apply = KernelApplier.prototype.apply;
+KernelApplier.prototype.apply = function timed(op) {
+  const start = performance.now();
+  try {
+    return apply.call(this, op);
+  } finally {
+    if (measuring) {
+      const key = `${op.op}${op.key ? ` ${op.key.split('/').at(-1)}` : ''}${op.netns ? ' (container)' : ''}`;
+      if (!times.has(key)) times.set(key, []);
+      times.get(key).push(performance.now() - start);
+    }
+  }
+};
+
+const host = `ctops-${randomBytes(3).toString('hex')}`;
+const root = mkdtempSync(join(tmpdir(), 'ctnet-attach-ops-'));
+execFileSync('ip', ['netns', 'add', host]);
+const engine = new Engine({ root, hostNetns: host });
+try {
+  const per = Math.ceil(TOTAL / NETWORKS);
+  for (let n = 0; n < NETWORKS; n++) {
+    engine.createNetwork({ name: `n${n}`, subnet: `10.${100 + n}.0.0/21`, bridge: `brops${n}` });
+    for (let i = 0; i < per && n * per + i < TOTAL; i++) {
+      engine.attach({ name: `c${n}-${i}`, network: `n${n}`, ...(publish ? { publish: [`${20000 + n * 1000 + i}:80`] } : {}) });
+    }
+  }
+  // The fill's namespaces are still being cleaned up by the kernel for a while.
+  await new Promise((r) => setTimeout(r, 3000));
+  const attach = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    measuring = true;
+    const start = performance.now();
+    engine.attach({ name: `m${i}`, network: 'n0', ...(publish ? { publish: ['30000:80'] } : {}) });
+    attach.push(performance.now() - start);
+    measuring = false;
+    engine.detach(`m${i}`);
+  }
+  let kernel = 0;
+  for (const [key, xs] of times) {
+    const each = median(xs);
+    kernel += (each * xs.length) / SAMPLES;
+    console.log(`${key.padEnd(36)} ${each.toFixed(2)} ms x${xs.length / SAMPLES}`);
+  }
+  const a = median(attach);
+  console.log(`attach p50 at ${TOTAL} containers over ${NETWORKS} network(s): ${a.toFixed(2)} ms; kernel operations ~${kernel.toFixed(2)} ms, the rest ~${(a - kernel).toFixed(2)} ms`);
+} finally {
+  for (const c of engine.listContainers(true)) engine.detach(c.Id);
+  for (let n = 0; n < NETWORKS; n++) if (engine.hasNetwork(`n${n}`)) engine.removeNetwork(`n${n}`);
+  engine.close();
+  execFileSync('ip', ['netns', 'del', host]);
+  rmSync(root, { recursive: true, force: true });
+}
