@@ -10,6 +10,6 @@ export function findContainer(ctx: EngineContext, nameOrId: string): ContainerRe
 }
 
 /** A container's state as the kernel sees it now (a process may have ended since the state was written). */
-export function liveState(c: ContainerRecord): ContainerRecord['state'] {
+export function liveState(c: Pick<ContainerRecord, 'state' | 'pid' | 'pidStart'>): ContainerRecord['state'] {
   return c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
 }

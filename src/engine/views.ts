@@ -56,7 +56,7 @@ export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
     IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
     MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
     Containers: [
-      ...store.containersOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
+      ...store.containerSummariesOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
       // Containers connected to it as a further network (network connect).
       ...store.connectionsOn(n.id).flatMap((a) => {
         const c = store.getContainer(a.containerId);

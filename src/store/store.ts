@@ -350,6 +350,8 @@ export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id =
 export const CONTAINER_BY_ID_PREFIX = `${CONTAINERS} WHERE c.id >= ? AND c.id < ? LIMIT 2`;
 /** Read by every run and rm (and a network's by ls and rm): each through an index of its own (see the migrations). */
 export const CONTAINERS_ON_NETWORK = `${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`;
+export const CONTAINER_SUMMARIES_ON_NETWORK = `SELECT c.id, c.name, c.state, c.pid, c.pid_start, a.ip AS ip, a.ip6 AS ip6
+  FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1 WHERE c.network_id = ? ORDER BY c.created_at`;
 export const CONTAINERS_BEING_REMOVED = `${CONTAINERS} WHERE c.removing = 1`;
 export const PORTS_AT = 'SELECT * FROM ports WHERE protocol = ? AND host_port = ?';
 export const PORTS_OF = 'SELECT * FROM ports WHERE container_id = ? ORDER BY rowid';
@@ -391,6 +393,8 @@ function secureStateDir(root: string): void {
  * The state as the engine uses it. `Store` keeps it in SQLite under the state directory;
  * `Store.inMemory()` is the same over an in-memory database, for engine unit tests.
  */
+export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
+
 export interface StateStore {
   readonly root: string;
   close(): void;
@@ -413,6 +417,8 @@ export interface StateStore {
   listContainers(): ContainerRecord[];
   containersToReconcile(): ContainerRecord[];
   containersOn(networkId: string): ContainerRecord[];
+  /** What a network's view lists of its containers: a narrow read (a whole record is ~35 columns, six of them JSON). */
+  containerSummariesOn(networkId: string): ContainerSummary[];
   /** Containers started in this one's network namespace (--network container:NAME), still recorded. */
   joinersOf(containerId: string): ContainerRecord[];
   findContainer(nameOrId: string): ContainerRecord | undefined;
@@ -614,6 +620,13 @@ export class Store implements StateStore {
 
   containersOn(networkId: string): ContainerRecord[] {
     return (this.sql(CONTAINERS_ON_NETWORK).all(networkId) as Row[]).map(toContainer);
+  }
+
+  containerSummariesOn(networkId: string): ContainerSummary[] {
+    return (this.sql(CONTAINER_SUMMARIES_ON_NETWORK).all(networkId) as Row[]).map((r) => ({
+      id: r.id as string, name: r.name as string, state: r.state as ContainerState, pid: (r.pid as number | null) ?? null,
+      pidStart: (r.pid_start as string | null) ?? null, ip: (r.ip as IPv4 | null) ?? null, ip6: (r.ip6 as IPv6 | null) ?? null,
+    }));
   }
 
   /** By exact name, exact ID, or a unique ID prefix (as Docker resolves them). */

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CONTAINER_BY_ID_PREFIX, CONTAINER_BY_NAME_OR_ID, CONTAINERS_BEING_REMOVED, CONTAINERS_ON_NETWORK, PORTS_AT, PORTS_OF, Store } from '../../dist/store/store.js';
+import { CONTAINER_BY_ID_PREFIX, CONTAINER_BY_NAME_OR_ID, CONTAINER_SUMMARIES_ON_NETWORK, CONTAINERS_BEING_REMOVED, CONTAINERS_ON_NETWORK, PORTS_AT, PORTS_OF, Store } from '../../dist/store/store.js';
 import { MIGRATIONS } from '../../dist/store/schema.js';
 import { toInt } from '../../dist/addr/ipv4.js';
 
@@ -149,7 +149,7 @@ test('containers by name, full ID, or a unique ID prefix of at least 3 character
 test('what every run and rm reads goes through an index (a host port\'s publications, a container\'s and the delete that cascades to them, what a killed rm left, a network\'s containers); the control: without the indexes each reads every row', () => {
   store.insertNetwork(network('a'));
   const db = new Database(join(dir, 'ctnet.db'));
-  const reads = [[PORTS_AT, ['tcp', 8080]], [PORTS_OF, ['x']], ['DELETE FROM containers WHERE id = ?', ['x']], [CONTAINERS_BEING_REMOVED, []], [CONTAINERS_ON_NETWORK, ['a']]];
+  const reads = [[PORTS_AT, ['tcp', 8080]], [PORTS_OF, ['x']], ['DELETE FROM containers WHERE id = ?', ['x']], [CONTAINERS_BEING_REMOVED, []], [CONTAINERS_ON_NETWORK, ['a']], [CONTAINER_SUMMARIES_ON_NETWORK, ['a']]];
   // A full read: a scan, or the primary key of ports by its first column alone (every row of a protocol).
   const scans = (sql, args) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((r) => r.detail).filter((d) => /^SCAN (ports|c|containers)\b|INDEX sqlite_autoindex_ports_1 \(protocol=\?\)$/.test(d));
   try {
