@@ -341,8 +341,8 @@ const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, str
 export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'command' | 'cniContainerId' | 'ownsNetns' | 'networkMode'>>;
 
 /** A container with its first network's attachment (absent once it has exited). */
-const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac
-  FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1`;
+const WITH_FIRST_ATTACHMENT = 'FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1';
+const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac ${WITH_FIRST_ATTACHMENT}`;
 
 /** Both through an index: a new container's name is looked up on every run, among thousands of containers. */
 export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id = ?`;
@@ -350,8 +350,7 @@ export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id =
 export const CONTAINER_BY_ID_PREFIX = `${CONTAINERS} WHERE c.id >= ? AND c.id < ? LIMIT 2`;
 /** Read by every run and rm (and a network's by ls and rm): each through an index of its own (see the migrations). */
 export const CONTAINERS_ON_NETWORK = `${CONTAINERS} WHERE c.network_id = ? ORDER BY c.created_at`;
-export const CONTAINER_SUMMARIES_ON_NETWORK = `SELECT c.id, c.name, c.state, c.pid, c.pid_start, a.ip AS ip, a.ip6 AS ip6
-  FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1 WHERE c.network_id = ? ORDER BY c.created_at`;
+export const CONTAINER_SUMMARIES_ON_NETWORK = `SELECT c.id, c.name, c.state, c.pid, c.pid_start, a.ip AS ip, a.ip6 AS ip6 ${WITH_FIRST_ATTACHMENT} WHERE c.network_id = ? ORDER BY c.created_at`;
 export const CONTAINERS_BEING_REMOVED = `${CONTAINERS} WHERE c.removing = 1`;
 export const PORTS_AT = 'SELECT * FROM ports WHERE protocol = ? AND host_port = ?';
 export const PORTS_OF = 'SELECT * FROM ports WHERE container_id = ? ORDER BY rowid';
