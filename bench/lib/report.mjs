@@ -234,7 +234,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   end's IPv6-off sysctl took 0.2 -> 1.9 ms. Through the host's \`/proc\`, a new namespace's first
   look-up compares against the entries every earlier container namespace left there; it now goes
   through a proc instance of ctnet's own, mounted nowhere (\`fsopen\`/\`fsmount\`) and renewed every
-  32 keys, which holds only the last few namespaces' entries: 0.16 ms at 999. With that, a
+  32 look-ups (16 containers), which holds only the last few namespaces' entries: 0.16 ms at 999. With that, a
   container's interface is born eth0 again (it was born under a name of its own and renamed, only
   to keep this look-up off the kernel's shared eth0 hash chain): link up in the container 0.43-0.55
   -> 0.22-0.27 ms. The host end goes through the host's \`conf\` directories held open (0.24 ms at

@@ -38,8 +38,11 @@ export class SysctlDirs implements SysctlPaths {
   }
 }
 
-/** How many keys one private instance serves before it is replaced (each new namespace adds entries to it). */
-const KEYS_PER_INSTANCE = 32;
+/**
+ * How many look-ups one private instance serves before it is replaced (each new namespace adds
+ * entries to it): a container's key is read, then written, so 16 containers' keys.
+ */
+const LOOKUPS_PER_INSTANCE = 32;
 
 /**
  * Sysctls of namespaces seen once (a container's, new at each attach) through a proc instance of
@@ -57,7 +60,7 @@ export class PrivateProcSys implements SysctlPaths {
 
   pathOf(key: string): string {
     if (this.unavailable) return `/proc/sys/${relativePath(key)}`;
-    if (this.root === undefined || this.served >= KEYS_PER_INSTANCE) {
+    if (this.root === undefined || this.served >= LOOKUPS_PER_INSTANCE) {
       this.close();
       this.root = openDetachedProc();
       if (this.root === undefined) {

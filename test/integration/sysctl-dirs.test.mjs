@@ -73,7 +73,7 @@ test('container namespaces\' sysctls through a private proc instance: each lands
     assert.equal(withNetns(handles[2], () => readSysctl(key, proc)), '0');
     assert.deepEqual(procMounts(), before, 'the instance is mounted nowhere');
 
-    // Renewed every 32 keys, the old instance closed: a long-lived engine holds one at a time.
+    // Renewed every 32 look-ups, the old instance closed: a long-lived engine holds one at a time.
     const fds = () => readdirSync('/proc/self/fd').length;
     const open = fds();
     for (let i = 0; i < 100; i++) withNetns(handles[i % 3], () => readSysctl(key, proc));
