@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createLab, fullSnapshot, hostSnapshot, linkGone, CTNET } from '../helpers/lab.mjs';
 
 let lab;
@@ -72,8 +72,19 @@ async function runForeground(name, command) {
 
 const exitOf = (child) => new Promise((res) => child.on('exit', (code) => res(code)));
 
+/** Waits until the process catches SIGINT: a signal sent before its shell ran `trap` is ignored (PID 1). */
+async function catchesSigint(pid) {
+  for (let i = 0; i < 100; i++) {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (caught && (BigInt(`0x${caught}`) & 2n) !== 0n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`process ${pid} never set a SIGINT handler`);
+}
+
 test('Ctrl-C (SIGINT) stops a foreground container and ctnet takes its network down', async () => {
   const { child, c } = await runForeground('int', ['sh', '-c', 'trap "exit 130" INT; sleep 600 & wait']);
+  await catchesSigint(c.State.Pid);
   child.kill('SIGINT');
   assert.equal(await exitOf(child), 130);
   const after = lab.json(['inspect', 'int']);
