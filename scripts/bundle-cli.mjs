@@ -9,7 +9,8 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3', 'koffi', 'etcd3'],
+  // better-sqlite3's JavaScript is bundled (its addon is loaded by path: src/store/sqlite.ts).
+  external: ['koffi', 'etcd3'],
   banner: { js: "import { createRequire as __ctnetRequire } from 'node:module'; const require = __ctnetRequire(import.meta.url);" },
   logLevel: 'warning',
 };
@@ -19,6 +20,8 @@ const common = {
 await build({
   ...common,
   format: 'cjs',
+  // bin/ctnet reads the bundle as latin1, which is only right for ASCII.
+  charset: 'ascii',
   banner: { js: "const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__ctnetUrl' },
   entryPoints: ['src/cli/main.ts'],

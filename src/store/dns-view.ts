@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './sqlite.js';
 import { join } from 'node:path';
 import type { IPv4, IPv6 } from '../addr/family.js';
 import type { NetOptions } from './records.js';
@@ -35,7 +36,7 @@ export class DnsView {
   private version = -1;
 
   constructor(root: string) {
-    this.db = new Database(join(root, 'ctnet.db'), { readonly: true, timeout: 5000 });
+    this.db = openDatabase(join(root, 'ctnet.db'), { readonly: true, timeout: 5000 });
   }
 
   /** True once after each commit by someone else (and on the first call). */

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './sqlite.js';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
@@ -454,10 +455,10 @@ export class Store implements StateStore {
 
   constructor(readonly root: string, inMemory = false) {
     if (inMemory) {
-      this.db = new Database(':memory:');
+      this.db = openDatabase(':memory:');
     } else {
       secureStateDir(root);
-      this.db = new Database(join(root, 'ctnet.db'), { timeout: 10_000 });
+      this.db = openDatabase(join(root, 'ctnet.db'), { timeout: 10_000 });
       // Containers' environments are in it: root's alone (the journal files follow its mode).
       chmodSync(join(root, 'ctnet.db'), 0o600);
       this.db.pragma('journal_mode = WAL');
