@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
@@ -181,8 +181,9 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
       // A detached container runs under the shim, which records its exit status (and restarts it).
       command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c)) : launch,
       env: containerEnv(c),
-      // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command (see waitStarted).
-      stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe'] : ['ignore', logFd, logFd, 'pipe'],
+      // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command (see waitStarted);
+      // fd 4: the gate it waits at until the network is complete (see openGate).
+      stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe', 'pipe'] : ['ignore', logFd, logFd, 'pipe', 'pipe'],
       detached: c.detached,
     });
   } finally {
@@ -205,6 +206,34 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
     if (req.detach) child.unref();
     return child;
   });
+}
+
+const gateOf = (child: ChildProcess): Duplex | null | undefined => child.stdio[4] as Duplex | null | undefined;
+
+/**
+ * Lets a started container's command run: ctnet-init waits for this byte on its gate (fd 4) before
+ * it becomes the command, so the command never sees its network half made. A container that failed
+ * its setup meanwhile has closed the gate: the write fails, and the readiness pipe says why.
+ */
+function openGate(child: ChildProcess): void {
+  const gate = gateOf(child);
+  if (!gate) return;
+  gate.on('error', () => {});
+  gate.end('g', () => gate.destroy());
+}
+
+/**
+ * A process whose gate did not open: the gate closes (ctnet-init then ends without running the
+ * command, also if the kill below misses it) and it is killed with its supervisor.
+ */
+function abandon(child: ChildProcess, detached: boolean): void {
+  gateOf(child)?.destroy();
+  if (child.pid === undefined) return;
+  try {
+    process.kill(detached ? -child.pid : child.pid, 'SIGKILL');
+  } catch {
+    // ended already
+  }
 }
 
 /**
@@ -268,7 +297,15 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v);
   const id = randomBytes(32).toString('hex');
   const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
-  const steps = ({ record, network }: Recorded): Step[] => [...network, ...(record.kind === 'process' ? cgroupSteps(record, ctx.store.instanceId()) : [])];
+  // A process container's plan comes in two parts: what its process needs to be started (its namespace
+  // and cgroup), then the rest of its network, made while ctnet-init sets the container up. The
+  // command runs once the network is complete: ctnet-init waits at the gate (see openGate).
+  const parts = ({ record, network }: Recorded): { first: Step[]; rest: Step[] } => {
+    if (record.kind !== 'process') return { first: [], rest: network };
+    const made = network.findIndex((s) => s.do.op === 'netns.add') + 1;
+    return { first: [...network.slice(0, made), ...cgroupSteps(record, ctx.store.instanceId())], rest: network.slice(made) };
+  };
+  const steps = (recorded: Recorded): Step[] => Object.values(parts(recorded)).flat();
   const explainStart = (c: ContainerRecord): void => {
     if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
@@ -287,11 +324,14 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
+  let child: ChildProcess | undefined;
   try {
-    const plan = steps(recorded);
-    applyRepairingFirewall(ctx, plan);
-    ctx.faultAfter(plan, record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
-    const child = record.kind === 'process' ? start?.(record) : undefined;
+    const { first, rest } = parts(recorded);
+    ctx.apply(first);
+    if (record.kind === 'process') child = start?.(record);
+    applyRepairingFirewall(ctx, rest, first.length);
+    ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
+    if (child) openGate(child);
     ctx.crashPoint();
     explainStart(record);
     // A network-only container has no process: pid stays null and reconcile leaves it alone.
@@ -300,6 +340,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     ctx.store.transaction(() => ctx.store.updateContainer(id, started));
     return { container: { ...record, ...started }, child };
   } catch (err) {
+    if (child) abandon(child, record.kind === 'process' && record.detached);
     ctx.warnAll(detachContainer(ctx, record));
     ctx.store.transaction(() => ctx.store.deleteContainer(id));
     removeContainerFiles(ctx.root, record);
@@ -448,13 +489,13 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
  * `nft flush ruleset`, renders the table from state (this container's record included) and applies
  * the plan once more.
  */
-function applyRepairingFirewall(ctx: EngineContext, plan: Step[]): void {
+function applyRepairingFirewall(ctx: EngineContext, plan: Step[], stepsBefore: number): void {
   try {
-    ctx.apply(plan);
+    ctx.apply(plan, stepsBefore);
   } catch (err) {
     if (!(err instanceof NftError) || ctnetTableExists(ctx)) throw err;
     restoreFirewall(ctx);
-    ctx.apply(plan.filter((s) => s.do.op !== 'nft'));
+    ctx.apply(plan.filter((s) => s.do.op !== 'nft'), stepsBefore);
   }
 }
 

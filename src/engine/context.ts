@@ -103,13 +103,16 @@ export class EngineContext {
     return out as T;
   }
 
-  /** Applies steps with rollback (or only prints them with --dry-run). */
-  apply(steps: readonly Step[]): void {
+  /**
+   * Applies steps with rollback (or only prints them with --dry-run). A plan applied in parts says
+   * how many of its steps came before this part: an injected fault's number is its step in the plan.
+   */
+  apply(steps: readonly Step[], stepsBefore = 0): void {
     if (this.dryRun) {
       for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
       return;
     }
-    execute(steps, this.applierOf(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, beforeStep: () => this.crashPoint() });
+    execute(steps, this.applierOf(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, stepsBefore, beforeStep: () => this.crashPoint() });
   }
 
   /**

@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   render: RenderContext;
   /** 1-based step number at which to fail on purpose (tests prove rollback with it). */
   faultAt?: number;
+  /** Steps of the same plan applied before these (a plan applied in parts): the numbering goes on from there. */
+  stepsBefore?: number;
   /** Called before each operation (the engine counts them to die by SIGKILL at a chosen one: crash tests). */
   beforeStep?: () => void;
 }
@@ -22,7 +24,7 @@ export interface ExecuteOptions {
  */
 export function execute(steps: readonly Step[], applier: Applier, opts: ExecuteOptions): void {
   const undo: Op[] = [];
-  let index = 0;
+  let index = opts.stepsBefore ?? 0;
   try {
     for (const s of steps) {
       index++;

@@ -38,7 +38,7 @@ BEGIN {
     MNT_DETACH => 2, MOUNT_ATTR_RDONLY => 1, MOUNT_ATTR_NODEV => 4,
     CLONE_NEWNS => 0x20000, CLONE_NEWCGROUP => 0x2000000, CLONE_NEWIPC => 0x8000000, CLONE_NEWPID => 0x20000000,
     PR_SET_PDEATHSIG => 1, PR_CAPBSET_DROP => 24, PR_SET_NO_NEW_PRIVS => 38, PR_CAP_AMBIENT => 47, PR_CAP_AMBIENT_CLEAR_ALL => 4,
-    TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3,
+    TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3, GATE_FD => 4,
     ENOENT => 2, EBUSY => 16, ENOTDIR => 20, EACCES => 13,
   );
   for my $name (keys %c) { my $v = $c{$name}; Internals::SvREADONLY($v, 1); $main::{$name} = \$v; }
@@ -46,6 +46,7 @@ BEGIN {
 
 # Where a failure is reported: standard error, and for init also the readiness pipe, which `run -d` reads.
 my $ready;
+my $gate;
 my $WHO = $MODE eq 'enter' ? 'exec: ' : '';
 
 sub fail {
@@ -456,10 +457,24 @@ sub exec_command {
   fail("command $command[0] was not found in the container" . (index($command[0], '/') >= 0 ? '' : ' (PATH)'), 127);
 }
 
+# ctnet starts a container while it still makes the container's network, and writes "g" on the gate
+# (fd 4) once that is done. Without it (ctnet gave up, or died) the command must not run. A restart
+# by the supervisor has /dev/null there instead, and no gate.
+sub pass_gate {
+  return unless $gate;
+  my $n = sysread($gate, my $go, 1);
+  return if ($n // 0) == 1 && $go eq 'g';
+  print STDERR "ctnet: error: ctnet did not finish the container's network; the command was not started\n";
+  exit 125;
+}
+
 # PID 1 of the new PID namespace: builds the container and becomes its command.
 sub container_init {
   $SIG{$_} = 'DEFAULT' for qw(INT QUIT TERM HUP PIPE XFSZ);
-  write_file(one('pidfile'), readlink('/proc/self')); # the host's PID: /proc is still the host's here
+  # The host's PID (/proc is still the host's here), written once the command may run: the supervisor
+  # restarts only a container whose first start got that far.
+  my $host_pid = readlink('/proc/self');
+  open(my $pid_file, '>', one('pidfile')) or fail("writing " . one('pidfile') . ": $!");
   sys(call('unshare', CLONE_NEWNS | CLONE_NEWIPC), 'making the mount and IPC namespaces');
   my $slash = '/';
   sys(call('mount', 0, $slash, 0, MS_REC | MS_PRIVATE, 0), 'making mount propagation private');
@@ -482,6 +497,9 @@ sub container_init {
   confine(@caps ? [map { 0 + $_ } @caps] : undef, @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
   # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.
   chdir(one('cwd')) or chdir('/');
+  pass_gate();
+  syswrite($pid_file, $host_pid);
+  close($pid_file);
   # --init: a shell is PID 1 and runs the command in the foreground (it keeps its standard input and
   # signal dispositions); while it waits, it reaps every child, orphans included, then exits as the command did.
   exec_command(flag('init') ? ('/bin/sh', '-c', '"$@"; exit $?', 'ctnet-init', @{ $S->{command} }) : @{ $S->{command} });
@@ -502,9 +520,13 @@ sub wait_for {
 # directly. If it is killed, the kernel kills PID 1 too (PR_SET_PDEATHSIG).
 sub init {
   # The readiness pipe from ctnet (fd 3; Node makes it a socket pair): closed by execve, so its end
-  # tells ctnet the command runs. After a restart by the supervisor, fd 3 is /dev/null.
+  # tells ctnet the command runs. The gate (fd 4, another one) is where ctnet lets the command run
+  # (pass_gate). After a restart by the supervisor, both are /dev/null.
   if (open(my $fd3, '>&=', READY_FD)) {
     if (-p $fd3 || -S $fd3) { $ready = $fd3; fcntl($ready, F_SETFD, FD_CLOEXEC); }
+  }
+  if (open(my $fd4, '<&=', GATE_FD)) {
+    if (-p $fd4 || -S $fd4) { $gate = $fd4; fcntl($gate, F_SETFD, FD_CLOEXEC); }
   }
   $S = read_spec($ARGV[0] // fail('no spec file given'));
   sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
@@ -514,6 +536,7 @@ sub init {
     container_init();
   }
   close($ready) if $ready;
+  close($gate) if $gate;
   # It waits as a Perl of a few lines: this one's compiled program holds ~1.2 MB more, in every container.
   exec { $^X } 'ctnet-init', '-e', $WAITER, $pid;
   wait_for($pid);

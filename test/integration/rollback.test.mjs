@@ -2,7 +2,8 @@
 // part-way is undone by the next command's reconcile.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLab, fullSnapshot, hostSnapshot } from '../helpers/lab.mjs';
@@ -19,14 +20,14 @@ const runArgs = (name) => ['run', '-d', '--name', name, '--network', 'lab', '-p'
 
 test('run: an injected fault at every step, including starting the process, leaves nothing', () => {
   const plan = lab.ok(['run', '--dry-run', ...runArgs('probe').slice(1)]).trim().split('\n');
-  // One step per command line; an nft heredoc's body lines are part of its step.
-  const kernelSteps = plan.filter((l) => /^(ip|nft|sysctl) /.test(l) && !l.includes('unshare --uts')).length;
-  assert.equal(kernelSteps, 11, plan.join("\n"));
+  // One step per command line (the cgroup's mkdir line too); an nft heredoc's body lines are part of its step.
+  const kernelSteps = plan.filter((l) => /^(ip|nft|sysctl|mkdir) /.test(l) && !l.includes('unshare --uts')).length;
+  assert.equal(kernelSteps, 12, plan.join("\n"));
   for (let step = 1; step <= kernelSteps + 1; step++) {
     const before = fullSnapshot(lab);
     const r = lab.ctnet(runArgs(`f${step}`), { CTNET_FAULT_AT: String(step) });
     assert.equal(r.code, 8, `step ${step}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`^ctnet: error: injected fault at step ${step} `));
+    assert.match(r.stderr, new RegExp(`^ctnet: error: injected fault at step ${step} ${step === kernelSteps + 1 ? '\\(starting sleep\\)' : ''}`));
     assert.deepEqual(fullSnapshot(lab), before, `step ${step} left something behind`);
   }
   // And without a fault the same command works.
@@ -63,4 +64,87 @@ test('a crash part-way through run is undone by the next command (reconcile)', (
   assert.ok(!existsSync(`/run/netns/${c.netns}`));
   lab.ok(['rm', '-f', 'after-crash']);
   assert.deepEqual(fullSnapshot(lab), before);
+});
+
+// A container's process is started while its network is still being made (ctnet-init sets the
+// container up meanwhile) and waits at a gate: its command runs only once the network is complete.
+// The command below leaves a mark on a volume the moment it runs.
+const marked = (dir) => existsSync(join(dir, 'ran'));
+const markingRun = (name, dir) => ['run', '-d', '--name', name, '--network', 'lab', '--restart', 'on-failure:3', '-v', `${dir}:/mnt`, '-p', '9002:80', '--', 'sh', '-c', 'touch /mnt/ran; exec sleep 600'];
+
+/** Processes of this lab's containers still alive (their supervisor and ctnet-init name files under its state directory). */
+function containerProcesses() {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(lab.root, 'containers'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function until(what, check, ms = 5000) {
+  for (const end = Date.now() + ms; !check(); ) {
+    if (Date.now() > end) assert.fail(what);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("a fault after the process started, at the network's last step: the command never runs, nothing is restarted", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-gate-'));
+  try {
+    const keep = new Set(containerProcesses());
+    const before = fullSnapshot(lab);
+    const plan = lab.ok(['run', '--dry-run', ...markingRun('probe', dir).slice(1)]).trim().split('\n');
+    // The last network step: the published port's element (the plan's last line before the start).
+    const last = plan.filter((l) => /^(ip|nft|sysctl|mkdir) /.test(l) && !l.includes('unshare --uts')).length;
+    const r = lab.ctnet(markingRun('g1', dir), { CTNET_FAULT_AT: String(last) });
+    assert.equal(r.code, 8, r.stderr);
+    assert.match(r.stderr, /injected fault at step \d+ \(ip netns exec \S+ nft /);
+    await until('the container\'s processes are gone', () => containerProcesses().every((p) => keep.has(p)));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!marked(dir), 'the command ran although its network was not complete');
+    assert.deepEqual(fullSnapshot(lab), before);
+    // Without the fault the same command runs its command.
+    lab.ok(markingRun('g2', dir));
+    assert.ok(marked(dir));
+    lab.ok(['rm', '-f', 'g2']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ctnet killed while it makes a started container's network: the command never runs, nothing is restarted", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-gate-'));
+  try {
+    const keep = new Set(containerProcesses());
+    const before = fullSnapshot(lab);
+    let killedBetween = 0;
+    for (let step = 1; step < 40; step++) {
+      const [run, ...rest] = markingRun(`k${step}`, dir);
+      const r = lab.ctnet([run, '--explain', ...rest], { CTNET_CRASH_AT: String(step) });
+      if (r.signal !== 'SIGKILL') {
+        assert.equal(r.code, 0, r.stderr);
+        lab.ok(['rm', '-f', `k${step}`]);
+        break;
+      }
+      // The process starts right after the cgroup is made; the gate opens after the port's element.
+      const explained = r.stdout + r.stderr;
+      const started = explained.includes('mkdir -p /sys/fs/cgroup');
+      const networkDone = /add element ip ctnet tcp_any \{ 9002 /.test(explained);
+      if (started && !networkDone) {
+        killedBetween++;
+        await until(`step ${step}: the container's processes end by themselves`, () => containerProcesses().every((p) => keep.has(p)));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!marked(dir), `killed at step ${step}, before the network was complete, and the command ran`);
+      }
+      lab.ok(['gc']);
+      rmSync(join(dir, 'ran'), { force: true });
+    }
+    assert.ok(killedBetween >= 8, `killed between the start and the gate ${killedBetween} times`);
+    process.stdout.write(`# killed between the start and the gate at ${killedBetween} steps: the command never ran\n`);
+    assert.deepEqual(fullSnapshot(lab), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
