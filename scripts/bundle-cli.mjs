@@ -22,6 +22,8 @@ await build({
   format: 'cjs',
   // bin/ctnet reads the bundle as latin1, which is only right for ASCII.
   charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
   banner: { js: "const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__ctnetUrl' },
   entryPoints: ['src/cli/main.ts'],
