@@ -54,7 +54,7 @@ async function listening(ns, ip) {
 
 /** Resolves with the overlay figures, or { skipped } without etcd. Long: one lab, three measures, one teardown. */
 export async function benchOverlay({ iterations, seconds }, log) {
-  if (!existsSync('/usr/bin/etcd')) return { skipped: ['overlay (apt-get install etcd-server)'] };
+  if (!existsSync('/usr/bin/etcd') || !existsSync('/usr/bin/etcdctl')) return { skipped: ['overlay (apt-get install etcd-server etcd-client)'] };
   log('overlay (two hosts, three etcd members):');
   const lab = overlayLabNames(`cbo${process.pid % 1000}`);
   const processes = [];

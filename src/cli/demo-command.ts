@@ -7,7 +7,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--keep', 'leave the lab running for exploring (remove it later with ctnet demo --clean)')
     .option('--explain', 'print the equivalent ip/nft/sysctl commands as they run')
     .option('--clean', 'remove a lab left by --keep and exit')
-    .option('--overlay', 'instead: three hosts and a three-member etcd cluster, one overlay network across them, every cross-host path checked (needs etcd-server)')
+    .option('--overlay', 'instead: three hosts and a three-member etcd cluster, one overlay network across them, every cross-host path checked (needs etcd-server and etcd-client)')
     .action(async (o: { keep?: boolean; explain?: boolean; clean?: boolean; overlay?: boolean }) => {
       if (o.overlay) {
         const { runOverlayDemo } = await import('../demo/overlay-demo.js');

@@ -45,8 +45,9 @@ export async function runOverlayDemo(out: (s: string) => void): Promise<number> 
     out(`ctnet: error: an overlay demo lab is already there (${lab.underlay}); remove its namespaces (ip netns del ${lab.underlay} ...) first\n`);
     return 4;
   }
-  if (spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    out('ctnet: error: the overlay demo runs etcd inside its lab; install it with: apt-get install -y etcd-server\n');
+  // etcdctl (Debian's etcd-client, only suggested by etcd-server) checks the members' health.
+  if ([['etcd', '--version'], ['etcdctl', 'version']].some(([tool, arg]) => spawnSync(tool, [arg], { stdio: 'ignore' }).status !== 0)) {
+    out('ctnet: error: the overlay demo runs etcd inside its lab and checks it with etcdctl; install them with: apt-get install -y etcd-server etcd-client\n');
     return 6;
   }
   const processes: ChildProcess[] = [];

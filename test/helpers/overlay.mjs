@@ -10,7 +10,7 @@ import { CTNET, ROOT_DIR, killProcessesMentioning } from './lab.mjs';
 
 export const PROBE = join(ROOT_DIR, 'dist', 'demo', 'probe.js');
 export const ECHO = join(ROOT_DIR, 'dist', 'demo', 'http-echo.js');
-export const etcdMissing = () => (existsSync('/usr/bin/etcd') ? undefined : 'etcd is not installed (apt-get install -y etcd-server)');
+export const etcdMissing = () => (existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl') ? undefined : 'etcd or etcdctl is not installed (apt-get install -y etcd-server etcd-client)');
 
 export async function createOverlayLab({ ttl = 3 } = {}) {
   const lab = overlayLabNames(`o${randomBytes(2).toString('hex')}`);

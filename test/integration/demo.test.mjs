@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CTNET } from '../helpers/lab.mjs';
+import { etcdMissing } from '../helpers/overlay.mjs';
 
 test('ctnet demo passes every check and leaves nothing behind', () => {
   const env = { ...process.env };
@@ -44,7 +45,7 @@ test('ctnet demo --explain shows the commands, --keep leaves the lab and --clean
   for (const ns of ['ctdemo-host', 'ctdemo-host2', 'ctdemo-inet']) assert.ok(!existsSync(`/run/netns/${ns}`), `${ns} left behind`);
 });
 
-test('ctnet demo --overlay: three hosts and etcd in throwaway namespaces, every cross-host path passes, nothing is left', { skip: !existsSync('/usr/bin/etcd') && !process.env.CTNET_REQUIRE_ETCD && 'etcd is not installed (apt-get install -y etcd-server)' }, async () => {
+test('ctnet demo --overlay: three hosts and etcd in throwaway namespaces, every cross-host path passes, nothing is left', { skip: !process.env.CTNET_REQUIRE_ETCD && etcdMissing() }, async () => {
   const env = { ...process.env };
   delete env.CTNET_HOST_NETNS;
   delete env.CTNET_ROOT;
