@@ -227,7 +227,7 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables):
-- **Attach on a network of 1,000 containers** (met since this round). ctnet's own work does not grow
+- **Attach on a network of 1,000 containers** (met since the last round). ctnet's own work does not grow
   with containers (the lowest free address is one indexed query, reconcile reads only containers
   with a process, port conflicts and names are indexed look-ups, rule count is constant). Timing each
   kernel call inside 20 attaches at 1 and at 999 attached containers (one bridge): the container
@@ -244,13 +244,13 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   the DNAT to the container itself happens in the bridge's prerouting and the frame goes back out
   the port it came in on (verified: with hairpin off that path times out).
 - **Attach with many containers on the host** (the scale rows and plot below). Across networks the
-  bridge is not the cause. Found and fixed this round, with 6,000 containers on six networks: the
+  bridge is not the cause. Found and fixed in the last round, with 6,000 containers on six networks: the
   store read every row in five places each attach and detach goes through (a host port's
   publications, by a primary key that starts with the host address; a container's publications,
   also read by the cascade of its delete; the containers a killed \`rm\` left; a network's
   containers): an index each, 14.8 -> 12.0 ms an attach, the same as at 1,000. The container end's
   sysctl above had grown with every namespace on the host (an attach at 10,000 containers: 35.85 ms
-  in the last round's full run, 18.12 ms in this round's first, with the proc instance and before
+  two rounds ago, 18.12 ms in the last round's first full run, with the proc instance and before
   the indexes). What is left growing is the kernel's per-namespace work: creating
   a namespace (mounts under \`/run/netns\`, sysctl tables) and the cleanup of the previous
   measurement's namespace, which holds the rtnl lock. Fixed in earlier rounds: every namespace's
@@ -283,49 +283,66 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   sees them. Building it means the container's host-side veth lives in the segment's namespace,
   which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
 - **Attach against the kernel floor.** Timing every kernel operation inside 40 warm attaches
-  (one published port) gave 8.7-9.1 ms an attach, 5.6-6.3 ms of it in the kernel calls and 2.5-3.1 ms
-  outside them: two SQLite transactions (the record before the kernel is touched, so a crash is
-  undone by the next command; then the start), the reconcile every changing command runs first, the
-  network's presence check (one netlink look-up of its bridge), planning, the view returned, the
-  host lock: spread over these, none alone above about 1 ms (CPU profile). In the kernel part ctnet makes more round trips than
+  at one container (one published port; \`node bench/experiments/attach-ops.mjs --containers 1
+  --samples 40 --publish\`): 7.57 ms an attach, 3.68 ms of it in the kernel calls (the floor makes
+  the same objects in about 3.3 ms) and 3.89 ms outside them. A CPU profile of 300 such attaches
+  puts the outside part in the state and around it: two SQLite transactions (the record before the
+  kernel is touched, so a crash is undone by the next command; then the start; their commits ~0.4
+  ms), the container's insert, the network's record read and parsed (JSON columns) by several
+  steps, the reconcile every changing command runs first, the network's presence check (one netlink
+  look-up of its bridge), the backlog check, planning, the view returned, the host lock: none alone
+  above about 0.5 ms. Meeting 1.5x would take about 70% of it away: most of the state work,
+  including the record made before the kernel is touched, which is what lets the next command undo
+  a crash. In the kernel part ctnet makes more round trips than
   the floor: loopback, the interface, the address and the route are a message each where the floor
   sends one batch (netlink runs each message in the sender's call, so a batch saves the replies'
   reads, not kernel work), and the guard and the DNAT element are
   two nftables transactions (the guard before the port exists, the DNAT as the walkthrough's last
   step); merging the two transactions measured 0.25 ms an attach, within this machine's noise.
-- **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start no longer runs a second
-  Node: ctnet-init is Perl (about 25 ms from spawn to the command, mounts and confinement included),
-  and the CLI's bundle loads from V8's code cache. What is left above a bare Node start is loading
-  the native modules (koffi, better-sqlite3) and Node's own built-in modules (~35 ms), the
-  command's cold, not yet compiled work (state, netlink, one nftables transaction; the same attach
-  takes ~8 ms in a warm process), and waiting for ctnet-init. Measured alone against \`node -e 0\`
-  (25 alternating runs): loading koffi +16.5 ms, better-sqlite3 +13 ms, \`ctnet --version\` +56
-  ms. \`rm -f\` stops the process and waits for it; its own work is 0-40 ms above \`ctnet ps\` run
-  just before it, so it is the CLI's start that separates it from 1.4x. A Node startup snapshot cannot hold the native modules, and the command itself is
-  one process by design (no daemon).
+- **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
+  ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. This round took ~19 ms
+  off every command's start (alternating runs of \`ctnet ps\`): \`bin/ctnet\` is CommonJS (as an ES
+  module it started Node's ES module loader), reads the bundle as latin1 (it is ASCII; no UTF-8
+  decoding), and the bundle carries better-sqlite3's JavaScript, its addon opened by path (its dozen
+  files were loaded and compiled one by one), minified (800 -> 560 KB). ctnet-init no longer loads
+  constant.pm, warnings.pm and Errno.pm (its compile 8.3 -> 4.4 ms). And a container's process now
+  starts as soon as its namespace and cgroup exist: ctnet-init builds the container while the CLI makes
+  the rest of its network, and waits at a gate until the network is complete (\`run -d\` -7 to -9 ms;
+  on two cores the CLI and ctnet-init compete for the CPU, so the overlap saves less than the ~19 ms
+  of kernel work it hides). Where the rest goes (a \`run -d\` traced by strace's seccomp filter, only
+  the named calls stopped): the CLI takes the host lock ~70 ms after a bare Node start would have
+  ended (the code cache's deserialisation ~12 ms, Node's built-in modules ~15 ms, koffi ~10 ms,
+  garbage collection ~7 ms, the bundle's top level); the network and the start take ~30 ms under the
+  lock; ctnet-init needs ~45 ms from its spawn to the command (sh, perl, mounts, confinement). \`rm
+  -f\` reaches the lock as late and its own work is ~40 ms. What separates both from 1.6x and 1.4x
+  is the CLI's start. Node 20 starts from a startup snapshot only with \`--snapshot-blob\` on its
+  command line (\`bin/ctnet\` would become a shell script and every \`node bin/ctnet\` caller change), the
+  snapshot cannot hold koffi (loaded at module level), and a blob of another Node version does not
+  start: not tried. A code cache made after a \`run -d\` instead of \`--version\` took ~4 ms off
+  \`run -d\` and \`rm -f\` and added 2-3 ms to every other command: not kept.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
   it) and cannot switch br_netfilter off (see the notes
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
-  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (last
-  round's two full runs: ctnet 85% and 92% of the bare pair), so a full run now takes the median of
-  seven rounds. Three runs of eight rounds alone, this round: ctnet 99%, 94% and 85% of the plain
+  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (two
+  rounds ago, two full runs: ctnet 85% and 92% of the bare pair), so a full run takes the median of
+  seven rounds. Three runs of eight rounds alone, in the last round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
   top of br_netfilter, 0-15% here: every bridged packet meets the guard in the bridge family (two
   set look-ups keyed by port, MAC and address), the notrack rule in raw prerouting and the forward
   accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
-  at the price of a chain made per attach; not tried this round.
-- **Overlay cross-host throughput** (82% of a plain VXLAN pair in this round's full run; 92% and 98%
-  in the last round's). The overlay part alone, run in turns before this round's changes and after:
-  94%, 83%, 91% before and 85%, 85%, 83% after. The ranges overlap and a container's datapath is made
-  of the same kernel objects as before (only the name its interface is born with changed), so this
-  is read as this machine's noise until more rounds say otherwise.
-- **Embedded DNS.** Measured with dnsperf from this round (before, a Node load generator that was
+  at the price of a chain made per attach; not tried.
+- **Overlay cross-host throughput** (82% of a plain VXLAN pair in the last round's full run, 92%
+  and 98% in the round before; see the summary for this run). The overlay part alone, run in turns
+  before the last round's changes and after them: 94%, 83%, 91% before and 85%, 85%, 83% after. The
+  ranges overlap and a container's datapath is made of the same kernel objects as before (only the
+  name its interface is born with changed), so this is read as this machine's noise.
+- **Embedded DNS.** Measured with dnsperf (earlier rounds used a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
-  answers each query from a cached reply (a copy with the query's ID) and since this round sends
-  without dgram's lookup tick and send callback. Rates vary by up to 2x between rounds here, so the
+  answers each query from a cached reply (a copy with the query's ID) and sends without dgram's
+  lookup tick and send callback. Rates vary by up to 2x between rounds here, so the
   figures are medians of alternating rounds; the p99s of both servers are a few milliseconds, set by
   scheduling on two shared cores more than by either server.
 - **CNI executable ADD (node start incl.).** Node's bare start here (\`node -e 0\`, measured
@@ -355,7 +372,7 @@ ${r.attach.skippedSizes}
   hairpin mode; the two IPv6-off sysctl writes, which have no netlink form; one batch of four in the
   namespace: loopback, address, link up, default route; one nftables transaction for the port's
   guard elements and the DNAT map element) and no state, planning or lock: attach over floor is
-  what ctnet adds on top of the kernel. (Until this round the floor left out the hairpin mode, the
+  what ctnet adds on top of the kernel. (An earlier floor left out the hairpin mode, the
   sysctls and the guard elements, about 0.5 ms.)
 - Each implementation is measured alone at each size, after three measurements thrown away, with
   the same number of samples on a network of 1 and of N containers (N - 1 attached, then the measured
