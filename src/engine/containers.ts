@@ -305,7 +305,10 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     const made = network.findIndex((s) => s.do.op === 'netns.add') + 1;
     return { first: [...network.slice(0, made), ...cgroupSteps(record, ctx.store.instanceId())], rest: network.slice(made) };
   };
-  const steps = (recorded: Recorded): Step[] => Object.values(parts(recorded)).flat();
+  const steps = (recorded: Recorded): Step[] => {
+    const { first, rest } = parts(recorded);
+    return [...first, ...rest];
+  };
   const explainStart = (c: ContainerRecord): void => {
     if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
