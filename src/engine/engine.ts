@@ -10,7 +10,7 @@ import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connec
 import { createNetwork, findNetwork, pruneNetworks, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './gc.js';
 import { reconcileForRead } from './reconcile.js';
-import { containerView, networksForViews, networkView, type ContainerView, type NetworkView } from './views.js';
+import { containerView, listingSources, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
@@ -76,10 +76,10 @@ export class Engine {
   }
 
   private containerViews(all: boolean): ContainerView[] {
-    const networkOf = networksForViews(this.ctx.store);
+    const sources = listingSources(this.ctx.store);
     return this.ctx.store
       .listContainers()
-      .map((c) => containerView(this.ctx.store, c, networkOf))
+      .map((c) => containerView(this.ctx.store, c, sources))
       .filter((v) => all || v.State.Running);
   }
 

@@ -1,6 +1,6 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
-import { isBridgeNetwork, type ContainerRecord, type NetworkDriver, type NetworkRecord, type StateStore } from '../store/store.js';
+import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkDriver, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { BRIDGE_OPTIONS, MACVLAN_OPTIONS } from './network-options.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
@@ -123,11 +123,16 @@ function networkName(store: StateStore, c: ContainerRecord, net: NetworkRecord |
   return `container:${store.getContainer(c.netnsOf)?.name ?? c.netnsOf.slice(0, 12)}`;
 }
 
-type NetworkOf = (id: string) => { net: NetworkRecord; prefix: number };
+/** What a container's view reads beside its record. */
+interface ViewSources {
+  networkOf: (id: string) => { net: NetworkRecord; prefix: number };
+  portsOf: (containerId: string) => PortRecord[];
+  connectionsOf: (containerId: string) => AttachmentRecord[];
+}
 
-/** Networks by ID for views, each read and parsed once: a listing of thousands of containers shares a few networks. */
-export function networksForViews(store: StateStore): NetworkOf {
-  const seen = new Map<string, ReturnType<NetworkOf>>();
+/** Networks by ID, each read and parsed once: a listing of thousands of containers shares a few networks. */
+function networksOnce(store: StateStore): ViewSources['networkOf'] {
+  const seen = new Map<string, ReturnType<ViewSources['networkOf']>>();
   return (id) => {
     let known = seen.get(id);
     if (!known) {
@@ -139,7 +144,18 @@ export function networksForViews(store: StateStore): NetworkOf {
   };
 }
 
-export function containerView(store: StateStore, c: ContainerRecord, networkOf: NetworkOf = networksForViews(store)): ContainerView {
+/** One container's sources: its own rows. */
+const sourcesOf = (store: StateStore): ViewSources => ({ networkOf: networksOnce(store), portsOf: (id) => store.portsOf(id), connectionsOf: (id) => store.connectionsOf(id) });
+
+/** A listing's sources: every container's ports and further networks in one read each, not two queries per container. */
+export function listingSources(store: StateStore): ViewSources {
+  const ports = store.allPorts();
+  const connections = store.allConnections();
+  return { networkOf: networksOnce(store), portsOf: (id) => ports.get(id) ?? [], connectionsOf: (id) => connections.get(id) ?? [] };
+}
+
+export function containerView(store: StateStore, c: ContainerRecord, sources: ViewSources = sourcesOf(store)): ContainerView {
+  const { networkOf } = sources;
   const primary = c.networkId !== null ? networkOf(c.networkId) : undefined;
   const net = primary?.net;
   const state = liveState(c);
@@ -185,11 +201,11 @@ export function containerView(store: StateStore, c: ContainerRecord, networkOf: 
       GlobalIPv6Address: c.ip6,
       IPv6Gateway: !net || net.internal || !c.ip6 ? null : net.gateway6,
       HostVeth: c.hostVeth,
-      Ports: store.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
+      Ports: sources.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
       Aliases: c.aliases,
       Networks: [
         ...first,
-        ...store.connectionsOf(c.id).map((a) => {
+        ...sources.connectionsOf(c.id).map((a) => {
           const { net: n, prefix: p } = networkOf(a.networkId);
           return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: p, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
         }),

@@ -430,6 +430,8 @@ export interface StateStore {
   lowestFreeIp6Offset(networkId: string): number;
   ip6OffsetTaken(networkId: string, offset: number): boolean;
   connectionsOf(containerId: string): AttachmentRecord[];
+  /** Every container's further networks at once, by container ID (listings). */
+  allConnections(): Map<string, AttachmentRecord[]>;
   connectionsOn(networkId: string): AttachmentRecord[];
   endpointsOn(networkId: string): Endpoint[];
   listEndpoints(): Endpoint[];
@@ -445,8 +447,20 @@ export interface StateStore {
   portsAt(protocol: Protocol, hostPort: number): PortRecord[];
   hostPortsIn(protocol: Protocol, first: number, last: number): Set<number>;
   portsOf(containerId: string): PortRecord[];
+  /** Every container's published ports at once, by container ID (listings). */
+  allPorts(): Map<string, PortRecord[]>;
   insertPort(p: PortRecord): void;
   deletePortsOf(containerId: string): void;
+}
+
+function byContainer<T extends { containerId: string }>(rows: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = out.get(r.containerId);
+    if (list) list.push(r);
+    else out.set(r.containerId, [r]);
+  }
+  return out;
 }
 
 export class Store implements StateStore {
@@ -691,6 +705,10 @@ export class Store implements StateStore {
     return (this.sql('SELECT * FROM attachments WHERE container_id = ? AND is_primary = 0 ORDER BY ifname').all(containerId) as Row[]).map(toAttachment);
   }
 
+  allConnections(): Map<string, AttachmentRecord[]> {
+    return byContainer((this.sql('SELECT * FROM attachments WHERE is_primary = 0 ORDER BY ifname').all() as Row[]).map(toAttachment));
+  }
+
   attachmentCount(networkId: string): number {
     return (this.sql('SELECT count(*) AS n FROM attachments WHERE network_id = ?').get(networkId) as { n: number }).n;
   }
@@ -778,6 +796,10 @@ export class Store implements StateStore {
 
   portsOf(containerId: string): PortRecord[] {
     return (this.sql(PORTS_OF).all(containerId) as Row[]).map(toPort);
+  }
+
+  allPorts(): Map<string, PortRecord[]> {
+    return byContainer((this.sql('SELECT * FROM ports ORDER BY rowid').all() as Row[]).map(toPort));
   }
 
   insertPort(p: PortRecord): void {
