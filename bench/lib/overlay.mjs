@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Engine } from '../../dist/index.js';
-import { buildOverlayLab, destroyOverlayLab, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
+import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdToolsMissing, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
 import { echoServerCommand } from '../../dist/demo/lab.js';
 import { inNetns, runIn, spawnIn } from './netns.mjs';
 import { summary, timeMsAsync } from './stats.mjs';
@@ -34,9 +34,6 @@ const tick = () => r.resolve4(name, (err, ips) => {
 });
 tick();`;
 
-function etcdHealthy(lab) {
-  return lab.hosts.every((h) => spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
-}
 
 function iperf(fromNs, ip, seconds) {
   const r = runIn(fromNs, 'iperf3', ['-c', ip, '-p', '5201', '-t', String(Math.max(1, Math.round(seconds))), '-J'], { timeout: (seconds + 15) * 1000, maxBuffer: 16 << 20 });
@@ -54,7 +51,7 @@ async function listening(ns, ip) {
 
 /** Resolves with the overlay figures, or { skipped } without etcd. Long: one lab, three measures, one teardown. */
 export async function benchOverlay({ iterations, seconds }, log) {
-  if (!existsSync('/usr/bin/etcd') || !existsSync('/usr/bin/etcdctl')) return { skipped: ['overlay (apt-get install etcd-server etcd-client)'] };
+  if (etcdToolsMissing()) return { skipped: ['overlay (apt-get install etcd-server etcd-client)'] };
   log('overlay (two hosts, three etcd members):');
   const lab = overlayLabNames(`cbo${process.pid % 1000}`);
   const processes = [];

@@ -3,7 +3,7 @@ import { Engine } from '../engine/engine.js';
 import { CtnetError } from '../errors.js';
 import { netnsExists } from '../kernel/netns.js';
 import { echoServerCommand, probe, startEchoServer } from './lab.js';
-import { buildOverlayLab, destroyOverlayLab, OUTSIDE_IP, overlayLabNames, startEtcdMember, type OverlayLab } from './overlay-lab.js';
+import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdToolsMissing, OUTSIDE_IP, overlayLabNames, startEtcdMember } from './overlay-lab.js';
 
 /**
  * `ctnet demo --overlay`: three hosts and a three-member etcd cluster in throwaway namespaces, one
@@ -29,8 +29,6 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-const etcdHealthy = (lab: OverlayLab): boolean => lab.hosts.every((h) =>
-  spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
 
 /** A probe from inside a container's namespace, names asked of its embedded DNS (its network's gateway). */
 function probeIn(engine: Engine, name: string, target: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): string {
@@ -45,9 +43,9 @@ export async function runOverlayDemo(out: (s: string) => void): Promise<number> 
     out(`ctnet: error: an overlay demo lab is already there (${lab.underlay}); remove its namespaces (ip netns del ${lab.underlay} ...) first\n`);
     return 4;
   }
-  // etcdctl (Debian's etcd-client, only suggested by etcd-server) checks the members' health.
-  if ([['etcd', '--version'], ['etcdctl', 'version']].some(([tool, arg]) => spawnSync(tool, [arg], { stdio: 'ignore' }).status !== 0)) {
-    out('ctnet: error: the overlay demo runs etcd inside its lab and checks it with etcdctl; install them with: apt-get install -y etcd-server etcd-client\n');
+  const missing = etcdToolsMissing();
+  if (missing) {
+    out(`ctnet: error: the overlay demo runs etcd inside its lab: ${missing}\n`);
     return 6;
   }
   const processes: ChildProcess[] = [];

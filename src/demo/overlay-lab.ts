@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { step, type Step } from '../plan/ops.js';
 import { closeNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
+import { DEFAULT_PATH, resolveCommand } from '../kernel/spawn.js';
 import { applyFrom, createLabNamespaces, removeLabResolvConf, writeLabResolvConf } from './lab.js';
 
 /**
@@ -69,6 +70,24 @@ export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => voi
 export interface EtcdTls { cert: string; key: string; clientCa?: string }
 
 /** Starts the etcd member of host `i` inside its namespace (its own process group). */
+/**
+ * What the overlay labs (demo, tests, bench) lack to run etcd, as the line that says how to install
+ * it; undefined when both are there. etcdctl checks the members' health: Debian ships it in
+ * etcd-client, which etcd-server only suggests.
+ */
+export function etcdToolsMissing(): string | undefined {
+  try {
+    for (const tool of ['etcd', 'etcdctl']) resolveCommand(tool, process.env.PATH || DEFAULT_PATH);
+    return undefined;
+  } catch {
+    return 'etcd or etcdctl is not installed; install them with: apt-get install -y etcd-server etcd-client';
+  }
+}
+
+/** Whether every member of the lab's etcd answers its health check (plain HTTP; the TLS test checks its own). */
+export const etcdHealthy = (lab: OverlayLab): boolean =>
+  lab.hosts.every((h) => spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
+
 export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new', tls?: EtcdTls): ChildProcess {
   const h = lab.hosts[i];
   const cluster = lab.hosts.map((x) => `${x.name}=http://${x.ip}:2380`).join(',');

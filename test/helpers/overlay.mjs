@@ -5,12 +5,12 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { buildOverlayLab, destroyOverlayLab, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
+import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdToolsMissing, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
 import { CTNET, ROOT_DIR, killProcessesMentioning } from './lab.mjs';
 
 export const PROBE = join(ROOT_DIR, 'dist', 'demo', 'probe.js');
 export const ECHO = join(ROOT_DIR, 'dist', 'demo', 'http-echo.js');
-export const etcdMissing = () => (existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl') ? undefined : 'etcd or etcdctl is not installed (apt-get install -y etcd-server etcd-client)');
+export const etcdMissing = etcdToolsMissing;
 
 export async function createOverlayLab({ ttl = 3 } = {}) {
   const lab = overlayLabNames(`o${randomBytes(2).toString('hex')}`);
@@ -86,7 +86,7 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
     },
   };
   try {
-    await waitFor(() => lab.hosts.every((_, i) => etcdHealthy(lab, i)), 'etcd members healthy', 20000);
+    await waitFor(() => etcdHealthy(lab), 'etcd members healthy', 20000);
   } catch (err) {
     o.close();
     throw err;
@@ -108,11 +108,6 @@ function containersOf(root) {
 /** A container's cgroup directories, one per v1 hierarchy (or the v2 one). */
 function cgroupDirsOf(id) {
   return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'ctnet', id)).concat(join('/sys/fs/cgroup', 'ctnet', id)).filter(existsSync);
-}
-
-function etcdHealthy(lab, i) {
-  const h = lab.hosts[i];
-  return spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { encoding: 'utf8' }).status === 0;
 }
 
 export async function waitFor(check, what, ms = 10000) {
