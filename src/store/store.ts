@@ -389,12 +389,13 @@ function secureStateDir(root: string): void {
 }
 
 /** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
+/** What a network's view lists of a container. */
+export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
+
 /**
  * The state as the engine uses it. `Store` keeps it in SQLite under the state directory;
  * `Store.inMemory()` is the same over an in-memory database, for engine unit tests.
  */
-export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
-
 export interface StateStore {
   readonly root: string;
   close(): void;
@@ -453,6 +454,7 @@ export interface StateStore {
   deletePortsOf(containerId: string): void;
 }
 
+/** Rows grouped by their container, in the order read. */
 function byContainer<T extends { containerId: string }>(rows: T[]): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const r of rows) {
