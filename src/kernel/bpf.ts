@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { closeSync, constants, openSync } from 'node:fs';
 import { KernelError } from '../errors.js';
 import { errno, errnoName, libc } from './libc.js';

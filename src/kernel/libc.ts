@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { KernelError, PermissionError } from '../errors.js';
 import { constants as osConstants } from 'node:os';
 

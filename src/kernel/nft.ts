@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { DependencyMissingError, KernelError, NftError } from '../errors.js';
 
 const { ENOENT } = osConstants.errno;

@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import { closeSync, openSync } from 'node:fs';
 import { DependencyMissingError, InvalidArgumentError } from '../errors.js';
 import type { ResolvedFilter } from '../sandbox/seccomp-profile.js';
