@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
@@ -35,7 +35,7 @@ export interface ConnectRequest {
 
 /** The host end's name: one per container and network, at most 15 characters. */
 const attachmentVeth = (containerId: string, networkId: string): string =>
-  HOST_VETH_PREFIX + createHash('sha256').update(`${containerId}/${networkId}`).digest('hex').slice(0, 8);
+  HOST_VETH_PREFIX + sha256Hex(`${containerId}/${networkId}`).slice(0, 8);
 
 /** eth1, eth2, ...: the first name no other interface of the container has. */
 function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): string {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBelow } from '../crypto.js';
 
 /** Docker-style generated names: adjective_scientist. */
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fervent', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'quiet', 'sharp', 'steady', 'tender', 'vivid', 'wise', 'zealous'];
@@ -6,8 +6,8 @@ const NAMES = ['babbage', 'cerf', 'dijkstra', 'hopper', 'kahn', 'knuth', 'lampor
 
 export function generateName(taken: (name: string) => boolean): string {
   for (let i = 0; i < 100; i++) {
-    const name = `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NAMES[randomInt(NAMES.length)]}`;
+    const name = `${ADJECTIVES[randomBelow(ADJECTIVES.length)]}_${NAMES[randomBelow(NAMES.length)]}`;
     if (!taken(name)) return name;
   }
-  return `ctnet_${randomInt(1e9)}`;
+  return `ctnet_${randomBelow(1e9)}`;
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../crypto.js';
 import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
 import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
@@ -295,7 +295,7 @@ function boundTo(net: NetworkRecord, ports: PortRequest[]): PortRequest[] {
 
 function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
   if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v);
-  const id = randomBytes(32).toString('hex');
+  const id = randomHex(32);
   const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
   // A process container's plan comes in two parts: what its process needs to be started (its namespace
   // and cgroup), then the rest of its network, made while ctnet-init sets the container up. The

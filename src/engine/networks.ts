@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../crypto.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { defaultGateway } from '../ipam/allocator.js';
 import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
@@ -126,7 +126,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
     if (!ctx.dryRun) reconcile(ctx);
     if (ctx.store.findNetwork(req.name)) throw new ConflictError(`network ${req.name} already exists; pick another name or remove it with: ctnet network rm ${req.name}`);
     const others = ctx.store.listNetworks();
-    const id = randomBytes(32).toString('hex');
+    const id = randomHex(32);
     const parent = req.driverOptions.parent;
     const port = parent !== null ? checkParent(ctx, parent, others) : checkBridgeName(ctx, req.bridge ?? `br-${id.slice(0, 12)}`, others);
     // A macvlan subnet is the parent's segment, which the host routes already: only other networks may not overlap it.

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../crypto.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -189,7 +189,7 @@ async function instantiate(ctx: EngineContext, cluster: ClusterApi, def: Overlay
   const config = cluster.config;
   const lease = await hostLease(ctx);
   const subnet = parseSubnet(def.subnet);
-  const vtepMac = ['02', ...(randomBytes(5).toString('hex').match(/../g) as string[])].join(':');
+  const vtepMac = ['02', ...(randomHex(5).match(/../g) as string[])].join(':');
   const holders = await cluster.blocks(def.name);
   const own = holders.find((b) => b.host === config.host)?.block;
   const taken = new Set(holders.filter((b) => b.host !== config.host).map((b) => b.block));

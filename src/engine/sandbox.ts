@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto.js';
 import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -134,7 +134,7 @@ const seccompFileOf = (root: string, id: string): string => join(containerDir(ro
  */
 function compiledFilter(root: string, filter: ResolvedFilter): string {
   const dir = join(root, 'seccomp');
-  const path = join(dir, `${createHash('sha256').update(JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).digest('hex')}.bpf`);
+  const path = join(dir, `${sha256Hex(JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)))}.bpf`);
   if (exists(path)) return path;
   ensurePrivateDir(dir);
   const partial = `${path}.${process.pid}`;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { closeOnExecAll } from './spawn.js';
 import { withNetns, type NetnsHandle } from './netns.js';
 
@@ -24,6 +24,8 @@ export class RpcChild {
     this.child = withNetns(netns, () => spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
     let stderr = '';
     this.child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
+    // node:readline is loaded here, by the overlay's commands alone, not at every command's start.
+    const { createInterface } = createRequire(import.meta.url)('node:readline') as typeof import('node:readline');
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const reply = JSON.parse(line) as RpcReply;
       this.waiting.get(reply.id)?.(reply);

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto, randomHex } from '../crypto.js';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { peerUid } from '../kernel/libc.js';
 import { listenTcp, listenUnix } from '../listen.js';
@@ -96,7 +96,7 @@ function rootPeer(req: IncomingMessage): boolean {
 function sameToken(given: string, token: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && nodeCrypto().timingSafeEqual(a, b);
 }
 
 type Route = [method: string, pattern: RegExp, handler: (req: IncomingMessage, res: ServerResponse, m: RegExpMatchArray, url: URL) => Promise<void> | void];
@@ -188,7 +188,7 @@ function stateEvents(engine: () => Engine): EventHub {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const token = randomBytes(24).toString('hex');
+  const token = randomHex(24);
   writeFileSync(opts.tokenFile, `${token}\n`, { mode: 0o600 });
   chmodSync(opts.tokenFile, 0o600);
   const withEngine = async <T>(fn: (e: Engine) => T | Promise<T>): Promise<T> => {
