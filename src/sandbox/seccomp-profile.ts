@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { Capability } from './capabilities.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
-import { seccompProfileSchema, syscallEntry, type ActionName, type SeccompProfile } from './seccomp-schema.js';
+import { seccompSchemas, type ActionName, type SeccompProfile, type SyscallEntry } from './seccomp-schema.js';
 
 export type { SeccompProfile };
 
@@ -68,7 +67,7 @@ export interface Target {
   kernel: string;
 }
 
-function applies(entry: z.infer<typeof syscallEntry>, t: Target, goArch: string): boolean {
+function applies(entry: SyscallEntry, t: Target, goArch: string): boolean {
   const has = (caps: string[] | undefined): boolean => (caps ?? []).every((c) => t.caps.includes(c.replace(/^CAP_/, '') as Capability));
   const inc = entry.includes;
   if (inc?.caps?.length && !has(inc.caps)) return false;
@@ -108,7 +107,7 @@ export function parseProfile(text: string, file: string): SeccompProfile {
   } catch (err) {
     throw new InvalidArgumentError(`--security-opt seccomp=${file} is not JSON (${(err as Error).message}); give a profile in Docker's format`);
   }
-  const parsed = seccompProfileSchema.safeParse(json);
+  const parsed = seccompSchemas().seccompProfileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InvalidArgumentError(`--security-opt seccomp=${file}: ${issue.path.join('.') || 'profile'}: ${issue.message}; see Docker's seccomp profile format`);
