@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 type Koffi = typeof import('koffi');
 
@@ -14,11 +14,15 @@ type Koffi = typeof import('koffi');
 function loadKoffi(): Koffi {
   const require = createRequire(import.meta.url);
   try {
-    const root = dirname(require.resolve('koffi'));
-    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-    const { platform, arch } = process;
-    const native = require(join(root, '..', '@koromix', `koffi-${platform}-${arch}`, `${platform}_${arch}`, 'koffi.node')) as Koffi & { version?: string };
-    if (native.version === version) return native;
+    // The node_modules koffi is in, found as require would find it, without resolving its package
+    // exports (that loads Node's ES module resolver, ~3 ms).
+    const modules = (require.resolve.paths('koffi') ?? []).find((dir) => existsSync(join(dir, 'koffi', 'package.json')));
+    if (modules) {
+      const { version } = JSON.parse(readFileSync(join(modules, 'koffi', 'package.json'), 'utf8')) as { version: string };
+      const { platform, arch } = process;
+      const native = require(join(modules, '@koromix', `koffi-${platform}-${arch}`, `${platform}_${arch}`, 'koffi.node')) as Koffi & { version?: string };
+      if (native.version === version) return native;
+    }
   } catch {
     // not that layout, or not loadable here
   }
