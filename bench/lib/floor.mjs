@@ -4,8 +4,8 @@
  * IPv6 off on both ends, loopback up, the address, the link up, the default route, the port's guard
  * elements and one DNAT map element), made with the fewest calls ctnet's kernel layer allows: one
  * netlink batch in the host namespace, one batch of four in the container's, the two sysctl writes
- * (IPv6 device settings have no netlink form), one nftables transaction; no state, no planning, no
- * lock. Attach divided by this is what ctnet adds.
+ * (IPv6 device settings have no netlink form), one nf_tables batch of the elements (as ctnet sends
+ * them); no state, no planning, no lock. Attach divided by this is what ctnet adds.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { Engine } from '../../dist/index.js';
 import { RtnlSocket } from '../../dist/kernel/netlink/socket.js';
 import { NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, rtmsg } from '../../dist/kernel/netlink/codec.js';
 import { writeSysctl } from '../../dist/kernel/sysctl.js';
-import { renderGuardElements } from '../../dist/firewall/ruleset.js';
+import { guardSetElements, mappingSetElements } from '../../dist/firewall/ruleset.js';
+import { changeSetElements } from '../../dist/kernel/nft.js';
 import { KernelSession } from '../../dist/kernel/session.js';
 import { closeNetns, createNamedNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../../dist/kernel/netns.js';
 import { deleteNetns, newNetns } from './netns.mjs';
@@ -42,6 +43,12 @@ function checkMade(name, ip, hostNs) {
   }
 }
 
+/** A container's guard elements and one published port's map element. */
+const elementsOf = (port, mac, ip, hostPort) => [
+  ...guardSetElements({ port, mac, ip }),
+  ...mappingSetElements([{ protocol: 'tcp', hostIp: null, hostPort, containerIp: ip, containerPort: 80 }]),
+];
+
 /** Resolves with { attach, detach } summaries (ms). */
 export async function benchFloor({ iterations }, log) {
   const hostNs = newNetns('floor');
@@ -52,7 +59,7 @@ export async function benchFloor({ iterations }, log) {
   const session = new KernelSession(openNetns(netnsPath(hostNs)));
   const host = session.rtnl();
   const bridge = host.linkIndex('br0');
-  const nft = session.nft();
+  const nfnl = session.nfnl();
   const hostSock = withNetns(session.host, () => new RtnlSocket());
   const attach = [], detach = [];
   try {
@@ -97,12 +104,12 @@ export async function benchFloor({ iterations }, log) {
         } finally {
           closeNetns(ns);
         }
-        nft.run(renderGuardElements('add', { port, mac, ip }) + `add element ip ctnet tcp_any { ${20000 + i} : ${ip} . 80 }\n`);
+        changeSetElements(nfnl, 'add', elementsOf(port, mac, ip, 20000 + i));
       });
       // Once, untimed: the floor made what an attach makes (or its figure would mean nothing).
       if (i === 0) checkMade(name, ip, hostNs);
       const [d] = timeMs(() => {
-        nft.run(renderGuardElements('delete', { port, mac, ip }) + `delete element ip ctnet tcp_any { ${20000 + i} }\n`);
+        changeSetElements(nfnl, 'delete', elementsOf(port, mac, ip, 20000 + i));
         deleteNamedNetns(name);
       });
       if (i >= 3) {

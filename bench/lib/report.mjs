@@ -297,8 +297,9 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   the floor: loopback, the interface, the address and the route are a message each where the floor
   sends one batch (netlink runs each message in the sender's call, so a batch saves the replies'
   reads, not kernel work), and the guard and the DNAT element are
-  two nftables transactions (the guard before the port exists, the DNAT as the walkthrough's last
-  step); merging the two transactions measured 0.25 ms an attach, within this machine's noise.
+  two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's last
+  step); merging the two measured 0.25 ms an attach (through libnftables, before the elements went
+  by netlink), within this machine's noise.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. This round took ~19 ms
   off every command's start (alternating runs of \`ctnet ps\`): \`bin/ctnet\` is CommonJS (as an ES
@@ -370,8 +371,8 @@ ${r.attach.skippedSizes}
   kernel layer allows (the namespace; one netlink batch in the host namespace: the veth pair, born on
   the bridge and up, its peer born in the namespace with its MAC and a known index, and the port's
   hairpin mode; the two IPv6-off sysctl writes, which have no netlink form; one batch of four in the
-  namespace: loopback, address, link up, default route; one nftables transaction for the port's
-  guard elements and the DNAT map element) and no state, planning or lock: attach over floor is
+  namespace: loopback, address, link up, default route; one nf_tables netlink batch for the port's
+  guard elements and the DNAT map element, as ctnet sends them) and no state, planning or lock: attach over floor is
   what ctnet adds on top of the kernel. (An earlier floor left out the hairpin mode, the
   sysctls and the guard elements, about 0.5 ms.)
 - Each implementation is measured alone at each size, after three measurements thrown away, with

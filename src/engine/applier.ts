@@ -1,6 +1,7 @@
 import { ConflictError, KernelError } from '../errors.js';
 import { attachDeviceProgram } from '../kernel/bpf.js';
 import { setXattr } from '../kernel/libc.js';
+import { changeSetElements } from '../kernel/nft.js';
 import { createNamedNetns, deleteNamedNetns, netnsExists, withNetns } from '../kernel/netns.js';
 import type { KernelSession } from '../kernel/session.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
@@ -53,6 +54,8 @@ export class KernelApplier implements Applier {
       case 'link.del':
         if (op.netns && !netnsExists(op.netns)) return;
         this.kernel.rtnl(op.netns).deleteLink(op.name);
+        // A host veth takes its peer in a container's namespace with it, behind that namespace's back.
+        if (!op.netns) this.kernel.forgetLinkIndexes();
         return;
       case 'link.up':
         this.kernel.rtnl(op.netns).setUp(op.name);
@@ -127,6 +130,9 @@ export class KernelApplier implements Applier {
       case 'nft':
         if (op.missingOk) this.kernel.nft().runIgnoringMissing(op.script);
         else this.kernel.nft().run(op.script);
+        return;
+      case 'nft.elements':
+        changeSetElements(this.kernel.nfnl(), op.verb, op.elements, op.missingOk);
         return;
     }
   }

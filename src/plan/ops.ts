@@ -1,4 +1,5 @@
 import { isIPv6 } from '../addr/family.js';
+import { renderSetElements, type SetElement } from '../firewall/ruleset.js';
 
 /** The extended attribute naming the state directory (its instance ID) that made a container's cgroup. */
 export const CGROUP_OWNER_XATTR = 'trusted.ctnet.owner';
@@ -41,6 +42,8 @@ export type Op =
    */
   | { op: 'sysctl.set'; key: string; value: string; netns?: string; optional?: boolean; ephemeral?: boolean }
   | { op: 'nft'; script: string; missingOk?: boolean }
+  /** Set and map elements (a container's) added or deleted in one transaction, without libnftables; `missingOk`: one already gone is skipped. */
+  | { op: 'nft.elements'; verb: 'add' | 'delete'; elements: readonly SetElement[]; missingOk?: boolean }
   /**
    * A container's cgroup directories (one per v1 hierarchy, or one on v2), then [dir, file, value]
    * writes. `optional` (no limits asked for): a host that refuses them only costs the stats.
@@ -139,8 +142,9 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       ].join(' && ');
     case 'cgroup.remove':
       return `rmdir /sys/fs/cgroup/*/ctnet/${op.id} /sys/fs/cgroup/ctnet/${op.id} 2>/dev/null`;
-    case 'nft': {
-      const lines = op.script.trimEnd().split('\n');
+    case 'nft':
+    case 'nft.elements': {
+      const lines = (op.op === 'nft' ? op.script : renderSetElements(op.verb, op.elements)).trimEnd().split('\n');
       if (lines.length === 1) return inHost(ctx, `nft ${shellQuote(lines[0])}`);
       return `${inHost(ctx, 'nft -f -')} <<'EOF'\n${lines.join('\n')}\nEOF`;
     }

@@ -11,6 +11,7 @@ import { reconcile } from '../../dist/engine/reconcile.js';
 import { firewallScript, activeGuards } from '../../dist/engine/firewall-state.js';
 import { containerView, networkView } from '../../dist/engine/views.js';
 import { allocatePorts } from '../../dist/engine/host-ports.js';
+import { renderSetElements } from '../../dist/firewall/ruleset.js';
 import { FORWARD_BEFORE } from '../../dist/engine/network-teardown.js';
 
 /** A PID no process has (above the kernel's pid_max). */
@@ -93,7 +94,7 @@ test('reconcile: a container marked removing is removed whole; one whose process
     'addr.del:eth0', 'addr.del:eth0', `netns.del:${died.netns}`,
   ]);
   // The guard elements of both its ports (first network and connected) and its port map element went.
-  const nft = ctx.applied.filter((o) => o.op === 'nft').map((o) => o.script).join('');
+  const nft = ctx.applied.map((o) => (o.op === 'nft' ? o.script : o.op === 'nft.elements' ? renderSetElements(o.verb, o.elements) : '')).join('');
   assert.match(nft, /delete element ip ctnet tcp_any \{ 8000/);
   assert.match(nft, /vethside0/);
 });

@@ -148,3 +148,35 @@ test('overlay: a VXLAN device, a permanent neighbour, a VXLAN forwarding entry (
   assert.equal(route.type, RTM.NEWROUTE);
   assert.equal(route.body, bytes('02 18 00 00 fe 03 00 01 04000000', '0800 0400 09000000', '0800 0100 0a2a0100', '0800 0500 0a2a0100'));
 });
+
+// nf_tables set elements: the expected bytes are those `nft --debug=mnl add element ...` (nftables
+// 1.0.6) printed for the same elements, without the NFTA_SET_ELEM_LIST_SET_ID attribute libnftnl adds
+// for sets made in the same batch (the kernel finds an existing set by name). nfgenmsg {u8 family,
+// u8 version, be16 res_id}; nested attributes carry NLA_F_NESTED (0x8000), as libnftnl sends them.
+test('nf_tables set elements: a concatenated key, a map with a host address, a single-port map, a batch', async () => {
+  const { setElementMessages, batchBegin, batchEnd } = await import('../../dist/kernel/netlink/nft-elements.js');
+  const [portIp] = setElementMessages('add', [{ family: 'bridge', table: 'ctnet', set: 'port_ip',
+    key: [{ type: 'ifname', value: 'vethabc' }, { type: 'ether_addr', value: '02:42:0a:4d:00:09' }, { type: 'ipv4_addr', value: '10.77.0.9' }] }]);
+  assert.equal(portIp.type, 0x0a0c); // NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM
+  assert.equal(portIp.flags, NLM_F.CREATE);
+  assert.equal(hex(portIp.body), bytes('07 00 0000', '0a00 0100', '63746e6574 00', '0000', '0c00 0200', '706f72745f6970 00',
+    '2c00 0380', '2800 0180', '2400 0180', '2000 0100', '76657468616263 00', '0000000000000000', '02420a4d0009 0000', '0a4d0009'));
+  const [tcpHost] = setElementMessages('add', [{ family: 'ip', table: 'ctnet', set: 'tcp_host',
+    key: [{ type: 'ipv4_addr', value: '127.0.0.1' }, { type: 'inet_service', value: 8000 }],
+    data: [{ type: 'ipv4_addr', value: '10.77.0.2' }, { type: 'inet_service', value: 8080 }] }]);
+  assert.equal(hex(tcpHost.body), bytes('02 00 0000', '0a00 0100', '63746e6574 00', '0000', '0d00 0200', '7463705f686f7374 00', '000000',
+    '2800 0380', '2400 0180', '1000 0180', '0c00 0100', '7f000001', '1f40 0000', '1000 0280', '0c00 0100', '0a4d0002', '1f90 0000'));
+  const elements = [8081, 8082].map((p) => ({ family: 'ip', table: 'ctnet', set: 'tcp_any', key: [{ type: 'inet_service', value: p }], data: [{ type: 'ipv4_addr', value: '10.77.0.2' }, { type: 'inet_service', value: 80 }] }));
+  // A delete names keys only; two elements of one set go in one message.
+  const del = setElementMessages('delete', elements);
+  assert.equal(del.length, 1);
+  assert.equal(del[0].type, 0x0a0e);
+  assert.equal(hex(del[0].body), bytes('02 00 0000', '0a00 0100', '63746e6574 00', '0000', '0c00 0200', '7463705f616e79 00',
+    '2400 0380', '1000 0180', '0c00 0180', '0600 0100', '1f91 0000', '1000 0180', '0c00 0180', '0600 0100', '1f92 0000'));
+  // NFNL_MSG_BATCH_BEGIN / END, res_id NFNL_SUBSYS_NFTABLES (big-endian).
+  assert.equal(hex(batchBegin(7)), bytes('14000000', '1000', '0100', '07000000', '00000000', '00 00 000a'));
+  assert.equal(hex(batchEnd(8)), bytes('14000000', '1100', '0100', '08000000', '00000000', '00 00 000a'));
+  // An ND target (@th,64,128) and an IPv6 address: 16 bytes each.
+  const [nd] = setElementMessages('add', [{ family: 'bridge', table: 'ctnet', set: 'port_nd_targets', key: [{ type: 'ifname', value: 'v' }, { type: 'bits128', value: 'fd00::2' }] }]);
+  assert.ok(hex(nd.body).endsWith(bytes('2400 0100', '76', '00'.repeat(15), 'fd00', '00'.repeat(12), '0002')));
+});

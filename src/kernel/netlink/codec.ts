@@ -1,3 +1,6 @@
+import ipaddr from 'ipaddr.js';
+import { isIPv6 } from '../../addr/family.js';
+
 /** rtnetlink wire format: nlmsghdr, fixed headers, and nested rtattr TLVs (host byte order, 4-byte aligned). */
 
 export const NLMSG_HDRLEN = 16;
@@ -41,6 +44,11 @@ export function attrU32(type: number, v: number): Buffer {
 }
 export const attrStr = (type: number, s: string): Buffer => attr(type, Buffer.from(s + '\0'));
 export const attrNested = (type: number, ...children: Buffer[]): Buffer => attr(type, Buffer.concat(children));
+
+/** Addresses as the kernel takes them: network byte order. */
+export const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
+export const ipBytes = (ip: string): Buffer => (isIPv6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
+export const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 
 /** Attributes of one level, keyed by type (nested and byte-order flags masked off). */
 export function parseAttrs(buf: Buffer, start = 0, end = buf.length): Map<number, Buffer> {

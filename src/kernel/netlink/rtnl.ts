@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { constants as osConstants } from 'node:os';
 import { KernelError, NotFoundError } from '../../errors.js';
 import {
-  NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, ndmsg, parseAttrs, readStr, readU32, rtmsg,
+  NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, ipBytes, ipv4Bytes, macBytes, ndmsg, parseAttrs, readStr, readU32, rtmsg,
   type NlMessage,
 } from './codec.js';
 import { RtnlSocket } from './socket.js';
@@ -58,16 +58,13 @@ export interface Route {
   type: number;
 }
 
-const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
 const ipv4String = (b: Buffer): string => Array.from(b.subarray(0, 4)).join('.');
 const AF_INET6 = 10;
 /** IFA_F_NODAD: the address is usable at once; on a bridge or veth of ctnet's, nothing else claims it. */
 const IFA_F_NODAD = 0x02;
 const familyOf = (ip: string): number => (isIPv6(ip) ? AF_INET6 : AF_INET);
-const ipBytes = (ip: string): Buffer => (isIPv6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
 const ipString = (b: Buffer, family: number): string =>
   family === AF_INET6 ? ipaddr.fromByteArray(Array.from(b.subarray(0, 16))).toString() : ipv4String(b);
-const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 const macString = (b: Buffer): string => Array.from(b).map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 function parseLink(m: NlMessage): Link {
@@ -100,6 +97,11 @@ export class Rtnl {
 
   close(): void {
     this.sock.close();
+  }
+
+  /** Forgets the remembered indexes (their links were deleted from outside this namespace). */
+  forgetIndexes(): void {
+    this.indexes.clear();
   }
 
   listLinks(): Link[] {

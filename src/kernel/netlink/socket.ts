@@ -12,17 +12,26 @@ const NETLINK_EXT_ACK = 11;
 const NLMSGERR_ATTR_MSG = 1;
 const EPERM = 1;
 
+/** A changing request: its message type, flags beyond REQUEST and ACK, body, and what it does (for errors). */
+export interface NlRequest {
+  type: number;
+  flags: number;
+  body: Buffer;
+  what: string;
+}
+
 /**
- * A blocking NETLINK_ROUTE socket. It stays bound to the network namespace that was current
- * when it was opened, so callers open it inside `withNetns` and may use it from anywhere after.
+ * A blocking netlink socket (NETLINK_ROUTE unless told otherwise). It stays bound to the network
+ * namespace that was current when it was opened, so callers open it inside `withNetns` and may use
+ * it from anywhere after.
  */
 export class RtnlSocket {
   private readonly fd: number;
   private seq = Math.floor(Math.random() * 1e6);
   private readonly rx = Buffer.alloc(1 << 18);
 
-  constructor() {
-    this.fd = check(libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), 'opening a netlink socket');
+  constructor(protocol = NETLINK_ROUTE) {
+    this.fd = check(libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), 'opening a netlink socket');
     const one = Buffer.alloc(4);
     one.writeInt32LE(1);
     libc().setsockopt(this.fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
@@ -67,17 +76,37 @@ export class RtnlSocket {
    * Sends several changing requests in one write and waits for every acknowledgement (the kernel
    * handles them in order; one that fails does not stop the others). Throws the first failure.
    */
-  requestAll(requests: readonly { type: number; flags: number; body: Buffer; what: string }[]): void {
+  requestAll(requests: readonly NlRequest[]): void {
+    this.sendAndAwait(requests);
+  }
+
+  /**
+   * Sends requests as one nfnetlink batch (`begin` and `end` make the messages between them one
+   * transaction: all apply or none) and waits for every acknowledgement. Throws the first failure.
+   */
+  batch(requests: readonly NlRequest[], begin: (seq: number) => Buffer, end: (seq: number) => Buffer): void {
+    this.sendAndAwait(requests, { begin, end });
+  }
+
+  private sendAndAwait(requests: readonly NlRequest[], around?: { begin: (seq: number) => Buffer; end: (seq: number) => Buffer }): void {
     const first = this.seq + 1;
-    const batch = Buffer.concat(requests.map((r) => message(r.type, r.flags | NLM_F.REQUEST | NLM_F.ACK, ++this.seq, r.body)));
-    check(libc().send(this.fd, batch, batch.length, 0), 'sending netlink requests');
+    let raw = Buffer.concat(requests.map((r) => message(r.type, r.flags | NLM_F.REQUEST | NLM_F.ACK, ++this.seq, r.body)));
+    const outer: number[] = [];
+    if (around) {
+      outer.push(++this.seq, ++this.seq);
+      raw = Buffer.concat([around.begin(outer[0]), raw, around.end(outer[1])]);
+    }
+    check(libc().send(this.fd, raw, raw.length, 0), 'sending netlink requests');
     let failure: KernelError | PermissionError | undefined;
     for (let pending = requests.length; pending > 0;) {
       for (const m of this.receive()) {
-        const i = m.seq - first;
-        if (m.type !== NLMSG_ERROR || i < 0 || i >= requests.length) continue;
-        pending--;
+        if (m.type !== NLMSG_ERROR) continue;
         const err = -m.body.readInt32LE(0);
+        // The batch refused as a whole (no permission, no nf_tables): no message of it gets an answer.
+        if (outer.includes(m.seq) && err !== 0) throw netlinkError(requests[0]?.what ?? 'a netlink batch', err, m);
+        const i = m.seq - first;
+        if (i < 0 || i >= requests.length) continue;
+        pending--;
         if (err !== 0) failure ??= netlinkError(requests[i].what, err, m);
       }
     }

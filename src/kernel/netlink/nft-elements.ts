@@ -1,0 +1,108 @@
+import { attr, attrNested, attrStr, ipBytes, macBytes, message, NLM_F } from './codec.js';
+
+/**
+ * nf_tables set elements on the wire (NFT_MSG_NEWSETELEM / DELSETELEM in an nfnetlink batch): what a
+ * container's attach and detach change in ctnet's tables, sent without libnftables, whose every
+ * command first reads the tables it names back from the kernel (their sets, the elements of their
+ * interval sets) to parse its own text.
+ */
+
+/** One field of an element's key or data, as nft's types name them. */
+export type ElementField =
+  | { type: 'ifname'; value: string }
+  | { type: 'ether_addr'; value: string }
+  | { type: 'ipv4_addr' | 'ipv6_addr'; value: string }
+  | { type: 'inet_service'; value: number }
+  /** 128 bits of a packet (`@th,64,128`, an ND target): an IPv6 address's bytes. */
+  | { type: 'bits128'; value: string };
+
+export interface SetElement {
+  family: 'bridge' | 'ip' | 'ip6';
+  table: string;
+  set: string;
+  key: readonly ElementField[];
+  /** A map's value for the key (only when adding). */
+  data?: readonly ElementField[];
+}
+
+export const NETLINK_NETFILTER = 12;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 16;
+const NFNL_MSG_BATCH_END = 17;
+const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_DELSETELEM = 14;
+const NFPROTO = { ip: 2, bridge: 7, ip6: 10 } as const;
+const NFTA_SET_ELEM_LIST = { TABLE: 1, SET: 2, ELEMENTS: 3 } as const;
+const NFTA_LIST_ELEM = 1;
+const NFTA_SET_ELEM = { KEY: 1, DATA: 2 } as const;
+const NFTA_DATA_VALUE = 1;
+/** Nested attributes are flagged as such, as libnftnl does. */
+const NLA_F_NESTED = 0x8000;
+const IFNAMSIZ = 16;
+
+function fieldBytes(f: ElementField): Buffer {
+  switch (f.type) {
+    case 'ifname': {
+      const b = Buffer.alloc(IFNAMSIZ);
+      b.write(f.value, 'latin1');
+      return b;
+    }
+    case 'ether_addr':
+      return macBytes(f.value);
+    case 'ipv4_addr':
+    case 'ipv6_addr':
+    case 'bits128':
+      return ipBytes(f.value);
+    case 'inet_service': {
+      const b = Buffer.alloc(2);
+      b.writeUInt16BE(f.value);
+      return b;
+    }
+  }
+}
+
+/** A key or data value: one field as it is; a concatenation with every field padded to 4 bytes (one nft register each). */
+export function fieldsValue(fields: readonly ElementField[]): Buffer {
+  if (fields.length === 1) return fieldBytes(fields[0]);
+  return Buffer.concat(fields.map((f) => {
+    const b = fieldBytes(f);
+    return b.length % 4 ? Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]) : b;
+  }));
+}
+
+/** struct nfgenmsg: family, version 0, resource id (big-endian). */
+function nfgenmsg(family: number, resId = 0): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt8(family, 0);
+  b.writeUInt16BE(resId, 2);
+  return b;
+}
+
+const valueAttr = (type: number, fields: readonly ElementField[]): Buffer =>
+  attrNested(type | NLA_F_NESTED, attr(NFTA_DATA_VALUE, fieldsValue(fields)));
+
+/** One message per set (in the order the elements name them), each carrying that set's elements. */
+export function setElementMessages(verb: 'add' | 'delete', elements: readonly SetElement[]): { type: number; flags: number; body: Buffer; what: string }[] {
+  const bySet = new Map<string, SetElement[]>();
+  for (const e of elements) {
+    const k = `${e.family} ${e.table} ${e.set}`;
+    bySet.set(k, [...(bySet.get(k) ?? []), e]);
+  }
+  return [...bySet.entries()].map(([what, es]) => {
+    const { family, table, set } = es[0];
+    const list = es.map((e) => attrNested(NFTA_LIST_ELEM | NLA_F_NESTED,
+      valueAttr(NFTA_SET_ELEM.KEY, e.key), ...(verb === 'add' && e.data ? [valueAttr(NFTA_SET_ELEM.DATA, e.data)] : [])));
+    return {
+      type: (NFNL_SUBSYS_NFTABLES << 8) | (verb === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
+      flags: verb === 'add' ? NLM_F.CREATE : 0,
+      body: Buffer.concat([nfgenmsg(NFPROTO[family]),
+        attrStr(NFTA_SET_ELEM_LIST.TABLE, table), attrStr(NFTA_SET_ELEM_LIST.SET, set),
+        attrNested(NFTA_SET_ELEM_LIST.ELEMENTS | NLA_F_NESTED, ...list)]),
+      what: `${verb} element ${what}`,
+    };
+  });
+}
+
+/** The messages that open and close an nfnetlink batch (one nf_tables transaction). */
+export const batchBegin = (seq: number): Buffer => message(NFNL_MSG_BATCH_BEGIN, NLM_F.REQUEST, seq, nfgenmsg(0, NFNL_SUBSYS_NFTABLES));
+export const batchEnd = (seq: number): Buffer => message(NFNL_MSG_BATCH_END, NLM_F.REQUEST, seq, nfgenmsg(0, NFNL_SUBSYS_NFTABLES));
