@@ -31,8 +31,8 @@ export function attachDeviceProgram(cgroupDir: string, program: Buffer): void {
   const load = Buffer.alloc(ATTR_SIZE);
   load.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0);
   load.writeUInt32LE(program.length / 8, 4);
-  load.writeBigUInt64LE(BigInt(koffi.address(program) as bigint), 8);
-  load.writeBigUInt64LE(BigInt(koffi.address(LICENSE) as bigint), 16);
+  load.writeBigUInt64LE(BigInt(koffi().address(program) as bigint), 8);
+  load.writeBigUInt64LE(BigInt(koffi().address(LICENSE) as bigint), 16);
   const prog = bpf(BPF_PROG_LOAD, load, 'loading the device program');
   const dir = openSync(cgroupDir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {

@@ -29,4 +29,6 @@ function loadKoffi(): Koffi {
   return require('koffi') as Koffi;
 }
 
-export const koffi = loadKoffi();
+let loaded: Koffi | undefined;
+/** koffi, loaded at first use: commands that never call into a library (ps, inspect, ls) skip its ~5 ms. */
+export const koffi = (): Koffi => (loaded ??= loadKoffi());

@@ -29,7 +29,7 @@ let bound: Libc | undefined;
 
 export function libc(): Libc {
   if (bound) return bound;
-  const lib = koffi.load('libc.so.6');
+  const lib = koffi().load('libc.so.6');
   bound = {
     setns: lib.func('int setns(int fd, int nstype)'),
     unshare: lib.func('int unshare(int flags)'),
@@ -55,7 +55,7 @@ export function libc(): Libc {
 }
 
 export function errno(): number {
-  return koffi.errno();
+  return koffi().errno();
 }
 
 export function errnoName(code: number): string {

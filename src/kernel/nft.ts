@@ -28,9 +28,9 @@ export const LIBNFTABLES_INSTALL_HINT = 'install it with: apt-get install -y nft
 function load(): NftLib {
   if (lib) return lib;
   const path = process.env.CTNET_LIBNFTABLES || 'libnftables.so.1';
-  let l: ReturnType<typeof koffi.load>;
+  let l: ReturnType<ReturnType<typeof koffi>['load']>;
   try {
-    l = koffi.load(path);
+    l = koffi().load(path);
   } catch {
     throw new DependencyMissingError(`libnftables (${path}) is not available; ${LIBNFTABLES_INSTALL_HINT}`);
   }

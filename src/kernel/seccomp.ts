@@ -25,7 +25,7 @@ function libseccomp(): Libseccomp {
   if (bound) return bound;
   let lib;
   try {
-    lib = koffi.load('libseccomp.so.2');
+    lib = koffi().load('libseccomp.so.2');
   } catch {
     throw new DependencyMissingError('libseccomp.so.2 is missing, which confines containers; install it (apt-get install libseccomp2) or run with --security-opt seccomp=unconfined');
   }
