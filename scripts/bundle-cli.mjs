@@ -24,6 +24,7 @@ await build({
   charset: 'ascii',
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   banner: { js: "const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__ctnetUrl' },
   entryPoints: ['src/cli/main.ts'],
