@@ -11,63 +11,73 @@ import { isIPv6 } from '../addr/family.js';
 /** host-local is served by ctnet itself; any other IPAM type is delegated to that plugin. */
 export const isDelegatedIpam = (conf: NetConf): boolean => conf.ipam !== undefined && conf.ipam.type !== 'host-local';
 
-const port = z.number().int().min(1).max(65535);
-const range = z.object({ subnet: z.string(), rangeStart: z.string().optional(), rangeEnd: z.string().optional(), gateway: z.string().optional() }).passthrough();
-const attachment = z.object({ containerID: z.string(), ifname: z.string() }).passthrough();
+/**
+ * The configuration's schema and the index of its keys, built at first use: the CLI carries this
+ * module, and building them cost ~2 ms of every command's start.
+ */
+function buildSchema() {
+  const port = z.number().int().min(1).max(65535);
+  const range = z.object({ subnet: z.string(), rangeStart: z.string().optional(), rangeEnd: z.string().optional(), gateway: z.string().optional() }).passthrough();
+  const attachment = z.object({ containerID: z.string(), ifname: z.string() }).passthrough();
 
-/** The network configuration: the bridge plugin's keys plus host-local's IPAM keys, runtime capabilities. */
-const NetConf = z
-  .object({
-    cniVersion: z.string(),
-    name: z.string().min(1),
-    type: z.string(),
-    bridge: z.string().max(15).optional(),
-    isGateway: z.boolean().optional(),
-    isDefaultGateway: z.boolean().optional(),
-    ipMasq: z.boolean().optional(),
-    /** ctnet's own: Docker 28's block of routed access to a masquerading network's containers (default false, as the bridge plugin). */
-    blockDirectAccess: z.boolean().optional(),
-    mtu: z.number().int().min(68).max(65535).optional(),
-    /**
-     * ctnet's own: the network is an overlay across the hosts of the etcd cluster at `store` (this
-     * node joins on its first ADD, as `host`, reached at `advertise`); ipam's subnet is the whole
-     * network's, each node leasing a `/blockPrefix` of it.
-     */
-    overlay: z.object({
-      store: z.string(), host: z.string().optional(), advertise: z.string().optional(), ttl: z.number().int().optional(), blockPrefix: z.number().int().optional(),
-    }).passthrough().optional(),
-    hairpinMode: z.boolean().optional(),
-    promiscMode: z.boolean().optional(),
-    vlan: z.number().int().optional(),
-    ipam: z
-      .object({
-        type: z.string(),
-        subnet: z.string().optional(),
-        rangeStart: z.string().optional(),
-        rangeEnd: z.string().optional(),
-        gateway: z.string().optional(),
-        ranges: z.array(z.array(range).min(1)).optional(),
-        routes: z.array(z.object({ dst: z.string(), gw: z.string().optional() }).passthrough()).optional(),
-        dataDir: z.string().optional(),
-      })
-      .passthrough()
-      .optional(),
-    runtimeConfig: z
-      .object({
-        portMappings: z.array(z.object({ hostPort: port, containerPort: port, protocol: z.string().optional(), hostIP: z.string().optional() }).passthrough()).optional(),
-        ips: z.array(z.string()).optional(),
-        mac: z.string().optional(),
-        bandwidth: z.object({ ingressRate: z.number().int().nonnegative().optional(), ingressBurst: z.number().int().nonnegative().optional(), egressRate: z.number().int().nonnegative().optional(), egressBurst: z.number().int().nonnegative().optional() }).passthrough().optional(),
-      })
-      .passthrough()
-      .optional(),
-    prevResult: z.record(z.unknown()).optional(),
-    'cni.dev/valid-attachments': z.array(attachment).optional(),
-    'cni.dev/attachments': z.array(attachment).optional(),
-  })
-  .passthrough();
+  // The network configuration: the bridge plugin's keys plus host-local's IPAM keys, runtime capabilities.
+  const NetConf = z
+    .object({
+      cniVersion: z.string(),
+      name: z.string().min(1),
+      type: z.string(),
+      bridge: z.string().max(15).optional(),
+      isGateway: z.boolean().optional(),
+      isDefaultGateway: z.boolean().optional(),
+      ipMasq: z.boolean().optional(),
+      /** ctnet's own: Docker 28's block of routed access to a masquerading network's containers (default false, as the bridge plugin). */
+      blockDirectAccess: z.boolean().optional(),
+      mtu: z.number().int().min(68).max(65535).optional(),
+      /**
+       * ctnet's own: the network is an overlay across the hosts of the etcd cluster at `store` (this
+       * node joins on its first ADD, as `host`, reached at `advertise`); ipam's subnet is the whole
+       * network's, each node leasing a `/blockPrefix` of it.
+       */
+      overlay: z.object({
+        store: z.string(), host: z.string().optional(), advertise: z.string().optional(), ttl: z.number().int().optional(), blockPrefix: z.number().int().optional(),
+      }).passthrough().optional(),
+      hairpinMode: z.boolean().optional(),
+      promiscMode: z.boolean().optional(),
+      vlan: z.number().int().optional(),
+      ipam: z
+        .object({
+          type: z.string(),
+          subnet: z.string().optional(),
+          rangeStart: z.string().optional(),
+          rangeEnd: z.string().optional(),
+          gateway: z.string().optional(),
+          ranges: z.array(z.array(range).min(1)).optional(),
+          routes: z.array(z.object({ dst: z.string(), gw: z.string().optional() }).passthrough()).optional(),
+          dataDir: z.string().optional(),
+        })
+        .passthrough()
+        .optional(),
+      runtimeConfig: z
+        .object({
+          portMappings: z.array(z.object({ hostPort: port, containerPort: port, protocol: z.string().optional(), hostIP: z.string().optional() }).passthrough()).optional(),
+          ips: z.array(z.string()).optional(),
+          mac: z.string().optional(),
+          bandwidth: z.object({ ingressRate: z.number().int().nonnegative().optional(), ingressBurst: z.number().int().nonnegative().optional(), egressRate: z.number().int().nonnegative().optional(), egressBurst: z.number().int().nonnegative().optional() }).passthrough().optional(),
+        })
+        .passthrough()
+        .optional(),
+      prevResult: z.record(z.unknown()).optional(),
+      'cni.dev/valid-attachments': z.array(attachment).optional(),
+      'cni.dev/attachments': z.array(attachment).optional(),
+    })
+    .passthrough();
+  return { NetConf, range, knownKeys: new Map([...schemaKeys(NetConf)].map((k) => [k.toLowerCase(), k])) };
+}
+let built: ReturnType<typeof buildSchema> | undefined;
+const schema = (): ReturnType<typeof buildSchema> => (built ??= buildSchema());
 
-export type NetConf = z.infer<typeof NetConf>;
+export type NetConf = z.infer<ReturnType<typeof buildSchema>['NetConf']>;
+type Range = z.infer<ReturnType<typeof buildSchema>['range']>;
 
 /** Every key name the schema reads, at any depth. */
 function schemaKeys(schema: z.ZodTypeAny, into = new Set<string>()): Set<string> {
@@ -80,8 +90,6 @@ function schemaKeys(schema: z.ZodTypeAny, into = new Set<string>()): Set<string>
   else if (schema instanceof z.ZodArray) schemaKeys(schema.element, into);
   return into;
 }
-
-const KNOWN_KEYS = new Map([...schemaKeys(NetConf)].map((k) => [k.toLowerCase(), k]));
 
 /**
  * Keys as Go's encoding/json matches them: a key that is not spelled as ctnet reads it but equals one
@@ -98,7 +106,7 @@ export function goKeys(value: unknown): unknown {
   for (const [key, v] of entries) {
     // Go decodes null as the zero value: for ctnet's optional keys, as if absent.
     if (v === null) continue;
-    const known = KNOWN_KEYS.get(key.toLowerCase());
+    const known = schema().knownKeys.get(key.toLowerCase());
     const name = known !== undefined && !(known in (value as object) && known !== key) ? known : key;
     out[name] = name === 'prevResult' ? v : goKeys(v);
   }
@@ -125,7 +133,7 @@ export function parseNetConf(text: string, forDel = false): NetConf {
   } catch (err) {
     throw new CniError(CNI_ERROR.decoding, `the network configuration on stdin is not JSON: ${(err as Error).message}`);
   }
-  const parsed = NetConf.safeParse(forDel ? keepForDel(json) : json);
+  const parsed = schema().NetConf.safeParse(forDel ? keepForDel(json) : json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new CniError(CNI_ERROR.invalidConfig, `invalid network configuration: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
@@ -178,7 +186,7 @@ export function networkSpec(conf: NetConf, delegated?: DelegatedAddress): CniNet
 }
 
 /** An IPv6 range: dual stack, with the gateway ctnet gives every IPv6 subnet (its first address). */
-function dualStack(r: z.infer<typeof range>): string {
+function dualStack(r: Range): string {
   let subnet;
   try {
     subnet = parseSubnet6(r.subnet);
