@@ -66,3 +66,11 @@ test('rm goes on past an element deleted by hand; a run after the ip table was d
   assert.match(nft(['list', 'map', 'ip', 'ctnet', 'tcp_any']), /8204 counter packets 0 bytes 0 : 172\.31\.9\.\d+ \. 80/);
   lab.ok(['rm', '-f', 'c']);
 });
+
+test('5,000 published ports (IPv4 and IPv6): one transaction each way, every element there, then none', () => {
+  const count = (family) => (nft(['list', 'map', family, 'ctnet', 'tcp_any']).match(/\b2\d{4} counter/g) ?? []).length;
+  lab.ok(['run', '-d', '--name', 'many', '--network', 'els', '-p', '20000-24999:20000-24999', '--', 'sleep', '600']);
+  assert.deepEqual([count('ip'), count('ip6')], [5000, 5000]);
+  lab.ok(['rm', '-f', 'many']);
+  assert.deepEqual([count('ip'), count('ip6')], [0, 0]);
+});

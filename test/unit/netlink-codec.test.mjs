@@ -180,3 +180,19 @@ test('nf_tables set elements: a concatenated key, a map with a host address, a s
   const [nd] = setElementMessages('add', [{ family: 'bridge', table: 'ctnet', set: 'port_nd_targets', key: [{ type: 'ifname', value: 'v' }, { type: 'bits128', value: 'fd00::2' }] }]);
   assert.ok(hex(nd.body).endsWith(bytes('2400 0100', '76', '00'.repeat(15), 'fd00', '00'.repeat(12), '0002')));
 });
+
+test('nf_tables set elements: thousands of elements go in several messages, each attribute under 64 KiB', async () => {
+  const { setElementMessages, MAX_ELEMENTS_BYTES } = await import('../../dist/kernel/netlink/nft-elements.js');
+  const elements = Array.from({ length: 10000 }, (_, i) => ({ family: 'ip', table: 'ctnet', set: 'tcp_any', key: [{ type: 'inet_service', value: 20000 + i }], data: [{ type: 'ipv4_addr', value: '10.0.0.2' }, { type: 'inet_service', value: 20000 + i }] }));
+  const messages = setElementMessages('add', elements);
+  // Each element: LIST_ELEM(4) + KEY(4 + 8) + DATA(4 + 12) = 32 bytes.
+  assert.equal(messages.length, Math.ceil((10000 * 32) / MAX_ELEMENTS_BYTES));
+  let count = 0;
+  for (const m of messages) {
+    const list = m.body.subarray(4 + 12 + 12);
+    const len = list.readUInt16LE(0);
+    assert.ok(len <= MAX_ELEMENTS_BYTES + 4 && len === list.length, `ELEMENTS attribute of ${len} bytes`);
+    count += (len - 4) / 32;
+  }
+  assert.equal(count, 10000);
+});

@@ -81,25 +81,48 @@ function nfgenmsg(family: number, resId = 0): Buffer {
 const valueAttr = (type: number, fields: readonly ElementField[]): Buffer =>
   attrNested(type | NLA_F_NESTED, attr(NFTA_DATA_VALUE, fieldsValue(fields)));
 
-/** One message per set (in the order the elements name them), each carrying that set's elements. */
+/**
+ * How many bytes of elements one message carries at most: an attribute's length is 16 bits, and a
+ * container publishing a range of 10,000 ports has ~400 KB of them.
+ */
+export const MAX_ELEMENTS_BYTES = 32 * 1024;
+
+/**
+ * The messages that change these elements: per set (in the order the elements name them), as few as
+ * fit, each carrying up to MAX_ELEMENTS_BYTES of that set's elements.
+ */
 export function setElementMessages(verb: 'add' | 'delete', elements: readonly SetElement[]): { type: number; flags: number; body: Buffer; what: string }[] {
   const bySet = new Map<string, SetElement[]>();
   for (const e of elements) {
     const k = `${e.family} ${e.table} ${e.set}`;
     bySet.set(k, [...(bySet.get(k) ?? []), e]);
   }
-  return [...bySet.entries()].map(([what, es]) => {
+  return [...bySet.entries()].flatMap(([what, es]) => {
     const { family, table, set } = es[0];
-    const list = es.map((e) => attrNested(NFTA_LIST_ELEM | NLA_F_NESTED,
-      valueAttr(NFTA_SET_ELEM.KEY, e.key), ...(verb === 'add' && e.data ? [valueAttr(NFTA_SET_ELEM.DATA, e.data)] : [])));
-    return {
+    const message = (list: Buffer[]): { type: number; flags: number; body: Buffer; what: string } => ({
       type: (NFNL_SUBSYS_NFTABLES << 8) | (verb === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
       flags: verb === 'add' ? NLM_F.CREATE : 0,
       body: Buffer.concat([nfgenmsg(NFPROTO[family]),
         attrStr(NFTA_SET_ELEM_LIST.TABLE, table), attrStr(NFTA_SET_ELEM_LIST.SET, set),
         attrNested(NFTA_SET_ELEM_LIST.ELEMENTS | NLA_F_NESTED, ...list)]),
       what: `${verb} element ${what}`,
-    };
+    });
+    const messages = [];
+    let list: Buffer[] = [];
+    let bytes = 0;
+    for (const e of es) {
+      const item = attrNested(NFTA_LIST_ELEM | NLA_F_NESTED,
+        valueAttr(NFTA_SET_ELEM.KEY, e.key), ...(verb === 'add' && e.data ? [valueAttr(NFTA_SET_ELEM.DATA, e.data)] : []));
+      if (bytes + item.length > MAX_ELEMENTS_BYTES) {
+        messages.push(message(list));
+        list = [];
+        bytes = 0;
+      }
+      list.push(item);
+      bytes += item.length;
+    }
+    messages.push(message(list));
+    return messages;
   });
 }
 

@@ -9,6 +9,8 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
+const SOL_SOCKET = 1;
+const SO_SNDBUFFORCE = 32;
 const NLMSGERR_ATTR_MSG = 1;
 const EPERM = 1;
 
@@ -29,6 +31,8 @@ export class RtnlSocket {
   private readonly fd: number;
   private seq = Math.floor(Math.random() * 1e6);
   private readonly rx = Buffer.alloc(1 << 18);
+  /** What a send may hold without resizing (below the kernel's default for a netlink socket). */
+  private sendBuffer = 128 * 1024;
 
   constructor(protocol = NETLINK_ROUTE) {
     this.fd = check(libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), 'opening a netlink socket');
@@ -96,6 +100,7 @@ export class RtnlSocket {
       outer.push(++this.seq, ++this.seq);
       raw = Buffer.concat([around.begin(outer[0]), raw, around.end(outer[1])]);
     }
+    this.fitSendBuffer(raw.length);
     check(libc().send(this.fd, raw, raw.length, 0), 'sending netlink requests');
     let failure: KernelError | PermissionError | undefined;
     for (let pending = requests.length; pending > 0;) {
@@ -111,6 +116,19 @@ export class RtnlSocket {
       }
     }
     if (failure) throw failure;
+  }
+
+  /**
+   * Makes the send buffer hold `bytes`: a batch is one transaction only if it goes in one send, and
+   * the kernel refuses a send larger than the buffer (EMSGSIZE; 208 KiB by default). Forced past
+   * net.core.wmem_max, as root may (libnftables does the same).
+   */
+  private fitSendBuffer(bytes: number): void {
+    if (bytes <= this.sendBuffer) return;
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(bytes);
+    check(libc().setsockopt(this.fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4), 'sizing a netlink socket for a large batch');
+    this.sendBuffer = bytes;
   }
 
   /** Sends a GET request; with `dump` collects every reply until NLMSG_DONE. */
