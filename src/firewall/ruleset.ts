@@ -1,6 +1,7 @@
 import { CHAIN, NFT_FAMILY, NFT_TABLE, PORT_MAP, SET } from '../names.js';
 import { PROTOCOLS, type Protocol } from '../ipam/ports.js';
 import type { Family } from '../addr/family.js';
+import type { ElementField, SetElement } from '../set-element.js';
 
 /**
  * ctnet's nftables table, rendered from state. The rules are fixed; networks and published ports
@@ -30,25 +31,6 @@ export interface PortMapping {
   hostPort: number;
   containerIp: string;
   containerPort: number;
-}
-
-/** One field of a set or map element, by its nft type. The kernel side encodes the same shape (kernel/netlink/nft-elements.ts). */
-export type ElementField =
-  | { type: 'ifname'; value: string }
-  | { type: 'ether_addr'; value: string }
-  | { type: 'ipv4_addr' | 'ipv6_addr'; value: string }
-  | { type: 'inet_service'; value: number }
-  /** 128 bits of a packet (`@th,64,128`, an ND target): an IPv6 address's bytes. */
-  | { type: 'bits128'; value: string };
-
-/** An element of one of ctnet's sets or maps: a container's attach adds them, its detach deletes them. */
-export interface SetElement {
-  family: 'bridge' | 'ip' | 'ip6';
-  table: string;
-  set: string;
-  key: readonly ElementField[];
-  /** A map's value for the key. */
-  data?: readonly ElementField[];
 }
 
 const fieldText = (f: ElementField): string => (f.type === 'ifname' ? `"${f.value}"` : f.type === 'bits128' ? hex128(f.value) : String(f.value));
@@ -287,7 +269,11 @@ export function guardSetElements(g: PortGuard): SetElement[] {
  */
 export function renderBridgeTable(guards: readonly PortGuard[]): string {
   const bySet = new Map<string, string[]>();
-  for (const e of sorted(guards, (x) => x.port).flatMap(guardSetElements)) bySet.set(e.set, [...(bySet.get(e.set) ?? []), elementText(e)]);
+  for (const e of sorted(guards, (x) => x.port).flatMap(guardSetElements)) {
+    const items = bySet.get(e.set);
+    if (items) items.push(elementText(e));
+    else bySet.set(e.set, [elementText(e)]);
+  }
   const of = (set: string): string[] => bySet.get(set) ?? [];
   const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), noIcc: of(SET.noIcc) };
   let out = `table ${BRIDGE_TABLE} {\n`;

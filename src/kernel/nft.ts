@@ -5,7 +5,8 @@ import { DependencyMissingError, KernelError, NftError } from '../errors.js';
 const { ENOENT } = osConstants.errno;
 const isMissing = (err: unknown): boolean => err instanceof NftError && err.errno === ENOENT;
 import { withSignalsBlocked } from './libc.js';
-import { batchBegin, batchEnd, setElementMessages, type SetElement } from './netlink/nft-elements.js';
+import { batchBegin, batchEnd, setElementMessages } from './netlink/nft-elements.js';
+import type { SetElement } from '../set-element.js';
 import type { RtnlSocket } from './netlink/socket.js';
 
 /** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */

@@ -1,4 +1,5 @@
-import { guardSetElements, mappingSetElements, type PortGuard, type PortMapping, type SetElement } from '../firewall/ruleset.js';
+import { guardSetElements, mappingSetElements, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
+import type { SetElement } from '../set-element.js';
 import { ipv6Conf } from './network-plan.js';
 import { step, type Op, type Step } from './ops.js';
 import type { IPv4, IPv6 } from '../addr/family.js';

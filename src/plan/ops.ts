@@ -1,5 +1,6 @@
 import { isIPv6 } from '../addr/family.js';
-import { renderSetElements, type SetElement } from '../firewall/ruleset.js';
+import { renderSetElements } from '../firewall/ruleset.js';
+import type { SetElement } from '../set-element.js';
 
 /** The extended attribute naming the state directory (its instance ID) that made a container's cgroup. */
 export const CGROUP_OWNER_XATTR = 'trusted.ctnet.owner';

@@ -1,4 +1,6 @@
 import { attr, attrNested, attrStr, ipBytes, macBytes, message, NLM_F } from './codec.js';
+import type { NlRequest } from './socket.js';
+import type { ElementField, SetElement } from '../../set-element.js';
 
 /**
  * nf_tables set elements on the wire (NFT_MSG_NEWSETELEM / DELSETELEM in an nfnetlink batch): what a
@@ -6,24 +8,6 @@ import { attr, attrNested, attrStr, ipBytes, macBytes, message, NLM_F } from './
  * command first reads the tables it names back from the kernel (their sets, the elements of their
  * interval sets) to parse its own text.
  */
-
-/** One field of an element's key or data, as nft's types name them. */
-export type ElementField =
-  | { type: 'ifname'; value: string }
-  | { type: 'ether_addr'; value: string }
-  | { type: 'ipv4_addr' | 'ipv6_addr'; value: string }
-  | { type: 'inet_service'; value: number }
-  /** 128 bits of a packet (`@th,64,128`, an ND target): an IPv6 address's bytes. */
-  | { type: 'bits128'; value: string };
-
-export interface SetElement {
-  family: 'bridge' | 'ip' | 'ip6';
-  table: string;
-  set: string;
-  key: readonly ElementField[];
-  /** A map's value for the key (only when adding). */
-  data?: readonly ElementField[];
-}
 
 export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -62,7 +46,7 @@ function fieldBytes(f: ElementField): Buffer {
 }
 
 /** A key or data value: one field as it is; a concatenation with every field padded to 4 bytes (one nft register each). */
-export function fieldsValue(fields: readonly ElementField[]): Buffer {
+function fieldsValue(fields: readonly ElementField[]): Buffer {
   if (fields.length === 1) return fieldBytes(fields[0]);
   return Buffer.concat(fields.map((f) => {
     const b = fieldBytes(f);
@@ -91,15 +75,17 @@ export const MAX_ELEMENTS_BYTES = 32 * 1024;
  * The messages that change these elements: per set (in the order the elements name them), as few as
  * fit, each carrying up to MAX_ELEMENTS_BYTES of that set's elements.
  */
-export function setElementMessages(verb: 'add' | 'delete', elements: readonly SetElement[]): { type: number; flags: number; body: Buffer; what: string }[] {
+export function setElementMessages(verb: 'add' | 'delete', elements: readonly SetElement[]): NlRequest[] {
   const bySet = new Map<string, SetElement[]>();
   for (const e of elements) {
     const k = `${e.family} ${e.table} ${e.set}`;
-    bySet.set(k, [...(bySet.get(k) ?? []), e]);
+    const same = bySet.get(k);
+    if (same) same.push(e);
+    else bySet.set(k, [e]);
   }
   return [...bySet.entries()].flatMap(([what, es]) => {
     const { family, table, set } = es[0];
-    const message = (list: Buffer[]): { type: number; flags: number; body: Buffer; what: string } => ({
+    const messageOf = (list: Buffer[]): NlRequest => ({
       type: (NFNL_SUBSYS_NFTABLES << 8) | (verb === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
       flags: verb === 'add' ? NLM_F.CREATE : 0,
       body: Buffer.concat([nfgenmsg(NFPROTO[family]),
@@ -107,21 +93,21 @@ export function setElementMessages(verb: 'add' | 'delete', elements: readonly Se
         attrNested(NFTA_SET_ELEM_LIST.ELEMENTS | NLA_F_NESTED, ...list)]),
       what: `${verb} element ${what}`,
     });
-    const messages = [];
+    const messages: NlRequest[] = [];
     let list: Buffer[] = [];
     let bytes = 0;
     for (const e of es) {
       const item = attrNested(NFTA_LIST_ELEM | NLA_F_NESTED,
         valueAttr(NFTA_SET_ELEM.KEY, e.key), ...(verb === 'add' && e.data ? [valueAttr(NFTA_SET_ELEM.DATA, e.data)] : []));
       if (bytes + item.length > MAX_ELEMENTS_BYTES) {
-        messages.push(message(list));
+        messages.push(messageOf(list));
         list = [];
         bytes = 0;
       }
       list.push(item);
       bytes += item.length;
     }
-    messages.push(message(list));
+    messages.push(messageOf(list));
     return messages;
   });
 }
