@@ -282,45 +282,51 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   clashing port (nft monitor trace); in a segment's namespace neither br_netfilter nor conntrack
   sees them. Building it means the container's host-side veth lives in the segment's namespace,
   which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
-- **Attach against the kernel floor.** Timing every kernel operation inside 40 warm attaches
-  at one container (one published port; \`node bench/experiments/attach-ops.mjs --containers 1
-  --samples 40 --publish\`): 7.57 ms an attach, 3.68 ms of it in the kernel calls (the floor makes
-  the same objects in about 3.3 ms) and 3.89 ms outside them. A CPU profile of 300 such attaches
+- **Attach against the kernel floor.** This round a container's set and map elements (its port's
+  guard, its published ports) go to nf_tables as one netlink batch instead of through libnftables,
+  which reads back the sets of every table a command names before it parses the command: in the
+  experiment below, before and after on this machine, an element change 0.53 -> 0.14 ms and an
+  attach 8.02 -> 5.63 ms; between the last full run and this one the floor, which now sends its
+  elements the same way, went 3.31 -> 2.18 ms and the engine's attach 7.62 -> 6.39, so the ratio
+  grew while both fell. Timing
+  every kernel operation inside 40 warm attaches (one published port; \`node
+  bench/experiments/attach-ops.mjs --containers 1 --samples 40 --publish\`): 5.63 ms an attach, 2.14
+  ms of it in the kernel calls and 3.48 ms outside them. A CPU profile of 300 attaches (last round)
   puts the outside part in the state and around it: two SQLite transactions (the record before the
   kernel is touched, so a crash is undone by the next command; then the start; their commits ~0.4
   ms), the container's insert, the network's record read and parsed (JSON columns) by several
   steps, the reconcile every changing command runs first, the network's presence check (one netlink
   look-up of its bridge), the backlog check, planning, the view returned, the host lock: none alone
-  above about 0.5 ms. Meeting 1.5x would take about 70% of it away: most of the state work,
-  including the record made before the kernel is touched, which is what lets the next command undo
-  a crash. In the kernel part ctnet makes more round trips than
-  the floor: loopback, the interface, the address and the route are a message each where the floor
-  sends one batch (netlink runs each message in the sender's call, so a batch saves the replies'
-  reads, not kernel work), and the guard and the DNAT element are
-  two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's last
-  step); merging the two measured 0.25 ms an attach (through libnftables, before the elements went
-  by netlink), within this machine's noise.
+  above about 0.5 ms. Meeting 1.5x of this floor would leave ~1.1 ms for all of it: the state work
+  alone, including the record made before the kernel is touched (what lets the next command undo a
+  crash), is more. In the kernel part ctnet makes more round trips than the floor: loopback, the
+  interface, the address and the route are a message each where the floor sends one batch (netlink
+  runs each message in the sender's call, so a batch saves the replies' reads, not kernel work), and
+  the guard and the DNAT elements are two nf_tables transactions (the guard before the port exists,
+  the DNAT as the walkthrough's last step).
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
-  ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. This round took ~19 ms
-  off every command's start (alternating runs of \`ctnet ps\`): \`bin/ctnet\` is CommonJS (as an ES
-  module it started Node's ES module loader), reads the bundle as latin1 (it is ASCII; no UTF-8
-  decoding), and the bundle carries better-sqlite3's JavaScript, its addon opened by path (its dozen
-  files were loaded and compiled one by one), minified (800 -> 560 KB). ctnet-init no longer loads
-  constant.pm, warnings.pm and Errno.pm (its compile 8.3 -> 4.4 ms). And a container's process now
-  starts as soon as its namespace and cgroup exist: ctnet-init builds the container while the CLI makes
-  the rest of its network, and waits at a gate until the network is complete (\`run -d\` -7 to -9 ms;
-  on two cores the CLI and ctnet-init compete for the CPU, so the overlap saves less than the ~19 ms
-  of kernel work it hides). Where the rest goes (a \`run -d\` traced by strace's seccomp filter, only
-  the named calls stopped): the CLI takes the host lock ~70 ms after a bare Node start would have
-  ended (the code cache's deserialisation ~12 ms, Node's built-in modules ~15 ms, koffi ~10 ms,
-  garbage collection ~7 ms, the bundle's top level); the network and the start take ~30 ms under the
-  lock; ctnet-init needs ~45 ms from its spawn to the command (sh, perl, mounts, confinement). \`rm
-  -f\` reaches the lock as late and its own work is ~40 ms. What separates both from 1.6x and 1.4x
-  is the CLI's start. Node 20 starts from a startup snapshot only with \`--snapshot-blob\` on its
-  command line (\`bin/ctnet\` would become a shell script and every \`node bin/ctnet\` caller change), the
-  snapshot cannot hold koffi (loaded at module level), and a blob of another Node version does not
-  start: not tried. A code cache made after a \`run -d\` instead of \`--version\` took ~4 ms off
-  \`run -d\` and \`rm -f\` and added 2-3 ms to every other command: not kept.
+  ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Last round took ~19
+  ms off every command's start (\`bin/ctnet\` as CommonJS, the bundle read as latin1, better-sqlite3's
+  JavaScript bundled, whitespace and syntax minified), halved ctnet-init's compile, and started a
+  container's process behind a gate while the CLI finishes its network. This round: container
+  commands no longer load libnftables (their elements go by netlink: \`rm -f\` 227.6 -> 210.4 ms in 40
+  alternating runs), koffi's addon is loaded by path rather than through its loader (two modules
+  compiled and node's ELF header read at every start; \`--version\` 184.4 -> 177.0 ms), node:crypto,
+  node:readline and koffi are loaded at first use, the seccomp profile and CNI configuration schemas
+  are built at first use, and the bundle's identifiers are minified too (566 -> 428 KB: \`--version\`
+  158.8 -> 154.3 ms). Where the rest goes (a \`run -d\` traced by strace's seccomp filter, only the
+  named calls stopped, on this machine where \`node -e 0\` takes ~117 ms): the CLI takes the host lock
+  ~170 ms after its exec, ~55 ms after a bare Node start would have ended (a CPU profile of
+  \`--version\`: the code cache's deserialisation ~12 ms, Node's built-in modules ~9 ms, reading the
+  bundle and its cache ~7 ms, garbage collection ~7 ms); the network and the start take ~65 ms under
+  the lock, of which ~14 ms is Node's spawn of the shim (a fork of an ~80 MB process); ctnet-init needs
+  ~45 ms from its spawn to the command (sh, perl, a fork into the PID namespace, mounts, confinement).
+  \`rm -f\` reaches the lock as late and its own work is ~20 ms. What separates both from 1.6x and 1.4x
+  is still the CLI's start. Node 20 starts from a startup snapshot only with \`--snapshot-blob\` on
+  its command line (\`bin/ctnet\` would become a shell script and every \`node bin/ctnet\` caller
+  change), and a blob of another Node version does not start: not tried. A code cache made after a
+  \`run -d\` instead of \`--version\` took ~4 ms off \`run -d\` and \`rm -f\` and added 2-3 ms to every
+  other command: not kept.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
@@ -328,18 +334,20 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (two
-  rounds ago, two full runs: ctnet 85% and 92% of the bare pair), so a full run takes the median of
-  seven rounds. Three runs of eight rounds alone, in the last round: ctnet 99%, 94% and 85% of the plain
+  rounds ago, two full runs: ctnet 85% and 92% of the bare pair; 93% in the last round's full run),
+  so a full run takes the median of
+  seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
   top of br_netfilter, 0-15% here: every bridged packet meets the guard in the bridge family (two
   set look-ups keyed by port, MAC and address), the notrack rule in raw prerouting and the forward
   accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
   at the price of a chain made per attach; not tried.
-- **Overlay cross-host throughput** (82% of a plain VXLAN pair in the last round's full run, 92%
-  and 98% in the round before; see the summary for this run). The overlay part alone, run in turns
-  before the last round's changes and after them: 94%, 83%, 91% before and 85%, 85%, 83% after. The
-  ranges overlap and a container's datapath is made of the same kernel objects as before (only the
-  name its interface is born with changed), so this is read as this machine's noise.
+- **Overlay cross-host throughput** (see the summary for this run; full runs so far: 92% and 98%
+  two rounds before the last, 82% and 91% in the last round). Two rounds ago the overlay part alone,
+  run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
+  The ranges overlap and a container's datapath is made of the same kernel objects in every round
+  (this round changed how its firewall elements are written, not what they are), so the spread is
+  read as this machine's noise; it straddles the 90% line.
 - **Embedded DNS.** Measured with dnsperf (earlier rounds used a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
   answers each query from a cached reply (a copy with the query's ID) and sends without dgram's
