@@ -128,8 +128,7 @@ export class KernelApplier implements Applier {
         removeContainerCgroup(op.id);
         return;
       case 'nft':
-        if (op.missingOk) this.kernel.nft().runIgnoringMissing(op.script);
-        else this.kernel.nft().run(op.script);
+        this.kernel.nft().run(op.script);
         return;
       case 'nft.elements':
         changeSetElements(this.kernel.nfnl(), op.verb, op.elements, op.missingOk);

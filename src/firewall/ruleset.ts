@@ -38,7 +38,7 @@ const fieldsText = (fields: readonly ElementField[]): string => fields.map(field
 /** An element as nft writes it: the key, and for a map with `withData`, ` : ` and its value. */
 const elementText = (e: SetElement, withData = true): string => (withData && e.data ? `${fieldsText(e.key)} : ${fieldsText(e.data)}` : fieldsText(e.key));
 
-/** Elements added or deleted as nft commands, one per line (a missing one can be skipped alone); a delete names keys only. */
+/** Elements added or deleted as the nft commands `--explain` prints, one per line; a delete names keys only. */
 export function renderSetElements(verb: 'add' | 'delete', elements: readonly SetElement[]): string {
   return elements.map((e) => `${verb} element ${e.family} ${e.table} ${e.set} { ${elementText(e, verb === 'add')} }\n`).join('');
 }
@@ -166,10 +166,6 @@ export function renderDeleteTable(family: Family = 'ip'): string {
 /** The map elements of some port mappings. */
 export const mappingSetElements = (mappings: readonly PortMapping[], family: Family = 'ip'): SetElement[] => mappings.map((m) => mappingElement(m, family));
 
-/** Adds or deletes the map elements of some port mappings, one element per line (so a missing one can be skipped alone). */
-export function renderMappingElements(verb: 'add' | 'delete', mappings: readonly PortMapping[], family: Family = 'ip'): string {
-  return renderSetElements(verb, mappingSetElements(mappings, family));
-}
 
 /** One element of a port map as `nft -j` lists it, with what it has counted (the first packet of each connection it translated). */
 export interface MapElement {
@@ -299,5 +295,3 @@ export function renderReplaceBridgeTable(guards: readonly PortGuard[]): string {
   return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards)}`;
 }
 
-/** One container's elements added or deleted, one per line (a missing one can be skipped alone). */
-export const renderGuardElements = (verb: 'add' | 'delete', g: PortGuard): string => renderSetElements(verb, guardSetElements(g));

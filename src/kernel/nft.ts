@@ -74,23 +74,6 @@ export class Nft {
     }
   }
 
-  /** Deletes what is there: a transaction fails whole on one missing element, so it is retried line by line. */
-  runIgnoringMissing(script: string): void {
-    try {
-      this.run(script);
-      return;
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
-    for (const line of script.split('\n').filter((l) => l.trim())) {
-      try {
-        this.run(line);
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-    }
-  }
-
   /** Runs a listing command and returns its text (or JSON text with `json`). */
   list(command: string, json = false): string {
     this.lib.setOutputFlags(this.ctx, json ? NFT_CTX_OUTPUT_JSON : 0);

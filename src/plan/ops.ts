@@ -42,7 +42,7 @@ export type Op =
    * step's undo removes, so the old value is not restored.
    */
   | { op: 'sysctl.set'; key: string; value: string; netns?: string; optional?: boolean; ephemeral?: boolean }
-  | { op: 'nft'; script: string; missingOk?: boolean }
+  | { op: 'nft'; script: string }
   /** Set and map elements (a container's) added or deleted in one transaction, without libnftables; `missingOk`: one already gone is skipped. */
   | { op: 'nft.elements'; verb: 'add' | 'delete'; elements: readonly SetElement[]; missingOk?: boolean }
   /**

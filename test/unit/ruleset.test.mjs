@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderTable, renderMappingElements, renderReplaceTable, renderDeleteTable } from '../../dist/firewall/ruleset.js';
+import { renderTable, renderSetElements, mappingSetElements, guardSetElements, renderReplaceTable, renderDeleteTable } from '../../dist/firewall/ruleset.js';
+
+const renderMappingElements = (verb, mappings, family) => renderSetElements(verb, mappingSetElements(mappings, family));
+const renderGuardElements = (verb, guard) => renderSetElements(verb, guardSetElements(guard));
 
 const golden = (name) => fileURLToPath(new URL(`../golden/${name}`, import.meta.url));
 
@@ -113,7 +116,7 @@ test('dual stack: the ip6 table has the same layout with IPv6 subnets, gateways 
 });
 
 test('anti-spoofing: the bridge table golden, elements per container, the EUI-64 link-local address', async () => {
-  const { renderBridgeTable, renderGuardElements, linkLocalOf } = await import('../../dist/firewall/ruleset.js');
+  const { renderBridgeTable, linkLocalOf } = await import('../../dist/firewall/ruleset.js');
   const guards = [
     { port: 'veth2', mac: '02:42:ac:11:00:03', ip: '172.17.0.3', ip6: 'fd00::3' },
     { port: 'veth1', mac: '02:42:ac:11:00:02', ip: '172.17.0.2', isolated: true },
