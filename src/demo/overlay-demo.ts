@@ -29,7 +29,6 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-
 /** A probe from inside a container's namespace, names asked of its embedded DNS (its network's gateway). */
 function probeIn(engine: Engine, name: string, target: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): string {
   const c = engine.inspect(name);

@@ -69,7 +69,6 @@ export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => voi
 /** TLS for etcd's client port: its certificate and key, and the CA whose client certificates it requires. */
 export interface EtcdTls { cert: string; key: string; clientCa?: string }
 
-/** Starts the etcd member of host `i` inside its namespace (its own process group). */
 /**
  * What the overlay labs (demo, tests, bench) lack to run etcd, as the line that says how to install
  * it; undefined when both are there. etcdctl checks the members' health: Debian ships it in
@@ -88,6 +87,7 @@ export function etcdToolsMissing(): string | undefined {
 export const etcdHealthy = (lab: OverlayLab): boolean =>
   lab.hosts.every((h) => spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
 
+/** Starts the etcd member of host `i` inside its namespace (its own process group). */
 export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new', tls?: EtcdTls): ChildProcess {
   const h = lab.hosts[i];
   const cluster = lab.hosts.map((x) => `${x.name}=http://${x.ip}:2380`).join(',');

@@ -388,7 +388,6 @@ function secureStateDir(root: string): void {
   }
 }
 
-/** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
 /** What a network's view lists of a container. */
 export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
 
@@ -465,6 +464,7 @@ function byContainer<T extends { containerId: string }>(rows: T[]): Map<string, 
   return out;
 }
 
+/** ctnet's state: what the user asked for. The kernel is the truth for what exists. */
 export class Store implements StateStore {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
