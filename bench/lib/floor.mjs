@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/index.js';
-import { RtnlSocket } from '../../dist/kernel/netlink/socket.js';
+import { NetlinkSocket } from '../../dist/kernel/netlink/socket.js';
 import { NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, rtmsg } from '../../dist/kernel/netlink/codec.js';
 import { writeSysctl } from '../../dist/kernel/sysctl.js';
 import { guardSetElements, mappingSetElements } from '../../dist/firewall/ruleset.js';
@@ -60,7 +60,7 @@ export async function benchFloor({ iterations }, log) {
   const host = session.rtnl();
   const bridge = host.linkIndex('br0');
   const nfnl = session.nfnl();
-  const hostSock = withNetns(session.host, () => new RtnlSocket());
+  const hostSock = withNetns(session.host, () => new NetlinkSocket());
   const attach = [], detach = [];
   try {
     for (let i = 0; i < 3 + iterations; i++) {
@@ -90,7 +90,7 @@ export async function benchFloor({ iterations }, log) {
           ]);
           withNetns(session.host, () => writeSysctl(`net/ipv6/conf/${port}/disable_ipv6`, '1'));
           withNetns(ns, () => writeSysctl('net/ipv6/conf/eth0/disable_ipv6', '1'));
-          const inside = withNetns(ns, () => new RtnlSocket());
+          const inside = withNetns(ns, () => new NetlinkSocket());
           try {
             inside.requestAll([
               { type: RTM.NEWLINK, flags: 0, body: ifinfomsg(1, IFF_UP, IFF_UP), what: 'lo up' },

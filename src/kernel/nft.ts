@@ -1,13 +1,13 @@
 import { constants as osConstants } from 'node:os';
 import { koffi } from './koffi.js';
 import { DependencyMissingError, KernelError, NftError } from '../errors.js';
-
-const { ENOENT } = osConstants.errno;
-const isMissing = (err: unknown): boolean => err instanceof NftError && err.errno === ENOENT;
 import { withSignalsBlocked } from './libc.js';
 import { batchBegin, batchEnd, setElementMessages } from './netlink/nft-elements.js';
 import type { SetElement } from '../set-element.js';
-import type { RtnlSocket } from './netlink/socket.js';
+import type { NetlinkSocket } from './netlink/socket.js';
+
+const { ENOENT } = osConstants.errno;
+const isMissing = (err: unknown): boolean => err instanceof NftError && err.errno === ENOENT;
 
 /** libnftables, in-process. Each context keeps a netlink socket in the namespace it was created in. */
 interface NftLib {
@@ -98,7 +98,7 @@ export class Nft {
  * opened in the host namespace). With `missingOk` (a delete), elements already gone are skipped: the
  * transaction fails whole on one, so it is retried element by element.
  */
-export function changeSetElements(socket: RtnlSocket, verb: 'add' | 'delete', elements: readonly SetElement[], missingOk = false): void {
+export function changeSetElements(socket: NetlinkSocket, verb: 'add' | 'delete', elements: readonly SetElement[], missingOk = false): void {
   const send = (es: readonly SetElement[]): void => {
     try {
       socket.batch(setElementMessages(verb, es), batchBegin, batchEnd);

@@ -2,7 +2,7 @@ import { Nft } from './nft.js';
 import { PrivateProcSys, SysctlDirs } from './sysctl.js';
 import { closeNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from './netns.js';
 import { Rtnl } from './netlink/rtnl.js';
-import { RtnlSocket } from './netlink/socket.js';
+import { NetlinkSocket } from './netlink/socket.js';
 import { NETLINK_NETFILTER } from './netlink/nft-elements.js';
 
 /**
@@ -21,7 +21,7 @@ export class KernelSession {
   private readonly sockets = new Map<string | null, Rtnl>();
   private readonly handles = new Map<string, NetnsHandle>();
   private nftCtx: Nft | undefined;
-  private nfnlSocket: RtnlSocket | undefined;
+  private nfnlSocket: NetlinkSocket | undefined;
   private hostSysctl: SysctlDirs | undefined;
   private containerSysctl: PrivateProcSys | undefined;
 
@@ -50,7 +50,7 @@ export class KernelSession {
     let r = this.sockets.get(key);
     if (!r) {
       const ns = netns ? this.netnsHandle(netns) : this.host;
-      r = withNetns(ns, () => new Rtnl(new RtnlSocket(), netns !== undefined));
+      r = withNetns(ns, () => new Rtnl(new NetlinkSocket(), netns !== undefined));
       this.sockets.set(key, r);
     } else if (netns) {
       this.netnsHandle(netns);
@@ -92,8 +92,8 @@ export class KernelSession {
   }
 
   /** nf_tables' netlink in the host namespace: a container's set and map elements change through it, without libnftables. */
-  nfnl(): RtnlSocket {
-    this.nfnlSocket ??= this.inHost(() => new RtnlSocket(NETLINK_NETFILTER));
+  nfnl(): NetlinkSocket {
+    this.nfnlSocket ??= this.inHost(() => new NetlinkSocket(NETLINK_NETFILTER));
     return this.nfnlSocket;
   }
 

@@ -5,7 +5,7 @@ import {
   NLM_F, RTM, attr, attrNested, attrStr, attrU32, attrU8, ifaddrmsg, ifinfomsg, ipBytes, ipv4Bytes, macBytes, ndmsg, parseAttrs, readStr, readU32, rtmsg,
   type NlMessage,
 } from './codec.js';
-import { RtnlSocket } from './socket.js';
+import { NetlinkSocket } from './socket.js';
 import { RTM_TC, ingressQdisc, redirectFilter, tbfQdisc } from './tc.js';
 import { isIPv6 } from '../../addr/family.js';
 
@@ -93,7 +93,7 @@ export class Rtnl {
    * links only ctnet changes and which dies with the container; not in the host's, where a link
    * may be deleted and re-created by another process under the same name.
    */
-  constructor(private readonly sock: RtnlSocket, private readonly cacheIndexes = false) {}
+  constructor(private readonly sock: NetlinkSocket, private readonly cacheIndexes = false) {}
 
   close(): void {
     this.sock.close();

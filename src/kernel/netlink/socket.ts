@@ -27,7 +27,7 @@ export interface NlRequest {
  * namespace that was current when it was opened, so callers open it inside `withNetns` and may use
  * it from anywhere after.
  */
-export class RtnlSocket {
+export class NetlinkSocket {
   private readonly fd: number;
   private seq = Math.floor(Math.random() * 1e6);
   private readonly rx = Buffer.alloc(1 << 18);
