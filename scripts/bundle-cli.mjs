@@ -1,7 +1,7 @@
 // Bundles the CLI and the CNI plugin, each into one file: loading ~30 modules one by one cost ~35 ms of every command's start.
 // The native modules stay external; a `require` is provided for the CommonJS dependencies.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -13,6 +13,21 @@ const common = {
   external: ['koffi', 'etcd3'],
   banner: { js: "import { createRequire as __ctnetRequire } from 'node:module'; const require = __ctnetRequire(import.meta.url);" },
   logLevel: 'warning',
+};
+
+// commander requires node:child_process when it loads, for executable subcommands (ctnet has none):
+// that module brings node:net and the streams, ~7 ms of every command's start. Its one use,
+// childProcess.spawn, now loads it then.
+const EAGER_CHILD_PROCESS = "const childProcess = require('node:child_process');";
+const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(EAGER_CHILD_PROCESS)) throw new Error(`${args.path} no longer starts with ${EAGER_CHILD_PROCESS}: update scripts/bundle-cli.mjs`);
+      return { contents: source.replace(EAGER_CHILD_PROCESS, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
+    });
+  },
 };
 
 // The CLI is CommonJS so bin/ctnet can compile it through vm.Script with V8's code cache (Node 20 has
@@ -29,6 +44,7 @@ await build({
   define: { 'import.meta.url': '__ctnetUrl' },
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/cli/ctnet.cjs',
+  plugins: [lazyCommanderChildProcess],
 });
 rmSync('dist/cli/ctnet.mjs', { force: true });
 await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/ctnet-cni.mjs' });

@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
-import { connect, type Server } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import { ConflictError, InvalidArgumentError } from './errors.js';
 
@@ -21,6 +22,8 @@ export const listenTcp = (server: Server, host: string, port: number): Promise<v
 /** True when something accepts connections on the socket (a second server must not take it over). */
 export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
+    // node:net at first use: this module is part of every command's start, a connection is not.
+    const { connect } = createRequire(import.meta.url)('node:net') as typeof import('node:net');
     const c = connect(path);
     c.once('connect', () => { c.destroy(); resolve(true); });
     c.once('error', () => resolve(false));

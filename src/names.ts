@@ -67,6 +67,9 @@ export const IFNAME_MAX = 15;
 
 export const DEFAULT_ROOT = '/var/lib/ctnet';
 
+/** Where `ctnet cni-daemon` listens unless told otherwise (bin/cni/ctnet reads CTNET_CNI_SOCKET). */
+export const DEFAULT_CNI_SOCKET = '/run/ctnet/cni.sock';
+
 export function containerNetnsName(id: string): string {
   return CONTAINER_NETNS_PREFIX + id.slice(0, 12);
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError as CommanderArgError } from 'commander';
 import { withEngine } from './engine-scope.js';
 import { json, table } from './output.js';
 import type { JsonFlag } from './flags.js';
+import { writeOut } from './stdio.js';
 
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new CommanderArgError('expected a whole number.');
@@ -34,7 +35,7 @@ export function registerClusterCommands(program: Command): void {
           store, name: o.name, advertise: o.advertise, ttl: o.ttl,
           ...(o.cacert ? { tls: { ca: o.cacert, ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}) } } : {}),
         });
-        process.stdout.write(`joined as ${c.host} (${c.advertise}) through ${c.endpoints.join(',')}\n`);
+        writeOut(`joined as ${c.host} (${c.advertise}) through ${c.endpoints.join(',')}\n`);
       });
     });
   cluster
@@ -50,12 +51,12 @@ export function registerClusterCommands(program: Command): void {
     .action(async (o: JsonFlag) => {
       await withEngine({}, async (e) => {
         const s = await e.clusterStatus();
-        if (o.json) return void process.stdout.write(json(s));
-        process.stdout.write(`this host: ${s.config.host} (${s.config.advertise}), agent ${s.agent ? 'running' : 'NOT running'}, etcd ${s.config.endpoints.join(',')}\n\n`);
-        process.stdout.write(table(['HOST', 'UNDERLAY'], s.hosts.map((h) => [h.name, h.underlay])));
-        process.stdout.write('\n');
+        if (o.json) return void writeOut(json(s));
+        writeOut(`this host: ${s.config.host} (${s.config.advertise}), agent ${s.agent ? 'running' : 'NOT running'}, etcd ${s.config.endpoints.join(',')}\n\n`);
+        writeOut(table(['HOST', 'UNDERLAY'], s.hosts.map((h) => [h.name, h.underlay])));
+        writeOut('\n');
         const rows = s.networks.flatMap((n) => (n.blocks.length ? n.blocks : [{ block: '-', host: '-' }]).map((b) => [n.name, n.subnet, String(n.vni), b.block, b.host]));
-        process.stdout.write(table(['NETWORK', 'SUBNET', 'VNI', 'BLOCK', 'HOST'], rows));
+        writeOut(table(['NETWORK', 'SUBNET', 'VNI', 'BLOCK', 'HOST'], rows));
       });
     });
 }

@@ -1,7 +1,8 @@
 import { InvalidArgumentError as CommanderArgError, type Command } from 'commander';
 import { rmSync } from 'node:fs';
-import { DEFAULT_CNI_SOCKET, startCniDaemon } from '../cni/daemon.js';
+import { DEFAULT_CNI_SOCKET } from '../names.js';
 import { runInBackground } from './background.js';
+import { writeOut, writeErr } from './stdio.js';
 
 function seconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) === 0) throw new CommanderArgError('expected a whole number of seconds above 0.');
@@ -20,14 +21,16 @@ export function registerCniDaemonCommand(program: Command): void {
     .action(async (o: { socket: string; verbose?: boolean; detach?: boolean; idleExit?: number; auto?: boolean }) => {
       if (o.detach || o.auto) {
         const pid = await runInBackground('ctnet cni-daemon', o.socket, `${o.socket}.pid`, `${o.socket}.log`, o.auto === true);
-        if (!o.auto) process.stdout.write(`ctnet cni-daemon: serving ${o.socket} in the background (supervisor PID ${pid}); stop it with: kill ${pid}\n`);
+        if (!o.auto) writeOut(`ctnet cni-daemon: serving ${o.socket} in the background (supervisor PID ${pid}); stop it with: kill ${pid}\n`);
         return;
       }
-      const log = o.verbose ? (line: string) => void process.stderr.write(`${new Date().toISOString()} ${line}\n`) : undefined;
+      const log = o.verbose ? (line: string) => void writeErr(`${new Date().toISOString()} ${line}\n`) : undefined;
       let idled = (): void => {};
       const idle = o.idleExit !== undefined ? { ms: o.idleExit * 1000, then: () => idled() } : undefined;
+      // Loaded here: the server brings node:net, which no other command needs at its start.
+      const { startCniDaemon } = await import('../cni/daemon.js');
       const server = await startCniDaemon(o.socket, log, idle);
-      process.stdout.write(`ctnet cni-daemon: serving ${o.socket}\n`);
+      writeOut(`ctnet cni-daemon: serving ${o.socket}\n`);
       await new Promise<void>((resolve) => {
         idled = () => {
           log?.(`no invocation for ${o.idleExit} s; exiting`);

@@ -13,6 +13,7 @@ import { inspectOutput, renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import type { ChangeFlags, JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError } from '../errors.js';
+import { writeOut } from './stdio.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -150,7 +151,7 @@ function registerRun(program: Command): void {
         if (!child) return;
         if (o.detach) {
           await e.started(child);
-          return void process.stdout.write(`${container.id}\n`);
+          return void writeOut(`${container.id}\n`);
         }
         streams.attach();
         const code = await waitForeground(child, (sig) => e.signal(container.id, sig));
@@ -204,10 +205,10 @@ function registerPs(program: Command): void {
         const all = o.all === true || o.filter.some((f) => f.startsWith('status='));
         const list = applyFilters(e.listContainers(all), o.filter, PS_FILTERS, 'ps can');
         const id = (c: ContainerView): string => (o.trunc ? c.Id.slice(0, 12) : c.Id);
-        if (o.quiet) return void process.stdout.write(list.map((c) => `${id(c)}\n`).join(''));
-        if (o.json) return void process.stdout.write(json(list));
-        if (o.format !== undefined) return void process.stdout.write(renderFormat(o.format, list, { ...PS_COLUMNS, ID: { header: 'CONTAINER ID', text: id } }, 'containers'));
-        process.stdout.write(
+        if (o.quiet) return void writeOut(list.map((c) => `${id(c)}\n`).join(''));
+        if (o.json) return void writeOut(json(list));
+        if (o.format !== undefined) return void writeOut(renderFormat(o.format, list, { ...PS_COLUMNS, ID: { header: 'CONTAINER ID', text: id } }, 'containers'));
+        writeOut(
           table(
             ['CONTAINER ID', 'NAME', 'NETWORK', 'IP', 'PORTS', 'STATUS', 'COMMAND'],
             list.map((c) => [id(c), c.Name, c.NetworkSettings.Network, c.NetworkSettings.IPAddress ?? '', portsText(c), statusText(c), JSON.stringify(c.Config.Cmd.join(' '))]),
@@ -227,7 +228,7 @@ function registerInspect(program: Command): void {
     .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspect(n));
-        process.stdout.write(inspectOutput(found, names.length, o.format));
+        writeOut(inspectOutput(found, names.length, o.format));
       });
     });
 }
@@ -241,8 +242,8 @@ function registerPort(program: Command): void {
     .action(async (name: string, o: JsonFlag) => {
       await withEngine({}, (e) => {
         const ports = e.inspect(name).NetworkSettings.Ports;
-        if (o.json) return void process.stdout.write(json(ports));
-        for (const p of ports) process.stdout.write(`${p.ContainerPort}/${p.Protocol} -> ${p.HostIp}:${p.HostPort}\n`);
+        if (o.json) return void writeOut(json(ports));
+        for (const p of ports) writeOut(`${p.ContainerPort}/${p.Protocol} -> ${p.HostIp}:${p.HostPort}\n`);
       });
     });
 }
@@ -271,7 +272,7 @@ function registerWait(program: Command): void {
     .argument('<names...>', 'container names or IDs')
     .action(async (names: string[]) => {
       await withEngine({}, async (e) => {
-        for (const n of names) process.stdout.write(`${(await e.wait(n)) ?? 'unknown'}\n`);
+        for (const n of names) writeOut(`${(await e.wait(n)) ?? 'unknown'}\n`);
       });
     });
 }
@@ -282,7 +283,7 @@ function registerLogs(program: Command): void {
     .description('Print the output of a detached (-d) container')
     .argument('<name>', 'container name or ID')
     .action(async (name: string) => {
-      await withEngine({}, (e) => void process.stdout.write(e.logs(name)));
+      await withEngine({}, (e) => void writeOut(e.logs(name)));
     });
 }
 
@@ -297,7 +298,7 @@ function registerStop(program: Command): void {
       await withEngine(o, async (e) => {
         await eachName(names, async (n) => {
           await e.stop(n, o.time);
-          process.stdout.write(`${n}\n`);
+          writeOut(`${n}\n`);
         });
       });
     });
@@ -314,7 +315,7 @@ function registerRm(program: Command): void {
       await withEngine(o, async (e) => {
         await eachName(names, async (n) => {
           await e.remove([n], o.force === true);
-          process.stdout.write(`${n}\n`);
+          writeOut(`${n}\n`);
         });
       });
     });
@@ -331,8 +332,8 @@ function registerDoctor(program: Command): void {
       await withEngine({}, (e) => {
         const names = name ? [name] : e.listContainers().map((c) => c.Name);
         const results = names.map((n) => e.doctor(n, o.to));
-        if (o.json) process.stdout.write(json(name ? results[0] : results));
-        else for (const d of results) process.stdout.write(doctorText(d));
+        if (o.json) writeOut(json(name ? results[0] : results));
+        else for (const d of results) writeOut(doctorText(d));
         if (results.some((d) => d.failed)) process.exitCode = 1;
       });
     });
@@ -349,8 +350,8 @@ function registerTopology(program: Command): void {
       await withEngine({}, async (e) => {
         const t = e.topology();
         const format = o.json ? 'json' : o.format;
-        if (format === 'svg') return void process.stdout.write((await (await import('../topology/svg.js')).topologySvg(t)).svg);
-        process.stdout.write(format === 'json' ? json(t) : format === 'dot' ? topologyDot(t) : topologyText(t));
+        if (format === 'svg') return void writeOut((await (await import('../topology/svg.js')).topologySvg(t)).svg);
+        writeOut(format === 'json' ? json(t) : format === 'dot' ? topologyDot(t) : topologyText(t));
       });
     });
 }
@@ -366,8 +367,8 @@ function registerGc(program: Command): void {
       await withEngine({ ...o, progress: progress.report }, (e) => {
         const report = e.gc();
         progress.finish();
-        if (o.json) return void process.stdout.write(json({ actions: report.actions, errors: report.errors.map((x) => x.message) }));
-        for (const a of report.actions) process.stdout.write(`${a}\n`);
+        if (o.json) return void writeOut(json({ actions: report.actions, errors: report.errors.map((x) => x.message) }));
+        for (const a of report.actions) writeOut(`${a}\n`);
         warn(report.errors);
       });
     });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { writeOut } from './stdio.js';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async (o: { keep?: boolean; explain?: boolean; clean?: boolean; overlay?: boolean }) => {
       if (o.overlay) {
         const { runOverlayDemo } = await import('../demo/overlay-demo.js');
-        process.exitCode = await runOverlayDemo((s) => process.stdout.write(s));
+        process.exitCode = await runOverlayDemo((s) => writeOut(s));
         return;
       }
       const { runDemo, cleanDemo } = await import('../demo/demo.js');

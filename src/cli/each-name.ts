@@ -1,4 +1,5 @@
 import { CtnetError } from '../errors.js';
+import { writeErr } from './stdio.js';
 
 /**
  * Docker's way with several names (`rm a nosuch`, `stop`, `inspect`, `network rm`): each name is
@@ -14,7 +15,7 @@ export async function eachName<T>(names: readonly string[], act: (name: string) 
       done.push(await act(name));
     } catch (err) {
       if (!(err instanceof CtnetError)) throw err;
-      process.stderr.write(`ctnet: error: ${err.message}\n`);
+      writeErr(`ctnet: error: ${err.message}\n`);
       process.exitCode = 1;
     }
   }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { EngineOptions } from '../engine/context.js';
 import { DEFAULT_ROOT } from '../names.js';
+import { writeOut } from './stdio.js';
 
 /** Engine options from the environment and the common --explain / --dry-run flags. */
 export function engineOptions(flags: { explain?: boolean; dryRun?: boolean } = {}): EngineOptions {
@@ -14,7 +15,7 @@ export function engineOptions(flags: { explain?: boolean; dryRun?: boolean } = {
   return {
     root: process.env.CTNET_ROOT || DEFAULT_ROOT,
     hostNetns: process.env.CTNET_HOST_NETNS || null,
-    explain: show ? (line) => process.stdout.write(`${flags.dryRun ? '' : '+ '}${line}\n`) : undefined,
+    explain: show ? (line) => writeOut(`${flags.dryRun ? '' : '+ '}${line}\n`) : undefined,
     dryRun: flags.dryRun === true,
     faultAt: step('CTNET_FAULT_AT'),
     crashAt: step('CTNET_CRASH_AT'),

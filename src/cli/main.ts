@@ -7,6 +7,7 @@ import { registerStatsCommand } from './stats-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerCniDaemonCommand } from './cni-daemon-command.js';
 import { registerClusterCommands } from './cluster-commands.js';
+import { flushStreams, writeErr, writeOut } from './stdio.js';
 
 /** Exit code for usage errors reported by the parser itself (unknown command or option, missing argument). */
 const USAGE_EXIT = 2;
@@ -29,7 +30,7 @@ failure has its line, the others were done), 2 invalid input, 3 not found, 4 con
 up; 126/127: the command cannot be started).`,
     );
   program.exitOverride();
-  program.configureOutput({ outputError: (str, write) => write(`ctnet: ${str.replace(/^error: /, 'error: ')}`) });
+  program.configureOutput({ writeOut, writeErr, outputError: (str, write) => write(`ctnet: ${str.replace(/^error: /, 'error: ')}`) });
   registerNetworkCommands(program);
   registerContainerCommands(program);
   registerStatsCommand(program);
@@ -42,7 +43,7 @@ up; 126/127: the command cannot be started).`,
 
 export function reportError(err: unknown): number {
   if (err instanceof CtnetError) {
-    process.stderr.write(`ctnet: error: ${err.message}\n`);
+    writeErr(`ctnet: error: ${err.message}\n`);
     return err.exitCode;
   }
   if (err instanceof CommanderError) {
@@ -50,7 +51,7 @@ export function reportError(err: unknown): number {
     return USAGE_EXIT;
   }
   const e = err as Error;
-  process.stderr.write(`ctnet: internal error: ${oneLine(e?.message ?? String(err))}${process.env.CTNET_DEBUG ? `\n${e?.stack}` : ' (set CTNET_DEBUG=1 for details)'}\n`);
+  writeErr(`ctnet: internal error: ${oneLine(e?.message ?? String(err))}${process.env.CTNET_DEBUG ? `\n${e?.stack}` : ' (set CTNET_DEBUG=1 for details)'}\n`);
   return 1;
 }
 
@@ -62,17 +63,9 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = reportError(err);
   }
-  // Everything written reaches a pipe before the exit (a slow reader of ps -a --json gets all of it).
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // The CLI's own output is written by then (stdio.ts); what went through Node's streams reaches its reader too.
+  await flushStreams();
   process.exit(code);
-}
-
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    // A reader that went away (| head) has what it wanted.
-    stream.once('error', () => resolve());
-    stream.write('', () => resolve());
-  });
 }
 
 void main(process.argv);

@@ -9,6 +9,7 @@ import { BRIDGE_OPTIONS } from '../engine/network-options.js';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
 import { isIPv6 } from '../addr/family.js';
+import { stderrStream, writeOut } from './stdio.js';
 
 function bool(value: string): boolean {
   if (value !== 'true' && value !== 'false') throw new CommanderArgError('expected true or false.');
@@ -89,7 +90,7 @@ function registerNetworkCreate(network: Command): void {
         };
         if (o.driver === 'overlay' && o.dryRun) throw new InvalidArgumentError('--dry-run is not available for -d overlay: the network is recorded in the cluster store first');
         const n = o.driver === 'overlay' ? await e.createOverlayNetwork(req) : e.createNetwork(req);
-        if (!o.dryRun) process.stdout.write(`${n.Id}\n`);
+        if (!o.dryRun) writeOut(`${n.Id}\n`);
       });
     });
 }
@@ -139,10 +140,10 @@ function registerNetworkLs(network: Command): void {
       await withEngine({}, (e) => {
         const nets = applyFilters(e.listNetworks(), o.filter, NETWORK_FILTERS, 'network ls can');
         const id = (n: NetworkView): string => (o.trunc ? n.Id.slice(0, 12) : n.Id);
-        if (o.quiet) return void process.stdout.write(nets.map((n) => `${id(n)}\n`).join(''));
-        if (o.json) return void process.stdout.write(json(nets));
-        if (o.format !== undefined) return void process.stdout.write(renderFormat(o.format, nets, { ...NETWORK_COLUMNS, ID: { header: 'NETWORK ID', text: id } }, 'networks'));
-        process.stdout.write(
+        if (o.quiet) return void writeOut(nets.map((n) => `${id(n)}\n`).join(''));
+        if (o.json) return void writeOut(json(nets));
+        if (o.format !== undefined) return void writeOut(renderFormat(o.format, nets, { ...NETWORK_COLUMNS, ID: { header: 'NETWORK ID', text: id } }, 'networks'));
+        writeOut(
           table(
             ['NETWORK ID', 'NAME', 'SUBNET', 'GATEWAY', 'BRIDGE', 'CONTAINERS', 'INTERNAL'],
             nets.map((n) => [id(n), n.Name, n.Subnet, n.Gateway, n.Bridge ?? `macvlan@${n.Parent}`, String(n.Containers.length), n.Internal ? 'yes' : 'no']),
@@ -162,7 +163,7 @@ function registerNetworkInspect(network: Command): void {
     .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspectNetwork(n));
-        process.stdout.write(inspectOutput(found, names.length, o.format));
+        writeOut(inspectOutput(found, names.length, o.format));
       });
     });
 }
@@ -181,7 +182,7 @@ function registerNetworkRm(network: Command): void {
         await eachName(names, async (name) => {
           if (o.force && !e.hasNetwork(name)) return;
           warn(o.dryRun ? e.removeNetwork(name) : await e.removeAnyNetwork(name));
-          if (!o.dryRun) process.stdout.write(`${name}\n`);
+          if (!o.dryRun) writeOut(`${name}\n`);
         });
       });
     });
@@ -198,7 +199,7 @@ function registerNetworkPrune(network: Command): void {
       await withEngine(o, (e) => {
         const { removed, warnings } = e.pruneNetworks();
         warn(warnings);
-        if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
+        if (removed.length) writeOut(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
       });
     });
 }
@@ -207,7 +208,7 @@ function registerNetworkPrune(network: Command): void {
 async function confirmed(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) throw new InvalidArgumentError('network prune asks for confirmation and standard input is not a terminal; add -f to prune without asking');
   const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = createInterface({ input: process.stdin, output: stderrStream() });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
   } finally {
@@ -230,7 +231,7 @@ function registerNetworkConnect(network: Command): void {
       await withEngine(o, async (e) => {
         await e.prepareNetwork(network);
         const a = e.connect({ network, container, ip: o.ip, ip6: o.ip6, aliases: o.alias });
-        if (!o.dryRun) process.stdout.write(`${a.Interface} ${a.IPAddress}\n`);
+        if (!o.dryRun) writeOut(`${a.Interface} ${a.IPAddress}\n`);
       });
     });
 }

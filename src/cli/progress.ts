@@ -1,7 +1,9 @@
+import { stderrStream } from './stdio.js';
+
 /** Progress of a long operation on a terminal: one line redrawn in place; nothing when stderr is not a terminal. */
 export type ProgressFn = (done: number, total: number, what: string) => void;
 
-export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): { report: ProgressFn | undefined; finish: () => void } {
+export function terminalProgress(stream: NodeJS.WriteStream = stderrStream()): { report: ProgressFn | undefined; finish: () => void } {
   if (!stream.isTTY) return { report: undefined, finish: () => {} };
   let last = 0;
   let shown = false;

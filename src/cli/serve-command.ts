@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { engineOptions } from './env.js';
 import { runInBackground } from './background.js';
+import { writeOut } from './stdio.js';
 
 function listenAddress(value: string): { host: string; port: number } {
   const m = /^(\[[0-9a-f:]+\]|[\w.-]+):(\d{1,5})$/i.exec(value);
@@ -27,7 +28,7 @@ export function registerServeCommand(program: Command): void {
       const socketPath: string = o.socket ?? join(options.root as string, 'ctnet.sock');
       if (o.detach) {
         const pid = await runInBackground('ctnet serve', socketPath, `${socketPath}.pid`, `${socketPath}.log`);
-        process.stdout.write(`ctnet serve: unix socket ${socketPath} in the background (supervisor PID ${pid}; the API token is in ${socketPath.replace(/\.sock$/, '')}.token); stop it with: kill ${pid}\n`);
+        writeOut(`ctnet serve: unix socket ${socketPath} in the background (supervisor PID ${pid}; the API token is in ${socketPath.replace(/\.sock$/, '')}.token); stop it with: kill ${pid}\n`);
         return;
       }
       // Loaded here: the server and node:http (nine built-in modules) are this command's alone, not every command's.
@@ -38,11 +39,11 @@ export function registerServeCommand(program: Command): void {
         engine: () => new Engine(options),
       });
       const mode = o.allowChanges ? 'changes allowed' : 'read-only';
-      process.stdout.write(`ctnet serve: unix socket ${server.socketPath} (${mode}; root needs no token there)\n`);
+      writeOut(`ctnet serve: unix socket ${server.socketPath} (${mode}; root needs no token there)\n`);
       // The token only to a terminal: a service's log keeps what it prints.
       const tokenShown = process.stdout.isTTY === true;
-      if (server.url) process.stdout.write(`ctnet serve: ${tokenShown ? `${server.url}#token=${server.token}` : server.url}\n`);
-      process.stdout.write(`ctnet serve: the API token is in ${server.tokenFile} (send it as Authorization: Bearer TOKEN${server.url ? '; open the page as URL#token=TOKEN' : ''})\n`);
+      if (server.url) writeOut(`ctnet serve: ${tokenShown ? `${server.url}#token=${server.token}` : server.url}\n`);
+      writeOut(`ctnet serve: the API token is in ${server.tokenFile} (send it as Authorization: Bearer TOKEN${server.url ? '; open the page as URL#token=TOKEN' : ''})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());

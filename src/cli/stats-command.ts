@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withEngine } from './engine-scope.js';
 import { table } from './output.js';
 import { cpuPercent, type StatsSample } from '../engine/stats.js';
+import { writeOut } from './stdio.js';
 
 const INTERVAL_MS = 1000;
 
@@ -55,8 +56,8 @@ export function registerStatsCommand(program: Command): void {
             await new Promise((r) => setTimeout(r, INTERVAL_MS));
             const now = e.stats(names);
             const rows = rowsOf(now, before);
-            if (o.json) process.stdout.write(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
-            else process.stdout.write((terminal ? '\x1b[H\x1b[2J' : '') + tableOf(rows));
+            if (o.json) writeOut(rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+            else writeOut((terminal ? '\x1b[H\x1b[2J' : '') + tableOf(rows));
             before = new Map(now.map((s) => [s.Id, s]));
             if (!o.stream) break;
           }

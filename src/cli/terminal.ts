@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, writeSync } from 'node:fs';
 import { openPty, setWindowSize } from '../kernel/pty.js';
 import type { RunRequest } from '../engine/containers.js';
+import { stdoutStream } from './stdio.js';
 
 /**
  * A foreground container's standard streams, as `docker run` gives them. With -t it gets a
@@ -43,7 +44,7 @@ export function foregroundStreams(tty: boolean, interactive: boolean): Foregroun
         output.on('error', () => resolve());
         output.on('end', () => resolve());
       });
-      output.pipe(process.stdout, { end: false });
+      output.pipe(stdoutStream(), { end: false });
       if (process.stdout.isTTY) process.stdout.on('resize', resize);
       if (interactive) {
         if (raw) process.stdin.setRawMode(true);

@@ -10,8 +10,6 @@ import { CNI_ERROR } from './spec.js';
  * until the client closes its side. Reply: the exit code, a newline, then what goes to stdout.
  * Invocations run one at a time, each with an engine of its own (opened and closed with it).
  */
-export const DEFAULT_CNI_SOCKET = '/run/ctnet/cni.sock';
-
 /** A configuration (with prevResult) is a few KiB; a request past this is not a plugin's. */
 export const MAX_REQUEST = 1 << 20;
 /** The only variables a request may carry: the CNI protocol's, and ctnet's own (state root, host namespace). */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../kernel/child-process.js';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CNI_ERROR, CniError } from './spec.js';
@@ -33,7 +33,7 @@ function findPlugin(vars: Env, type: string): string {
  * environment and configuration, as the spec says a main plugin delegates IPAM. Returns its result.
  */
 export function delegateIpam(vars: Env, command: 'ADD' | 'DEL' | 'CHECK' | 'GC', type: string, stdin: string): Record<string, unknown> | undefined {
-  const r = spawnSync(findPlugin(vars, type), [], { input: stdin, env: pluginEnv(vars, command), encoding: 'utf8' });
+  const r = childProcess().spawnSync(findPlugin(vars, type), [], { input: stdin, env: pluginEnv(vars, command), encoding: 'utf8' });
   const out = r.stdout?.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
   if (r.status !== 0) {
     const code = typeof out?.code === 'number' ? out.code : CNI_ERROR.other;
@@ -44,7 +44,7 @@ export function delegateIpam(vars: Env, command: 'ADD' | 'DEL' | 'CHECK' | 'GC',
 
 /** Whether the IPAM plugin speaks a spec version (GC exists from 1.1.0 on; older plugins are not asked). */
 export function delegateSupports(vars: Env, type: string, version: string): boolean {
-  const r = spawnSync(findPlugin(vars, type), [], { input: JSON.stringify({ cniVersion: version }), env: pluginEnv(vars, 'VERSION'), encoding: 'utf8' });
+  const r = childProcess().spawnSync(findPlugin(vars, type), [], { input: JSON.stringify({ cniVersion: version }), env: pluginEnv(vars, 'VERSION'), encoding: 'utf8' });
   try {
     return ((JSON.parse(r.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes(version);
   } catch {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from './child-process.js';
 import { closeNetns, netnsPath, openNetns, withNetns } from './netns.js';
 
 export interface ProbeOutcome {
@@ -20,7 +20,7 @@ s.on('error', (e) => done(e.code || e.message));
 export function probeFrom(netns: string, host: string, port: number, timeoutMs = 1500): ProbeOutcome {
   const ns = openNetns(netnsPath(netns));
   try {
-    const r = withNetns(ns, () => spawnSync(process.execPath, ['-e', SCRIPT, host, String(port), String(timeoutMs)], { encoding: 'utf8', timeout: timeoutMs + 3000 }));
+    const r = withNetns(ns, () => childProcess().spawnSync(process.execPath, ['-e', SCRIPT, host, String(port), String(timeoutMs)], { encoding: 'utf8', timeout: timeoutMs + 3000 }));
     const detail = (r.stdout || r.stderr || 'no result').trim();
     return { reachable: detail === 'connected' || detail === 'ECONNREFUSED', detail };
   } finally {

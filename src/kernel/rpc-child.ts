@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from './child-process.js';
 import { createRequire } from 'node:module';
 import { closeOnExecAll } from './spawn.js';
 import { withNetns, type NetnsHandle } from './netns.js';
@@ -21,7 +22,7 @@ export class RpcChild {
   constructor(netns: NetnsHandle, argv: readonly string[]) {
     closeOnExecAll();
     // Its stderr (library warnings) is kept, not shown: a command prints one line per error.
-    this.child = withNetns(netns, () => spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
+    this.child = withNetns(netns, () => childProcess().spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
     let stderr = '';
     this.child.stderr?.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
     // node:readline is loaded here, by the overlay's commands alone, not at every command's start.

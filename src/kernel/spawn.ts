@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { childProcess } from './child-process.js';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandStartError } from '../errors.js';
@@ -63,7 +64,7 @@ export function closeOnExecAll(): void {
 export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
   closeOnExecAll();
   const start = (): ChildProcess =>
-    spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
+    childProcess().spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
   const child = withNetns(req.netns, () => withNewUts(req.hostname, start));
   if (child.pid === undefined) {
     child.once('error', () => { /* reported below */ });
@@ -76,5 +77,5 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
 export function spawnWithTerminal(argv: readonly string[], env: Record<string, string>): ChildProcess {
   closeOnExecAll();
   const [program, ...args] = argv;
-  return spawn(program, args, { env, stdio: 'inherit' });
+  return childProcess().spawn(program, args, { env, stdio: 'inherit' });
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from './child-process.js';
 import { closeSync, openSync } from 'node:fs';
 import { closeOnExecAll } from './spawn.js';
 
@@ -44,7 +44,7 @@ export function startSupervised(name: string, argv: readonly string[], logPath: 
   const log = openSync(logPath, 'a', 0o600);
   try {
     closeOnExecAll();
-    const child = spawn('/bin/sh', ['-c', SUPERVISOR, name, ...argv], { detached: true, stdio: ['ignore', log, log] });
+    const child = childProcess().spawn('/bin/sh', ['-c', SUPERVISOR, name, ...argv], { detached: true, stdio: ['ignore', log, log] });
     child.unref();
     return child.pid;
   } finally {
