@@ -2,7 +2,7 @@
 // --security-opt no-new-privileges and seccomp=, shown by inspect and applied to exec too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab } from '../helpers/lab.mjs';
 
@@ -57,6 +57,26 @@ test('exec loads the filter compiled at start, even after the profile file is go
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Operation not permitted\nrc=1/);
   lab.ok(['rm', '-f', 'filtered']);
+});
+
+test('a compiled filter is only used for the profile it was compiled from (a cache entry of the same name holding another profile is compiled again)', () => {
+  const profileDenying = (call) => {
+    const path = join(lab.root, `deny-${call}.json`);
+    writeFileSync(path, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [call, `${call}at`], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+    return ['--tmpfs', '/tmp', '--security-opt', `seccomp=${path}`];
+  };
+  const probe = 'mkdir /tmp/d 2>/dev/null && echo mkdir-ok || echo mkdir-denied; ln -s x /tmp/l 2>/dev/null && echo symlink-ok || echo symlink-denied';
+  assert.equal(run(profileDenying('mkdir'), probe).stdout, 'mkdir-denied\nsymlink-ok\n');
+  assert.equal(run(profileDenying('symlink'), probe).stdout, 'mkdir-ok\nsymlink-denied\n');
+  const cache = join(lab.root, 'seccomp');
+  const entryFor = (call) => readdirSync(cache).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4))
+    .find((name) => readFileSync(join(cache, `${name}.key`), 'utf8').includes(`"${call}at"`));
+  const [mkdirEntry, symlinkEntry] = [entryFor('mkdir'), entryFor('symlink')];
+  assert.ok(mkdirEntry && symlinkEntry && mkdirEntry !== symlinkEntry, readdirSync(cache).join(' '));
+  // What a collision of names looks like: the symlink profile's entry under the mkdir profile's name.
+  for (const ext of ['key', 'bpf']) copyFileSync(join(cache, `${symlinkEntry}.${ext}`), join(cache, `${mkdirEntry}.${ext}`));
+  assert.equal(run(profileDenying('mkdir'), probe).stdout, 'mkdir-denied\nsymlink-ok\n');
+  assert.match(readFileSync(join(cache, `${mkdirEntry}.key`), 'utf8'), /"mkdirat"/);
 });
 
 test('inspect shows Privileged, CapAdd, CapDrop and SecurityOpt as Docker does', () => {
