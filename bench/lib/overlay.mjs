@@ -88,7 +88,7 @@ export async function benchOverlay({ iterations, seconds }, log) {
       waiter.stdout.on('data', (d) => (out += d));
       const done = new Promise((r) => waiter.on('exit', r));
       const t0 = Date.now();
-      e2.run({ name, network: 'ov', detach: true, command: echoServerCommand(name, 80) }).child?.unref();
+      e2.run({ name, network: 'ov', detach: true, command: echoServerCommand(name, 80) });
       const timer = setTimeout(() => waiter.kill('SIGKILL'), 20000);
       await done;
       clearTimeout(timer);

@@ -146,15 +146,18 @@ function registerRun(program: Command): void {
       await withEngine(o, async (e) => {
         if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
         await e.prepareNetwork(o.network ?? o.net);
-        const streams = foregroundStreams(o.tty === true, o.interactive === true);
-        const { container, child } = e.run({ ...runRequest(command, o), stdio: streams.stdio });
-        if (!child) return;
         if (o.detach) {
+          const { container, child } = e.run(runRequest(command, o));
+          if (!child) return;
           await e.started(child);
           return void writeOut(`${container.id}\n`);
         }
+        // Made only here: the caller's terminal (process.stdin) is not a detached container's.
+        const streams = foregroundStreams(o.tty === true, o.interactive === true);
+        const { container, child } = e.run({ ...runRequest(command, o), stdio: streams.stdio });
+        if (!child) return;
         streams.attach();
-        const code = await waitForeground(child, (sig) => e.signal(container.id, sig));
+        const code = await waitForeground(child.handle as ChildProcess, (sig) => e.signal(container.id, sig));
         await streams.detach();
         e.exited(container.id, code);
         process.exitCode = code;

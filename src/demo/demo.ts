@@ -97,7 +97,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     engine.createNetwork({ name: 'seed', subnet: SUBNET, bridge: 'br0' });
     for (const c of CONTAINERS) {
       out(`Starting ${c.name} at ${c.ip}${c.publish.length ? ` publishing ${c.publish.join(' ')}` : ''}\n`);
-      engine.run({ name: c.name, network: 'seed', ip: c.ip, publish: c.publish, detach: true, command: echoServerCommand(c.name, 8080) }).child?.unref();
+      engine.run({ name: c.name, network: 'seed', ip: c.ip, publish: c.publish, detach: true, command: echoServerCommand(c.name, 8080) });
     }
     const nsOf = (name: string): string => engine!.inspect(name).NetworkSettings.SandboxKey!.split('/').pop()!;
     await waitReady([

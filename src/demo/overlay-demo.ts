@@ -68,7 +68,7 @@ export async function runOverlayDemo(out: (s: string) => void): Promise<number> 
     const started: [Engine, string][] = [[e1, 'web1'], [e2, 'web2'], [e3, 'web3']];
     for (const [e, name] of started) {
       await e.prepareNetwork('ov');
-      e.run({ name, network: 'ov', detach: true, command: echoServerCommand(name, 80), ...(name === 'web2' ? { publish: ['8080:80'] } : {}) }).child?.unref();
+      e.run({ name, network: 'ov', detach: true, command: echoServerCommand(name, 80), ...(name === 'web2' ? { publish: ['8080:80'] } : {}) });
     }
     const ipOf = (e: Engine, name: string): string => e.inspect(name).NetworkSettings.IPAddress as string;
     const [ip1, ip2, ip3] = started.map(([e, n]) => ipOf(e, n));

@@ -1,16 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
-import type { Duplex, Readable } from 'node:stream';
 import { randomHex } from '../crypto.js';
 import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
-import { ConflictError, ContainerSetupError, InvalidArgumentError, NftError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, NftError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { parseSubnet6 } from '../addr/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
-import { resolveCommand, spawnInNamespaces } from '../kernel/spawn.js';
+import { resolveCommand, spawnDetachedInNamespaces, spawnInNamespaces } from '../kernel/spawn.js';
+import { detachedProcess, foregroundProcess, type ContainerProcess } from './container-process.js';
 import { CONTAINER_IFNAME, containerNetnsName, hostVethName, linkAlias, ifbName } from '../names.js';
 import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container-plan.js';
 import { bucketOf } from './bandwidth.js';
@@ -87,8 +86,8 @@ export interface RunRequest {
 
 export interface Started {
   container: ContainerRecord;
-  /** undefined after --dry-run. */
-  child?: ChildProcess;
+  /** Its process while it starts; undefined for a network-only container and after --dry-run. */
+  child?: ContainerProcess;
 }
 
 let ownStart: string | null | undefined;
@@ -167,25 +166,29 @@ function etcSourceOf(ctx: EngineContext, c: ProcessContainer): { net: EtcNetwork
 /** The namespace a container's process starts in: its own or the one it joined, or the host's (by name, or the one ctnet runs in). */
 const processNetnsPath = (c: ProcessContainer): string => (c.netns !== null ? netnsPath(c.netns) : '/proc/self/ns/net');
 
-function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ChildProcess {
+function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ContainerProcess {
   const { net, options } = etcSourceOf(ctx, c);
   // The host's /etc/hosts is only a --network host container's.
   const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' });
   const launch = launchCommand(ctx.root, c, files, stdio?.terminal === true);
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));
+  // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command; fd 4: the gate it
+  // waits at until the network is complete (see container-process.ts).
   try {
-    return spawnInNamespaces({
+    if (c.detached && c.logPath && logFd !== undefined) {
+      // A detached container runs under the shim, which records its exit status (and restarts it).
+      const command = shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c));
+      return detachedProcess(spawnDetachedInNamespaces({ netns, hostname: c.hostname, command, env: containerEnv(c), log: logFd }));
+    }
+    return foregroundProcess(spawnInNamespaces({
       netns,
       hostname: c.hostname,
-      // A detached container runs under the shim, which records its exit status (and restarts it).
-      command: c.detached && c.logPath ? shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c)) : launch,
+      command: launch,
       env: containerEnv(c),
-      // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command (see waitStarted);
-      // fd 4: the gate it waits at until the network is complete (see openGate).
       stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe', 'pipe'] : ['ignore', logFd, logFd, 'pipe', 'pipe'],
       detached: c.detached,
-    });
+    }));
   } finally {
     closeNetns(netns);
     if (logFd !== undefined) closeFd(logFd);
@@ -202,56 +205,7 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
  */
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
   return setUp(ctx, req, validateRun(ctx, req), (record) => {
-    const child = startProcess(ctx, record, req.detach ? undefined : req.stdio);
-    if (req.detach) child.unref();
-    return child;
-  });
-}
-
-const gateOf = (child: ChildProcess): Duplex | null | undefined => child.stdio[4] as Duplex | null | undefined;
-
-/**
- * Lets a started container's command run: ctnet-init waits for this byte on its gate (fd 4) before
- * it becomes the command, so the command never sees its network half made. A container that failed
- * its setup meanwhile has closed the gate: the write fails, and the readiness pipe says why.
- */
-function openGate(child: ChildProcess): void {
-  const gate = gateOf(child);
-  if (!gate) return;
-  gate.on('error', () => {});
-  gate.end('g', () => gate.destroy());
-}
-
-/**
- * A process whose gate did not open: the gate closes (ctnet-init then ends without running the
- * command, also if the kill below misses it) and it is killed with its supervisor.
- */
-function abandon(child: ChildProcess, detached: boolean): void {
-  gateOf(child)?.destroy();
-  if (child.pid === undefined) return;
-  try {
-    process.kill(detached ? -child.pid : child.pid, 'SIGKILL');
-  } catch {
-    // ended already
-  }
-}
-
-/**
- * Resolves once the container's command runs (ctnet-init closed the readiness pipe by execve), or
- * rejects with the one-line reason ctnet-init wrote into it when it could not set the container up.
- */
-export function waitStarted(child: ChildProcess): Promise<void> {
-  const pipe = child.stdio[3] as Readable | null | undefined;
-  if (!pipe) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let said = '';
-    pipe.on('data', (d: Buffer) => (said += d.toString()));
-    pipe.on('error', () => resolve());
-    pipe.on('end', () => {
-      pipe.destroy();
-      if (said.trim()) reject(new ContainerSetupError(said.trim()));
-      else resolve();
-    });
+    return startProcess(ctx, record, req.detach ? undefined : req.stdio);
   });
 }
 
@@ -270,7 +224,7 @@ export function attachCni(ctx: EngineContext, req: AttachRequest & { cni: CniTar
   return setUp(ctx, { ...req, command: [] }, { ports, hostname: req.hostname, sandbox: {}, netOptions }).container;
 }
 
-function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
+function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ContainerProcess): Started {
   const choice = networkChoiceOf(req.network);
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
@@ -292,13 +246,13 @@ function boundTo(net: NetworkRecord, ports: PortRequest[]): PortRequest[] {
   return binding === null || ports.every((p) => p.hostIp !== null) ? ports : ports.map((p) => (p.hostIp === null ? { ...p, hostIp: binding } : p));
 }
 
-function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ChildProcess): Started {
+function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ContainerProcess): Started {
   if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v);
   const id = randomHex(32);
   const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
   // A process container's plan comes in two parts: what its process needs to be started (its namespace
   // and cgroup), then the rest of its network, made while ctnet-init sets the container up. The
-  // command runs once the network is complete: ctnet-init waits at the gate (see openGate).
+  // command runs once the network is complete: ctnet-init waits at the gate (see container-process.ts).
   const parts = ({ record, network }: Recorded): { first: Step[]; rest: Step[] } => {
     if (record.kind !== 'process') return { first: [], rest: network };
     const made = network.findIndex((s) => s.do.op === 'netns.add') + 1;
@@ -326,14 +280,14 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
-  let child: ChildProcess | undefined;
+  let child: ContainerProcess | undefined;
   try {
     const { first, rest } = parts(recorded);
     ctx.apply(first);
     if (record.kind === 'process') child = start?.(record);
     applyRepairingFirewall(ctx, rest, first.length);
     ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
-    if (child) openGate(child);
+    child?.openGate();
     ctx.crashPoint();
     explainStart(record);
     // A network-only container has no process: pid stays null and reconcile leaves it alone.
@@ -342,7 +296,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     ctx.store.transaction(() => ctx.store.updateContainer(id, started));
     return { container: { ...record, ...started }, child };
   } catch (err) {
-    if (child) abandon(child, record.kind === 'process' && record.detached);
+    child?.abandon();
     ctx.warnAll(detachContainer(ctx, record));
     ctx.store.transaction(() => ctx.store.deleteContainer(id));
     removeContainerFiles(ctx.root, record);

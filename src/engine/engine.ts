@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
-import { attachContainer, runContainer, waitStarted, type AttachRequest, type RunRequest, type Started } from './containers.js';
+import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
+import type { ContainerProcess } from './container-process.js';
 import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
 import { signalContainer } from './signals.js';
 import { findContainer } from './lookup.js';
@@ -119,8 +120,8 @@ export class Engine {
 
   /** Records the exit of a foreground container started by `run`, and takes its network down. */
   /** Resolves once a started container's command runs; rejects (exit 125) when it could not be set up. */
-  started(child: ChildProcess): Promise<void> {
-    return waitStarted(child);
+  started(child: ContainerProcess): Promise<void> {
+    return child.started();
   }
 
   /** Passes a signal to a running container's PID 1 (SIGKILL ends it whatever it does). */

@@ -1,9 +1,10 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { childProcess } from './child-process.js';
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, read, readdirSync, statSync, writeSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandStartError } from '../errors.js';
 import { setCloexec } from './libc.js';
+import { pipe, posixSpawn } from './posix-spawn.js';
 import { withNetns, withNewUts, type NetnsHandle } from './netns.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -71,6 +72,74 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
     throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started; check that it runs on this host`);
   }
   return child;
+}
+
+/** A detached process and its ends of the two pipes a container's start uses (ctnet-init's fds 3 and 4). */
+export interface DetachedStart {
+  pid: number;
+  /** Read end of the readiness pipe: ctnet-init writes why it failed, or closes it by its exec. */
+  ready: number;
+  /** Write end of the gate: ctnet-init runs the command once a byte comes. */
+  gate: number;
+}
+
+/**
+ * A detached container's supervisor, started like spawnInNamespaces (in the container's network
+ * namespace and a new UTS namespace, its own session) but by posix_spawn: no copy of this process for
+ * it, and no node:child_process. Its standard input is /dev/null, its output goes to `log`.
+ */
+export function spawnDetachedInNamespaces(req: Omit<SpawnRequest, 'stdio' | 'detached'> & { log: number }): DetachedStart {
+  closeOnExecAll();
+  const [readyRead, readyWrite] = pipe();
+  const [gateRead, gateWrite] = pipe();
+  const spawn = (): number => posixSpawn({ argv: req.command, env: req.env, fds: [null, req.log, req.log, readyWrite, gateRead], setsid: true });
+  try {
+    const pid = withNetns(req.netns, () => withNewUts(req.hostname, spawn));
+    return { pid, ready: readyRead, gate: gateWrite };
+  } catch (err) {
+    closeSync(readyRead);
+    closeSync(gateWrite);
+    throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started (${(err as Error).message}); check that it runs on this host`);
+  } finally {
+    closeSync(readyWrite);
+    closeSync(gateRead);
+  }
+}
+
+/** Writes the gate's byte and closes it; false when nobody reads it any more (ctnet-init ended). */
+export function passGate(d: DetachedStart): boolean {
+  try {
+    writeSync(d.gate, 'g');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeGate(d);
+  }
+}
+
+export function closeGate(d: DetachedStart): void {
+  if (d.gate < 0) return;
+  closeSync(d.gate);
+  d.gate = -1;
+}
+
+/** What comes through the readiness pipe until its end (ctnet-init's exec closes it): '' when all went well. */
+export function readinessOf(d: DetachedStart): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(4096);
+    const next = (): void =>
+      read(d.ready, buf, 0, buf.length, null, (err, n) => {
+        if (err || n === 0) {
+          closeSync(d.ready);
+          return resolve(Buffer.concat(chunks).toString());
+        }
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+        next();
+      });
+    next();
+  });
 }
 
 /** Starts a program with the caller's terminal (exec into a container); no descriptor of ctnet's leaks into it. */

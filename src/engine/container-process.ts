@@ -1,0 +1,76 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Duplex, Readable } from 'node:stream';
+import { ContainerSetupError } from '../errors.js';
+import { closeGate, passGate, readinessOf, type DetachedStart } from '../kernel/spawn.js';
+
+/**
+ * A container's process as its start holds it. ctnet-init waits at its gate (fd 4) for one byte
+ * before it becomes the command, so the command never sees its network half made; it closes the
+ * readiness pipe (fd 3) by that exec, or writes into it why it could not set the container up.
+ */
+export interface ContainerProcess {
+  /** The host PID of what ctnet started: a detached container's supervisor, or ctnet-init. */
+  readonly pid: number;
+  /** A foreground container's Node handle (its exit, its streams); a detached one has none. */
+  readonly handle?: ChildProcess;
+  /** Lets the command run. A container that failed its setup meanwhile closed the gate: the readiness pipe says why. */
+  openGate(): void;
+  /** A process whose gate did not open: the gate closes (ctnet-init then ends without running the command, also if the kill misses it) and it is killed (with its supervisor). */
+  abandon(): void;
+  /** Resolves once the command runs, or rejects with the one-line reason ctnet-init gave. */
+  started(): Promise<void>;
+}
+
+function killGroupOrProcess(pid: number, group: boolean): void {
+  try {
+    process.kill(group ? -pid : pid, 'SIGKILL');
+  } catch {
+    // ended already
+  }
+}
+
+const settle = (said: string): Promise<void> => (said.trim() ? Promise.reject(new ContainerSetupError(said.trim())) : Promise.resolve());
+
+/** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts). */
+export function detachedProcess(d: DetachedStart): ContainerProcess {
+  return {
+    pid: d.pid,
+    openGate: () => void passGate(d),
+    abandon() {
+      closeGate(d);
+      killGroupOrProcess(d.pid, true);
+    },
+    started: () => readinessOf(d).then(settle),
+  };
+}
+
+/** A foreground container's ctnet-init, started by Node (its streams may be the caller's terminal). */
+export function foregroundProcess(child: ChildProcess): ContainerProcess {
+  const gate = child.stdio[4] as Duplex | null | undefined;
+  return {
+    pid: child.pid as number,
+    handle: child,
+    openGate() {
+      if (!gate) return;
+      gate.on('error', () => {});
+      gate.end('g', () => gate.destroy());
+    },
+    abandon() {
+      gate?.destroy();
+      killGroupOrProcess(child.pid as number, false);
+    },
+    started() {
+      const pipe = child.stdio[3] as Readable | null | undefined;
+      if (!pipe) return Promise.resolve();
+      return new Promise<string>((resolve) => {
+        let said = '';
+        pipe.on('data', (d: Buffer) => (said += d.toString()));
+        pipe.on('error', () => resolve(''));
+        pipe.on('end', () => {
+          pipe.destroy();
+          resolve(said);
+        });
+      }).then(settle);
+    },
+  };
+}
