@@ -305,28 +305,34 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   the guard and the DNAT elements are two nf_tables transactions (the guard before the port exists,
   the DNAT as the walkthrough's last step).
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
-  ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Last round took ~19
-  ms off every command's start (\`bin/ctnet\` as CommonJS, the bundle read as latin1, better-sqlite3's
-  JavaScript bundled, whitespace and syntax minified), halved ctnet-init's compile, and started a
-  container's process behind a gate while the CLI finishes its network. This round: container
-  commands no longer load libnftables (their elements go by netlink: \`rm -f\` 227.6 -> 210.4 ms in 40
-  alternating runs), koffi's addon is loaded by path rather than through its loader (two modules
-  compiled and node's ELF header read at every start; \`--version\` 184.4 -> 177.0 ms), node:crypto,
-  node:readline and koffi are loaded at first use, the seccomp profile and CNI configuration schemas
-  are built at first use, and the bundle's identifiers are minified too (566 -> 428 KB: \`--version\`
-  158.8 -> 154.3 ms). Where the rest goes (a \`run -d\` traced by strace's seccomp filter, only the
-  named calls stopped, on this machine where \`node -e 0\` takes ~117 ms): the CLI takes the host lock
-  ~170 ms after its exec, ~55 ms after a bare Node start would have ended (a CPU profile of
-  \`--version\`: the code cache's deserialisation ~12 ms, Node's built-in modules ~9 ms, reading the
-  bundle and its cache ~7 ms, garbage collection ~7 ms); the network and the start take ~65 ms under
-  the lock, of which ~14 ms is Node's spawn of the shim (a fork of an ~80 MB process); ctnet-init needs
-  ~45 ms from its spawn to the command (sh, perl, a fork into the PID namespace, mounts, confinement).
-  \`rm -f\` reaches the lock as late and its own work is ~20 ms. What separates both from 1.6x and 1.4x
-  is still the CLI's start. Node 20 starts from a startup snapshot only with \`--snapshot-blob\` on
-  its command line (\`bin/ctnet\` would become a shell script and every \`node bin/ctnet\` caller
-  change), and a blob of another Node version does not start: not tried. A code cache made after a
-  \`run -d\` instead of \`--version\` took ~4 ms off \`run -d\` and \`rm -f\` and added 2-3 ms to every
-  other command: not kept.
+  ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
+  the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
+  needed and sent a container's firewall elements by netlink. This round removed what every command
+  loaded and few used (alternating runs on this machine, medians): the CLI writes its output with
+  write(2) (\`cli/stdio.ts\`) instead of process.stdout, whose stream for a pipe loads node:net and the
+  stream modules, and node:child_process (commander's too) and node:net load at first use:
+  \`--version\` 178.8 -> 159.4 ms, \`ps\` 194.6 -> 175.4 ms, a failing \`rm -f\` 195.5 -> 176.5 ms (to a
+  pipe; \`node -e 0\` 132-139 ms in the same runs). A detached container's supervisor is started by
+  posix_spawn (glibc's vfork-like clone: ~1.0 ms at 80 MB RSS where Node's fork took ~7.0), and IDs
+  come from /dev/urandom, with the compiled seccomp filters named by a checked FNV-1a hash instead
+  of SHA-256: node:crypto alone took ~12 ms to load (\`node -e 'require("crypto")'\` 153.4 vs 138.6
+  ms). \`run -d\` 298.0 -> 272.2 ms over 30 alternating runs. Tried and not kept: a startup snapshot
+  of the bundle (\`node --snapshot-blob\`): \`--version\` 224 ms against 182 ms from the code cache, as
+  the snapshot's 5 MB heap is deserialised and its functions are compiled again; V8 flags set at
+  the start (\`--single-threaded-gc\`, \`--no-opt\`, \`--no-sparkplug\`, a larger young generation):
+  192-202 ms against 182 ms for \`ps\`, because any changed flag makes V8 refuse the code cache of
+  Node's own modules; ending by _exit(2) instead of Node's exit (within the noise: 265.5 vs 269.1 ms
+  and 205.7 vs 201.5 ms); ctnet-init's first process sleeping until PID 1 runs the command before
+  its own re-exec (299.1 vs 292.4 ms). Where the rest goes: a \`run -d\` takes the host lock ~162 ms
+  after its exec (median of six runs traced by strace's seccomp filter, where \`node -e 0\` took ~130
+  ms): deserialising the code cache ~10 ms, two young-generation collections ~4 ms each, koffi's and
+  better-sqlite3's addons ~10 ms, reading the bundle and its cache. It holds the lock ~55 ms: its
+  namespace, cgroup and files come first; then ctnet-init starts and the
+  CLI makes the rest of the network meanwhile. ctnet-init is the longer of the two: in traced runs
+  its gate was already open when it got there, ~45 ms after its spawn (the sh supervisor ~6 ms,
+  Perl's start and compile ~8 ms, the fork into the PID namespace, mounts and confinement ~20 ms).
+  After the command runs, the CLI's own exit takes ~15 ms (a bare Node's ~10 ms). \`rm -f\` spends
+  ~20 ms under the lock; the rest is the same start.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
