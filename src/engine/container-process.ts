@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { ContainerSetupError } from '../errors.js';
-import { closeGate, passGate, readinessOf, type DetachedStart } from '../kernel/spawn.js';
+import { closeGate, closeReadiness, passGate, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
 /**
  * A container's process as its start holds it. ctnet-init waits at its gate (fd 4) for one byte
@@ -17,7 +17,7 @@ export interface ContainerProcess {
   openGate(): void;
   /** A process whose gate did not open: the gate closes (ctnet-init then ends without running the command, also if the kill misses it) and it is killed (with its supervisor). */
   abandon(): void;
-  /** Resolves once the command runs, or rejects with the one-line reason ctnet-init gave. */
+  /** Resolves once the command runs, or rejects with the one-line reason ctnet-init gave; closes the readiness pipe. */
   started(): Promise<void>;
 }
 
@@ -38,6 +38,7 @@ export function detachedProcess(d: DetachedStart): ContainerProcess {
     openGate: () => void passGate(d),
     abandon() {
       closeGate(d);
+      closeReadiness(d);
       killGroupOrProcess(d.pid, true);
     },
     started: () => readinessOf(d).then(settle),

@@ -124,20 +124,29 @@ export function closeGate(d: DetachedStart): void {
   d.gate = -1;
 }
 
+export function closeReadiness(d: DetachedStart): void {
+  if (d.ready < 0) return;
+  closeSync(d.ready);
+  d.ready = -1;
+}
+
 /** What comes through the readiness pipe until its end (ctnet-init's exec closes it): '' when all went well. */
 export function readinessOf(d: DetachedStart): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const buf = Buffer.alloc(4096);
-    const next = (): void =>
+    const done = (): void => {
+      closeReadiness(d);
+      resolve(Buffer.concat(chunks).toString());
+    };
+    const next = (): void => {
+      if (d.ready < 0) return done();
       read(d.ready, buf, 0, buf.length, null, (err, n) => {
-        if (err || n === 0) {
-          closeSync(d.ready);
-          return resolve(Buffer.concat(chunks).toString());
-        }
+        if (err || n === 0) return done();
         chunks.push(Buffer.from(buf.subarray(0, n)));
         next();
       });
+    };
     next();
   });
 }
