@@ -282,13 +282,14 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   clashing port (nft monitor trace); in a segment's namespace neither br_netfilter nor conntrack
   sees them. Building it means the container's host-side veth lives in the segment's namespace,
   which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
-- **Attach against the kernel floor.** This round a container's set and map elements (its port's
-  guard, its published ports) go to nf_tables as one netlink batch instead of through libnftables,
+- **Attach against the kernel floor.** Last round a container's set and map elements (its port's
+  guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables,
   which reads back the sets of every table a command names before it parses the command: in the
   experiment below, before and after on this machine, an element change 0.53 -> 0.14 ms and an
-  attach 8.02 -> 5.63 ms; between the last full run and this one the floor, which now sends its
-  elements the same way, went 3.31 -> 2.18 ms and the engine's attach 7.62 -> 6.39, so the ratio
-  grew while both fell. Timing
+  attach 8.02 -> 5.63 ms; between that round's full runs the floor, which sends its elements the
+  same way, went 3.31 -> 2.18 ms and the engine's attach 7.62 -> 6.39, so the ratio grew while both
+  fell. This round changed nothing in an attach's path; its full run found this machine slower
+  (\`node -e 0\` 137.7 against 121.2 ms): the floor 2.32 ms, the attach 7.23 ms. Timing
   every kernel operation inside 40 warm attaches (one published port; \`node
   bench/experiments/attach-ops.mjs --containers 1 --samples 40 --publish\`): 5.63 ms an attach, 2.14
   ms of it in the kernel calls and 3.48 ms outside them. A CPU profile of 300 attaches (last round)
@@ -340,7 +341,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (two
-  rounds ago, two full runs: ctnet 85% and 92% of the bare pair; 93% in the last round's full run),
+  rounds before the last, two full runs: ctnet 85% and 92% of the bare pair; then 93%, then 87%),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
@@ -348,11 +349,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   set look-ups keyed by port, MAC and address), the notrack rule in raw prerouting and the forward
   accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
   at the price of a chain made per attach; not tried.
-- **Overlay cross-host throughput** (see the summary for this run; full runs so far: 92% and 98%
-  two rounds before the last, 82% and 91% in the last round). Two rounds ago the overlay part alone,
+- **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
+  then 82% and 91%, then 88% in the last round). Three rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
-  (this round changed how its firewall elements are written, not what they are), so the spread is
+  (no round since changed what they are), so the spread is
   read as this machine's noise; it straddles the 90% line.
 - **Embedded DNS.** Measured with dnsperf (earlier rounds used a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
