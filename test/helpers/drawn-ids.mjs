@@ -4,16 +4,29 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { existsSync } from 'node:fs';
 import { containerNetnsName } from '../../dist/names.js';
 
-const crypto = createRequire(import.meta.url)('node:crypto');
+const fs = createRequire(import.meta.url)('node:fs');
 
-/** Runs fn with crypto.randomBytes watched; returns the 32-byte draws (container IDs) and what fn threw. */
+/**
+ * Runs fn with the reads of /dev/urandom watched (src/crypto.ts draws IDs there); returns the
+ * 32-byte draws (container IDs) and what fn threw.
+ */
 export function idsDrawnDuring(fn) {
   const ids = [];
-  const original = crypto.randomBytes;
-  crypto.randomBytes = (size, ...rest) => {
-    const bytes = original(size, ...rest);
-    if (size === 32 && Buffer.isBuffer(bytes)) ids.push(bytes.toString('hex'));
-    return bytes;
+  const random = new Set();
+  const { openSync, readSync, closeSync } = fs;
+  fs.openSync = (path, ...rest) => {
+    const fd = openSync(path, ...rest);
+    if (path === '/dev/urandom') random.add(fd);
+    return fd;
+  };
+  fs.readSync = (fd, buffer, offset, length, ...rest) => {
+    const n = readSync(fd, buffer, offset, length, ...rest);
+    if (random.has(fd) && length === 32 && n === 32) ids.push(buffer.subarray(offset, offset + 32).toString('hex'));
+    return n;
+  };
+  fs.closeSync = (fd) => {
+    random.delete(fd);
+    return closeSync(fd);
   };
   syncBuiltinESMExports();
   try {
@@ -22,7 +35,7 @@ export function idsDrawnDuring(fn) {
   } catch (error) {
     return { ids, error };
   } finally {
-    crypto.randomBytes = original;
+    Object.assign(fs, { openSync, readSync, closeSync });
     syncBuiltinESMExports();
   }
 }
