@@ -1,4 +1,4 @@
-import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
+import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, removeTree, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
@@ -147,7 +147,9 @@ function compiledFilter(root: string, filter: ResolvedFilter): string {
   const path = `${base}.bpf`;
   if (readTextOr(`${base}.key`) === key && exists(path)) return path;
   ensurePrivateDir(dir);
-  // The program first: a key without its program is recompiled; a colliding entry is replaced.
+  // The old key goes first: a command killed between the two writes below leaves an entry without
+  // a key, compiled again next time, never a key beside another profile's program.
+  removeTree(`${base}.key`);
   writeSeccompProgram(filter, `${path}.${process.pid}`);
   publishFile(`${path}.${process.pid}`, path);
   writePrivateFile(`${base}.key.${process.pid}`, key);
