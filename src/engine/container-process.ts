@@ -35,7 +35,7 @@ const settle = (said: string): Promise<void> => (said.trim() ? Promise.reject(ne
 export function detachedProcess(d: DetachedStart): ContainerProcess {
   return {
     pid: d.pid,
-    openGate: () => void passGate(d),
+    openGate: () => passGate(d),
     abandon() {
       closeGate(d);
       closeReadiness(d);

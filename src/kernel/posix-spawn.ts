@@ -1,7 +1,7 @@
 import { closeSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { koffi } from './koffi.js';
-import { errnoName } from './libc.js';
+import { errnoName, libc } from './libc.js';
 
 /**
  * Starting a process with posix_spawn(3) rather than Node's spawn: glibc starts it with
@@ -24,7 +24,6 @@ interface Spawn {
   setSigMask(attr: Buffer, set: Buffer): number;
   attrDestroy(attr: Buffer): number;
   pipe2(fds: Int32Array, flags: number): number;
-  fcntl(fd: number, cmd: number, arg: number): number;
   waitpid(pid: number, status: Buffer | null, options: number): number;
 }
 
@@ -45,7 +44,6 @@ function spawnCalls(): Spawn {
     setSigMask: lib.func('int posix_spawnattr_setsigmask(void *attr, const void *set)'),
     attrDestroy: lib.func('int posix_spawnattr_destroy(void *attr)'),
     pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
-    fcntl: lib.func('int fcntl(int fd, int cmd, int arg)'),
     waitpid: lib.func('int waitpid(int pid, _Out_ void *status, int options)'),
   } as Spawn;
   return bound;
@@ -94,7 +92,7 @@ export interface PosixSpawnRequest {
 /**
  * Starts `argv[0]` (a path) from the calling thread, so in its namespaces; returns its PID. The child
  * gets exactly the descriptors in `fds`: everything else must be close-on-exec already (closeOnExecAll).
- * Throws with errno's name when it could not be started (glibc reports a failed exec here).
+ * Throws errno's name when it could not be started (glibc reports a failed exec here).
  */
 export function posixSpawn(req: PosixSpawnRequest): number {
   const calls = spawnCalls();
@@ -107,7 +105,7 @@ export function posixSpawn(req: PosixSpawnRequest): number {
   const moved: number[] = [];
   const sources = req.fds.map((fd) => {
     if (fd === null || fd >= req.fds.length) return fd;
-    const copy = calls.fcntl(fd, F_DUPFD_CLOEXEC, req.fds.length);
+    const copy = libc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', req.fds.length);
     if (copy < 0) throw new Error(`fcntl(F_DUPFD_CLOEXEC): ${errnoName(koffi().errno())}`);
     moved.push(copy);
     return copy;
@@ -123,7 +121,7 @@ export function posixSpawn(req: PosixSpawnRequest): number {
     const pid = [0];
     const envp = [...Object.entries(req.env).map(([k, v]) => `${k}=${v}`), null];
     const err = calls.posix_spawn(pid, req.argv[0], actions, attr, [...req.argv, null], envp);
-    if (err !== 0) throw Object.assign(new Error(`starting ${req.argv[0]}: ${errnoName(err)}`), { errno: err });
+    if (err !== 0) throw new Error(errnoName(err));
     reapWhenDone(pid[0]);
     return pid[0];
   } finally {

@@ -106,13 +106,12 @@ export function spawnDetachedInNamespaces(req: Omit<SpawnRequest, 'stdio' | 'det
   }
 }
 
-/** Writes the gate's byte and closes it; false when nobody reads it any more (ctnet-init ended). */
-export function passGate(d: DetachedStart): boolean {
+/** Writes the gate's byte and closes it. Nobody reading it any more (ctnet-init ended) is no error: the readiness pipe says why. */
+export function passGate(d: DetachedStart): void {
   try {
     writeSync(d.gate, 'g');
-    return true;
   } catch {
-    return false;
+    // EPIPE
   } finally {
     closeGate(d);
   }
