@@ -1,5 +1,5 @@
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * The file system as the engine uses it: ctnet's own files (a container's directory, its spec, log
@@ -49,7 +49,39 @@ export function writePlainFile(path: string, text: string): void {
 export const copyFile = (from: string, to: string): void => copyFileSync(from, to);
 /** Makes a finished file visible under its name at once (a rename: readers never see half of it). */
 export const publishFile = (partial: string, path: string): void => renameSync(partial, path);
-export const removeTree = (path: string): void => rmSync(path, { recursive: true, force: true });
+
+/**
+ * Removes a file or a directory with everything in it; nothing there is fine. A listing with types
+ * and one unlink per file: rmSync's recursive removal tries rmdir first and stats every entry (~3-5
+ * ms against ~1.5 for a container's directory, in a command's first call).
+ */
+export function removeTree(path: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTDIR') throw err;
+    gone(() => unlinkSync(path));
+    return;
+  }
+  for (const entry of entries) {
+    const inside = join(path, entry.name);
+    if (entry.isDirectory()) removeTree(inside);
+    else gone(() => unlinkSync(inside));
+  }
+  gone(() => rmdirSync(path));
+}
+
+/** Runs a removal; what is already gone is fine. */
+function gone(remove: () => void): void {
+  try {
+    remove();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
 
 /** A descriptor appending to a log, for a process's output; close it once the process has it. */
 export const openAppend = (path: string): number => openSync(path, 'a');

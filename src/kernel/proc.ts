@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 
 /** A process identity that survives PID reuse: the PID plus its start time in clock ticks since boot. */
 export function processStartTime(pid: number): string | undefined {
@@ -33,21 +33,25 @@ export function isAlive(pid: number | null | undefined, startTime: string | null
  * created): what a container's command left behind, and what `exec` started in it.
  */
 export function killProcessesIn(netnsPath: string): number {
-  let ino: number;
+  let link: string;
   try {
-    ino = statSync(netnsPath).ino;
+    // What /proc/PID/ns/net reads as for a process in it: a readlink per process, where a stat
+    // made a Stats object each (this scan runs in every rm, over every process of the host).
+    link = `net:[${statSync(netnsPath).ino}]`;
   } catch {
     return 0;
   }
+  const self = String(process.pid);
   // A process may be forking while the scan runs: its child is not in this listing and outlives its
   // killed parent. Scanned again until a pass finds nobody (a fork bomb ends at the pass limit).
   let killed = 0;
   for (let pass = 0; pass < 50; pass++) {
     let found = 0;
     for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      const first = entry.charCodeAt(0);
+      if (first < 48 || first > 57 || entry === self) continue;
       try {
-        if (statSync(`/proc/${entry}/ns/net`).ino !== ino) continue;
+        if (readlinkSync(`/proc/${entry}/ns/net`) !== link) continue;
         process.kill(Number(entry), 'SIGKILL');
         found++;
       } catch {
