@@ -127,10 +127,18 @@ function writeOwnFiles(dir: string, files: EtcFiles): InitSpec['files'] {
 const specFileOf = (root: string, id: string): string => join(containerDir(root, id), 'init.spec');
 const seccompFileOf = (root: string, id: string): string => join(containerDir(root, id), 'seccomp.bpf');
 
-/** FNV-1a (32 bits) of `text`, as hex: names a cache entry whose full key is checked on every use. */
+/**
+ * FNV-1a (32 bits) over `text`'s bytes taken four at a time, as hex: names a cache entry whose full
+ * key is checked on every use, so it only has to spread keys. A character at a time, the ~19 KB key
+ * of Docker's profile took ~2.5 ms in a command's first (interpreted) pass, before the container's
+ * process could start; a word at a time ~0.6.
+ */
 function fnv1aHex(text: string): string {
+  const bytes = Buffer.alloc((text.length + 3) & ~3);
+  bytes.write(text, 'latin1');
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
