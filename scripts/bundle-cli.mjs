@@ -1,7 +1,7 @@
 // Bundles the CLI and the CNI plugin, each into one file: loading ~30 modules one by one cost ~35 ms of every command's start.
 // The native modules stay external; a `require` is provided for the CommonJS dependencies.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -53,6 +53,6 @@ await build({ ...common, entryPoints: ['src/cli/cluster-agent-main.ts'], outfile
 // The container side (ctnet-init, ctnet-enter) is Perl, found beside the bundles (src/sandbox/script.ts).
 copyFileSync('src/sandbox/ctnet-sandbox.pl', 'dist/cli/ctnet-sandbox.pl');
 rmSync('dist/cli/ctnet-init.mjs', { force: true });
-// The code cache of the CLI's bundle, made by running it once (see bin/ctnet).
-rmSync('dist/cli/ctnet.cjs.cache', { force: true });
+// The code cache of the CLI's bundle, made by running it once, and the commands' own ones, made at their first use (see bin/ctnet).
+for (const f of readdirSync('dist/cli')) if (/^ctnet\.cjs\.(.+\.)?cache$/.test(f)) rmSync(`dist/cli/${f}`, { force: true });
 execFileSync(process.execPath, ['bin/ctnet', '--version'], { env: { ...process.env, CTNET_MAKE_CODE_CACHE: '1' }, stdio: 'ignore' });
