@@ -184,8 +184,8 @@ Containers attached round-robin over ${r.scale.networks} networks (each under th
 at each size one more container is attached and detached ${r.plan.scale.samples} times, and \`ctnet ps\` and
 \`ctnet network ls\` run as a user runs them (a new process each, p50 of three). Host memory is the drop
 of MemAvailable per container (namespace, veth pair, sysctl tables). A running container's own
-processes take ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB more (PSS of the supervisor, ctnet-init's waiting parent and \`sleep\`, with one
-container running: the pages of sh, perl and libc they share with each other count whole there).
+processes take ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB more (PSS of the supervisor and \`sleep\`, with one
+container running: pages of perl and libc that no other process maps count whole there).
 
 | containers | attach p50 / p95 | detach p50 / p95 | ps | network ls | state | host memory each |
 |---|---|---|---|---|---|---|
@@ -258,7 +258,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
   325-339 ms). The background containers are network-only: a running container's own processes
-  (supervisor, ctnet-init's waiting parent, the command) are measured beside them.
+  (its supervisor and the command) are measured beside them.
 - **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
   but it serves fewer: a broadcast (a container's ARP request for the gateway) is queued to every
   port's veth at once on the sending CPU's receive backlog (\`net.core.netdev_max_backlog\`, 1,000 by

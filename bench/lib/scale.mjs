@@ -59,13 +59,13 @@ function processCostKiB(env) {
   try {
     const c = JSON.parse(ctnet(['inspect', 'mem']).stdout);
     const inspect = Array.isArray(c) ? c[0] : c;
-    // PID 1 and, above it, ctnet-init's waiting parent and the supervisor shim.
+    // PID 1 and, above it, its supervisor.
     let total = pssTreeKiB(inspect.State.Pid);
     let pid = inspect.State.Pid;
     for (let up = 0; up < 2; up++) {
       pid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!/ctnet-init|ctnet-shim/.test(cmd)) break;
+      if (!/ctnet-supervisor/.test(cmd)) break;
       total += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
     }
     return total;

@@ -18,14 +18,14 @@ import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type ContainerRecord, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
-import { shimCommand, statusFileOf, type RemoveOnExit } from './shim.js';
+import { statusFileOf, supervisorCommand, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
-import { cgroupSteps, containerDir, launchCommand, pidFileOf, startCommandLine, validateSandbox, type SandboxRequest } from './sandbox.js';
+import { cgroupSteps, containerDir, initCommand, pidFileOf, startCommandLine, validateSandbox, writeInitSpec, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
 import { parseEnv, validateAlias, validateHostname, validateMac, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
@@ -170,21 +170,21 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
   const { net, options } = etcSourceOf(ctx, c);
   // The host's /etc/hosts is only a --network host container's.
   const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' });
-  const launch = launchCommand(ctx.root, c, files, stdio?.terminal === true);
+  const specFile = writeInitSpec(ctx.root, c, files, stdio?.terminal === true);
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));
   // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command; fd 4: the gate it
   // waits at until the network is complete (see container-process.ts).
   try {
     if (c.detached && c.logPath && logFd !== undefined) {
-      // A detached container runs under the shim, which records its exit status (and restarts it).
-      const command = shimCommand(statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), launch, removeOnExit(ctx, c));
+      // A detached container runs under its supervisor, which records its exit status (and restarts it).
+      const command = supervisorCommand(specFile, statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), removeOnExit(ctx, c));
       return detachedProcess(spawnDetachedInNamespaces({ netns, hostname: c.hostname, command, env: containerEnv(c), log: logFd }));
     }
     return foregroundProcess(spawnInNamespaces({
       netns,
       hostname: c.hostname,
-      command: launch,
+      command: initCommand(specFile),
       env: containerEnv(c),
       stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe', 'pipe'] : ['ignore', logFd, logFd, 'pipe', 'pipe'],
       detached: c.detached,

@@ -198,7 +198,8 @@ export function startCommandLine(root: string, c: ProcessContainer): string {
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
-export function launchCommand(root: string, c: ProcessContainer, files: EtcFiles, terminal = false): string[] {
+/** Writes what ctnet-init builds the container from (its init.spec); returns that file. */
+export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles, terminal = false): string {
   const dir = containerDir(root, c.id);
   ensurePrivateDir(dir);
   const spec: InitSpec = {
@@ -221,8 +222,11 @@ export function launchCommand(root: string, c: ProcessContainer, files: EtcFiles
   };
   const specFile = specFileOf(root, c.id);
   writePrivateFile(specFile, encodeInitSpec(spec));
-  return sandboxCommand('init', [specFile]);
+  return specFile;
 }
+
+/** ctnet-init for a container in the foreground: its first process waits for PID 1 (detached ones: shim.ts). */
+export const initCommand = (specFile: string): string[] => sandboxCommand('init', [specFile]);
 
 /** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */
 export function pid1Of(root: string, c: ContainerRecord): number | undefined {

@@ -1,37 +1,12 @@
 import { readTextOr } from '../kernel/files.js';
+import { sandboxCommand } from '../sandbox/script.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * The supervisor of a detached container: /bin/sh (about 2 MB), no process of ctnet's. It starts the
- * container (the `unshare` launch line), passes SIGTERM/SIGINT on to its PID 1, restarts it on failure up to N times (the network namespace
- * stays, since the shim lives on), and writes the exit status where reconcile and `wait` read it.
- * A first start that never ran the command (its PID is written at ctnet-init's gate: ctnet gave up
- * on the container or died while making its network) is not restarted.
- * With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
- * group must not take the remover with it). Its copies of the readiness pipe (fd 3) and of the gate
- * (fd 4) are swapped for /dev/null once the first start has them, so `run -d` sees the pipe end and
- * a restart has no gate.
- */
-const SCRIPT = `status=$1; max=$2; pidfile=$3; rm_node=$4; rm_bin=$5; rm_root=$6; rm_host=$7; rm_id=$8; shift 8
-stopping=0; n=0; code=0
-trap 'stopping=1; kill -TERM "$(cat "$pidfile")" 2>/dev/null' TERM INT
-while :; do
-  "$@" & child=$!; exec 3>/dev/null 4>/dev/null
-  while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done
-  [ "$stopping" = 0 ] && [ "$code" -ne 0 ] && [ "$n" -lt "$max" ] && { [ "$n" -gt 0 ] || [ -s "$pidfile" ]; } || break
-  n=$((n + 1)); echo "$n" > "$status.restarts"; sleep 0.1
-done
-echo "$code" > "$status"
-if [ -n "$rm_id" ]; then
-  CTNET_ROOT=$rm_root CTNET_HOST_NETNS=$rm_host setsid -f "$rm_node" "$rm_bin" rm -f "$rm_id" </dev/null >/dev/null 2>&1
-fi
-exit "$code"`;
-
-/** What the shim needs to remove its container when it exits (--rm): how to run ctnet against the host. */
+/** What the supervisor needs to remove its container when it exits (--rm): how to run ctnet against the host. */
 export interface RemoveOnExit {
   root: string;
-  /** A name in /run/netns or a path: the shim itself runs inside the container's namespace. */
+  /** A name in /run/netns or a path: the supervisor itself runs inside the container's namespace. */
   hostNetns: string;
   id: string;
 }
@@ -39,9 +14,21 @@ export interface RemoveOnExit {
 /** The CLI, found the same way from dist/engine/ and from the bundle in dist/cli/. */
 const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
 
-export function shimCommand(statusFile: string, restartMax: number, pidFile: string, command: readonly string[], rm?: RemoveOnExit): string[] {
+/**
+ * The supervisor of a detached container is ctnet's Perl program in its `supervise` mode
+ * (src/sandbox/ctnet-sandbox.pl), no process of ctnet's: it forks the container's PID 1 itself,
+ * then, as a Perl of a few lines, passes SIGTERM/SIGINT on to that PID 1, restarts a container that
+ * failed up to N times (the network namespace stays, since the supervisor lives on), and writes the
+ * exit status where reconcile and `wait` read it. A first start that never ran the command (its PID
+ * is written at ctnet-init's gate: ctnet gave up on the container or died while making its network)
+ * is not restarted. With --rm it then starts `ctnet rm` in a session of its own.
+ * It was /bin/sh starting ctnet-init, which forked PID 1 from a process of its own: three programs
+ * started before the command could run (~10 ms of every `run -d`), and three processes kept.
+ */
+export function supervisorCommand(specFile: string, statusFile: string, restartMax: number, pidFile: string, rm?: RemoveOnExit): string[] {
   const remove = rm ? [process.execPath, CTNET_BIN, rm.root, rm.hostNetns, rm.id] : ['', '', '', '', ''];
-  return ['/bin/sh', '-c', SCRIPT, 'ctnet-shim', statusFile, String(restartMax), pidFile, ...remove, ...command];
+  // The last number is how many restarts came before: none at the first start.
+  return sandboxCommand('supervise', [specFile, statusFile, String(restartMax), pidFile, '0', ...remove]);
 }
 
 /** Where a detached container's exit status goes: beside its log. */

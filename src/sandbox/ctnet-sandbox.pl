@@ -17,11 +17,11 @@ my %NR = (
   x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
     readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
     setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
-    fcntl => 72 },
+    fcntl => 72, rt_sigprocmask => 14 },
   arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
     readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
     setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
-    fcntl => 25 },
+    fcntl => 25, rt_sigprocmask => 135 },
 );
 
 my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
@@ -39,6 +39,7 @@ BEGIN {
     CLONE_NEWNS => 0x20000, CLONE_NEWCGROUP => 0x2000000, CLONE_NEWIPC => 0x8000000, CLONE_NEWPID => 0x20000000,
     PR_SET_PDEATHSIG => 1, PR_CAPBSET_DROP => 24, PR_SET_NO_NEW_PRIVS => 38, PR_CAP_AMBIENT => 47, PR_CAP_AMBIENT_CLEAR_ALL => 4,
     TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3, GATE_FD => 4,
+    SIG_BLOCK => 0, SIG_SETMASK => 2,
     ENOENT => 2, EBUSY => 16, ENOTDIR => 20, EACCES => 13,
   );
   for my $name (keys %c) { my $v = $c{$name}; Internals::SvREADONLY($v, 1); $main::{$name} = \$v; }
@@ -49,12 +50,18 @@ my $ready;
 my $gate;
 my $WHO = $MODE eq 'enter' ? 'exec: ' : '';
 
+# Set while a supervisor (before its container's PID 1 is forked) may fail: what it gave up with is
+# recorded as the container's exit, as its exit would have been.
+my $on_failure;
+
 sub fail {
   my ($message, $code) = @_;
   my $line = "ctnet: error: $WHO$message\n";
   print STDERR $line;
   syswrite($ready, $line) if $ready;
-  exit($code // ($MODE eq 'enter' ? 126 : 125));
+  $code //= $MODE eq 'enter' ? 126 : 125;
+  $on_failure->($code) if $on_failure;
+  exit($code);
 }
 
 # A Perl error (a bug of this program) is reported as a setup failure, not lost on standard error.
@@ -518,16 +525,20 @@ sub wait_for {
 # reports it (128 + signal: util-linux `unshare --fork` says 1 for a SIGKILL, which would hide every
 # OOM kill). TERM, INT, HUP and QUIT do not end it: they are meant for PID 1, which ctnet signals
 # directly. If it is killed, the kernel kills PID 1 too (PR_SET_PDEATHSIG).
-sub init {
-  # The readiness pipe from ctnet (fd 3; Node makes it a socket pair): closed by execve, so its end
-  # tells ctnet the command runs. The gate (fd 4, another one) is where ctnet lets the command run
-  # (pass_gate). After a restart by the supervisor, both are /dev/null.
+# The readiness pipe from ctnet (fd 3; Node makes it a socket pair for a foreground run): closed by
+# execve, so its end tells ctnet the command runs. The gate (fd 4, another one) is where ctnet lets
+# the command run (pass_gate). A restart by the supervisor has neither.
+sub take_start_pipes {
   if (open(my $fd3, '>&=', READY_FD)) {
     if (-p $fd3 || -S $fd3) { $ready = $fd3; fcntl($ready, F_SETFD, FD_CLOEXEC); }
   }
   if (open(my $fd4, '<&=', GATE_FD)) {
     if (-p $fd4 || -S $fd4) { $gate = $fd4; fcntl($gate, F_SETFD, FD_CLOEXEC); }
   }
+}
+
+sub init {
+  take_start_pipes();
   $S = read_spec($ARGV[0] // fail('no spec file given'));
   sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
   my $pid = fork() // fail("fork: $!");
@@ -542,6 +553,94 @@ sub init {
   wait_for($pid);
 }
 
+# ---- supervise: a detached container's supervisor -------------------------------------------
+
+# TERM and INT (the signals a supervisor passes on) as a kernel sigset.
+my $STOP_SIGNALS = pack('Q<', (1 << (15 - 1)) | (1 << (2 - 1)));
+sub block_stop_signals { sys(call('rt_sigprocmask', SIG_BLOCK, $STOP_SIGNALS, 0, 8), 'blocking TERM and INT'); }
+sub unblock_all_signals { sys(call('rt_sigprocmask', SIG_SETMASK, pack('Q<', 0), 0, 8), 'unblocking signals'); }
+
+# What the supervisor is once the container's PID 1 is forked: a Perl of a few lines (this one's
+# compiled program holds ~1.2 MB more, in every container). It waits for PID 1 and records how it
+# ended. TERM and INT to it go to the container's PID 1 (named in the PID file) and mean no restart.
+# A start that failed is started again, up to MAX times, by running `supervise` again in its place
+# (its PID, which ctnet recorded, stays); the first one only if it ran the command (it writes the
+# PID file at ctnet-init's gate: ctnet gave up on the container, or died while making its network).
+# With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
+# group must not take the remover with it).
+my $SUPERVISOR = <<'END';
+use strict;
+my ($child, $nr_sigprocmask, $script, $arch, $spec, $status, $max, $pidfile, $n, @rm) = @ARGV;
+my $stopping = 0;
+$SIG{$_} = sub {
+  $stopping = 1;
+  open(my $f, '<', $pidfile) or return;
+  my $pid = <$f> // '';
+  kill('TERM', $pid) if $pid =~ /^\d+$/;
+} for qw(TERM INT);
+# syscall() writes through its arguments and refuses constants: each a variable of its own.
+sub sigmask { my @args = ($_[0], pack('Q<', $_[1]), 0, 8); syscall(0 + $nr_sigprocmask, @args); }
+sigmask(2, 0);
+sub put { open(my $f, '>', $_[0]) or return; print $f "$_[1]\n"; close($f); }
+my $got;
+do { $got = waitpid($child, 0) } until $got == $child || $got == -1;
+my $code = $got == -1 ? 255 : ($? & 127) ? 128 + ($? & 127) : $? >> 8;
+if (!$stopping && $code != 0 && $n < $max && ($n > 0 || -s $pidfile)) {
+  put("$status.restarts", ++$n);
+  select(undef, undef, undef, 0.1);
+  if (!$stopping) {
+    sigmask(0, (1 << 14) | (1 << 1));
+    exec { $^X } $^X, $script, 'supervise', $arch, $spec, $status, $max, $pidfile, $n, @rm;
+  }
+}
+put($status, $code);
+if (($rm[4] // '') ne '') {
+  my $pid = fork();
+  if (defined $pid && !$pid) {
+    require POSIX;
+    POSIX::setsid();
+    open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+    @ENV{qw(CTNET_ROOT CTNET_HOST_NETNS)} = @rm[2, 3];
+    exec { $rm[0] } @rm[0, 1], 'rm', '-f', $rm[4];
+    exit(127);
+  }
+}
+exit($code);
+END
+
+# A detached container's start: this process becomes its supervisor (the PID ctnet records), the
+# parent of its PID 1, instead of /bin/sh above ctnet-init's own process: one program started where
+# there were three. PID 1 is forked from here, in a new PID namespace, and builds the container as
+# under `init`; this process then restores its own PID namespace for its next children (a restart
+# runs `supervise` again, and fork in a namespace whose PID 1 died fails) and becomes $SUPERVISOR.
+sub supervise {
+  my ($spec, $status, $max, $pidfile, $n, @rm) = @ARGV;
+  # TERM and INT wait until $SUPERVISOR has its handlers: one coming before would end this process,
+  # and through PR_SET_PDEATHSIG its PID 1, with nothing recorded.
+  block_stop_signals();
+  $on_failure = sub {
+    open(my $f, '>', $status) or return;
+    print $f "$_[0]\n";
+    close($f);
+  };
+  take_start_pipes();
+  $S = read_spec($spec);
+  open(my $own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
+  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
+  my $pid = fork() // fail("fork: $!");
+  if (!$pid) {
+    $on_failure = undef;
+    call('prctl', PR_SET_PDEATHSIG, 9);
+    unblock_all_signals();
+    container_init();
+  }
+  sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor');
+  # The start pipes and the spec's descriptors are close-on-exec: the supervisor holds neither.
+  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, $spec, $status, $max, $pidfile, $n, @rm;
+  fail("starting the supervisor: $!");
+}
+
 if ($MODE eq 'init') { init(); }
+elsif ($MODE eq 'supervise') { supervise(); }
 elsif ($MODE eq 'enter') { enter(); }
 else { fail("unknown mode $MODE"); }

@@ -1,4 +1,4 @@
-// Detached containers under their supervisor shim: exit codes recorded, wait, restart on failure,
+// Detached containers under their supervisor: exit codes recorded, wait, restart on failure,
 // stop by SIGTERM (143) or SIGKILL (137), a supervisor of a few MB, nothing left running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,6 +6,16 @@ import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createLab } from '../helpers/lab.mjs';
+
+const childrenOf = (pid) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const waitFor = async (what, ok) => {
+  for (let i = 0; i < 100; i++) {
+    const v = what();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return what();
+};
 
 let lab;
 before(() => {
@@ -49,6 +59,37 @@ test('--restart on-failure:2 runs a failing command three times in the same netw
   lab.ok(['rm', 'flaky', 'fine']);
 });
 
+test('a restart keeps the supervisor (the PID ctnet recorded) and puts the new PID 1 under it', async () => {
+  lab.ok(['run', '-d', '--name', 'again', '--network', 'lab', '--restart', 'on-failure:1', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `[ -e ${lab.root}/again ] && exec sleep 600; touch ${lab.root}/again; sleep 1; exit 1`]);
+  const first = lab.json(['inspect', 'again']);
+  assert.equal(first.RestartCount, 0, 'looked at during its first start');
+  const cmdline = (pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+  const c = await waitFor(() => lab.json(['inspect', 'again']), (v) => v.RestartCount === 1 && cmdline(v.State.Pid).startsWith('sleep'));
+  assert.notEqual(c.State.Pid, first.State.Pid);
+  assert.deepEqual([c.RestartCount, c.State.Status], [1, 'running']);
+  assert.equal(c.State.SupervisorPid, first.State.SupervisorPid);
+  assert.deepEqual(childrenOf(c.State.SupervisorPid), [c.State.Pid]);
+  assert.equal(cmdline(c.State.Pid), 'sleep\x00600\x00');
+  lab.ok(['rm', '-f', 'again']);
+});
+
+test('TERM to the supervisor goes to PID 1 and ends the container without a restart; the control: the same TERM to PID 1 alone is a failure that is restarted', async () => {
+  const script = 'trap "exit 9" TERM; while :; do sleep 0.05; done';
+  for (const [name, target] of [['termed', 'supervisor'], ['crashed', 'pid1']]) {
+    lab.ok(['run', '-d', '--name', name, '--network', 'lab', '--restart', 'on-failure:3', '--', 'sh', '-c', script]);
+    const c = lab.json(['inspect', name]);
+    process.kill(target === 'supervisor' ? c.State.SupervisorPid : c.State.Pid, 'SIGTERM');
+    if (target === 'supervisor') {
+      assert.equal(lab.ok(['wait', name]), '9\n');
+      assert.deepEqual([lab.json(['inspect', name]).RestartCount, lab.json(['inspect', name]).State.ExitCode], [0, 9]);
+    } else {
+      const after = await waitFor(() => lab.json(['inspect', name]), (v) => v.RestartCount === 1 && v.State.Status === 'running');
+      assert.deepEqual([after.RestartCount, after.State.Status], [1, 'running'], 'restarted after its TERM from elsewhere');
+    }
+  }
+  lab.ok(['rm', '-f', 'termed', 'crashed']);
+});
+
 test('--restart is refused without -d or with --rm, and for an unknown policy', () => {
   for (const [args, re] of [
     [['--restart', 'on-failure'], /--restart needs -d/],
@@ -61,14 +102,13 @@ test('--restart is refused without -d or with --rm, and for an unknown policy', 
   }
 });
 
-test('the supervisor costs a few MB; killing it leaves no process behind in the container', () => {
+test('the supervisor costs a few MB and is the one process above the container\'s PID 1; killing it leaves no process behind in the container', () => {
   lab.ok(['run', '-d', '--name', 'watched', '--network', 'lab', '--', 'sleep', '600']);
   const c = lab.json(['inspect', 'watched']);
-  // The shim (sh) and ctnet-init's waiting parent (perl) above the container's PID 1.
   const shim = c.State.SupervisorPid;
-  const fork = Number(execFileSync('pgrep', ['-P', String(shim)], { encoding: 'utf8' }).trim());
+  assert.deepEqual(childrenOf(shim), [c.State.Pid], 'PID 1 is the supervisor\'s child');
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  const rssKiB = rss(shim) + rss(fork);
+  const rssKiB = rss(shim);
   assert.ok(rssKiB < 8 * 1024, `supervisor RSS ${rssKiB} KiB`);
   const ns = c.NetworkSettings.SandboxKey;
   const child = c.State.Pid;
