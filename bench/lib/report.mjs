@@ -282,66 +282,79 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   clashing port (nft monitor trace); in a segment's namespace neither br_netfilter nor conntrack
   sees them. Building it means the container's host-side veth lives in the segment's namespace,
   which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
-- **Attach against the kernel floor.** Last round a container's set and map elements (its port's
-  guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables,
-  which reads back the sets of every table a command names before it parses the command: in the
-  experiment below, before and after on this machine, an element change 0.53 -> 0.14 ms and an
-  attach 8.02 -> 5.63 ms; between that round's full runs the floor, which sends its elements the
-  same way, went 3.31 -> 2.18 ms and the engine's attach 7.62 -> 6.39, so the ratio grew while both
-  fell. This round changed nothing in an attach's path; its full run found this machine slower
-  (\`node -e 0\` 137.7 against 121.2 ms): the floor 2.32 ms, the attach 7.23 ms. Timing
-  every kernel operation inside 40 warm attaches (one published port; \`node
-  bench/experiments/attach-ops.mjs --containers 1 --samples 40 --publish\`): 5.63 ms an attach, 2.14
-  ms of it in the kernel calls and 3.48 ms outside them. A CPU profile of 300 attaches (last round)
-  puts the outside part in the state and around it: two SQLite transactions (the record before the
-  kernel is touched, so a crash is undone by the next command; then the start; their commits ~0.4
-  ms), the container's insert, the network's record read and parsed (JSON columns) by several
-  steps, the reconcile every changing command runs first, the network's presence check (one netlink
-  look-up of its bridge), the backlog check, planning, the view returned, the host lock: none alone
-  above about 0.5 ms. Meeting 1.5x of this floor would leave ~1.1 ms for all of it: the state work
-  alone, including the record made before the kernel is touched (what lets the next command undo a
-  crash), is more. In the kernel part ctnet makes more round trips than the floor: loopback, the
-  interface, the address and the route are a message each where the floor sends one batch (netlink
-  runs each message in the sender's call, so a batch saves the replies' reads, not kernel work), and
-  the guard and the DNAT elements are two nf_tables transactions (the guard before the port exists,
-  the DNAT as the walkthrough's last step).
+- **Attach against the kernel floor.** Two rounds ago a container's set and map elements (its port's
+  guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables
+  (an element change 0.53 -> 0.14 ms, an attach 8.02 -> 5.63 ms). Since then nothing in an attach's
+  path has changed but one thing: netlink sockets receive into one buffer per process instead of a
+  zeroed 256 KiB each. Before and after, alternating on this machine (\`node
+  bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each): 4.81,
+  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same. So the ratio in this run (the floor 2.32 ms
+  and the attach 7.23 ms in the last full run; 2.33 and 5.54 ms in this one) moved with the
+  machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
+  outside them. A CPU profile of 300 attaches with their detaches (this round) puts the outside
+  part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
+  the kernel is touched, so a crash is undone by the next command, then the start; their commits
+  ~0.6 ms together; an attach and its detach write ~28 WAL pages and make ~53 POSIX lock calls), reading and parsing
+  the network's record (JSON columns) ~0.25 ms, building and parsing netlink messages, the
+  reconcile every changing command runs first, the network's presence check, the backlog check,
+  planning, the view returned, the host lock: none alone above about 0.6 ms. Meeting 1.5x of this
+  floor would leave ~1.2 ms for all of it: the state work alone, including the record made before
+  the kernel is touched (what lets the next command undo a crash), is more. In the kernel part
+  ctnet makes more round trips than the floor: loopback, the interface, the address and the route
+  are a message each where the floor sends one batch (netlink runs each message in the sender's
+  call, so a batch saves the replies' reads, not kernel work), and the guard and the DNAT elements
+  are two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's
+  last step).
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
-  needed and sent a container's firewall elements by netlink. This round removed what every command
-  loaded and few used (alternating runs on this machine, medians): the CLI writes its output with
-  write(2) (\`cli/stdio.ts\`) instead of process.stdout, whose stream for a pipe loads node:net and the
-  stream modules, and node:child_process (commander's too) and node:net load at first use:
-  \`--version\` 178.8 -> 159.4 ms, \`ps\` 194.6 -> 175.4 ms, a failing \`rm -f\` 195.5 -> 176.5 ms (to a
-  pipe; \`node -e 0\` 132-139 ms in the same runs). A detached container's supervisor is started by
-  posix_spawn (glibc's vfork-like clone: ~1.0 ms at 80 MB RSS where Node's fork took ~7.0), and IDs
-  come from /dev/urandom, with the compiled seccomp filters named by a checked FNV-1a hash instead
-  of SHA-256: node:crypto alone took ~12 ms to load (\`node -e 'require("crypto")'\` 153.4 vs 138.6
-  ms). \`run -d\` 298.0 -> 272.2 ms over 30 alternating runs. Tried and not kept: a startup snapshot
-  of the bundle (\`node --snapshot-blob\`): \`--version\` 224 ms against 182 ms from the code cache, as
-  the snapshot's 5 MB heap is deserialised and its functions are compiled again; V8 flags set at
-  the start (\`--single-threaded-gc\`, \`--no-opt\`, \`--no-sparkplug\`, a larger young generation):
-  192-202 ms against 182 ms for \`ps\`, because any changed flag makes V8 refuse the code cache of
-  Node's own modules; ending by _exit(2) instead of Node's exit (within the noise: 265.5 vs 269.1 ms
-  and 205.7 vs 201.5 ms); ctnet-init's first process sleeping until PID 1 runs the command before
-  its own re-exec (299.1 vs 292.4 ms). Where the rest goes: a \`run -d\` takes the host lock ~162 ms
-  after its exec (median of six runs traced by strace's seccomp filter, where \`node -e 0\` took ~130
-  ms): deserialising the code cache ~10 ms, two young-generation collections ~4 ms each, koffi's and
-  better-sqlite3's addons ~10 ms, reading the bundle and its cache. It holds the lock ~55 ms: its
-  namespace, cgroup and files come first; then ctnet-init starts and the
-  CLI makes the rest of the network meanwhile. ctnet-init is the longer of the two: in traced runs
-  its gate was already open when it got there, ~45 ms after its spawn (the sh supervisor ~6 ms,
-  Perl's start and compile ~8 ms, the fork into the PID namespace, mounts and confinement ~20 ms).
-  After the command runs, the CLI's own exit takes ~15 ms (a bare Node's ~10 ms). \`rm -f\` spends
-  ~20 ms under the lock; the rest is the same start.
+  needed, sent a container's firewall elements by netlink, wrote output with write(2) instead of
+  process.stdout, loaded node:child_process, node:net and node:crypto only where used, and started
+  a detached container by posix_spawn. This round (alternating runs on this machine, medians of 25,
+  as the bench times them):
+  - a detached container's supervisor is ctnet's Perl program (\`supervise\`), the parent of its
+    PID 1, which then waits as a Perl of a few lines. It was /bin/sh starting ctnet-init, whose own
+    first process forked PID 1 and waited: from the CLI's spawn to Perl's exec took ~22 ms (traced:
+    sh's start, its fork, the exec), now ~6. \`run -d\` 280.4 -> 271.7 ms. The processes a container
+    keeps go from three to two, at about the same memory (PSS of the supervisor and \`sleep\` 3.79
+    MiB, of sh, perl and \`sleep\` 3.71 in the last full run);
+  - the commands run most (run, rm, ps, start, stop, exec, inspect, network) get a code cache of
+    their own, made after their first successful use: the build's cache, made by \`--version\`, holds
+    none of the functions they call. With it a \`run -d\` holds the host lock ~47 ms instead of ~56
+    (strace's seccomp filter on flock only, 15 runs each); for \`rm -f\` ~2 ms;
+  - \`rm -f\`: the scan for processes in the container's namespace reads each /proc/PID/ns/net link
+    instead of a Stats object per process, the container's directory goes by one listing and an
+    unlink per file (Node's recursive rmSync tries rmdir first and stats every entry: ~3-5 ms
+    against ~1.5 in a command's first call), a killed process is looked at again after 1 ms rather
+    than 5, and netlink sockets share one receive buffer (a zeroed 256 KiB each cost ~0.1-1 ms per
+    socket). \`rm -f\` 225.8 -> 212.5 ms (1.64x -> 1.55x \`node -e 0\`), with the cache above;
+  - the seccomp cache's name is hashed four bytes at a time: a character at a time, the ~19 KB key
+    of Docker's profile took ~2.5 ms of a command's first (interpreted) pass, before the spawn.
+  Tried and not kept: the supervisor waiting to start its small Perl until PID 1 runs the command,
+  so the two do not share the CPU (257.8 vs 263.0 and 261.0 vs 258.1 ms: nothing); an async wait
+  for the readiness pipe without libuv's thread pool (its 4 threads cost ~1-3 ms, a polling wait
+  adds about as much latency). Earlier rounds tried a startup snapshot of the bundle (224 against
+  182 ms), V8 flags at the start (any changed flag makes V8 refuse the code cache of Node's own
+  modules) and ending by _exit(2) (within the noise). Where the rest goes, \`run -d\` traced by
+  strace's seccomp filter (execve, clone3 and flock only; medians of 12 runs; each pair is the
+  code at this round's start / at its end): the host lock is taken at 178.6 / 178.6 ms after the
+  exec (a bare \`node -e 0\` ends at ~125-130 ms: the rest is reading the bundle and its cache, two
+  young-generation collections, koffi's and better-sqlite3's addons); the supervisor is spawned at
+  215.4 / 209.5 ms, once the namespace, the cgroup and the container's files exist; Perl is
+  exec'd at 237.6 / 215.3; the lock is released at 242.5 / 226.8, the network complete; the
+  command is exec'd at 287.8 / 271.7; the CLI exits at 301.6 / 283.3. So Perl's start and compile
+  (~23 ms here), then the fork into the PID namespace, the mounts and the confinement (~33 ms, the
+  CPU shared with the CLI and the supervisor's own start) are the longest part, and no CLI work is left between the gate and the command. The
+  same trace of \`rm -f\`: the lock at 174.1 / 170.5 ms, held (both times) 28.5 / 17.9 ms, exit at
+  207.1 / 194.5 ms.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
   it) and cannot switch br_netfilter off (see the notes
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
-  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (two
-  rounds before the last, two full runs: ctnet 85% and 92% of the bare pair; then 93%, then 87%),
+  ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
+  full runs: ctnet 85%, 92%, 93%, 87% and 90% of the bare pair; 86% in this one, where the plain bridge reached 94%),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
