@@ -135,7 +135,7 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
 }
 
 /**
- * How a -d --rm container's shim reaches the host to remove it: the host namespace by name, or,
+ * How a -d --rm container's supervisor reaches the host to remove it: the host namespace by name, or,
  * when ctnet runs in init's namespace, by /proc/1/ns/net. Otherwise reconcile removes it later.
  */
 function removeOnExit(ctx: EngineContext, c: ContainerRecord): RemoveOnExit | undefined {
