@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomHex } from '../crypto.js';
 import { step, type Step } from '../plan/ops.js';
 import { closeNetns, deleteNamedNetns, netnsPath, openNetns, withNetns } from '../kernel/netns.js';
 import { DEFAULT_PATH, resolveCommand } from '../kernel/spawn.js';
@@ -25,8 +26,9 @@ export interface OverlayLab {
 export const UNDERLAY_PREFIX = '192.168.100';
 export const OUTSIDE_IP = `${UNDERLAY_PREFIX}.200`;
 
+/** The lab's names and paths, nothing made yet (buildOverlayLab makes them): a caller may still give up. */
 export function overlayLabNames(prefix: string, count = 3): OverlayLab {
-  const work = mkdtempSync(join(tmpdir(), `ctnet-overlay-${prefix}-`));
+  const work = join(tmpdir(), `ctnet-overlay-${prefix}-${randomHex(4)}`);
   const hosts = Array.from({ length: count }, (_, i) => ({ name: `h${i + 1}`, netns: `${prefix}-h${i + 1}`, ip: `${UNDERLAY_PREFIX}.${11 + i}`, root: join(work, `h${i + 1}`) }));
   return { prefix, underlay: `${prefix}-ul`, outside: `${prefix}-out`, hosts, work, store: hosts.map((h) => `http://${h.ip}:2379`).join(',') };
 }
@@ -52,6 +54,7 @@ function planOverlayLab(lab: OverlayLab): Step[] {
 
 /** Builds the namespaces and the underlay; on failure removes what exists. */
 export function buildOverlayLab(lab: OverlayLab, explain?: (line: string) => void): void {
+  mkdirSync(lab.work, { mode: 0o700 });
   createLabNamespaces([lab.underlay, lab.outside, ...lab.hosts.map((h) => h.netns)], explain);
   try {
     for (const h of lab.hosts) {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { CTNET } from '../helpers/lab.mjs';
 import { etcdMissing } from '../helpers/overlay.mjs';
 
@@ -59,4 +60,24 @@ test('ctnet demo --overlay: three hosts and etcd in throwaway namespaces, every 
   const helpers = () => spawnSync('pgrep', ['-f', 'ctnet-overlay-ctovl'], { encoding: 'utf8' }).stdout.trim();
   for (let i = 0; i < 50 && helpers(); i++) await new Promise((res) => setTimeout(res, 100));
   assert.equal(helpers(), '', 'no process of the demo is left');
+});
+
+test('ctnet demo --overlay with its lab already there: exit 4, the reason in one line, and nothing made, not even a work directory', () => {
+  const env = { ...process.env };
+  delete env.CTNET_HOST_NETNS;
+  delete env.CTNET_ROOT;
+  const workDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('ctnet-overlay-ctovl-')).sort();
+  const before = workDirs();
+  spawnSync('ip', ['netns', 'add', 'ctovl-ul']);
+  try {
+    const r = spawnSync(process.execPath, [CTNET, 'demo', '--overlay'], { env, encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 4, r.stdout + r.stderr);
+    const said = (r.stdout + r.stderr).trim().split('\n');
+    assert.equal(said.length, 1, said.join('\n'));
+    assert.match(said[0], /an overlay demo lab is already there \(ctovl-ul\)/);
+    assert.deepEqual(workDirs(), before, 'a work directory was left in the temporary directory');
+    for (const ns of ['ctovl-out', 'ctovl-h1', 'ctovl-h2', 'ctovl-h3']) assert.ok(!existsSync(`/run/netns/${ns}`), `${ns} made`);
+  } finally {
+    spawnSync('ip', ['netns', 'del', 'ctovl-ul']);
+  }
 });
