@@ -105,14 +105,14 @@ test('--restart is refused without -d or with --rm, and for an unknown policy', 
 test('the supervisor costs a few MB and is the one process above the container\'s PID 1; killing it leaves no process behind in the container', () => {
   lab.ok(['run', '-d', '--name', 'watched', '--network', 'lab', '--', 'sleep', '600']);
   const c = lab.json(['inspect', 'watched']);
-  const shim = c.State.SupervisorPid;
-  assert.deepEqual(childrenOf(shim), [c.State.Pid], 'PID 1 is the supervisor\'s child');
+  const supervisor = c.State.SupervisorPid;
+  assert.deepEqual(childrenOf(supervisor), [c.State.Pid], 'PID 1 is the supervisor\'s child');
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  const rssKiB = rss(shim);
+  const rssKiB = rss(supervisor);
   assert.ok(rssKiB < 8 * 1024, `supervisor RSS ${rssKiB} KiB`);
   const ns = c.NetworkSettings.SandboxKey;
   const child = c.State.Pid;
-  process.kill(shim, 'SIGKILL');
+  process.kill(supervisor, 'SIGKILL');
   lab.ok(['gc']);
   assert.ok(!existsSync(`/proc/${child}`) || readFileSync(`/proc/${child}/stat`, 'utf8').split(') ')[1].startsWith('Z'), 'the orphaned command was ended');
   assert.ok(!existsSync(ns));
