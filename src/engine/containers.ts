@@ -8,7 +8,7 @@ import { parseSubnet6 } from '../addr/ipv6.js';
 import { parsePublish, type PortRequest } from '../ipam/ports.js';
 import { openNetns, closeNetns, netnsPath } from '../kernel/netns.js';
 import { processStartTime } from '../kernel/proc.js';
-import { resolveCommand, spawnDetachedInNamespaces, spawnInNamespaces } from '../kernel/spawn.js';
+import { dismiss, resolveCommand, sendOrder, spawnInNamespaces, spawnWaiting, type DetachedStart } from '../kernel/spawn.js';
 import { detachedProcess, foregroundProcess, type ContainerProcess } from './container-process.js';
 import { CONTAINER_IFNAME, containerNetnsName, hostVethName, linkAlias, ifbName } from '../names.js';
 import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container-plan.js';
@@ -18,7 +18,7 @@ import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type ContainerRecord, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
-import { statusFileOf, supervisorCommand, type RemoveOnExit } from './shim.js';
+import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
@@ -166,21 +166,24 @@ function etcSourceOf(ctx: EngineContext, c: ProcessContainer): { net: EtcNetwork
 /** The namespace a container's process starts in: its own or the one it joined, or the host's (by name, or the one ctnet runs in). */
 const processNetnsPath = (c: ProcessContainer): string => (c.netns !== null ? netnsPath(c.netns) : '/proc/self/ns/net');
 
-function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio']): ContainerProcess {
+function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio'], standby?: DetachedStart): ContainerProcess {
   const { net, options } = etcSourceOf(ctx, c);
   // The host's /etc/hosts is only a --network host container's.
   const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' });
   const specFile = writeInitSpec(ctx.root, c, files, stdio?.terminal === true);
+  if (standby && c.logPath) {
+    // A detached container runs under its supervisor, which records its exit status (and restarts it).
+    sendOrder(standby, supervisorOrder({
+      netns: c.netns !== null ? netnsPath(c.netns) : null, hostname: c.hostname, log: c.logPath, env: containerEnv(c),
+      spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile: pidFileOf(ctx.root, c.id), rm: removeOnExit(ctx, c),
+    }));
+    return detachedProcess(standby);
+  }
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));
   // fd 3: the readiness pipe, closed by ctnet-init when it becomes the command; fd 4: the gate it
   // waits at until the network is complete (see container-process.ts).
   try {
-    if (c.detached && c.logPath && logFd !== undefined) {
-      // A detached container runs under its supervisor, which records its exit status (and restarts it).
-      const command = supervisorCommand(specFile, statusFileOf(c.logPath), c.restartMax, pidFileOf(ctx.root, c.id), removeOnExit(ctx, c));
-      return detachedProcess(spawnDetachedInNamespaces({ netns, hostname: c.hostname, command, env: containerEnv(c), log: logFd }));
-    }
     return foregroundProcess(spawnInNamespaces({
       netns,
       hostname: c.hostname,
@@ -204,9 +207,14 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
  * undoes what was done, kernel and state.
  */
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
-  return setUp(ctx, req, validateRun(ctx, req), (record) => {
-    return startProcess(ctx, record, req.detach ? undefined : req.stdio);
-  });
+  const v = validateRun(ctx, req);
+  // A detached container's supervisor starts now and waits for its order (see shim.ts).
+  const standby = req.detach && !ctx.dryRun ? spawnWaiting(standbyCommand()) : undefined;
+  try {
+    return setUp(ctx, req, v, (record) => startProcess(ctx, record, req.detach ? undefined : req.stdio, standby));
+  } finally {
+    if (standby) dismiss(standby);
+  }
 }
 
 /** A network-only container: namespace, veth, address, routes and ports, no process (until removed). */

@@ -15,20 +15,37 @@ export interface RemoveOnExit {
 const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
 
 /**
- * The supervisor of a detached container is ctnet's Perl program in its `supervise` mode
- * (src/sandbox/ctnet-sandbox.pl), no process of ctnet's: it forks the container's PID 1 itself,
- * then, as a Perl of a few lines, passes SIGTERM/SIGINT on to that PID 1, restarts a container that
- * failed up to N times (the network namespace stays, since the supervisor lives on), and writes the
- * exit status where reconcile and `wait` read it. A first start that never ran the command (its PID
- * is written at ctnet-init's gate: ctnet gave up on the container or died while making its network)
- * is not restarted. With --rm it then starts `ctnet rm` in a session of its own.
- * It was /bin/sh starting ctnet-init, which forked PID 1 from a process of its own: three programs
- * started before the command could run (~10 ms of every `run -d`), and three processes kept.
+ * The supervisor of a detached container is ctnet's Perl program (src/sandbox/ctnet-sandbox.pl),
+ * no process of ctnet's. `run -d` starts it first, in its `standby` mode: Perl's start and the
+ * compile of the program then overlap with recording the container and making its namespace, and
+ * the supervisor gets its container by an order (supervisorOrder) once those exist. It then forks the
+ * container's PID 1 itself and, as a Perl of a few lines, passes SIGTERM/SIGINT on to that PID 1,
+ * restarts a container that failed up to N times (the network namespace stays, since the supervisor
+ * lives on), and writes the exit status where reconcile and `wait` read it. A first start that never
+ * ran the command (its PID is written at ctnet-init's gate: ctnet gave up on the container or died
+ * while making its network) is not restarted. With --rm it then starts `ctnet rm` in a session of its own.
  */
-export function supervisorCommand(specFile: string, statusFile: string, restartMax: number, pidFile: string, rm?: RemoveOnExit): string[] {
-  const remove = rm ? [process.execPath, CTNET_BIN, rm.root, rm.hostNetns, rm.id] : ['', '', '', '', ''];
-  // The last number is how many restarts came before: none at the first start.
-  return sandboxCommand('supervise', [specFile, statusFile, String(restartMax), pidFile, '0', ...remove]);
+export const standbyCommand = (): string[] => sandboxCommand('standby', []);
+
+/** Where a supervisor goes and what it runs: its order (see `standby` in ctnet-sandbox.pl). */
+export interface SupervisorOrder {
+  /** Path of the network namespace the container runs in; null: the one ctnet runs in. */
+  netns: string | null;
+  hostname: string;
+  log: string;
+  env: Record<string, string>;
+  spec: string;
+  status: string;
+  restartMax: number;
+  pidFile: string;
+  rm?: RemoveOnExit;
+}
+
+export function supervisorOrder(o: SupervisorOrder): string[] {
+  const env = Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
+  const remove = o.rm ? [process.execPath, CTNET_BIN, o.rm.root, o.rm.hostNetns, o.rm.id] : ['', '', '', '', ''];
+  // `supervise`'s arguments end the order; the 0 before `remove` is how many restarts came before.
+  return [o.netns ?? '', o.hostname, o.log, String(env.length), ...env, o.spec, o.status, String(o.restartMax), o.pidFile, '0', ...remove];
 }
 
 /** Where a detached container's exit status goes: beside its log. */

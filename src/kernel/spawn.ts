@@ -2,7 +2,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { childProcess } from './child-process.js';
 import { accessSync, closeSync, constants, read, readdirSync, statSync, writeSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { CommandStartError } from '../errors.js';
+import { CommandStartError, ContainerSetupError } from '../errors.js';
 import { setCloexec } from './libc.js';
 import { pipe, posixSpawn } from './posix-spawn.js';
 import { withNetns, withNewUts, type NetnsHandle } from './netns.js';
@@ -74,35 +74,64 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
   return child;
 }
 
-/** A detached process and its ends of the two pipes a container's start uses (ctnet-init's fds 3 and 4). */
+/** A detached process and its ends of the pipes a container's start uses (ctnet-init's fds 3, 4 and 5). */
 export interface DetachedStart {
   pid: number;
   /** Read end of the readiness pipe: ctnet-init writes why it failed, or closes it by its exec. */
   ready: number;
   /** Write end of the gate: ctnet-init runs the command once a byte comes. */
   gate: number;
+  /** Write end of the order pipe: what the process waits for before it does anything (sendOrder); -1 once sent. */
+  order: number;
 }
 
 /**
- * A detached container's supervisor, started like spawnInNamespaces (in the container's network
- * namespace and a new UTS namespace, its own session) but by posix_spawn: no copy of this process for
- * it, and no node:child_process. Its standard input is /dev/null, its output goes to `log`.
+ * Starts a process that waits, in its own session, for its order on fd 5 (a detached container's
+ * supervisor, before its container exists): by posix_spawn, so no copy of this process for it and
+ * no node:child_process. It starts in this thread's namespaces with an empty environment and
+ * /dev/null for 0, 1 and 2: where it goes, its environment and its output come with the order.
  */
-export function spawnDetachedInNamespaces(req: Omit<SpawnRequest, 'stdio' | 'detached'> & { log: number }): DetachedStart {
+export function spawnWaiting(command: readonly string[]): DetachedStart {
   closeOnExecAll();
   const [readyRead, readyWrite] = pipe();
   const [gateRead, gateWrite] = pipe();
-  const spawn = (): number => posixSpawn({ argv: req.command, env: req.env, fds: [null, req.log, req.log, readyWrite, gateRead], setsid: true });
+  const [orderRead, orderWrite] = pipe();
   try {
-    const pid = withNetns(req.netns, () => withNewUts(req.hostname, spawn));
-    return { pid, ready: readyRead, gate: gateWrite };
+    const pid = posixSpawn({ argv: command, env: {}, fds: [null, null, null, readyWrite, gateRead, orderRead], setsid: true });
+    return { pid, ready: readyRead, gate: gateWrite, order: orderWrite };
   } catch (err) {
-    closeSync(readyRead);
-    closeSync(gateWrite);
-    throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started (${(err as Error).message}); check that it runs on this host`);
+    for (const fd of [readyRead, gateWrite, orderWrite]) closeSync(fd);
+    throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${command[0]} could not be started (${(err as Error).message}); check that it runs on this host`);
   } finally {
-    closeSync(readyWrite);
-    closeSync(gateRead);
+    for (const fd of [readyWrite, gateRead, orderRead]) closeSync(fd);
+  }
+}
+
+/** Sends a waiting process its order: the fields, each ending in NUL; closes the pipe. */
+export function sendOrder(d: DetachedStart, fields: readonly string[]): void {
+  // As in init.spec (sandbox/spec.ts), which is written first and refuses a setting with a NUL.
+  if (fields.some((f) => f.includes('\0'))) throw new Error('an order field holds a NUL byte');
+  const bytes = Buffer.from(fields.map((f) => `${f}\0`).join(''));
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(d.order, bytes, done);
+  } catch (err) {
+    // EPIPE: it ended before its order came.
+    dismiss(d);
+    throw new ContainerSetupError(`the container's supervisor (PID ${d.pid}) ended before it was given its container (${(err as NodeJS.ErrnoException).code ?? err}); run the container again`);
+  }
+  closeSync(d.order);
+  d.order = -1;
+}
+
+/** A waiting process that got no order: its pipes close (it then ends by itself) and it is killed now, so nothing of it outlives the command. */
+export function dismiss(d: DetachedStart): void {
+  if (d.order < 0) return;
+  for (const fd of [d.order, d.gate, d.ready]) closeSync(fd);
+  d.order = d.gate = d.ready = -1;
+  try {
+    process.kill(d.pid, 'SIGKILL');
+  } catch {
+    // ended already
   }
 }
 

@@ -4,10 +4,13 @@
 # exist inside the container's root.
 #
 #   perl ctnet-sandbox.pl init ARCH SPEC    a container's start (ctnet-init, see src/engine/sandbox.ts)
+#   perl ctnet-sandbox.pl standby ARCH      a detached container's supervisor, started before its
+#                                           container exists (see src/engine/shim.ts); its restarts
+#                                           run `supervise ARCH ...` in its place
 #   perl ctnet-sandbox.pl enter ARCH ...    `ctnet exec` (ctnet-enter, see src/sandbox/enter.ts)
 #
-# Both end by confining themselves the same way (user, bounding set, capabilities,
-# no-new-privileges, seccomp) and becoming the command with execve.
+# A container's PID 1 and ctnet-enter end by confining themselves the same way (user, bounding set,
+# capabilities, no-new-privileges, seccomp) and becoming the command with execve.
 #
 # perl's syscall() passes a value that has been a number as an integer and anything else as a
 # pointer to its bytes: numbers are made with 0 + ..., paths are never compared as numbers.
@@ -17,11 +20,11 @@ my %NR = (
   x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
     readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
     setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
-    fcntl => 72, rt_sigprocmask => 14 },
+    fcntl => 72, rt_sigprocmask => 14, sethostname => 170 },
   arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
     readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
     setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
-    fcntl => 25, rt_sigprocmask => 135 },
+    fcntl => 25, rt_sigprocmask => 135, sethostname => 161 },
 );
 
 my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
@@ -36,9 +39,10 @@ BEGIN {
     O_WRONLY => 1, O_CREAT => 0100, O_EXCL => 0200, O_NOFOLLOW => 0400000, O_CLOEXEC => 02000000, O_PATH => 010000000,
     MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS_BIND => 4096, MS_REC => 16384, MS_PRIVATE => 1 << 18,
     MNT_DETACH => 2, MOUNT_ATTR_RDONLY => 1, MOUNT_ATTR_NODEV => 4,
-    CLONE_NEWNS => 0x20000, CLONE_NEWCGROUP => 0x2000000, CLONE_NEWIPC => 0x8000000, CLONE_NEWPID => 0x20000000,
+    CLONE_NEWNS => 0x20000, CLONE_NEWCGROUP => 0x2000000, CLONE_NEWUTS => 0x4000000, CLONE_NEWIPC => 0x8000000,
+    CLONE_NEWPID => 0x20000000, CLONE_NEWNET => 0x40000000,
     PR_SET_PDEATHSIG => 1, PR_CAPBSET_DROP => 24, PR_SET_NO_NEW_PRIVS => 38, PR_CAP_AMBIENT => 47, PR_CAP_AMBIENT_CLEAR_ALL => 4,
-    TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3, GATE_FD => 4,
+    TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3, GATE_FD => 4, ORDER_FD => 5,
     SIG_BLOCK => 0, SIG_SETMASK => 2,
     ENOENT => 2, EBUSY => 16, ENOTDIR => 20, EACCES => 13,
   );
@@ -608,23 +612,11 @@ if (($rm[4] // '') ne '') {
 exit($code);
 END
 
-# A detached container's start: this process becomes its supervisor (the PID ctnet records), the
-# parent of its PID 1, instead of /bin/sh above ctnet-init's own process: one program started where
-# there were three. PID 1 is forked from here, in a new PID namespace, and builds the container as
-# under `init`; this process then restores its own PID namespace for its next children (a restart
-# runs `supervise` again, and fork in a namespace whose PID 1 died fails) and becomes $SUPERVISOR.
-sub supervise {
-  my ($spec, $status, $max, $pidfile, $n, @rm) = @ARGV;
-  # TERM and INT wait until $SUPERVISOR has its handlers: one coming before would end this process,
-  # and through PR_SET_PDEATHSIG its PID 1, with nothing recorded.
-  block_stop_signals();
-  $on_failure = sub {
-    open(my $f, '>', $status) or return;
-    print $f "$_[0]\n";
-    close($f);
-  };
-  take_start_pipes();
-  $S = read_spec($spec);
+# Forks the container's PID 1 into a new PID namespace, where it runs `$pid1`; this process then
+# returns to its own PID namespace for its next children (a restart runs `supervise` again, and fork
+# in a namespace whose PID 1 died fails). TERM and INT stay blocked here: see supervise.
+sub fork_pid1 {
+  my ($pid1) = @_;
   open(my $own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
   sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
   my $pid = fork() // fail("fork: $!");
@@ -632,15 +624,110 @@ sub supervise {
     $on_failure = undef;
     call('prctl', PR_SET_PDEATHSIG, 9);
     unblock_all_signals();
-    container_init();
+    $pid1->();
   }
   sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor');
-  # The start pipes and the spec's descriptors are close-on-exec: the supervisor holds neither.
-  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, $spec, $status, $max, $pidfile, $n, @rm;
+  return $pid;
+}
+
+# Records what the supervisor gave up with as the container's exit, as its exit would have been.
+sub record_failure_in {
+  my ($status) = @_;
+  $on_failure = sub {
+    open(my $f, '>', $status) or return;
+    print $f "$_[0]\n";
+    close($f);
+  };
+}
+
+# The start pipes and the spec's descriptors are close-on-exec: the supervisor holds neither.
+sub become_supervisor {
+  my ($pid, @args) = @_;
+  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, @args;
   fail("starting the supervisor: $!");
+}
+
+# A detached container's start: this process becomes its supervisor (the PID ctnet records), the
+# parent of its PID 1, instead of /bin/sh above ctnet-init's own process: one program started where
+# there were three. PID 1 builds the container as under `init`; this process becomes $SUPERVISOR.
+# A restart runs this again in the supervisor's place.
+sub supervise {
+  my ($spec, $status) = @ARGV;
+  # TERM and INT wait until $SUPERVISOR has its handlers: one coming before would end this process,
+  # and through PR_SET_PDEATHSIG its PID 1, with nothing recorded.
+  block_stop_signals();
+  record_failure_in($status);
+  take_start_pipes();
+  $S = read_spec($spec);
+  become_supervisor(fork_pid1(\&container_init), @ARGV);
+}
+
+# ---- standby: a supervisor started before its container exists ------------------------------
+
+# `run -d` starts the supervisor first thing, so Perl's start, the compile of this program and the
+# fork of PID 1 (~20-30 ms together on a busy 2-CPU machine) happen while ctnet records the container
+# and makes its namespace, instead of after. Both then wait: this process for its order on fd 5,
+# PID 1 for this process to pass the order on. An order is fields each ending in NUL: the network
+# namespace to enter ('': stay in this one, ctnet's), the hostname of PID 1's new UTS namespace, the
+# log that becomes their output, the number of environment entries and the entries (the container's
+# environment, which the supervisor has from here on, as its restarts do), then `supervise`'s
+# arguments. ctnet closes the pipe without an order when it refuses or fails the container: both
+# then end quietly (PID 1 reads the end of its pipe, as it would if this process died).
+sub slurp { my ($fh) = @_; local $/; my $text = <$fh> // ''; close($fh); return $text; }
+
+sub read_order {
+  my ($netns, $hostname, $log, $nenv, @rest) = split(/\0/, $_[0], -1);
+  pop(@rest);
+  my @env = splice(@rest, 0, $nenv);
+  return { netns => $netns, hostname => $hostname, log => $log, env => \@env, args => \@rest };
+}
+
+# Where the order puts a process: its output in the log, in the container's network namespace.
+sub enter_order {
+  my ($o) = @_;
+  open(STDOUT, '>>', $o->{log}) or fail("opening the log $o->{log}: $!");
+  open(STDERR, '>&', \*STDOUT) or fail("opening the log $o->{log}: $!");
+  return if $o->{netns} eq '';
+  open(my $ns, '<', $o->{netns}) or fail("opening network namespace $o->{netns}: $!");
+  sys(call('setns', fileno($ns), CLONE_NEWNET), "entering network namespace $o->{netns}");
+  close($ns);
+}
+
+sub standby {
+  take_start_pipes();
+  block_stop_signals();
+  pipe(my $handoff, my $pass) or fail("pipe: $!");
+  my $pid = fork_pid1(sub {
+    close($pass);
+    close_fd(ORDER_FD); # the parent's to read; not the container's
+    my $order = slurp($handoff);
+    exit(0) if $order eq '';
+    my $o = read_order($order);
+    enter_order($o);
+    sys(call('unshare', CLONE_NEWUTS), 'making the UTS namespace');
+    sys(call('sethostname', $o->{hostname}, 0 + length($o->{hostname})), "setting hostname $o->{hostname}");
+    $S = read_spec($o->{args}[0]);
+    container_init();
+  });
+  close($handoff);
+  open(my $orders, '<&=', ORDER_FD) or exit(0);
+  my $order = slurp($orders);
+  exit(0) if $order eq '';
+  {
+    # A PID 1 that is gone already is the supervisor's to report, as any PID 1 that ends.
+    local $SIG{PIPE} = 'IGNORE';
+    for (my $done = 0; $done < length($order); ) { $done += syswrite($pass, $order, length($order) - $done, $done) // last; }
+    close($pass);
+  }
+  my $o = read_order($order);
+  record_failure_in($o->{args}[1]);
+  enter_order($o);
+  %ENV = map { split(/=/, $_, 2) } @{ $o->{env} };
+  become_supervisor($pid, @{ $o->{args} });
 }
 
 if ($MODE eq 'init') { init(); }
 elsif ($MODE eq 'supervise') { supervise(); }
+elsif ($MODE eq 'standby') { standby(); }
 elsif ($MODE eq 'enter') { enter(); }
 else { fail("unknown mode $MODE"); }

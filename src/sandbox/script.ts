@@ -24,7 +24,7 @@ function perlPath(): string {
   }
 }
 
-export function sandboxCommand(mode: 'init' | 'supervise' | 'enter', args: readonly string[]): string[] {
+export function sandboxCommand(mode: 'init' | 'standby' | 'enter', args: readonly string[]): string[] {
   if (!ARCHES.has(process.arch)) throw new DependencyMissingError(`ctnet does not know the syscall numbers of ${process.arch}`);
   return [perlPath(), SCRIPT, mode, process.arch, ...args];
 }

@@ -2,10 +2,10 @@
 // stop by SIGTERM (143) or SIGKILL (137), a supervisor of a few MB, nothing left running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readlinkSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createLab } from '../helpers/lab.mjs';
+import { CTNET, createLab } from '../helpers/lab.mjs';
 
 const childrenOf = (pid) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 const waitFor = async (what, ok) => {
@@ -88,6 +88,43 @@ test('TERM to the supervisor goes to PID 1 and ends the container without a rest
     }
   }
   lab.ok(['rm', '-f', 'termed', 'crashed']);
+});
+
+test('a -d container gets what its supervisor waited for: its hostname, its environment and not ctnet\'s, its log, and no descriptor of theirs', async () => {
+  lab.ok(['run', '-d', '--name', 'told', '--network', 'lab', '--hostname', 'told-host', '-e', 'GREETING=hi', '--', 'sh', '-c', 'hostname; echo "greeting=$GREETING root=${CTNET_ROOT:-unset}"; ls /proc/self/fd | tr "\\n" " "; echo; sleep 600']);
+  const logs = await waitFor(() => lab.ok(['logs', 'told']), (text) => text.split('\n').length > 3);
+  const [hostname, env, fds] = logs.split('\n');
+  assert.equal(hostname, 'told-host');
+  // CTNET_ROOT is in the environment ctnet ran with (the lab's), never in a container's.
+  assert.equal(env, 'greeting=hi root=unset');
+  // 0-2, and 3: ls's own listing of the directory.
+  assert.equal(fds.trim(), '0 1 2 3');
+  const { State } = lab.json(['inspect', 'told']);
+  const environ = readFileSync(`/proc/${State.SupervisorPid}/environ`, 'utf8').split('\0');
+  assert.ok(environ.includes('GREETING=hi') && !environ.some((e) => e.startsWith('CTNET_ROOT=')), 'the supervisor has the container\'s environment only');
+  assert.equal(readlinkSync(`/proc/${State.SupervisorPid}/ns/net`), readlinkSync(`/proc/${State.Pid}/ns/net`), 'the supervisor is in the container\'s network namespace');
+  lab.ok(['rm', '-f', 'told']);
+});
+
+test('a -d refused once its supervisor was started (its name is taken) leaves no process: the supervisor and the PID 1 it forked end with the command', () => {
+  lab.ok(['run', '-d', '--name', 'taken', '--network', 'lab', '--', 'sleep', '600']);
+  // Orphans are reparented to the nearest subreaper: this Perl, which lists what is left of its descendants.
+  const PR_SET_CHILD_SUBREAPER = 36;
+  const prctl = { x64: 157, arm64: 167 }[process.arch];
+  const watcher = String.raw`
+    syscall(${prctl}, ${PR_SET_CHILD_SUBREAPER}, 1, 0, 0, 0) == 0 or die "subreaper: $!";
+    my $code = system(@ARGV) >> 8;
+    my @left;
+    for (1 .. 40) {
+      1 while waitpid(-1, 1) > 0;
+      @left = grep { my $mine = 0; if (open(my $f, '<', "/proc/$_/stat")) { my $stat = <$f>; $mine = (split(/ /, (split(/\) /, $stat))[1]))[1] == $$; } $mine } map { m{/proc/(\d+)} ? $1 : () } glob('/proc/[0-9]*');
+      last unless @left;
+      select(undef, undef, undef, 0.05);
+    }
+    print "$code @left";`;
+  const r = execFileSync('perl', ['-e', watcher, process.execPath, CTNET, 'run', '-d', '--name', 'taken', '--network', 'lab', '--', 'sleep', '600'], { env: lab.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.equal(r, '4 ', 'refused as a conflict (4), nothing left');
+  lab.ok(['rm', '-f', 'taken']);
 });
 
 test('--restart is refused without -d or with --rm, and for an unknown policy', () => {
