@@ -40,7 +40,10 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: true,
-  banner: { js: "const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The file is the function bin/ctnet calls: wrapped there, V8 made a flat copy of the ~430 KB
+  // source before compiling it (~3 ms, on a machine where each new page costs ~20 us).
+  banner: { js: "(function (exports, require, module, __filename, __dirname) {const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
+  footer: { js: '\n})' },
   define: { 'import.meta.url': '__ctnetUrl' },
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/cli/ctnet.cjs',
