@@ -377,6 +377,8 @@ function registerGc(program: Command): void {
     });
 }
 
-export function registerContainerCommands(program: Command): void {
-  for (const register of [registerRun, registerPs, registerInspect, registerPort, registerExec, registerWait, registerLogs, registerStop, registerRm, registerDoctor, registerTopology, registerGc]) register(program);
-}
+/** The container commands by name, as `ctnet --help` lists them. */
+export const CONTAINER_COMMANDS: Record<string, (program: Command) => void> = {
+  run: registerRun, ps: registerPs, inspect: registerInspect, port: registerPort, exec: registerExec, wait: registerWait,
+  logs: registerLogs, stop: registerStop, rm: registerRm, doctor: registerDoctor, topology: registerTopology, gc: registerGc,
+};

@@ -249,8 +249,10 @@ function registerNetworkDisconnect(network: Command): void {
     });
 }
 
-export function registerNetworkCommands(program: Command): void {
-  registerFirewall(program);
+function registerNetwork(program: Command): void {
   const network = program.command('network').description('Manage networks (a bridge, a subnet and its NAT)');
   for (const register of [registerNetworkCreate, registerNetworkLs, registerNetworkInspect, registerNetworkRm, registerNetworkPrune, registerNetworkConnect, registerNetworkDisconnect]) register(network);
 }
+
+/** The network commands by name, as `ctnet --help` lists them. */
+export const NETWORK_COMMANDS: Record<string, (program: Command) => void> = { firewall: registerFirewall, network: registerNetwork };
