@@ -1,5 +1,6 @@
-import { copyFile, ensurePrivateDir, exists, lookAt, publishFile, readTextOr, realPath, removeTree, writePlainFile, writePrivateFile } from '../kernel/files.js';
+import { copyFile, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, readTextOr, realPath, removeTree, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isAlive } from '../kernel/proc.js';
@@ -10,7 +11,7 @@ import { capabilityWords } from '../sandbox/capabilities.js';
 import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
-import { resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
+import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
 import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
@@ -145,12 +146,12 @@ function fnv1aHex(text: string): string {
 /**
  * A filter compiled once per distinct profile, capability set and machine, kept under the state
  * directory: compiling Docker's profile costs ~15 ms, a copy ~0.1. An entry is named by a cheap hash
- * of what was compiled and holds that text beside it (`.key`), compared in full before the program
- * is used: a SHA-256 name needed node:crypto, ~12 ms to load at every run.
+ * of its key and holds the key beside it (`.key`), compared in full before the program is used: a
+ * SHA-256 name needed node:crypto, ~12 ms to load at every run. A profile from a file is keyed by
+ * the filter it resolves to.
  */
-function compiledFilter(root: string, filter: ResolvedFilter): string {
+function compiledFilter(root: string, key: string, filter: () => ResolvedFilter): string {
   const dir = join(root, 'seccomp');
-  const key = JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   const base = join(dir, fnv1aHex(key));
   const path = `${base}.bpf`;
   if (readTextOr(`${base}.key`) === key && exists(path)) return path;
@@ -158,11 +159,23 @@ function compiledFilter(root: string, filter: ResolvedFilter): string {
   // The old key goes first: a command killed between the two writes below leaves an entry without
   // a key, compiled again next time, never a key beside another profile's program.
   removeTree(`${base}.key`);
-  writeSeccompProgram(filter, `${path}.${process.pid}`);
+  writeSeccompProgram(filter(), `${path}.${process.pid}`);
   publishFile(`${path}.${process.pid}`, path);
   writePrivateFile(`${base}.key.${process.pid}`, key);
   publishFile(`${base}.key.${process.pid}`, `${base}.key`);
   return path;
+}
+
+const keyOfFilter = (filter: ResolvedFilter): string => JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+/**
+ * The default profile's entry is keyed by what its filter is resolved from and by this build of
+ * ctnet (the file this code runs from: its size and time, which every build changes), not by the
+ * filter: resolving and printing Docker's profile (~3 ms and ~40 KB of short-lived strings) is
+ * then skipped at every start but the first.
+ */
+function defaultFilterKey(caps: readonly string[], kernel: string): string {
+  return `ctnet's default profile; build ${fileVersion(fileURLToPath(import.meta.url))}; caps ${caps.join(',')}; ${process.arch}; kernel ${kernel}`;
 }
 
 /**
@@ -176,7 +189,13 @@ function confinementOf(root: string, c: ProcessContainer, compile: boolean): Con
   let seccompFile: string | null = null;
   if (compile) {
     const profile = seccompProfileOf(security);
-    if (profile) copyFile(compiledFilter(root, resolveProfile(profile, { caps, arch: process.arch, kernel: release() })), (seccompFile = file));
+    const target = { caps, arch: process.arch, kernel: release() };
+    if (profile === defaultProfile()) {
+      copyFile(compiledFilter(root, defaultFilterKey(caps, target.kernel), () => resolveProfile(profile, target)), (seccompFile = file));
+    } else if (profile) {
+      const filter = resolveProfile(profile, target);
+      copyFile(compiledFilter(root, keyOfFilter(filter), () => filter), (seccompFile = file));
+    }
   } else if (exists(file)) {
     // exec loads what the container's start compiled: the profile file may be gone since.
     seccompFile = file;
