@@ -149,7 +149,7 @@ function registerRun(program: Command): void {
         if (o.detach) {
           const { container, child } = e.run(runRequest(command, o));
           if (!child) return;
-          await e.started(child);
+          await e.started(child, { blocking: true });
           return void writeOut(`${container.id}\n`);
         }
         // Made only here: the caller's terminal (process.stdin) is not a detached container's.

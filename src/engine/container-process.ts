@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { ContainerSetupError } from '../errors.js';
-import { closeGate, closeReadiness, passGate, readinessOf, type DetachedStart } from '../kernel/spawn.js';
+import { closeGate, closeReadiness, passGate, readinessNow, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
 /**
  * A container's process as its start holds it. ctnet-init waits at its gate (fd 4) for one byte
@@ -19,6 +19,8 @@ export interface ContainerProcess {
   abandon(): void;
   /** Resolves once the command runs, or rejects with the one-line reason ctnet-init gave; closes the readiness pipe. */
   started(): Promise<void>;
+  /** The same, blocking this thread (a detached container only): for a caller with nothing else to do meanwhile. */
+  readonly startedNow?: () => void;
 }
 
 function killGroupOrProcess(pid: number, group: boolean): void {
@@ -29,6 +31,9 @@ function killGroupOrProcess(pid: number, group: boolean): void {
   }
 }
 
+function check(said: string): void {
+  if (said.trim()) throw new ContainerSetupError(said.trim());
+}
 const settle = (said: string): Promise<void> => (said.trim() ? Promise.reject(new ContainerSetupError(said.trim())) : Promise.resolve());
 
 /** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts). */
@@ -42,6 +47,7 @@ export function detachedProcess(d: DetachedStart): ContainerProcess {
       killGroupOrProcess(d.pid, true);
     },
     started: () => readinessOf(d).then(settle),
+    startedNow: () => check(readinessNow(d)),
   };
 }
 

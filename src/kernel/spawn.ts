@@ -1,6 +1,6 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { childProcess } from './child-process.js';
-import { accessSync, closeSync, constants, read, readdirSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, read, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandStartError, ContainerSetupError } from '../errors.js';
 import { setCloexec } from './libc.js';
@@ -177,6 +177,21 @@ export function readinessOf(d: DetachedStart): Promise<string> {
     };
     next();
   });
+}
+
+/**
+ * The same, blocking this thread: no libuv thread pool is started for it (an asynchronous read
+ * starts its four threads, which a 2-CPU machine then runs beside the container's setup).
+ */
+export function readinessNow(d: DetachedStart): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  try {
+    for (let n: number; d.ready >= 0 && (n = readSync(d.ready, buf, 0, buf.length, null)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
+  } finally {
+    closeReadiness(d);
+  }
+  return Buffer.concat(chunks).toString();
 }
 
 /** Starts a program with the caller's terminal (exec into a container); no descriptor of ctnet's leaks into it. */
