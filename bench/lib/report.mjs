@@ -288,9 +288,10 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   path has changed but one thing: netlink sockets receive into one buffer per process instead of a
   zeroed 256 KiB each. Before and after, alternating on this machine (\`node
   bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each): 4.81,
-  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same. So the ratio in this run (the floor 2.32 ms
-  and the attach 7.23 ms in the last full run; 2.33 and 5.54 ms in this one) moved with the
-  machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
+  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same; the round after it changed nothing in an
+  attach's path either (its changes are the CLI's start and a container's process). So the ratio
+  (the floor 2.32 ms and the attach 7.23 ms two full runs ago; 2.33 and 5.54 ms in the last one;
+  see the summary for this one) moved with the machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
   outside them. A CPU profile of 300 attaches with their detaches (this round) puts the outside
   part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
   the kernel is touched, so a crash is undone by the next command, then the start; their commits
@@ -308,45 +309,50 @@ Where the misses come from (profiled per operation, see the notes below the tabl
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
-  needed, sent a container's firewall elements by netlink, wrote output with write(2) instead of
-  process.stdout, loaded node:child_process, node:net and node:crypto only where used, and started
-  a detached container by posix_spawn. This round (alternating runs on this machine, medians of 25,
-  as the bench times them):
-  - a detached container's supervisor is ctnet's Perl program (\`supervise\`), the parent of its
-    PID 1, which then waits as a Perl of a few lines. It was /bin/sh starting ctnet-init, whose own
-    first process forked PID 1 and waited: from the CLI's spawn to Perl's exec took ~22 ms (traced:
-    sh's start, its fork, the exec), now ~6. \`run -d\` 280.4 -> 271.7 ms. The processes a container
-    keeps go from three to two, at about the same memory (PSS of the supervisor and \`sleep\` 3.79
-    MiB, of sh, perl and \`sleep\` 3.71 in the last full run);
-  - the commands run most (run, rm, ps, start, stop, exec, inspect, network) get a code cache of
-    their own, made after their first successful use: the build's cache, made by \`--version\`, holds
-    none of the functions they call. With it a \`run -d\` holds the host lock ~47 ms instead of ~56
-    (strace's seccomp filter on flock only, 15 runs each); for \`rm -f\` ~2 ms;
-  - \`rm -f\`: the scan for processes in the container's namespace reads each /proc/PID/ns/net link
-    instead of a Stats object per process, the container's directory goes by one listing and an
-    unlink per file (Node's recursive rmSync tries rmdir first and stats every entry: ~3-5 ms
-    against ~1.5 in a command's first call), a killed process is looked at again after 1 ms rather
-    than 5, and netlink sockets share one receive buffer (a zeroed 256 KiB each cost ~0.1-1 ms per
-    socket). \`rm -f\` 225.8 -> 212.5 ms (1.64x -> 1.55x \`node -e 0\`), with the cache above;
-  - the seccomp cache's name is hashed four bytes at a time: a character at a time, the ~19 KB key
-    of Docker's profile took ~2.5 ms of a command's first (interpreted) pass, before the spawn.
-  Tried and not kept: the supervisor waiting to start its small Perl until PID 1 runs the command,
-  so the two do not share the CPU (257.8 vs 263.0 and 261.0 vs 258.1 ms: nothing); an async wait
-  for the readiness pipe without libuv's thread pool (its 4 threads cost ~1-3 ms, a polling wait
-  adds about as much latency). Earlier rounds tried a startup snapshot of the bundle (224 against
-  182 ms), V8 flags at the start (any changed flag makes V8 refuse the code cache of Node's own
-  modules) and ending by _exit(2) (within the noise). Where the rest goes, \`run -d\` traced by
-  strace's seccomp filter (execve, clone3 and flock only; medians of 12 runs; each pair is the
-  code at this round's start / at its end): the host lock is taken at 178.6 / 178.6 ms after the
-  exec (a bare \`node -e 0\` ends at ~125-130 ms: the rest is reading the bundle and its cache, two
-  young-generation collections, koffi's and better-sqlite3's addons); the supervisor is spawned at
-  215.4 / 209.5 ms, once the namespace, the cgroup and the container's files exist; Perl is
-  exec'd at 237.6 / 215.3; the lock is released at 242.5 / 226.8, the network complete; the
-  command is exec'd at 287.8 / 271.7; the CLI exits at 301.6 / 283.3. So Perl's start and compile
-  (~23 ms here), then the fork into the PID namespace, the mounts and the confinement (~33 ms, the
-  CPU shared with the CLI and the supervisor's own start) are the longest part, and no CLI work is left between the gate and the command. The
-  same trace of \`rm -f\`: the lock at 174.1 / 170.5 ms, held (both times) 28.5 / 17.9 ms, exit at
-  207.1 / 194.5 ms.
+  needed, sent a container's firewall elements by netlink, wrote output with write(2), loaded
+  node:child_process, node:net and node:crypto only where used, started a detached container by
+  posix_spawn, made ctnet's Perl program the container's supervisor and gave the commands run most
+  a code cache of their own. What this round found: on this machine a page of memory a process
+  touches for the first time costs ~20 us (\`perl -e '$x = "a" x 200_000_000'\`: ~98,000 minor
+  faults in 1.84-1.97 s), and CPU is scarce while a container starts (three processes on two
+  CPUs: the CLI, the supervisor and PID 1). \`node -e 0\` touches ~2,170 pages and ends at 40 MB;
+  a \`run -d\` ~4,100 pages, 56 MB (\`/usr/bin/time -f %R\`). (This machine also sets
+  NODE_EXTRA_CA_CERTS, so every Node start, \`node -e 0\` included, reads and parses the system's CA
+  certificates.) Changes, each measured by alternating runs of the two builds as the bench times
+  them:
+  - the supervisor starts first, before the host lock, in a \`standby\` mode: Perl's start, the
+    compile of the program and the fork of PID 1 now happen while the CLI records the container and
+    makes its namespace, and both wait for an order the CLI sends once the namespace, the cgroup and
+    \`init.spec\` exist (the namespace, the hostname, the log, the environment). \`run -d\` 264.6 ->
+    255.7 ms (25 runs each), 260.1 -> 256.8 ms (60);
+  - the bundle file is itself the function bin/ctnet calls: wrapped there, V8 made a flat copy of
+    the ~430 KB source before compiling it (~100 pages): 275.8 -> 269.5 ms (60 runs);
+  - the CLI builds only the command it runs (help, a version or an unknown command build all ~40):
+    4.3 -> 1.6 ms and 92 -> 18 pages inside \`ps\`;
+  - the default seccomp profile's compiled filter is found by what it is resolved from and by
+    ctnet's build, not by the resolved filter: no resolving and printing of Docker's profile (~3 ms
+    and ~40 KB of short-lived strings) once the entry exists. A \`run -d\` now has one
+    young-generation collection instead of two;
+  - \`run -d\` waits for its command on the CLI's thread: the asynchronous read started libuv's four
+    threads while the container set itself up: 253.2 -> 246.9 ms (50 runs);
+  - a container that cannot hold CAP_SYS_ADMIN gets its own /proc and /sys mounted over the host's
+    instead of after a detach, which waits for an RCU grace period (both: 4-6 ms median under load
+    against 0.8, 30 starts each; whole \`run -d\` runs within the noise).
+  Tried and not kept: starting the supervisor from bin/ctnet before the bundle loads (ready ~48 ms
+  earlier, but the CLI reached its gate ~25 ms later, sharing the CPU with it: 291.7 against 332.5
+  ms over 16 alternating runs); the supervisor starting its small Perl only once PID 1 runs the
+  command (gate ~6 ms earlier, the CLI's end ~2 ms, within the noise, as in the last round); a
+  larger young generation (\`--min-semi-space-size=4\`: \`run -d\` -3.6 ms, \`ps\` +6 ms, and the bench
+  starts node without flags). Earlier rounds tried a startup snapshot of the bundle (224 against
+  182 ms), V8 flags at the start and ending by _exit(2) (within the noise). Where a \`run -d\` goes
+  now, marked inside an unminified build (two runs, ms): the bundle read and compiled 25-34
+  (745 new pages), its modules 8.5, the command built 2.2, the engine opened (SQLite, its schema)
+  12.3, the request validated 1.5, the supervisor spawned 8.6 (koffi's load included), reconcile
+  1.2-1.8, the record 16-24 (the one collection in it), the namespace and cgroup 2.9-5.3, the spec and the
+  order 5.5-7.4, the rest of the network 11.6-13.9 (5.5-7 of it waiting for a CPU), the state updated 1.4-7.9, the
+  wait for the command 4.5-13.5, then Node's exit (~15-20 ms from the exit event to the process reaped,
+  ~14 for \`node -e 0\`). \`rm -f\` is the same start, the engine, then the kill (2.5-9 ms), the
+  network's removal (7-13 ms) and the files.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
@@ -354,7 +360,8 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87% and 90% of the bare pair; 86% in this one, where the plain bridge reached 94%),
+  full runs: ctnet 85%, 92%, 93%, 87%, 90% and 86% of the bare pair, where the plain bridge reached
+  94% in the last one; see the summary for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
@@ -363,7 +370,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
   at the price of a chain made per attach; not tried.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88% in the last round). Three rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91% in the last round). Three rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
