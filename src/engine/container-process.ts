@@ -31,10 +31,11 @@ function killGroupOrProcess(pid: number, group: boolean): void {
   }
 }
 
+/** What ctnet-init said through the readiness pipe: nothing when the command runs. */
 function check(said: string): void {
   if (said.trim()) throw new ContainerSetupError(said.trim());
 }
-const settle = (said: string): Promise<void> => (said.trim() ? Promise.reject(new ContainerSetupError(said.trim())) : Promise.resolve());
+const settle = async (said: string): Promise<void> => check(said);
 
 /** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts). */
 export function detachedProcess(d: DetachedStart): ContainerProcess {
