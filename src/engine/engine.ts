@@ -124,14 +124,9 @@ export class Engine {
    * to do meanwhile): Node's asynchronous read started libuv's four threads, which cost `run -d`
    * ~2-8 ms on a 2-CPU machine, where they ran beside the container's setup.
    */
-  started(child: ContainerProcess, opts: { blocking?: boolean } = {}): Promise<void> {
-    if (!opts.blocking || !child.startedNow) return child.started();
-    try {
-      child.startedNow();
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async started(child: ContainerProcess, opts: { blocking?: boolean } = {}): Promise<void> {
+    if (opts.blocking && child.startedNow) return child.startedNow();
+    return child.started();
   }
 
   /** Passes a signal to a running container's PID 1 (SIGKILL ends it whatever it does). */

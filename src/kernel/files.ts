@@ -15,13 +15,13 @@ export function readTextOr(path: string, fallback = ''): string {
   }
 }
 
-/** What is at a path (following links): its kind and identity (device, inode), or undefined when nothing is. */
 /** A file's size and modification time, as one string: what changes when the file is written again. */
 export function fileVersion(path: string): string {
   const st = statSync(path);
   return `${st.size} ${st.mtimeMs}`;
 }
 
+/** What is at a path (following links): its kind and identity (device, inode), or undefined when nothing is. */
 export function lookAt(path: string): { dir: boolean; dev: number; ino: number } | undefined {
   try {
     const st = statSync(path);
