@@ -110,6 +110,20 @@ function cgroupProcsOf(id: string): string[] {
   return layout ? cgroupDirs(layout, id).filter(exists).map((d) => join(d, 'cgroup.procs')) : [];
 }
 
+/** Ends every process in a container's cgroup; false when it has no cgroup on this host. */
+export function killCgroupMembers(id: string): boolean {
+  const [procs] = cgroupProcsOf(id);
+  if (procs === undefined) return false;
+  for (const pid of readTextOr(procs).split('\n')) {
+    try {
+      if (pid) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return true;
+}
+
 export const oomKillsOf = (id: string): number => {
   const layout = cgroupLayout();
   return layout ? cgroupUsage(layout, id).oomKills : 0;

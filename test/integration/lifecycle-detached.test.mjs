@@ -2,8 +2,8 @@
 // stop by SIGTERM (143) or SIGKILL (137), a supervisor of a few MB, nothing left running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CTNET, createLab } from '../helpers/lab.mjs';
 
@@ -156,6 +156,34 @@ test('the supervisor costs a few MB and is the one process above the container\'
   const left = readFileSync('/proc/self/mounts', 'utf8').includes(ns);
   assert.equal(left, false);
   lab.ok(['rm', 'watched']);
+});
+
+test('rm -f ends every process of the container (one in a session of its own, one exec started) and no other: a host process put in its namespace stays, as with Docker', async () => {
+  lab.ok(['run', '-d', '--name', 'crowded', '--network', 'lab', '--', 'sh', '-c', 'setsid sleep 601 & exec sleep 600']);
+  const c = lab.json(['inspect', 'crowded']);
+  const netns = readlinkSync(`/proc/${c.State.Pid}/ns/net`);
+  const exec = spawn(process.execPath, [CTNET, 'exec', 'crowded', '--', 'sleep', '602'], { env: lab.env, stdio: 'ignore' });
+  const guest = spawn('nsenter', [`--net=${c.NetworkSettings.SandboxKey}`, 'sleep', '603'], { stdio: 'ignore' });
+  const inNamespace = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/net`) === netns;
+    } catch {
+      return false;
+    }
+  }).map((p) => [Number(p), readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim()]);
+  const alive = (pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
+  try {
+    const before = await waitFor(inNamespace, (ps) => ['sleep 601', 'sleep 602', 'sleep 603'].every((cmd) => ps.some(([, c]) => c === cmd)));
+    const sleeps = Object.fromEntries(before.filter(([, cmd]) => cmd.startsWith('sleep 60')).map(([pid, cmd]) => [cmd, pid]));
+    assert.deepEqual(Object.keys(sleeps).sort(), ['sleep 600', 'sleep 601', 'sleep 602', 'sleep 603'], JSON.stringify(before));
+    lab.ok(['rm', '-f', 'crowded']);
+    const left = ['sleep 600', 'sleep 601', 'sleep 602'].filter((cmd) => alive(sleeps[cmd]));
+    assert.deepEqual(left, [], 'the container\'s processes ended with rm');
+    assert.ok(alive(guest.pid) && alive(sleeps['sleep 603']), 'the host\'s process in the namespace is not the container\'s');
+  } finally {
+    for (const p of [exec, guest]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await Promise.all([exec, guest].map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+  }
 });
 
 test('-d --rm: the container and its network go when its command exits, without another ctnet command', async () => {
