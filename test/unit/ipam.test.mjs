@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSubnet, contains, overlaps, parseIPv4 } from '../../dist/addr/ipv4.js';
+import { parseSubnet, contains, overlaps, parseIPv4, quadToInt } from '../../dist/addr/ipv4.js';
+import ipaddr from 'ipaddr.js';
 import { allocateAddress as allocate, reserveAddress as reserve, defaultGateway, setAddressBook } from '../../dist/ipam/allocator.js';
 
 const allocateAddress = (s, gw, used) => allocate(s, gw, setAddressBook(used));
@@ -12,6 +13,24 @@ const code = (fn) => {
   try { fn(); } catch (e) { assert.ok(e instanceof CtnetError, e); assert.ok(!e.message.includes('\n')); return e.code; }
   assert.fail('expected an error');
 };
+
+test('the dotted-quad parser takes exactly what ipaddr.js calls a four-part decimal address, with the same value', () => {
+  const edges = ['0.0.0.0', '255.255.255.255', '256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1.2.3.0', '1..3.4', '.1.2.3', '1.2.3.',
+    '1.2.3.4 ', ' 1.2.3.4', '1.2.3.-4', '0x1.2.3.4', '1.2.3.1000', '1.2.3.4/24', '', '....', '10.0.0.255', '172.17.0.2', '1.2.3.4a', '1e2.0.0.1', '٣.1.1.1'];
+  const pieces = ['0', '00', '1', '9', '10', '99', '100', '199', '255', '256', '999', '1000', '', 'a', '-1', ' 1'];
+  let x = 2463534242; // xorshift32: the same strings every run
+  const pick = (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const random = Array.from({ length: 4000 }, () => Array.from({ length: 3 + pick(3) }, () => pieces[pick(pieces.length)]).join('.'));
+  for (const text of [...edges, ...random]) {
+    const expected = ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text).toByteArray().reduce((a, b) => a * 256 + b, 0) : undefined;
+    assert.equal(quadToInt(text), expected, JSON.stringify(text));
+  }
+});
 
 test('subnets parse canonically and reject what cannot hold a network', () => {
   assert.equal(parseSubnet('172.17.0.0/16').cidr, '172.17.0.0/16');

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { isIPv6 } from '../../addr/family.js';
+import { toInt } from '../../addr/ipv4.js';
 
 /** rtnetlink wire format: nlmsghdr, fixed headers, and nested rtattr TLVs (host byte order, 4-byte aligned). */
 
@@ -46,7 +47,10 @@ export const attrStr = (type: number, s: string): Buffer => attr(type, Buffer.fr
 export const attrNested = (type: number, ...children: Buffer[]): Buffer => attr(type, Buffer.concat(children));
 
 /** Addresses as the kernel takes them: network byte order. */
-export const ipv4Bytes = (ip: string): Buffer => Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
+export const ipv4Bytes = (ip: string | number): Buffer => {
+  const n = typeof ip === 'number' ? ip : toInt(ip);
+  return Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+};
 export const ipBytes = (ip: string): Buffer => (isIPv6(ip) ? Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()) : ipv4Bytes(ip));
 export const macBytes = (mac: string): Buffer => Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
 

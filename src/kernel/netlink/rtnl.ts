@@ -8,6 +8,7 @@ import {
 import { NetlinkSocket } from './socket.js';
 import { RTM_TC, ingressQdisc, redirectFilter, tbfQdisc } from './tc.js';
 import { isIPv6 } from '../../addr/family.js';
+import { broadcast, subnetOf, toInt } from '../../addr/ipv4.js';
 
 const AF_INET = 2;
 const IFF_UP = 0x1;
@@ -237,7 +238,7 @@ export class Rtnl {
         ifaddrmsg(AF_INET, prefix, this.linkIndex(name)),
         attr(IFA.LOCAL, ipv4Bytes(ip)),
         attr(IFA.ADDRESS, ipv4Bytes(ip)),
-        attr(IFA.BROADCAST, ipv4Bytes(ipaddr.IPv4.broadcastAddressFromCIDR(`${ip}/${prefix}`).toString())),
+        attr(IFA.BROADCAST, ipv4Bytes(broadcast(subnetOf(toInt(ip), prefix)))),
       ]);
     this.sock.request(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, body, `adding address ${ip}/${prefix} to ${name}`);
   }
