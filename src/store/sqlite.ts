@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Opens a SQLite database with better-sqlite3's addon found by its path. The CLI's bundle carries
@@ -7,8 +9,20 @@ import { createRequire } from 'node:module';
  * ~10 ms of every command), where the `bindings` package it finds the addon with cannot work.
  */
 export function openDatabase(filename: string, options?: Omit<Database.Options, 'nativeBinding'>): Database.Database {
-  addonPath ??= createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  addonPath ??= findAddon();
   return new Database(filename, { ...options, nativeBinding: addonPath });
+}
+
+const ADDON = 'better-sqlite3/build/Release/better_sqlite3.node';
+
+/**
+ * Where a checkout or a global install has it, beside ctnet's dist/ (every module and bundle that
+ * opens a database is two levels below the package); else wherever Node's resolution finds it (a
+ * package manager may have hoisted it), which reads package.json files on the way (~0.8 ms).
+ */
+function findAddon(): string {
+  const beside = fileURLToPath(new URL(`../../node_modules/${ADDON}`, import.meta.url));
+  return existsSync(beside) ? beside : createRequire(import.meta.url).resolve(ADDON);
 }
 
 let addonPath: string | undefined;
