@@ -13,6 +13,7 @@ import { benchScale } from './lib/scale.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
 import { benchDns } from './lib/dns.mjs';
 import { deleteAllNetns } from './lib/netns.mjs';
+import { BenchInterrupted, interrupt, interrupted } from './lib/interrupt.mjs';
 import { machine, markdown, scaleSvg, svg, table, targets } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
 import { terminalProgress } from '../dist/cli/progress.js';
@@ -43,7 +44,19 @@ if (process.getuid() !== 0) {
 
 const started = Date.now();
 let r;
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { deleteAllNetns(); process.exit(130); });
+// The first signal stops the bench at its next step, where every part removes what it made; a
+// second one stops it at once, with only the bench's own namespaces removed.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (!interrupted()) {
+      interrupt(sig);
+      process.stderr.write(`ctnet bench: ${sig}: stopping at the next step and removing what the bench made (${sig} again: stop now)\n`);
+      return;
+    }
+    deleteAllNetns();
+    process.exit(130);
+  });
+}
 try {
   log(`ctnet bench (${quick ? 'quick' : 'full'})`);
   // Each part's wall time, in the log and the JSON: the quick run must stay under two minutes.
@@ -70,6 +83,14 @@ try {
   if (PLAN.scale) log(`${PLAN.scale.total} containers on one host:`);
   const scale = PLAN.scale ? await timed('scale', () => benchScale(PLAN.scale, log, asJson ? undefined : terminalProgress(process.stderr))) : null;
   r = { date: new Date().toISOString(), quick, plan: PLAN, machine: machine(), attach, cli, datapath, dns, cri, overlay, scale, sections, seconds: (Date.now() - started) / 1000 };
+} catch (err) {
+  // A signal also reaches a command the bench was running (same process group), which then fails:
+  // its handler runs at the next turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (!(err instanceof BenchInterrupted) && !interrupted()) throw err;
+  deleteAllNetns();
+  process.stderr.write(`ctnet bench: interrupted by ${interrupted() ?? 'a signal'}; what it made was removed\n`);
+  process.exit(130);
 } finally {
   deleteAllNetns();
 }

@@ -39,6 +39,10 @@ export function benchCli({ iterations }, log) {
     }
     ctnet(['network', 'rm', 'bench']);
   } finally {
+    // What a failed or interrupted step left running goes before its namespaces.
+    const left = spawnSync(process.execPath, [CTNET, 'ps', '-aq'], { env, encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+    if (left.length) spawnSync(process.execPath, [CTNET, 'rm', '-f', ...left], { env });
+    spawnSync(process.execPath, [CTNET, 'network', 'prune', '-f'], { env });
     deleteNetns(hostNs);
     rmSync(root, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createNamedNetns, deleteNamedNetns, netnsPath, openNetns, closeNetns, withNetns } from '../../dist/kernel/netns.js';
 import { KernelSession } from '../../dist/kernel/session.js';
 import { KernelApplier } from '../../dist/engine/applier.js';
+import { throwIfInterrupted } from './interrupt.mjs';
 
 const created = new Set();
 const run = randomBytes(2).toString('hex');
@@ -11,6 +12,7 @@ let serial = 0;
 
 /** A fresh namespace with loopback up (as a runtime prepares one before calling CNI). */
 export function newNetns(label) {
+  throwIfInterrupted();
   // Unique within the run (a counter) and across concurrent runs (a random run tag).
   const name = `cb-${label}-${run}-${(serial++).toString(36)}`;
   createNamedNetns(name);
@@ -36,6 +38,7 @@ export function deleteAllNetns() {
 }
 
 export function inNetns(name, fn) {
+  throwIfInterrupted();
   const h = openNetns(netnsPath(name));
   try {
     return withNetns(h, fn);
