@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { ContainerSetupError } from '../errors.js';
+import { readTextOr } from '../kernel/files.js';
 import { closeGate, closeReadiness, passGate, readinessNow, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
 /**
@@ -37,8 +38,20 @@ function check(said: string): void {
 }
 const settle = async (said: string): Promise<void> => check(said);
 
-/** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts). */
-export function detachedProcess(d: DetachedStart): ContainerProcess {
+/**
+ * The readiness pipe also ends with nothing said when ctnet-init is killed before the command runs
+ * (a seccomp profile that forbids a call it makes after loading it, a kill): PID 1 writes its PID
+ * file just before it becomes the command, so an empty one then means the command never ran.
+ */
+function checkRan(said: string, pidFile: string): void {
+  check(said);
+  if (readTextOr(pidFile).trim() === '') {
+    throw new ContainerSetupError("the container's first process ended before it ran the command (it was killed, or its seccomp profile forbids a system call ctnet-init makes after loading it)");
+  }
+}
+
+/** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts); `pidFile` is where its PID 1 writes its PID. */
+export function detachedProcess(d: DetachedStart, pidFile: string): ContainerProcess {
   return {
     pid: d.pid,
     openGate: () => passGate(d),
@@ -47,8 +60,8 @@ export function detachedProcess(d: DetachedStart): ContainerProcess {
       closeReadiness(d);
       killGroupOrProcess(d.pid, true);
     },
-    started: () => readinessOf(d).then(settle),
-    startedNow: () => check(readinessNow(d)),
+    started: () => readinessOf(d).then((said) => checkRan(said, pidFile)),
+    startedNow: () => checkRan(readinessNow(d), pidFile),
   };
 }
 

@@ -177,7 +177,7 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
       netns: c.netns !== null ? netnsPath(c.netns) : null, hostname: c.hostname, log: c.logPath, env: containerEnv(c),
       spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile: pidFileOf(ctx.root, c.id), rm: removeOnExit(ctx, c),
     }));
-    return detachedProcess(standby);
+    return detachedProcess(standby, pidFileOf(ctx.root, c.id));
   }
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));

@@ -127,3 +127,13 @@ test('a container that cannot be set up: run -d reports why in one line and exit
   assert.equal(r.stdout, '');
   lab.ok(['rm', '-f', 'unbuilt']);
 });
+
+test('run -d whose PID 1 is killed before the command runs (its seccomp profile kills chdir, which ctnet-init calls after loading it) exits 125, not as started', () => {
+  const profile = join(lab.root, 'no-chdir.json');
+  writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chdir'], action: 'SCMP_ACT_KILL_PROCESS' }] }));
+  const r = lab.ctnet(['run', '-d', '--name', 'stillborn', '--network', 'sb', '--security-opt', `seccomp=${profile}`, '--', 'sleep', '600']);
+  assert.equal(r.code, 125, r.stdout + r.stderr);
+  assert.match(r.stderr, /^ctnet: error: the container's first process ended before it ran the command \(.*\)\n$/);
+  assert.equal(r.stdout, '');
+  lab.ok(['rm', '-f', 'stillborn']);
+});
