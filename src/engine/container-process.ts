@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex, Readable } from 'node:stream';
 import { ContainerSetupError } from '../errors.js';
-import { readTextOr } from '../kernel/files.js';
+import { dirname } from 'node:path';
+import { exists, readTextOr } from '../kernel/files.js';
 import { closeGate, closeReadiness, passGate, readinessNow, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
 /**
@@ -41,11 +42,12 @@ const settle = async (said: string): Promise<void> => check(said);
 /**
  * The readiness pipe also ends with nothing said when ctnet-init is killed before the command runs
  * (a seccomp profile that forbids a call it makes after loading it, a kill): PID 1 writes its PID
- * file just before it becomes the command, so an empty one then means the command never ran.
+ * file just before it becomes the command, so an empty one then means the command never ran. (A
+ * container directory already gone is a --rm container that ran and was removed.)
  */
 function checkRan(said: string, pidFile: string): void {
   check(said);
-  if (readTextOr(pidFile).trim() === '') {
+  if (exists(dirname(pidFile)) && readTextOr(pidFile).trim() === '') {
     throw new ContainerSetupError("the container's first process ended before it ran the command (it was killed, or its seccomp profile forbids a system call ctnet-init makes after loading it)");
   }
 }
