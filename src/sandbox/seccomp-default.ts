@@ -52,7 +52,13 @@ const PERSONALITIES = [0, 8, 131072, 131080, 4294967295];
 const CLONE_NAMESPACE_FLAGS = 2114060288;
 const ENOSYS = 38;
 
-export const DEFAULT_SECCOMP_PROFILE: SeccompProfile = {
+let built: SeccompProfile | undefined;
+
+/**
+ * Built at first use: the profile is ~400 strings and the objects around them (~60 KB every command
+ * made at its start), read only when a container's filter is not in ctnet's cache yet.
+ */
+export const defaultSeccompProfile = (): SeccompProfile => (built ??= {
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: 1,
   archMap: [
@@ -98,4 +104,4 @@ export const DEFAULT_SECCOMP_PROFILE: SeccompProfile = {
     ...withCap('CAP_BPF', 'bpf'),
     ...withCap('CAP_PERFMON', 'perf_event_open'),
   ],
-};
+});

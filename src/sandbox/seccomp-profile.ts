@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Capability } from './capabilities.js';
-import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
+import { defaultSeccompProfile } from './seccomp-default.js';
 import { seccompSchemas, type ActionName, type SeccompProfile, type SyscallEntry } from './seccomp-schema.js';
 
 export type { SeccompProfile };
@@ -115,4 +115,4 @@ export function parseProfile(text: string, file: string): SeccompProfile {
   return parsed.data;
 }
 
-export const defaultProfile = (): SeccompProfile => DEFAULT_SECCOMP_PROFILE;
+export const defaultProfile = (): SeccompProfile => defaultSeccompProfile();
