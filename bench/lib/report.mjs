@@ -312,47 +312,51 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   needed, sent a container's firewall elements by netlink, wrote output with write(2), loaded
   node:child_process, node:net and node:crypto only where used, started a detached container by
   posix_spawn, made ctnet's Perl program the container's supervisor and gave the commands run most
-  a code cache of their own. What this round found: on this machine a page of memory a process
-  touches for the first time costs ~20 us (\`perl -e '$x = "a" x 200_000_000'\`: ~98,000 minor
-  faults in 1.84-1.97 s), and CPU is scarce while a container starts (three processes on two
-  CPUs: the CLI, the supervisor and PID 1). \`node -e 0\` touches ~2,170 pages and ends at 40 MB;
-  a \`run -d\` ~4,100 pages, 56 MB (\`/usr/bin/time -f %R\`). (This machine also sets
-  NODE_EXTRA_CA_CERTS, so every Node start, \`node -e 0\` included, reads and parses the system's CA
-  certificates.) Changes, each measured by alternating runs of the two builds as the bench times
-  them:
-  - the supervisor starts first, before the host lock, in a \`standby\` mode: Perl's start, the
-    compile of the program and the fork of PID 1 now happen while the CLI records the container and
-    makes its namespace, and both wait for an order the CLI sends once the namespace, the cgroup and
-    \`init.spec\` exist (the namespace, the hostname, the log, the environment). \`run -d\` 264.6 ->
-    255.7 ms (25 runs each), 260.1 -> 256.8 ms (60);
-  - the bundle file is itself the function bin/ctnet calls: wrapped there, V8 made a flat copy of
-    the ~430 KB source before compiling it (~100 pages): 275.8 -> 269.5 ms (60 runs);
-  - the CLI builds only the command it runs (help, a version or an unknown command build all ~40):
-    4.3 -> 1.6 ms and 92 -> 18 pages inside \`ps\`;
-  - the default seccomp profile's compiled filter is found by what it is resolved from and by
-    ctnet's build, not by the resolved filter: no resolving and printing of Docker's profile (~3 ms
-    and ~40 KB of short-lived strings) once the entry exists. A \`run -d\` now has one
-    young-generation collection instead of two;
-  - \`run -d\` waits for its command on the CLI's thread: the asynchronous read started libuv's four
-    threads while the container set itself up: 253.2 -> 246.9 ms (50 runs);
-  - a container that cannot hold CAP_SYS_ADMIN gets its own /proc and /sys mounted over the host's
-    instead of after a detach, which waits for an RCU grace period (both: 4-6 ms median under load
-    against 0.8, 30 starts each; whole \`run -d\` runs within the noise).
-  Tried and not kept: starting the supervisor from bin/ctnet before the bundle loads (ready ~48 ms
-  earlier, but the CLI reached its gate ~25 ms later, sharing the CPU with it: 291.7 against 332.5
-  ms over 16 alternating runs); the supervisor starting its small Perl only once PID 1 runs the
-  command (gate ~6 ms earlier, the CLI's end ~2 ms, within the noise, as in the last round); a
-  larger young generation (\`--min-semi-space-size=4\`: \`run -d\` -3.6 ms, \`ps\` +6 ms, and the bench
-  starts node without flags). Earlier rounds tried a startup snapshot of the bundle (224 against
-  182 ms), V8 flags at the start and ending by _exit(2) (within the noise). Where a \`run -d\` goes
-  now, marked inside an unminified build (two runs, ms): the bundle read and compiled 25-34
-  (745 new pages), its modules 8.5, the command built 2.2, the engine opened (SQLite, its schema)
-  12.3, the request validated 1.5, the supervisor spawned 8.6 (koffi's load included), reconcile
-  1.2-1.8, the record 16-24 (the one collection in it), the namespace and cgroup 2.9-5.3, the spec and the
-  order 5.5-7.4, the rest of the network 11.6-13.9 (5.5-7 of it waiting for a CPU), the state updated 1.4-7.9, the
-  wait for the command 4.5-13.5, then Node's exit (~15-20 ms from the exit event to the process reaped,
-  ~14 for \`node -e 0\`). \`rm -f\` is the same start, the engine, then the kill (2.5-9 ms), the
-  network's removal (7-13 ms) and the files.
+  a code cache of their own; the last round started the supervisor before the host lock (Perl's
+  start and the fork of PID 1 overlap with recording the container), made the bundle file itself
+  the function bin/ctnet calls, built only the command being run, keyed the default seccomp filter
+  by its inputs and waited for the command on the CLI's thread. What bounds it, found then: a page
+  of memory a process touches for the first time costs ~20 us here (\`perl -e '$x = "a" x
+  200_000_000'\`: ~98,000 minor faults in 1.84-1.97 s), and CPU is scarce while a container starts
+  (the CLI, the supervisor and PID 1 on two CPUs). \`node -e 0\` touches ~2,170 pages and ends at
+  40 MB, a \`run -d\` ~4,100 pages and 56 MB. Found this round: V8's young generation starts at 1 MB,
+  and a command allocates there \`node -e 0\` 353 KB, \`ps\` ~900 KB, \`rm -f\` ~1,170 KB and \`run -d\`
+  ~1,580 KB (read with a 16 MB young generation, which never fills): \`rm -f\` and \`run -d\` pay one
+  collection (3.6-6 ms, \`--trace-gc\`) and the pages of the space it copies into. A \`run -d\`'s V8
+  heap ends at 7.9 MB of memory, \`node -e 0\`'s at 3.8. Changes this round, each measured by
+  alternating runs of the two builds as the bench times them (p50):
+  - \`rm\` finds a container's processes by its cgroup, where it looked at every process of the host
+    for the container's network namespace (the cgroup holds the command and all it started, exec
+    included, and its removal waits until they are gone): with 3,000 other processes on the host
+    248.7 -> 204.6 ms (15 runs each), with ~70 190.8 -> 189.7 ms (40). A setup that did not finish
+    and a container without a cgroup are still looked for by namespace;
+  - addresses ctnet stores are read by a dotted-quad parser of its own: compiling ipaddr.js's
+    regular expressions at their first use cost ~1.0 ms of every command that reads a network
+    (0.2 ms now, cold);
+  - better-sqlite3's addon is looked for beside ctnet's \`dist/\` before Node's resolution, which read
+    package.json files on the way (~0.8 ms of every command);
+  - the default seccomp profile is built when a filter is compiled, not at every command's start
+    (~60 KB less allocated: \`rm -f\` 1,222 -> 1,172 KB).
+  These are each below what alternating runs resolve here (+-3 ms at p50), except \`rm\` on a busy host.
+  Tried and not kept: the sandbox program in two files, so that a supervisor forks PID 1 before the
+  container code is compiled (the fork of a compiled program costs ~6 ms of copy-on-write, idle):
+  \`run -d\` 248.6 against 254.6 ms (40 runs) and 243.9 against 246.8 (60), PID 1 compiling it
+  touches as many pages as the copies did. Timestamps in the two Perl processes show the CLI ahead:
+  it sends its order before the supervisor is ready in most runs (the supervisor reaches its
+  standby ~95-105 ms after the CLI started, then forks PID 1 in 6-13 ms, and PID 1 gets the order 1-10
+  ms after the supervisor). Earlier rounds tried starting the supervisor from bin/ctnet before the
+  bundle loads (the CLI reached its gate ~25 ms later, sharing the CPU), the supervisor starting its
+  small Perl once PID 1 runs the command, a larger young generation (\`--min-semi-space-size=4\`:
+  \`run -d\` -3.6 ms, \`ps\` +6 ms, and the bench starts node without flags), a startup snapshot of the
+  bundle (224 against 182 ms), V8 flags at the start and ending by _exit(2) (within the noise). Where
+  a \`run -d\` goes, marked inside an unminified build in the last round (ms): the bundle read and
+  compiled 25-34 (745 new pages), its modules 8.5, the command built 2.2, the engine opened (SQLite,
+  its schema) 12.3, the request validated 1.5, the supervisor spawned 8.6 (koffi's load included),
+  reconcile 1.2-1.8, the record 16-24 (the collection in it), the namespace and cgroup 2.9-5.3, the
+  spec and the order 5.5-7.4, the rest of the network 11.6-13.9 (5.5-7 of it waiting for a CPU), the
+  state updated 1.4-7.9, the wait for the command 4.5-13.5, then Node's exit (~15-20 ms from the exit
+  event to the process reaped, ~14 for \`node -e 0\`). \`rm -f\` is the same start, the engine, then
+  the kill, the network's removal and the files.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
