@@ -284,14 +284,14 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
 - **Attach against the kernel floor.** Two rounds ago a container's set and map elements (its port's
   guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables
-  (an element change 0.53 -> 0.14 ms, an attach 8.02 -> 5.63 ms). Since then nothing in an attach's
-  path has changed but one thing: netlink sockets receive into one buffer per process instead of a
-  zeroed 256 KiB each. Before and after, alternating on this machine (\`node
-  bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each): 4.81,
-  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same; the round after it changed nothing in an
-  attach's path either (its changes are the CLI's start and a container's process). So the ratio
-  (the floor 2.32 ms and the attach 7.23 ms two full runs ago; 2.33 and 5.54 ms in the last one;
-  see the summary for this one) moved with the machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
+  (an element change 0.53 -> 0.14 ms, an attach 8.02 -> 5.63 ms). Since then an attach's path
+  changed in two small ways: netlink sockets receive into one buffer per process instead of a zeroed
+  256 KiB each (before and after, alternating on this machine, \`node
+  bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each: 4.81,
+  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and this round addresses go into netlink
+  messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
+  floor 2.32 ms and the attach 7.23 ms three full runs ago; 2.33 and 5.54 ms, then 2.17 and 5.33 ms
+  in the last one; see the summary for this one) moved with the machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
   outside them. A CPU profile of 300 attaches with their detaches (this round) puts the outside
   part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
   the kernel is touched, so a crash is undone by the next command, then the start; their commits
@@ -306,7 +306,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   call, so a batch saves the replies' reads, not kernel work), and the guard and the DNAT elements
   are two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's
   last step).
-- **\`run -d\` and \`rm -f\` against \`node -e 0\`.** A container's start runs no second Node:
+- **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
+  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 136.4 in the last round's full run.
+  The gaps over it are the steadier figure: \`run -d\` +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+99.7
+  in the last round's run), \`rm -f\` +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+59.5); with the last
+  round's \`node -e 0\` they would be ${fmt((136.4 + r.cli.run.p50 - r.cli.node.p50) / 136.4, 2)}x and ${fmt((136.4 + r.cli.rm.p50 - r.cli.node.p50) / 136.4, 2)}x. A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
   needed, sent a container's firewall elements by netlink, wrote output with write(2), loaded
@@ -364,8 +368,8 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87%, 90% and 86% of the bare pair, where the plain bridge reached
-  94% in the last one; see the summary for this one),
+  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86% and 88% of the bare pair, where the plain bridge
+  reached 91% in the last one; see the summary for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
@@ -374,7 +378,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
   at the price of a chain made per attach; not tried.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91% in the last round). Three rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88% in the last round). Three rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is

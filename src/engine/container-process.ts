@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { ContainerSetupError } from '../errors.js';
-import { dirname } from 'node:path';
 import { exists, readTextOr } from '../kernel/files.js';
 import { closeGate, closeReadiness, passGate, readinessNow, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
