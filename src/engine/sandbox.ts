@@ -204,8 +204,8 @@ function confinementOf(root: string, c: ProcessContainer, compile: boolean): Con
   if (compile) {
     const profile = seccompProfileOf(security);
     const target = { caps, arch: process.arch, kernel: release() };
-    if (profile === defaultProfile()) {
-      copyFile(compiledFilter(root, defaultFilterKey(caps, target.kernel), () => resolveProfile(profile, target)), (seccompFile = file));
+    if (profile === 'default') {
+      copyFile(compiledFilter(root, defaultFilterKey(caps, target.kernel), () => resolveProfile(defaultProfile(), target)), (seccompFile = file));
     } else if (profile) {
       const filter = resolveProfile(profile, target);
       copyFile(compiledFilter(root, keyOfFilter(filter), () => filter), (seccompFile = file));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { capabilityNames, effectiveCapabilities, type Capability } from './capabilities.js';
-import { defaultProfile, parseProfile, type SeccompProfile } from './seccomp-profile.js';
+import { parseProfile, type SeccompProfile } from './seccomp-profile.js';
 
 /** How a container is confined, as `run` records it (Docker's HostConfig: Privileged, CapAdd, CapDrop, SecurityOpt). */
 export interface SecurityConfig {
@@ -64,10 +64,13 @@ export function validateSecurity(req: SecurityRequest): SecurityConfig {
 
 export const capabilitiesOf = (s: SecurityConfig = {}): Capability[] => effectiveCapabilities(s.capAdd ?? [], s.capDrop ?? [], s.privileged === true);
 
-/** The profile a container is filtered by, or null (unconfined, or --privileged as in Docker). */
-export function seccompProfileOf(s: SecurityConfig = {}): SeccompProfile | null {
+/**
+ * The profile a container is filtered by: 'default' (ctnet's, built only when its filter must be
+ * compiled: see defaultProfile), one from a file, or null (unconfined, or --privileged as in Docker).
+ */
+export function seccompProfileOf(s: SecurityConfig = {}): SeccompProfile | 'default' | null {
   if (s.privileged || s.seccomp === 'unconfined') return null;
-  return s.seccomp ? loadProfile(s.seccomp) : defaultProfile();
+  return s.seccomp ? loadProfile(s.seccomp) : 'default';
 }
 
 /** Docker's HostConfig.SecurityOpt as inspect shows it. */
