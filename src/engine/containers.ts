@@ -173,11 +173,12 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
   const specFile = writeInitSpec(ctx.root, c, files, stdio?.terminal === true);
   if (standby && c.logPath) {
     // A detached container runs under its supervisor, which records its exit status (and restarts it).
+    const pidFile = pidFileOf(ctx.root, c.id);
     sendOrder(standby, supervisorOrder({
       netns: c.netns !== null ? netnsPath(c.netns) : null, hostname: c.hostname, log: c.logPath, env: containerEnv(c),
-      spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile: pidFileOf(ctx.root, c.id), rm: removeOnExit(ctx, c),
+      spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile, rm: removeOnExit(ctx, c),
     }));
-    return detachedProcess(standby, pidFileOf(ctx.root, c.id));
+    return detachedProcess(standby, pidFile);
   }
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));
