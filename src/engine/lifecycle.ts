@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readTextOr } from '../kernel/files.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { netnsPath } from '../kernel/netns.js';
-import { isAlive } from '../kernel/proc.js';
+import { isAlive, processStartTime } from '../kernel/proc.js';
 import { resolveCommand, spawnWithTerminal } from '../kernel/spawn.js';
 import { execCommand, pid1Of } from './sandbox.js';
 import { type ContainerRecord } from '../store/store.js';
@@ -20,10 +20,22 @@ export function containerExited(ctx: EngineContext, id: string, exitCode: number
   ctx.locked(() => ctx.warnAll(markExited(ctx, id, exitCode)));
 }
 
-async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
+type Identity = { pid: number | null; start: string | null };
+
+/**
+ * What a container's end is waited for on: its supervisor (or ctnet-init), and its PID 1, which
+ * ends only once everything else in its PID namespace has (it leaves its cgroup before that wait).
+ * PID 1's start time is read while its supervisor lives, so a PID given away later holds no wait.
+ */
+function endsOf(root: string, c: ContainerRecord): Identity[] {
+  const pid1 = pid1Of(root, c);
+  return [{ pid: c.pid, start: c.pidStart }, ...(pid1 ? [{ pid: pid1, start: processStartTime(pid1) ?? null }] : [])];
+}
+
+async function waitGone(ends: Identity[], ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   // A killed process is mostly gone within a millisecond or two: looked at again soon, then every 5 ms.
-  for (let pause = 1; isAlive(c.pid, c.pidStart); pause = Math.min(pause * 2, 5)) {
+  for (let pause = 1; ends.some((e) => isAlive(e.pid, e.start)); pause = Math.min(pause * 2, 5)) {
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, pause));
   }
@@ -33,10 +45,11 @@ async function waitGone(c: ContainerRecord, ms: number): Promise<boolean> {
 /** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. Returns the signal that ended it. */
 async function terminate(root: string, c: ContainerRecord, timeoutSeconds: number): Promise<'SIGTERM' | 'SIGKILL' | undefined> {
   if (!isAlive(c.pid, c.pidStart)) return undefined;
+  const ends = endsOf(root, c);
   signalContainer(root, c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
-  if (await waitGone(c, timeoutSeconds * 1000)) return timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
+  if (await waitGone(ends, timeoutSeconds * 1000)) return timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
   signalContainer(root, c, 'SIGKILL');
-  await waitGone(c, 5000);
+  await waitGone(ends, 5000);
   return 'SIGKILL';
 }
 
