@@ -66,5 +66,5 @@ export function firewallScript(store: StateStore): string {
   const networks6 = firewallNetworks(store, 'ip6');
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
     + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'))
-    + (networks.length ? renderReplaceBridgeTable(activeGuards(store)) : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
+    + (networks.length ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc)) : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
 }

@@ -105,10 +105,12 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // neighbour's or a container's packet to 127.0.0.1:PORT into one for a container published there,
   // or before route_localnet on a bridge lets a container reach what the host binds to localhost.
   out += `\t\tiifname != "lo" ${F.match} daddr ${family === 'ip' ? '127.0.0.0/8' : '::1'} drop\n`;
-  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack\n`;
+  // `accept` ends this chain (the packet goes on to the next hook): the rules below are only more
+  // reasons not to track, and every packet between containers would pay for their look-ups.
+  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack accept\n`;
   // Inside an overlay, across hosts, nothing is translated either: both directions go untracked.
-  out += `\t\tiifname @${SET.overlayDevices} notrack\n`;
-  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.overlaySubnets} ${F.match} daddr != @${SET.gateways} notrack\n\t}\n`;
+  out += `\t\tiifname @${SET.overlayDevices} notrack accept\n`;
+  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.overlaySubnets} ${F.match} daddr != @${SET.gateways} notrack accept\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
     out += `\t\tdnat ${F.match} to ${F.match} daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
@@ -262,8 +264,10 @@ export function guardSetElements(g: PortGuard): SetElement[] {
  * isolated container port to another is dropped (a bridge forwards only between its own ports, so
  * both are of the same network; what goes to the gateway, out, or comes in through a published port
  * is routed by the host, not bridged, and passes). This kernel has no `meta ibrname` (NFT_BRIDGE_META).
+ * The forward chain exists only while some network isolates its containers (`isolation`): a hook
+ * with a chain costs every bridged frame, even when its set is empty.
  */
-export function renderBridgeTable(guards: readonly PortGuard[]): string {
+export function renderBridgeTable(guards: readonly PortGuard[], isolation: boolean): string {
   const bySet = new Map<string, string[]>();
   for (const e of sorted(guards, (x) => x.port).flatMap(guardSetElements)) {
     const items = bySet.get(e.set);
@@ -280,18 +284,21 @@ export function renderBridgeTable(guards: readonly PortGuard[]): string {
   out += `\tset ${SET.ndTargets} {\n\t\ttypeof iifname . @th,64,128\n${elements(all.nd6)}\t}\n`;
   out += `\tset ${SET.noIcc} {\n\t\ttype ifname\n${elements(all.noIcc)}\t}\n`;
   out += `\tchain ${CHAIN.guard} {\n\t\ttype filter hook prerouting priority -300; policy accept;\n`;
+  // The most frequent frame first: a container's own IPv4 (one look-up, where the port's own check would be a second).
+  out += `\t\tether type ip iifname . ether saddr . ip saddr @${SET.source4} accept\n`;
   out += `\t\tiifname != @${SET.guardedPorts} accept\n`;
   out += `\t\tether type arp iifname . ether saddr . arp saddr ether . arp saddr ip @${SET.arpSource} accept\n`;
-  out += `\t\tether type ip iifname . ether saddr . ip saddr @${SET.source4} accept\n`;
   out += `\t\ticmpv6 type nd-neighbor-advert iifname . @th,64,128 != @${SET.ndTargets} drop\n`;
   out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
   out += `\t\tdrop\n\t}\n`;
-  out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-  out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} drop\n\t}\n}\n`;
-  return out;
+  if (isolation) {
+    out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} drop\n\t}\n`;
+  }
+  return `${out}}\n`;
 }
 
-export function renderReplaceBridgeTable(guards: readonly PortGuard[]): string {
-  return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards)}`;
+export function renderReplaceBridgeTable(guards: readonly PortGuard[], isolation: boolean): string {
+  return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards, isolation)}`;
 }
 

@@ -47,6 +47,16 @@ test('containers on one network talk, TCP and UDP', () => {
   answers(probe(ns.a2, ip.a1, 8080, 'udp'), 'a1');
 });
 
+test('traffic between containers of a network is not tracked by the host; traffic out through the gateway is', () => {
+  // The host's connection table, in the lab's host namespace: `src=... dst=...` of each direction.
+  const tracked = (from, to) => sh('ip', 'netns', 'exec', lab.host, 'cat', '/proc/net/nf_conntrack').split('\n').some((l) => l.includes(`src=${from} dst=${to} `));
+  answers(probe(ns.a1, ip.a2, 8080, 'udp'), 'a2');
+  answers(probe(ns.a2, ip.a1, 8080), 'a1');
+  assert.equal(tracked(ip.a1, ip.a2) || tracked(ip.a2, ip.a1), false, 'container to container goes untracked');
+  assert.equal(probe(ns.a1, A.host2, 80, 'udp').text, `host2 from ${A.host}`);
+  assert.ok(tracked(ip.a1, A.host2), 'control: what the host masquerades is tracked');
+});
+
 test('containers on different networks cannot reach each other, both ways, TCP and UDP', () => {
   blocked(probe(ns.a1, ip.b1, 8080, 'tcp', 800));
   blocked(probe(ns.b1, ip.a1, 8080, 'tcp', 800));

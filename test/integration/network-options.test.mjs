@@ -69,8 +69,13 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
   const published = await lab.waitAnswer(lab.host2, A.host, 8150);
   assert.ok(published.ok, `published port: ${published.text}`);
   assert.equal(lab.json(['network', 'inspect', 'isolated']).Options['com.docker.network.bridge.enable_icc'], 'false');
+  // The bridge's forward hook holds a chain only while a network isolates: it costs every bridged frame.
+  const forwardChain = () => /chain bridge_forward/.test(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
+  assert.ok(forwardChain(), 'isolated network: the bridge forward chain');
   lab.ok(['rm', '-f', 'isolated-srv', 'isolated-cli', 'open-srv', 'open-cli']);
-  lab.ok(['network', 'rm', 'isolated', 'open']);
+  lab.ok(['network', 'rm', 'isolated']);
+  assert.equal(forwardChain(), false, 'no isolated network left: no bridge forward chain');
+  lab.ok(['network', 'rm', 'open']);
 });
 
 test('-o bridge.name, driver.mtu, enable_ip_masquerade, host_binding_ipv4 take effect; unknown options and disagreeing flags are refused', async () => {

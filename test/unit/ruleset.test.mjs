@@ -68,7 +68,7 @@ test('an overlay network: its bridge and VXLAN device are one network both ways,
   assert.match(text, /set overlay_devices \{\n\t\ttype ifname\n\t\telements = \{ "ctvx4096" \}/);
   assert.match(text, /ip saddr @masq_subnets oifname != @bridges oifname != @overlay_devices masquerade/);
   assert.match(text, /set overlay_subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 10\.42\.0\.0\/16 \}/);
-  assert.match(text, /iifname @overlay_devices notrack\n\t\tiifname @bridges ip daddr @overlay_subnets ip daddr != @gateways notrack/);
+  assert.match(text, /iifname @overlay_devices notrack accept\n\t\tiifname @bridges ip daddr @overlay_subnets ip daddr != @gateways notrack accept/);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
@@ -121,7 +121,11 @@ test('anti-spoofing: the bridge table golden, elements per container, the EUI-64
     { port: 'veth2', mac: '02:42:ac:11:00:03', ip: '172.17.0.3', ip6: 'fd00::3' },
     { port: 'veth1', mac: '02:42:ac:11:00:02', ip: '172.17.0.2', isolated: true },
   ];
-  assertGolden('bridge-guard.nft', renderBridgeTable(guards));
+  assertGolden('bridge-guard.nft', renderBridgeTable(guards, true));
+  // No network isolates its containers: no forward chain for every bridged frame to pass through.
+  const open = renderBridgeTable(guards.slice(0, 1), false);
+  assert.doesNotMatch(open, /bridge_forward|hook forward/);
+  assert.match(open, /chain port_guard/);
   assert.equal(linkLocalOf('02:42:ac:1e:00:03'), 'fe80::42:acff:fe1e:3');
   assert.equal(linkLocalOf('00:11:22:33:44:55'), 'fe80::211:22ff:fe33:4455');
   assert.deepEqual(renderGuardElements('delete', guards[1]).trim().split('\n'), [
