@@ -4,7 +4,7 @@ import { setXattr } from '../kernel/libc.js';
 import { changeSetElements } from '../kernel/nft.js';
 import { createNamedNetns, deleteNamedNetns, netnsExists, withNetns } from '../kernel/netns.js';
 import type { KernelSession } from '../kernel/session.js';
-import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
+import { readSysctl, writeSysctl, writeSysctlIfPresent } from '../kernel/sysctl.js';
 import type { Applier } from '../plan/executor.js';
 import { CGROUP_OWNER_XATTR, type Op } from '../plan/ops.js';
 import { makeCgroupDirs, removeContainerCgroup, writeCgroupFiles } from '../kernel/cgroups.js';
@@ -109,6 +109,12 @@ export class KernelApplier implements Applier {
       case 'sysctl.set':
         return withNetns(op.netns ? this.kernel.netnsHandle(op.netns) : this.kernel.host, () => {
           const dirs = op.netns ? this.kernel.containerSysctls() : this.kernel.hostSysctlDirs();
+          // Nothing to put back: written without reading it first (a look-up in a new namespace costs).
+          if (op.ephemeral) {
+            if (op.optional) writeSysctlIfPresent(op.key, op.value, dirs);
+            else writeSysctl(op.key, op.value, dirs);
+            return undefined;
+          }
           const previous = readSysctl(op.key, dirs);
           if (previous === undefined && op.optional) return undefined;
           writeSysctl(op.key, op.value, dirs);

@@ -40,9 +40,9 @@ export class SysctlDirs implements SysctlPaths {
 
 /**
  * How many look-ups one private instance serves before it is replaced (each new namespace adds
- * entries to it): a container's key is read, then written, so 16 containers' keys.
+ * entries to it): 16 containers' keys (a container's is written once).
  */
-const LOOKUPS_PER_INSTANCE = 32;
+const LOOKUPS_PER_INSTANCE = 16;
 
 /**
  * Sysctls of namespaces seen once (a container's, new at each attach) through a proc instance of
@@ -95,9 +95,17 @@ export function readSysctl(key: string, dirs?: SysctlPaths): string | undefined 
 }
 
 export function writeSysctl(key: string, value: string, dirs?: SysctlPaths): void {
+  if (!writeSysctlIfPresent(key, value, dirs)) throw new KernelError(`setting ${key}=${value}: ENOENT`);
+}
+
+/** Writes a key that may not exist (an interface's IPv6 keys on a host without IPv6): false when it does not. */
+export function writeSysctlIfPresent(key: string, value: string, dirs?: SysctlPaths): boolean {
   try {
     writeFileSync(pathIn(key, dirs), value);
+    return true;
   } catch (err) {
-    throw new KernelError(`setting ${key}=${value}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    throw new KernelError(`setting ${key}=${value}: ${code ?? err}`);
   }
 }

@@ -39,7 +39,7 @@ export type Op =
   /**
    * A sysctl of the host's namespace, or of `netns`; `optional`: a key the kernel does not have (IPv6
    * compiled out or disabled at boot) is skipped; `ephemeral`: it belongs to an interface an earlier
-   * step's undo removes, so the old value is not restored.
+   * step's undo removes, so the old value is neither read nor restored.
    */
   | { op: 'sysctl.set'; key: string; value: string; netns?: string; optional?: boolean; ephemeral?: boolean }
   | { op: 'nft'; script: string }
