@@ -1,7 +1,7 @@
 import { randomHex } from '../crypto.js';
 import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NftError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, NftError, NotFoundError } from '../errors.js';
 import { allocateAddress, reserveAddress } from '../ipam/allocator.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { parseSubnet6 } from '../addr/ipv6.js';
@@ -22,7 +22,7 @@ import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from
 import type { EngineContext } from './context.js';
 import { generateName } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
-import { ctnetTableExists, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
+import { ctnetTableExists, ensureNetworkPresent, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, initCommand, pidFileOf, startCommandLine, validateSandbox, writeInitSpec, type SandboxRequest } from './sandbox.js';
@@ -294,7 +294,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     const { first, rest } = parts(recorded);
     ctx.apply(first);
     if (record.kind === 'process') child = start?.(record);
-    applyRepairingFirewall(ctx, rest, first.length);
+    applyRepairing(ctx, placement.mode === 'bridge' ? placement.net : undefined, rest, first.length);
     ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
     child?.openGate();
     ctx.crashPoint();
@@ -450,17 +450,28 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
 }
 
 /**
- * Applies an attach plan; when it failed (and was rolled back) because ctnet's table is gone, as after
- * `nft flush ruleset`, renders the table from state (this container's record included) and applies
- * the plan once more.
+ * Applies an attach plan. What a reboot or another tool removed is noticed when the plan meets it,
+ * so the usual path looks nothing up first: when the plan failed (and was rolled back) because the
+ * network's bridge is gone, the network is made again; because ctnet's table is gone (`nft flush
+ * ruleset`), the table. Either renders the table from state (this container's record included), and
+ * the plan is applied once more without its elements; each part is repaired at most once.
  */
-function applyRepairingFirewall(ctx: EngineContext, plan: Step[], stepsBefore: number): void {
-  try {
-    ctx.apply(plan, stepsBefore);
-  } catch (err) {
-    if (!(err instanceof NftError) || ctnetTableExists(ctx)) throw err;
-    restoreFirewall(ctx);
-    ctx.apply(plan.filter((s) => s.do.op !== 'nft' && s.do.op !== 'nft.elements'), stepsBefore);
+function applyRepairing(ctx: EngineContext, net: NetworkRecord | undefined, plan: Step[], stepsBefore: number): void {
+  const repaired = new Set<'bridge' | 'table'>();
+  let steps = plan;
+  for (;;) {
+    try {
+      ctx.apply(steps, stepsBefore);
+      return;
+    } catch (err) {
+      const missing = net && isBridgeNetwork(net) && err instanceof NotFoundError && !ctx.kernel().rtnl().findLink(net.bridge) ? 'bridge'
+        : err instanceof NftError && !ctnetTableExists(ctx) ? 'table' : undefined;
+      if (!missing || repaired.has(missing)) throw err;
+      repaired.add(missing);
+      if (missing === 'bridge') ensureNetworkPresent(ctx, net as NetworkRecord);
+      else restoreFirewall(ctx);
+      steps = plan.filter((s) => s.do.op !== 'nft' && s.do.op !== 'nft.elements');
+    }
   }
 }
 

@@ -286,8 +286,8 @@ export function findNetwork(ctx: EngineContext, name: string): NetworkRecord {
 
 /**
  * Puts back a network's bridge (and then ctnet's table) when something removed it, as a reboot
- * does: one cheap look-up when all is well. A table flushed on its own is noticed when adding to it
- * fails (see `applyRepairingFirewall`), so the usual path costs no extra round trip.
+ * does: one look-up when all is well. An attach does not call it for a plain bridge: the bridge, like
+ * a table flushed on its own, is noticed missing when the plan meets it (see `applyRepairing`).
  */
 export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): void {
   if (ctx.dryRun) return;
@@ -326,7 +326,8 @@ export function ctnetTableExists(ctx: EngineContext): boolean {
 export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
   const n = ctx.store.findNetwork(name);
   if (n) {
-    ensureNetworkPresent(ctx, n);
+    // A plain bridge that is gone is noticed when the container's veth cannot join it (see applyRepairing).
+    if (!isBridgeNetwork(n) || n.overlay) ensureNetworkPresent(ctx, n);
     return n;
   }
   if (name === DEFAULT_NETWORK.name) return createNetwork(ctx, { name, subnet: DEFAULT_NETWORK.subnet, bridge: DEFAULT_NETWORK.bridge });
