@@ -305,7 +305,12 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   are a message each where the floor sends one batch (netlink runs each message in the sender's
   call, so a batch saves the replies' reads, not kernel work), and the guard and the DNAT elements
   are two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's
-  last step).
+  last step). Taken out this round: the read before each of the two \`disable_ipv6\` writes (it was
+  the key's first look-up in a new namespace; the steps 0.17 -> 0.11 and 0.10 -> 0.06 ms in
+  \`attach-ops\`), and the look-up of the network's bridge before the plan (a bridge that is gone is
+  now noticed when the veth cannot join it, and made again, as a flushed table already was; the
+  look-up took ~0.15 ms in an attach). Eight alternating runs of the two builds (\`attach-ops\`, 80
+  samples each): p50 -3% by the median of the per-run ratios, the runs -18% to +16%.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
   moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 136.4 in the last round's full run.
   The gaps over it are the steadier figure: \`run -d\` +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+99.7
@@ -373,10 +378,19 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
-  top of br_netfilter, 0-15% here: every bridged packet meets the guard in the bridge family (two
-  set look-ups keyed by port, MAC and address), the notrack rule in raw prerouting and the forward
-  accept. Cheaper enforcement would be a chain on each port's own ingress hook (no look-up by port)
-  at the price of a chain made per attach; not tried.
+  top of br_netfilter, 0-15% here. This round a bridged packet meets fewer of them: the raw chain
+  ends at its first reason not to track (\`notrack accept\`: the overlay's two rules after it are no
+  longer evaluated), the port guard looks a container's own IPv4 up first (one set look-up where it
+  took two), and the bridge's forward hook has a chain only while some network has enable_icc=false
+  (an empty chain still costs every frame). Measured between two containers of one network,
+  loading the old and the new ruleset in turns (\`nft -f\`) with iperf3 between the same two
+  containers, 10 rounds of 2 s each, median of the per-round ratios: TCP +2.6% (the rounds -4% to
+  +9%), 100-byte UDP datagrams +3.5% a second; with no ruleset at all TCP was +10.7% and UDP +27%.
+  What is left is one chain per hook the packet passes (the guard, raw, forward, connection
+  tracking's own hooks), each ~3% of small-packet rate by removing them one at a time. Tried and
+  not built: deciding notrack in the guard (a frame not addressed to the bridge's MAC is bridged)
+  and dropping the raw chain where no overlay needs it, +3% more for small UDP packets and within
+  the noise for TCP; it would move the loopback guard (moby#49325) out of the raw chain.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
   then 82% and 91%, then 88%, then 91%, then 88% in the last round). Three rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
@@ -433,8 +447,8 @@ ${r.attach.skippedSizes}
 - **Container to container** goes veth, bridge, veth; the bare veth pair between two namespaces is
   the physical limit. Where \`br_netfilter\` is loaded (Docker and Kubernetes hosts; built into this
   machine's kernel) every bridged IPv4 packet also passes through netfilter in the host namespace.
-  ctnet keeps that traffic out of connection tracking (\`notrack\` at raw priority) and accepts it
-  with the forward chain's first rule (one set look-up), but cannot switch \`br_netfilter\` off: it is
+  ctnet keeps that traffic out of connection tracking (\`notrack\` at raw priority, ending that
+  chain) and accepts it with the forward chain's first rule (one set look-up), but cannot switch \`br_netfilter\` off: it is
   a host-wide setting other software relies on, and the per-bridge flag can only switch it on. The
   bench therefore reports both, turning it off only in its own throwaway host namespace. The plain
   bridge row is two namespaces on a Linux bridge with no firewall at all, measured in the same rounds:
