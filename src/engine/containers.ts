@@ -241,7 +241,7 @@ function setUp(ctx: EngineContext, req: RunRequest, v: Validated, start?: (c: Pr
     // Before the default network is made on first use: a refused run changes nothing.
     checkHostAddresses(ctx, v.ports);
     // The default network made on first use goes again when the container is refused.
-    return onNetworkMadeIfNeeded(ctx, choice.network, () => networkForRun(ctx, choice.network), (net) => {
+    return onNetworkMadeIfNeeded(ctx, choice.network, (existing) => networkForRun(ctx, choice.network, existing), (net) => {
       const ports = boundTo(net, v.ports);
       if (ports !== v.ports) checkHostAddresses(ctx, ports);
       return setUpIn(ctx, { mode: 'bridge', net }, req, { ...v, ports }, start);

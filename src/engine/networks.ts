@@ -223,9 +223,10 @@ function makeBridgeNetwork(ctx: EngineContext, record: BridgeNetwork, others: re
  * Attaches on the network `make` returns (creating it on first use); when this call made it and the
  * attach is refused, the network goes again: a refused command changes nothing.
  */
-export function onNetworkMadeIfNeeded<T>(ctx: EngineContext, name: string, make: () => NetworkRecord, attach: (net: NetworkRecord) => T): T {
-  const fresh = ctx.store.findNetwork(name) === undefined;
-  const net = make();
+export function onNetworkMadeIfNeeded<T>(ctx: EngineContext, name: string, make: (existing: NetworkRecord | undefined) => NetworkRecord, attach: (net: NetworkRecord) => T): T {
+  const existing = ctx.store.findNetwork(name);
+  const fresh = existing === undefined;
+  const net = make(existing);
   try {
     return attach(net);
   } catch (err) {
@@ -322,9 +323,8 @@ export function ctnetTableExists(ctx: EngineContext): boolean {
   return ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`);
 }
 
-/** The network a container asks for; the default `bridge` network is created on first use, like docker0. */
-export function networkForRun(ctx: EngineContext, name: string): NetworkRecord {
-  const n = ctx.store.findNetwork(name);
+/** The network a container asks for (`n`: its record, if there is one); the default `bridge` network is created on first use, like docker0. */
+export function networkForRun(ctx: EngineContext, name: string, n: NetworkRecord | undefined): NetworkRecord {
   if (n) {
     // A plain bridge that is gone is noticed when the container's veth cannot join it (see applyRepairing).
     if (!isBridgeNetwork(n) || n.overlay) ensureNetworkPresent(ctx, n);
