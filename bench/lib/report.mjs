@@ -382,15 +382,17 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   ends at its first reason not to track (\`notrack accept\`: the overlay's two rules after it are no
   longer evaluated), the port guard looks a container's own IPv4 up first (one set look-up where it
   took two), and the bridge's forward hook has a chain only while some network has enable_icc=false
-  (an empty chain still costs every frame). Measured between two containers of one network,
-  loading the old and the new ruleset in turns (\`nft -f\`) with iperf3 between the same two
-  containers, 10 rounds of 2 s each, median of the per-round ratios: TCP +2.6% (the rounds -4% to
-  +9%), 100-byte UDP datagrams +3.5% a second; with no ruleset at all TCP was +10.7% and UDP +27%.
-  What is left is one chain per hook the packet passes (the guard, raw, forward, connection
-  tracking's own hooks), each ~3% of small-packet rate by removing them one at a time. Tried and
-  not built: deciding notrack in the guard (a frame not addressed to the bridge's MAC is bridged)
-  and dropping the raw chain where no overlay needs it, +3% more for small UDP packets and within
-  the noise for TCP; it would move the loopback guard (moby#49325) out of the raw chain.
+  (an empty chain still costs every frame). \`node bench/experiments/bridged-rules.mjs\` measures
+  this: iperf3 between the same two containers while the host's ruleset is swapped in turns
+  (\`nft -f\`) between ctnet's, last round's layout, a variant and none, 10 rounds of 2 s, the
+  median of the per-round ratios. Two runs each: 100-byte UDP datagrams received a second +3.5% and
+  +9.6% over last round's layout, TCP +2.6% and -0.8% (the rounds spread -5% to +14%: not resolved).
+  With no ruleset at all: UDP +27% and +33%, TCP +10.7% and +3.3%. What is left is one chain per hook
+  the packet passes (the guard, raw, forward, connection tracking's own hooks), each ~3% of the
+  small-datagram rate when removed alone. Tried and not built (the \`guard-notrack\` variant):
+  deciding notrack in the guard (a frame not addressed to the bridge's MAC is bridged) and no raw
+  chain where no overlay needs one: UDP +8%, TCP +0.8%; it would move the loopback guard
+  (moby#49325) out of the raw chain.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
   then 82% and 91%, then 88%, then 91%, then 88% in the last round). Three rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
