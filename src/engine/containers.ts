@@ -457,6 +457,7 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
  * the plan is applied once more without its elements; each part is repaired at most once.
  */
 function applyRepairing(ctx: EngineContext, net: NetworkRecord | undefined, plan: Step[], stepsBefore: number): void {
+  const bridged = net && isBridgeNetwork(net) ? net : undefined;
   const repaired = new Set<'bridge' | 'table'>();
   let steps = plan;
   for (;;) {
@@ -464,12 +465,15 @@ function applyRepairing(ctx: EngineContext, net: NetworkRecord | undefined, plan
       ctx.apply(steps, stepsBefore);
       return;
     } catch (err) {
-      const missing = net && isBridgeNetwork(net) && err instanceof NotFoundError && !ctx.kernel().rtnl().findLink(net.bridge) ? 'bridge'
-        : err instanceof NftError && !ctnetTableExists(ctx) ? 'table' : undefined;
-      if (!missing || repaired.has(missing)) throw err;
-      repaired.add(missing);
-      if (missing === 'bridge') ensureNetworkPresent(ctx, net as NetworkRecord);
-      else restoreFirewall(ctx);
+      if (bridged && err instanceof NotFoundError && !repaired.has('bridge') && !ctx.kernel().rtnl().findLink(bridged.bridge)) {
+        repaired.add('bridge');
+        ensureNetworkPresent(ctx, bridged);
+      } else if (err instanceof NftError && !repaired.has('table') && !ctnetTableExists(ctx)) {
+        repaired.add('table');
+        restoreFirewall(ctx);
+      } else {
+        throw err;
+      }
       steps = plan.filter((s) => s.do.op !== 'nft' && s.do.op !== 'nft.elements');
     }
   }
