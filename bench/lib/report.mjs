@@ -28,7 +28,7 @@ export function rows(r) {
     ['CLI run -d p50', `${fmt(r.cli.run.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`],
     ['CLI rm -f p50', `${fmt(r.cli.rm.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms`],
     ['CLI peak RSS (run -d)', `${fmt(r.cli.peakRssMiB)} MiB`, '', ''],
-    ...(r.cli.runPrivileged ? [['CLI run -d --privileged p50 (no confinement)', `${fmt(r.cli.runPrivileged.p50)} ms`, `confined: ${fmt(r.cli.run.p50)} ms`, `confinement +${fmt(r.cli.run.p50 - r.cli.runPrivileged.p50)} ms`]] : []),
+    ...(r.cli.runPrivileged ? [['CLI run -d --privileged p50 (no confinement)', `${fmt(r.cli.runPrivileged.p50)} ms`, `confined: ${fmt(r.cli.run.p50)} ms`, `confinement ${r.cli.run.p50 >= r.cli.runPrivileged.p50 ? '+' : ''}${fmt(r.cli.run.p50 - r.cli.runPrivileged.p50)} ms`]] : []),
     ['DNAT conn/s, 10 -> 10,000 ports', `${fmt(r.datapath.ctnet.connPerSec10, 0)} -> ${fmt(r.datapath.ctnet.connPerSec10000, 0)}`, r.datapath.portmap ? `portmap 10 -> 1,000: ${fmt(r.datapath.portmap.connPerSec10, 0)} -> ${fmt(r.datapath.portmap.connPerSec1000, 0)}` : '-', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}% / ${r.datapath.portmap?.connPerSec1000 ? fmt((100 * r.datapath.portmap.connPerSec1000) / r.datapath.portmap.connPerSec10, 0) : '-'}%`],
   ];
   if (r.datapath.ctnet.publishedThroughputGbps) out.push(['throughput via published port', `${fmt(r.datapath.ctnet.publishedThroughputGbps, 2)} Gbit/s`, '', '']);
@@ -154,7 +154,7 @@ export function targets(r) {
     ['>= 20x faster than the CNI chain ADD', cni ? `${fmt(cni.attach.p50 / c1.attach.p50)}x` : 'not run', cni ? cni.attach.p50 / c1.attach.p50 >= 20 : null],
     ['>= 10x faster than netavark setup', nv ? `${fmt(nv.attach.p50 / c1.attach.p50)}x` : 'not run', nv ? nv.attach.p50 / c1.attach.p50 >= 10 : null],
     ['DNAT rate with 10,000 ports within 10% of 10', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}%`, r.datapath.ctnet.connPerSec10000 >= 0.9 * r.datapath.ctnet.connPerSec10],
-    ['container to container >= 90% of bare veth', t ? `${fmt((100 * t.containerToContainerGbps) / t.bareVethGbps, 0)}%${t.containerToContainerNoBrNetfilterGbps ? ` (br_netfilter on), ${fmt((100 * t.containerToContainerNoBrNetfilterGbps) / t.bareVethGbps, 0)}% (off)` : ''}` : 'not run', t ? t.containerToContainerGbps >= 0.9 * t.bareVethGbps : null],
+    ['container to container >= 90% of bare veth', t ? `${fmt((100 * t.containerToContainerGbps) / t.bareVethGbps, 1)}%${t.containerToContainerNoBrNetfilterGbps ? ` (br_netfilter on), ${fmt((100 * t.containerToContainerNoBrNetfilterGbps) / t.bareVethGbps, 1)}% (off)` : ''}` : 'not run', t ? t.containerToContainerGbps >= 0.9 * t.bareVethGbps : null],
     ...(at('ctnet-cni', 1) && cni ? [
       ['CNI executable ADD <= 0.5x the reference chain', `${fmt(at('ctnet-cni', 1).attach.p50 / cni.attach.p50, 2)}x`, at('ctnet-cni', 1).attach.p50 <= 0.5 * cni.attach.p50],
       ['CNI executable DEL <= 0.5x the reference chain', `${fmt(at('ctnet-cni', 1).detach.p50 / cni.detach.p50, 2)}x`, at('ctnet-cni', 1).detach.p50 <= 0.5 * cni.detach.p50],
@@ -288,16 +288,16 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   changed in two small ways: netlink sockets receive into one buffer per process instead of a zeroed
   256 KiB each (before and after, alternating on this machine, \`node
   bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each: 4.81,
-  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and this round addresses go into netlink
+  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and the last round addresses went into netlink
   messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
-  floor 2.32 ms and the attach 7.23 ms three full runs ago; 2.33 and 5.54 ms, then 2.17 and 5.33 ms
-  in the last one; see the summary for this one) moved with the machine, not with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
-  outside them. A CPU profile of 300 attaches with their detaches (this round) puts the outside
+  floor 2.32 ms and the attach 7.23 ms four full runs ago; 2.33 and 5.54 ms, 2.17 and 5.33 ms, then
+  2.14 and 5.24 ms in the last one; see the summary for this one) moved with the machine more than with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
+  outside them. A CPU profile of 300 attaches with their detaches (the last round) puts the outside
   part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
   the kernel is touched, so a crash is undone by the next command, then the start; their commits
   ~0.6 ms together; an attach and its detach write ~28 WAL pages and make ~53 POSIX lock calls), reading and parsing
   the network's record (JSON columns) ~0.25 ms, building and parsing netlink messages, the
-  reconcile every changing command runs first, the network's presence check, the backlog check,
+  reconcile every changing command runs first, the network's presence check (gone this round), the backlog check,
   planning, the view returned, the host lock: none alone above about 0.6 ms. Meeting 1.5x of this
   floor would leave ~1.2 ms for all of it: the state work alone, including the record made before
   the kernel is touched (what lets the next command undo a crash), is more. In the kernel part
@@ -312,10 +312,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   look-up took ~0.15 ms in an attach). Eight alternating runs of the two builds (\`attach-ops\`, 80
   samples each): p50 -3% by the median of the per-run ratios, the runs -18% to +16%.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
-  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 136.4 in the last round's full run.
-  The gaps over it are the steadier figure: \`run -d\` +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+99.7
-  in the last round's run), \`rm -f\` +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+59.5); with the last
-  round's \`node -e 0\` they would be ${fmt((136.4 + r.cli.run.p50 - r.cli.node.p50) / 136.4, 2)}x and ${fmt((136.4 + r.cli.rm.p50 - r.cli.node.p50) / 136.4, 2)}x. A container's start runs no second Node:
+  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 165.1 in the last round's full run
+  and 136.4 in the one before. The gaps over it are the steadier figure: \`run -d\`
+  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+93.7 in the last round's run, +99.7 before), \`rm -f\`
+  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+42.4, +59.5); with a \`node -e 0\` of 136.4 ms they would be
+  ${fmt((136.4 + r.cli.run.p50 - r.cli.node.p50) / 136.4, 2)}x and ${fmt((136.4 + r.cli.rm.p50 - r.cli.node.p50) / 136.4, 2)}x, with one of 165.1 ms ${fmt((165.1 + r.cli.run.p50 - r.cli.node.p50) / 165.1, 2)}x and ${fmt((165.1 + r.cli.rm.p50 - r.cli.node.p50) / 165.1, 2)}x. A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
   needed, sent a container's firewall elements by netlink, wrote output with write(2), loaded
@@ -324,16 +325,20 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   a code cache of their own; the last round started the supervisor before the host lock (Perl's
   start and the fork of PID 1 overlap with recording the container), made the bundle file itself
   the function bin/ctnet calls, built only the command being run, keyed the default seccomp filter
-  by its inputs and waited for the command on the CLI's thread. What bounds it, found then: a page
+  by its inputs and waited for the command on the CLI's thread. What bounds it, found two rounds ago: a page
   of memory a process touches for the first time costs ~20 us here (\`perl -e '$x = "a" x
   200_000_000'\`: ~98,000 minor faults in 1.84-1.97 s), and CPU is scarce while a container starts
   (the CLI, the supervisor and PID 1 on two CPUs). \`node -e 0\` touches ~2,170 pages and ends at
-  40 MB, a \`run -d\` ~4,100 pages and 56 MB. Found this round: V8's young generation starts at 1 MB,
+  40 MB, a \`run -d\` ~4,100 pages and 56 MB. Found in the last round: V8's young generation starts at 1 MB,
   and a command allocates there \`node -e 0\` 353 KB, \`ps\` ~900 KB, \`rm -f\` ~1,170 KB and \`run -d\`
   ~1,580 KB (read with a 16 MB young generation, which never fills): \`rm -f\` and \`run -d\` pay one
   collection (3.6-6 ms, \`--trace-gc\`) and the pages of the space it copies into. A \`run -d\`'s V8
-  heap ends at 7.9 MB of memory, \`node -e 0\`'s at 3.8. Changes this round, each measured by
-  alternating runs of the two builds as the bench times them (p50):
+  heap ends at 7.9 MB of memory, \`node -e 0\`'s at 3.8. This round: a link's index is read from
+  the kernel's reply without parsing the ~100 attributes of a bridge's (in a command's first, cold
+  look-up that parsing took ~4 ms: 4.41 -> 0.70 ms in the CPU profiles of six \`run -d\` of an
+  unminified build; \`run -d\` p50 250.7 -> 246.1 ms over 30 alternating runs, within the noise),
+  and an attach's smaller savings below apply to \`run\` too. Changes in the last round, each
+  measured by alternating runs of the two builds as the bench times them (p50):
   - \`rm\` finds a container's processes by its cgroup, where it looked at every process of the host
     for the container's network namespace (the cgroup holds the command and all it started, exec
     included, and its removal waits until they are gone): with 3,000 other processes on the host
@@ -347,7 +352,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   - the default seccomp profile is built when a filter is compiled, not at every command's start
     (~60 KB less allocated: \`rm -f\` 1,222 -> 1,172 KB).
   These are each below what alternating runs resolve here (+-3 ms at p50), except \`rm\` on a busy host.
-  Tried and not kept: the sandbox program in two files, so that a supervisor forks PID 1 before the
+  Tried and not kept in the last round: the sandbox program in two files, so that a supervisor forks PID 1 before the
   container code is compiled (the fork of a compiled program costs ~6 ms of copy-on-write, idle):
   \`run -d\` 248.6 against 254.6 ms (40 runs) and 243.9 against 246.8 (60), PID 1 compiling it
   touches as many pages as the copies did. Timestamps in the two Perl processes show the CLI ahead:
@@ -373,8 +378,8 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86% and 88% of the bare pair, where the plain bridge
-  reached 91% in the last one; see the summary for this one),
+  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88% and 89% of the bare pair, where the plain bridge
+  reached 91% and 94% in the last two; see the summary for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
@@ -394,7 +399,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   chain where no overlay needs one: UDP +8%, TCP +0.8%; it would move the loopback guard
   (moby#49325) out of the raw chain.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91%, then 88% in the last round). Three rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88%, then 84% in the last round). Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
