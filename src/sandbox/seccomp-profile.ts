@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Capability } from './capabilities.js';
-import { defaultSeccompProfile } from './seccomp-default.js';
 import { seccompSchemas, type ActionName, type SeccompProfile, type SyscallEntry } from './seccomp-schema.js';
 
 export type { SeccompProfile };
@@ -115,4 +114,5 @@ export function parseProfile(text: string, file: string): SeccompProfile {
   return parsed.data;
 }
 
-export const defaultProfile = (): SeccompProfile => defaultSeccompProfile();
+/** Docker's default profile, as ctnet applies it unless told otherwise (built at first use). */
+export { defaultSeccompProfile as defaultProfile } from './seccomp-default.js';
