@@ -27,9 +27,10 @@ export function detachContainer(ctx: EngineContext, c: ContainerRecord): Error[]
 /**
  * What a started container's command left is in its cgroup (PID 1 joins it before the command runs,
  * exec before it enters), whose removal then waits until it is gone; its supervisor and PID 1 are the
- * caller's to end and wait for (see terminate in lifecycle.ts). A setup that did not finish recorded neither its supervisor nor its PID 1 (which may not
- * have joined the cgroup yet), and a container with no cgroup on this host has none to look in: their
- * processes are found by network namespace, through every process of the host (~25 ms with 3,000).
+ * caller's to end and wait for (see terminate in lifecycle.ts). A setup that did not finish recorded
+ * neither its supervisor nor its PID 1 (which may not have joined the cgroup yet), and a container
+ * with no cgroup on this host has none to look in: their processes are found by network namespace,
+ * through every process of the host (~25 ms with 3,000).
  */
 function endProcessesOf(c: ContainerRecord, netns: string): void {
   if (c.state === 'created' || !killCgroupMembers(c.id)) killProcessesIn(netnsPath(netns));
