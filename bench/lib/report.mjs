@@ -257,8 +257,12 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
   engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
-  325-339 ms). The background containers are network-only: a running container's own processes
-  (its supervisor and the command) are measured beside them.
+  325-339 ms). This round its rows: better-sqlite3 sets the ~35 columns of a row object one call
+  at a time, and the store now makes each container's row an object literal over the raw row, the
+  same for all of a statement's rows (2,000 containers, \`ps -a\` in 20 alternating runs: p50
+  440.5 -> 391.0 ms; the rows alone in a new process 84 -> 57 ms). The background containers are
+  network-only: a running container's own processes (its supervisor and the command) are measured
+  beside them.
 - **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
   but it serves fewer: a broadcast (a container's ARP request for the gateway) is queued to every
   port's veth at once on the sending CPU's receive backlog (\`net.core.netdev_max_backlog\`, 1,000 by
@@ -397,7 +401,9 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   small-datagram rate when removed alone. Tried and not built (the \`guard-notrack\` variant):
   deciding notrack in the guard (a frame not addressed to the bridge's MAC is bridged) and no raw
   chain where no overlay needs one: UDP +8%, TCP +0.8%; it would move the loopback guard
-  (moby#49325) out of the raw chain.
+  (moby#49325) out of the raw chain. Tried this round and not kept: the raw chain's notrack rule
+  before the loopback drop (bridged packets would skip that rule's two tests), with the same tool
+  and 12 rounds: 100-byte UDP +4.3% in one run and -2.1% in the next, TCP -0.1%.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
   then 82% and 91%, then 88%, then 91%, then 88%, then 84% in the last round). Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
