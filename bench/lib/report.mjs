@@ -259,8 +259,9 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
   325-339 ms). This round its rows: better-sqlite3 sets the ~35 columns of a row object one call
   at a time, and the store now makes each container's row an object literal over the raw row, the
-  same for all of a statement's rows (2,000 containers, \`ps -a\` in 20 alternating runs: p50
-  440.5 -> 391.0 ms; the rows alone in a new process 84 -> 57 ms). The background containers are
+  same for all of a statement's rows (2,000 containers, \`ps -a\` in two sets of 20 alternating runs:
+  p50 440.5 -> 391.0 and 388.8 -> 338.4 ms; the rows alone in a new process 84 -> 57 ms; \`ps\` at 10,000 in the full runs:
+  1,264 ms in the last round's, 874 ms in this round's first and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them.
 - **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
@@ -295,13 +296,16 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and the last round addresses went into netlink
   messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
   floor 2.32 ms and the attach 7.23 ms four full runs ago; 2.33 and 5.54 ms, 2.17 and 5.33 ms, then
-  2.14 and 5.24 ms in the last one; see the summary for this one) moved with the machine more than with ctnet. In those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
+  2.14 and 5.24 ms, then 2.39 and 4.85 ms in the last one; see the summary for this one) moved with
+  the machine more than with ctnet: this round's run found every reference slower too (the CNI chain's
+  ADD 354 ms against 325, netavark's 221 against 202), and an attach's code did not change. In
+  those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
   outside them. A CPU profile of 300 attaches with their detaches (the last round) puts the outside
   part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
   the kernel is touched, so a crash is undone by the next command, then the start; their commits
   ~0.6 ms together; an attach and its detach write ~28 WAL pages and make ~53 POSIX lock calls), reading and parsing
   the network's record (JSON columns) ~0.25 ms, building and parsing netlink messages, the
-  reconcile every changing command runs first, the network's presence check (gone this round), the backlog check,
+  reconcile every changing command runs first, the network's presence check (gone since the last round), the backlog check,
   planning, the view returned, the host lock: none alone above about 0.6 ms. Meeting 1.5x of this
   floor would leave ~1.2 ms for all of it: the state work alone, including the record made before
   the kernel is touched (what lets the next command undo a crash), is more. In the kernel part
@@ -309,17 +313,21 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   are a message each where the floor sends one batch (netlink runs each message in the sender's
   call, so a batch saves the replies' reads, not kernel work), and the guard and the DNAT elements
   are two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's
-  last step). Taken out this round: the read before each of the two \`disable_ipv6\` writes (it was
+  last step). Taken out in the last round: the read before each of the two \`disable_ipv6\` writes (it was
   the key's first look-up in a new namespace; the steps 0.17 -> 0.11 and 0.10 -> 0.06 ms in
   \`attach-ops\`), and the look-up of the network's bridge before the plan (a bridge that is gone is
   now noticed when the veth cannot join it, and made again, as a flushed table already was; the
   look-up took ~0.15 ms in an attach). Eight alternating runs of the two builds (\`attach-ops\`, 80
   samples each): p50 -3% by the median of the per-run ratios, the runs -18% to +16%.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
-  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 165.1 in the last round's full run
-  and 136.4 in the one before. The gaps over it are the steadier figure: \`run -d\`
-  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+93.7 in the last round's run, +99.7 before), \`rm -f\`
-  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+42.4, +59.5); with a \`node -e 0\` of 136.4 ms they would be
+  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 146.7 in the last round's full run,
+  165.1 and 136.4 in the two before. The gaps over it are the steadier figure: \`run -d\`
+  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+88.8 in the last round's run, +93.7 and +99.7 before), \`rm -f\`
+  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+57.1, +42.4, +59.5). Nothing this round changed is on
+  their path (only the store's listings changed), and this round's runs were slower from the
+  start: the last round's build, before any change, in the same alternating harness gave \`run -d\`
+  +98.2 ms over \`node -e 0\`, and the builds before and after this round's changes, 30
+  alternating runs each, \`run -d\` 234.2 against 237.6 ms and \`rm -f\` 187.0 against 182.8 ms. With a \`node -e 0\` of 136.4 ms they would be
   ${fmt((136.4 + r.cli.run.p50 - r.cli.node.p50) / 136.4, 2)}x and ${fmt((136.4 + r.cli.rm.p50 - r.cli.node.p50) / 136.4, 2)}x, with one of 165.1 ms ${fmt((165.1 + r.cli.run.p50 - r.cli.node.p50) / 165.1, 2)}x and ${fmt((165.1 + r.cli.rm.p50 - r.cli.node.p50) / 165.1, 2)}x. A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
@@ -337,7 +345,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   and a command allocates there \`node -e 0\` 353 KB, \`ps\` ~900 KB, \`rm -f\` ~1,170 KB and \`run -d\`
   ~1,580 KB (read with a 16 MB young generation, which never fills): \`rm -f\` and \`run -d\` pay one
   collection (3.6-6 ms, \`--trace-gc\`) and the pages of the space it copies into. A \`run -d\`'s V8
-  heap ends at 7.9 MB of memory, \`node -e 0\`'s at 3.8. This round: a link's index is read from
+  heap ends at 7.9 MB of memory, \`node -e 0\`'s at 3.8. In the last round: a link's index is read from
   the kernel's reply without parsing the ~100 attributes of a bridge's (in a command's first, cold
   look-up that parsing took ~4 ms: 4.41 -> 0.70 ms in the CPU profiles of six \`run -d\` of an
   unminified build; \`run -d\` p50 250.7 -> 246.1 ms over 30 alternating runs, within the noise),
@@ -382,20 +390,21 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88% and 89% of the bare pair, where the plain bridge
-  reached 91% and 94% in the last two; see the summary for this one),
+  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89% and 89.5% of the bare pair, and 83.5% in this
+  round's first, where the plain bridge reached 91%, 94%, 97% and 95% in the last four; see the summary
+  for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
   bridge (the plain bridge 88%, 92% and 91% of the bare pair). So ctnet's rules do cost something on
-  top of br_netfilter, 0-15% here. This round a bridged packet meets fewer of them: the raw chain
+  top of br_netfilter, 0-15% here. Since the last round a bridged packet meets fewer of them: the raw chain
   ends at its first reason not to track (\`notrack accept\`: the overlay's two rules after it are no
   longer evaluated), the port guard looks a container's own IPv4 up first (one set look-up where it
   took two), and the bridge's forward hook has a chain only while some network has enable_icc=false
   (an empty chain still costs every frame). \`node bench/experiments/bridged-rules.mjs\` measures
   this: iperf3 between the same two containers while the host's ruleset is swapped in turns
-  (\`nft -f\`) between ctnet's, last round's layout, a variant and none, 10 rounds of 2 s, the
+  (\`nft -f\`) between ctnet's, the layout before, a variant and none, 10 rounds of 2 s, the
   median of the per-round ratios. Two runs each: 100-byte UDP datagrams received a second +3.5% and
-  +9.6% over last round's layout, TCP +2.6% and -0.8% (the rounds spread -5% to +14%: not resolved).
+  +9.6% over the layout before, TCP +2.6% and -0.8% (the rounds spread -5% to +14%: not resolved).
   With no ruleset at all: UDP +27% and +33%, TCP +10.7% and +3.3%. What is left is one chain per hook
   the packet passes (the guard, raw, forward, connection tracking's own hooks), each ~3% of the
   small-datagram rate when removed alone. Tried and not built (the \`guard-notrack\` variant):
@@ -405,7 +414,7 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   before the loopback drop (bridged packets would skip that rule's two tests), with the same tool
   and 12 rounds: 100-byte UDP +4.3% in one run and -2.1% in the next, TCP -0.1%.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91%, then 88%, then 84% in the last round). Four rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round). Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
