@@ -14,16 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/index.js';
 import { KernelApplier } from '../../dist/engine/applier.js';
+import { numberArg } from '../lib/args.mjs';
+import { percentile } from '../lib/stats.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const TOTAL = arg('--containers', 999);
-const NETWORKS = arg('--networks', 1);
-const SAMPLES = arg('--samples', 20);
+const TOTAL = numberArg('--containers', 999);
+const NETWORKS = numberArg('--networks', 1);
+const SAMPLES = numberArg('--samples', 20);
 const publish = process.argv.includes('--publish');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 // Each operation's time, keyed by its kind (and sysctl name, and whether it is in the container's namespace).
 const times = new Map();
@@ -68,11 +65,11 @@ try {
   }
   let kernel = 0;
   for (const [key, xs] of times) {
-    const each = median(xs);
+    const each = percentile(xs, 50);
     kernel += (each * xs.length) / SAMPLES;
     console.log(`${key.padEnd(36)} ${each.toFixed(2)} ms x${xs.length / SAMPLES}`);
   }
-  const a = median(attach);
+  const a = percentile(attach, 50);
   console.log(`attach p50 at ${TOTAL} containers over ${NETWORKS} network(s): ${a.toFixed(2)} ms; kernel operations ~${kernel.toFixed(2)} ms, the rest ~${(a - kernel).toFixed(2)} ms`);
 } finally {
   for (const c of engine.listContainers(true)) engine.detach(c.Id);

@@ -21,14 +21,11 @@ import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { closeNetns, createNamedNetns, deleteNamedNetns } from '../../dist/kernel/netns.js';
 import { inNetns, kernelAt, runIn, spawnIn } from '../lib/netns.mjs';
+import { numberArg } from '../lib/args.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const TOTAL = arg('--containers', 2000);
-const DIRECT = Math.min(TOTAL, arg('--direct', 900));
-const SEGMENT = arg('--segment-size', 128);
+const TOTAL = numberArg('--containers', 2000);
+const DIRECT = Math.min(TOTAL, numberArg('--direct', 900));
+const SEGMENT = numberArg('--segment-size', 128);
 const tag = randomBytes(2).toString('hex');
 const H = `sx${tag}h`;
 const seg = (k) => `sx${tag}s${k}`;

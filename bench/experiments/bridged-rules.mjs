@@ -16,15 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../dist/index.js';
 import { deleteNetns, newNetns, runIn, spawnIn } from '../lib/netns.mjs';
+import { numberArg } from '../lib/args.mjs';
+import { percentile } from '../lib/stats.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const ROUNDS = arg('--rounds', 10);
-const SECONDS = arg('--seconds', 2);
-const UDP = arg('--udp', 0);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const ROUNDS = numberArg('--rounds', 10);
+const SECONDS = numberArg('--seconds', 2);
+const UDP = numberArg('--udp', 0);
 
 const chainOf = (text, name) => {
   const start = text.indexOf(`\tchain ${name} {`);
@@ -87,7 +84,7 @@ try {
   const unit = UDP ? `k datagrams/s received (${UDP} bytes)` : 'Gbit/s';
   for (const [name, xs] of Object.entries(results)) {
     const ratios = xs.map((x, i) => x / results.ctnet[i]);
-    console.log(`${name.padEnd(14)} ${median(xs).toFixed(2)} ${unit}; to ctnet ${median(ratios).toFixed(3)} (rounds ${ratios.map((x) => x.toFixed(2)).join(' ')})`);
+    console.log(`${name.padEnd(14)} ${percentile(xs, 50).toFixed(2)} ${unit}; to ctnet ${percentile(ratios, 50).toFixed(3)} (rounds ${ratios.map((x) => x.toFixed(2)).join(' ')})`);
   }
 } finally {
   if (server) try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
