@@ -5,6 +5,7 @@ import { NETWORK_COMMANDS } from './network-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerStatsCommand } from './stats-command.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerCniCommand } from './cni-command.js';
 import { registerCniDaemonCommand } from './cni-daemon-command.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { flushStreams, writeErr, writeOut } from './stdio.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (program: Command) => void> = {
   ...CONTAINER_COMMANDS,
   stats: registerStatsCommand,
   serve: registerServeCommand,
+  cni: registerCniCommand,
   'cni-daemon': registerCniDaemonCommand,
   cluster: registerClusterCommands,
   demo: registerDemoCommand,

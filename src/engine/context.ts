@@ -74,8 +74,9 @@ export class EngineContext {
 
   /**
    * Checks, before anything changes, what commands that write nftables scripts (networks, the
-   * firewall's repair, CNI) need beyond root: libnftables. A container's own elements change through
-   * nf_tables' netlink (kernel/nft.ts), so container commands (rm, stop, exec, connect) skip its ~5 ms load.
+   * firewall's repair) need beyond root: libnftables. A container's own elements change through
+   * nf_tables' netlink (kernel/nft.ts), so container commands (run, rm, stop, exec, connect, CNI's
+   * ADD and DEL) skip its ~5 ms load.
    */
   requireChangeRights(): void {
     requireLibnftables();
