@@ -92,6 +92,23 @@ export function parseSubnet(text: string): Subnet {
   return s;
 }
 
+/**
+ * Addresses no network can use, found by trying them: loopback (the kernel drops it off `lo` as
+ * martian, so a container never reaches its gateway) and multicast (no route via such a gateway).
+ * 0.0.0.0/8 and 240.0.0.0/4 work as unicast on Linux and stay allowed.
+ */
+const NOT_FOR_NETWORKS: readonly { range: Subnet; what: string }[] = [
+  { range: subnetOf(0x7f000000, 8), what: 'loopback' },
+  { range: subnetOf(0xe0000000, 4), what: 'multicast' },
+];
+
+/** Refuses a network subnet in a range above. */
+export function checkNetworkSubnet(s: Subnet): Subnet {
+  const hit = NOT_FOR_NETWORKS.find((r) => overlaps(s, r.range));
+  if (hit) throw new InvalidArgumentError(`subnet ${s.cidr} is ${hit.what} (${hit.range.cidr}), which a network cannot use; pick a private subnet such as 172.20.0.0/16`);
+  return s;
+}
+
 /** The usable host addresses: everything but the network and broadcast addresses. */
 export const firstHost = (s: Subnet): number => s.base + 1;
 export const lastHost = (s: Subnet): number => broadcast(s) - 1;

@@ -38,6 +38,19 @@ export function parseSubnet6(text: string): Subnet6 {
   return { base, prefix, cidr: `${toIp6(base)}/${prefix}` };
 }
 
+/** IPv6 addresses no network can use: the kernel refuses loopback and multicast on a bridge (EADDRNOTAVAIL). */
+const NOT_FOR_NETWORKS6: readonly { range: Subnet6; what: string }[] = [
+  { range: { base: 0n, prefix: 127, cidr: '::/127' }, what: 'the unspecified and loopback addresses' },
+  { range: { base: 0xffn << 120n, prefix: 8, cidr: 'ff00::/8' }, what: 'multicast addresses' },
+];
+
+/** Refuses a network's IPv6 subnet in a range above. */
+export function checkNetworkSubnet6(s: Subnet6): Subnet6 {
+  const hit = NOT_FOR_NETWORKS6.find((r) => overlaps6(s, r.range));
+  if (hit) throw new InvalidArgumentError(`IPv6 subnet ${s.cidr} holds ${hit.what} (${hit.range.cidr}), which a network cannot use; pick a unique local subnet such as fd00:db8::/64`);
+  return s;
+}
+
 export const gateway6Of = (s: Subnet6): IPv6 => toIp6(s.base + 1n);
 
 export function overlaps6(a: Subnet6, b: Subnet6): boolean {

@@ -1,7 +1,7 @@
 import { randomHex } from '../crypto.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { defaultGateway } from '../ipam/allocator.js';
-import { broadcast, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
+import { broadcast, checkNetworkSubnet, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, linkAlias, isOwnLinkAlias } from '../names.js';
@@ -9,7 +9,7 @@ import { ensureDns, hasEmbeddedDns } from './dns.js';
 import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork, planOverlayDevice } from '../plan/network-plan.js';
 import type { Step } from '../plan/ops.js';
 import { FORWARD6_BEFORE, FORWARD_BEFORE, tearDownNetwork } from './network-teardown.js';
-import { gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
+import { checkNetworkSubnet6, gateway6Of, overlaps6, parseSubnet6 } from '../addr/ipv6.js';
 import type { IPv4 } from '../addr/family.js';
 import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOptions, type DriverOptions } from './network-options.js';
@@ -110,7 +110,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
   const req = checkCreate(given);
   if (req.bridge !== undefined) validateIfname(req.bridge, '--bridge');
   const mtu = validateMtu(req.mtu) ?? DEFAULT_MTU;
-  const requestedSubnet = req.subnet !== undefined ? parseSubnet(req.subnet) : undefined;
+  const requestedSubnet = req.subnet !== undefined ? checkNetworkSubnet(parseSubnet(req.subnet)) : undefined;
   if (requestedSubnet) {
     const gateway = chooseGateway(requestedSubnet, req.gateway);
     checkRange(requestedSubnet, req.rangeStart, req.rangeEnd);
@@ -118,7 +118,7 @@ export function createNetwork(ctx: EngineContext, given: CreateNetworkRequest): 
     auxAddressesOf(requestedSubnet, gateway, req.auxAddresses ?? {});
   }
   else if (req.gateway !== undefined) throw new InvalidArgumentError('--gateway needs --subnet; give both, or neither to let ctnet choose');
-  const subnet6 = req.subnet6 !== undefined ? parseSubnet6(req.subnet6) : undefined;
+  const subnet6 = req.subnet6 !== undefined ? checkNetworkSubnet6(parseSubnet6(req.subnet6)) : undefined;
   if (req.driverOptions.parent !== null) checkMacvlan(req, requestedSubnet, subnet6);
   ctx.requireChangeRights();
 

@@ -2,7 +2,7 @@ import { randomHex } from '../crypto.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { parseIPv4, parseSubnet } from '../addr/ipv4.js';
+import { checkNetworkSubnet, parseIPv4, parseSubnet } from '../addr/ipv4.js';
 import { checkBlockPrefix, DEFAULT_BLOCK_PREFIX, pickFreeBlock } from '../ipam/blocks.js';
 import { parseEndpoints, type ClusterApi, type ClusterConfig, type OverlayDefinition } from '../store/cluster.js';
 import { openCluster } from './cluster-client.js';
@@ -120,7 +120,7 @@ export async function createOverlayNetwork(ctx: EngineContext, req: CreateNetwor
   }
   const config = requireCluster(ctx);
   if (req.subnet === undefined) throw new InvalidArgumentError('--driver overlay needs --subnet: the whole network\'s addresses across hosts, e.g. --subnet 10.42.0.0/16');
-  const subnet = parseSubnet(req.subnet);
+  const subnet = checkNetworkSubnet(parseSubnet(req.subnet));
   const { block, ...rest } = req.options ?? {};
   const unsupported = [...Object.keys(rest), ...(['gateway', 'bridge', 'subnet6', 'ipRange', 'internal'] as const).filter((k) => req[k] !== undefined && req[k] !== false)];
   if (unsupported.length) throw new InvalidArgumentError(`--driver overlay does not take ${unsupported.join(', ')} (each host's block has its own gateway and bridge); drop it`);

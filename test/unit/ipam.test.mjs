@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSubnet, contains, overlaps, parseIPv4, quadToInt } from '../../dist/addr/ipv4.js';
+import { checkNetworkSubnet, parseSubnet, contains, overlaps, parseIPv4, quadToInt } from '../../dist/addr/ipv4.js';
 import ipaddr from 'ipaddr.js';
 import { allocateAddress as allocate, reserveAddress as reserve, defaultGateway, setAddressBook } from '../../dist/ipam/allocator.js';
 
@@ -29,6 +29,17 @@ test('the dotted-quad parser takes exactly what ipaddr.js calls a four-part deci
   for (const text of [...edges, ...random]) {
     const expected = ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text).toByteArray().reduce((a, b) => a * 256 + b, 0) : undefined;
     assert.equal(quadToInt(text), expected, JSON.stringify(text));
+  }
+});
+
+test('a network subnet may not be loopback or multicast; the ranges around them are allowed', () => {
+  for (const bad of ['127.0.0.0/8', '127.5.0.0/24', '127.255.255.252/30', '224.0.0.0/8', '224.5.0.0/24', '239.255.255.0/24']) {
+    assert.equal(code(() => checkNetworkSubnet(parseSubnet(bad))), 'CTNET_INVALID_ARGUMENT', bad);
+  }
+  assert.throws(() => checkNetworkSubnet(parseSubnet('127.5.0.0/24')), /^InvalidArgumentError: subnet 127\.5\.0\.0\/24 is loopback \(127\.0\.0\.0\/8\).*172\.20\.0\.0\/16$/);
+  assert.throws(() => checkNetworkSubnet(parseSubnet('230.0.0.0/16')), /is multicast \(224\.0\.0\.0\/4\)/);
+  for (const good of ['126.255.255.0/24', '128.0.0.0/8', '0.5.0.0/24', '223.255.255.0/24', '240.0.0.0/24', '10.0.0.0/8', '172.20.0.0/16']) {
+    assert.equal(checkNetworkSubnet(parseSubnet(good)).cidr, good);
   }
 });
 
