@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { createLab, fullSnapshot, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
@@ -197,6 +198,23 @@ test('a second ADD of the same attachment is refused and changes nothing; the CL
 test('VERSION lists every supported version', () => {
   const r = cni('VERSION', { cniVersion: '1.1.0' });
   assert.deepEqual(ok(r), { cniVersion: '1.1.0', supportedVersions: VERSIONS });
+});
+
+test('with no daemon, the executable finds ctnet through a symlink to it, a relative one and a symlinked directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-cni-links-'));
+  try {
+    symlinkSync(PLUGIN, join(dir, 'absolute'));
+    mkdirSync(join(dir, 'plugins'));
+    symlinkSync(relative(join(dir, 'plugins'), PLUGIN), join(dir, 'plugins', 'relative'));
+    symlinkSync(dirname(PLUGIN), join(dir, 'linked-dir'));
+    for (const path of [join(dir, 'absolute'), join(dir, 'plugins', 'relative'), join(dir, 'linked-dir', 'ctnet')]) {
+      const r = spawnSync(path, [], { input: '{"cniVersion":"1.1.0"}', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CTNET_CNI_DAEMON: 'off', CTNET_CNI_SOCKET: join(dir, 'none.sock') }, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${path}: ${r.stdout}${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout).supportedVersions, VERSIONS, path);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('STATUS: ready, or code 50 with the reason (no libnftables)', () => {
