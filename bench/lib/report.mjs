@@ -257,11 +257,11 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
   engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
-  325-339 ms). This round its rows: better-sqlite3 sets the ~35 columns of a row object one call
+  325-339 ms). In the last round its rows: better-sqlite3 sets the ~35 columns of a row object one call
   at a time, and the store now makes each container's row an object literal over the raw row, the
   same for all of a statement's rows (2,000 containers, \`ps -a\` in two sets of 20 alternating runs:
   p50 440.5 -> 391.0 and 388.8 -> 338.4 ms; the rows alone in a new process 84 -> 57 ms; \`ps\` at 10,000 in the full runs:
-  1,264 ms in the last round's, 874 ms in this round's first and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
+  1,264 ms two rounds ago, 874 and 731 ms in the last round's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them.
 - **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
@@ -296,9 +296,10 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and the last round addresses went into netlink
   messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
   floor 2.32 ms and the attach 7.23 ms four full runs ago; 2.33 and 5.54 ms, 2.17 and 5.33 ms, then
-  2.14 and 5.24 ms, then 2.39 and 4.85 ms in the last one; see the summary for this one) moved with
-  the machine more than with ctnet: this round's run found every reference slower too (the CNI chain's
-  ADD 354 ms against 325, netavark's 221 against 202), and an attach's code did not change. In
+  2.14 and 5.24 ms, then 2.39 and 4.85, then 2.55 and 6.40 ms in the last one; see the summary for this one) moved with
+  the machine more than with ctnet: the last round's run found every reference slower (the CNI chain's
+  ADD 354 ms against 325, netavark's 221 against 202) and an attach's code did not change, nor did
+  it since. In
   those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
   outside them. A CPU profile of 300 attaches with their detaches (the last round) puts the outside
   part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
@@ -320,14 +321,13 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   look-up took ~0.15 ms in an attach). Eight alternating runs of the two builds (\`attach-ops\`, 80
   samples each): p50 -3% by the median of the per-run ratios, the runs -18% to +16%.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
-  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 146.7 in the last round's full run,
-  165.1 and 136.4 in the two before. The gaps over it are the steadier figure: \`run -d\`
-  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+88.8 in the last round's run, +93.7 and +99.7 before), \`rm -f\`
-  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+57.1, +42.4, +59.5). Nothing this round changed is on
-  their path (only the store's listings changed), and this round's runs were slower from the
-  start: the last round's build, before any change, in the same alternating harness gave \`run -d\`
-  +98.2 ms over \`node -e 0\`, and the builds before and after this round's changes, 30
-  alternating runs each, \`run -d\` 234.2 against 237.6 ms and \`rm -f\` 187.0 against 182.8 ms. With a \`node -e 0\` of 136.4 ms they would be
+  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 150.0 in the last round's full run,
+  146.7, 165.1 and 136.4 in the three before. The gaps over it are the steadier figure: \`run -d\`
+  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+105.9 in the last round's run, +88.8, +93.7 and +99.7 before), \`rm -f\`
+  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+69.2, +57.1, +42.4, +59.5). Neither this round's
+  changes (the CNI executable, the subnet checks of \`network create\`) nor the last round's (the
+  store's listings) are on their path: the last round's builds before and after, 30 alternating
+  runs each, gave \`run -d\` 234.2 against 237.6 ms and \`rm -f\` 187.0 against 182.8 ms. With a \`node -e 0\` of 136.4 ms they would be
   ${fmt((136.4 + r.cli.run.p50 - r.cli.node.p50) / 136.4, 2)}x and ${fmt((136.4 + r.cli.rm.p50 - r.cli.node.p50) / 136.4, 2)}x, with one of 165.1 ms ${fmt((165.1 + r.cli.run.p50 - r.cli.node.p50) / 165.1, 2)}x and ${fmt((165.1 + r.cli.rm.p50 - r.cli.node.p50) / 165.1, 2)}x. A container's start runs no second Node:
   ctnet-init is Perl, and the CLI is one bundle compiled from V8's code cache. Earlier rounds took
   the CLI's start from ~30 ms of compiling to a cached bundle, loaded koffi and libnftables only when
@@ -425,11 +425,24 @@ Where the misses come from (profiled per operation, see the notes below the tabl
   lookup tick and send callback. Rates vary by up to 2x between rounds here, so the
   figures are medians of alternating rounds; the p99s of both servers are a few milliseconds, set by
   scheduling on two shared cores more than by either server.
-- **CNI executable ADD (node start incl.).** Node's bare start here (\`node -e 0\`, measured
-  alongside) is already above half the reference chain's ADD, so no Node process per call can meet
-  that target. That is why \`bin/cni/ctnet\` is a thin client: the first call starts
-  \`ctnet cni-daemon\` itself and every later call goes through it (the rows with cni-daemon, and
-  containerd's RunPodSandbox row, which is measured that way with no setup step).
+- **CNI executable (node start incl.).** \`bin/cni/ctnet\` is a Perl client. With \`ctnet cni-daemon\`
+  answering (the first call starts it, so every later call finds it) it forwards the call over a
+  unix socket; with none, it runs \`ctnet cni\` in a Node process of its own. Until this round that
+  process ran a bundle of the plugin's own, an ES module compiled from source at every call, and
+  loaded libnftables, which an ADD needs only when it makes the network; the client loaded
+  IO::Socket::UNIX, POSIX, Cwd and File::Basename (~50 ms of its start, measured alone) and
+  started Node through \`env\`. Now the plugin is the CLI's bundle from its code cache and the
+  client loads no module on its way to the daemon. In this run ADD and DEL without the daemon took
+  ${fmt(at['ctnet-cni']?.find((x) => x.size === 1)?.attach.p50)} and ${fmt(at['ctnet-cni']?.find((x) => x.size === 1)?.detach.p50)} ms (322.7 and 324.8 in the last round's), with it
+  ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.attach.p50)} and ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.detach.p50)} ms (99.8 and 110.2); containerd's CNI share fell with them (88.0 ms in the
+  last round's run). Alternating runs of the builds before and after (20 each, the same machine):
+  without the daemon ADD 273.3 -> 193.4 ms and DEL 315.0 -> 195.3 ms with \`node -e 0\` at 151.0;
+  with it, 30 each, ADD 74.3 -> 32.2 and DEL 89.3 -> 47.8 ms with \`perl -e 1\` at 17.8. Node's bare
+  start is most of a call without the daemon: ${fmt(r.cli?.node?.p50)} ms in this run's CLI rows, 0.4-0.5x of the
+  reference chain's ADD here, so that ratio moves with the machine (in the alternating runs an ADD
+  took ~40 ms more than \`node -e 0\`). A DEL deletes the host end of the veth pair, and the kernel
+  takes ~21 ms over that one message (strace: \`RTM_DELLINK\` on the rtnetlink socket); the
+  reference's DEL deletes the pair too, from the pod's end.
 
 ${r.scale ? scaleSection(r) : ''}## Attach and detach against the number of containers on the network
 
