@@ -217,6 +217,12 @@ test('with no daemon, the executable finds ctnet through a symlink to it, a rela
   }
 });
 
+test('with no daemon and no node on the runtime\'s PATH: a CNI error on stdout (code 50), not a Perl message', () => {
+  const r = spawnSync(PLUGIN, [], { input: '{"cniVersion":"1.1.0"}', env: { PATH: '/nonexistent', CNI_COMMAND: 'VERSION', CTNET_CNI_DAEMON: 'off', CTNET_CNI_SOCKET: '/nonexistent/cni.sock' }, encoding: 'utf8' });
+  failsWith({ code: r.status, out: JSON.parse(r.stdout) }, 50);
+  assert.match(JSON.parse(r.stdout).msg, /cannot run node .*install Node\.js 20/);
+});
+
 test('STATUS: ready, or code 50 with the reason (no libnftables)', () => {
   assert.equal(ok(cni('STATUS', conf('1.1.0'))), undefined);
   const r = cni('STATUS', conf('1.1.0'), undefined, { CTNET_LIBNFTABLES: '/nonexistent/libnftables.so.1' });
