@@ -335,8 +335,12 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   allocation and the plan), the lock 0.07, the rest 0.69 and 0.82 (reconcile, the view returned, the
   container's ID, validation, the executor). With 40 ms between attaches, as the bench has them:
   3.81 and 3.87 ms (the kernel calls 2.15 and 2.17, the transactions 0.75 and 0.77, the lock 0.09,
-  the rest 0.82 and 0.84). The bench's own row is higher than these in this run (not explained yet:
-  its attaches are the same calls, measured the same way, between the other implementations').
+  the rest 0.82 and 0.84). The bench's own row at 1 container in this run (5.94 ms) is higher than
+  these and than the same part of the bench run alone four times after it (\`benchAttach\` at 1
+  container, 40 samples, with and without the references at that size: 4.28, 3.98, 4.30 and 4.25 ms);
+  this run's scale section, later, found 4.36 ms at 1 container. Read as the machine in that run's
+  first minutes; the floor is measured at the end of the attach part. Against this run's floor
+  those four are 1.87-2.02x: still above 1.5x.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
   moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 182.1 in fd04a96's, 150.0 in the last round's full run,
   146.7, 165.1 and 136.4 in the three before. The gaps over it are the steadier figure: \`run -d\`
