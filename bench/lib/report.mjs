@@ -338,9 +338,11 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   the rest 0.82 and 0.84). The bench's own row at 1 container in this run (5.94 ms) is higher than
   these and than the same part of the bench run alone four times after it (\`benchAttach\` at 1
   container, 40 samples, with and without the references at that size: 4.28, 3.98, 4.30 and 4.25 ms);
-  this run's scale section, later, found 4.36 ms at 1 container. Read as the machine in that run's
-  first minutes; the floor is measured at the end of the attach part. Against this run's floor
-  those four are 1.87-2.02x: still above 1.5x.
+  this run's scale section, later, found 4.36 ms at 1 container. The same part alone varies that
+  much with the machine from one quarter of an hour to the next: four runs in a row twenty minutes later
+  gave 5.59, 5.33, 5.89 and 5.98 ms, and two with the floor minutes after those 4.41 and 3.33 ms
+  against floors of 2.04 and 1.85 ms (2.16x and 1.80x). Against this run's floor the four alone
+  after it are 1.87-2.02x: above 1.5x in every case.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
   moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 182.1 in fd04a96's, 150.0 in the last round's full run,
   146.7, 165.1 and 136.4 in the three before. The gaps over it are the steadier figure: \`run -d\`
