@@ -7,6 +7,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { createServer } from 'node:net';
 import { createLab, fullSnapshot, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
@@ -221,6 +222,26 @@ test('with no daemon and no node on the runtime\'s PATH: a CNI error on stdout (
   const r = spawnSync(PLUGIN, [], { input: '{"cniVersion":"1.1.0"}', env: { PATH: '/nonexistent', CNI_COMMAND: 'VERSION', CTNET_CNI_DAEMON: 'off', CTNET_CNI_SOCKET: '/nonexistent/cni.sock' }, encoding: 'utf8' });
   failsWith({ code: r.status, out: JSON.parse(r.stdout) }, 50);
   assert.match(JSON.parse(r.stdout).msg, /cannot run node .*install Node\.js 20/);
+});
+
+test('a daemon that closes without answering: a CNI error (code 11) that stays JSON with a quote and a backslash in the socket\'s path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-cni-mute-'));
+  const socket = join(dir, 'a"b\\c.sock');
+  const server = createServer((conn) => conn.destroy());
+  await new Promise((resolve) => server.listen(socket, resolve));
+  try {
+    const r = spawn(PLUGIN, [], { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CTNET_CNI_SOCKET: socket } });
+    r.stdin.end('{"cniVersion":"1.1.0"}');
+    let stdout = '';
+    r.stdout.on('data', (d) => { stdout += d; });
+    const code = await new Promise((resolve) => r.on('close', resolve));
+    const out = JSON.parse(stdout);
+    failsWith({ code, out }, 11);
+    assert.ok(out.msg.includes(socket), out.msg);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('STATUS: ready, or code 50 with the reason (no libnftables)', () => {
