@@ -8,7 +8,7 @@ import { isIPv6, type IPAddress } from '../addr/family.js';
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
 export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
   return store.listNetworks().filter(isBridgeNetwork).flatMap((n): FirewallNetwork[] => {
-    const policy = { bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect, ...(n.overlay ? { overlayDevice: n.overlay.device, overlaySubnet: n.overlay.clusterSubnet } : {}) };
+    const policy = { bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect, icc: n.icc, ...(n.overlay ? { overlayDevice: n.overlay.device, overlaySubnet: n.overlay.clusterSubnet } : {}) };
     if (family === 'ip') return [{ ...policy, subnet: n.subnet, gateway: n.gateway }];
     return n.subnet6 && n.gateway6 ? [{ ...policy, subnet: n.subnet6, gateway: n.gateway6 }] : [];
   });

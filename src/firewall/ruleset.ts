@@ -22,6 +22,8 @@ export interface FirewallNetwork {
   overlayDevice?: string;
   /** The overlay's whole subnet (`subnet` is this host's block of it). */
   overlaySubnet?: string;
+  /** false: enable_icc=false, its containers reach each other only through published ports (absent means true). */
+  icc?: boolean;
 }
 
 export interface PortMapping {
@@ -81,8 +83,11 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\tset ${SET.internalBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => n.internal)))}\t}\n`;
   out += `\tset ${SET.masqSubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.filter((n) => !n.internal && n.ipMasq !== false).map((n) => n.subnet))}\t}\n`;
   out += `\tset ${SET.subnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.map((n) => n.subnet))}\t}\n`;
-  // An overlay's bridge and its VXLAN device are one network: traffic between them is its own, both ways.
-  const pairs = nets.flatMap((n) => [`"${n.bridge}" . "${n.bridge}"`, ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : [])]);
+  // An overlay's bridge and its VXLAN device are one network: traffic between them is its own, both
+  // ways. A network without icc is not its own way back: what its containers send through the
+  // gateway to each other (a route or a frame of their own making) meets the rules below, where
+  // only a published port's connection passes.
+  const pairs = nets.flatMap((n) => [...(n.icc === false ? [] : [`"${n.bridge}" . "${n.bridge}"`]), ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : [])]);
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(pairs)}\t}\n`;
   out += `\tset ${SET.overlayDevices} {\n\t\ttype ifname\n${elements(nets.flatMap((n) => (n.overlayDevice ? [`"${n.overlayDevice}"`] : [])))}\t}\n`;
   out += `\tset ${SET.overlaySubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.flatMap((n) => (n.overlaySubnet ? [n.overlaySubnet] : [])))}\t}\n`;
@@ -263,7 +268,11 @@ export function guardSetElements(g: PortGuard): SetElement[] {
  * The bridge table: anti-spoofing (above), and Docker's enable_icc=false: a frame bridged from one
  * isolated container port to another is dropped (a bridge forwards only between its own ports, so
  * both are of the same network; what goes to the gateway, out, or comes in through a published port
- * is routed by the host, not bridged, and passes). This kernel has no `meta ibrname` (NFT_BRIDGE_META).
+ * is routed by the host, not bridged, and passes). One bridged frame passes: a connection to a
+ * published port of a container of the same network, which br_netfilter DNATs in the frame sent to
+ * the bridge's own address (pkttype host) and bridges on to that container; br_netfilter bridges a
+ * frame for the bridge's address on only when DNAT changed its destination, and the routed rules of
+ * `ip ctnet` see it too. This kernel has no `meta ibrname` (NFT_BRIDGE_META).
  * The forward chain exists only while some network isolates its containers (`isolation`): a hook
  * with a chain costs every bridged frame, even when its set is empty.
  */
@@ -293,7 +302,7 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   out += `\t\tdrop\n\t}\n`;
   if (isolation) {
     out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} drop\n\t}\n`;
+    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n\t}\n`;
   }
   return `${out}}\n`;
 }

@@ -13,6 +13,14 @@ before(() => {
 after(() => lab?.close());
 
 const O = (k, v) => ['-o', `com.docker.network.${k}=${v}`];
+const UDP_RECEIVER = "const s = require('dgram').createSocket('udp4'); s.on('message', (m) => console.log(String(m))); s.bind(9999, () => console.log('listening'))";
+/** Five datagrams over half a second (the first may wait for ARP). */
+const udpSender = (to) => `const s = require('dgram').createSocket('udp4'); let n = 0; const t = setInterval(() => { s.send('via the gateway', 9999, '${to}'); if (++n === 5) { clearInterval(t); setTimeout(() => s.close(), 100); } }, 100)`;
+
+async function waitFor(check, what, ms = 5000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return;
+  assert.fail(`timed out waiting for: ${what}`);
+}
 
 test('--ip-range and --aux-address: addresses come from the range, reserved ones are skipped and cannot be asked for', () => {
   lab.ok(['network', 'create', 'ranged', '--subnet', '172.32.0.0/16', '--ip-range', '172.32.5.0/24', '--aux-address', 'router=172.32.5.1', '--aux-address', 'printer=172.32.5.2']);
@@ -68,11 +76,30 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
   assert.ok((await lab.waitAnswer(lab.nsOf('isolated-cli'), A.internet, 8088)).ok, 'egress passes');
   const published = await lab.waitAnswer(lab.host2, A.host, 8150);
   assert.ok(published.ok, `published port: ${published.text}`);
+  // As with Docker, the network's containers reach a published port through the host's address:
+  // a neighbour's, and the server its own (br_netfilter bridges the DNATed frame on to the server).
+  for (const c of ['isolated-cli', 'isolated-srv']) {
+    const answer = await lab.waitAnswer(lab.nsOf(c), '172.35.0.1', 8150);
+    assert.ok(answer.ok, `${c} to isolated-srv's published port through the gateway's address: ${answer.text}`);
+  }
+  // The attack: a container routes its neighbour's address through the gateway (NET_ADMIN here; a
+  // frame of its own making to the gateway's MAC does the same with NET_RAW), so that the host, not
+  // the bridge, forwards what it sends. The neighbour prints the datagrams it gets. The control: on
+  // the icc network the same datagrams arrive, so the receiver and the route work.
+  for (const net of ['isolated', 'open']) {
+    lab.ok(['run', '-d', '--name', `${net}-rx`, '--network', net, '--', process.execPath, '-e', UDP_RECEIVER]);
+    lab.ok(['run', '-d', '--name', `${net}-adm`, '--cap-add', 'NET_ADMIN', '--network', net, '--', 'sleep', '600']);
+    await waitFor(() => lab.ok(['logs', `${net}-rx`]).includes('listening'), `${net}-rx listening`);
+    lab.ok(['exec', `${net}-adm`, '--', 'ip', 'route', 'add', `${ipOf(`${net}-rx`)}/32`, 'via', net === 'open' ? '172.35.1.1' : '172.35.0.1']);
+    lab.ok(['exec', `${net}-adm`, '--', process.execPath, '-e', udpSender(ipOf(`${net}-rx`))]);
+  }
+  await waitFor(() => lab.ok(['logs', 'open-rx']).includes('via the gateway'), 'control: the icc network delivers the routed datagrams');
+  assert.doesNotMatch(lab.ok(['logs', 'isolated-rx']), /via the gateway/, 'icc=false: nothing routed around the bridge reaches the neighbour');
   assert.equal(lab.json(['network', 'inspect', 'isolated']).Options['com.docker.network.bridge.enable_icc'], 'false');
   // The bridge's forward hook holds a chain only while a network isolates: it costs every bridged frame.
   const forwardChain = () => /chain bridge_forward/.test(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
   assert.ok(forwardChain(), 'isolated network: the bridge forward chain');
-  lab.ok(['rm', '-f', 'isolated-srv', 'isolated-cli', 'open-srv', 'open-cli']);
+  lab.ok(['rm', '-f', 'isolated-srv', 'isolated-cli', 'open-srv', 'open-cli', 'isolated-rx', 'isolated-adm', 'open-rx', 'open-adm']);
   lab.ok(['network', 'rm', 'isolated']);
   assert.equal(forwardChain(), false, 'no isolated network left: no bridge forward chain');
   lab.ok(['network', 'rm', 'open']);

@@ -51,6 +51,10 @@ test('forwarding: same network first, internal closed, replies and published por
     'iifname @bridges oifname @bridges drop',
     'oifname @isolated_bridges drop',
   ]);
+  // enable_icc=false: the network is not its own way back through the gateway; a connection DNATed to
+  // one of its containers (a published port) passes further down, anything else is dropped there.
+  const isolated = { bridge: 'br-iso', subnet: '172.18.0.0/24', gateway: '172.18.0.1', internal: false, icc: false };
+  assert.match(renderTable([seed, isolated], []), /set same_bridge \{\n\t\ttype ifname \. ifname\n\t\telements = \{ "br0" \. "br0" \}\n\t\}/);
   // Internal networks and the host: DNS to their own gateway in, replies out, nothing else either way.
   assert.deepEqual(chain('input'), [
     'iifname @internal_bridges meta l4proto { tcp, udp } th dport 53 iifname . ip daddr @internal_dns accept',
