@@ -2,19 +2,26 @@
 // An experiment, not part of ctnet: can one network hold more than the 1,023 ports of a Linux
 // bridge without losing what users rely on (one L2 segment, published ports, enable_icc=false)?
 //
-// The design tried here: the network's bridge (br0, in the host namespace, with the gateway) keeps
-// up to ~900 containers; further containers go on "segment" bridges, each in a network namespace
-// of its own, joined to br0 by a veth trunk. Because a segment bridge is in its own namespace, the
-// host's br_netfilter and nftables never see frames bridged inside it (the segment's namespace has
-// bridge-nf-call-* off: a per-namespace setting; the host's stays as it is), and connection
-// tracking happens once, at br0. All L3 work (DNAT, masquerade, forward rules) stays at br0.
+// The designs tried here: the network's bridge (br0, in the host namespace, with the gateway)
+// keeps up to ~900 containers; further containers go on "segment" bridges joined to br0 by a veth
+// trunk each. All L3 work (DNAT, masquerade, forward rules) stays at br0.
+// - By default each segment bridge is in a network namespace of its own: the host's br_netfilter
+//   and nftables never see frames bridged inside it (the segment's namespace has bridge-nf-call-*
+//   off: a per-namespace setting; the host's stays as it is).
+// - With --host-bridges the segment bridges are in the host namespace, so the containers' host-side
+//   veths stay where ctnet keeps them. What they bridge is left untracked (raw notrack: otherwise
+//   a published port's replies, bridged there after br_netfilter, are tracked a second time in the
+//   same namespace and NAT remaps the clashing port), and they do not answer ARP (otherwise the host
+//   answers for the gateway's address on them with their own MAC, and what a container sends the
+//   gateway reaches the host through the segment bridge, untracked and never DNATed).
+// In both, br0's end of each trunk is in hairpin mode, guarded (see trunkHairpinGuard): that is
+// what lets a container reach a published port of a container behind the same trunk.
 // Every bridge, br0 and each segment, stays under the host's receive backlog
 // (net.core.netdev_max_backlog, 1,000 by default): a broadcast is queued to all of a bridge's ports
 // at once, and past the backlog the gateway's ARP reply is dropped (ctnet refuses a network's
-// 1,001st container for that reason). Beside it, for contrast, the simpler design: a further bridge
-// in the host namespace itself.
+// 1,001st container for that reason).
 //
-// Run as root: node bench/experiments/bridge-segments.mjs [--containers N] [--direct D] [--segment-size S] [--keep]
+// Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--containers N] [--direct D] [--segment-size S] [--keep]
 // Everything is made in throwaway namespaces (prefix sx<tag>) and removed at the end.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,6 +30,7 @@ import { closeNetns, createNamedNetns, deleteNamedNetns } from '../../dist/kerne
 import { inNetns, kernelAt, runIn, spawnIn } from '../lib/netns.mjs';
 import { numberArg } from '../lib/args.mjs';
 
+const DESIGN = process.argv.includes('--host-bridges') ? 'host' : 'namespaces';
 const TOTAL = numberArg('--containers', 2000);
 const DIRECT = Math.min(TOTAL, numberArg('--direct', 900));
 const SEGMENT = numberArg('--segment-size', 128);
@@ -62,48 +70,68 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Which bridge container i hangs on: br0 for the first DIRECT, then segments of SEGMENT. */
 const placeOf = (i) => (i < DIRECT ? null : Math.floor((i - DIRECT) / SEGMENT));
+/** Where segment k's bridge is, its name there, and its end of the trunk to br0. */
+const segNs = (k) => (DESIGN === 'host' ? H : seg(k));
+const segBridge = (k) => (DESIGN === 'host' ? `sg${k}` : 'seg');
+const segTrunk = (k) => (DESIGN === 'host' ? `tb${k}` : 'trunk');
+const GW_MAC = '02:00:0a:c8:00:01';
 
 function build() {
   const segments = Math.ceil((TOTAL - DIRECT) / SEGMENT);
   newNs(H);
-  for (let k = 0; k < segments; k++) newNs(seg(k));
+  if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) newNs(seg(k));
   for (let i = 0; i < TOTAL; i++) newNs(ctr(i));
   sysctl(H, 'net.ipv4.ip_forward', 1);
-  batch(H, ['link set lo up', 'link add br0 address 02:00:0a:c8:00:01 type bridge', `addr add ${GW}/21 dev br0`, 'link set br0 up']);
+  batch(H, ['link set lo up', `link add br0 address ${GW_MAC} type bridge`, `addr add ${GW}/21 dev br0`, 'link set br0 up']);
   for (let k = 0; k < segments; k++) {
-    // The segment's own namespace: no br_netfilter there (the host's setting is untouched).
-    for (const fam of ['iptables', 'ip6tables', 'arptables']) sysctl(seg(k), `net.bridge.bridge-nf-call-${fam}`, 0);
-    batch(H, [`link add tr${k} master br0 type veth peer name trunk netns ${seg(k)}`, `link set tr${k} up`]);
-    batch(seg(k), ['link add seg type bridge', 'link set seg up', 'link set trunk master seg', 'link set trunk up']);
+    if (DESIGN === 'namespaces') {
+      // The segment's own namespace: no br_netfilter there (the host's setting is untouched).
+      for (const fam of ['iptables', 'ip6tables', 'arptables']) sysctl(seg(k), `net.bridge.bridge-nf-call-${fam}`, 0);
+      batch(H, [`link add tr${k} master br0 type veth peer name trunk netns ${seg(k)}`, `link set tr${k} up`]);
+    } else {
+      batch(H, [`link add tr${k} master br0 type veth peer name ${segTrunk(k)}`, `link set tr${k} up`]);
+    }
+    // A bridge in the host namespace with ARP on would answer for the host's addresses (the
+    // gateway's among them) with its own MAC: what a container then sends the gateway would reach
+    // the host through this bridge, untracked and so never DNATed.
+    batch(segNs(k), [`link add ${segBridge(k)} type bridge`, ...(DESIGN === 'host' ? [`link set ${segBridge(k)} arp off`] : []), `link set ${segBridge(k)} up`, `link set ${segTrunk(k)} master ${segBridge(k)}`, `link set ${segTrunk(k)} up`]);
   }
   const hostLines = [];
   const segLines = new Map();
   for (let i = 0; i < TOTAL; i++) {
     const k = placeOf(i);
+    // Container ports in hairpin mode, as ctnet makes them.
     if (k === null) {
-      hostLines.push(`link add v${i} master br0 type veth peer name eth0 netns ${ctr(i)}`, `link set v${i} up`);
+      hostLines.push(`link add v${i} master br0 type veth peer name eth0 netns ${ctr(i)}`, `link set v${i} type bridge_slave hairpin on`, `link set v${i} up`);
     } else {
-      hostLines.push(`link add v${i} netns ${seg(k)} type veth peer name eth0 netns ${ctr(i)}`);
+      hostLines.push(`link add v${i}${DESIGN === 'namespaces' ? ` netns ${seg(k)}` : ''} type veth peer name eth0 netns ${ctr(i)}`);
       if (!segLines.has(k)) segLines.set(k, []);
-      segLines.get(k).push(`link set v${i} master seg`, `link set v${i} up`);
+      segLines.get(k).push(`link set v${i} master ${segBridge(k)}`, `link set v${i} type bridge_slave hairpin on`, `link set v${i} up`);
     }
   }
   batch(H, hostLines);
-  for (const [k, lines] of segLines) batch(seg(k), lines);
+  for (const [k, lines] of segLines) batch(segNs(k), lines);
   for (let i = 0; i < TOTAL; i++) {
     batch(ctr(i), ['link set lo up', `addr add ${ipOf(i)}/21 dev eth0`, 'link set eth0 up', `route add default via ${GW}`]);
   }
-  // The host's firewall as ctnet lays it out for a network: established first, the network's own
-  // traffic, a published port (8000 on the gateway's address to a container's 8080) with masquerade
-  // for a container reaching it from the same network.
   return segments;
 }
 
-const hostRules = (target, icc, bridges = ['br0']) => `
+const segmentBridges = (segments) => Array.from({ length: segments }, (_, k) => segBridge(k));
+const trunks = (segments) => Array.from({ length: segments }, (_, k) => [`tr${k}`, ...(DESIGN === 'host' ? [segTrunk(k)] : [])]).flat();
+const set = (xs) => `{ ${xs.map((x) => `"${x}"`).join(', ')} }`;
+
+// The host's firewall as ctnet lays it out for a network: established first, the network's own
+// traffic, a published port (8000 on the gateway's address to a container's 8080) with masquerade
+// for a container reaching it from the same network. With bridges in the host namespace
+// (`segments` given), what those bridges bridge is left untracked: it is not NATed there, and its
+// replies are not tracked a second time in the same namespace.
+const hostRules = (target, icc, bridges = ['br0'], untracked = []) => `
 table inet sx {
-  chain forward { type filter hook forward priority 0; policy drop;
+${untracked.length ? `  chain raw { type filter hook prerouting priority raw;\n    iifname ${set(untracked)} notrack accept\n  }\n` : ''}  chain forward { type filter hook forward priority 0; policy drop;
     ct state established,related accept
-${bridges.map((b) => `    iifname "${b}" oifname "${b}" ${icc ? 'accept' : 'drop'}\n    iifname "${b}" accept`).join('\n')}
+${bridges.map((b) => `${icc ? '' : `    iifname "${b}" oifname "${b}" ct status dnat accept\n`}    iifname "${b}" oifname "${b}" ${icc ? 'accept' : 'drop'}\n    iifname "${b}" accept`).join('\n')}
+${untracked.map((b) => `    iifname "${b}" oifname "${b}" accept`).join('\n')}
   }
   chain pre { type nat hook prerouting priority dstnat;
     fib daddr type local tcp dport 8000 dnat ip to ${target}:8080
@@ -112,9 +140,46 @@ ${bridges.map((b) => `    iifname "${b}" oifname "${b}" ${icc ? 'accept' : 'drop
     ip saddr 10.200.0.0/21 ip daddr ${target} ct status dnat masquerade
   }
 }`;
-// enable_icc=false inside a segment: a bridge-family rule in the segment's namespace lets a frame
-// through only to or from the trunk (br0 then drops container-to-container at its forward hook).
+// enable_icc=false inside a segment's namespace: a bridge-family rule lets a frame through only to
+// or from the trunk (br0 then drops container-to-container at its forward hook).
 const segmentIsolation = 'table bridge sx { chain isolate { type filter hook forward priority 0;\n iifname != "trunk" oifname != "trunk" drop\n }\n}';
+// enable_icc=false with every bridge in the host namespace, in the bridge family as ctnet has it:
+// between two container ports of a bridge nothing; across a trunk, from a container only what goes
+// to the gateway or is broadcast, and towards a container only what the gateway sends, and ARP.
+// (One condition a rule: nft 1.0.6 joins \`ether saddr != X ether type != arp\` into one comparison
+// of the eight bytes, true when either differs.)
+// br0's ends of the trunks in hairpin mode let a connection DNATed at br0 go back to a container
+// behind the trunk it came by. br_netfilter bridges a frame addressed to br0 itself (pkttype host)
+// on only when DNAT changed its destination; every other frame a hairpin would send back (floods,
+// which would teach the segment that its own containers are behind the trunk) is dropped. What br0
+// bridges on after DNAT leaves by a trunk with br0's MAC as its source: with the client's own, the
+// segment would learn the client behind its trunk and drop the reply to it there (a port does not
+// send back where a frame came in), and a segment's isolation (below) takes from a trunk only what
+// the gateway sends.
+const trunkHairpinGuard = (segments) => `table bridge sxh {
+  set hairpins { type ifname . ifname; elements = { ${Array.from({ length: segments }, (_, k) => `"tr${k}" . "tr${k}"`).join(', ')} } }
+  set trunks { type ifname; elements = { ${Array.from({ length: segments }, (_, k) => `"tr${k}"`).join(', ')} } }
+  chain forward { type filter hook forward priority -10;
+    iifname . oifname @hairpins meta pkttype != host drop
+    oifname @trunks meta pkttype host ether saddr set ${GW_MAC}
+  }
+}`;
+const hostIsolation = (segments) => {
+  const ports = Array.from({ length: TOTAL }, (_, i) => `v${i}`);
+  return `table bridge sx {
+  set noicc { type ifname; elements = ${set(ports)} }
+  set trunks { type ifname; elements = ${set(trunks(segments))} }
+  chain isolate { type filter hook forward priority 0;
+    iifname @noicc oifname @noicc meta pkttype != host drop
+    iifname @noicc oifname @trunks meta pkttype host accept
+    iifname @noicc oifname @trunks ether daddr ${GW_MAC} accept
+    iifname @noicc oifname @trunks ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop
+    iifname @trunks oifname @noicc meta pkttype host accept
+    iifname @trunks oifname @noicc ether type arp accept
+    iifname @trunks oifname @noicc ether saddr != ${GW_MAC} drop
+  }
+}`;
+};
 
 const ping = (from, to) => {
   const r = runIn(from, 'busybox', ['ping', '-c', '2', '-W', '1', to], { timeout: 5000 });
@@ -131,21 +196,26 @@ function tcpGet(ns, host, port) {
   const probe = `const s = require('net').connect(${port}, '${host}'); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => { console.log('ok'); process.exit(0); }); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(2), 2000)`;
   return runIn(ns, process.execPath, ['-e', probe], { timeout: 5000 }).status === 0;
 }
+/** Like tcpGet, but says why not: refused (1) or no answer in 2 s (2). */
+function tcpWhy(ns, host, port) {
+  const probe = `const s = require('net').connect(${port}, '${host}'); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => { console.log('ok'); process.exit(0); }); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(2), 2000)`;
+  return ['ok', 'refused', 'timeout'][runIn(ns, process.execPath, ['-e', probe], { timeout: 5000 }).status] ?? 'failed';
+}
 async function waitServer(ns, host, port) {
   for (let i = 0; i < 100 && !tcpGet(ns, host, port); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Adding one container's port (veth into its bridge) with ctnet's own netlink code, timed. */
-function portAddMs(ns, bridge, samples) {
+function portAddMs(ns, bridge, samples, prefix) {
   const k = kernelAt(ns);
   const times = [];
   try {
     for (let s = 0; s < samples; s++) {
-      const c = `sx${tag}p${s}`;
+      const c = `sx${tag}${prefix}${s}`;
       newNs(c);
       const t0 = process.hrtime.bigint();
-      k.apply({ op: 'veth.add', name: `px${s}`, peer: 'eth0', peerNetns: c, mtu: 1500, master: bridge });
-      k.apply({ op: 'link.up', name: `px${s}` });
+      k.apply({ op: 'veth.add', name: `${prefix}x${s}`, peer: 'eth0', peerNetns: c, mtu: 1500, master: bridge });
+      k.apply({ op: 'link.up', name: `${prefix}x${s}` });
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   } finally {
@@ -153,8 +223,8 @@ function portAddMs(ns, bridge, samples) {
     closeNetns(k.kernel.host);
   }
   for (let s = 0; s < samples; s++) {
-    deleteNamedNetns(`sx${tag}p${s}`);
-    made.splice(made.indexOf(`sx${tag}p${s}`), 1);
+    deleteNamedNetns(`sx${tag}${prefix}${s}`);
+    made.splice(made.indexOf(`sx${tag}${prefix}${s}`), 1);
   }
   return median(times);
 }
@@ -196,24 +266,86 @@ async function main() {
   const silent = firstOf.filter((i) => !ping(ctr(i), GW).ok);
   check(`the gateway from each of the ${segments} segments`, silent.length === 0, silent.length ? `not from ${silent.map(ipOf).join(', ')}` : '');
 
-  // 2. A published port, reached from a container on a segment, served by one on another segment.
-  nft(H, hostRules(ipOf(d1), true));
-  const servers = [tcpServer(ctr(d1), 8080)];
+  // 2. Published ports: served on br0 and on a segment, reached from br0, from the same segment,
+  //    from another segment and by the serving container itself, with br0's ends of the trunks in
+  //    hairpin mode and without. A connection from a segment to a container behind the same trunk
+  //    is DNATed at br0 (br_netfilter) and bridged back out the port it came in by.
+  const untracked = DESIGN === 'host' ? segmentBridges(segments) : [];
+  const rules = (target, icc = true, tracked = ['br0']) => hostRules(target, icc, tracked, tracked.length > 1 ? [] : untracked);
+  const setTrunkHairpin = (on) => batch(H, Array.from({ length: segments }, (_, k) => `link set tr${k} type bridge_slave hairpin ${on ? 'on' : 'off'}`));
+  const servers = [tcpServer(ctr(d1), 8080), tcpServer(ctr(b), 8080)];
+  const publishedFrom = (target, froms) => {
+    nft(H, `${firstRules ? '' : 'delete table inet sx\n'}${rules(ipOf(target))}`);
+    firstRules = false;
+    return froms.map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok').map(([f, why]) => `${ipOf(f)} ${why}`);
+  };
+  let firstRules = true;
+  const mac = macOf(ctr(a), 'eth0');
+  const learnedAt = (k) => JSON.parse(spawnSync('bridge', ['-n', segNs(k), '-j', 'fdb', 'show', 'br', segBridge(k)], { encoding: 'utf8' }).stdout).filter((f) => f.mac === mac).map((f) => f.ifname);
   try {
     await waitServer(ctr(d1), '127.0.0.1', 8080);
-    check('published port from a segment (hairpin through br0)', tcpGet(ctr(far), GW, 8000));
-    check('published port from br0 itself', tcpGet(ctr(d0), GW, 8000));
+    await waitServer(ctr(b), '127.0.0.1', 8080);
+    const failing = (list) => (list.length ? `not from ${list.join(', ')}` : 'from all');
+    /** The published ports from everywhere, checked; a control expects some to fail. */
+    const published = (mode, control = false) => {
+      const toBr0 = publishedFrom(d1, [far, a, d0, d1]);
+      const toSeg = publishedFrom(b, [a, b, far, d0]);
+      if (control) {
+        check(`control: ${mode}: some published port does not answer`, toBr0.length + toSeg.length > 0, `on br0 ${failing(toBr0)}; on a segment ${failing(toSeg)}`);
+        return;
+      }
+      check(`published port on br0 from a segment, from br0, itself (${mode})`, toBr0.length === 0, failing(toBr0));
+      check(`published port on a segment from the same segment, itself, another segment, br0 (${mode})`, toSeg.length === 0, failing(toSeg));
+    };
+    const learnsOwn = () => {
+      ip(['-n', ctr(a), 'neigh', 'flush', 'all']);
+      ping(ctr(a), ipOf(d0));
+      return learnedAt(0);
+    };
+    published('the trunks not in hairpin mode (a connection from a segment to a container behind the same trunk)', true);
+    // br0's ends of the trunks in hairpin mode, with what br0 sends back out a trunk limited to what
+    // it DNATed: floods do not come back to the segment that sent them.
+    setTrunkHairpin(true);
+    nft(H, trunkHairpinGuard(segments));
+    published('trunks in hairpin mode, only DNATed frames back');
+    const own = learnsOwn();
+    check('with the trunks in hairpin mode and the guard, a segment learns its own container on its own port', JSON.stringify(own) === JSON.stringify([`v${a}`]), `learned at ${JSON.stringify(own)}`);
+    // The control: hairpin mode alone. Floods come back, the segment learns its own containers
+    // behind the trunk and sends their frames to br0, which sends them back.
+    nft(H, 'delete table bridge sxh');
+    const learned = learnsOwn();
+    check('control: without the guard, the segment learns its own container behind the trunk', learned.includes(segTrunk(0)), `learned at ${JSON.stringify(learned)}`);
+    published('the trunks in hairpin mode, unguarded', true);
+    // From here on, the design as it stands: the trunks in hairpin mode, guarded. What the control
+    // taught the segments (their own containers behind the trunk) is forgotten first: it would
+    // stand for the bridges' ageing time (300 s) for a container that sends nothing.
+    nft(H, trunkHairpinGuard(segments));
+    for (let k = 0; k < segments; k++) {
+      const learned = JSON.parse(spawnSync('bridge', ['-n', segNs(k), '-j', 'fdb', 'show', 'br', segBridge(k)], { encoding: 'utf8' }).stdout);
+      const wrong = learned.filter((f) => f.ifname === segTrunk(k) && !f.state && !(f.flags ?? []).includes('self'));
+      if (wrong.length) spawnSync('bridge', ['-n', segNs(k), '-batch', '-'], { input: wrong.map((f) => `fdb del ${f.mac} dev ${segTrunk(k)} master\n`).join('') });
+    }
 
-    // 3. enable_icc=false: host forward drop at br0 plus the segments' bridge rule.
-    nft(H, `delete table inet sx\n${hostRules(ipOf(d1), false)}`);
-    for (let k = 0; k < segments; k++) nft(seg(k), segmentIsolation);
+    // 3. enable_icc=false: ctnet's rules (frames between container ports dropped unless br_netfilter
+    //    bridges them on after DNAT; what the host forwards within the network passes only DNATed),
+    //    and across the trunks: with the segments in their own namespaces, a rule in each and br0's
+    //    forward hook (br_netfilter); with the bridges in the host namespace, the bridge table.
+    nft(H, `delete table inet sx\n${rules(ipOf(d1), false)}`);
+    if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) nft(seg(k), segmentIsolation);
+    else nft(H, hostIsolation(segments));
     for (const [from, to, what] of [[a, b, 'same segment'], [a, far, 'across segments'], [a, d0, 'segment to br0'], [d0, a, 'br0 to segment'], [d0, d1, 'on br0']]) {
       check(`icc=false blocks ${what}`, !ping(ctr(from), ipOf(to)).ok);
     }
     check('icc=false: the gateway still answers a segment', ping(ctr(a), GW).ok);
-    for (let k = 0; k < segments; k++) nft(seg(k), 'delete table bridge sx');
-    check('control: without the segment rule, same segment passes', ping(ctr(a), ipOf(b)).ok);
-    nft(H, `delete table inet sx\n${hostRules(ipOf(d1), true)}`);
+    const refused = [far, a, d0, d1].map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok');
+    check('icc=false: published port on br0 from segments, br0, itself', refused.length === 0, refused.map(([f, why]) => `${ipOf(f)} ${why}`).join(', '));
+    nft(H, `delete table inet sx\n${rules(ipOf(b), false)}`);
+    const refusedSeg = [a, b, far, d0].map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok');
+    check('icc=false: published port on a segment from its segment, itself, another, br0', refusedSeg.length === 0, refusedSeg.map(([f, why]) => `${ipOf(f)} ${why}`).join(', '));
+    if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) nft(seg(k), 'delete table bridge sx');
+    else nft(H, 'delete table bridge sx');
+    nft(H, `delete table inet sx\n${rules(ipOf(d1))}`);
+    check('control: without the isolation rules, same segment passes', ping(ctr(a), ipOf(b)).ok);
 
     // Strict reverse-path filtering is the host's choice (ctnet does not set it): with it on, the
     // published port is still reached from a segment, since nothing is routed there.
@@ -221,25 +353,31 @@ async function main() {
     check('published port from a segment, host with rp_filter=1', tcpGet(ctr(far), GW, 8000));
     sysctl(H, 'net.ipv4.conf.all.rp_filter', 0);
 
-    // 4. The simpler design for contrast: a further bridge in the host namespace, trunked to br0,
-    //    with the network's rules extended to it. A container there reaching the published port is
-    //    DNATed at that bridge (br_netfilter) and routed up its IP stack to br0; the replies come
-    //    back through br0 (un-NATed there) and are bridged at that bridge, where br_netfilter tracks
-    //    them a second time in the same namespace as a new flow whose reply tuple clashes with the
-    //    first; NAT then gives it another source port and the container resets the connection
-    //    (seen with nft monitor trace). The segments' own namespaces keep a single conntrack here.
-    const x = `sx${tag}x`;
-    newNs(x);
-    batch(H, ['link add brx type bridge', 'link set brx up', 'link add trx master br0 type veth peer name trx-b', 'link set trx-b master brx', 'link set trx up', 'link set trx-b up',
-      `link add vx master brx type veth peer name eth0 netns ${x}`, 'link set vx up']);
-    batch(x, ['link set lo up', 'addr add 10.200.7.250/21 dev eth0', 'link set eth0 up', `route add default via ${GW}`]);
-    nft(H, `delete table inet sx\n${hostRules(ipOf(d1), true, ['br0', 'brx'])}`);
-    check('contrast, bridge in the host namespace: L2 to br0', ping(x, ipOf(d0)).ok);
-    check('contrast, bridge in the host namespace: its published port fails', !tcpGet(x, GW, 8000));
+    // 4. The control of the bridges in the host namespace: their traffic tracked like br0's. A
+    //    container there reaching the published port is DNATed at that bridge (br_netfilter) and
+    //    routed up its IP stack to br0; the replies come back through br0 (un-NATed there) and are
+    //    bridged at that bridge, where br_netfilter tracks them a second time in the same namespace
+    //    as a new flow whose reply tuple clashes with the first; NAT then gives it another source
+    //    port and the container resets the connection (seen with nft monitor trace).
+    if (DESIGN === 'host') {
+      nft(H, `delete table inet sx\n${rules(ipOf(d1), true, ['br0', ...segmentBridges(segments)])}`);
+      check('control: segment bridges tracked like br0, L2 to br0 still', ping(ctr(a), ipOf(d0)).ok);
+      check('control: segment bridges tracked like br0, the published port fails from a segment', !tcpGet(ctr(far), GW, 8000));
+      nft(H, `delete table inet sx\n${rules(ipOf(d1))}`);
+    } else {
+      const x = `sx${tag}x`;
+      newNs(x);
+      batch(H, ['link add brx type bridge', 'link set brx up', 'link add trx master br0 type veth peer name trx-b', 'link set trx-b master brx', 'link set trx up', 'link set trx-b up',
+        `link add vx master brx type veth peer name eth0 netns ${x}`, 'link set vx up']);
+      batch(x, ['link set lo up', 'addr add 10.200.7.250/21 dev eth0', 'link set eth0 up', `route add default via ${GW}`]);
+      nft(H, `delete table inet sx\n${hostRules(ipOf(d1), true, ['br0', 'brx'])}`);
+      check('contrast, bridge in the host namespace, tracked: L2 to br0', ping(x, ipOf(d0)).ok);
+      check('contrast, bridge in the host namespace, tracked: its published port fails', !tcpGet(x, GW, 8000));
+    }
 
     // 5. Costs.
-    const addBr0 = portAddMs(H, 'br0', 15);
-    const addSeg = segments > 0 ? portAddMs(seg(segments - 1), 'seg', 15) : null;
+    const addBr0 = portAddMs(H, 'br0', 15, 'p');
+    const addSeg = segments > 0 ? portAddMs(segNs(segments - 1), segBridge(segments - 1), 15, 'q') : null;
     log(`port add (veth into the bridge, ctnet's netlink code), median of 15: br0 with ${ports} ports ${addBr0.toFixed(2)} ms; a segment with ${Math.min(SEGMENT, TOTAL - DIRECT - (segments - 1) * SEGMENT)} ports ${addSeg?.toFixed(2)} ms`);
     const direct = iperf(ctr(d0), ctr(d1), ipOf(d1));
     const across = iperf(ctr(a), ctr(far), ipOf(far));

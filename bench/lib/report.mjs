@@ -279,22 +279,49 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   every retry. Through the engine: with 1,000 containers on a network the gateway answers, with 1,001
   or 1,010 no container reaches it (plain veths without hairpin: 1,001 ports answer, 1,002 do not).
   ctnet now refuses a network's 1,001st container on such a host (conflict, one line; it allowed
-  1,023, as Docker does). The design that lifts it, tried in
+  1,023, as Docker does). The design that would lift it is tried in
   \`bench/experiments/bridge-segments.mjs\` (throwaway namespaces, not built into ctnet): further
-  bridges ("segments"), each in a network namespace of its own, joined to the network's bridge by a
-  veth trunk, every bridge under the backlog. With 2,000 containers on one /21 (900 on the first
-  bridge, 9 segments of up to 128) every check passed: direct L2 between segments (TTL 64, the
-  peer's own MAC in the neighbour table), the gateway from every segment, a published port reached
-  from a segment (also with the host's rp_filter strict), and \`enable_icc=false\` with one
-  bridge-family rule in each segment (frames pass only to or from the trunk; the host drops
-  bridge-to-bridge at the first bridge). A port added to a segment of 76 took 1.25 ms, to the
-  first bridge at 909 ports 2.15 ms; iperf3 between segments 9.3 Gbit/s, on the first bridge 10.3.
-  Segments need namespaces of their own: a further bridge in the host namespace (the simpler
-  design) lost published-port connections from its containers, because their replies, bridged
-  there after br_netfilter, are tracked a second time in the same namespace and NAT remaps the
-  clashing port (nft monitor trace); in a segment's namespace neither br_netfilter nor conntrack
-  sees them. Building it means the container's host-side veth lives in the segment's namespace,
-  which every part that names it (guard, bandwidth, counters, doctor, topology) must follow.
+  bridges ("segments") joined to the network's bridge by a veth trunk each, every bridge under the
+  backlog, all L3 work (DNAT, masquerade, forward rules) at the network's bridge. A round ago every
+  check passed with each segment in a network namespace of its own, but one case was not tried: a
+  container reaching a published port of a container behind the same trunk (or its own). That
+  fails (no answer in 2 s): br_netfilter DNATs the connection at the network's bridge and has to
+  bridge it back out the trunk it came in by. The fix, found this round: the network bridge's end
+  of each trunk in hairpin mode, guarded by two bridge rules. A hairpin passes only what
+  br_netfilter bridges on after DNAT (a frame addressed to the bridge: \`meta pkttype host\`);
+  anything else, floods above all, is dropped. What goes out a trunk after DNAT leaves with the
+  bridge's MAC as its source: with the client's own, the segment learned the client behind the
+  trunk and dropped the reply to it (by hand, in a trace). The controls the experiment runs: no
+  hairpin, then hairpin without the guard (the segment learns its own container behind the trunk;
+  published ports stop answering). \`enable_icc=false\` holds with the segments too: every pair
+  blocked, the gateway and published ports answering, also within a segment. It uses ctnet's rules
+  (with this stop's \`enable_icc=false\` fix, see docs/security.md) and, across trunks, either a rule in each segment's namespace or, for
+  bridges in the host namespace, bridge rules: into a trunk a container's frame passes only to the
+  gateway's MAC, as a broadcast or after DNAT; out of a trunk only ARP, the gateway's frames or
+  after DNAT. Every check also passes with the segment bridges in the host namespace, the simpler
+  design: the containers' host veths stay where ctnet keeps them, so the guard, rate limits and
+  counters need nothing new. It takes two more things, each with its control or observation:
+  - What a segment bridges is left untracked (\`notrack\`). Tracked, a published port's replies,
+    bridged there after br_netfilter, are tracked a second time and NAT remaps the clashing port.
+  - The segment bridge does not answer ARP. With ARP on, the host answers for the gateway's address
+    on it with its own MAC. What a container then sends the gateway reaches the host untracked and
+    is never DNATed: the connection is refused.
+  At full size (2,000 containers on one /21: 900 on the first bridge, 9 segments of up to 128;
+  \`node bench/experiments/bridge-segments.mjs [--host-bridges]\`), each run passed 22 of 23 checks:
+  twice with the segments in the host namespace, once in their own namespaces. Each failed the same
+  check: the first container of the last segment never got the gateway's ARP reply. The order of
+  the queue explains it. A broadcast reaches every port of the network, one bridge after another,
+  on one CPU's backlog. The copies flooded into the other segments are queued ahead of the reply:
+  8 x 128 = 1,024 for the last segment, more than the backlog, and 972 or fewer for any other.
+  With 1,800 containers (8 segments) every check passed. So segments raise what one network serves
+  from ~1,000 ports to about the first bridge plus one backlog (~2,000), and no further. Beyond
+  that the ARP broadcasts themselves would have to go: static neighbour entries for the gateway, or
+  the bridge answering ARP for its ports (\`neigh_suppress\`). Port add at full size: 1.64 ms to the
+  first bridge at 909 ports and 0.90 ms to a segment of 76 (own namespaces); in the host namespace
+  2.56 and 2.11 ms, and 1.17 and 1.39 ms. iperf3, 4 s, segment to segment: 12.2, 11.5 and 11.0
+  Gbit/s; on the first bridge: 13.5, 13.1 and 12.9. On the way: nft 1.0.6 joins
+  \`ether saddr != X ether type != arp\` into one comparison of the eight bytes, true when either
+  differs.
 - **Attach against the kernel floor.** Two rounds ago a container's set and map elements (its port's
   guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables
   (an element change 0.53 -> 0.14 ms, an attach 8.02 -> 5.63 ms). Since then an attach's path
