@@ -21,7 +21,7 @@
 // at once, and past the backlog the gateway's ARP reply is dropped (ctnet refuses a network's
 // 1,001st container for that reason).
 //
-// Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--containers N] [--direct D] [--segment-size S] [--keep]
+// Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--static-neighbours] [--containers N] [--direct D] [--segment-size S] [--keep]
 // Everything is made in throwaway namespaces (prefix sx<tag>) and removed at the end.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -31,6 +31,9 @@ import { inNetns, kernelAt, runIn, spawnIn } from '../lib/netns.mjs';
 import { numberArg } from '../lib/args.mjs';
 
 const DESIGN = process.argv.includes('--host-bridges') ? 'host' : 'namespaces';
+// Every container knows the gateway's MAC and the host every container's (permanent neighbour
+// entries): nothing between a container and its gateway needs an ARP broadcast.
+const STATIC_NEIGHBOURS = process.argv.includes('--static-neighbours');
 const TOTAL = numberArg('--containers', 2000);
 const DIRECT = Math.min(TOTAL, numberArg('--direct', 900));
 const SEGMENT = numberArg('--segment-size', 128);
@@ -40,6 +43,9 @@ const seg = (k) => `sx${tag}s${k}`;
 const ctr = (i) => `sx${tag}c${i}`;
 const ipOf = (i) => `10.200.${(i + 2) >> 8}.${(i + 2) & 255}`;
 const GW = '10.200.0.1';
+/** The network's prefix: a /21 holds 2,046 addresses, a /20 4,094 (10.200.0.0/PREFIX). */
+const PREFIX = TOTAL + 2 > 2046 ? 20 : 21;
+const macOfIp = (i) => `02:00:0a:c8:${((i + 2) >> 8).toString(16).padStart(2, '0')}:${((i + 2) & 255).toString(16).padStart(2, '0')}`;
 const made = [];
 
 const log = (s) => process.stdout.write(`${s}\n`);
@@ -82,7 +88,7 @@ function build() {
   if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) newNs(seg(k));
   for (let i = 0; i < TOTAL; i++) newNs(ctr(i));
   sysctl(H, 'net.ipv4.ip_forward', 1);
-  batch(H, ['link set lo up', `link add br0 address ${GW_MAC} type bridge`, `addr add ${GW}/21 dev br0`, 'link set br0 up']);
+  batch(H, ['link set lo up', `link add br0 address ${GW_MAC} type bridge`, `addr add ${GW}/${PREFIX} dev br0`, 'link set br0 up']);
   for (let k = 0; k < segments; k++) {
     if (DESIGN === 'namespaces') {
       // The segment's own namespace: no br_netfilter there (the host's setting is untouched).
@@ -102,9 +108,9 @@ function build() {
     const k = placeOf(i);
     // Container ports in hairpin mode, as ctnet makes them.
     if (k === null) {
-      hostLines.push(`link add v${i} master br0 type veth peer name eth0 netns ${ctr(i)}`, `link set v${i} type bridge_slave hairpin on`, `link set v${i} up`);
+      hostLines.push(`link add v${i} master br0 type veth peer name eth0 address ${macOfIp(i)} netns ${ctr(i)}`, `link set v${i} type bridge_slave hairpin on`, `link set v${i} up`);
     } else {
-      hostLines.push(`link add v${i}${DESIGN === 'namespaces' ? ` netns ${seg(k)}` : ''} type veth peer name eth0 netns ${ctr(i)}`);
+      hostLines.push(`link add v${i}${DESIGN === 'namespaces' ? ` netns ${seg(k)}` : ''} type veth peer name eth0 address ${macOfIp(i)} netns ${ctr(i)}`);
       if (!segLines.has(k)) segLines.set(k, []);
       segLines.get(k).push(`link set v${i} master ${segBridge(k)}`, `link set v${i} type bridge_slave hairpin on`, `link set v${i} up`);
     }
@@ -112,8 +118,10 @@ function build() {
   batch(H, hostLines);
   for (const [k, lines] of segLines) batch(segNs(k), lines);
   for (let i = 0; i < TOTAL; i++) {
-    batch(ctr(i), ['link set lo up', `addr add ${ipOf(i)}/21 dev eth0`, 'link set eth0 up', `route add default via ${GW}`]);
+    batch(ctr(i), ['link set lo up', `addr add ${ipOf(i)}/${PREFIX} dev eth0`, 'link set eth0 up', `route add default via ${GW}`,
+      ...(STATIC_NEIGHBOURS ? [`neigh replace ${GW} lladdr ${GW_MAC} dev eth0 nud permanent`] : [])]);
   }
+  if (STATIC_NEIGHBOURS) batch(H, Array.from({ length: TOTAL }, (_, i) => `neigh replace ${ipOf(i)} lladdr ${macOfIp(i)} dev br0 nud permanent`));
   return segments;
 }
 
@@ -124,7 +132,7 @@ const set = (xs) => `{ ${xs.map((x) => `"${x}"`).join(', ')} }`;
 // The host's firewall as ctnet lays it out for a network: established first, the network's own
 // traffic, a published port (8000 on the gateway's address to a container's 8080) with masquerade
 // for a container reaching it from the same network. With bridges in the host namespace
-// (`segments` given), what those bridges bridge is left untracked: it is not NATed there, and its
+// (`untracked` given), what those bridges bridge is left untracked: it is not NATed there, and its
 // replies are not tracked a second time in the same namespace.
 const hostRules = (target, icc, bridges = ['br0'], untracked = []) => `
 table inet sx {
@@ -137,17 +145,12 @@ ${untracked.map((b) => `    iifname "${b}" oifname "${b}" accept`).join('\n')}
     fib daddr type local tcp dport 8000 dnat ip to ${target}:8080
   }
   chain post { type nat hook postrouting priority srcnat;
-    ip saddr 10.200.0.0/21 ip daddr ${target} ct status dnat masquerade
+    ip saddr 10.200.0.0/${PREFIX} ip daddr ${target} ct status dnat masquerade
   }
 }`;
 // enable_icc=false inside a segment's namespace: a bridge-family rule lets a frame through only to
 // or from the trunk (br0 then drops container-to-container at its forward hook).
 const segmentIsolation = 'table bridge sx { chain isolate { type filter hook forward priority 0;\n iifname != "trunk" oifname != "trunk" drop\n }\n}';
-// enable_icc=false with every bridge in the host namespace, in the bridge family as ctnet has it:
-// between two container ports of a bridge nothing; across a trunk, from a container only what goes
-// to the gateway or is broadcast, and towards a container only what the gateway sends, and ARP.
-// (One condition a rule: nft 1.0.6 joins \`ether saddr != X ether type != arp\` into one comparison
-// of the eight bytes, true when either differs.)
 // br0's ends of the trunks in hairpin mode let a connection DNATed at br0 go back to a container
 // behind the trunk it came by. br_netfilter bridges a frame addressed to br0 itself (pkttype host)
 // on only when DNAT changed its destination; every other frame a hairpin would send back (floods,
@@ -164,6 +167,12 @@ const trunkHairpinGuard = (segments) => `table bridge sxh {
     oifname @trunks meta pkttype host ether saddr set ${GW_MAC}
   }
 }`;
+// enable_icc=false with every bridge in the host namespace, in the bridge family as ctnet has it:
+// between two container ports of a bridge nothing but what br_netfilter bridges on after DNAT
+// (pkttype host); across a trunk, from a container only what goes to the gateway, is broadcast or
+// was DNATed, and towards a container only ARP, what the gateway sends and what was DNATed. (One
+// condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one comparison of
+// the eight bytes, true when either differs.)
 const hostIsolation = (segments) => {
   const ports = Array.from({ length: TOTAL }, (_, i) => `v${i}`);
   return `table bridge sx {
@@ -235,7 +244,8 @@ function iperf(from, toNs, toIp) {
     spawnSync('sleep', ['0.3']);
     const r = runIn(from, 'iperf3', ['-c', toIp, '-p', '5201', '-t', '4', '-J'], { timeout: 20000, maxBuffer: 16 << 20 });
     if (r.status !== 0) return null;
-    return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
+    const bps = JSON.parse(r.stdout).end?.sum_received?.bits_per_second;
+    return bps === undefined ? null : bps / 1e9;
   } finally {
     try { process.kill(-server.pid, 'SIGKILL'); } catch { /* ended */ }
   }
@@ -249,10 +259,25 @@ async function main() {
   };
   const t0 = Date.now();
   const segments = build();
-  log(`built: ${TOTAL} containers on one /21, ${DIRECT} on br0, ${TOTAL - DIRECT} on ${segments} segment bridge(s) of up to ${SEGMENT} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(`built: ${TOTAL} containers on one /${PREFIX}, ${DIRECT} on br0, ${TOTAL - DIRECT} on ${segments} segment bridge(s) of up to ${SEGMENT} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const ports = Number(ip(['-n', H, 'link', 'show', 'master', 'br0']).split('\n').filter((l) => /^\d+:/.test(l)).length);
   log(`br0 holds ${ports} ports`);
 
+  // The first and the last container of each bridge.
+  const ends = [0, DIRECT - 1, ...Array.from({ length: segments }, (_, k) => [DIRECT + k * SEGMENT, Math.min(TOTAL, DIRECT + (k + 1) * SEGMENT) - 1]).flat()];
+  const silent = ends.filter((i) => !ping(ctr(i), GW).ok);
+  check(`the gateway from the first and last container of br0 and each of the ${segments} segments`, silent.length === 0, silent.length ? `not from ${silent.map(ipOf).join(', ')}` : '');
+  const summary = () => {
+    const failed = results.filter((r) => !r.ok).length;
+    log(`${results.length - failed}/${results.length} checks passed`);
+    return failed;
+  };
+  if (segments === 0) {
+    // One bridge: its first container reaches its last directly (an ARP broadcast of their own).
+    const p = ping(ctr(0), ipOf(DIRECT - 1));
+    check(`L2 on one bridge: ${ipOf(0)} -> ${ipOf(DIRECT - 1)}`, p.ok && p.ttl === 64);
+    return summary();
+  }
   const d0 = 0, d1 = 1, a = DIRECT, b = DIRECT + 1, e = DIRECT + SEGMENT; // e: the second segment
   const far = e < TOTAL ? e : b;
   // 1. One L2 segment: a container on a segment reaches one on br0 and one on another segment
@@ -262,9 +287,6 @@ async function main() {
     const mac = neighMac(ctr(from), ipOf(to));
     check(`L2: ${ipOf(from)} -> ${ipOf(to)}`, p.ok && p.ttl === 64 && mac === macOf(ctr(to), 'eth0'), `ttl ${p.ttl}, neighbour ${mac}`);
   }
-  const firstOf = Array.from({ length: segments }, (_, k) => DIRECT + k * SEGMENT);
-  const silent = firstOf.filter((i) => !ping(ctr(i), GW).ok);
-  check(`the gateway from each of the ${segments} segments`, silent.length === 0, silent.length ? `not from ${silent.map(ipOf).join(', ')}` : '');
 
   // 2. Published ports: served on br0 and on a segment, reached from br0, from the same segment,
   //    from another segment and by the serving container itself, with br0's ends of the trunks in
@@ -369,7 +391,7 @@ async function main() {
       newNs(x);
       batch(H, ['link add brx type bridge', 'link set brx up', 'link add trx master br0 type veth peer name trx-b', 'link set trx-b master brx', 'link set trx up', 'link set trx-b up',
         `link add vx master brx type veth peer name eth0 netns ${x}`, 'link set vx up']);
-      batch(x, ['link set lo up', 'addr add 10.200.7.250/21 dev eth0', 'link set eth0 up', `route add default via ${GW}`]);
+      batch(x, ['link set lo up', `addr add 10.200.${(TOTAL + 10) >> 8}.250/${PREFIX} dev eth0`, 'link set eth0 up', `route add default via ${GW}`]);
       nft(H, `delete table inet sx\n${hostRules(ipOf(d1), true, ['br0', 'brx'])}`);
       check('contrast, bridge in the host namespace, tracked: L2 to br0', ping(x, ipOf(d0)).ok);
       check('contrast, bridge in the host namespace, tracked: its published port fails', !tcpGet(x, GW, 8000));
@@ -382,13 +404,12 @@ async function main() {
     const direct = iperf(ctr(d0), ctr(d1), ipOf(d1));
     const across = iperf(ctr(a), ctr(far), ipOf(far));
     const segToBr0 = iperf(ctr(a), ctr(d1), ipOf(d1));
-    log(`throughput (iperf3, 4 s): on br0 ${direct?.toFixed(1)} Gbit/s; segment to segment ${across?.toFixed(1)}; segment to br0 ${segToBr0?.toFixed(1)}`);
+    const gbit = (x) => (x === null ? 'no connection' : `${x.toFixed(1)} Gbit/s`);
+    log(`throughput (iperf3, 4 s): on br0 ${gbit(direct)}; segment to segment ${gbit(across)}; segment to br0 ${gbit(segToBr0)}`);
   } finally {
     for (const s of servers) try { process.kill(-s.pid, 'SIGKILL'); } catch { /* ended */ }
   }
-  const failed = results.filter((r) => !r.ok).length;
-  log(`${results.length - failed}/${results.length} checks passed`);
-  return failed;
+  return summary();
 }
 
 let failed = 1;
