@@ -13,9 +13,9 @@ before(() => {
 after(() => lab?.close());
 
 const O = (k, v) => ['-o', `com.docker.network.${k}=${v}`];
-const UDP_RECEIVER = "const s = require('dgram').createSocket('udp4'); s.on('message', (m) => console.log(String(m))); s.bind(9999, () => console.log('listening'))";
-/** Five datagrams over half a second (the first may wait for ARP). */
-const udpSender = (to) => `const s = require('dgram').createSocket('udp4'); let n = 0; const t = setInterval(() => { s.send('via the gateway', 9999, '${to}'); if (++n === 5) { clearInterval(t); setTimeout(() => s.close(), 100); } }, 100)`;
+const UDP_RECEIVER = "const s = require('dgram').createSocket('udp6'); s.on('message', (m) => console.log(String(m))); s.bind(9999, () => console.log('listening'))";
+/** Five datagrams over half a second (the first may wait for the neighbour's address). */
+const udpSender = (to, text) => `const s = require('dgram').createSocket('${to.includes(':') ? 'udp6' : 'udp4'}'); let n = 0; const t = setInterval(() => { s.send('${text}', 9999, '${to}'); if (++n === 5) { clearInterval(t); setTimeout(() => s.close(), 100); } }, 100)`;
 
 async function waitFor(check, what, ms = 5000) {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return;
@@ -59,8 +59,8 @@ test('--label: shown by inspect, found by network ls --filter label=KEY and labe
 });
 
 test('-o enable_icc=false: containers of the network cannot reach each other, but reach the host and the outside, and their published ports answer; a network with icc can', async () => {
-  lab.ok(['network', 'create', 'isolated', '--subnet', '172.35.0.0/24', ...O('bridge.enable_icc', 'false')]);
-  lab.ok(['network', 'create', 'open', '--subnet', '172.35.1.0/24']);
+  lab.ok(['network', 'create', 'isolated', '--subnet', '172.35.0.0/24', '--ipv6', '--subnet', 'fd00:35::/64', ...O('bridge.enable_icc', 'false')]);
+  lab.ok(['network', 'create', 'open', '--subnet', '172.35.1.0/24', '--ipv6', '--subnet', 'fd00:35:1::/64']);
   for (const net of ['isolated', 'open']) {
     lab.ok(['run', '-d', '--name', `${net}-srv`, '--network', net, '-p', `${net === 'open' ? 8151 : 8150}:8080`, '--', ...echoServerCommand(`${net}-srv`, 8080)]);
     lab.ok(['run', '-d', '--name', `${net}-cli`, '--network', net, '--', 'sleep', '600']);
@@ -79,8 +79,10 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
   // As with Docker, the network's containers reach a published port through the host's address:
   // a neighbour's, and the server its own (br_netfilter bridges the DNATed frame on to the server).
   for (const c of ['isolated-cli', 'isolated-srv']) {
-    const answer = await lab.waitAnswer(lab.nsOf(c), '172.35.0.1', 8150);
-    assert.ok(answer.ok, `${c} to isolated-srv's published port through the gateway's address: ${answer.text}`);
+    for (const gateway of ['172.35.0.1', 'fd00:35::1']) {
+      const answer = await lab.waitAnswer(lab.nsOf(c), gateway, 8150);
+      assert.ok(answer.ok, `${c} to isolated-srv's published port through the gateway's address ${gateway}: ${answer.text}`);
+    }
   }
   // The attack: a container routes its neighbour's address through the gateway (NET_ADMIN here; a
   // frame of its own making to the gateway's MAC does the same with NET_RAW), so that the host, not
@@ -90,11 +92,14 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
     lab.ok(['run', '-d', '--name', `${net}-rx`, '--network', net, '--', process.execPath, '-e', UDP_RECEIVER]);
     lab.ok(['run', '-d', '--name', `${net}-adm`, '--cap-add', 'NET_ADMIN', '--network', net, '--', 'sleep', '600']);
     await waitFor(() => lab.ok(['logs', `${net}-rx`]).includes('listening'), `${net}-rx listening`);
+    const rx6 = lab.json(['inspect', `${net}-rx`]).NetworkSettings.GlobalIPv6Address;
     lab.ok(['exec', `${net}-adm`, '--', 'ip', 'route', 'add', `${ipOf(`${net}-rx`)}/32`, 'via', net === 'open' ? '172.35.1.1' : '172.35.0.1']);
-    lab.ok(['exec', `${net}-adm`, '--', process.execPath, '-e', udpSender(ipOf(`${net}-rx`))]);
+    lab.ok(['exec', `${net}-adm`, '--', 'ip', '-6', 'route', 'add', `${rx6}/128`, 'via', net === 'open' ? 'fd00:35:1::1' : 'fd00:35::1']);
+    lab.ok(['exec', `${net}-adm`, '--', process.execPath, '-e', udpSender(ipOf(`${net}-rx`), 'IPv4 via the gateway')]);
+    lab.ok(['exec', `${net}-adm`, '--', process.execPath, '-e', udpSender(rx6, 'IPv6 via the gateway')]);
   }
-  await waitFor(() => lab.ok(['logs', 'open-rx']).includes('via the gateway'), 'control: the icc network delivers the routed datagrams');
-  assert.doesNotMatch(lab.ok(['logs', 'isolated-rx']), /via the gateway/, 'icc=false: nothing routed around the bridge reaches the neighbour');
+  await waitFor(() => /IPv4 via the gateway[^]*IPv6 via the gateway/.test(lab.ok(['logs', 'open-rx'])), 'control: the icc network delivers the routed datagrams of both families');
+  assert.doesNotMatch(lab.ok(['logs', 'isolated-rx']), /via the gateway/, 'icc=false: nothing routed around the bridge reaches the neighbour, in either family');
   assert.equal(lab.json(['network', 'inspect', 'isolated']).Options['com.docker.network.bridge.enable_icc'], 'false');
   // The bridge's forward hook holds a chain only while a network isolates: it costs every bridged frame.
   const forwardChain = () => /chain bridge_forward/.test(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
