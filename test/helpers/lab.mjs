@@ -119,6 +119,16 @@ export function answersAtAll(netns, ip, timeoutMs = 5000) {
   return spawnSync('ip', ['netns', 'exec', netns, process.execPath, '-e', script, ip], { timeout: timeoutMs + 3000 }).status === 0;
 }
 
+/** Waits until `check` (sync or async) holds, checking every 100 ms; throws naming `what` after `ms`. */
+export async function waitFor(check, what, ms = 10000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits (up to 5 s) until the kernel has finished removing detached veths. */
 export function settle(netns) {
   for (let i = 0; i < 250 && dyingVeths(netns).length; i++) execFileSync('sleep', ['0.02']);

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdToolsMissing, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
-import { CTNET, ROOT_DIR, killProcessesMentioning } from './lab.mjs';
+import { CTNET, ROOT_DIR, killProcessesMentioning, waitFor } from './lab.mjs';
+
+export { waitFor };
 
 export const PROBE = join(ROOT_DIR, 'dist', 'demo', 'probe.js');
 export const ECHO = join(ROOT_DIR, 'dist', 'demo', 'http-echo.js');
@@ -110,11 +112,3 @@ function cgroupDirsOf(id) {
   return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'ctnet', id)).concat(join('/sys/fs/cgroup', 'ctnet', id)).filter(existsSync);
 }
 
-export async function waitFor(check, what, ms = 10000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

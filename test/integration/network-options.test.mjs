@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { answersAtAll, createLab, probe, echoServerCommand, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { answersAtAll, createLab, probe, echoServerCommand, waitFor, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -33,11 +33,6 @@ substr($ip, 10, 2) = pack 'n', ~$sum & 0xffff;
 socket(my $s, 17, SOCK_RAW, 0) or die "socket: $!";
 my $to = pack('S n i S C C a8', 17, 0x0800, $idx, 0, 0, 6, $mac->($gw));
 for (1 .. 5) { send($s, $mac->($gw) . $mac->($own) . pack('n', 0x0800) . $ip . $udp, 0, $to) or die "send: $!"; select undef, undef, undef, 0.1 }`;
-
-async function waitFor(check, what, ms = 5000) {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (check()) return;
-  assert.fail(`timed out waiting for: ${what}`);
-}
 
 test('--ip-range and --aux-address: addresses come from the range, reserved ones are skipped and cannot be asked for', () => {
   lab.ok(['network', 'create', 'ranged', '--subnet', '172.32.0.0/16', '--ip-range', '172.32.5.0/24', '--aux-address', 'router=172.32.5.1', '--aux-address', 'printer=172.32.5.2']);
@@ -101,14 +96,14 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
       assert.ok(answer.ok, `${c} to isolated-srv's published port through the gateway's address ${gateway}: ${answer.text}`);
     }
   }
-  // The attack: a container routes its neighbour's address through the gateway (NET_ADMIN here; a
-  // frame of its own making to the gateway's MAC does the same with NET_RAW), so that the host, not
-  // the bridge, forwards what it sends. The neighbour prints the datagrams it gets. The control: on
-  // the icc network the same datagrams arrive, so the receiver and the route work.
+  // The attack: a container routes its neighbour's address through the gateway (NET_ADMIN; below, a
+  // frame of its own making to the gateway's MAC with NET_RAW), so that the host, not the bridge,
+  // forwards what it sends. The neighbour prints the datagrams it gets. The control: on the icc
+  // network the same datagrams arrive, so the receiver and the route work.
   for (const net of ['isolated', 'open']) {
     lab.ok(['run', '-d', '--name', `${net}-rx`, '--network', net, '--', process.execPath, '-e', UDP_RECEIVER]);
     lab.ok(['run', '-d', '--name', `${net}-adm`, '--cap-add', 'NET_ADMIN', '--network', net, '--', 'sleep', '600']);
-    await waitFor(() => lab.ok(['logs', `${net}-rx`]).includes('listening'), `${net}-rx listening`);
+    await waitFor(() => lab.ok(['logs', `${net}-rx`]).includes('listening'), `${net}-rx listening`, 5000);
     const rx6 = lab.json(['inspect', `${net}-rx`]).NetworkSettings.GlobalIPv6Address;
     lab.ok(['exec', `${net}-adm`, '--', 'ip', 'route', 'add', `${ipOf(`${net}-rx`)}/32`, 'via', net === 'open' ? '172.35.1.1' : '172.35.0.1']);
     lab.ok(['exec', `${net}-adm`, '--', 'ip', '-6', 'route', 'add', `${rx6}/128`, 'via', net === 'open' ? 'fd00:35:1::1' : 'fd00:35::1']);
@@ -123,8 +118,11 @@ test('-o enable_icc=false: containers of the network cannot reach each other, bu
     const gatewayMac = /link\/ether ([0-9a-f:]+)/.exec(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', bridge], { encoding: 'utf8' }))[1];
     lab.ok(['exec', `${net}-cli`, '--', 'perl', '-e', RAW_SENDER, index, own, gatewayMac, ipOf(`${net}-cli`), ipOf(`${net}-rx`), '9999', 'a frame to the gateway']);
   }
-  await waitFor(() => /IPv4 via the gateway[^]*IPv6 via the gateway/.test(lab.ok(['logs', 'open-rx'])) && lab.ok(['logs', 'open-rx']).includes('a frame to the gateway'),
-    'control: the icc network delivers the routed datagrams of both families and the hand-made frames');
+  const delivered = () => {
+    const log = lab.ok(['logs', 'open-rx']);
+    return ['IPv4 via the gateway', 'IPv6 via the gateway', 'a frame to the gateway'].every((text) => log.includes(text));
+  };
+  await waitFor(delivered, 'control: the icc network delivers the routed datagrams of both families and the hand-made frames', 5000);
   assert.doesNotMatch(lab.ok(['logs', 'isolated-rx']), /via the gateway|a frame to the gateway/, 'icc=false: nothing routed around the bridge reaches the neighbour, in either family');
   assert.equal(lab.json(['network', 'inspect', 'isolated']).Options['com.docker.network.bridge.enable_icc'], 'false');
   // The bridge's forward hook holds a chain only while a network isolates: it costs every bridged frame.
