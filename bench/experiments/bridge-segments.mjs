@@ -201,15 +201,12 @@ const neighMac = (ns, addr) => /lladdr (\S+)/.exec(ip(['-n', ns, 'neigh', 'show'
 function tcpServer(ns, port) {
   return spawnIn(ns, process.execPath, ['-e', `require('net').createServer((s) => s.end('hello from ' + require('os').hostname() + '\\n')).listen(${port}, '0.0.0.0')`], { stdio: 'ignore', detached: true });
 }
-function tcpGet(ns, host, port) {
-  const probe = `const s = require('net').connect(${port}, '${host}'); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => { console.log('ok'); process.exit(0); }); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(2), 2000)`;
-  return runIn(ns, process.execPath, ['-e', probe], { timeout: 5000 }).status === 0;
-}
-/** Like tcpGet, but says why not: refused (1) or no answer in 2 s (2). */
+/** A TCP connection that reads to the end: 'ok', 'refused', or 'timeout' (no answer in 2 s). */
 function tcpWhy(ns, host, port) {
-  const probe = `const s = require('net').connect(${port}, '${host}'); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => { console.log('ok'); process.exit(0); }); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(2), 2000)`;
+  const probe = `const s = require('net').connect(${port}, '${host}'); s.resume(); s.on('end', () => process.exit(0)); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(2), 2000)`;
   return ['ok', 'refused', 'timeout'][runIn(ns, process.execPath, ['-e', probe], { timeout: 5000 }).status] ?? 'failed';
 }
+const tcpGet = (ns, host, port) => tcpWhy(ns, host, port) === 'ok';
 async function waitServer(ns, host, port) {
   for (let i = 0; i < 100 && !tcpGet(ns, host, port); i++) await new Promise((r) => setTimeout(r, 50));
 }
@@ -296,14 +293,18 @@ async function main() {
   const rules = (target, icc = true, tracked = ['br0']) => hostRules(target, icc, tracked, tracked.length > 1 ? [] : untracked);
   const setTrunkHairpin = (on) => batch(H, Array.from({ length: segments }, (_, k) => `link set tr${k} type bridge_slave hairpin ${on ? 'on' : 'off'}`));
   const servers = [tcpServer(ctr(d1), 8080), tcpServer(ctr(b), 8080)];
-  const publishedFrom = (target, froms) => {
-    nft(H, `${firstRules ? '' : 'delete table inet sx\n'}${rules(ipOf(target))}`);
-    firstRules = false;
-    return froms.map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok').map(([f, why]) => `${ipOf(f)} ${why}`);
+  /** The host's table replaced whole (made first when missing). */
+  const loadRules = (table) => nft(H, `add table inet sx\ndelete table inet sx\n${table}`);
+  /** Which of `froms` get no answer from the published port, and why. */
+  const notAnswering = (froms) => froms.map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok').map(([f, why]) => `${ipOf(f)} ${why}`);
+  const publishedFrom = (target, froms, icc = true) => {
+    loadRules(rules(ipOf(target), icc));
+    return notAnswering(froms);
   };
-  let firstRules = true;
   const mac = macOf(ctr(a), 'eth0');
-  const learnedAt = (k) => JSON.parse(spawnSync('bridge', ['-n', segNs(k), '-j', 'fdb', 'show', 'br', segBridge(k)], { encoding: 'utf8' }).stdout).filter((f) => f.mac === mac).map((f) => f.ifname);
+  /** Segment k's forwarding database: where it has learned each MAC. */
+  const fdbOf = (k) => JSON.parse(spawnSync('bridge', ['-n', segNs(k), '-j', 'fdb', 'show', 'br', segBridge(k)], { encoding: 'utf8' }).stdout);
+  const learnedAt = (k) => fdbOf(k).filter((f) => f.mac === mac).map((f) => f.ifname);
   try {
     await waitServer(ctr(d1), '127.0.0.1', 8080);
     await waitServer(ctr(b), '127.0.0.1', 8080);
@@ -343,8 +344,7 @@ async function main() {
     // stand for the bridges' ageing time (300 s) for a container that sends nothing.
     nft(H, trunkHairpinGuard(segments));
     for (let k = 0; k < segments; k++) {
-      const learned = JSON.parse(spawnSync('bridge', ['-n', segNs(k), '-j', 'fdb', 'show', 'br', segBridge(k)], { encoding: 'utf8' }).stdout);
-      const wrong = learned.filter((f) => f.ifname === segTrunk(k) && !f.state && !(f.flags ?? []).includes('self'));
+      const wrong = fdbOf(k).filter((f) => f.ifname === segTrunk(k) && !f.state && !(f.flags ?? []).includes('self'));
       if (wrong.length) spawnSync('bridge', ['-n', segNs(k), '-batch', '-'], { input: wrong.map((f) => `fdb del ${f.mac} dev ${segTrunk(k)} master\n`).join('') });
     }
 
@@ -352,21 +352,20 @@ async function main() {
     //    bridges them on after DNAT; what the host forwards within the network passes only DNATed),
     //    and across the trunks: with the segments in their own namespaces, a rule in each and br0's
     //    forward hook (br_netfilter); with the bridges in the host namespace, the bridge table.
-    nft(H, `delete table inet sx\n${rules(ipOf(d1), false)}`);
+    loadRules(rules(ipOf(d1), false));
     if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) nft(seg(k), segmentIsolation);
     else nft(H, hostIsolation(segments));
     for (const [from, to, what] of [[a, b, 'same segment'], [a, far, 'across segments'], [a, d0, 'segment to br0'], [d0, a, 'br0 to segment'], [d0, d1, 'on br0']]) {
       check(`icc=false blocks ${what}`, !ping(ctr(from), ipOf(to)).ok);
     }
     check('icc=false: the gateway still answers a segment', ping(ctr(a), GW).ok);
-    const refused = [far, a, d0, d1].map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok');
-    check('icc=false: published port on br0 from segments, br0, itself', refused.length === 0, refused.map(([f, why]) => `${ipOf(f)} ${why}`).join(', '));
-    nft(H, `delete table inet sx\n${rules(ipOf(b), false)}`);
-    const refusedSeg = [a, b, far, d0].map((f) => [f, tcpWhy(ctr(f), GW, 8000)]).filter(([, why]) => why !== 'ok');
-    check('icc=false: published port on a segment from its segment, itself, another, br0', refusedSeg.length === 0, refusedSeg.map(([f, why]) => `${ipOf(f)} ${why}`).join(', '));
+    const toBr0 = notAnswering([far, a, d0, d1]);
+    check('icc=false: published port on br0 from segments, br0, itself', toBr0.length === 0, failing(toBr0));
+    const toSeg = publishedFrom(b, [a, b, far, d0], false);
+    check('icc=false: published port on a segment from its segment, itself, another, br0', toSeg.length === 0, failing(toSeg));
     if (DESIGN === 'namespaces') for (let k = 0; k < segments; k++) nft(seg(k), 'delete table bridge sx');
     else nft(H, 'delete table bridge sx');
-    nft(H, `delete table inet sx\n${rules(ipOf(d1))}`);
+    loadRules(rules(ipOf(d1)));
     check('control: without the isolation rules, same segment passes', ping(ctr(a), ipOf(b)).ok);
 
     // Strict reverse-path filtering is the host's choice (ctnet does not set it): with it on, the
@@ -382,17 +381,17 @@ async function main() {
     //    as a new flow whose reply tuple clashes with the first; NAT then gives it another source
     //    port and the container resets the connection (seen with nft monitor trace).
     if (DESIGN === 'host') {
-      nft(H, `delete table inet sx\n${rules(ipOf(d1), true, ['br0', ...segmentBridges(segments)])}`);
+      loadRules(rules(ipOf(d1), true, ['br0', ...segmentBridges(segments)]));
       check('control: segment bridges tracked like br0, L2 to br0 still', ping(ctr(a), ipOf(d0)).ok);
       check('control: segment bridges tracked like br0, the published port fails from a segment', !tcpGet(ctr(far), GW, 8000));
-      nft(H, `delete table inet sx\n${rules(ipOf(d1))}`);
+      loadRules(rules(ipOf(d1)));
     } else {
       const x = `sx${tag}x`;
       newNs(x);
       batch(H, ['link add brx type bridge', 'link set brx up', 'link add trx master br0 type veth peer name trx-b', 'link set trx-b master brx', 'link set trx up', 'link set trx-b up',
         `link add vx master brx type veth peer name eth0 netns ${x}`, 'link set vx up']);
       batch(x, ['link set lo up', `addr add 10.200.${(TOTAL + 10) >> 8}.250/${PREFIX} dev eth0`, 'link set eth0 up', `route add default via ${GW}`]);
-      nft(H, `delete table inet sx\n${hostRules(ipOf(d1), true, ['br0', 'brx'])}`);
+      loadRules(hostRules(ipOf(d1), true, ['br0', 'brx']));
       check('contrast, bridge in the host namespace, tracked: L2 to br0', ping(x, ipOf(d0)).ok);
       check('contrast, bridge in the host namespace, tracked: its published port fails', !tcpGet(x, GW, 8000));
     }
