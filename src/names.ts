@@ -33,6 +33,14 @@ export const SET = {
   overlayDevices: 'overlay_devices',
   /** The whole subnets of overlay networks (other hosts' blocks included): traffic within them goes untracked. */
   overlaySubnets: 'overlay_subnets',
+  /** Networks' segment bridges (engine/segments.ts): what they bridge goes untracked. */
+  segmentBridges: 'segment_bridges',
+  /** bridge ctnet: each trunk's end on its network's bridge, twice (hairpin), and with that bridge's MAC. */
+  trunkHairpins: 'trunk_hairpins',
+  trunkMacs: 'trunk_macs',
+  /** bridge ctnet: both ends of the trunks of enable_icc=false networks, alone and with their gateway's MAC. */
+  isolatedTrunks: 'isolated_trunks',
+  trunkGateways: 'trunk_gateways',
   /** bridge ctnet: container ports, and what each may send from. */
   guardedPorts: 'container_ports',
   source4: 'port_ip',
@@ -76,6 +84,17 @@ export function containerNetnsName(id: string): string {
 
 export function hostVethName(id: string): string {
   return HOST_VETH_PREFIX + id.slice(0, 8);
+}
+
+/**
+ * A network's further bridges beyond its own (segments, see engine/segments.ts): segment k's bridge
+ * and the two ends of its trunk to the network's bridge (on it, and on the segment), named after
+ * the network's ID so they fit 15 characters whatever the network's bridge is called.
+ */
+export const SEGMENT_PREFIX = 'cts';
+export function segmentLinks(networkId: string, k: number): { bridge: string; trunk: string; peer: string } {
+  const base = networkId.slice(0, 8);
+  return { bridge: `${SEGMENT_PREFIX}${base}b${k}`, trunk: `${SEGMENT_PREFIX}${base}t${k}`, peer: `${SEGMENT_PREFIX}${base}p${k}` };
 }
 
 /** A host-side veth of ctnet's naming (a container's, or a connected network's): what gc may remove from a bridge. */

@@ -12,6 +12,7 @@ import { IP_FORWARD } from '../plan/network-plan.js';
 import { renderOp, type Op } from '../plan/ops.js';
 import { isBridgeNetwork, type BridgeNetwork, type ContainerRecord, type MacvlanNetwork, type NetworkRecord } from '../store/store.js';
 import { probeFrom } from '../kernel/probe.js';
+import { portBridge, segmentFault } from '../engine/segments.js';
 
 /** One layer of the path the seed builds, checked against the kernel. */
 export interface Check {
@@ -154,8 +155,15 @@ function bridgeLayers(ctx: EngineContext, c: ContainerRecord, net: BridgeNetwork
       const bridge = host.findLink(net.bridge);
       const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
       if (!veth) return bad('bridge port', `the host end ${c.hostVeth} is missing`, `ctnet rm -f ${c.name}, then run it again`);
-      if (!bridge || veth.master !== bridge.index) return bad('bridge port', `${veth.name} is not a port of ${net.bridge}`, fix({ op: 'link.master', name: veth.name, master: net.bridge }));
-      return veth.up ? ok('bridge port', `${veth.name} is up on ${net.bridge}`) : bad('bridge port', `${veth.name} is down: the bridge forwards nothing to or from ${c.name}`, fix({ op: 'link.up', name: veth.name }));
+      const on = portBridge(net, c.segment);
+      if (on !== net.bridge) {
+        const fault = segmentFault(ctx, net, c.segment);
+        if (fault) return bad('bridge port', fault, 'ctnet gc');
+      }
+      const master = on === net.bridge ? bridge : host.findLink(on);
+      if (!master || veth.master !== master.index) return bad('bridge port', `${veth.name} is not a port of ${on}`, fix({ op: 'link.master', name: veth.name, master: on }));
+      if (!veth.up) return bad('bridge port', `${veth.name} is down: the bridge forwards nothing to or from ${c.name}`, fix({ op: 'link.up', name: veth.name }));
+      return ok('bridge port', on === net.bridge ? `${veth.name} is up on ${net.bridge}` : `${veth.name} is up on ${on}, segment ${c.segment} of ${net.bridge}`);
     },
     () => {
       const bridge = host.findLink(net.bridge);

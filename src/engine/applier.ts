@@ -51,6 +51,25 @@ export class KernelApplier implements Applier {
         this.kernel.rtnl().addMacvlan(op.name, op.parent, ns.fd as number, op.mtu, op.mac);
         return;
       }
+      case 'segment.add': {
+        const rtnl = this.kernel.rtnl();
+        rtnl.addBridge(op.bridge, op.mtu, op.mac, op.alias);
+        try {
+          rtnl.setNoArp(op.bridge);
+          rtnl.addVeth(op.trunk, op.peer, this.kernel.host.fd, op.mtu, op.master);
+          rtnl.setMaster(op.peer, op.bridge);
+          rtnl.setHairpin(op.trunk, true);
+        } catch (err) {
+          rtnl.deleteLink(op.trunk);
+          rtnl.deleteLink(op.bridge);
+          throw err;
+        }
+        return;
+      }
+      case 'segment.del':
+        this.kernel.rtnl().deleteLink(op.trunk);
+        this.kernel.rtnl().deleteLink(op.bridge);
+        return;
       case 'link.del':
         if (op.netns && !netnsExists(op.netns)) return;
         this.kernel.rtnl(op.netns).deleteLink(op.name);

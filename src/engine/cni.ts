@@ -13,7 +13,7 @@ import { lookAt } from '../kernel/files.js';
 import { netnsPath } from '../kernel/netns.js';
 import { detachContainer } from './teardown.js';
 import { addressBookOf } from './address-book.js';
-import { assertBridgeRoom } from './bridge-room.js';
+import { assertNetworkRoom, portBridge, segmentFault } from './segments.js';
 
 /** The network a CNI configuration describes (bridge plugin and host-local IPAM keys, already validated). */
 export interface CniNetworkSpec {
@@ -147,9 +147,12 @@ export function cniCheck(ctx: EngineContext, networkName: string, containerId: s
   }
   const host = ctx.kernel().rtnl();
   if (!isBridgeNetwork(network)) throw new NotFoundError(`network ${networkName} is not a bridge network of ctnet's`);
-  const bridge = host.findLink(network.bridge);
+  const on = portBridge(network, c.segment);
+  const bridge = host.findLink(on);
   const veth = c.hostVeth ? host.findLink(c.hostVeth) : undefined;
-  if (!bridge || !veth || veth.master !== bridge.index) throw new KernelError(`${c.hostVeth} is not a port of bridge ${network.bridge}`);
+  if (!bridge || !veth || veth.master !== bridge.index) throw new KernelError(`${c.hostVeth} is not a port of bridge ${on}`);
+  const fault = on === network.bridge ? undefined : segmentFault(ctx, network, c.segment);
+  if (fault) throw new KernelError(fault);
 }
 
 /** CNI GC: every attachment of the network that the runtime does not list as valid is removed. Returns how many. */
@@ -180,7 +183,7 @@ export function cniStatus(ctx: EngineContext, spec: CniNetworkSpec): string | un
   const network = ctx.store.findNetwork(spec.name);
   if (network) {
     try {
-      assertBridgeRoom(ctx, network);
+      assertNetworkRoom(ctx, network);
     } catch (err) {
       return (err as Error).message;
     }

@@ -17,7 +17,7 @@ import { validateAlias } from './validate.js';
 import { attachmentGuard } from './firewall-state.js';
 import { guardSetElements } from '../firewall/ruleset.js';
 import { address6On, addressBookOf } from './address-book.js';
-import { assertBridgeRoom } from './bridge-room.js';
+import { placePort } from './segments.js';
 
 /**
  * `network connect` and `network disconnect`: a running container's further networks. Each is one
@@ -44,10 +44,10 @@ function nextIfname(c: ContainerRecord, taken: readonly AttachmentRecord[]): str
 }
 
 /** One more interface is an attach into a namespace that exists already: no default route, no ports. */
-function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord): Step[] {
+function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord, bridge: string | undefined): Step[] {
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip),
-    port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: attachmentVeth(c.id, net.id), bridge: net.bridge } : { kind: 'macvlan', parent: net.parent },
+    port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: attachmentVeth(c.id, net.id), bridge: bridge ?? net.bridge } : { kind: 'macvlan', parent: net.parent },
     mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net),
     ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
@@ -77,15 +77,15 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
     const staleVeth = attachmentVeth(c.id, net.id);
     if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
     const attachment = ctx.transact(() => {
-      assertBridgeRoom(ctx, net);
+      const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
       const subnet = parseSubnet(net.subnet);
       const book = addressBookOf(ctx, net);
       const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
       // Dual stack: the lowest free IPv6 address too, as a first network gives.
       const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, aliases, ip6, ip6Offset, mac: null };
+      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, segment: place?.segment ?? 0, aliases, ip6, ip6Offset, mac: null };
       ctx.store.insertAttachment(a);
-      return { steps: planConnect(net, c, a), result: a };
+      return { steps: [...(place?.steps ?? []), ...planConnect(net, c, a, place?.bridge)], result: a };
     });
     if (!ctx.dryRun && hasEmbeddedDns(net)) ensureDns(ctx);
     return attachment;

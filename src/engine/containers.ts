@@ -15,7 +15,7 @@ import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container
 import { bucketOf } from './bandwidth.js';
 import { containerMac } from '../plan/network-plan.js';
 import { step, type Step } from '../plan/ops.js';
-import { isBridgeNetwork, type ContainerRecord, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord, type MacvlanNetwork, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
@@ -36,7 +36,7 @@ import { etcFiles, type EtcNetwork } from './etc-files.js';
 import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
 import { address6On, addressBookOf } from './address-book.js';
-import { assertBridgeRoom } from './bridge-room.js';
+import { placePort } from './segments.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -348,6 +348,9 @@ interface Endpoint {
   ip6Offset: number | null;
   /** Its interface: a veth into the bridge (its host end named here), or a macvlan of the parent. */
   port: Attachment['port'];
+  /** Which bridge of the network (0 its own, k its segment k), and the steps that make a new segment. */
+  segment: number;
+  segmentSteps: Step[];
   mac: string;
 }
 
@@ -371,7 +374,7 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
   const endpoint = net ? endpointOn(ctx, net, req, id) : undefined;
   const common = {
     id, name, networkId: endpoint?.networkId ?? null, netnsOf: null, ip: endpoint?.ip ?? null, ip6: endpoint?.ip6 ?? null, ip6Offset: endpoint?.ip6Offset ?? null,
-    hostVeth: endpoint?.port.kind === 'bridge' ? endpoint.port.hostVeth : null, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
+    hostVeth: endpoint?.port.kind === 'bridge' ? endpoint.port.hostVeth : null, segment: endpoint?.segment ?? 0, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
     hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), env: req.env ?? [],
     portSpecs: v.ports, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox: v.sandbox, netOptions: v.netOptions, oomKilled: false,
     aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
@@ -398,7 +401,7 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
       ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports), mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []),
       shaping: shapingOf(ctx, record),
     };
-    return { record, network: [...planAttach(attachment), ...sysctls] };
+    return { record, network: [...endpoint.segmentSteps, ...planAttach(attachment), ...sysctls] };
   }
   return { record, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
 }
@@ -440,13 +443,13 @@ function namespaceOf(ctx: EngineContext, placement: Placement, req: RunRequest, 
 function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id: string): Endpoint {
   // Only with aliases: reading every name of the network costs O(containers) per run.
   if (req.aliases?.length) checkAliases(namesOn(ctx, net.id), net.name, req.aliases);
-  assertBridgeRoom(ctx, net);
   const subnet = parseSubnet(net.subnet);
   const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
   const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-  const port: Attachment['port'] = isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: net.bridge } : { kind: 'macvlan', parent: net.parent };
-  return { networkId: net.id, ip, ip6, ip6Offset, port, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
+  const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
+  const port: Attachment['port'] = place ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: place.bridge } : { kind: 'macvlan', parent: (net as MacvlanNetwork).parent };
+  return { networkId: net.id, ip, ip6, ip6Offset, port, segment: place?.segment ?? 0, segmentSteps: place?.steps ?? [], mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
 }
 
 /**

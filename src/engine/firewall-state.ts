@@ -1,14 +1,33 @@
-import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping } from '../firewall/ruleset.js';
-import { containerMac } from '../plan/network-plan.js';
+import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping, type Trunk } from '../firewall/ruleset.js';
+import { bridgeMac, containerMac } from '../plan/network-plan.js';
+import { segmentLinks } from '../names.js';
 import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
 
+/** A segment about to be made: the firewall rendered for it includes it before a container is on it. */
+export interface NewSegment {
+  networkId: string;
+  segment: number;
+}
+
+/** The segments of each network the firewall has: those containers are on, and one being made. */
+function segmentsOf(store: StateStore, adding?: NewSegment): Map<string, number[]> {
+  const inUse = store.segmentsInUse();
+  if (adding) inUse.set(adding.networkId, [...new Set([...(inUse.get(adding.networkId) ?? []), adding.segment])]);
+  return inUse;
+}
+
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
-export function firewallNetworks(store: StateStore, family: Family = 'ip'): FirewallNetwork[] {
+export function firewallNetworks(store: StateStore, family: Family = 'ip', adding?: NewSegment): FirewallNetwork[] {
+  const segments = segmentsOf(store, adding);
   return store.listNetworks().filter(isBridgeNetwork).flatMap((n): FirewallNetwork[] => {
-    const policy = { bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect, icc: n.icc, ...(n.overlay ? { overlayDevice: n.overlay.device, overlaySubnet: n.overlay.clusterSubnet } : {}) };
+    const policy = {
+      bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect, icc: n.icc,
+      ...(n.overlay ? { overlayDevice: n.overlay.device, overlaySubnet: n.overlay.clusterSubnet } : {}),
+      ...(segments.has(n.id) ? { segments: (segments.get(n.id) as number[]).map((k) => segmentLinks(n.id, k).bridge) } : {}),
+    };
     if (family === 'ip') return [{ ...policy, subnet: n.subnet, gateway: n.gateway }];
     return n.subnet6 && n.gateway6 ? [{ ...policy, subnet: n.subnet6, gateway: n.gateway6 }] : [];
   });
@@ -57,14 +76,26 @@ export function activeGuards(store: StateStore): PortGuard[] {
   });
 }
 
+/** Every segment's trunk, with its network's bridge MAC and isolation. */
+function activeTrunks(store: StateStore, adding?: NewSegment): Trunk[] {
+  const networks = new Map(store.listNetworks().map((n) => [n.id, n]));
+  return [...segmentsOf(store, adding)].flatMap(([networkId, ks]) => {
+    const net = networks.get(networkId);
+    if (!net) return [];
+    return ks.map((k) => segmentLinks(networkId, k)).map((l) => ({ trunk: l.trunk, peer: l.peer, gatewayMac: bridgeMac(networkId), isolated: !net.icc }));
+  });
+}
+
 /**
  * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
- * no network is left; `ip6 ctnet` likewise for dual-stack networks.
+ * no network is left; `ip6 ctnet` likewise for dual-stack networks. `adding`: with a segment being made.
  */
-export function firewallScript(store: StateStore): string {
-  const networks = firewallNetworks(store);
-  const networks6 = firewallNetworks(store, 'ip6');
+export function firewallScript(store: StateStore, adding?: NewSegment): string {
+  const networks = firewallNetworks(store, 'ip', adding);
+  const networks6 = firewallNetworks(store, 'ip6', adding);
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
     + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'))
-    + (networks.length ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc)) : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
+    + (networks.length
+      ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc), activeTrunks(store, adding))
+      : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
 }

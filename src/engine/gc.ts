@@ -9,6 +9,7 @@ import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer } from './teardown.js';
 import { reconcile } from './reconcile.js';
+import { repairSegments, segmentBridgesInUse, segmentOfBridge } from './segments.js';
 import { dnsRunning, ensureDns, hasEmbeddedDns } from './dns.js';
 
 export interface GcReport {
@@ -31,6 +32,13 @@ export function garbageCollect(ctx: EngineContext): GcReport {
       report.actions.push('embedded DNS was not running, started');
     }
     rebuildMissingBridges(ctx, report);
+    for (const net of ctx.store.listNetworks().filter(isBridgeNetwork)) {
+      try {
+        report.actions.push(...repairSegments(ctx, net));
+      } catch (err) {
+        report.errors.push(err as Error);
+      }
+    }
     removeOwnBridges(ctx, report);
     removeStrayVeths(ctx, report, before);
     removeStrayIfbs(ctx, report);
@@ -66,15 +74,19 @@ function rebuildMissingBridges(ctx: EngineContext, report: GcReport): void {
   }
 }
 
-/** Bridges this state directory made that no network names (a removal whose delete failed). */
+/**
+ * Bridges this state directory made that no network names (a removal whose delete failed), and
+ * segments no container is on (a segment with its trunk).
+ */
 function removeOwnBridges(ctx: EngineContext, report: GcReport): void {
   const instance = ctx.store.instanceId();
-  const named = new Set(ctx.store.listNetworks().map((n) => n.bridge));
+  const named = new Set([...ctx.store.listNetworks().map((n) => n.bridge), ...segmentBridgesInUse(ctx.store)]);
   for (const link of ctx.kernel().rtnl().listLinks()) {
     if (link.kind !== 'bridge' || named.has(link.name) || !isOwnLinkAlias(link.alias, instance)) continue;
-    const errs = ctx.applyBestEffort([{ op: 'link.del', name: link.name }]);
+    const segment = segmentOfBridge(link.name);
+    const errs = ctx.applyBestEffort([segment ? { op: 'segment.del', bridge: link.name, trunk: segment.trunk } : { op: 'link.del', name: link.name }]);
     report.errors.push(...errs);
-    if (!errs.length) report.actions.push(`removed leftover bridge ${link.name}`);
+    if (!errs.length) report.actions.push(segment ? `removed unused segment ${link.name}` : `removed leftover bridge ${link.name}`);
   }
 }
 
@@ -87,7 +99,8 @@ function removeStrayVeths(ctx: EngineContext, report: GcReport, before: readonly
   const rtnl = ctx.kernel().rtnl();
   const active = new Set(ctx.store.listEndpoints().filter((e) => e.containerState !== 'exited').map((e) => e.hostVeth));
   const ever = new Set([...before, ...ctx.store.listContainers()].map((c) => hostVethName(c.id)));
-  const bridgeIndex = new Set(ctx.store.listNetworks().filter(isBridgeNetwork).map((n) => rtnl.findLink(n.bridge)?.index).filter((i) => i !== undefined));
+  const bridges = [...ctx.store.listNetworks().filter(isBridgeNetwork).map((n) => n.bridge), ...segmentBridgesInUse(ctx.store)];
+  const bridgeIndex = new Set(bridges.map((b) => rtnl.findLink(b)?.index).filter((i) => i !== undefined));
   for (const link of rtnl.listLinks()) {
     // Only veths ctnet made: a VM's tap or a link someone else put on a ctnet bridge stays.
     if (link.master === undefined || !bridgeIndex.has(link.master) || active.has(link.name) || !isCtnetVeth(link.name, link.kind)) continue;

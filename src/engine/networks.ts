@@ -15,6 +15,7 @@ import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOptions, type DriverOptions } from './network-options.js';
 import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type OverlaySpec } from '../store/store.js';
 import type { EngineContext } from './context.js';
+import { repairSegments } from './segments.js';
 import { firewallScript } from './firewall-state.js';
 import { reconcile } from './reconcile.js';
 import { validateIfname, validateMtu, validateName } from './validate.js';
@@ -304,6 +305,8 @@ export function ensureNetworkPresent(ctx: EngineContext, net: NetworkRecord): vo
   }
   ctx.apply(planCreateNetwork(shape, { apply: '', undo: '' }).filter((s) => s.do.op !== 'nft'));
   restoreFirewall(ctx);
+  // Its segments' trunks were ports of the bridge that went.
+  repairSegments(ctx, net);
 }
 
 /** `ctnet firewall reload`: ctnet's table from state, other tables untouched; nothing when ctnet has no network and no table. */

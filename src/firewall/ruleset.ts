@@ -24,6 +24,8 @@ export interface FirewallNetwork {
   overlaySubnet?: string;
   /** false: enable_icc=false, its containers reach each other only through published ports (absent means true). */
   icc?: boolean;
+  /** Its segments' bridges (engine/segments.ts): what they bridge goes untracked and passes the forward policy. */
+  segments?: readonly string[];
 }
 
 export interface PortMapping {
@@ -87,9 +89,17 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // ways. A network without icc is not its own way back: what its containers send through the
   // gateway to each other (a route or a frame of their own making) meets the rules below, where
   // only a published port's connection passes.
-  const pairs = nets.flatMap((n) => [...(n.icc === false ? [] : [`"${n.bridge}" . "${n.bridge}"`]), ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : [])]);
+  // A segment's bridge forwards only between its containers and its trunk: what it bridges passes
+  // here, and the bridge table (enable_icc=false) and the network's bridge (the trunk's far end) judge it.
+  const segmentBridges = nets.flatMap((n) => n.segments ?? []).sort();
+  const pairs = nets.flatMap((n) => [
+    ...(n.icc === false ? [] : [`"${n.bridge}" . "${n.bridge}"`]),
+    ...(n.overlayDevice ? [`"${n.bridge}" . "${n.overlayDevice}"`, `"${n.overlayDevice}" . "${n.bridge}"`] : []),
+    ...(n.segments ?? []).map((b) => `"${b}" . "${b}"`),
+  ]);
   out += `\tset ${SET.sameBridge} {\n\t\ttype ifname . ifname\n${elements(pairs)}\t}\n`;
   out += `\tset ${SET.overlayDevices} {\n\t\ttype ifname\n${elements(nets.flatMap((n) => (n.overlayDevice ? [`"${n.overlayDevice}"`] : [])))}\t}\n`;
+  out += `\tset ${SET.segmentBridges} {\n\t\ttype ifname\n${elements(segmentBridges.map((b) => `"${b}"`))}\t}\n`;
   out += `\tset ${SET.overlaySubnets} {\n\t\ttype ${F.addr}\n\t\tflags interval\n${elements(nets.flatMap((n) => (n.overlaySubnet ? [n.overlaySubnet] : [])))}\t}\n`;
   out += `\tset ${SET.isolatedBridges} {\n\t\ttype ifname\n${elements(quoted(nets.filter((n) => !n.internal && n.ipMasq !== false && n.blockDirect !== false)))}\t}\n`;
   out += `\tset ${SET.gateways} {\n\t\ttype ${F.addr}\n${elements(sorted(nets, (n) => n.gateway).map((n) => n.gateway))}\t}\n`;
@@ -113,6 +123,10 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // `accept` ends this chain (the packet goes on to the next hook): the rules below are only more
   // reasons not to track, and every packet between containers would pay for their look-ups.
   out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack accept\n`;
+  // What a segment bridges is tracked at the network's bridge, the trunk's far end: tracked here
+  // too, a published port's replies (bridged here after DNAT there) would meet their own entry in
+  // the same namespace and NAT would remap the clashing port.
+  out += `\t\tiifname @${SET.segmentBridges} notrack accept\n`;
   // Inside an overlay, across hosts, nothing is translated either: both directions go untracked.
   out += `\t\tiifname @${SET.overlayDevices} notrack accept\n`;
   out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.overlaySubnets} ${F.match} daddr != @${SET.gateways} notrack accept\n\t}\n`;
@@ -264,6 +278,14 @@ export function guardSetElements(g: PortGuard): SetElement[] {
   ];
 }
 
+/** A segment's trunk (engine/segments.ts): its end on the network's bridge and on the segment, that bridge's MAC, whether the network isolates its containers. */
+export interface Trunk {
+  trunk: string;
+  peer: string;
+  gatewayMac: string;
+  isolated: boolean;
+}
+
 /**
  * The bridge table: anti-spoofing (above), and Docker's enable_icc=false: a frame bridged from one
  * isolated container port to another is dropped (a bridge forwards only between its own ports, so
@@ -273,10 +295,17 @@ export function guardSetElements(g: PortGuard): SetElement[] {
  * the bridge's own address (pkttype host) and bridges on to that container; br_netfilter bridges a
  * frame for the bridge's address on only when DNAT changed its destination, and the routed rules of
  * `ip ctnet` see it too. This kernel has no `meta ibrname` (NFT_BRIDGE_META).
- * The forward chain exists only while some network isolates its containers (`isolation`): a hook
+ * Segments' trunks: the network bridge's end is in hairpin mode so that such a DNATed frame can go
+ * back to a container behind the trunk it came by; nothing else goes back (a flood would teach the
+ * segment that its own containers are behind its trunk), and the DNATed frame leaves with the
+ * bridge's MAC as its source (with the client's own, the segment would learn the client behind the
+ * trunk and drop the reply). With enable_icc=false, across a trunk a container's frame passes only
+ * to the gateway's MAC, as a broadcast (ARP) or after DNAT; towards a container only ARP, the
+ * gateway's frames or after DNAT.
+ * The forward chain exists only while some network isolates its containers or has segments: a hook
  * with a chain costs every bridged frame, even when its set is empty.
  */
-export function renderBridgeTable(guards: readonly PortGuard[], isolation: boolean): string {
+export function renderBridgeTable(guards: readonly PortGuard[], isolation: boolean, trunks: readonly Trunk[] = []): string {
   const bySet = new Map<string, string[]>();
   for (const e of sorted(guards, (x) => x.port).flatMap(guardSetElements)) {
     const items = bySet.get(e.set);
@@ -285,6 +314,8 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   }
   const of = (set: string): string[] => bySet.get(set) ?? [];
   const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), noIcc: of(SET.noIcc) };
+  const ts = sorted(trunks, (t) => t.trunk);
+  const isolatedEnds = ts.filter((t) => t.isolated).flatMap((t) => [t.trunk, t.peer].map((end) => ({ end, mac: t.gatewayMac })));
   let out = `table ${BRIDGE_TABLE} {\n`;
   out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
   out += `\tset ${SET.source4} {\n\t\ttype ifname . ether_addr . ipv4_addr\n${elements(all.src4)}\t}\n`;
@@ -292,6 +323,10 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   out += `\tset ${SET.source6} {\n\t\ttype ifname . ether_addr . ipv6_addr\n${elements(all.src6)}\t}\n`;
   out += `\tset ${SET.ndTargets} {\n\t\ttypeof iifname . @th,64,128\n${elements(all.nd6)}\t}\n`;
   out += `\tset ${SET.noIcc} {\n\t\ttype ifname\n${elements(all.noIcc)}\t}\n`;
+  out += `\tset ${SET.trunkHairpins} {\n\t\ttype ifname . ifname\n${elements(ts.map((t) => `"${t.trunk}" . "${t.trunk}"`))}\t}\n`;
+  out += `\tmap ${SET.trunkMacs} {\n\t\ttype ifname : ether_addr\n${elements(ts.map((t) => `"${t.trunk}" : ${t.gatewayMac}`))}\t}\n`;
+  out += `\tset ${SET.isolatedTrunks} {\n\t\ttype ifname\n${elements(isolatedEnds.map((e) => `"${e.end}"`))}\t}\n`;
+  out += `\tset ${SET.trunkGateways} {\n\t\ttype ifname . ether_addr\n${elements(isolatedEnds.map((e) => `"${e.end}" . ${e.mac}`))}\t}\n`;
   out += `\tchain ${CHAIN.guard} {\n\t\ttype filter hook prerouting priority -300; policy accept;\n`;
   // The most frequent frame first: a container's own IPv4 (one look-up, where the port's own check would be a second).
   out += `\t\tether type ip iifname . ether saddr . ip saddr @${SET.source4} accept\n`;
@@ -300,14 +335,31 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   out += `\t\ticmpv6 type nd-neighbor-advert iifname . @th,64,128 != @${SET.ndTargets} drop\n`;
   out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
   out += `\t\tdrop\n\t}\n`;
-  if (isolation) {
+  if (isolation || ts.length) {
     out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n\t}\n`;
+    if (ts.length) {
+      out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
+      // A miss in the map ends the rule: only what leaves by a trunk is changed.
+      out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
+    }
+    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n`;
+    if (isolatedEnds.length) {
+      // One condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one
+      // comparison of the eight bytes, true when either differs.
+      out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} meta pkttype host accept\n`;
+      out += `\t\tiifname @${SET.noIcc} oifname . ether daddr @${SET.trunkGateways} accept\n`;
+      out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop\n`;
+      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} meta pkttype host accept\n`;
+      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} ether type arp accept\n`;
+      out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
+      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
+    }
+    out += `\t}\n`;
   }
   return `${out}}\n`;
 }
 
-export function renderReplaceBridgeTable(guards: readonly PortGuard[], isolation: boolean): string {
-  return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards, isolation)}`;
+export function renderReplaceBridgeTable(guards: readonly PortGuard[], isolation: boolean, trunks: readonly Trunk[] = []): string {
+  return `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n${renderBridgeTable(guards, isolation, trunks)}`;
 }
 

@@ -17,6 +17,12 @@ export type Op =
   | { op: 'veth.add'; name: string; peer: string; peerNetns: string; mtu: number; master?: string; peerMac?: string }
   /** A macvlan (bridge mode) of the host's `parent`, born inside `netns` as `name`. */
   | { op: 'macvlan.add'; name: string; parent: string; netns: string; mtu: number; mac?: string }
+  /**
+   * A network's segment (engine/segments.ts): a bridge with ARP off, and a veth trunk from the
+   * network's bridge (`master`, its end there in hairpin mode and up) to it.
+   */
+  | { op: 'segment.add'; bridge: string; trunk: string; peer: string; master: string; mtu: number; mac: string; alias: string }
+  | { op: 'segment.del'; bridge: string; trunk: string }
   | { op: 'link.del'; name: string; netns?: string }
   | { op: 'link.up'; name: string; netns?: string }
   | { op: 'link.down'; name: string; netns?: string }
@@ -95,6 +101,14 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     }
     case 'macvlan.add':
       return `${ipCmd(ctx, undefined, `link add ${op.name}-tmp link ${op.parent} mtu ${op.mtu}${op.mac ? ` address ${op.mac}` : ''} type macvlan mode bridge`)} && ${ipCmd(ctx, undefined, `link set ${op.name}-tmp netns ${op.netns} name ${op.name}`)}`;
+    case 'segment.add':
+      return [
+        `link add ${op.bridge} address ${op.mac} mtu ${op.mtu} type bridge`, `link set ${op.bridge} alias ${op.alias}`, `link set ${op.bridge} arp off`,
+        `link add ${op.trunk} mtu ${op.mtu} master ${op.master} up type veth peer name ${op.peer} mtu ${op.mtu}`,
+        `link set ${op.peer} master ${op.bridge}`, `link set ${op.trunk} type bridge_slave hairpin on`,
+      ].map((args) => ipCmd(ctx, undefined, args)).join(' && ');
+    case 'segment.del':
+      return `${ipCmd(ctx, undefined, `link del ${op.trunk}`)}; ${ipCmd(ctx, undefined, `link del ${op.bridge}`)}`;
     case 'link.del':
       return ipCmd(ctx, op.netns, `link del ${op.name}`);
     case 'link.up':

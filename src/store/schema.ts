@@ -308,4 +308,10 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE INDEX containers_removing ON containers(removing) WHERE removing = 1;
   CREATE INDEX containers_network ON containers(network_id);
   `,
+  // Segments: a network's further bridges, joined to its own by a trunk each (engine/segments.ts);
+  // 0 is the network's bridge. A network's ports per bridge are counted through the index.
+  `
+  ALTER TABLE attachments ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX attachments_segment ON attachments(network_id, segment);
+  `,
 ];

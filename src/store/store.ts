@@ -128,6 +128,8 @@ interface ContainerBase {
   netOptions: NetOptions;
   ip: IPv4 | null;
   hostVeth: string | null;
+  /** Which bridge of its first network its host end is a port of (see AttachmentRecord). */
+  segment: number;
   netns: string | null;
   hostname: string;
   command: string[];
@@ -212,6 +214,8 @@ export interface AttachmentRecord {
   ip: IPv4;
   /** null for a macvlan: it has no host end. */
   hostVeth: string | null;
+  /** Which bridge of its network the host end is a port of: 0 the network's own, k its segment k. */
+  segment: number;
   aliases: string[];
   /** Dual stack: its IPv6 address there, and that address's offset in the subnet. */
   ip6: IPv6 | null;
@@ -283,6 +287,7 @@ const toContainer = (r: Row): ContainerRecord => {
     netOptions: JSON.parse((r.net_options as string | null) ?? '{}'),
     ip: (r.ip as IPv4 | null) ?? null,
     hostVeth: (r.host_veth as string | null) ?? null,
+    segment: (r.segment as number | null) ?? 0,
     netns: (r.netns as string | null) ?? null,
     hostname: r.hostname as string,
     command,
@@ -319,6 +324,7 @@ const toAttachment = (r: Row): AttachmentRecord => ({
   ifname: r.ifname as string,
   ip: r.ip as IPv4,
   hostVeth: (r.host_veth as string | null) ?? null,
+  segment: (r.segment as number | null) ?? 0,
   aliases: JSON.parse(r.aliases as string),
   ip6: (r.ip6 as IPv6 | null) ?? null,
   ip6Offset: (r.ip6_offset as number | null) ?? null,
@@ -338,7 +344,7 @@ const toPort = (r: Row): PortRecord => ({
 });
 
 /** ContainerRecord fields that are its first network's attachment row, not columns of its own. */
-type EndpointField = 'ip' | 'hostVeth' | 'ip6' | 'ip6Offset' | 'mac';
+type EndpointField = 'ip' | 'hostVeth' | 'segment' | 'ip6' | 'ip6Offset' | 'mac';
 
 const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, string> = {
   id: 'id', name: 'name', networkId: 'network_id', networkMode: 'network_mode', netnsOf: 'netns_of', netOptions: 'net_options', netns: 'netns', hostname: 'hostname',
@@ -353,7 +359,7 @@ export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'comm
 
 /** A container with its first network's attachment (absent once it has exited). */
 const WITH_FIRST_ATTACHMENT = 'FROM containers c LEFT JOIN attachments a ON a.container_id = c.id AND a.is_primary = 1';
-const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac ${WITH_FIRST_ATTACHMENT}`;
+const CONTAINERS = `SELECT c.*, a.ip AS ip, a.host_veth AS host_veth, a.segment AS segment, a.ip6 AS ip6, a.ip6_offset AS ip6_offset, a.mac AS mac ${WITH_FIRST_ATTACHMENT}`;
 
 /** Both through an index: a new container's name is looked up on every run, among thousands of containers. */
 export const CONTAINER_BY_NAME_OR_ID = `${CONTAINERS} WHERE c.name = ? OR c.id = ?`;
@@ -371,7 +377,7 @@ const ENDPOINTS = `SELECT a.*, c.name AS container_name, c.state AS container_st
 
 /** The attachment row of a container's first network. */
 const primaryOf = (c: ContainerRecord & { ip: IPv4; networkId: string }): AttachmentRecord => ({
-  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth, aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
+  containerId: c.id, networkId: c.networkId, ifname: c.ifname, ip: c.ip, hostVeth: c.hostVeth, segment: c.segment, aliases: c.aliases, ip6: c.ip6, ip6Offset: c.ip6Offset, mac: c.mac,
 });
 
 function columnValue(key: string, value: unknown): unknown {
@@ -437,6 +443,10 @@ export interface StateStore {
   addressBook(networkId: string): AddressBook;
   /** How many containers a network holds (first networks and connections alike). */
   attachmentCount(networkId: string): number;
+  /** A network's container ports per bridge: segment number (0, the network's own bridge) to count. */
+  segmentPorts(networkId: string): Map<number, number>;
+  /** The segments some container of a network is on, per network ID. */
+  segmentsInUse(): Map<string, number[]>;
   lowestFreeIp6Offset(networkId: string): number;
   ip6OffsetTaken(networkId: string, offset: number): boolean;
   connectionsOf(containerId: string): AttachmentRecord[];
@@ -744,6 +754,19 @@ export class Store implements StateStore {
     return (this.sql('SELECT count(*) AS n FROM attachments WHERE network_id = ?').get(networkId) as { n: number }).n;
   }
 
+  segmentPorts(networkId: string): Map<number, number> {
+    const rows = this.sql('SELECT segment, count(*) AS n FROM attachments WHERE network_id = ? GROUP BY segment').all(networkId) as { segment: number; n: number }[];
+    return new Map(rows.map((r) => [r.segment, r.n]));
+  }
+
+  segmentsInUse(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const r of this.sql('SELECT DISTINCT network_id, segment FROM attachments WHERE segment > 0 ORDER BY network_id, segment').all() as { network_id: string; segment: number }[]) {
+      out.set(r.network_id, [...(out.get(r.network_id) ?? []), r.segment]);
+    }
+    return out;
+  }
+
   /** Containers connected to a network as a further one (not those whose first network it is). */
   connectionsOn(networkId: string): AttachmentRecord[] {
     return (this.sql('SELECT * FROM attachments WHERE network_id = ? AND is_primary = 0').all(networkId) as Row[]).map(toAttachment);
@@ -767,8 +790,8 @@ export class Store implements StateStore {
   }
 
   private insertAttachmentRow(a: AttachmentRecord, primary: boolean): void {
-    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, aliases, ip6, ip6_offset, mac, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, JSON.stringify(a.aliases), a.ip6 ?? null, a.ip6Offset ?? null, a.mac ?? null, primary ? 1 : 0);
+    this.sql('INSERT INTO attachments (container_id, network_id, ifname, ip, ip_num, host_veth, segment, aliases, ip6, ip6_offset, mac, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.containerId, a.networkId, a.ifname, a.ip, toInt(a.ip), a.hostVeth, a.segment ?? 0, JSON.stringify(a.aliases), a.ip6 ?? null, a.ip6Offset ?? null, a.mac ?? null, primary ? 1 : 0);
   }
 
   deleteAttachment(containerId: string, networkId: string): void {

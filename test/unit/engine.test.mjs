@@ -28,6 +28,8 @@ beforeEach(() => {
     warn(err) { this.warnings.push(err); },
     warnAll(errs) { for (const e of errs) this.warn(e); },
     crashPoint() {},
+    // A host with no links: no segment of a network is left to remove.
+    kernel: () => ({ rtnl: () => ({ listLinks: () => [] }) }),
   };
 });
 afterEach(() => {

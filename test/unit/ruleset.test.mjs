@@ -139,3 +139,22 @@ test('anti-spoofing: the bridge table golden, elements per container, the EUI-64
     'delete element bridge ctnet no_icc_ports { "veth1" }',
   ]);
 });
+
+test('segments: their bridges untracked and their own way through, their trunks\' hairpin guarded, enable_icc=false across them', async () => {
+  const { renderBridgeTable, renderTable } = await import('../../dist/firewall/ruleset.js');
+  const net = (bridge, subnet, extra) => ({ bridge, subnet, gateway: subnet.replace('0/24', '1'), internal: false, ...extra });
+  const table = renderTable([net('br-a', '10.1.0.0/24', { segments: ['ctsaaaaaaaab1', 'ctsaaaaaaaab2'] }), net('br-b', '10.2.0.0/24', { icc: false, segments: ['ctsbbbbbbbbb1'] })], []);
+  assert.match(table, /set segment_bridges \{\n\t\ttype ifname\n\t\telements = \{ "ctsaaaaaaaab1", "ctsaaaaaaaab2", "ctsbbbbbbbbb1" \}/);
+  assert.match(table, /iifname @segment_bridges notrack accept/);
+  // A segment's bridge is its own way through even where its network's is not (enable_icc=false).
+  assert.match(table, /elements = \{ "br-a" \. "br-a", "ctsaaaaaaaab1" \. "ctsaaaaaaaab1", "ctsaaaaaaaab2" \. "ctsaaaaaaaab2", "ctsbbbbbbbbb1" \. "ctsbbbbbbbbb1" \}/);
+  const trunks = [
+    { trunk: 'ctsaaaaaaaat1', peer: 'ctsaaaaaaaap1', gatewayMac: '02:aa:aa:aa:aa:aa', isolated: false },
+    { trunk: 'ctsbbbbbbbbt1', peer: 'ctsbbbbbbbbp1', gatewayMac: '02:bb:bb:bb:bb:bb', isolated: true },
+  ];
+  assertGolden('bridge-segments.nft', renderBridgeTable([{ port: 'veth1', mac: '02:42:0a:02:00:02', ip: '10.2.0.2', isolated: true }], true, trunks));
+  // Segments alone (no network isolates) still need the forward chain: the hairpin guard; no isolation rules across trunks.
+  const open = renderBridgeTable([], false, trunks.slice(0, 1));
+  assert.match(open, /iifname \. oifname @trunk_hairpins meta pkttype != host drop\n\t\tmeta pkttype host ether saddr set oifname map @trunk_macs\n/);
+  assert.doesNotMatch(open, /@isolated_trunks oifname|oifname @isolated_trunks/);
+});

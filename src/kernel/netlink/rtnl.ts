@@ -12,6 +12,7 @@ import { broadcast, subnetOf, toInt } from '../../addr/ipv4.js';
 
 const AF_INET = 2;
 const IFF_UP = 0x1;
+const IFF_NOARP = 0x80;
 const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18, IFALIAS: 20, NET_NS_FD: 28 } as const;
 const IFLA_MACVLAN_MODE = 1;
 const MACVLAN_MODE_BRIDGE = 4;
@@ -159,13 +160,14 @@ export class Rtnl {
 
   /**
    * Creates a veth pair whose peer is born directly inside the namespace `peerNsFd` (no move
-   * afterwards). With `master`, the host end is created already attached to that bridge and up.
+   * afterwards; null: beside it). With `master`, the host end is created already attached to that bridge and up.
    * (The peer cannot be created up: it has no partner yet while it is configured, so opening it
    * fails with ENOTCONN.)
    */
-  addVeth(name: string, peerName: string, peerNsFd: number, mtu: number, master?: string, peerMac?: string): void {
+  addVeth(name: string, peerName: string, peerNsFd: number | null, mtu: number, master?: string, peerMac?: string): void {
     const mac = peerMac ? [attr(IFLA.ADDRESS, macBytes(peerMac))] : [];
-    const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), ...mac, attrU32(IFLA.NET_NS_FD, peerNsFd)]);
+    const ns = peerNsFd === null ? [] : [attrU32(IFLA.NET_NS_FD, peerNsFd)];
+    const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), ...mac, ...ns]);
     const body = Buffer.concat([
       master ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
       attrStr(IFLA.IFNAME, name),
@@ -193,6 +195,11 @@ export class Rtnl {
   setMaster(name: string, master: string): void {
     const body = Buffer.concat([this.byName(name), attrU32(IFLA.MASTER, this.linkIndex(master))]);
     this.sock.request(RTM.NEWLINK, 0, body, `attaching ${name} to ${master}`);
+  }
+
+  /** ARP off (IFF_NOARP): the link neither asks nor answers for addresses. */
+  setNoArp(name: string): void {
+    this.sock.request(RTM.NEWLINK, 0, this.byName(name, IFF_NOARP, IFF_NOARP), `setting arp off on ${name}`);
   }
 
   setUp(name: string, up = true): void {

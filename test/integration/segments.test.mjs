@@ -1,0 +1,124 @@
+// Segments: a network's containers beyond what its bridge serves go on further bridges joined to it
+// by a trunk each (src/engine/segments.ts). CTNET_SEGMENT_PORTS=2 puts two containers on each bridge,
+// so a few containers show what a thousand would: one subnet and one gateway across the bridges,
+// published ports (also a neighbour's behind the same trunk), enable_icc=false across trunks, the
+// trunk's hairpin guard (with its control), doctor, gc and network rm.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { answersAtAll, createLab, echoServerCommand, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+
+let lab;
+before(() => {
+  lab = createLab();
+  lab.serve(lab.internet, 'inet', 8088);
+});
+after(() => lab?.close());
+
+const SMALL = { CTNET_SEGMENT_PORTS: '2' };
+const run = (args) => lab.ok(['run', '-d', ...args], SMALL);
+const ipOf = (c) => lab.json(['inspect', c]).NetworkSettings.IPAddress;
+const hostVethOf = (c) => lab.json(['inspect', c]).NetworkSettings.HostVeth;
+const links = () => JSON.parse(execFileSync('ip', ['-n', lab.host, '-j', '-d', 'link', 'show'], { encoding: 'utf8' }));
+const masterOf = (dev) => links().find((l) => l.ifname === dev)?.master;
+const segmentLinks = () => links().map((l) => l.ifname).filter((n) => n.startsWith('cts')).sort();
+const fdb = (bridge) => JSON.parse(execFileSync('bridge', ['-n', lab.host, '-j', 'fdb', 'show', 'br', bridge], { encoding: 'utf8' }));
+const macOf = (c) => JSON.parse(execFileSync('ip', ['-n', lab.nsOf(c), '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' }))[0].address;
+
+/** Five containers with an echo server each (published on `base`+i), two to a bridge: the network's own, then segments 1 and 2. */
+function fill(net, subnet, base, extra = []) {
+  lab.ok(['network', 'create', net, '--subnet', subnet, ...extra]);
+  const names = [1, 2, 3, 4, 5].map((i) => `${net}${i}`);
+  for (const [i, c] of names.entries()) run(['--name', c, '--network', net, '-p', `${base + i + 1}:8080`, '--', ...echoServerCommand(c, 8080)]);
+  return names;
+}
+
+test('segments: containers beyond a bridge\'s share go on segments of the same network: one subnet, one gateway, published ports from every bridge, doctor, gc and network rm', async () => {
+  const [w1, w2, w3, w4, w5] = fill('wide', '10.240.0.0/24', 8200);
+  const bridge = lab.json(['network', 'inspect', 'wide']).Bridge;
+  const on = Object.fromEntries([w1, w2, w3, w4, w5].map((c) => [c, masterOf(hostVethOf(c))]));
+  assert.equal(on[w1], on[w2]);
+  assert.ok(!on[w1].startsWith('cts'), `the first two on the network's bridge: ${JSON.stringify(on)}`);
+  assert.ok(on[w3].startsWith('cts') && on[w3] === on[w4] && on[w5].startsWith('cts') && on[w5] !== on[w3], `then two to a segment: ${JSON.stringify(on)}`);
+  const gateway = '10.240.0.1';
+  // Every container to every other, across the bridges and within one.
+  for (const [from, to] of [[w1, w5], [w5, w1], [w3, w4], [w3, w5], [w4, w2]]) {
+    const r = await lab.waitAnswer(lab.nsOf(from), ipOf(to), 8080);
+    assert.ok(r.ok && r.text.includes(to), `${from} -> ${to}: ${r.text}`);
+  }
+  // Published ports through the gateway's address: a neighbour behind the same trunk, itself, one on another bridge.
+  for (const [from, to] of [[w3, w4], [w3, w3], [w5, w1], [w1, w5]]) {
+    const port = 8200 + Number(to.slice(-1));
+    const r = await lab.waitAnswer(lab.nsOf(from), gateway, port);
+    assert.ok(r.ok && r.text.includes(to), `${from} -> ${gateway}:${port} (${to}): ${r.text}`);
+  }
+  for (const c of [w1, w5]) {
+    const r = await lab.waitAnswer(lab.host2, A.host, 8200 + Number(c.slice(-1)));
+    assert.ok(r.ok && r.text.includes(c), `another host -> ${c}'s published port: ${r.text}`);
+    assert.ok((await lab.waitAnswer(lab.nsOf(c), A.internet, 8088)).ok, `${c} reaches the outside`);
+  }
+  const doctor = lab.ctnet(['doctor', w5]);
+  assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+  assert.match(doctor.stdout, new RegExp(`is up on ${on[w5]}, segment 2 of ${bridge}`));
+  // A segment's trunk taken off the network's bridge: doctor names it, gc makes the segment again.
+  const trunk = on[w5].replace(/b(\d+)$/, 't$1');
+  execFileSync('ip', ['-n', lab.host, 'link', 'set', trunk, 'nomaster']);
+  const broken = lab.ctnet(['doctor', w5]);
+  assert.notEqual(broken.code, 0);
+  assert.match(broken.stdout, new RegExp(`the trunk of segment 2 \\(${trunk}\\) does not join ${on[w5]} to ${bridge}\\n\\s+fix: ctnet gc`));
+  assert.match(lab.ok(['gc']), /network wide: the trunk of segment 2 .* made again with its 1 container port/);
+  assert.equal(lab.ctnet(['doctor', w5]).code, 0);
+  assert.ok((await lab.waitAnswer(lab.nsOf(w1), ipOf(w5), 8080)).ok, 'w1 -> w5 again');
+  // gc keeps segments in use, removes an emptied one (with its trunk); a segment with room is filled
+  // first, then the emptied one's number is made again.
+  lab.ok(['rm', '-f', w3, w4]);
+  assert.match(lab.ok(['gc']), new RegExp(`removed unused segment ${on[w3]}`));
+  assert.ok(segmentLinks().every((l) => !l.endsWith(on[w3].slice(-2).replace('b', 't')) || !l.startsWith(on[w3].slice(0, 11))), segmentLinks().join(' '));
+  for (const c of ['again', 'again2']) run(['--name', c, '--network', 'wide', '--', 'sleep', '600']);
+  assert.equal(masterOf(hostVethOf('again')), on[w5], 'the segment with room');
+  assert.equal(masterOf(hostVethOf('again2')), on[w3], 'then the lowest free number, made again');
+  lab.ok(['rm', '-f', w1, w2, w5, 'again', 'again2']);
+  lab.ok(['network', 'rm', 'wide']);
+  assert.deepEqual(segmentLinks(), [], 'network rm took its segments with it');
+});
+
+test('segments: the trunk\'s hairpin passes only what was DNATed; the control, the guard taken out: the segment learns its own container behind its trunk', async () => {
+  const [, , s3, s4] = fill('pin', '10.241.0.0/24', 8300);
+  const segment = masterOf(hostVethOf(s3));
+  const peer = segment.replace(/b(\d+)$/, 'p$1');
+  const learnedBehindTrunk = () => fdb(segment).some((e) => e.mac === macOf(s3) && e.ifname === peer);
+  // A broadcast from s3 (ARP for an address nobody has) reaches the network's bridge by the trunk.
+  answersAtAll(lab.nsOf(s3), '10.241.0.250', 1500);
+  assert.equal(learnedBehindTrunk(), false, 'guarded: the flood does not come back up the trunk');
+  assert.ok((await lab.waitAnswer(lab.nsOf(s3), '10.241.0.1', 8304)).ok, 'the neighbour behind the same trunk through its published port');
+  const handle = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', 'bridge_forward'], { encoding: 'utf8' }))
+    .nftables.find((x) => x.rule && JSON.stringify(x.rule.expr).includes('trunk_hairpins'))?.rule.handle;
+  assert.ok(handle, 'the hairpin guard rule');
+  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'delete', 'rule', 'bridge', 'ctnet', 'bridge_forward', 'handle', String(handle)]);
+  try {
+    answersAtAll(lab.nsOf(s3), '10.241.0.251', 1500);
+    assert.equal(learnedBehindTrunk(), true, 'control: without the guard the flood comes back and the segment learns s3 behind its trunk');
+  } finally {
+    lab.ok(['firewall', 'reload']);
+  }
+  execFileSync('bridge', ['-n', lab.host, 'fdb', 'del', macOf(s3), 'dev', peer, 'master']);
+  assert.ok((await lab.waitAnswer(lab.nsOf(s4), ipOf(s3), 8080)).ok, 'guard back: s4 -> s3');
+  lab.ok(['rm', '-f', ...[1, 2, 3, 4, 5].map((i) => `pin${i}`)]);
+  lab.ok(['network', 'rm', 'pin']);
+});
+
+test('segments with enable_icc=false: no container reaches another, on its bridge or across a trunk; the gateway, published ports and the outside answer', async () => {
+  const names = fill('walled', '10.242.0.0/24', 8400, ['-o', 'com.docker.network.bridge.enable_icc=false']);
+  const [x1, x2, x3, x4, x5] = names;
+  for (const [from, to] of [[x1, x2], [x1, x3], [x3, x4], [x3, x5], [x5, x1], [x4, x2]]) {
+    assert.equal(answersAtAll(lab.nsOf(from), ipOf(to), 1500), false, `${from} -> ${to}: not even ARP and a refusal`);
+  }
+  for (const [from, to] of [[x3, x4], [x5, x1], [x1, x3], [x3, x3]]) {
+    const port = 8400 + Number(to.slice(-1));
+    const r = await lab.waitAnswer(lab.nsOf(from), '10.242.0.1', port);
+    assert.ok(r.ok && r.text.includes(to), `${from} -> gateway:${port} (${to}): ${r.text}`);
+  }
+  for (const c of [x1, x3, x5]) assert.ok((await lab.waitAnswer(lab.nsOf(c), A.internet, 8088)).ok, `${c} reaches the outside`);
+  lab.ok(['rm', '-f', ...names]);
+  lab.ok(['network', 'rm', 'walled']);
+});
