@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 import { idsDrawnDuring, namespacesLeft } from '../helpers/drawn-ids.mjs';
 import { Engine } from '../../dist/index.js';
-import { BRIDGE_MAX_PORTS, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-limits.js';
+import { BRIDGE_MAX_PORTS, bridgeLayout, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-limits.js';
 
 const CYCLES = Number(process.env.CTNET_SOAK_CYCLES ?? 300);
 let lab;
@@ -132,13 +132,16 @@ function forwardingSoon(netns, ports) {
   return false;
 }
 
-test('a bridge network holds as many containers as a broadcast can reach and be answered: the next one is refused; the control: a few ports more and the gateway no longer answers', () => {
+test('a network holds more containers than one bridge serves (segments): the gateway answers the first and the last, containers reach each other across bridges, the next one is refused; the control: as many ports on one bridge and the gateway no longer answers', () => {
   const engine = new Engine({ root: lab.root, hostNetns: lab.host });
   const backlog = hostBacklog();
-  const limit = bridgePortsServed(backlog);
+  const layout = bridgeLayout(backlog, {});
+  const limit = layout.capacity;
   const names = [];
   // The control's ports: plain veths into the bridge, their peers up in a namespace of their own (as a container's).
   const extraNs = `${lab.host}-x`;
+  const ports = (verb, n) => Array.from({ length: n }, (_, i) => (verb === 'add' ? `link add xport${i} master brcrowd type veth peer name eth${i} netns ${extraNs}\nlink set xport${i} up` : `link del xport${i}`)).join('\n') + '\n';
+  let extra = 0;
   // A fresh ARP exchange with the gateway and a connection it refuses, from a container of the network.
   // Both sides forget each other first: the host's entry for the container, used for the last
   // exchange's reply, goes to DELAY and then sends the container a unicast probe (no flood), from
@@ -155,9 +158,21 @@ test('a bridge network holds as many containers as a broadcast can reach and be 
       engine.attach({ name: `crowd${i}`, network: 'crowd' });
       names.push(`crowd${i}`);
     }
-    const last = lab.nsOf(names.at(-1));
-    assert.ok(gatewayAnswers(last), `the gateway answers on a bridge of ${limit} ports`);
-    const refused = new RegExp(`bridge brcrowd of network crowd has ${limit.toLocaleString('en-US')} ports, the most .*; put further containers on another network`);
+    const links = JSON.parse(execFileSync('ip', ['-n', lab.host, '-j', 'link', 'show'], { encoding: 'utf8' }));
+    const perBridge = new Map();
+    for (const l of links) if (l.master) perBridge.set(l.master, (perBridge.get(l.master) ?? 0) + 1);
+    const segments = [...perBridge.keys()].filter((b) => b !== 'brcrowd');
+    assert.equal(segments.length, Math.ceil((limit - layout.direct) / layout.segment), `segments: ${JSON.stringify([...perBridge])}`);
+    assert.equal(perBridge.get('brcrowd'), layout.direct + segments.length, 'the network\'s bridge: its share of containers and a trunk per segment');
+    assert.ok([...perBridge.values()].every((n) => n < backlog), 'every bridge under the backlog');
+    const [first, last] = [names[0], names.at(-1)].map((n) => lab.nsOf(n));
+    assert.ok(gatewayAnswers(first), 'the gateway answers the first container (on the network\'s bridge)');
+    assert.ok(gatewayAnswers(last), `the gateway answers the last container (on the last of ${segments.length} segments) with ${limit} containers on the network`);
+    const ips = new Map(engine.listContainers(true).map((c) => [c.Name, c.NetworkSettings.IPAddress]));
+    const ipOf = (n) => ips.get(n);
+    assert.ok(answersAtAll(first, ipOf(names.at(-1))), 'the first container reaches the last');
+    assert.ok(answersAtAll(lab.nsOf(names[layout.direct]), ipOf(names.at(-1))), 'the first segment reaches the last');
+    const refused = new RegExp(`network crowd has ${limit.toLocaleString('en-US')} containers, the most one network serves on this host: .*netdev_max_backlog \\(${backlog}\\).*; put further containers on another network`);
     const attempt = idsDrawnDuring(() => engine.attach({ name: 'one-more', network: 'crowd' }));
     assert.ok(attempt.error?.code === 'CTNET_CONFLICT' && refused.test(attempt.error.message), String(attempt.error));
     assert.equal(attempt.ids.length, 1, 'the attempt drew one container ID');
@@ -171,27 +186,30 @@ test('a bridge network holds as many containers as a broadcast can reach and be 
     engine.attach({ name: 'elsewhere', network: 'lab' });
     assert.throws(() => engine.connect({ network: 'crowd', container: 'elsewhere' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
     assert.deepEqual(execFileSync('ip', ['-n', lab.nsOf('elsewhere'), '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(/[:@]/)[1].trim()), ['lo', 'eth0']);
-    // The control, past ctnet: a few ports more on the bridge. The ARP request's flood fills the
-    // backlog and the gateway's reply, queued after it, is dropped at every retry. Exactly one port
-    // more is the edge (whether the reply is the queue's last place or one past it depends on what
-    // else is queued then: it was answered once in a full run), so the control goes a few past it.
-    if (limit < BRIDGE_MAX_PORTS) {
-      const extra = [0, 1, 2, 3, 4, 5, 6, 7];
+    // The control, past the segments: ports on the network's bridge until it has more than the
+    // backlog (a few past the edge: whether the reply is the queue's last place or one past it
+    // depends on what else is queued then). The ARP request's flood fills the backlog and the
+    // gateway's reply, queued after it, is dropped at every retry: why the network's bridge keeps
+    // to its share.
+    if (bridgePortsServed(backlog) < BRIDGE_MAX_PORTS) {
+      extra = backlog - perBridge.get('brcrowd') + 8;
       execFileSync('ip', ['netns', 'add', extraNs]);
-      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: extra.map((i) => `link add xport${i} master brcrowd type veth peer name eth${i} netns ${extraNs}\nlink set xport${i} up\n`).join('') });
-      execFileSync('ip', ['-n', extraNs, '-batch', '-'], { input: extra.map((i) => `link set eth${i} up\n`).join('') });
+      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: ports('add', extra) });
+      execFileSync('ip', ['-n', extraNs, '-batch', '-'], { input: Array.from({ length: extra }, (_, i) => `link set eth${i} up\n`).join('') });
       // A port takes part in floods once the bridge has it forwarding, which follows its carrier
       // from a kernel work item (one that waits for the rtnl lock): a flood sent before then reaches
       // fewer ports than the control counts.
-      assert.ok(forwardingSoon(lab.host, extra.map((i) => `xport${i}`)), 'the extra ports are forwarding');
-      assert.equal(gatewayAnswers(last), false, `with ${limit + extra.length} ports (backlog ${backlog}) the gateway's reply is lost`);
-      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: extra.map((i) => `link del xport${i}\n`).join('') });
-      assert.ok(gatewayAnswers(last), 'and answers again once they go');
+      assert.ok(forwardingSoon(lab.host, Array.from({ length: extra }, (_, i) => `xport${i}`)), 'the extra ports are forwarding');
+      assert.equal(gatewayAnswers(first), false, `with ${perBridge.get('brcrowd') + extra} ports on one bridge (backlog ${backlog}) the gateway's reply is lost`);
+      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: ports('del', extra) });
+      extra = 0;
+      assert.ok(gatewayAnswers(first), 'and answers again once they go');
     }
     engine.detach(names.pop());
     engine.attach({ name: 'fits-now', network: 'crowd' });
     names.push('fits-now');
   } finally {
+    if (extra) spawnSync('ip', ['-n', lab.host, '-force', '-batch', '-'], { input: ports('del', extra) });
     spawnSync('ip', ['netns', 'del', extraNs], { stdio: 'ignore' });
     const present = new Set(engine.listContainers(true).map((c) => c.Name));
     for (const n of [...names, 'elsewhere']) if (present.has(n)) engine.detach(n);

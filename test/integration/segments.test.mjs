@@ -33,8 +33,8 @@ function fill(net, subnet, base, extra = []) {
   return names;
 }
 
-test('segments: containers beyond a bridge\'s share go on segments of the same network: one subnet, one gateway, published ports from every bridge, doctor, gc and network rm', async () => {
-  const [w1, w2, w3, w4, w5] = fill('wide', '10.240.0.0/24', 8200);
+test('segments: containers beyond a bridge\'s share go on segments of the same network: one subnet, one gateway, published ports from every bridge, IPv6, network connect, doctor, gc and network rm', async () => {
+  const [w1, w2, w3, w4, w5] = fill('wide', '10.240.0.0/24', 8200, ['--ipv6', '--subnet', 'fd00:240::/64']);
   const bridge = lab.json(['network', 'inspect', 'wide']).Bridge;
   const on = Object.fromEntries([w1, w2, w3, w4, w5].map((c) => [c, masterOf(hostVethOf(c))]));
   assert.equal(on[w1], on[w2]);
@@ -57,6 +57,20 @@ test('segments: containers beyond a bridge\'s share go on segments of the same n
     assert.ok(r.ok && r.text.includes(c), `another host -> ${c}'s published port: ${r.text}`);
     assert.ok((await lab.waitAnswer(lab.nsOf(c), A.internet, 8088)).ok, `${c} reaches the outside`);
   }
+  const ip6Of = (c) => lab.json(['inspect', c]).NetworkSettings.GlobalIPv6Address;
+  for (const [from, to] of [[w1, w5], [w3, w4], [w5, w3]]) {
+    const r = await lab.waitAnswer(lab.nsOf(from), ip6Of(to), 8080);
+    assert.ok(r.ok && r.text.includes(to), `${from} -> ${to} over IPv6: ${r.text}`);
+  }
+  // A container of another network connected to this one: its eth1 goes where a new container would.
+  lab.ok(['network', 'create', 'side', '--subnet', '10.243.0.0/24']);
+  run(['--name', 'visitor', '--network', 'side', '--', 'sleep', '600']);
+  lab.ok(['network', 'connect', 'wide', 'visitor'], SMALL);
+  const visitor = lab.json(['inspect', 'visitor']).NetworkSettings.Networks.find((n) => n.Network === 'wide');
+  assert.equal(masterOf(visitor.HostVeth), on[w5], 'the segment with room');
+  assert.ok((await lab.waitAnswer(lab.nsOf('visitor'), ipOf(w1), 8080)).ok, 'visitor -> w1 by its eth1');
+  lab.ok(['rm', '-f', 'visitor']);
+  lab.ok(['network', 'rm', 'side']);
   const doctor = lab.ctnet(['doctor', w5]);
   assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
   assert.match(doctor.stdout, new RegExp(`is up on ${on[w5]}, segment 2 of ${bridge}`));
