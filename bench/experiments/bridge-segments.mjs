@@ -19,7 +19,8 @@
 // Every bridge, br0 and each segment, stays under the host's receive backlog
 // (net.core.netdev_max_backlog, 1,000 by default): a broadcast is queued to all of a bridge's ports
 // at once, and past the backlog the gateway's ARP reply is dropped (ctnet refuses a network's
-// 1,001st container for that reason).
+// 1,001st container on one bridge for that reason; ctnet now builds the host-bridges design, see
+// src/engine/segments.ts).
 //
 // Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--static-neighbours] [--containers N] [--direct D] [--segment-size S] [--keep]
 // Everything is made in throwaway namespaces (prefix sx<tag>) and removed at the end.

@@ -272,7 +272,19 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them.
-- **More containers on one network than one bridge serves.** A Linux bridge numbers 1,023 ports,
+- **More containers on one network than one bridge serves.** Built in this round
+  (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network keeps 900 containers on its
+  bridge, then puts further ones on segments of 128, up to 1,796 on a host with the default backlog;
+  the 1,797th is refused (conflict, one line). Through the engine (\`reliability.test.mjs\`, three
+  runs of 20.7 to 24.1 s for 1,796 attaches each): the gateway answers the first and the last
+  container, the first reaches the last and the first segment the last; the control, the same
+  number of ports on one bridge, loses the gateway's reply. Attach at 800 containers (on the
+  network's bridge) and at 1,700 (on a segment), \`node bench/experiments/attach-ops.mjs
+  --containers N --samples 40\`, alternating: 7.79 and 6.88 ms against 7.14 and 7.10 ms (kernel
+  operations 5.05 and 4.41 against 3.85 and 4.21 ms; the rest grows by about 0.5 ms, the count of
+  the network's containers per bridge). The attach that makes a segment took 115 and 122 ms (at
+  1,028 and 1,156 containers), once per 128: the firewall rendered from state twice (to apply, to
+  undo) and replaced whole. How the design was found: a Linux bridge numbers 1,023 ports,
   but it serves fewer: a broadcast (a container's ARP request for the gateway) is queued to every
   port's veth at once on the sending CPU's receive backlog (\`net.core.netdev_max_backlog\`, 1,000 by
   default, host-wide), and the gateway's reply, queued after it, is dropped when that is full, at
@@ -280,7 +292,7 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   or 1,010 no container reaches it (plain veths without hairpin: 1,001 ports answer, 1,002 do not).
   ctnet now refuses a network's 1,001st container on such a host (conflict, one line; it allowed
   1,023, as Docker does). The design that would lift it is tried in
-  \`bench/experiments/bridge-segments.mjs\` (throwaway namespaces, not built into ctnet): further
+  \`bench/experiments/bridge-segments.mjs\` (throwaway namespaces): further
   bridges ("segments") joined to the network's bridge by a veth trunk each, every bridge under the
   backlog, all L3 work (DNAT, masquerade, forward rules) at the network's bridge. A round ago every
   check passed with each segment in a network namespace of its own, but one case was not tried: a
@@ -314,7 +326,7 @@ executable's ADD without its daemon (Node's bare start against a faster chain, b
   on one CPU's backlog. The copies flooded into the other segments are queued ahead of the reply:
   8 x 128 = 1,024 for the last segment, more than the backlog, and 972 or fewer for any other.
   With 1,800 containers (8 segments) every check passed. So segments alone raise what one network
-  serves from ~1,000 ports to about the first bridge plus one backlog (~2,000). What lifts both
+  serves from ~1,000 ports to about the first bridge plus one backlog (ctnet keeps 1,796). What lifts both
   limits, for what goes through the gateway, is to need no broadcast between a container and it (\`--static-neighbours\`): a
   permanent neighbour entry for the gateway in each container, and one for each container on the
   host's bridge. ctnet knows both MACs. Results with them:

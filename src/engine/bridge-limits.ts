@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import { readSysctl } from '../kernel/sysctl.js';
 
 /** The kernel's bound: a bridge numbers its ports in 10 bits and keeps one number for itself. */
@@ -46,8 +47,11 @@ export interface BridgeLayout {
 export function bridgeLayout(backlog: number, env: NodeJS.ProcessEnv = process.env): BridgeLayout {
   const served = bridgePortsServed(backlog);
   const room = served - trunkReserve(served);
-  const chosen = Number(env.CTNET_SEGMENT_PORTS);
-  const each = Number.isInteger(chosen) && chosen > 0 ? Math.min(chosen, room) : undefined;
+  const chosen = env.CTNET_SEGMENT_PORTS;
+  if (chosen !== undefined && chosen !== '' && !(/^\d+$/.test(chosen) && Number(chosen) >= 1 && Number(chosen) <= room)) {
+    throw new InvalidArgumentError(`CTNET_SEGMENT_PORTS=${chosen}: expected how many containers each bridge of a network takes, 1 to ${room}; or unset it`);
+  }
+  const each = chosen ? Number(chosen) : undefined;
   const segment = each ?? SEGMENT_PORTS;
   const segments = Math.floor(room / segment);
   return { direct: each ?? room, segment, capacity: (each ?? room) + segments * segment };
