@@ -96,6 +96,8 @@ export function segmentLinks(networkId: string, k: number): { bridge: string; tr
   const base = networkId.slice(0, 8);
   return { bridge: `${SEGMENT_PREFIX}${base}b${k}`, trunk: `${SEGMENT_PREFIX}${base}t${k}`, peer: `${SEGMENT_PREFIX}${base}p${k}` };
 }
+/** One of the links segmentLinks names: part of a network, not an interface of the host's own. */
+export const isSegmentLink = (name: string): boolean => new RegExp(`^${SEGMENT_PREFIX}[0-9a-f]{8}[btp]\\d+$`).test(name);
 
 /** A host-side veth of ctnet's naming (a container's, or a connected network's): what gc may remove from a bridge. */
 export const isCtnetVeth = (name: string, kind?: string): boolean => new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`).test(name) && (kind === undefined || kind === 'veth');

@@ -15,7 +15,7 @@ import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container
 import { bucketOf } from './bandwidth.js';
 import { containerMac } from '../plan/network-plan.js';
 import { step, type Step } from '../plan/ops.js';
-import { isBridgeNetwork, type ContainerRecord, type MacvlanNetwork, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
+import { isBridgeNetwork, type ContainerRecord, type NetworkRecord, type PortRecord, type ProcessContainer } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
@@ -447,9 +447,9 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
   const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
   const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-  const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
-  const port: Attachment['port'] = place ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: place.bridge } : { kind: 'macvlan', parent: (net as MacvlanNetwork).parent };
-  return { networkId: net.id, ip, ip6, ip6Offset, port, segment: place?.segment ?? 0, segmentSteps: place?.steps ?? [], mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
+  const place = isBridgeNetwork(net) ? placePort(ctx, net) : { bridge: null, segment: 0, steps: [] };
+  const port: Attachment['port'] = isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: place.bridge ?? net.bridge } : { kind: 'macvlan', parent: net.parent };
+  return { networkId: net.id, ip, ip6, ip6Offset, port, segment: place.segment, segmentSteps: place.steps, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
 }
 
 /**

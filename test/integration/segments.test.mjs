@@ -71,6 +71,9 @@ test('segments: containers beyond a bridge\'s share go on segments of the same n
   assert.ok((await lab.waitAnswer(lab.nsOf('visitor'), ipOf(w1), 8080)).ok, 'visitor -> w1 by its eth1');
   lab.ok(['rm', '-f', 'visitor']);
   lab.ok(['network', 'rm', 'side']);
+  // The topology's host has no interfaces of the network's segments: they are part of the network.
+  const hostInterfaces = lab.json(['topology']).host.interfaces.map((i) => i.name);
+  assert.ok(segmentLinks().length >= 6 && hostInterfaces.every((n) => !n.startsWith('cts')), hostInterfaces.join(' '));
   const doctor = lab.ctnet(['doctor', w5]);
   assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
   assert.match(doctor.stdout, new RegExp(`is up on ${on[w5]}, segment 2 of ${bridge}`));
