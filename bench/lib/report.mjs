@@ -227,15 +227,22 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). "This round" below is the
-round that made commit e20aead, whose first full run was on fd04a96; this run, on e20aead, measures
-the same code again (since fd04a96 only a test, the README and an error path of the CNI client
-changed) on another instance of this machine type (\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 182.1 there, the CNI
-chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} ms against 419.8), and the figures of that first run are given
-beside this one's where they differ. Missed in this run and met in that one: engine attach p50 <= 5 ms (below),
-container to container and the overlay (both straddle 90% from run to run, below), the CNI
-executable's ADD without its daemon (Node's bare start against a faster chain, below) and
-\`run -d\` (its gap over \`node -e 0\` is steadier than the ratio, below).
-- **Attach on a network of 1,000 containers** (met since the last round). ctnet's own work does not grow
+round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on aee6ad5, the next
+round's segments (on the paths measured here only a count of the network's containers per bridge
+once an attach finds 900 on its network's bridge) on another instance of this machine type
+(\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 119.6 in the run on e20aead, the CNI chain's ADD
+${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 324.1 and 252.9). Against that run: met
+in this one and missed in that one, engine attach p50 <= 5 ms (below), container to container
+and the overlay (both straddle 90% from run to run, below) and the CNI executable's DEL; missed in
+this one and met in that one, 20x the CNI chain's ADD (that chain's ADD took well under its own DEL
+this time, as it did not there), \`rm -f\` within 1.4x \`node -e 0\` (its gap, +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms, against +42.8 there:
+the ratio moves with Node's start, below) and the embedded DNS's p99 (a tie within this machine's
+noise here; 2.24 against aardvark-dns's 2.55 ms there).
+- **Attach on a network of 1,000 containers** (met since the last round). Since this run's round the
+  bench's network of 1,000 has its containers past 900 on a segment (\`src/engine/segments.ts\`), so
+  the attaches measured there go onto a bridge of about 100 ports, not one of 1,000 (the last run's
+  0.95x was on one bridge; through \`bench/experiments/attach-ops.mjs\`, an attach onto a segment at
+  1,700 containers took as long as one onto the network's bridge at 800). ctnet's own work does not grow
   with containers (the lowest free address is one indexed query, reconcile reads only containers
   with a process, port conflicts and names are indexed look-ups, rule count is constant). Timing each
   kernel call inside 20 attaches at 1 and at 999 attached containers (one bridge): the container
