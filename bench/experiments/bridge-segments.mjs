@@ -22,7 +22,7 @@
 // 1,001st container on one bridge for that reason; ctnet now builds the host-bridges design, see
 // src/engine/segments.ts).
 //
-// Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--static-neighbours] [--containers N] [--direct D] [--segment-size S] [--keep]
+// Run as root: node bench/experiments/bridge-segments.mjs [--host-bridges] [--static-neighbours [--proxy-arp]] [--containers N] [--direct D] [--segment-size S] [--keep]
 // Everything is made in throwaway namespaces (prefix sx<tag>) and removed at the end.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -35,6 +35,9 @@ const DESIGN = process.argv.includes('--host-bridges') ? 'host' : 'namespaces';
 // Every container knows the gateway's MAC and the host every container's (permanent neighbour
 // entries): nothing between a container and its gateway needs an ARP broadcast.
 const STATIC_NEIGHBOURS = process.argv.includes('--static-neighbours');
+// br0 answers ARP for its containers itself (proxy_arp_wifi on its container ports and trunks,
+// from its neighbour table: the static entries) and floods an answered request to none of them.
+const PROXY_ARP = process.argv.includes('--proxy-arp');
 const TOTAL = numberArg('--containers', 2000);
 const DIRECT = Math.min(TOTAL, numberArg('--direct', 900));
 const SEGMENT = numberArg('--segment-size', 128);
@@ -123,6 +126,7 @@ function build() {
       ...(STATIC_NEIGHBOURS ? [`neigh replace ${GW} lladdr ${GW_MAC} dev eth0 nud permanent`] : [])]);
   }
   if (STATIC_NEIGHBOURS) batch(H, Array.from({ length: TOTAL }, (_, i) => `neigh replace ${ipOf(i)} lladdr ${macOfIp(i)} dev br0 nud permanent`));
+  if (PROXY_ARP) batch(H, [...Array.from({ length: DIRECT }, (_, i) => `v${i}`), ...Array.from({ length: segments }, (_, k) => `tr${k}`)].map((d) => `link set dev ${d} type bridge_slave proxy_arp_wifi on`));
   return segments;
 }
 
