@@ -287,6 +287,24 @@ export interface Trunk {
 }
 
 /**
+ * One segment's elements, the same the tables rendered from state hold for it: its bridge in each
+ * family's `segment_bridges` and `same_bridge`, its trunk in the bridge table's hairpin guard and,
+ * for an enable_icc=false network, both trunk ends in its isolation sets. Adding them is a segment's
+ * whole firewall change once the bridge table's forward chain exists.
+ */
+export function segmentSetElements(bridge: string, t: Trunk, families: readonly Family[]): SetElement[] {
+  const name = (value: string): ElementField => ({ type: 'ifname', value });
+  const mac = (value: string): ElementField => ({ type: 'ether_addr', value });
+  const el = (family: SetElement['family'], set: string, key: ElementField[], data?: ElementField[]): SetElement => ({ family, table: NFT_TABLE, set, key, ...(data ? { data } : {}) });
+  return [
+    ...families.flatMap((f) => [el(f, SET.segmentBridges, [name(bridge)]), el(f, SET.sameBridge, [name(bridge), name(bridge)])]),
+    el('bridge', SET.trunkHairpins, [name(t.trunk), name(t.trunk)]),
+    el('bridge', SET.trunkMacs, [name(t.trunk)], [mac(t.gatewayMac)]),
+    ...(t.isolated ? [t.trunk, t.peer].flatMap((end) => [el('bridge', SET.isolatedTrunks, [name(end)]), el('bridge', SET.trunkGateways, [name(end), mac(t.gatewayMac)])]) : []),
+  ];
+}
+
+/**
  * The bridge table: anti-spoofing (above), and Docker's enable_icc=false: a frame bridged from one
  * isolated container port to another is dropped (a bridge forwards only between its own ports, so
  * both are of the same network; what goes to the gateway, out, or comes in through a published port
@@ -336,24 +354,21 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
   out += `\t\tdrop\n\t}\n`;
   if (isolation || ts.length) {
+    // Every rule whenever the chain exists, their sets perhaps empty: a segment made later only adds its elements.
     out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-    if (ts.length) {
-      out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
-      // A miss in the map ends the rule: only what leaves by a trunk is changed.
-      out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
-    }
+    out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
+    // A miss in the map ends the rule: only what leaves by a trunk is changed.
+    out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
     out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n`;
-    if (isolatedEnds.length) {
-      // One condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one
-      // comparison of the eight bytes, true when either differs.
-      out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} meta pkttype host accept\n`;
-      out += `\t\tiifname @${SET.noIcc} oifname . ether daddr @${SET.trunkGateways} accept\n`;
-      out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop\n`;
-      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} meta pkttype host accept\n`;
-      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} ether type arp accept\n`;
-      out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
-      out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
-    }
+    // One condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one
+    // comparison of the eight bytes, true when either differs.
+    out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} meta pkttype host accept\n`;
+    out += `\t\tiifname @${SET.noIcc} oifname . ether daddr @${SET.trunkGateways} accept\n`;
+    out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop\n`;
+    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} meta pkttype host accept\n`;
+    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} ether type arp accept\n`;
+    out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
+    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
     out += `\t}\n`;
   }
   return `${out}}\n`;

@@ -153,8 +153,22 @@ test('segments: their bridges untracked and their own way through, their trunks\
     { trunk: 'ctsbbbbbbbbt1', peer: 'ctsbbbbbbbbp1', gatewayMac: '02:bb:bb:bb:bb:bb', isolated: true },
   ];
   assertGolden('bridge-segments.nft', renderBridgeTable([{ port: 'veth1', mac: '02:42:0a:02:00:02', ip: '10.2.0.2', isolated: true }], true, trunks));
-  // Segments alone (no network isolates) still need the forward chain: the hairpin guard; no isolation rules across trunks.
+  // Segments alone (no network isolates) still need the forward chain, for the hairpin guard; an
+  // isolating network alone has the trunks' rules too: a segment made later only adds its elements.
   const open = renderBridgeTable([], false, trunks.slice(0, 1));
   assert.match(open, /iifname \. oifname @trunk_hairpins meta pkttype != host drop\n\t\tmeta pkttype host ether saddr set oifname map @trunk_macs\n/);
-  assert.doesNotMatch(open, /@isolated_trunks oifname|oifname @isolated_trunks/);
+  assert.equal(renderBridgeTable([], true, []).split('\n').filter((l) => l.includes('trunk')).join('\n'), open.split('\n').filter((l) => l.includes('trunk') && !l.includes('elements')).join('\n'));
+  // A segment added by elements gets what a table rendered with it holds, set by set.
+  const { segmentSetElements, renderSetElements } = await import('../../dist/firewall/ruleset.js');
+  const bridgeTable = renderBridgeTable([], true, trunks);
+  for (const [bridge, trunk] of [['ctsaaaaaaaab1', trunks[0]], ['ctsbbbbbbbbb1', trunks[1]]]) {
+    const elements = segmentSetElements(bridge, trunk, ['ip']);
+    assert.equal(elements.length, trunk.isolated ? 8 : 4);
+    for (const e of elements) {
+      const body = /\{ (.*) \}/.exec(renderSetElements('add', [e]))[1];
+      const rendered = e.family === 'bridge' ? bridgeTable : table;
+      const set = new RegExp(`(set|map) ${e.set} \\{\\n[^}]*elements = \\{[^}]*${body.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+      assert.match(rendered, set, `${e.set}: ${body}`);
+    }
+  }
 });
