@@ -124,6 +124,31 @@ test('CHECK notices an interface the runtime lost', () => {
   ok(cni('DEL', c, pod));
 });
 
+test('a runtime\'s pods beyond a bridge\'s share go on a segment: ADD places, traffic crosses the trunk, CHECK notices a broken trunk, DEL', () => {
+  const SMALL = { CTNET_SEGMENT_PORTS: '1' };
+  const c = conf('1.0.0', { name: 'segnet', bridge: 'cni1', ipam: { type: 'host-local', ranges: [[{ subnet: '10.89.0.0/16' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: lab.root } });
+  const [p1, p2] = [newPod(), newPod()];
+  const [r1, r2] = [p1, p2].map((p) => ok(cni('ADD', c, p, SMALL)));
+  const hostVeth = (res) => res.interfaces.find((i) => !i.sandbox && i.name !== 'cni1').name;
+  const masterOf = (dev) => JSON.parse(sh('ip', '-n', lab.host, '-j', 'link', 'show', dev))[0].master;
+  assert.equal(masterOf(hostVeth(r1)), 'cni1');
+  const segment = masterOf(hostVeth(r2));
+  assert.match(segment, /^cts[0-9a-f]{8}b1$/, 'the second pod on segment 1');
+  const ip2 = r2.ips[0].address.split('/')[0];
+  sh('ip', 'netns', 'exec', p1.ns, 'busybox', 'ping', '-c', '1', '-W', '2', ip2);
+  ok(cni('CHECK', { ...c, prevResult: r2 }, p2, SMALL));
+  const trunk = segment.replace(/b1$/, 't1');
+  sh('ip', '-n', lab.host, 'link', 'set', trunk, 'nomaster');
+  const broken = cni('CHECK', { ...c, prevResult: r2 }, p2, SMALL);
+  failsWith(broken, 999);
+  assert.match(broken.out.msg, new RegExp(`the trunk of segment 1 \\(${trunk}\\) does not join ${segment} to cni1`));
+  lab.ok(['gc']);
+  ok(cni('CHECK', { ...c, prevResult: r2 }, p2, SMALL));
+  for (const p of [p1, p2]) ok(cni('DEL', c, p, SMALL));
+  lab.ok(['network', 'rm', 'segnet']);
+  assert.equal(sh('ip', '-n', lab.host, '-o', 'link', 'show').includes(segment), false, 'network rm took the segment');
+});
+
 test('DEL succeeds when the namespace is already gone, and cleans up the host side', () => {
   const pod = newPod();
   const c = conf('1.0.0');
