@@ -282,8 +282,8 @@ noise here; 2.24 against aardvark-dns's 2.55 ms there).
 - **More containers on one network than one bridge serves.** Built in this round
   (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network keeps 900 containers on its
   bridge, then puts further ones on segments of 128, up to 1,796 on a host with the default backlog;
-  the 1,797th is refused (conflict, one line). Through the engine (\`reliability.test.mjs\`, three
-  runs of 20.7 to 24.1 s for 1,796 attaches each): the gateway answers the first and the last
+  the 1,797th is refused (conflict, one line). Through the engine (\`reliability.test.mjs\`, four
+  runs of 20.7 to 26.4 s for 1,796 attaches each): the gateway answers the first and the last
   container, the first reaches the last and the first segment the last; the control, the same
   number of ports on one bridge, loses the gateway's reply. Attach at 800 containers (on the
   network's bridge) and at 1,700 (on a segment), \`node bench/experiments/attach-ops.mjs
