@@ -7,7 +7,7 @@ import { readRestarts } from './shim.js';
 import { pid1Of } from './sandbox.js';
 import { securityOptions } from '../sandbox/security.js';
 import { netnsPath } from '../kernel/netns.js';
-import { DEFAULT_NETWORK } from '../names.js';
+import { DEFAULT_NETWORK, segmentLinks } from '../names.js';
 
 /** What `network inspect` and `network ls --json` show. */
 export interface NetworkView {
@@ -34,6 +34,8 @@ export interface NetworkView {
   /** Docker's driver options as in effect. */
   Options: Record<string, string>;
   Containers: { Id: string; Name: string; IPAddress: string | null; IPv6Address: string | null; State: string }[];
+  /** Its further bridges beyond its own, each with its trunk and how many container ports it has (see docs/ARCHITECTURE.md, Segments). */
+  Segments: { Segment: number; Bridge: string; Trunk: string; Containers: number }[];
   /** An overlay network: the whole subnet, this host's block of it (Subnet), its VXLAN device, and the other hosts' blocks and containers. */
   Overlay: {
     Subnet: string; VNI: number; Device: string; Host: string; Underlay: string;
@@ -63,6 +65,12 @@ export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
         return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, IPv6Address: a.ip6, State: liveState(c) }] : [];
       }),
     ],
+    Segments: isBridgeNetwork(n)
+      ? [...store.segmentPorts(n.id)].filter(([k]) => k > 0).sort(([a], [b]) => a - b).map(([k, count]) => {
+        const l = segmentLinks(n.id, k);
+        return { Segment: k, Bridge: l.bridge, Trunk: l.trunk, Containers: count };
+      })
+      : [],
     Overlay: n.overlay ? {
       Subnet: n.overlay.clusterSubnet, VNI: n.overlay.vni, Device: n.overlay.device, Host: n.overlay.host, Underlay: n.overlay.underlay,
       Peers: store.overlayPeers(n.id).map((p) => ({ Host: p.host, Block: p.block, Underlay: p.underlay })),

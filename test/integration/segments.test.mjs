@@ -40,6 +40,10 @@ test('segments: containers beyond a bridge\'s share go on segments of the same n
   assert.equal(on[w1], on[w2]);
   assert.ok(!on[w1].startsWith('cts'), `the first two on the network's bridge: ${JSON.stringify(on)}`);
   assert.ok(on[w3].startsWith('cts') && on[w3] === on[w4] && on[w5].startsWith('cts') && on[w5] !== on[w3], `then two to a segment: ${JSON.stringify(on)}`);
+  assert.deepEqual(lab.json(['network', 'inspect', 'wide']).Segments, [
+    { Segment: 1, Bridge: on[w3], Trunk: on[w3].replace(/b1$/, 't1'), Containers: 2 },
+    { Segment: 2, Bridge: on[w5], Trunk: on[w5].replace(/b2$/, 't2'), Containers: 1 },
+  ], 'network inspect lists the segments with their containers');
   const gateway = '10.240.0.1';
   // Every container to every other, across the bridges and within one.
   for (const [from, to] of [[w1, w5], [w5, w1], [w3, w4], [w3, w5], [w4, w2]]) {
