@@ -96,8 +96,11 @@ export function segmentLinks(networkId: string, k: number): { bridge: string; tr
   const base = networkId.slice(0, 8);
   return { bridge: `${SEGMENT_PREFIX}${base}b${k}`, trunk: `${SEGMENT_PREFIX}${base}t${k}`, peer: `${SEGMENT_PREFIX}${base}p${k}` };
 }
-/** One of the links segmentLinks names: part of a network, not an interface of the host's own. */
-export const isSegmentLink = (name: string): boolean => new RegExp(`^${SEGMENT_PREFIX}[0-9a-f]{8}[btp]\\d+$`).test(name);
+/** Which of segmentLinks' names a link has (its network ID's first 8 characters, b/t/p, k), or undefined. */
+export function parseSegmentLink(name: string): { network: string; end: 'b' | 't' | 'p'; k: number } | undefined {
+  const m = new RegExp(`^${SEGMENT_PREFIX}([0-9a-f]{8})([btp])(\\d+)$`).exec(name);
+  return m ? { network: m[1], end: m[2] as 'b' | 't' | 'p', k: Number(m[3]) } : undefined;
+}
 
 /** A host-side veth of ctnet's naming (a container's, or a connected network's): what gc may remove from a bridge. */
 export const isCtnetVeth = (name: string, kind?: string): boolean => new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`).test(name) && (kind === undefined || kind === 'veth');

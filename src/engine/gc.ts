@@ -2,14 +2,14 @@ import { exists } from '../kernel/files.js';
 import { getXattr } from '../kernel/libc.js';
 import { CGROUP_OWNER_XATTR } from '../plan/ops.js';
 import { cgroupDirs, cgroupIds, cgroupLayout, holdsNoProcess, removeContainerCgroup } from '../kernel/cgroups.js';
-import { containerNetnsName, hostVethName, ifbName, isCtnetVeth, isOwnLinkAlias } from '../names.js';
+import { containerNetnsName, hostVethName, ifbName, isCtnetVeth, isOwnLinkAlias, parseSegmentLink, segmentLinks } from '../names.js';
 import type { EngineContext } from './context.js';
 import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer } from './teardown.js';
 import { reconcile } from './reconcile.js';
-import { repairSegments, segmentBridgesInUse, segmentOfBridge } from './segments.js';
+import { repairSegments, segmentBridgesInUse } from './segments.js';
 import { dnsRunning, ensureDns, hasEmbeddedDns } from './dns.js';
 
 export interface GcReport {
@@ -83,8 +83,9 @@ function removeOwnBridges(ctx: EngineContext, report: GcReport): void {
   const named = new Set([...ctx.store.listNetworks().map((n) => n.bridge), ...segmentBridgesInUse(ctx.store)]);
   for (const link of ctx.kernel().rtnl().listLinks()) {
     if (link.kind !== 'bridge' || named.has(link.name) || !isOwnLinkAlias(link.alias, instance)) continue;
-    const segment = segmentOfBridge(link.name);
-    const errs = ctx.applyBestEffort([segment ? { op: 'segment.del', bridge: link.name, trunk: segment.trunk } : { op: 'link.del', name: link.name }]);
+    const s = parseSegmentLink(link.name);
+    const segment = s?.end === 'b' ? segmentLinks(s.network, s.k) : undefined;
+    const errs = ctx.applyBestEffort([segment ? { op: 'segment.del', bridge: segment.bridge, trunk: segment.trunk } : { op: 'link.del', name: link.name }]);
     report.errors.push(...errs);
     if (!errs.length) report.actions.push(segment ? `removed unused segment ${link.name}` : `removed leftover bridge ${link.name}`);
   }

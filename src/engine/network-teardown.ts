@@ -2,7 +2,8 @@ import { IP_FORWARD, IPV6_FORWARD, planRemoveNetwork } from '../plan/network-pla
 import { isBridgeNetwork, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { firewallScript } from './firewall-state.js';
-import { removeSegmentsOps, segmentsPresent } from './segments.js';
+import { segmentsPresent } from './segments.js';
+import { segmentLinks } from '../names.js';
 
 /** Meta keys holding forwarding as it was before ctnet's first network (of each family), restored after its last. */
 export const FORWARD_BEFORE = 'host.ip_forward.before';
@@ -29,9 +30,8 @@ export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[]
     const value = last ? ctx.store.getMeta(meta) : undefined;
     if (value !== undefined) restore.push({ key, value });
   }
-  const [firewall, ...rest] = planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore, net.overlay?.device);
-  // Its segments go after the firewall without them, before its bridge (their trunks are its ports).
-  const errors = ctx.applyBestEffort([firewall, ...removeSegmentsOps(net.id, segmentsPresent(ctx, net.id)), ...rest]);
+  const segments = segmentsPresent(ctx, net.id).map((k) => segmentLinks(net.id, k));
+  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore, net.overlay?.device, segments));
   ctx.store.transaction(() => {
     for (const [meta, , last] of lastOfFamily) if (last) ctx.store.setMeta(meta, undefined);
     ctx.store.deleteNetwork(net.id);

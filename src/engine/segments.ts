@@ -1,8 +1,8 @@
 import { ConflictError } from '../errors.js';
-import { linkAlias, segmentLinks, SEGMENT_PREFIX } from '../names.js';
+import { linkAlias, parseSegmentLink, segmentLinks } from '../names.js';
 import { bridgeMac, ipv6Conf } from '../plan/network-plan.js';
 import { segmentSetElements, type Family } from '../firewall/ruleset.js';
-import { step, type Op, type Step } from '../plan/ops.js';
+import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type StateStore } from '../store/store.js';
 import { bridgeLayout, hostBacklog } from './bridge-limits.js';
 import type { EngineContext } from './context.js';
@@ -98,20 +98,10 @@ function segmentFirewallStep(ctx: EngineContext, net: BridgeNetwork, k: number):
 
 /** The segment numbers of a network's segments in the kernel, whether or not a container uses them. */
 export function segmentsPresent(ctx: EngineContext, networkId: string): number[] {
-  const prefix = segmentLinks(networkId, 0).bridge.slice(0, -1);
-  return ctx.kernel().rtnl().listLinks()
-    .filter((l) => l.kind === 'bridge' && l.name.startsWith(prefix) && /^\d+$/.test(l.name.slice(prefix.length)))
-    .map((l) => Number(l.name.slice(prefix.length)));
-}
-
-/** Removes segments: each one's trunk, then its bridge. */
-export const removeSegmentsOps = (networkId: string, ks: readonly number[]): Op[] =>
-  ks.map((k) => segmentLinks(networkId, k)).map((l): Op => ({ op: 'segment.del', bridge: l.bridge, trunk: l.trunk }));
-
-/** A segment bridge of ctnet's naming, with its trunk's name (gc: the trunk goes with it); undefined for another link. */
-export function segmentOfBridge(name: string): { trunk: string } | undefined {
-  const m = new RegExp(`^${SEGMENT_PREFIX}([0-9a-f]{8})b(\\d+)$`).exec(name);
-  return m ? { trunk: segmentLinks(m[1], Number(m[2])).trunk } : undefined;
+  return ctx.kernel().rtnl().listLinks().flatMap((l) => {
+    const s = l.kind === 'bridge' ? parseSegmentLink(l.name) : undefined;
+    return s?.end === 'b' && s.network === networkId.slice(0, 8) ? [s.k] : [];
+  });
 }
 
 /** The bridges of the segments containers are on, per network ID. */

@@ -86,10 +86,15 @@ export function planOverlayDevice(n: NetworkShape): Step[] {
   ];
 }
 
-/** Removing a network: firewall first (nothing points at the bridge any more), then the bridge (and an overlay's VXLAN device), then forwarding as it was. */
-export function planRemoveNetwork(bridge: string, firewallScript: string, restore: { key: string; value: string }[], vxlan?: string): Op[] {
+/**
+ * Removing a network: firewall first (nothing points at the bridge any more), then its segments
+ * (their trunks are ports of its bridge), the bridge (and an overlay's VXLAN device), then
+ * forwarding as it was.
+ */
+export function planRemoveNetwork(bridge: string, firewallScript: string, restore: { key: string; value: string }[], vxlan?: string, segments: readonly { bridge: string; trunk: string }[] = []): Op[] {
   const ops: Op[] = [
     { op: 'nft', script: firewallScript },
+    ...segments.map((s): Op => ({ op: 'segment.del', bridge: s.bridge, trunk: s.trunk })),
     { op: 'link.del', name: bridge },
     ...(vxlan ? [{ op: 'link.del' as const, name: vxlan }] : []),
   ];

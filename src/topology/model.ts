@@ -3,7 +3,7 @@ import { liveState } from '../engine/lookup.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { readSysctl } from '../kernel/sysctl.js';
 import { isBridgeNetwork } from '../store/store.js';
-import { isSegmentLink } from '../names.js';
+import { parseSegmentLink } from '../names.js';
 
 /** What exists now, read from the kernel (links, addresses) and the state (intent, names). */
 export interface Topology {
@@ -63,7 +63,7 @@ export function readTopology(ctx: EngineContext): Topology {
     host: {
       netns: ctx.render.hostNetns,
       interfaces: links
-        .filter((l) => !ours.has(l.name) && !veths.has(l.name) && !isSegmentLink(l.name))
+        .filter((l) => !ours.has(l.name) && !veths.has(l.name) && !parseSegmentLink(l.name))
         .map((l) => ({ name: l.name, up: l.up, addresses: addresses.filter((a) => a.index === l.index).map((a) => `${a.address}/${a.prefix}`) })),
       ipForward,
     },
