@@ -447,9 +447,15 @@ function endpointOn(ctx: EngineContext, net: NetworkRecord, req: RunRequest, id:
   const book = addressBookOf(ctx, net);
   const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
   const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-  const place = isBridgeNetwork(net) ? placePort(ctx, net) : { bridge: null, segment: 0, steps: [] };
-  const port: Attachment['port'] = isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: hostVethName(id), bridge: place.bridge ?? net.bridge } : { kind: 'macvlan', parent: net.parent };
-  return { networkId: net.id, ip, ip6, ip6Offset, port, segment: place.segment, segmentSteps: place.steps, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
+  const { port, segment, steps } = portOn(ctx, net, id);
+  return { networkId: net.id, ip, ip6, ip6Offset, port, segment, segmentSteps: steps, mac: req.cni?.mac ?? (req.mac !== undefined ? validateMac(req.mac) : containerMac(ip)) };
+}
+
+/** A first network's interface: a veth into the bridge its placement picks (making a segment when new), or a macvlan. */
+function portOn(ctx: EngineContext, net: NetworkRecord, id: string): { port: Attachment['port']; segment: number; steps: Step[] } {
+  if (!isBridgeNetwork(net)) return { port: { kind: 'macvlan', parent: net.parent }, segment: 0, steps: [] };
+  const place = placePort(ctx, net);
+  return { port: { kind: 'bridge', hostVeth: hostVethName(id), bridge: place.bridge }, segment: place.segment, steps: place.steps };
 }
 
 /**

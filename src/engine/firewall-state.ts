@@ -20,8 +20,7 @@ function segmentsOf(store: StateStore, adding?: NewSegment): Map<string, number[
 }
 
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
-export function firewallNetworks(store: StateStore, family: Family = 'ip', adding?: NewSegment): FirewallNetwork[] {
-  const segments = segmentsOf(store, adding);
+function firewallNetworks(store: StateStore, family: Family, segments: Map<string, number[]>): FirewallNetwork[] {
   return store.listNetworks().filter(isBridgeNetwork).flatMap((n): FirewallNetwork[] => {
     const policy = {
       bridge: n.bridge, internal: n.internal, ipMasq: n.ipMasq, blockDirect: n.blockDirect, icc: n.icc,
@@ -77,9 +76,9 @@ export function activeGuards(store: StateStore): PortGuard[] {
 }
 
 /** Every segment's trunk, with its network's bridge MAC and isolation. */
-function activeTrunks(store: StateStore, adding?: NewSegment): Trunk[] {
+function activeTrunks(store: StateStore, segments: Map<string, number[]>): Trunk[] {
   const networks = new Map(store.listNetworks().map((n) => [n.id, n]));
-  return [...segmentsOf(store, adding)].flatMap(([networkId, ks]) => {
+  return [...segments].flatMap(([networkId, ks]) => {
     const net = networks.get(networkId);
     if (!net) return [];
     return ks.map((k) => segmentLinks(networkId, k)).map((l) => ({ trunk: l.trunk, peer: l.peer, gatewayMac: bridgeMac(networkId), isolated: !net.icc }));
@@ -91,11 +90,12 @@ function activeTrunks(store: StateStore, adding?: NewSegment): Trunk[] {
  * no network is left; `ip6 ctnet` likewise for dual-stack networks. `adding`: with a segment being made.
  */
 export function firewallScript(store: StateStore, adding?: NewSegment): string {
-  const networks = firewallNetworks(store, 'ip', adding);
-  const networks6 = firewallNetworks(store, 'ip6', adding);
+  const segments = segmentsOf(store, adding);
+  const networks = firewallNetworks(store, 'ip', segments);
+  const networks6 = firewallNetworks(store, 'ip6', segments);
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
     + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'))
     + (networks.length
-      ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc), activeTrunks(store, adding))
+      ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc), activeTrunks(store, segments))
       : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
 }
