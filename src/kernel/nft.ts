@@ -2,6 +2,7 @@ import { constants as osConstants } from 'node:os';
 import { koffi } from './koffi.js';
 import { DependencyMissingError, KernelError, NftError } from '../errors.js';
 import { withSignalsBlocked } from './libc.js';
+import { netfilterSocketsSince, openDescriptors } from './netfilter-release.js';
 import { batchBegin, batchEnd, setElementMessages } from './netlink/nft-elements.js';
 import type { SetElement } from '../set-element.js';
 import type { NetlinkSocket } from './netlink/socket.js';
@@ -56,11 +57,15 @@ export function requireLibnftables(): void {
 export class Nft {
   private readonly ctx: unknown;
   private readonly lib: NftLib;
+  /** The netlink socket its context opened (none if libnftables opens it later): see closeNetfilterSockets. */
+  readonly sockets: readonly number[];
 
   /** Create it inside the target namespace (`withNetns`). */
   constructor() {
     this.lib = load();
+    const before = openDescriptors();
     this.ctx = this.lib.ctxNew(0);
+    this.sockets = netfilterSocketsSince(before);
     this.lib.bufferOutput(this.ctx);
     this.lib.bufferError(this.ctx);
   }

@@ -4,6 +4,7 @@ import { closeNetns, netnsPath, openNetns, withNetns, type NetnsHandle } from '.
 import { Rtnl } from './netlink/rtnl.js';
 import { NetlinkSocket } from './netlink/socket.js';
 import { NETLINK_NETFILTER } from './netlink/nft-elements.js';
+import { closeNetfilterSockets } from './netfilter-release.js';
 
 /**
  * How many container namespaces a session keeps a socket and a handle open in. An operation
@@ -107,6 +108,11 @@ export class KernelSession {
   }
 
   close(): void {
+    const netfilter = [...(this.nftCtx?.sockets ?? []), ...(this.nfnlSocket ? [this.nfnlSocket.fd] : [])];
+    closeNetfilterSockets(netfilter, () => this.closeAll());
+  }
+
+  private closeAll(): void {
     for (const r of this.sockets.values()) r.close();
     this.sockets.clear();
     for (const h of this.handles.values()) closeNetns(h);

@@ -36,7 +36,7 @@ const receiveBuffer = (): Buffer => (rxBuffer ??= Buffer.allocUnsafe(1 << 18));
  * it from anywhere after.
  */
 export class NetlinkSocket {
-  private readonly fd: number;
+  readonly fd: number;
   private seq = Math.floor(Math.random() * 1e6);
   /** What a send may hold without resizing (below the kernel's default for a netlink socket). */
   private sendBuffer = 128 * 1024;
