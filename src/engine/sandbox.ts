@@ -8,7 +8,7 @@ import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
-import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
+import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, joinFile, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
@@ -104,17 +104,23 @@ export function cgroupSteps(c: ProcessContainer, owner: string): Step[] {
   return [step({ op: 'cgroup.create', dirs, writes, optional, owner, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
 }
 
-/** The cgroup.procs files a container's processes join; only directories that exist (a host may refuse an optional cgroup). */
-function cgroupProcsOf(id: string): string[] {
+/** A container's cgroup directories; only those that exist (a host may refuse an optional cgroup). */
+function cgroupDirsOf(id: string): string[] {
   const layout = cgroupLayout();
-  return layout ? cgroupDirs(layout, id).filter(exists).map((d) => join(d, 'cgroup.procs')) : [];
+  return layout ? cgroupDirs(layout, id).filter(exists) : [];
+}
+
+/** The files a container's processes join its cgroups through, each by writing 0 (see joinFile). */
+function cgroupJoinFiles(id: string): string[] {
+  const layout = cgroupLayout();
+  return layout ? cgroupDirsOf(id).map((d) => join(d, joinFile(layout))) : [];
 }
 
 /** Ends every process in a container's cgroup; false when it has no cgroup on this host. */
 export function killCgroupMembers(id: string): boolean {
-  const [procs] = cgroupProcsOf(id);
-  if (procs === undefined) return false;
-  for (const pid of readTextOr(procs).split('\n')) {
+  const [dir] = cgroupDirsOf(id);
+  if (dir === undefined) return false;
+  for (const pid of readTextOr(join(dir, 'cgroup.procs')).split('\n')) {
     try {
       if (pid) process.kill(Number(pid), 'SIGKILL');
     } catch {
@@ -244,7 +250,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     tmpfs: c.sandbox.tmpfs ?? [],
     files: writeOwnFiles(dir, files),
     user: c.sandbox.user ?? null,
-    cgroupProcs: cgroupProcsOf(c.id),
+    cgroupJoin: cgroupJoinFiles(c.id),
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
     hostMountNs: lookAt('/proc/self/ns/mnt')?.ino ?? 0,
@@ -273,5 +279,5 @@ export function pid1Of(root: string, c: ContainerRecord): number | undefined {
  * directory, as its user and as confined as its first process (ctnet-enter).
  */
 export function execCommand(root: string, c: ProcessContainer, pid1: number, command: string[]): string[] {
-  return enterCommand({ pid1, user: c.sandbox.user ?? null, confinement: confinementOf(root, c, false), cgroupProcs: cgroupProcsOf(c.id), command });
+  return enterCommand({ pid1, user: c.sandbox.user ?? null, confinement: confinementOf(root, c, false), cgroupJoin: cgroupJoinFiles(c.id), command });
 }

@@ -160,7 +160,8 @@ sub caps_of { my ($w0, $w1) = @_; return $w0 eq '-' ? undef : [0 + $w0, 0 + $w1]
 sub enter {
   my ($pid, $uid, $gid, $cap0, $cap1, $nnp, $filter_file, $ncg) = splice(@ARGV, 0, 8);
   my @procs = splice(@ARGV, 0, $ncg);
-  for my $p (@procs) { open(my $f, '>>', $p) or fail("$p: $!", 126); print $f "$$\n"; close($f) or fail("$p: $!", 126); }
+  # 0: the writer (on v1 through `tasks`, its thread alone, which the kernel moves without its global lock).
+  for my $p (@procs) { open(my $f, '>>', $p) or fail("$p: $!", 126); print $f "0\n"; close($f) or fail("$p: $!", 126); }
   my $filter = $filter_file ne '' ? read_file($filter_file) : '';
   my @ns = map { open(my $fh, '<', "/proc/$pid/ns/$_") or fail("/proc/$pid/ns/$_: $!", 126); $fh } qw(cgroup ipc uts net pid mnt);
   open(my $root, '<', "/proc/$pid/root") or fail("/proc/$pid/root: $!", 126);
@@ -505,7 +506,8 @@ sub container_init {
   # No controlling terminal: the caller's terminal cannot be driven from inside (TIOCSTI needs it, or CAP_SYS_ADMIN).
   call('setsid');
   sys(call('ioctl', 0, TIOCSCTTY, 0), 'taking the pseudo-terminal') if flag('terminal');
-  # First, while the cgroup tree is in reach and writable; 0 is the writer, whatever its PID namespace.
+  # First, while the cgroup tree is in reach and writable; 0 is the writer, whatever its PID namespace
+  # (on v1 through `tasks`: its thread alone, which the kernel moves without its global lock).
   write_file($_, '0') for @{ $S->{cgroup} };
   # Its cgroups are then the root of its own cgroup namespace (/proc/self/cgroup shows /).
   sys(call('unshare', CLONE_NEWCGROUP), 'making the cgroup namespace') if @{ $S->{cgroup} };

@@ -13,7 +13,8 @@ export interface EnterRequest {
   pid1: number;
   user: UserSpec | null;
   confinement: Confinement;
-  cgroupProcs: string[];
+  /** The files through which it joins the container's cgroups, writing 0 (see joinFile in kernel/cgroups.ts). */
+  cgroupJoin: string[];
   command: readonly string[];
 }
 
@@ -21,5 +22,5 @@ export function enterCommand(req: EnterRequest): string[] {
   const caps = req.confinement.capabilities;
   return sandboxCommand('enter', [String(req.pid1), req.user ? String(req.user.uid) : '-', req.user ? String(req.user.gid) : '-',
     caps ? String(caps[0]) : '-', caps ? String(caps[1]) : '-', req.confinement.noNewPrivileges ? '1' : '0',
-    req.confinement.seccompFile ?? '', String(req.cgroupProcs.length), ...req.cgroupProcs, ...req.command]);
+    req.confinement.seccompFile ?? '', String(req.cgroupJoin.length), ...req.cgroupJoin, ...req.command]);
 }

@@ -47,8 +47,8 @@ export interface InitSpec {
   tmpfs: string[];
   files: OwnFile[];
   user: UserSpec | null;
-  /** cgroup.procs files the process enters just before it becomes the command. */
-  cgroupProcs: string[];
+  /** The files through which the process joins its cgroups, writing 0, before it mounts anything (see joinFile in kernel/cgroups.ts). */
+  cgroupJoin: string[];
   /** Where the process writes its PID as the host sees it (signals, exec and stats use it). */
   pidFile: string;
   init: boolean;
@@ -80,7 +80,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['tmpfs', spec.tmpfs],
     ['files', spec.files.flatMap((f) => [f.path, f.source])],
     ['user', spec.user ? [String(spec.user.uid), String(spec.user.gid)] : []],
-    ['cgroup', spec.cgroupProcs],
+    ['cgroup', spec.cgroupJoin],
     ['pidfile', [spec.pidFile]],
     ['init', flag(spec.init)],
     ['hostmntns', [String(spec.hostMountNs)]],

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { CTNET, createLab, echoServerCommand } from '../helpers/lab.mjs';
 
@@ -90,6 +91,29 @@ test('stats: memory use and limit, pids, and the bytes on the container interfac
   const tty = spawnSync('script', ['-qec', `timeout -s INT 2.5 ${process.execPath} ${CTNET} stats measured`, '/dev/null'], { encoding: 'utf8', env: lab.env }).stdout;
   assert.ok(tty.split('\x1b[H\x1b[2J').filter((t) => /measured .*\/ 100\.0MiB/.test(t)).length >= 2, JSON.stringify(tty));
   lab.ok(['rm', '-f', 'measured']);
+});
+
+test("a container's PID 1 and what exec starts are in every one of its cgroups", async () => {
+  lab.ok(['run', '-d', '--name', 'member', '--network', 'lim', '--', 'sleep', '600']);
+  const id = lab.json(['inspect', 'member']).Id;
+  const dirs = readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/ctnet/${id}`).concat(`/sys/fs/cgroup/ctnet/${id}`).filter((d) => existsSync(d));
+  assert.ok(dirs.length > 0, 'the container has cgroups');
+  const members = (d) => readFileSync(`${d}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  const pid1 = Number(readFileSync(join(lab.root, 'containers', id, 'pid'), 'utf8'));
+  const exec = lab.ctnetAsync(['exec', 'member', '--', 'sleep', '7']);
+  try {
+    let execPid;
+    for (let i = 0; i < 100 && execPid === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      execPid = members(dirs[0]).find((p) => p !== pid1 && readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\x007\x00');
+    }
+    assert.ok(execPid, `the exec's command joined ${dirs[0]}`);
+    // cgroup.procs lists processes: each is there as a whole (v1's join moves one thread, its only one).
+    for (const d of dirs) for (const pid of [pid1, execPid]) assert.ok(members(d).includes(pid), `${pid} in ${d}: ${members(d)}`);
+  } finally {
+    lab.ok(['rm', '-f', 'member']);
+    await exec;
+  }
 });
 
 test('every container cgroup is removed with its container', () => {
