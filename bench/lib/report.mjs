@@ -227,18 +227,22 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). "This round" below is the
-round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on aee6ad5, the next
-round's segments (on the paths measured here only a count of the network's containers per bridge
-once an attach finds 900 on its network's bridge) on another instance of this machine type
-(\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 119.6 in the run on e20aead, the CNI chain's ADD
-${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 324.1 and 252.9). Against that run: met
-in this one and missed in that one, engine attach p50 <= 5 ms (below), container to container
-and the overlay (both straddle 90% from run to run, below) and the CNI executable's DEL; missed in
-this one and met in that one, 20x the CNI chain's ADD (that chain's ADD took well under its own DEL
-this time, as it did not there), \`rm -f\` within 1.4x \`node -e 0\` (its gap, +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms, against +42.8 there:
-the ratio moves with Node's start, below) and the embedded DNS's p99 (a tie within this machine's
-noise here; 2.24 against aardvark-dns's 2.55 ms there).
-- **Attach on a network of 1,000 containers** (met since the last round). Since this run's round the
+round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 006f7cb: the
+segments of the round before (a full run on aee6ad5) and the latest round's two waits for an RCU
+grace period taken off \`run -d\`, \`rm -f\` and every command that changes nf_tables (below), on
+another instance of this machine type again (\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 72.2 on aee6ad5, the CNI
+chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 91.0 and 214.2). Against that run: met in this one and
+missed in that one, \`run -d\` within 1.6x and \`rm -f\` within 1.4x \`node -e 0\` (the latest round's
+work, below) and 20x the CNI chain's ADD (ctnet's attach 4.92 ms there); missed in this one and met
+in that one, attach on a network of 1,000 within 1.5x of 1 (below) and the overlay (its plain VXLAN
+pair reached 11.60 Gbit/s here against 7.15 there, ctnet's 8.55 against 7.28). The kernel floor is
+missed at its closest yet, and the embedded DNS's p99 is a tie again (0.962 against 0.958 ms).
+- **Attach on a network of 1,000 containers** (met in the two full runs before this one; here
+  ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100). Nothing on an attach's path changed since the
+  last run. The same build in \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
+  minutes after this run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
+  namespace's creation (0.79 -> 1.82 ms; 2.33 ms at 1 with 1,000 empty namespaces of
+  \`ip netns add\` beside it): the kernel's per-namespace work named in the next item. Since the round before this run the
   bench's network of 1,000 has its containers past 900 on a segment (\`src/engine/segments.ts\`), so
   the attaches measured there go onto a bridge of about 100 ports, not one of 1,000 (the last run's
   0.95x was on one bridge; through \`bench/experiments/attach-ops.mjs\`, an attach onto a segment at
@@ -407,15 +411,41 @@ noise here; 2.24 against aardvark-dns's 2.55 ms there).
   allocation and the plan), the lock 0.07, the rest 0.69 and 0.82 (reconcile, the view returned, the
   container's ID, validation, the executor). With 40 ms between attaches, as the bench has them:
   3.81 and 3.87 ms (the kernel calls 2.15 and 2.17, the transactions 0.75 and 0.77, the lock 0.09,
-  the rest 0.82 and 0.84). The bench's own row at 1 container in this run (5.94 ms) is higher than
+  the rest 0.82 and 0.84). The bench's own row at 1 container in the second full run of that round (5.94 ms) is higher than
   these and than the same part of the bench run alone four times after it (\`benchAttach\` at 1
   container, 40 samples, with and without the references at that size: 4.28, 3.98, 4.30 and 4.25 ms);
-  this run's scale section, later, found 4.36 ms at 1 container. The same part alone varies that
+  that run's scale section, later, found 4.36 ms at 1 container. The same part alone varies that
   much with the machine from one quarter of an hour to the next: four runs in a row twenty minutes later
   gave 5.59, 5.33, 5.89 and 5.98 ms, and two with the floor minutes after those 4.41 and 3.33 ms
-  against floors of 2.04 and 1.85 ms (2.16x and 1.80x). Against this run's floor the four alone
+  against floors of 2.04 and 1.85 ms (2.16x and 1.80x). Against that run's floor the four alone
   after it are 1.87-2.02x: above 1.5x in every case.
-- **\`run -d\` and \`rm -f\` against \`node -e 0\`.** The ratios are of one run, and \`node -e 0\` itself
+- **\`run -d\` and \`rm -f\` against \`node -e 0\`** (met in this run: +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms over it,
+  against +48.4 and +40.6 in the run before). Found in the latest round with timestamps in the CLI
+  and in the two Perl processes (an instrumented build): each command waited, where it had nothing
+  else to do, for an RCU grace period in the kernel, 15-35 ms each on this machine.
+  - \`rm -f\`: the last close of the nf_tables netlink socket through which it had just deleted the
+    container's elements (16-35 ms of ~100). That close makes nf_tables finish freeing the
+    transactions committed before it, which waits for a grace period. A holder (\`cat\`, started by
+    posix_spawn with copies of the command's nf_tables sockets and a pipe from it as its input) now
+    takes the last reference and ends once the command has closed its own
+    (\`src/kernel/netfilter-release.ts\`). The same wait was in \`network create\` (libnftables'
+    context, 14-22 ms: 103 -> 85 ms over 10 runs each), the CNI executable and every request of the
+    cni-daemon.
+  - \`run -d\`: PID 1 joined its cgroups through \`cgroup.procs\`. That write takes the kernel's
+    threadgroup lock, whose taking waits for a grace period: 7-22 ms, while the CLI, done with the
+    network, waited for the command. On v1 PID 1 now writes 0 to \`tasks\`, and the kernel moves the
+    writer's one thread without that lock (0.1-1.5 ms); PID 1 and \`exec\`'s process are
+    single-threaded Perl. A v2 host keeps \`cgroup.procs\` (a domain cgroup has no such file) and the wait.
+  Alternating runs of the builds before and after (30 each, as the bench times them): the holder
+  alone, \`rm -f\` 100.5 -> 80.4 ms (\`node -e 0\` 60.1); both, \`run -d\` 111.0 -> 97.8 and \`rm -f\`
+  103.6 -> 87.3 ms (\`node -e 0\` 65.4). Where a \`run -d\` goes now, by the same marks (ms from the
+  command's start, which comes ~63-70 ms after Node's): the engine opened and the request validated
+  ~5, the supervisor spawned ~2.5, reconcile and the record ~2.5, the namespace and the cgroup ~2, the
+  spec and the order ~2-3, the rest of the network 4-6, the state updated ~0.5: the CLI is done with
+  its part 18-23 ms in. PID 1 has its order 0.5-3 ms after it is sent, has joined its cgroups,
+  mounted and confined itself ~3 ms later and runs the command; the CLI closes its session 20-23 ms
+  in (28-48 ms before the change to \`tasks\`). What follows is from earlier rounds.
+  The ratios are of one run, and \`node -e 0\` itself
   moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 182.1 in fd04a96's, 150.0 in the last round's full run,
   146.7, 165.1 and 136.4 in the three before. The gaps over it are the steadier figure: \`run -d\`
   +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+109.2 in fd04a96's, +105.9 in the last round's run, +88.8, +93.7 and +99.7 before), \`rm -f\`
@@ -543,7 +573,11 @@ noise here; 2.24 against aardvark-dns's 2.55 ms there).
   reference chain's ADD here, so that ratio moves with the machine (in the alternating runs an ADD
   took ~40 ms more than \`node -e 0\`). A DEL deletes the host end of the veth pair, and the kernel
   takes ~21 ms over that one message (strace: \`RTM_DELLINK\` on the rtnetlink socket); the
-  reference's DEL deletes the pair too, from the pod's end.
+  reference's DEL deletes the pair too, from the pod's end. Since the latest round neither the
+  executable nor the daemon waits in the close of its nf_tables socket (see \`rm -f\` above); in the
+  run before this one ADD and DEL without the daemon took 58.4 and 75.7 ms against a chain's 91.0 and
+  214.2, with it 13.8 and 32.3 ms. ADD stays above half the chain's here: this run's chain took
+  ${fmt(r.attach.results.cni?.[0]?.attach.p50)} ms, little more than \`node -e 0\` (${fmt(r.cli?.node?.p50)} ms), which every call without the daemon starts.
 
 ${r.scale ? scaleSection(r) : ''}## Attach and detach against the number of containers on the network
 
