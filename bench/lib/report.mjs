@@ -239,7 +239,9 @@ pair reached 11.60 Gbit/s here against 7.15 there, ctnet's 8.55 against 7.28). T
 missed at its closest yet, and the embedded DNS's p99 is a tie again (0.962 against 0.958 ms).
 - **Attach on a network of 1,000 containers** (met in the two full runs before this one; here
   ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100). Nothing on an attach's path changed since the
-  last run. The same build in \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
+  last run. The bench's attach part alone, twice after this run (ctnet only, 40 samples at 1, 100
+  and 1,000): 4.46, 4.56 and 5.14 ms (1.15x), then 4.90, 4.99 and 5.49 ms (1.12x): this run's 1.69x
+  is its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
   minutes after this run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
   namespace's creation (0.79 -> 1.82 ms; 2.33 ms at 1 with 1,000 empty namespaces of
   \`ip netns add\` beside it): the kernel's per-namespace work named in the next item. Since the round before this run the
