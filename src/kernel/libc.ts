@@ -105,8 +105,16 @@ export function withSignalsBlocked<T>(fn: () => T): T {
   }
 }
 
-const SOL_SOCKET = 1;
+export const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+
+/** An integer option of a socket at SOL_SOCKET (SO_DOMAIN, SO_PROTOCOL, ...); undefined when it cannot be read (not a socket). */
+export function intSocketOption(fd: number, name: number): number | undefined {
+  const value = Buffer.alloc(4);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  return libc().getsockopt(fd, SOL_SOCKET, name, value, len) === 0 ? value.readInt32LE(0) : undefined;
+}
 
 /** The uid of the process at the other end of a connected unix socket (SO_PEERCRED); undefined if it cannot be read. */
 export function peerUid(fd: number): number | undefined {

@@ -1,13 +1,8 @@
 import { closeSync, readdirSync, readlinkSync } from 'node:fs';
-import { libc } from './libc.js';
 import { NETLINK_NETFILTER } from './netlink/nft-elements.js';
+import { isNetlinkSocket } from './netlink/socket.js';
 import { pipe, posixSpawn } from './posix-spawn.js';
 import { closeOnExecAll } from './spawn.js';
-
-const AF_NETLINK = 16;
-const SOL_SOCKET = 1;
-const SO_PROTOCOL = 38;
-const SO_DOMAIN = 39;
 
 /**
  * The program that holds the sockets: it reads its input (a pipe from here) until this process
@@ -60,7 +55,7 @@ function startHolder(fds: readonly number[]): number | undefined {
 
 /** The nf_tables netlink sockets this process has opened since `before` (openDescriptors) was taken. */
 export function netfilterSocketsSince(before: ReadonlyMap<number, string>): number[] {
-  return [...openDescriptors()].filter(([fd, what]) => before.get(fd) !== what && isNetfilterSocket(fd)).map(([fd]) => fd);
+  return [...openDescriptors()].filter(([fd, what]) => before.get(fd) !== what && isNetlinkSocket(fd, NETLINK_NETFILTER)).map(([fd]) => fd);
 }
 
 /**
@@ -77,14 +72,4 @@ export function openDescriptors(): Map<number, string> {
     }
   }
   return open;
-}
-
-function isNetfilterSocket(fd: number): boolean {
-  const value = Buffer.alloc(4);
-  const len = Buffer.alloc(4);
-  const read = (name: number): number | undefined => {
-    len.writeUInt32LE(4);
-    return libc().getsockopt(fd, SOL_SOCKET, name, value, len) === 0 ? value.readInt32LE(0) : undefined;
-  };
-  return read(SO_DOMAIN) === AF_NETLINK && read(SO_PROTOCOL) === NETLINK_NETFILTER;
 }

@@ -1,5 +1,5 @@
 import { KernelError, PermissionError } from '../../errors.js';
-import { EINTR, check, errno, libc, errnoName } from '../libc.js';
+import { EINTR, SOL_SOCKET, check, errno, intSocketOption, libc, errnoName } from '../libc.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F, message, parseAttrs, readStr, splitMessages, type NlMessage } from './codec.js';
 
 const AF_NETLINK = 16;
@@ -9,10 +9,15 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const SOL_SOCKET = 1;
 const SO_SNDBUFFORCE = 32;
+const SO_PROTOCOL = 38;
+const SO_DOMAIN = 39;
 const NLMSGERR_ATTR_MSG = 1;
 const EPERM = 1;
+
+/** Whether descriptor `fd` is a netlink socket of `protocol` (whoever opened it: libnftables opens its own). */
+export const isNetlinkSocket = (fd: number, protocol: number): boolean =>
+  intSocketOption(fd, SO_DOMAIN) === AF_NETLINK && intSocketOption(fd, SO_PROTOCOL) === protocol;
 
 /** A changing request: its message type, flags beyond REQUEST and ACK, body, and what it does (for errors). */
 export interface NlRequest {
