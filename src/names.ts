@@ -14,6 +14,8 @@ export const CHAIN = {
   guard: 'port_guard',
   /** bridge ctnet: frames bridged from one port to another (enable_icc=false drops them). */
   bridgeForward: 'bridge_forward',
+  /** bridge ctnet: frames the host sends through a bridge to its ports (its ARP requests, steered as bridged ones). */
+  bridgeOutput: 'bridge_output',
   /** What internal networks' containers may send to the host (DNS to their gateway), and what the host may start towards them (nothing). */
   input: 'input',
   outputFilter: 'output_filter',
@@ -38,6 +40,8 @@ export const SET = {
   /** bridge ctnet: each trunk's end on its network's bridge, twice (hairpin), and with that bridge's MAC. */
   trunkHairpins: 'trunk_hairpins',
   trunkMacs: 'trunk_macs',
+  /** bridge ctnet: each trunk's end on its network's bridge, where ARP requests and neighbour solicitations are steered as at container ports. */
+  trunks: 'trunks',
   /** bridge ctnet: both ends of the trunks of enable_icc=false networks, alone and with their gateway's MAC. */
   isolatedTrunks: 'isolated_trunks',
   trunkGateways: 'trunk_gateways',
@@ -47,6 +51,8 @@ export const SET = {
   arpSource: 'port_arp',
   source6: 'port_ip6',
   ndTargets: 'port_nd_targets',
+  /** bridge ctnet: port . IPv4 address, the ports each container's address is behind (its own, its segment's trunk): where an ARP request for it may leave a bridge. */
+  arpTargets: 'port_arp_targets',
   /** bridge ctnet: container ports of networks whose containers may not talk to each other (enable_icc=false). */
   noIcc: 'no_icc_ports',
 } as const;

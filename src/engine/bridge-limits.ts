@@ -27,32 +27,32 @@ export function hostBacklog(): number {
 
 /** Ports of the network's bridge kept for its segments' trunks (and an overlay's VXLAN device): a tenth, at most 100. */
 const trunkReserve = (served: number): number => Math.min(100, Math.floor(served / 10));
-/** A segment's container ports: a broadcast from one of them first floods only its own segment. */
-const SEGMENT_PORTS = 128;
 
 /**
  * How a bridge network spreads its containers (engine/segments.ts): `direct` on the network's own
- * bridge, then segments of `segment`, at most `capacity` in all. Why the segments' ports together
- * stay under the backlog: a reply to a container on a segment crosses two veths, and at the second
- * it is queued behind the copies a broadcast flooded into every other segment (measured with the
- * default backlog: 1,800 containers, 900 direct, answered; 2,000 did not, see docs/PERFORMANCE.md).
+ * bridge, then up to `segments` segments of `segment` each, at most `capacity` in all. Every bridge
+ * stays under the backlog, so a broadcast from one of its ports fits one pass of the queue. Across
+ * bridges nothing bounds it any more: an ARP request or neighbour solicitation leaves a bridge only
+ * by the port its target is behind (firewall/ruleset.ts), so no reply queues behind the copies of a
+ * request flooded into every segment (that flood held a network to 1,796 containers before, see
+ * docs/PERFORMANCE.md). The number of segments is bounded by the trunks the network's bridge keeps.
  * CTNET_SEGMENT_PORTS=N puts N on each bridge (to see and test segments with a few containers).
  */
 export interface BridgeLayout {
   direct: number;
   segment: number;
+  segments: number;
   capacity: number;
 }
 
 export function bridgeLayout(backlog: number, env: NodeJS.ProcessEnv = process.env): BridgeLayout {
   const served = bridgePortsServed(backlog);
-  const room = served - trunkReserve(served);
+  const segments = trunkReserve(served);
+  const room = served - segments;
   const chosen = env.CTNET_SEGMENT_PORTS;
   if (chosen !== undefined && chosen !== '' && !(/^\d+$/.test(chosen) && Number(chosen) >= 1 && Number(chosen) <= room)) {
     throw new InvalidArgumentError(`CTNET_SEGMENT_PORTS=${chosen}: expected how many containers each bridge of a network takes, 1 to ${room}; or unset it`);
   }
-  const each = chosen ? Number(chosen) : undefined;
-  const segment = each ?? SEGMENT_PORTS;
-  const segments = Math.floor(room / segment);
-  return { direct: each ?? room, segment, capacity: (each ?? room) + segments * segment };
+  const each = chosen ? Number(chosen) : room;
+  return { direct: each, segment: each, segments, capacity: each * (1 + segments) };
 }

@@ -5,8 +5,10 @@ import { CURRENT_NETNS, closeNetns, netnsPath, openNetns, type NetnsHandle } fro
 import { requireLibnftables } from '../kernel/nft.js';
 import { KernelSession } from '../kernel/session.js';
 import { KernelApplier } from './applier.js';
+import { firewallScript } from './firewall-state.js';
 import { execute, executeBestEffort } from '../plan/executor.js';
 import { renderOp, type Op, type RenderContext, type Step } from '../plan/ops.js';
+import { FIREWALL_LAYOUT } from '../firewall/ruleset.js';
 import { HostLock } from '../store/lock.js';
 import { Store, type StateStore } from '../store/store.js';
 
@@ -31,6 +33,9 @@ export interface EngineOptions {
   progress?: (done: number, total: number, what: string) => void;
 }
 
+/** The state's record of the layout its tables were last rendered in (firewall/ruleset.ts FIREWALL_LAYOUT). */
+const FIREWALL_LAYOUT_KEY = 'firewall.layout';
+
 /** Thrown inside a transaction to roll it back after a dry run printed its plan. */
 class DryRunDone extends Error {}
 
@@ -43,6 +48,7 @@ export class EngineContext {
   private session: KernelSession | undefined;
   private applier: KernelApplier | undefined;
   private steps = 0;
+  private firewallChecked = false;
 
   constructor(readonly options: EngineOptions) {
     // The state directory is root's, and every command reads it: say why instead of failing to open it.
@@ -84,7 +90,23 @@ export class EngineContext {
 
   /** Runs a changing use case under the host lock. */
   locked<T>(fn: () => T): T {
-    return this.lock.with(fn);
+    return this.lock.with(() => {
+      this.renewOlderFirewall();
+      return fn();
+    });
+  }
+
+  /**
+   * Tables an older ctnet wrote lack sets this one adds a container's elements to (an attach would
+   * fail on them): rendered anew from state, once, before the first change that could need them.
+   */
+  private renewOlderFirewall(): void {
+    if (this.firewallChecked || this.dryRun) return;
+    this.firewallChecked = true;
+    if (this.store.getMeta(FIREWALL_LAYOUT_KEY) === String(FIREWALL_LAYOUT)) return;
+    const errors = this.store.listNetworks().length ? this.applyBestEffort([{ op: 'nft', script: firewallScript(this.store) }]) : [];
+    for (const err of errors) this.warn(err);
+    if (!errors.length) this.store.setMeta(FIREWALL_LAYOUT_KEY, String(FIREWALL_LAYOUT));
   }
 
   /**

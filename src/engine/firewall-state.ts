@@ -56,14 +56,17 @@ export function mappingsOf(store: StateStore, c: ContainerRecord, family: Family
  * What a container's bridge port may send from (its MAC and addresses); none before it has a port.
  * A runtime's attachment recorded before MACs were (it may have chosen its own) is not guessed.
  */
-export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns'>, net: Pick<NetworkRecord, 'icc'>): PortGuard | undefined {
+export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'mac' | 'ownsNetns' | 'segment'>, net: Pick<NetworkRecord, 'id' | 'icc'>): PortGuard | undefined {
   if (!e.hostVeth || !e.ip) return undefined;
   if (!e.mac && !e.ownsNetns) return undefined;
-  return { port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6, isolated: !net.icc };
+  return {
+    port: e.hostVeth, mac: e.mac ?? containerMac(e.ip), ip: e.ip, ip6: e.ip6, isolated: !net.icc,
+    ...(e.segment > 0 ? { trunk: segmentLinks(net.id, e.segment).trunk } : {}),
+  };
 }
 
 /** The same for a further network of a container (network connect, never a runtime's): its MAC is derived from that address; none on a macvlan. */
-export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'icc'>): PortGuard | undefined => guardOf({ ...a, ownsNetns: true }, net);
+export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'id' | 'icc'>): PortGuard | undefined => guardOf({ ...a, ownsNetns: true }, net);
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
 export function activeGuards(store: StateStore): PortGuard[] {

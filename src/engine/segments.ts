@@ -18,7 +18,10 @@ import { firewallScript } from './firewall-state.js';
  * its addresses there with the segment's MAC, and what a container sends the gateway would reach
  * the host untracked) and what it bridges goes untracked; the network bridge's end of each trunk is
  * in hairpin mode, guarded (firewall/ruleset.ts), so a container reaches a published port of a
- * container behind its own trunk. A segment stays while its network does (reused when it empties).
+ * container behind its own trunk. ARP requests and neighbour solicitations are steered: one leaves a
+ * bridge only by the port its target is behind (a container's, the trunk of the target's segment,
+ * or, from a segment, its trunk towards the network's bridge), so no request is flooded into every
+ * segment at once. A segment stays while its network does (reused when it empties).
  */
 
 /** Where a new container port of a network goes, and the steps that make its segment when it is new. */
@@ -57,7 +60,7 @@ export function placePort(ctx: EngineContext, net: BridgeNetwork): PortPlace {
 /** Refuses one more container on a bridge network that holds as many as it serves. */
 export function assertNetworkRoom(ctx: EngineContext, net: NetworkRecord, layout = bridgeLayout(hostBacklog()), total = ctx.store.attachmentCount(net.id)): void {
   if (!isBridgeNetwork(net) || total < layout.capacity) return;
-  throw new ConflictError(`network ${net.name} has ${total.toLocaleString('en-US')} containers, the most one network serves on this host: a broadcast reaches every container, and with more copies of it queued than net.core.netdev_max_backlog (${hostBacklog()}) the replies are dropped; put further containers on another network (or raise net.core.netdev_max_backlog)`);
+  throw new ConflictError(`network ${net.name} has ${total.toLocaleString('en-US')} containers, the most one network holds on this host: ${layout.direct} on its bridge and ${layout.segments} segments of ${layout.segment}, each bridge under net.core.netdev_max_backlog (${hostBacklog()}); put further containers on another network (or raise net.core.netdev_max_backlog)`);
 }
 
 /**

@@ -239,9 +239,18 @@ export interface PortGuard {
   ip6?: string | null;
   /** Its network was made with enable_icc=false: no frame is bridged between it and another such port. */
   isolated?: boolean;
+  /** On a segment: that segment's trunk end on the network's bridge, the port the container is behind there. */
+  trunk?: string;
 }
 
 export const BRIDGE_TABLE = `bridge ${NFT_TABLE}`;
+
+/**
+ * The tables' layout: raised with every set a container's or segment's elements go to that an older
+ * ctnet's tables lack (2: port_arp_targets and trunks, for steering). Tables of an older layout are
+ * rendered anew before the next change (engine/context.ts).
+ */
+export const FIREWALL_LAYOUT = 2;
 
 /** The EUI-64 link-local address the kernel gives an interface with this MAC. */
 export function linkLocalOf(mac: string): string {
@@ -261,19 +270,24 @@ function hex128(ip: string): string {
   return `0x${groups.map((g) => g.padStart(4, '0')).join('')}`;
 }
 
-/** A container's elements in the bridge table: its port, and what may enter the bridge through it. */
+/**
+ * A container's elements in the bridge table: its port, what may enter the bridge through it, and
+ * the ports its addresses are behind (its own; on a segment, also the trunk on the network's bridge).
+ */
 export function guardSetElements(g: PortGuard): SetElement[] {
   const p: ElementField = { type: 'ifname', value: g.port };
   const mac: ElementField = { type: 'ether_addr', value: g.mac };
+  const ip: ElementField = { type: 'ipv4_addr', value: g.ip };
   const el = (set: string, ...key: ElementField[]): SetElement => ({ family: 'bridge', table: NFT_TABLE, set, key });
   const own6 = g.ip6 ? [g.ip6, linkLocalOf(g.mac)] : [];
+  const behind = [p, ...(g.trunk ? [{ type: 'ifname', value: g.trunk } as const] : [])];
   return [
     el(SET.guardedPorts, p),
-    el(SET.source4, p, mac, { type: 'ipv4_addr', value: g.ip }),
-    el(SET.arpSource, p, mac, mac, { type: 'ipv4_addr', value: g.ip }),
+    el(SET.source4, p, mac, ip),
+    el(SET.arpSource, p, mac, mac, ip),
     // :: is the source of duplicate address detection.
     ...(g.ip6 ? [...own6, '::'].map((a) => el(SET.source6, p, mac, { type: 'ipv6_addr', value: a })) : []),
-    ...own6.map((a) => el(SET.ndTargets, p, { type: 'bits128', value: a })),
+    ...behind.flatMap((port) => [el(SET.arpTargets, port, ip), ...own6.map((a) => el(SET.ndTargets, port, { type: 'bits128', value: a }))]),
     ...(g.isolated ? [el(SET.noIcc, p)] : []),
   ];
 }
@@ -300,6 +314,7 @@ export function segmentSetElements(bridge: string, t: Trunk, families: readonly 
     ...families.flatMap((f) => [el(f, SET.segmentBridges, [name(bridge)]), el(f, SET.sameBridge, [name(bridge), name(bridge)])]),
     el('bridge', SET.trunkHairpins, [name(t.trunk), name(t.trunk)]),
     el('bridge', SET.trunkMacs, [name(t.trunk)], [mac(t.gatewayMac)]),
+    el('bridge', SET.trunks, [name(t.trunk)]),
     ...(t.isolated ? [t.trunk, t.peer].flatMap((end) => [el('bridge', SET.isolatedTrunks, [name(end)]), el('bridge', SET.trunkGateways, [name(end), mac(t.gatewayMac)])]) : []),
   ];
 }
@@ -331,18 +346,26 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
     else bySet.set(e.set, [elementText(e)]);
   }
   const of = (set: string): string[] => bySet.get(set) ?? [];
-  const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), noIcc: of(SET.noIcc) };
+  const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), arpTo: of(SET.arpTargets), noIcc: of(SET.noIcc) };
   const ts = sorted(trunks, (t) => t.trunk);
   const isolatedEnds = ts.filter((t) => t.isolated).flatMap((t) => [t.trunk, t.peer].map((end) => ({ end, mac: t.gatewayMac })));
+  // Steering: a flooded ARP request or neighbour solicitation leaves by a container port or a
+  // trunk only when its target is behind it (first: the isolation rules below accept some ARP).
+  const steering = [SET.guardedPorts, SET.trunks].flatMap((ports) => [
+    `\t\tether type arp arp operation request oifname @${ports} oifname . arp daddr ip != @${SET.arpTargets} drop\n`,
+    `\t\ticmpv6 type nd-neighbor-solicit oifname @${ports} oifname . @th,64,128 != @${SET.ndTargets} drop\n`,
+  ]).join('');
   let out = `table ${BRIDGE_TABLE} {\n`;
   out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
   out += `\tset ${SET.source4} {\n\t\ttype ifname . ether_addr . ipv4_addr\n${elements(all.src4)}\t}\n`;
   out += `\tset ${SET.arpSource} {\n\t\ttype ifname . ether_addr . ether_addr . ipv4_addr\n${elements(all.arp4)}\t}\n`;
   out += `\tset ${SET.source6} {\n\t\ttype ifname . ether_addr . ipv6_addr\n${elements(all.src6)}\t}\n`;
   out += `\tset ${SET.ndTargets} {\n\t\ttypeof iifname . @th,64,128\n${elements(all.nd6)}\t}\n`;
+  out += `\tset ${SET.arpTargets} {\n\t\ttype ifname . ipv4_addr\n${elements(all.arpTo)}\t}\n`;
   out += `\tset ${SET.noIcc} {\n\t\ttype ifname\n${elements(all.noIcc)}\t}\n`;
   out += `\tset ${SET.trunkHairpins} {\n\t\ttype ifname . ifname\n${elements(ts.map((t) => `"${t.trunk}" . "${t.trunk}"`))}\t}\n`;
   out += `\tmap ${SET.trunkMacs} {\n\t\ttype ifname : ether_addr\n${elements(ts.map((t) => `"${t.trunk}" : ${t.gatewayMac}`))}\t}\n`;
+  out += `\tset ${SET.trunks} {\n\t\ttype ifname\n${elements(ts.map((t) => `"${t.trunk}"`))}\t}\n`;
   out += `\tset ${SET.isolatedTrunks} {\n\t\ttype ifname\n${elements(isolatedEnds.map((e) => `"${e.end}"`))}\t}\n`;
   out += `\tset ${SET.trunkGateways} {\n\t\ttype ifname . ether_addr\n${elements(isolatedEnds.map((e) => `"${e.end}" . ${e.mac}`))}\t}\n`;
   out += `\tchain ${CHAIN.guard} {\n\t\ttype filter hook prerouting priority -300; policy accept;\n`;
@@ -356,6 +379,7 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   if (isolation || ts.length) {
     // Every rule whenever the chain exists, their sets perhaps empty: a segment made later only adds its elements.
     out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
+    out += steering;
     out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
     // A miss in the map ends the rule: only what leaves by a trunk is changed.
     out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
@@ -370,6 +394,7 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
     out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
     out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
     out += `\t}\n`;
+    out += `\tchain ${CHAIN.bridgeOutput} {\n\t\ttype filter hook output priority filter; policy accept;\n${steering}\t}\n`;
   }
   return `${out}}\n`;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 import { idsDrawnDuring, namespacesLeft } from '../helpers/drawn-ids.mjs';
 import { Engine } from '../../dist/index.js';
-import { BRIDGE_MAX_PORTS, bridgeLayout, bridgePortsServed, hostBacklog } from '../../dist/engine/bridge-limits.js';
+import { bridgeLayout, hostBacklog } from '../../dist/engine/bridge-limits.js';
 
 const CYCLES = Number(process.env.CTNET_SOAK_CYCLES ?? 300);
 let lab;
@@ -122,39 +122,33 @@ test('a long-lived engine holds no descriptor per attached container (a CNI daem
   }
 });
 
-/** Waits (up to 5 s) until every one of `ports` is a forwarding bridge port in `netns`; returns whether they all are. */
-function forwardingSoon(netns, ports) {
-  for (let i = 0; i < 100; i++) {
-    const forwarding = new Set(JSON.parse(execFileSync('bridge', ['-n', netns, '-j', 'link', 'show'], { encoding: 'utf8' }) || '[]').filter((p) => p.state === 'forwarding').map((p) => p.ifname));
-    if (ports.every((p) => forwarding.has(p))) return true;
-    execFileSync('sleep', ['0.05']);
-  }
-  return false;
+/** The chains and handles of ctnet's steering rules (ARP and ND towards their targets) in a namespace's bridge table. */
+function steeringRules(netns) {
+  const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
+  return listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))).map((o) => ({ chain: o.rule.chain, handle: o.rule.handle }));
 }
 
-test('a network holds more containers than one bridge serves (segments): the gateway answers the first and the last, containers reach each other across bridges, the next one is refused; the control: as many ports on one bridge and the gateway no longer answers', () => {
+test('a network holds more containers than its bridge and the old limit of 1,796 (ARP and ND steered across segments): the gateway answers the first and the last, containers reach each other across bridges; the control: the steering rules taken out, the last one\'s gateway reply is lost, and back with a firewall reload', () => {
   const engine = new Engine({ root: lab.root, hostNetns: lab.host });
   const backlog = hostBacklog();
   const layout = bridgeLayout(backlog, {});
-  const limit = layout.capacity;
+  // The network's bridge, two full segments and a third with a hundred: past what the flood of one
+  // ARP request into every segment allowed (900 + 7 x 128), and enough for that flood to overrun the backlog.
+  const count = layout.direct + 2 * layout.segment + 100;
   const names = [];
-  // The control's ports: plain veths into the bridge, their peers up in a namespace of their own (as a container's).
-  const extraNs = `${lab.host}-x`;
-  const ports = (verb, n) => Array.from({ length: n }, (_, i) => (verb === 'add' ? `link add xport${i} master brcrowd type veth peer name eth${i} netns ${extraNs}\nlink set xport${i} up` : `link del xport${i}`)).join('\n') + '\n';
-  let extra = 0;
   // A fresh ARP exchange with the gateway and a connection it refuses, from a container of the network.
   // Both sides forget each other first: the host's entry for the container, used for the last
   // exchange's reply, goes to DELAY and then sends the container a unicast probe (no flood), from
-  // which the container learns the gateway's address. That is how the control's gateway answered in
-  // CI: under load, 2 of 12 control rounds answered with no packet dropped, 0 of 12 with this flush.
+  // which the container learns the gateway's address.
   const gatewayAnswers = (ns) => {
     execFileSync('ip', ['-n', ns, 'neigh', 'flush', 'all']);
     execFileSync('ip', ['-n', lab.host, 'neigh', 'flush', 'dev', 'brcrowd']);
     return answersAtAll(ns, '10.231.0.1');
   };
+  let steeringOff = false;
   try {
-    engine.createNetwork({ name: 'crowd', subnet: '10.231.0.0/21', bridge: 'brcrowd' });
-    for (let i = 0; i < limit; i++) {
+    engine.createNetwork({ name: 'crowd', subnet: '10.231.0.0/20', bridge: 'brcrowd' });
+    for (let i = 0; i < count; i++) {
       engine.attach({ name: `crowd${i}`, network: 'crowd' });
       names.push(`crowd${i}`);
     }
@@ -162,58 +156,73 @@ test('a network holds more containers than one bridge serves (segments): the gat
     const perBridge = new Map();
     for (const l of links) if (l.master) perBridge.set(l.master, (perBridge.get(l.master) ?? 0) + 1);
     const segments = [...perBridge.keys()].filter((b) => b !== 'brcrowd');
-    assert.equal(segments.length, Math.ceil((limit - layout.direct) / layout.segment), `segments: ${JSON.stringify([...perBridge])}`);
+    assert.equal(segments.length, 3, `segments: ${JSON.stringify([...perBridge])}`);
     assert.equal(perBridge.get('brcrowd'), layout.direct + segments.length, 'the network\'s bridge: its share of containers and a trunk per segment');
     assert.ok([...perBridge.values()].every((n) => n < backlog), 'every bridge under the backlog');
     const [first, last] = [names[0], names.at(-1)].map((n) => lab.nsOf(n));
     assert.ok(gatewayAnswers(first), 'the gateway answers the first container (on the network\'s bridge)');
-    assert.ok(gatewayAnswers(last), `the gateway answers the last container (on the last of ${segments.length} segments) with ${limit} containers on the network`);
+    assert.ok(gatewayAnswers(last), `the gateway answers the last container (on the last of ${segments.length} segments) with ${count} containers on the network`);
     const ips = new Map(engine.listContainers(true).map((c) => [c.Name, c.NetworkSettings.IPAddress]));
     const ipOf = (n) => ips.get(n);
     assert.ok(answersAtAll(first, ipOf(names.at(-1))), 'the first container reaches the last');
     assert.ok(answersAtAll(lab.nsOf(names[layout.direct]), ipOf(names.at(-1))), 'the first segment reaches the last');
-    const refused = new RegExp(`network crowd has ${limit.toLocaleString('en-US')} containers, the most one network serves on this host: .*netdev_max_backlog \\(${backlog}\\).*; put further containers on another network`);
-    const attempt = idsDrawnDuring(() => engine.attach({ name: 'one-more', network: 'crowd' }));
+    assert.ok(answersAtAll(last, ipOf(names[layout.direct + layout.segment])), 'the last segment reaches the second');
+    // The control: without steering, the last container's request for the gateway is flooded into
+    // every segment, and the reply queues behind those copies at the last veth it crosses.
+    const rules = steeringRules(lab.host);
+    assert.equal(rules.length, 8, JSON.stringify(rules));
+    execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: rules.map((r) => `delete rule bridge ctnet ${r.chain} handle ${r.handle}\n`).join('') });
+    steeringOff = true;
+    assert.equal(gatewayAnswers(last), false, `without steering, the gateway's reply to the last of ${count} containers is lost`);
+    engine.reloadFirewall();
+    steeringOff = false;
+    assert.ok(gatewayAnswers(last), 'and it answers again once a firewall reload brings the rules back');
+  } finally {
+    if (steeringOff) engine.reloadFirewall();
+    const present = new Set(engine.listContainers(true).map((c) => c.Name));
+    for (const n of names) if (present.has(n)) engine.detach(n);
+    engine.removeNetwork('crowd');
+    engine.close();
+  }
+});
+
+test('a network full on its bridge and every segment refuses the next container, from the engine, the CLI and network connect, with nothing of it made; one more fits once one goes', () => {
+  // Two containers a bridge: the network's own and 100 segments hold 202.
+  process.env.CTNET_SEGMENT_PORTS = '2';
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  const backlog = hostBacklog();
+  const layout = bridgeLayout(backlog);
+  const names = [];
+  try {
+    engine.createNetwork({ name: 'full', subnet: '10.232.0.0/23', bridge: 'brfullseg' });
+    for (let i = 0; i < layout.capacity; i++) {
+      engine.attach({ name: `full${i}`, network: 'full' });
+      names.push(`full${i}`);
+    }
+    assert.equal(layout.capacity, 2 * (1 + layout.segments));
+    const refused = new RegExp(`network full has ${layout.capacity} containers, the most one network holds on this host: 2 on its bridge and ${layout.segments} segments of 2, each bridge under net.core.netdev_max_backlog \\(${backlog}\\); put further containers on another network`);
+    const attempt = idsDrawnDuring(() => engine.attach({ name: 'one-more', network: 'full' }));
     assert.ok(attempt.error?.code === 'CTNET_CONFLICT' && refused.test(attempt.error.message), String(attempt.error));
     assert.equal(attempt.ids.length, 1, 'the attempt drew one container ID');
     assert.deepEqual(namespacesLeft(attempt.ids), [], 'nothing of it was made');
     assert.equal(engine.listContainers(true).filter((c) => c.Name === 'one-more').length, 0);
-    const cli = lab.ctnet(['run', '-d', '--name', 'one-more', '--network', 'crowd', '--', 'sleep', '60']);
+    const cli = lab.ctnet(['run', '-d', '--name', 'one-more', '--network', 'full', '--', 'sleep', '60'], { CTNET_SEGMENT_PORTS: '2' });
     assert.equal(cli.code, 4, cli.stderr);
     assert.match(cli.stderr, refused);
     assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
     // Connecting a container of another network is refused the same way, before its interface is made.
     engine.attach({ name: 'elsewhere', network: 'lab' });
-    assert.throws(() => engine.connect({ network: 'crowd', container: 'elsewhere' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
+    names.push('elsewhere');
+    assert.throws(() => engine.connect({ network: 'full', container: 'elsewhere' }), (err) => err.code === 'CTNET_CONFLICT' && refused.test(err.message));
     assert.deepEqual(execFileSync('ip', ['-n', lab.nsOf('elsewhere'), '-o', 'link', 'show'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(/[:@]/)[1].trim()), ['lo', 'eth0']);
-    // The control, past the segments: ports on the network's bridge until it has more than the
-    // backlog (a few past the edge: whether the reply is the queue's last place or one past it
-    // depends on what else is queued then). The ARP request's flood fills the backlog and the
-    // gateway's reply, queued after it, is dropped at every retry: why the network's bridge keeps
-    // to its share.
-    if (bridgePortsServed(backlog) < BRIDGE_MAX_PORTS) {
-      extra = backlog - perBridge.get('brcrowd') + 8;
-      execFileSync('ip', ['netns', 'add', extraNs]);
-      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: ports('add', extra) });
-      execFileSync('ip', ['-n', extraNs, '-batch', '-'], { input: Array.from({ length: extra }, (_, i) => `link set eth${i} up\n`).join('') });
-      // A port takes part in floods once the bridge has it forwarding, which follows its carrier
-      // from a kernel work item (one that waits for the rtnl lock): a flood sent before then reaches
-      // fewer ports than the control counts.
-      assert.ok(forwardingSoon(lab.host, Array.from({ length: extra }, (_, i) => `xport${i}`)), 'the extra ports are forwarding');
-      assert.equal(gatewayAnswers(first), false, `with ${perBridge.get('brcrowd') + extra} ports on one bridge (backlog ${backlog}) the gateway's reply is lost`);
-      execFileSync('ip', ['-n', lab.host, '-batch', '-'], { input: ports('del', extra) });
-      extra = 0;
-      assert.ok(gatewayAnswers(first), 'and answers again once they go');
-    }
-    engine.detach(names.pop());
-    engine.attach({ name: 'fits-now', network: 'crowd' });
+    engine.detach(names.shift());
+    engine.attach({ name: 'fits-now', network: 'full' });
     names.push('fits-now');
   } finally {
-    if (extra) spawnSync('ip', ['-n', lab.host, '-force', '-batch', '-'], { input: ports('del', extra) });
-    spawnSync('ip', ['netns', 'del', extraNs], { stdio: 'ignore' });
+    delete process.env.CTNET_SEGMENT_PORTS;
     const present = new Set(engine.listContainers(true).map((c) => c.Name));
-    for (const n of [...names, 'elsewhere']) if (present.has(n)) engine.detach(n);
-    engine.removeNetwork('crowd');
+    for (const n of names) if (present.has(n)) engine.detach(n);
+    engine.removeNetwork('full');
     engine.close();
   }
 });

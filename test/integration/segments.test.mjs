@@ -2,11 +2,15 @@
 // by a trunk each (src/engine/segments.ts). CTNET_SEGMENT_PORTS=2 puts two containers on each bridge,
 // so a few containers show what a thousand would: one subnet and one gateway across the bridges,
 // published ports (also a neighbour's behind the same trunk), enable_icc=false across trunks, the
-// trunk's hairpin guard (with its control), doctor, gc and network rm.
+// trunk's hairpin guard (with its control), ARP and ND steering (with its control), tables of an
+// older layout renewed, doctor, gc and network rm.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { answersAtAll, createLab, echoServerCommand, probe, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import ipaddr from 'ipaddr.js';
+import { answersAtAll, createLab, echoServerCommand, probe, stateSnapshot, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -108,8 +112,13 @@ test('segments: the trunk\'s hairpin passes only what was DNATed, and a segment\
   const segment = masterOf(hostVethOf(s3));
   const peer = segment.replace(/b(\d+)$/, 'p$1');
   const learnedBehindTrunk = () => fdb(segment).some((e) => e.mac === macOf(s3) && e.ifname === peer);
-  // A broadcast from s3 (ARP for an address nobody has) reaches the network's bridge by the trunk.
-  answersAtAll(lab.nsOf(s3), '10.241.0.250', 1500);
+  // A broadcast from s3 (a UDP datagram to the subnet's broadcast address; an ARP request is steered
+  // and goes back down no trunk anyway) reaches the network's bridge by the trunk.
+  const broadcast = () => {
+    const send = "const s = require('dgram').createSocket('udp4'); s.bind(() => { s.setBroadcast(true); s.send('x', 9, '10.241.0.255', () => s.close()); })";
+    execFileSync('ip', ['netns', 'exec', lab.nsOf(s3), process.execPath, '-e', send], { timeout: 5000 });
+  };
+  broadcast();
   assert.equal(learnedBehindTrunk(), false, 'guarded: the flood does not come back up the trunk');
   assert.ok((await lab.waitAnswer(lab.nsOf(s3), '10.241.0.1', 8304)).ok, 'the neighbour behind the same trunk through its published port');
   const handle = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', 'bridge_forward'], { encoding: 'utf8' }))
@@ -117,7 +126,7 @@ test('segments: the trunk\'s hairpin passes only what was DNATed, and a segment\
   assert.ok(handle, 'the hairpin guard rule');
   execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'delete', 'rule', 'bridge', 'ctnet', 'bridge_forward', 'handle', String(handle)]);
   try {
-    answersAtAll(lab.nsOf(s3), '10.241.0.251', 1500);
+    broadcast();
     assert.equal(learnedBehindTrunk(), true, 'control: without the guard the flood comes back and the segment learns s3 behind its trunk');
   } finally {
     lab.ok(['firewall', 'reload']);
@@ -154,4 +163,88 @@ test('segments with enable_icc=false: no container reaches another, on its bridg
   for (const c of [x1, x3, x5]) assert.ok((await lab.waitAnswer(lab.nsOf(c), A.internet, 8088)).ok, `${c} reaches the outside`);
   lab.ok(['rm', '-f', ...names]);
   lab.ok(['network', 'rm', 'walled']);
+});
+
+test('segments steer ARP requests and neighbour solicitations: a container sees none for another\'s address, on its bridge or a segment, while every pair and the gateway answer over IPv4 and IPv6; the control: the steering rules taken out, both bystanders see them', () => {
+  const [c1, c2, c3, c4, c5] = fill('steer', '10.243.0.0/24', 8500, ['--ipv6', '--subnet', 'fd00:243::/64']);
+  const ip6Of = (c) => lab.json(['inspect', c]).NetworkSettings.GlobalIPv6Address;
+  const asked = [c1, c3, c5].flatMap((c) => [ipOf(c), ip6Of(c)]).concat(['10.243.0.1', 'fd00:243::1']);
+  const hex128 = (ip) => `0x${Buffer.from(ipaddr.parse(ip).toByteArray()).toString('hex')}`;
+  // Bystanders c2 (on the network's bridge) and c4 (on segment 1) count the requests for others' addresses that reach them.
+  const bystanders = [c2, c4];
+  const counting = `table netdev steerprobe {
+  chain ingress { type filter hook ingress device eth0 priority 0;
+    arp operation request arp daddr ip { ${asked.filter((a) => !a.includes(':')).join(', ')} } counter
+    icmpv6 type nd-neighbor-solicit @th,64,128 { ${asked.filter((a) => a.includes(':')).map(hex128).join(', ')} } counter
+  }
+}
+`;
+  for (const c of bystanders) execFileSync('ip', ['netns', 'exec', lab.nsOf(c), 'nft', '-f', '-'], { input: counting });
+  /** ARP requests and neighbour solicitations a bystander got for the others' addresses. */
+  const seen = (c) => {
+    const [arp, nd] = [...execFileSync('ip', ['netns', 'exec', lab.nsOf(c), 'nft', 'list', 'table', 'netdev', 'steerprobe'], { encoding: 'utf8' }).matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
+    return { arp, nd };
+  };
+  const reset = () => bystanders.forEach((c) => execFileSync('ip', ['netns', 'exec', lab.nsOf(c), 'nft', 'reset', 'counters', 'table', 'netdev', 'steerprobe']));
+  /** Every asker forgets its neighbours and reaches c1, c3, c5 and the gateway over both families; returns what failed. */
+  const exchange = () => {
+    for (const c of [c1, c3, c5]) execFileSync('ip', ['-n', lab.nsOf(c), 'neigh', 'flush', 'all']);
+    execFileSync('ip', ['-n', lab.host, 'neigh', 'flush', 'all']);
+    const failed = [];
+    for (const [from, to] of [[c1, c5], [c5, c1], [c3, c5], [c5, c3], [c1, c3]]) {
+      for (const addr of [ipOf(to), ip6Of(to)]) if (!answersAtAll(lab.nsOf(from), addr, 2000)) failed.push(`${from} -> ${addr}`);
+    }
+    for (const c of [c1, c3, c5]) for (const gw of ['10.243.0.1', 'fd00:243::1']) if (!answersAtAll(lab.nsOf(c), gw, 2000)) failed.push(`${c} -> ${gw}`);
+    return failed;
+  };
+  reset();
+  assert.deepEqual(exchange(), [], 'every pair and the gateway answer');
+  for (const c of bystanders) assert.deepEqual(seen(c), { arp: 0, nd: 0 }, `${c} got no request for another's address`);
+  const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
+  const steering = listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr)));
+  assert.equal(steering.length, 8, 'four steering rules in the forward chain, four in the output chain');
+  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: steering.map((o) => `delete rule bridge ctnet ${o.rule.chain} handle ${o.rule.handle}\n`).join('') });
+  try {
+    reset();
+    assert.deepEqual(exchange(), [], 'unsteered, they answer too');
+    for (const c of bystanders) {
+      const got = seen(c);
+      assert.ok(got.arp > 0 && got.nd > 0, `control: unsteered, ${c} gets the requests for others' addresses: ${JSON.stringify(got)}`);
+    }
+  } finally {
+    lab.ok(['firewall', 'reload']);
+  }
+  lab.ok(['rm', '-f', c1, c2, c3, c4, c5]);
+  lab.ok(['network', 'rm', 'steer']);
+});
+
+test('tables an older ctnet wrote, without the steering sets, are rendered anew before the next change: run -d works and its elements are there; the control: recorded as current, the attach fails and leaves nothing', () => {
+  lab.ok(['network', 'create', 'older', '--subnet', '10.244.0.0/24']);
+  lab.ok(['run', '-d', '--name', 'old1', '--network', 'older', '--', 'sleep', '600']);
+  const nft = (...args) => execFileSync('ip', ['netns', 'exec', lab.host, 'nft', ...args], { encoding: 'utf8' });
+  // What an older ctnet's bridge table lacks (no segment or isolating network: no chain uses them).
+  nft('delete', 'set', 'bridge', 'ctnet', 'port_arp_targets');
+  nft('delete', 'set', 'bridge', 'ctnet', 'trunks');
+  const layout = (value) => {
+    const db = new Database(join(lab.root, 'ctnet.db'));
+    try {
+      if (value !== undefined) db.prepare("UPDATE meta SET value = ? WHERE key = 'firewall.layout'").run(value);
+      return db.prepare("SELECT value FROM meta WHERE key = 'firewall.layout'").get()?.value;
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(layout(), '2');
+  const before = stateSnapshot(lab.root);
+  const control = lab.ctnet(['run', '-d', '--name', 'old2', '--network', 'older', '--', 'sleep', '600']);
+  assert.notEqual(control.code, 0, 'control: with the layout recorded as current, nothing renders the tables anew');
+  assert.equal(stateSnapshot(lab.root), before, control.stderr);
+  layout('1');
+  lab.ok(['run', '-d', '--name', 'old2', '--network', 'older', '--', 'sleep', '600']);
+  assert.equal(layout(), '2');
+  const targets = nft('list', 'set', 'bridge', 'ctnet', 'port_arp_targets');
+  for (const c of ['old1', 'old2']) assert.ok(targets.includes(`"${hostVethOf(c)}" . ${ipOf(c)}`), `${c}'s element: ${targets}`);
+  assert.match(nft('list', 'set', 'bridge', 'ctnet', 'trunks'), /set trunks/);
+  lab.ok(['rm', '-f', 'old1', 'old2']);
+  lab.ok(['network', 'rm', 'older']);
 });

@@ -136,8 +136,38 @@ test('anti-spoofing: the bridge table golden, elements per container, the EUI-64
     'delete element bridge ctnet container_ports { "veth1" }',
     'delete element bridge ctnet port_ip { "veth1" . 02:42:ac:11:00:02 . 172.17.0.2 }',
     'delete element bridge ctnet port_arp { "veth1" . 02:42:ac:11:00:02 . 02:42:ac:11:00:02 . 172.17.0.2 }',
+    'delete element bridge ctnet port_arp_targets { "veth1" . 172.17.0.2 }',
     'delete element bridge ctnet no_icc_ports { "veth1" }',
   ]);
+  // A container on a segment: its addresses are behind its port and its segment's trunk (ARP and ND steering).
+  const onSegment = renderGuardElements('add', { ...guards[0], trunk: 'ctsaaaaaaaat1' }).trim().split('\n');
+  assert.deepEqual(onSegment.filter((l) => /targets/.test(l)), [
+    'add element bridge ctnet port_arp_targets { "veth2" . 172.17.0.3 }',
+    'add element bridge ctnet port_nd_targets { "veth2" . 0xfd000000000000000000000000000003 }',
+    'add element bridge ctnet port_nd_targets { "veth2" . 0xfe800000000000000042acfffe110003 }',
+    'add element bridge ctnet port_arp_targets { "ctsaaaaaaaat1" . 172.17.0.3 }',
+    'add element bridge ctnet port_nd_targets { "ctsaaaaaaaat1" . 0xfd000000000000000000000000000003 }',
+    'add element bridge ctnet port_nd_targets { "ctsaaaaaaaat1" . 0xfe800000000000000042acfffe110003 }',
+  ]);
+});
+
+test('steering: an ARP request or neighbour solicitation leaves by a container port or a trunk only towards its target, bridged or sent by the host, before any rule that accepts', async () => {
+  const { renderBridgeTable } = await import('../../dist/firewall/ruleset.js');
+  const table = renderBridgeTable([{ port: 'veth1', mac: '02:42:0a:02:00:02', ip: '10.2.0.2', isolated: true }], true, [{ trunk: 'ctsbbbbbbbbt1', peer: 'ctsbbbbbbbbp1', gatewayMac: '02:bb:bb:bb:bb:bb', isolated: true }]);
+  const steering = [
+    'ether type arp arp operation request oifname @container_ports oifname . arp daddr ip != @port_arp_targets drop',
+    'icmpv6 type nd-neighbor-solicit oifname @container_ports oifname . @th,64,128 != @port_nd_targets drop',
+    'ether type arp arp operation request oifname @trunks oifname . arp daddr ip != @port_arp_targets drop',
+    'icmpv6 type nd-neighbor-solicit oifname @trunks oifname . @th,64,128 != @port_nd_targets drop',
+  ];
+  for (const chain of ['bridge_forward', 'bridge_output']) {
+    const rules = new RegExp(`chain ${chain} \\{\\n[^\\n]*\\n([^}]*)\\}`).exec(table)[1].trim().split('\n').map((l) => l.trim());
+    assert.deepEqual(rules.slice(0, 4), steering, chain);
+    assert.ok(rules.slice(4).every((r) => !/@port_(arp|nd)_targets/.test(r)), chain);
+  }
+  assert.match(table, /set trunks \{\n\t\ttype ifname\n\t\telements = \{ "ctsbbbbbbbbt1" \}/);
+  // No segment, no isolating network: no chain, nothing steered (nothing floods past the backlog).
+  assert.doesNotMatch(renderBridgeTable([{ port: 'veth1', mac: '02:42:0a:02:00:02', ip: '10.2.0.2' }], false), /bridge_output|hook output/);
 });
 
 test('segments: their bridges untracked and their own way through, their trunks\' hairpin guarded, enable_icc=false across them', async () => {
@@ -163,7 +193,7 @@ test('segments: their bridges untracked and their own way through, their trunks\
   const bridgeTable = renderBridgeTable([], true, trunks);
   for (const [bridge, trunk] of [['ctsaaaaaaaab1', trunks[0]], ['ctsbbbbbbbbb1', trunks[1]]]) {
     const elements = segmentSetElements(bridge, trunk, ['ip']);
-    assert.equal(elements.length, trunk.isolated ? 8 : 4);
+    assert.equal(elements.length, trunk.isolated ? 9 : 5);
     for (const e of elements) {
       const body = /\{ (.*) \}/.exec(renderSetElements('add', [e]))[1];
       const rendered = e.family === 'bridge' ? bridgeTable : table;
