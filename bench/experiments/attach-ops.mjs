@@ -4,8 +4,7 @@
 // (state, planning, locking). The tool behind the per-operation figures in docs/PERFORMANCE.md.
 //
 // Run as root: node bench/experiments/attach-ops.mjs [--containers N] [--networks K] [--samples M] [--publish]
-// N containers are spread over K networks (each under the 1,796 a network holds on a default host;
-// beyond 900 they go on segments);
+// N containers are spread over K networks (beyond 900 a network's containers go on segments);
 // then M containers are attached to the first network and detached again, 100 ms apart.
 // Everything is made in a throwaway namespace and removed at the end.
 import { execFileSync } from 'node:child_process';

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// One network with N containers through the engine (beyond 900 they go on segments of 900) and
+// whether it still works as one: the gateway from the first and the last container of every
+// bridge, each bridge's first container to the last container of the next bridge and of the
+// network's bridge, both after every side forgot its neighbours. With --no-steer the bridge
+// table's ARP/ND steering rules are taken out first (the control: the request flooded into every
+// segment overruns the receive backlog). Prints the checks, the attach times, and how long it all took.
+//
+// Run as root: node bench/experiments/network-crowd.mjs [--containers N] [--no-steer]
+// Everything is made in a throwaway namespace and removed at the end.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../dist/index.js';
+import { numberArg } from '../lib/args.mjs';
+import { percentile } from '../lib/stats.mjs';
+
+const TOTAL = numberArg('--containers', 5000);
+const STEER = !process.argv.includes('--no-steer');
+const host = `ctcrowd-${randomBytes(3).toString('hex')}`;
+const root = mkdtempSync(join(tmpdir(), 'ctnet-crowd-'));
+const started = performance.now();
+
+/** A TCP connect to port 9 answered at all (a refusal counts: ARP and the route worked). */
+function answers(netns, ip) {
+  const script = "const s = require('net').connect(9, process.argv[1]); s.on('connect', () => process.exit(0)); s.on('error', (e) => process.exit(e.code === 'ECONNREFUSED' ? 0 : 1)); setTimeout(() => process.exit(1), 5000)";
+  return spawnSync('ip', ['netns', 'exec', netns, process.execPath, '-e', script, ip], { timeout: 8000 }).status === 0;
+}
+
+execFileSync('ip', ['netns', 'add', host]);
+const engine = new Engine({ root, hostNetns: host });
+try {
+  engine.createNetwork({ name: 'crowd', subnet: '10.96.0.0/16', bridge: 'brcrowd' });
+  const attach = [];
+  for (let i = 0; i < TOTAL; i++) {
+    const t = performance.now();
+    engine.attach({ name: `c${i}`, network: 'crowd' });
+    attach.push(performance.now() - t);
+  }
+  const fill = (performance.now() - started) / 1000;
+  const containers = engine.listContainers(true);
+  const byName = new Map(containers.map((c) => [c.Name, c]));
+  const links = JSON.parse(execFileSync('ip', ['-n', host, '-j', 'link', 'show'], { encoding: 'utf8' }));
+  const bridgeOf = new Map(links.filter((l) => l.master).map((l) => [l.ifname, l.master]));
+  // Containers per bridge, in attach order.
+  const bridges = new Map();
+  for (let i = 0; i < TOTAL; i++) {
+    const b = bridgeOf.get(byName.get(`c${i}`).NetworkSettings.HostVeth);
+    bridges.set(b, [...(bridges.get(b) ?? []), `c${i}`]);
+  }
+  console.log(`${TOTAL} containers: ${[...bridges].map(([b, cs]) => `${b} ${cs.length}`).join(', ')}; filled in ${fill.toFixed(0)} s`);
+  console.log(`attach p50 ${percentile(attach, 50).toFixed(2)} ms, first 100 ${percentile(attach.slice(0, 100), 50).toFixed(2)} ms, last 100 ${percentile(attach.slice(-100), 50).toFixed(2)} ms`);
+  if (!STEER) {
+    const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
+    const rules = listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr)));
+    execFileSync('ip', ['netns', 'exec', host, 'nft', '-f', '-'], { input: rules.map((o) => `delete rule bridge ctnet ${o.rule.chain} handle ${o.rule.handle}\n`).join('') });
+    console.log(`steering rules taken out: ${rules.length}`);
+  }
+  const nsOf = (name) => byName.get(name).NetworkSettings.SandboxKey.split('/').at(-1);
+  const ipOf = (name) => byName.get(name).NetworkSettings.IPAddress;
+  const forget = (name) => {
+    execFileSync('ip', ['-n', nsOf(name), 'neigh', 'flush', 'all']);
+    execFileSync('ip', ['-n', host, 'neigh', 'flush', 'all']);
+  };
+  let passed = 0;
+  let failed = 0;
+  const check = (what, ok) => {
+    if (ok) passed++;
+    else failed++;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  };
+  const order = [...bridges.keys()];
+  for (const [k, b] of order.entries()) {
+    const cs = bridges.get(b);
+    for (const c of [cs[0], cs.at(-1)]) {
+      forget(c);
+      check(`${c} (${b}) -> gateway`, answers(nsOf(c), '10.96.0.1'));
+    }
+    const next = bridges.get(order[(k + 1) % order.length]).at(-1);
+    forget(cs[0]);
+    check(`${cs[0]} (${b}) -> ${next} (${order[(k + 1) % order.length]})`, answers(nsOf(cs[0]), ipOf(next)));
+    const home = bridges.get(order[0]).at(-1);
+    if (k > 0) {
+      forget(cs[0]);
+      check(`${cs[0]} (${b}) -> ${home} (${order[0]})`, answers(nsOf(cs[0]), ipOf(home)));
+    }
+  }
+  console.log(`${passed}/${passed + failed} checks passed${STEER ? '' : ' without steering'}; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+} finally {
+  for (const c of engine.listContainers(true)) engine.detach(c.Id);
+  if (engine.hasNetwork('crowd')) engine.removeNetwork('crowd');
+  engine.close();
+  execFileSync('ip', ['netns', 'del', host]);
+  rmSync(root, { recursive: true, force: true });
+}
