@@ -46,7 +46,7 @@ const engine = new Engine({ root, hostNetns: host });
 try {
   const per = Math.ceil(TOTAL / NETWORKS);
   for (let n = 0; n < NETWORKS; n++) {
-    engine.createNetwork({ name: `n${n}`, subnet: `10.${100 + n}.0.0/21`, bridge: `brops${n}` });
+    engine.createNetwork({ name: `n${n}`, subnet: `10.${100 + n}.0.0/${TOTAL / NETWORKS > 2000 ? 16 : 21}`, bridge: `brops${n}` });
     for (let i = 0; i < per && n * per + i < TOTAL; i++) {
       engine.attach({ name: `c${n}-${i}`, network: `n${n}`, ...(publish ? { publish: [`${20000 + n * 1000 + i}:80`] } : {}) });
     }

@@ -285,10 +285,29 @@ missed at its closest yet, and the embedded DNS's p99 is a tie again (0.962 agai
   1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them.
-- **More containers on one network than one bridge serves.** Built in this round
-  (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network keeps 900 containers on its
-  bridge, then puts further ones on segments of 128, up to 1,796 on a host with the default backlog;
-  the 1,797th is refused (conflict, one line). Through the engine (\`reliability.test.mjs\`, four
+- **Past 1,796 containers on one network: ARP and ND steering.** Built in this round
+  (\`src/firewall/ruleset.ts\`, docs/ARCHITECTURE.md "Segments"). What held a network with segments to
+  1,796 (below): an ARP request flooded into every segment in one pass of the receive backlog, and
+  the reply to a container on a segment queued behind those copies and was dropped. Now the bridge
+  table drops every flooded copy of an ARP request or neighbour solicitation that leaves by a
+  container port or a trunk unless its target is behind that port (sets of port . address kept per
+  attach, one more element each; the host's own requests steered in a \`bridge_output\` chain).
+  Segments are now as big as the network's bridge (900), up to 100 of them. Through the engine,
+  \`node bench/experiments/network-crowd.mjs --containers N\` (the gateway from the first and last
+  container of every bridge, each bridge's first container to the next bridge's last and to the
+  network bridge's last, every side's neighbours flushed first): 5,000 containers (900 on the
+  bridge, five segments) 23/23; 10,000 (eleven segments) 47/47, filled in 95 s. The control,
+  \`--no-steer\` (the steering rules taken out after the fill), at 5,000: 4/23, no segment container
+  reached the gateway. In \`reliability.test.mjs\`, 2,800 (the bridge, segments of 900, 900 and 100)
+  with the same control; in \`segments.test.mjs\`, two bystanders (one on the network's bridge, one
+  on a segment) count the requests for others' addresses that reach them: none over IPv4 and IPv6
+  while every pair and the gateway answer, both kinds once the rules are out. What a flood still
+  reaches: broadcasts other than ARP and ND reach every container of their own bridge (each under
+  the backlog); their copies into the other segments may be dropped past it.
+- **More containers on one network than one bridge serves.** Built two rounds ago
+  (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network kept 900 containers on its
+  bridge, then put further ones on segments of 128, up to 1,796 on a host with the default backlog;
+  the 1,797th was refused (conflict, one line). Through the engine (\`reliability.test.mjs\`, four
   runs of 20.7 to 26.4 s for 1,796 attaches each): the gateway answers the first and the last
   container, the first reaches the last and the first segment the last; the control, the same
   number of ports on one bridge, loses the gateway's reply. Attach at 800 containers (on the
@@ -341,7 +360,7 @@ missed at its closest yet, and the embedded DNS's p99 is a tie again (0.962 agai
   on one CPU's backlog. The copies flooded into the other segments are queued ahead of the reply:
   8 x 128 = 1,024 for the last segment, more than the backlog, and 972 or fewer for any other.
   With 1,800 containers (8 segments) every check passed. So segments alone raise what one network
-  serves from ~1,000 ports to about the first bridge plus one backlog (ctnet keeps 1,796). What lifts both
+  serves from ~1,000 ports to about the first bridge plus one backlog (ctnet kept 1,796 until steering). What lifts both
   limits, for what goes through the gateway, is to need no broadcast between a container and it (\`--static-neighbours\`): a
   permanent neighbour entry for the gateway in each container, and one for each container on the
   host's bridge. ctnet knows both MACs. Results with them:

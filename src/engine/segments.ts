@@ -44,11 +44,11 @@ export function placePort(ctx: EngineContext, net: BridgeNetwork): PortPlace {
   // An overlay network's VXLAN device is a port of the bridge too.
   const overlay = net.overlay ? 1 : 0;
   const own = { bridge: net.bridge, segment: 0, steps: [] };
-  const total = ctx.store.attachmentCount(net.id);
-  if (total + overlay < layout.direct) return own;
-  assertNetworkRoom(ctx, net, layout, total);
+  // Room on the network's own bridge means room in the network; only a count of its own ports is read
+  // (the network's whole count grows with it: ~1 ms an attach at 10,000).
+  if (ctx.store.portsOnSegment(net.id, 0) + overlay < layout.direct) return own;
   const ports = ctx.store.segmentPorts(net.id);
-  if ((ports.get(0) ?? 0) + overlay < layout.direct) return own;
+  assertNetworkRoom(ctx, net, layout, [...ports.values()].reduce((a, b) => a + b, 0));
   const inUse = [...ports.keys()].filter((k) => k > 0).sort((a, b) => a - b);
   const roomy = inUse.find((k) => (ports.get(k) as number) < layout.segment);
   if (roomy !== undefined) return { bridge: segmentLinks(net.id, roomy).bridge, segment: roomy, steps: [] };

@@ -96,6 +96,26 @@ test('address book: the lowest free address counts first networks and connected 
   assert.equal(store.lowestFreeIp6Offset('b'), 3, 'a disconnect frees the IPv6 address');
 });
 
+test('address book: the lowest free address, found through the index, is the one a plain walk finds, for random holes, gateways and ranges', async () => {
+  const { setAddressBook } = await import('../../dist/ipam/allocator.js');
+  store.insertNetwork(network('p', { subnet: '10.5.0.0/27', gateway: '10.5.0.1' }));
+  const at = (n) => `10.5.0.${n}`;
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 300; trial++) {
+    // Filled from the bottom up to a point (how networks fill), then holes punched at random.
+    const fill = Math.floor(random() * 31);
+    const used = Array.from({ length: fill }, (_, i) => i + 1).filter(() => random() > (trial % 3 === 0 ? 0 : 0.2));
+    const gateway = [1, 2, 17, 30][trial % 4];
+    const taken = used.filter((n) => n !== gateway);
+    for (const [i, n] of taken.entries()) store.insertContainer(container(`${trial}`.padStart(4, '0') + `${i}`.padStart(60, '0'), 'p', at(n)));
+    const [first, last] = trial % 5 === 0 ? [toInt(at(3)), toInt(at(20))] : [toInt(at(1)), toInt(at(30))];
+    const expected = setAddressBook(new Set(taken.map(at))).lowestFree(first, last, toInt(at(gateway)));
+    assert.equal(store.addressBook('p').lowestFree(first, last, toInt(at(gateway))), expected, `used ${taken.join(',')}, gateway .${gateway}, range ${first & 255}-${last & 255}`);
+    for (const c of store.listContainers()) store.deleteContainer(c.id);
+  }
+});
+
 test('crash protocol: networks being created are listed, those being removed are not; unfinished ones and marked containers are found', () => {
   store.insertNetwork(network('a'));
   store.insertNetwork(network('c', { state: 'creating', subnet: '10.3.0.0/24', gateway: '10.3.0.1' }));
