@@ -88,8 +88,11 @@ export function containerNetnsName(id: string): string {
   return CONTAINER_NETNS_PREFIX + id.slice(0, 12);
 }
 
+/** How many of a container's ID digits name its host veth (the 15 characters an interface name has, less the prefix and room). */
+export const HOST_VETH_ID_DIGITS = 8;
+
 export function hostVethName(id: string): string {
-  return HOST_VETH_PREFIX + id.slice(0, 8);
+  return HOST_VETH_PREFIX + id.slice(0, HOST_VETH_ID_DIGITS);
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomHex } from '../crypto.js';
 import { closeFd, lookAt, openAppend, readTextOr } from '../kernel/files.js';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NftError, NotFoundError } from '../errors.js';
@@ -20,7 +19,7 @@ import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
 import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
-import { generateName } from './container-names.js';
+import { generateName, newContainerId } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
@@ -257,7 +256,7 @@ function boundTo(net: NetworkRecord, ports: PortRequest[]): PortRequest[] {
 
 function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: Validated, start?: (c: ProcessContainer) => ContainerProcess): Started {
   if (placement.mode === 'bridge') checkNetworkTakes(placement.net, req, v);
-  const id = randomHex(32);
+  const id = newContainerId((prefix) => ctx.store.containerIdPrefixTaken(prefix));
   const build = (): Recorded => recordContainer(ctx, placement, { ...req, hostname: v.hostname }, v, id);
   // A process container's plan comes in two parts: what its process needs to be started (its namespace
   // and cgroup), then the rest of its network, made while ctnet-init sets the container up. The

@@ -445,6 +445,8 @@ export interface StateStore {
   attachmentCount(networkId: string): number;
   /** A network's container ports per bridge: segment number (0, the network's own bridge) to count. */
   segmentPorts(networkId: string): Map<number, number>;
+  /** Whether some container's ID starts with these (lowercase hex) digits. */
+  containerIdPrefixTaken(prefix: string): boolean;
   /** A network's container ports on one of its bridges (0, its own). */
   portsOnSegment(networkId: string, segment: number): number;
   /** The segments some container of a network is on, per network ID. */
@@ -765,6 +767,11 @@ export class Store implements StateStore {
 
   attachmentCount(networkId: string): number {
     return (this.sql('SELECT count(*) AS n FROM attachments WHERE network_id = ?').get(networkId) as { n: number }).n;
+  }
+
+  containerIdPrefixTaken(prefix: string): boolean {
+    // A range over the primary key: every ID with the prefix sorts between it and the prefix followed by 'g'.
+    return this.sql('SELECT 1 FROM containers WHERE id >= ? AND id < ? LIMIT 1').get(prefix, `${prefix}g`) !== undefined;
   }
 
   portsOnSegment(networkId: string, segment: number): number {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEnv, validateAlias, validateHostname, validateIfname, validateMtu, validateName } from '../../dist/engine/validate.js';
-import { generateName } from '../../dist/engine/container-names.js';
+import { generateName, newContainerId } from '../../dist/engine/container-names.js';
 import { containerEnv } from '../../dist/engine/container-env.js';
 import { familyOf, isIPv6 } from '../../dist/addr/family.js';
 import { linkAlias, containerNetnsName, hostVethName, isCtnetVeth, isOwnLinkAlias } from '../../dist/names.js';
@@ -71,6 +71,15 @@ test('generated names: adjective_scientist, never one that is taken, a fallback 
     taken.add(n);
   }
   assert.match(generateName(() => true), /^ctnet_\d+$/);
+});
+
+test('container IDs: drawn again while another container\'s ID starts with the same 8 digits (its host veth\'s name)', () => {
+  const draws = ['aaaaaaaa' + '1'.repeat(56), 'aaaaaaaa' + '2'.repeat(56), 'bbbbbbbb' + '3'.repeat(56)];
+  const asked = [];
+  const id = newContainerId((prefix) => (asked.push(prefix), prefix === 'aaaaaaaa'), () => draws.shift());
+  assert.equal(id, 'bbbbbbbb' + '3'.repeat(56));
+  assert.deepEqual(asked, ['aaaaaaaa', 'aaaaaaaa', 'bbbbbbbb']);
+  assert.match(newContainerId(() => false), /^[0-9a-f]{64}$/);
 });
 
 test('address families from validated text; kernel object names of a container', () => {

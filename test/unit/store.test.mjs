@@ -116,6 +116,15 @@ test('address book: the lowest free address, found through the index, is the one
   }
 });
 
+test('container ID prefixes: taken only by an ID that starts with them', () => {
+  store.insertNetwork(network('a'));
+  store.insertContainer(container('0123abcd' + 'f'.repeat(56), 'a', '10.1.0.2'));
+  assert.equal(store.containerIdPrefixTaken('0123abcd'), true);
+  assert.equal(store.containerIdPrefixTaken('0123abce'), false);
+  assert.equal(store.containerIdPrefixTaken('0123abcc'), false);
+  assert.equal(store.containerIdPrefixTaken('f'.repeat(8)), false);
+});
+
 test('crash protocol: networks being created are listed, those being removed are not; unfinished ones and marked containers are found', () => {
   store.insertNetwork(network('a'));
   store.insertNetwork(network('c', { state: 'creating', subnet: '10.3.0.0/24', gateway: '10.3.0.1' }));
