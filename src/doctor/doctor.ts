@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { EngineContext } from '../engine/context.js';
 import { findContainer, liveState } from '../engine/lookup.js';
 import { ctnetTableExists } from '../engine/networks.js';
-import { parseMapElements } from '../firewall/ruleset.js';
+import { BRIDGE_TABLE, guardSetElements, parseMapElements } from '../firewall/ruleset.js';
+import { guardOf } from '../engine/firewall-state.js';
 import { parseSubnet, contains } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import { netnsExists } from '../kernel/netns.js';
@@ -140,6 +141,30 @@ function setHas(ctx: EngineContext, set: string, cidr: string): boolean {
   });
 }
 
+/** The bridge table's (port . address) pairs where ARP requests are steered, as `port . address` text; undefined without the set. */
+function arpTargets(ctx: EngineContext): Set<string> | undefined {
+  let listed: string;
+  try {
+    listed = ctx.kernel().nft().list(`list set ${BRIDGE_TABLE} ${SET.arpTargets}`, true);
+  } catch {
+    return undefined;
+  }
+  const elems = (JSON.parse(listed) as NftJson).nftables.find((x) => x.set)?.set?.elem ?? [];
+  return new Set(elems.map((e) => ((e as { concat?: string[] }).concat ?? []).join(' . ')));
+}
+
+/** Whether ARP requests for a container may reach it: its port and, on a segment, its trunk with its address in the steering set. */
+function steeringCheck(ctx: EngineContext, c: ContainerRecord, net: BridgeNetwork): Check {
+  const guard = guardOf(c, net);
+  if (!guard) return ok('ARP steering', `${c.name} has no guarded port: requests for it are not steered`);
+  const have = arpTargets(ctx);
+  if (!have) return bad('ARP steering', `the set ${BRIDGE_TABLE} ${SET.arpTargets} is missing`, 'ctnet firewall reload');
+  const missing = guardSetElements(guard).filter((e) => e.set === SET.arpTargets).map((e) => e.key.map((f) => f.value).join(' . ')).filter((k) => !have.has(k));
+  return missing.length
+    ? bad('ARP steering', `${SET.arpTargets} lacks ${missing.join(', ')}: where requests are steered (a network with segments or enable_icc=false), none for ${c.ip} reaches ${c.name}`, 'ctnet firewall reload')
+    : ok('ARP steering', `requests for ${c.ip} may leave by ${guard.port}${guard.trunk ? ` and ${guard.trunk}` : ''}`);
+}
+
 function mapHas(ctx: EngineContext, map: string, protocol: Protocol, hostIp: string | null, port: number): boolean {
   const json = ctx.kernel().nft().list(`list map ${NFT_FAMILY} ${NFT_TABLE} ${map}`, true);
   return parseMapElements(json, protocol).some((e) => e.hostIp === hostIp && e.hostPort === port);
@@ -182,6 +207,7 @@ function bridgeLayers(ctx: EngineContext, c: ContainerRecord, net: BridgeNetwork
       if (!net.ipMasq || net.internal) return ok('masquerade', `network ${net.name} is ${net.internal ? 'internal' : 'routed'}: no masquerade by design`);
       return setHas(ctx, SET.masqSubnets, net.subnet) ? ok('masquerade', `${net.subnet} is masqueraded on its way out`) : bad('masquerade', `${net.subnet} is not in ${SET.masqSubnets}: other hosts cannot answer`, 'ctnet firewall reload');
     },
+    () => steeringCheck(ctx, c, net),
     () => {
       const ports = ctx.store.portsOf(c.id);
       const missing = ports.filter((p) => !mapHas(ctx, PORT_MAP[p.protocol][p.hostIp ? 'host' : 'any'], p.protocol, p.hostIp, p.hostPort));

@@ -214,6 +214,16 @@ test('segments steer ARP requests and neighbour solicitations: a container sees 
   } finally {
     lab.ok(['firewall', 'reload']);
   }
+  // A container's steering element gone (someone's nft): doctor names it, a firewall reload puts it back.
+  const veth5 = hostVethOf(c5);
+  const trunk5 = masterOf(veth5).replace(/b(\d+)$/, 't$1');
+  assert.match(lab.ok(['doctor', c5]), new RegExp(`ARP steering\\s+requests for ${ipOf(c5).replace(/\./g, '\\.')} may leave by ${veth5} and ${trunk5}`));
+  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'delete', 'element', 'bridge', 'ctnet', 'port_arp_targets', `{ "${trunk5}" . ${ipOf(c5)} }`]);
+  const broken = lab.ctnet(['doctor', c5]);
+  assert.notEqual(broken.code, 0);
+  assert.match(broken.stdout, new RegExp(`port_arp_targets lacks ${trunk5} \\. ${ipOf(c5).replace(/\./g, '\\.')}: .*\\n\\s+fix: ctnet firewall reload`));
+  lab.ok(['firewall', 'reload']);
+  assert.equal(lab.ctnet(['doctor', c5]).code, 0);
   lab.ok(['rm', '-f', c1, c2, c3, c4, c5]);
   lab.ok(['network', 'rm', 'steer']);
 });
