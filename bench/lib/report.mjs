@@ -227,29 +227,34 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). "This round" below is the
-round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 006f7cb: the
-segments of the round before (a full run on aee6ad5) and the latest round's two waits for an RCU
-grace period taken off \`run -d\`, \`rm -f\` and every command that changes nf_tables (below), on
-another instance of this machine type again (\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 72.2 on aee6ad5, the CNI
-chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 91.0 and 214.2). Against that run: met in this one and
-missed in that one, \`run -d\` within 1.6x and \`rm -f\` within 1.4x \`node -e 0\` (the latest round's
-work, below) and 20x the CNI chain's ADD (ctnet's attach 4.92 ms there); missed in this one and met
-in that one, attach on a network of 1,000 within 1.5x of 1 (below) and the overlay (its plain VXLAN
-pair reached 11.60 Gbit/s here against 7.15 there, ctnet's 8.55 against 7.28). The kernel floor is
-missed at its closest yet, and the embedded DNS's p99 is a tie again (0.962 against 0.958 ms).
-- **Attach on a network of 1,000 containers** (met in the two full runs before this one; here
-  ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100). Nothing on an attach's path changed since the
-  last run. The bench's attach part alone, twice after this run (ctnet only, 40 samples at 1, 100
-  and 1,000): 4.46, 4.56 and 5.14 ms (1.15x), then 4.90, 4.99 and 5.49 ms (1.12x): this run's 1.69x
-  is its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
-  minutes after this run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
+round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 4ccf02f: ARP and
+ND steering across segments, the lowest free address through the index, on top of 006f7cb (the
+run before, the latest round's two waits for an RCU grace period taken off \`run -d\` and \`rm -f\`),
+on a slower instance of this machine type (\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 69.7 on 006f7cb, the CNI
+chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 75.0 and 213.6). An attach took
+${fmt(r.attach.results.ctnet?.[0]?.attach.p50)} ms against 3.41 there; alternating the two builds right after this run
+(\`node bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each)
+gave 4.75, 4.81 and 4.53 ms for 006f7cb's successor 7239e9c against 4.50, 4.86 and 4.54 ms for this
+one: the machine, not the change. Against that run: met in this one and missed in that one, attach
+on a network of 1,000 within 1.5x of 1 and the embedded DNS's p99; missed in this one and met in
+that one, 20x the CNI chain's ADD (19.96x: 4.73 ms against 94.4) and container to container with
+br_netfilter on (88.8%; a plain Linux bridge with no firewall reached 92% of the bare veth pair in
+the same run). The kernel floor, the CNI executable's ADD without the daemon and the overlay stay
+missed (below).
+- **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
+  ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100; missed in the run before at 1.69x). Since that run the lowest free address is found
+  through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In the run
+  before, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
+  and 1,000): 4.46, 4.56 and 5.14 ms (1.15x), then 4.90, 4.99 and 5.49 ms (1.12x): that run's 1.69x
+  was its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
+  minutes after that run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
   namespace's creation (0.79 -> 1.82 ms; 2.33 ms at 1 with 1,000 empty namespaces of
   \`ip netns add\` beside it): the kernel's per-namespace work named in the next item. Since the round before this run the
   bench's network of 1,000 has its containers past 900 on a segment (\`src/engine/segments.ts\`), so
   the attaches measured there go onto a bridge of about 100 ports, not one of 1,000 (the last run's
   0.95x was on one bridge; through \`bench/experiments/attach-ops.mjs\`, an attach onto a segment at
   1,700 containers took as long as one onto the network's bridge at 800). ctnet's own work does not grow
-  with containers (the lowest free address is one indexed query, reconcile reads only containers
+  with containers (the lowest free address is a count and maximum over the index, or the index read in order up to the first gap; reconcile reads only containers
   with a process, port conflicts and names are indexed look-ups, rule count is constant). Timing each
   kernel call inside 20 attaches at 1 and at 999 attached containers (one bridge): the container
   end's IPv6-off sysctl took 0.2 -> 1.9 ms. Through the host's \`/proc\`, a new namespace's first
