@@ -165,7 +165,7 @@ test('segments with enable_icc=false: no container reaches another, on its bridg
   lab.ok(['network', 'rm', 'walled']);
 });
 
-test('segments steer ARP requests and neighbour solicitations: a container sees none for another\'s address, on its bridge or a segment, while every pair and the gateway answer over IPv4 and IPv6; the control: the steering rules taken out, both bystanders see them', () => {
+test('segments steer ARP requests and neighbour solicitations: a container sees none for another\'s address, on its bridge or a segment, while every pair, the gateway and the host answer over IPv4 and IPv6; the controls: the output chain\'s rules out, the host\'s requests reach the bystander on the bridge; all out, both bystanders see them; doctor names a missing element', () => {
   const [c1, c2, c3, c4, c5] = fill('steer', '10.243.0.0/24', 8500, ['--ipv6', '--subnet', 'fd00:243::/64']);
   const ip6Of = (c) => lab.json(['inspect', c]).NetworkSettings.GlobalIPv6Address;
   const asked = [c1, c3, c5].flatMap((c) => [ipOf(c), ip6Of(c)]).concat(['10.243.0.1', 'fd00:243::1']);
@@ -195,6 +195,9 @@ test('segments steer ARP requests and neighbour solicitations: a container sees 
       for (const addr of [ipOf(to), ip6Of(to)]) if (!answersAtAll(lab.nsOf(from), addr, 2000)) failed.push(`${from} -> ${addr}`);
     }
     for (const c of [c1, c3, c5]) for (const gw of ['10.243.0.1', 'fd00:243::1']) if (!answersAtAll(lab.nsOf(c), gw, 2000)) failed.push(`${c} -> ${gw}`);
+    // The host's own requests (it forgets its neighbours again): steered in the bridge table's output chain.
+    execFileSync('ip', ['-n', lab.host, 'neigh', 'flush', 'all']);
+    for (const c of [c3, c5]) for (const addr of [ipOf(c), ip6Of(c)]) if (!answersAtAll(lab.host, addr, 2000)) failed.push(`host -> ${addr}`);
     return failed;
   };
   reset();
@@ -203,7 +206,22 @@ test('segments steer ARP requests and neighbour solicitations: a container sees 
   const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
   const steering = listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr)));
   assert.equal(steering.length, 8, 'four steering rules in the forward chain, four in the output chain');
-  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: steering.map((o) => `delete rule bridge ctnet ${o.rule.chain} handle ${o.rule.handle}\n`).join('') });
+  const remove = (rules) => execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: rules.map((o) => `delete rule bridge ctnet ${o.rule.chain} handle ${o.rule.handle}\n`).join('') });
+  // The output chain's part: without it, the host's own requests reach the bystander on the
+  // network's bridge; the one on a segment is still kept out where the segment forwards them.
+  remove(steering.filter((o) => o.rule.chain === 'bridge_output'));
+  try {
+    reset();
+    execFileSync('ip', ['-n', lab.host, 'neigh', 'flush', 'all']);
+    for (const addr of [ipOf(c5), ip6Of(c5)]) assert.ok(answersAtAll(lab.host, addr, 2000), `host -> ${addr}`);
+    const [onBridge, onSegment] = bystanders.map(seen);
+    assert.ok(onBridge.arp > 0 && onBridge.nd > 0, `control: the output chain's rules out, ${c2} gets the host's requests: ${JSON.stringify(onBridge)}`);
+    assert.deepEqual(onSegment, { arp: 0, nd: 0 }, `${c4} behind a trunk: the forward chain still steers`);
+  } finally {
+    lab.ok(['firewall', 'reload']);
+  }
+  remove(JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }))
+    .nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))));
   try {
     reset();
     assert.deepEqual(exchange(), [], 'unsteered, they answer too');
