@@ -109,6 +109,20 @@ export function dyingVeths(netns) {
 }
 
 /**
+ * The steering rules (ARP and ND towards their targets) in ctnet's bridge table in a namespace, in
+ * the forward and output chains (`chains` narrows them): their chains and handles.
+ */
+export function steeringRules(netns, chains = ['bridge_forward', 'bridge_output']) {
+  return chains.flatMap((chain) => JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', chain], { encoding: 'utf8' }))
+    .nftables.filter((o) => o.rule && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))).map((o) => ({ chain, handle: o.rule.handle })));
+}
+
+/** Takes those rules out of the table (the controls of the tests that show what steering does). */
+export function removeRules(netns, rules) {
+  execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: rules.map((r) => `delete rule bridge ctnet ${r.chain} handle ${r.handle}\n`).join('') });
+}
+
+/**
  * Whether an address answers at all from a namespace, at the link and IP level, with nothing
  * listening: a TCP connect to a closed port is refused only by a host that got it (ARP included);
  * a dropped frame or an unanswered ARP ends in a timeout or "no route to host". Without ping (not

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { answersAtAll, createLab, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { answersAtAll, createLab, removeRules, steeringRules, fullSnapshot, settle, probe, echoServerCommand, CTNET, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 import { idsDrawnDuring, namespacesLeft } from '../helpers/drawn-ids.mjs';
 import { Engine } from '../../dist/index.js';
 import { bridgeLayout, hostBacklog } from '../../dist/engine/bridge-limits.js';
@@ -122,12 +122,6 @@ test('a long-lived engine holds no descriptor per attached container (a CNI daem
   }
 });
 
-/** The chains and handles of ctnet's steering rules (ARP and ND towards their targets) in a namespace's bridge table. */
-function steeringRules(netns) {
-  const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
-  return listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))).map((o) => ({ chain: o.rule.chain, handle: o.rule.handle }));
-}
-
 test('a network holds more containers than its bridge and the old limit of 1,796 (ARP and ND steered across segments): the gateway answers the first and the last, containers reach each other across bridges; the control: the steering rules taken out, the last one\'s gateway reply is lost, and back with a firewall reload', () => {
   const engine = new Engine({ root: lab.root, hostNetns: lab.host });
   const backlog = hostBacklog();
@@ -171,7 +165,7 @@ test('a network holds more containers than its bridge and the old limit of 1,796
     // every segment, and the reply queues behind those copies at the last veth it crosses.
     const rules = steeringRules(lab.host);
     assert.equal(rules.length, 8, JSON.stringify(rules));
-    execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: rules.map((r) => `delete rule bridge ctnet ${r.chain} handle ${r.handle}\n`).join('') });
+    removeRules(lab.host, rules);
     steeringOff = true;
     assert.equal(gatewayAnswers(last), false, `without steering, the gateway's reply to the last of ${count} containers is lost`);
     engine.reloadFirewall();

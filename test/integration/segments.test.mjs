@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import ipaddr from 'ipaddr.js';
-import { answersAtAll, createLab, echoServerCommand, probe, stateSnapshot, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { answersAtAll, createLab, echoServerCommand, probe, removeRules, stateSnapshot, steeringRules, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -203,13 +203,10 @@ test('segments steer ARP requests and neighbour solicitations: a container sees 
   reset();
   assert.deepEqual(exchange(), [], 'every pair and the gateway answer');
   for (const c of bystanders) assert.deepEqual(seen(c), { arp: 0, nd: 0 }, `${c} got no request for another's address`);
-  const listed = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }));
-  const steering = listed.nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr)));
-  assert.equal(steering.length, 8, 'four steering rules in the forward chain, four in the output chain');
-  const remove = (rules) => execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: rules.map((o) => `delete rule bridge ctnet ${o.rule.chain} handle ${o.rule.handle}\n`).join('') });
+  assert.equal(steeringRules(lab.host).length, 8, 'four steering rules in the forward chain, four in the output chain');
   // The output chain's part: without it, the host's own requests reach the bystander on the
   // network's bridge; the one on a segment is still kept out where the segment forwards them.
-  remove(steering.filter((o) => o.rule.chain === 'bridge_output'));
+  removeRules(lab.host, steeringRules(lab.host, ['bridge_output']));
   try {
     reset();
     execFileSync('ip', ['-n', lab.host, 'neigh', 'flush', 'all']);
@@ -220,8 +217,7 @@ test('segments steer ARP requests and neighbour solicitations: a container sees 
   } finally {
     lab.ok(['firewall', 'reload']);
   }
-  remove(JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'table', 'bridge', 'ctnet'], { encoding: 'utf8' }))
-    .nftables.filter((o) => o.rule && o.rule.chain !== 'port_guard' && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))));
+  removeRules(lab.host, steeringRules(lab.host));
   try {
     reset();
     assert.deepEqual(exchange(), [], 'unsteered, they answer too');
