@@ -4,9 +4,11 @@
 // bridge, each bridge's first container to the last container of the next bridge and of the
 // network's bridge, both after every side forgot its neighbours. With --no-steer the bridge
 // table's ARP/ND steering rules are taken out first (the control: the request flooded into every
-// segment overruns the receive backlog). Prints the checks, the attach times, and how long it all took.
+// segment overruns the receive backlog). With --ipv6 the network is dual stack and every check is
+// made over IPv6 too (neighbour solicitations are steered the same way). Prints the checks, the
+// attach times, and how long it all took.
 //
-// Run as root: node bench/experiments/network-crowd.mjs [--containers N] [--no-steer]
+// Run as root: node bench/experiments/network-crowd.mjs [--containers N] [--no-steer] [--ipv6]
 // Everything is made in a throwaway namespace and removed at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +21,7 @@ import { percentile } from '../lib/stats.mjs';
 
 const TOTAL = numberArg('--containers', 5000);
 const STEER = !process.argv.includes('--no-steer');
+const IPV6 = process.argv.includes('--ipv6');
 const host = `ctcrowd-${randomBytes(3).toString('hex')}`;
 const root = mkdtempSync(join(tmpdir(), 'ctnet-crowd-'));
 const started = performance.now();
@@ -32,7 +35,7 @@ function answers(netns, ip) {
 execFileSync('ip', ['netns', 'add', host]);
 const engine = new Engine({ root, hostNetns: host });
 try {
-  engine.createNetwork({ name: 'crowd', subnet: '10.96.0.0/16', bridge: 'brcrowd' });
+  engine.createNetwork({ name: 'crowd', subnet: '10.96.0.0/16', bridge: 'brcrowd', ...(IPV6 ? { subnet6: 'fd00:96::/64' } : {}) });
   const attach = [];
   for (let i = 0; i < TOTAL; i++) {
     const t = performance.now();
@@ -59,7 +62,9 @@ try {
     console.log(`steering rules taken out: ${rules.length}`);
   }
   const nsOf = (name) => byName.get(name).NetworkSettings.SandboxKey.split('/').at(-1);
-  const ipOf = (name) => byName.get(name).NetworkSettings.IPAddress;
+  /** A container's addresses: IPv4, and with --ipv6 its IPv6 one too; the gateway's likewise. */
+  const addrsOf = (name) => [byName.get(name).NetworkSettings.IPAddress, ...(IPV6 ? [byName.get(name).NetworkSettings.GlobalIPv6Address] : [])];
+  const gateways = ['10.96.0.1', ...(IPV6 ? ['fd00:96::1'] : [])];
   const forget = (name) => {
     execFileSync('ip', ['-n', nsOf(name), 'neigh', 'flush', 'all']);
     execFileSync('ip', ['-n', host, 'neigh', 'flush', 'all']);
@@ -71,23 +76,23 @@ try {
     else failed++;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   };
+  /** From one container to each of a list of addresses, every side's neighbours forgotten before each. */
+  const reach = (from, what, addrs) => {
+    for (const addr of addrs) {
+      forget(from);
+      check(`${from} ${what} ${addr}`, answers(nsOf(from), addr));
+    }
+  };
   const order = [...bridges.keys()];
   for (const [k, b] of order.entries()) {
     const cs = bridges.get(b);
-    for (const c of [cs[0], cs.at(-1)]) {
-      forget(c);
-      check(`${c} (${b}) -> gateway`, answers(nsOf(c), '10.96.0.1'));
-    }
+    for (const c of [cs[0], cs.at(-1)]) reach(c, `(${b}) -> gateway`, gateways);
     // The next bridge's last container (the last bridge's: the first segment's).
     const nk = k + 1 < order.length ? k + 1 : Math.min(1, order.length - 1);
     const next = bridges.get(order[nk]).at(-1);
-    forget(cs[0]);
-    check(`${cs[0]} (${b}) -> ${next} (${order[nk]})`, answers(nsOf(cs[0]), ipOf(next)));
+    reach(cs[0], `(${b}) -> ${next} (${order[nk]})`, addrsOf(next));
     const home = bridges.get(order[0]).at(-1);
-    if (k > 0) {
-      forget(cs[0]);
-      check(`${cs[0]} (${b}) -> ${home} (${order[0]})`, answers(nsOf(cs[0]), ipOf(home)));
-    }
+    if (k > 0) reach(cs[0], `(${b}) -> ${home} (${order[0]})`, addrsOf(home));
   }
   console.log(`${passed}/${passed + failed} checks passed${STEER ? '' : ' without steering'}; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
 } finally {

@@ -742,16 +742,19 @@ export class Store implements StateStore {
     return this.sql('SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = ?').get(networkId, offset) !== undefined;
   }
 
-  /** The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has, first network or connected. */
+  /**
+   * The lowest IPv6 offset from 2 (after the gateway, ::1) that no container of the network has,
+   * first network or connected: found as the IPv4 address is (addressBook), through the index.
+   */
   lowestFreeIp6Offset(networkId: string): number {
-    const row = this.sql(`
-      SELECT cand FROM (
-        SELECT 2 AS cand
-        UNION ALL SELECT ip6_offset + 1 FROM attachments WHERE network_id = ? AND ip6_offset IS NOT NULL
-      )
-      WHERE NOT EXISTS (SELECT 1 FROM attachments WHERE network_id = ? AND ip6_offset = cand)
-      ORDER BY cand LIMIT 1`).get(networkId, networkId) as Row;
-    return row.cand as number;
+    if (!this.ip6OffsetTaken(networkId, 2)) return 2;
+    const span = this.sql('SELECT count(*) AS n, max(ip6_offset) AS hi FROM attachments WHERE network_id = ? AND ip6_offset >= 2').get(networkId) as { n: number; hi: number };
+    if (span.n === span.hi - 1) return span.hi + 1;
+    return (this.sql(`
+      SELECT a.ip6_offset + 1 AS cand FROM attachments a
+      WHERE a.network_id = @net AND a.ip6_offset >= 2
+        AND NOT EXISTS (SELECT 1 FROM attachments b WHERE b.network_id = @net AND b.ip6_offset = a.ip6_offset + 1)
+      ORDER BY a.ip6_offset LIMIT 1`).get({ net: networkId }) as Row).cand as number;
   }
 
   // attachments: one row per container and network, its first network's (is_primary) included

@@ -116,6 +116,23 @@ test('address book: the lowest free address, found through the index, is the one
   }
 });
 
+test('the lowest free IPv6 offset, found through the index, is the one a plain walk from 2 finds, for random holes', () => {
+  store.insertNetwork(network('q', { subnet: '10.6.0.0/24', gateway: '10.6.0.1', subnet6: 'fd00:6::/64', gateway6: 'fd00:6::1' }));
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 200; trial++) {
+    const fill = Math.floor(random() * 40);
+    const offsets = Array.from({ length: fill }, (_, i) => i + 2).filter(() => random() > (trial % 3 === 0 ? 0 : 0.2));
+    for (const [i, o] of offsets.entries()) {
+      store.insertContainer(container(`${trial}`.padStart(4, '0') + `${i}`.padStart(60, '0'), 'q', `10.6.0.${i + 2}`, { ip6: `fd00:6::${o.toString(16)}`, ip6Offset: o }));
+    }
+    let expected = 2;
+    while (offsets.includes(expected)) expected++;
+    assert.equal(store.lowestFreeIp6Offset('q'), expected, `offsets ${offsets.join(',')}`);
+    for (const c of store.listContainers()) store.deleteContainer(c.id);
+  }
+});
+
 test('container ID prefixes: taken only by an ID that starts with them', () => {
   store.insertNetwork(network('a'));
   store.insertContainer(container('0123abcd' + 'f'.repeat(56), 'a', '10.1.0.2'));
