@@ -3,7 +3,7 @@
 // attaches timed in-process (the applier's calls), their medians, and what is left outside them
 // (state, planning, locking). The tool behind the per-operation figures in docs/PERFORMANCE.md.
 //
-// Run as root: node bench/experiments/attach-ops.mjs [--containers N] [--networks K] [--samples M] [--publish]
+// Run as root: node bench/experiments/attach-ops.mjs [--containers N] [--networks K] [--samples M] [--publish] [--ipv6]
 // N containers are spread over K networks (beyond 900 a network's containers go on segments);
 // then M containers are attached to the first network and detached again, 100 ms apart.
 // Everything is made in a throwaway namespace and removed at the end.
@@ -21,6 +21,8 @@ const TOTAL = numberArg('--containers', 999);
 const NETWORKS = numberArg('--networks', 1);
 const SAMPLES = numberArg('--samples', 20);
 const publish = process.argv.includes('--publish');
+// Dual-stack networks (an IPv6 subnet beside each IPv4 one).
+const ipv6 = process.argv.includes('--ipv6');
 
 // Each operation's time, keyed by its kind (and sysctl name, and whether it is in the container's namespace).
 const times = new Map();
@@ -46,7 +48,7 @@ const engine = new Engine({ root, hostNetns: host });
 try {
   const per = Math.ceil(TOTAL / NETWORKS);
   for (let n = 0; n < NETWORKS; n++) {
-    engine.createNetwork({ name: `n${n}`, subnet: `10.${100 + n}.0.0/${TOTAL / NETWORKS > 2000 ? 16 : 21}`, bridge: `brops${n}` });
+    engine.createNetwork({ name: `n${n}`, subnet: `10.${100 + n}.0.0/${TOTAL / NETWORKS > 2000 ? 16 : 21}`, bridge: `brops${n}`, ...(ipv6 ? { subnet6: `fd00:${100 + n}::/64` } : {}) });
     for (let i = 0; i < per && n * per + i < TOTAL; i++) {
       engine.attach({ name: `c${n}-${i}`, network: `n${n}`, ...(publish ? { publish: [`${20000 + n * 1000 + i}:80`] } : {}) });
     }
