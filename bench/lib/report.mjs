@@ -323,10 +323,12 @@ missed (below).
   attach 4.73 ms for the first 100 and 59.56 ms for the last 100. The IPv6 offset had the same
   query as the address (2.2-4.6 ms an attach at 2,500; now found the same way); the rest is in the
   kernel calls. Attaches 100 ms apart (\`attach-ops.mjs --containers 2500 --samples 30 --ipv6\`)
-  took 9.05 ms at 2,500, back to back 30-43 ms even after 60 s idle with a detach between them:
-  the kernel work each new dual-stack container sets off (its link-local address's duplicate
-  address detection, router solicitations, MLD reports) and each removed one's cleanup take the
-  rtnl lock that the next attach waits for. That is the suspicion, not yet shown.
+  took 9.05 ms at 2,500, back to back 30-43 ms even after 60 s idle with a detach between them.
+  A CPU profile of those puts it in the kernel calls (creating the veth 13 ms, creating and
+  removing the namespace 11 ms each, opening files under /proc/sys 15.7 ms). Duplicate address
+  detection and router solicitations in the container are not the cause: with both off
+  (\`accept_dad\` and \`router_solicitations\` 0 in each new namespace, a throwaway patch) the same
+  run took 33.3 ms against 24.5 without. Not yet understood.
 - **More containers on one network than one bridge serves.** Built two rounds ago
   (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network kept 900 containers on its
   bridge, then put further ones on segments of 128, up to 1,796 on a host with the default backlog;
