@@ -128,8 +128,8 @@ function isHostAddress(ctx: EngineContext, ip: string): boolean {
 
 type NftJson = { nftables: Record<string, { elem?: unknown[] }>[] };
 
-function elementsOf(ctx: EngineContext, kind: 'set', name: string): unknown[] {
-  const out = JSON.parse(ctx.kernel().nft().list(`list ${kind} ${NFT_FAMILY} ${NFT_TABLE} ${name}`, true)) as NftJson;
+function elementsOf(ctx: EngineContext, kind: 'set', name: string, table = `${NFT_FAMILY} ${NFT_TABLE}`): unknown[] {
+  const out = JSON.parse(ctx.kernel().nft().list(`list ${kind} ${table} ${name}`, true)) as NftJson;
   return out.nftables.find((x) => x[kind])?.[kind]?.elem ?? [];
 }
 
@@ -143,13 +143,12 @@ function setHas(ctx: EngineContext, set: string, cidr: string): boolean {
 
 /** The bridge table's (port . address) pairs where ARP requests are steered, as `port . address` text; undefined without the set. */
 function arpTargets(ctx: EngineContext): Set<string> | undefined {
-  let listed: string;
+  let elems: unknown[];
   try {
-    listed = ctx.kernel().nft().list(`list set ${BRIDGE_TABLE} ${SET.arpTargets}`, true);
+    elems = elementsOf(ctx, 'set', SET.arpTargets, BRIDGE_TABLE);
   } catch {
     return undefined;
   }
-  const elems = (JSON.parse(listed) as NftJson).nftables.find((x) => x.set)?.set?.elem ?? [];
   return new Set(elems.map((e) => ((e as { concat?: string[] }).concat ?? []).join(' . ')));
 }
 
