@@ -2,10 +2,12 @@
 // A container with NET_RAW on a dual-stack network sends a router advertisement with a prefix to
 // every node of its bridge; the host takes neither a route nor an address from it. The control turns
 // accept_ra on for that bridge (in the lab's own host namespace) and shows the same packet taken.
+// A container's router solicitations and listener reports, which its kernel sends by itself as it
+// comes and as it goes, reach no other container (with the guard's rule taken out, they do).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createLab } from '../helpers/lab.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createLab, waitFor } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -62,4 +64,71 @@ test('a router advertisement from a container (NET_RAW) changes nothing on the h
   } finally {
     host('sysctl -qw net.ipv6.conf.br-dual.accept_ra=0; ip -6 route flush dev br-dual proto ra; ip -6 addr flush dev br-dual scope global dynamic');
   }
+});
+
+/** Sends three UDP datagrams to all nodes (ff02::1) port 9999 from eth0, then sleeps. */
+const MULTICAST_THEN_SLEEP = `perl -MSocket=:DEFAULT,inet_pton,pack_sockaddr_in6 -e '
+  socket(my $s, AF_INET6, SOCK_DGRAM, 0) or die "udp: $!";
+  setsockopt($s, 41, 17, pack("i", (split " ", \`cat /sys/class/net/eth0/ifindex\`)[0])) or die "if: $!"; # IPV6_MULTICAST_IF
+  send($s, "hello", 0, pack_sockaddr_in6(9999, inet_pton(AF_INET6, "ff02::1"))) or die "send: $!" for 1 .. 3;'; sleep 600`;
+
+test('a container\'s router solicitations and multicast listener reports reach no other container, its other multicast does; the control: without the guard\'s rule, a neighbour gets them', async () => {
+  lab.ok(['run', '-d', '--name', 'neighbour', '--network', 'dual', '--', 'sleep', '600']);
+  const senders = { guarded: '02:aa:00:00:27:0a', unguarded: '02:aa:00:00:27:0b' };
+  const counting = `table netdev mcprobe {
+  chain ingress { type filter hook ingress device eth0 priority 0;
+    ether saddr { ${Object.values(senders).join(', ')} } icmpv6 type nd-router-solicit counter
+    ether saddr { ${Object.values(senders).join(', ')} } icmpv6 type mld2-listener-report counter
+    ether saddr { ${Object.values(senders).join(', ')} } ip6 daddr ff02::1 udp dport 9999 counter
+  }
+}
+`;
+  const neighbourNs = lab.nsOf('neighbour');
+  execFileSync('ip', ['netns', 'exec', neighbourNs, 'nft', '-f', '-'], { input: counting });
+  /** What reached the neighbour from the senders (nft 1.0.6 cannot reset a rule's counter). */
+  const seen = () => {
+    const [rs, mld, udp] = [...execFileSync('ip', ['netns', 'exec', neighbourNs, 'nft', 'list', 'table', 'netdev', 'mcprobe'], { encoding: 'utf8' }).matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
+    return { rs, mld, udp };
+  };
+  /** Starts a sender and waits until its kernel has sent a router solicitation and a listener report. */
+  const send = async (name, mac) => {
+    lab.ok(['run', '-d', '--name', name, '--network', 'dual', '--mac-address', mac, '--', 'sh', '-c', MULTICAST_THEN_SLEEP]);
+    const ns = lab.nsOf(name);
+    const sent = () => {
+      const counters = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp6'], { encoding: 'utf8' });
+      return /Icmp6OutRouterSolicits\s+[1-9]/.test(counters) && /Icmp6OutMLDv2Reports\s+[1-9]/.test(counters);
+    };
+    await waitFor(sent, `${name} sends a router solicitation and a listener report`, 15000);
+    await new Promise((res) => setTimeout(res, 500));
+  };
+  await send('guarded', senders.guarded);
+  assert.deepEqual(seen(), { rs: 0, mld: 0, udp: 3 }, 'solicitations and reports kept out, the datagrams to all nodes in');
+  /** Removes a sender and waits until the kernel has destroyed its namespace (and with it its veth). */
+  const remove = async (name) => {
+    const veth = lab.json(['inspect', name]).NetworkSettings.HostVeth;
+    lab.ok(['rm', '-f', name]);
+    const gone = () => spawnSync('ip', ['-n', lab.host, 'link', 'show', veth]).status !== 0;
+    await waitFor(gone, `${name}'s veth goes with its namespace`, 15000);
+    await new Promise((res) => setTimeout(res, 300));
+  };
+  // Its namespace going away (its port's elements already gone) reports the groups it leaves.
+  await remove('guarded');
+  assert.deepEqual(seen(), { rs: 0, mld: 0, udp: 3 }, 'nor when it goes');
+  // The control: the guard's rule out, a new sender's reach the neighbour.
+  const guardRules = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', 'port_guard'], { encoding: 'utf8' }))
+    .nftables.filter((o) => o.rule && JSON.stringify(o.rule.expr).includes('nd-router-solicit'));
+  assert.equal(guardRules.length, 1, 'one guard rule for solicitations and reports');
+  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'delete', 'rule', 'bridge', 'ctnet', 'port_guard', 'handle', String(guardRules[0].rule.handle)]);
+  try {
+    const before = seen();
+    await send('unguarded', senders.unguarded);
+    const after = seen();
+    const got = { rs: after.rs - before.rs, mld: after.mld - before.mld, udp: after.udp - before.udp };
+    assert.ok(got.rs > 0 && got.mld > 0 && got.udp === 3, `control: without the rule the neighbour gets them: ${JSON.stringify(got)}`);
+    await remove('unguarded');
+    assert.ok(seen().mld > after.mld, `control: and the reports of its going: ${JSON.stringify(seen())}`);
+  } finally {
+    lab.ok(['firewall', 'reload']);
+  }
+  lab.ok(['rm', '-f', 'neighbour']);
 });
