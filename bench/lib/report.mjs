@@ -318,17 +318,26 @@ missed (below).
   to the first gap; placement counts only its own bridge's ports until that bridge is full. After:
   8.68 ms, 3.38 ms outside the kernel calls. The same runs found two containers of 10,000 sharing
   the first 8 digits of their IDs, which name the host veth (EEXIST from the kernel): an ID is now
-  drawn again while another container's starts the same. Dual stack (\`--ipv6\`): 5,000 containers
-  46/46 (every check over both families), but filled in 271 s against 41 s for IPv4 alone, an
-  attach 4.73 ms for the first 100 and 59.56 ms for the last 100. The IPv6 offset had the same
-  query as the address (2.2-4.6 ms an attach at 2,500; now found the same way); the rest is in the
-  kernel calls. Attaches 100 ms apart (\`attach-ops.mjs --containers 2500 --samples 30 --ipv6\`)
-  took 9.05 ms at 2,500, back to back 30-43 ms even after 60 s idle with a detach between them.
-  A CPU profile of those puts it in the kernel calls (creating the veth 13 ms, creating and
-  removing the namespace 11 ms each, opening files under /proc/sys 15.7 ms). Duplicate address
-  detection and router solicitations in the container are not the cause: with both off
-  (\`accept_dad\` and \`router_solicitations\` 0 in each new namespace, a throwaway patch) the same
-  run took 33.3 ms against 24.5 without. Not yet understood.
+  drawn again while another container's starts the same. Dual stack (\`--ipv6\`) as first
+  measured: 5,000 containers 46/46 (every check over both families), but filled in 271 s
+  against 41 s for IPv4 alone, an attach 4.73 ms for the first 100 and 59.56 ms for the last 100;
+  at 2,500, attaches 100 ms apart took 9.05 ms, back to back 30-43 ms. The IPv6 offset had the same
+  query as the address (now found the same way); the rest was not in ctnet. Found since:
+  \`perf record -a\` during back-to-back attaches at 2,500 put the time in softirq (48.4% and 53.0%
+  of the CPU in two runs of a throwaway script reading /proc/stat), in every container's IPv6
+  input (\`ip6_mc_input\`, \`ipv6_chk_mcast_addr\`, the route look-up before it) for router
+  solicitations and multicast listener reports. Every dual-stack container's kernel sends them:
+  listener reports as it comes and as its namespace goes (after its guard elements are gone),
+  solicitations for its whole life (backing off to one an hour), each flooded to every port of its
+  network, where no router takes them. The bridge table's guard now drops both, whatever port they
+  enter by (docs/security.md; \`ipv6-hygiene.test.mjs\`, with its control): softirq 0.9% in the same
+  script. Alternating with the build before (\`node bench/experiments/attach-ops.mjs --containers
+  2500 --samples 40 --gap 0 --ipv6\`, two runs each): filled in 78.4 and 75.9 s, after 18.4 and
+  16.9 s; an attach back to back, mean 26.97 and 20.13 ms, after 8.73 and 10.12 ms (p50 11.00 and
+  8.20, after 6.07 and 8.20 ms). The crowd, dual stack, 5,000 containers: 46/46, filled in 40 s, an
+  attach 4.18 ms for the first 100 and 5.71 ms for the last 100. The throwaway patch of the round
+  before (no router solicitations, no duplicate address detection in each new namespace) had left
+  the listener reports.
 - **More containers on one network than one bridge serves.** Built two rounds ago
   (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network kept 900 containers on its
   bridge, then put further ones on segments of 128, up to 1,796 on a host with the default backlog;
