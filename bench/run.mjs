@@ -101,6 +101,7 @@ const summaryJson = {
   detach_p50_ms: round(at('ctnet', 1).detach.p50, 3),
   attach_p95_ms: round(at('ctnet', 1).attach.p95, 3),
   ...Object.fromEntries(r.attach.results.ctnet.filter((x) => x.size > 1).flatMap((x) => [[`attach_p50_ms_at_${x.size}`, round(x.attach.p50, 3)], [`detach_p50_ms_at_${x.size}`, round(x.detach.p50, 3)]])),
+  ...Object.fromEntries((r.attach.results['ctnet-ipv6'] ?? []).flatMap((x) => [[`dual_stack_attach_p50_ms_at_${x.size}`, round(x.attach.p50, 3)], [`dual_stack_detach_p50_ms_at_${x.size}`, round(x.detach.p50, 3)]])),
   kernel_floor_attach_p50_ms: round(r.attach.floor?.attach.p50, 3),
   kernel_floor_detach_p50_ms: round(r.attach.floor?.detach.p50, 3),
   ref_cni_add_p50_ms: round(at('cni', 1)?.attach.p50, 2),

@@ -23,15 +23,19 @@ export const SETTLE_MS = 40;
 /** Measurements thrown away before each implementation's samples at each size. */
 const WARMUP = 3;
 
-/** ctnet through its engine API: the namespace is part of what attach creates. */
-function ctnetImpl(progress) {
-  const hostNs = newNetns('ctnet');
+/**
+ * ctnet through its engine API: the namespace is part of what attach creates. Measured at every
+ * size, IPv4 only and (`ctnet-ipv6`) on a dual-stack network.
+ */
+function ctnetImpl(progress, { ipv6 = false } = {}) {
+  const hostNs = newNetns(ipv6 ? 'ctnet6' : 'ctnet');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-'));
   const engine = new Engine({ root, hostNetns: hostNs });
-  engine.createNetwork({ name: 'bench', subnet: '10.200.0.0/16', bridge: 'br0' });
+  engine.createNetwork({ name: 'bench', subnet: '10.200.0.0/16', bridge: 'br0', ...(ipv6 ? { subnet6: 'fd00:200::/64' } : {}) });
   let count = 0;
   return {
-    name: 'ctnet',
+    name: ipv6 ? 'ctnet-ipv6' : 'ctnet',
+    everySize: true,
     hostNs,
     engine,
     root,
@@ -187,7 +191,7 @@ export async function benchAttach(plan, log, progress) {
   // progress (a terminal line, or nothing) follows the filling: one tick per background container.
   const fill = { label: '', done: 0, target: 0 };
   const tick = () => progress?.report?.(++fill.done, fill.target, fill.label);
-  const impls = [ctnetImpl(tick)];
+  const impls = [ctnetImpl(tick), ctnetImpl(tick, { ipv6: true })];
   const skipped = [];
   if (cniAvailable()) impls.push(cniImpl(tick)); else skipped.push('cni (apt-get install containernetworking-plugins)');
   impls.push(ctnetCniImpl(tick), ctnetCniImpl(tick, { daemon: true }));
@@ -195,7 +199,7 @@ export async function benchAttach(plan, log, progress) {
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
   try {
     for (const size of plan.sizes) {
-      const active = impls.filter((x) => x.name === 'ctnet' || plan.refSizes.includes(size));
+      const active = impls.filter((x) => x.everySize || plan.refSizes.includes(size));
 
       // N - 1 containers stay attached while one more is attached and detached, again and again.
       for (const x of active) {
@@ -222,7 +226,7 @@ export async function benchAttach(plan, log, progress) {
       for (const x of active) {
         const s = samples[x.name];
         results[x.name].push({ size, attach: summary(s.attach), detach: summary(s.detach) });
-        log(`  ${x.name.padEnd(8)} at ${String(size).padStart(4)}: attach p50 ${s.attach.length ? summary(s.attach).p50.toFixed(2) : '-'} ms, detach p50 ${summary(s.detach).p50.toFixed(2)} ms`);
+        log(`  ${x.name.padEnd(10)} at ${String(size).padStart(4)}: attach p50 ${s.attach.length ? summary(s.attach).p50.toFixed(2) : '-'} ms, detach p50 ${summary(s.detach).p50.toFixed(2)} ms`);
       }
     }
   } finally {

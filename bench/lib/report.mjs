@@ -25,6 +25,9 @@ export function rows(r) {
     ] : []),
     [`engine attach p50/p95 (network of ${largest})`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1`, ''],
     [`engine detach p50/p95 (network of ${largest})`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1`, ''],
+    ...(at('ctnet-ipv6', 1) && at('ctnet-ipv6', largest) ? [
+      [`engine attach / detach p50, dual stack (network of 1 / ${largest})`, `${fmt(at('ctnet-ipv6', 1).attach.p50, 2)} / ${fmt(at('ctnet-ipv6', 1).detach.p50, 2)} ms; ${fmt(at('ctnet-ipv6', largest).attach.p50, 2)} / ${fmt(at('ctnet-ipv6', largest).detach.p50, 2)} ms`, `IPv4 only: ${fmt(c1.attach.p50, 2)} / ${fmt(c1.detach.p50, 2)} ms; ${fmt(cn.attach.p50, 2)} / ${fmt(cn.detach.p50, 2)} ms`, `attach ${fmt(at('ctnet-ipv6', largest).attach.p50 / at('ctnet-ipv6', 1).attach.p50, 2)}x the value at 1`],
+    ] : []),
     ['CLI run -d p50', `${fmt(r.cli.run.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`],
     ['CLI rm -f p50', `${fmt(r.cli.rm.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms`],
     ['CLI peak RSS (run -d)', `${fmt(r.cli.peakRssMiB)} MiB`, '', ''],
@@ -87,7 +90,7 @@ export function svg(r) {
   const yMax = 10 ** Math.ceil(Math.log10(maxY));
   const x = (s) => L + ((Math.log10(s) - 0) / Math.max(1, Math.log10(sizes.at(-1)))) * (W - L - R);
   const y = (v) => T + (1 - Math.log10(Math.max(v, 0.1) / 0.1) / Math.log10(yMax / 0.1)) * (H - T - B);
-  const colors = { ctnet: '#1a7f37', cni: '#cf222e', netavark: '#0969da', 'ctnet-cni': '#8250df', 'ctnet-cni-daemon': '#bf8700' };
+  const colors = { ctnet: '#1a7f37', 'ctnet-ipv6': '#4ac26b', cni: '#cf222e', netavark: '#0969da', 'ctnet-cni': '#8250df', 'ctnet-cni-daemon': '#bf8700' };
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n`;
   out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Attach latency (p50) vs containers on the network</text>\n`;
   for (let v = 0.1; v <= yMax + 1e-9; v *= 10) {
@@ -99,7 +102,7 @@ export function svg(r) {
     const pts = v.map((p) => `${x(p.size).toFixed(1)},${y(p.attach.p50).toFixed(1)}`).join(' ');
     out += `<polyline fill="none" stroke="${colors[name] ?? '#555'}" stroke-width="2" points="${pts}"/>\n`;
     for (const p of v) out += `<circle cx="${x(p.size).toFixed(1)}" cy="${y(p.attach.p50).toFixed(1)}" r="3.5" fill="${colors[name] ?? '#555'}"/>\n`;
-    out += `<rect x="${W - R + 12}" y="${T + 10 + i * 20}" width="14" height="3" fill="${colors[name] ?? '#555'}"/><text x="${W - R + 32}" y="${T + 15 + i * 20}">${name === 'cni' ? 'CNI chain' : name === 'ctnet-cni' ? 'ctnet CNI exec' : name === 'ctnet-cni-daemon' ? 'CNI exec + daemon' : name}</text>\n`;
+    out += `<rect x="${W - R + 12}" y="${T + 10 + i * 20}" width="14" height="3" fill="${colors[name] ?? '#555'}"/><text x="${W - R + 32}" y="${T + 15 + i * 20}">${name === 'cni' ? 'CNI chain' : name === 'ctnet-cni' ? 'ctnet CNI exec' : name === 'ctnet-cni-daemon' ? 'CNI exec + daemon' : name === 'ctnet-ipv6' ? 'ctnet dual stack' : name}</text>\n`;
   });
   return out + '</svg>\n';
 }
@@ -648,7 +651,8 @@ ${r.attach.skippedSizes}
   the namespace before calling them; the bench does it in-process (about 0.5 ms, the cheapest way)
   inside their timed attach and deletes it inside their timed detach, so all three do the same work.
   **Detach** is the reverse; ctnet takes the host end of the veth down and unmounts the namespace,
-  and the kernel removes the pair as the namespace dies.
+  and the kernel removes the pair as the namespace dies. **ctnet-ipv6** is ctnet's attach on a
+  dual-stack network: an IPv6 address and default route more, the published port in both families.
 - The **kernel floor** makes the same kernel objects as one attach with the fewest calls ctnet's
   kernel layer allows (the namespace; one netlink batch in the host namespace: the veth pair, born on
   the bridge and up, its peer born in the namespace with its MAC and a known index, and the port's
