@@ -230,24 +230,19 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). "This round" below is the
-round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 4ccf02f: ARP and
-ND steering across segments, the lowest free address through the index, on top of 006f7cb (the
-run before, the latest round's two waits for an RCU grace period taken off \`run -d\` and \`rm -f\`),
-on a slower instance of this machine type (\`node -e 0\` ${fmt(r.cli.node.p50)} ms against 69.7 on 006f7cb, the CNI
-chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms against 75.0 and 213.6). An attach took
-${fmt(r.attach.results.ctnet?.[0]?.attach.p50)} ms against 3.41 there; alternating the two builds right after this run
-(\`node bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each)
-gave 4.75, 4.81 and 4.53 ms for 006f7cb's successor 7239e9c against 4.50, 4.86 and 4.54 ms for this
-one: the machine, not the change. Against that run: met in this one and missed in that one, attach
-on a network of 1,000 within 1.5x of 1 and the embedded DNS's p99; missed in this one and met in
-that one, 20x the CNI chain's ADD (19.96x: 4.73 ms against 94.4) and container to container with
-br_netfilter on (88.8%; a plain Linux bridge with no firewall reached 92% of the bare veth pair in
-the same run). The kernel floor, the CNI executable's ADD without the daemon and the overlay stay
+round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 6fab428: the
+bridge guard's drop of router solicitations and listener reports (below, "Past 1,796"; IPv4 frames
+are accepted before that rule), and a dual-stack series beside ctnet's attach, on top
+of 4ccf02f (the run before), on a faster instance of this machine type (\`node -e 0\`
+${fmt(r.cli.node.p50)} ms against 74.5 on 4ccf02f, the CNI chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms
+against 94.4 and 231.6). Against that run: met in this one and missed in that one, 20x the CNI
+chain's ADD (19.96x there), container to container with br_netfilter on (88.8% there) and the
+overlay (81% there, when its plain VXLAN pair reached 9.35 Gbit/s): nothing on those paths
+changed, the machine did. The kernel floor and the CNI executable's ADD without the daemon stay
 missed (below).
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
-  ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100; missed in the run before at 1.69x). Since that run the lowest free address is found
-  through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In the run
-  before, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
+  ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
+  through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
   and 1,000): 4.46, 4.56 and 5.14 ms (1.15x), then 4.90, 4.99 and 5.49 ms (1.12x): that run's 1.69x
   was its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
   minutes after that run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
@@ -340,7 +335,8 @@ missed (below).
   8.20, after 6.07 and 8.20 ms). The crowd, dual stack, 5,000 containers: 46/46, filled in 40 s, an
   attach 4.18 ms for the first 100 and 5.71 ms for the last 100. The throwaway patch of the round
   before (no router solicitations, no duplicate address detection in each new namespace) had left
-  the listener reports.
+  the listener reports. The bench now measures a dual-stack network beside the IPv4 one (\`ctnet-ipv6\`
+  in the tables and plot below; in this run an attach ${fmt(at['ctnet-ipv6']?.find((x) => x.size === 1)?.attach.p50, 2)} ms at 1 and ${fmt(at['ctnet-ipv6']?.find((x) => x.size === 1000)?.attach.p50, 2)} ms at 1,000).
 - **More containers on one network than one bridge serves.** Built two rounds ago
   (\`src/engine/segments.ts\`, docs/ARCHITECTURE.md "Segments"): a network kept 900 containers on its
   bridge, then put further ones on segments of 128, up to 1,796 on a host with the default backlog;
@@ -438,7 +434,7 @@ missed (below).
   5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and the last round addresses went into netlink
   messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
   floor 2.32 ms and the attach 7.23 ms four full runs ago; 2.33 and 5.54 ms, 2.17 and 5.33 ms, then
-  2.14 and 5.24 ms, then 2.39 and 4.85, then 2.55 and 6.40 ms in the last round's, then 2.23 and 4.81 ms in fd04a96's; see the summary for this one) moved with
+  2.14 and 5.24 ms, then 2.39 and 4.85, then 2.55 and 6.40 ms in the last round's, then 2.23 and 4.81 ms in fd04a96's, 2.29 and 4.73 ms in 4ccf02f's; see the summary for this one) moved with
   the machine more than with ctnet: the last round's run found every reference slower (the CNI chain's
   ADD 354 ms against 325, netavark's 221 against 202) and an attach's code did not change, nor did
   it since. In
@@ -478,7 +474,7 @@ missed (below).
   against floors of 2.04 and 1.85 ms (2.16x and 1.80x). Against that run's floor the four alone
   after it are 1.87-2.02x: above 1.5x in every case.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`** (met in this run: +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms over it,
-  against +48.4 and +40.6 in the run before). Found in the latest round with timestamps in the CLI
+  +32.8 and +18.7 in 4ccf02f's, +48.4 and +40.6 in the run before that). Found in the latest round with timestamps in the CLI
   and in the two Perl processes (an instrumented build): each command waited, where it had nothing
   else to do, for an RCU grace period in the kernel, 15-35 ms each on this machine.
   - \`rm -f\`: the last close of the nf_tables netlink socket through which it had just deleted the
@@ -504,10 +500,10 @@ missed (below).
   mounted and confined itself ~3 ms later and runs the command; the CLI closes its session 20-23 ms
   in (28-48 ms before the change to \`tasks\`). What follows is from earlier rounds.
   The ratios are of one run, and \`node -e 0\` itself
-  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 182.1 in fd04a96's, 150.0 in the last round's full run,
+  moves with the machine: ${fmt(r.cli.node.p50)} ms in this run, 74.5 in 4ccf02f's, 182.1 in fd04a96's, 150.0 in the last round's full run,
   146.7, 165.1 and 136.4 in the three before. The gaps over it are the steadier figure: \`run -d\`
-  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+109.2 in fd04a96's, +105.9 in the last round's run, +88.8, +93.7 and +99.7 before), \`rm -f\`
-  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+51.4, +69.2, +57.1, +42.4, +59.5); the gaps shrink with a faster machine too. Neither this round's
+  +${fmt(r.cli.run.p50 - r.cli.node.p50)} ms (+32.8 in 4ccf02f's, +109.2 in fd04a96's, +105.9 in the last round's run, +88.8, +93.7 and +99.7 before), \`rm -f\`
+  +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms (+18.7, +51.4, +69.2, +57.1, +42.4, +59.5); the gaps shrink with a faster machine too. Neither this round's
   changes (the CNI executable, the subnet checks of \`network create\`) nor the last round's (the
   store's listings) are on their path: the last round's builds before and after, 30 alternating
   runs each, gave \`run -d\` 234.2 against 237.6 ms and \`rm -f\` 187.0 against 182.8 ms. With a \`node -e 0\` of 136.4 ms they would be
@@ -579,8 +575,8 @@ missed (below).
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89%, 89.5%, 83.5% and 92.5% (fd04a96's) of the
-  bare pair, where the plain bridge reached 91%, 94%, 97%, 95% and 96% in the last five; see the summary
+  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89%, 89.5%, 83.5%, 92.5% (fd04a96's) and 88.8%
+  (4ccf02f's) of the bare pair, where the plain bridge reached 91%, 94%, 97%, 95%, 96% and 92% in the last six; see the summary
   for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
@@ -603,7 +599,7 @@ missed (below).
   before the loopback drop (bridged packets would skip that rule's two tests), with the same tool
   and 12 rounds: 100-byte UDP +4.3% in one run and -2.1% in the next, TCP -0.1%.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's). Four rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's, then 81% in 4ccf02f's). Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
@@ -632,9 +628,10 @@ missed (below).
   took ~40 ms more than \`node -e 0\`). A DEL deletes the host end of the veth pair, and the kernel
   takes ~21 ms over that one message (strace: \`RTM_DELLINK\` on the rtnetlink socket); the
   reference's DEL deletes the pair too, from the pod's end. Since the latest round neither the
-  executable nor the daemon waits in the close of its nf_tables socket (see \`rm -f\` above); in the
-  run before this one ADD and DEL without the daemon took 58.4 and 75.7 ms against a chain's 91.0 and
-  214.2, with it 13.8 and 32.3 ms. ADD stays above half the chain's here: this run's chain took
+  executable nor the daemon waits in the close of its nf_tables socket (see \`rm -f\` above); in
+  4ccf02f's run ADD and DEL without the daemon took 63.6 and 76.0 ms against a chain's 94.4 and
+  231.6, with it 17.2 and 32.1 ms; in the run before, 58.4 and 75.7 ms against 91.0 and 214.2, with
+  it 13.8 and 32.3 ms. ADD stays above half the chain's here: this run's chain took
   ${fmt(r.attach.results.cni?.[0]?.attach.p50)} ms, little more than \`node -e 0\` (${fmt(r.cli?.node?.p50)} ms), which every call without the daemon starts.
 
 ${r.scale ? scaleSection(r) : ''}## Attach and detach against the number of containers on the network
