@@ -108,13 +108,18 @@ export function dyingVeths(netns) {
   return links.split('\n').filter((l) => /^\d+: veth[0-9a-f]{8}@/.test(l) && !/ link-netns /.test(l)).map((l) => l.split(/[:@]/)[1].trim());
 }
 
+/** The rules of ctnet's bridge table in a namespace, in `chains`, whose expressions (JSON) match `pattern`: their chains and handles. */
+export function bridgeRules(netns, chains, pattern) {
+  return chains.flatMap((chain) => JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', chain], { encoding: 'utf8' }))
+    .nftables.filter((o) => o.rule && pattern.test(JSON.stringify(o.rule.expr))).map((o) => ({ chain, handle: o.rule.handle })));
+}
+
 /**
  * The steering rules (ARP and ND towards their targets) in ctnet's bridge table in a namespace, in
  * the forward and output chains (`chains` narrows them): their chains and handles.
  */
 export function steeringRules(netns, chains = ['bridge_forward', 'bridge_output']) {
-  return chains.flatMap((chain) => JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', chain], { encoding: 'utf8' }))
-    .nftables.filter((o) => o.rule && /port_(arp|nd)_targets/.test(JSON.stringify(o.rule.expr))).map((o) => ({ chain, handle: o.rule.handle })));
+  return bridgeRules(netns, chains, /port_(arp|nd)_targets/);
 }
 
 /** Takes those rules out of the table (the controls of the tests that show what steering does). */

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createLab, waitFor } from '../helpers/lab.mjs';
+import { bridgeRules, createLab, removeRules, waitFor } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -115,10 +115,9 @@ test('a container\'s router solicitations and multicast listener reports reach n
   await remove('guarded');
   assert.deepEqual(seen(), { rs: 0, mld: 0, udp: 3 }, 'nor when it goes');
   // The control: the guard's rule out, a new sender's reach the neighbour.
-  const guardRules = JSON.parse(execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-j', '-a', 'list', 'chain', 'bridge', 'ctnet', 'port_guard'], { encoding: 'utf8' }))
-    .nftables.filter((o) => o.rule && JSON.stringify(o.rule.expr).includes('nd-router-solicit'));
+  const guardRules = bridgeRules(lab.host, ['port_guard'], /nd-router-solicit/);
   assert.equal(guardRules.length, 1, 'one guard rule for solicitations and reports');
-  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', 'delete', 'rule', 'bridge', 'ctnet', 'port_guard', 'handle', String(guardRules[0].rule.handle)]);
+  removeRules(lab.host, guardRules);
   try {
     const before = seen();
     await send('unguarded', senders.unguarded);
