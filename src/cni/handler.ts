@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
 import { ensureCniOverlay } from '../engine/overlay.js';
 import { cniBandwidth } from '../engine/bandwidth.js';
-import { EngineContext } from '../engine/context.js';
+import { EngineContext, stepFromEnv } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
 import { checkVersion, isDelegatedIpam, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
@@ -61,7 +61,12 @@ class Invocation {
     if (dataDir && !isAbsolute(dataDir)) {
       throw new CniError(CNI_ERROR.invalidConfig, `ipam.dataDir ${dataDir} is not an absolute path (it would depend on the runtime's working directory); give one such as /var/lib/cni/networks`);
     }
-    return new EngineContext({ root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT, hostNetns: this.env('CTNET_HOST_NETNS') ?? null });
+    return new EngineContext({
+      root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT,
+      hostNetns: this.env('CTNET_HOST_NETNS') ?? null,
+      // The process's own environment, not the request's: a runtime cannot make the daemon kill itself.
+      crashAt: stepFromEnv('CTNET_CRASH_AT'),
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DEFAULT_ROOT } from '../names.js';
-import { InjectedFaultError, PermissionError } from '../errors.js';
+import { InjectedFaultError, InvalidArgumentError, PermissionError } from '../errors.js';
 import { CURRENT_NETNS, closeNetns, netnsPath, openNetns, type NetnsHandle } from '../kernel/netns.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import { KernelSession } from '../kernel/session.js';
@@ -31,6 +31,14 @@ export interface EngineOptions {
   notice?: (text: string) => void;
   /** Told how far long operations (gc over many containers) have got. */
   progress?: (done: number, total: number, what: string) => void;
+}
+
+/** A step number for faultAt or crashAt from an environment variable (CTNET_FAULT_AT, CTNET_CRASH_AT). */
+export function stepFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name}=${v} is not a step number`);
+  return Number(v);
 }
 
 /** The state's record of the layout its tables were last rendered in (firewall/ruleset.ts FIREWALL_LAYOUT). */

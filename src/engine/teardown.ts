@@ -58,9 +58,8 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
     ...(isBridgeNetwork(net) ? [] : [c.ifname]),
     ...connections.filter((x) => !isBridgeNetwork(x.net)).map((x) => x.a.ifname),
   ];
-  const ops = planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans });
-  if (joined) ops.push(...[c.hostVeth, ...connections.map((x) => x.a.hostVeth)].filter((v) => v !== null).map((name): Op => ({ op: 'link.del', name })));
-  return ops;
+  const joinedVeths = joined ? [c.hostVeth, ...connections.map((x) => x.a.hostVeth)].filter((v) => v !== null) : [];
+  return planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans, joinedVeths });
 }
 
 /**

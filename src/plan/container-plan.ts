@@ -117,6 +117,8 @@ export function planLoopbackOnly(netns: string): Step[] {
  * namespace takes 0.1 ms and the kernel then destroys it, and with it the veth pair, on its own.
  * Removing the container's address first means nothing answers for it in the meantime, so the
  * address can be reused at once. (`gc` deletes a veth whose namespace something keeps alive.)
+ * When something still runs in the namespace (a runtime's own, containers joined to this one's), its
+ * ports go before their guards: a command killed between the two leaves no port open to a forged frame.
  */
 export function planDetach(d: {
   netns: string | null; ownsNetns: boolean; ifname: string; hostVeth: string | null; ip: IPv4 | null; prefix: number; ports: readonly PortMapping[];
@@ -131,23 +133,29 @@ export function planDetach(d: {
    * a container started at once with the same address (and MAC) could not bring its own up.
    */
   links?: readonly string[];
+  /** Host ends of its own namespace's veths, when containers joined to it keep it (and them) alive. */
+  joinedVeths?: readonly string[];
 }): Op[] {
   const ops: Op[] = [];
   const deleted = (elements: SetElement[]): void => {
     if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
   };
-  deleted((d.guards ?? []).flatMap(guardSetElements));
-  deleted(mappingSetElements(d.ports));
-  deleted(mappingSetElements(d.ip6?.ports ?? [], 'ip6'));
-  if (d.netns && d.ownsNetns) {
-    if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns: d.netns });
-    if (d.ip6) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip6.ip, prefix: d.ip6.prefix, netns: d.netns });
-    for (const link of d.links ?? []) ops.push({ op: 'link.del', name: link, netns: d.netns });
-    ops.push({ op: 'netns.del', name: d.netns });
-  } else {
+  const owned = d.netns !== null && d.ownsNetns;
+  if (!owned) {
     // A runtime's namespace outlives the attachment: its interface must go now (the pair goes with it).
     if (d.netns) ops.push({ op: 'link.del', name: d.ifname, netns: d.netns });
     if (d.hostVeth) ops.push({ op: 'link.del', name: d.hostVeth });
+  }
+  for (const name of d.joinedVeths ?? []) ops.push({ op: 'link.del', name });
+  deleted((d.guards ?? []).flatMap(guardSetElements));
+  deleted(mappingSetElements(d.ports));
+  deleted(mappingSetElements(d.ip6?.ports ?? [], 'ip6'));
+  if (owned && d.netns) {
+    const netns = d.netns;
+    if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns });
+    if (d.ip6) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip6.ip, prefix: d.ip6.prefix, netns });
+    for (const link of d.links ?? []) ops.push({ op: 'link.del', name: link, netns });
+    ops.push({ op: 'netns.del', name: netns });
   }
   if (d.ifb) ops.push({ op: 'link.del', name: d.ifb });
   return ops;

@@ -228,3 +228,25 @@ export function startDnsUpstream(netns, address, records) {
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   return new Promise((resolve) => child.stdout.once('data', () => resolve(child)));
 }
+
+/**
+ * A UDP listener in `netns` on address:port for anti-spoofing tests: it notes every datagram's text.
+ * `arrived(text)` waits up to `ms` for one; `heard(text)` says whether one came. Close it after.
+ */
+export async function startUdpWitness(netns, address, port) {
+  const code = `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => console.log(String(m))); s.bind(${port}, ${JSON.stringify(address)}, () => console.log('ready'));`;
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const heard = (text) => out.split('\n').includes(text);
+  await waitFor(() => heard('ready'), `a UDP listener on ${address}:${port} in ${netns}`);
+  return {
+    heard,
+    arrived: (text, ms = 3000) => waitFor(() => heard(text), `datagram "${text}"`, ms).then(() => true, () => false),
+    close: () => child.kill(),
+  };
+}
+
+/** A shell command sending one UDP datagram of `text` from source address `from` (Perl: no netcat needed). */
+export const sendUdpCommand = (from, to, port, text) =>
+  `perl -MSocket -e 'socket(my $s, AF_INET, SOCK_DGRAM, 0); bind($s, sockaddr_in(0, inet_aton("${from}"))) or die "bind: $!"; send($s, "${text}", 0, sockaddr_in(${port}, inet_aton("${to}"))) or die "send: $!"'`;

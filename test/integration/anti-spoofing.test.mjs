@@ -5,9 +5,10 @@
 // namespace and shows the same attack poisoning the host's table.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createLab } from '../helpers/lab.mjs';
+import { spawnSync } from 'node:child_process';
+import { createLab, sendUdpCommand, startUdpWitness } from '../helpers/lab.mjs';
 import { echoServerCommand } from '../../dist/demo/lab.js';
+import { hostVethName } from '../../dist/names.js';
 
 let lab;
 let victim;
@@ -72,19 +73,59 @@ test("ARP claiming a neighbour's and the gateway's address poisons no table, and
 
 test('a datagram from a forged source address is dropped at the port; one from its own gets through', async () => {
   // The host listens on the gateway; the attacker sends from an address it added, then from its own.
-  const listener = spawn('ip', ['netns', 'exec', lab.host, 'perl', '-MSocket', '-e', `
-    socket(my $s, AF_INET, SOCK_DGRAM, 0) or die; bind($s, sockaddr_in(9999, inet_aton("${GATEWAY}"))) or die "bind: $!";
-    $| = 1; print "ready\n"; my $rin = ""; vec($rin, fileno($s), 1) = 1;
-    while (select(my $r = $rin, undef, undef, 3)) { recv($s, my $b, 100, 0); print "$b\n"; }`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let heard = '';
-  listener.stdout.on('data', (d) => (heard += d));
-  while (!heard.includes('ready')) await new Promise((r) => setTimeout(r, 50));
-  const send = (from, text) => `perl -MSocket -e 'socket(my $s, AF_INET, SOCK_DGRAM, 0); bind($s, sockaddr_in(0, inet_aton("${from}"))) or die "bind: $!"; send($s, "${text}", 0, sockaddr_in(9999, inet_aton("${GATEWAY}"))) or die "send: $!"'`;
-  const own = lab.json(['inspect', 'attacker']).NetworkSettings.IPAddress;
-  sh(lab.nsOf('attacker'), `ip addr add 172.31.5.250/24 dev eth0; ${send('172.31.5.250', 'forged')}; ${send(own, 'mine')}; ip addr del 172.31.5.250/24 dev eth0`);
-  await new Promise((r) => listener.on('exit', r));
-  assert.doesNotMatch(heard, /forged/);
-  assert.match(heard, /mine/, `the control: its own address gets through (${heard})`);
+  const witness = await startUdpWitness(lab.host, GATEWAY, 9999);
+  try {
+    const own = lab.json(['inspect', 'attacker']).NetworkSettings.IPAddress;
+    sh(lab.nsOf('attacker'), `ip addr add 172.31.5.250/24 dev eth0; ${sendUdpCommand('172.31.5.250', GATEWAY, 9999, 'forged')}; ${sendUdpCommand(own, GATEWAY, 9999, 'mine')}; ip addr del 172.31.5.250/24 dev eth0`);
+    assert.ok(await witness.arrived('mine'), 'the control: its own address gets through');
+    assert.equal(witness.heard('forged'), false);
+  } finally {
+    witness.close();
+  }
+});
+
+test('rm -f of a container that others joined, killed at any step, never leaves their interface up without its guard', async () => {
+  const witness = await startUdpWitness(lab.host, GATEWAY, 9998);
+  const start = () => {
+    lab.ok(['run', '-d', '--name', 'owner', '--network', 'spoof', '--', 'sleep', '600']);
+    lab.ok(['run', '-d', '--name', 'joiner', '--network', 'container:owner', '--cap-add', 'NET_ADMIN', '--', 'sleep', '600']);
+    return { own: lab.json(['inspect', 'owner']).NetworkSettings.IPAddress, pid: lab.json(['inspect', 'joiner']).State.Pid };
+  };
+  /** From the joiner's namespace (no ctnet command: its reconcile would finish the killed rm), while eth0 is there. */
+  const attack = async ({ own, pid }, tag) => {
+    const r = spawnSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', `ip link show eth0 >/dev/null 2>&1 || { echo no interface; exit; }
+      ip addr add 172.31.5.251/24 dev eth0; ${sendUdpCommand('172.31.5.251', GATEWAY, 9998, `forged ${tag}`)}; ${sendUdpCommand(own, GATEWAY, 9998, `own ${tag}`)}; ip addr del 172.31.5.251/24 dev eth0`], { encoding: 'utf8' });
+    if (r.stdout.includes('no interface')) return 'no interface';
+    const ownArrived = await witness.arrived(`own ${tag}`);
+    if (witness.heard(`forged ${tag}`)) return 'forged arrived';
+    return ownArrived ? 'guarded' : `eth0 there, its own datagram lost (${r.stderr.trim()})`;
+  };
+  const seen = [];
+  try {
+    let pair = start();
+    assert.equal(await attack(pair, 'running'), 'guarded');
+    for (let step = 1; ; step++) {
+      const r = lab.ctnet(['rm', '-f', 'owner'], { CTNET_CRASH_AT: String(step) });
+      if (r.signal !== 'SIGKILL') {
+        assert.equal(r.code, 0, r.stderr);
+        break;
+      }
+      seen.push(await attack(pair, `killed at step ${step}`));
+      lab.ok(['rm', '-f', 'owner', 'joiner']);
+      pair = start();
+    }
+    process.stdout.write(`# rm -f of a joined container killed at each of ${seen.length} steps: ${seen.join(', ')}\n`);
+    assert.ok(seen.every((x) => x === 'guarded' || x === 'no interface'), seen.join(', '));
+    assert.ok(seen.includes('guarded') && seen.includes('no interface'), `kills before and after the interface went: ${seen.join(', ')}`);
+    // The control: the same attack once the owner's port is taken out of the guard by hand.
+    lab.ok(['rm', '-f', 'joiner']);
+    pair = start();
+    sh(lab.host, `nft delete element bridge ctnet container_ports '{ ${hostVethName(lab.json(['inspect', 'owner']).Id)} }'`);
+    assert.equal(await attack(pair, 'unguarded'), 'forged arrived');
+  } finally {
+    witness.close();
+    lab.ctnet(['rm', '-f', 'owner', 'joiner']);
+  }
 });
 
 test('the control: without the bridge table the same attack poisons the host; firewall reload puts the guard back', async () => {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createServer } from 'node:net';
-import { createLab, fullSnapshot, probe, echoServerCommand, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
+import { createLab, fullSnapshot, probe, echoServerCommand, sendUdpCommand, startUdpWitness, ROOT_DIR, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 const PLUGIN = join(ROOT_DIR, 'bin', 'cni', 'ctnet');
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
@@ -49,7 +49,7 @@ function cni(command, config, pod, extraEnv = {}) {
   if (pod) Object.assign(env, { CNI_CONTAINERID: pod.id, CNI_NETNS: pod.path, CNI_IFNAME: pod.ifname ?? 'eth0' });
   const r = spawnSync(PLUGIN, [], { input: typeof config === 'string' ? config : JSON.stringify(config), env, encoding: 'utf8' });
   const out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
-  return { code: r.status, out, stderr: r.stderr };
+  return { code: r.status, signal: r.signal, out, stderr: r.stderr };
 }
 
 const ok = (r) => { assert.equal(r.code, 0, JSON.stringify(r.out) + r.stderr); return r.out; };
@@ -157,6 +157,47 @@ test('DEL succeeds when the namespace is already gone, and cleans up the host si
   ok(cni('DEL', c, pod));
   assert.doesNotMatch(sh('ip', '-n', lab.host, '-o', 'link'), new RegExp(`${res.interfaces[1].name}@`));
   assert.ok(!lab.json(['ps', '-a']).some((x) => x.Name === `cni-${pod.id.slice(0, 12)}-eth0`));
+});
+
+test('DEL killed at any step never leaves the pod\'s interface up without its guard: a forged source never reaches the host', async () => {
+  const pod = newPod();
+  const c = conf('1.0.0');
+  const hostEnd = (res) => res.interfaces.find((i) => !i.sandbox && i.name !== 'cni0').name;
+  let res = ok(cni('ADD', c, pod));
+  const witness = await startUdpWitness(lab.host, '10.88.0.1', 9999);
+  try {
+    /** The runtime's namespace outlives DEL: while its eth0 is there, it sends from a forged address, then from its own. */
+    const attack = async (tag) => {
+      if (spawnSync('ip', ['-n', pod.ns, 'link', 'show', 'eth0'], { stdio: 'ignore' }).status !== 0) return 'no interface';
+      const own = res.ips[0].address.split('/')[0];
+      sh('ip', 'netns', 'exec', pod.ns, 'sh', '-c', `ip addr add 10.88.255.250/16 dev eth0; ${sendUdpCommand('10.88.255.250', '10.88.0.1', 9999, `forged ${tag}`)}; ${sendUdpCommand(own, '10.88.0.1', 9999, `own ${tag}`)}; ip addr del 10.88.255.250/16 dev eth0`);
+      const ownArrived = await witness.arrived(`own ${tag}`);
+      if (witness.heard(`forged ${tag}`)) return 'forged arrived';
+      return ownArrived ? 'guarded' : 'eth0 there, its own datagram lost';
+    };
+    assert.equal(await attack('attached'), 'guarded');
+    const seen = [];
+    for (let step = 1; ; step++) {
+      const r = cni('DEL', c, pod, { CTNET_CRASH_AT: String(step) });
+      if (r.signal !== 'SIGKILL') {
+        ok(r);
+        break;
+      }
+      seen.push(await attack(`killed at step ${step}`));
+      ok(cni('DEL', c, pod));
+      res = ok(cni('ADD', c, pod));
+    }
+    process.stdout.write(`# CNI DEL killed at each of ${seen.length} steps: ${seen.join(', ')}\n`);
+    assert.ok(seen.every((x) => x === 'guarded' || x === 'no interface'), seen.join(', '));
+    assert.ok(seen.includes('guarded') && seen.includes('no interface'), `kills before and after the interface went: ${seen.join(', ')}`);
+    // The control: the same attack once the pod's port is taken out of the guard by hand.
+    res = ok(cni('ADD', c, pod));
+    sh('ip', 'netns', 'exec', lab.host, 'nft', 'delete', 'element', 'bridge', 'ctnet', 'container_ports', `{ ${hostEnd(res)} }`);
+    assert.equal(await attack('unguarded'), 'forged arrived');
+  } finally {
+    witness.close();
+  }
+  ok(cni('DEL', c, pod));
 });
 
 test('capabilities and CNI_ARGS: ips, mac, IP=, a second interface name', () => {

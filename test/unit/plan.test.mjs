@@ -82,6 +82,17 @@ test('detaching removes ports, veth and namespace, and skips what was never ther
   assert.equal(planDetach({ ...d, ports: attachment.ports })[0].missingOk, true);
 });
 
+test('while something still runs in the namespace, its ports go before their guards', () => {
+  const guards = [{ port: 'v', mac: '02:42:ac:11:00:65', ip: '172.17.0.101' }];
+  const d = { netns: 'ns', ownsNetns: true, ifname: 'eth0', hostVeth: 'v', ip: '172.17.0.101', prefix: 24, ports: [], guards };
+  const order = (ops) => ops.map((o) => (o.op === 'link.del' ? `link.del ${o.name}` : o.op));
+  // A runtime's namespace (CNI DEL), and one that containers joined to this one keep.
+  assert.deepEqual(order(planDetach({ ...d, netns: '/var/run/netns/x', ownsNetns: false })), ['link.del eth0', 'link.del v', 'nft.elements']);
+  assert.deepEqual(order(planDetach({ ...d, joinedVeths: ['v', 'w'] })), ['link.del v', 'link.del w', 'nft.elements', 'addr.del', 'netns.del']);
+  // Nothing runs in it any more: the guard goes first, the veth with the namespace.
+  assert.deepEqual(order(planDetach(d)), ['nft.elements', 'addr.del', 'netns.del']);
+});
+
 /** A fake kernel that records what was applied and fails on request. */
 function fakeKernel(failOn) {
   const log = [];
