@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { readSysctl } from '../kernel/sysctl.js';
+import { HeldSysctl } from '../kernel/sysctl.js';
 
 /** The kernel's bound: a bridge numbers its ports in 10 bits and keeps one number for itself. */
 export const BRIDGE_MAX_PORTS = 1023;
@@ -18,9 +18,11 @@ const DEFAULT_BACKLOG = 1000;
  */
 export const bridgePortsServed = (backlog: number): number => Math.min(BRIDGE_MAX_PORTS, backlog);
 
+const backlog = new HeldSysctl('net.core.netdev_max_backlog');
+
 /** The host's backlog: a global setting, readable only from the initial network namespace. */
 export function hostBacklog(): number {
-  const value = Number(readSysctl('net.core.netdev_max_backlog'));
+  const value = Number(backlog.read());
   return Number.isInteger(value) && value > 0 ? value : DEFAULT_BACKLOG;
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { KernelError } from '../errors.js';
 import { openDetachedProc } from './libc.js';
 
@@ -107,5 +107,26 @@ export function writeSysctlIfPresent(key: string, value: string, dirs?: SysctlPa
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return false;
     throw new KernelError(`setting ${key}=${value}: ${code ?? err}`);
+  }
+}
+
+/**
+ * A key read at every attach (the host's receive backlog): its file held open and read again from
+ * offset 0, one system call where readFileSync makes four; each read gives the current value. Opened
+ * at the first read, in the calling thread's network namespace then.
+ */
+export class HeldSysctl {
+  private fd: number | undefined;
+  private readonly buffer = Buffer.alloc(64);
+
+  constructor(private readonly key: string) {}
+
+  read(): string | undefined {
+    try {
+      this.fd ??= openSync(`/proc/sys/${relativePath(this.key)}`, constants.O_RDONLY);
+      return this.buffer.toString('utf8', 0, readSync(this.fd, this.buffer, 0, this.buffer.length, 0)).trim();
+    } catch {
+      return undefined;
+    }
   }
 }
