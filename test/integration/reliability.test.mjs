@@ -122,6 +122,37 @@ test('a long-lived engine holds no descriptor per attached container (a CNI daem
   }
 });
 
+test('a long-lived engine\'s next container joins its network\'s bridge after another process made the bridge again, or deleted it', () => {
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  const ip = (...args) => execFileSync('ip', ['-n', lab.host, ...args], { encoding: 'utf8' });
+  const indexOf = (dev) => JSON.parse(ip('-j', 'link', 'show', dev))[0].ifindex;
+  const masterOf = (name) => JSON.parse(ip('-j', 'link', 'show', engine.inspect(name).NetworkSettings.Networks.find((n) => n.Network === 'lived').HostVeth))[0].master;
+  const names = [];
+  try {
+    engine.createNetwork({ name: 'lived', subnet: '172.24.9.0/24', bridge: 'brlived' });
+    engine.attach({ name: 'lived0', network: 'lived' });
+    names.push('lived0');
+    // The engine knows the bridge's index now; another process makes a bridge of the same name.
+    const before = indexOf('brlived');
+    ip('link', 'del', 'brlived');
+    ip('link', 'add', 'brlived', 'type', 'bridge');
+    assert.notEqual(indexOf('brlived'), before);
+    engine.attach({ name: 'lived1', network: 'lived' });
+    names.push('lived1');
+    assert.equal(masterOf('lived1'), 'brlived');
+    // Deleted, and nothing in its place: the engine makes it again.
+    ip('link', 'del', 'brlived');
+    engine.attach({ name: 'lived2', network: 'lived' });
+    names.push('lived2');
+    assert.equal(masterOf('lived2'), 'brlived');
+    assert.match(ip('-o', 'addr', 'show', 'brlived'), /172\.24\.9\.1\/24/, 'made again whole, with its gateway');
+  } finally {
+    for (const n of names) engine.detach(n);
+    engine.removeNetwork('lived');
+    engine.close();
+  }
+});
+
 test('a network holds more containers than its bridge and the old limit of 1,796 (ARP and ND steered across segments): the gateway answers the first and the last, containers reach each other across bridges; the control: the steering rules taken out, the last one\'s gateway reply is lost, and back with a firewall reload', () => {
   const engine = new Engine({ root: lab.root, hostNetns: lab.host });
   const backlog = hostBacklog();

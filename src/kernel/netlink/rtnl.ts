@@ -25,7 +25,7 @@ const RT_TABLE_MAIN = 254;
 const RTPROT_BOOT = 3;
 const RTN_UNICAST = 1;
 const RT_SCOPE_UNIVERSE = 0;
-const { ENODEV, EADDRNOTAVAIL, ENOENT, ESRCH } = osConstants.errno;
+const { ENODEV, EADDRNOTAVAIL, EINVAL, ENOENT, ESRCH } = osConstants.errno;
 const AF_BRIDGE = 7;
 const IFLA_VXLAN = { ID: 1, LOCAL: 4, LEARNING: 7, PORT: 15 } as const;
 const NDA = { DST: 1, LLADDR: 2 } as const;
@@ -89,6 +89,8 @@ function parseLink(m: NlMessage): Link {
 /** Typed rtnetlink operations on one network namespace (the one its socket was opened in). */
 export class Rtnl {
   private readonly indexes = new Map<string, number>();
+  /** Bridges' indexes for new ports, remembered in any namespace: see addVeth. */
+  private readonly masters = new Map<string, number>();
 
   /**
    * @param cacheIndexes remember name -> index look-ups: safe in a container's namespace, whose
@@ -168,14 +170,33 @@ export class Rtnl {
     const mac = peerMac ? [attr(IFLA.ADDRESS, macBytes(peerMac))] : [];
     const ns = peerNsFd === null ? [] : [attrU32(IFLA.NET_NS_FD, peerNsFd)];
     const peer = Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, peerName), attrU32(IFLA.MTU, mtu), ...mac, ...ns]);
-    const body = Buffer.concat([
-      master ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
-      attrStr(IFLA.IFNAME, name),
-      attrU32(IFLA.MTU, mtu),
-      ...(master ? [attrU32(IFLA.MASTER, this.linkIndex(master))] : []),
-      attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peer))),
-    ]);
-    this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
+    const create = (masterIndex?: number): void => {
+      const body = Buffer.concat([
+        masterIndex !== undefined ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
+        attrStr(IFLA.IFNAME, name),
+        attrU32(IFLA.MTU, mtu),
+        ...(masterIndex !== undefined ? [attrU32(IFLA.MASTER, masterIndex)] : []),
+        attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, 'veth'), attrNested(IFLA_INFO.DATA, attr(VETH_INFO_PEER, peer))),
+      ]);
+      this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
+    };
+    if (!master) return create();
+    // The bridge's index from an earlier port, without a look-up (a bridge's reply is ~100
+    // attributes: ~0.1 ms an attach). A bridge deleted since (and perhaps made again by another
+    // process) left an index no link has: the kernel refuses it with EINVAL and makes nothing, and
+    // the port is made again with a fresh look-up. Indexes are not reused: the kernel counts up.
+    const remembered = this.masters.get(master);
+    if (remembered !== undefined) {
+      try {
+        return create(remembered);
+      } catch (err) {
+        if (!(err instanceof KernelError && err.errno === EINVAL)) throw err;
+        this.masters.delete(master);
+      }
+    }
+    const index = this.linkIndex(master);
+    create(index);
+    this.masters.set(master, index);
   }
 
   /** A macvlan in bridge mode on `parent`, created directly inside the namespace `nsFd` as `name`. */
