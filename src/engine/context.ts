@@ -7,7 +7,7 @@ import { KernelSession } from '../kernel/session.js';
 import { KernelApplier } from './applier.js';
 import { firewallScript } from './firewall-state.js';
 import { execute, executeBestEffort } from '../plan/executor.js';
-import { renderOp, type Op, type RenderContext, type Step } from '../plan/ops.js';
+import { renderCommands, type Op, type RenderContext, type Step } from '../plan/ops.js';
 import { FIREWALL_LAYOUT } from '../firewall/ruleset.js';
 import { HostLock } from '../store/lock.js';
 import { Store, type StateStore } from '../store/store.js';
@@ -144,7 +144,7 @@ export class EngineContext {
    */
   apply(steps: readonly Step[], stepsBefore = 0): void {
     if (this.dryRun) {
-      for (const s of steps) this.options.explain?.(renderOp(s.do, this.render));
+      for (const s of steps) for (const line of renderCommands(s.do, this.render)) this.options.explain?.(line);
       return;
     }
     execute(steps, this.applierOf(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, stepsBefore, beforeStep: () => this.crashPoint() });
@@ -167,7 +167,7 @@ export class EngineContext {
   /** Applies removal operations, going on past failures; returns them. */
   applyBestEffort(ops: readonly Op[]): Error[] {
     if (this.dryRun) {
-      for (const op of ops) this.options.explain?.(renderOp(op, this.render));
+      for (const op of ops) for (const line of renderCommands(op, this.render)) this.options.explain?.(line);
       return [];
     }
     return executeBestEffort(ops, this.applierOf(), { explain: this.options.explain, render: this.render, beforeStep: () => this.crashPoint() });

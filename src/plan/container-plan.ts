@@ -63,18 +63,23 @@ const elementsStep = (elements: SetElement[]): Step =>
   step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true });
 
 /**
- * The seed's steps 1-7 and 10 for one container: its namespace with loopback up, a veth pair
- * born with one end in the namespace (eth0) and the other on the bridge, its address, the default
- * route through the gateway, and the DNAT map elements of its published ports.
+ * The seed's steps 1-7 and 10 for one container: its namespace with loopback up, the DNAT map
+ * elements of its published ports (with its port's guard, before the port exists), a veth pair born
+ * with one end in the namespace (eth0) and the other on the bridge, its address, and the default
+ * route through the gateway.
  */
 export function planAttach(a: Attachment): Step[] {
   const ns = a.netns;
   const dev = a.ifname;
   const steps: Step[] = a.ownsNetns ? planLoopbackOnly(ns) : [];
   const port = a.port;
+  const mappings = [...mappingSetElements(a.ports), ...mappingSetElements(a.ip6?.ports ?? [], 'ip6')];
   if (port.kind === 'bridge') {
     // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
-    if (a.guard) steps.push(elementsStep(guardSetElements(a.guard)));
+    // Its published ports go in the same nf_tables transaction (one commit, ~0.1 ms less than two):
+    // until its address is up, what they forward to finds nobody, as it would find no rule.
+    const elements = [...(a.guard ? guardSetElements(a.guard) : []), ...mappings];
+    if (elements.length) steps.push(elementsStep(elements));
     steps.push(
       // One message: the host end is born on the bridge and up (two round trips saved per attach).
       step({ op: 'veth.add', name: port.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
@@ -100,8 +105,8 @@ export function planAttach(a: Attachment): Step[] {
     if (a.ip6.gateway) steps.push(step({ op: 'route.add', dev, dst: '::', prefix: 0, via: a.ip6.gateway, netns: ns }, null));
   }
   for (const r of a.routes ?? []) steps.push(step({ op: 'route.add', dev, dst: r.dst, prefix: r.prefix, via: r.via, netns: ns }, null));
-  if (a.ports.length) steps.push(elementsStep(mappingSetElements(a.ports)));
-  if (a.ip6?.ports.length) steps.push(elementsStep(mappingSetElements(a.ip6.ports, 'ip6')));
+  // A macvlan publishes nothing (refused up front); its mappings would come last, as the seed's step 10.
+  if (port.kind !== 'bridge' && mappings.length) steps.push(elementsStep(mappings));
   return steps;
 }
 
@@ -137,9 +142,6 @@ export function planDetach(d: {
   joinedVeths?: readonly string[];
 }): Op[] {
   const ops: Op[] = [];
-  const deleted = (elements: SetElement[]): void => {
-    if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
-  };
   const owned = d.netns !== null && d.ownsNetns;
   if (!owned) {
     // A runtime's namespace outlives the attachment: its interface must go now (the pair goes with it).
@@ -147,9 +149,9 @@ export function planDetach(d: {
     if (d.hostVeth) ops.push({ op: 'link.del', name: d.hostVeth });
   }
   for (const name of d.joinedVeths ?? []) ops.push({ op: 'link.del', name });
-  deleted((d.guards ?? []).flatMap(guardSetElements));
-  deleted(mappingSetElements(d.ports));
-  deleted(mappingSetElements(d.ip6?.ports ?? [], 'ip6'));
+  // One nf_tables transaction for all of them.
+  const elements = [...(d.guards ?? []).flatMap(guardSetElements), ...mappingSetElements(d.ports), ...mappingSetElements(d.ip6?.ports ?? [], 'ip6')];
+  if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
   if (owned && d.netns) {
     const netns = d.netns;
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns });

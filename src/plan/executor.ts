@@ -1,5 +1,5 @@
 import { InjectedFaultError } from '../errors.js';
-import { renderOp, type Op, type RenderContext, type Step } from './ops.js';
+import { renderCommands, renderOp, type Op, type RenderContext, type Step } from './ops.js';
 
 /** Applies one operation to the kernel; may return an undo computed at apply time (e.g. a sysctl's old value). */
 export interface Applier {
@@ -18,6 +18,10 @@ export interface ExecuteOptions {
   beforeStep?: () => void;
 }
 
+function explainOp(opts: Pick<ExecuteOptions, 'explain' | 'render'>, op: Op): void {
+  if (opts.explain) for (const line of renderCommands(op, opts.render)) opts.explain(line);
+}
+
 /**
  * Applies steps in order. On the first failure, applies the undo of every applied step in reverse
  * order (best effort) and rethrows the original error, so nothing is left half-done.
@@ -31,7 +35,7 @@ export function execute(steps: readonly Step[], applier: Applier, opts: ExecuteO
       if (opts.faultAt === index) throw new InjectedFaultError(index, renderOp(s.do, opts.render));
       opts.beforeStep?.();
       const dynamicUndo = applier.apply(s.do);
-      opts.explain?.(renderOp(s.do, opts.render));
+      explainOp(opts, s.do);
       const u = dynamicUndo ?? s.undo;
       if (u) undo.push(u);
     }
@@ -54,7 +58,7 @@ export function executeBestEffort(ops: readonly Op[], applier: Applier, opts: Om
     opts.beforeStep?.();
     try {
       applier.apply(op);
-      opts.explain?.(renderOp(op, opts.render));
+      explainOp(opts, op);
     } catch (err) {
       errors.push(err as Error);
     }

@@ -158,14 +158,33 @@ export function renderOp(op: Op, ctx: RenderContext): string {
     case 'cgroup.remove':
       return `rmdir /sys/fs/cgroup/*/ctnet/${op.id} /sys/fs/cgroup/ctnet/${op.id} 2>/dev/null`;
     case 'nft':
-    case 'nft.elements': {
-      const lines = (op.op === 'nft' ? op.script : renderSetElements(op.verb, op.elements)).trimEnd().split('\n');
-      if (lines.length === 1) return inHost(ctx, `nft ${shellQuote(lines[0])}`);
-      return `${inHost(ctx, 'nft -f -')} <<'EOF'\n${lines.join('\n')}\nEOF`;
-    }
+      return nftCommand(ctx, op.script);
+    case 'nft.elements':
+      return renderCommands(op, ctx).join('\n');
   }
 }
 
+function nftCommand(ctx: RenderContext, script: string): string {
+  const lines = script.trimEnd().split('\n');
+  if (lines.length === 1) return inHost(ctx, `nft ${shellQuote(lines[0])}`);
+  return `${inHost(ctx, 'nft -f -')} <<'EOF'\n${lines.join('\n')}\nEOF`;
+}
+
+/**
+ * The commands equivalent to one operation, as --explain prints them. A container's elements go to
+ * the kernel in one nf_tables transaction, across tables; each table's are shown as a command of
+ * their own, so a published port reads as the seed's `nft add element ip ctnet tcp_any { ... }`.
+ */
+export function renderCommands(op: Op, ctx: RenderContext): string[] {
+  if (op.op !== 'nft.elements') return [renderOp(op, ctx)];
+  const byTable = new Map<string, SetElement[]>();
+  for (const e of op.elements) {
+    const table = `${e.family} ${e.table}`;
+    byTable.set(table, [...(byTable.get(table) ?? []), e]);
+  }
+  return [...byTable.values()].map((elements) => nftCommand(ctx, renderSetElements(op.verb, elements)));
+}
+
 export function renderPlan(steps: readonly Step[], ctx: RenderContext): string[] {
-  return steps.map((s) => renderOp(s.do, ctx));
+  return steps.flatMap((s) => renderCommands(s.do, ctx));
 }

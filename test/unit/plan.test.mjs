@@ -15,6 +15,7 @@ test('attaching a container renders as the seed\'s commands', () => {
   assert.deepEqual(renderPlan(planAttach(attachment), { hostNetns: null }), [
     'ip netns add ctnet-abc',
     'ip -n ctnet-abc link set lo up',
+    "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
     'ip link add vethabc mtu 1500 master br0 up type veth peer name eth0 netns ctnet-abc',
     'ip link set vethabc type bridge_slave hairpin on',
     'sysctl -w net/ipv6/conf/vethabc/disable_ipv6=1',
@@ -22,7 +23,6 @@ test('attaching a container renders as the seed\'s commands', () => {
     'ip -n ctnet-abc link set eth0 up',
     'ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0',
     'ip -n ctnet-abc route add default via 172.17.0.1 dev eth0',
-    "nft 'add element ip ctnet tcp_any { 8000 : 172.17.0.101 . 8080 }'",
   ]);
 });
 
@@ -109,8 +109,8 @@ function fakeKernel(failOn) {
 test('a failure undoes the applied steps in reverse order and rethrows', () => {
   const k = fakeKernel((op) => op.op === 'route.add');
   assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null } }), /boom at route.add/);
-  const undone = k.log.slice(8).map((o) => `${o.op} ${o.name}`);
-  assert.deepEqual(undone, ['link.del vethabc', 'netns.del ctnet-abc']);
+  const undone = k.log.slice(9).map((o) => `${o.op} ${o.name ?? o.verb}`);
+  assert.deepEqual(undone, ['link.del vethabc', 'nft.elements delete', 'netns.del ctnet-abc']);
 });
 
 test('undo values computed at apply time are used (sysctl restores what it found)', () => {
@@ -122,9 +122,9 @@ test('undo values computed at apply time are used (sysctl restores what it found
 
 test('an injected fault stops before the step and rolls back', () => {
   const k = fakeKernel();
-  assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null }, faultAt: 4 }), (e) => e instanceof CtnetError && e.code === 'CTNET_INJECTED_FAULT');
-  // Steps 1-3 ran (namespace, loopback, veth); undo removes the veth, then the namespace.
-  assert.deepEqual(k.log.map((o) => o.op), ['netns.add', 'link.up', 'veth.add', 'link.del', 'netns.del']);
+  assert.throws(() => execute(planAttach(attachment), k, { render: { hostNetns: null }, faultAt: 5 }), (e) => e instanceof CtnetError && e.code === 'CTNET_INJECTED_FAULT');
+  // Steps 1-4 ran (namespace, loopback, the port's elements, veth); undo removes them in reverse.
+  assert.deepEqual(k.log.map((o) => o.op), ['netns.add', 'link.up', 'nft.elements', 'veth.add', 'link.del', 'nft.elements', 'netns.del']);
 });
 
 test('best effort goes on past failures and returns them', () => {
