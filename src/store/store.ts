@@ -358,6 +358,9 @@ const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, str
   sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
 };
 
+const CONTAINER_KEYS = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
+const INSERT_CONTAINER = `INSERT INTO containers (${CONTAINER_KEYS.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${CONTAINER_KEYS.map(() => '?').join(', ')})`;
+
 /** What may change in a recorded container: not its addresses (its attachments'), nor what makes its kind. */
 export type ContainerChanges = Partial<Omit<ContainerBase, EndpointField | 'command' | 'cniContainerId' | 'ownsNetns' | 'networkMode'>>;
 
@@ -832,9 +835,7 @@ export class Store implements StateStore {
   }
 
   insertContainer(c: ContainerRecord): void {
-    const keys = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
-    const sql = `INSERT INTO containers (${keys.map((k) => CONTAINER_COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`;
-    this.sql(sql).run(...keys.map((k) => columnValue(k, c[k])));
+    this.sql(INSERT_CONTAINER).run(...CONTAINER_KEYS.map((k) => columnValue(k, c[k])));
     if (c.ip !== null && c.networkId !== null) this.insertAttachmentRow(primaryOf({ ...c, ip: c.ip, networkId: c.networkId }), true);
   }
 
