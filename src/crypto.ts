@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 type Crypto = typeof import('node:crypto');
@@ -10,15 +10,16 @@ let loaded: Crypto | undefined;
  */
 export const nodeCrypto = (): Crypto => (loaded ??= createRequire(import.meta.url)('node:crypto') as Crypto);
 
-/** `n` bytes from the kernel's random source, as node:crypto's randomBytes gets them. */
+let urandom: number | undefined;
+
+/**
+ * `n` bytes from the kernel's random source, as node:crypto's randomBytes gets them; the device
+ * stays open for the process's next draw (every attach draws an ID: one read, not open, read, close).
+ */
 function randomBytes(n: number): Buffer {
   const buf = Buffer.alloc(n);
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    for (let at = 0; at < n;) at += readSync(fd, buf, at, n - at, null);
-  } finally {
-    closeSync(fd);
-  }
+  urandom ??= openSync('/dev/urandom', 'r');
+  for (let at = 0; at < n;) at += readSync(urandom, buf, at, n - at, null);
   return buf;
 }
 
