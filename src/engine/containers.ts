@@ -87,6 +87,8 @@ export interface Started {
   container: ContainerRecord;
   /** Its process while it starts; undefined for a network-only container and after --dry-run. */
   child?: ContainerProcess;
+  /** Its first network and its host ports as the setup made them (not after --dry-run): its view needs no read. */
+  made?: { network: NetworkRecord | undefined; ports: PortRecord[] };
 }
 
 let ownStart: string | null | undefined;
@@ -218,12 +220,12 @@ export function runContainer(ctx: EngineContext, req: RunRequest): Started {
 }
 
 /** A network-only container: namespace, veth, address, routes and ports, no process (until removed). */
-export function attachContainer(ctx: EngineContext, req: AttachRequest): ContainerRecord {
+export function attachContainer(ctx: EngineContext, req: AttachRequest): Started {
   if (req.name !== undefined) validateName('container', req.name);
   const hostname = req.hostname !== undefined ? validateHostname(req.hostname) : undefined;
   const ports = (req.publish ?? []).flatMap(parsePublish);
   if (req.mac !== undefined) validateMac(req.mac);
-  return setUp(ctx, { ...req, command: [] }, { ports, hostname, sandbox: {}, netOptions: {} }).container;
+  return setUp(ctx, { ...req, command: [] }, { ports, hostname, sandbox: {}, netOptions: {} });
 }
 
 /** A runtime's namespace attached through CNI: ports come as the runtime's portMappings. */
@@ -302,7 +304,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     const pid = child?.pid ?? null;
     const started = { state: 'running' as const, pid, pidStart: pid ? processStartTime(pid) ?? null : null, startedAt: new Date().toISOString() };
     ctx.store.transaction(() => ctx.store.updateContainer(id, started));
-    return { container: { ...record, ...started }, child };
+    return { container: { ...record, ...started }, child, made: { network: placement.mode === 'bridge' ? placement.net : undefined, ports: recorded.ports } };
   } catch (err) {
     child?.abandon();
     ctx.warnAll(detachContainer(ctx, record));
@@ -335,6 +337,8 @@ function checkNetworkTakes(net: NetworkRecord, req: RunRequest, v: Validated): v
 
 interface Recorded {
   record: ContainerRecord;
+  /** Its host ports, allocated. */
+  ports: PortRecord[];
   /** The kernel steps of its network: its attachment to a ctnet network, a namespace with loopback only, or none. */
   network: Step[];
 }
@@ -405,9 +409,9 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
       mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []), shaping: shapingOf(ctx, record),
       ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports),
     };
-    return { record, network: [...endpoint.segmentSteps, ...planAttach(attachment), ...sysctls] };
+    return { record, ports, network: [...endpoint.segmentSteps, ...planAttach(attachment), ...sysctls] };
   }
-  return { record, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
+  return { record, ports, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
 }
 
 /** The token buckets of a container's rate limits, its egress ifb marked as this state directory's. */

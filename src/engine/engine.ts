@@ -11,7 +11,7 @@ import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connec
 import { createNetwork, findNetwork, pruneNetworks, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './gc.js';
 import { reconcileForRead } from './reconcile.js';
-import { containerView, listingSources, networkView, type ContainerView, type NetworkView } from './views.js';
+import { containerView, justMadeSources, listingSources, networkView, type ContainerView, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
@@ -109,8 +109,8 @@ export class Engine {
 
   /** A network-only container (namespace, veth, address, routes, ports) with no process; remove it with `remove`. */
   attach(req: AttachRequest): ContainerView | undefined {
-    const c = attachContainer(this.ctx, req);
-    return this.ctx.dryRun ? undefined : containerView(this.ctx.store, c);
+    const { container, made } = attachContainer(this.ctx, req);
+    return made ? containerView(this.ctx.store, container, justMadeSources(this.ctx.store, made)) : undefined;
   }
 
   /** Removes a container made by `attach` (synchronously; `remove` also stops processes). */

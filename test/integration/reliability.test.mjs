@@ -153,6 +153,20 @@ test('a long-lived engine\'s next container joins its network\'s bridge after an
   }
 });
 
+test('the engine\'s attach returns the container as inspect reads it back (published ports, dual stack)', () => {
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  try {
+    engine.createNetwork({ name: 'viewed', subnet: '172.24.10.0/24', bridge: 'brviewed', subnet6: 'fd00:24:10::/64' });
+    const made = engine.attach({ name: 'viewed0', network: 'viewed', publish: ['9400:80', '172.24.10.1:9401:81/udp', '9402-9403:90-91'] });
+    assert.deepEqual(made, engine.inspect('viewed0'));
+    assert.equal(made.NetworkSettings.Ports.length, 4);
+  } finally {
+    engine.detach('viewed0');
+    engine.removeNetwork('viewed');
+    engine.close();
+  }
+});
+
 test('a network holds more containers than its bridge and the old limit of 1,796 (ARP and ND steered across segments): the gateway answers the first and the last, containers reach each other across bridges; the control: the steering rules taken out, the last one\'s gateway reply is lost, and back with a firewall reload', () => {
   const engine = new Engine({ root: lab.root, hostNetns: lab.host });
   const backlog = hostBacklog();
