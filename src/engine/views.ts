@@ -161,8 +161,9 @@ const sourcesOf = (store: StateStore): ViewSources => ({ networkOf: networksOnce
  */
 export function justMadeSources(store: StateStore, made: { network: NetworkRecord | undefined; ports: PortRecord[] }): ViewSources {
   const { network, ports } = made;
+  const others = networksOnce(store);
   return {
-    networkOf: (id) => (network && id === network.id ? { net: network, prefix: parseSubnet(network.subnet).prefix } : networksOnce(store)(id)),
+    networkOf: (id) => (network && id === network.id ? { net: network, prefix: parseSubnet(network.subnet).prefix } : others(id)),
     portsOf: () => ports,
     connectionsOf: () => [],
   };

@@ -180,7 +180,9 @@ export function renderCommands(op: Op, ctx: RenderContext): string[] {
   const byTable = new Map<string, SetElement[]>();
   for (const e of op.elements) {
     const table = `${e.family} ${e.table}`;
-    byTable.set(table, [...(byTable.get(table) ?? []), e]);
+    const same = byTable.get(table);
+    if (same) same.push(e);
+    else byTable.set(table, [e]);
   }
   return [...byTable.values()].map((elements) => nftCommand(ctx, renderSetElements(op.verb, elements)));
 }
