@@ -7,26 +7,23 @@ import { containerNetnsName } from '../../dist/names.js';
 const fs = createRequire(import.meta.url)('node:fs');
 
 /**
- * Runs fn with the reads of /dev/urandom watched (src/crypto.ts draws IDs there); returns the
- * 32-byte draws (container IDs) and what fn threw.
+ * Runs fn with the reads of /dev/urandom watched (src/crypto.ts draws IDs there, through a
+ * descriptor it keeps open); returns the 32-byte draws (container IDs) and what fn threw.
  */
 export function idsDrawnDuring(fn) {
   const ids = [];
-  const random = new Set();
-  const { openSync, readSync, closeSync } = fs;
-  fs.openSync = (path, ...rest) => {
-    const fd = openSync(path, ...rest);
-    if (path === '/dev/urandom') random.add(fd);
-    return fd;
+  const { readSync } = fs;
+  const isRandom = (fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === '/dev/urandom';
+    } catch {
+      return false;
+    }
   };
   fs.readSync = (fd, buffer, offset, length, ...rest) => {
     const n = readSync(fd, buffer, offset, length, ...rest);
-    if (random.has(fd) && length === 32 && n === 32) ids.push(buffer.subarray(offset, offset + 32).toString('hex'));
+    if (length === 32 && n === 32 && isRandom(fd)) ids.push(buffer.subarray(offset, offset + 32).toString('hex'));
     return n;
-  };
-  fs.closeSync = (fd) => {
-    random.delete(fd);
-    return closeSync(fd);
   };
   syncBuiltinESMExports();
   try {
@@ -35,7 +32,7 @@ export function idsDrawnDuring(fn) {
   } catch (error) {
     return { ids, error };
   } finally {
-    Object.assign(fs, { openSync, readSync, closeSync });
+    fs.readSync = readSync;
     syncBuiltinESMExports();
   }
 }
