@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { benchAttach } from './lib/attach.mjs';
 import { benchCli } from './lib/cli.mjs';
 import { benchCri } from './lib/cri.mjs';
-import { benchFloor } from './lib/floor.mjs';
 import { benchOverlay } from './lib/overlay.mjs';
 import { benchScale } from './lib/scale.mjs';
 import { benchDatapath } from './lib/datapath.mjs';
@@ -71,7 +70,6 @@ try {
   log('attach/detach:');
   const attach = await timed('attach', () => benchAttach(PLAN.attach, log, asJson ? undefined : terminalProgress(process.stderr)));
   attach.skippedSizes = `References were measured at ${PLAN.attach.refSizes.join(' and ')} attached containers; at ${PLAN.attach.sizes.filter((s) => !PLAN.attach.refSizes.includes(s)).join(', ')} they were not run: filling them takes minutes (${Math.round(attach.results.cni?.[0]?.attach.p50 ?? 0)} ms per CNI ADD).`;
-  attach.floor = await timed('floor', () => benchFloor(PLAN.attach, log));
   log('CLI:');
   const cli = await timed('cli', () => benchCli(PLAN.cli, log));
   log('data path:');

@@ -15,6 +15,7 @@ import { cniAvailable, cniChain } from './cni.mjs';
 import { netavark, netavarkAvailable } from './netavark.mjs';
 import { deleteNetns, newNetns } from './netns.mjs';
 import { summary, timeMs } from './stats.mjs';
+import { floorImpl } from './floor.mjs';
 
 const id = () => randomBytes(32).toString('hex');
 const BACKGROUND_PORT = 30000;
@@ -185,7 +186,10 @@ function startDaemon(socket) {
 
 /**
  * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
- * refSizes (their per-container cost makes 1000 background containers take minutes).
+ * refSizes (their per-container cost makes 1000 background containers take minutes). The kernel
+ * floor (floor.mjs) is measured at the first size, its samples alternating with ctnet's: the
+ * machine drifts by a fifth within minutes, and a floor measured at the end of the run compared
+ * ctnet with another moment of it. Resolves with { results, skipped, floor }.
  */
 export async function benchAttach(plan, log, progress) {
   // progress (a terminal line, or nothing) follows the filling: one tick per background container.
@@ -197,6 +201,8 @@ export async function benchAttach(plan, log, progress) {
   impls.push(ctnetCniImpl(tick), ctnetCniImpl(tick, { daemon: true }));
   if (netavarkAvailable()) impls.push(netavarkImpl(tick)); else skipped.push('netavark (apt-get install netavark)');
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
+  const floor = floorImpl();
+  let floorResult;
   try {
     for (const size of plan.sizes) {
       const active = impls.filter((x) => x.everySize || plan.refSizes.includes(size));
@@ -212,16 +218,25 @@ export async function benchAttach(plan, log, progress) {
       // growth from 1 to N attached containers is then the containers' doing, not a cold cache or
       // the previous implementation's leftovers (which the interleaved order of earlier runs let in).
       const samples = Object.fromEntries(active.map((x) => [x.name, { attach: [], detach: [] }]));
+      const paired = size === plan.sizes[0] ? floor : undefined;
       for (const x of active) {
+        const pair = x.name === 'ctnet' && paired ? [x, paired] : [x];
+        if (pair.length > 1) samples.floor = { attach: [], detach: [] };
         for (let i = 0; i < WARMUP + plan.iterations; i++) {
-          // Let the kernel finish the previous measurement's deferred work (namespace cleanup holds
-          // the rtnl lock), so each one starts on a quiet kernel.
-          await new Promise((res) => setTimeout(res, SETTLE_MS));
-          const m = x.measure(i);
-          if (i < WARMUP) continue;
-          samples[x.name].attach.push(m.attach);
-          samples[x.name].detach.push(m.detach);
+          for (const y of i % 2 ? pair : [...pair].reverse()) {
+            // Let the kernel finish the previous measurement's deferred work (namespace cleanup holds
+            // the rtnl lock), so each one starts on a quiet kernel.
+            await new Promise((res) => setTimeout(res, SETTLE_MS));
+            const m = y.measure(i);
+            if (i < WARMUP) continue;
+            samples[y.name].attach.push(m.attach);
+            samples[y.name].detach.push(m.detach);
+          }
         }
+      }
+      if (samples.floor) {
+        floorResult = { attach: summary(samples.floor.attach), detach: summary(samples.floor.detach) };
+        log(`  kernel floor: attach p50 ${floorResult.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.detach.p50.toFixed(2)} ms (the same objects, fewest calls; alternating with ctnet's)`);
       }
       for (const x of active) {
         const s = samples[x.name];
@@ -231,6 +246,7 @@ export async function benchAttach(plan, log, progress) {
     }
   } finally {
     for (const x of impls) await x.close();
+    floor.close();
   }
-  return { results, skipped };
+  return { results, skipped, floor: floorResult };
 }

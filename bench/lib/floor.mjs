@@ -49,8 +49,11 @@ const elementsOf = (port, mac, ip, hostPort) => [
   ...mappingSetElements([{ protocol: 'tcp', hostIp: null, hostPort, containerIp: ip, containerPort: 80 }]),
 ];
 
-/** Resolves with { attach, detach } summaries (ms). */
-export async function benchFloor({ iterations }, log) {
+/**
+ * The floor as one of the attach bench's implementations: `measure(i)` makes and removes the
+ * objects of one attach, timed; the first measurement also checks it made what an attach makes.
+ */
+export function floorImpl() {
   const hostNs = newNetns('floor');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-floor-'));
   const engine = new Engine({ root, hostNetns: hostNs });
@@ -61,15 +64,15 @@ export async function benchFloor({ iterations }, log) {
   const bridge = host.linkIndex('br0');
   const nfnl = session.nfnl();
   const hostSock = withNetns(session.host, () => new NetlinkSocket());
-  const attach = [], detach = [];
-  try {
-    for (let i = 0; i < 3 + iterations; i++) {
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+  let checked = false;
+  return {
+    name: 'floor',
+    measure(i) {
       const name = `ctfloor-${process.pid}-${i}`;
       const ip = `10.209.${(i >> 8) + 1}.${(i & 255) + 2}`;
       const port = `vf${i}`;
       const mac = `02:42:0a:d1:${((i >> 8) + 1).toString(16).padStart(2, '0')}:${((i & 255) + 2).toString(16).padStart(2, '0')}`;
-      const [a] = timeMs(() => {
+      const [attach] = timeMs(() => {
         createNamedNetns(name);
         const ns = openNetns(netnsPath(name));
         try {
@@ -107,26 +110,45 @@ export async function benchFloor({ iterations }, log) {
         changeSetElements(nfnl, 'add', elementsOf(port, mac, ip, 20000 + i));
       });
       // Once, untimed: the floor made what an attach makes (or its figure would mean nothing).
-      if (i === 0) checkMade(name, ip, hostNs);
-      const [d] = timeMs(() => {
+      if (!checked) {
+        checkMade(name, ip, hostNs);
+        checked = true;
+      }
+      const [detach] = timeMs(() => {
         changeSetElements(nfnl, 'delete', elementsOf(port, mac, ip, 20000 + i));
         deleteNamedNetns(name);
       });
+      return { attach, detach };
+    },
+    close() {
+      hostSock.close();
+      session.close();
+      closeNetns(session.host);
+      engine.removeNetwork('floor');
+      engine.close();
+      deleteNetns(hostNs);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The floor alone: resolves with { attach, detach } summaries (ms). */
+export async function benchFloor({ iterations }, log) {
+  const floor = floorImpl();
+  const attach = [], detach = [];
+  try {
+    for (let i = 0; i < 3 + iterations; i++) {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const m = floor.measure(i);
       if (i >= 3) {
-        attach.push(a);
-        detach.push(d);
+        attach.push(m.attach);
+        detach.push(m.detach);
       }
     }
     const r = { attach: summary(attach), detach: summary(detach) };
     log(`  kernel floor: attach p50 ${r.attach.p50.toFixed(2)} ms, detach p50 ${r.detach.p50.toFixed(2)} ms (the same objects, fewest calls)`);
     return r;
   } finally {
-    hostSock.close();
-    session.close();
-    closeNetns(session.host);
-    engine.removeNetwork('floor');
-    engine.close();
-    deleteNetns(hostNs);
-    rmSync(root, { recursive: true, force: true });
+    floor.close();
   }
 }

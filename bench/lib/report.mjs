@@ -657,7 +657,9 @@ ${r.attach.skippedSizes}
   namespace: loopback, address, link up, default route; one nf_tables netlink batch for the port's
   guard elements and the DNAT map element, as ctnet sends them) and no state, planning or lock: attach over floor is
   what ctnet adds on top of the kernel. (An earlier floor left out the hairpin mode, the
-  sysctls and the guard elements, about 0.5 ms.)
+  sysctls and the guard elements, about 0.5 ms.) It is measured with ctnet's row at 1 container,
+  their samples alternating: measured at the end of the run, ten minutes later, it compared ctnet
+  with another moment of a machine that drifts by a fifth within minutes.
 - Each implementation is measured alone at each size, after three measurements thrown away, with
   the same number of samples on a network of 1 and of N containers (N - 1 attached, then the measured
   one: a network holds at most 1,000 on a host with the default receive backlog), so the ratio
