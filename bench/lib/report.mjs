@@ -230,16 +230,19 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). "This round" below is the
-round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 6fab428: the
-bridge guard's drop of router solicitations and listener reports (below, "Past 1,796"; IPv4 frames
-are accepted before that rule), and a dual-stack series beside ctnet's attach, on top
-of 4ccf02f (the run before), on a faster instance of this machine type (\`node -e 0\`
-${fmt(r.cli.node.p50)} ms against 74.5 on 4ccf02f, the CNI chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} and DEL ${fmt(r.attach.results.cni?.[0]?.detach.p50)} ms
-against 94.4 and 231.6). Against that run: met in this one and missed in that one, 20x the CNI
-chain's ADD (19.96x there), container to container with br_netfilter on (88.8% there) and the
-overlay (81% there, when its plain VXLAN pair reached 9.35 Gbit/s): nothing on those paths
-changed, the machine did. The kernel floor and the CNI executable's ADD without the daemon stay
-missed (below).
+round that made commit e20aead (full runs on fd04a96 and e20aead). This run is on 48dca6a: an
+attach's work outside the kernel calls cut (below, "Attach against the kernel floor"; 0.84-0.89x the
+attach of the build before, alternating in one process) and the floor measured alongside ctnet's row
+at 1 container, on top of 6fab428 (the run before). It met a moment of this machine slower than
+that run's: \`node -e 0\` ${fmt(r.cli.node.p50)} ms against 65.6, the CNI chain's ADD ${fmt(r.attach.results.cni?.[0]?.attach.p50)} ms against 83.5, the floor
+${fmt(r.attach.floor?.attach.p50, 2)} ms against 2.31, all slower. A full run
+on the same code half an hour before it (only the floor was still measured at the end) met the
+5 ms attach (4.46 ms), 20x the CNI chain's ADD (23.4x) and both DNS targets (1.09x the queries/s of
+aardvark-dns, p99 1.42 against 1.71 ms), which this one misses at 5.13 ms, 19.8x, 0.93x and
+2.46 against 1.76 ms; nothing on the DNS path changed since the run before, which met them too. Both
+runs missed container to container (88.4% and 87.9% with br_netfilter on; met at 91.9% in the run
+before, nothing on that path changed), the overlay (86% both; 95% before) and the CNI executable's
+ADD without the daemon (0.66x and 0.64x, below).
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
   through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
@@ -425,54 +428,46 @@ missed (below).
   Gbit/s; on the first bridge: 13.5, 13.1 and 12.9. On the way: nft 1.0.6 joins
   \`ether saddr != X ether type != arp\` into one comparison of the eight bytes, true when either
   differs.
-- **Attach against the kernel floor.** Two rounds ago a container's set and map elements (its port's
-  guard, its published ports) went to nf_tables as one netlink batch instead of through libnftables
-  (an element change 0.53 -> 0.14 ms, an attach 8.02 -> 5.63 ms). Since then an attach's path
-  changed in two small ways: netlink sockets receive into one buffer per process instead of a zeroed
-  256 KiB each (before and after, alternating on this machine, \`node
-  bench/experiments/attach-ops.mjs --containers 1 --samples 60 --publish\`, three runs each: 4.81,
-  5.19, 4.76 ms against 4.76, 4.88, 4.86 ms, the same), and the last round addresses went into netlink
-  messages without ipaddr.js's parser (microseconds an address in a warm engine). So the ratio (the
-  floor 2.32 ms and the attach 7.23 ms four full runs ago; 2.33 and 5.54 ms, 2.17 and 5.33 ms, then
-  2.14 and 5.24 ms, then 2.39 and 4.85, then 2.55 and 6.40 ms in the last round's, then 2.23 and 4.81 ms in fd04a96's, 2.29 and 4.73 ms in 4ccf02f's; see the summary for this one) moved with
-  the machine more than with ctnet: the last round's run found every reference slower (the CNI chain's
-  ADD 354 ms against 325, netavark's 221 against 202) and an attach's code did not change, nor did
-  it since. In
-  those runs ~2.2 ms of an attach is in the kernel calls and ~2.6 ms
-  outside them. A CPU profile of 300 attaches with their detaches (the last round) puts the outside
-  part in the state and around it: SQLite ~1.3 ms an attach (two transactions: the record before
-  the kernel is touched, so a crash is undone by the next command, then the start; their commits
-  ~0.6 ms together; an attach and its detach write ~28 WAL pages and make ~53 POSIX lock calls), reading and parsing
-  the network's record (JSON columns) ~0.25 ms, building and parsing netlink messages, the
-  reconcile every changing command runs first, the network's presence check (gone since the last round), the backlog check,
-  planning, the view returned, the host lock: none alone above about 0.6 ms. Meeting 1.5x of this
-  floor would leave ~1.2 ms for all of it: the state work alone, including the record made before
-  the kernel is touched (what lets the next command undo a crash), is more. In the kernel part
-  ctnet makes more round trips than the floor: loopback, the interface, the address and the route
-  are a message each where the floor sends one batch (netlink runs each message in the sender's
-  call, so a batch saves the replies' reads, not kernel work), and the guard and the DNAT elements
-  are two nf_tables transactions (the guard before the port exists, the DNAT as the walkthrough's
-  last step). Taken out in the last round: the read before each of the two \`disable_ipv6\` writes (it was
-  the key's first look-up in a new namespace; the steps 0.17 -> 0.11 and 0.10 -> 0.06 ms in
-  \`attach-ops\`), and the look-up of the network's bridge before the plan (a bridge that is gone is
-  now noticed when the veth cannot join it, and made again, as a flushed table already was; the
-  look-up took ~0.15 ms in an attach). Eight alternating runs of the two builds (\`attach-ops\`, 80
-  samples each): p50 -3% by the median of the per-run ratios, the runs -18% to +16%. Timed in
-  place after this round (200 attaches of a warm engine 10 ms apart, each attach's time inside the
-  applier's kernel calls, the store's transactions and the host lock summed, medians of two runs):
-  attach 3.33 and 3.55 ms, the kernel calls 1.89 and 1.96, the two transactions with what runs inside
-  them 0.69 and 0.71 (the record alone ~0.64: 0.17 its BEGIN and COMMIT, 0.47 the reads, the
-  allocation and the plan), the lock 0.07, the rest 0.69 and 0.82 (reconcile, the view returned, the
-  container's ID, validation, the executor). With 40 ms between attaches, as the bench has them:
-  3.81 and 3.87 ms (the kernel calls 2.15 and 2.17, the transactions 0.75 and 0.77, the lock 0.09,
-  the rest 0.82 and 0.84). The bench's own row at 1 container in the second full run of that round (5.94 ms) is higher than
-  these and than the same part of the bench run alone four times after it (\`benchAttach\` at 1
-  container, 40 samples, with and without the references at that size: 4.28, 3.98, 4.30 and 4.25 ms);
-  that run's scale section, later, found 4.36 ms at 1 container. The same part alone varies that
-  much with the machine from one quarter of an hour to the next: four runs in a row twenty minutes later
-  gave 5.59, 5.33, 5.89 and 5.98 ms, and two with the floor minutes after those 4.41 and 3.33 ms
-  against floors of 2.04 and 1.85 ms (2.16x and 1.80x). Against that run's floor the four alone
-  after it are 1.87-2.02x: above 1.5x in every case.
+- **Attach against the kernel floor** (this run: ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50 / r.attach.floor?.attach.p50, 2)}x, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} against ${fmt(r.attach.floor?.attach.p50, 2)} ms, the
+  floor now measured alongside, below; 1.73x in 6fab428's run). This round went through what an
+  attach does outside the kernel calls (a warm engine timed in place, 200 attaches 40 ms apart, and
+  CPU profiles of 300 attaches) and took out:
+  - *Object literals that begin with a spread.* V8 builds a literal that spreads one object and goes
+    on with fields that object lacks property by property: ~15 µs for a container record, ~20 µs for
+    a network record, where one literal of the same fields takes 0.1-3 µs. \`getNetworkById\` went
+    35 -> 13 µs (its query ~10), and an attach reads its network several times. The network record,
+    the container record and the attachment are built without it now.
+  - *The view read back.* The view \`attach\` returns read its network, ports and connections again
+    right after the kernel work: 0.14 ms; made from what the setup had, 0.03 ms.
+  - *Two nf_tables commits.* The guard went before the veth, the DNAT elements as the seed's last
+    step; both now go in one transaction before the veth (until the address is up a published port
+    forwards to nobody, as it found no rule before), and detach's up to three are one. \`--explain\`
+    prints a command per table, so the seed's \`nft add element ip ctnet tcp_any\` line is still there.
+  - *The bridge's look-up before each veth* (~0.1 ms of an attach timed in place; a bridge's reply
+    carries ~100 attributes): its index is remembered. A bridge deleted or made again since leaves an
+    index no link has, which the kernel refuses with EINVAL, making nothing; the port is then made
+    after a fresh look-up (\`reliability.test.mjs\` does both with a long-lived engine).
+  - Smaller: one better-sqlite3 transaction wrapper for every transaction (a new one cost ~9 µs), the
+    host's backlog and /dev/urandom read through descriptors held open, the container INSERT's text
+    built once.
+
+  Both builds in one process, alternating (\`node bench/experiments/engine-ab.mjs --a <3026d09> --b
+  <this round> --samples 80 --rounds 2 --floor\`): attach p50 4.47 -> 3.96 and 4.17 -> 3.49 ms (0.89x,
+  0.84x), detach 1.04 -> 0.96 and 0.91 -> 0.85 ms; against the floor measured between them, 1.84x ->
+  1.63x and 1.70x -> 1.43x. Two more such pairings of 150 samples: 0.85x and 0.87x.
+
+  The floor moved. The first full run on this round's code measured ctnet's row at 1 container at
+  its start (4.46 ms) and the floor at its end (2.19 ms): 2.03x. Minutes later the same two parts
+  alone gave 1.56x and 1.38x (floors 2.66 and 2.59 ms), and the last rounds' notes show the same
+  drift (floors of 2.04 and 1.85 ms minutes apart). The floor's samples now alternate with ctnet's
+  row at 1 container (How to read it). Where the rest of an attach goes (timed in place on this
+  round's code, 200 attaches 40 ms apart, two runs): the kernel calls 2.4-2.7 ms, the transaction
+  that records the container before the kernel is touched (what lets the next command undo a crash)
+  0.56-0.59 ms with what runs inside it (the address and ports allocated, the plan), the one that
+  marks it started 0.11-0.13, the reconcile, look-ups and lock ~0.45 (a first read after the kernel
+  work takes several times its warm time: \`findNetwork\` 0.07-0.08 ms in place, 0.01 in a loop),
+  validation and the view ~0.15. The kernel part is the floor's plus its extra round trips:
+  loopback, the interface, the address and the route are a message each, the hairpin one of its own.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`** (met in this run: +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms over it,
   +32.8 and +18.7 in 4ccf02f's, +48.4 and +40.6 in the run before that). Found in the latest round with timestamps in the CLI
   and in the two Perl processes (an instrumented build): each command waited, where it had nothing
