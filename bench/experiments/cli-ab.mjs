@@ -10,20 +10,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { numberArg } from '../lib/args.mjs';
+import { join } from 'node:path';
+import { checkoutArg, numberArg } from '../lib/args.mjs';
 import { deleteNetns, newNetns } from '../lib/netns.mjs';
 import { summary, timeMs } from '../lib/stats.mjs';
 
-const dirArg = (name) => {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || !process.argv[i + 1]) {
-    process.stderr.write(`cli-ab: ${name} DIR is needed: a checkout of ctnet with its build\n`);
-    process.exit(2);
-  }
-  return join(resolve(process.argv[i + 1]), 'bin', 'ctnet');
-};
-const builds = { A: dirArg('--a'), B: dirArg('--b') };
+const builds = { A: join(checkoutArg('--a', 'cli-ab'), 'bin', 'ctnet'), B: join(checkoutArg('--b', 'cli-ab'), 'bin', 'ctnet') };
 const RUNS = numberArg('--runs', 30);
 
 const hostNs = newNetns('cliab');

@@ -10,22 +10,14 @@
 // Everything is made in throwaway namespaces and state directories and removed at the end.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { numberArg } from '../lib/args.mjs';
+import { checkoutArg, numberArg } from '../lib/args.mjs';
 import { SETTLE_MS } from '../lib/attach.mjs';
 import { benchFloor } from '../lib/floor.mjs';
 import { deleteNetns, newNetns } from '../lib/netns.mjs';
 import { summary, timeMs } from '../lib/stats.mjs';
 
-const dirArg = (name) => {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || !process.argv[i + 1]) {
-    process.stderr.write(`engine-ab: ${name} DIR is needed: a checkout of ctnet with its build\n`);
-    process.exit(2);
-  }
-  return resolve(process.argv[i + 1]);
-};
 const SAMPLES = numberArg('--samples', 100);
 const ROUNDS = numberArg('--rounds', 1);
 const WARMUP = 5;
@@ -51,7 +43,7 @@ async function engineOf(label, dir, k) {
 
 const builds = [];
 try {
-  builds.push(await engineOf('A', dirArg('--a'), 0), await engineOf('B', dirArg('--b'), 1));
+  builds.push(await engineOf('A', checkoutArg('--a', 'engine-ab'), 0), await engineOf('B', checkoutArg('--b', 'engine-ab'), 1));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const b of builds) b.attach.length = b.detach.length = 0;
     for (let i = 0; i < WARMUP + SAMPLES; i++) {
