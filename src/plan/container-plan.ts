@@ -73,13 +73,14 @@ export function planAttach(a: Attachment): Step[] {
   const dev = a.ifname;
   const steps: Step[] = a.ownsNetns ? planLoopbackOnly(ns) : [];
   const port = a.port;
-  const mappings = [...mappingSetElements(a.ports), ...mappingSetElements(a.ip6?.ports ?? [], 'ip6')];
+  // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
+  // Its published ports go in the same nf_tables transaction (one commit, ~0.1 ms less than two):
+  // until its address is up, what they forward to finds nobody, as it would find no rule.
+  const elements = [
+    ...(a.guard ? guardSetElements(a.guard) : []), ...mappingSetElements(a.ports), ...mappingSetElements(a.ip6?.ports ?? [], 'ip6'),
+  ];
+  if (elements.length) steps.push(elementsStep(elements));
   if (port.kind === 'bridge') {
-    // Before the port carries anything: from its first frame on, only its own MAC and addresses pass.
-    // Its published ports go in the same nf_tables transaction (one commit, ~0.1 ms less than two):
-    // until its address is up, what they forward to finds nobody, as it would find no rule.
-    const elements = [...(a.guard ? guardSetElements(a.guard) : []), ...mappings];
-    if (elements.length) steps.push(elementsStep(elements));
     steps.push(
       // One message: the host end is born on the bridge and up (two round trips saved per attach).
       step({ op: 'veth.add', name: port.hostVeth, peer: dev, peerNetns: ns, mtu: a.mtu, master: port.bridge, peerMac: a.mac }, { op: 'link.del', name: port.hostVeth }),
@@ -105,8 +106,6 @@ export function planAttach(a: Attachment): Step[] {
     if (a.ip6.gateway) steps.push(step({ op: 'route.add', dev, dst: '::', prefix: 0, via: a.ip6.gateway, netns: ns }, null));
   }
   for (const r of a.routes ?? []) steps.push(step({ op: 'route.add', dev, dst: r.dst, prefix: r.prefix, via: r.via, netns: ns }, null));
-  // A macvlan publishes nothing (refused up front); its mappings would come last, as the seed's step 10.
-  if (port.kind !== 'bridge' && mappings.length) steps.push(elementsStep(mappings));
   return steps;
 }
 
