@@ -21,8 +21,9 @@ export function reconcileForRead(ctx: EngineContext): void {
 }
 
 function needsReconcile(ctx: EngineContext): boolean {
-  if (ctx.store.unfinishedNetworks().length || ctx.store.containersBeingRemoved().length) return true;
-  return ctx.store.containersToReconcile().some((c) => !isAlive(c.pid, c.pidStart));
+  const work = ctx.store.reconcileWork();
+  if (work.networks || work.removing) return true;
+  return work.processes && ctx.store.containersToReconcile().some((c) => !isAlive(c.pid, c.pidStart));
 }
 
 /**
@@ -33,11 +34,12 @@ function needsReconcile(ctx: EngineContext): boolean {
  */
 export function reconcile(ctx: EngineContext): string[] {
   const done: string[] = [];
-  for (const c of ctx.store.containersBeingRemoved()) {
+  const work = ctx.store.reconcileWork();
+  for (const c of work.removing ? ctx.store.containersBeingRemoved() : []) {
     removeContainerNow(ctx, c);
     done.push(`${c.name}: interrupted removal finished`);
   }
-  const candidates = ctx.store.containersToReconcile();
+  const candidates = work.processes ? ctx.store.containersToReconcile() : [];
   for (const [i, c] of candidates.entries()) {
     ctx.options.progress?.(i + 1, candidates.length, 'checking containers');
     if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
@@ -51,7 +53,7 @@ export function reconcile(ctx: EngineContext): string[] {
     }
   }
   // Under the host lock no other command is half-way, so every unfinished network is a killed one's.
-  for (const net of ctx.store.unfinishedNetworks()) {
+  for (const net of work.networks ? ctx.store.unfinishedNetworks() : []) {
     if (net.state === 'creating') ctx.store.transaction(() => ctx.store.setNetworkState(net.id, 'removing'));
     ctx.warnAll(tearDownNetwork(ctx, net));
     done.push(`network ${net.name}: interrupted ${net.state === 'creating' ? 'creation undone' : 'removal finished'}`);

@@ -146,15 +146,42 @@ test('crash protocol: networks being created are listed, those being removed are
   store.insertNetwork(network('a'));
   store.insertNetwork(network('c', { state: 'creating', subnet: '10.3.0.0/24', gateway: '10.3.0.1' }));
   store.insertNetwork(network('r', { state: 'removing', subnet: '10.4.0.0/24', gateway: '10.4.0.1' }));
+  assert.deepEqual(store.reconcileWork(), { removing: false, processes: false, networks: true });
   assert.deepEqual(store.listNetworks().map((n) => n.id).sort(), ['a', 'c']);
   assert.equal(store.findNetwork('n-r'), undefined, 'a network being removed cannot be used');
   assert.deepEqual(store.unfinishedNetworks().map((n) => `${n.id}:${n.state}`).sort(), ['c:creating', 'r:removing']);
   store.setNetworkState('c', 'ready');
   assert.deepEqual(store.unfinishedNetworks().map((n) => n.id), ['r']);
+  store.deleteNetwork('r');
+  store.insertContainer(container(id('4'), 'a', '10.1.0.4', { pid: null }));
+  assert.deepEqual(store.reconcileWork(), { removing: false, processes: false, networks: false }, 'a running container without a process is nothing to check');
   store.insertContainer(container(id('5'), 'a', '10.1.0.5'));
   assert.deepEqual(store.containersBeingRemoved(), []);
+  assert.deepEqual(store.reconcileWork(), { removing: false, processes: true, networks: false });
+  assert.deepEqual(store.containersToReconcile().map((c) => c.id), [id('5')]);
   store.markRemoving(id('5'));
   assert.deepEqual(store.containersBeingRemoved().map((c) => c.id), [id('5')]);
+  assert.deepEqual(store.reconcileWork(), { removing: true, processes: true, networks: false });
+  store.updateContainer(id('4'), { state: 'created' });
+  store.deleteContainer(id('5'));
+  assert.deepEqual(store.reconcileWork(), { removing: false, processes: true, networks: false }, 'a setup under way is checked');
+});
+
+test('a taken name fails the insert, and says so; other failures do not', () => {
+  store.insertNetwork(network('a'));
+  store.insertContainer(container(id('1'), 'a', '10.1.0.2'));
+  const failure = (c) => {
+    try {
+      store.transaction(() => store.insertContainer(c));
+    } catch (err) {
+      return err;
+    }
+    assert.fail('the insert did not fail');
+  };
+  assert.equal(store.isNameTaken(failure(container(id('2'), 'a', '10.1.0.3', { name: `c-${id('1')}` }))), true);
+  assert.equal(store.isNameTaken(failure(container(id('1'), 'a', '10.1.0.3', { name: 'other' }))), false, 'the same ID');
+  assert.equal(store.isNameTaken(failure(container(id('3'), 'a', '10.1.0.2', { name: 'third' }))), false, 'the same address');
+  assert.deepEqual(store.listContainers().map((c) => c.id), [id('1')]);
 });
 
 test('instance ID: made once, the same for every later open', () => {
