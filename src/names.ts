@@ -5,6 +5,8 @@ export const NFT_TABLE = 'ctnet';
 
 export const CHAIN = {
   raw: 'raw_prerouting',
+  /** What arrives from a network's bridge: the raw chain's rules for it, one look-up of the bridge away. */
+  rawBridged: 'raw_bridged',
   prerouting: 'prerouting',
   output: 'output',
   published: 'published',

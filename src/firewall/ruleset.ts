@@ -115,21 +115,26 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   // Container to container on a bridge needs no connection tracking, yet with br_netfilter loaded
   // (Docker and Kubernetes hosts) every bridged packet would be tracked. Replies to the gateway
   // address (masqueraded or DNATed flows) and everything else stay tracked.
+  // `accept` ends the hook's rules (the packet goes on to the next hook): the gateway's traffic stays
+  // tracked, and the rules after a notrack are only more reasons not to track.
+  out += `\tchain ${CHAIN.rawBridged} {\n`;
+  out += `\t\t${F.match} daddr @${SET.gateways} accept\n`;
+  out += `\t\t${F.match} daddr @${SET.subnets} notrack accept\n`;
+  out += `\t\t${F.match} daddr @${SET.overlaySubnets} notrack accept\n\t}\n`;
   out += `\tchain ${CHAIN.raw} {\n\t\ttype filter hook prerouting priority raw; policy accept;\n`;
   // Loopback addresses arrive only on lo (Docker 28, moby#49325): dropped before DNAT could turn a
   // neighbour's or a container's packet to 127.0.0.1:PORT into one for a container published there,
   // or before route_localnet on a bridge lets a container reach what the host binds to localhost.
   out += `\t\tiifname != "lo" ${F.match} daddr ${family === 'ip' ? '127.0.0.0/8' : '::1'} drop\n`;
-  // `accept` ends this chain (the packet goes on to the next hook): the rules below are only more
-  // reasons not to track, and every packet between containers would pay for their look-ups.
-  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.subnets} ${F.match} daddr != @${SET.gateways} notrack accept\n`;
+  // What comes from a network's bridge meets only the rules for it (two look-ups for a packet to the
+  // gateway, the embedded DNS's queries, where the flat list took seven); the rest meets only its own.
+  out += `\t\tiifname @${SET.bridges} goto ${CHAIN.rawBridged}\n`;
   // What a segment bridges is tracked at the network's bridge, the trunk's far end: tracked here
   // too, a published port's replies (bridged here after DNAT there) would meet their own entry in
   // the same namespace and NAT would remap the clashing port.
   out += `\t\tiifname @${SET.segmentBridges} notrack accept\n`;
   // Inside an overlay, across hosts, nothing is translated either: both directions go untracked.
-  out += `\t\tiifname @${SET.overlayDevices} notrack accept\n`;
-  out += `\t\tiifname @${SET.bridges} ${F.match} daddr @${SET.overlaySubnets} ${F.match} daddr != @${SET.gateways} notrack accept\n\t}\n`;
+  out += `\t\tiifname @${SET.overlayDevices} notrack accept\n\t}\n`;
   out += `\tchain ${CHAIN.published} {\n`;
   for (const proto of PROTOCOLS) {
     out += `\t\tdnat ${F.match} to ${F.match} daddr . ${proto} dport map @${PORT_MAP[proto].host}\n`;
@@ -162,12 +167,16 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\toifname @${SET.isolatedBridges} drop\n\t}\n`;
   // Internal networks have no way to the host either: their containers reach only the embedded DNS
   // on their own gateway, and the host starts nothing towards them (replies, the DNS's included, pass).
-  out += `\tchain ${CHAIN.input} {\n\t\ttype filter hook input priority filter; policy accept;\n`;
-  out += `\t\tiifname @${SET.internalBridges} meta l4proto { tcp, udp } th dport 53 iifname . ${F.match} daddr @${SET.internalDns} accept\n`;
-  out += `\t\tiifname @${SET.internalBridges} ct state established,related accept\n`;
-  out += `\t\tiifname @${SET.internalBridges} drop\n\t}\n`;
-  out += `\tchain ${CHAIN.outputFilter} {\n\t\ttype filter hook output priority filter; policy accept;\n`;
-  out += `\t\toifname @${SET.internalBridges} ct state new drop\n\t}\n`;
+  // Only while there is one: a hook with a chain costs every packet to or from the host (a tenth of
+  // the embedded DNS's queries a second, the two chains with their three rules for other networks).
+  if (nets.some((n) => n.internal)) {
+    out += `\tchain ${CHAIN.input} {\n\t\ttype filter hook input priority filter; policy accept;\n`;
+    out += `\t\tiifname @${SET.internalBridges} meta l4proto { tcp, udp } th dport 53 iifname . ${F.match} daddr @${SET.internalDns} accept\n`;
+    out += `\t\tiifname @${SET.internalBridges} ct state established,related accept\n`;
+    out += `\t\tiifname @${SET.internalBridges} drop\n\t}\n`;
+    out += `\tchain ${CHAIN.outputFilter} {\n\t\ttype filter hook output priority filter; policy accept;\n`;
+    out += `\t\toifname @${SET.internalBridges} ct state new drop\n\t}\n`;
+  }
   out += `}\n`;
   return out;
 }
@@ -253,11 +262,12 @@ export const BRIDGE_TABLE = `bridge ${NFT_TABLE}`;
 
 /**
  * The tables' layout: raised with every set a container's or segment's elements go to that an older
- * ctnet's tables lack (2: port_arp_targets and trunks, for steering), and with every rule an older
+ * ctnet's tables lack (2: port_arp_targets and trunks, for steering), with every rule an older
  * ctnet's tables should not go on without (3: the guard's drop of router solicitations and listener
- * reports). Tables of an older layout are rendered anew before the next change (engine/context.ts).
+ * reports), and with chains that cost every packet less (4: raw_bridged, input hooks only with an
+ * internal network). Tables of an older layout are rendered anew before the next change (engine/context.ts).
  */
-export const FIREWALL_LAYOUT = 3;
+export const FIREWALL_LAYOUT = 4;
 
 /** The EUI-64 link-local address the kernel gives an interface with this MAC. */
 export function linkLocalOf(mac: string): string {

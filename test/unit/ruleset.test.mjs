@@ -38,8 +38,12 @@ test('the rule count does not grow with containers or ports', () => {
   assert.equal(rules(renderTable([seed], many)), rules(renderTable([seed], [])));
 });
 
+/** A chain's rules as rendered, or undefined when the table has no such chain. */
+const chainOf = (text, name) => text.split(`chain ${name} {`)[1]?.split('\tchain ')[0].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type') && l !== '}');
+
 test('forwarding: same network first, internal closed, replies and published ports, then isolation', () => {
-  const chain = (name) => renderTable([seed], []).split(`chain ${name} {`)[1].split('\tchain ')[0].split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type') && l !== '}');
+  const internal = { bridge: 'br-internal', subnet: '10.99.0.0/24', gateway: '10.99.0.1', internal: true };
+  const chain = (name) => chainOf(renderTable([seed, internal], []), name);
   assert.deepEqual(chain('forward'), [
     'iifname . oifname @same_bridge accept',
     'iifname @internal_bridges drop',
@@ -62,6 +66,20 @@ test('forwarding: same network first, internal closed, replies and published por
     'iifname @internal_bridges drop',
   ]);
   assert.deepEqual(chain('output_filter'), ['oifname @internal_bridges ct state new drop']);
+  // Without an internal network neither hook has a chain: each would cost every packet to or from the host.
+  assert.equal(chainOf(renderTable([seed], []), 'input'), undefined);
+  assert.equal(chainOf(renderTable([seed], []), 'output_filter'), undefined);
+});
+
+test('raw: what comes from a bridge goes to its own chain, where the gateway stays tracked and container subnets do not', () => {
+  const text = renderTable([seed], []);
+  assert.deepEqual(chainOf(text, 'raw_prerouting'), [
+    'iifname != "lo" ip daddr 127.0.0.0/8 drop',
+    'iifname @bridges goto raw_bridged',
+    'iifname @segment_bridges notrack accept',
+    'iifname @overlay_devices notrack accept',
+  ]);
+  assert.deepEqual(chainOf(text, 'raw_bridged'), ['ip daddr @gateways accept', 'ip daddr @subnets notrack accept', 'ip daddr @overlay_subnets notrack accept']);
 });
 
 test('an overlay network: its bridge and VXLAN device are one network both ways, nothing else passes the device, and what goes to other hosts keeps its source', () => {
@@ -72,7 +90,8 @@ test('an overlay network: its bridge and VXLAN device are one network both ways,
   assert.match(text, /set overlay_devices \{\n\t\ttype ifname\n\t\telements = \{ "ctvx4096" \}/);
   assert.match(text, /ip saddr @masq_subnets oifname != @bridges oifname != @overlay_devices masquerade/);
   assert.match(text, /set overlay_subnets \{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = \{ 10\.42\.0\.0\/16 \}/);
-  assert.match(text, /iifname @overlay_devices notrack accept\n\t\tiifname @bridges ip daddr @overlay_subnets ip daddr != @gateways notrack accept/);
+  assert.match(text, /iifname @overlay_devices notrack accept\n/);
+  assert.match(text, /chain raw_bridged \{\n\t\tip daddr @gateways accept\n\t\tip daddr @subnets notrack accept\n\t\tip daddr @overlay_subnets notrack accept\n/);
 });
 
 test('element updates name only the map and key (deletes) or key and target (adds)', () => {
