@@ -27,6 +27,9 @@ if (args.has('--report')) {
   process.stdout.write(table(r) + '\n' + targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n');
   process.exit(0);
 }
+// Every Node process the bench starts (the CLI in the overlay's and the scale's parts too) starts
+// as on a machine without NODE_EXTRA_CA_CERTS: see lib/node-env.mjs.
+delete process.env.NODE_EXTRA_CA_CERTS;
 const quick = args.has('--quick');
 const asJson = args.has('--json');
 const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkoutArg, numberArg } from '../lib/args.mjs';
 import { deleteNetns, newNetns } from '../lib/netns.mjs';
+import { nodeEnv } from '../lib/node-env.mjs';
 import { summary, timeMs } from '../lib/stats.mjs';
 
 const builds = { A: join(checkoutArg('--a', 'cli-ab'), 'bin', 'ctnet'), B: join(checkoutArg('--b', 'cli-ab'), 'bin', 'ctnet') };
@@ -20,7 +21,7 @@ const RUNS = numberArg('--runs', 30);
 
 const hostNs = newNetns('cliab');
 const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-cliab-'));
-const env = { ...process.env, CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs };
+const env = nodeEnv({ CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs });
 const ctnet = (bin, args) => {
   const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: ${r.stderr}`);
@@ -33,7 +34,7 @@ try {
       times[`run -d ${k}`].push(timeMs(() => ctnet(builds[k], ['run', '-d', '--name', 'ab', '--network', 'ab', '-p', '21999:80', '--', 'sleep', '600']))[0]);
       times[`rm -f ${k}`].push(timeMs(() => ctnet(builds[k], ['rm', '-f', 'ab']))[0]);
     }
-    times['node -e 0'].push(timeMs(() => spawnSync(process.execPath, ['-e', '0']))[0]);
+    times['node -e 0'].push(timeMs(() => spawnSync(process.execPath, ['-e', '0'], { env }))[0]);
   }
 } finally {
   spawnSync(process.execPath, [builds.A, 'rm', '-f', 'ab'], { env });

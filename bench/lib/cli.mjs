@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteNetns, newNetns } from './netns.mjs';
+import { nodeEnv } from './node-env.mjs';
 import { percentile, summary, timeMs } from './stats.mjs';
 
 const CTNET = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
@@ -16,7 +17,7 @@ const RSS = fileURLToPath(new URL('./rss.mjs', import.meta.url));
 export function benchCli({ iterations }, log) {
   const hostNs = newNetns('cli');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-cli-'));
-  const env = { ...process.env, CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs };
+  const env = nodeEnv({ CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs });
   const ctnet = (args) => {
     const r = spawnSync(process.execPath, [CTNET, ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ctnet ${args.join(' ')}: ${r.stderr}`);
@@ -26,7 +27,7 @@ export function benchCli({ iterations }, log) {
   try {
     ctnet(['network', 'create', 'bench', '--subnet', '10.203.0.0/16']);
     for (let i = 0; i < iterations; i++) {
-      node.push(timeMs(() => spawnSync(process.execPath, ['-e', '0']))[0]);
+      node.push(timeMs(() => spawnSync(process.execPath, ['-e', '0'], { env }))[0]);
       run.push(timeMs(() => ctnet(['run', '-d', '--name', `c${i}`, '--network', 'bench', '-p', `${21000 + i}:80`, '--', 'sleep', '600']))[0]);
       rm.push(timeMs(() => ctnet(['rm', '-f', `c${i}`]))[0]);
       privileged.push(timeMs(() => ctnet(['run', '-d', '--privileged', '--name', `p${i}`, '--network', 'bench', '-p', `${21000 + i}:80`, '--', 'sleep', '600']))[0]);

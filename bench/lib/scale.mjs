@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../../dist/index.js';
 import { SETTLE_MS } from './attach.mjs';
 import { deleteNetns, newNetns } from './netns.mjs';
+import { nodeEnv } from './node-env.mjs';
 import { summary, timeMs } from './stats.mjs';
 
 const CTNET = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
@@ -78,7 +79,7 @@ function processCostKiB(env) {
 export async function benchScale(plan, log, progress) {
   const hostNs = newNetns('scale');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-scale-'));
-  const env = { ...process.env, CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs };
+  const env = nodeEnv({ CTNET_ROOT: root, CTNET_HOST_NETNS: hostNs });
   const engine = new Engine({ root, hostNetns: hostNs });
   const points = [];
   let count = 0;
