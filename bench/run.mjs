@@ -105,6 +105,8 @@ const summaryJson = {
   ...Object.fromEntries((r.attach.results['ctnet-ipv6'] ?? []).flatMap((x) => [[`dual_stack_attach_p50_ms_at_${x.size}`, round(x.attach.p50, 3)], [`dual_stack_detach_p50_ms_at_${x.size}`, round(x.detach.p50, 3)]])),
   kernel_floor_attach_p50_ms: round(r.attach.floor?.attach.p50, 3),
   kernel_floor_detach_p50_ms: round(r.attach.floor?.detach.p50, 3),
+  floor_pass_attach_p50_ms: round(r.attach.floor?.ctnet?.attach.p50, 3),
+  floor_pass_detach_p50_ms: round(r.attach.floor?.ctnet?.detach.p50, 3),
   ref_cni_add_p50_ms: round(at('cni', 1)?.attach.p50, 2),
   ref_cni_del_p50_ms: round(at('cni', 1)?.detach.p50, 2),
   netavark_setup_p50_ms: round(at('netavark', 1)?.attach.p50, 2),

@@ -21,7 +21,7 @@ export function rows(r) {
       ['CNI executable DEL p50 (with cni-daemon)', `${fmt(at('ctnet-cni-daemon', 1).detach.p50)} ms`, `reference chain ${fmt(cni?.detach.p50)} ms`, `${fmt(at('ctnet-cni-daemon', 1).detach.p50 / (cni?.detach.p50 ?? NaN), 2)}x`],
     ] : []),
     ...(r.attach.floor ? [
-      ['kernel floor attach / detach p50 (same objects, fewest calls)', `${fmt(r.attach.floor.attach.p50, 2)} / ${fmt(r.attach.floor.detach.p50, 2)} ms`, `engine ${fmt(c1.attach.p50, 2)} / ${fmt(c1.detach.p50, 2)} ms`, `${fmt(c1.attach.p50 / r.attach.floor.attach.p50, 2)}x / ${fmt(c1.detach.p50 / r.attach.floor.detach.p50, 2)}x`],
+      ['kernel floor attach / detach p50 (same objects, fewest calls)', `${fmt(r.attach.floor.attach.p50, 2)} / ${fmt(r.attach.floor.detach.p50, 2)} ms`, `engine ${fmt(floorPair(r, c1).attach.p50, 2)} / ${fmt(floorPair(r, c1).detach.p50, 2)} ms (in turn with the floor)`, `${fmt(floorPair(r, c1).attach.p50 / r.attach.floor.attach.p50, 2)}x / ${fmt(floorPair(r, c1).detach.p50 / r.attach.floor.detach.p50, 2)}x`],
     ] : []),
     [`engine attach p50/p95 (network of ${largest})`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1`, ''],
     [`engine detach p50/p95 (network of ${largest})`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1`, ''],
@@ -142,6 +142,9 @@ export function machine() {
   };
 }
 
+/** ctnet's attach and detach in the floor's own pass, in turn with it (runs before it have only ctnet's row at 1). */
+const floorPair = (r, c1) => r.attach.floor?.ctnet ?? c1;
+
 /** The issue's targets, each with the measured value and whether it was met. */
 export function targets(r) {
   const at = (impl, size) => r.attach.results[impl]?.find((x) => x.size === size);
@@ -153,7 +156,7 @@ export function targets(r) {
     ['engine detach p50 <= 5 ms', `${fmt(c1.detach.p50, 2)} ms`, c1.detach.p50 <= 5],
     [`attach on a network of ${largest} within 1.5x of 1`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x`, cn.attach.p50 / c1.attach.p50 <= 1.5],
     [`detach on a network of ${largest} within 1.5x of 1`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x`, cn.detach.p50 / c1.detach.p50 <= 1.5],
-    ['attach <= 1.5x the kernel floor', r.attach.floor ? `${fmt(c1.attach.p50 / r.attach.floor.attach.p50, 2)}x` : 'not run', r.attach.floor ? c1.attach.p50 <= 1.5 * r.attach.floor.attach.p50 : null],
+    ['attach <= 1.5x the kernel floor', r.attach.floor ? `${fmt(floorPair(r, c1).attach.p50 / r.attach.floor.attach.p50, 2)}x` : 'not run', r.attach.floor ? floorPair(r, c1).attach.p50 <= 1.5 * r.attach.floor.attach.p50 : null],
     ['>= 20x faster than the CNI chain ADD', cni ? `${fmt(cni.attach.p50 / c1.attach.p50)}x` : 'not run', cni ? cni.attach.p50 / c1.attach.p50 >= 20 : null],
     ['>= 10x faster than netavark setup', nv ? `${fmt(nv.attach.p50 / c1.attach.p50)}x` : 'not run', nv ? nv.attach.p50 / c1.attach.p50 >= 10 : null],
     ['DNAT rate with 10,000 ports within 10% of 10', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}%`, r.datapath.ctnet.connPerSec10000 >= 0.9 * r.datapath.ctnet.connPerSec10],
