@@ -167,8 +167,8 @@ export function renderTable(networks: readonly FirewallNetwork[], mappings: read
   out += `\t\toifname @${SET.isolatedBridges} drop\n\t}\n`;
   // Internal networks have no way to the host either: their containers reach only the embedded DNS
   // on their own gateway, and the host starts nothing towards them (replies, the DNS's included, pass).
-  // Only while there is one: a hook with a chain costs every packet to or from the host (a tenth of
-  // the embedded DNS's queries a second, the two chains with their three rules for other networks).
+  // Only while there is one: a hook with a chain costs every packet to or from the host, even when
+  // nothing in it matches (with both chains, the embedded DNS answered about a tenth fewer queries a second).
   if (nets.some((n) => n.internal)) {
     out += `\tchain ${CHAIN.input} {\n\t\ttype filter hook input priority filter; policy accept;\n`;
     out += `\t\tiifname @${SET.internalBridges} meta l4proto { tcp, udp } th dport 53 iifname . ${F.match} daddr @${SET.internalDns} accept\n`;

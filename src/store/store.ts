@@ -414,7 +414,6 @@ function secureStateDir(root: string): void {
   }
 }
 
-/** What a network's view lists of a container. */
 /** Whether any container's removal is unfinished, any container has a process or a setup to check, any network is unfinished. */
 export interface ReconcileWork {
   removing: boolean;
@@ -422,6 +421,7 @@ export interface ReconcileWork {
   networks: boolean;
 }
 
+/** What a network's view lists of a container. */
 export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
 
 /**
