@@ -202,9 +202,10 @@ async function measureInTurn(impls, n, into) {
 /**
  * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
  * refSizes (their per-container cost makes 1000 background containers take minutes). The kernel
- * floor (floor.mjs) is measured at the first size, its samples alternating with ctnet's: the
- * machine drifts by a fifth within minutes, and a floor measured at the end of the run compared
- * ctnet with another moment of it. Resolves with { results, skipped, floor }.
+ * floor (floor.mjs) has a pass of its own at the first size, its samples in turn with ctnet's
+ * engine's: the machine drifts by a fifth within minutes, and a floor measured at the end of the
+ * run compared ctnet with another moment of it. Resolves with { results, skipped, floor }, floor
+ * holding that pass's ctnet samples too (floor.ctnet).
  */
 export async function benchAttach(plan, log, progress) {
   // progress (a terminal line, or nothing) follows the filling: one tick per background container.

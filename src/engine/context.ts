@@ -6,8 +6,8 @@ import { requireLibnftables } from '../kernel/nft.js';
 import { KernelSession } from '../kernel/session.js';
 import { KernelApplier } from './applier.js';
 import { firewallScript } from './firewall-state.js';
-import { execute, executeBestEffort } from '../plan/executor.js';
-import { renderCommands, type Op, type RenderContext, type Step } from '../plan/ops.js';
+import { execute, executeBestEffort, explainOp } from '../plan/executor.js';
+import { type Op, type RenderContext, type Step } from '../plan/ops.js';
 import { FIREWALL_LAYOUT } from '../firewall/ruleset.js';
 import { HostLock } from '../store/lock.js';
 import { Store, type StateStore } from '../store/store.js';
@@ -144,7 +144,7 @@ export class EngineContext {
    */
   apply(steps: readonly Step[], stepsBefore = 0): void {
     if (this.dryRun) {
-      for (const s of steps) for (const line of renderCommands(s.do, this.render)) this.options.explain?.(line);
+      for (const s of steps) explainOp({ explain: this.options.explain, render: this.render }, s.do);
       return;
     }
     execute(steps, this.applierOf(), { explain: this.options.explain, render: this.render, faultAt: this.options.faultAt, stepsBefore, beforeStep: () => this.crashPoint() });
@@ -167,7 +167,7 @@ export class EngineContext {
   /** Applies removal operations, going on past failures; returns them. */
   applyBestEffort(ops: readonly Op[]): Error[] {
     if (this.dryRun) {
-      for (const op of ops) for (const line of renderCommands(op, this.render)) this.options.explain?.(line);
+      for (const op of ops) explainOp({ explain: this.options.explain, render: this.render }, op);
       return [];
     }
     return executeBestEffort(ops, this.applierOf(), { explain: this.options.explain, render: this.render, beforeStep: () => this.crashPoint() });

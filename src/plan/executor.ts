@@ -18,7 +18,8 @@ export interface ExecuteOptions {
   beforeStep?: () => void;
 }
 
-function explainOp(opts: Pick<ExecuteOptions, 'explain' | 'render'>, op: Op): void {
+/** An operation's commands to `explain`, one line each (what --explain and --dry-run print). */
+export function explainOp(opts: Pick<ExecuteOptions, 'explain' | 'render'>, op: Op): void {
   if (opts.explain) for (const line of renderCommands(op, opts.render)) opts.explain(line);
 }
 
