@@ -63,7 +63,7 @@ try {
     if (GAP) await new Promise((r) => setTimeout(r, GAP));
     measuring = true;
     const start = performance.now();
-    engine.attach({ name: `m${i}`, network: 'n0', ...(publish ? { publish: ['30000:80'] } : {}) });
+    engine.attach({ name: `m${i}`, network: 'n0', ...(publish ? { publish: ['65000:80'] } : {}) });
     attach.push(performance.now() - start);
     measuring = false;
     engine.detach(`m${i}`);
