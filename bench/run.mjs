@@ -149,6 +149,8 @@ const summaryJson = {
   scale_detach_p50_ms: round(r.scale?.points.at(-1)?.detach.p50, 3),
   scale_ps_ms: round(r.scale?.points.at(-1)?.psMs, 0),
   scale_network_ls_ms: round(r.scale?.points.at(-1)?.networkLsMs, 0),
+  scale_run_ms: round(r.scale?.points.at(-1)?.runMs, 0),
+  scale_rm_ms: round(r.scale?.points.at(-1)?.rmMs, 0),
   scale_state_mib: round(r.scale ? r.scale.points.at(-1).stateBytes / 2 ** 20 : null, 1),
   section_seconds: Object.fromEntries(Object.entries(r.sections).map(([k, v]) => [k, round(v, 1)])),
   seconds: round(r.seconds, 1),

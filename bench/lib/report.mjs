@@ -63,6 +63,7 @@ export function rows(r) {
     const first = r.scale.points[0], last = r.scale.points.at(-1);
     out.push([`engine attach / detach p50 at ${last.containers} containers (${r.scale.networks} networks)`, `${fmt(last.attach.p50, 2)} / ${fmt(last.detach.p50, 2)} ms`, `at ${first.containers}: ${fmt(first.attach.p50, 2)} / ${fmt(first.detach.p50, 2)} ms`, `${fmt(last.attach.p50 / first.attach.p50, 2)}x / ${fmt(last.detach.p50 / first.detach.p50, 2)}x`]);
     out.push([`ctnet ps / network ls at ${last.containers} containers`, `${fmt(last.psMs, 0)} / ${fmt(last.networkLsMs, 0)} ms`, `at ${first.containers}: ${fmt(first.psMs, 0)} / ${fmt(first.networkLsMs, 0)} ms`, '']);
+    if (last.runMs !== undefined) out.push([`ctnet run -d / rm -f at ${last.containers} containers`, `${fmt(last.runMs, 0)} / ${fmt(last.rmMs, 0)} ms`, `at ${first.containers}: ${fmt(first.runMs, 0)} / ${fmt(first.rmMs, 0)} ms`, `${fmt(last.runMs / first.runMs, 2)}x / ${fmt(last.rmMs / first.rmMs, 2)}x`]);
     out.push([`state and kernel memory at ${last.containers} containers`, `${fmt(last.stateBytes / 2 ** 20)} MiB state, ${fmt(last.kernelKiBPerContainer / 1024, 2)} MiB host memory each`, r.scale.processKiBPerContainer ? `a running container's processes: ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB (PSS)` : '', '']);
   }
   if (r.dns?.ctnet) {
@@ -116,7 +117,9 @@ export function scaleSvg(r) {
     ['detach p50', '#0969da', (p) => p.detach.p50],
     ['ctnet ps', '#cf222e', (p) => p.psMs],
     ['ctnet network ls', '#8250df', (p) => p.networkLsMs],
-  ];
+    ['ctnet run -d', '#bf8700', (p) => p.runMs],
+    ['ctnet rm -f', '#57606a', (p) => p.rmMs],
+  ].filter(([, , f]) => pts.every((p) => f(p) !== undefined));
   const xMax = pts.at(-1).containers;
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...pts.flatMap((p) => series.map(([, , f]) => f(p))))));
   const x = (n) => L + (n / xMax) * (W - L - R);
@@ -181,20 +184,21 @@ export function targets(r) {
 }
 
 function scaleSection(r) {
-  const rows = r.scale.points.map((p) => `| ${p.containers} | ${fmt(p.attach.p50, 2)} / ${fmt(p.attach.p95, 2)} ms | ${fmt(p.detach.p50, 2)} / ${fmt(p.detach.p95, 2)} ms | ${fmt(p.psMs, 0)} ms | ${fmt(p.networkLsMs, 0)} ms | ${fmt(p.stateBytes / 2 ** 20)} MiB | ${p.kernelKiBPerContainer === null ? '-' : `${fmt(p.kernelKiBPerContainer, 0)} KiB`} |`);
+  const rows = r.scale.points.map((p) => `| ${p.containers} | ${fmt(p.attach.p50, 2)} / ${fmt(p.attach.p95, 2)} ms | ${fmt(p.detach.p50, 2)} / ${fmt(p.detach.p95, 2)} ms | ${fmt(p.psMs, 0)} ms | ${fmt(p.networkLsMs, 0)} ms | ${p.runMs === undefined ? '-' : `${fmt(p.runMs, 0)} / ${fmt(p.rmMs, 0)} ms`} | ${fmt(p.stateBytes / 2 ** 20)} MiB | ${p.kernelKiBPerContainer === null ? '-' : `${fmt(p.kernelKiBPerContainer, 0)} KiB`} |`);
   return `## ${r.scale.points.at(-1).containers} containers on one host
 
 ![costs against containers](scale.svg)
 
 Containers attached round-robin over ${r.scale.networks} networks (each under the 1,000 containers a network holds on a default host), network-only;
 at each size one more container is attached and detached ${r.plan.scale.samples} times, and \`ctnet ps\` and
-\`ctnet network ls\` run as a user runs them (a new process each, p50 of three). Host memory is the drop
+\`ctnet network ls\` run as a user runs them (a new process each, p50 of three), and so do three
+\`ctnet run -d\` of a sleeping container, each followed by its \`rm -f\`. Host memory is the drop
 of MemAvailable per container (namespace, veth pair, sysctl tables). A running container's own
 processes take ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB more (PSS of the supervisor and \`sleep\`, with one
 container running: pages of perl and libc that no other process maps count whole there).
 
-| containers | attach p50 / p95 | detach p50 / p95 | ps | network ls | state | host memory each |
-|---|---|---|---|---|---|---|
+| containers | attach p50 / p95 | detach p50 / p95 | ps | network ls | run -d / rm -f | state | host memory each |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 `;

@@ -93,6 +93,20 @@ export async function benchScale(plan, log, progress) {
     }
     return summary(times).p50;
   };
+  // A user's `run -d` of a sleeping container and its `rm -f` at this size: both read host-wide
+  // state that grows with the containers (mounts, interfaces), which the engine's attach does not.
+  const runAndRm = (network) => {
+    const run = [], rm = [];
+    for (let i = 0; i < 3; i++) {
+      const name = `cli${i}`;
+      const [r] = timeMs(() => spawnSync(process.execPath, [CTNET, 'run', '-d', '--name', name, '--network', network, '--', 'sleep', '600'], { env, encoding: 'utf8' }));
+      const [d, removed] = timeMs(() => spawnSync(process.execPath, [CTNET, 'rm', '-f', name], { env, encoding: 'utf8' }));
+      if (removed.status !== 0) throw new Error(`ctnet run -d / rm -f ${name}: ${removed.stderr}`);
+      run.push(r);
+      rm.push(d);
+    }
+    return { runMs: summary(run).p50, rmMs: summary(rm).p50 };
+  };
   let processKiB = null;
   try {
     for (let n = 0; n < plan.networks; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
@@ -113,14 +127,17 @@ export async function benchScale(plan, log, progress) {
       }
       const point = {
         containers: count, attach: summary(attach), detach: summary(detach),
-        psMs: cli(['ps']), networkLsMs: cli(['network', 'ls']),
+        psMs: cli(['ps']), networkLsMs: cli(['network', 'ls']), ...runAndRm('s0'),
         stateBytes: treeBytes(root), kernelKiBPerContainer: count >= 100 ? (memBefore - memAvailableKiB()) / count : null,
       };
       points.push(point);
-      log(`  ${count} containers: attach p50 ${point.attach.p50.toFixed(2)} ms, detach p50 ${point.detach.p50.toFixed(2)} ms, ps ${point.psMs.toFixed(0)} ms, network ls ${point.networkLsMs.toFixed(0)} ms, state ${(point.stateBytes / 2 ** 20).toFixed(1)} MiB`);
+      log(`  ${count} containers: attach p50 ${point.attach.p50.toFixed(2)} ms, detach p50 ${point.detach.p50.toFixed(2)} ms, ps ${point.psMs.toFixed(0)} ms, network ls ${point.networkLsMs.toFixed(0)} ms, run -d ${point.runMs.toFixed(0)} ms, rm -f ${point.rmMs.toFixed(0)} ms, state ${(point.stateBytes / 2 ** 20).toFixed(1)} MiB`);
     }
   } finally {
-    for (const c of engine.listContainers(true)) engine.detach(c.Id);
+    for (const c of engine.listContainers(true)) {
+      // A `run -d` a failed measurement left has a process: removed, not detached.
+      try { engine.detach(c.Id); } catch { await engine.remove([c.Id], true); }
+    }
     for (let n = 0; n < plan.networks; n++) {
       try { engine.removeNetwork(`s${n}`); } catch { /* the namespace goes below */ }
     }
