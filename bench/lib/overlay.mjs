@@ -50,7 +50,7 @@ async function listening(ns, ip) {
 }
 
 /** Resolves with the overlay figures, or { skipped } without etcd. Long: one lab, three measures, one teardown. */
-export async function benchOverlay({ iterations, seconds }, log) {
+export async function benchOverlay({ iterations, seconds, throughputRounds = 2 }, log) {
   if (etcdToolsMissing()) return { skipped: ['overlay (apt-get install etcd-server etcd-client)'] };
   log('overlay (two hosts, three etcd members):');
   const lab = overlayLabNames(`cbo${process.pid % 1000}`);
@@ -98,7 +98,7 @@ export async function benchOverlay({ iterations, seconds }, log) {
 
     // Throughput: container on h1 -> container on h2 through the overlay, against a plain VXLAN pair
     // (VNI 99, its own port) between the same two host namespaces.
-    const throughput = { overlayGbps: null, plainVxlanGbps: null };
+    const throughput = { overlayGbps: null, plainVxlanGbps: null, overlayRoundsGbps: [], plainVxlanRoundsGbps: [] };
     if (existsSync('/usr/bin/iperf3')) {
       const server = e2.attach({ name: 'iperf-server', network: 'ov' });
       const serverNs = server.NetworkSettings.SandboxKey.split('/').pop();
@@ -112,12 +112,15 @@ export async function benchOverlay({ iterations, seconds }, log) {
       await listening(serverNs, '127.0.0.1');
       await listening(h2.netns, '10.99.0.2');
       const overlay = [], plain = [];
-      for (let r = 0; r < 2; r++) {
-        overlay.push(iperf(watcherNs, server.NetworkSettings.IPAddress, seconds));
-        plain.push(iperf(h1.netns, '10.99.0.2', seconds));
+      // In turn, the order swapped every round: the machine's drift falls on both.
+      for (let r = 0; r < throughputRounds; r++) {
+        const measure = [() => overlay.push(iperf(watcherNs, server.NetworkSettings.IPAddress, seconds)), () => plain.push(iperf(h1.netns, '10.99.0.2', seconds))];
+        for (const m of r % 2 ? measure.reverse() : measure) m();
       }
       throughput.overlayGbps = median(overlay);
       throughput.plainVxlanGbps = median(plain);
+      throughput.overlayRoundsGbps = overlay;
+      throughput.plainVxlanRoundsGbps = plain;
     }
     const r = { blockLease: summary(lease), runToReachable: summary(reach), ...throughput, skipped: reach.length < iterations ? [`overlay: ${iterations - reach.length} of ${iterations} containers never answered by name within 20 s`] : [] };
     log(`  run on one host -> answers by name on the other: p50 ${r.runToReachable.p50?.toFixed(0)} ms, p95 ${r.runToReachable.p95?.toFixed(0)} ms; block lease + local part p50 ${r.blockLease.p50?.toFixed(0)} ms`);
