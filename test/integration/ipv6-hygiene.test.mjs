@@ -3,7 +3,7 @@
 // every node of its bridge; the host takes neither a route nor an address from it. The control turns
 // accept_ra on for that bridge (in the lab's own host namespace) and shows the same packet taken.
 // A container's router solicitations and listener reports, which its kernel sends by itself as it
-// comes and as it goes, reach no other container (with the guard's rule taken out, they do).
+// comes and as it leaves a group, reach no other container (with the guard's rule taken out, they do).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -101,8 +101,24 @@ test('a container\'s router solicitations and multicast listener reports reach n
     await waitFor(sent, `${name} sends a router solicitation and a listener report`, 15000);
     await new Promise((res) => setTimeout(res, 500));
   };
+  /** The listener reports a sender's kernel has sent. */
+  const reportsOf = (ns) => Number(/Icmp6OutMLDv2Reports\s+(\d+)/.exec(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp6'], { encoding: 'utf8' }))[1]);
+  /**
+   * Makes a running sender leave a group: its address taken off eth0 from outside, its kernel reports
+   * leaving that address's solicited-node group. (Its removal cannot be relied on for such a report:
+   * its veth goes first, and whether the report of its namespace's going still gets out is a race.)
+   */
+  const leave = async (name) => {
+    const ns = lab.nsOf(name);
+    const before = reportsOf(ns);
+    execFileSync('ip', ['-n', ns, 'addr', 'del', `${lab.json(['inspect', name]).NetworkSettings.GlobalIPv6Address}/64`, 'dev', 'eth0']);
+    await waitFor(() => reportsOf(ns) > before, `${name} reports leaving a group`, 15000);
+    await new Promise((res) => setTimeout(res, 500));
+  };
   await send('guarded', senders.guarded);
   assert.deepEqual(seen(), { rs: 0, mld: 0, udp: 3 }, 'solicitations and reports kept out, the datagrams to all nodes in');
+  await leave('guarded');
+  assert.deepEqual(seen(), { rs: 0, mld: 0, udp: 3 }, 'nor its report of leaving a group');
   /** Removes a sender and waits until the kernel has destroyed its namespace (and with it its veth). */
   const remove = async (name) => {
     const veth = lab.json(['inspect', name]).NetworkSettings.HostVeth;
@@ -124,8 +140,9 @@ test('a container\'s router solicitations and multicast listener reports reach n
     const after = seen();
     const got = { rs: after.rs - before.rs, mld: after.mld - before.mld, udp: after.udp - before.udp };
     assert.ok(got.rs > 0 && got.mld > 0 && got.udp === 3, `control: without the rule the neighbour gets them: ${JSON.stringify(got)}`);
+    await leave('unguarded');
+    assert.ok(seen().mld > after.mld, `control: and its report of leaving a group: ${JSON.stringify(seen())}`);
     await remove('unguarded');
-    assert.ok(seen().mld > after.mld, `control: and the reports of its going: ${JSON.stringify(seen())}`);
   } finally {
     lab.ok(['firewall', 'reload']);
   }
