@@ -3,6 +3,7 @@ import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { NETNS_DIR } from '../names.js';
 import { isAlive } from '../kernel/proc.js';
 import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
@@ -12,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../sandbox/options.js';
+import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -237,6 +238,23 @@ export function startCommandLine(root: string, c: ProcessContainer): string {
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
+/**
+ * The host's named network namespaces, whose copies a container's mount namespace drops first;
+ * none when a volume brings them (or a directory above them) in on purpose.
+ */
+export function netnsCopiesToDetach(volumes: readonly Volume[]): string[] {
+  const overlaps = (source: string): boolean => {
+    let path = source;
+    try {
+      path = realPath(source);
+    } catch {
+      // gone since the run: ctnet-init reports it
+    }
+    return path === '/' || path === NETNS_DIR || path.startsWith(`${NETNS_DIR}/`) || NETNS_DIR.startsWith(`${path}/`);
+  };
+  return volumes.some((v) => overlaps(v.source)) ? [] : [NETNS_DIR];
+}
+
 /** Writes what ctnet-init builds the container from (its init.spec); returns that file. */
 export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles, terminal = false): string {
   const dir = containerDir(root, c.id);
@@ -257,6 +275,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     privileged: c.sandbox.security?.privileged === true,
     security: confinementOf(root, c, true),
     hide: [resolve(root)].filter((p) => p !== '/'),
+    detach: netnsCopiesToDetach(c.sandbox.volumes ?? []),
     terminal,
   };
   const specFile = specFileOf(root, c.id);

@@ -503,6 +503,11 @@ sub container_init {
   # A safety net: everything below changes mounts, which must never happen in the host's mount namespace.
   fail("ctnet-init runs in the host mount namespace; it must run in a mount namespace of its own")
     if (stat('/proc/self/ns/mnt'))[1] == one('hostmntns');
+  # The copies of the host's named network namespaces (/run/netns), a mount each: kept in every
+  # running container, the kernel's mounts grew with the square of the containers (127 a container
+  # at 150 running, 49 without them). Only now that the copies are private: detached while shared,
+  # the host's would go with them.
+  detach($_) for @{ $S->{detach} };
   # No controlling terminal: the caller's terminal cannot be driven from inside (TIOCSTI needs it, or CAP_SYS_ADMIN).
   call('setsid');
   sys(call('ioctl', 0, TIOCSCTTY, 0), 'taking the pseudo-terminal') if flag('terminal');

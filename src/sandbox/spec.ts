@@ -59,6 +59,12 @@ export interface InitSpec {
   security: Confinement;
   /** Host directories covered by an empty tmpfs in host-root mode (ctnet's state directory). */
   hide: string[];
+  /**
+   * Host mount points the container's mount namespace lets go of first (NETNS_DIR): a copy of every
+   * named network namespace's mount in every running container grew the kernel's mounts with the
+   * square of the containers.
+   */
+  detach: string[];
   /** Standard input is a pseudo-terminal of the container's own, to become its controlling terminal (run -t). */
   terminal: boolean;
 }
@@ -89,6 +95,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['nnp', flag(spec.security.noNewPrivileges)],
     ['seccomp', spec.security.seccompFile === null ? [] : [spec.security.seccompFile]],
     ['hide', spec.hide],
+    ['detach', spec.detach],
     ['terminal', flag(spec.terminal)],
   ];
   const strings = fields.flatMap(([name, values]) => [name, String(values.length), ...values]);

@@ -66,13 +66,21 @@ test('the init spec: NUL-terminated name, count and values per field, as ctnet-s
     command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: [], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
-    security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], terminal: false,
+    security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
   const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '0', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
-    'hide', '1', '/r', 'terminal', '1', '0'].map((s) => `${s}\x00`).join('');
+    'hide', '1', '/r', 'detach', '1', '/run/netns', 'terminal', '1', '0'].map((s) => `${s}\x00`).join('');
   assert.equal(encodeInitSpec(spec).toString('binary'), golden);
   assert.throws(() => encodeInitSpec({ ...spec, command: ['a\0b'] }), /NUL/);
+});
+
+test('a container drops its copies of /run/netns, unless a volume brings them in (the directory, one in it or one above it)', async () => {
+  const { netnsCopiesToDetach } = await import('../../dist/engine/sandbox.js');
+  const of = (...sources) => netnsCopiesToDetach(sources.map((source) => ({ source, target: '/x', readOnly: true })));
+  assert.deepEqual(of(), ['/run/netns']);
+  assert.deepEqual(of('/srv/data', '/run/netnsx', '/run/user'), ['/run/netns']);
+  for (const source of ['/run/netns', '/run/netns/some-ns', '/run', '/', '/var/run']) assert.deepEqual(of('/srv/data', source), [], source);
 });
