@@ -1,6 +1,7 @@
 /** The terminal table, the SVG plot of attach latency against attached containers, and docs/PERFORMANCE.md. */
 import { cpus, totalmem, release } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { percentile } from './stats.mjs';
 
 const fmt = (x, d = 1) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
 const ratio = (ref, ours) => (ref && ours ? `${(ref / ours).toFixed(1)}x` : '-');
@@ -236,20 +237,21 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 |---|---|---|
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
-Where the misses come from (profiled per operation, see the notes below the tables). This run is on
-7890b2f, on top of 48dca6a (the run before): the embedded DNS's queries meet fewer of the host's
-rules (below, "Embedded DNS"), an attach reads the state twice less and a detach no longer lists a
-directory that is not there (below, "Attach against the kernel floor"), and the bench changed
-twice. Every Node process it starts now starts without this machine's NODE_EXTRA_CA_CERTS, which
-had put ~39 ms into both \`node -e 0\` and ctnet's commands: the \`run -d\` and \`rm -f\` targets,
-met in the three runs before, are missed by a wide margin (below, "\`run -d\` and \`rm -f\`"). And
-the floor has a pass of its own with ctnet's engine in turn, while ctnet's row at 1 container is
-measured alone after a warm-up as long as its measurement (How to read it): at 1, 100 and 1,000
-containers ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)}, ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50, 2)} and ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50, 2)} ms, where the run before had 5.13, 3.40 and 5.05. In this run the DNS
-targets were met (${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x the queries/s of aardvark-dns, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms; 0.93x and
-2.46 against 1.76 in the run before) and container to container too (97.0%; 87.9% before; nothing
-on that path changed); the floor was missed (1.59x, 1.55x before) and the overlay by a point
-(89%, 86% before), as was the CNI executable's ADD without the daemon (0.79x, below).
+Where the misses come from (profiled per operation, see the notes below the tables). This run's
+changes since 7890b2f's run (the run before) are about many containers on one host (below, "Attach
+with many containers on the host"): a namespace is made without walking every other namespace's
+mount, \`run\` and \`rm\` find the cgroup hierarchies without reading \`/proc/self/mountinfo\` (one line
+per namespace), and a running container no longer keeps a copy of every namespace's mount. The scale
+part now times \`run -d\` and \`rm -f\` at each size too, and the overlay's throughput is seven rounds
+in turn (was two). Nothing on the paths of the DNS, the datapath or a single attach changed, and
+their figures moved with the machine: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (34.1 in the run before),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (35,940 before). In this run:
+ctnet's DNS at ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (1.45x and 1.54
+against 1.55 before; below, "Embedded DNS"); container to container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair with
+the plain bridge, no firewall at all, at ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}% (97.0% and 96% before: what br_netfilter costs moves
+with the machine, and the target cannot be met in a run where a bare bridge misses it); the floor
+${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x (1.59x), the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}% (89%), the CNI executable's ADD without the daemon
+${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x (0.79x), \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\` (2.27x and 1.79x).
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
   through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
@@ -257,7 +259,7 @@ on that path changed); the floor was missed (1.59x, 1.55x before) and the overla
   was its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
   minutes after that run: 4.19 ms at 1 and 5.22 ms at 1,000 (1.25x), the difference mostly the
   namespace's creation (0.79 -> 1.82 ms; 2.33 ms at 1 with 1,000 empty namespaces of
-  \`ip netns add\` beside it): the kernel's per-namespace work named in the next item. Since the round before this run the
+  \`ip netns add\` beside it): the recursive marking of \`/run/netns\` found in this round (next item). Since the round before this run the
   bench's network of 1,000 has its containers past 900 on a segment (\`src/engine/segments.ts\`), so
   the attaches measured there go onto a bridge of about 100 ports, not one of 1,000 (the last run's
   0.95x was on one bridge; through \`bench/experiments/attach-ops.mjs\`, an attach onto a segment at
@@ -285,9 +287,26 @@ on that path changed); the floor was missed (1.59x, 1.55x before) and the overla
   containers): an index each, 14.8 -> 12.0 ms an attach, the same as at 1,000. The container end's
   sysctl above had grown with every namespace on the host (an attach at 10,000 containers: 35.85 ms
   two rounds ago, 18.12 ms in the last round's first full run, with the proc instance and before
-  the indexes). What is left growing is the kernel's per-namespace work: creating
-  a namespace (mounts under \`/run/netns\`, sysctl tables) and the cleanup of the previous
-  measurement's namespace, which holds the rtnl lock. Fixed in earlier rounds: every namespace's
+  the indexes). Found in this round, with \`perf record\` on \`bench/experiments/attach-ops.mjs\` at
+  6,000 containers on 11 networks: creating a namespace took 2.25-2.45 ms against 1.05 at one, in
+  \`invent_group_ids\` and \`change_mnt_propagation\`. Like \`ip netns add\`, ctnet marked \`/run/netns\`
+  shared *recursively* before each namespace, a walk over every namespace's mount below it; a mount
+  made under a shared one is shared from its start, so only the directory's own mount is marked now:
+  1.00 ms at 6,000 (attach 4.72 ms there, 6.15-7.79 before; the fill 38.5 -> 24.5 s). The CLI had
+  its own growth, not in the engine's rows: at 5,000 containers \`run -d\` took 125-187 ms and \`rm -f\`
+  95-168 (about 57 and 44 at one). Each read \`/proc/self/mountinfo\`, a line per namespace, to find the
+  cgroup hierarchies: 17-34 ms of CPU profile. They are now looked for where systemd mounts them
+  (\`/proc/self/cgroup\` names them, \`statfs\` checks them; mountinfo only when one is elsewhere): 59-92
+  and 46-68 ms. And a running container kept a copy of every namespace's mount (\`unshare(CLONE_NEWNS)\`
+  copies the host's mounts): with 150 running, 127 more mount objects a container (\`mnt_cache\`),
+  growing with the containers before it, ~50 million at 10,000. ctnet-init detaches them once its
+  mounts are private: 49 a container, flat. That costs nothing measurable at one container (30
+  alternating runs: \`run -d\` 58.3 against 60.3 ms) and ~11 ms at 5,000 namespaces (103.0 against
+  91.5, 12 runs). What still grows with the namespaces (the table below): a container's start copies
+  the host's mounts, one per namespace (\`unshare\` of the mount namespace 36 ms at 10,000 in \`perf
+  trace\`; runc's start copies as many for Docker's namespace mounts), and creating a veth into a
+  bridge walks the host's namespace IDs in every link notification (\`idr_for_each\` under
+  \`rtmsg_ifinfo\`) and the bridge's ports: 0.66 -> 1.55 ms at 6,000. Fixed in earlier rounds: every namespace's
   \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
   engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
@@ -487,23 +506,28 @@ on that path changed); the floor was missed (1.59x, 1.55x before) and the overla
   validation and the view ~0.15. The kernel part is the floor's plus its extra round trips:
   loopback, the interface, the address and the route are a message each, the hairpin one of its own.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`** (${r.cli.run.p50 <= 1.6 * r.cli.node.p50 && r.cli.rm.p50 <= 1.4 * r.cli.node.p50 ? 'met' : 'missed'} in this run: ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x, +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms
-  over it). Every run before this one measured them, and \`node -e 0\` beside them, with this
+  over it; 2.27x and 1.79x in 7890b2f's run). Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
   machine's NODE_EXTRA_CA_CERTS set: it names the system's CA bundle, which Node reads and parses
   before any script runs, ~39 ms of every Node start here (\`node -e 0\` 64.5 ms with it, 25.9
   without, 25 runs each). A fresh Debian machine does not set it. The same constant on both sides
   made the ratios look closer to 1 than ctnet's own work is: the bench's CLI part run twice in a row,
   with it \`run -d\` 96.2, \`rm -f\` 86.8 and \`node -e 0\` 63.3 ms (1.52x and 1.37x, both met),
   without it 57.1, 43.9 and 23.9 ms (2.39x and 1.84x). The bench now starts every Node process
-  without it (\`bench/lib/node-env.mjs\`), so these two targets, met in the three runs before, are
+  without it (\`bench/lib/node-env.mjs\`), so these two targets, met in the three runs before 7890b2f's, are
   missed; the gaps over \`node -e 0\` are what ctnet adds either way (+32.8 and +18.7 ms in
-  4ccf02f's run). Where a \`run -d\`'s own time goes, marked in one instrumented run of this
+  4ccf02f's run). Where a \`run -d\`'s own time goes, marked in one instrumented run of the last
   round's code (a slow one: 44 ms from its script's start, ~25 ms after Node's as for \`node -e 0\`,
   to its session closed; ms): the bundle compiled from its code cache and the command built 12.7, the engine opened and the network read
   2.8, the request validated and the supervisor spawned (koffi's load in it) 6.5, reconcile 0.9,
   the record 1.9, the namespace and the cgroup 2.8, the /etc files, the spec and the order 7.2, the
   rest of the network 6.7, the state updated 0.6, the session closed 0.8, then Node's exit. Each part
   runs once per process, in V8's interpreter, with the CPU's caches cold: the record takes 0.26 ms
-  in a warm engine. What follows is from the rounds before, with the variable set. Found with timestamps in the CLI
+  in a warm engine. In this round's \`perf trace\` of one \`run -d\` (its timestamps stretched by the
+  tracing; ms from the exec): the supervisor's exec at 44.5, the cgroup's device rules (v1: a write
+  each, 12) at 51.4-52.4, the spec written and the order sent at 55.4-55.8, one-byte sysctl writes
+  at 62.5-63.6, the command's exec at 64.9, the ID written at 66.5, the holder of the nf_tables
+  sockets exec'd at 67.0 and Node's exit at 69.4: still no part big enough to close the gap alone. What follows is from the
+  rounds before, with the variable set. Found with timestamps in the CLI
   and in the two Perl processes (an instrumented build): each command waited, where it had nothing
   else to do, for an RCU grace period in the kernel, 15-35 ms each on this machine.
   - \`rm -f\`: the last close of the nf_tables netlink socket through which it had just deleted the
@@ -632,7 +656,11 @@ on that path changed); the floor was missed (1.59x, 1.55x before) and the overla
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
-  read as this machine's noise; it straddles the 90% line.
+  read as this machine's noise; it straddles the 90% line. Since this round the part runs seven
+  rounds in turn, the order swapped every round (two, the overlay always first, before)${r.overlay?.overlayRoundsGbps?.length > 1 ? `: in this run the rounds' ratios were ${fmt(Math.min(...r.overlay.overlayRoundsGbps.map((g, i) => g / r.overlay.plainVxlanRoundsGbps[i])) * 100, 0)}-${fmt(Math.max(...r.overlay.overlayRoundsGbps.map((g, i) => g / r.overlay.plainVxlanRoundsGbps[i])) * 100, 0)}%, their median ${fmt(percentile(r.overlay.overlayRoundsGbps.map((g, i) => g / r.overlay.plainVxlanRoundsGbps[i]), 50) * 100, 0)}%` : ''}; one run
+  of the part alone in this round gave 80-94% a round, 92% by the medians. Read that way there is a
+  gap of about a tenth: the overlay's packets cross a veth and a bridge on each host that the plain
+  pair does not, which no setting of ctnet's removes (the inner traffic is already untracked).
 - **Embedded DNS.** Measured with dnsperf (earlier rounds used a Node load generator that was
   itself the bottleneck, and an aardvark-dns client with no veth or bridge on its path). ctnet-dns
   answers each query from a cached reply (a copy with the query's ID) and sends without dgram's
@@ -652,7 +680,10 @@ on that path changed); the floor was missed (1.59x, 1.55x before) and the overla
   44,957 -> 49,764 queries/s, the median of 12 rounds each, the old ruleset and the new in turn in
   the same namespace (per-round ratios 0.76-1.25, median 1.05). A young generation of 64 MB for the
   server (\`--max-semi-space-size\`) left its p99 where it was (1.53 against 1.67 ms, 8 rounds in
-  turn): its collections are not the tail.
+  turn): its collections are not the tail. Nothing on the DNS's path changed since 7890b2f's run
+  (1.45x); in this one each server's rounds spread ${r.dns?.ctnet?.rounds_qps?.length ? `${fmt(Math.min(...r.dns.ctnet.rounds_qps), 0)}-${fmt(Math.max(...r.dns.ctnet.rounds_qps), 0)} (ctnet) and ${fmt(Math.min(...r.dns.aardvark.rounds_qps), 0)}-${fmt(Math.max(...r.dns.aardvark.rounds_qps), 0)} (aardvark-dns) queries/s` : 'widely'}, and the
+  ratios of each pair of rounds in turn had a median of ${r.dns?.ctnet?.rounds_qps?.length ? fmt(percentile(r.dns.ctnet.rounds_qps.map((q, i) => q / r.dns.aardvark.rounds_qps[i]), 50), 2) : '-'}: the two servers are within this
+  machine's noise of each other, and which one leads moves from run to run.
 - **CNI executable (node start incl.).** \`bin/cni/ctnet\` is a Perl client. With \`ctnet cni-daemon\`
   answering (the first call starts it, so every later call finds it) it forwards the call over a
   unix socket; with none, it runs \`ctnet cni\` in a Node process of its own. Until this round that
