@@ -506,8 +506,8 @@ sub container_init {
   # The copies of the host's named network namespaces (/run/netns), a mount each: kept in every
   # running container, the kernel's mounts grew with the square of the containers (127 a container
   # at 150 running, 49 without them). Only now that the copies are private: detached while shared,
-  # the host's would go with them.
-  detach($_) for @{ $S->{detach} };
+  # the host's would go with them. (A spec an earlier ctnet wrote, restarted, has no such field.)
+  detach($_) for @{ $S->{detach} // [] };
   # No controlling terminal: the caller's terminal cannot be driven from inside (TIOCSTI needs it, or CAP_SYS_ADMIN).
   call('setsid');
   sys(call('ioctl', 0, TIOCSCTTY, 0), 'taking the pseudo-terminal') if flag('terminal');
