@@ -10,9 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { createNamedNetns, deleteNamedNetns, netnsPath } from '../../dist/kernel/netns.js';
 import { createLab, waitFor } from '../helpers/lab.mjs';
 
-/** A process that copies the host's mount namespace and keeps it, as a container's start does. */
-async function startMountCopy() {
-  const copy = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' });
+/**
+ * A process in a copy of the host's mount namespace: `private` as a container's start makes it,
+ * `unchanged` (still receiving the host's mounts) as a container runtime's.
+ */
+async function startMountCopy(propagation) {
+  const copy = spawn('unshare', ['--mount', '--propagation', propagation, 'sleep', '60'], { stdio: 'ignore' });
   await new Promise((resolve, reject) => {
     copy.once('spawn', resolve);
     copy.once('error', reject);
@@ -25,14 +28,8 @@ const mountOf = (pid, path) => readFileSync(`/proc/${pid}/mountinfo`, 'utf8').sp
 
 test('a namespace made after another mount namespace shows in it, shared, and goes from it when deleted', async () => {
   const names = [0, 1].map((i) => `ctt-nm-${randomBytes(3).toString('hex')}-${i}`);
-  // A mount namespace that keeps the propagation it was made with, as a container runtime's does.
-  const other = spawn('unshare', ['--mount', '--propagation', 'unchanged', 'sleep', '60'], { stdio: 'ignore' });
+  const other = await startMountCopy('unchanged');
   try {
-    await new Promise((resolve, reject) => {
-      other.once('spawn', resolve);
-      other.once('error', reject);
-    });
-    await waitFor(() => !readFileSync(`/proc/${other.pid}/cmdline`, 'utf8').startsWith('unshare'), 'unshare runs sleep', 5000);
     // The second is made with the directory already shared: its mount is not marked again.
     for (const name of names) createNamedNetns(name);
     for (const name of names) {
@@ -61,7 +58,7 @@ test('a running container holds no copy of another container\'s network namespac
   // Both made while early runs: the container, and the control copying the mounts as its start does.
   lab.ok(['run', '-d', '--name', 'late', '--network', 'held', '--', 'sleep', '600']);
   const late = lab.json(['inspect', 'late']).State.Pid;
-  const copy = await startMountCopy();
+  const copy = await startMountCopy('private');
   try {
     // A volume that brings them in on purpose keeps them.
     const ns = early.NetworkSettings.SandboxKey.split('/').pop();
