@@ -23,7 +23,11 @@ if (args.has('--report')) {
   const { readFileSync } = await import('node:fs');
   const r = JSON.parse(readFileSync(fileURLToPath(new URL('./results/latest.json', import.meta.url)), 'utf8'));
   const { writeFileSync: write } = await import('node:fs');
-  if (!r.quick) write(fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url)), markdown(r, 'attach-latency.svg'));
+  if (!r.quick) {
+    write(fileURLToPath(new URL('../docs/attach-latency.svg', import.meta.url)), svg(r));
+    if (r.scale) write(fileURLToPath(new URL('../docs/scale.svg', import.meta.url)), scaleSvg(r));
+    write(fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url)), markdown(r, 'attach-latency.svg'));
+  }
   process.stdout.write(table(r) + '\n' + targets(r).map((x) => `${x[2].padEnd(7)} ${x[0]}: ${x[1]}`).join('\n') + '\n');
   process.exit(0);
 }

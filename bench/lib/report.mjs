@@ -122,12 +122,15 @@ export function scaleSvg(r) {
     ['ctnet rm -f', '#57606a', (p) => p.rmMs],
   ].filter(([, , f]) => pts.every((p) => f(p) !== undefined));
   const xMax = pts.at(-1).containers;
-  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...pts.flatMap((p) => series.map(([, , f]) => f(p))))));
+  const values = pts.flatMap((p) => series.map(([, , f]) => f(p)));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+  // Detach is under a millisecond: the axis starts at the decade below the smallest value.
+  const yMin = Math.min(1, 10 ** Math.floor(Math.log10(Math.min(...values))));
   const x = (n) => L + (n / xMax) * (W - L - R);
-  const y = (v) => T + (1 - Math.log10(Math.max(v, 1) / 1) / Math.log10(yMax)) * (H - T - B);
+  const y = (v) => T + (1 - Math.log10(v / yMin) / Math.log10(yMax / yMin)) * (H - T - B);
   let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n`;
   out += `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Costs vs containers on the host (${r.scale.networks} networks)</text>\n`;
-  for (let v = 1; v <= yMax + 1e-9; v *= 10) out += `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v} ms</text>\n`;
+  for (let v = yMin; v <= yMax * (1 + 1e-9); v *= 10) out += `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toPrecision(1))} ms</text>\n`;
   for (const p of pts) out += `<line x1="${x(p.containers)}" x2="${x(p.containers)}" y1="${T}" y2="${H - B}" stroke="#eee"/><text x="${x(p.containers)}" y="${H - B + 16}" text-anchor="middle">${p.containers}</text>\n`;
   out += `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">containers on the host</text>\n`;
   series.forEach(([name, color, f], i) => {
