@@ -90,19 +90,16 @@ test('a container\'s router solicitations and multicast listener reports reach n
     const [rs, mld, udp] = [...execFileSync('ip', ['netns', 'exec', neighbourNs, 'nft', 'list', 'table', 'netdev', 'mcprobe'], { encoding: 'utf8' }).matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
     return { rs, mld, udp };
   };
+  /** A counter of what a sender's kernel has sent (/proc/net/snmp6 in its namespace). */
+  const sentBy = (ns, counter) => Number(new RegExp(`${counter}\\s+(\\d+)`).exec(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp6'], { encoding: 'utf8' }))[1]);
+  const reportsOf = (ns) => sentBy(ns, 'Icmp6OutMLDv2Reports');
   /** Starts a sender and waits until its kernel has sent a router solicitation and a listener report. */
   const send = async (name, mac) => {
     lab.ok(['run', '-d', '--name', name, '--network', 'dual', '--mac-address', mac, '--', 'sh', '-c', MULTICAST_THEN_SLEEP]);
     const ns = lab.nsOf(name);
-    const sent = () => {
-      const counters = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp6'], { encoding: 'utf8' });
-      return /Icmp6OutRouterSolicits\s+[1-9]/.test(counters) && /Icmp6OutMLDv2Reports\s+[1-9]/.test(counters);
-    };
-    await waitFor(sent, `${name} sends a router solicitation and a listener report`, 15000);
+    await waitFor(() => sentBy(ns, 'Icmp6OutRouterSolicits') > 0 && reportsOf(ns) > 0, `${name} sends a router solicitation and a listener report`, 15000);
     await new Promise((res) => setTimeout(res, 500));
   };
-  /** The listener reports a sender's kernel has sent. */
-  const reportsOf = (ns) => Number(/Icmp6OutMLDv2Reports\s+(\d+)/.exec(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp6'], { encoding: 'utf8' }))[1]);
   /**
    * Makes a running sender leave a group: its address taken off eth0 from outside, its kernel reports
    * leaving that address's solicited-node group. (Its removal cannot be relied on for such a report:
