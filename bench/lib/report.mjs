@@ -31,6 +31,10 @@ export function rows(r) {
     ] : []),
     ['CLI run -d p50', `${fmt(r.cli.run.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.run.p50 - r.cli.node.p50)} ms`],
     ['CLI rm -f p50', `${fmt(r.cli.rm.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `+${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms`],
+    ...(r.cli.version && r.cli.ps ? [
+      ['CLI --version p50 (Node, ctnet\'s code loaded, nothing read)', `${fmt(r.cli.version.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `${fmt(r.cli.version.p50 / r.cli.node.p50, 2)}x`],
+      ['CLI ps p50 (and the state opened and read)', `${fmt(r.cli.ps.p50)} ms`, `node -e 0: ${fmt(r.cli.node.p50)} ms`, `${fmt(r.cli.ps.p50 / r.cli.node.p50, 2)}x`],
+    ] : []),
     ['CLI peak RSS (run -d)', `${fmt(r.cli.peakRssMiB)} MiB`, '', ''],
     ...(r.cli.runPrivileged ? [['CLI run -d --privileged p50 (no confinement)', `${fmt(r.cli.runPrivileged.p50)} ms`, `confined: ${fmt(r.cli.run.p50)} ms`, `confinement ${r.cli.run.p50 >= r.cli.runPrivileged.p50 ? '+' : ''}${fmt(r.cli.run.p50 - r.cli.runPrivileged.p50)} ms`]] : []),
     ['DNAT conn/s, 10 -> 10,000 ports', `${fmt(r.datapath.ctnet.connPerSec10, 0)} -> ${fmt(r.datapath.ctnet.connPerSec10000, 0)}`, r.datapath.portmap ? `portmap 10 -> 1,000: ${fmt(r.datapath.portmap.connPerSec10, 0)} -> ${fmt(r.datapath.portmap.connPerSec1000, 0)}` : '-', `${fmt((100 * r.datapath.ctnet.connPerSec10000) / r.datapath.ctnet.connPerSec10, 0)}% / ${r.datapath.portmap?.connPerSec1000 ? fmt((100 * r.datapath.portmap.connPerSec1000) / r.datapath.portmap.connPerSec10, 0) : '-'}%`],
@@ -512,7 +516,22 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   validation and the view ~0.15. The kernel part is the floor's plus its extra round trips:
   loopback, the interface, the address and the route are a message each, the hairpin one of its own.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`** (${r.cli.run.p50 <= 1.6 * r.cli.node.p50 && r.cli.rm.p50 <= 1.4 * r.cli.node.p50 ? 'met' : 'missed'} in this run: ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x, +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms
-  over it; 2.27x and 1.79x in 7890b2f's run). Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
+  over it; 2.27x and 1.79x in 7890b2f's run).${r.cli.version && r.cli.ps ? ` Under both lies what every command of this CLI costs before its own work, measured in
+  the same loop since this round: \`ctnet --version\` (Node started, ctnet's code compiled from its cache and run, every
+  command's options built and the line parsed) ${fmt(r.cli.version.p50)} ms, ${fmt(r.cli.version.p50 / r.cli.node.p50, 2)}x \`node -e 0\`, and \`ctnet ps\` (the state opened and its
+  containers read, no kernel call) ${fmt(r.cli.ps.p50)} ms, ${fmt(r.cli.ps.p50 / r.cli.node.p50, 2)}x. \`rm -f\`'s line (1.4x) leaves ${fmt(1.4 * r.cli.node.p50 - r.cli.ps.p50)} ms beyond
+  \`ps\` for the removal itself, which took ${fmt(r.cli.rm.p50 - r.cli.ps.p50)} (by the marks below: koffi's load and the record marked
+  2.2-3.1, the kill and its wait 1.8-3.6, the network 4-6, the record and the files 1.4-2.3, the
+  session closed ~1); \`run -d\`'s (1.6x) leaves ${fmt(1.6 * r.cli.node.p50 - r.cli.ps.p50)} ms for a container's start, which took ${fmt(r.cli.run.p50 - r.cli.ps.p50)}. Marked in a build of its own in this round
+  (performance.now(), ms after Node reached bin/ctnet; the fastest of five runs): \`--version\` read its bundle and code cache in
+  1.8, compiled them in 1.8, ran the modules' top levels in 3.2 (2.5 of it in 141 initialisers, none
+  above 0.31: ipaddr.js, the sandbox's paths, zod, the libc bindings, commander) and built and parsed
+  its command line in 1.9 (1.5 of it every command's options; a command builds only its own); the store's opening added 1.7-2.5 for \`ps\`. Loading the two native addons
+  (better-sqlite3's and koffi's) beside \`node -e 0\` cost 1.5-2.0 (60 alternating runs). Tried in this round and not kept:
+  \`rm -f\` sending SIGKILL and taking the network down while the kernel ended the container's
+  processes, waiting for them after: the wait fell from 1.8-3.6 to 0.4-0.8 ms and the network's removal
+  grew by as much (4-6 -> 6-7.7 ms, the exits beside it on two CPUs); 60.5 against 59.1 ms over 30
+  alternating runs.` : ''} Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
   machine's NODE_EXTRA_CA_CERTS set: it names the system's CA bundle, which Node reads and parses
   before any script runs, ~39 ms of every Node start here (\`node -e 0\` 64.5 ms with it, 25.9
   without, 25 runs each). A fresh Debian machine does not set it. The same constant on both sides
