@@ -244,23 +244,19 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 |---|---|---|
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
-Where the misses come from (profiled per operation, see the notes below the tables). This run's
-changes since 7890b2f's run (the run before) are about many containers on one host (below, "Attach
-with many containers on the host"): a namespace is made without walking every other namespace's
-mount, \`run\` and \`rm\` find the cgroup hierarchies without reading \`/proc/self/mountinfo\` (one line
-per namespace), and a running container no longer keeps a copy of every namespace's mount. The scale
-part now times \`run -d\` and \`rm -f\` at each size too, and the overlay's throughput is seven rounds
-in turn (was two). Nothing on the paths of the DNS or the datapath changed (an attach's only where
-there are many namespaces), and
-their figures moved with the machine: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (34.1 in the run before),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (35,940 before). In this run: ctnet's DNS at
+Where the misses come from (profiled per operation, see the notes below the tables). Since
+17ee1d3's run (the run before) nothing on a measured path changed: the CLI part also times
+\`ctnet --version\` and \`ctnet ps\`, what every command costs before its own work (below, "\`run -d\` and
+\`rm -f\`"). Every figure moved with the machine: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (39.3 in the run before),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (33,962 before). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
 ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x; a full run earlier in
-this round, on 338af1f (every path above as here, bar the container's mounts), had 0.95x, 1.30
-against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets near their lines
+1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; 7890b2f's before it
+1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x; and one on 338af1f
+(every path above as in 17ee1d3's, bar the container's mounts) 0.95x, 1.30 against 1.27 ms,
+84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets near their lines
 (the DNS's, container to container, the floor) fall on either side of them from run to run.
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
@@ -465,7 +461,7 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   \`ether saddr != X ether type != arp\` into one comparison of the eight bytes, true when either
   differs.
 - **Attach against the kernel floor** (this run: ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x, ${fmt(r.attach.floor?.ctnet?.attach.p50, 2)} against ${fmt(r.attach.floor?.attach.p50, 2)} ms in the
-  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.55x in 48dca6a's run, 1.73x in 6fab428's).
+  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.45x in 17ee1d3's run, 1.55x in 48dca6a's, 1.73x in 6fab428's).
   In this round: a container's name is unique by the containers table's own index, so the insert
   fails on a taken one and only then is its holder read for the message (a look-up before every
   insert took ~0.06 ms in place); reconcile asks in one read whether anything is unfinished or has a
@@ -516,13 +512,17 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   validation and the view ~0.15. The kernel part is the floor's plus its extra round trips:
   loopback, the interface, the address and the route are a message each, the hairpin one of its own.
 - **\`run -d\` and \`rm -f\` against \`node -e 0\`** (${r.cli.run.p50 <= 1.6 * r.cli.node.p50 && r.cli.rm.p50 <= 1.4 * r.cli.node.p50 ? 'met' : 'missed'} in this run: ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x, +${fmt(r.cli.run.p50 - r.cli.node.p50)} and +${fmt(r.cli.rm.p50 - r.cli.node.p50)} ms
-  over it; 2.27x and 1.79x in 7890b2f's run).${r.cli.version && r.cli.ps ? ` Under both lies what every command of this CLI costs before its own work, measured in
+  over it; 2.00x and 1.68x in 17ee1d3's run, 2.27x and 1.79x in 7890b2f's).${r.cli.version && r.cli.ps ? ` Under both lies what every command of this CLI costs before its own work, measured in
   the same loop since this round: \`ctnet --version\` (Node started, ctnet's code compiled from its cache and run, every
   command's options built and the line parsed) ${fmt(r.cli.version.p50)} ms, ${fmt(r.cli.version.p50 / r.cli.node.p50, 2)}x \`node -e 0\`, and \`ctnet ps\` (the state opened and its
   containers read, no kernel call) ${fmt(r.cli.ps.p50)} ms, ${fmt(r.cli.ps.p50 / r.cli.node.p50, 2)}x. \`rm -f\`'s line (1.4x) leaves ${fmt(1.4 * r.cli.node.p50 - r.cli.ps.p50)} ms beyond
-  \`ps\` for the removal itself, which took ${fmt(r.cli.rm.p50 - r.cli.ps.p50)} (by the marks below: koffi's load and the record marked
+  \`ps\` for the removal itself, which took ${fmt(r.cli.rm.p50 - r.cli.ps.p50)} (marked in a build of its own in this round, ms: koffi's load and the record marked
   2.2-3.1, the kill and its wait 1.8-3.6, the network 4-6, the record and the files 1.4-2.3, the
-  session closed ~1); \`run -d\`'s (1.6x) leaves ${fmt(1.6 * r.cli.node.p50 - r.cli.ps.p50)} ms for a container's start, which took ${fmt(r.cli.run.p50 - r.cli.ps.p50)}. Marked in a build of its own in this round
+  session closed ~1); \`run -d\`'s (1.6x) leaves ${fmt(1.6 * r.cli.node.p50 - r.cli.ps.p50)} ms for a container's start, which took ${fmt(r.cli.run.p50 - r.cli.ps.p50)} (marked, ten runs: the request validated
+  0.6-0.8, the supervisor spawned 2.9-3.5 with koffi's first load in it, reconcile 0.2-0.3, the record
+  2.4-2.9, the namespace and the cgroup 1.7-2.2, the /etc files, the spec and the order 2.2-4.6, the
+  rest of the network 3.0-5.9, the state updated 0.5-0.7; PID 1 had run the command by then, its
+  setup after the order being shorter than the network's rest). By the same marks
   (performance.now(), ms after Node reached bin/ctnet; the fastest of five runs): \`--version\` read its bundle and code cache in
   1.8, compiled them in 1.8, ran the modules' top levels in 3.2 (2.5 of it in 141 initialisers, none
   above 0.31: ipaddr.js, the sandbox's paths, zod, the libc bindings, commander) and built and parsed
@@ -653,8 +653,8 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   below). The plain-bridge row separates the bridge from ctnet: two namespaces on a Linux bridge
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
-  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89%, 89.5%, 83.5%, 92.5% (fd04a96's) and 88.8%
-  (4ccf02f's) of the bare pair, where the plain bridge reached 91%, 94%, 97%, 95%, 96% and 92% in the last six; see the summary
+  full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89%, 89.5%, 83.5%, 92.5% (fd04a96's), 88.8%
+  (4ccf02f's) and 93.7% (17ee1d3's) of the bare pair, where the plain bridge reached 91%, 94%, 97%, 95%, 96% and 92% in the last six; see the summary
   for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
@@ -677,7 +677,7 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   before the loopback drop (bridged packets would skip that rule's two tests), with the same tool
   and 12 rounds: 100-byte UDP +4.3% in one run and -2.1% in the next, TCP -0.1%.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's, then 81% in 4ccf02f's). Four rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's, then 81% in 4ccf02f's, then 84% in 17ee1d3's). Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
@@ -706,7 +706,8 @@ against 1.27 ms, 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets 
   the same namespace (per-round ratios 0.76-1.25, median 1.05). A young generation of 64 MB for the
   server (\`--max-semi-space-size\`) left its p99 where it was (1.53 against 1.67 ms, 8 rounds in
   turn): its collections are not the tail. Nothing on the DNS's path changed since 7890b2f's run
-  (1.45x); in this one each server's rounds spread ${r.dns?.ctnet?.rounds_qps?.length ? `${fmt(Math.min(...r.dns.ctnet.rounds_qps), 0)}-${fmt(Math.max(...r.dns.ctnet.rounds_qps), 0)} (ctnet) and ${fmt(Math.min(...r.dns.aardvark.rounds_qps), 0)}-${fmt(Math.max(...r.dns.aardvark.rounds_qps), 0)} (aardvark-dns) queries/s` : 'widely'}, and the
+  (1.45x; 1.37x in 17ee1d3's); the bench's DNS part alone on a quiet machine (5 rounds of
+  50,000 queries, in this round): 55,550 against 33,231 queries/s, p99 0.97 against 1.80 ms. In this run each server's rounds spread ${r.dns?.ctnet?.rounds_qps?.length ? `${fmt(Math.min(...r.dns.ctnet.rounds_qps), 0)}-${fmt(Math.max(...r.dns.ctnet.rounds_qps), 0)} (ctnet) and ${fmt(Math.min(...r.dns.aardvark.rounds_qps), 0)}-${fmt(Math.max(...r.dns.aardvark.rounds_qps), 0)} (aardvark-dns) queries/s` : 'widely'}, and the
   ratios of each pair of rounds in turn had a median of ${r.dns?.ctnet?.rounds_qps?.length ? fmt(percentile(r.dns.ctnet.rounds_qps.map((q, i) => q / r.dns.aardvark.rounds_qps[i]), 50), 2) : '-'} (1.02 in the run on 338af1f earlier in
   this round, whose medians gave 0.95x): how far ctnet leads moves from run to run more than any
   change of this round or the last moved it.
