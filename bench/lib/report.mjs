@@ -522,7 +522,8 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   0.6-0.8, the supervisor spawned 2.9-3.5 with koffi's first load in it, reconcile 0.2-0.3, the record
   2.4-2.9, the namespace and the cgroup 1.7-2.2, the /etc files, the spec and the order 2.2-4.6, the
   rest of the network 3.0-5.9, the state updated 0.5-0.7; PID 1 had run the command by then, its
-  setup after the order being shorter than the network's rest). By the same marks
+  setup after the order being shorter than the network's rest; one young-generation collection,
+  0.8-1.3 ms by \`--trace-gc\`, falls in one of these parts in each run). By the same marks
   (performance.now(), ms after Node reached bin/ctnet; the fastest of five runs): \`--version\` read its bundle and code cache in
   1.8, compiled them in 1.8, ran the modules' top levels in 3.2 (2.5 of it in 141 initialisers, none
   above 0.31: ipaddr.js, the sandbox's paths, zod, the libc bindings, commander) and built and parsed
