@@ -99,9 +99,10 @@ export async function benchScale(plan, log, progress) {
     const run = [], rm = [];
     for (let i = 0; i < 3; i++) {
       const name = `cli${i}`;
-      const [r] = timeMs(() => spawnSync(process.execPath, [CTNET, 'run', '-d', '--name', name, '--network', network, '--', 'sleep', '600'], { env, encoding: 'utf8' }));
+      const [r, started] = timeMs(() => spawnSync(process.execPath, [CTNET, 'run', '-d', '--name', name, '--network', network, '--', 'sleep', '600'], { env, encoding: 'utf8' }));
+      if (started.status !== 0) throw new Error(`ctnet run -d --name ${name}: ${started.stderr}`);
       const [d, removed] = timeMs(() => spawnSync(process.execPath, [CTNET, 'rm', '-f', name], { env, encoding: 'utf8' }));
-      if (removed.status !== 0) throw new Error(`ctnet run -d / rm -f ${name}: ${removed.stderr}`);
+      if (removed.status !== 0) throw new Error(`ctnet rm -f ${name}: ${removed.stderr}`);
       run.push(r);
       rm.push(d);
     }
