@@ -20,11 +20,11 @@ my %NR = (
   x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
     readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
     setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
-    fcntl => 72, rt_sigprocmask => 14, sethostname => 170 },
+    fcntl => 72, rt_sigprocmask => 14, sethostname => 170, open_tree => 428, move_mount => 429 },
   arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
     readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
     setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
-    fcntl => 25, rt_sigprocmask => 135, sethostname => 161 },
+    fcntl => 25, rt_sigprocmask => 135, sethostname => 161, open_tree => 428, move_mount => 429 },
 );
 
 my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
@@ -36,6 +36,7 @@ my $nr = $NR{$ARCH // ''} or do { print STDERR "ctnet: error: ctnet does not kno
 BEGIN {
   my %c = (
     AT_FDCWD => -100, AT_RECURSIVE => 0x8000,
+    OPEN_TREE_CLONE => 1, MOVE_MOUNT_F_EMPTY_PATH => 0x04, MOVE_MOUNT_T_SYMLINKS => 0x10,
     O_WRONLY => 1, O_CREAT => 0100, O_EXCL => 0200, O_NOFOLLOW => 0400000, O_CLOEXEC => 02000000, O_PATH => 010000000,
     MS_RDONLY => 1, MS_NOSUID => 2, MS_NODEV => 4, MS_NOEXEC => 8, MS_BIND => 4096, MS_REC => 16384, MS_PRIVATE => 1 << 18,
     MNT_DETACH => 2, MOUNT_ATTR_RDONLY => 1, MOUNT_ATTR_NODEV => 4,
@@ -322,10 +323,30 @@ sub under_tmpfs {
 }
 
 # Host files a container's mounts come from, opened before any mount can hide them.
-my (%SOURCES, %DEVICE_FDS);
+my (%SOURCES, %DEVICE_FDS, @VOLUME_TREES);
+
+# A detached copy of the mounts at $path and below (open_tree, Linux 5.2), taken before the container's
+# own /proc, /dev and /run go onto the host's: a recursive bind made later would carry those in
+# (`-v /run:/x` showed the container's empty /run).
+sub clone_tree {
+  my ($path) = @_;
+  my $fd = call('open_tree', AT_FDCWD, $path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+  sys($fd, "copying the mounts of $path");
+  return $fd;
+}
+
+# Attaches volume $i's copy at $target (a path, or a descriptor's magic link in /proc/self/fd).
+sub attach_volume {
+  my ($i, $target) = @_;
+  my $empty = '';
+  sys(call('move_mount', $VOLUME_TREES[$i], $empty, AT_FDCWD, $target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS), "mounting a volume on $target");
+}
+
+sub volume_kind { return -d fd_path($VOLUME_TREES[$_[0]]) ? 'dir' : 'file'; }
 
 sub open_sources {
-  $SOURCES{$_} //= open_path($_) for map { $_->{source} } (files(), volumes());
+  $SOURCES{$_} //= open_path($_) for map { $_->{source} } files();
+  @VOLUME_TREES = map { clone_tree($_->{source}) } volumes();
   return if flag('privileged');
   $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
   # run -t: its terminal is also /dev/console, as in Docker, so ttyname(3) finds it inside. Opened by
@@ -335,7 +356,7 @@ sub open_sources {
 
 sub source_of { return fd_path($SOURCES{$_[0]}); }
 
-sub close_sources { close_fd($_) for (values %SOURCES, values %DEVICE_FDS); }
+sub close_sources { close_fd($_) for (values %SOURCES, values %DEVICE_FDS, @VOLUME_TREES); }
 
 # The tmpfs is nodev: a device node made in it (CAP_MKNOD) cannot be opened; the bound nodes keep the host's devtmpfs flags.
 sub dev_nodes {
@@ -398,14 +419,20 @@ sub volumes {
   return map { { source => $v[3 * $_], target => $v[3 * $_ + 1], read_only => $v[3 * $_ + 2] eq '1' } } 0 .. @v / 3 - 1;
 }
 
+# A volume keeps the host's flags of its mounts (as Docker's recursive bind), with :ro and, unless privileged, nodev on all of them.
+sub volume_attrs {
+  my ($v, $privileged) = @_;
+  return ($v->{read_only} ? MOUNT_ATTR_RDONLY : 0) | ($privileged ? 0 : MOUNT_ATTR_NODEV);
+}
+
 sub files {
   my @f = @{ $S->{files} };
   return map { { path => $f[2 * $_], source => $f[2 * $_ + 1] } } 0 .. @f / 2 - 1;
 }
 
 # Without a rootfs: the host's tree, read-only, with the container's own /proc, /sys, /dev, /run,
-# files, and --tmpfs mounts; ctnet's state directory is covered. Sources are opened first and
-# bound through /proc/self/fd: a tmpfs would otherwise hide a source below it.
+# files, and --tmpfs mounts; ctnet's state directory is covered. Sources are opened (volumes copied)
+# first: a tmpfs would otherwise hide a source below it.
 sub host_root_view {
   my $privileged = flag('privileged');
   read_only_tree('/');
@@ -418,18 +445,20 @@ sub host_root_view {
   mnt('tmpfs', '/run', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=755,size=65536k');
   mnt('tmpfs', $_, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') for @{ $S->{tmpfs} };
   for my $f (files()) { bind_writable(source_of($f->{source}), $f->{path}) if -e $f->{path}; }
-  for my $v (volumes()) {
+  my @volumes = volumes();
+  for my $i (0 .. $#volumes) {
+    my $v = $volumes[$i];
     if (!-e $v->{target}) {
       fail("mount target $v->{target} does not exist on the host") unless under_tmpfs($v->{target});
       my $root = open_path('/');
-      my ($parent, undef, $fd) = open_in_root($root, $v->{target}, -d source_of($v->{source}) ? 'dir' : 'file');
+      my ($parent, undef, $fd) = open_in_root($root, $v->{target}, volume_kind($i));
       close_fd($_) for ($fd, $parent, $root);
     }
-    if ($v->{read_only}) { bind_mount(source_of($v->{source}), $v->{target}); }
-    else { bind_writable(source_of($v->{source}), $v->{target}); }
-    set_mount_attrs($v->{target}, MOUNT_ATTR_NODEV, 0, 1) unless $privileged;
+    attach_volume($i, $v->{target});
+    my $set = volume_attrs($v, $privileged);
+    set_mount_attrs($v->{target}, $set, 0, 1) if $set;
   }
-  # Last, so no recursive bind copies the cover; a directory the user mounts in on purpose stays.
+  # A directory the user mounts in on purpose stays.
   my @chosen = (@{ $S->{tmpfs} }, map { $_->{target} } volumes());
   for my $path (@{ $S->{hide} }) {
     hide($path) unless grep { $_ eq $path || index($_, "$path/") == 0 || index($path, "$_/") == 0 } @chosen;
@@ -449,10 +478,10 @@ sub rootfs_view {
   else { mount_in_root($root_fd, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
   for my $t (@{ $S->{tmpfs} }) { mount_in_root($root_fd, $t, 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') }); }
   for my $f (files()) { mount_in_root($root_fd, $f->{path}, 'file', sub { bind_mount(source_of($f->{source}), $_[0]) }); }
-  for my $v (volumes()) {
-    my $set = ($v->{read_only} ? MOUNT_ATTR_RDONLY : 0) | ($privileged ? 0 : MOUNT_ATTR_NODEV);
-    mount_in_root($root_fd, $v->{target}, -d source_of($v->{source}) ? 'dir' : 'file', sub { bind_mount(source_of($v->{source}), $_[0]) },
-      sub { set_mount_attrs($_[0], $set, 0, 1) if $set });
+  my @volumes = volumes();
+  for my $i (0 .. $#volumes) {
+    my $set = volume_attrs($volumes[$i], $privileged);
+    mount_in_root($root_fd, $volumes[$i]{target}, volume_kind($i), sub { attach_volume($i, $_[0]) }, sub { set_mount_attrs($_[0], $set, 0, 1) if $set });
   }
   close_fd($root_fd);
   chdir($root) or fail("entering $root: $!");

@@ -2,7 +2,7 @@
 // rootfs of its own (pivot_root); bind mounts; a user; and `exec` entering all of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLab } from '../helpers/lab.mjs';
 import { makeRootfs } from '../helpers/rootfs.mjs';
@@ -64,6 +64,25 @@ test('-v bind mounts: read-write and :ro, and nothing else of the host is writab
   assert.equal(readFileSync(join(rw, 'out'), 'utf8'), 'from-container\n');
   assert.match(r.stdout, /^host data\n.*Read-only file system/s);
   assert.equal(existsSync(join(ro, 'new')), false);
+});
+
+test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
+  const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
+  const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];
+  for (const view of [['--tmpfs', '/mnt'], ['--rootfs', rootfs]]) {
+    const hostBefore = { run: readdirSync('/run'), dev: readdirSync('/dev') };
+    const r = run([...view, ...volumes], ['sh', '-c', script]);
+    assert.equal(r.code, 0, `${view.join(' ')}: ${r.stderr}`);
+    const [mntRun, ownRun, mntDev, ownDev, mntInit, ownInit] = r.stdout.split('\n').map((l) => l.split(' ').filter(Boolean));
+    // A name made or removed by something else on the host meanwhile is left out.
+    const stable = (dir, before) => before.filter((n) => readdirSync(`/${dir}`).includes(n)).sort();
+    assert.deepEqual(stable('run', hostBefore.run).filter((n) => !mntRun.includes(n)), [], `${view.join(' ')}: the host's /run through the volume: ${mntRun}`);
+    assert.deepEqual(stable('dev', hostBefore.dev).filter((n) => !mntDev.includes(n)), [], `${view.join(' ')}: the host's /dev through the volume: ${mntDev}`);
+    assert.equal(mntInit.join(' '), readFileSync('/proc/1/comm', 'utf8').trim(), "the host's PID 1 through the volume");
+    assert.ok(!hostBefore.run.every((n) => ownRun.includes(n)), `control: the container's own /run is not the host's: ${ownRun}`);
+    assert.ok(ownDev.length < mntDev.length && ownDev.includes('null'), `control: the container's own /dev: ${ownDev}`);
+    assert.deepEqual(ownInit, ['sh'], 'control: its own PID 1');
+  }
 });
 
 test('--rootfs: pivot_root into a directory with /proc, /sys and /dev basics; the host is out of reach', () => {
