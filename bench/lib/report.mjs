@@ -532,7 +532,17 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   \`rm -f\` sending SIGKILL and taking the network down while the kernel ended the container's
   processes, waiting for them after: the wait fell from 1.8-3.6 to 0.4-0.8 ms and the network's removal
   grew by as much (4-6 -> 6-7.7 ms, the exits beside it on two CPUs); 60.5 against 59.1 ms over 30
-  alternating runs.` : ''} Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
+  alternating runs. Measured after this run (\`perf stat\` on a command's main thread, its wall time
+  beside, perf's own start in it): \`node -e 0\` 26-33 ms of CPU in 45-52 ms, \`run -d\` 65-76 in 93-107 and
+  \`rm -f\` 47-62 in 66-89: \`run -d\` is off a CPU ~10 ms more than \`node -e 0\`, runnable behind its
+  supervisor and PID 1 on two CPUs rather than blocked (no system call of its main thread took over
+  1.5 ms in \`perf trace -s\`); and 7-12% of \`node -e 0\`'s own samples are V8 drawing its random hash secrets at the start
+  (\`HashSeed::InitializeRoots\`: primality tests, as many as the random draws need), which neither
+  \`--hash-seed\` nor \`--predictable\` skips, a part of the baseline every Node start pays. Tried
+  then and not kept (\`bench/experiments/cli-ab.mjs\`, three sets of 30-40 alternating runs each): the
+  supervisor and PID 1 at nice 10 until the command starts, \`run -d\` 82.2 -> 78.3, 84.1 -> 80.7
+  and 94.0 -> 90.6 ms, but on a loaded host a container's start would then queue behind every other
+  process; at nice 10 only until the order arrives, 78.0 -> 82.7, 83.3 -> 84.6 and 75.8 -> 76.9 ms.` : ''} Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
   machine's NODE_EXTRA_CA_CERTS set: it names the system's CA bundle, which Node reads and parses
   before any script runs, ~39 ms of every Node start here (\`node -e 0\` 64.5 ms with it, 25.9
   without, 25 runs each). A fresh Debian machine does not set it. The same constant on both sides
@@ -706,7 +716,9 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   44,957 -> 49,764 queries/s, the median of 12 rounds each, the old ruleset and the new in turn in
   the same namespace (per-round ratios 0.76-1.25, median 1.05). A young generation of 64 MB for the
   server (\`--max-semi-space-size\`) left its p99 where it was (1.53 against 1.67 ms, 8 rounds in
-  turn): its collections are not the tail. Nothing on the DNS's path changed since 7890b2f's run
+  turn): its collections are not the tail. Nor are V8's helper threads: measured after this run,
+  8 rounds in turn each on a busier machine, \`--single-threaded-gc\` 2.55 against 2.92 ms and
+  \`--single-threaded\` 2.76 against 2.49 ms (an A/A pair of 4 rounds: 2.66 and 2.45). Nothing on the DNS's path changed since 7890b2f's run
   (1.45x; 1.37x in 17ee1d3's); the bench's DNS part alone on a quiet machine (5 rounds of
   50,000 queries, in this round): 55,550 against 33,231 queries/s, p99 0.97 against 1.80 ms. In this run each server's rounds spread ${r.dns?.ctnet?.rounds_qps?.length ? `${fmt(Math.min(...r.dns.ctnet.rounds_qps), 0)}-${fmt(Math.max(...r.dns.ctnet.rounds_qps), 0)} (ctnet) and ${fmt(Math.min(...r.dns.aardvark.rounds_qps), 0)}-${fmt(Math.max(...r.dns.aardvark.rounds_qps), 0)} (aardvark-dns) queries/s` : 'widely'}, and the
   ratios of each pair of rounds in turn had a median of ${r.dns?.ctnet?.rounds_qps?.length ? fmt(percentile(r.dns.ctnet.rounds_qps.map((q, i) => q / r.dns.aardvark.rounds_qps[i]), 50), 2) : '-'} (1.02 in the run on 338af1f earlier in
