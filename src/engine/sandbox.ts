@@ -53,25 +53,22 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (st.dev === host?.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
     config.rootfs = realPath(req.rootfs);
   }
-  if (req.tmpfs?.length) {
-    config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
-    for (const t of config.tmpfs) {
-      if (!t.startsWith('/') || t.split('/').includes('..')) throw new InvalidArgumentError(`--tmpfs ${t || '/'} must be an absolute path below /, e.g. --tmpfs /tmp`);
-      if (!config.rootfs && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory or --rootfs`);
-    }
+  if (req.tmpfs?.length) config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
+  if (req.volumes?.length) config.volumes = req.volumes.map(parseVolume);
+  // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies
+  // below a mount of the container's own (a --tmpfs, a volume): ctnet-init makes it there.
+  const onHost = (path: string): boolean => !config.rootfs && ![...(config.tmpfs ?? []), ...(config.volumes ?? []).map((v) => v.target)].some((own) => path.startsWith(`${own}/`));
+  for (const t of config.tmpfs ?? []) {
+    if (!t.startsWith('/') || t.split('/').includes('..')) throw new InvalidArgumentError(`--tmpfs ${t || '/'} must be an absolute path below /, e.g. --tmpfs /tmp`);
+    if (onHost(t) && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory, one below a volume, or --rootfs`);
   }
-  if (req.volumes?.length) {
-    config.volumes = req.volumes.map(parseVolume);
-    const seen = new Set<string>();
-    for (const v of config.volumes) {
-      if (!lookAt(v.source)) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
-      if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
-      seen.add(v.target);
-      if (!config.rootfs && !(config.tmpfs ?? []).some((t) => v.target.startsWith(`${t}/`))) {
-        if (!lookAt(v.target)) {
-          throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs, or --rootfs`);
-        }
-      }
+  const seen = new Set<string>();
+  for (const v of config.volumes ?? []) {
+    if (!lookAt(v.source)) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
+    if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
+    seen.add(v.target);
+    if (onHost(v.target) && !lookAt(v.target)) {
+      throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
     }
   }
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));

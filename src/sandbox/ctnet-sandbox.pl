@@ -231,12 +231,6 @@ sub set_mount_attrs {
 
 sub read_only_tree { set_mount_attrs($_[0], MOUNT_ATTR_RDONLY, 0, 1); }
 
-# A bind of a source in the read-only host tree is born read-only too: a writable one is made so, at its top.
-sub bind_writable {
-  bind_mount($_[0], $_[1]);
-  set_mount_attrs($_[1], 0, MOUNT_ATTR_RDONLY, 0);
-}
-
 sub fd_path { return "/proc/self/fd/$_[0]"; }
 
 sub close_fd { call('close', 0 + $_[0]); }
@@ -256,6 +250,7 @@ sub open_path {
 # would make ctnet mount over host files.
 sub open_in_root {
   my ($root_fd, $path, $kind) = @_;
+  my $in = one('rootfs') ne '' ? 'in the rootfs' : "in the container's tree";
   my @parts = grep { $_ ne '' } split(m{/}, $path);
   my $parent = -1;
   my $dot = '.';
@@ -268,14 +263,14 @@ sub open_in_root {
     if ($fd < 0 && $! == ENOENT) {
       if ($last && $kind eq 'file') {
         my $created = call('openat', $dir, $part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-        sys($created, "creating $path in the rootfs");
+        sys($created, "creating $path $in");
         close_fd($created);
       } else {
-        sys(call('mkdirat', $dir, $part, 0755), "creating $path in the rootfs");
+        sys(call('mkdirat', $dir, $part, 0755), "creating $path $in");
       }
       $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     }
-    sys($fd, "opening $path in the rootfs");
+    sys($fd, "opening $path $in");
     close_fd($parent) if $parent >= 0;
     ($parent, $dir) = ($dir, $fd);
     # readlinkat on the descriptor itself succeeds for a symbolic link only.
@@ -283,7 +278,7 @@ sub open_in_root {
     if (syscall($nr->{readlinkat}, $fd, $empty, $target, 4096) >= 0) {
       close_fd($fd);
       close_fd($parent);
-      fail("$path in the rootfs goes through the symbolic link " . join('/', @parts[0 .. $i]) . '; ctnet does not follow links when it mounts; make it a directory');
+      fail("$path $in goes through the symbolic link " . join('/', @parts[0 .. $i]) . '; ctnet does not follow links when it mounts; make it a directory');
     }
   }
   return ($parent, $parts[-1], $dir);
@@ -298,7 +293,7 @@ sub mount_in_root {
   $do_mount->(fd_path($fd));
   if ($configure) {
     my $mounted = call('openat', $parent, $name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-    sys($mounted, "opening $path in the rootfs");
+    sys($mounted, "opening $path");
     $configure->(fd_path($mounted));
     close_fd($mounted);
   }
@@ -314,12 +309,6 @@ sub sysfs {
     sys(-1, "mounting sysfs on $target");
   }
   read_only_tree($target) unless $writable;
-}
-
-# A target under one of the container's tmpfs mounts (its own /run included) can be made; the rest of the host's tree is read-only.
-sub under_tmpfs {
-  my ($path) = @_;
-  return scalar grep { index($path, "$_/") == 0 } (@{ $S->{tmpfs} }, '/run');
 }
 
 # Host files a container's mounts come from, opened before any mount can hide them.
@@ -430,6 +419,26 @@ sub files {
   return map { { path => $f[2 * $_], source => $f[2 * $_ + 1] } } 0 .. @f / 2 - 1;
 }
 
+# The container's own mounts (--tmpfs, ctnet's /etc files, volumes), each as its target, what it is
+# (dir or file), how it is mounted on a path and what is set on the mount after. Parents come
+# before what goes below them, as runc sorts them: a volume at /a given after one at /a/b does not
+# hide it. At one depth, in that order: a volume at /etc/hosts replaces ctnet's file.
+sub own_mounts {
+  my ($privileged) = @_;
+  my @volumes = volumes();
+  my @m = (
+    (map { my $t = $_; { target => $t, kind => 'dir', mount => sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') } } } @{ $S->{tmpfs} }),
+    # A file of the read-only host tree (ctnet's state directory) is bound read-only: made writable at its top.
+    (map { my $f = $_; { target => $f->{path}, kind => 'file', file => 1, mount => sub { bind_mount(source_of($f->{source}), $_[0]) },
+      configure => sub { set_mount_attrs($_[0], 0, MOUNT_ATTR_RDONLY, 0) } } } files()),
+    (map { my $i = $_; my $set = volume_attrs($volumes[$i], $privileged);
+      { target => $volumes[$i]{target}, kind => volume_kind($i), mount => sub { attach_volume($i, $_[0]) },
+        configure => sub { set_mount_attrs($_[0], $set, 0, 1) if $set } } } 0 .. $#volumes),
+  );
+  for my $i (0 .. $#m) { $m[$i]{order} = $i; $m[$i]{depth} = scalar(grep { $_ ne '' && $_ ne '.' } split(m{/}, $m[$i]{target})); }
+  return sort { $a->{depth} <=> $b->{depth} || $a->{order} <=> $b->{order} } @m;
+}
+
 # Without a rootfs: the host's tree, read-only, with the container's own /proc, /sys, /dev, /run,
 # files, and --tmpfs mounts; ctnet's state directory is covered. Sources are opened (volumes copied)
 # first: a tmpfs would otherwise hide a source below it.
@@ -443,21 +452,21 @@ sub host_root_view {
   sysfs('/sys', $privileged);
   own_dev('/dev');
   mnt('tmpfs', '/run', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=755,size=65536k');
-  mnt('tmpfs', $_, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') for @{ $S->{tmpfs} };
-  for my $f (files()) { bind_writable(source_of($f->{source}), $f->{path}) if -e $f->{path}; }
-  my @volumes = volumes();
-  for my $i (0 .. $#volumes) {
-    my $v = $volumes[$i];
-    if (!-e $v->{target}) {
-      fail("mount target $v->{target} does not exist on the host") unless under_tmpfs($v->{target});
-      my $root = open_path('/');
-      my ($parent, undef, $fd) = open_in_root($root, $v->{target}, volume_kind($i));
-      close_fd($_) for ($fd, $parent, $root);
+  # Below one of its own mounts (a tmpfs, /run, a volume) a target is made when missing, and reached
+  # without following a symbolic link: what a volume holds, an earlier container may have written.
+  # Elsewhere it is the host's, read-only, and checked before the start.
+  my @own = ('/run');
+  my $slash = open_path('/');
+  for my $m (own_mounts($privileged)) {
+    my $t = $m->{target};
+    if (-e $t || !$m->{file}) {
+      if (grep { index($t, "$_/") == 0 } @own) { mount_in_root($slash, $t, $m->{kind}, $m->{mount}, $m->{configure}); }
+      elsif (-e $t) { $m->{mount}->($t); $m->{configure}->($t) if $m->{configure}; }
+      else { fail("mount target $t does not exist on the host"); }
     }
-    attach_volume($i, $v->{target});
-    my $set = volume_attrs($v, $privileged);
-    set_mount_attrs($v->{target}, $set, 0, 1) if $set;
+    push(@own, $t) if $m->{kind} eq 'dir';
   }
+  close_fd($slash);
   # A directory the user mounts in on purpose stays.
   my @chosen = (@{ $S->{tmpfs} }, map { $_->{target} } volumes());
   for my $path (@{ $S->{hide} }) {
@@ -476,13 +485,7 @@ sub rootfs_view {
   mount_in_root($root_fd, '/sys', 'dir', sub { sysfs($_[0], 1) }, sub { read_only_tree($_[0]) unless $privileged });
   if ($privileged) { mount_in_root($root_fd, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
   else { mount_in_root($root_fd, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
-  for my $t (@{ $S->{tmpfs} }) { mount_in_root($root_fd, $t, 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') }); }
-  for my $f (files()) { mount_in_root($root_fd, $f->{path}, 'file', sub { bind_mount(source_of($f->{source}), $_[0]) }); }
-  my @volumes = volumes();
-  for my $i (0 .. $#volumes) {
-    my $set = volume_attrs($volumes[$i], $privileged);
-    mount_in_root($root_fd, $volumes[$i]{target}, volume_kind($i), sub { attach_volume($i, $_[0]) }, sub { set_mount_attrs($_[0], $set, 0, 1) if $set });
-  }
+  mount_in_root($root_fd, $_->{target}, $_->{kind}, $_->{mount}, $_->{configure}) for own_mounts($privileged);
   close_fd($root_fd);
   chdir($root) or fail("entering $root: $!");
   # The old root is stacked on the new one and then detached: nothing of the host stays reachable.

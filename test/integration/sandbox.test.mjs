@@ -85,6 +85,45 @@ test('-v of what the container covers with its own (/run, /dev, /proc) shows the
   }
 });
 
+test('mounts go on parents first, whatever order they are given in: a :ro volume below another stays read-only; the control: without it the same write lands', () => {
+  const data = join(lab.root, 'nested');
+  mkdirSync(join(data, 'keys'), { recursive: true });
+  writeFileSync(join(data, 'keys', 'key'), 'secret\n');
+  const write = 'cat /srv/data/keys/key; (echo x > /srv/data/keys/planted) 2>&1; true';
+  for (const view of [['--tmpfs', '/srv'], ['--rootfs', rootfs]]) {
+    const r = run([...view, '-v', `${join(data, 'keys')}:/srv/data/keys:ro`, '-v', `${data}:/srv/data`], ['sh', '-c', write]);
+    assert.equal(r.code, 0, `${view.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^secret\n.*Read-only file system/s, view.join(' '));
+    assert.equal(existsSync(join(data, 'keys', 'planted')), false, `${view.join(' ')}: the :ro volume given first is not hidden by its parent`);
+    const control = run([...view, '-v', `${data}:/srv/data`], ['sh', '-c', write]);
+    assert.equal(control.code, 0, control.stderr);
+    assert.equal(existsSync(join(data, 'keys', 'planted')), true, `${view.join(' ')}: control: through the parent alone the write lands`);
+    rmSync(join(data, 'keys', 'planted'));
+  }
+});
+
+test('below a volume, mount points are made in its directory (as Docker makes them), never through a symbolic link an earlier container left there', () => {
+  const data = join(lab.root, 'below');
+  const other = join(lab.root, 'other');
+  mkdirSync(data);
+  mkdirSync(other);
+  writeFileSync(join(other, 'f'), 'other\n');
+  const r = run(['-v', `${data}:/srv`, '--tmpfs', '/srv/scratch', '-v', `${other}:/srv/in/other:ro`], ['sh', '-c', 'echo x > /srv/scratch/y && cat /srv/scratch/y /srv/in/other/f']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'x\nother\n');
+  assert.deepEqual(readdirSync(data).sort(), ['in', 'scratch'], 'the mount points, empty: the tmpfs held what was written');
+  assert.deepEqual(readdirSync(join(data, 'scratch')), []);
+  // What a container wrote into the volume: a link out of it, where the next container's mount goes.
+  rmSync(join(data, 'in'), { recursive: true });
+  symlinkSync('/tmp', join(data, 'in'));
+  const probe = join('/tmp', 'other');
+  const existed = existsSync(probe);
+  const refused = run(['-v', `${data}:/srv`, '-v', `${other}:/srv/in/other:ro`], ['true']);
+  assert.equal(refused.code, 125);
+  assert.match(refused.stderr, /^ctnet: error: \/srv\/in\/other in the container's tree goes through the symbolic link srv\/in; .*\n$/);
+  assert.equal(existsSync(probe), existed, 'nothing made at the link\'s destination on the host');
+});
+
 test('--rootfs: pivot_root into a directory with /proc, /sys and /dev basics; the host is out of reach', () => {
   const r = run(['--rootfs', rootfs, '--hostname', 'boxed'], ['sh', '-c', [
     'cat /marker', 'echo $$', 'hostname', 'echo $(ls /dev)', 'echo $(ls /sys/class/net)',
