@@ -40,6 +40,10 @@ export const pidFileOf = (root: string, id: string): string => join(containerDir
 
 const isDirectory = (path: string): boolean => lookAt(path)?.dir === true;
 
+/** Why a volume cannot go where it was asked to (ctnet-init says the same of a rootfs's paths). */
+const mountKindMismatch = (sourceIsDir: boolean, target: string): string =>
+  `${sourceIsDir ? `a directory cannot go on the file ${target}` : `a file cannot go on the directory ${target}`}; mount a file on a file and a directory on a directory`;
+
 /** Checks every option before anything is changed; returns what the store keeps. */
 export function validateSandbox(req: SandboxRequest): SandboxConfig {
   const config: SandboxConfig = {};
@@ -64,12 +68,14 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   }
   const seen = new Set<string>();
   for (const v of config.volumes ?? []) {
-    if (!lookAt(v.source)) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
+    const source = lookAt(v.source);
+    if (!source) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
     if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
     seen.add(v.target);
-    if (onHost(v.target) && !lookAt(v.target)) {
-      throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
-    }
+    if (!onHost(v.target)) continue;
+    const target = lookAt(v.target);
+    if (!target) throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
+    if (target.dir !== source.dir) throw new InvalidArgumentError(`-v ${v.source}:${v.target}: ${mountKindMismatch(source.dir, v.target)}`);
   }
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));

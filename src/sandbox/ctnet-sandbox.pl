@@ -327,6 +327,12 @@ sub clone_tree {
 # Attaches volume $i's copy at $target (a path, or a descriptor's magic link in /proc/self/fd).
 sub attach_volume {
   my ($i, $target) = @_;
+  my $v = (volumes())[$i];
+  my $dir = volume_kind($i) eq 'dir';
+  if ($dir != (-d $target ? 1 : 0)) {
+    fail("-v $v->{source}:$v->{target}: " . ($dir ? "a directory cannot go on the file $v->{target}" : "a file cannot go on the directory $v->{target}")
+      . '; mount a file on a file and a directory on a directory');
+  }
   my $empty = '';
   sys(call('move_mount', $VOLUME_TREES[$i], $empty, AT_FDCWD, $target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS), "mounting a volume on $target");
 }

@@ -82,6 +82,8 @@ const cases = [
   ['mount source that does not exist', ['run', '-d', '--network', 'lab', '-v', '/no/such/dir:/data', '--', 'sleep', '1'], 3, /host path \/no\/such\/dir does not exist/],
   ['mount source not absolute', ['run', '-d', '--network', 'lab', '-v', 'data:/data', '--', 'sleep', '1'], 2, /must be absolute/],
   ['mount target missing on the read-only host root', ['run', '-d', '--network', 'lab', '-v', '/etc:/no/such/target', '--', 'sleep', '1'], 3, /does not exist on the host/],
+  ['volume: a file onto a directory', ['run', '-d', '--network', 'lab', '-v', '/etc/hostname:/srv', '--', 'sleep', '1'], 2, /-v \/etc\/hostname:\/srv: a file cannot go on the directory \/srv; mount a file on a file/],
+  ['volume: a directory onto a file', ['run', '-d', '--network', 'lab', '-v', '/etc:/etc/hostname', '--', 'sleep', '1'], 2, /a directory cannot go on the file \/etc\/hostname/],
   ['mount mode neither ro nor rw', ['run', '-d', '--network', 'lab', '-v', '/etc:/mnt:rx', '--', 'sleep', '1'], 2, /not ro or rw/],
   ['--tmpfs not absolute', ['run', '-d', '--network', 'lab', '--tmpfs', 'tmp', '--', 'sleep', '1'], 2, /--tmpfs tmp must be an absolute path/],
   ['--tmpfs on a missing host directory', ['run', '-d', '--network', 'lab', '--tmpfs', '/no/such/dir', '--', 'sleep', '1'], 3, /--tmpfs \/no\/such\/dir is not a directory on the host/],

@@ -184,6 +184,11 @@ test('a container that cannot be set up: run -d reports why in one line and exit
   assert.match(r.stderr, /^ctnet: error: \/etc\/hosts in the rootfs goes through the symbolic link .*\n$/);
   assert.equal(r.stdout, '');
   lab.ok(['rm', '-f', 'unbuilt']);
+  // A file onto a directory of the rootfs: named as such, where the kernel says only EINVAL.
+  const mismatch = lab.ctnet(['run', '-d', '--name', 'unbuilt', '--network', 'sb', '--rootfs', rootfs, '-v', '/etc/hostname:/usr', '--', 'sleep', '1']);
+  assert.equal(mismatch.code, 125);
+  assert.match(mismatch.stderr, /^ctnet: error: -v \/etc\/hostname:\/usr: a file cannot go on the directory \/usr; mount a file on a file and a directory on a directory\n$/);
+  lab.ok(['rm', '-f', 'unbuilt']);
 });
 
 test('run -d whose PID 1 is killed before the command runs (its seccomp profile kills chdir, which ctnet-init calls after loading it) exits 125, not as started', () => {
