@@ -71,6 +71,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     const source = lookAt(v.source);
     if (!source) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
     if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
+    if (config.tmpfs?.includes(v.target)) throw new InvalidArgumentError(`-v ${v.source}:${v.target}: ${v.target} is also a --tmpfs; give each container path once`);
     seen.add(v.target);
     if (!onHost(v.target)) continue;
     const target = lookAt(v.target);
