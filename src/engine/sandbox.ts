@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume, type Volume } from '../sandbox/options.js';
+import { parseCpus, parseMemory, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -57,13 +57,18 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (st.dev === host?.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
     config.rootfs = realPath(req.rootfs);
   }
-  if (req.tmpfs?.length) config.tmpfs = [...new Set(req.tmpfs.map((t) => t.replace(/\/+$/, '')))];
+  for (const { path, options } of (req.tmpfs ?? []).map(parseTmpfs)) {
+    const given = config.tmpfsOptions?.[path] ?? '';
+    if (config.tmpfs?.includes(path) && given !== options) throw new InvalidArgumentError(`--tmpfs: ${path} is given twice with different options; give each container path once`);
+    if (config.tmpfs?.includes(path)) continue;
+    (config.tmpfs ??= []).push(path);
+    if (options !== '') (config.tmpfsOptions ??= {})[path] = options;
+  }
   if (req.volumes?.length) config.volumes = req.volumes.map(parseVolume);
   // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies
   // below a mount of the container's own (a --tmpfs, a volume): ctnet-init makes it there.
   const onHost = (path: string): boolean => !config.rootfs && ![...(config.tmpfs ?? []), ...(config.volumes ?? []).map((v) => v.target)].some((own) => path.startsWith(`${own}/`));
   for (const t of config.tmpfs ?? []) {
-    if (!t.startsWith('/') || t.split('/').includes('..')) throw new InvalidArgumentError(`--tmpfs ${t || '/'} must be an absolute path below /, e.g. --tmpfs /tmp`);
     if (onHost(t) && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory, one below a volume, or --rootfs`);
   }
   const seen = new Set<string>();
@@ -270,6 +275,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     cwd: c.sandbox.rootfs ? '/' : process.cwd(),
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
+    tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),
     files: writeOwnFiles(dir, files),
     user: c.sandbox.user ?? null,
     cgroupJoin: cgroupJoinFiles(c.id),

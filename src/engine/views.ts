@@ -202,7 +202,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
-      Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: sb.tmpfs ?? [], Init: sb.init === true,
+      Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,

@@ -425,6 +425,14 @@ sub files {
   return map { { path => $f[2 * $_], source => $f[2 * $_ + 1] } } 0 .. @f / 2 - 1;
 }
 
+# The flags and data of tmpfs $i (ctnet computes them from the --tmpfs options); a spec an earlier
+# ctnet wrote has none: its defaults.
+sub tmpfs_mount {
+  my ($i) = @_;
+  my $m = $S->{tmpfs_mounts} // [];
+  return @$m ? (0 + $m->[2 * $i], $m->[2 * $i + 1]) : (MS_NOSUID | MS_NODEV, 'mode=1777');
+}
+
 # The container's own mounts (--tmpfs, ctnet's /etc files, volumes), each as its target, what it is
 # (dir or file), how it is mounted on a path and what is set on the mount after. Parents come
 # before what goes below them, as runc sorts them: a volume at /a given after one at /a/b does not
@@ -433,7 +441,7 @@ sub own_mounts {
   my ($privileged) = @_;
   my @volumes = volumes();
   my @m = (
-    (map { my $t = $_; { target => $t, kind => 'dir', mount => sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777') } } } @{ $S->{tmpfs} }),
+    (map { my $i = $_; { target => $S->{tmpfs}[$i], kind => 'dir', mount => sub { mnt('tmpfs', $_[0], 'tmpfs', tmpfs_mount($i)) } } } 0 .. $#{ $S->{tmpfs} }),
     # A file of the read-only host tree (ctnet's state directory) is bound read-only: made writable at its top.
     (map { my $f = $_; { target => $f->{path}, kind => 'file', file => 1, mount => sub { bind_mount(source_of($f->{source}), $_[0]) },
       configure => sub { set_mount_attrs($_[0], 0, MOUNT_ATTR_RDONLY, 0) } } } files()),

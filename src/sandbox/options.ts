@@ -34,6 +34,53 @@ export function parsePidsLimit(text: string): number {
   return n;
 }
 
+// Mount flags (sys/mount.h) a --tmpfs option sets or clears.
+const MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
+const TMPFS_FLAGS: Record<string, [set: number, clear: number]> = {
+  ro: [MS_RDONLY, 0], rw: [0, MS_RDONLY], noexec: [MS_NOEXEC, 0], exec: [0, MS_NOEXEC], nosuid: [MS_NOSUID, 0], suid: [0, MS_NOSUID], nodev: [MS_NODEV, 0],
+};
+const TMPFS_DATA: Record<string, [pattern: RegExp, example: string]> = {
+  size: [/^\d+[kmg%]?$/i, 'size=64m (bytes, or with k, m, g or % of memory)'],
+  mode: [/^[0-7]{3,4}$/, 'mode=1777 (octal)'],
+  uid: [/^\d+$/, 'uid=1000'],
+  gid: [/^\d+$/, 'gid=1000'],
+  nr_inodes: [/^\d+[kmg]?$/i, 'nr_inodes=10k'],
+};
+
+/** `--tmpfs PATH[:OPTIONS]`, Docker's spelling: the path, and the options as given (validated). */
+export function parseTmpfs(text: string): { path: string; options: string } {
+  const at = text.indexOf(':');
+  const path = (at < 0 ? text : text.slice(0, at)).replace(/\/+$/, '');
+  const options = at < 0 ? '' : text.slice(at + 1);
+  if (!path.startsWith('/') || path.split('/').includes('..')) throw new InvalidArgumentError(`--tmpfs ${path || '/'} must be an absolute path below /, e.g. --tmpfs /tmp`);
+  if (at >= 0) tmpfsMount(options, `--tmpfs ${text}`);
+  return { path, options };
+}
+
+/**
+ * The mount flags and data of a tmpfs with these options: nosuid and nodev, writable, mode 1777
+ * unless they say otherwise. `what` names the option in an error.
+ */
+export function tmpfsMount(options: string, what = `--tmpfs options ${options}`): { flags: number; data: string } {
+  let flags = MS_NOSUID | MS_NODEV;
+  const data = new Map<string, string>([['mode', '1777']]);
+  for (const option of options === '' ? [] : options.split(',')) {
+    const [key, value] = option.split(/=(.*)/s);
+    if (value === undefined && Object.hasOwn(TMPFS_FLAGS, key)) {
+      flags = (flags | TMPFS_FLAGS[key][0]) & ~TMPFS_FLAGS[key][1];
+    } else if (value !== undefined && Object.hasOwn(TMPFS_DATA, key)) {
+      const [pattern, example] = TMPFS_DATA[key];
+      if (!pattern.test(value)) throw new InvalidArgumentError(`${what}: ${option} is not valid; e.g. ${example}`);
+      data.set(key, value);
+    } else if (key === 'dev') {
+      throw new InvalidArgumentError(`${what}: ctnet mounts a tmpfs nodev (a device node in it cannot be opened); drop dev`);
+    } else {
+      throw new InvalidArgumentError(`${what}: ${option || 'an empty option'} is not a tmpfs option ctnet knows (${[...Object.keys(TMPFS_FLAGS), ...Object.keys(TMPFS_DATA).map((k) => `${k}=`)].join(', ')})`);
+    }
+  }
+  return { flags, data: [...data].map(([k, v]) => `${k}=${v}`).join(',') };
+}
+
 export interface Volume {
   source: string;
   target: string;

@@ -9,6 +9,8 @@ export interface SandboxConfig {
   volumes?: Volume[];
   /** Paths that get an empty tmpfs of their own (--tmpfs), e.g. a writable /tmp. */
   tmpfs?: string[];
+  /** The options given after a --tmpfs path (`size=64m,noexec`), by path: none, the defaults. */
+  tmpfsOptions?: Record<string, string>;
   user?: UserSpec;
   limits?: Limits;
   /** A small init is PID 1 (reaps zombies, passes signals on) and the command its child. */
@@ -45,6 +47,8 @@ export interface InitSpec {
   cwd: string;
   volumes: Volume[];
   tmpfs: string[];
+  /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
+  tmpfsMounts: { flags: number; data: string }[];
   files: OwnFile[];
   user: UserSpec | null;
   /** The files through which the process joins its cgroups, writing 0, before it mounts anything (see joinFile in kernel/cgroups.ts). */
@@ -84,6 +88,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['cwd', [spec.cwd]],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
+    ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],
     ['files', spec.files.flatMap((f) => [f.path, f.source])],
     ['user', spec.user ? [String(spec.user.uid), String(spec.user.gid)] : []],
     ['cgroup', spec.cgroupJoin],

@@ -85,6 +85,8 @@ const cases = [
   ['volume: a file onto a directory', ['run', '-d', '--network', 'lab', '-v', '/etc/hostname:/srv', '--', 'sleep', '1'], 2, /-v \/etc\/hostname:\/srv: a file cannot go on the directory \/srv; mount a file on a file/],
   ['volume: a directory onto a file', ['run', '-d', '--network', 'lab', '-v', '/etc:/etc/hostname', '--', 'sleep', '1'], 2, /a directory cannot go on the file \/etc\/hostname/],
   ['a volume and a tmpfs at one path', ['run', '-d', '--network', 'lab', '--tmpfs', '/srv', '-v', '/etc:/srv', '--', 'sleep', '1'], 2, /-v \/etc:\/srv: \/srv is also a --tmpfs; give each container path once/],
+  ['--tmpfs option ctnet does not know', ['run', '-d', '--network', 'lab', '--tmpfs', '/tmp:async', '--', 'sleep', '1'], 2, /--tmpfs \/tmp:async: async is not a tmpfs option ctnet knows \(ro, rw, .*nr_inodes=\)/],
+  ['--tmpfs size not a size', ['run', '-d', '--network', 'lab', '--tmpfs', '/tmp:size=lots', '--', 'sleep', '1'], 2, /size=lots is not valid; e\.g\. size=64m/],
   ['mount mode neither ro nor rw', ['run', '-d', '--network', 'lab', '-v', '/etc:/mnt:rx', '--', 'sleep', '1'], 2, /not ro or rw/],
   ['--tmpfs not absolute', ['run', '-d', '--network', 'lab', '--tmpfs', 'tmp', '--', 'sleep', '1'], 2, /--tmpfs tmp must be an absolute path/],
   ['--tmpfs on a missing host directory', ['run', '-d', '--network', 'lab', '--tmpfs', '/no/such/dir', '--', 'sleep', '1'], 3, /--tmpfs \/no\/such\/dir is not a directory on the host/],

@@ -85,6 +85,18 @@ test('-v of what the container covers with its own (/run, /dev, /proc) shows the
   }
 });
 
+test('--tmpfs options (Docker\'s): size bounds what the container writes, noexec refuses to run what it put there, ro refuses writes; the control: a plain tmpfs takes all three', () => {
+  const script = 'head -c 2097152 /dev/zero > /mnt/big 2>/dev/null; echo w=$?; rm -f /mnt/big; cp /bin/true /mnt/x && /mnt/x 2>/dev/null; echo x=$?; touch /mnt/t 2>/dev/null; echo t=$?';
+  const bounded = run(['--tmpfs', '/mnt:size=1m,noexec'], ['sh', '-c', script]);
+  assert.equal(bounded.code, 0, bounded.stderr);
+  assert.match(bounded.stdout, /^w=[1-9]\d*\nx=126\nt=0\n$/, 'a full tmpfs and a program it may not run');
+  assert.match(run(['--tmpfs', '/mnt:ro'], ['sh', '-c', script]).stdout, /^w=[1-9]\d*\nx=1\nt=1\n$/, 'nothing written to a read-only tmpfs');
+  assert.equal(run(['--tmpfs', '/mnt'], ['sh', '-c', script]).stdout, 'w=0\nx=0\nt=0\n', 'control: the defaults');
+  const c = lab.json(['inspect', lab.ok(['run', '-d', '--network', 'sb', '--tmpfs', '/mnt:size=1m', '--', 'sleep', '60']).trim()]);
+  assert.deepEqual(c.HostConfig.Tmpfs, ['/mnt:size=1m']);
+  lab.ok(['rm', '-f', c.Id]);
+});
+
 test('mounts go on parents first, whatever order they are given in: a :ro volume below another stays read-only; the control: without it the same write lands', () => {
   const data = join(lab.root, 'nested');
   mkdirSync(join(data, 'keys'), { recursive: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseMemory, parsePidsLimit, parseUser, parseVolume } from '../../dist/sandbox/options.js';
+import { parseCpus, parseMemory, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 
 test('--memory: bytes and k/m/g suffixes, Docker minimum of 6m', () => {
@@ -26,6 +26,20 @@ test('-v: HOSTPATH:PATH[:ro|rw], both absolute, no .., not onto /', () => {
   assert.deepEqual(parseVolume('/srv/data:/data'), { source: '/srv/data', target: '/data', readOnly: false });
   assert.deepEqual(parseVolume('/srv/data:/data/:ro'), { source: '/srv/data', target: '/data', readOnly: true });
   for (const bad of ['/srv', 'srv:/data', '/srv:data', '/srv:/data:rx', '/srv:/a/../etc', '/a:/b:ro:x', '/srv:/', '/srv://:ro']) assert.throws(() => parseVolume(bad), /-v/);
+});
+
+test('--tmpfs PATH[:OPTIONS]: Docker\'s options as mount flags and data; nosuid, nodev and mode 1777 unless they say otherwise', () => {
+  const [RDONLY, NOSUID, NODEV, NOEXEC] = [1, 2, 4, 8];
+  assert.deepEqual(parseTmpfs('/tmp/'), { path: '/tmp', options: '' });
+  assert.deepEqual(parseTmpfs('/tmp:size=64m,noexec'), { path: '/tmp', options: 'size=64m,noexec' });
+  assert.deepEqual(tmpfsMount(''), { flags: NOSUID | NODEV, data: 'mode=1777' });
+  assert.deepEqual(tmpfsMount('ro,noexec,size=64m,mode=700,uid=1000,gid=100,nr_inodes=10k'), { flags: RDONLY | NOSUID | NODEV | NOEXEC, data: 'mode=700,size=64m,uid=1000,gid=100,nr_inodes=10k' });
+  assert.deepEqual(tmpfsMount('noexec,exec,suid,ro,rw'), { flags: NODEV, data: 'mode=1777' }, 'the last of a pair wins');
+  assert.deepEqual(tmpfsMount('size=50%'), { flags: NOSUID | NODEV, data: 'mode=1777,size=50%' });
+  for (const [bad, why] of [['dev', /nodev/], ['size=big', /size=64m/], ['mode=999', /octal/], ['uid=-1', /uid=1000/], ['async', /not a tmpfs option ctnet knows/], ['toString', /not a tmpfs option/], ['constructor=1', /not a tmpfs option/], ['ro,', /an empty option/]]) {
+    assert.throws(() => parseTmpfs(`/tmp:${bad}`), why, bad);
+  }
+  for (const bad of ['tmp', '/a/../b', ':size=1m']) assert.throws(() => parseTmpfs(bad), /must be an absolute path/, bad);
 });
 
 test('--user: numbers, names from passwd and group, Docker defaults', () => {
@@ -64,12 +78,12 @@ test('the init spec: NUL-terminated name, count and values per field, as ctnet-s
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
     command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', volumes: [{ source: '/s', target: '/t', readOnly: true }],
-    tmpfs: [], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
+    tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
   const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/',
-    'volumes', '3', '/s', '/t', '1', 'tmpfs', '0', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
+    'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
     'hide', '1', '/r', 'detach', '1', '/run/netns', 'terminal', '1', '0'].map((s) => `${s}\x00`).join('');
