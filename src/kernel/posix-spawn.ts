@@ -146,4 +146,7 @@ function reapEnded(): void {
 function reapWhenDone(pid: number): void {
   if (spawned.size === 0) process.on('SIGCHLD', reapEnded);
   spawned.add(pid);
+  // A child that ended before the handler was there sent its SIGCHLD to nobody (a busy machine
+  // can run the whole child between posix_spawn's return and this): collect it now.
+  reapEnded();
 }
