@@ -45,7 +45,7 @@ BEGIN {
     PR_SET_PDEATHSIG => 1, PR_CAPBSET_DROP => 24, PR_SET_NO_NEW_PRIVS => 38, PR_CAP_AMBIENT => 47, PR_CAP_AMBIENT_CLEAR_ALL => 4,
     TIOCSCTTY => 0x540e, F_SETFD => 2, FD_CLOEXEC => 1, READY_FD => 3, GATE_FD => 4, ORDER_FD => 5,
     SIG_BLOCK => 0, SIG_SETMASK => 2,
-    ENOENT => 2, EBUSY => 16, ENOTDIR => 20, EACCES => 13,
+    ENOENT => 2, EBUSY => 16, ENOTDIR => 20, EACCES => 13, EROFS => 30,
   );
   for my $name (keys %c) { my $v = $c{$name}; Internals::SvREADONLY($v, 1); $main::{$name} = \$v; }
 }
@@ -261,13 +261,16 @@ sub open_in_root {
     my $last = $i == $#parts;
     my $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if ($fd < 0 && $! == ENOENT) {
+      my $made;
       if ($last && $kind eq 'file') {
-        my $created = call('openat', $dir, $part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-        sys($created, "creating $path $in");
-        close_fd($created);
+        $made = call('openat', $dir, $part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        close_fd($made) if $made >= 0;
       } else {
-        sys(call('mkdirat', $dir, $part, 0755), "creating $path $in");
+        $made = call('mkdirat', $dir, $part, 0755);
       }
+      fail("cannot make the mount point $path $in: " . join('/', '', @parts[0 .. $i - 1]) . ' is read-only; create it there first, or mount that read-write')
+        if $made < 0 && $! == EROFS;
+      sys($made, "creating $path $in");
       $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     }
     sys($fd, "opening $path $in");

@@ -125,6 +125,11 @@ test('below a volume, mount points are made in its directory (as Docker makes th
   assert.equal(r.stdout, 'x\nother\n');
   assert.deepEqual(readdirSync(data).sort(), ['in', 'scratch'], 'the mount points, empty: the tmpfs held what was written');
   assert.deepEqual(readdirSync(join(data, 'scratch')), []);
+  // A read-only volume cannot take a new mount point: said so, with the way out.
+  const readOnly = run(['-v', `${data}:/srv:ro`, '--tmpfs', '/srv/more'], ['true']);
+  assert.equal(readOnly.code, 125);
+  assert.match(readOnly.stderr, /^ctnet: error: cannot make the mount point \/srv\/more in the container's tree: \/srv is read-only; create it there first, or mount that read-write\n$/);
+  assert.equal(existsSync(join(data, 'more')), false);
   // What a container wrote into the volume: a link out of it, where the next container's mount goes.
   rmSync(join(data, 'in'), { recursive: true });
   symlinkSync('/tmp', join(data, 'in'));
