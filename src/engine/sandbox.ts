@@ -58,9 +58,10 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.rootfs = realPath(req.rootfs);
   }
   for (const { path, options } of (req.tmpfs ?? []).map(parseTmpfs)) {
-    const given = config.tmpfsOptions?.[path] ?? '';
-    if (config.tmpfs?.includes(path) && given !== options) throw new InvalidArgumentError(`--tmpfs: ${path} is given twice with different options; give each container path once`);
-    if (config.tmpfs?.includes(path)) continue;
+    if (config.tmpfs?.includes(path)) {
+      if ((config.tmpfsOptions?.[path] ?? '') !== options) throw new InvalidArgumentError(`--tmpfs: ${path} is given twice with different options; give each container path once`);
+      continue;
+    }
     (config.tmpfs ??= []).push(path);
     if (options !== '') (config.tmpfsOptions ??= {})[path] = options;
   }

@@ -268,7 +268,7 @@ sub open_in_root {
       } else {
         $made = call('mkdirat', $dir, $part, 0755);
       }
-      fail("cannot make the mount point $path $in: " . join('/', '', @parts[0 .. $i - 1]) . ' is read-only; create it there first, or mount that read-write')
+      fail("cannot make the mount point $path $in: " . (join('/', '', @parts[0 .. $i - 1]) || '/') . ' is read-only; create it there first, or mount that read-write')
         if $made < 0 && $! == EROFS;
       sys($made, "creating $path $in");
       $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -327,10 +327,9 @@ sub clone_tree {
   return $fd;
 }
 
-# Attaches volume $i's copy at $target (a path, or a descriptor's magic link in /proc/self/fd).
+# Attaches volume $i ($v) as copied at $target (a path, or a descriptor's magic link in /proc/self/fd).
 sub attach_volume {
-  my ($i, $target) = @_;
-  my $v = (volumes())[$i];
+  my ($i, $v, $target) = @_;
   my $dir = volume_kind($i) eq 'dir';
   if ($dir != (-d $target ? 1 : 0)) {
     fail("-v $v->{source}:$v->{target}: " . ($dir ? "a directory cannot go on the file $v->{target}" : "a file cannot go on the directory $v->{target}")
@@ -437,7 +436,8 @@ sub tmpfs_mount {
 }
 
 # The container's own mounts (--tmpfs, ctnet's /etc files, volumes), each as its target, what it is
-# (dir or file), how it is mounted on a path and what is set on the mount after. Parents come
+# (dir or file), how it is mounted on a path and what is set on the mount after (ctnet's files are
+# optional: one whose path is missing on the host is left out). Parents come
 # before what goes below them, as runc sorts them: a volume at /a given after one at /a/b does not
 # hide it. At one depth, in that order: a volume at /etc/hosts replaces ctnet's file.
 sub own_mounts {
@@ -446,10 +446,10 @@ sub own_mounts {
   my @m = (
     (map { my $i = $_; { target => $S->{tmpfs}[$i], kind => 'dir', mount => sub { mnt('tmpfs', $_[0], 'tmpfs', tmpfs_mount($i)) } } } 0 .. $#{ $S->{tmpfs} }),
     # A file of the read-only host tree (ctnet's state directory) is bound read-only: made writable at its top.
-    (map { my $f = $_; { target => $f->{path}, kind => 'file', file => 1, mount => sub { bind_mount(source_of($f->{source}), $_[0]) },
+    (map { my $f = $_; { target => $f->{path}, kind => 'file', optional => 1, mount => sub { bind_mount(source_of($f->{source}), $_[0]) },
       configure => sub { set_mount_attrs($_[0], 0, MOUNT_ATTR_RDONLY, 0) } } } files()),
     (map { my $i = $_; my $set = volume_attrs($volumes[$i], $privileged);
-      { target => $volumes[$i]{target}, kind => volume_kind($i), mount => sub { attach_volume($i, $_[0]) },
+      { target => $volumes[$i]{target}, kind => volume_kind($i), mount => sub { attach_volume($i, $volumes[$i], $_[0]) },
         configure => sub { set_mount_attrs($_[0], $set, 0, 1) if $set } } } 0 .. $#volumes),
   );
   for my $i (0 .. $#m) { $m[$i]{order} = $i; $m[$i]{depth} = scalar(grep { $_ ne '' && $_ ne '.' } split(m{/}, $m[$i]{target})); }
@@ -476,7 +476,7 @@ sub host_root_view {
   my $slash = open_path('/');
   for my $m (own_mounts($privileged)) {
     my $t = $m->{target};
-    if (-e $t || !$m->{file}) {
+    if (-e $t || !$m->{optional}) {
       if (grep { index($t, "$_/") == 0 } @own) { mount_in_root($slash, $t, $m->{kind}, $m->{mount}, $m->{configure}); }
       elsif (-e $t) { $m->{mount}->($t); $m->{configure}->($t) if $m->{configure}; }
       else { fail("mount target $t does not exist on the host"); }
