@@ -1,4 +1,4 @@
-import { copyFile, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, readTextOr, realPath, removeTree, writePlainFile, writePrivateFile } from '../kernel/files.js';
+import { copyFile, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, readTextOr, realPath, removeTree, resolvedPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -66,9 +66,11 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (options !== '') (config.tmpfsOptions ??= {})[path] = options;
   }
   if (req.volumes?.length) config.volumes = req.volumes.map(parseVolume);
-  // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies
-  // below a mount of the container's own (a --tmpfs, a volume): ctnet-init makes it there.
-  const onHost = (path: string): boolean => !config.rootfs && ![...(config.tmpfs ?? []), ...(config.volumes ?? []).map((v) => v.target)].some((own) => path.startsWith(`${own}/`));
+  // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies,
+  // where the host's links lead (/var/run/x is /run/x), below a directory of the container's own: its
+  // /run, its /dev (the host's when privileged), a --tmpfs, a volume. ctnet-init makes it there.
+  const own = config.rootfs ? [] : ['/run', ...(req.security?.privileged ? [] : ['/dev']), ...(config.tmpfs ?? []), ...(config.volumes ?? []).map((v) => v.target)].map(resolvedPath);
+  const onHost = (path: string): boolean => !config.rootfs && !own.some((dir) => resolvedPath(path).startsWith(`${dir}/`));
   for (const t of config.tmpfs ?? []) {
     if (onHost(t) && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory, one below a volume, or --rootfs`);
   }

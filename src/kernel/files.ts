@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * The file system as the engine uses it: ctnet's own files (a container's directory, its spec, log
@@ -33,6 +33,22 @@ export function lookAt(path: string): { dir: boolean; dev: number; ino: number }
 
 export const exists = (path: string): boolean => existsSync(path);
 export const realPath = (path: string): string => realpathSync(path);
+
+/**
+ * Where an absolute path leads: its longest existing part with links resolved, then the rest as
+ * given (`/var/run/x` is `/run/x` where /var/run is a link to /run, whether x exists or not).
+ */
+export function resolvedPath(path: string): string {
+  const rest: string[] = [];
+  for (let head = path; ; head = dirname(head)) {
+    try {
+      return join(realpathSync(head), ...rest.reverse());
+    } catch {
+      if (head === '/') return path;
+      rest.push(basename(head));
+    }
+  }
+}
 
 /** A directory only root may enter (and its parents). */
 export function ensurePrivateDir(path: string): void {

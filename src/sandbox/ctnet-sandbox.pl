@@ -243,56 +243,92 @@ sub open_path {
   return $fd;
 }
 
-# A path inside the rootfs, created when missing (a directory, or an empty file for a file mount),
-# walked one component at a time from a descriptor of the root with O_NOFOLLOW, and returned as a
-# descriptor: what gets mounted is what was checked, whatever the container changes meanwhile
-# (runc's fix for CVE-2021-30465). A symbolic link on the way is refused: one pointing outside
-# would make ctnet mount over host files.
+# The target of the symbolic link open at $fd (O_PATH | O_NOFOLLOW), or undef when it is not one:
+# readlinkat on the descriptor itself succeeds for a symbolic link only.
+sub link_target {
+  my ($fd) = @_;
+  my ($empty, $target) = ('', "\0" x 4096);
+  my $n = syscall($nr->{readlinkat}, $fd, $empty, $target, 4096);
+  return $n >= 0 ? substr($target, 0, $n) : undef;
+}
+
+sub below_or_at { my ($path, $dir) = @_; return $path eq $dir || index($path, "$dir/") == 0; }
+
+# A path of the container's tree (the rootfs, or the host's root seen from the container), made when
+# missing (directories, and an empty file at the end of a file mount) and returned as descriptors: its
+# parent's, its name there, its own. It is walked one component at a time from a descriptor of the
+# root with O_NOFOLLOW: what gets mounted is what was resolved, whatever the container changes
+# meanwhile (runc's fix for CVE-2021-30465). Symbolic links are followed as the container will see
+# them, inside that tree (as runc's securejoin does): an absolute one starts again at its root and
+# `..` stops there, so a link in an image (/var/run -> /run) works and none leads onto host files.
+# $tree is the root's descriptor (fd) and what says of a directory, by its path as resolved, why a
+# missing component may not be made in it (cannot_create: undef where it may).
 sub open_in_root {
-  my ($root_fd, $path, $kind) = @_;
+  my ($tree, $path, $kind) = @_;
   my $in = one('rootfs') ne '' ? 'in the rootfs' : "in the container's tree";
-  my @parts = grep { $_ ne '' } split(m{/}, $path);
-  my $parent = -1;
+  my @todo = split(m{/}, $path);
   my $dot = '.';
-  my $dir = call('openat', $root_fd, $dot, O_PATH | O_CLOEXEC, 0);
-  sys($dir, 'opening the rootfs');
-  for my $i (0 .. $#parts) {
-    my $part = $parts[$i];
-    my $last = $i == $#parts;
+  my $root = call('openat', $tree->{fd}, $dot, O_PATH | O_CLOEXEC, 0);
+  sys($root, 'opening the rootfs');
+  # The directories walked so far, each with its name; the root is never left.
+  my @stack = ([$root, '']);
+  my $links = 0;
+  my $back_to = sub { my ($depth) = @_; close_fd((pop @stack)->[0]) while @stack > $depth; };
+  while (@todo) {
+    my $part = shift @todo;
+    next if $part eq '' || $part eq '.';
+    if ($part eq '..') { $back_to->(@stack - 1) if @stack > 1; next; }
+    my $dir = $stack[-1][0];
     my $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if ($fd < 0 && $! == ENOENT) {
+      my $where = join('/', map { $_->[1] } @stack) || '/';
+      if (defined(my $why = $tree->{cannot_create}->($where))) {
+        $back_to->(0);
+        fail("mount target $path does not exist $in (" . ($where eq '/' ? '' : $where) . "/$part is missing) and $why");
+      }
       my $made;
-      if ($last && $kind eq 'file') {
+      if ($kind eq 'file' && !grep { $_ ne '' && $_ ne '.' } @todo) {
         $made = call('openat', $dir, $part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
         close_fd($made) if $made >= 0;
       } else {
         $made = call('mkdirat', $dir, $part, 0755);
       }
-      fail("cannot make the mount point $path $in: " . (join('/', '', @parts[0 .. $i - 1]) || '/') . ' is read-only; create it there first, or mount that read-write')
-        if $made < 0 && $! == EROFS;
+      if ($made < 0 && $! == EROFS) {
+        $back_to->(0);
+        fail("cannot make the mount point $path $in: $where is read-only; create it there first, or mount that read-write");
+      }
       sys($made, "creating $path $in");
       $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     }
     sys($fd, "opening $path $in");
-    close_fd($parent) if $parent >= 0;
-    ($parent, $dir) = ($dir, $fd);
-    # readlinkat on the descriptor itself succeeds for a symbolic link only.
-    my ($empty, $target) = ('', "\0" x 4096);
-    if (syscall($nr->{readlinkat}, $fd, $empty, $target, 4096) >= 0) {
-      close_fd($fd);
-      close_fd($parent);
-      fail("$path $in goes through the symbolic link " . join('/', @parts[0 .. $i]) . '; ctnet does not follow links when it mounts; make it a directory');
+    my $target = link_target($fd);
+    if (!defined $target) { push(@stack, [$fd, $part]); next; }
+    close_fd($fd);
+    if (++$links > 40) {
+      $back_to->(0);
+      fail("$path $in goes through more than 40 symbolic links (a loop?); make it a path without them");
     }
+    $back_to->(1) if $target =~ m{^/};
+    unshift(@todo, split(m{/}, $target));
   }
-  return ($parent, $parts[-1], $dir);
+  if (@stack == 1) {
+    $back_to->(0);
+    fail("$path $in leads to its root; mount on a path below it");
+  }
+  my $resolved = join('/', map { $_->[1] } @stack);
+  my ($fd, $name) = @{ pop @stack };
+  my $parent = (pop @stack)->[0];
+  $back_to->(0);
+  return ($parent, $name, $fd, $resolved);
 }
 
 # Mounts onto a path of the rootfs through a descriptor of it. A magic link (/proc/self/fd/N)
 # leads to what the descriptor holds, not to what is mounted on it since: $configure gets the new
 # mount through its name looked up again in the held parent (a mount point cannot be renamed).
+# Returns where the mount went, as resolved.
 sub mount_in_root {
-  my ($root_fd, $path, $kind, $do_mount, $configure) = @_;
-  my ($parent, $name, $fd) = open_in_root($root_fd, $path, $kind);
+  my ($tree, $path, $kind, $do_mount, $configure) = @_;
+  my ($parent, $name, $fd, $resolved) = open_in_root($tree, $path, $kind);
   $do_mount->(fd_path($fd));
   if ($configure) {
     my $mounted = call('openat', $parent, $name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -302,6 +338,7 @@ sub mount_in_root {
   }
   close_fd($fd);
   close_fd($parent);
+  return $resolved;
 }
 
 # The network namespace's own sysfs (what /sys/class/net shows), read-only unless privileged.
@@ -469,21 +506,22 @@ sub host_root_view {
   sysfs('/sys', $privileged);
   own_dev('/dev');
   mnt('tmpfs', '/run', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=755,size=65536k');
-  # Below one of its own mounts (a tmpfs, /run, a volume) a target is made when missing, and reached
-  # without following a symbolic link: what a volume holds, an earlier container may have written.
-  # Elsewhere it is the host's, read-only, and checked before the start.
-  my @own = ('/run');
-  my $slash = open_path('/');
+  # A target is reached in the container's tree, whose /run and /dev are its own (a volume at
+  # /var/run/docker.sock goes onto its /run through the host's link), and made when missing only in
+  # a directory of its own (a tmpfs, /run, /dev unless privileged: then it is the host's, a volume),
+  # as Docker makes it; the host's read-only tree has it already (ctnet checks before the start).
+  my @own = ('/run', $privileged ? () : '/dev');
+  my $tree = { fd => open_path('/'), cannot_create => sub {
+    my ($d) = @_;
+    return grep({ below_or_at($d, $_) } @own) ? undef : "cannot be made on the host's tree, which the container sees read-only; create it on the host, or mount below a --tmpfs or a volume";
+  } };
   for my $m (own_mounts($privileged)) {
-    my $t = $m->{target};
-    if (-e $t || !$m->{optional}) {
-      if (grep { index($t, "$_/") == 0 } @own) { mount_in_root($slash, $t, $m->{kind}, $m->{mount}, $m->{configure}); }
-      elsif (-e $t) { $m->{mount}->($t); $m->{configure}->($t) if $m->{configure}; }
-      else { fail("mount target $t does not exist on the host"); }
-    }
-    push(@own, $t) if $m->{kind} eq 'dir';
+    # ctnet's files go where the host has them, a link included (/etc/resolv.conf -> ../run/...).
+    next if $m->{optional} && !-e $m->{target} && !-l $m->{target};
+    my $at = mount_in_root($tree, $m->{target}, $m->{kind}, $m->{mount}, $m->{configure});
+    push(@own, $at) if $m->{kind} eq 'dir';
   }
-  close_fd($slash);
+  close_fd($tree->{fd});
   # A directory the user mounts in on purpose stays.
   my @chosen = (@{ $S->{tmpfs} }, map { $_->{target} } volumes());
   for my $path (@{ $S->{hide} }) {
@@ -497,13 +535,16 @@ sub rootfs_view {
   my $privileged = flag('privileged');
   bind_mount($root, $root); # pivot_root needs the new root to be a mount point
   set_mount_attrs($root, MOUNT_ATTR_NODEV, 0, 1) unless $privileged;
-  my $root_fd = open_path($root);
-  mount_in_root($root_fd, '/proc', 'dir', sub { mnt('proc', $_[0], 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC) });
-  mount_in_root($root_fd, '/sys', 'dir', sub { sysfs($_[0], 1) }, sub { read_only_tree($_[0]) unless $privileged });
-  if ($privileged) { mount_in_root($root_fd, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
-  else { mount_in_root($root_fd, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
-  mount_in_root($root_fd, $_->{target}, $_->{kind}, $_->{mount}, $_->{configure}) for own_mounts($privileged);
-  close_fd($root_fd);
+  # Mount points are made anywhere in the rootfs but in a privileged container's /dev, the host's.
+  my $tree = { fd => open_path($root), cannot_create => sub {
+    return $privileged && below_or_at($_[0], '/dev') ? "cannot be made in a privileged container's /dev, the host's; create it there first, or mount elsewhere" : undef;
+  } };
+  mount_in_root($tree, '/proc', 'dir', sub { mnt('proc', $_[0], 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC) });
+  mount_in_root($tree, '/sys', 'dir', sub { sysfs($_[0], 1) }, sub { read_only_tree($_[0]) unless $privileged });
+  if ($privileged) { mount_in_root($tree, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
+  else { mount_in_root($tree, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
+  mount_in_root($tree, $_->{target}, $_->{kind}, $_->{mount}, $_->{configure}) for own_mounts($privileged);
+  close_fd($tree->{fd});
   chdir($root) or fail("entering $root: $!");
   # The old root is stacked on the new one and then detached: nothing of the host stays reachable.
   my $dot = '.';

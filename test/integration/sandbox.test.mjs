@@ -2,9 +2,10 @@
 // rootfs of its own (pivot_root); bind mounts; a user; and `exec` entering all of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab } from '../helpers/lab.mjs';
+import { CTNET, createLab } from '../helpers/lab.mjs';
 import { makeRootfs } from '../helpers/rootfs.mjs';
 
 let lab;
@@ -114,7 +115,7 @@ test('mounts go on parents first, whatever order they are given in: a :ro volume
   }
 });
 
-test('below a volume, mount points are made in its directory (as Docker makes them), never through a symbolic link an earlier container left there', () => {
+test('below a volume, mount points are made in its directory (as Docker makes them); a symbolic link an earlier container left there leads only within the container\'s tree', () => {
   const data = join(lab.root, 'below');
   const other = join(lab.root, 'other');
   mkdirSync(data);
@@ -131,14 +132,90 @@ test('below a volume, mount points are made in its directory (as Docker makes th
   assert.match(readOnly.stderr, /^ctnet: error: cannot make the mount point \/srv\/more in the container's tree: \/srv is read-only; create it there first, or mount that read-write\n$/);
   assert.equal(existsSync(join(data, 'more')), false);
   // What a container wrote into the volume: a link out of it, where the next container's mount goes.
+  // It leads to the container's view of the host's /tmp, read-only: no mount point is made there.
   rmSync(join(data, 'in'), { recursive: true });
   symlinkSync('/tmp', join(data, 'in'));
   const probe = join('/tmp', 'other');
   const existed = existsSync(probe);
   const refused = run(['-v', `${data}:/srv`, '-v', `${other}:/srv/in/other:ro`], ['true']);
   assert.equal(refused.code, 125);
-  assert.match(refused.stderr, /^ctnet: error: \/srv\/in\/other in the container's tree goes through the symbolic link srv\/in; .*\n$/);
+  assert.match(refused.stderr, /^ctnet: error: mount target \/srv\/in\/other does not exist in the container's tree \(\/tmp\/other is missing\) and cannot be made on the host's tree, which the container sees read-only; .*\n$/);
   assert.equal(existsSync(probe), existed, 'nothing made at the link\'s destination on the host');
+  // A link that names itself: said so, not followed forever.
+  rmSync(join(data, 'in'));
+  symlinkSync('/srv/in', join(data, 'in'));
+  const loop = run(['-v', `${data}:/srv`, '-v', `${other}:/srv/in/other:ro`], ['true']);
+  assert.equal(loop.code, 125);
+  assert.match(loop.stderr, /^ctnet: error: \/srv\/in\/other in the container's tree goes through more than 40 symbolic links \(a loop\?\); make it a path without them\n$/);
+});
+
+test('a mount point through the host\'s links goes where the container sees it: /var/run/x is its own /run/x, and /etc/resolv.conf of a systemd-resolved host is ctnet\'s', (t) => {
+  const socket = join(lab.root, 'daemon.sock');
+  writeFileSync(socket, 'socket stand-in\n');
+  const name = `ctnet-test-${process.pid}.sock`;
+  if (!existsSync('/var/run') || realpathSync('/var/run') !== '/run') return t.skip('/var/run is not a link to /run on this host');
+  assert.equal(existsSync(join('/run', name)), false);
+  // Docker's most common volume: the host has no such file at /run (and need not: it is the container's /run).
+  const r = run(['-v', `${socket}:/var/run/${name}:ro`], ['sh', '-c', `cat /var/run/${name} /run/${name}`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'socket stand-in\nsocket stand-in\n');
+  assert.equal(existsSync(join('/run', name)), false, 'nothing made on the host');
+  // A host whose /etc/resolv.conf is systemd-resolved's link into /run: in the container's tree it
+  // leads into the container's empty /run, where ctnet's file goes (before, there was none at all).
+  const etc = join(lab.root, 'etc');
+  execFileSync('cp', ['-a', '/etc', etc]);
+  rmSync(join(etc, 'resolv.conf'), { force: true });
+  symlinkSync('../run/systemd/resolve/stub-resolv.conf', join(etc, 'resolv.conf'));
+  const inside = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc && shift && exec "$@"', 'sh', etc,
+    process.execPath, CTNET, 'run', '--network', 'sb', '--', 'sh', '-c', 'readlink /etc/resolv.conf; cat /etc/resolv.conf'], { env: lab.env, encoding: 'utf8' });
+  assert.equal(inside.status, 0, inside.stderr);
+  const [link, ...resolv] = inside.stdout.trim().split('\n');
+  assert.equal(link, '../run/systemd/resolve/stub-resolv.conf');
+  assert.ok(resolv.includes('nameserver 172.23.0.1'), inside.stdout);
+});
+
+test('--rootfs: symbolic links of the image are followed inside it, as runc follows them; none leads onto the host', () => {
+  const image = makeRootfs(['sh', 'cat', 'ls']);
+  const probe = join(lab.root, 'probe'); // on the host, where an absolute link of the image names
+  const volume = join(lab.root, 'image-volume');
+  mkdirSync(probe);
+  mkdirSync(volume);
+  writeFileSync(join(volume, 'f'), 'volume\n');
+  const socket = join(lab.root, 'image.sock');
+  writeFileSync(socket, 'socket stand-in\n');
+  try {
+    symlinkSync('../run/systemd/resolve/stub-resolv.conf', join(image, 'etc', 'resolv.conf'));
+    mkdirSync(join(image, 'var'));
+    symlinkSync('/run', join(image, 'var', 'run'));
+    symlinkSync(probe, join(image, 'data'));
+    // Followed by the kernel from the host, the image's link reaches the host's directory: the attack is live.
+    assert.equal(realpathSync(join(image, 'data')), probe);
+    const r = run(['--rootfs', image, '-v', `${volume}:/data/sub`, '-v', `${socket}:/var/run/x.sock`], ['sh', '-c', 'cat /etc/resolv.conf /run/x.sock /data/sub/f; ls /run/systemd/resolve']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^nameserver 172\.23\.0\.1\n/);
+    assert.match(r.stdout, /\nsocket stand-in\nvolume\nstub-resolv.conf\n$/);
+    assert.deepEqual(readdirSync(probe), [], 'nothing made or mounted in the host directory the link names');
+    assert.ok(existsSync(join(image, probe, 'sub')), 'the mount point is in the image, where the link leads inside it');
+    // Privileged, /dev is the host's: no mount point is made there, through a link or not. The
+    // control: unprivileged, /dev is a tmpfs of the container's, and the same volume goes in.
+    symlinkSync('/dev', join(image, 'devices'));
+    const name = `ctnet-test-${process.pid}`;
+    const devices = ['-v', `${volume}:/devices/${name}`];
+    const privileged = run(['--rootfs', image, '--privileged', ...devices], ['sh', '-c', ':']);
+    assert.equal(privileged.code, 125);
+    assert.match(privileged.stderr, new RegExp(`^ctnet: error: mount target /devices/${name} does not exist in the rootfs \\(/dev/${name} is missing\\) and cannot be made in a privileged container's /dev, the host's; .*\n$`));
+    assert.equal(existsSync(join('/dev', name)), false);
+    const confined = run(['--rootfs', image, ...devices], ['cat', `/dev/${name}/f`]);
+    assert.equal(confined.code, 0, confined.stderr);
+    assert.equal(confined.stdout, 'volume\n');
+    // A link to the root itself: nothing to mount on.
+    symlinkSync('/', join(image, 'top'));
+    const top = run(['--rootfs', image, '-v', `${volume}:/top`], ['sh', '-c', ':']);
+    assert.equal(top.code, 125);
+    assert.match(top.stderr, /^ctnet: error: \/top in the rootfs leads to its root; mount on a path below it\n$/);
+  } finally {
+    rmSync(image, { recursive: true, force: true });
+  }
 });
 
 test('--rootfs: pivot_root into a directory with /proc, /sys and /dev basics; the host is out of reach', () => {
@@ -195,10 +272,10 @@ test('a container that cannot be set up: run -d reports why in one line and exit
   const bad = join(lab.root, 'badroot');
   mkdirSync(join(bad, 'usr', 'bin'), { recursive: true });
   copyFileSync('/usr/bin/true', join(bad, 'usr', 'bin', 'true'));
-  symlinkSync('/etc', join(bad, 'etc')); // ctnet would write the host's /etc/hosts through it
+  symlinkSync('/etc', join(bad, 'etc')); // inside the rootfs, a link to itself
   const r = lab.ctnet(['run', '-d', '--name', 'unbuilt', '--network', 'sb', '--rootfs', bad, '--', '/usr/bin/true']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /^ctnet: error: \/etc\/hosts in the rootfs goes through the symbolic link .*\n$/);
+  assert.match(r.stderr, /^ctnet: error: \/etc\/hosts in the rootfs goes through more than 40 symbolic links .*\n$/);
   assert.equal(r.stdout, '');
   lab.ok(['rm', '-f', 'unbuilt']);
   // A file onto a directory of the rootfs: named as such, where the kernel says only EINVAL.

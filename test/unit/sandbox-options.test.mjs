@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCpus, parseMemory, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
+import { resolvedPath } from '../../dist/kernel/files.js';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('--memory: bytes and k/m/g suffixes, Docker minimum of 6m', () => {
   assert.equal(parseMemory('64m'), 64 * 1024 ** 2);
@@ -97,4 +101,19 @@ test('a container drops its copies of /run/netns, unless a volume brings them in
   assert.deepEqual(of(), ['/run/netns']);
   assert.deepEqual(of('/srv/data', '/run/netnsx', '/run/user'), ['/run/netns']);
   for (const source of ['/run/netns', '/run/netns/some-ns', '/run', '/', '/var/run']) assert.deepEqual(of('/srv/data', source), [], source);
+});
+
+test('resolvedPath: the existing part of a path with its links resolved, then the rest as given', () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ctnet-resolved-')));
+  try {
+    mkdirSync(join(dir, 'run'));
+    symlinkSync('run', join(dir, 'run-link'));
+    symlinkSync(join(dir, 'run'), join(dir, 'absolute'));
+    assert.equal(resolvedPath(join(dir, 'run-link', 'docker.sock')), join(dir, 'run', 'docker.sock'));
+    assert.equal(resolvedPath(join(dir, 'absolute', 'a', 'b')), join(dir, 'run', 'a', 'b'));
+    assert.equal(resolvedPath(join(dir, 'run')), join(dir, 'run'));
+    assert.equal(resolvedPath('/ctnet-nowhere/x'), '/ctnet-nowhere/x');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
