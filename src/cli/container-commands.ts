@@ -128,7 +128,7 @@ function registerRun(program: Command): void {
     .addOption(new Option('--net <name>', 'the same as --network').hideHelp())
     .addOption(new Option('--net-alias <name>', 'the same as --network-alias').argParser(collect).default([]).hideHelp())
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
-    .option('-v, --volume <HOSTPATH:PATH[:ro]>', 'bind mount a host path into the container (repeatable)', collect, [])
+    .option('-v, --volume <HOSTPATH:PATH[:ro]>', "bind mount a host path into the container, read-only with :ro (repeatable; Docker's z, Z, rprivate, consistent, cached and delegated are accepted and change nothing here)", collect, [])
     .option('--tmpfs <path[:options]>', 'an empty tmpfs at this path, writable unless :ro, e.g. --tmpfs /tmp or --tmpfs /tmp:size=64m,noexec (repeatable)', collect, [])
     .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')

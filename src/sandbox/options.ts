@@ -87,19 +87,40 @@ export interface Volume {
   readOnly: boolean;
 }
 
-/** `-v HOSTPATH:PATH[:ro|rw]`, both absolute. */
+/**
+ * Docker's `-v` options, by group: each group may be given once. z and Z relabel for SELinux, which
+ * ctnet does not run containers under; consistent, cached and delegated are Docker Desktop's for
+ * macOS, ignored on Linux as Docker ignores them; every ctnet volume is rprivate.
+ */
+const VOLUME_OPTIONS: readonly { options: readonly string[]; refused?: string }[] = [
+  { options: ['ro', 'rw'] },
+  { options: ['z', 'Z'] },
+  { options: ['consistent', 'cached', 'delegated'] },
+  { options: ['private', 'rprivate'] },
+  { options: ['slave', 'rslave', 'shared', 'rshared'], refused: "propagation is not supported: ctnet's volumes are rprivate (Docker's default); leave it out" },
+  { options: ['nocopy'], refused: "is for Docker's named volumes, not a host path; leave it out" },
+];
+
+/** `-v HOSTPATH:PATH[:OPTIONS]`, both absolute; OPTIONS Docker's, comma-separated (see VOLUME_OPTIONS). */
 export function parseVolume(text: string): Volume {
   const parts = text.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    throw new InvalidArgumentError(`-v ${text} is not HOSTPATH:PATH[:ro], e.g. -v /srv/data:/data:ro`);
+    throw new InvalidArgumentError(`-v ${text} is not HOSTPATH:PATH[:OPTIONS], e.g. -v /srv/data:/data:ro`);
   }
-  const [source, target, mode = 'rw'] = parts;
+  const [source, target, options = ''] = parts;
   if (!source.startsWith('/')) throw new InvalidArgumentError(`-v ${text}: the host path ${source} must be absolute, e.g. -v $PWD/${source}:${target}`);
   if (!target.startsWith('/')) throw new InvalidArgumentError(`-v ${text}: the container path ${target} must be absolute, e.g. /${target}`);
-  if (mode !== 'ro' && mode !== 'rw') throw new InvalidArgumentError(`-v ${text}: the mode ${mode} is not ro or rw`);
   if (target.split('/').includes('..')) throw new InvalidArgumentError(`-v ${text}: the container path must not contain ..`);
   if (/^\/+$/.test(target)) throw new InvalidArgumentError(`-v ${text}: the container path cannot be /; mount below it, e.g. ${source}:/data`);
-  return { source, target: target.replace(/\/+$/, '') || '/', readOnly: mode === 'ro' };
+  const given = options === '' ? [] : options.split(',');
+  for (const option of given) {
+    const group = VOLUME_OPTIONS.find((g) => g.options.includes(option));
+    if (!group) throw new InvalidArgumentError(`-v ${text}: ${option || 'an empty option'} is not a volume option; use ro or rw (Docker's z, Z, rprivate, consistent, cached and delegated are accepted too)`);
+    if (group.refused) throw new InvalidArgumentError(`-v ${text}: ${option} ${group.refused}`);
+    const same = given.filter((o) => group.options.includes(o));
+    if (same.length > 1) throw new InvalidArgumentError(`-v ${text}: ${same.join(' and ')} are one choice; give one of them`);
+  }
+  return { source, target: target.replace(/\/+$/, '') || '/', readOnly: given.includes('ro') };
 }
 
 export interface UserSpec {

@@ -32,6 +32,18 @@ test('-v: HOSTPATH:PATH[:ro|rw], both absolute, no .., not onto /', () => {
   for (const bad of ['/srv', 'srv:/data', '/srv:data', '/srv:/data:rx', '/srv:/a/../etc', '/a:/b:ro:x', '/srv:/', '/srv://:ro']) assert.throws(() => parseVolume(bad), /-v/);
 });
 
+test("-v options are Docker's, comma-separated: z, Z, rprivate and the macOS consistency modes are accepted; propagation and nocopy are refused with the way out", () => {
+  assert.deepEqual(parseVolume('/srv:/data:ro,z'), { source: '/srv', target: '/data', readOnly: true });
+  assert.deepEqual(parseVolume('/srv:/data:Z,rprivate,cached'), { source: '/srv', target: '/data', readOnly: false });
+  assert.deepEqual(parseVolume('/srv:/data:delegated,rw,private'), { source: '/srv', target: '/data', readOnly: false });
+  assert.throws(() => parseVolume('/srv:/data:ro,rslave'), /-v \/srv:\/data:ro,rslave: rslave propagation is not supported: ctnet's volumes are rprivate \(Docker's default\); leave it out$/);
+  assert.throws(() => parseVolume('/srv:/data:nocopy'), /nocopy is for Docker's named volumes, not a host path; leave it out$/);
+  assert.throws(() => parseVolume('/srv:/data:ro,rw'), /: ro and rw are one choice; give one of them$/);
+  assert.throws(() => parseVolume('/srv:/data:z,Z'), /: z and Z are one choice/);
+  assert.throws(() => parseVolume('/srv:/data:ro,'), /: an empty option is not a volume option; use ro or rw/);
+  assert.throws(() => parseVolume('/srv:/data:bogus'), /: bogus is not a volume option; use ro or rw \(Docker's z, Z, rprivate, consistent, cached and delegated are accepted too\)$/);
+});
+
 test('--tmpfs PATH[:OPTIONS]: Docker\'s options as mount flags and data; nosuid, nodev and mode 1777 unless they say otherwise', () => {
   const [RDONLY, NOSUID, NODEV, NOEXEC] = [1, 2, 4, 8];
   assert.deepEqual(parseTmpfs('/tmp/'), { path: '/tmp', options: '' });
