@@ -71,7 +71,7 @@ function statusText(c: ContainerView): string {
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
   publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
-  rootfs?: string; volume: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
+  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
@@ -87,7 +87,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
-      rootfs: o.rootfs, volumes: o.volume, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -129,6 +129,7 @@ function registerRun(program: Command): void {
     .addOption(new Option('--net-alias <name>', 'the same as --network-alias').argParser(collect).default([]).hideHelp())
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
     .option('-v, --volume <HOSTPATH:PATH[:ro]>', "bind mount a host path into the container, read-only with :ro (repeatable; Docker's z, Z, rprivate, consistent, cached and delegated are accepted and change nothing here)", collect, [])
+    .option('--mount <spec>', 'a mount as Docker spells it: type=bind,source=HOSTPATH,target=PATH[,readonly] or type=tmpfs,target=PATH[,tmpfs-size=64m][,tmpfs-mode=1770] (repeatable)', collect, [])
     .option('--tmpfs <path[:options]>', 'an empty tmpfs at this path, writable unless :ro, e.g. --tmpfs /tmp or --tmpfs /tmp:size=64m,noexec (repeatable)', collect, [])
     .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')

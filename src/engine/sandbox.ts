@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { parseCpus, parseMemory, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount, type Volume } from '../sandbox/options.js';
+import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -26,6 +26,8 @@ export interface SandboxRequest {
   rootfs?: string;
   volumes?: string[];
   tmpfs?: string[];
+  /** Docker's --mount values: binds and tmpfs mounts, the same as -v and --tmpfs. */
+  mounts?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -57,7 +59,9 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (st.dev === host?.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
     config.rootfs = realPath(req.rootfs);
   }
-  for (const { path, options } of (req.tmpfs ?? []).map(parseTmpfs)) {
+  const mounts = (req.mounts ?? []).map(parseMount);
+  const tmpfsMounts = [...(req.tmpfs ?? []).map(parseTmpfs), ...mounts.flatMap((m) => ('tmpfs' in m ? [m.tmpfs] : []))];
+  for (const { path, options } of tmpfsMounts) {
     if (config.tmpfs?.includes(path)) {
       if ((config.tmpfsOptions?.[path] ?? '') !== options) throw new InvalidArgumentError(`--tmpfs: ${path} is given twice with different options; give each container path once`);
       continue;
@@ -65,7 +69,8 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     (config.tmpfs ??= []).push(path);
     if (options !== '') (config.tmpfsOptions ??= {})[path] = options;
   }
-  if (req.volumes?.length) config.volumes = req.volumes.map(parseVolume);
+  const volumes = [...(req.volumes ?? []).map(parseVolume), ...mounts.flatMap((m) => ('volume' in m ? [m.volume] : []))];
+  if (volumes.length) config.volumes = volumes;
   // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies,
   // where the host's links lead (/var/run/x is /run/x), below a directory of the container's own: its
   // /run, its /dev (the host's when privileged), a --tmpfs, a volume. ctnet-init makes it there.

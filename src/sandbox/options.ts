@@ -109,9 +109,7 @@ export function parseVolume(text: string): Volume {
   }
   const [source, target, options = ''] = parts;
   if (!source.startsWith('/')) throw new InvalidArgumentError(`-v ${text}: the host path ${source} must be absolute, e.g. -v $PWD/${source}:${target}`);
-  if (!target.startsWith('/')) throw new InvalidArgumentError(`-v ${text}: the container path ${target} must be absolute, e.g. /${target}`);
-  if (target.split('/').includes('..')) throw new InvalidArgumentError(`-v ${text}: the container path must not contain ..`);
-  if (/^\/+$/.test(target)) throw new InvalidArgumentError(`-v ${text}: the container path cannot be /; mount below it, e.g. ${source}:/data`);
+  checkContainerPath(target, `-v ${text}`);
   const given = options === '' ? [] : options.split(',');
   for (const option of given) {
     const group = VOLUME_OPTIONS.find((g) => g.options.includes(option));
@@ -120,7 +118,109 @@ export function parseVolume(text: string): Volume {
     const same = given.filter((o) => group.options.includes(o));
     if (same.length > 1) throw new InvalidArgumentError(`-v ${text}: ${same.join(' and ')} are one choice; give one of them`);
   }
-  return { source, target: target.replace(/\/+$/, '') || '/', readOnly: given.includes('ro') };
+  return { source, target: target.replace(/\/+$/, ''), readOnly: given.includes('ro') };
+}
+
+/** A volume's path in the container: absolute, below / and without `..`. `what` names the option in an error. */
+function checkContainerPath(target: string, what: string): void {
+  if (!target.startsWith('/')) throw new InvalidArgumentError(`${what}: the container path ${target} must be absolute, e.g. /${target}`);
+  if (target.split('/').includes('..')) throw new InvalidArgumentError(`${what}: the container path must not contain ..`);
+  if (/^\/+$/.test(target)) throw new InvalidArgumentError(`${what}: the container path cannot be /; mount below it, e.g. /data`);
+}
+
+/** Docker's --mount value: comma-separated fields, any of them quoted ("a,b" or "say ""x""") as a CSV field. */
+function mountFields(text: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    let field = '';
+    if (text[i] === '"') {
+      for (i++; i < text.length && !(text[i] === '"' && text[i + 1] !== '"'); i++) field += text[i] === '"' ? text[++i] : text[i];
+      if (i >= text.length) throw new InvalidArgumentError(`--mount ${text}: a quote is not closed; close it, e.g. --mount "type=bind,\"source=/a,b\",target=/data"`);
+      i++;
+      if (i < text.length && text[i] !== ',') throw new InvalidArgumentError(`--mount ${text}: text follows a quoted field; put the whole field in quotes`);
+    } else {
+      const end = text.indexOf(',', i);
+      field = text.slice(i, end < 0 ? text.length : end);
+      i = end < 0 ? text.length : end;
+    }
+    fields.push(field);
+    i++;
+  }
+  return fields;
+}
+
+const TRUE = ['1', 't', 'T', 'true', 'TRUE', 'True'];
+const FALSE = ['0', 'f', 'F', 'false', 'FALSE', 'False'];
+
+/**
+ * Docker's `--mount`: a bind of a host path or a tmpfs, as the volume or --tmpfs mount it names.
+ * Keys are Docker's (type, source|src, target|destination|dst, readonly|ro, bind-propagation,
+ * bind-recursive, consistency, tmpfs-size, tmpfs-mode); type=volume is refused: ctnet has no named volumes.
+ */
+export function parseMount(text: string): { volume: Volume } | { tmpfs: { path: string; options: string } } {
+  const fail: (why: string) => never = (why) => {
+    throw new InvalidArgumentError(`--mount ${text}: ${why}`);
+  };
+  const given = new Map<string, string | undefined>();
+  for (const field of mountFields(text)) {
+    const at = field.indexOf('=');
+    const key = (at < 0 ? field : field.slice(0, at)).trim().toLowerCase();
+    if (!key) fail('an empty field; give key=value fields separated by commas, e.g. type=bind,source=/srv,target=/data');
+    const canonical = ({ src: 'source', destination: 'target', dst: 'target', ro: 'readonly' } as Record<string, string>)[key] ?? key;
+    if (given.has(canonical)) fail(`${key} is given twice; give it once`);
+    given.set(canonical, at < 0 ? undefined : field.slice(at + 1));
+  }
+  const flag = (key: string): boolean => {
+    if (!given.has(key)) return false;
+    const v = given.get(key);
+    if (v === undefined || TRUE.includes(v)) return true;
+    if (FALSE.includes(v)) return false;
+    return fail(`${key}=${v} is not true or false`);
+  };
+  const type = given.get('type');
+  if (type === undefined) fail("give type=bind (a host path) or type=tmpfs; Docker's default, a named volume, is not one ctnet has");
+  if (type === 'volume') fail('ctnet has no named volumes; give type=bind with a host path as source, e.g. type=bind,source=/srv/data,target=/data');
+  if (type !== 'bind' && type !== 'tmpfs') fail(`type=${type} is not bind or tmpfs`);
+  const known = type === 'bind' ? ['type', 'source', 'target', 'readonly', 'bind-propagation', 'bind-recursive', 'consistency'] : ['type', 'target', 'readonly', 'consistency', 'tmpfs-size', 'tmpfs-mode'];
+  for (const key of given.keys()) {
+    if (known.includes(key)) continue;
+    if (key.startsWith('volume-')) fail(`${key} is for Docker's named volumes, which ctnet does not have; leave it out`);
+    fail(`${key} is not a key of a type=${type} mount; use ${known.join(', ')}`);
+  }
+  const target = given.get('target');
+  if (!target) fail('give target=PATH, the path in the container');
+  const consistency = given.get('consistency');
+  if (consistency !== undefined && !['default', 'consistent', 'cached', 'delegated'].includes(consistency)) fail(`consistency=${consistency} is not default, consistent, cached or delegated`);
+  const readOnly = flag('readonly');
+  if (type === 'tmpfs') {
+    const options = readOnly ? ['ro'] : [];
+    const size = given.get('tmpfs-size');
+    if (size !== undefined) {
+      const m = /^(\d+)([kmg])?b?$/i.exec(size);
+      if (!m) fail(`tmpfs-size=${size} is not a size; give bytes or a number with k, m or g, e.g. tmpfs-size=64m`);
+      options.push(`size=${m[1]}${m[2] ?? ''}`);
+    }
+    const mode = given.get('tmpfs-mode');
+    if (mode !== undefined) options.push(`mode=${mode}`);
+    checkContainerPath(target, `--mount ${text}`);
+    tmpfsMount(options.join(','), `--mount ${text}`);
+    return { tmpfs: { path: target.replace(/\/+$/, ''), options: options.join(',') } };
+  }
+  const propagation = given.get('bind-propagation');
+  if (propagation !== undefined && propagation !== 'private' && propagation !== 'rprivate') {
+    if (!/^r?(slave|shared)$/.test(propagation)) fail(`bind-propagation=${propagation} is not one of rprivate, private, rshared, shared, rslave, slave`);
+    fail(`bind-propagation=${propagation} is not supported: ctnet's volumes are rprivate (Docker's default); leave it out`);
+  }
+  const recursive = given.get('bind-recursive');
+  if (recursive !== undefined && recursive !== 'enabled' && !(recursive === 'readonly' && readOnly)) {
+    fail(`bind-recursive=${recursive} is not supported: a ctnet volume brings the host's mounts below it, all read-only with readonly; leave it out`);
+  }
+  const source = given.get('source');
+  if (!source) fail('give source=HOSTPATH, the host file or directory to mount');
+  if (!source.startsWith('/')) fail(`the host path ${source} must be absolute, e.g. source=$PWD/${source}`);
+  checkContainerPath(target, `--mount ${text}`);
+  return { volume: { source, target: target.replace(/\/+$/, ''), readOnly } };
 }
 
 export interface UserSpec {

@@ -68,6 +68,26 @@ test('-v bind mounts: read-write and :ro, and nothing else of the host is writab
   assert.equal(existsSync(join(ro, 'new')), false);
 });
 
+test("--mount, Docker's spelling: a read-only bind and a bounded tmpfs, the same as -v and --tmpfs", () => {
+  const ro = join(lab.root, 'mount-ro');
+  mkdirSync(ro);
+  writeFileSync(join(ro, 'data'), 'host data\n');
+  const r = run(['--mount', `type=bind,source=${ro},target=/srv,readonly`, '--mount', 'type=tmpfs,destination=/tmp,tmpfs-size=1m'], ['sh', '-c', [
+    'cat /srv/data', '(echo x > /srv/new) 2>&1 || true',
+    '(head -c 2000000 /dev/zero > /tmp/big) 2>&1 || true', 'echo $(($(wc -c < /tmp/big) <= 1048576))',
+  ].join('; ')]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], 'host data');
+  assert.match(lines[1], /Read-only file system/);
+  assert.match(lines[2], /No space left on device/);
+  assert.equal(lines[3], '1', 'the tmpfs holds at most its size');
+  assert.equal(existsSync(join(ro, 'new')), false);
+  const volume = run(['--mount', 'type=volume,source=cache,target=/data'], ['true']);
+  assert.equal(volume.code, 2);
+  assert.match(volume.stderr, /^ctnet: error: --mount type=volume,source=cache,target=\/data: ctnet has no named volumes; give type=bind with a host path as source, .*\n$/);
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseMemory, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -42,6 +42,38 @@ test("-v options are Docker's, comma-separated: z, Z, rprivate and the macOS con
   assert.throws(() => parseVolume('/srv:/data:z,Z'), /: z and Z are one choice/);
   assert.throws(() => parseVolume('/srv:/data:ro,'), /: an empty option is not a volume option; use ro or rw/);
   assert.throws(() => parseVolume('/srv:/data:bogus'), /: bogus is not a volume option; use ro or rw \(Docker's z, Z, rprivate, consistent, cached and delegated are accepted too\)$/);
+});
+
+test("--mount, Docker's spelling: binds and tmpfs mounts with Docker's keys and aliases, quoted fields, one line naming what is wrong", () => {
+  assert.deepEqual(parseMount('type=bind,source=/srv/data,target=/data'), { volume: { source: '/srv/data', target: '/data', readOnly: false } });
+  assert.deepEqual(parseMount('type=bind,src=/srv,dst=/data/,readonly'), { volume: { source: '/srv', target: '/data', readOnly: true } });
+  assert.deepEqual(parseMount('Type=bind,Source=/srv,Destination=/data,ro=true,bind-propagation=rprivate,consistency=cached'), { volume: { source: '/srv', target: '/data', readOnly: true } });
+  assert.deepEqual(parseMount('type=bind,src=/srv,dst=/data,readonly=false'), { volume: { source: '/srv', target: '/data', readOnly: false } });
+  assert.deepEqual(parseMount('type=bind,"src=/srv/a,b:c",dst=/data'), { volume: { source: '/srv/a,b:c', target: '/data', readOnly: false } }, 'a quoted field keeps its commas, and a path its colons');
+  assert.deepEqual(parseMount('type=tmpfs,target=/cache,tmpfs-size=64m,tmpfs-mode=1770'), { tmpfs: { path: '/cache', options: 'size=64m,mode=1770' } });
+  assert.deepEqual(parseMount('type=tmpfs,dst=/cache,readonly,tmpfs-size=1048576'), { tmpfs: { path: '/cache', options: 'ro,size=1048576' } });
+  const refused = [
+    ['src=/srv,dst=/data', /give type=bind \(a host path\) or type=tmpfs; Docker's default, a named volume, is not one ctnet has$/],
+    ['type=volume,src=cache,dst=/data', /ctnet has no named volumes; give type=bind with a host path as source/],
+    ['type=npipe,src=/srv,dst=/data', /type=npipe is not bind or tmpfs$/],
+    ['type=bind,dst=/data', /give source=HOSTPATH/],
+    ['type=bind,src=/srv', /give target=PATH/],
+    ['type=bind,src=srv,dst=/data', /the host path srv must be absolute, e.g. source=\$PWD\/srv$/],
+    ['type=bind,src=/srv,dst=data', /--mount type=bind,src=\/srv,dst=data: the container path data must be absolute/],
+    ['type=bind,src=/srv,dst=/', /the container path cannot be \//],
+    ['type=bind,src=/srv,target=/a,dst=/b', /target is given twice|dst is given twice/],
+    ['type=bind,src=/srv,dst=/data,readonly=maybe', /readonly=maybe is not true or false/],
+    ['type=bind,src=/srv,dst=/data,bind-propagation=rslave', /bind-propagation=rslave is not supported: ctnet's volumes are rprivate/],
+    ['type=bind,src=/srv,dst=/data,bind-recursive=disabled', /bind-recursive=disabled is not supported/],
+    ['type=bind,src=/srv,dst=/data,volume-nocopy', /volume-nocopy is for Docker's named volumes/],
+    ['type=bind,src=/srv,dst=/data,tmpfs-size=1m', /tmpfs-size is not a key of a type=bind mount; use type, source, target/],
+    ['type=tmpfs,src=/srv,dst=/data', /source is not a key of a type=tmpfs mount/],
+    ['type=tmpfs,dst=/data,tmpfs-size=lots', /tmpfs-size=lots is not a size/],
+    ['type=tmpfs,dst=/data,tmpfs-mode=rwx', /mode=rwx is not valid/],
+    ['type=bind,"src=/srv,dst=/data', /a quote is not closed/],
+    ['type=bind,,src=/srv,dst=/data', /an empty field/],
+  ];
+  for (const [text, why] of refused) assert.throws(() => parseMount(text), (err) => err.message.startsWith(`--mount ${text}: `) && why.test(err.message), text);
 });
 
 test('--tmpfs PATH[:OPTIONS]: Docker\'s options as mount flags and data; nosuid, nodev and mode 1777 unless they say otherwise', () => {
