@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
@@ -12,7 +13,8 @@ import { applyFilters, type Matchers } from './filters.js';
 import { inspectOutput, renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import type { ChangeFlags, JsonFlag } from './flags.js';
-import { InvalidArgumentError as UsageError } from '../errors.js';
+import { InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
+import { parseEnvFile } from '../engine/validate.js';
 import { writeOut } from './stdio.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -70,24 +72,35 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
 }
 
+/** An --env-file's variables, as -e entries. */
+function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new NotFoundError(`--env-file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err}); give an existing file`);
+  }
+  return parseEnvFile(text, path);
+}
+
 /** The engine's request for those flags: the one place CLI names meet the library's. */
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
     command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
-    env: o.env, detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], mac: o.macAddress, ip6: o.ip6,
+    env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], mac: o.macAddress, ip6: o.ip6,
     netOptions: {
       addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
-      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -122,6 +135,8 @@ function registerRun(program: Command): void {
     .option('-P, --publish-all', 'publish every --expose port on a free host port (see ctnet port NAME)')
     .option('--hostname <name>', 'hostname inside the container (default: the container name)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file: KEY=VALUE lines, KEY alone for your value, # comments; -e wins (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', "where the command starts in the container, made when missing (default: your directory, / with --rootfs)")
     .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
     // Docker's older spellings, still in many scripts.
@@ -130,6 +145,7 @@ function registerRun(program: Command): void {
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
     .option('-v, --volume <HOSTPATH:PATH[:ro]>', "bind mount a host path into the container, read-only with :ro (repeatable; Docker's z, Z, rprivate, consistent, cached and delegated are accepted and change nothing here)", collect, [])
     .option('--mount <spec>', 'a mount as Docker spells it: type=bind,source=HOSTPATH,target=PATH[,readonly] or type=tmpfs,target=PATH[,tmpfs-size=64m][,tmpfs-mode=1770] (repeatable)', collect, [])
+    .option('--read-only', "make the container's root read-only (the host's root always is); volumes and --tmpfs stay writable")
     .option('--tmpfs <path[:options]>', 'an empty tmpfs at this path, writable unless :ro, e.g. --tmpfs /tmp or --tmpfs /tmp:size=64m,noexec (repeatable)', collect, [])
     .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')

@@ -28,6 +28,8 @@ export interface SandboxRequest {
   tmpfs?: string[];
   /** Docker's --mount values: binds and tmpfs mounts, the same as -v and --tmpfs. */
   mounts?: string[];
+  workdir?: string;
+  readOnly?: boolean;
   user?: string;
   memory?: string;
   cpus?: string;
@@ -91,6 +93,13 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (!target) throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
     if (target.dir !== source.dir) throw new InvalidArgumentError(`-v ${v.source}:${v.target}: ${mountKindMismatch(source.dir, v.target)}`);
   }
+  if (req.workdir !== undefined) {
+    const w = req.workdir.replace(/\/+$/, '') || '/';
+    if (!w.startsWith('/') || w.split('/').includes('..')) throw new InvalidArgumentError(`-w ${req.workdir} must be an absolute path without .., e.g. -w /app`);
+    if (onHost(w) && !isDirectory(w)) throw new NotFoundError(`-w ${w} is not a directory on the host, whose root the container sees read-only; use an existing one, one below a --tmpfs or a volume, or --rootfs`);
+    config.workdir = w;
+  }
+  if (req.readOnly) config.readOnly = true;
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};
@@ -280,7 +289,9 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     command: c.command,
     env: containerEnv(c),
     rootfs: c.sandbox.rootfs ?? null,
-    cwd: c.sandbox.rootfs ? '/' : process.cwd(),
+    cwd: c.sandbox.workdir ?? (c.sandbox.rootfs ? '/' : process.cwd()),
+    cwdRequired: c.sandbox.workdir !== undefined,
+    readOnlyRoot: c.sandbox.readOnly === true && c.sandbox.rootfs !== undefined,
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

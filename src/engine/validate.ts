@@ -56,6 +56,25 @@ export function parseEnv(entries: readonly string[]): Record<string, string> {
   return env;
 }
 
+/**
+ * An --env-file's lines as -e entries, Docker's format: KEY=VALUE (the value as it stands, quotes
+ * and spaces included), KEY alone for the caller's value, blank lines and # comments skipped.
+ */
+export function parseEnvFile(text: string, file: string): string[] {
+  const entries: string[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trimStart();
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new InvalidArgumentError(`--env-file ${file}, line ${i + 1}: "${key}" is not a variable name (letters, digits and '_'); write KEY=VALUE`);
+    }
+    entries.push(eq < 0 ? key : `${key}=${line.slice(eq + 1)}`);
+  });
+  return entries;
+}
+
 /** --mac-address: a unicast, locally or globally administered MAC (not all zeros), in lower case. */
 export function validateMac(mac: string): string {
   const m = mac.toLowerCase();

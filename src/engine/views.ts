@@ -93,10 +93,10 @@ export interface ContainerView {
   /** Pid: the container's PID 1 as the host sees it; SupervisorPid: the ctnet process above it. */
   State: { Status: string; Running: boolean; Pid: number | null; SupervisorPid: number | null; OOMKilled: boolean; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
-  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null };
+  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
-    Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean;
+    Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
     /** Docker's: the network's name, none, host or container:ID. */
@@ -197,12 +197,13 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     },
     Created: c.createdAt,
     Config: {
-      Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', Rootfs: sb.rootfs ?? null,
+      Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
       Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax, MacAddress: c.mac,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
+      ReadonlyRootfs: sb.readOnly === true,
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,

@@ -262,9 +262,11 @@ sub below_or_at { my ($path, $dir) = @_; return $path eq $dir || index($path, "$
 # them, inside that tree (as runc's securejoin does): an absolute one starts again at its root and
 # `..` stops there, so a link in an image (/var/run -> /run) works and none leads onto host files.
 # $tree is the root's descriptor (fd) and what says of a directory, by its path as resolved, why a
-# missing component may not be made in it (cannot_create: undef where it may).
+# missing component may not be made in it (cannot_create: undef where it may). $what names the path
+# in an error (the mount point unless told).
 sub open_in_root {
-  my ($tree, $path, $kind) = @_;
+  my ($tree, $path, $kind, $what) = @_;
+  $what //= 'the mount point';
   my $in = one('rootfs') ne '' ? 'in the rootfs' : "in the container's tree";
   my @todo = split(m{/}, $path);
   my $dot = '.';
@@ -284,7 +286,7 @@ sub open_in_root {
       my $where = join('/', map { $_->[1] } @stack) || '/';
       if (defined(my $why = $tree->{cannot_create}->($where))) {
         $back_to->(0);
-        fail("mount target $path does not exist $in (" . ($where eq '/' ? '' : $where) . "/$part is missing) and $why");
+        fail("$what $path does not exist $in (" . ($where eq '/' ? '' : $where) . "/$part is missing) and $why");
       }
       my $made;
       if ($kind eq 'file' && !grep { $_ ne '' && $_ ne '.' } @todo) {
@@ -295,7 +297,7 @@ sub open_in_root {
       }
       if ($made < 0 && $! == EROFS) {
         $back_to->(0);
-        fail("cannot make the mount point $path $in: $where is read-only; create it there first, or mount that read-write");
+        fail("cannot make $what $path $in: $where is read-only; create it there first, or mount that read-write");
       }
       sys($made, "creating $path $in");
       $fd = call('openat', $dir, $part, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -339,6 +341,14 @@ sub mount_in_root {
   close_fd($fd);
   close_fd($parent);
   return $resolved;
+}
+
+# -w: the working directory, made when missing where a mount point could be (as Docker makes it).
+sub make_workdir {
+  my ($tree) = @_;
+  return unless flag('cwd_required');
+  my ($parent, undef, $fd) = open_in_root($tree, one('cwd'), 'dir', 'the working directory');
+  close_fd($_) for ($fd, $parent);
 }
 
 # The network namespace's own sysfs (what /sys/class/net shows), read-only unless privileged.
@@ -521,6 +531,7 @@ sub host_root_view {
     my $at = mount_in_root($tree, $m->{target}, $m->{kind}, $m->{mount}, $m->{configure});
     push(@own, $at) if $m->{kind} eq 'dir';
   }
+  make_workdir($tree);
   close_fd($tree->{fd});
   # A directory the user mounts in on purpose stays.
   my @chosen = (@{ $S->{tmpfs} }, map { $_->{target} } volumes());
@@ -544,7 +555,10 @@ sub rootfs_view {
   if ($privileged) { mount_in_root($tree, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
   else { mount_in_root($tree, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
   mount_in_root($tree, $_->{target}, $_->{kind}, $_->{mount}, $_->{configure}) for own_mounts($privileged);
+  make_workdir($tree);
   close_fd($tree->{fd});
+  # --read-only: the rootfs's own mount only; what is mounted on it keeps its flags.
+  set_mount_attrs($root, MOUNT_ATTR_RDONLY, 0, 0) if flag('readonly_root');
   chdir($root) or fail("entering $root: $!");
   # The old root is stacked on the new one and then detached: nothing of the host stays reachable.
   my $dot = '.';
@@ -614,7 +628,9 @@ sub container_init {
   my @caps = @{ $S->{caps} };
   confine(@caps ? [map { 0 + $_ } @caps] : undef, @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
   # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.
-  chdir(one('cwd')) or chdir('/');
+  # A directory given with -w is entered or the start fails, as Docker's does.
+  if (flag('cwd_required')) { chdir(one('cwd')) or fail('cannot enter the working directory ' . one('cwd') . ": $!; give one the user may enter"); }
+  else { chdir(one('cwd')) or chdir('/'); }
   pass_gate();
   syswrite($pid_file, $host_pid);
   close($pid_file);

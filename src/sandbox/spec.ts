@@ -17,6 +17,10 @@ export interface SandboxConfig {
   init?: boolean;
   /** Capabilities, no-new-privileges, seccomp, --privileged; absent: Docker's defaults. */
   security?: SecurityConfig;
+  /** -w: where the command starts, made in the container's tree when missing (Docker's --workdir). */
+  workdir?: string;
+  /** --read-only: the rootfs's own mount read-only (the host's root is read-only already). */
+  readOnly?: boolean;
 }
 
 /** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */
@@ -43,8 +47,12 @@ export interface InitSpec {
   command: string[];
   env: Record<string, string>;
   rootfs: string | null;
-  /** Working directory inside (the caller's for a host-root container, / with a rootfs). */
+  /** Working directory inside (-w; without it the caller's for a host-root container, / with a rootfs). */
   cwd: string;
+  /** cwd was given (-w): made when missing, and a start that cannot enter it fails. */
+  cwdRequired: boolean;
+  /** --read-only with a rootfs: its own mount made read-only once the mount points are made. */
+  readOnlyRoot: boolean;
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -86,6 +94,8 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['env', Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)],
     ['rootfs', spec.rootfs === null ? [] : [spec.rootfs]],
     ['cwd', [spec.cwd]],
+    ['cwd_required', flag(spec.cwdRequired)],
+    ['readonly_root', flag(spec.readOnlyRoot)],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

@@ -88,6 +88,39 @@ test("--mount, Docker's spelling: a read-only bind and a bounded tmpfs, the same
   assert.match(volume.stderr, /^ctnet: error: --mount type=volume,source=cache,target=\/data: ctnet has no named volumes; give type=bind with a host path as source, .*\n$/);
 });
 
+test("-w, --read-only and --env-file, as Docker's: the directory made when missing, the rootfs's own mount read-only, variables from a file that -e overrides; the control: without --read-only the write lands", () => {
+  const envFile = join(lab.root, 'app.env');
+  writeFileSync(envFile, '# the app\nGREETING=hello world\nFROM_CALLER\nLEVEL=file\n');
+  const hostView = lab.ctnet(['run', '--network', 'sb', '--env-file', envFile, '-e', 'LEVEL=flag', '-w', '/run/app', '--', 'sh', '-c', 'pwd; echo "$GREETING|$FROM_CALLER|$LEVEL"'], { FROM_CALLER: 'passed' });
+  assert.equal(hostView.code, 0, hostView.stderr);
+  assert.equal(hostView.stdout, '/run/app\nhello world|passed|flag\n', 'made in its own /run; -e wins over the file');
+  assert.equal(existsSync('/run/app'), false, "the container's /run, not the host's");
+  const missing = run(['-w', '/no/such/dir'], ['true']);
+  assert.equal(missing.code, 3);
+  assert.match(missing.stderr, /^ctnet: error: -w \/no\/such\/dir is not a directory on the host, whose root the container sees read-only; .*\n$/);
+  const image = makeRootfs();
+  try {
+    mkdirSync(join(image, 'private'), { mode: 0o700 });
+    const write = 'touch /written 2>&1 || true; echo x > /tmp/scratch && cat /tmp/scratch';
+    const ro = run(['--name', 'ro-root', '--rootfs', image, '--read-only', '--tmpfs', '/tmp', '-w', '/srv/app'], ['sh', '-c', `pwd; ${write}`]);
+    assert.equal(ro.code, 0, ro.stderr);
+    assert.match(ro.stdout, /^\/srv\/app\n.*Read-only file system\nx\n$/s);
+    assert.ok(existsSync(join(image, 'srv', 'app')), 'the working directory is made in the rootfs');
+    assert.equal(existsSync(join(image, 'written')), false);
+    const shown = lab.json(['inspect', 'ro-root']);
+    assert.deepEqual([shown.HostConfig.ReadonlyRootfs, shown.Config.WorkingDir], [true, '/srv/app']);
+    lab.ok(['rm', 'ro-root']);
+    const rw = run(['--rootfs', image, '--tmpfs', '/tmp'], ['sh', '-c', write]);
+    assert.equal(rw.code, 0, rw.stderr);
+    assert.ok(existsSync(join(image, 'written')), 'control: without --read-only the write lands in the rootfs');
+    const denied = run(['--rootfs', image, '--user', 'app', '-w', '/private'], ['sh', '-c', ':']);
+    assert.equal(denied.code, 125);
+    assert.match(denied.stderr, /^ctnet: error: cannot enter the working directory \/private: Permission denied; give one the user may enter\n$/);
+  } finally {
+    rmSync(image, { recursive: true, force: true });
+  }
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];
@@ -160,7 +193,7 @@ test('below a volume, mount points are made in its directory (as Docker makes th
   const existed = existsSync(probe);
   const refused = run(['-v', `${data}:/srv`, '-v', `${other}:/srv/in/other:ro`], ['true']);
   assert.equal(refused.code, 125);
-  assert.match(refused.stderr, /^ctnet: error: mount target \/srv\/in\/other does not exist in the container's tree \(\/tmp\/other is missing\) and cannot be made on the host's tree, which the container sees read-only; .*\n$/);
+  assert.match(refused.stderr, /^ctnet: error: the mount point \/srv\/in\/other does not exist in the container's tree \(\/tmp\/other is missing\) and cannot be made on the host's tree, which the container sees read-only; .*\n$/);
   assert.equal(existsSync(probe), existed, 'nothing made at the link\'s destination on the host');
   // A link that names itself: said so, not followed forever.
   rmSync(join(data, 'in'));
@@ -224,7 +257,7 @@ test('--rootfs: symbolic links of the image are followed inside it, as runc foll
     const devices = ['-v', `${volume}:/devices/${name}`];
     const privileged = run(['--rootfs', image, '--privileged', ...devices], ['sh', '-c', ':']);
     assert.equal(privileged.code, 125);
-    assert.match(privileged.stderr, new RegExp(`^ctnet: error: mount target /devices/${name} does not exist in the rootfs \\(/dev/${name} is missing\\) and cannot be made in a privileged container's /dev, the host's; .*\n$`));
+    assert.match(privileged.stderr, new RegExp(`^ctnet: error: the mount point /devices/${name} does not exist in the rootfs \\(/dev/${name} is missing\\) and cannot be made in a privileged container's /dev, the host's; .*\n$`));
     assert.equal(existsSync(join('/dev', name)), false);
     const confined = run(['--rootfs', image, ...devices], ['cat', `/dev/${name}/f`]);
     assert.equal(confined.code, 0, confined.stderr);

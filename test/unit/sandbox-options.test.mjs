@@ -125,12 +125,12 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
-    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', volumes: [{ source: '/s', target: '/t', readOnly: true }],
+    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
-  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/',
+  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
@@ -160,4 +160,11 @@ test('resolvedPath: the existing part of a path with its links resolved, then th
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("--env-file, Docker's format: KEY=VALUE as it stands, KEY alone, comments and blank lines skipped; a bad name named with its line", async () => {
+  const { parseEnvFile } = await import('../../dist/engine/validate.js');
+  const text = '\uFEFF# settings\nA=1\n  B=two words \n\nC=\'quoted\'\nD\r\nE=x=y\n   # indented comment\n';
+  assert.deepEqual(parseEnvFile(text, 'app.env'), ['A=1', 'B=two words ', "C='quoted'", 'D', 'E=x=y']);
+  assert.throws(() => parseEnvFile('A=1\nBAD KEY=2\n', 'app.env'), /^Error: --env-file app.env, line 2: "BAD KEY" is not a variable name|--env-file app\.env, line 2: "BAD KEY" is not a variable name \(letters, digits and '_'\); write KEY=VALUE$/);
 });
