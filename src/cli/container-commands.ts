@@ -137,7 +137,7 @@ function registerRun(program: Command): void {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--env-file <file>', 'read environment variables from a file: KEY=VALUE lines, KEY alone for your value, # comments; -e wins (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "where the command starts in the container, made when missing (default: your directory, / with --rootfs)")
-    .option('--restart <policy>', 'no, on-failure or on-failure:N: restart a -d container that exits non-zero (default no)')
+    .option('--restart <policy>', 'restart a -d container: on-failure[:N] when it exits non-zero, always or unless-stopped whatever its exit until stopped (not after a reboot: no daemon), waiting 0.1 s, doubled each time up to 1 min (default no)')
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
     // Docker's older spellings, still in many scripts.
     .addOption(new Option('--net <name>', 'the same as --network').hideHelp())

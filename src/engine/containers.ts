@@ -36,6 +36,7 @@ import type { Bandwidth, NetOptions } from '../store/records.js';
 import { hostname } from 'node:os';
 import { address6On, addressBookOf } from './address-book.js';
 import { placePort } from './segments.js';
+import { RESTART_ALWAYS, RESTART_ON_FAILURE_UNBOUNDED, RESTART_UNLESS_STOPPED } from './restart-policy.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -64,7 +65,7 @@ export interface RunRequest {
   env?: string[];
   detach?: boolean;
   autoRemove?: boolean;
-  /** "no" (default), "on-failure" or "on-failure:N": restart a detached container that exits non-zero. */
+  /** "no" (default), "on-failure" or "on-failure:N" (restart a detached container that exits non-zero), "always" or "unless-stopped" (whatever its exit). */
   restart?: string;
   /** Root filesystem, mounts, user, cgroup limits, --init. */
   sandbox?: SandboxRequest;
@@ -95,15 +96,16 @@ let ownStart: string | null | undefined;
 /** This process's start time, read once: it marks records whose setup this process is doing. */
 const ownStartTime = (): string | null => (ownStart === undefined ? (ownStart = processStartTime(process.pid) ?? null) : ownStart);
 
-/** --restart: no, on-failure (unbounded) or on-failure:N; only for detached containers, which have a supervisor. */
+/** --restart: no, on-failure (unbounded) or on-failure:N, always, unless-stopped; only for detached containers, which have a supervisor. */
 function parseRestart(req: RunRequest): number {
   const text = req.restart ?? 'no';
   if (text === 'no') return 0;
   const m = /^on-failure(?::(\d+))?$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`--restart ${text} is not one of no, on-failure, on-failure:N`);
+  if (!m && text !== 'always' && text !== 'unless-stopped') throw new InvalidArgumentError(`--restart ${text} is not one of no, on-failure, on-failure:N, always, unless-stopped`);
   if (!req.detach) throw new InvalidArgumentError('--restart needs -d: a foreground container ends with its command');
   if (req.autoRemove) throw new InvalidArgumentError('--restart and --rm cannot be combined; pick one');
-  return m[1] === undefined ? 1_000_000 : Number(m[1]);
+  if (!m) return text === 'always' ? RESTART_ALWAYS : RESTART_UNLESS_STOPPED;
+  return m[1] === undefined ? RESTART_ON_FAILURE_UNBOUNDED : Number(m[1]);
 }
 
 /** A request checked before anything changes: what the setup records. */

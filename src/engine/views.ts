@@ -4,6 +4,7 @@ import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type Netw
 import { BRIDGE_OPTIONS, MACVLAN_OPTIONS } from './network-options.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
+import { restartPolicy } from './restart-policy.js';
 import { pid1Of } from './sandbox.js';
 import { securityOptions } from '../sandbox/security.js';
 import { netnsPath } from '../kernel/netns.js';
@@ -97,6 +98,7 @@ export interface ContainerView {
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
     Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
     /** Docker's: the network's name, none, host or container:ID. */
@@ -198,12 +200,12 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     Created: c.createdAt,
     Config: {
       Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
-      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: c.restartMax, MacAddress: c.mac,
+      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: Math.max(c.restartMax, 0), MacAddress: c.mac,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
-      ReadonlyRootfs: sb.readOnly === true,
+      ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,

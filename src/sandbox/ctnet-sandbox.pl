@@ -690,9 +690,11 @@ sub unblock_all_signals { sys(call('rt_sigprocmask', SIG_SETMASK, pack('Q<', 0),
 # What the supervisor is once the container's PID 1 is forked: a Perl of a few lines (this one's
 # compiled program holds ~1.2 MB more, in every container). It waits for PID 1 and records how it
 # ended. TERM and INT to it go to the container's PID 1 (named in the PID file) and mean no restart.
-# A start that failed is started again, up to MAX times, by running `supervise` again in its place
-# (its PID, which ctnet recorded, stays); the first one only if it ran the command (it writes the
-# PID file at ctnet-init's gate: ctnet gave up on the container, or died while making its network).
+# A start that failed is started again, up to MAX times (a negative MAX: whatever its exit, until
+# stopped), by running `supervise` again in its place (its PID, which ctnet recorded, stays); the
+# first one only if it ran the command (it writes the PID file at ctnet-init's gate: ctnet gave up on
+# the container, or died while making its network). Between starts it waits as Docker does: 0.1 s,
+# twice as long at each restart up to a minute, 0.1 s again after a run of 10 s or more.
 # With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
 # group must not take the remover with it).
 my $SUPERVISOR = <<'END';
@@ -712,9 +714,15 @@ sub put { open(my $f, '>', $_[0]) or return; print $f "$_[1]\n"; close($f); }
 my $got;
 do { $got = waitpid($child, 0) } until $got == $child || $got == -1;
 my $code = $got == -1 ? 255 : ($? & 127) ? 128 + ($? & 127) : $? >> 8;
-if (!$stopping && $code != 0 && $n < $max && ($n > 0 || -s $pidfile)) {
+if (!$stopping && ($max < 0 || ($code != 0 && $n < $max)) && ($n > 0 || -s $pidfile)) {
   put("$status.restarts", ++$n);
-  select(undef, undef, undef, 0.1);
+  # The PID it names has ended: a TERM meanwhile must not go to a process that took its number.
+  put($pidfile, '');
+  my $delay = 0.1;
+  if (time - $^T < 10 && open(my $f, '<', "$status.delay")) { my $last = <$f> // 0; $delay = $last * 2 if $last > 0; }
+  $delay = 60 if $delay > 60;
+  put("$status.delay", $delay);
+  select(undef, undef, undef, $delay);
   if (!$stopping) {
     sigmask(0, (1 << 14) | (1 << 1));
     exec { $^X } $^X, $script, 'supervise', $arch, $spec, $status, $max, $pidfile, $n, @rm;

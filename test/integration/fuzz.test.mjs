@@ -83,7 +83,7 @@ function cliCase() {
     () => ['run', '-d', '--network', 'lab', '--cpus', BAD.int(), ...sleep],
     () => ['run', '-d', '--network', 'lab', '--hostname', BAD.name(), ...sleep],
     () => ['run', '-d', '--network', 'lab', '-e', pick(['', '=x', '=', '=1']), ...sleep],
-    () => ['run', '-d', '--network', 'lab', '--restart', pick(['always', 'on-failure:x', junk()]), ...sleep],
+    () => ['run', '-d', '--network', 'lab', '--restart', pick(['sometimes', 'on-failure:x', junk()]), ...sleep],
     () => ['run', '-d', '--network', 'lab', '--cap-add', BAD.cap(), ...sleep],
     () => ['run', '-d', '--network', 'lab', '--security-opt', BAD.opt(), ...sleep],
     () => ['run', '-d', '--network', 'lab', '--network-alias', BAD.name(), ...sleep],

@@ -59,6 +59,37 @@ test('--restart on-failure:2 runs a failing command three times in the same netw
   lab.ok(['rm', 'flaky', 'fine']);
 });
 
+test('--restart always and unless-stopped start the command again whatever its exit, waiting twice as long each time, until stop; the control: no restarts it never', async () => {
+  for (const policy of ['always', 'unless-stopped', 'no']) {
+    const runs = join(lab.root, `runs-${policy}`);
+    lab.ok(['run', '-d', '--name', `loop-${policy}`, '--network', 'lab', '--restart', policy, '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `date +%s.%N >> ${runs}; exit 0`]);
+    const started = () => (existsSync(runs) ? readFileSync(runs, 'utf8').trim().split('\n').map(Number) : []);
+    if (policy === 'no') {
+      assert.equal(lab.ok(['wait', `loop-${policy}`]), '0\n');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(started().length, 1, 'no: ran once');
+      assert.deepEqual(lab.json(['inspect', `loop-${policy}`]).HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+      continue;
+    }
+    const times = await waitFor(started, (t) => t.length >= 4);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    // 0.1, 0.2 and 0.4 s of waiting (Docker's back-off), each plus a start.
+    assert.ok(gaps[2] > gaps[0] + 0.2, `${policy}: the waits grow: ${gaps.map((g) => g.toFixed(2))}`);
+    const c = lab.json(['inspect', `loop-${policy}`]);
+    assert.deepEqual(c.HostConfig.RestartPolicy, { Name: policy, MaximumRetryCount: 0 });
+    assert.ok(c.RestartCount >= 3, `${policy}: ${c.RestartCount} restarts`);
+    // stop ends it at once, also while it waits before its next start, and nothing starts after.
+    const t0 = Date.now();
+    lab.ok(['stop', `loop-${policy}`]);
+    assert.ok(Date.now() - t0 < 5000, 'stopped without waiting for its timeout');
+    assert.equal(lab.json(['inspect', `loop-${policy}`]).State.Running, false);
+    const after = started().length;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(started().length, after, `${policy}: not started again after stop`);
+  }
+  lab.ok(['rm', 'loop-always', 'loop-unless-stopped', 'loop-no']);
+});
+
 test('a restart keeps the supervisor (the PID ctnet recorded) and puts the new PID 1 under it', async () => {
   lab.ok(['run', '-d', '--name', 'again', '--network', 'lab', '--restart', 'on-failure:1', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `[ -e ${lab.root}/again ] && exec sleep 600; touch ${lab.root}/again; sleep 1; exit 1`]);
   const first = lab.json(['inspect', 'again']);
@@ -131,7 +162,8 @@ test('--restart is refused without -d or with --rm, and for an unknown policy', 
   for (const [args, re] of [
     [['--restart', 'on-failure'], /--restart needs -d/],
     [['-d', '--rm', '--restart', 'on-failure'], /cannot be combined/],
-    [['-d', '--restart', 'always'], /not one of no, on-failure, on-failure:N/],
+    [['-d', '--restart', 'sometimes'], /^ctnet: error: --restart sometimes is not one of no, on-failure, on-failure:N, always, unless-stopped\n$/],
+    [['--restart', 'always'], /--restart needs -d/],
   ]) {
     const r = lab.ctnet(['run', ...args, '--network', 'lab', '--', 'true']);
     assert.equal(r.code, 2);
