@@ -2,7 +2,7 @@ import { copyFile, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, r
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { DependencyMissingError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { DependencyMissingError, InvalidArgumentError, NotFoundError, PermissionError } from '../errors.js';
 import { NETNS_DIR } from '../names.js';
 import { isAlive } from '../kernel/proc.js';
 import { isExecutableFile } from '../kernel/spawn.js';
@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -30,6 +30,7 @@ export interface SandboxRequest {
   mounts?: string[];
   workdir?: string;
   readOnly?: boolean;
+  ulimits?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -100,6 +101,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.workdir = w;
   }
   if (req.readOnly) config.readOnly = true;
+  if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};
@@ -116,6 +118,34 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.init = true;
   }
   return config;
+}
+
+/** CAP_SYS_RESOURCE: what raising a hard limit takes. */
+const CAP_SYS_RESOURCE = 24;
+
+/**
+ * The last --ulimit of each name wins, as in Docker. What setrlimit would refuse only once the
+ * container starts is refused here: open files past the kernel's fs.nr_open (unlimited included),
+ * and a hard limit above ctnet's own where ctnet may not raise it (the container's first process
+ * inherits ctnet's limits: /proc/self/limits lists them in the resources' order).
+ */
+function checkUlimits(given: Ulimit[]): Ulimit[] {
+  const byName = new Map(given.map((u) => [u.name, u]));
+  const nofile = byName.get('nofile');
+  const most = Number(readTextOr('/proc/sys/fs/nr_open').trim()) || 1048576;
+  if (nofile && (nofile.hard === -1 || nofile.hard > most || nofile.soft === -1)) {
+    throw new InvalidArgumentError(`--ulimit nofile=${nofile.soft}:${nofile.hard}: this kernel allows at most ${most} open files (fs.nr_open); give at most nofile=${most}:${most}`);
+  }
+  const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(readTextOr('/proc/self/status'))?.[1] ?? '0';
+  if ((BigInt(`0x${effective}`) >> BigInt(CAP_SYS_RESOURCE)) & 1n) return [...byName.values()];
+  // Fixed columns: the kernel prints each row as %-25s %-20s %-20s.
+  const hardNow = readTextOr('/proc/self/limits').split('\n').slice(1).map((row) => row.slice(46, 67).trim());
+  for (const u of byName.values()) {
+    const now = hardNow[RLIMITS[u.name]];
+    if (now === undefined || now === 'unlimited' || (u.hard !== -1 && u.hard <= Number(now))) continue;
+    throw new PermissionError(`--ulimit ${u.name}=${u.soft}:${u.hard}: above the hard limit ctnet runs with (${now}), which it may not raise here (no CAP_SYS_RESOURCE); give at most ${u.name}=${now}`);
+  }
+  return [...byName.values()];
 }
 
 /** Kernel steps of a container's cgroup: made (with its limits) before the process starts, removed when it goes. */
@@ -292,6 +322,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     cwd: c.sandbox.workdir ?? (c.sandbox.rootfs ? '/' : process.cwd()),
     cwdRequired: c.sandbox.workdir !== undefined,
     readOnlyRoot: c.sandbox.readOnly === true && c.sandbox.rootfs !== undefined,
+    ulimits: c.sandbox.ulimits ?? [],
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

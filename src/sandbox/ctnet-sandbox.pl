@@ -20,11 +20,11 @@ my %NR = (
   x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
     readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
     setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
-    fcntl => 72, rt_sigprocmask => 14, sethostname => 170, open_tree => 428, move_mount => 429 },
+    fcntl => 72, rt_sigprocmask => 14, sethostname => 170, open_tree => 428, move_mount => 429, prlimit64 => 302 },
   arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
     readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
     setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
-    fcntl => 25, rt_sigprocmask => 135, sethostname => 161, open_tree => 428, move_mount => 429 },
+    fcntl => 25, rt_sigprocmask => 135, sethostname => 161, open_tree => 428, move_mount => 429, prlimit64 => 261 },
 );
 
 my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
@@ -167,6 +167,7 @@ sub enter {
   my @ns = map { open(my $fh, '<', "/proc/$pid/ns/$_") or fail("/proc/$pid/ns/$_: $!", 126); $fh } qw(cgroup ipc uts net pid mnt);
   open(my $root, '<', "/proc/$pid/root") or fail("/proc/$pid/root: $!", 126);
   open(my $wd, '<', "/proc/$pid/cwd") or fail("/proc/$pid/cwd: $!", 126);
+  copy_limits($pid);
   for my $fh (@ns) { call('setns', fileno($fh), 0) == 0 or fail("setns: $!", 126); }
   call('fchdir', fileno($root)) == 0 or fail("fchdir: $!", 126);
   my $dot = '.';
@@ -184,6 +185,17 @@ sub enter {
   exec { $ARGV[0] } @ARGV;
   my ($err, $code) = ("$!", $! == ENOENT ? 127 : 126);
   fail("cannot run $ARGV[0]: $err", $code);
+}
+
+# The resource limits of process $from (every one setrlimit knows), given to this process: an exec
+# gets the container's --ulimit values, as Docker's does.
+sub copy_limits {
+  my ($from) = @_;
+  for my $resource (0 .. 15) {
+    my $limit = "\0" x 16;
+    next if syscall($nr->{prlimit64}, 0 + $from, $resource, 0, $limit) < 0;
+    syscall($nr->{prlimit64}, 0, $resource, $limit, 0) >= 0 or fail("setting resource limit $resource as the container has it: $!", 126);
+  }
 }
 
 # ---- init: a container's start -------------------------------------------------------------
@@ -567,6 +579,15 @@ sub rootfs_view {
   chdir('/') or fail("entering /: $!");
 }
 
+# --ulimit, before the capabilities go (raising a hard limit needs CAP_SYS_RESOURCE); -1 is unlimited.
+sub set_ulimits {
+  my @u = @{ $S->{ulimits} // [] };
+  while (my ($name, $resource, $soft, $hard) = splice(@u, 0, 4)) {
+    my $limit = pack('QQ', map { $_ == -1 ? ~0 : $_ } $soft, $hard);
+    sys(syscall($nr->{prlimit64}, 0, 0 + $resource, $limit, 0), "--ulimit $name=$soft:$hard");
+  }
+}
+
 # Runs the command in place of this process, searching PATH as execvp does. Returns only by failing.
 sub exec_command {
   my @command = @_;
@@ -625,6 +646,7 @@ sub container_init {
   if (one('rootfs') ne '') { rootfs_view(one('rootfs')); } else { host_root_view(); }
   close_sources();
   protect_kernel_files() unless flag('privileged');
+  set_ulimits();
   my @caps = @{ $S->{caps} };
   confine(@caps ? [map { 0 + $_ } @caps] : undef, @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
   # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.

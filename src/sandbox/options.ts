@@ -223,6 +223,32 @@ export function parseMount(text: string): { volume: Volume } | { tmpfs: { path: 
   return { volume: { source, target: target.replace(/\/+$/, ''), readOnly } };
 }
 
+/** Resource limits (setrlimit's resources) by Docker's --ulimit names. */
+export const RLIMITS: Readonly<Record<string, number>> = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+};
+
+/** A --ulimit: the resource's name, soft and hard limits (-1: unlimited). */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** `--ulimit NAME=SOFT[:HARD]`, Docker's: HARD is SOFT when left out, -1 is unlimited. */
+export function parseUlimit(text: string): Ulimit {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`--ulimit ${text} is not NAME=SOFT[:HARD], e.g. --ulimit nofile=65536:65536`);
+  const [, name, softText, hardText] = m;
+  if (!Object.hasOwn(RLIMITS, name)) throw new InvalidArgumentError(`--ulimit ${text}: ${name} is not a limit; use one of ${Object.keys(RLIMITS).join(', ')}`);
+  const [soft, hard] = [softText, hardText ?? softText].map(Number);
+  for (const v of [soft, hard]) {
+    if (v < -1 || !Number.isSafeInteger(v)) throw new InvalidArgumentError(`--ulimit ${text}: ${v} is not a limit; give a whole number, or -1 for unlimited`);
+  }
+  if (hard !== -1 && (soft === -1 || soft > hard)) throw new InvalidArgumentError(`--ulimit ${text}: the soft limit is above the hard one; give SOFT:HARD with SOFT at most HARD`);
+  return { name, soft, hard };
+}
+
 export interface UserSpec {
   uid: number;
   gid: number;

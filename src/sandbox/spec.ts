@@ -1,5 +1,5 @@
 import type { Limits } from '../kernel/cgroups.js';
-import type { UserSpec, Volume } from './options.js';
+import { RLIMITS, type Ulimit, type UserSpec, type Volume } from './options.js';
 import type { SecurityConfig } from './security.js';
 
 /** What `run` records about a container beyond its network: kept in the store, shown by inspect. */
@@ -21,6 +21,8 @@ export interface SandboxConfig {
   workdir?: string;
   /** --read-only: the rootfs's own mount read-only (the host's root is read-only already). */
   readOnly?: boolean;
+  /** --ulimit: resource limits of its processes (-1: unlimited). */
+  ulimits?: Ulimit[];
 }
 
 /** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */
@@ -53,6 +55,8 @@ export interface InitSpec {
   cwdRequired: boolean;
   /** --read-only with a rootfs: its own mount made read-only once the mount points are made. */
   readOnlyRoot: boolean;
+  /** --ulimit: set before the command runs. */
+  ulimits: Ulimit[];
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -96,6 +100,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['cwd', [spec.cwd]],
     ['cwd_required', flag(spec.cwdRequired)],
     ['readonly_root', flag(spec.readOnlyRoot)],
+    ['ulimits', spec.ulimits.flatMap((u) => [u.name, String(RLIMITS[u.name]), String(u.soft), String(u.hard)])],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

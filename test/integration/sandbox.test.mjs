@@ -121,6 +121,36 @@ test("-w, --read-only and --env-file, as Docker's: the directory made when missi
   }
 });
 
+test("--ulimit sets the container's resource limits, and an exec into it gets them too; the control: without it, the host's", () => {
+  // Below the hard limits ctnet runs with, which every host lets it set.
+  const show = ['sh', '-c', 'echo $(ulimit -S -n) $(ulimit -H -n) $(ulimit -S -c) $(ulimit -H -c)'];
+  const wanted = '1234 2345 0 0\n';
+  const plain = run([], show);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.notEqual(plain.stdout, wanted, 'the control: the host\'s limits are not these');
+  const given = ['--ulimit', 'nofile=1234:2345', '--ulimit', 'core=0'];
+  const limited = run(given, show);
+  assert.equal(limited.code, 0, limited.stderr);
+  assert.equal(limited.stdout, wanted);
+  lab.ok(['run', '-d', '--name', 'limited', '--network', 'sb', ...given, '--', 'sleep', '600']);
+  assert.equal(lab.ok(['exec', 'limited', '--', ...show]), wanted);
+  assert.deepEqual(lab.json(['inspect', 'limited']).HostConfig.Ulimits, [{ Name: 'nofile', Soft: 1234, Hard: 2345 }, { Name: 'core', Soft: 0, Hard: 0 }]);
+  lab.ok(['rm', '-f', 'limited']);
+  const tooMany = run(['--ulimit', 'nofile=-1'], ['true']);
+  assert.equal(tooMany.code, 2);
+  assert.match(tooMany.stderr, /^ctnet: error: --ulimit nofile=-1:-1: this kernel allows at most \d+ open files \(fs\.nr_open\); give at most nofile=\d+:\d+\n$/);
+  // Raising a hard limit takes CAP_SYS_RESOURCE: where ctnet lacks it, refused before anything starts.
+  const canRaise = (BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]}`) >> 24n) & 1n;
+  const unlimited = run(['--ulimit', 'memlock=-1'], ['sh', '-c', 'ulimit -H -l']);
+  if (canRaise) {
+    assert.equal(unlimited.code, 0, unlimited.stderr);
+    assert.equal(unlimited.stdout, 'unlimited\n');
+  } else {
+    assert.equal(unlimited.code, 5);
+    assert.match(unlimited.stderr, /^ctnet: error: --ulimit memlock=-1:-1: above the hard limit ctnet runs with \(\d+\), which it may not raise here \(no CAP_SYS_RESOURCE\); give at most memlock=\d+\n$/);
+  }
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];

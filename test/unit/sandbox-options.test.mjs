@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -125,12 +125,12 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
-    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, volumes: [{ source: '/s', target: '/t', readOnly: true }],
+    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
-  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0',
+  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
@@ -167,4 +167,17 @@ test("--env-file, Docker's format: KEY=VALUE as it stands, KEY alone, comments a
   const text = '\uFEFF# settings\nA=1\n  B=two words \n\nC=\'quoted\'\nD\r\nE=x=y\n   # indented comment\n';
   assert.deepEqual(parseEnvFile(text, 'app.env'), ['A=1', 'B=two words ', "C='quoted'", 'D', 'E=x=y']);
   assert.throws(() => parseEnvFile('A=1\nBAD KEY=2\n', 'app.env'), /^Error: --env-file app.env, line 2: "BAD KEY" is not a variable name|--env-file app\.env, line 2: "BAD KEY" is not a variable name \(letters, digits and '_'\); write KEY=VALUE$/);
+});
+
+test("--ulimit, Docker's NAME=SOFT[:HARD]: the hard limit is the soft one when left out, -1 unlimited; a name, a number or an order that is wrong is named", () => {
+  assert.deepEqual(parseUlimit('nofile=1024:4096'), { name: 'nofile', soft: 1024, hard: 4096 });
+  assert.deepEqual(parseUlimit('nproc=512'), { name: 'nproc', soft: 512, hard: 512 });
+  assert.deepEqual(parseUlimit('memlock=-1'), { name: 'memlock', soft: -1, hard: -1 });
+  assert.deepEqual(parseUlimit('core=0:-1'), { name: 'core', soft: 0, hard: -1 });
+  assert.throws(() => parseUlimit('nofile'), /--ulimit nofile is not NAME=SOFT\[:HARD\], e\.g\. --ulimit nofile=65536:65536$/);
+  assert.throws(() => parseUlimit('files=10'), /files is not a limit; use one of cpu, fsize, data, stack, core, rss, nproc, nofile,/);
+  assert.throws(() => parseUlimit('nofile=10:5'), /the soft limit is above the hard one/);
+  assert.throws(() => parseUlimit('nofile=-1:5'), /the soft limit is above the hard one/);
+  assert.throws(() => parseUlimit('nofile=-2'), /is not NAME=SOFT|is not a limit/);
+  assert.throws(() => parseUlimit('nofile=99999999999999999999'), /is not a limit; give a whole number/);
 });
