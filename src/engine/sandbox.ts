@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -31,6 +31,7 @@ export interface SandboxRequest {
   workdir?: string;
   readOnly?: boolean;
   ulimits?: string[];
+  shmSize?: string;
   user?: string;
   memory?: string;
   cpus?: string;
@@ -102,6 +103,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   }
   if (req.readOnly) config.readOnly = true;
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
+  if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};
@@ -323,6 +325,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     cwdRequired: c.sandbox.workdir !== undefined,
     readOnlyRoot: c.sandbox.readOnly === true && c.sandbox.rootfs !== undefined,
     ulimits: c.sandbox.ulimits ?? [],
+    shmSize: c.sandbox.shmSize ?? null,
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

@@ -426,15 +426,23 @@ sub dev_nodes {
   for my $name (sort keys %links) { symlink($links{$name}, "$dev/$name") or fail("linking $dev/$name: $!"); }
   for my $d (qw(pts shm mqueue)) { mkdir("$dev/$d") or fail("creating $dev/$d: $!"); }
   mnt('devpts', "$dev/pts", 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
-  mnt('tmpfs', "$dev/shm", 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777');
+  own_shm("$dev/shm");
   mnt('mqueue', "$dev/mqueue", 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 # /dev: the host's whole /dev for a privileged container (as Docker); otherwise a tmpfs with the
 # harmless devices bound in from the host, its own pseudo-terminals, shared memory and message queues.
+# The container's own /dev/shm (--shm-size bytes, or the tmpfs default), also over a privileged
+# container's /dev, the host's, as Docker gives one.
+sub own_shm {
+  my ($dir) = @_;
+  my $size = one('shm_size');
+  mnt('tmpfs', $dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777' . ($size ne '' ? ",size=$size" : ''));
+}
+
 sub own_dev {
   my ($dev) = @_;
-  return bind_mount('/dev', $dev) if flag('privileged');
+  if (flag('privileged')) { bind_mount('/dev', $dev); return own_shm("$dev/shm"); }
   mnt('tmpfs', $dev, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS);
   dev_nodes($dev);
 }
@@ -564,7 +572,7 @@ sub rootfs_view {
   } };
   mount_in_root($tree, '/proc', 'dir', sub { mnt('proc', $_[0], 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC) });
   mount_in_root($tree, '/sys', 'dir', sub { sysfs($_[0], 1) }, sub { read_only_tree($_[0]) unless $privileged });
-  if ($privileged) { mount_in_root($tree, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }); }
+  if ($privileged) { mount_in_root($tree, '/dev', 'dir', sub { bind_mount('/dev', $_[0]) }, sub { own_shm("$_[0]/shm") }); }
   else { mount_in_root($tree, '/dev', 'dir', sub { mnt('tmpfs', $_[0], 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, $DEV_TMPFS) }, \&dev_nodes); }
   mount_in_root($tree, $_->{target}, $_->{kind}, $_->{mount}, $_->{configure}) for own_mounts($privileged);
   make_workdir($tree);

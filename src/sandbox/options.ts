@@ -7,16 +7,22 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 /** Below this, the command cannot even be loaded (Docker's minimum too). */
 const MIN_MEMORY = 6 * 1024 ** 2;
 
-/** `--memory 64m`: bytes, or a number with b, k, m or g. */
-export function parseMemory(text: string): number {
+/** A size as Docker's flags take it (`--memory 64m`, `--shm-size 1g`): bytes, or a number with b, k, m or g. */
+function parseSize(flag: string, text: string, min: number, minText: string): number {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
-  if (!m) throw new InvalidArgumentError(`--memory ${text} is not a size; give bytes or a number with k, m or g, e.g. --memory 64m`);
+  if (!m) throw new InvalidArgumentError(`${flag} ${text} is not a size; give bytes or a number with k, m or g, e.g. ${flag} 64m`);
   const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-  if (bytes < MIN_MEMORY) throw new InvalidArgumentError(`--memory ${text} is below the minimum of 6m; give at least --memory 6m`);
-  // The kernel's memory counters take at most 2^63 bytes; a size past 2^53 (8 PiB) is a typo, not a limit.
-  if (bytes > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError(`--memory ${text} is larger than any host; give a size such as --memory 512m, or no --memory for no limit`);
+  if (bytes < min) throw new InvalidArgumentError(`${flag} ${text} is below the minimum of ${minText}; give at least ${flag} ${minText}`);
+  // The kernel's counters take at most 2^63 bytes; a size past 2^53 (8 PiB) is a typo, not a limit.
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError(`${flag} ${text} is larger than any host; give a size such as ${flag} 512m`);
   return bytes;
 }
+
+/** `--memory 64m`: at least 6m. */
+export const parseMemory = (text: string): number => parseSize('--memory', text, MIN_MEMORY, '6m');
+
+/** `--shm-size 1g`: the size of the container's /dev/shm, at least one byte. */
+export const parseShmSize = (text: string): number => parseSize('--shm-size', text, 1, '1b');
 
 /** `--cpus 0.5`: a share of CPUs, more than 0 and at most the CPUs this host has. */
 export function parseCpus(text: string, hostCpus = availableParallelism()): number {

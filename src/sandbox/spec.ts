@@ -23,6 +23,8 @@ export interface SandboxConfig {
   readOnly?: boolean;
   /** --ulimit: resource limits of its processes (-1: unlimited). */
   ulimits?: Ulimit[];
+  /** --shm-size: bytes of its /dev/shm; absent: the kernel's tmpfs default (half of memory). */
+  shmSize?: number;
 }
 
 /** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */
@@ -57,6 +59,8 @@ export interface InitSpec {
   readOnlyRoot: boolean;
   /** --ulimit: set before the command runs. */
   ulimits: Ulimit[];
+  /** --shm-size in bytes; null: the tmpfs default. */
+  shmSize: number | null;
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -101,6 +105,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['cwd_required', flag(spec.cwdRequired)],
     ['readonly_root', flag(spec.readOnlyRoot)],
     ['ulimits', spec.ulimits.flatMap((u) => [u.name, String(RLIMITS[u.name]), String(u.soft), String(u.hard)])],
+    ['shm_size', spec.shmSize === null ? [] : [String(spec.shmSize)]],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

@@ -151,6 +151,20 @@ test("--ulimit sets the container's resource limits, and an exec into it gets th
   }
 });
 
+test("--shm-size bounds the container's /dev/shm; a privileged container's is its own too, not the host's; the control: without it, the default size", () => {
+  const fill = ['sh', '-c', '(head -c 3000000 /dev/zero > /dev/shm/big) 2>&1 || true; echo $(($(wc -c < /dev/shm/big) <= 2097152))'];
+  const bounded = run(['--shm-size', '2m'], fill);
+  assert.equal(bounded.code, 0, bounded.stderr);
+  assert.match(bounded.stdout, /No space left on device\n1\n$/);
+  const plain = run([], fill);
+  assert.equal(plain.stdout, '0\n', 'the control: the default /dev/shm takes 3 MB');
+  const probe = `ctnet-test-${process.pid}`;
+  const privileged = run(['--privileged', '--shm-size', '2m'], ['sh', '-c', `echo x > /dev/shm/${probe} && cat /dev/shm/${probe}`]);
+  assert.equal(privileged.code, 0, privileged.stderr);
+  assert.equal(privileged.stdout, 'x\n');
+  assert.equal(existsSync(join('/dev/shm', probe)), false, "the host's /dev/shm is not the privileged container's");
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -13,6 +13,13 @@ test('--memory: bytes and k/m/g suffixes, Docker minimum of 6m', () => {
   assert.equal(parseMemory('1.5g'), 1.5 * 1024 ** 3);
   assert.equal(parseMemory('7000000'), 7000000);
   for (const bad of ['abc', '64mb', '-1m', '', '5m']) assert.throws(() => parseMemory(bad), /--memory/);
+});
+
+test('--shm-size: a size as --memory takes it, at least one byte', () => {
+  assert.equal(parseShmSize('1g'), 1024 ** 3);
+  assert.equal(parseShmSize('65536k'), 64 * 1024 ** 2);
+  assert.throws(() => parseShmSize('0'), /--shm-size 0 is below the minimum of 1b; give at least --shm-size 1b$/);
+  assert.throws(() => parseShmSize('lots'), /--shm-size lots is not a size; give bytes or a number with k, m or g, e.g. --shm-size 64m$/);
 });
 
 test('--cpus: above 0, at most the host, at least 0.01', () => {
@@ -125,12 +132,12 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
-    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], volumes: [{ source: '/s', target: '/t', readOnly: true }],
+    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
-  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1',
+  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
