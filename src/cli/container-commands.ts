@@ -9,10 +9,10 @@ import type { RunRequest } from '../engine/containers.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
 import { eachName } from './each-name.js';
-import { applyFilters, type Matchers } from './filters.js';
+import { applyFilters, labelMatches, type Matchers } from './filters.js';
 import { inspectOutput, renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
-import type { ChangeFlags, JsonFlag } from './flags.js';
+import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
 import { parseEnvFile } from '../engine/validate.js';
 import { writeOut } from './stdio.js';
@@ -72,7 +72,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -94,7 +94,7 @@ function readEnvFile(path: string): string[] {
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
     command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
-    env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], mac: o.macAddress, ip6: o.ip6,
+    env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], labels: keyValues(o.label, '--label', false), mac: o.macAddress, ip6: o.ip6,
     netOptions: {
       addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
@@ -138,6 +138,7 @@ function registerRun(program: Command): void {
     .option('--env-file <file>', 'read environment variables from a file: KEY=VALUE lines, KEY alone for your value, # comments; -e wins (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "where the command starts in the container, made when missing (default: your directory, / with --rootfs)")
     .option('--restart <policy>', 'restart a -d container: on-failure[:N] when it exits non-zero, always or unless-stopped whatever its exit until stopped (not after a reboot: no daemon), waiting 0.1 s, doubled each time up to 1 min (default no)')
+    .option('-l, --label <KEY=VALUE>', 'a label to find the container by (ps --filter label=KEY or KEY=VALUE) (repeatable)', collect, [])
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
     // Docker's older spellings, still in many scripts.
     .addOption(new Option('--net <name>', 'the same as --network').hideHelp())
@@ -191,6 +192,7 @@ const PS_FILTERS: Matchers<ContainerView> = {
   id: (c, v) => c.Id.startsWith(v),
   name: (c, v) => c.Name.includes(v),
   network: (c, v) => c.NetworkSettings.Networks.some((n) => n.Network === v),
+  label: (c, v) => labelMatches(c.Config.Labels, v),
   status: (c, v) => {
     if (!STATES.includes(v)) throw new UsageError(`--filter status=${v}: a status is one of ${STATES.join(', ')}`);
     return c.State.Status === v;
@@ -209,6 +211,8 @@ const PS_COLUMNS: Columns<ContainerView> = {
   Status: { header: 'STATUS', text: statusText },
   Networks: { header: 'NETWORKS', text: (c) => c.NetworkSettings.Networks.map((n) => n.Network).join(',') },
   IPAddress: { header: 'IP', text: (c) => c.NetworkSettings.IPAddress ?? '' },
+  // Docker's: KEY=VALUE, comma-separated.
+  Labels: { header: 'LABELS', text: (c) => Object.entries(c.Config.Labels).map(([k, v]) => `${k}=${v}`).join(',') },
 };
 
 function registerPs(program: Command): void {
@@ -218,7 +222,7 @@ function registerPs(program: Command): void {
     .option('-a, --all', 'show exited containers too')
     .option('-q, --quiet', 'print container IDs only')
     .option('--no-trunc', 'print whole IDs')
-    .option('-f, --filter <KEY=VALUE>', 'only containers that match: id, name (a part of it), network, status (created, running, exited) (repeatable)', collect, [])
+    .option('-f, --filter <KEY=VALUE>', 'only containers that match: id, name (a part of it), network, label (KEY or KEY=VALUE), status (created, running, exited) (repeatable)', collect, [])
     .option('--format <format>', "json (a JSON object per line), table TEMPLATE, or a template such as '{{.Names}} {{.Networks}}'")
     .option('--json', 'print JSON (one array of inspect objects)')
     .action(async (o: { all?: boolean; quiet?: boolean; trunc: boolean; filter: string[]; format?: string } & JsonFlag) => {

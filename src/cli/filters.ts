@@ -19,6 +19,12 @@ export function parseFilters(given: readonly string[], known: Matchers<unknown>,
   return filters;
 }
 
+/** Docker's label filter: `KEY` (the label is there) or `KEY=VALUE`. */
+export function labelMatches(labels: Readonly<Record<string, string>>, filter: string): boolean {
+  const at = filter.indexOf('=');
+  return at < 0 ? Object.hasOwn(labels, filter) : labels[filter.slice(0, at)] === filter.slice(at + 1);
+}
+
 export function applyFilters<T>(items: readonly T[], given: readonly string[], matchers: Matchers<T>, what: string): T[] {
   const filters = parseFilters(given, matchers as Matchers<unknown>, what);
   return items.filter((item) => [...filters].every(([key, values]) => values.some((v) => matchers[key](item, v))));

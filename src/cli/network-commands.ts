@@ -1,8 +1,8 @@
-import type { ChangeFlags, JsonFlag } from './flags.js';
+import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { eachName } from './each-name.js';
-import { applyFilters, type Matchers } from './filters.js';
+import { applyFilters, labelMatches, type Matchers } from './filters.js';
 import { inspectOutput, renderFormat, type Columns } from './format.js';
 import type { NetworkView } from '../engine/views.js';
 import { BRIDGE_OPTIONS } from '../engine/network-options.js';
@@ -45,17 +45,6 @@ function registerFirewall(program: Command): void {
 }
 
 const collect = (v: string, p: string[]): string[] => [...p, v];
-
-/** KEY=VALUE flags as a record (a --label may be a bare KEY, as Docker's). */
-function keyValues(given: readonly string[], flag: string, valueNeeded: boolean): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of given) {
-    const at = kv.indexOf('=');
-    if (at === 0 || (at < 0 && valueNeeded)) throw new InvalidArgumentError(`invalid ${flag} "${kv}": expected KEY=VALUE`);
-    out[at < 0 ? kv : kv.slice(0, at)] = at < 0 ? '' : kv.slice(at + 1);
-  }
-  return out;
-}
 
 interface CreateFlags extends ChangeFlags {
   subnet: string[]; ipv6?: boolean; gateway?: string; bridge?: string; internal?: boolean; mtu?: number; ipMasq?: boolean;
@@ -100,10 +89,7 @@ const NETWORK_FILTERS: Matchers<NetworkView> = {
   id: (n, v) => n.Id.startsWith(v),
   name: (n, v) => n.Name.includes(v),
   driver: (n, v) => n.Driver === v,
-  label: (n, v) => {
-    const at = v.indexOf('=');
-    return at < 0 ? v in n.Labels : n.Labels[v.slice(0, at)] === v.slice(at + 1);
-  },
+  label: (n, v) => labelMatches(n.Labels, v),
   dangling: (n, v) => {
     if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--filter dangling=${v}: use dangling=true or dangling=false`);
     return (n.Containers.length === 0) === (v === 'true');

@@ -71,6 +71,8 @@ export interface RunRequest {
   sandbox?: SandboxRequest;
   /** More names for the container in the network's embedded DNS (--network-alias). */
   aliases?: string[];
+  /** Docker's labels: metadata to find the container by (ps --filter label=). */
+  labels?: Record<string, string>;
   /** --add-host, --dns, --dns-search, --dns-option, --sysctl. */
   netOptions?: NetOptionsRequest;
   /** --mac-address: its interface's MAC on its first network (default: derived from its address). */
@@ -382,7 +384,7 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
     hostVeth: endpoint?.port.kind === 'bridge' ? endpoint.port.hostVeth : null, segment: endpoint?.segment ?? 0, mac: endpoint?.mac ?? null, ifname: cni?.ifname ?? CONTAINER_IFNAME,
     hostname: req.hostname ?? name.replace(/_/g, '-').slice(0, 63), env: req.env ?? [],
     portSpecs: v.ports, detached: req.detach === true, autoRemove: req.autoRemove === true, sandbox: v.sandbox, netOptions: v.netOptions, oomKilled: false,
-    aliases: [...new Set((req.aliases ?? []).map(validateAlias))],
+    aliases: [...new Set((req.aliases ?? []).map(validateAlias))], labels: req.labels ?? {},
     state: 'created' as const, pid: process.pid, pidStart: ownStartTime(), exitCode: null,
     createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
   };

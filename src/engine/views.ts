@@ -94,7 +94,10 @@ export interface ContainerView {
   /** Pid: the container's PID 1 as the host sees it; SupervisorPid: the ctnet process above it. */
   State: { Status: string; Running: boolean; Pid: number | null; SupervisorPid: number | null; OOMKilled: boolean; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
-  Config: { Hostname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null };
+  Config: {
+    Hostname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null;
+    Labels: Record<string, string>;
+  };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
     Memory: number; NanoCpus: number; PidsLimit: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
@@ -204,7 +207,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     Created: c.createdAt,
     Config: {
       Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
-      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: Math.max(c.restartMax, 0), MacAddress: c.mac,
+      Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: Math.max(c.restartMax, 0), MacAddress: c.mac, Labels: c.labels,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,

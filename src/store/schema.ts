@@ -314,4 +314,6 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   ALTER TABLE attachments ADD COLUMN segment INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX attachments_segment ON attachments(network_id, segment);
   `,
+  // Docker's container labels (run --label), found with ps --filter label=.
+  `ALTER TABLE containers ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';`,
 ];

@@ -160,6 +160,8 @@ interface ContainerBase {
   oomKilled: boolean;
   /** More names the embedded DNS answers with its address (--network-alias). */
   aliases: string[];
+  /** Docker's labels (run --label): metadata to find it by. */
+  labels: Record<string, string>;
   /** Its IPv6 address on a dual-stack network, and that address's offset in the subnet. */
   ip6: IPv6 | null;
   ip6Offset: number | null;
@@ -314,6 +316,7 @@ const toContainer = (r: Row): ContainerRecord => {
     sandbox: JSON.parse((r.sandbox as string | null) ?? '{}'),
     oomKilled: r.oom_killed === 1,
     aliases: JSON.parse((r.aliases as string | null) ?? '[]'),
+    labels: JSON.parse((r.labels as string | null) ?? '{}'),
     ip6: (r.ip6 as IPv6 | null) ?? null,
     ip6Offset: (r.ip6_offset as number | null) ?? null,
     mac: (r.mac as string | null) ?? null,
@@ -355,7 +358,7 @@ const CONTAINER_COLUMNS: Record<Exclude<keyof ContainerBase, EndpointField>, str
   command: 'command', env: 'env', portSpecs: 'port_specs', detached: 'detached', autoRemove: 'auto_remove', state: 'state',
   pid: 'pid', pidStart: 'pid_start', exitCode: 'exit_code', logPath: 'log_path', createdAt: 'created_at',
   startedAt: 'started_at', finishedAt: 'finished_at', ifname: 'ifname', ownsNetns: 'owns_netns', cniContainerId: 'cni_container_id', restartMax: 'restart_max',
-  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases',
+  sandbox: 'sandbox', oomKilled: 'oom_killed', aliases: 'aliases', labels: 'labels',
 };
 
 const CONTAINER_KEYS = Object.keys(CONTAINER_COLUMNS) as (keyof typeof CONTAINER_COLUMNS)[];
@@ -391,7 +394,7 @@ const primaryOf = (c: ContainerRecord & { ip: IPv4; networkId: string }): Attach
 });
 
 function columnValue(key: string, value: unknown): unknown {
-  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases' || key === 'netOptions') return JSON.stringify(value);
+  if (key === 'command' || key === 'env' || key === 'portSpecs' || key === 'sandbox' || key === 'aliases' || key === 'labels' || key === 'netOptions') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }

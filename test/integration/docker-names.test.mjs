@@ -69,6 +69,14 @@ test('ps: -q, --filter by name, network and status (status looks at exited ones 
   const lines = lab.ok(['ps', '-a', '--format', 'json']).trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.Names).sort(), ['db-1', 'job-1', 'web-1']);
   assert.equal(lines.find((l) => l.Names === 'web-1').Networks, 'front');
+  // Labels, Docker's: -l KEY=VALUE or a bare KEY, found by KEY or KEY=VALUE, shown by inspect and {{.Labels}}.
+  lab.ok(['run', '-d', '--name', 'labelled', '--network', 'back', '-l', 'tier=cache', '--label', 'canary', '--', 'sleep', '600']);
+  assert.equal(lab.ok(['ps', '--filter', 'label=tier=cache', '--format', '{{.Names}} {{.Labels}}']), 'labelled tier=cache,canary=\n');
+  assert.equal(lab.ok(['ps', '--filter', 'label=canary', '--format', '{{.Names}}']), 'labelled\n');
+  assert.equal(lab.ok(['ps', '--filter', 'label=tier=web', '--format', '{{.Names}}']), '', 'the control: another value matches nothing');
+  assert.deepEqual(lab.json(['inspect', 'labelled']).Config.Labels, { tier: 'cache', canary: '' });
+  assert.match(lab.ctnet(['run', '-d', '--network', 'back', '-l', '=x', '--', 'true']).stderr, /^ctnet: error: invalid --label "=x": expected KEY=VALUE\n$/);
+  lab.ok(['rm', '-f', 'labelled']);
   // Bad filters and templates: one line naming what is understood, exit 2.
   for (const args of [['--filter', 'colour=red'], ['--filter', 'status=sleeping'], ['--format', '{{.Nope}}'], ['--format', '{{range .Names}}x{{end}}']]) {
     const r = lab.ctnet(['ps', ...args]);

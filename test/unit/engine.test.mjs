@@ -46,7 +46,7 @@ const container = (name, net, ip, extra = {}) => {
   return {
     id, name, networkId: net.id, ip, hostVeth: `veth${id.slice(0, 8)}`, netns: `ctnet-${id.slice(0, 12)}`, hostname: name, command: ['sleep', '1'], env: [],
     portSpecs: [], detached: true, autoRemove: false, state: 'running', pid: DEAD_PID, pidStart: null, exitCode: null, logPath: null, createdAt: 't',
-    startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [],
+    startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [], labels: {},
     ip6: null, ip6Offset: null, mac: null, networkMode: 'bridge', netnsOf: null, netOptions: {}, ...extra,
   };
 };

@@ -67,7 +67,7 @@ test('the DNS view: networks with DNS (not those being removed), every attachmen
     const c = (id, name, ip, state) => ({
       id, name, networkId: 'app', ip, hostVeth: `veth${id.slice(0, 8)}`, netns: 'x', hostname: name, command: ['sleep'], env: [], portSpecs: [], detached: true, autoRemove: false,
       state, pid: 1, pidStart: null, exitCode: null, logPath: null, createdAt: 't', startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null,
-      restartMax: 0, sandbox: {}, oomKilled: false, aliases: ['a1'], ip6: null, ip6Offset: null, mac: null, networkMode: 'bridge', netnsOf: null, netOptions: {},
+      restartMax: 0, sandbox: {}, oomKilled: false, aliases: ['a1'], labels: {}, ip6: null, ip6Offset: null, mac: null, networkMode: 'bridge', netnsOf: null, netOptions: {},
     });
     store.insertContainer(c('1'.repeat(64), 'web', '10.1.0.2', 'running'));
     store.insertContainer(c('2'.repeat(64), 'new', '10.1.0.3', 'created'));

@@ -28,7 +28,7 @@ const network = (id, extra = {}) => ({
 const container = (id, networkId, ip, extra = {}) => ({
   id, name: `c-${id}`, networkId, ip, hostVeth: `veth${id.slice(0, 8)}`, netns: `ctnet-${id.slice(0, 12)}`, hostname: 'h', command: ['sleep', '1'], env: [],
   portSpecs: [], detached: true, autoRemove: false, state: 'running', pid: 1, pidStart: null, exitCode: null, logPath: null, createdAt: new Date().toISOString(),
-  startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [],
+  startedAt: null, finishedAt: null, ifname: 'eth0', ownsNetns: true, cniContainerId: null, restartMax: 0, sandbox: {}, oomKilled: false, aliases: [], labels: {},
   ip6: null, ip6Offset: null, mac: null, networkMode: 'bridge', netnsOf: null, netOptions: {}, ...extra,
 });
 const id = (c) => c.repeat(64);
