@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
@@ -13,7 +14,7 @@ import { applyFilters, labelMatches, type Matchers } from './filters.js';
 import { inspectOutput, renderFormat, type Columns } from './format.js';
 import { foregroundStreams } from './terminal.js';
 import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
-import { InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
 import { parseEnvFile } from '../engine/validate.js';
 import { writeOut } from './stdio.js';
 
@@ -72,11 +73,20 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
+}
+
+/**
+ * --cidfile, checked before anything starts as Docker checks it: a file there may be a running
+ * container's, and the directory must take the file.
+ */
+function checkCidFile(path: string): void {
+  if (existsSync(path)) throw new ConflictError(`--cidfile ${path} exists: the container written there may still run; remove the file first`);
+  if (!statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) throw new NotFoundError(`--cidfile ${path}: ${dirname(path)} is not a directory; create it first`);
 }
 
 /** An --env-file's variables, as -e entries. */
@@ -137,6 +147,7 @@ function registerRun(program: Command): void {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--env-file <file>', 'read environment variables from a file: KEY=VALUE lines, KEY alone for your value, # comments; -e wins (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "where the command starts in the container, made when missing (default: your directory, / with --rootfs)")
+    .option('--cidfile <file>', "write the container's ID to this file (refused when it exists)")
     .option('--restart <policy>', 'restart a -d container: on-failure[:N] when it exits non-zero, always or unless-stopped whatever its exit until stopped (not after a reboot: no daemon), waiting 0.1 s, doubled each time up to 1 min (default no)')
     .option('-l, --label <KEY=VALUE>', 'a label to find the container by (ps --filter label=KEY or KEY=VALUE) (repeatable)', collect, [])
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
@@ -165,10 +176,16 @@ function registerRun(program: Command): void {
     .action(async (command: string[], o: RunFlags) => {
       await withEngine(o, async (e) => {
         if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
+        if (o.cidfile !== undefined) checkCidFile(o.cidfile);
         await e.prepareNetwork(o.network ?? o.net);
+        // Written once the container exists, as Docker writes it at create.
+        const recordId = (id: string): void => {
+          if (o.cidfile !== undefined) writeFileSync(o.cidfile, id, { flag: 'wx' });
+        };
         if (o.detach) {
           const { container, child } = e.run(runRequest(command, o));
           if (!child) return;
+          recordId(container.id);
           await e.started(child, { blocking: true });
           return void writeOut(`${container.id}\n`);
         }
@@ -176,6 +193,7 @@ function registerRun(program: Command): void {
         const streams = foregroundStreams(o.tty === true, o.interactive === true);
         const { container, child } = e.run({ ...runRequest(command, o), stdio: streams.stdio });
         if (!child) return;
+        recordId(container.id);
         streams.attach();
         const code = await waitForeground(child.handle as ChildProcess, (sig) => e.signal(container.id, sig));
         await streams.detach();

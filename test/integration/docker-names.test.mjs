@@ -2,6 +2,8 @@
 // other, exit 1), ps and network ls take -q, --filter and --format, network prune removes unused networks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLab } from '../helpers/lab.mjs';
 
 let lab;
@@ -50,6 +52,25 @@ test('stop and inspect with several names; inspect prints an array of those foun
   assert.equal(s.stdout, 's1\ns2\n');
   assert.deepEqual(lab.json(['ps']), []);
   lab.ok(['rm', 's1', 's2']);
+});
+
+test('--cidfile: the ID written where scripts read it, detached or not; an existing file is refused before anything starts', () => {
+  const detached = join(lab.root, 'detached.cid');
+  const id = lab.ok(['run', '-d', '--name', 'cid-d', '--network', 'back', '--cidfile', detached, '--', 'sleep', '600']).trim();
+  assert.equal(readFileSync(detached, 'utf8'), id);
+  const before = lab.json(['ps', '-a']).length;
+  const again = lab.ctnet(['run', '-d', '--name', 'cid-again', '--network', 'back', '--cidfile', detached, '--', 'sleep', '600']);
+  assert.equal(again.code, 4);
+  assert.equal(again.stderr, `ctnet: error: --cidfile ${detached} exists: the container written there may still run; remove the file first\n`);
+  assert.equal(lab.json(['ps', '-a']).length, before, 'nothing started');
+  const foreground = join(lab.root, 'foreground.cid');
+  lab.ok(['run', '--name', 'cid-f', '--network', 'back', '--cidfile', foreground, '--', 'true']);
+  assert.equal(readFileSync(foreground, 'utf8'), lab.json(['inspect', 'cid-f']).Id);
+  const nowhere = lab.ctnet(['run', '--network', 'back', '--cidfile', join(lab.root, 'no', 'dir', 'x.cid'), '--', 'true']);
+  assert.equal(nowhere.code, 3);
+  assert.match(nowhere.stderr, /^ctnet: error: --cidfile .*x\.cid: .*\/no\/dir is not a directory; create it first\n$/);
+  assert.equal(existsSync(join(lab.root, 'no')), false);
+  lab.ok(['rm', '-f', 'cid-d', 'cid-f']);
 });
 
 test('ps: -q, --filter by name, network and status (status looks at exited ones without -a), --format', () => {
