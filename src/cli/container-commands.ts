@@ -73,7 +73,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -110,7 +110,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
-      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -147,6 +147,8 @@ function registerRun(program: Command): void {
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--env-file <file>', 'read environment variables from a file: KEY=VALUE lines, KEY alone for your value, # comments; -e wins (repeatable)', collect, [])
     .option('-w, --workdir <dir>', "where the command starts in the container, made when missing (default: your directory, / with --rootfs)")
+    .option('--stop-signal <signal>', 'what stop sends first: TERM (default), INT, QUIT, HUP, USR1 or USR2')
+    .option('--stop-timeout <seconds>', 'how long stop waits before SIGKILL when not given -t (default 10)')
     .option('--cidfile <file>', "write the container's ID to this file (refused when it exists)")
     .option('--restart <policy>', 'restart a -d container: on-failure[:N] when it exits non-zero, always or unless-stopped whatever its exit until stopped (not after a reboot: no daemon), waiting 0.1 s, doubled each time up to 1 min (default no)')
     .option('-l, --label <KEY=VALUE>', 'a label to find the container by (ps --filter label=KEY or KEY=VALUE) (repeatable)', collect, [])
@@ -334,11 +336,11 @@ function registerLogs(program: Command): void {
 function registerStop(program: Command): void {
   program
     .command('stop')
-    .description('Stop containers: SIGTERM, then SIGKILL after --time seconds; their network is removed')
+    .description("Stop containers: SIGTERM (or the container's --stop-signal), then SIGKILL after --time seconds; their network is removed")
     .argument('<names...>', 'container names or IDs')
-    .option('-t, --time <seconds>', 'seconds to wait before SIGKILL', seconds, 10)
+    .option('-t, --time <seconds>', "seconds to wait before SIGKILL (default: the container's --stop-timeout, or 10)", seconds)
     .option('--explain', 'print the equivalent commands as they run')
-    .action(async (names: string[], o: { time: number } & ChangeFlags) => {
+    .action(async (names: string[], o: { time?: number } & ChangeFlags) => {
       await withEngine(o, async (e) => {
         await eachName(names, async (n) => {
           await e.stop(n, o.time);

@@ -42,23 +42,25 @@ async function waitGone(ends: Identity[], ms: number): Promise<boolean> {
   return true;
 }
 
-/** Ends a container's process: SIGTERM, then SIGKILL after `timeoutSeconds`. Returns the signal that ended it. */
-async function terminate(root: string, c: ContainerRecord, timeoutSeconds: number): Promise<'SIGTERM' | 'SIGKILL' | undefined> {
+/** Ends a container's process: its stop signal (SIGTERM unless --stop-signal), then SIGKILL after `timeoutSeconds`. Returns the signal that ended it. */
+async function terminate(root: string, c: ContainerRecord, timeoutSeconds: number): Promise<NodeJS.Signals | undefined> {
   if (!isAlive(c.pid, c.pidStart)) return undefined;
   const ends = endsOf(root, c);
-  signalContainer(root, c, timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL');
-  if (await waitGone(ends, timeoutSeconds * 1000)) return timeoutSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
+  const first = timeoutSeconds > 0 ? (c.sandbox.stopSignal ?? 'SIGTERM') : 'SIGKILL';
+  signalContainer(root, c, first);
+  if (await waitGone(ends, timeoutSeconds * 1000)) return first;
   signalContainer(root, c, 'SIGKILL');
   await waitGone(ends, 5000);
   return 'SIGKILL';
 }
 
-export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds = 10): Promise<ContainerRecord> {
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
+/** Stops a container; without `timeoutSeconds`, its --stop-timeout or 10, as Docker's stop. */
+export async function stopContainer(ctx: EngineContext, nameOrId: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+  if (timeoutSeconds !== undefined && (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0)) throw new InvalidArgumentError(`--time ${timeoutSeconds} is not a number of seconds >= 0`);
   const c = findContainer(ctx, nameOrId);
   if (c.state !== 'running') return c;
   if (c.kind !== 'process') throw new ConflictError(noProcess(c));
-  const signal = await terminate(ctx.root, c, timeoutSeconds);
+  const signal = await terminate(ctx.root, c, timeoutSeconds ?? c.sandbox.stopTimeout ?? 10);
   // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
   const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
   ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, killed)));

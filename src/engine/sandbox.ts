@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -32,6 +32,8 @@ export interface SandboxRequest {
   readOnly?: boolean;
   ulimits?: string[];
   shmSize?: string;
+  stopSignal?: string;
+  stopTimeout?: string;
   user?: string;
   memory?: string;
   cpus?: string;
@@ -104,6 +106,8 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.readOnly) config.readOnly = true;
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
+  if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
+  if (req.stopTimeout !== undefined) config.stopTimeout = parseStopTimeout(req.stopTimeout);
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};

@@ -97,6 +97,8 @@ export interface ContainerView {
   Config: {
     Hostname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null;
     Labels: Record<string, string>;
+    /** Docker's: what stop sends first, and how long it waits (null: 10 s). */
+    StopSignal: string; StopTimeout: number | null;
   };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
@@ -208,6 +210,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     Config: {
       Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
       Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: Math.max(c.restartMax, 0), MacAddress: c.mac, Labels: c.labels,
+      StopSignal: sb.stopSignal ?? 'SIGTERM', StopTimeout: sb.stopTimeout ?? null,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,

@@ -712,14 +712,18 @@ sub init {
 
 # ---- supervise: a detached container's supervisor -------------------------------------------
 
-# TERM and INT (the signals a supervisor passes on) as a kernel sigset.
-my $STOP_SIGNALS = pack('Q<', (1 << (15 - 1)) | (1 << (2 - 1)));
-sub block_stop_signals { sys(call('rt_sigprocmask', SIG_BLOCK, $STOP_SIGNALS, 0, 8), 'blocking TERM and INT'); }
+# The signals a supervisor passes on (TERM, INT, and what --stop-signal may name: QUIT, HUP, USR1,
+# USR2), as a kernel sigset; $SUPERVISOR gets the number in place of STOPSET.
+my $STOP_SIGSET = 0;
+$STOP_SIGSET |= 1 << ($_ - 1) for (15, 2, 3, 1, 10, 12);
+my $STOP_SIGNALS = pack('Q<', $STOP_SIGSET);
+sub block_stop_signals { sys(call('rt_sigprocmask', SIG_BLOCK, $STOP_SIGNALS, 0, 8), 'blocking the stop signals'); }
 sub unblock_all_signals { sys(call('rt_sigprocmask', SIG_SETMASK, pack('Q<', 0), 0, 8), 'unblocking signals'); }
 
 # What the supervisor is once the container's PID 1 is forked: a Perl of a few lines (this one's
 # compiled program holds ~1.2 MB more, in every container). It waits for PID 1 and records how it
-# ended. TERM and INT to it go to the container's PID 1 (named in the PID file) and mean no restart.
+# ended. TERM and INT to it (or QUIT, HUP, USR1, USR2: a --stop-signal) go on to the container's
+# PID 1 (named in the PID file) and mean no restart.
 # A start that failed is started again, up to MAX times (a negative MAX: whatever its exit, until
 # stopped), by running `supervise` again in its place (its PID, which ctnet recorded, stays); the
 # first one only if it ran the command (it writes the PID file at ctnet-init's gate: ctnet gave up on
@@ -735,8 +739,8 @@ $SIG{$_} = sub {
   $stopping = 1;
   open(my $f, '<', $pidfile) or return;
   my $pid = <$f> // '';
-  kill('TERM', $pid) if $pid =~ /^\d+$/;
-} for qw(TERM INT);
+  kill($_[0], $pid) if $pid =~ /^\d+$/;
+} for qw(TERM INT QUIT HUP USR1 USR2);
 # syscall() writes through its arguments and refuses constants: each a variable of its own.
 sub sigmask { my @args = ($_[0], pack('Q<', $_[1]), 0, 8); syscall(0 + $nr_sigprocmask, @args); }
 sigmask(2, 0);
@@ -754,7 +758,7 @@ if (!$stopping && ($max < 0 || ($code != 0 && $n < $max)) && ($n > 0 || -s $pidf
   put("$status.delay", $delay);
   select(undef, undef, undef, $delay);
   if (!$stopping) {
-    sigmask(0, (1 << 14) | (1 << 1));
+    sigmask(0, STOPSET);
     exec { $^X } $^X, $script, 'supervise', $arch, $spec, $status, $max, $pidfile, $n, @rm;
   }
 }
@@ -804,7 +808,7 @@ sub record_failure_in {
 # The start pipes and the spec's descriptors are close-on-exec: the supervisor holds neither.
 sub become_supervisor {
   my ($pid, @args) = @_;
-  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, @args;
+  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR =~ s/STOPSET/$STOP_SIGSET/r, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, @args;
   fail("starting the supervisor: $!");
 }
 

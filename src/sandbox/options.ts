@@ -255,6 +255,24 @@ export function parseUlimit(text: string): Ulimit {
   return { name, soft, hard };
 }
 
+/** The signals a detached container's supervisor passes on to its PID 1 (see ctnet-sandbox.pl). */
+const STOP_SIGNALS: Readonly<Record<string, number>> = { HUP: 1, INT: 2, QUIT: 3, USR1: 10, TERM: 15, USR2: 12 };
+
+/** `--stop-signal QUIT` (or SIGQUIT, or 3): what stop sends first; returned as Node names it (SIGQUIT). */
+export function parseStopSignal(text: string): NodeJS.Signals {
+  const bare = text.toUpperCase().replace(/^SIG/, '');
+  const name = /^\d+$/.test(bare) ? Object.keys(STOP_SIGNALS).find((k) => STOP_SIGNALS[k] === Number(bare)) : bare;
+  if (name === 'KILL' || bare === '9') throw new InvalidArgumentError(`--stop-signal ${text}: for SIGKILL at once give --stop-timeout 0 instead`);
+  if (!name || !Object.hasOwn(STOP_SIGNALS, name)) throw new InvalidArgumentError(`--stop-signal ${text} is not one ctnet passes on; give TERM, INT, QUIT, HUP, USR1 or USR2`);
+  return `SIG${name}` as NodeJS.Signals;
+}
+
+/** `--stop-timeout 30`: seconds stop waits before SIGKILL, when its -t is not given. */
+export function parseStopTimeout(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`--stop-timeout ${text} is not a whole number of seconds, e.g. --stop-timeout 30`);
+  return Number(text);
+}
+
 export interface UserSpec {
   uid: number;
   gid: number;

@@ -25,6 +25,10 @@ export interface SandboxConfig {
   ulimits?: Ulimit[];
   /** --shm-size: bytes of its /dev/shm; absent: the kernel's tmpfs default (half of memory). */
   shmSize?: number;
+  /** --stop-signal: what stop sends first (absent: SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** --stop-timeout: seconds stop waits before SIGKILL when not told (absent: 10). */
+  stopTimeout?: number;
 }
 
 /** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */

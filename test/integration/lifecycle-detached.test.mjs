@@ -90,6 +90,26 @@ test('--restart always and unless-stopped start the command again whatever its e
   lab.ok(['rm', 'loop-always', 'loop-unless-stopped', 'loop-no']);
 });
 
+test('--stop-signal is what stop sends first (no restart after it), --stop-timeout how long it waits; the control: without them, TERM, which this PID 1 ignores, and SIGKILL after the timeout', () => {
+  const script = 'trap "echo got-quit; exit 3" QUIT; while :; do sleep 0.05; done';
+  lab.ok(['run', '-d', '--name', 'quits', '--network', 'lab', '--restart', 'always', '--stop-signal', 'SIGQUIT', '--', 'sh', '-c', script]);
+  lab.ok(['run', '-d', '--name', 'ignores', '--network', 'lab', '--stop-timeout', '1', '--', 'sh', '-c', script]);
+  const shown = lab.json(['inspect', 'quits']).Config;
+  assert.deepEqual([shown.StopSignal, shown.StopTimeout], ['SIGQUIT', null]);
+  let t0 = Date.now();
+  lab.ok(['stop', 'quits']);
+  assert.ok(Date.now() - t0 < 3000, 'QUIT ended it at once');
+  const quit = lab.json(['inspect', 'quits']);
+  assert.deepEqual([quit.State.ExitCode, quit.RestartCount, quit.State.Running], [3, 0, false], 'its own exit code, and not restarted');
+  assert.match(lab.ok(['logs', 'quits']), /got-quit/);
+  t0 = Date.now();
+  lab.ok(['stop', 'ignores']);
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 1000 && waited < 5000, `stop waited its --stop-timeout of 1 s, then killed: ${waited} ms`);
+  assert.equal(lab.json(['inspect', 'ignores']).State.ExitCode, 137);
+  lab.ok(['rm', 'quits', 'ignores']);
+});
+
 test('a restart keeps the supervisor (the PID ctnet recorded) and puts the new PID 1 under it', async () => {
   lab.ok(['run', '-d', '--name', 'again', '--network', 'lab', '--restart', 'on-failure:1', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `[ -e ${lab.root}/again ] && exec sleep 600; touch ${lab.root}/again; sleep 1; exit 1`]);
   const first = lab.json(['inspect', 'again']);

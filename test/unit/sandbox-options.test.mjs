@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -187,4 +187,17 @@ test("--ulimit, Docker's NAME=SOFT[:HARD]: the hard limit is the soft one when l
   assert.throws(() => parseUlimit('nofile=-1:5'), /the soft limit is above the hard one/);
   assert.throws(() => parseUlimit('nofile=-2'), /is not NAME=SOFT|is not a limit/);
   assert.throws(() => parseUlimit('nofile=99999999999999999999'), /is not a limit; give a whole number/);
+});
+
+test('--stop-signal: the signals a supervisor passes on, by name, SIG name or number; SIGKILL pointed to --stop-timeout 0. --stop-timeout: whole seconds', () => {
+  assert.equal(parseStopSignal('QUIT'), 'SIGQUIT');
+  assert.equal(parseStopSignal('sigusr1'), 'SIGUSR1');
+  assert.equal(parseStopSignal('15'), 'SIGTERM');
+  assert.throws(() => parseStopSignal('SIGKILL'), /--stop-signal SIGKILL: for SIGKILL at once give --stop-timeout 0 instead$/);
+  assert.throws(() => parseStopSignal('9'), /give --stop-timeout 0 instead$/);
+  assert.throws(() => parseStopSignal('WINCH'), /--stop-signal WINCH is not one ctnet passes on; give TERM, INT, QUIT, HUP, USR1 or USR2$/);
+  assert.throws(() => parseStopSignal('99'), /is not one ctnet passes on/);
+  assert.equal(parseStopTimeout('30'), 30);
+  assert.equal(parseStopTimeout('0'), 0);
+  for (const bad of ['-1', '1.5', 'soon', '']) assert.throws(() => parseStopTimeout(bad), /--stop-timeout .* is not a whole number of seconds/);
 });
