@@ -358,7 +358,7 @@ sub mount_in_root {
 # -w: the working directory, made when missing where a mount point could be (as Docker makes it).
 sub make_workdir {
   my ($tree) = @_;
-  return unless flag('cwd_required');
+  return unless flag('cwd_required') && one('cwd') ne '/';
   my ($parent, undef, $fd) = open_in_root($tree, one('cwd'), 'dir', 'the working directory');
   close_fd($_) for ($fd, $parent);
 }
@@ -430,8 +430,6 @@ sub dev_nodes {
   mnt('mqueue', "$dev/mqueue", 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
-# /dev: the host's whole /dev for a privileged container (as Docker); otherwise a tmpfs with the
-# harmless devices bound in from the host, its own pseudo-terminals, shared memory and message queues.
 # The container's own /dev/shm (--shm-size bytes, or the tmpfs default), also over a privileged
 # container's /dev, the host's, as Docker gives one.
 sub own_shm {
@@ -440,6 +438,9 @@ sub own_shm {
   mnt('tmpfs', $dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777' . ($size ne '' ? ",size=$size" : ''));
 }
 
+# /dev: the host's whole /dev for a privileged container (as Docker), with a /dev/shm of its own;
+# otherwise a tmpfs with the harmless devices bound in from the host, its own pseudo-terminals,
+# shared memory and message queues.
 sub own_dev {
   my ($dev) = @_;
   if (flag('privileged')) { bind_mount('/dev', $dev); return own_shm("$dev/shm"); }

@@ -113,6 +113,7 @@ test("-w, --read-only and --env-file, as Docker's: the directory made when missi
     const rw = run(['--rootfs', image, '--tmpfs', '/tmp'], ['sh', '-c', write]);
     assert.equal(rw.code, 0, rw.stderr);
     assert.ok(existsSync(join(image, 'written')), 'control: without --read-only the write lands in the rootfs');
+    assert.equal(run(['--rootfs', image, '-w', '/'], ['sh', '-c', 'pwd']).stdout, '/\n', '-w / is the root, nothing to make');
     const denied = run(['--rootfs', image, '--user', 'app', '-w', '/private'], ['sh', '-c', ':']);
     assert.equal(denied.code, 125);
     assert.match(denied.stderr, /^ctnet: error: cannot enter the working directory \/private: Permission denied; give one the user may enter\n$/);
