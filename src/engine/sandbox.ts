@@ -1,4 +1,4 @@
-import { copyFile, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, readTextOr, realPath, removeTree, resolvedPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
+import { copyFile, deviceNumbers, ensurePrivateDir, exists, fileVersion, lookAt, publishFile, readTextOr, realPath, removeTree, resolvedPath, writePlainFile, writePrivateFile } from '../kernel/files.js';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -13,9 +13,9 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
-import { encodeInitSpec, type Confinement, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
+import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
 import type { EtcFiles } from './etc-files.js';
 import { containerEnv } from './container-env.js';
@@ -34,6 +34,7 @@ export interface SandboxRequest {
   shmSize?: string;
   stopSignal?: string;
   stopTimeout?: string;
+  devices?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -108,6 +109,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
   if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
   if (req.stopTimeout !== undefined) config.stopTimeout = parseStopTimeout(req.stopTimeout);
+  if (req.devices?.length) config.devices = req.devices.map((d) => hostDevice(parseDevice(d), req.security?.privileged === true));
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
   const limits: Limits = {};
@@ -124,6 +126,15 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.init = true;
   }
   return config;
+}
+
+/** A --device's node on the host, a character or block device, with its numbers (what its cgroup rule names). */
+function hostDevice(d: DeviceRequest, privileged: boolean): Device {
+  const numbers = deviceNumbers(d.path);
+  if (numbers === undefined) throw new NotFoundError(`--device ${d.path}: there is no such device on the host; give one that exists, e.g. /dev/net/tun`);
+  if (numbers === null) throw new InvalidArgumentError(`--device ${d.path} is not a device node; give a character or block device, e.g. /dev/fuse`);
+  if (privileged && d.target !== d.path) throw new InvalidArgumentError(`--device ${d.path}:${d.target} with --privileged: the container sees the host's /dev, where it is ${d.path}; drop :${d.target} or --privileged`);
+  return { ...d, ...numbers };
 }
 
 /** CAP_SYS_RESOURCE: what raising a hard limit takes. */
@@ -162,8 +173,9 @@ export function cgroupSteps(c: ProcessContainer, owner: string): Step[] {
   const limits = c.sandbox.limits ?? {};
   const optional = Object.keys(limits).length === 0;
   const privileged = c.sandbox.security?.privileged === true;
-  const writes = [...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id))];
-  const devices = privileged ? undefined : deviceProgramTarget(layout, c.id);
+  const extra = (c.sandbox.devices ?? []).map(deviceRule);
+  const writes = [...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id, extra))];
+  const devices = privileged ? undefined : deviceProgramTarget(layout, c.id, extra);
   return [step({ op: 'cgroup.create', dirs, writes, optional, owner, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
 }
 
@@ -330,6 +342,8 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     readOnlyRoot: c.sandbox.readOnly === true && c.sandbox.rootfs !== undefined,
     ulimits: c.sandbox.ulimits ?? [],
     shmSize: c.sandbox.shmSize ?? null,
+    // Privileged, /dev is the host's: every device is there already.
+    devices: c.sandbox.security?.privileged ? [] : c.sandbox.devices ?? [],
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

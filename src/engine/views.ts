@@ -108,6 +108,7 @@ export interface ContainerView {
     Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
     /** Bytes of /dev/shm; 0: not given (the tmpfs default, half of memory). */
     ShmSize: number;
+    Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
     /** Docker's: the network's name, none, host or container:ID. */
@@ -217,6 +218,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
       ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Ulimits: sb.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null, ShmSize: sb.shmSize ?? 0,
+      Devices: (sb.devices ?? []).map((d) => ({ PathOnHost: d.path, PathInContainer: d.target, CgroupPermissions: d.perms })),
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,

@@ -167,16 +167,16 @@ export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [
  */
 export const ALLOWED_DEVICES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
 
-/** v1: what to write to the devices controller. */
-export function deviceWrites(layout: CgroupLayout, id: string): [string, string, string][] {
+/** v1: what to write to the devices controller; `extra`: the container's --device rules. */
+export function deviceWrites(layout: CgroupLayout, id: string, extra: readonly string[] = []): [string, string, string][] {
   if (layout.version !== 1 || !layout.roots.devices) return [];
   const dir = join(layout.roots.devices, PARENT, id);
-  return [[dir, 'devices.deny', 'a'], ...ALLOWED_DEVICES.map((rule): [string, string, string] => [dir, 'devices.allow', rule])];
+  return [[dir, 'devices.deny', 'a'], ...[...ALLOWED_DEVICES, ...extra].map((rule): [string, string, string] => [dir, 'devices.allow', rule])];
 }
 
 /** v2: the directory that gets the device program, and the rules it allows. */
-export function deviceProgramTarget(layout: CgroupLayout, id: string): { dir: string; allow: string[] } | undefined {
-  return layout.version === 2 ? { dir: join(layout.roots.unified as string, PARENT, id), allow: ALLOWED_DEVICES } : undefined;
+export function deviceProgramTarget(layout: CgroupLayout, id: string, extra: readonly string[] = []): { dir: string; allow: string[] } | undefined {
+  return layout.version === 2 ? { dir: join(layout.roots.unified as string, PARENT, id), allow: [...ALLOWED_DEVICES, ...extra] } : undefined;
 }
 
 /** Which limits this host cannot enforce (a v1 host without the controller mounted). */

@@ -50,6 +50,21 @@ export function resolvedPath(path: string): string {
   }
 }
 
+/**
+ * A device node's type and numbers (st_rdev as the kernel encodes it: 12 bits of major, 20 of
+ * minor, split); undefined: nothing there; null: not a device node.
+ */
+export function deviceNumbers(path: string): { type: 'c' | 'b'; major: number; minor: number } | null | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) return null;
+  const r = st.rdev;
+  return {
+    type: st.isCharacterDevice() ? 'c' : 'b',
+    major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
+  };
+}
+
 /** A directory only root may enter (and its parents). */
 export function ensurePrivateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });

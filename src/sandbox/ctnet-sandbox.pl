@@ -405,6 +405,9 @@ sub open_sources {
   @VOLUME_TREES = map { clone_tree($_->{source}) } volumes();
   return if flag('privileged');
   $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
+  # --device: HOST and its name below /dev (net/tun), a default's replaced by it.
+  my @d = @{ $S->{devices} // [] };
+  while (my ($host, $name) = splice(@d, 0, 2)) { $DEVICE_FDS{$name} = open_path($host); }
   # run -t: its terminal is also /dev/console, as in Docker, so ttyname(3) finds it inside. Opened by
   # its name in this mount namespace: the descriptor itself belongs to ctnet's namespace's devpts mount.
   $DEVICE_FDS{console} = open_path(readlink(fd_path(0))) if flag('terminal');
@@ -418,6 +421,8 @@ sub close_sources { close_fd($_) for (values %SOURCES, values %DEVICE_FDS, @VOLU
 sub dev_nodes {
   my ($dev) = @_;
   for my $name (sort keys %DEVICE_FDS) {
+    my $dir = $dev;
+    for my $part (split(m{/}, $name =~ s{/?[^/]*$}{}r)) { $dir .= "/$part"; mkdir($dir) or -d $dir or fail("creating $dir: $!"); }
     write_file("$dev/$name", '');
     mnt(fd_path($DEVICE_FDS{$name}), "$dev/$name", undef, MS_BIND);
     set_mount_attrs("$dev/$name", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, 0);

@@ -273,6 +273,31 @@ export function parseStopTimeout(text: string): number {
   return Number(text);
 }
 
+/** A --device as given: the host's node, where the container sees it, what the cgroup lets it do (r, w, m). */
+export interface DeviceRequest {
+  path: string;
+  target: string;
+  perms: string;
+}
+
+/** `--device HOST[:CONTAINER][:PERMS]`, Docker's: CONTAINER is HOST when left out, PERMS rwm. */
+export function parseDevice(text: string): DeviceRequest {
+  const parts = text.split(':');
+  const fail = (why: string): never => {
+    throw new InvalidArgumentError(`--device ${text}: ${why}`);
+  };
+  if (parts.length > 3 || !parts[0]) fail('give HOSTPATH[:CONTAINERPATH][:PERMS], e.g. --device /dev/net/tun');
+  const [path] = parts;
+  // HOST:PERMS when the second part is permissions, as Docker reads it.
+  const [target, perms] = parts.length === 3 ? [parts[1], parts[2]] : parts.length === 2 && /^[rwm]+$/.test(parts[1]) ? [path, parts[1]] : [parts[1] ?? path, 'rwm'];
+  if (!path.startsWith('/')) fail(`the host path ${path} must be absolute, e.g. /dev/${path}`);
+  if (!/^\/dev\/[^/]/.test(target) || target.split('/').includes('..') || /^\/dev\/(pts|shm|mqueue)(\/|$)/.test(target)) {
+    fail(`${target} is not a path ctnet can give it in the container: give one below /dev (not /dev/pts, /dev/shm or /dev/mqueue)`);
+  }
+  if (!/^[rwm]{1,3}$/.test(perms) || new Set(perms).size !== perms.length) fail(`${perms} is not permissions; give some of r, w and m, e.g. rw`);
+  return { path, target: target.replace(/\/+$/, ''), perms };
+}
+
 export interface UserSpec {
   uid: number;
   gid: number;

@@ -29,7 +29,22 @@ export interface SandboxConfig {
   stopSignal?: NodeJS.Signals;
   /** --stop-timeout: seconds stop waits before SIGKILL when not told (absent: 10). */
   stopTimeout?: number;
+  /** --device: host nodes bound into its /dev, each allowed in its device cgroup. */
+  devices?: Device[];
 }
+
+/** A --device as recorded: the node's type and numbers, which its cgroup allows with `perms`. */
+export interface Device {
+  path: string;
+  target: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  perms: string;
+}
+
+/** The device cgroup rule of a --device. */
+export const deviceRule = (d: Device): string => `${d.type} ${d.major}:${d.minor} ${d.perms}`;
 
 /** What a container's first process applies before it becomes the command; computed by ctnet at run (see engine/sandbox.ts). */
 export interface Confinement {
@@ -65,6 +80,8 @@ export interface InitSpec {
   ulimits: Ulimit[];
   /** --shm-size in bytes; null: the tmpfs default. */
   shmSize: number | null;
+  /** --device: host nodes and where in /dev they go. */
+  devices: Device[];
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -110,6 +127,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['readonly_root', flag(spec.readOnlyRoot)],
     ['ulimits', spec.ulimits.flatMap((u) => [u.name, String(RLIMITS[u.name]), String(u.soft), String(u.hard)])],
     ['shm_size', spec.shmSize === null ? [] : [String(spec.shmSize)]],
+    ['devices', spec.devices.flatMap((d) => [d.path, d.target.slice('/dev/'.length)])],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

@@ -166,6 +166,28 @@ test("--shm-size bounds the container's /dev/shm; a privileged container's is it
   assert.equal(existsSync(join('/dev/shm', probe)), false, "the host's /dev/shm is not the privileged container's");
 });
 
+test('--device binds a host device into the container\'s /dev and allows it in its device cgroup, with the permissions given; the control: without it, there is no such node', (t) => {
+  if (!existsSync('/dev/net/tun')) return t.skip('this host has no /dev/net/tun');
+  // Opened, a tun device refuses a read until it is configured (EBADFD): the open itself is what counts.
+  const open = ['sh', '-c', '(cat /dev/net/tun) 2>&1; (echo x > /dev/net/tun) 2>&1; true'];
+  const plain = run([], open);
+  assert.match(plain.stdout, /No such file or directory/, 'the control: no tun device without --device');
+  const full = run(['--device', '/dev/net/tun'], open);
+  assert.equal(full.code, 0, full.stderr);
+  assert.doesNotMatch(full.stdout, /No such file|Operation not permitted/, full.stdout);
+  assert.match(full.stdout, /File descriptor in bad state/);
+  const readOnly = run(['--device', '/dev/net/tun:/dev/net/tun:r'], open);
+  assert.match(readOnly.stdout, /^cat: .*File descriptor in bad state\n.*Operation not permitted\n$/s, 'r: read opens, a write open is refused by the cgroup');
+  const moved = run(['--device', '/dev/net/tun:/dev/tun0'], ['sh', '-c', '(cat /dev/tun0) 2>&1; true']);
+  assert.match(moved.stdout, /File descriptor in bad state/);
+  const missing = run(['--device', '/dev/ctnet-no-such'], ['true']);
+  assert.equal(missing.code, 3);
+  assert.match(missing.stderr, /^ctnet: error: --device \/dev\/ctnet-no-such: there is no such device on the host; .*\n$/);
+  const notDevice = run(['--device', '/etc/hostname:/dev/x'], ['true']);
+  assert.equal(notDevice.code, 2);
+  assert.match(notDevice.stderr, /is not a device node/);
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];
