@@ -73,7 +73,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[];
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -110,7 +110,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
-      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -164,6 +164,7 @@ function registerRun(program: Command): void {
     .option('-u, --user <UID[:GID]>', 'run the command as this user (a number or a name from the container\'s /etc/passwd)')
     .option('--ulimit <NAME=SOFT[:HARD]>', 'a resource limit of the container\'s processes, e.g. nofile=65536:65536 or memlock=-1 (-1: unlimited; repeatable)', collect, [])
     .option('--shm-size <size>', "the size of the container's /dev/shm, e.g. 1g (default: the tmpfs default, half of memory, counted against --memory)")
+    .option('--group-add <group>', "a supplementary group of the command, a gid or a name in the container's /etc/group (repeatable)", collect, [])
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
     .option('--pids-limit <n>', 'most processes and threads the container may have')

@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -35,6 +35,7 @@ export interface SandboxRequest {
   stopSignal?: string;
   stopTimeout?: string;
   devices?: string[];
+  groupAdd?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -112,6 +113,8 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.devices?.length) config.devices = req.devices.map((d) => hostDevice(parseDevice(d), req.security?.privileged === true));
   const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
   if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
+  const groups = supplementaryGroups(config.user?.uid ?? 0, req.groupAdd ?? [], etc('passwd'), etc('group')).filter((g) => g !== (config.user?.gid ?? 0));
+  if (groups.length) config.groups = groups;
   const limits: Limits = {};
   if (req.memory !== undefined) limits.memory = parseMemory(req.memory);
   if (req.cpus !== undefined) limits.cpus = parseCpus(req.cpus);
@@ -344,6 +347,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     shmSize: c.sandbox.shmSize ?? null,
     // Privileged, /dev is the host's: every device is there already.
     devices: c.sandbox.security?.privileged ? [] : c.sandbox.devices ?? [],
+    groups: c.sandbox.groups ?? [],
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

@@ -109,6 +109,8 @@ export interface ContainerView {
     /** Bytes of /dev/shm; 0: not given (the tmpfs default, half of memory). */
     ShmSize: number;
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    /** Docker's: supplementary groups (its user's and --group-add's), as numbers. */
+    GroupAdd: string[];
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
     /** Docker's: the network's name, none, host or container:ID. */
@@ -218,6 +220,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
       ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Ulimits: sb.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null, ShmSize: sb.shmSize ?? 0,
+      GroupAdd: (sb.groups ?? []).map(String),
       Devices: (sb.devices ?? []).map((d) => ({ PathOnHost: d.path, PathInContainer: d.target, CgroupPermissions: d.perms })),
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),

@@ -118,8 +118,9 @@ sub load_seccomp {
 # Becomes the user and gives up what the container may not have: without no-new-privileges the
 # filter goes first, while CAP_SYS_ADMIN still allows loading it; with it, last before execve.
 # $caps: the two capset words kept, or undef (--privileged); $user: [uid, gid] or undef.
+# $groups: the whole supplementary list to set (undef: the user's gid alone, or root's as they are).
 sub confine {
-  my ($caps, $user, $nnp, $filter) = @_;
+  my ($caps, $user, $nnp, $filter, $groups) = @_;
   my $last_cap = 0 + read_file('/proc/sys/kernel/cap_last_cap');
   load_seccomp($filter) if ($filter ne '' && !$nnp);
   if ($caps) {
@@ -128,9 +129,13 @@ sub confine {
       sys(call('prctl', PR_CAPBSET_DROP, $c, 0, 0, 0), "dropping capability $c from the bounding set");
     }
   }
+  if ($groups) {
+    my @g = map { 0 + $_ } @$groups;
+    sys(call('setgroups', 0 + @g, pack('L*', @g)), 'setting supplementary groups ' . join(',', @g));
+  }
   if ($user) {
     my ($uid, $gid) = (0 + $user->[0], 0 + $user->[1]);
-    sys(call('setgroups', 1, pack('L', $gid)), 'setting groups');
+    sys(call('setgroups', 1, pack('L', $gid)), 'setting groups') unless $groups;
     sys(call('setgid', $gid), "setting gid $gid");
     sys(call('setuid', $uid), "setting uid $uid");
   }
@@ -168,6 +173,8 @@ sub enter {
   open(my $root, '<', "/proc/$pid/root") or fail("/proc/$pid/root: $!", 126);
   open(my $wd, '<', "/proc/$pid/cwd") or fail("/proc/$pid/cwd: $!", 126);
   copy_limits($pid);
+  # Its supplementary groups, as PID 1 has them (its user's and --group-add's).
+  my ($groups) = read_file("/proc/$pid/status") =~ /^Groups:[ \t]*([\d ]*)$/m;
   for my $fh (@ns) { call('setns', fileno($fh), 0) == 0 or fail("setns: $!", 126); }
   call('fchdir', fileno($root)) == 0 or fail("fchdir: $!", 126);
   my $dot = '.';
@@ -181,7 +188,7 @@ sub enter {
     while (waitpid($child, 0) != $child) {}
     exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);
   }
-  confine(caps_of($cap0, $cap1), $uid eq '-' ? undef : [$uid, $gid], $nnp, $filter);
+  confine(caps_of($cap0, $cap1), $uid eq '-' ? undef : [$uid, $gid], $nnp, $filter, [split(' ', $groups // '')]);
   exec { $ARGV[0] } @ARGV;
   my ($err, $code) = ("$!", $! == ENOENT ? 127 : 126);
   fail("cannot run $ARGV[0]: $err", $code);
@@ -662,7 +669,9 @@ sub container_init {
   protect_kernel_files() unless flag('privileged');
   set_ulimits();
   my @caps = @{ $S->{caps} };
-  confine(@caps ? [map { 0 + $_ } @caps] : undef, @{ $S->{user} } ? $S->{user} : undef, flag('nnp'), $filter);
+  my $user = @{ $S->{user} } ? $S->{user} : undef;
+  my @groups = @{ $S->{groups} // [] };
+  confine(@caps ? [map { 0 + $_ } @caps] : undef, $user, flag('nnp'), $filter, @groups ? [$user ? $user->[1] : 0, @groups] : undef);
   # A user may not be allowed into the caller's directory: then /, and if not even that, where it is.
   # A directory given with -w is entered or the start fails, as Docker's does.
   if (flag('cwd_required')) { chdir(one('cwd')) or fail('cannot enter the working directory ' . one('cwd') . ": $!; give one the user may enter"); }

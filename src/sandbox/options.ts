@@ -318,6 +318,26 @@ function byUid(passwd: string, uid: number): { id: number; fields: string[] } | 
 }
 
 /**
+ * The supplementary groups of a container's process, as Docker gives them: those /etc/group lists
+ * its user in (found by uid), then each --group-add (a gid, or a name in /etc/group).
+ */
+export function supplementaryGroups(uid: number, added: readonly string[], passwd: string, group: string): number[] {
+  const name = byUid(passwd, uid)?.fields[0];
+  const rows = group.split('\n').map((l) => l.split(':')).filter((f) => f.length > 3 && /^\d+$/.test(f[2]));
+  const member = name === undefined ? [] : rows.filter((f) => f[3].split(',').includes(name)).map((f) => Number(f[2]));
+  const extra = added.map((g) => {
+    if (/^\d+$/.test(g)) {
+      if (Number(g) > 0xfffffffe) throw new InvalidArgumentError(`--group-add ${g}: ids must be below 4294967295`);
+      return Number(g);
+    }
+    const found = lookup(group, g, 2);
+    if (!found) throw new InvalidArgumentError(`--group-add ${g}: there is no group ${g} in the container's /etc/group; give a numeric gid`);
+    return found.id;
+  });
+  return [...new Set([...member, ...extra])];
+}
+
+/**
  * `--user UID[:GID]` or names, looked up in the container's /etc/passwd and /etc/group (the
  * rootfs's, or the host's). A user given alone gets its primary group, or group 0 when it has no
  * passwd entry (as Docker does).

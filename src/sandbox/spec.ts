@@ -31,6 +31,8 @@ export interface SandboxConfig {
   stopTimeout?: number;
   /** --device: host nodes bound into its /dev, each allowed in its device cgroup. */
   devices?: Device[];
+  /** Supplementary groups: its user's in /etc/group and --group-add's (absent: none). */
+  groups?: number[];
 }
 
 /** A --device as recorded: the node's type and numbers, which its cgroup allows with `perms`. */
@@ -82,6 +84,8 @@ export interface InitSpec {
   shmSize: number | null;
   /** --device: host nodes and where in /dev they go. */
   devices: Device[];
+  /** Supplementary groups beyond the user's own gid (0 without --user). */
+  groups: number[];
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -128,6 +132,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['ulimits', spec.ulimits.flatMap((u) => [u.name, String(RLIMITS[u.name]), String(u.soft), String(u.hard)])],
     ['shm_size', spec.shmSize === null ? [] : [String(spec.shmSize)]],
     ['devices', spec.devices.flatMap((d) => [d.path, d.target.slice('/dev/'.length)])],
+    ['groups', spec.groups.map(String)],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

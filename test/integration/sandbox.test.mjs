@@ -360,6 +360,30 @@ test('--user runs the command as that user, by number or by name from the rootfs
   assert.match(r.stdout, /^1000\n1000\n.*Permission denied/s);
 });
 
+test('--group-add and the user\'s own groups in /etc/group are its supplementary groups, in exec too; the control: a user it does not list has its gid alone', () => {
+  const image = makeRootfs(['sh', 'id', 'sleep']);
+  try {
+    writeFileSync(join(image, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nsudo:x:27:app\nvideo:x:44:\n');
+    const plain = run(['--rootfs', image, '--user', '1000:1000'], ['id', '-G']);
+    assert.equal(plain.stdout, '1000 27\n', "its gid, and sudo, which /etc/group lists it in");
+    assert.equal(run(['--rootfs', image, '--user', '1001:1001'], ['id', '-G']).stdout, '1001\n', 'the control: a user /etc/group does not list');
+    const added = run(['--rootfs', image, '--user', 'app', '--group-add', 'video', '--group-add', '2000'], ['id', '-G']);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(added.stdout, '1000 27 44 2000\n');
+    const root = run(['--rootfs', image, '--group-add', '44'], ['id', '-G']);
+    assert.equal(root.stdout, '0 44\n');
+    lab.ok(['run', '-d', '--name', 'grouped', '--network', 'sb', '--rootfs', image, '--user', 'app', '--group-add', '2000', '--', 'sleep', '600']);
+    assert.equal(lab.ok(['exec', 'grouped', '--', 'id', '-G']), '1000 27 2000\n');
+    assert.deepEqual(lab.json(['inspect', 'grouped']).HostConfig.GroupAdd, ['27', '2000']);
+    lab.ok(['rm', '-f', 'grouped']);
+    const unknown = run(['--rootfs', image, '--group-add', 'wheel'], ['id']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^ctnet: error: --group-add wheel: there is no group wheel in the container's \/etc\/group; give a numeric gid\n$/);
+  } finally {
+    rmSync(image, { recursive: true, force: true });
+  }
+});
+
 test('exec enters every namespace of the container, its root and its user', () => {
   lab.ok(['run', '-d', '--name', 'target', '--network', 'sb', '--rootfs', rootfs, '--user', 'app', '--hostname', 'inside', '--', 'sleep', '600']);
   const r = lab.ctnet(['exec', 'target', '--', 'sh', '-c', 'hostname; cat /marker; id -u; ps -e -o pid=,comm= | head -1']);

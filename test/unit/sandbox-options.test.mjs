@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -132,12 +132,12 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
-    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], volumes: [{ source: '/s', target: '/t', readOnly: true }],
+    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], groups: [27, 2000], volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
-  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun',
+  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun', 'groups', '2', '27', '2000',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
@@ -214,4 +214,15 @@ test("--device, Docker's HOST[:CONTAINER][:PERMS]: the container path below /dev
   assert.throws(() => parseDevice('/dev/fuse:/dev/fuse:rwx'), /rwx is not permissions; give some of r, w and m/);
   assert.throws(() => parseDevice('/dev/fuse:/dev/fuse:rr'), /rr is not permissions/);
   assert.throws(() => parseDevice('/a:/dev/b:r:x'), /give HOSTPATH\[:CONTAINERPATH\]\[:PERMS\]/);
+});
+
+test('supplementary groups, as Docker gives them: those /etc/group lists the user in, found by uid, then --group-add by gid or name', () => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';
+  const group = 'root:x:0:\nsudo:x:27:app,other\nvideo:x:44:\napp:x:1000:\n';
+  assert.deepEqual(supplementaryGroups(1000, [], passwd, group), [27]);
+  assert.deepEqual(supplementaryGroups(1000, ['video', '2000', '27'], passwd, group), [27, 44, 2000]);
+  assert.deepEqual(supplementaryGroups(0, [], passwd, group), []);
+  assert.deepEqual(supplementaryGroups(4242, ['44'], passwd, group), [44], 'a uid without a passwd entry: --group-add alone');
+  assert.throws(() => supplementaryGroups(0, ['nogroup'], passwd, group), /--group-add nogroup: there is no group nogroup in the container's \/etc\/group; give a numeric gid$/);
+  assert.throws(() => supplementaryGroups(0, ['99999999999'], passwd, group), /ids must be below 4294967295/);
 });
