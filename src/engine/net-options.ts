@@ -39,7 +39,7 @@ function parseSysctl(text: string, choice: NetworkChoice): [string, string] {
   const key = eq > 0 ? text.slice(0, eq) : '';
   const value = text.slice(eq + 1);
   if (!/^net\.[a-zA-Z0-9_.-]+$/.test(key) || key.includes('..')) {
-    throw new InvalidArgumentError(`--sysctl "${text}": only namespaced net.* keys can be set for a container, as KEY=VALUE, e.g. net.ipv4.ip_unprivileged_port_start=0`);
+    throw new InvalidArgumentError(`--sysctl "${text}": only namespaced keys can be set for a container (net.*, and the IPC namespace's kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*), as KEY=VALUE, e.g. net.ipv4.ip_unprivileged_port_start=0`);
   }
   if (choice.mode === 'host' || choice.mode === 'container') {
     throw new InvalidArgumentError(`--sysctl ${key}: with --network ${choice.mode === 'host' ? 'host' : `container:${choice.container}`} the container does not have a network namespace of its own to set it in`);

@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -36,6 +36,8 @@ export interface SandboxRequest {
   stopTimeout?: string;
   devices?: string[];
   groupAdd?: string[];
+  /** --sysctl keys of the IPC namespace (isIpcSysctl); the network's go to the network options. */
+  sysctls?: string[];
   user?: string;
   memory?: string;
   cpus?: string;
@@ -106,6 +108,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     config.workdir = w;
   }
   if (req.readOnly) config.readOnly = true;
+  if (req.sysctls?.length) config.sysctls = Object.fromEntries(req.sysctls.map((s) => Object.values(parseIpcSysctl(s))));
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
   if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
@@ -348,6 +351,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     // Privileged, /dev is the host's: every device is there already.
     devices: c.sandbox.security?.privileged ? [] : c.sandbox.devices ?? [],
     groups: c.sandbox.groups ?? [],
+    sysctls: c.sandbox.sysctls ?? {},
     volumes: c.sandbox.volumes ?? [],
     tmpfs: c.sandbox.tmpfs ?? [],
     tmpfsMounts: (c.sandbox.tmpfs ?? []).map((t) => tmpfsMount(c.sandbox.tmpfsOptions?.[t] ?? '')),

@@ -226,7 +226,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
       SecurityOpt: securityOptions(sb.security),
       NetworkMode: c.networkMode === 'container' && c.netnsOf !== null ? `container:${c.netnsOf}` : net && net.name !== DEFAULT_NETWORK.name ? net.name : c.networkMode,
       ExtraHosts: opts.extraHosts?.map((h) => `${h.name}:${h.ip}`) ?? null, Dns: opts.dns ?? [], DnsSearch: opts.dnsSearch ?? [], DnsOptions: opts.dnsOptions ?? [],
-      Sysctls: opts.sysctls ?? null,
+      Sysctls: opts.sysctls || sb.sysctls ? { ...opts.sysctls, ...sb.sysctls } : null,
       Bandwidth: {
         IngressRate: opts.bandwidth?.ingress?.rate ?? 0, IngressBurst: opts.bandwidth?.ingress?.burst ?? 0,
         EgressRate: opts.bandwidth?.egress?.rate ?? 0, EgressBurst: opts.bandwidth?.egress?.burst ?? 0,

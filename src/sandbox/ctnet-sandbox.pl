@@ -609,6 +609,18 @@ sub set_ulimits {
   }
 }
 
+# --sysctl of the IPC namespace (kernel.shmmax, fs.mqueue.*): a process's writes there go to its own
+# IPC namespace, which it has just made; before /proc/sys turns read-only.
+sub ipc_sysctls {
+  my @s = @{ $S->{sysctls} // [] };
+  while (my ($path, $value) = splice(@s, 0, 2)) {
+    my $key = $path =~ tr{/}{.}r;
+    open(my $f, '>', "/proc/sys/$path") or fail("--sysctl $key: $!; check the name");
+    print {$f} $value or fail("--sysctl $key=$value: $!; give a value the kernel takes");
+    close($f) or fail("--sysctl $key=$value: $!; give a value the kernel takes");
+  }
+}
+
 # Runs the command in place of this process, searching PATH as execvp does. Returns only by failing.
 sub exec_command {
   my @command = @_;
@@ -644,6 +656,7 @@ sub container_init {
   my $host_pid = readlink('/proc/self');
   open(my $pid_file, '>', one('pidfile')) or fail("writing " . one('pidfile') . ": $!");
   sys(call('unshare', CLONE_NEWNS | CLONE_NEWIPC), 'making the mount and IPC namespaces');
+  ipc_sysctls();
   my $slash = '/';
   sys(call('mount', 0, $slash, 0, MS_REC | MS_PRIVATE, 0), 'making mount propagation private');
   # A safety net: everything below changes mounts, which must never happen in the host's mount namespace.

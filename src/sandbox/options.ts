@@ -298,6 +298,24 @@ export function parseDevice(text: string): DeviceRequest {
   return { path, target: target.replace(/\/+$/, ''), perms };
 }
 
+/** The IPC namespace's sysctls, Docker's list: what a container with an IPC namespace of its own may set. */
+const IPC_SYSCTLS = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
+
+/** Whether --sysctl KEY=VALUE is one of the IPC namespace's (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*). */
+export const isIpcSysctl = (text: string): boolean => {
+  const key = text.slice(0, Math.max(text.indexOf('='), 0));
+  return IPC_SYSCTLS.includes(key) || /^fs\.mqueue\.[a-z_]+$/.test(key);
+};
+
+/** An IPC --sysctl as ctnet-init writes it: its /proc/sys path (kernel/shmmax) and a one-line value. */
+export function parseIpcSysctl(text: string): { key: string; value: string } {
+  const eq = text.indexOf('=');
+  const key = text.slice(0, eq);
+  const value = text.slice(eq + 1);
+  if (value === '' || /[\n\0]/.test(value)) throw new InvalidArgumentError(`--sysctl ${key}: give a value on one line, e.g. ${key}=1`);
+  return { key, value };
+}
+
 export interface UserSpec {
   uid: number;
   gid: number;

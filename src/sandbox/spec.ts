@@ -33,6 +33,8 @@ export interface SandboxConfig {
   devices?: Device[];
   /** Supplementary groups: its user's in /etc/group and --group-add's (absent: none). */
   groups?: number[];
+  /** --sysctl of its IPC namespace (kernel.shmmax=...), as given. */
+  sysctls?: Record<string, string>;
 }
 
 /** A --device as recorded: the node's type and numbers, which its cgroup allows with `perms`. */
@@ -86,6 +88,8 @@ export interface InitSpec {
   devices: Device[];
   /** Supplementary groups beyond the user's own gid (0 without --user). */
   groups: number[];
+  /** IPC sysctls: written in its IPC namespace before /proc/sys goes read-only. */
+  sysctls: Record<string, string>;
   volumes: Volume[];
   tmpfs: string[];
   /** Each tmpfs's mount flags and data, in the order of `tmpfs`. */
@@ -133,6 +137,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['shm_size', spec.shmSize === null ? [] : [String(spec.shmSize)]],
     ['devices', spec.devices.flatMap((d) => [d.path, d.target.slice('/dev/'.length)])],
     ['groups', spec.groups.map(String)],
+    ['sysctls', Object.entries(spec.sysctls).flatMap(([k, v]) => [k.replaceAll('.', '/'), v])],
     ['volumes', spec.volumes.flatMap((v) => [v.source, v.target, v.readOnly ? '1' : '0'])],
     ['tmpfs', spec.tmpfs],
     ['tmpfs_mounts', spec.tmpfsMounts.flatMap((m) => [String(m.flags), m.data])],

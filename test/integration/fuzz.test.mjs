@@ -52,7 +52,7 @@ const BAD = {
   opt: () => pick(['seccomp=/nonexistent.json', 'seccomp=relative.json', 'bogus', 'no-new-privileges=maybe', 'apparmor=x', junk()]),
   mode: () => pick(['container:', 'container:nosuch', 'container:web:x', 'none:x', 'host2', junk()]),
   addHost: () => pick(['nocolon', ':1.2.3.4', 'x:999.1.1.1', 'a b:1.2.3.4', 'x:', 'x:host-gateway:1', junk()]),
-  sysctl: () => pick(['kernel.shmmax=1', 'net.ipv4.no_such=1', 'net.ipv4.ip_forward', 'net.../x=1', 'net.ipv4.ip_forward=', '=1', junk()]),
+  sysctl: () => pick(['kernel.hostname=x', 'kernel.shmmax=', 'net.ipv4.no_such=1', 'net.ipv4.ip_forward', 'net.../x=1', 'net.ipv4.ip_forward=', '=1', junk()]),
   rate: () => pick(['50mbps', 'fast', '1k', '-5M', '1e3', '0', junk()]),
   driverOpt: () => pick(['com.docker.network.bridge.enable_icc=maybe', 'com.docker.network.nosuch=1', 'parent=eth0', 'noequals', 'com.docker.network.driver.mtu=x', junk()]),
   format: () => pick(['{{.Nope}}', '{{range .Names}}', '{{end}}', '{{if .Names}}x{{end}}', '{{.Names']),

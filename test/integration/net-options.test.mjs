@@ -73,7 +73,7 @@ test('--sysctl sets net.* keys in the container\'s namespace only; other keys an
   assert.equal(cat('untuned', key).trim(), '1024');
   assert.equal(execFileSync('ip', ['netns', 'exec', lab.host, 'cat', key], { encoding: 'utf8' }), hostValue, 'the host keeps its value');
   assert.deepEqual(lab.json(['inspect', 'tuned']).HostConfig.Sysctls, { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.conf.eth0.rp_filter': '2' });
-  for (const [bad, pattern] of [['kernel.shmmax=1', /only namespaced net\.\* keys/], ['net.ipv4.no_such_key=1', /no such key/], ['net.ipv4.ip_forward', /only namespaced/], ['net.ipv4.../../x=1', /only namespaced/]]) {
+  for (const [bad, pattern] of [['kernel.hostname=x', /only namespaced keys can be set for a container \(net\.\*, and the IPC namespace's/], ['net.ipv4.no_such_key=1', /no such key/], ['net.ipv4.ip_forward', /only namespaced/], ['net.ipv4.../../x=1', /only namespaced/]]) {
     const r = lab.ctnet(['run', '--network', 'app', '--sysctl', bad, '--', 'true']);
     assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
     assert.match(r.stderr, pattern);

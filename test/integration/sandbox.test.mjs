@@ -188,6 +188,22 @@ test('--device binds a host device into the container\'s /dev and allows it in i
   assert.match(notDevice.stderr, /is not a device node/);
 });
 
+test('--sysctl of the IPC namespace (kernel.shm*, kernel.msg*, fs.mqueue.*) is set in the container\'s own, with any network mode; the control: the host keeps its values', () => {
+  const read = 'cat /proc/sys/kernel/shmmax /proc/sys/fs/mqueue/msg_max';
+  const host = readFileSync('/proc/sys/kernel/shmmax', 'utf8') + readFileSync('/proc/sys/fs/mqueue/msg_max', 'utf8');
+  const set = ['--sysctl', 'kernel.shmmax=123456789', '--sysctl', 'fs.mqueue.msg_max=17'];
+  const tuned = run(set, ['sh', '-c', read]);
+  assert.equal(tuned.code, 0, tuned.stderr);
+  assert.equal(tuned.stdout, '123456789\n17\n');
+  const hostNet = lab.ctnet(['run', '--network', 'host', ...set, '--', 'sh', '-c', read]);
+  assert.equal(hostNet.stdout, '123456789\n17\n', 'its own IPC namespace with the host\'s network too');
+  assert.equal(readFileSync('/proc/sys/kernel/shmmax', 'utf8') + readFileSync('/proc/sys/fs/mqueue/msg_max', 'utf8'), host, 'the host keeps its values');
+  assert.notEqual(run([], ['sh', '-c', read]).stdout, '123456789\n17\n', 'the control: a container without them has a new IPC namespace\'s defaults');
+  const refused = run(['--sysctl', 'kernel.shmmni=-5'], ['true']);
+  assert.equal(refused.code, 125);
+  assert.match(refused.stderr, /^ctnet: error: --sysctl kernel\.shmmni=-5: Invalid argument; give a value the kernel takes\n$/);
+});
+
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
   const script = ['ls -A /mnt/run', 'ls -A /run', 'ls -A /mnt/dev', 'ls -A /dev', 'cat /mnt/proc/1/comm', 'cat /proc/1/comm'].map((c) => `echo "$(${c})" | tr "\\n" " "`).join('; echo; ');
   const volumes = ['-v', '/run:/mnt/run:ro', '-v', '/dev:/mnt/dev:ro', '-v', '/proc:/mnt/proc:ro'];

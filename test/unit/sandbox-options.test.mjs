@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -132,12 +132,12 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
   const { encodeInitSpec } = await import('../../dist/sandbox/spec.js');
   const spec = {
-    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], groups: [27, 2000], volumes: [{ source: '/s', target: '/t', readOnly: true }],
+    command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], groups: [27, 2000], sysctls: { 'kernel.shmmax': '1048576', 'fs.mqueue.msg_max': '17' }, volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
     pidFile: '/r/pid', init: false, hostMountNs: 4026531841, privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
-  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun', 'groups', '2', '27', '2000',
+  const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun', 'groups', '2', '27', '2000', 'sysctls', '4', 'kernel/shmmax', '1048576', 'fs/mqueue/msg_max', '17',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
@@ -225,4 +225,11 @@ test('supplementary groups, as Docker gives them: those /etc/group lists the use
   assert.deepEqual(supplementaryGroups(4242, ['44'], passwd, group), [44], 'a uid without a passwd entry: --group-add alone');
   assert.throws(() => supplementaryGroups(0, ['nogroup'], passwd, group), /--group-add nogroup: there is no group nogroup in the container's \/etc\/group; give a numeric gid$/);
   assert.throws(() => supplementaryGroups(0, ['99999999999'], passwd, group), /ids must be below 4294967295/);
+});
+
+test("--sysctl: Docker's IPC keys are the IPC namespace's (written by ctnet-init), the rest the network's", () => {
+  for (const key of ['kernel.shmmax=1', 'kernel.sem=250 32000 32 128', 'fs.mqueue.msg_max=17', 'kernel.shm_rmid_forced=1']) assert.equal(isIpcSysctl(key), true, key);
+  for (const key of ['net.ipv4.ip_forward=1', 'kernel.hostname=x', 'kernel.shmmax', 'fs.file-max=1', 'kernel.shmmaxx=1']) assert.equal(isIpcSysctl(key), false, key);
+  assert.deepEqual(parseIpcSysctl('kernel.sem=250 32000 32 128'), { key: 'kernel.sem', value: '250 32000 32 128' });
+  assert.throws(() => parseIpcSysctl('kernel.shmmax='), /--sysctl kernel\.shmmax: give a value on one line, e\.g\. kernel\.shmmax=1$/);
 });
