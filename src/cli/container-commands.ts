@@ -75,7 +75,7 @@ function statusText(c: ContainerView): string {
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
   publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[];
-  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean;
+  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; memoryReservation?: string; memorySwap?: string;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
@@ -112,6 +112,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
     },
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, sysctls: o.sysctl.filter(isIpcSysctl), user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      cpuShares: o.cpuShares, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -167,6 +168,9 @@ function registerRun(program: Command): void {
     .option('--shm-size <size>', "the size of the container's /dev/shm, e.g. 1g (default: the tmpfs default, half of memory, counted against --memory)")
     .option('--group-add <group>', "a supplementary group of the command, a gid or a name in the container's /etc/group (repeatable)", collect, [])
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')
+    .option('--memory-swap <size>', 'memory and swap together, at least --memory (-1: unlimited swap)')
+    .option('--memory-reservation <size>', 'a soft memory limit: what the kernel reclaims from last when memory is short')
+    .option('--cpu-shares <n>', 'a relative CPU weight against other containers, 2 to 262144 (default 1024)')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
     .option('--pids-limit <n>', 'most processes and threads the container may have')
     .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')

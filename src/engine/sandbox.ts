@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpus, parseMemory, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -41,6 +41,9 @@ export interface SandboxRequest {
   user?: string;
   memory?: string;
   cpus?: string;
+  cpuShares?: string;
+  memoryReservation?: string;
+  memorySwap?: string;
   pidsLimit?: string;
   init?: boolean;
   security?: SecurityRequest;
@@ -122,6 +125,10 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.memory !== undefined) limits.memory = parseMemory(req.memory);
   if (req.cpus !== undefined) limits.cpus = parseCpus(req.cpus);
   if (req.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(req.pidsLimit);
+  if (req.cpuShares !== undefined) limits.cpuShares = parseCpuShares(req.cpuShares);
+  if (req.memoryReservation !== undefined) limits.memoryReservation = parseMemoryReservation(req.memoryReservation);
+  if (req.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(req.memorySwap);
+  checkMemoryLimits(limits);
   const missing = unsupportedLimits(cgroupLayout(), limits);
   if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}: the controller is not mounted; drop the option`);
   if (Object.keys(limits).length) config.limits = limits;
@@ -141,6 +148,17 @@ function hostDevice(d: DeviceRequest, privileged: boolean): Device {
   if (numbers === null) throw new InvalidArgumentError(`--device ${d.path} is not a device node; give a character or block device, e.g. /dev/fuse`);
   if (privileged && d.target !== d.path) throw new InvalidArgumentError(`--device ${d.path}:${d.target} with --privileged: the container sees the host's /dev, where it is ${d.path}; drop :${d.target} or --privileged`);
   return { ...d, ...numbers };
+}
+
+/** Docker's rules between the memory limits: swap counts memory in, a reservation stays below the limit. */
+function checkMemoryLimits(l: Limits): void {
+  if (l.memorySwap !== undefined) {
+    if (l.memory === undefined) throw new InvalidArgumentError('--memory-swap needs --memory (it is memory and swap together), e.g. -m 512m --memory-swap 1g');
+    if (l.memorySwap !== -1 && l.memorySwap < l.memory) throw new InvalidArgumentError(`--memory-swap ${l.memorySwap} is below --memory ${l.memory}: it counts memory and swap together; give at least the memory limit, or -1 for unlimited swap`);
+  }
+  if (l.memoryReservation !== undefined && l.memory !== undefined && l.memoryReservation > l.memory) {
+    throw new InvalidArgumentError(`--memory-reservation ${l.memoryReservation} is above --memory ${l.memory}; give a soft limit below the limit`);
+  }
 }
 
 /** CAP_SYS_RESOURCE: what raising a hard limit takes. */

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -21,6 +21,12 @@ export interface Limits {
   /** CPUs, e.g. 0.5. */
   cpus?: number;
   pidsLimit?: number;
+  /** --cpu-shares: a relative weight against other cgroups (1024: the default). */
+  cpuShares?: number;
+  /** --memory-reservation: bytes the kernel reclaims from it last (a soft limit). */
+  memoryReservation?: number;
+  /** --memory-swap: bytes of memory and swap together (-1: unlimited swap). */
+  memorySwap?: number;
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -150,10 +156,19 @@ export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [
     if (limits.memory !== undefined) writes.push([d, 'memory.max', String(limits.memory)]);
     if (quota !== undefined) writes.push([d, 'cpu.max', `${quota} ${CPU_PERIOD_US}`]);
     if (limits.pidsLimit !== undefined) writes.push([d, 'pids.max', String(limits.pidsLimit)]);
+    // runc's conversion of shares (2-262144) to a weight (1-10000).
+    if (limits.cpuShares !== undefined) writes.push([d, 'cpu.weight', String(1 + Math.floor(((limits.cpuShares - 2) * 9999) / 262142))]);
+    if (limits.memoryReservation !== undefined) writes.push([d, 'memory.low', String(limits.memoryReservation)]);
+    // v2 counts swap alone.
+    if (limits.memorySwap !== undefined) writes.push([d, 'memory.swap.max', limits.memorySwap === -1 ? 'max' : String(limits.memorySwap - (limits.memory ?? 0))]);
     return writes;
   }
   const { memory, cpu, pids } = layout.roots;
   if (limits.memory !== undefined && memory) writes.push([dir(memory), 'memory.limit_in_bytes', String(limits.memory)]);
+  // After the memory limit: the kernel keeps memory and swap at or above it.
+  if (limits.memorySwap !== undefined && memory) writes.push([dir(memory), 'memory.memsw.limit_in_bytes', String(limits.memorySwap)]);
+  if (limits.memoryReservation !== undefined && memory) writes.push([dir(memory), 'memory.soft_limit_in_bytes', String(limits.memoryReservation)]);
+  if (limits.cpuShares !== undefined && cpu) writes.push([dir(cpu), 'cpu.shares', String(limits.cpuShares)]);
   if (quota !== undefined && cpu) writes.push([dir(cpu), 'cpu.cfs_period_us', String(CPU_PERIOD_US)], [dir(cpu), 'cpu.cfs_quota_us', String(quota)]);
   if (limits.pidsLimit !== undefined && pids) writes.push([dir(pids), 'pids.max', String(limits.pidsLimit)]);
   return writes;
@@ -187,6 +202,12 @@ export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): 
   if (limits.memory !== undefined && !has('memory')) missing.push('--memory (memory controller)');
   if (limits.cpus !== undefined && !has('cpu')) missing.push('--cpus (cpu controller)');
   if (limits.pidsLimit !== undefined && !has('pids')) missing.push('--pids-limit (pids controller)');
+  if (limits.cpuShares !== undefined && !has('cpu')) missing.push('--cpu-shares (cpu controller)');
+  if (limits.memoryReservation !== undefined && !has('memory')) missing.push('--memory-reservation (memory controller)');
+  // v1 counts swap only where the kernel accounts it (swapaccount=1).
+  if (limits.memorySwap !== undefined && (!has('memory') || (layout?.version === 1 && !existsSync(join(layout.roots.memory as string, 'memory.memsw.limit_in_bytes'))))) {
+    missing.push('--memory-swap (swap accounting)');
+  }
   return missing;
 }
 

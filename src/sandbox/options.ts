@@ -21,6 +21,18 @@ function parseSize(flag: string, text: string, min: number, minText: string): nu
 /** `--memory 64m`: at least 6m. */
 export const parseMemory = (text: string): number => parseSize('--memory', text, MIN_MEMORY, '6m');
 
+/** `--memory-reservation 256m`: a soft limit, at least one byte. */
+export const parseMemoryReservation = (text: string): number => parseSize('--memory-reservation', text, 1, '1b');
+
+/** `--memory-swap 1g` (memory and swap together, at least 6m) or -1 (unlimited swap). */
+export const parseMemorySwap = (text: string): number => (text.trim() === '-1' ? -1 : parseSize('--memory-swap', text, MIN_MEMORY, '6m'));
+
+/** `--cpu-shares 512`: a relative CPU weight, Docker's range 2-262144. */
+export function parseCpuShares(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 2 || Number(text) > 262144) throw new InvalidArgumentError(`--cpu-shares ${text} is not a weight from 2 to 262144 (1024 is the default), e.g. --cpu-shares 512`);
+  return Number(text);
+}
+
 /** `--shm-size 1g`: the size of the container's /dev/shm, at least one byte. */
 export const parseShmSize = (text: string): number => parseSize('--shm-size', text, 1, '1b');
 

@@ -37,6 +37,27 @@ test('-d: an OOM kill is recorded for a detached container too', () => {
   lab.ok(['rm', 'dhog']);
 });
 
+test('--memory-swap, --memory-reservation and --cpu-shares are written to the container\'s cgroup; swap without --memory and a reservation above it are refused', (t) => {
+  const memoryRoot = '/sys/fs/cgroup/memory';
+  if (!existsSync(join(memoryRoot, 'memory.memsw.limit_in_bytes'))) return t.skip('this host has no v1 memory controller with swap accounting');
+  lab.ok(['run', '-d', '--name', 'tuned', '--network', 'lim', '-m', '64m', '--memory-swap', '128m', '--memory-reservation', '32m', '--cpu-shares', '512', '--', 'sleep', '600']);
+  const c = lab.json(['inspect', 'tuned']);
+  const read = (root, file) => readFileSync(join(root, 'ctnet', c.Id, file), 'utf8').trim();
+  assert.deepEqual([read(memoryRoot, 'memory.memsw.limit_in_bytes'), read(memoryRoot, 'memory.soft_limit_in_bytes'), read('/sys/fs/cgroup/cpu', 'cpu.shares')],
+    [String(128 * 1024 ** 2), String(32 * 1024 ** 2), '512']);
+  assert.deepEqual([c.HostConfig.MemorySwap, c.HostConfig.MemoryReservation, c.HostConfig.CpuShares], [128 * 1024 ** 2, 32 * 1024 ** 2, 512]);
+  lab.ok(['rm', '-f', 'tuned']);
+  for (const [args, pattern] of [
+    [['--memory-swap', '128m'], /^ctnet: error: --memory-swap needs --memory \(it is memory and swap together\), e\.g\. -m 512m --memory-swap 1g\n$/],
+    [['-m', '64m', '--memory-swap', '32m'], /--memory-swap 33554432 is below --memory 67108864/],
+    [['-m', '64m', '--memory-reservation', '128m'], /--memory-reservation 134217728 is above --memory 67108864/],
+  ]) {
+    const r = lab.ctnet(['run', '--network', 'lim', ...args, '--', 'true']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, pattern);
+  }
+});
+
 test('--pids-limit: a fork bomb stops at the limit', () => {
   // bash retries a fork that fails (dash would exit): the bomb keeps pushing at the limit.
   lab.ok(['run', '-d', '--name', 'bomb', '--network', 'lim', '--pids-limit', '20', '--', 'bash', '-c', 'while :; do sleep 600 & done']);

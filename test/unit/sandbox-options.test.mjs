@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -232,4 +232,28 @@ test("--sysctl: Docker's IPC keys are the IPC namespace's (written by ctnet-init
   for (const key of ['net.ipv4.ip_forward=1', 'kernel.hostname=x', 'kernel.shmmax', 'fs.file-max=1', 'kernel.shmmaxx=1']) assert.equal(isIpcSysctl(key), false, key);
   assert.deepEqual(parseIpcSysctl('kernel.sem=250 32000 32 128'), { key: 'kernel.sem', value: '250 32000 32 128' });
   assert.throws(() => parseIpcSysctl('kernel.shmmax='), /--sysctl kernel\.shmmax: give a value on one line, e\.g\. kernel\.shmmax=1$/);
+});
+
+test('--cpu-shares, --memory-reservation, --memory-swap: parsed as Docker takes them, written as each cgroup version names them', () => {
+  assert.equal(parseCpuShares('512'), 512);
+  for (const bad of ['1', '262145', 'x', '-5']) assert.throws(() => parseCpuShares(bad), /--cpu-shares .* is not a weight from 2 to 262144/);
+  assert.equal(parseMemoryReservation('256m'), 256 * 1024 ** 2);
+  assert.equal(parseMemorySwap('-1'), -1);
+  assert.equal(parseMemorySwap('1g'), 1024 ** 3);
+  assert.throws(() => parseMemorySwap('1m'), /--memory-swap 1m is below the minimum of 6m/);
+  const v1 = { version: 1, roots: { memory: '/cg/memory', cpu: '/cg/cpu', pids: '/cg/pids' } };
+  assert.deepEqual(limitWrites(v1, 'ID', { memory: 1000, memorySwap: 3000, memoryReservation: 500, cpuShares: 512 }), [
+    ['/cg/memory/ctnet/ID', 'memory.limit_in_bytes', '1000'],
+    ['/cg/memory/ctnet/ID', 'memory.memsw.limit_in_bytes', '3000'],
+    ['/cg/memory/ctnet/ID', 'memory.soft_limit_in_bytes', '500'],
+    ['/cg/cpu/ctnet/ID', 'cpu.shares', '512'],
+  ]);
+  const v2 = { version: 2, roots: { unified: '/cg' } };
+  assert.deepEqual(limitWrites(v2, 'ID', { memory: 1000, memorySwap: 3000, memoryReservation: 500, cpuShares: 1024 }).slice(2), [
+    ['/cg/ctnet/ID', 'memory.max', '1000'],
+    ['/cg/ctnet/ID', 'cpu.weight', '39'],
+    ['/cg/ctnet/ID', 'memory.low', '500'],
+    ['/cg/ctnet/ID', 'memory.swap.max', '2000'],
+  ], 'shares 1024 is weight 39 (runc), swap alone is what is above memory');
+  assert.equal(limitWrites(v2, 'ID', { memory: 1000, memorySwap: -1 }).at(-1)[2], 'max');
 });
