@@ -16,7 +16,6 @@ import { foregroundStreams } from './terminal.js';
 import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { ConflictError, InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
 import { parseEnvFile } from '../engine/validate.js';
-import { isIpcSysctl } from '../sandbox/options.js';
 import { writeOut } from './stdio.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -107,11 +106,11 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
     command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
     env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], labels: keyValues(o.label, '--label', false), mac: o.macAddress, ip6: o.ip6,
     netOptions: {
-      addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl.filter((s) => !isIpcSysctl(s)),
+      addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
-      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, sysctls: o.sysctl.filter(isIpcSysctl), user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       cpuShares: o.cpuShares, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },

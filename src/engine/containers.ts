@@ -37,6 +37,7 @@ import { hostname } from 'node:os';
 import { address6On, addressBookOf } from './address-book.js';
 import { placePort } from './segments.js';
 import { RESTART_ALWAYS, RESTART_ON_FAILURE_UNBOUNDED, RESTART_UNLESS_STOPPED } from './restart-policy.js';
+import { isIpcSysctl } from '../sandbox/options.js';
 
 /** Set when a runtime attaches its own namespace through CNI. */
 export interface CniTarget {
@@ -130,12 +131,14 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
     return parsePublish(e);
   });
   const ports = [...(req.publish ?? []).flatMap(parsePublish), ...(req.publishAll ? exposed : [])];
-  const sandbox = validateSandbox(req.sandbox ?? {});
+  // One --sysctl list: the IPC namespace's keys are ctnet-init's to write, the rest the network's.
+  const sysctls = req.netOptions?.sysctls ?? [];
+  const sandbox = validateSandbox({ ...req.sandbox, sysctls: sysctls.filter(isIpcSysctl) });
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
   const choice = networkChoiceOf(req.network);
   if (req.mac !== undefined) validateMac(req.mac);
-  const netOptions = parseNetOptions(req.netOptions ?? {}, choice);
+  const netOptions = parseNetOptions({ ...req.netOptions, sysctls: sysctls.filter((s) => !isIpcSysctl(s)) }, choice);
   return { ports: checkModeRequest(ctx, choice, req, ports), hostname, sandbox, netOptions };
 }
 

@@ -12,7 +12,7 @@ export interface NetOptionsRequest {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
-  /** --sysctl KEY=VALUE, net.* keys only. */
+  /** --sysctl KEY=VALUE: net.* keys, and the IPC namespace's (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*), which run hands to the sandbox. */
   sysctls?: string[];
   /** --ingress-rate, --ingress-burst, --egress-rate, --egress-burst. */
   bandwidth?: BandwidthRequest;

@@ -36,7 +36,7 @@ export interface SandboxRequest {
   stopTimeout?: string;
   devices?: string[];
   groupAdd?: string[];
-  /** --sysctl keys of the IPC namespace (isIpcSysctl); the network's go to the network options. */
+  /** --sysctl keys of the IPC namespace (isIpcSysctl): run takes them out of netOptions.sysctls. */
   sysctls?: string[];
   user?: string;
   memory?: string;
