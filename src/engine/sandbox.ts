@@ -130,7 +130,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(req.memorySwap);
   checkMemoryLimits(limits);
   const missing = unsupportedLimits(cgroupLayout(), limits);
-  if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}: the controller is not mounted; drop the option`);
+  if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}; drop the option`);
   if (Object.keys(limits).length) config.limits = limits;
   const security = validateSecurity(req.security ?? {});
   if (Object.keys(security).length) config.security = security;

@@ -194,19 +194,20 @@ export function deviceProgramTarget(layout: CgroupLayout, id: string, extra: rea
   return layout.version === 2 ? { dir: join(layout.roots.unified as string, PARENT, id), allow: [...ALLOWED_DEVICES, ...extra] } : undefined;
 }
 
-/** Which limits this host cannot enforce (a v1 host without the controller mounted). */
+/** Each limit, its flag and the controller that enforces it. */
+const LIMIT_CONTROLLERS: readonly [keyof Limits, string, 'memory' | 'cpu' | 'pids'][] = [
+  ['memory', '--memory', 'memory'], ['memoryReservation', '--memory-reservation', 'memory'], ['memorySwap', '--memory-swap', 'memory'],
+  ['cpus', '--cpus', 'cpu'], ['cpuShares', '--cpu-shares', 'cpu'], ['pidsLimit', '--pids-limit', 'pids'],
+];
+
+/** Which limits this host cannot enforce, each with why (a controller not mounted, swap not accounted). */
 export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): string[] {
-  const missing: string[] = [];
   const has = (c: 'memory' | 'cpu' | 'pids'): boolean =>
     layout !== null && (layout.version === 2 ? readOr(join(layout.roots.unified as string, 'cgroup.controllers'), '').split(/\s+/).includes(c) : layout.roots[c] !== undefined);
-  if (limits.memory !== undefined && !has('memory')) missing.push('--memory (memory controller)');
-  if (limits.cpus !== undefined && !has('cpu')) missing.push('--cpus (cpu controller)');
-  if (limits.pidsLimit !== undefined && !has('pids')) missing.push('--pids-limit (pids controller)');
-  if (limits.cpuShares !== undefined && !has('cpu')) missing.push('--cpu-shares (cpu controller)');
-  if (limits.memoryReservation !== undefined && !has('memory')) missing.push('--memory-reservation (memory controller)');
-  // v1 counts swap only where the kernel accounts it (swapaccount=1).
-  if (limits.memorySwap !== undefined && (!has('memory') || (layout?.version === 1 && !existsSync(join(layout.roots.memory as string, 'memory.memsw.limit_in_bytes'))))) {
-    missing.push('--memory-swap (swap accounting)');
+  const missing = LIMIT_CONTROLLERS.filter(([key, , c]) => limits[key] !== undefined && !has(c)).map(([, flag, c]) => `${flag} (no ${c} controller is mounted)`);
+  // v1 counts swap only where the kernel accounts it.
+  if (limits.memorySwap !== undefined && has('memory') && layout?.version === 1 && !existsSync(join(layout.roots.memory as string, 'memory.memsw.limit_in_bytes'))) {
+    missing.push('--memory-swap (the kernel does not account swap: it boots without swapaccount=1)');
   }
   return missing;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
-import { cgroupDirs, limitWrites } from '../../dist/kernel/cgroups.js';
+import { cgroupDirs, limitWrites, unsupportedLimits } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -256,4 +256,14 @@ test('--cpu-shares, --memory-reservation, --memory-swap: parsed as Docker takes 
     ['/cg/ctnet/ID', 'memory.swap.max', '2000'],
   ], 'shares 1024 is weight 39 (runc), swap alone is what is above memory');
   assert.equal(limitWrites(v2, 'ID', { memory: 1000, memorySwap: -1 }).at(-1)[2], 'max');
+});
+
+test('limits a host cannot enforce are named with why: a controller not mounted, swap not accounted', () => {
+  const v1 = { version: 1, roots: { memory: '/ctnet-no-such-cgroup/memory', pids: '/ctnet-no-such-cgroup/pids' } };
+  assert.deepEqual(unsupportedLimits(v1, { memory: 1, pidsLimit: 2 }), []);
+  assert.deepEqual(unsupportedLimits(v1, { cpus: 0.5, cpuShares: 512, memorySwap: 2 }), [
+    '--cpus (no cpu controller is mounted)', '--cpu-shares (no cpu controller is mounted)',
+    '--memory-swap (the kernel does not account swap: it boots without swapaccount=1)',
+  ]);
+  assert.deepEqual(unsupportedLimits(null, { memory: 1 }), ['--memory (no memory controller is mounted)']);
 });
