@@ -43,12 +43,15 @@ export function validateHostname(h: string): string {
   return h;
 }
 
+/** An environment variable's name, as -e and --env-file take it. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export function parseEnv(entries: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of entries) {
     const eq = e.indexOf('=');
     const key = eq < 0 ? e : e.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InvalidArgumentError(`invalid -e "${e}": expected KEY=VALUE with KEY made of letters, digits and '_'`);
+    if (!ENV_NAME.test(key)) throw new InvalidArgumentError(`invalid -e "${e}": expected KEY=VALUE with KEY made of letters, digits and '_'`);
     // Like docker, `-e KEY` alone passes the caller's value through.
     const value = eq < 0 ? process.env[key] : e.slice(eq + 1);
     if (value !== undefined) env[key] = value;
@@ -67,7 +70,7 @@ export function parseEnvFile(text: string, file: string): string[] {
     if (line === '' || line.startsWith('#')) return;
     const eq = line.indexOf('=');
     const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    if (!ENV_NAME.test(key)) {
       throw new InvalidArgumentError(`--env-file ${file}, line ${i + 1}: "${key}" is not a variable name (letters, digits and '_'); write KEY=VALUE`);
     }
     entries.push(eq < 0 ? key : `${key}=${line.slice(eq + 1)}`);
