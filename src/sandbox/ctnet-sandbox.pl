@@ -271,11 +271,13 @@ sub link_target {
   return $n >= 0 ? substr($target, 0, $n) : undef;
 }
 
+sub tree_name { return one('rootfs') ne '' ? 'in the rootfs' : "in the container's tree"; }
+
 sub below_or_at { my ($path, $dir) = @_; return $path eq $dir || index($path, "$dir/") == 0; }
 
 # A path of the container's tree (the rootfs, or the host's root seen from the container), made when
 # missing (directories, and an empty file at the end of a file mount) and returned as descriptors: its
-# parent's, its name there, its own. It is walked one component at a time from a descriptor of the
+# parent's (undef for the root itself), its name there, its own, and its path as resolved. It is walked one component at a time from a descriptor of the
 # root with O_NOFOLLOW: what gets mounted is what was resolved, whatever the container changes
 # meanwhile (runc's fix for CVE-2021-30465). Symbolic links are followed as the container will see
 # them, inside that tree (as runc's securejoin does): an absolute one starts again at its root and
@@ -286,7 +288,7 @@ sub below_or_at { my ($path, $dir) = @_; return $path eq $dir || index($path, "$
 sub open_in_root {
   my ($tree, $path, $kind, $what) = @_;
   $what //= 'the mount point';
-  my $in = one('rootfs') ne '' ? 'in the rootfs' : "in the container's tree";
+  my $in = tree_name();
   my @todo = split(m{/}, $path);
   my $dot = '.';
   my $root = call('openat', $tree->{fd}, $dot, O_PATH | O_CLOEXEC, 0);
@@ -332,10 +334,8 @@ sub open_in_root {
     $back_to->(1) if $target =~ m{^/};
     unshift(@todo, split(m{/}, $target));
   }
-  if (@stack == 1) {
-    $back_to->(0);
-    fail("$path $in leads to its root; mount on a path below it");
-  }
+  # The root itself: nothing above it to name it in.
+  return (undef, '', $stack[0][0], '/') if @stack == 1;
   my $resolved = join('/', map { $_->[1] } @stack);
   my ($fd, $name) = @{ pop @stack };
   my $parent = (pop @stack)->[0];
@@ -350,6 +350,10 @@ sub open_in_root {
 sub mount_in_root {
   my ($tree, $path, $kind, $do_mount, $configure) = @_;
   my ($parent, $name, $fd, $resolved) = open_in_root($tree, $path, $kind);
+  if (!defined $parent) {
+    close_fd($fd);
+    fail("$path " . tree_name() . ' leads to its root; mount on a path below it');
+  }
   $do_mount->(fd_path($fd));
   if ($configure) {
     my $mounted = call('openat', $parent, $name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -365,9 +369,9 @@ sub mount_in_root {
 # -w: the working directory, made when missing where a mount point could be (as Docker makes it).
 sub make_workdir {
   my ($tree) = @_;
-  return unless flag('cwd_required') && one('cwd') ne '/';
+  return unless flag('cwd_required');
   my ($parent, undef, $fd) = open_in_root($tree, one('cwd'), 'dir', 'the working directory');
-  close_fd($_) for ($fd, $parent);
+  close_fd($_) for grep { defined } ($fd, $parent);
 }
 
 # The network namespace's own sysfs (what /sys/class/net shows), read-only unless privileged.
