@@ -117,9 +117,9 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
   if (req.stopTimeout !== undefined) config.stopTimeout = parseStopTimeout(req.stopTimeout);
   if (req.devices?.length) config.devices = req.devices.map((d) => hostDevice(parseDevice(d), req.security?.privileged === true));
-  const etc = (file: string): string => readTextOr(join(config.rootfs ?? '/', 'etc', file));
-  if (req.user !== undefined) config.user = parseUser(req.user, etc('passwd'), etc('group'));
-  const groups = supplementaryGroups(config.user?.uid ?? 0, req.groupAdd ?? [], etc('passwd'), etc('group')).filter((g) => g !== (config.user?.gid ?? 0));
+  const [passwd, group] = ['passwd', 'group'].map((file) => readTextOr(join(config.rootfs ?? '/', 'etc', file)));
+  if (req.user !== undefined) config.user = parseUser(req.user, passwd, group);
+  const groups = supplementaryGroups(config.user?.uid ?? 0, req.groupAdd ?? [], passwd, group).filter((g) => g !== (config.user?.gid ?? 0));
   if (groups.length) config.groups = groups;
   const limits: Limits = {};
   if (req.memory !== undefined) limits.memory = parseMemory(req.memory);
