@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomHex } from '../crypto.js';
@@ -90,6 +90,9 @@ export function etcdToolsMissing(): string | undefined {
 export const etcdHealthy = (lab: OverlayLab): boolean =>
   lab.hosts.every((h) => spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'health'], { stdio: 'ignore' }).status === 0);
 
+/** Where the etcd member of host `name` writes its warnings (slow disk, elections): what explains a store that did not answer. */
+export const etcdLogPath = (lab: OverlayLab, name: string): string => join(lab.work, `etcd-${name}.log`);
+
 /** Starts the etcd member of host `i` inside its namespace (its own process group). */
 export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'existing' = 'new', tls?: EtcdTls): ChildProcess {
   const h = lab.hosts[i];
@@ -101,13 +104,17 @@ export function startEtcdMember(lab: OverlayLab, i: number, state: 'new' | 'exis
     ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCa ? ['--client-cert-auth', '--trusted-ca-file', tls.clientCa] : [])] : []),
     '--listen-peer-urls', `http://${h.ip}:2380`, '--initial-advertise-peer-urls', `http://${h.ip}:2380`,
     '--initial-cluster', cluster, '--initial-cluster-state', state, '--initial-cluster-token', `ctnet-${lab.prefix}`,
-    '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn',
+    // etcd's default timings: on a loaded machine shorter ones make the members hold elections, and
+    // writes wait for them.
+    '--heartbeat-interval', '100', '--election-timeout', '1000', '--log-level', 'warn',
   ];
+  const log = openSync(etcdLogPath(lab, h.name), 'a');
   const ns = openNetns(netnsPath(h.netns));
   try {
-    return withNetns(ns, () => spawn('etcd', args, { stdio: 'ignore', detached: true, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: '' } }));
+    return withNetns(ns, () => spawn('etcd', args, { stdio: ['ignore', log, log], detached: true, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: '' } }));
   } finally {
     closeNetns(ns);
+    closeSync(log);
   }
 }
 

@@ -84,8 +84,12 @@ export const CLUSTER_API_METHODS = ['getNetwork', 'listNetworks', 'createNetwork
 export class ClusterStore implements ClusterApi {
   private constructor(readonly config: ClusterConfig, private readonly client: Etcd3, private readonly timeoutMs: number) {}
 
-  /** A client for the cluster's etcd (the client library, ~0.2 s to load, is loaded only by commands that use the cluster). */
-  static async connect(config: ClusterConfig, timeoutMs = 3000): Promise<ClusterStore> {
+  /**
+   * A client for the cluster's etcd (the client library, ~0.2 s to load, is loaded only by commands
+   * that use the cluster). Each exchange has etcdctl's --command-timeout, 5 s: a write waits for a
+   * majority's disk, and on a loaded host one fsync alone can take a second or more.
+   */
+  static async connect(config: ClusterConfig, timeoutMs = 5000): Promise<ClusterStore> {
     const { Etcd3 } = await import('etcd3');
     const options: IOptions = {
       hosts: config.endpoints,

@@ -1,11 +1,11 @@
 // Test fixtures for overlay networks: three host namespaces on an underlay segment, an etcd member in
 // each (listening only inside the lab), ctnet per host (its own CTNET_ROOT and CTNET_HOST_NETNS).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdToolsMissing, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
+import { buildOverlayLab, destroyOverlayLab, etcdHealthy, etcdLogPath, etcdToolsMissing, overlayLabNames, startEtcdMember } from '../../dist/demo/overlay-lab.js';
 import { CTNET, ROOT_DIR, killProcessesMentioning, waitFor } from './lab.mjs';
 
 export { waitFor };
@@ -41,8 +41,16 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
     },
     ok(i, args) {
       const r = o.ctnet(i, args);
-      if (r.code !== 0) throw new Error(`ctnet ${args.join(' ')} on ${lab.hosts[i].name} exited ${r.code}: ${r.stderr}`);
+      if (r.code !== 0) throw new Error(`ctnet ${args.join(' ')} on ${lab.hosts[i].name} exited ${r.code}: ${r.stderr}${o.storeLogs(i)}`);
       return r.stdout;
+    },
+    /** What explains a store that did not answer: the end of each etcd member's warnings and of host i's cluster agent log. */
+    storeLogs(i) {
+      const tail = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-8).join('\n') : '(none)');
+      return [
+        ...lab.hosts.map((h) => `\n--- etcd on ${h.name}:\n${tail(etcdLogPath(lab, h.name))}`),
+        `\n--- cluster agent on ${lab.hosts[i].name}:\n${tail(join(lab.hosts[i].root, 'cluster.log'))}`,
+      ].join('');
     },
     /** A probe (probe.js) from inside container `name` on host i: its network, its resolver. */
     probeFrom(i, name, target, port, protocol = 'tcp', ms = 2000) {
