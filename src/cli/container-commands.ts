@@ -73,7 +73,7 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[];
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string;
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; memoryReservation?: string; memorySwap?: string;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -111,6 +111,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
     },
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
+      pid: o.pid, ipc: o.ipc, uts: o.uts,
       cpuShares: o.cpuShares, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
@@ -173,6 +174,9 @@ function registerRun(program: Command): void {
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
     .option('--pids-limit <n>', 'most processes and threads the container may have')
     .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')
+    .option('--pid <mode>', "host: the host's PID namespace, whose processes the container sees (default: its own)")
+    .option('--ipc <mode>', "host: the host's IPC namespace and /dev/shm; none: its own without /dev/shm (default: private, its own; shareable is the same)")
+    .option('--uts <mode>', "host: the host's UTS namespace and hostname (default: its own)")
     .option('--device <HOST[:PATH][:PERMS]>', "a host device in the container's /dev, allowed in its device cgroup (PERMS: of rwm, default rwm), e.g. --device /dev/net/tun (repeatable)", collect, [])
     .option('--cap-add <cap>', 'give the container a capability beyond the default set, e.g. NET_ADMIN, or ALL (repeatable)', collect, [])
     .option('--cap-drop <cap>', 'take a capability of the default set away, e.g. NET_RAW, or ALL (repeatable)', collect, [])

@@ -134,6 +134,7 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   // One --sysctl list: the IPC namespace's keys are ctnet-init's to write, the rest the network's.
   const sysctls = req.netOptions?.sysctls ?? [];
   const sandbox = validateSandbox({ ...req.sandbox, sysctls: sysctls.filter(isIpcSysctl) });
+  if (sandbox.utsMode === 'host' && hostname !== undefined) throw new InvalidArgumentError(`conflicting options: --hostname and --uts host: the container has the host's hostname then; drop one`);
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
   const choice = networkChoiceOf(req.network);
@@ -183,7 +184,7 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
     // A detached container runs under its supervisor, which records its exit status (and restarts it).
     const pidFile = pidFileOf(ctx.root, c.id);
     sendOrder(standby, supervisorOrder({
-      netns: c.netns !== null ? netnsPath(c.netns) : null, hostname: c.hostname, log: c.logPath, env: containerEnv(c),
+      netns: c.netns !== null ? netnsPath(c.netns) : null, log: c.logPath, env: containerEnv(c),
       spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile, rm: removeOnExit(ctx, c),
     }));
     return detachedProcess(standby, pidFile);
@@ -195,7 +196,6 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
   try {
     return foregroundProcess(spawnInNamespaces({
       netns,
-      hostname: c.hostname,
       command: initCommand(specFile),
       env: containerEnv(c),
       stdio: logFd === undefined ? [...(stdio?.streams ?? ['inherit', 'inherit', 'inherit']), 'pipe', 'pipe'] : ['ignore', logFd, logFd, 'pipe', 'pipe'],
@@ -218,7 +218,7 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
   const v = validateRun(ctx, req);
   // A detached container's supervisor starts now and waits for its order (see shim.ts).
-  const standby = req.detach && !ctx.dryRun ? spawnWaiting(standbyCommand()) : undefined;
+  const standby = req.detach && !ctx.dryRun ? spawnWaiting(standbyCommand(v.sandbox.pidMode === 'host')) : undefined;
   try {
     return setUp(ctx, req, v, (record) => startProcess(ctx, record, req.detach ? undefined : req.stdio, standby));
   } finally {
@@ -394,7 +394,8 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
   const [program, ...args] = req.command;
   const record: ContainerRecord = program !== undefined && !cni
     ? {
-        ...common, ...namespaceOf(ctx, placement, req, id), kind: 'process', command: [program, ...args], cniContainerId: null,
+        // --uts host: the host's UTS namespace, so its hostname (--hostname is refused with it).
+        ...common, ...namespaceOf(ctx, placement, req, id), ...(v.sandbox.utsMode === 'host' ? { hostname: hostname() } : {}), kind: 'process', command: [program, ...args], cniContainerId: null,
         restartMax: parseRestart(req), logPath: req.detach ? join(containerDir(ctx.root, id), 'output.log') : null,
       }
     : net === undefined

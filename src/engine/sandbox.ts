@@ -13,7 +13,7 @@ import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrite
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseNamespaceModes, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -46,6 +46,10 @@ export interface SandboxRequest {
   memorySwap?: string;
   pidsLimit?: string;
   init?: boolean;
+  /** --pid, --ipc, --uts: Docker's modes (host; for --ipc also private, shareable, none). */
+  pid?: string;
+  ipc?: string;
+  uts?: string;
   security?: SecurityRequest;
 }
 
@@ -114,6 +118,13 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.sysctls?.length) config.sysctls = Object.fromEntries(req.sysctls.map((s) => Object.values(parseIpcSysctl(s))));
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
+  Object.assign(config, parseNamespaceModes(req));
+  if (config.ipcMode && config.shmSize !== undefined) {
+    throw new InvalidArgumentError(`--shm-size cannot be combined with --ipc ${config.ipcMode}: ${config.ipcMode === 'host' ? "/dev/shm is then the host's" : 'there is no /dev/shm then'}; drop one`);
+  }
+  if (config.ipcMode === 'host' && config.sysctls) {
+    throw new InvalidArgumentError(`--sysctl ${Object.keys(config.sysctls)[0]} cannot be combined with --ipc host: it would change the host's IPC namespace; drop one`);
+  }
   if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
   if (req.stopTimeout !== undefined) config.stopTimeout = parseStopTimeout(req.stopTimeout);
   if (req.devices?.length) config.devices = req.devices.map((d) => hostDevice(parseDevice(d), req.security?.privileged === true));
@@ -323,16 +334,16 @@ function confinementOf(root: string, c: ProcessContainer, compile: boolean): Con
 }
 
 /**
- * What starting a container's process comes to, as one shell line for --explain: in its network and
- * a new UTS namespace (the hostname set), ctnet-init (Perl) makes the PID namespace and forks its
- * PID 1, which makes the mount and IPC namespaces, builds the filesystem from init.spec, confines
- * itself and execs the command; the first process waits and exits as the command did. The spec
+ * What starting a container's process comes to, as one shell line for --explain: in its network,
+ * ctnet-init (Perl) makes the PID namespace and forks its PID 1, which makes the mount, IPC and UTS
+ * namespaces (the hostname set), builds the filesystem from init.spec, confines itself and execs
+ * the command; the first process waits and exits as the command did. The spec
  * goes in a file readable by root only: a command line is readable by every user (`ps`), and it
  * holds the environment.
  */
 export function startCommandLine(root: string, c: ProcessContainer): string {
   const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return `ip netns exec ${c.netns} unshare --uts -- ${sandboxCommand('init', [specFileOf(root, c.id)]).join(' ')}`
+  return `ip netns exec ${c.netns} ${sandboxCommand('init', [specFileOf(root, c.id)]).join(' ')}`
     + `  # hostname ${c.hostname}; ctnet-init execs: ${c.command.map(quote).join(' ')}`;
 }
 
@@ -379,6 +390,9 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     pidFile: pidFileOf(root, c.id),
     init: c.sandbox.init === true,
     hostMountNs: lookAt('/proc/self/ns/mnt')?.ino ?? 0,
+    hostname: c.sandbox.utsMode === 'host' ? '' : c.hostname,
+    pidHost: c.sandbox.pidMode === 'host',
+    ipc: c.sandbox.ipcMode ?? 'private',
     privileged: c.sandbox.security?.privileged === true,
     security: confinementOf(root, c, true),
     hide: [resolve(root)].filter((p) => p !== '/'),

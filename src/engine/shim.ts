@@ -25,13 +25,12 @@ const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
  * ran the command (its PID is written at ctnet-init's gate: ctnet gave up on the container or died
  * while making its network) is not restarted. With --rm it then starts `ctnet rm` in a session of its own.
  */
-export const standbyCommand = (): string[] => sandboxCommand('standby', []);
+export const standbyCommand = (pidHost: boolean): string[] => sandboxCommand('standby', pidHost ? ['pid-host'] : []);
 
 /** Where a supervisor goes and what it runs: its order (see `standby` in ctnet-sandbox.pl). */
 export interface SupervisorOrder {
   /** Path of the network namespace the container runs in; null: the one ctnet runs in. */
   netns: string | null;
-  hostname: string;
   log: string;
   env: Record<string, string>;
   spec: string;
@@ -45,7 +44,7 @@ export function supervisorOrder(o: SupervisorOrder): string[] {
   const env = Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
   const remove = o.rm ? [process.execPath, CTNET_BIN, o.rm.root, o.rm.hostNetns, o.rm.id] : ['', '', '', '', ''];
   // `supervise`'s arguments end the order; the 0 before `remove` is how many restarts came before.
-  return [o.netns ?? '', o.hostname, o.log, String(env.length), ...env, o.spec, o.status, String(o.restartMax), o.pidFile, '0', ...remove];
+  return [o.netns ?? '', o.log, String(env.length), ...env, o.spec, o.status, String(o.restartMax), o.pidFile, '0', ...remove];
 }
 
 /** Where a detached container's exit status goes: beside its log. */

@@ -111,6 +111,10 @@ export interface ContainerView {
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     /** Docker's: supplementary groups (its user's and --group-add's), as numbers. */
     GroupAdd: string[];
+    /** Docker's: host, or the container's own (''; IpcMode private, or none: no /dev/shm). */
+    PidMode: string;
+    IpcMode: string;
+    UTSMode: string;
     /** Docker's names and meaning: null when not given. */
     Privileged: boolean; CapAdd: string[] | null; CapDrop: string[] | null; SecurityOpt: string[] | null;
     /** Docker's: the network's name, none, host or container:ID. */
@@ -222,6 +226,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
       ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Ulimits: sb.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null, ShmSize: sb.shmSize ?? 0,
       GroupAdd: (sb.groups ?? []).map(String),
+      PidMode: sb.pidMode ?? '', IpcMode: sb.ipcMode ?? 'private', UTSMode: sb.utsMode ?? '',
       Devices: (sb.devices ?? []).map((d) => ({ PathOnHost: d.path, PathInContainer: d.target, CgroupPermissions: d.perms })),
       Privileged: sb.security?.privileged === true, CapAdd: sb.security?.capAdd ?? null, CapDrop: sb.security?.capDrop ?? null,
       SecurityOpt: securityOptions(sb.security),

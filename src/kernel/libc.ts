@@ -14,7 +14,6 @@ interface Libc {
   close(fd: number): number;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number;
   umount2(target: string, flags: number): number;
-  sethostname(name: string, len: number): number;
   flock(fd: number, op: number): number;
   fcntl(fd: number, cmd: number, ...args: unknown[]): number;
   pthread_sigmask(how: number, set: Buffer | null, old: Buffer | null): number;
@@ -41,7 +40,6 @@ export function libc(): Libc {
     close: lib.func('int close(int fd)'),
     mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
     umount2: lib.func('int umount2(const char *target, int flags)'),
-    sethostname: lib.func('int sethostname(const char *name, size_t len)'),
     flock: lib.func('int flock(int fd, int op)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
     pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, _Out_ void *old)'),
@@ -75,7 +73,6 @@ export function check(result: number, what: string): number {
 
 export const EINTR = 4;
 export const CLONE_NEWNET = 0x40000000;
-export const CLONE_NEWUTS = 0x04000000;
 export const MS_BIND = 4096;
 export const MS_REC = 16384;
 export const MS_SHARED = 1 << 20;

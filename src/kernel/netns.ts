@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeFileSync }
 import { constants as osConstants } from 'node:os';
 import { NETNS_DIR } from '../names.js';
 import { NotFoundError } from '../errors.js';
-import { CLONE_NEWNET, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, check, errno, errnoName, libc } from './libc.js';
+import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, check, errno, errnoName, libc } from './libc.js';
 
 /**
  * Network namespaces, entered per thread with setns(2). Everything here is synchronous, so no
@@ -38,14 +38,12 @@ export function closeNetns(handle: NetnsHandle): void {
   if (handle.fd !== null) closeSync(handle.fd);
 }
 
-const FLAG = { net: CLONE_NEWNET, uts: CLONE_NEWUTS } as const;
-
 /**
  * The one place that switches namespaces: runs `enter` then `fn` on the calling thread, and always
  * returns the thread to the namespace it was in (also when `enter` fails half-way).
  */
-function within<T>(kind: 'net' | 'uts', enter: () => void, fn: () => T): T {
-  const home = openSync(`/proc/thread-self/ns/${kind}`, 'r');
+function within<T>(enter: () => void, fn: () => T): T {
+  const home = openSync('/proc/thread-self/ns/net', 'r');
   try {
     try {
       enter();
@@ -53,8 +51,8 @@ function within<T>(kind: 'net' | 'uts', enter: () => void, fn: () => T): T {
     } finally {
       // Staying in the wrong namespace would send every later change of this process to the wrong
       // place (CNI's ns package treats it as fatal for the thread too): the process ends here.
-      if (libc().setns(home, FLAG[kind]) !== 0) {
-        process.stderr.write(`ctnet: fatal: cannot return to the original ${kind} namespace (${errnoName(errno())}); stopping before anything else changes\n`);
+      if (libc().setns(home, CLONE_NEWNET) !== 0) {
+        process.stderr.write(`ctnet: fatal: cannot return to the original network namespace (${errnoName(errno())}); stopping before anything else changes\n`);
         process.exit(70);
       }
     }
@@ -66,15 +64,7 @@ function within<T>(kind: 'net' | 'uts', enter: () => void, fn: () => T): T {
 /** Runs `fn` with the calling thread inside `ns`, and always switches back. */
 export function withNetns<T>(ns: NetnsHandle, fn: () => T): T {
   if (ns.fd === null) return fn();
-  return within('net', () => check(libc().setns(ns.fd as number, CLONE_NEWNET), `entering network namespace ${ns.path}`), fn);
-}
-
-/** Runs `fn` in a fresh UTS namespace with `hostname` set (for spawning a container's process). */
-export function withNewUts<T>(hostname: string, fn: () => T): T {
-  return within('uts', () => {
-    check(libc().unshare(CLONE_NEWUTS), 'creating a UTS namespace');
-    check(libc().sethostname(hostname, Buffer.byteLength(hostname)), `setting hostname ${hostname}`);
-  }, fn);
+  return within(() => check(libc().setns(ns.fd as number, CLONE_NEWNET), `entering network namespace ${ns.path}`), fn);
 }
 
 /**
@@ -97,7 +87,7 @@ export function createNamedNetns(name: string): string {
   const path = netnsPath(name);
   writeFileSync(path, '', { flag: 'wx', mode: 0o444 });
   try {
-    within('net', () => check(libc().unshare(CLONE_NEWNET), 'creating a network namespace'), () =>
+    within(() => check(libc().unshare(CLONE_NEWNET), 'creating a network namespace'), () =>
       check(libc().mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null), `bind-mounting namespace to ${path}`),
     );
   } catch (err) {

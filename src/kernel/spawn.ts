@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { CommandStartError, ContainerSetupError } from '../errors.js';
 import { setCloexec } from './libc.js';
 import { pipe, posixSpawn } from './posix-spawn.js';
-import { withNetns, withNewUts, type NetnsHandle } from './netns.js';
+import { withNetns, type NetnsHandle } from './netns.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -42,8 +42,6 @@ export function resolveCommand(program: string, path: string, rootfs = ''): stri
 
 export interface SpawnRequest {
   netns: NetnsHandle;
-  /** The hostname of the new UTS namespace the process starts in. */
-  hostname: string;
   command: readonly string[];
   env: Record<string, string>;
   stdio: StdioOptions;
@@ -66,7 +64,7 @@ export function spawnInNamespaces(req: SpawnRequest): ChildProcess {
   closeOnExecAll();
   const start = (): ChildProcess =>
     childProcess().spawn(req.command[0], req.command.slice(1), { env: req.env, stdio: req.stdio, detached: req.detached });
-  const child = withNetns(req.netns, () => withNewUts(req.hostname, start));
+  const child = withNetns(req.netns, start);
   if (child.pid === undefined) {
     child.once('error', () => { /* reported below */ });
     throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', `command ${req.command[0]} could not be started; check that it runs on this host`);

@@ -413,6 +413,7 @@ sub volume_kind { return -d fd_path($VOLUME_TREES[$_[0]]) ? 'dir' : 'file'; }
 
 sub open_sources {
   $SOURCES{$_} //= open_path($_) for map { $_->{source} } files();
+  $SOURCES{'/dev/shm'} //= open_path('/dev/shm') if one('ipc') eq 'host';
   @VOLUME_TREES = map { clone_tree($_->{source}) } volumes();
   return if flag('privileged');
   $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
@@ -440,16 +441,19 @@ sub dev_nodes {
   }
   my %links = (fd => '/proc/self/fd', stdin => '/proc/self/fd/0', stdout => '/proc/self/fd/1', stderr => '/proc/self/fd/2', ptmx => 'pts/ptmx');
   for my $name (sort keys %links) { symlink($links{$name}, "$dev/$name") or fail("linking $dev/$name: $!"); }
-  for my $d (qw(pts shm mqueue)) { mkdir("$dev/$d") or fail("creating $dev/$d: $!"); }
+  for my $d ('pts', 'mqueue', one('ipc') eq 'none' ? () : 'shm') { mkdir("$dev/$d") or fail("creating $dev/$d: $!"); }
   mnt('devpts', "$dev/pts", 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
   own_shm("$dev/shm");
   mnt('mqueue', "$dev/mqueue", 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 # The container's own /dev/shm (--shm-size bytes, or the tmpfs default), also over a privileged
-# container's /dev, the host's, as Docker gives one.
+# container's /dev, the host's, as Docker gives one. --ipc host: the host's /dev/shm, with the
+# host's IPC namespace; --ipc none: none.
 sub own_shm {
   my ($dir) = @_;
+  return if one('ipc') eq 'none';
+  return mnt(source_of('/dev/shm'), $dir, undef, MS_BIND) if one('ipc') eq 'host';
   my $size = one('shm_size');
   mnt('tmpfs', $dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777' . ($size ne '' ? ",size=$size" : ''));
 }
@@ -659,7 +663,11 @@ sub container_init {
   # restarts only a container whose first start got that far.
   my $host_pid = readlink('/proc/self');
   open(my $pid_file, '>', one('pidfile')) or fail("writing " . one('pidfile') . ": $!");
-  sys(call('unshare', CLONE_NEWNS | CLONE_NEWIPC), 'making the mount and IPC namespaces');
+  # Its own IPC and UTS namespaces unless it shares the host's (--ipc host, --uts host: no hostname).
+  # Here, not in whoever forked it: a restart by the supervisor comes through here too.
+  my $hostname = one('hostname');
+  sys(call('unshare', CLONE_NEWNS | (one('ipc') eq 'host' ? 0 : CLONE_NEWIPC) | ($hostname ne '' ? CLONE_NEWUTS : 0)), 'making the mount, IPC and UTS namespaces');
+  sys(call('sethostname', $hostname, 0 + length($hostname)), "setting hostname $hostname") if $hostname ne '';
   ipc_sysctls();
   my $slash = '/';
   sys(call('mount', 0, $slash, 0, MS_REC | MS_PRIVATE, 0), 'making mount propagation private');
@@ -701,13 +709,42 @@ sub container_init {
   exec_command(flag('init') ? ('/bin/sh', '-c', '"$@"; exit $?', 'ctnet-init', @{ $S->{command} }) : @{ $S->{command} });
 }
 
-my $WAITER = '$SIG{$_} = sub {} for qw(INT TERM HUP QUIT); my $pid = shift; while (waitpid($pid, 0) != $pid) {} exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);';
+# --pid host: when the command ends, nothing ends what it started (in a PID namespace of its own
+# the kernel would), so whoever waited for it kills what is left in the container's cgroup, as runc
+# does for a container without its own PID namespace. $_[0] lists the cgroup's processes (v1 `tasks`
+# or v2 `cgroup.procs`, as this process's PID namespace numbers them); zombies are not waited for.
+my $END_LEFTOVERS = <<'END';
+sub end_leftovers {
+  my ($list) = @_;
+  for (1 .. 200) {
+    open(my $f, '<', $list) or return;
+    my @live = grep {
+      my $stat = '';
+      if (open(my $s, '<', "/proc/$_/stat")) { $stat = <$s> // ''; }
+      $stat ne '' && substr($stat, rindex($stat, ')') + 2, 1) ne 'Z';
+    } map { /^(\d+)$/ ? $1 : () } <$f>;
+    close($f);
+    return unless @live;
+    kill('KILL', @live);
+    select(undef, undef, undef, 0.01);
+  }
+}
+END
+eval $END_LEFTOVERS;
+
+# The processes a --pid host container's waiter ends after its command: '' for a container with its
+# own PID namespace, or without a cgroup.
+sub leftovers_list { return flag('pid_host') ? $S->{cgroup}[0] // '' : ''; }
+
+my $WAITER = $END_LEFTOVERS . '$SIG{$_} = sub {} for qw(INT TERM HUP QUIT); my ($pid, $list) = @ARGV; while (waitpid($pid, 0) != $pid) {} my $code = $?; end_leftovers($list) if $list ne ""; exit(($code & 127) ? 128 + ($code & 127) : $code >> 8);';
 
 sub wait_for {
   my ($pid) = @_;
   $SIG{$_} = sub {} for qw(INT TERM HUP QUIT);
   while (waitpid($pid, 0) != $pid) {}
-  exit(($? & 127) ? 128 + ($? & 127) : $? >> 8);
+  my $code = $?;
+  end_leftovers(leftovers_list()) if leftovers_list() ne '';
+  exit(($code & 127) ? 128 + ($code & 127) : $code >> 8);
 }
 
 # Makes the PID namespace and forks its PID 1, then waits and exits as PID 1 did, the way a shell
@@ -729,7 +766,7 @@ sub take_start_pipes {
 sub init {
   take_start_pipes();
   $S = read_spec($ARGV[0] // fail('no spec file given'));
-  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
+  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace') unless flag('pid_host');
   my $pid = fork() // fail("fork: $!");
   if (!$pid) {
     call('prctl', PR_SET_PDEATHSIG, 9);
@@ -738,7 +775,7 @@ sub init {
   close($ready) if $ready;
   close($gate) if $gate;
   # It waits as a Perl of a few lines: this one's compiled program holds ~1.2 MB more, in every container.
-  exec { $^X } 'ctnet-init', '-e', $WAITER, $pid;
+  exec { $^X } 'ctnet-init', '-e', $WAITER, $pid, leftovers_list();
   wait_for($pid);
 }
 
@@ -763,9 +800,10 @@ sub unblock_all_signals { sys(call('rt_sigprocmask', SIG_SETMASK, pack('Q<', 0),
 # twice as long at each restart up to a minute, 0.1 s again after a run of 10 s or more.
 # With --rm it then starts `ctnet rm` in a session of its own (removing the container's process
 # group must not take the remover with it).
-my $SUPERVISOR = <<'END';
+my $SUPERVISOR = $END_LEFTOVERS . <<'END';
 use strict;
 my ($child, $nr_sigprocmask, $script, $arch, $spec, $status, $max, $pidfile, $n, @rm) = @ARGV;
+my $leftovers = LEFTOVERS;
 my $stopping = 0;
 $SIG{$_} = sub {
   $stopping = 1;
@@ -780,6 +818,7 @@ sub put { open(my $f, '>', $_[0]) or return; print $f "$_[1]\n"; close($f); }
 my $got;
 do { $got = waitpid($child, 0) } until $got == $child || $got == -1;
 my $code = $got == -1 ? 255 : ($? & 127) ? 128 + ($? & 127) : $? >> 8;
+end_leftovers($leftovers) if $leftovers ne '';
 if (!$stopping && ($max < 0 || ($code != 0 && $n < $max)) && ($n > 0 || -s $pidfile)) {
   put("$status.restarts", ++$n);
   # The PID it names has ended: a TERM meanwhile must not go to a process that took its number.
@@ -812,10 +851,14 @@ END
 # Forks the container's PID 1 into a new PID namespace, where it runs `$pid1`; this process then
 # returns to its own PID namespace for its next children (a restart runs `supervise` again, and fork
 # in a namespace whose PID 1 died fails). TERM and INT stay blocked here: see supervise.
+# With --pid host ($pid_host) it stays in the host's.
 sub fork_pid1 {
-  my ($pid1) = @_;
-  open(my $own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
-  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
+  my ($pid1, $pid_host) = @_;
+  my $own_pidns;
+  if (!$pid_host) {
+    open($own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
+    sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
+  }
   my $pid = fork() // fail("fork: $!");
   if (!$pid) {
     $on_failure = undef;
@@ -823,7 +866,7 @@ sub fork_pid1 {
     unblock_all_signals();
     $pid1->();
   }
-  sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor');
+  sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor') if $own_pidns;
   return $pid;
 }
 
@@ -840,7 +883,8 @@ sub record_failure_in {
 # The start pipes and the spec's descriptors are close-on-exec: the supervisor holds neither.
 sub become_supervisor {
   my ($pid, @args) = @_;
-  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR =~ s/STOPSET/$STOP_SIGSET/r, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, @args;
+  my $leftovers = "'" . (leftovers_list() =~ s/(['\\])/\\$1/gr) . "'";
+  exec { $^X } 'ctnet-supervisor', '-e', $SUPERVISOR =~ s/STOPSET/$STOP_SIGSET/r =~ s/LEFTOVERS/$leftovers/r, $pid, $nr->{rt_sigprocmask}, $0, $ARCH, @args;
   fail("starting the supervisor: $!");
 }
 
@@ -856,7 +900,7 @@ sub supervise {
   record_failure_in($status);
   take_start_pipes();
   $S = read_spec($spec);
-  become_supervisor(fork_pid1(\&container_init), @ARGV);
+  become_supervisor(fork_pid1(\&container_init, flag('pid_host')), @ARGV);
 }
 
 # ---- standby: a supervisor started before its container exists ------------------------------
@@ -864,19 +908,19 @@ sub supervise {
 # `run -d` starts the supervisor first thing, so Perl's start, the compile of this program and the
 # fork of PID 1 (~20-30 ms together on a busy 2-CPU machine) happen while ctnet records the container
 # and makes its namespace, instead of after. Both then wait: this process for its order on fd 5,
-# PID 1 for this process to pass the order on. An order is fields each ending in NUL: the network
-# namespace to enter ('': stay in this one, ctnet's), the hostname of PID 1's new UTS namespace, the
-# log that becomes their output, the number of environment entries and the entries (the container's
-# environment, which the supervisor has from here on, as its restarts do), then `supervise`'s
-# arguments. ctnet closes the pipe without an order when it refuses or fails the container: both
+# PID 1 for this process to pass the order on (`standby pid-host`: a --pid host container's, in the
+# host's PID namespace). An order is fields each ending in NUL: the network namespace to enter ('':
+# stay in this one, ctnet's), the log that becomes their output, the number of environment entries
+# and the entries (the container's environment, which the supervisor has from here on, as its
+# restarts do), then `supervise`'s arguments. ctnet closes the pipe without an order when it refuses or fails the container: both
 # then end quietly (PID 1 reads the end of its pipe, as it would if this process died).
 sub slurp { my ($fh) = @_; local $/; my $text = <$fh> // ''; close($fh); return $text; }
 
 sub read_order {
-  my ($netns, $hostname, $log, $nenv, @rest) = split(/\0/, $_[0], -1);
+  my ($netns, $log, $nenv, @rest) = split(/\0/, $_[0], -1);
   pop(@rest);
   my @env = splice(@rest, 0, $nenv);
-  return { netns => $netns, hostname => $hostname, log => $log, env => \@env, args => \@rest };
+  return { netns => $netns, log => $log, env => \@env, args => \@rest };
 }
 
 # Where the order puts a process: its output in the log, in the container's network namespace.
@@ -901,11 +945,9 @@ sub standby {
     exit(0) if $order eq '';
     my $o = read_order($order);
     enter_order($o);
-    sys(call('unshare', CLONE_NEWUTS), 'making the UTS namespace');
-    sys(call('sethostname', $o->{hostname}, 0 + length($o->{hostname})), "setting hostname $o->{hostname}");
     $S = read_spec($o->{args}[0]);
     container_init();
-  });
+  }, ($ARGV[0] // '') eq 'pid-host');
   close($handoff);
   open(my $orders, '<&=', ORDER_FD) or exit(0);
   my $order = slurp($orders);
@@ -920,6 +962,7 @@ sub standby {
   record_failure_in($o->{args}[1]);
   enter_order($o);
   %ENV = map { split(/=/, $_, 2) } @{ $o->{env} };
+  $S = read_spec($o->{args}[0]);
   become_supervisor($pid, @{ $o->{args} });
 }
 

@@ -36,6 +36,25 @@ export function parseCpuShares(text: string): number {
 /** `--shm-size 1g`: the size of the container's /dev/shm, at least one byte. */
 export const parseShmSize = (text: string): number => parseSize('--shm-size', text, 1, '1b');
 
+/**
+ * --pid, --ipc and --uts as Docker spells them: host shares the host's namespace; Docker's names for
+ * the default (--ipc private or shareable, an empty mode) give the container its own. Sharing
+ * another container's (container:NAME) is not done here.
+ */
+export function parseNamespaceModes(req: { pid?: string; ipc?: string; uts?: string }): { pidMode?: 'host'; ipcMode?: 'host' | 'none'; utsMode?: 'host' } {
+  const mode = <T extends string>(flag: string, text: string | undefined, shared: readonly T[], own: readonly string[]): T | undefined => {
+    if (text === undefined || text === '' || own.includes(text)) return undefined;
+    if ((shared as readonly string[]).includes(text)) return text as T;
+    const choices = [...shared, ...own].join(', ');
+    const why = text.startsWith('container:') ? `sharing another container's namespace is not supported; give one of ${choices}` : `give one of ${choices}`;
+    throw new InvalidArgumentError(`--${flag} ${text} is not a mode ctnet knows: ${why} (default: the container's own)`);
+  };
+  const pidMode = mode('pid', req.pid, ['host'] as const, []);
+  const ipcMode = mode('ipc', req.ipc, ['host', 'none'] as const, ['private', 'shareable']);
+  const utsMode = mode('uts', req.uts, ['host'] as const, []);
+  return { ...(pidMode ? { pidMode } : {}), ...(ipcMode ? { ipcMode } : {}), ...(utsMode ? { utsMode } : {}) };
+}
+
 /** `--cpus 0.5`: a share of CPUs, more than 0 and at most the CPUs this host has. */
 export function parseCpus(text: string, hostCpus = availableParallelism()): number {
   const n = Number(text);

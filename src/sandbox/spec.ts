@@ -35,6 +35,12 @@ export interface SandboxConfig {
   groups?: number[];
   /** --sysctl of its IPC namespace (kernel.shmmax=...), as given. */
   sysctls?: Record<string, string>;
+  /** --pid host: the host's PID namespace (absent: its own). */
+  pidMode?: 'host';
+  /** --ipc host: the host's IPC namespace and /dev/shm; none: its own, without /dev/shm (absent: its own). */
+  ipcMode?: 'host' | 'none';
+  /** --uts host: the host's UTS namespace, so its hostname (absent: its own). */
+  utsMode?: 'host';
 }
 
 /** A --device as recorded: the node's type and numbers, which its cgroup allows with `perms`. */
@@ -103,6 +109,12 @@ export interface InitSpec {
   init: boolean;
   /** The inode of ctnet's own mount namespace, which init checks it has left before mounting anything. */
   hostMountNs: number;
+  /** The hostname of its own UTS namespace; '': it stays in the host's (--uts host). */
+  hostname: string;
+  /** --pid host: PID 1 is forked in the host's PID namespace, and what the command leaves is ended with it. */
+  pidHost: boolean;
+  /** private: its own IPC namespace and /dev/shm; host: the host's; none: its own without /dev/shm. */
+  ipc: 'private' | 'host' | 'none';
   /** Every capability, no seccomp, no masked paths, the host's /dev and a writable /sys (Docker's --privileged). */
   privileged: boolean;
   security: Confinement;
@@ -147,6 +159,9 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['pidfile', [spec.pidFile]],
     ['init', flag(spec.init)],
     ['hostmntns', [String(spec.hostMountNs)]],
+    ['hostname', spec.hostname === '' ? [] : [spec.hostname]],
+    ['pid_host', flag(spec.pidHost)],
+    ['ipc', spec.ipc === 'private' ? [] : [spec.ipc]],
     ['privileged', flag(spec.privileged)],
     ['caps', spec.security.capabilities ? spec.security.capabilities.map(String) : []],
     ['nnp', flag(spec.security.noNewPrivileges)],

@@ -44,13 +44,16 @@ test('stop: SIGTERM gives 143; a process that ignores it is killed after --time,
   lab.ok(['rm', 'polite', 'stubborn']);
 });
 
-test('--restart on-failure:2 runs a failing command three times in the same network, then records its code', () => {
+test('--restart on-failure:2 runs a failing command three times in the same network and UTS namespace of its own, then records its code', () => {
   const runs = join(lab.root, 'runs');
-  lab.ok(['run', '-d', '--name', 'flaky', '--network', 'lab', '--restart', 'on-failure:2', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `ip -4 -o addr show eth0 | awk '{print $4}' >> ${runs}; exit 1`]);
+  const record = `echo "$(ip -4 -o addr show eth0 | awk '{print $4}') $(hostname) $(readlink /proc/self/ns/uts)" >> ${runs}; exit 1`;
+  lab.ok(['run', '-d', '--name', 'flaky', '--network', 'lab', '--restart', 'on-failure:2', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', record]);
   assert.equal(lab.ok(['wait', 'flaky']), '1\n');
-  const lines = readFileSync(runs, 'utf8').trim().split('\n');
+  const lines = readFileSync(runs, 'utf8').trim().split('\n').map((l) => l.split(' '));
   assert.equal(lines.length, 3);
-  assert.equal(new Set(lines).size, 1, 'the same address every time');
+  assert.equal(new Set(lines.map(([address]) => address)).size, 1, 'the same address every time');
+  // A restart used to run in the supervisor's UTS namespace, the host's, with the host's hostname.
+  for (const [, name, uts] of lines) assert.deepEqual([name, uts === readlinkSync('/proc/self/ns/uts')], ['flaky', false], `a run: ${name} ${uts}`);
   const c = lab.json(['inspect', 'flaky']);
   assert.deepEqual([c.RestartCount, c.Config.RestartMax, c.State.ExitCode], [2, 2, 1]);
   lab.ok(['run', '-d', '--name', 'fine', '--network', 'lab', '--restart', 'on-failure', '--', 'true']);

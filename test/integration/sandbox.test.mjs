@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CTNET, createLab } from '../helpers/lab.mjs';
+import { hostname } from 'node:os';
+import { CTNET, createLab, waitFor } from '../helpers/lab.mjs';
 import { makeRootfs } from '../helpers/rootfs.mjs';
 
 let lab;
@@ -21,6 +22,7 @@ after(() => {
 });
 
 const run = (args, command) => lab.ctnet(['run', '--network', 'sb', ...args, '--', ...command]);
+
 
 test('the command is PID 1 and sees only its own processes', () => {
   const r = run([], ['sh', '-c', 'echo $$; ps -e -o pid=,comm=']);
@@ -202,6 +204,78 @@ test('--sysctl of the IPC namespace (kernel.shm*, kernel.msg*, fs.mqueue.*) is s
   const refused = run(['--sysctl', 'kernel.shmmni=-5'], ['true']);
   assert.equal(refused.code, 125);
   assert.match(refused.stderr, /^ctnet: error: --sysctl kernel\.shmmni=-5: Invalid argument; give a value the kernel takes\n$/);
+});
+
+test("--pid host: the host's processes, its own PID as the host numbers it, an exec there too; what the command leaves is ended with it, run or -d; the control: its own PID namespace", async () => {
+  const own = readlinkSync('/proc/self/ns/pid');
+  const look = `echo $$; readlink /proc/self/ns/pid; [ -d /proc/${process.pid} ] && echo sees-host || echo own-only`;
+  const [pid, ns, sees] = run(['--pid', 'host'], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.notEqual(pid, '1');
+  assert.deepEqual([ns, sees], [own, 'sees-host']);
+  const control = run([], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.equal(control[0], '1');
+  assert.notEqual(control[1], own);
+  assert.equal(control[2], 'own-only');
+  // A process in the background outlives the command unless something ends it: in a PID namespace of
+  // its own the kernel does; with the host's, whoever waited for the command.
+  const gone = (p) => !existsSync(`/proc/${p}`) || /\) Z /.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
+  const left = run(['--pid', 'host'], ['sh', '-c', 'sleep 600 & echo $!']).stdout.trim();
+  await waitFor(() => gone(left), `the foreground container's sleep ${left} ended`);
+  // -d, restarted once: the supervisor ends what each run left, with no ctnet command in between
+  // (the next one would end what an exited container left in its cgroup).
+  const pids = join(lab.root, 'pid-host-left');
+  lab.ok(['run', '-d', '--name', 'pidhost', '--network', 'sb', '--pid', 'host', '--restart', 'on-failure:1', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `sleep 600 & echo $! >> ${pids}; sleep 0.5; exit 1`]);
+  await waitFor(() => existsSync(pids) && readFileSync(pids, 'utf8').trim().split('\n').length === 2 && readFileSync(pids, 'utf8').trim().split('\n').every(gone), 'both runs\' sleeps ended');
+  lab.ok(['rm', 'pidhost']);
+  lab.ok(['run', '-d', '--name', 'pidhost', '--network', 'sb', '--pid', 'host', '--', 'sleep', '600']);
+  const c = lab.json(['inspect', 'pidhost']);
+  assert.equal(c.HostConfig.PidMode, 'host');
+  const inside = lab.ctnet(['exec', 'pidhost', 'sh', '-c', 'readlink /proc/self/ns/pid; cat /proc/1/comm']).stdout.trim().split('\n');
+  assert.deepEqual(inside, [own, readFileSync('/proc/1/comm', 'utf8').trim()]);
+  lab.ok(['rm', '-f', 'pidhost']);
+});
+
+test("--ipc host: the host's IPC namespace and /dev/shm; --ipc none: its own without /dev/shm; --uts host: the host's hostname, run or -d; the control: its own of each", async () => {
+  const host = (kind) => readlinkSync(`/proc/self/ns/${kind}`);
+  const look = 'readlink /proc/self/ns/ipc /proc/self/ns/uts; stat -c %d:%i /dev/shm 2>/dev/null || echo no-shm; hostname; cat /etc/hostname';
+  const shm = execFileSync('stat', ['-c', '%d:%i', '/dev/shm'], { encoding: 'utf8' }).trim();
+  const [ipc, uts, devShm, name, etcName] = run(['--ipc', 'host', '--uts', 'host'], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.deepEqual([ipc, uts, devShm, name, etcName], [host('ipc'), host('uts'), shm, hostname(), hostname()]);
+  const own = run(['--name', 'ownns', '--ipc', 'private'], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.notEqual(own[0], host('ipc'));
+  assert.notEqual(own[1], host('uts'));
+  assert.notEqual(own[2], shm);
+  assert.deepEqual(own.slice(3), ['ownns', 'ownns']);
+  const none = run(['--ipc', 'none', '--sysctl', 'kernel.shmmax=1000000'], ['sh', '-c', `${look}; cat /proc/sys/kernel/shmmax`]).stdout.trim().split('\n');
+  assert.notEqual(none[0], host('ipc'));
+  assert.equal(none[2], 'no-shm');
+  assert.equal(none.at(-1), '1000000');
+  // -d: the supervisor forks PID 1 before it knows the container; the UTS namespace is PID 1's to make.
+  lab.ok(['run', '-d', '--name', 'utshost', '--network', 'sb', '--uts', 'host', '--ipc', 'host', '--', 'sh', '-c', 'hostname; readlink /proc/self/ns/uts; sleep 600']);
+  let logs;
+  await waitFor(() => (logs = lab.ok(['logs', 'utshost']).trim().split('\n')).length === 2, 'the -d container\'s hostname logged');
+  assert.deepEqual(logs, [hostname(), host('uts')]);
+  const c = lab.json(['inspect', 'utshost']);
+  assert.deepEqual([c.Config.Hostname, c.HostConfig.UTSMode, c.HostConfig.IpcMode, c.HostConfig.PidMode], [hostname(), 'host', 'host', '']);
+  lab.ok(['rm', '-f', 'utshost']);
+});
+
+test('--pid, --ipc and --uts refuse what they cannot do, in one line and before anything is made', () => {
+  for (const [args, message] of [
+    [['--uts', 'host', '--hostname', 'web'], /conflicting options: --hostname and --uts host/],
+    [['--ipc', 'host', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc host/],
+    [['--ipc', 'none', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc none/],
+    [['--ipc', 'host', '--sysctl', 'kernel.shmmax=1000000'], /--sysctl kernel\.shmmax cannot be combined with --ipc host/],
+    [['--pid', 'container:web'], /--pid container:web is not a mode ctnet knows: sharing another container's namespace is not supported/],
+    [['--ipc', 'bogus'], /--ipc bogus is not a mode ctnet knows: give one of host, none, private, shareable/],
+    [['--uts', 'private'], /--uts private is not a mode ctnet knows: give one of host/],
+  ]) {
+    const r = run(['--name', 'refused', ...args], ['true']);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  assert.equal(lab.json(['ps', '-a']).some((c) => c.Name === 'refused'), false);
 });
 
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {
