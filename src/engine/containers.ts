@@ -24,12 +24,14 @@ import { guardOf, toMappings } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
-import { cgroupSteps, containerDir, initCommand, pidFileOf, startCommandLine, validateSandbox, writeInitSpec, type SandboxRequest } from './sandbox.js';
+import { cgroupSteps, containerDir, initCommand, pidNamespaceArgs, pid1Of, pidFileOf, startCommandLine, validateSandbox, writeInitSpec, type SandboxRequest } from './sandbox.js';
 import type { SandboxConfig } from '../sandbox/spec.js';
+import type { NamespaceShare } from '../sandbox/options.js';
 import { parseEnv, validateAlias, validateHostname, validateMac, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
 import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
 import { checkModeRequest, networkChoiceOf, placementOf, type Placement } from './network-mode.js';
+import { findContainer } from './lookup.js';
 import { HOST_GATEWAY, parseNetOptions, type NetOptionsRequest } from './net-options.js';
 import { etcFiles, type EtcNetwork } from './etc-files.js';
 import type { Bandwidth, NetOptions } from '../store/records.js';
@@ -134,6 +136,8 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   // One --sysctl list: the IPC namespace's keys are ctnet-init's to write, the rest the network's.
   const sysctls = req.netOptions?.sysctls ?? [];
   const sandbox = validateSandbox({ ...req.sandbox, sysctls: sysctls.filter(isIpcSysctl) });
+  if (sandbox.pidMode) sandbox.pidMode = namespaceDonor(ctx, 'pid', sandbox.pidMode);
+  if (sandbox.ipcMode && sandbox.ipcMode !== 'none' && sandbox.ipcMode !== 'shareable') sandbox.ipcMode = namespaceDonor(ctx, 'ipc', sandbox.ipcMode);
   if (sandbox.utsMode === 'host' && hostname !== undefined) throw new InvalidArgumentError(`conflicting options: --hostname and --uts host: the container has the host's hostname then; drop one`);
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
@@ -141,6 +145,26 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   if (req.mac !== undefined) validateMac(req.mac);
   const netOptions = parseNetOptions({ ...req.netOptions, sysctls: sysctls.filter((s) => !isIpcSysctl(s)) }, choice);
   return { ports: checkModeRequest(ctx, choice, req, ports), hostname, sandbox, netOptions };
+}
+
+/**
+ * --pid or --ipc container:NAME: that container, by its ID. It must run a process, whose PID 1 holds
+ * the namespace (ctnet-init finds it there when the new container starts), and to share its IPC
+ * namespace be shareable, as Docker's must: its /dev/shm is then on the host, where another
+ * container can bind it from.
+ */
+function namespaceDonor(ctx: EngineContext, flag: 'pid' | 'ipc', mode: NamespaceShare): NamespaceShare {
+  if (mode === 'host') return mode;
+  const donor = findContainer(ctx, mode.slice('container:'.length));
+  const kind = flag.toUpperCase();
+  if (donor.kind !== 'process' || pid1Of(ctx.root, donor) === undefined) {
+    throw new ConflictError(`cannot join the ${kind} namespace of container ${donor.name}: ${donor.kind === 'process' ? 'it is not running; start it first' : 'it runs no process'}, or pick a running container`);
+  }
+  if (flag === 'ipc' && donor.sandbox.ipcMode !== 'shareable') {
+    const way = donor.sandbox.ipcMode === 'host' ? `it uses the host's; use --ipc host` : `it is not shareable; run it with --ipc shareable`;
+    throw new ConflictError(`cannot join the IPC namespace of container ${donor.name}: ${way}`);
+  }
+  return `container:${donor.id}`;
 }
 
 /**
@@ -218,7 +242,7 @@ export type AttachRequest = Omit<RunRequest, 'command' | 'detach' | 'autoRemove'
 export function runContainer(ctx: EngineContext, req: RunRequest): Started {
   const v = validateRun(ctx, req);
   // A detached container's supervisor starts now and waits for its order (see shim.ts).
-  const standby = req.detach && !ctx.dryRun ? spawnWaiting(standbyCommand(v.sandbox.pidMode === 'host')) : undefined;
+  const standby = req.detach && !ctx.dryRun ? spawnWaiting(standbyCommand(pidNamespaceArgs(ctx.root, v.sandbox.pidMode))) : undefined;
   try {
     return setUp(ctx, req, v, (record) => startProcess(ctx, record, req.detach ? undefined : req.stdio, standby));
   } finally {

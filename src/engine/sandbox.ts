@@ -9,7 +9,7 @@ import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
-import { cgroupDirs, cgroupLayout, cgroupUsage, deviceProgramTarget, deviceWrites, joinFile, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
+import { cgroupDirs, cgroupLayout, cgroupPathOf, cgroupUsage, deviceProgramTarget, deviceWrites, joinFile, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
@@ -119,11 +119,12 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
   Object.assign(config, parseNamespaceModes(req));
-  if (config.ipcMode && config.shmSize !== undefined) {
-    throw new InvalidArgumentError(`--shm-size cannot be combined with --ipc ${config.ipcMode}: ${config.ipcMode === 'host' ? "/dev/shm is then the host's" : 'there is no /dev/shm then'}; drop one`);
+  const ipcOwner = config.ipcMode === 'host' ? "the host's" : config.ipcMode?.startsWith('container:') ? `container ${config.ipcMode.slice('container:'.length)}'s` : undefined;
+  if (config.ipcMode && config.ipcMode !== 'shareable' && config.shmSize !== undefined) {
+    throw new InvalidArgumentError(`--shm-size cannot be combined with --ipc ${config.ipcMode}: ${ipcOwner ? `/dev/shm is then ${ipcOwner}` : 'there is no /dev/shm then'}; drop one`);
   }
-  if (config.ipcMode === 'host' && config.sysctls) {
-    throw new InvalidArgumentError(`--sysctl ${Object.keys(config.sysctls)[0]} cannot be combined with --ipc host: it would change the host's IPC namespace; drop one`);
+  if (ipcOwner && config.sysctls) {
+    throw new InvalidArgumentError(`--sysctl ${Object.keys(config.sysctls)[0]} cannot be combined with --ipc ${config.ipcMode}: it would change ${ipcOwner} IPC namespace; drop one`);
   }
   if (req.stopSignal !== undefined) config.stopSignal = parseStopSignal(req.stopSignal);
   if (req.stopTimeout !== undefined) config.stopTimeout = parseStopTimeout(req.stopTimeout);
@@ -391,8 +392,8 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     init: c.sandbox.init === true,
     hostMountNs: lookAt('/proc/self/ns/mnt')?.ino ?? 0,
     hostname: c.sandbox.utsMode === 'host' ? '' : c.hostname,
-    pidHost: c.sandbox.pidMode === 'host',
-    ipc: c.sandbox.ipcMode ?? 'private',
+    pidNamespace: pidNamespaceArgs(root, c.sandbox.pidMode),
+    ipcNamespace: ipcNamespaceArgs(root, c.id, c.sandbox.ipcMode),
     privileged: c.sandbox.security?.privileged === true,
     security: confinementOf(root, c, true),
     hide: [resolve(root)].filter((p) => p !== '/'),
@@ -402,6 +403,27 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
   const specFile = specFileOf(root, c.id);
   writePrivateFile(specFile, encodeInitSpec(spec));
   return specFile;
+}
+
+/** Another container, as ctnet-init finds its namespaces when a container starts (each time): its PID file, name and cgroup. */
+const donorArgs = (root: string, id: string): string[] => [pidFileOf(root, id), id.slice(0, 12), cgroupLayout() ? cgroupPathOf(id) : ''];
+
+/** A --pid mode as ctnet-init takes it (see InitSpec). */
+export function pidNamespaceArgs(root: string, mode: string | undefined): string[] {
+  if (mode === undefined) return [];
+  return mode.startsWith('container:') ? ['container', ...donorArgs(root, mode.slice('container:'.length))] : [mode];
+}
+
+/** Where a shareable container's /dev/shm is mounted on the host (Docker's shm mount). */
+export const shareableShmOf = (root: string, id: string): string => join(containerDir(root, id), 'shm');
+
+/** An --ipc mode as ctnet-init takes it (see InitSpec). */
+function ipcNamespaceArgs(root: string, id: string, mode: string | undefined): string[] {
+  if (mode === undefined) return [];
+  if (mode === 'shareable') return [mode, shareableShmOf(root, id)];
+  if (!mode.startsWith('container:')) return [mode];
+  const donor = mode.slice('container:'.length);
+  return ['container', ...donorArgs(root, donor), shareableShmOf(root, donor)];
 }
 
 /** ctnet-init for a container in the foreground: its first process waits for PID 1 (detached ones: shim.ts). */

@@ -25,7 +25,7 @@ const CTNET_BIN = fileURLToPath(new URL('../../bin/ctnet', import.meta.url));
  * ran the command (its PID is written at ctnet-init's gate: ctnet gave up on the container or died
  * while making its network) is not restarted. With --rm it then starts `ctnet rm` in a session of its own.
  */
-export const standbyCommand = (pidHost: boolean): string[] => sandboxCommand('standby', pidHost ? ['pid-host'] : []);
+export const standbyCommand = (pidNamespace: string[]): string[] => sandboxCommand('standby', pidNamespace);
 
 /** Where a supervisor goes and what it runs: its order (see `standby` in ctnet-sandbox.pl). */
 export interface SupervisorOrder {

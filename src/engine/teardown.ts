@@ -1,4 +1,4 @@
-import { removeTree } from '../kernel/files.js';
+import { detachMount, removeTree } from '../kernel/files.js';
 import { parseSubnet } from '../addr/ipv4.js';
 import { parseSubnet6 } from '../addr/ipv6.js';
 import { netnsPath } from '../kernel/netns.js';
@@ -10,7 +10,7 @@ import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
 import { readExitStatus } from './shim.js';
-import { containerDir, killCgroupMembers, oomKillsOf } from './sandbox.js';
+import { containerDir, killCgroupMembers, oomKillsOf, shareableShmOf } from './sandbox.js';
 import type { Op } from '../plan/ops.js';
 
 /** Removes a container's network pieces (map elements, veth, namespace) and its cgroup; repeatable. Returns failures. */
@@ -101,7 +101,8 @@ export function removeContainerNow(ctx: EngineContext, c: ContainerRecord): void
   removeContainerFiles(ctx.root, c);
 }
 
-/** The container's directory: logs, exit status, its /etc files, its PID file. */
+/** The container's directory: logs, exit status, its /etc files, its PID file, a shareable /dev/shm (a mount, detached first). */
 export function removeContainerFiles(root: string, c: ContainerRecord): void {
+  if (c.kind === 'process' && c.sandbox.ipcMode === 'shareable') detachMount(shareableShmOf(root, c.id));
   removeTree(containerDir(root, c.id));
 }

@@ -135,6 +135,9 @@ function readOr(path: string, fallback: string): string {
   }
 }
 
+/** A container's cgroup as /proc/PID/cgroup shows it from the host's cgroup namespace (the end of a line). */
+export const cgroupPathOf = (id: string): string => `/${PARENT}/${id}`;
+
 /** The directories that make up one container's cgroup (one per v1 hierarchy, or the one v2 directory). */
 export function cgroupDirs(layout: CgroupLayout, id: string): string[] {
   const mounts = Object.values(layout.roots).filter((r): r is string => r !== undefined);

@@ -1,10 +1,16 @@
 import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { MNT_DETACH, libc } from './libc.js';
 
 /**
  * The file system as the engine uses it: ctnet's own files (a container's directory, its spec, log
  * and status, compiled filters) and looks at host paths a user names (--rootfs, -v, --tmpfs).
  */
+
+/** Detaches what is mounted at `path` (nothing when nothing is: EINVAL, ENOENT). */
+export function detachMount(path: string): void {
+  libc().umount2(path, MNT_DETACH);
+}
 
 /** A file's text, or `fallback` when it cannot be read. */
 export function readTextOr(path: string, fallback = ''): string {

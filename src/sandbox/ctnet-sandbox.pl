@@ -386,6 +386,9 @@ sub sysfs {
 
 # Host files a container's mounts come from, opened before any mount can hide them.
 my (%SOURCES, %DEVICE_FDS, @VOLUME_TREES);
+# The /dev/shm of the IPC namespace the container shares (the host's, or a shareable container's:
+# its own, or the one it joined); undef: a tmpfs of its own.
+my $SHM_FROM;
 
 # A detached copy of the mounts at $path and below (open_tree, Linux 5.2), taken before the container's
 # own /proc, /dev and /run go onto the host's: a recursive bind made later would carry those in
@@ -413,7 +416,7 @@ sub volume_kind { return -d fd_path($VOLUME_TREES[$_[0]]) ? 'dir' : 'file'; }
 
 sub open_sources {
   $SOURCES{$_} //= open_path($_) for map { $_->{source} } files();
-  $SOURCES{'/dev/shm'} //= open_path('/dev/shm') if one('ipc') eq 'host';
+  $SOURCES{$SHM_FROM} //= open_path($SHM_FROM) if defined $SHM_FROM;
   @VOLUME_TREES = map { clone_tree($_->{source}) } volumes();
   return if flag('privileged');
   $DEVICE_FDS{$_} = open_path("/dev/$_") for @DEVICES;
@@ -448,12 +451,16 @@ sub dev_nodes {
 }
 
 # The container's own /dev/shm (--shm-size bytes, or the tmpfs default), also over a privileged
-# container's /dev, the host's, as Docker gives one. --ipc host: the host's /dev/shm, with the
-# host's IPC namespace; --ipc none: none.
+# container's /dev, the host's, as Docker gives one. --ipc host, shareable or container:NAME: the
+# one at $SHM_FROM; --ipc none: none.
 sub own_shm {
   my ($dir) = @_;
   return if one('ipc') eq 'none';
-  return mnt(source_of('/dev/shm'), $dir, undef, MS_BIND) if one('ipc') eq 'host';
+  if (defined $SHM_FROM) {
+    mnt(source_of($SHM_FROM), $dir, undef, MS_BIND);
+    # Bound from the host's tree, which the container's view has made read-only.
+    return set_mount_attrs($dir, 0, MOUNT_ATTR_RDONLY, 0);
+  }
   my $size = one('shm_size');
   mnt('tmpfs', $dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777' . ($size ne '' ? ",size=$size" : ''));
 }
@@ -663,10 +670,22 @@ sub container_init {
   # restarts only a container whose first start got that far.
   my $host_pid = readlink('/proc/self');
   open(my $pid_file, '>', one('pidfile')) or fail("writing " . one('pidfile') . ": $!");
-  # Its own IPC and UTS namespaces unless it shares the host's (--ipc host, --uts host: no hostname).
-  # Here, not in whoever forked it: a restart by the supervisor comes through here too.
+  # Its own IPC and UTS namespaces unless it shares the host's (--ipc host, --uts host: no hostname)
+  # or joins another container's (--ipc container:NAME). Here, not in whoever forked it: a restart
+  # by the supervisor comes through here too.
+  my ($ipc, @ipc_args) = @{ $S->{ipc} // [] };
+  $ipc //= 'private';
+  if ($ipc eq 'host') { $SHM_FROM = '/dev/shm'; }
+  elsif ($ipc eq 'shareable') { $SHM_FROM = shareable_shm(@ipc_args); }
+  elsif ($ipc eq 'container') {
+    my ($pidfile, $name, $mark, $shm) = @ipc_args;
+    my ($ns) = donor_namespace('ipc', $pidfile, $name, $mark);
+    sys(call('setns', fileno($ns), CLONE_NEWIPC), "joining the IPC namespace of container $name");
+    close($ns);
+    $SHM_FROM = $shm;
+  }
   my $hostname = one('hostname');
-  sys(call('unshare', CLONE_NEWNS | (one('ipc') eq 'host' ? 0 : CLONE_NEWIPC) | ($hostname ne '' ? CLONE_NEWUTS : 0)), 'making the mount, IPC and UTS namespaces');
+  sys(call('unshare', CLONE_NEWNS | ($ipc eq 'host' || $ipc eq 'container' ? 0 : CLONE_NEWIPC) | ($hostname ne '' ? CLONE_NEWUTS : 0)), 'making the mount, IPC and UTS namespaces');
   sys(call('sethostname', $hostname, 0 + length($hostname)), "setting hostname $hostname") if $hostname ne '';
   ipc_sysctls();
   my $slash = '/';
@@ -709,9 +728,22 @@ sub container_init {
   exec_command(flag('init') ? ('/bin/sh', '-c', '"$@"; exit $?', 'ctnet-init', @{ $S->{command} }) : @{ $S->{command} });
 }
 
-# --pid host: when the command ends, nothing ends what it started (in a PID namespace of its own
-# the kernel would), so whoever waited for it kills what is left in the container's cgroup, as runc
-# does for a container without its own PID namespace. $_[0] lists the cgroup's processes (v1 `tasks`
+# --ipc shareable: the container's /dev/shm is a tmpfs at $dir, in the host's mount namespace (made
+# here, before this process leaves it, and kept across restarts), where a container that joins its
+# IPC namespace binds it from too, as Docker does (a mount of another mount namespace cannot be
+# bound). ctnet unmounts it when it removes the container.
+sub shareable_shm {
+  my ($dir) = @_;
+  mkdir($dir, 0700) or -d $dir or fail("creating $dir: $!");
+  return $dir if (stat($dir))[0] != (stat("$dir/.."))[0];
+  my $size = one('shm_size');
+  mnt('tmpfs', $dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777' . ($size ne '' ? ",size=$size" : ''));
+  return $dir;
+}
+
+# --pid host or container:NAME: when the command ends, nothing ends what it started (in a PID
+# namespace of its own the kernel would), so whoever waited for it kills what is left in the
+# container's cgroup, as runc does for a container without its own PID namespace. $_[0] lists the cgroup's processes (v1 `tasks`
 # or v2 `cgroup.procs`, as this process's PID namespace numbers them); zombies are not waited for.
 my $END_LEFTOVERS = <<'END';
 sub end_leftovers {
@@ -732,9 +764,39 @@ sub end_leftovers {
 END
 eval $END_LEFTOVERS;
 
-# The processes a --pid host container's waiter ends after its command: '' for a container with its
-# own PID namespace, or without a cgroup.
-sub leftovers_list { return flag('pid_host') ? $S->{cgroup}[0] // '' : ''; }
+# The processes the waiter of a container without a PID namespace of its own ends after its command:
+# '' for a container with its own, or without a cgroup.
+sub leftovers_list { return @{ $S->{pid} // [] } ? $S->{cgroup}[0] // '' : ''; }
+
+# Another container's namespace of $kind (pid, ipc), through the PID its PID 1 has in its PID file,
+# and that PID: the PID is that container's while the process is in its cgroup ($mark, /ctnet/ID;
+# '' on a host without cgroups). Looked at in the host's cgroup namespace.
+sub donor_namespace {
+  my ($kind, $pidfile, $name, $mark) = @_;
+  my $gone = "container $name is not running, so its \U$kind\E namespace cannot be joined; start it, or drop --$kind container:$name";
+  open(my $f, '<', $pidfile) or fail($gone);
+  my $pid = (<$f> // '') =~ s/\s+//gr;
+  close($f);
+  fail($gone) unless $pid =~ /^\d+$/;
+  open(my $ns, '<', "/proc/$pid/ns/$kind") or fail($gone);
+  if ($mark ne '') {
+    open(my $cgroups, '<', "/proc/$pid/cgroup") or fail($gone);
+    fail($gone) unless grep { /\Q$mark\E$/ } <$cgroups>;
+  }
+  return ($ns, $pid);
+}
+
+# PID 1's PID namespace, made or joined by the process that forks it: its own (no @mode), the
+# host's (host), or another container's (container, its PID file, name and cgroup mark).
+sub pid_namespace {
+  my ($mode, @donor) = @_;
+  $mode //= 'private';
+  return if $mode eq 'host';
+  if ($mode ne 'container') { sys(call('unshare', CLONE_NEWPID), 'making the PID namespace'); return; }
+  my ($ns) = donor_namespace('pid', @donor);
+  sys(call('setns', fileno($ns), CLONE_NEWPID), "joining the PID namespace of container $donor[1]");
+  close($ns);
+}
 
 my $WAITER = $END_LEFTOVERS . '$SIG{$_} = sub {} for qw(INT TERM HUP QUIT); my ($pid, $list) = @ARGV; while (waitpid($pid, 0) != $pid) {} my $code = $?; end_leftovers($list) if $list ne ""; exit(($code & 127) ? 128 + ($code & 127) : $code >> 8);';
 
@@ -766,7 +828,7 @@ sub take_start_pipes {
 sub init {
   take_start_pipes();
   $S = read_spec($ARGV[0] // fail('no spec file given'));
-  sys(call('unshare', CLONE_NEWPID), 'making the PID namespace') unless flag('pid_host');
+  pid_namespace(@{ $S->{pid} });
   my $pid = fork() // fail("fork: $!");
   if (!$pid) {
     call('prctl', PR_SET_PDEATHSIG, 9);
@@ -848,17 +910,14 @@ if (($rm[4] // '') ne '') {
 exit($code);
 END
 
-# Forks the container's PID 1 into a new PID namespace, where it runs `$pid1`; this process then
-# returns to its own PID namespace for its next children (a restart runs `supervise` again, and fork
-# in a namespace whose PID 1 died fails). TERM and INT stay blocked here: see supervise.
-# With --pid host ($pid_host) it stays in the host's.
+# Forks the container's PID 1 into a new PID namespace (or the one @mode names: see pid_namespace),
+# where it runs `$pid1`; this process then returns to its own PID namespace for its next children (a
+# restart runs `supervise` again, and fork in a namespace whose PID 1 died fails). TERM and INT stay
+# blocked here: see supervise.
 sub fork_pid1 {
-  my ($pid1, $pid_host) = @_;
-  my $own_pidns;
-  if (!$pid_host) {
-    open($own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
-    sys(call('unshare', CLONE_NEWPID), 'making the PID namespace');
-  }
+  my ($pid1, @mode) = @_;
+  open(my $own_pidns, '<', '/proc/self/ns/pid') or fail("opening /proc/self/ns/pid: $!");
+  pid_namespace(@mode);
   my $pid = fork() // fail("fork: $!");
   if (!$pid) {
     $on_failure = undef;
@@ -866,7 +925,8 @@ sub fork_pid1 {
     unblock_all_signals();
     $pid1->();
   }
-  sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor') if $own_pidns;
+  sys(call('setns', fileno($own_pidns), CLONE_NEWPID), 'returning to the PID namespace of the supervisor');
+  close($own_pidns);
   return $pid;
 }
 
@@ -900,7 +960,7 @@ sub supervise {
   record_failure_in($status);
   take_start_pipes();
   $S = read_spec($spec);
-  become_supervisor(fork_pid1(\&container_init, flag('pid_host')), @ARGV);
+  become_supervisor(fork_pid1(\&container_init, @{ $S->{pid} }), @ARGV);
 }
 
 # ---- standby: a supervisor started before its container exists ------------------------------
@@ -908,8 +968,8 @@ sub supervise {
 # `run -d` starts the supervisor first thing, so Perl's start, the compile of this program and the
 # fork of PID 1 (~20-30 ms together on a busy 2-CPU machine) happen while ctnet records the container
 # and makes its namespace, instead of after. Both then wait: this process for its order on fd 5,
-# PID 1 for this process to pass the order on (`standby pid-host`: a --pid host container's, in the
-# host's PID namespace). An order is fields each ending in NUL: the network namespace to enter ('':
+# PID 1 for this process to pass the order on (PID 1 in the PID namespace its arguments name, as the
+# spec's `pid` does: see pid_namespace). An order is fields each ending in NUL: the network namespace to enter ('':
 # stay in this one, ctnet's), the log that becomes their output, the number of environment entries
 # and the entries (the container's environment, which the supervisor has from here on, as its
 # restarts do), then `supervise`'s arguments. ctnet closes the pipe without an order when it refuses or fails the container: both
@@ -947,7 +1007,7 @@ sub standby {
     enter_order($o);
     $S = read_spec($o->{args}[0]);
     container_init();
-  }, ($ARGV[0] // '') eq 'pid-host');
+  }, @ARGV);
   close($handoff);
   open(my $orders, '<&=', ORDER_FD) or exit(0);
   my $order = slurp($orders);

@@ -36,22 +36,26 @@ export function parseCpuShares(text: string): number {
 /** `--shm-size 1g`: the size of the container's /dev/shm, at least one byte. */
 export const parseShmSize = (text: string): number => parseSize('--shm-size', text, 1, '1b');
 
+/** A namespace a container shares instead of having its own: the host's, or another container's (container:ID once the engine found it). */
+export type NamespaceShare = 'host' | `container:${string}`;
+
 /**
- * --pid, --ipc and --uts as Docker spells them: host shares the host's namespace; Docker's names for
- * the default (--ipc private or shareable, an empty mode) give the container its own. Sharing
- * another container's (container:NAME) is not done here.
+ * --pid, --ipc and --uts as Docker spells them: host shares the host's namespace, container:NAME
+ * (--pid and --ipc) another container's, by the name given (the engine finds it); --ipc shareable
+ * is its own that others may join, none its own without /dev/shm; the default (--ipc private, an
+ * empty mode) is its own.
  */
-export function parseNamespaceModes(req: { pid?: string; ipc?: string; uts?: string }): { pidMode?: 'host'; ipcMode?: 'host' | 'none'; utsMode?: 'host' } {
-  const mode = <T extends string>(flag: string, text: string | undefined, shared: readonly T[], own: readonly string[]): T | undefined => {
+export function parseNamespaceModes(req: { pid?: string; ipc?: string; uts?: string }): { pidMode?: NamespaceShare; ipcMode?: NamespaceShare | 'none' | 'shareable'; utsMode?: 'host' } {
+  const mode = <T extends string>(flag: string, text: string | undefined, shared: readonly T[], own: readonly string[], container: boolean): T | `container:${string}` | undefined => {
     if (text === undefined || text === '' || own.includes(text)) return undefined;
     if ((shared as readonly string[]).includes(text)) return text as T;
-    const choices = [...shared, ...own].join(', ');
-    const why = text.startsWith('container:') ? `sharing another container's namespace is not supported; give one of ${choices}` : `give one of ${choices}`;
-    throw new InvalidArgumentError(`--${flag} ${text} is not a mode ctnet knows: ${why} (default: the container's own)`);
+    if (container && /^container:./.test(text)) return text as `container:${string}`;
+    const choices = [...shared, ...(container ? ['container:NAME'] : []), ...own].join(', ');
+    throw new InvalidArgumentError(`--${flag} ${text} is not a mode ctnet knows: give one of ${choices} (default: the container's own)`);
   };
-  const pidMode = mode('pid', req.pid, ['host'] as const, []);
-  const ipcMode = mode('ipc', req.ipc, ['host', 'none'] as const, ['private', 'shareable']);
-  const utsMode = mode('uts', req.uts, ['host'] as const, []);
+  const pidMode = mode('pid', req.pid, ['host'] as const, [], true);
+  const ipcMode = mode('ipc', req.ipc, ['host', 'none', 'shareable'] as const, ['private'], true);
+  const utsMode = mode('uts', req.uts, ['host'] as const, [], false) as 'host' | undefined;
   return { ...(pidMode ? { pidMode } : {}), ...(ipcMode ? { ipcMode } : {}), ...(utsMode ? { utsMode } : {}) };
 }
 

@@ -1,5 +1,5 @@
 import type { Limits } from '../kernel/cgroups.js';
-import { RLIMITS, type Ulimit, type UserSpec, type Volume } from './options.js';
+import { RLIMITS, type NamespaceShare, type Ulimit, type UserSpec, type Volume } from './options.js';
 import type { SecurityConfig } from './security.js';
 
 /** What `run` records about a container beyond its network: kept in the store, shown by inspect. */
@@ -35,10 +35,14 @@ export interface SandboxConfig {
   groups?: number[];
   /** --sysctl of its IPC namespace (kernel.shmmax=...), as given. */
   sysctls?: Record<string, string>;
-  /** --pid host: the host's PID namespace (absent: its own). */
-  pidMode?: 'host';
-  /** --ipc host: the host's IPC namespace and /dev/shm; none: its own, without /dev/shm (absent: its own). */
-  ipcMode?: 'host' | 'none';
+  /** --pid host: the host's PID namespace; container:ID another container's (absent: its own). */
+  pidMode?: NamespaceShare;
+  /**
+   * --ipc host or container:ID: that IPC namespace and its /dev/shm (another container's must be
+   * shareable); shareable: its own, with its /dev/shm on the host for others to join; none: its own,
+   * without /dev/shm (absent: its own).
+   */
+  ipcMode?: NamespaceShare | 'none' | 'shareable';
   /** --uts host: the host's UTS namespace, so its hostname (absent: its own). */
   utsMode?: 'host';
 }
@@ -111,10 +115,18 @@ export interface InitSpec {
   hostMountNs: number;
   /** The hostname of its own UTS namespace; '': it stays in the host's (--uts host). */
   hostname: string;
-  /** --pid host: PID 1 is forked in the host's PID namespace, and what the command leaves is ended with it. */
-  pidHost: boolean;
-  /** private: its own IPC namespace and /dev/shm; host: the host's; none: its own without /dev/shm. */
-  ipc: 'private' | 'host' | 'none';
+  /**
+   * Where PID 1 is forked: [] a PID namespace of its own, ['host'], or ['container', that one's PID
+   * file, name, cgroup as the host sees it] (pid_namespace in ctnet-sandbox.pl). Without its own,
+   * what the command leaves is ended with it.
+   */
+  pidNamespace: string[];
+  /**
+   * Its IPC namespace and /dev/shm: [] its own, ['host'], ['none'] its own without /dev/shm,
+   * ['shareable', where its /dev/shm is mounted on the host], or ['container', that one's PID file,
+   * name, cgroup, /dev/shm on the host].
+   */
+  ipcNamespace: string[];
   /** Every capability, no seccomp, no masked paths, the host's /dev and a writable /sys (Docker's --privileged). */
   privileged: boolean;
   security: Confinement;
@@ -160,8 +172,8 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['init', flag(spec.init)],
     ['hostmntns', [String(spec.hostMountNs)]],
     ['hostname', spec.hostname === '' ? [] : [spec.hostname]],
-    ['pid_host', flag(spec.pidHost)],
-    ['ipc', spec.ipc === 'private' ? [] : [spec.ipc]],
+    ['pid', spec.pidNamespace],
+    ['ipc', spec.ipcNamespace],
     ['privileged', flag(spec.privileged)],
     ['caps', spec.security.capabilities ? spec.security.capabilities.map(String) : []],
     ['nnp', flag(spec.security.noNewPrivileges)],

@@ -19,10 +19,11 @@ after(() => lab?.close());
 /**
  * A dry run's kernel steps: one per command line (the cgroup's mkdir line too; an nft heredoc's body
  * lines are part of its step), but a container's published ports are one step with its port's
- * guard: their nft command follows the guard's heredoc.
+ * guard: their nft command follows the guard's heredoc. The process's start (its line ends with the
+ * hostname and the command, as a comment) is not a plan step.
  */
 const stepsOf = (plan) =>
-  plan.filter((l, i) => /^(ip|nft|sysctl|mkdir) /.test(l) && !l.includes('unshare --uts') && !(/ nft /.test(l) && plan[i - 1] === 'EOF')).length;
+  plan.filter((l, i) => /^(ip|nft|sysctl|mkdir) /.test(l) && !l.includes('# hostname ') && !(/ nft /.test(l) && plan[i - 1] === 'EOF')).length;
 
 const runArgs = (name) => ['run', '-d', '--name', name, '--network', 'lab', '-p', '9000:80', '-p', '9001:81/udp', '--', 'sleep', '600'];
 

@@ -239,8 +239,8 @@ test("--ipc host: the host's IPC namespace and /dev/shm; --ipc none: its own wit
   const host = (kind) => readlinkSync(`/proc/self/ns/${kind}`);
   const look = 'readlink /proc/self/ns/ipc /proc/self/ns/uts; stat -c %d:%i /dev/shm 2>/dev/null || echo no-shm; hostname; cat /etc/hostname';
   const shm = execFileSync('stat', ['-c', '%d:%i', '/dev/shm'], { encoding: 'utf8' }).trim();
-  const [ipc, uts, devShm, name, etcName] = run(['--ipc', 'host', '--uts', 'host'], ['sh', '-c', look]).stdout.trim().split('\n');
-  assert.deepEqual([ipc, uts, devShm, name, etcName], [host('ipc'), host('uts'), shm, hostname(), hostname()]);
+  const [ipc, uts, devShm, name, etcName, writable] = run(['--ipc', 'host', '--uts', 'host'], ['sh', '-c', `${look}; [ -w /dev/shm ] && echo writable`]).stdout.trim().split('\n');
+  assert.deepEqual([ipc, uts, devShm, name, etcName, writable], [host('ipc'), host('uts'), shm, hostname(), hostname(), 'writable']);
   const own = run(['--name', 'ownns', '--ipc', 'private'], ['sh', '-c', look]).stdout.trim().split('\n');
   assert.notEqual(own[0], host('ipc'));
   assert.notEqual(own[1], host('uts'));
@@ -260,22 +260,85 @@ test("--ipc host: the host's IPC namespace and /dev/shm; --ipc none: its own wit
   lab.ok(['rm', '-f', 'utshost']);
 });
 
+test("--pid and --ipc container:NAME join a running container's namespaces: its processes, its shared memory (it is --ipc shareable) both ways; what the joiner leaves ends with it, the donor's end ends the joiner; the control: without them, neither", async () => {
+  lab.ok(['run', '-d', '--name', 'donor', '--network', 'sb', '--ipc', 'shareable', '--shm-size', '8m', '--', 'sh', '-c', 'echo from-donor > /dev/shm/mark; exec sleep 600']);
+  await waitFor(() => lab.ctnet(['exec', 'donor', 'cat', '/dev/shm/mark']).stdout.trim() === 'from-donor', "the donor's mark");
+  const ns = (kind) => lab.ctnet(['exec', 'donor', 'readlink', `/proc/self/ns/${kind}`]).stdout.trim();
+  const look = 'readlink /proc/self/ns/pid /proc/self/ns/ipc; ps -e -o comm= | grep -c "^sleep$"; cat /dev/shm/mark 2>&1; df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2; echo from-joiner > /dev/shm/back';
+  const joined = run(['--pid', 'container:donor', '--ipc', 'container:donor'], ['sh', '-c', look]);
+  assert.equal(joined.code, 0, joined.stderr);
+  assert.deepEqual(joined.stdout.trim().split('\n'), [ns('pid'), ns('ipc'), '1', 'from-donor', '8192']);
+  assert.equal(lab.ctnet(['exec', 'donor', 'cat', '/dev/shm/back']).stdout.trim(), 'from-joiner');
+  const control = run([], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.notEqual(control[0], ns('pid'));
+  assert.notEqual(control[1], ns('ipc'));
+  assert.equal(control[2], '0');
+  assert.match(control[3], /No such file/);
+  // A -d joiner: what it leaves in the donor's PID namespace ends with it, with no ctnet command in between.
+  const left = join(lab.root, 'joiner-left');
+  lab.ok(['run', '-d', '--name', 'joiner', '--network', 'sb', '--pid', 'container:donor', '-v', `${lab.root}:${lab.root}`, '--', 'sh', '-c', `sleep 600 & echo $! > ${left}; sleep 0.3`]);
+  // Its PID in the donor's namespace; once killed it stays there as a zombie (the donor's PID 1, sleep, reaps nothing).
+  const running = () => lab.ctnet(['exec', 'donor', 'ps', '-e', '-o', 'pid=,stat=']).stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, stat]) => stat && !stat.startsWith('Z')).map(([pid]) => pid);
+  await waitFor(() => existsSync(left) && readFileSync(left, 'utf8').trim() !== '' && !running().includes(readFileSync(left, 'utf8').trim()), "the joiner's sleep ended");
+  lab.ok(['rm', 'joiner']);
+  // A PID file that names another process (its PID taken after the donor's PID 1 ended) leads nowhere:
+  // ctnet-init joins only a process in the donor's cgroup. Here it names this test's process, in the host's namespaces.
+  const donorId = lab.json(['inspect', 'donor']).Id;
+  const pidFile = join(lab.root, 'containers', donorId, 'pid');
+  const realPid = readFileSync(pidFile, 'utf8');
+  writeFileSync(pidFile, String(process.pid));
+  try {
+    const misled = run(['--pid', 'container:donor'], ['readlink', '/proc/self/ns/pid']);
+    assert.equal(misled.code, 125, misled.stdout);
+    assert.match(misled.stderr, /container [0-9a-f]{12} is not running, so its PID namespace cannot be joined/);
+  } finally {
+    writeFileSync(pidFile, realPid);
+  }
+  assert.equal(lab.json(['inspect', 'donor']).HostConfig.IpcMode, 'shareable');
+  lab.ok(['run', '-d', '--name', 'joiner', '--network', 'sb', '--pid', 'container:donor', '--ipc', 'container:donor', '--', 'sleep', '600']);
+  const j = lab.json(['inspect', 'joiner']);
+  assert.deepEqual([j.HostConfig.PidMode, j.HostConfig.IpcMode], [`container:${donorId}`, `container:${donorId}`]);
+  // The donor's PID 1 ends: the kernel ends every process of its PID namespace, the joiner's too.
+  lab.ok(['stop', '-t', '1', 'donor']);
+  await waitFor(() => lab.json(['inspect', 'joiner']).State.Status === 'exited', 'the joiner ended with the donor');
+  const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(lab.root, 'containers'))).length;
+  assert.equal(mounts(), 1, "the donor's /dev/shm, on the host");
+  lab.ok(['rm', 'joiner', 'donor']);
+  assert.equal(mounts(), 0, 'unmounted with the donor');
+});
+
 test('--pid, --ipc and --uts refuse what they cannot do, in one line and before anything is made', () => {
   for (const [args, message] of [
     [['--uts', 'host', '--hostname', 'web'], /conflicting options: --hostname and --uts host/],
     [['--ipc', 'host', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc host/],
     [['--ipc', 'none', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc none/],
     [['--ipc', 'host', '--sysctl', 'kernel.shmmax=1000000'], /--sysctl kernel\.shmmax cannot be combined with --ipc host/],
-    [['--pid', 'container:web'], /--pid container:web is not a mode ctnet knows: sharing another container's namespace is not supported/],
-    [['--ipc', 'bogus'], /--ipc bogus is not a mode ctnet knows: give one of host, none, private, shareable/],
+    [['--ipc', 'bogus'], /--ipc bogus is not a mode ctnet knows: give one of host, none, shareable, container:NAME, private/],
     [['--uts', 'private'], /--uts private is not a mode ctnet knows: give one of host/],
+    [['--ipc', 'container:x', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc container:x: \/dev\/shm is then container x's/],
+    [['--ipc', 'container:x', '--sysctl', 'kernel.shmmax=1000000'], /--sysctl kernel\.shmmax cannot be combined with --ipc container:x: it would change container x's IPC namespace/],
   ]) {
     const r = run(['--name', 'refused', ...args], ['true']);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
+  // Containers to join that cannot be joined.
+  lab.ok(['run', '-d', '--name', 'private1', '--network', 'sb', '--', 'sleep', '600']);
+  lab.ok(['run', '--name', 'ended', '--network', 'sb', '--ipc', 'shareable', '--', 'true']);
+  for (const [args, code, message] of [
+    [['--ipc', 'container:private1'], 4, /cannot join the IPC namespace of container private1: it is not shareable; run it with --ipc shareable/],
+    [['--pid', 'container:ended'], 4, /cannot join the PID namespace of container ended: it is not running; start it first/],
+    [['--ipc', 'container:ended'], 4, /cannot join the IPC namespace of container ended: it is not running; start it first/],
+    [['--pid', 'container:nosuch'], 3, /container nosuch does not exist/],
+  ]) {
+    const r = run(['--name', 'refused', ...args], ['true']);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
   assert.equal(lab.json(['ps', '-a']).some((c) => c.Name === 'refused'), false);
+  lab.ok(['rm', '-f', 'private1', 'ended']);
 });
 
 test('-v of what the container covers with its own (/run, /dev, /proc) shows the host\'s, with and without --rootfs; the control: its own at the same paths', () => {

@@ -129,15 +129,16 @@ test('cgroup writes: v1 per controller hierarchy, v2 in one directory with contr
   assert.deepEqual(cgroupDirs({ version: 1, roots: { cpu: '/cg/cpu,cpuacct', cpuacct: '/cg/cpu,cpuacct' } }, 'ID'), ['/cg/cpu,cpuacct/ctnet/ID']);
 });
 
-test("--pid, --ipc, --uts: host shares the host's namespace; Docker's names for the default give none; container:NAME and the unknown are refused", () => {
+test("--pid, --ipc, --uts: host shares the host's namespace, container:NAME another's (--pid, --ipc); Docker's names for the default give none; the unknown is refused", () => {
   assert.deepEqual(parseNamespaceModes({}), {});
   assert.deepEqual(parseNamespaceModes({ pid: '', ipc: 'private', uts: '' }), {});
-  assert.deepEqual(parseNamespaceModes({ ipc: 'shareable' }), {});
   assert.deepEqual(parseNamespaceModes({ pid: 'host', ipc: 'host', uts: 'host' }), { pidMode: 'host', ipcMode: 'host', utsMode: 'host' });
   assert.deepEqual(parseNamespaceModes({ ipc: 'none' }), { ipcMode: 'none' });
-  assert.throws(() => parseNamespaceModes({ pid: 'container:web' }), /--pid container:web is not a mode ctnet knows: sharing another container's namespace is not supported; give one of host/);
-  assert.throws(() => parseNamespaceModes({ uts: 'none' }), /--uts none is not a mode ctnet knows: give one of host \(default/);
-  assert.throws(() => parseNamespaceModes({ ipc: 'HOST' }), /--ipc HOST is not a mode ctnet knows: give one of host, none, private, shareable/);
+  assert.deepEqual(parseNamespaceModes({ ipc: 'shareable' }), { ipcMode: 'shareable' });
+  assert.deepEqual(parseNamespaceModes({ pid: 'container:web', ipc: 'container:db' }), { pidMode: 'container:web', ipcMode: 'container:db' });
+  assert.throws(() => parseNamespaceModes({ pid: 'container:' }), /--pid container: is not a mode ctnet knows: give one of host, container:NAME/);
+  assert.throws(() => parseNamespaceModes({ uts: 'container:web' }), /--uts container:web is not a mode ctnet knows: give one of host \(default/);
+  assert.throws(() => parseNamespaceModes({ ipc: 'HOST' }), /--ipc HOST is not a mode ctnet knows: give one of host, none, shareable, container:NAME, private/);
 });
 
 test('the init spec: NUL-terminated name, count and values per field, as ctnet-sandbox.pl reads it', async () => {
@@ -145,20 +146,20 @@ test('the init spec: NUL-terminated name, count and values per field, as ctnet-s
   const spec = {
     command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], groups: [27, 2000], sysctls: { 'kernel.shmmax': '1048576', 'fs.mqueue.msg_max': '17' }, volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
-    pidFile: '/r/pid', init: false, hostMountNs: 4026531841, hostname: 'web', pidHost: true, ipc: 'none', privileged: false,
+    pidFile: '/r/pid', init: false, hostMountNs: 4026531841, hostname: 'web', pidNamespace: ['container', '/r/d/pid', 'd', '/ctnet/d'], ipcNamespace: ['none'], privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
   const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun', 'groups', '2', '27', '2000', 'sysctls', '4', 'kernel/shmmax', '1048576', 'fs/mqueue/msg_max', '17',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
-    'hostname', '1', 'web', 'pid_host', '1', '1', 'ipc', '1', 'none',
+    'hostname', '1', 'web', 'pid', '4', 'container', '/r/d/pid', 'd', '/ctnet/d', 'ipc', '1', 'none',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
     'hide', '1', '/r', 'detach', '1', '/run/netns', 'terminal', '1', '0'].map((s) => `${s}\x00`).join('');
   assert.equal(encodeInitSpec(spec).toString('binary'), golden);
   assert.throws(() => encodeInitSpec({ ...spec, command: ['a\0b'] }), /NUL/);
-  // The defaults are empty fields: the host's UTS namespace has no hostname of the container's, an IPC namespace of its own no mode.
-  const defaults = encodeInitSpec({ ...spec, hostname: '', pidHost: false, ipc: 'private' }).toString('binary');
-  assert.ok(defaults.includes('hostname\x000\x00pid_host\x001\x000\x00ipc\x000\x00'), 'empty hostname and ipc');
+  // The defaults are empty fields: the host's UTS namespace has no hostname of the container's, namespaces of its own no mode.
+  const defaults = encodeInitSpec({ ...spec, hostname: '', pidNamespace: [], ipcNamespace: [] }).toString('binary');
+  assert.ok(defaults.includes('hostname\x000\x00pid\x000\x00ipc\x000\x00'), 'empty hostname, pid and ipc');
 });
 
 test('a container drops its copies of /run/netns, unless a volume brings them in (the directory, one in it or one above it)', async () => {
