@@ -743,8 +743,9 @@ sub shareable_shm {
 
 # --pid host or container:NAME: when the command ends, nothing ends what it started (in a PID
 # namespace of its own the kernel would), so whoever waited for it kills what is left in the
-# container's cgroup, as runc does for a container without its own PID namespace. $_[0] lists the cgroup's processes (v1 `tasks`
-# or v2 `cgroup.procs`, as this process's PID namespace numbers them); zombies are not waited for.
+# container's cgroup, as runc does for a container without its own PID namespace. $_[0] lists the
+# cgroup's processes (v1 `tasks` or v2 `cgroup.procs`, as this process's PID namespace numbers
+# them); zombies are not waited for.
 my $END_LEFTOVERS = <<'END';
 sub end_leftovers {
   my ($list) = @_;
@@ -969,11 +970,12 @@ sub supervise {
 # fork of PID 1 (~20-30 ms together on a busy 2-CPU machine) happen while ctnet records the container
 # and makes its namespace, instead of after. Both then wait: this process for its order on fd 5,
 # PID 1 for this process to pass the order on (PID 1 in the PID namespace its arguments name, as the
-# spec's `pid` does: see pid_namespace). An order is fields each ending in NUL: the network namespace to enter ('':
-# stay in this one, ctnet's), the log that becomes their output, the number of environment entries
-# and the entries (the container's environment, which the supervisor has from here on, as its
-# restarts do), then `supervise`'s arguments. ctnet closes the pipe without an order when it refuses or fails the container: both
-# then end quietly (PID 1 reads the end of its pipe, as it would if this process died).
+# spec's `pid` does: see pid_namespace). An order is fields each ending in NUL: the network
+# namespace to enter ('': stay in this one, ctnet's), the log that becomes their output, the number
+# of environment entries and the entries (the container's environment, which the supervisor has
+# from here on, as its restarts do), then `supervise`'s arguments. ctnet closes the pipe without an
+# order when it refuses or fails the container: both then end quietly (PID 1 reads the end of its
+# pipe, as it would if this process died).
 sub slurp { my ($fh) = @_; local $/; my $text = <$fh> // ''; close($fh); return $text; }
 
 sub read_order {
