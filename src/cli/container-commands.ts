@@ -74,7 +74,7 @@ function statusText(c: ContainerView): string {
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
   publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string;
-  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; memoryReservation?: string; memorySwap?: string;
+  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; cpusetCpus?: string; cpusetMems?: string; memoryReservation?: string; memorySwap?: string;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
@@ -112,7 +112,7 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
       pid: o.pid, ipc: o.ipc, uts: o.uts,
-      cpuShares: o.cpuShares, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
+      cpuShares: o.cpuShares, cpusetCpus: o.cpusetCpus, cpusetMems: o.cpusetMems, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -172,6 +172,8 @@ function registerRun(program: Command): void {
     .option('--memory-reservation <size>', 'a soft memory limit: what the kernel reclaims from last when memory is short')
     .option('--cpu-shares <n>', 'a relative CPU weight against other containers, 2 to 262144 (default 1024)')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
+    .option('--cpuset-cpus <list>', 'the CPUs the container may run on, e.g. 0-1,3')
+    .option('--cpuset-mems <list>', 'the memory nodes (NUMA) it may allocate from, e.g. 0')
     .option('--pids-limit <n>', 'most processes and threads the container may have')
     .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')
     .option('--pid <mode>', "host: the host's PID namespace, whose processes the container sees; container:NAME a running container's (default: its own)")

@@ -146,7 +146,7 @@ export class KernelApplier implements Applier {
           writeCgroupFiles(op.writes);
           if (op.devices) attachDeviceProgram(op.devices.dir, deviceProgram(op.devices.allow.map(parseDeviceRule)));
         } catch (err) {
-          if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop --memory, --cpus and --pids-limit, or run where cgroups can be made`);
+          if (!op.optional) throw new KernelError(`cannot set up the container's cgroup: ${(err as Error).message}; drop the resource limits (--memory, --cpus, --cpuset-cpus, --pids-limit, ...), or run where cgroups can be made`);
         }
         return;
       case 'cgroup.remove':

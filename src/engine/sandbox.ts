@@ -9,11 +9,11 @@ import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
 import { capabilityWords } from '../sandbox/capabilities.js';
-import { cgroupDirs, cgroupLayout, cgroupPathOf, cgroupUsage, deviceProgramTarget, deviceWrites, joinFile, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
+import { cgroupDirs, cgroupDirsFor, cgroupLayout, cgroupPathOf, cpusetWrites, hostCpuset, cgroupUsage, deviceProgramTarget, deviceWrites, joinFile, limitWrites, unsupportedLimits, type Limits } from '../kernel/cgroups.js';
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parsePidsLimit, parseDevice, parseIpcSysctl, parseNamespaceModes, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parseCpuset, parsePidsLimit, parseDevice, parseIpcSysctl, parseNamespaceModes, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
@@ -42,6 +42,8 @@ export interface SandboxRequest {
   memory?: string;
   cpus?: string;
   cpuShares?: string;
+  cpusetCpus?: string;
+  cpusetMems?: string;
   memoryReservation?: string;
   memorySwap?: string;
   pidsLimit?: string;
@@ -140,6 +142,9 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.cpuShares !== undefined) limits.cpuShares = parseCpuShares(req.cpuShares);
   if (req.memoryReservation !== undefined) limits.memoryReservation = parseMemoryReservation(req.memoryReservation);
   if (req.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(req.memorySwap);
+  if (req.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset('--cpuset-cpus', req.cpusetCpus, readTextOr('/sys/devices/system/cpu/online').trim() || '0');
+  // A host without NUMA information has the one node 0.
+  if (req.cpusetMems !== undefined) limits.cpusetMems = parseCpuset('--cpuset-mems', req.cpusetMems, readTextOr('/sys/devices/system/node/online').trim() || '0');
   checkMemoryLimits(limits);
   const missing = unsupportedLimits(cgroupLayout(), limits);
   if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}; drop the option`);
@@ -205,12 +210,12 @@ function checkUlimits(given: Ulimit[]): Ulimit[] {
 export function cgroupSteps(c: ProcessContainer, owner: string): Step[] {
   const layout = cgroupLayout();
   if (!layout) return [];
-  const dirs = cgroupDirs(layout, c.id);
   const limits = c.sandbox.limits ?? {};
+  const dirs = cgroupDirsFor(layout, c.id, limits);
   const optional = Object.keys(limits).length === 0;
   const privileged = c.sandbox.security?.privileged === true;
   const extra = (c.sandbox.devices ?? []).map(deviceRule);
-  const writes = [...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id, extra))];
+  const writes = [...cpusetWrites(layout, c.id, limits, () => hostCpuset(layout)), ...limitWrites(layout, c.id, limits), ...(privileged ? [] : deviceWrites(layout, c.id, extra))];
   const devices = privileged ? undefined : deviceProgramTarget(layout, c.id, extra);
   return [step({ op: 'cgroup.create', dirs, writes, optional, owner, ...(devices ? { devices } : {}) }, { op: 'cgroup.remove', id: c.id })];
 }

@@ -102,7 +102,7 @@ export interface ContainerView {
   };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
-    Memory: number; NanoCpus: number; PidsLimit: number; CpuShares: number; MemoryReservation: number; MemorySwap: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
+    Memory: number; NanoCpus: number; PidsLimit: number; CpuShares: number; CpusetCpus: string; CpusetMems: string; MemoryReservation: number; MemorySwap: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     /** Docker's: null when none was given. */
     Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
@@ -221,7 +221,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
-      CpuShares: sb.limits?.cpuShares ?? 0, MemoryReservation: sb.limits?.memoryReservation ?? 0, MemorySwap: sb.limits?.memorySwap ?? 0,
+      CpuShares: sb.limits?.cpuShares ?? 0, CpusetCpus: sb.limits?.cpusetCpus ?? '', CpusetMems: sb.limits?.cpusetMems ?? '', MemoryReservation: sb.limits?.memoryReservation ?? 0, MemorySwap: sb.limits?.memorySwap ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
       ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Ulimits: sb.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null, ShmSize: sb.shmSize ?? 0,

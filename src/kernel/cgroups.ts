@@ -12,7 +12,7 @@ export type CgroupVersion = 1 | 2;
 export interface CgroupLayout {
   version: CgroupVersion;
   /** v2: the one unified root. v1: the mount point of each controller ctnet uses. */
-  roots: { memory?: string; cpu?: string; cpuacct?: string; pids?: string; devices?: string; unified?: string };
+  roots: { memory?: string; cpu?: string; cpuacct?: string; pids?: string; devices?: string; cpuset?: string; unified?: string };
 }
 
 export interface Limits {
@@ -27,6 +27,9 @@ export interface Limits {
   memoryReservation?: number;
   /** --memory-swap: bytes of memory and swap together (-1: unlimited swap). */
   memorySwap?: number;
+  /** --cpuset-cpus, --cpuset-mems: the CPUs and memory nodes it may use, as the kernel lists them (0-1,3). */
+  cpusetCpus?: string;
+  cpusetMems?: string;
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -77,7 +80,7 @@ export const systemCgroupFiles: CgroupFiles = {
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const STANDARD_ROOT = '/sys/fs/cgroup';
-const USED_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'devices'] as const;
+const USED_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'devices', 'cpuset'] as const;
 type UsedController = (typeof USED_CONTROLLERS)[number];
 const isUsed = (c: string): c is UsedController => (USED_CONTROLLERS as readonly string[]).includes(c);
 
@@ -145,6 +148,55 @@ export function cgroupDirs(layout: CgroupLayout, id: string): string[] {
 }
 
 /**
+ * v1: whether a container with these limits has a directory in the cpuset hierarchy. A new v1
+ * cpuset holds no CPU until one is written, and no process can join it: only a container that asks
+ * for CPUs or memory nodes gets one (or every container, where cpuset shares its hierarchy with
+ * another controller ctnet uses), with its parent's values unless it asks.
+ */
+function hasCpusetDir(layout: CgroupLayout, limits: Limits): boolean {
+  const { cpuset, ...others } = layout.roots;
+  if (layout.version !== 1 || !cpuset) return false;
+  return limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined || Object.values(others).includes(cpuset);
+}
+
+/** The directories to make for a container with these limits (cgroupDirs, without a cpuset it does not need). */
+export function cgroupDirsFor(layout: CgroupLayout, id: string, limits: Limits): string[] {
+  const skip = layout.version === 1 && layout.roots.cpuset && !hasCpusetDir(layout, limits) ? join(layout.roots.cpuset, PARENT, id) : undefined;
+  return cgroupDirs(layout, id).filter((d) => d !== skip);
+}
+
+/** The CPUs and memory nodes of the whole host, as the root cpuset lists them (v1; undefined elsewhere). */
+export function hostCpuset(layout: CgroupLayout): { cpus: string; mems: string } | undefined {
+  if (layout.version !== 1 || !layout.roots.cpuset) return undefined;
+  return { cpus: readOr(join(layout.roots.cpuset, 'cpuset.cpus'), '').trim(), mems: readOr(join(layout.roots.cpuset, 'cpuset.mems'), '').trim() };
+}
+
+/**
+ * What to write for --cpuset-cpus and --cpuset-mems. v1: ctnet's parent gets the host's CPUs and
+ * nodes (a new cpuset has none, and a child may only take its parent's), then the container its
+ * own or its parent's. v2: the controller delegated down, then the container's values.
+ */
+export function cpusetWrites(layout: CgroupLayout, id: string, limits: Limits, hostSet: () => { cpus: string; mems: string } | undefined): [string, string, string][] {
+  if (layout.version === 2) {
+    if (limits.cpusetCpus === undefined && limits.cpusetMems === undefined) return [];
+    const root = layout.roots.unified as string;
+    const d = join(root, PARENT, id);
+    return [
+      [root, 'cgroup.subtree_control', '+cpuset'], [join(root, PARENT), 'cgroup.subtree_control', '+cpuset'],
+      ...(limits.cpusetCpus !== undefined ? [[d, 'cpuset.cpus', limits.cpusetCpus] as [string, string, string]] : []),
+      ...(limits.cpusetMems !== undefined ? [[d, 'cpuset.mems', limits.cpusetMems] as [string, string, string]] : []),
+    ];
+  }
+  const host = hasCpusetDir(layout, limits) ? hostSet() : undefined;
+  if (!host) return [];
+  const parent = join(layout.roots.cpuset as string, PARENT);
+  return [
+    [parent, 'cpuset.cpus', host.cpus], [parent, 'cpuset.mems', host.mems],
+    [join(parent, id), 'cpuset.cpus', limits.cpusetCpus ?? host.cpus], [join(parent, id), 'cpuset.mems', limits.cpusetMems ?? host.mems],
+  ];
+}
+
+/**
  * What to write, file by file, to apply the limits: [directory, file, value]. On v2 the controllers
  * are first delegated down to ctnet's parent and from it to the containers.
  */
@@ -198,14 +250,15 @@ export function deviceProgramTarget(layout: CgroupLayout, id: string, extra: rea
 }
 
 /** Each limit, its flag and the controller that enforces it. */
-const LIMIT_CONTROLLERS: readonly [keyof Limits, string, 'memory' | 'cpu' | 'pids'][] = [
+const LIMIT_CONTROLLERS: readonly [keyof Limits, string, 'memory' | 'cpu' | 'pids' | 'cpuset'][] = [
   ['memory', '--memory', 'memory'], ['memoryReservation', '--memory-reservation', 'memory'], ['memorySwap', '--memory-swap', 'memory'],
   ['cpus', '--cpus', 'cpu'], ['cpuShares', '--cpu-shares', 'cpu'], ['pidsLimit', '--pids-limit', 'pids'],
+  ['cpusetCpus', '--cpuset-cpus', 'cpuset'], ['cpusetMems', '--cpuset-mems', 'cpuset'],
 ];
 
 /** Which limits this host cannot enforce, each with why (a controller not mounted, swap not accounted). */
 export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): string[] {
-  const has = (c: 'memory' | 'cpu' | 'pids'): boolean =>
+  const has = (c: 'memory' | 'cpu' | 'pids' | 'cpuset'): boolean =>
     layout !== null && (layout.version === 2 ? readOr(join(layout.roots.unified as string, 'cgroup.controllers'), '').split(/\s+/).includes(c) : layout.roots[c] !== undefined);
   const missing = LIMIT_CONTROLLERS.filter(([key, , c]) => limits[key] !== undefined && !has(c)).map(([, flag, c]) => `${flag} (no ${c} controller is mounted)`);
   // v1 counts swap only where the kernel accounts it.

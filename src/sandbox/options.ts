@@ -68,6 +68,30 @@ export function parseCpus(text: string, hostCpus = availableParallelism()): numb
   return n;
 }
 
+/** The numbers of a kernel list (0-3,8), or undefined when it is not one (a range backwards or past 4096 numbers). */
+function listNumbers(text: string): number[] | undefined {
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) return undefined;
+  const numbers: number[] = [];
+  for (const part of text.split(',')) {
+    const [first, last = first] = part.split('-').map(Number);
+    if (last < first || numbers.length + last - first > 4096) return undefined;
+    for (let n = first; n <= last; n++) numbers.push(n);
+  }
+  return numbers;
+}
+
+/** `--cpuset-cpus 0-1,3` or `--cpuset-mems 0`: CPUs or memory nodes the host has (`available`, as the kernel lists them). */
+export function parseCpuset(flag: '--cpuset-cpus' | '--cpuset-mems', text: string, available: string): string {
+  const what = flag === '--cpuset-cpus' ? 'CPU' : 'memory node';
+  const given = text.trim();
+  const numbers = listNumbers(given);
+  if (!numbers) throw new InvalidArgumentError(`${flag} ${text} is not a list of ${what}s; give numbers and ranges, e.g. ${flag} 0-1,3`);
+  const have = new Set(listNumbers(available) ?? []);
+  const missing = numbers.filter((n) => !have.has(n));
+  if (missing.length) throw new InvalidArgumentError(`${flag} ${text}: this host has no ${what} ${missing.join(',')} (it has ${available}); give ${what}s it has`);
+  return given;
+}
+
 /** `--pids-limit 100`: how many processes (and threads) the container may have at once. */
 export function parsePidsLimit(text: string): number {
   const n = Number(text);

@@ -58,6 +58,31 @@ test('--memory-swap, --memory-reservation and --cpu-shares are written to the co
   }
 });
 
+test("--cpuset-cpus and --cpuset-mems: the container's processes run only on the CPUs given, in exec too; CPUs the host lacks are refused; the control: without them, every CPU", (t) => {
+  const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  const last = online.split(/[,-]/).at(-1);
+  const allowed = (args, command = ['grep', 'Cpus_allowed_list', '/proc/self/status']) => lab.ctnet(['run', '--rm', '--network', 'lim', ...args, '--', ...command]).stdout.split(':').at(-1)?.trim();
+  assert.equal(allowed([]), online);
+  if (last === '0') return t.skip('this host has one CPU: a set of one is every CPU');
+  assert.equal(allowed(['--cpuset-cpus', last, '--cpuset-mems', '0']), last);
+  lab.ok(['run', '-d', '--name', 'pinned', '--network', 'lim', '--cpuset-cpus', last, '--', 'sleep', '600']);
+  const c = lab.json(['inspect', 'pinned']);
+  assert.deepEqual([c.HostConfig.CpusetCpus, c.HostConfig.CpusetMems], [last, '']);
+  assert.equal(lab.ctnet(['exec', 'pinned', 'grep', 'Cpus_allowed_list', '/proc/self/status']).stdout.split(':')[1].trim(), last);
+  if (existsSync('/sys/fs/cgroup/cpuset/cpuset.cpus')) assert.equal(readFileSync(`/sys/fs/cgroup/cpuset/ctnet/${c.Id}/cpuset.cpus`, 'utf8').trim(), last);
+  lab.ok(['rm', '-f', 'pinned']);
+  assert.equal(existsSync(`/sys/fs/cgroup/cpuset/ctnet/${c.Id}`), false, 'its cpuset goes with it');
+  for (const [args, pattern] of [
+    [['--cpuset-cpus', '4096'], /--cpuset-cpus 4096: this host has no CPU 4096 \(it has /],
+    [['--cpuset-cpus', '1-0'], /--cpuset-cpus 1-0 is not a list of CPUs/],
+    [['--cpuset-mems', '64'], /--cpuset-mems 64: this host has no memory node 64/],
+  ]) {
+    const r = lab.ctnet(['run', '--network', 'lim', ...args, '--', 'true']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, pattern);
+  }
+});
+
 test('--pids-limit: a fork bomb stops at the limit', () => {
   // bash retries a fork that fails (dash would exit): the bomb keeps pushing at the limit.
   lab.ok(['run', '-d', '--name', 'bomb', '--network', 'lim', '--pids-limit', '20', '--', 'bash', '-c', 'while :; do sleep 600 & done']);
@@ -138,7 +163,7 @@ test("a container's PID 1 and what exec starts are in every one of its cgroups",
 });
 
 test('every container cgroup is removed with its container', () => {
-  const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
+  const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/cpuset', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
   const ids = lab.json(['ps', '-a']).map((c) => c.Id);
   for (const root of roots) {
     const dir = `${root}/ctnet`;

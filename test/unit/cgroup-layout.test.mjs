@@ -21,9 +21,10 @@ const hybrid = {
 
 test('a hybrid host (v1 controllers, co-mounted cpu,cpuacct, an empty unified tree): v1 at the standard places, as mountinfo says', () => {
   const files = host(hybrid.types, { '/proc/self/cgroup': hybrid.cgroup, '/sys/fs/cgroup/unified/cgroup.controllers': '' });
-  const expected = { version: 1, roots: { pids: '/sys/fs/cgroup/pids', devices: '/sys/fs/cgroup/devices', memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct' } };
-  assert.deepEqual(layoutAtStandardPlaces(files), expected);
-  assert.deepEqual(layoutFromMountinfo(mountinfoOf(hybrid.mounts), files), expected);
+  const roots = { pids: '/sys/fs/cgroup/pids', devices: '/sys/fs/cgroup/devices', memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', cpuset: '/sys/fs/cgroup/cpuset' };
+  assert.deepEqual(layoutAtStandardPlaces(files), { version: 1, roots });
+  // Mountinfo lists the hierarchies in mount order.
+  assert.deepEqual(layoutFromMountinfo(mountinfoOf(hybrid.mounts), files), { version: 1, roots });
 });
 
 test('a unified host with the memory controller: v2 at /sys/fs/cgroup', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseDevice, parseMemory, parseMount, parseNamespaceModes, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
-import { cgroupDirs, limitWrites, unsupportedLimits } from '../../dist/kernel/cgroups.js';
+import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseCpuset, parseDevice, parseMemory, parseMount, parseNamespaceModes, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { cgroupDirs, cgroupDirsFor, cpusetWrites, limitWrites, unsupportedLimits } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -272,6 +272,34 @@ test('--cpu-shares, --memory-reservation, --memory-swap: parsed as Docker takes 
     ['/cg/ctnet/ID', 'memory.swap.max', '2000'],
   ], 'shares 1024 is weight 39 (runc), swap alone is what is above memory');
   assert.equal(limitWrites(v2, 'ID', { memory: 1000, memorySwap: -1 }).at(-1)[2], 'max');
+});
+
+test('--cpuset-cpus and --cpuset-mems: kernel lists of what the host has; v1 cpuset directories only for a container that asks, its parent given the host\'s set first', () => {
+  assert.equal(parseCpuset('--cpuset-cpus', '0-1,3', '0-3'), '0-1,3');
+  assert.equal(parseCpuset('--cpuset-mems', ' 0 ', '0'), '0');
+  for (const bad of ['', 'a', '1-', '3-1', '0,,1', '0-100000']) assert.throws(() => parseCpuset('--cpuset-cpus', bad, '0-3'), /--cpuset-cpus .* is not a list of CPUs; give numbers and ranges, e.g. --cpuset-cpus 0-1,3/, bad);
+  assert.throws(() => parseCpuset('--cpuset-cpus', '1-4', '0-3'), /--cpuset-cpus 1-4: this host has no CPU 4 \(it has 0-3\); give CPUs it has/);
+  assert.throws(() => parseCpuset('--cpuset-mems', '1', '0'), /--cpuset-mems 1: this host has no memory node 1 \(it has 0\)/);
+  const v1 = { version: 1, roots: { memory: '/cg/memory', cpuset: '/cg/cpuset' } };
+  const host = () => ({ cpus: '0-3', mems: '0' });
+  assert.deepEqual(cgroupDirsFor(v1, 'ID', {}), ['/cg/memory/ctnet/ID'], 'no cpuset directory: it could hold no process');
+  assert.deepEqual(cgroupDirsFor(v1, 'ID', { cpusetCpus: '1' }), ['/cg/memory/ctnet/ID', '/cg/cpuset/ctnet/ID']);
+  assert.deepEqual(cgroupDirs(v1, 'ID'), ['/cg/memory/ctnet/ID', '/cg/cpuset/ctnet/ID'], 'removal looks at every hierarchy');
+  assert.deepEqual(cpusetWrites(v1, 'ID', {}, () => assert.fail('the host set is read only when needed')), []);
+  assert.deepEqual(cpusetWrites(v1, 'ID', { cpusetCpus: '1' }, host), [
+    ['/cg/cpuset/ctnet', 'cpuset.cpus', '0-3'], ['/cg/cpuset/ctnet', 'cpuset.mems', '0'],
+    ['/cg/cpuset/ctnet/ID', 'cpuset.cpus', '1'], ['/cg/cpuset/ctnet/ID', 'cpuset.mems', '0'],
+  ]);
+  // cpuset co-mounted with a controller every container uses: every container has the directory, with its parent's set.
+  const shared = { version: 1, roots: { cpu: '/cg/cpu,cpuset', cpuset: '/cg/cpu,cpuset' } };
+  assert.deepEqual(cgroupDirsFor(shared, 'ID', {}), ['/cg/cpu,cpuset/ctnet/ID']);
+  assert.deepEqual(cpusetWrites(shared, 'ID', {}, host).slice(2), [['/cg/cpu,cpuset/ctnet/ID', 'cpuset.cpus', '0-3'], ['/cg/cpu,cpuset/ctnet/ID', 'cpuset.mems', '0']]);
+  const v2 = { version: 2, roots: { unified: '/cg' } };
+  assert.deepEqual(cpusetWrites(v2, 'ID', {}, host), []);
+  assert.deepEqual(cpusetWrites(v2, 'ID', { cpusetMems: '0' }, host), [
+    ['/cg', 'cgroup.subtree_control', '+cpuset'], ['/cg/ctnet', 'cgroup.subtree_control', '+cpuset'], ['/cg/ctnet/ID', 'cpuset.mems', '0'],
+  ]);
+  assert.deepEqual(unsupportedLimits({ version: 1, roots: { memory: '/cg/memory' } }, { cpusetCpus: '0' }), ['--cpuset-cpus (no cpuset controller is mounted)']);
 });
 
 test('limits a host cannot enforce are named with why: a controller not mounted, swap not accounted', () => {
