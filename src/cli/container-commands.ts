@@ -73,8 +73,8 @@ function statusText(c: ContainerView): string {
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
   detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string;
-  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; cpusetCpus?: string; cpusetMems?: string; memoryReservation?: string; memorySwap?: string;
+  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string; domainname?: string;
+  rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; cpusetCpus?: string; cpusetMems?: string; cpuPeriod?: string; cpuQuota?: string; oomKillDisable?: boolean; dnsOpt: string[]; memoryReservation?: string; memorySwap?: string;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
   ingressRate?: string; ingressBurst?: string; egressRate?: string; egressBurst?: string;
@@ -106,13 +106,13 @@ function runRequest(command: string[], o: RunFlags): RunRequest {
     command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
     env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], labels: keyValues(o.label, '--label', false), mac: o.macAddress, ip6: o.ip6,
     netOptions: {
-      addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOption, sysctls: o.sysctl,
+      addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: [...o.dnsOption, ...o.dnsOpt], sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
     },
     sandbox: {
       rootfs: o.rootfs, volumes: o.volume, mounts: o.mount, tmpfs: o.tmpfs, workdir: o.workdir, readOnly: o.readOnly, ulimits: o.ulimit, shmSize: o.shmSize, stopSignal: o.stopSignal, stopTimeout: o.stopTimeout, devices: o.device, groupAdd: o.groupAdd, user: o.user, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit, init: o.init,
-      pid: o.pid, ipc: o.ipc, uts: o.uts,
-      cpuShares: o.cpuShares, cpusetCpus: o.cpusetCpus, cpusetMems: o.cpusetMems, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
+      pid: o.pid, ipc: o.ipc, uts: o.uts, domainname: o.domainname,
+      cpuShares: o.cpuShares, cpusetCpus: o.cpusetCpus, cpusetMems: o.cpusetMems, cpuPeriod: o.cpuPeriod, cpuQuota: o.cpuQuota, oomKillDisable: o.oomKillDisable, memoryReservation: o.memoryReservation, memorySwap: o.memorySwap,
       security: { privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, securityOpt: o.securityOpt },
     },
   };
@@ -158,6 +158,7 @@ function registerRun(program: Command): void {
     // Docker's older spellings, still in many scripts.
     .addOption(new Option('--net <name>', 'the same as --network').hideHelp())
     .addOption(new Option('--net-alias <name>', 'the same as --network-alias').argParser(collect).default([]).hideHelp())
+    .addOption(new Option('--dns-opt <option>', 'the same as --dns-option').argParser(collect).default([]).hideHelp())
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
     .option('-v, --volume <HOSTPATH:PATH[:ro]>', "bind mount a host path into the container, read-only with :ro (repeatable; Docker's z, Z, rprivate, consistent, cached and delegated are accepted and change nothing here)", collect, [])
     .option('--mount <spec>', 'a mount as Docker spells it: type=bind,source=HOSTPATH,target=PATH[,readonly] or type=tmpfs,target=PATH[,tmpfs-size=64m][,tmpfs-mode=1770] (repeatable)', collect, [])
@@ -169,15 +170,19 @@ function registerRun(program: Command): void {
     .option('--group-add <group>', "a supplementary group of the command, a gid or a name in the container's /etc/group (repeatable)", collect, [])
     .option('-m, --memory <size>', 'memory limit, e.g. 64m or 1g; the OOM killer ends the container beyond it')
     .option('--memory-swap <size>', 'memory and swap together, at least --memory (-1: unlimited swap)')
+    .option('--oom-kill-disable', 'at its --memory limit the container waits for memory instead of being killed (cgroup v1)')
     .option('--memory-reservation <size>', 'a soft memory limit: what the kernel reclaims from last when memory is short')
     .option('--cpu-shares <n>', 'a relative CPU weight against other containers, 2 to 262144 (default 1024)')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 for half a CPU')
+    .option('--cpu-period <us>', 'the CFS period in microseconds, 1000 to 1000000 (default 100000), for --cpu-quota')
+    .option('--cpu-quota <us>', 'CPU microseconds the container may use in each period (-1: no limit); --cpus is this with the default period')
     .option('--cpuset-cpus <list>', 'the CPUs the container may run on, e.g. 0-1,3')
     .option('--cpuset-mems <list>', 'the memory nodes (NUMA) it may allocate from, e.g. 0')
     .option('--pids-limit <n>', 'most processes and threads the container may have')
     .option('--init', 'run a small init as PID 1 that reaps zombies and passes signals on (the command is its child)')
     .option('--pid <mode>', "host: the host's PID namespace, whose processes the container sees; container:NAME a running container's (default: its own)")
     .option('--ipc <mode>', "host: the host's IPC namespace and /dev/shm; container:NAME a shareable container's; shareable: its own, which others may join; none: its own without /dev/shm (default: private, its own)")
+    .option('--domainname <name>', "the container's domain name (NIS); its addresses are called by hostname.domainname in /etc/hosts")
     .option('--uts <mode>', "host: the host's UTS namespace and hostname (default: its own)")
     .option('--device <HOST[:PATH][:PERMS]>', "a host device in the container's /dev, allowed in its device cgroup (PERMS: of rwm, default rwm), e.g. --device /dev/net/tun (repeatable)", collect, [])
     .option('--cap-add <cap>', 'give the container a capability beyond the default set, e.g. NET_ADMIN, or ALL (repeatable)', collect, [])

@@ -202,7 +202,7 @@ const processNetnsPath = (c: ProcessContainer): string => (c.netns !== null ? ne
 function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest['stdio'], standby?: DetachedStart): ContainerProcess {
   const { net, options } = etcSourceOf(ctx, c);
   // The host's /etc/hosts is only a --network host container's.
-  const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' });
+  const files = etcFiles(net, c.hostname, options, { resolv: readTextOr(hostResolvConf(ctx)), hosts: net.kind === 'host' ? readTextOr('/etc/hosts') : '' }, c.sandbox.domainname);
   const specFile = writeInitSpec(ctx.root, c, files, stdio?.terminal === true);
   if (standby && c.logPath) {
     // A detached container runs under its supervisor, which records its exit status (and restarts it).

@@ -28,10 +28,11 @@ function hostGateway(net: EtcNetwork): string[] {
   return [net.gateway, ...(net.gateway6 ? [net.gateway6] : [])];
 }
 
-function hostsFile(net: EtcNetwork, hostname: string, options: NetOptions, hostHosts: string): string {
+/** `names`: what the container's own addresses are called, its hostname (after its full name with --domainname). */
+function hostsFile(net: EtcNetwork, names: string, options: NetOptions, hostHosts: string): string {
   const base = net.kind === 'host' ? text(lines(hostHosts)) : LOCALHOST;
   const extra = (options.extraHosts ?? []).flatMap((h) => (h.ip === HOST_GATEWAY ? hostGateway(net) : [h.ip]).map((ip) => `${ip}\t${h.name}`));
-  const own = net.kind === 'network' ? [net.ip, net.ip6].filter((ip) => ip !== null).map((ip) => `${ip}\t${hostname}`) : [];
+  const own = net.kind === 'network' ? [net.ip, net.ip6].filter((ip) => ip !== null).map((ip) => `${ip}\t${names}`) : [];
   return base + text([...extra, ...own]);
 }
 
@@ -60,7 +61,12 @@ function resolvFile(net: EtcNetwork, options: NetOptions, hostResolv: string): s
   return text(ls);
 }
 
-/** A container's /etc/hosts, /etc/hostname and /etc/resolv.conf (the host's files given as text). */
-export function etcFiles(net: EtcNetwork, hostname: string, options: NetOptions, host: { resolv: string; hosts: string }): EtcFiles {
-  return { hosts: hostsFile(net, hostname, options, host.hosts), hostname: `${hostname}\n`, 'resolv.conf': resolvFile(net, options, host.resolv) };
+/**
+ * A container's /etc/hosts, /etc/hostname and /etc/resolv.conf (the host's files given as text).
+ * With a domain name (--domainname) its addresses are first called by its full name, so that
+ * `hostname -f` finds it.
+ */
+export function etcFiles(net: EtcNetwork, hostname: string, options: NetOptions, host: { resolv: string; hosts: string }, domainname?: string): EtcFiles {
+  const names = domainname ? `${hostname}.${domainname} ${hostname}` : hostname;
+  return { hosts: hostsFile(net, names, options, host.hosts), hostname: `${hostname}\n`, 'resolv.conf': resolvFile(net, options, host.resolv) };
 }

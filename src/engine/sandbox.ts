@@ -13,12 +13,13 @@ import { cgroupDirs, cgroupDirsFor, cgroupLayout, cgroupPathOf, cpusetWrites, ho
 import { enterCommand } from '../sandbox/enter.js';
 import { capabilitiesOf, seccompProfileOf, validateSecurity, type SecurityRequest } from '../sandbox/security.js';
 import { defaultProfile, resolveProfile, type ResolvedFilter } from '../sandbox/seccomp-profile.js';
-import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parseCpuset, parsePidsLimit, parseDevice, parseIpcSysctl, parseNamespaceModes, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
+import { RLIMITS, parseCpuShares, parseCpus, parseMemory, parseMemoryReservation, parseMemorySwap, parseMount, parseCpuset, parseCpuPeriod, parseCpuQuota, parsePidsLimit, parseDevice, parseIpcSysctl, parseNamespaceModes, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, supplementaryGroups, parseVolume, tmpfsMount, type DeviceRequest, type Ulimit, type Volume } from '../sandbox/options.js';
 import { sandboxCommand } from '../sandbox/script.js';
 import { deviceRule, encodeInitSpec, type Confinement, type Device, type InitSpec, type SandboxConfig } from '../sandbox/spec.js';
 import type { ContainerRecord, ProcessContainer } from '../store/store.js';
 import type { EtcFiles } from './etc-files.js';
 import { containerEnv } from './container-env.js';
+import { validateHostname } from './validate.js';
 
 /** The sandbox of a container ctnet runs: its filesystem view, user, cgroup, and how its first process starts. */
 
@@ -44,10 +45,15 @@ export interface SandboxRequest {
   cpuShares?: string;
   cpusetCpus?: string;
   cpusetMems?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  oomKillDisable?: boolean;
   memoryReservation?: string;
   memorySwap?: string;
   pidsLimit?: string;
   init?: boolean;
+  /** --domainname: the NIS domain name of its UTS namespace. */
+  domainname?: string;
   /** --pid, --ipc, --uts: Docker's modes (host; for --ipc also private, shareable, none). */
   pid?: string;
   ipc?: string;
@@ -121,6 +127,10 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.ulimits?.length) config.ulimits = checkUlimits(req.ulimits.map(parseUlimit));
   if (req.shmSize !== undefined) config.shmSize = parseShmSize(req.shmSize);
   Object.assign(config, parseNamespaceModes(req));
+  if (req.domainname !== undefined) {
+    if (config.utsMode) throw new InvalidArgumentError(`conflicting options: --domainname and --uts host: the container has the host's domain name then; drop one`);
+    config.domainname = validateHostname(req.domainname, '--domainname');
+  }
   const ipcOwner = config.ipcMode === 'host' ? "the host's" : config.ipcMode?.startsWith('container:') ? `container ${config.ipcMode.slice('container:'.length)}'s` : undefined;
   if (config.ipcMode && config.ipcMode !== 'shareable' && config.shmSize !== undefined) {
     throw new InvalidArgumentError(`--shm-size cannot be combined with --ipc ${config.ipcMode}: ${ipcOwner ? `/dev/shm is then ${ipcOwner}` : 'there is no /dev/shm then'}; drop one`);
@@ -140,12 +150,15 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
   if (req.cpus !== undefined) limits.cpus = parseCpus(req.cpus);
   if (req.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(req.pidsLimit);
   if (req.cpuShares !== undefined) limits.cpuShares = parseCpuShares(req.cpuShares);
+  if (req.cpuPeriod !== undefined) limits.cpuPeriod = parseCpuPeriod(req.cpuPeriod);
+  if (req.cpuQuota !== undefined) limits.cpuQuota = parseCpuQuota(req.cpuQuota);
+  if (req.oomKillDisable) limits.oomKillDisable = true;
   if (req.memoryReservation !== undefined) limits.memoryReservation = parseMemoryReservation(req.memoryReservation);
   if (req.memorySwap !== undefined) limits.memorySwap = parseMemorySwap(req.memorySwap);
   if (req.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset('--cpuset-cpus', req.cpusetCpus, readTextOr('/sys/devices/system/cpu/online').trim() || '0');
   // A host without NUMA information has the one node 0.
   if (req.cpusetMems !== undefined) limits.cpusetMems = parseCpuset('--cpuset-mems', req.cpusetMems, readTextOr('/sys/devices/system/node/online').trim() || '0');
-  checkMemoryLimits(limits);
+  checkLimits(limits);
   const missing = unsupportedLimits(cgroupLayout(), limits);
   if (missing.length) throw new DependencyMissingError(`this host cannot enforce ${missing.join(', ')}; drop the option`);
   if (Object.keys(limits).length) config.limits = limits;
@@ -167,8 +180,11 @@ function hostDevice(d: DeviceRequest, privileged: boolean): Device {
   return { ...d, ...numbers };
 }
 
-/** Docker's rules between the memory limits: swap counts memory in, a reservation stays below the limit. */
-function checkMemoryLimits(l: Limits): void {
+/** Docker's rules between the limits: --cpus or a period and quota; swap counts memory in, a reservation stays below the limit. */
+function checkLimits(l: Limits): void {
+  if (l.cpus !== undefined && (l.cpuPeriod !== undefined || l.cpuQuota !== undefined)) {
+    throw new InvalidArgumentError(`conflicting options: --cpus and ${l.cpuPeriod !== undefined ? '--cpu-period' : '--cpu-quota'}: --cpus is a quota over a period of its own; give one or the other`);
+  }
   if (l.memorySwap !== undefined) {
     if (l.memory === undefined) throw new InvalidArgumentError('--memory-swap needs --memory (it is memory and swap together), e.g. -m 512m --memory-swap 1g');
     if (l.memorySwap !== -1 && l.memorySwap < l.memory) throw new InvalidArgumentError(`--memory-swap ${l.memorySwap} is below --memory ${l.memory}: it counts memory and swap together; give at least the memory limit, or -1 for unlimited swap`);
@@ -397,6 +413,7 @@ export function writeInitSpec(root: string, c: ProcessContainer, files: EtcFiles
     init: c.sandbox.init === true,
     hostMountNs: lookAt('/proc/self/ns/mnt')?.ino ?? 0,
     hostname: c.sandbox.utsMode === 'host' ? '' : c.hostname,
+    domainname: c.sandbox.domainname ?? '',
     pidNamespace: pidNamespaceArgs(root, c.sandbox.pidMode),
     ipcNamespace: ipcNamespaceArgs(root, c.id, c.sandbox.ipcMode),
     privileged: c.sandbox.security?.privileged === true,

@@ -36,10 +36,11 @@ export function validateMtu(mtu: number | undefined): number | undefined {
   return mtu;
 }
 
-export function validateHostname(h: string): string {
-  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(h) || h.length > 64) {
-    throw new InvalidArgumentError(`invalid --hostname "${h}": use letters, digits and '-' (at most 64 characters)`);
-  }
+const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+export function validateHostname(h: string, flag = '--hostname'): string {
+  // 64: the kernel's limit for both UTS names.
+  if (!DNS_NAME.test(h) || h.length > 64) throw new InvalidArgumentError(`invalid ${flag} "${h}": use letters, digits and '-', labels joined by '.' (at most 64 characters)`);
   return h;
 }
 

@@ -95,14 +95,14 @@ export interface ContainerView {
   State: { Status: string; Running: boolean; Pid: number | null; SupervisorPid: number | null; OOMKilled: boolean; ExitCode: number | null; StartedAt: string | null; FinishedAt: string | null };
   Created: string;
   Config: {
-    Hostname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null;
+    Hostname: string; Domainname: string; Cmd: string[]; Env: string[]; User: string; WorkingDir: string; Rootfs: string | null; Detached: boolean; AutoRemove: boolean; RestartMax: number; MacAddress: string | null;
     Labels: Record<string, string>;
     /** Docker's: what stop sends first, and how long it waits (null: 10 s). */
     StopSignal: string; StopTimeout: number | null;
   };
   /** Limits as Docker names them: bytes, billionths of a CPU, processes (0: none). */
   HostConfig: {
-    Memory: number; NanoCpus: number; PidsLimit: number; CpuShares: number; CpusetCpus: string; CpusetMems: string; MemoryReservation: number; MemorySwap: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
+    Memory: number; NanoCpus: number; PidsLimit: number; CpuShares: number; CpusetCpus: string; CpusetMems: string; CpuPeriod: number; CpuQuota: number; OomKillDisable: boolean; MemoryReservation: number; MemorySwap: number; Binds: string[]; Tmpfs: string[]; Init: boolean; ReadonlyRootfs: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     /** Docker's: null when none was given. */
     Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
@@ -215,13 +215,14 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     },
     Created: c.createdAt,
     Config: {
-      Hostname: c.hostname, Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
+      Hostname: c.hostname, Domainname: sb.domainname ?? '', Cmd: c.command, Env: c.env, User: sb.user ? `${sb.user.uid}:${sb.user.gid}` : '', WorkingDir: sb.workdir ?? '', Rootfs: sb.rootfs ?? null,
       Detached: c.detached, AutoRemove: c.autoRemove, RestartMax: Math.max(c.restartMax, 0), MacAddress: c.mac, Labels: c.labels,
       StopSignal: sb.stopSignal ?? 'SIGTERM', StopTimeout: sb.stopTimeout ?? null,
     },
     HostConfig: {
       Memory: sb.limits?.memory ?? 0, NanoCpus: Math.round((sb.limits?.cpus ?? 0) * 1e9), PidsLimit: sb.limits?.pidsLimit ?? 0,
-      CpuShares: sb.limits?.cpuShares ?? 0, CpusetCpus: sb.limits?.cpusetCpus ?? '', CpusetMems: sb.limits?.cpusetMems ?? '', MemoryReservation: sb.limits?.memoryReservation ?? 0, MemorySwap: sb.limits?.memorySwap ?? 0,
+      CpuShares: sb.limits?.cpuShares ?? 0, CpusetCpus: sb.limits?.cpusetCpus ?? '', CpusetMems: sb.limits?.cpusetMems ?? '',
+      CpuPeriod: sb.limits?.cpuPeriod ?? 0, CpuQuota: sb.limits?.cpuQuota ?? 0, OomKillDisable: sb.limits?.oomKillDisable === true, MemoryReservation: sb.limits?.memoryReservation ?? 0, MemorySwap: sb.limits?.memorySwap ?? 0,
       Binds: (sb.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`), Tmpfs: (sb.tmpfs ?? []).map((t) => (sb.tmpfsOptions?.[t] ? `${t}:${sb.tmpfsOptions[t]}` : t)), Init: sb.init === true,
       ReadonlyRootfs: sb.readOnly === true, RestartPolicy: restartPolicy(c.restartMax),
       Ulimits: sb.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null, ShmSize: sb.shmSize ?? 0,

@@ -30,6 +30,11 @@ export interface Limits {
   /** --cpuset-cpus, --cpuset-mems: the CPUs and memory nodes it may use, as the kernel lists them (0-1,3). */
   cpusetCpus?: string;
   cpusetMems?: string;
+  /** --cpu-period, --cpu-quota: the CFS period and the CPU time in each, in microseconds (-1: no quota). */
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  /** --oom-kill-disable: at its memory limit the container waits for memory instead of being killed (v1). */
+  oomKillDisable?: boolean;
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -203,13 +208,15 @@ export function cpusetWrites(layout: CgroupLayout, id: string, limits: Limits, h
 export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [string, string, string][] {
   const dir = (root: string | undefined): string => join(root as string, PARENT, id);
   const writes: [string, string, string][] = [];
-  const quota = limits.cpus !== undefined ? Math.round(limits.cpus * CPU_PERIOD_US) : undefined;
+  // --cpus is a quota over the default period; --cpu-period and --cpu-quota give them as they are.
+  const cfs = limits.cpus !== undefined ? { quota: Math.round(limits.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US }
+    : limits.cpuPeriod !== undefined || limits.cpuQuota !== undefined ? { quota: limits.cpuQuota ?? -1, period: limits.cpuPeriod ?? CPU_PERIOD_US } : undefined;
   if (layout.version === 2) {
     const root = layout.roots.unified as string;
     const d = dir(root);
     writes.push([root, 'cgroup.subtree_control', '+memory +cpu +pids'], [join(root, PARENT), 'cgroup.subtree_control', '+memory +cpu +pids']);
     if (limits.memory !== undefined) writes.push([d, 'memory.max', String(limits.memory)]);
-    if (quota !== undefined) writes.push([d, 'cpu.max', `${quota} ${CPU_PERIOD_US}`]);
+    if (cfs) writes.push([d, 'cpu.max', `${cfs.quota === -1 ? 'max' : cfs.quota} ${cfs.period}`]);
     if (limits.pidsLimit !== undefined) writes.push([d, 'pids.max', String(limits.pidsLimit)]);
     // runc's conversion of shares (2-262144) to a weight (1-10000).
     if (limits.cpuShares !== undefined) writes.push([d, 'cpu.weight', String(1 + Math.floor(((limits.cpuShares - 2) * 9999) / 262142))]);
@@ -223,8 +230,9 @@ export function limitWrites(layout: CgroupLayout, id: string, limits: Limits): [
   // After the memory limit: the kernel keeps memory and swap at or above it.
   if (limits.memorySwap !== undefined && memory) writes.push([dir(memory), 'memory.memsw.limit_in_bytes', String(limits.memorySwap)]);
   if (limits.memoryReservation !== undefined && memory) writes.push([dir(memory), 'memory.soft_limit_in_bytes', String(limits.memoryReservation)]);
+  if (limits.oomKillDisable && memory) writes.push([dir(memory), 'memory.oom_control', '1']);
   if (limits.cpuShares !== undefined && cpu) writes.push([dir(cpu), 'cpu.shares', String(limits.cpuShares)]);
-  if (quota !== undefined && cpu) writes.push([dir(cpu), 'cpu.cfs_period_us', String(CPU_PERIOD_US)], [dir(cpu), 'cpu.cfs_quota_us', String(quota)]);
+  if (cfs && cpu) writes.push([dir(cpu), 'cpu.cfs_period_us', String(cfs.period)], [dir(cpu), 'cpu.cfs_quota_us', String(cfs.quota)]);
   if (limits.pidsLimit !== undefined && pids) writes.push([dir(pids), 'pids.max', String(limits.pidsLimit)]);
   return writes;
 }
@@ -254,6 +262,7 @@ const LIMIT_CONTROLLERS: readonly [keyof Limits, string, 'memory' | 'cpu' | 'pid
   ['memory', '--memory', 'memory'], ['memoryReservation', '--memory-reservation', 'memory'], ['memorySwap', '--memory-swap', 'memory'],
   ['cpus', '--cpus', 'cpu'], ['cpuShares', '--cpu-shares', 'cpu'], ['pidsLimit', '--pids-limit', 'pids'],
   ['cpusetCpus', '--cpuset-cpus', 'cpuset'], ['cpusetMems', '--cpuset-mems', 'cpuset'],
+  ['cpuPeriod', '--cpu-period', 'cpu'], ['cpuQuota', '--cpu-quota', 'cpu'], ['oomKillDisable', '--oom-kill-disable', 'memory'],
 ];
 
 /** Which limits this host cannot enforce, each with why (a controller not mounted, swap not accounted). */
@@ -265,6 +274,7 @@ export function unsupportedLimits(layout: CgroupLayout | null, limits: Limits): 
   if (limits.memorySwap !== undefined && has('memory') && layout?.version === 1 && !existsSync(join(layout.roots.memory as string, 'memory.memsw.limit_in_bytes'))) {
     missing.push('--memory-swap (the kernel does not account swap: it boots without swapaccount=1)');
   }
+  if (limits.oomKillDisable && layout?.version === 2) missing.push('--oom-kill-disable (cgroup v2 has no switch for the OOM killer of one cgroup)');
   return missing;
 }
 

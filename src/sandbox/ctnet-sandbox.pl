@@ -20,11 +20,11 @@ my %NR = (
   x64 => { mount => 165, umount2 => 166, pivot_root => 155, mount_setattr => 442, openat => 257, mkdirat => 258,
     readlinkat => 267, unshare => 272, setns => 308, fchdir => 81, chroot => 161, setgroups => 116, setgid => 106,
     setuid => 105, capget => 125, capset => 126, prctl => 157, seccomp => 317, setsid => 112, ioctl => 16, close => 3,
-    fcntl => 72, rt_sigprocmask => 14, sethostname => 170, open_tree => 428, move_mount => 429, prlimit64 => 302 },
+    fcntl => 72, rt_sigprocmask => 14, sethostname => 170, setdomainname => 171, open_tree => 428, move_mount => 429, prlimit64 => 302 },
   arm64 => { mount => 40, umount2 => 39, pivot_root => 41, mount_setattr => 442, openat => 56, mkdirat => 34,
     readlinkat => 78, unshare => 97, setns => 268, fchdir => 50, chroot => 51, setgroups => 159, setgid => 144,
     setuid => 146, capget => 90, capset => 91, prctl => 167, seccomp => 277, setsid => 157, ioctl => 29, close => 57,
-    fcntl => 25, rt_sigprocmask => 135, sethostname => 161, open_tree => 428, move_mount => 429, prlimit64 => 261 },
+    fcntl => 25, rt_sigprocmask => 135, sethostname => 161, setdomainname => 162, open_tree => 428, move_mount => 429, prlimit64 => 261 },
 );
 
 my ($MODE, $ARCH) = splice(@ARGV, 0, 2);
@@ -687,6 +687,8 @@ sub container_init {
   my $hostname = one('hostname');
   sys(call('unshare', CLONE_NEWNS | ($ipc eq 'host' || $ipc eq 'container' ? 0 : CLONE_NEWIPC) | ($hostname ne '' ? CLONE_NEWUTS : 0)), 'making the mount, IPC and UTS namespaces');
   sys(call('sethostname', $hostname, 0 + length($hostname)), "setting hostname $hostname") if $hostname ne '';
+  my $domainname = one('domainname');
+  sys(call('setdomainname', $domainname, 0 + length($domainname)), "setting domainname $domainname") if $domainname ne '';
   ipc_sysctls();
   my $slash = '/';
   sys(call('mount', 0, $slash, 0, MS_REC | MS_PRIVATE, 0), 'making mount propagation private');

@@ -92,6 +92,21 @@ export function parseCpuset(flag: '--cpuset-cpus' | '--cpuset-mems', text: strin
   return given;
 }
 
+/** `--cpu-period 50000`: the CFS period in microseconds, Docker's range 1000-1000000. */
+export function parseCpuPeriod(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1000 || n > 1_000_000) throw new InvalidArgumentError(`--cpu-period ${text} is not a period from 1000 to 1000000 microseconds (100000 is the default), e.g. --cpu-period 50000`);
+  return n;
+}
+
+/** `--cpu-quota 25000`: CPU microseconds in each period, at least 1000; -1 is none. */
+export function parseCpuQuota(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '-1') return -1;
+  if (!/^\d+$/.test(text.trim()) || n < 1000) throw new InvalidArgumentError(`--cpu-quota ${text} is not a quota of at least 1000 microseconds per period (-1: none), e.g. --cpu-quota 50000`);
+  return n;
+}
+
 /** `--pids-limit 100`: how many processes (and threads) the container may have at once. */
 export function parsePidsLimit(text: string): number {
   const n = Number(text);

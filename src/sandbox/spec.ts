@@ -45,6 +45,8 @@ export interface SandboxConfig {
   ipcMode?: NamespaceShare | 'none' | 'shareable';
   /** --uts host: the host's UTS namespace, so its hostname (absent: its own). */
   utsMode?: 'host';
+  /** --domainname: the NIS domain name of its own UTS namespace. */
+  domainname?: string;
 }
 
 /** A --device as recorded: the node's type and numbers, which its cgroup allows with `perms`. */
@@ -115,6 +117,8 @@ export interface InitSpec {
   hostMountNs: number;
   /** The hostname of its own UTS namespace; '': it stays in the host's (--uts host). */
   hostname: string;
+  /** Its domain name there (--domainname); '': none. */
+  domainname: string;
   /**
    * Where PID 1 is forked: [] a PID namespace of its own, ['host'], or ['container', that one's PID
    * file, name, cgroup as the host sees it] (pid_namespace in ctnet-sandbox.pl). Without its own,
@@ -172,6 +176,7 @@ export function encodeInitSpec(spec: InitSpec): Buffer {
     ['init', flag(spec.init)],
     ['hostmntns', [String(spec.hostMountNs)]],
     ['hostname', spec.hostname === '' ? [] : [spec.hostname]],
+    ['domainname', spec.domainname === '' ? [] : [spec.domainname]],
     ['pid', spec.pidNamespace],
     ['ipc', spec.ipcNamespace],
     ['privileged', flag(spec.privileged)],

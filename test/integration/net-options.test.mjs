@@ -1,5 +1,5 @@
 // run's network options as Docker has them: --add-host (host-gateway too), --dns (with embedded DNS:
-// that container's upstreams), --dns-search, --dns-option, --sysctl, --mac-address and --ip6, each
+// that container's upstreams), --dns-search, --dns-option (or --dns-opt), --sysctl, --mac-address and --ip6, each
 // read back from the kernel or used by real traffic, with a control container that lacks the option.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ test('--add-host writes /etc/hosts lines; host-gateway is the network\'s gateway
 
 test('--dns with embedded DNS: the container\'s other names go to its own servers, its network\'s names still resolve; a control container without it does not reach them', () => {
   lab.ok(['run', '-d', '--name', 'peer', '--network', 'app', '--', 'sleep', '600']);
-  lab.ok(['run', '-d', '--name', 'own-dns', '--network', 'app', '--dns', A.host2, '--dns-search', 'corp.example', '--dns-option', 'ndots:2', '--dns-option', 'timeout:1', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'own-dns', '--network', 'app', '--dns', A.host2, '--dns-search', 'corp.example', '--dns-option', 'ndots:2', '--dns-opt', 'timeout:1', '--', 'sleep', '600']);
   lab.ok(['run', '-d', '--name', 'control', '--network', 'app', '--', 'sleep', '600']);
   assert.match(resolve('own-dns', 'custom.test'), /^198\.51\.100\.8\s+custom\.test/);
   assert.equal(resolve('control', 'custom.test'), '- custom.test');

@@ -307,6 +307,19 @@ test("--pid and --ipc container:NAME join a running container's namespaces: its 
   assert.equal(mounts(), 0, 'unmounted with the donor');
 });
 
+test('--domainname is the domain name of its UTS namespace, and /etc/hosts calls its address by hostname.domainname first; the control: without it, none', () => {
+  const look = ['cat /proc/sys/kernel/hostname /proc/sys/kernel/domainname', 'grep -v localhost /etc/hosts | grep -v "^ff\\|^::"', 'hostname -f'].join('; ');
+  const r = run(['--hostname', 'web', '--domainname', 'example.test'], ['sh', '-c', look]);
+  assert.equal(r.code, 0, r.stderr);
+  const [name, domain, hostsLine, fqdn] = r.stdout.trim().split('\n');
+  assert.deepEqual([name, domain, fqdn], ['web', 'example.test', 'web.example.test']);
+  assert.match(hostsLine, /^172\.23\.0\.\d+\tweb\.example\.test web$/);
+  assert.equal(readFileSync('/proc/sys/kernel/domainname', 'utf8').trim() === 'example.test', false, "the host's stays");
+  const control = run(['--hostname', 'web'], ['sh', '-c', look]).stdout.trim().split('\n');
+  assert.deepEqual(control.slice(0, 2), ['web', '(none)']);
+  assert.match(control[2], /^172\.23\.0\.\d+\tweb$/);
+});
+
 test('--pid, --ipc and --uts refuse what they cannot do, in one line and before anything is made', () => {
   for (const [args, message] of [
     [['--uts', 'host', '--hostname', 'web'], /conflicting options: --hostname and --uts host/],
@@ -315,6 +328,8 @@ test('--pid, --ipc and --uts refuse what they cannot do, in one line and before 
     [['--ipc', 'host', '--sysctl', 'kernel.shmmax=1000000'], /--sysctl kernel\.shmmax cannot be combined with --ipc host/],
     [['--ipc', 'bogus'], /--ipc bogus is not a mode ctnet knows: give one of host, none, shareable, container:NAME, private/],
     [['--uts', 'private'], /--uts private is not a mode ctnet knows: give one of host/],
+    [['--uts', 'host', '--domainname', 'example.test'], /conflicting options: --domainname and --uts host/],
+    [['--domainname', 'bad_name'], /invalid --domainname "bad_name": use letters, digits and '-', labels joined by '\.'/],
     [['--ipc', 'container:x', '--shm-size', '64m'], /--shm-size cannot be combined with --ipc container:x: \/dev\/shm is then container x's/],
     [['--ipc', 'container:x', '--sysctl', 'kernel.shmmax=1000000'], /--sysctl kernel\.shmmax cannot be combined with --ipc container:x: it would change container x's IPC namespace/],
   ]) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseCpuset, parseDevice, parseMemory, parseMount, parseNamespaceModes, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
+import { parseCpuShares, parseMemoryReservation, parseMemorySwap, isIpcSysctl, parseIpcSysctl, supplementaryGroups, parseCpus, parseCpuset, parseCpuPeriod, parseCpuQuota, parseDevice, parseMemory, parseMount, parseNamespaceModes, parsePidsLimit, parseShmSize, parseStopSignal, parseStopTimeout, parseTmpfs, parseUlimit, parseUser, parseVolume, tmpfsMount } from '../../dist/sandbox/options.js';
 import { cgroupDirs, cgroupDirsFor, cpusetWrites, limitWrites, unsupportedLimits } from '../../dist/kernel/cgroups.js';
 import { resolvedPath } from '../../dist/kernel/files.js';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
@@ -146,20 +146,20 @@ test('the init spec: NUL-terminated name, count and values per field, as ctnet-s
   const spec = {
     command: ['sh', '-c', 'echo a\nb'], env: { PATH: '/bin', X: 'a=b' }, rootfs: null, cwd: '/', cwdRequired: true, readOnlyRoot: false, ulimits: [{ name: 'nofile', soft: 1024, hard: -1 }], shmSize: 1048576, devices: [{ path: '/dev/net/tun', target: '/dev/net/tun', type: 'c', major: 10, minor: 200, perms: 'rwm' }], groups: [27, 2000], sysctls: { 'kernel.shmmax': '1048576', 'fs.mqueue.msg_max': '17' }, volumes: [{ source: '/s', target: '/t', readOnly: true }],
     tmpfs: ['/tmp'], tmpfsMounts: [{ flags: 14, data: 'mode=1777,size=1m' }], files: [{ path: '/etc/hosts', source: '/r/hosts' }], user: { uid: 1000, gid: 100 }, cgroupJoin: ['/c/tasks'],
-    pidFile: '/r/pid', init: false, hostMountNs: 4026531841, hostname: 'web', pidNamespace: ['container', '/r/d/pid', 'd', '/ctnet/d'], ipcNamespace: ['none'], privileged: false,
+    pidFile: '/r/pid', init: false, hostMountNs: 4026531841, hostname: 'web', domainname: 'example.test', pidNamespace: ['container', '/r/d/pid', 'd', '/ctnet/d'], ipcNamespace: ['none'], privileged: false,
     security: { capabilities: [2818844155, 0], noNewPrivileges: true, seccompFile: '/r/seccomp.bpf' }, hide: ['/r'], detach: ['/run/netns'], terminal: false,
   };
   const golden = ['command', '3', 'sh', '-c', 'echo a\nb', 'env', '2', 'PATH=/bin', 'X=a=b', 'rootfs', '0', 'cwd', '1', '/', 'cwd_required', '1', '1', 'readonly_root', '1', '0', 'ulimits', '4', 'nofile', '7', '1024', '-1', 'shm_size', '1', '1048576', 'devices', '2', '/dev/net/tun', 'net/tun', 'groups', '2', '27', '2000', 'sysctls', '4', 'kernel/shmmax', '1048576', 'fs/mqueue/msg_max', '17',
     'volumes', '3', '/s', '/t', '1', 'tmpfs', '1', '/tmp', 'tmpfs_mounts', '2', '14', 'mode=1777,size=1m', 'files', '2', '/etc/hosts', '/r/hosts', 'user', '2', '1000', '100',
     'cgroup', '1', '/c/tasks', 'pidfile', '1', '/r/pid', 'init', '1', '0', 'hostmntns', '1', '4026531841',
-    'hostname', '1', 'web', 'pid', '4', 'container', '/r/d/pid', 'd', '/ctnet/d', 'ipc', '1', 'none',
+    'hostname', '1', 'web', 'domainname', '1', 'example.test', 'pid', '4', 'container', '/r/d/pid', 'd', '/ctnet/d', 'ipc', '1', 'none',
     'privileged', '1', '0', 'caps', '2', '2818844155', '0', 'nnp', '1', '1', 'seccomp', '1', '/r/seccomp.bpf',
     'hide', '1', '/r', 'detach', '1', '/run/netns', 'terminal', '1', '0'].map((s) => `${s}\x00`).join('');
   assert.equal(encodeInitSpec(spec).toString('binary'), golden);
   assert.throws(() => encodeInitSpec({ ...spec, command: ['a\0b'] }), /NUL/);
   // The defaults are empty fields: the host's UTS namespace has no hostname of the container's, namespaces of its own no mode.
-  const defaults = encodeInitSpec({ ...spec, hostname: '', pidNamespace: [], ipcNamespace: [] }).toString('binary');
-  assert.ok(defaults.includes('hostname\x000\x00pid\x000\x00ipc\x000\x00'), 'empty hostname, pid and ipc');
+  const defaults = encodeInitSpec({ ...spec, hostname: '', domainname: '', pidNamespace: [], ipcNamespace: [] }).toString('binary');
+  assert.ok(defaults.includes('hostname\x000\x00domainname\x000\x00pid\x000\x00ipc\x000\x00'), 'empty hostname, domainname, pid and ipc');
 });
 
 test('a container drops its copies of /run/netns, unless a volume brings them in (the directory, one in it or one above it)', async () => {
@@ -300,6 +300,22 @@ test('--cpuset-cpus and --cpuset-mems: kernel lists of what the host has; v1 cpu
     ['/cg', 'cgroup.subtree_control', '+cpuset'], ['/cg/ctnet', 'cgroup.subtree_control', '+cpuset'], ['/cg/ctnet/ID', 'cpuset.mems', '0'],
   ]);
   assert.deepEqual(unsupportedLimits({ version: 1, roots: { memory: '/cg/memory' } }, { cpusetCpus: '0' }), ['--cpuset-cpus (no cpuset controller is mounted)']);
+});
+
+test('--cpu-period and --cpu-quota: Docker\'s ranges; written as the CFS period and quota (v1) or cpu.max (v2, max for no quota); --oom-kill-disable v1 only', () => {
+  assert.equal(parseCpuPeriod('50000'), 50000);
+  assert.equal(parseCpuQuota('-1'), -1);
+  assert.equal(parseCpuQuota('1000'), 1000);
+  for (const bad of ['999', '1000001', 'x', '-1']) assert.throws(() => parseCpuPeriod(bad), /--cpu-period .* is not a period from 1000 to 1000000/);
+  for (const bad of ['999', '-2', '1.5']) assert.throws(() => parseCpuQuota(bad), /--cpu-quota .* is not a quota of at least 1000/);
+  const v1 = { version: 1, roots: { memory: '/cg/memory', cpu: '/cg/cpu' } };
+  assert.deepEqual(limitWrites(v1, 'ID', { cpuPeriod: 50000, cpuQuota: 25000, oomKillDisable: true }), [
+    ['/cg/memory/ctnet/ID', 'memory.oom_control', '1'], ['/cg/cpu/ctnet/ID', 'cpu.cfs_period_us', '50000'], ['/cg/cpu/ctnet/ID', 'cpu.cfs_quota_us', '25000'],
+  ]);
+  assert.deepEqual(limitWrites(v1, 'ID', { cpuQuota: 20000 }).map((w) => w[2]), ['100000', '20000'], 'the default period');
+  const v2 = { version: 2, roots: { unified: '/cg' } };
+  assert.deepEqual(limitWrites(v2, 'ID', { cpuPeriod: 20000 }).at(-1), ['/cg/ctnet/ID', 'cpu.max', 'max 20000']);
+  assert.deepEqual(unsupportedLimits({ version: 2, roots: { unified: '/ctnet-no-such-cgroup' } }, { oomKillDisable: true }).at(-1), '--oom-kill-disable (cgroup v2 has no switch for the OOM killer of one cgroup)');
 });
 
 test('limits a host cannot enforce are named with why: a controller not mounted, swap not accounted', () => {
