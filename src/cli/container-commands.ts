@@ -16,6 +16,7 @@ import { foregroundStreams } from './terminal.js';
 import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { ConflictError, InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
 import { parseEnvFile } from '../engine/validate.js';
+import { parseNetworkFlag } from '../engine/network-mode.js';
 import { writeOut } from './stdio.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -72,8 +73,8 @@ function statusText(c: ContainerView): string {
 
 /** `run`'s flags as commander gives them (repeatable ones default to []). */
 interface RunFlags extends ChangeFlags {
-  detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network?: string; ip?: string;
-  publish: string[]; expose: string[]; publishAll?: boolean; net?: string; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string; domainname?: string;
+  detach?: boolean; tty?: boolean; interactive?: boolean; rm?: boolean; name?: string; network: string[]; ip?: string;
+  publish: string[]; expose: string[]; publishAll?: boolean; net: string[]; netAlias: string[]; hostname?: string; env: string[]; envFile: string[]; workdir?: string; readOnly?: boolean; ulimit: string[]; shmSize?: string; label: string[]; cidfile?: string; stopSignal?: string; stopTimeout?: string; device: string[]; groupAdd: string[]; restart?: string; networkAlias: string[]; pid?: string; ipc?: string; uts?: string; domainname?: string;
   rootfs?: string; volume: string[]; mount: string[]; tmpfs: string[]; user?: string; memory?: string; cpus?: string; pidsLimit?: string; init?: boolean; cpuShares?: string; cpusetCpus?: string; cpusetMems?: string; cpuPeriod?: string; cpuQuota?: string; oomKillDisable?: boolean; dnsOpt: string[]; memoryReservation?: string; memorySwap?: string;
   capAdd: string[]; capDrop: string[]; privileged?: boolean; securityOpt: string[];
   addHost: string[]; dns: string[]; dnsSearch: string[]; dnsOption: string[]; sysctl: string[]; macAddress?: string; ip6?: string;
@@ -100,11 +101,29 @@ function readEnvFile(path: string): string[] {
   return parseEnvFile(text, path);
 }
 
+/**
+ * --network, as often as given (Docker 25): the first network with --ip, --ip6, --mac-address and
+ * --network-alias or its own fields (name=NET,ip=...), then the others, each with its fields.
+ */
+function networksOf(o: RunFlags): Pick<RunRequest, 'network' | 'ip' | 'ip6' | 'mac' | 'aliases' | 'moreNetworks'> {
+  const [first, ...more] = [...o.network, ...o.net].map(parseNetworkFlag);
+  const both = (flag: string, key: string, a: string | undefined, b: string | undefined): string | undefined => {
+    if (a !== undefined && b !== undefined) throw new UsageError(`${flag} and --network ${key}= both give the first network's; give one`);
+    return a ?? b;
+  };
+  for (const m of more) if (m.mac !== undefined) throw new UsageError(`--network ${m.network}: mac-address= is the first network's only (a further network's interface takes its MAC from its address); leave it out`);
+  return {
+    network: first?.network, ip: both('--ip', 'ip', o.ip, first?.ip), ip6: both('--ip6', 'ip6', o.ip6, first?.ip6), mac: both('--mac-address', 'mac-address', o.macAddress, first?.mac),
+    aliases: [...(first?.aliases ?? []), ...o.networkAlias, ...o.netAlias],
+    moreNetworks: more.map((m) => ({ network: m.network, ip: m.ip, ip6: m.ip6, aliases: m.aliases })),
+  };
+}
+
 /** The engine's request for those flags: the one place CLI names meet the library's. */
 function runRequest(command: string[], o: RunFlags): RunRequest {
   return {
-    command, name: o.name, network: o.network ?? o.net, ip: o.ip, publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
-    env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, aliases: [...o.networkAlias, ...o.netAlias], labels: keyValues(o.label, '--label', false), mac: o.macAddress, ip6: o.ip6,
+    command, name: o.name, ...networksOf(o), publish: o.publish, expose: o.expose, publishAll: o.publishAll, hostname: o.hostname,
+    env: [...o.envFile.flatMap(readEnvFile), ...o.env], detach: o.detach, autoRemove: o.rm, restart: o.restart, labels: keyValues(o.label, '--label', false),
     netOptions: {
       addHosts: o.addHost, dns: o.dns, dnsSearch: o.dnsSearch, dnsOptions: [...o.dnsOption, ...o.dnsOpt], sysctls: o.sysctl,
       bandwidth: { ingressRate: o.ingressRate, ingressBurst: o.ingressBurst, egressRate: o.egressRate, egressBurst: o.egressBurst },
@@ -129,7 +148,7 @@ function registerRun(program: Command): void {
     .option('-i, --interactive', 'pass your standard input to the container (without it, a terminal is not handed over)')
     .option('--rm', 'remove the container when it exits')
     .option('--name <name>', 'container name (default: a generated one)')
-    .option('--network <name>', "network to attach to (default: bridge, created on first use), or none (loopback only), host (the host's network), container:NAME (another container's network)")
+    .option('--network <name>', "network to attach to (default: bridge, created on first use), or none (loopback only), host (the host's network), container:NAME (another container's network); again for more networks, connected before the command runs; name=NET,ip=IP,ip6=IP,alias=NAME,mac-address=MAC gives one's settings (repeatable)", collect, [])
     .option('--ip <address>', 'IPv4 address on the network (default: the next free one)')
     .option('--ip6 <address>', 'IPv6 address on a dual-stack network (default: the next free one)')
     .option('--mac-address <mac>', "the container interface's MAC address (default: 02:42 and its IPv4 address)")
@@ -156,7 +175,7 @@ function registerRun(program: Command): void {
     .option('-l, --label <KEY=VALUE>', 'a label to find the container by (ps --filter label=KEY or KEY=VALUE) (repeatable)', collect, [])
     .option('--network-alias <name>', "another name for the container in the network's embedded DNS (repeatable)", collect, [])
     // Docker's older spellings, still in many scripts.
-    .addOption(new Option('--net <name>', 'the same as --network').hideHelp())
+    .addOption(new Option('--net <name>', 'the same as --network').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--net-alias <name>', 'the same as --network-alias').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--dns-opt <option>', 'the same as --dns-option').argParser(collect).default([]).hideHelp())
     .option('--rootfs <dir>', "a directory to use as the container's root (default: the host's root, read-only)")
@@ -196,7 +215,7 @@ function registerRun(program: Command): void {
       await withEngine(o, async (e) => {
         if (o.tty && o.detach) throw new UsageError('-t with -d is not supported: a detached container has no terminal to relay to; drop -t or -d');
         if (o.cidfile !== undefined) checkCidFile(o.cidfile);
-        await e.prepareNetwork(o.network ?? o.net);
+        for (const n of [...o.network, ...o.net]) await e.prepareNetwork(parseNetworkFlag(n).network);
         // Written once the container exists, as Docker writes it at create.
         const recordId = (id: string): void => {
           if (o.cidfile !== undefined) writeFileSync(o.cidfile, id, { flag: 'wx' });

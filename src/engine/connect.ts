@@ -64,32 +64,49 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
       throw new ConflictError(`container ${c.name} runs with --network ${c.networkMode}; as in Docker, only a container on a network of ctnet's can be connected to more (run it with --network NAME)`);
     }
     if (!c.ownsNetns) throw new ConflictError(`container ${c.name} is a runtime's (CNI) attachment; connect it through the runtime`);
-    const existing = ctx.store.connectionsOf(c.id);
-    if (c.networkId === net.id || existing.some((a) => a.networkId === net.id)) {
-      throw new ConflictError(`container ${c.name} is already connected to network ${net.name}`);
-    }
-    const owners = namesOn(ctx, net.id);
-    for (const n of [c.name, ...aliases]) {
-      const owner = owners.get(n.toLowerCase());
-      if (owner) throw new ConflictError(`${n === c.name ? 'the name' : '--alias'} ${n} is already a name of container ${owner} on network ${net.name}; ${n === c.name ? 'rename one of them' : 'pick another alias'}`);
-    }
-    // A connect killed before it committed left its veth pair (named after container and network): it goes first.
-    const staleVeth = attachmentVeth(c.id, net.id);
-    if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
-    const attachment = ctx.transact(() => {
-      const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
-      const subnet = parseSubnet(net.subnet);
-      const book = addressBookOf(ctx, net);
-      const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
-      // Dual stack: the lowest free IPv6 address too, as a first network gives.
-      const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
-      const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, segment: place?.segment ?? 0, aliases, ip6, ip6Offset, mac: null };
-      ctx.store.insertAttachment(a);
-      return { steps: [...(place?.steps ?? []), ...planConnect(net, c, a, place?.bridge)], result: a };
-    });
-    if (!ctx.dryRun && hasEmbeddedDns(net)) ensureDns(ctx);
-    return attachment;
+    return connectNow(ctx, c, net, { ...req, aliases });
   });
+}
+
+/**
+ * A further network of a container whose namespace exists (a connect, or `run --network A --network
+ * B` before its command runs): its record and kernel state in one step, undone together. Under the
+ * host lock.
+ */
+export function connectNow(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): AttachmentRecord {
+  checkConnection(ctx, c, net, req.aliases ?? []);
+  // A connect killed before it committed left its veth pair (named after container and network): it goes first.
+  const staleVeth = attachmentVeth(c.id, net.id);
+  if (!ctx.dryRun && ctx.kernel().rtnl().findLink(staleVeth)) ctx.warnAll(ctx.applyBestEffort([{ op: 'link.del', name: staleVeth }]));
+  const attachment = ctx.transact(() => planConnection(ctx, c, net, req));
+  if (!ctx.dryRun && hasEmbeddedDns(net)) ensureDns(ctx);
+  return attachment;
+}
+
+/** What a further network refuses: a network the container is on already, a name or alias another container has there. */
+export function checkConnection(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, aliases: readonly string[]): void {
+  if (c.networkId === net.id || ctx.store.connectionsOf(c.id).some((a) => a.networkId === net.id)) {
+    throw new ConflictError(`container ${c.name} is already connected to network ${net.name}`);
+  }
+  const owners = namesOn(ctx, net.id);
+  for (const n of [c.name, ...aliases]) {
+    const owner = owners.get(n.toLowerCase());
+    if (owner) throw new ConflictError(`${n === c.name ? 'the name' : '--alias'} ${n} is already a name of container ${owner} on network ${net.name}; ${n === c.name ? 'rename one of them' : 'pick another alias'}`);
+  }
+}
+
+/** Records a container's attachment to one more network (checked: checkConnection) and plans it, for a transaction. */
+export function planConnection(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): { steps: Step[]; result: AttachmentRecord } {
+  const existing = ctx.store.connectionsOf(c.id);
+  const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
+  const subnet = parseSubnet(net.subnet);
+  const book = addressBookOf(ctx, net);
+  const ip = req.ip !== undefined ? reserveAddress(subnet, net.gateway, book, req.ip, net.name) : allocateAddress(subnet, net.gateway, book, { start: net.rangeStart, end: net.rangeEnd });
+  // Dual stack: the lowest free IPv6 address too, as a first network gives.
+  const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
+  const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, segment: place?.segment ?? 0, aliases: req.aliases ?? [], ip6, ip6Offset, mac: null };
+  ctx.store.insertAttachment(a);
+  return { steps: [...(place?.steps ?? []), ...planConnect(net, c, a, place?.bridge)], result: a };
 }
 
 export function disconnectNetwork(ctx: EngineContext, network: string, container: string): void {

@@ -21,7 +21,7 @@ import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from
 import type { EngineContext } from './context.js';
 import { generateName, newContainerId } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
-import { ctnetTableExists, ensureNetworkPresent, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
+import { ctnetTableExists, ensureNetworkPresent, findNetwork, networkForRun, onNetworkMadeIfNeeded, restoreFirewall } from './networks.js';
 import { reconcile } from './reconcile.js';
 import { detachContainer, removeContainerFiles } from './teardown.js';
 import { cgroupSteps, containerDir, initCommand, pidNamespaceArgs, pid1Of, pidFileOf, startCommandLine, validateSandbox, writeInitSpec, type SandboxRequest } from './sandbox.js';
@@ -30,7 +30,8 @@ import type { NamespaceShare } from '../sandbox/options.js';
 import { parseEnv, validateAlias, validateHostname, validateMac, validateName } from './validate.js';
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
 import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
-import { checkModeRequest, networkChoiceOf, placementOf, type Placement } from './network-mode.js';
+import { checkModeRequest, networkChoiceOf, placementOf, type NetworkChoice, type Placement } from './network-mode.js';
+import { checkConnection, connectNow, planConnection, type ConnectRequest } from './connect.js';
 import { findContainer } from './lookup.js';
 import { HOST_GATEWAY, parseNetOptions, type NetOptionsRequest } from './net-options.js';
 import { etcFiles, type EtcNetwork } from './etc-files.js';
@@ -58,6 +59,8 @@ export interface RunRequest {
   cni?: CniTarget;
   name?: string;
   network?: string;
+  /** Further networks (run --network A --network B), connected before the command runs, as Docker does. */
+  moreNetworks?: Omit<ConnectRequest, 'container'>[];
   ip?: string;
   publish?: string[];
   /** --expose: container ports -P publishes (on host ports the kernel's ephemeral range gives, as Docker). */
@@ -142,9 +145,27 @@ function validateRun(ctx: EngineContext, req: RunRequest): Validated {
   const path = containerEnv({ hostname: 'x', env: req.env ?? [] }).PATH;
   resolveCommand(req.command[0], path, sandbox.rootfs);
   const choice = networkChoiceOf(req.network);
+  checkMoreNetworks(ctx, choice, req.moreNetworks ?? []);
   if (req.mac !== undefined) validateMac(req.mac);
   const netOptions = parseNetOptions({ ...req.netOptions, sysctls: sysctls.filter((s) => !isIpcSysctl(s)) }, choice);
   return { ports: checkModeRequest(ctx, choice, req, ports), hostname, sandbox, netOptions };
+}
+
+/** `run --network A --network B`: the further networks are ctnet's, each given once, after a first one of ctnet's. */
+function checkMoreNetworks(ctx: EngineContext, choice: NetworkChoice, more: readonly Omit<ConnectRequest, 'container'>[]): void {
+  if (!more.length) return;
+  if (choice.mode !== 'bridge') {
+    throw new InvalidArgumentError(`conflicting options: --network ${choice.mode === 'container' ? `container:${choice.container}` : choice.mode} cannot be combined with other networks (the container has no interface of its own on them); give networks of ctnet's only`);
+  }
+  const seen = new Set([choice.network]);
+  for (const m of more) {
+    const other = networkChoiceOf(m.network);
+    if (other.mode !== 'bridge') throw new InvalidArgumentError(`conflicting options: --network ${m.network} cannot be combined with other networks; give networks of ctnet's only`);
+    if (seen.has(m.network)) throw new InvalidArgumentError(`--network ${m.network} is given twice; give each network once`);
+    seen.add(m.network);
+    findNetwork(ctx, m.network);
+    for (const a of m.aliases ?? []) validateAlias(a);
+  }
 }
 
 /**
@@ -307,10 +328,15 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
 
+  const moreNetworks = (req.moreNetworks ?? []).map((m) => ({ ...m, aliases: [...new Set(m.aliases ?? [])], net: findNetwork(ctx, m.network) }));
   if (ctx.dryRun) {
     const container = ctx.transact(() => {
       const recorded = build();
-      return { steps: steps(recorded), result: recorded.record };
+      const more = moreNetworks.flatMap(({ net, ...m }) => {
+        checkConnection(ctx, recorded.record, net, m.aliases ?? []);
+        return planConnection(ctx, recorded.record, net, m).steps;
+      });
+      return { steps: [...steps(recorded), ...more], result: recorded.record };
     });
     explainStart(container);
     return { container };
@@ -327,6 +353,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     ctx.apply(first);
     if (record.kind === 'process') child = start?.(record);
     applyRepairing(ctx, placement.mode === 'bridge' ? placement.net : undefined, rest, first.length);
+    for (const { net, ...m } of moreNetworks) connectNow(ctx, record, net, m);
     ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
     child?.openGate();
     ctx.crashPoint();

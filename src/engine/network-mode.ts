@@ -33,6 +33,38 @@ export function networkChoiceOf(text: string | undefined): NetworkChoice {
   return { mode: 'bridge', network: text };
 }
 
+/** One --network value as Docker 25 takes it: a name, or name=NET with alias=, ip=, ip6= and mac-address= fields. */
+export interface NetworkFlag {
+  network: string;
+  ip?: string;
+  ip6?: string;
+  mac?: string;
+  aliases: string[];
+}
+
+export function parseNetworkFlag(text: string): NetworkFlag {
+  if (!text.includes('=')) return { network: text, aliases: [] };
+  const flag: Partial<NetworkFlag> & { aliases: string[] } = { aliases: [] };
+  const once = (key: string, value: string, set: (v: string) => void, given: string | undefined): void => {
+    if (given !== undefined) throw new InvalidArgumentError(`--network ${text}: ${key} is given twice; give it once`);
+    set(value);
+  };
+  for (const field of text.split(',')) {
+    const at = field.indexOf('=');
+    const [key, value] = at < 0 ? [field, ''] : [field.slice(0, at).trim(), field.slice(at + 1).trim()];
+    if (!value) throw new InvalidArgumentError(`--network ${text}: ${key || 'a field'} has no value; give key=value fields, e.g. --network name=app,ip=172.20.0.5,alias=db`);
+    if (key === 'name') once(key, value, (v) => (flag.network = v), flag.network);
+    else if (key === 'ip') once(key, value, (v) => (flag.ip = v), flag.ip);
+    else if (key === 'ip6') once(key, value, (v) => (flag.ip6 = v), flag.ip6);
+    else if (key === 'mac-address') once(key, value, (v) => (flag.mac = v), flag.mac);
+    else if (key === 'alias') flag.aliases.push(value);
+    else if (['driver-opt', 'link-local-ip', 'gw-priority'].includes(key)) throw new InvalidArgumentError(`--network ${text}: ${key} is not supported (see docs/docker.md); leave it out`);
+    else throw new InvalidArgumentError(`--network ${text}: ${key} is not a key of --network; use name, alias, ip, ip6, mac-address`);
+  }
+  if (flag.network === undefined) throw new InvalidArgumentError(`--network ${text}: name= is missing; give the network, e.g. --network name=app,alias=db`);
+  return flag as NetworkFlag;
+}
+
 /** The request as Docker reads it for a mode: what conflicts is refused, published ports of none and host are dropped. */
 export function checkModeRequest(
   ctx: EngineContext,

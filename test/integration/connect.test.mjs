@@ -97,6 +97,50 @@ test('bad requests are refused with one line and change nothing', () => {
   assert.match(r.stderr, /container api is not connected to network back/);
 });
 
+test("run --network A --network B (Docker 25): both interfaces before the command runs, a further network's fields (name=,ip=,alias=), names on both; rm takes all", () => {
+  // The command's first look, before anything could be connected later: both interfaces are there.
+  const r = lab.ctnet(['run', '--name', 'both', '--network', 'name=front,alias=web2', '--network', 'name=back,ip=172.31.0.77,alias=cache', '--',
+    'sh', '-c', 'ip -4 -o addr show | grep -v " lo " | tr -s " " | cut -d" " -f2,4; ip route show default']);
+  assert.equal(r.code, 0, r.stderr);
+  const [eth0, eth1, route] = r.stdout.trim().split('\n');
+  assert.match(eth0, /^eth0 172\.30\.0\.\d+\/24$/);
+  assert.equal(eth1, 'eth1 172.31.0.77/24');
+  assert.match(route, /default via 172\.30\.0\.1 dev eth0/);
+  lab.ok(['rm', 'both']);
+  const base = fullSnapshot(lab);
+  lab.ok(['run', '-d', '--name', 'both', '--network', 'front', '--network-alias', 'web2', '--network', 'name=back,alias=cache', '--', 'sleep', '600']);
+  const nets = lab.json(['inspect', 'both']).NetworkSettings.Networks;
+  assert.deepEqual(nets.map((n) => [n.Network, n.Interface]), [['front', 'eth0'], ['back', 'eth1']]);
+  // Its names: on front (api resolves web2), on back (db resolves cache).
+  assert.equal(resolve('api', 'web2'), nets[0].IPAddress);
+  assert.equal(resolve('db', 'cache'), nets[1].IPAddress);
+  assert.equal(resolve('api', 'cache'), '', 'a name on back only is not known on front');
+  lab.ok(['rm', '-f', 'both']);
+  assert.deepEqual(fullSnapshot(lab), base, 'rm took both networks\' veths, addresses and names');
+});
+
+test('run with several networks refuses, in one line and before anything is made, what Docker refuses; a network that fails part-way undoes the whole run', () => {
+  const before = fullSnapshot(lab);
+  for (const [args, code, message] of [
+    [['--network', 'host', '--network', 'back'], 2, /conflicting options: --network host cannot be combined with other networks/],
+    [['--network', 'front', '--network', 'none'], 2, /conflicting options: --network none cannot be combined with other networks/],
+    [['--network', 'front', '--network', 'front'], 2, /--network front is given twice; give each network once/],
+    [['--network', 'front', '--network', 'nosuch'], 3, /network nosuch does not exist/],
+    [['--network', 'front', '--network', 'name=back,mac-address=02:42:ac:1f:00:09'], 2, /mac-address= is the first network's only/],
+    [['--network', 'name=front,driver-opt=x=y'], 2, /driver-opt is not supported/],
+    [['--network', 'ip=172.30.0.9'], 2, /name= is missing/],
+    [['--ip', '172.30.0.9', '--network', 'name=front,ip=172.30.0.8'], 2, /--ip and --network ip= both give the first network's; give one/],
+    // Refused only once the container's own network exists (the address is taken on back): all of it goes.
+    [['--network', 'front', '--network', `name=back,ip=${lab.json(['inspect', 'db']).NetworkSettings.IPAddress}`], 4, /is already in use|in use/],
+  ]) {
+    const r = lab.ctnet(['run', '--name', 'refused', ...args, '--', 'true']);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.deepEqual(fullSnapshot(lab), before, `${args.join(' ')} left something behind`);
+  }
+});
+
 test('topology shows a connected container once, on both bridges', async () => {
   lab.ok(['network', 'connect', 'back', 'api']);
   const t = lab.json(['topology', '--format', 'json']);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcFiles } from '../../dist/engine/etc-files.js';
-import { networkChoiceOf } from '../../dist/engine/network-mode.js';
+import { networkChoiceOf, parseNetworkFlag } from '../../dist/engine/network-mode.js';
 import { renderFormat } from '../../dist/cli/format.js';
 import { applyFilters } from '../../dist/cli/filters.js';
 
@@ -44,6 +44,19 @@ test('--network: a network name, none, host, container:NAME', () => {
 
 const ITEMS = [{ n: 'web', id: 'abc' }, { n: 'db', id: 'def' }];
 const COLUMNS = { Names: { header: 'NAMES', text: (x) => x.n }, ID: { header: 'CONTAINER ID', text: (x) => x.id } };
+
+test("--network's extended syntax (Docker 25): name= with ip=, ip6=, mac-address= and alias= (repeatable); a plain name as it is; what is wrong named in one line", () => {
+  assert.deepEqual(parseNetworkFlag('app'), { network: 'app', aliases: [] });
+  assert.deepEqual(parseNetworkFlag('name=app,ip=172.20.0.5,ip6=fd00::5,mac-address=02:42:ac:14:00:05,alias=db,alias=store'),
+    { network: 'app', ip: '172.20.0.5', ip6: 'fd00::5', mac: '02:42:ac:14:00:05', aliases: ['db', 'store'] });
+  for (const [text, message] of [
+    ['ip=172.20.0.5', /--network ip=172\.20\.0\.5: name= is missing/],
+    ['name=app,name=web', /name is given twice; give it once/],
+    ['name=app,alias=', /alias has no value/],
+    ['name=app,driver-opt=x=1', /driver-opt is not supported/],
+    ['name=app,colour=blue', /colour is not a key of --network; use name, alias, ip, ip6, mac-address/],
+  ]) assert.throws(() => parseNetworkFlag(text), message, text);
+});
 
 test('--format: templates, table with headers, json lines, functions; unknown fields and actions refused', () => {
   assert.equal(renderFormat('{{.Names}}:{{.ID}}', ITEMS, COLUMNS, 'containers'), 'web:abc\ndb:def\n');
