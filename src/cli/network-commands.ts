@@ -2,9 +2,10 @@ import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { InvalidArgumentError } from '../errors.js';
 import { Command, InvalidArgumentError as CommanderArgError } from 'commander';
 import { eachName } from './each-name.js';
-import { applyFilters, labelMatches, type Matchers } from './filters.js';
+import { applyFilters, filterPredicate, labelMatches, untilTime, type Matchers } from './filters.js';
 import { inspectOutput, renderFormat, type Columns } from './format.js';
 import type { NetworkView } from '../engine/views.js';
+import type { NetworkRecord } from '../store/store.js';
 import { BRIDGE_OPTIONS } from '../engine/network-options.js';
 import { json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
@@ -174,16 +175,27 @@ function registerNetworkRm(network: Command): void {
     });
 }
 
+/** `network prune --filter`: Docker's keys. */
+const PRUNE_FILTERS: Matchers<Pick<NetworkRecord, 'createdAt' | 'labels'>> = {
+  until: (n, v) => Date.parse(n.createdAt) < untilTime(v),
+  label: (n, v) => labelMatches(n.labels, v),
+  'label!': (n, v) => !labelMatches(n.labels, v),
+};
+
 function registerNetworkPrune(network: Command): void {
   network
     .command('prune')
     .description('Remove every network no container uses (the default network stays)')
     .option('-f, --force', 'do not ask for confirmation (needed when standard input is not a terminal)')
+    .option('--filter <KEY=VALUE>', 'only networks that match: until (created before: 24h, a date or a Unix timestamp), label=KEY[=VALUE], label!=KEY[=VALUE] (repeatable)', collect, [])
     .option('--explain', 'print the equivalent commands as they run')
-    .action(async (o: { force?: boolean } & ChangeFlags) => {
+    .action(async (o: { force?: boolean; filter: string[] } & ChangeFlags) => {
+      const only = filterPredicate(o.filter, PRUNE_FILTERS, 'network prune can');
+      // A wrong time is refused before the question, also when no network would be looked at.
+      for (const f of o.filter) if (f.startsWith('until=')) untilTime(f.slice('until='.length));
       if (!o.force && !(await confirmed('WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return;
       await withEngine(o, (e) => {
-        const { removed, warnings } = e.pruneNetworks();
+        const { removed, warnings } = e.pruneNetworks(only);
         warn(warnings);
         if (removed.length) writeOut(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
       });

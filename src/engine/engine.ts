@@ -16,6 +16,7 @@ import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
 import type { ClusterConfig } from '../store/cluster.js';
+import type { NetworkRecord } from '../store/store.js';
 import { RESERVED_NETWORK_NAMES } from './network-mode.js';
 
 /** ctnet's library API: one object per host namespace and state directory. */
@@ -99,8 +100,9 @@ export class Engine {
   }
 
   /** Removes every network no container uses (not the default one); returns their names and warnings. */
-  pruneNetworks(): { removed: string[]; warnings: Error[] } {
-    return pruneNetworks(this.ctx);
+  /** `only`: which unused networks go (network prune --filter); default every one. */
+  pruneNetworks(only?: (n: NetworkRecord) => boolean): { removed: string[]; warnings: Error[] } {
+    return pruneNetworks(this.ctx, only);
   }
 
   run(req: RunRequest): Started {

@@ -341,11 +341,11 @@ export function networkForRun(ctx: EngineContext, name: string, n: NetworkRecord
  * `network prune`: every network no container uses (none on it, none connected), but the default
  * one, which ctnet makes on first use as Docker predefines its own. Returns what went, with warnings.
  */
-export function pruneNetworks(ctx: EngineContext): { removed: string[]; warnings: Error[] } {
+export function pruneNetworks(ctx: EngineContext, only: (n: NetworkRecord) => boolean = () => true): { removed: string[]; warnings: Error[] } {
   ctx.requireChangeRights();
   return ctx.locked(() => {
     if (!ctx.dryRun) reconcile(ctx);
-    const unused = ctx.store.listNetworks().filter((n) => n.name !== DEFAULT_NETWORK.name && ctx.store.containersOn(n.id).length === 0 && ctx.store.connectionsOn(n.id).length === 0);
+    const unused = ctx.store.listNetworks().filter((n) => n.name !== DEFAULT_NETWORK.name && only(n) && ctx.store.containersOn(n.id).length === 0 && ctx.store.connectionsOn(n.id).length === 0);
     const warnings = unused.flatMap((n) => removeNetwork(ctx, n.id));
     return { removed: unused.map((n) => n.name), warnings };
   });

@@ -125,7 +125,7 @@ test('network ls -q, --filter, --format; network rm and inspect with several nam
   lab.ok(['rm', '-f', 'keeper']);
 });
 
-test('network prune removes networks no container uses, keeps used ones and the default one; asks first without -f', () => {
+test('network prune removes networks no container uses (--filter until=, label=, label!= choose among them), keeps used ones and the default one; asks first without -f', () => {
   lab.ok(['network', 'create', 'unused', '--subnet', '172.30.7.0/24']);
   lab.ok(['run', '-d', '--name', 'user', '--network', 'front', '--', 'sleep', '600']);
   lab.ok(['run', '-d', '--name', 'on-default', '--', 'sleep', '600']);
@@ -134,8 +134,19 @@ test('network prune removes networks no container uses, keeps used ones and the 
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /add -f/);
   assert.ok(lab.json(['network', 'ls']).some((n) => n.Name === 'unused'), 'refused prune removed nothing');
+  // --filter: only networks that match go (label=, label!=, until=).
+  lab.ok(['network', 'create', 'tagged', '--subnet', '172.30.17.0/24', '--label', 'env=test']);
+  assert.equal(lab.ok(['network', 'prune', '-f', '--filter', 'until=1h']), '', 'every network is younger than an hour');
+  assert.equal(lab.ok(['network', 'prune', '-f', '--filter', 'label=env=prod']), '');
+  assert.equal(lab.ok(['network', 'prune', '-f', '--filter', 'label=env=test', '--filter', 'until=0s']), 'Deleted Networks:\ntagged\n');
+  for (const [filter, message] of [['until=soon', /--filter until=soon is not a time/], ['colour=red', /network prune can filter on until=VALUE, label=VALUE, label!=VALUE/]]) {
+    const r = lab.ctnet(['network', 'prune', '-f', '--filter', filter]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  assert.equal(lab.ok(['network', 'prune', '-f', '--filter', 'label!=env']), 'Deleted Networks:\nback\nunused\n');
   const out = lab.ok(['network', 'prune', '-f']);
-  assert.equal(out, 'Deleted Networks:\nback\nunused\n');
+  assert.equal(out, '');
   assert.deepEqual(lab.json(['network', 'ls']).map((n) => n.Name).sort(), ['bridge', 'front']);
   lab.ok(['rm', '-f', 'user']);
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { etcFiles } from '../../dist/engine/etc-files.js';
 import { networkChoiceOf, parseNetworkFlag } from '../../dist/engine/network-mode.js';
 import { renderFormat } from '../../dist/cli/format.js';
-import { applyFilters } from '../../dist/cli/filters.js';
+import { applyFilters, untilTime } from '../../dist/cli/filters.js';
 
 const HOST = { resolv: 'nameserver 127.0.0.53\nnameserver 10.0.12.2\nsearch lan.example\noptions edns0\n', hosts: '127.0.0.1 localhost\n10.0.12.15 myhost\n' };
 const NET = { kind: 'network', ip: '172.20.0.5', ip6: 'fd00::5', gateway: '172.20.0.1', gateway6: 'fd00::1', embeddedDns: true };
@@ -56,6 +56,16 @@ test("--network's extended syntax (Docker 25): name= with ip=, ip6=, mac-address
     ['name=app,driver-opt=x=1', /driver-opt is not supported/],
     ['name=app,colour=blue', /colour is not a key of --network; use name, alias, ip, ip6, mac-address/],
   ]) assert.throws(() => parseNetworkFlag(text), message, text);
+});
+
+test("prune's until=: a Go duration before now, a date, a Unix timestamp; anything else refused", () => {
+  const now = Date.parse('2026-12-03T12:00:00Z');
+  assert.equal(untilTime('24h', now), now - 86_400_000);
+  assert.equal(untilTime('1h30m', now), now - 5_400_000);
+  assert.equal(untilTime('1.5s', now), now - 1500);
+  assert.equal(untilTime('1700000000', now), 1_700_000_000_000);
+  assert.equal(untilTime('2026-12-01T10:00:00Z', now), Date.parse('2026-12-01T10:00:00Z'));
+  for (const bad of ['yesterday', '10x', '']) assert.throws(() => untilTime(bad, now), /--filter until=.* is not a time: give a duration before now/, bad);
 });
 
 test('--format: templates, table with headers, json lines, functions; unknown fields and actions refused', () => {
