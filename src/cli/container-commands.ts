@@ -17,6 +17,7 @@ import { keyValues, type ChangeFlags, type JsonFlag } from './flags.js';
 import { ConflictError, InvalidArgumentError as UsageError, NotFoundError } from '../errors.js';
 import { parseEnvFile } from '../engine/validate.js';
 import { parseNetworkFlag } from '../engine/network-mode.js';
+import { parseSignal } from '../sandbox/options.js';
 import { writeOut } from './stdio.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -386,6 +387,23 @@ function registerStop(program: Command): void {
     });
 }
 
+function registerKill(program: Command): void {
+  program
+    .command('kill')
+    .description("Send containers' commands a signal at once: SIGKILL, or --signal; KILL and the container's stop signal end it without a restart, others leave its restart policy")
+    .argument('<names...>', 'container names or IDs')
+    .option('-s, --signal <signal>', 'the signal, by name or number (default KILL)', 'KILL')
+    .action(async (names: string[], o: { signal: string }) => {
+      const signal = parseSignal(o.signal);
+      await withEngine({}, async (e) => {
+        await eachName(names, async (n) => {
+          await e.kill(n, signal);
+          writeOut(`${n}\n`);
+        });
+      });
+    });
+}
+
 function registerRm(program: Command): void {
   program
     .command('rm')
@@ -459,5 +477,5 @@ function registerGc(program: Command): void {
 /** The container commands by name, as `ctnet --help` lists them. */
 export const CONTAINER_COMMANDS: Record<string, (program: Command) => void> = {
   run: registerRun, ps: registerPs, inspect: registerInspect, port: registerPort, exec: registerExec, wait: registerWait,
-  logs: registerLogs, stop: registerStop, rm: registerRm, doctor: registerDoctor, topology: registerTopology, gc: registerGc,
+  logs: registerLogs, stop: registerStop, kill: registerKill, rm: registerRm, doctor: registerDoctor, topology: registerTopology, gc: registerGc,
 };

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
 import type { ContainerProcess } from './container-process.js';
-import { containerExited, containerLogs, detachNetworkOnly, execInContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
+import { containerExited, containerLogs, detachNetworkOnly, execInContainer, killContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
 import { signalContainer } from './signals.js';
 import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
@@ -153,6 +153,11 @@ export class Engine {
 
   async stop(nameOrId: string, timeoutSeconds?: number): Promise<void> {
     await stopContainer(this.ctx, nameOrId, timeoutSeconds);
+  }
+
+  /** `kill`: a signal to a running container's command (SIGKILL by default, as Docker's). */
+  async kill(nameOrId: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await killContainer(this.ctx, nameOrId, signal);
   }
 
   async remove(names: readonly string[], force = false): Promise<void> {

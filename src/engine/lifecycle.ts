@@ -11,7 +11,7 @@ import type { EngineContext } from './context.js';
 import { findContainer, liveState } from './lookup.js';
 import { readExitStatus } from './shim.js';
 import { markExited, removeContainerNow } from './teardown.js';
-import { signalContainer } from './signals.js';
+import { signalCommand, signalContainer } from './signals.js';
 
 /** What happens to a container after it started: it exits, is stopped, removed, exec'd into, read. */
 
@@ -64,6 +64,31 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
   const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
   ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, killed)));
+  return c;
+}
+
+/**
+ * `kill`: a signal to a running container's command, at once, as Docker's kill. SIGKILL and the
+ * container's stop signal end it for good: its supervisor takes the stop signal as a stop (no
+ * restart), and SIGKILL ends the supervisor too, so the exit (137) is recorded here. Any other
+ * signal goes to the command alone, and the restart policy stays (Docker's "non-fatal" signals).
+ */
+export async function killContainer(ctx: EngineContext, nameOrId: string, signal: NodeJS.Signals): Promise<ContainerRecord> {
+  const c = findContainer(ctx, nameOrId);
+  if (c.kind !== 'process' && c.state === 'running') throw new ConflictError(noProcess(c));
+  if (liveState(c) !== 'running') throw new ConflictError(`container ${c.name} is not running; kill signals a running container's command`);
+  if (signal !== 'SIGKILL' && signal !== (c.sandbox.stopSignal ?? 'SIGTERM')) {
+    signalCommand(ctx.root, c, signal);
+    return c;
+  }
+  if (signal !== 'SIGKILL') {
+    signalContainer(ctx.root, c, signal);
+    return c;
+  }
+  const ends = endsOf(ctx.root, c);
+  signalContainer(ctx.root, c, signal);
+  await waitGone(ends, 5000);
+  ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, readExitStatus(c.logPath) === null ? 137 : null)));
   return c;
 }
 

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 
 /** The run options that shape what a container sees and uses, parsed as Docker spells them. */
@@ -339,6 +339,15 @@ export function parseStopSignal(text: string): NodeJS.Signals {
   if (name === 'KILL' || bare === '9') throw new InvalidArgumentError(`--stop-signal ${text}: for SIGKILL at once give --stop-timeout 0 instead`);
   if (!name || !Object.hasOwn(STOP_SIGNALS, name)) throw new InvalidArgumentError(`--stop-signal ${text} is not one ctnet passes on; give TERM, INT, QUIT, HUP, USR1 or USR2`);
   return `SIG${name}` as NodeJS.Signals;
+}
+
+/** `kill -s HUP` (or SIGHUP, or 1): any signal the host knows, as Node names it (SIGHUP). */
+export function parseSignal(text: string): NodeJS.Signals {
+  const bare = text.toUpperCase().replace(/^SIG/, '');
+  const signals = osConstants.signals as Record<string, number>;
+  const name = /^\d+$/.test(bare) ? Object.keys(signals).find((k) => signals[k] === Number(bare)) : `SIG${bare}`;
+  if (!name || !Object.hasOwn(signals, name)) throw new InvalidArgumentError(`--signal ${text} is not a signal; give a name or number, e.g. --signal HUP or --signal 9`);
+  return name as NodeJS.Signals;
 }
 
 /** `--stop-timeout 30`: seconds stop waits before SIGKILL, when its -t is not given. */
