@@ -307,7 +307,7 @@ function registerInspect(program: Command): void {
     .description('Show containers: ID, state, PID, network namespace, addresses and ports (one object; an array for several names)')
     .argument('<names...>', 'container names or IDs')
     .option('--json', 'print JSON (the default output is JSON too)')
-    .option('-f, --format <template>', "a Go template per container, e.g. '{{.NetworkSettings.IPAddress}}' or '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}'")
+    .option('-f, --format <template>', "a Go template per container, e.g. '{{.NetworkSettings.IPAddress}}', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' or '{{index .Config.Labels \"app\"}}' (also if, else, with, len)")
     .action(async (names: string[], o: { format?: string }) => {
       await withEngine({}, async (e) => {
         const found = await eachName(names, (n) => e.inspect(n));

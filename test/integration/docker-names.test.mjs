@@ -153,13 +153,14 @@ test('network prune removes networks no container uses (--filter until=, label=,
 
 test('inspect --format as Docker scripts use it: a field, json, range over networks; network inspect --format; a missing field is refused', () => {
   lab.ok(['network', 'create', 'dual', '--subnet', '172.30.9.0/24', '--ipv6', '--subnet', 'fd00:30:9::/64']);
-  lab.ok(['run', '-d', '--name', 'fmt', '--network', 'front', '--', 'sleep', '600']);
+  lab.ok(['run', '-d', '--name', 'fmt', '--network', 'front', '--label', 'com.example.app=shop', '--', 'sleep', '600']);
   lab.ok(['network', 'connect', 'dual', 'fmt', '--ip6', 'fd00:30:9::77']);
   const c = lab.json(['inspect', 'fmt']);
   assert.equal(lab.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'fmt']), `${c.NetworkSettings.IPAddress}\n`);
   assert.equal(lab.ok(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.Network}}={{.IPAddress}} {{end}}', 'fmt']), `front=${c.NetworkSettings.IPAddress} dual=${c.NetworkSettings.Networks[1].IPAddress} \n`);
   assert.equal(c.NetworkSettings.Networks[1].GlobalIPv6Address, 'fd00:30:9::77', 'connect --ip6');
   assert.deepEqual(JSON.parse(lab.ok(['inspect', '-f', '{{json .State.Running}}', 'fmt'])), true);
+  assert.equal(lab.ok(['inspect', '-f', '{{index .Config.Labels "com.example.app"}} {{if .State.Running}}up{{else}}down{{end}} {{len .NetworkSettings.Networks}}', 'fmt']), 'shop up 2\n');
   assert.equal(lab.ok(['network', 'inspect', '-f', '{{.Subnet}} {{range .Containers}}{{.Name}}{{end}}', 'front']), '172.30.0.0/24 fmt\n');
   const bad = lab.ctnet(['inspect', '-f', '{{.Nope.Deeper}}', 'fmt']);
   assert.equal(bad.code, 2);

@@ -114,6 +114,19 @@ test('inspect --format: paths, json, range over a list and a map (nested), missi
   assert.equal(renderTemplate('{{range .Labels}}{{.}}{{end}}\\t{{upper .Name}}', c), '12\tWEB\n');
   assert.throws(() => renderTemplate('{{.State.Nope}}', c), /no field \.State\.Nope/);
   assert.throws(() => renderTemplate('{{range .Nets}}x', c), /without \{\{end\}\}/);
-  assert.throws(() => renderTemplate('{{end}}', c), /without \{\{range\}\}/);
-  assert.throws(() => renderTemplate('{{if .Name}}x{{end}}', c), /\{\{if .Name\}\} is not understood/);
+  assert.throws(() => renderTemplate('{{end}}', c), /without \{\{range\}\}, \{\{if\}\} or \{\{with\}\}/);
+  assert.throws(() => renderTemplate('{{printf "%s" .Name}}', c), /\{\{printf "%s" .Name\}\} is not understood; only/);
+});
+
+test("inspect --format, Docker scripts' idioms: index of a map (labels with dots in their keys) and of a list, if/else, with, len", async () => {
+  const { renderTemplate } = await import('../../dist/cli/format.js');
+  const c = { Name: 'web', State: { Running: false, ExitCode: 0 }, Nets: [{ N: 'a' }, { N: 'b' }], Config: { Labels: { 'com.example.app': 'shop' } }, Empty: [] };
+  assert.equal(renderTemplate('{{index .Config.Labels "com.example.app"}}|{{index .Config.Labels "missing"}}|{{index .Nets 1}}', c), 'shop||{"N":"b"}\n');
+  assert.equal(renderTemplate('{{if .State.Running}}up{{else}}down {{.State.ExitCode}}{{end}}', c), 'down 0\n');
+  assert.equal(renderTemplate('{{if .Nets}}{{range .Nets}}{{if .N}}{{.N}}{{end}}{{end}}{{end}}', c), 'ab\n', 'nested blocks');
+  assert.equal(renderTemplate('{{with .Config.Labels}}{{len .}} label{{end}}{{with .Empty}}never{{else}}, none{{end}}', c), '1 label, none\n');
+  assert.equal(renderTemplate('{{len .Nets}} {{len .Name}}', c), '2 3\n');
+  assert.throws(() => renderTemplate('{{index .Nets 5}}', c), /index 5 is out of a list of 2/);
+  assert.throws(() => renderTemplate('{{if .Name}}x', c), /\{\{if\}\} without \{\{end\}\}/);
+  assert.throws(() => renderTemplate('{{range .Nets}}x{{else}}y{{end}}', c), /\{\{else\}\} is not understood there/);
 });
