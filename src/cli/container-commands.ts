@@ -365,9 +365,29 @@ function registerLogs(program: Command): void {
     .command('logs')
     .description('Print the output of a detached (-d) container')
     .argument('<name>', 'container name or ID')
-    .action(async (name: string) => {
-      await withEngine({}, (e) => void writeOut(e.logs(name)));
+    .option('-f, --follow', 'go on printing what it writes until it ends (restarts included)')
+    .option('-n, --tail <lines>', 'only its last lines: a number, or all', 'all')
+    .action(async (name: string, o: { follow?: boolean; tail: string }) => {
+      if (o.tail !== 'all' && !/^\d+$/.test(o.tail)) throw new UsageError(`--tail ${o.tail} is not a number of lines or all, e.g. --tail 20`);
+      await withEngine({}, async (e) => {
+        const log = e.logs(name);
+        writeOut(o.tail === 'all' ? log : lastLines(log, Number(o.tail)));
+        if (o.follow) await e.followLogs(name, log.length, writeOut);
+      });
     });
+}
+
+/** The last `n` lines of a log (its last line counted whether or not a newline ends it). */
+export function lastLines(log: Buffer, n: number): Buffer {
+  if (n === 0) return log.subarray(0, 0);
+  let start = log.length - (log.at(-1) === 0x0a ? 1 : 0);
+  for (let i = 0; i < n; i++) {
+    // A negative offset would search from the end again.
+    const nl = start > 0 ? log.lastIndexOf(0x0a, start - 1) : -1;
+    if (nl < 0) return log;
+    start = nl;
+  }
+  return log.subarray(start + 1);
 }
 
 function registerStop(program: Command): void {

@@ -10,9 +10,9 @@ import { writeSync } from 'node:fs';
 const closed = new Set<number>();
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function writeAll(fd: number, text: string): void {
-  if (text === '' || closed.has(fd)) return;
-  const bytes = Buffer.from(text);
+function writeAll(fd: number, text: string | Uint8Array): void {
+  if (text.length === 0 || closed.has(fd)) return;
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
   for (let at = 0; at < bytes.length;) {
     try {
       at += writeSync(fd, bytes, at);
@@ -27,7 +27,7 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
-export const writeOut = (text: string): void => writeAll(1, text);
+export const writeOut = (text: string | Uint8Array): void => writeAll(1, text);
 export const writeErr = (text: string): void => writeAll(2, text);
 
 const streams = new Set<NodeJS.WriteStream>();

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EngineContext, type EngineOptions } from './context.js';
 import { attachContainer, runContainer, type AttachRequest, type RunRequest, type Started } from './containers.js';
 import type { ContainerProcess } from './container-process.js';
-import { containerExited, containerLogs, detachNetworkOnly, execInContainer, killContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
+import { containerExited, containerLogs, followLogs, detachNetworkOnly, execInContainer, killContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
 import { signalContainer } from './signals.js';
 import { findContainer } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
@@ -178,8 +178,13 @@ export class Engine {
     return waitContainer(this.ctx, nameOrId);
   }
 
-  logs(nameOrId: string): string {
+  logs(nameOrId: string): Buffer {
     return containerLogs(this.ctx, nameOrId);
+  }
+
+  /** `logs -f`: what the log gets after `from` bytes, passed to `write` as it comes, until the container has ended. */
+  followLogs(nameOrId: string, from: number, write: (chunk: Buffer) => void): Promise<void> {
+    return followLogs(this.ctx, nameOrId, from, write);
   }
 
   /** Renders ctnet's nftables table anew from state (after `nft flush ruleset` or a firewalld reload). */

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readTextOr } from '../kernel/files.js';
+import { readFrom } from '../kernel/files.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { netnsPath } from '../kernel/netns.js';
 import { isAlive, processStartTime } from '../kernel/proc.js';
@@ -153,7 +153,28 @@ export async function waitContainer(ctx: EngineContext, nameOrId: string): Promi
   return ctx.store.getContainer(c.id)?.exitCode ?? readExitStatus(c.logPath);
 }
 
-export function containerLogs(ctx: EngineContext, nameOrId: string): string {
+/** A detached container's log as it is now, its bytes as the command wrote them. */
+export function containerLogs(ctx: EngineContext, nameOrId: string): Buffer {
   const c = findContainer(ctx, nameOrId);
-  return c.logPath ? readTextOr(c.logPath) : '';
+  return (c.logPath ? readFrom(c.logPath, 0) : undefined) ?? Buffer.alloc(0);
+}
+
+/**
+ * `logs -f`: what a detached container's log gets after `from` (a byte offset), passed to `write`
+ * as it comes, until its supervisor has ended (restarts included) and the last of it is read. Ends
+ * early when the container is removed (its log goes).
+ */
+export async function followLogs(ctx: EngineContext, nameOrId: string, from: number, write: (chunk: Buffer) => void): Promise<void> {
+  const c = findContainer(ctx, nameOrId);
+  if (!c.logPath) return;
+  for (let offset = from; ;) {
+    // Looked at before the read: what was written before it ended is read after.
+    const running = isAlive(c.pid, c.pidStart);
+    const chunk = readFrom(c.logPath, offset);
+    if (chunk === undefined) return;
+    if (chunk.length) write(chunk);
+    offset += chunk.length;
+    if (!running) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

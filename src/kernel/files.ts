@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MNT_DETACH, libc } from './libc.js';
 
@@ -10,6 +10,28 @@ import { MNT_DETACH, libc } from './libc.js';
 /** Detaches what is mounted at `path` (nothing when nothing is: EINVAL, ENOENT). */
 export function detachMount(path: string): void {
   libc().umount2(path, MNT_DETACH);
+}
+
+/** What a file holds from byte `offset` on (empty when nothing more), or undefined when it is gone. */
+export function readFrom(path: string, offset: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    for (let at = offset; ;) {
+      const buf = Buffer.alloc(65536);
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n === 0) return Buffer.concat(chunks);
+      chunks.push(buf.subarray(0, n));
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A file's text, or `fallback` when it cannot be read. */

@@ -215,6 +215,28 @@ test('kill: SIGKILL (its default) and the stop signal end a --restart always con
   lab.ok(['rm', '-f', 'k-kill', 'k-term', 'k-usr1']);
 });
 
+test('logs -f prints what the container writes as it writes it, and ends when it ends; --tail takes its last lines; the control: logs without -f prints what is there now', async () => {
+  lab.ok(['run', '-d', '--name', 'talker', '--network', 'lab', '--', 'sh', '-c', 'echo one; sleep 0.6; echo two; sleep 0.6; printf three']);
+  await waitFor(() => lab.ok(['logs', 'talker']), (text) => text.startsWith('one'));
+  assert.equal(lab.ok(['logs', 'talker']), 'one\n', 'without -f: what is there now');
+  const t0 = Date.now();
+  const followed = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [CTNET, 'logs', '-f', 'talker'], { env: lab.env });
+    let out = '';
+    const seen = [];
+    child.stdout.on('data', (d) => { out += d; seen.push([Date.now() - t0, String(d)]); });
+    child.on('close', (code) => resolve({ code, out, seen }));
+  });
+  assert.deepEqual([followed.code, followed.out], [0, 'one\ntwo\nthree']);
+  assert.ok(followed.seen.length >= 2 && followed.seen[0][1] === 'one\n', `printed as it came: ${JSON.stringify(followed.seen)}`);
+  assert.equal(lab.ok(['logs', '--tail', '2', 'talker']), 'two\nthree');
+  assert.equal(lab.ok(['logs', '-n', '0', 'talker']), '');
+  const r = lab.ctnet(['logs', '--tail', 'some', 'talker']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--tail some is not a number of lines or all/);
+  lab.ok(['rm', 'talker']);
+});
+
 test('--restart is refused without -d or with --rm, and for an unknown policy', () => {
   for (const [args, re] of [
     [['--restart', 'on-failure'], /--restart needs -d/],

@@ -68,6 +68,18 @@ test("prune's until=: a Go duration before now, a date, a Unix timestamp; anythi
   for (const bad of ['yesterday', '10x', '']) assert.throws(() => untilTime(bad, now), /--filter until=.* is not a time: give a duration before now/, bad);
 });
 
+test('logs --tail: the last lines, the last one counted with or without its newline', async () => {
+  const { lastLines } = await import('../../dist/cli/container-commands.js');
+  const tail = (text, n) => lastLines(Buffer.from(text), n).toString();
+  assert.equal(tail('a\nb\nc\n', 2), 'b\nc\n');
+  assert.equal(tail('a\nb\nc', 2), 'b\nc');
+  assert.equal(tail('a\nb\n', 5), 'a\nb\n');
+  assert.equal(tail('\nx\n', 2), '\nx\n');
+  assert.equal(tail('\nx\n', 1), 'x\n');
+  assert.equal(tail('a\n', 0), '');
+  assert.equal(tail('', 3), '');
+});
+
 test('--format: templates, table with headers, json lines, functions; unknown fields and actions refused', () => {
   assert.equal(renderFormat('{{.Names}}:{{.ID}}', ITEMS, COLUMNS, 'containers'), 'web:abc\ndb:def\n');
   assert.equal(renderFormat('table {{.ID}}\\t{{.Names}}', ITEMS, COLUMNS, 'containers'), 'CONTAINER ID\tNAMES\nabc\tweb\ndef\tdb\n');
