@@ -97,7 +97,7 @@ test('bad requests are refused with one line and change nothing', () => {
   assert.match(r.stderr, /container api is not connected to network back/);
 });
 
-test("run --network A --network B (Docker 25): both interfaces before the command runs, a further network's fields (name=,ip=,alias=), names on both; rm takes all", () => {
+test("run --network A --network B (Docker 25): both interfaces before the command runs, a further network's fields (name=,ip=,alias=), names on both; rm takes all", async () => {
   // The command's first look, before anything could be connected later: both interfaces are there.
   const r = lab.ctnet(['run', '--name', 'both', '--network', 'name=front,alias=web2', '--network', 'name=back,ip=172.31.0.77,alias=cache', '--',
     'sh', '-c', 'ip -4 -o addr show | grep -v " lo " | tr -s " " | cut -d" " -f2,4; ip route show default']);
@@ -109,13 +109,17 @@ test("run --network A --network B (Docker 25): both interfaces before the comman
   lab.ok(['rm', 'both']);
   const base = fullSnapshot(lab);
   lab.ok(['run', '-d', '--name', 'both', '--network', 'front', '--network-alias', 'web2', '--network', 'name=back,alias=cache', '--', 'sleep', '600']);
-  const nets = lab.json(['inspect', 'both']).NetworkSettings.Networks;
-  assert.deepEqual(nets.map((n) => [n.Network, n.Interface]), [['front', 'eth0'], ['back', 'eth1']]);
-  // Its names: on front (api resolves web2), on back (db resolves cache).
-  assert.equal(resolve('api', 'web2'), nets[0].IPAddress);
-  assert.equal(resolve('db', 'cache'), nets[1].IPAddress);
-  assert.equal(resolve('api', 'cache'), '', 'a name on back only is not known on front');
-  lab.ok(['rm', '-f', 'both']);
+  try {
+    const nets = lab.json(['inspect', 'both']).NetworkSettings.Networks;
+    assert.deepEqual(nets.map((n) => [n.Network, n.Interface]), [['front', 'eth0'], ['back', 'eth1']]);
+    // Its names (the embedded DNS learns them as it learns a connect's): on front api resolves
+    // web2, on back db resolves cache.
+    assert.ok(await until(() => resolve('api', 'web2') === nets[0].IPAddress, 5000), 'api resolves web2 on front');
+    assert.ok(await until(() => resolve('db', 'cache') === nets[1].IPAddress, 5000), 'db resolves cache on back');
+    assert.equal(resolve('api', 'cache'), '', 'a name on back only is not known on front');
+  } finally {
+    lab.ok(['rm', '-f', 'both']);
+  }
   assert.deepEqual(fullSnapshot(lab), base, 'rm took both networks\' veths, addresses and names');
 });
 
