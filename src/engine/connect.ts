@@ -69,11 +69,11 @@ export function connectNetwork(ctx: EngineContext, req: ConnectRequest): Attachm
 }
 
 /**
- * A further network of a container whose namespace exists (a connect, or `run --network A --network
- * B` before its command runs): its record and kernel state in one step, undone together. Under the
- * host lock.
+ * A further network of a running container: its record and kernel state in one step, undone
+ * together. Under the host lock. (`run --network A --network B` records its further networks with
+ * the container instead, through checkConnection and planConnection.)
  */
-export function connectNow(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): AttachmentRecord {
+function connectNow(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): AttachmentRecord {
   checkConnection(ctx, c, net, req.aliases ?? []);
   // A connect killed before it committed left its veth pair (named after container and network): it goes first.
   const staleVeth = attachmentVeth(c.id, net.id);

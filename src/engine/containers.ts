@@ -31,7 +31,7 @@ import { parseEnv, validateAlias, validateHostname, validateMac, validateName } 
 import { ensureDns, hasEmbeddedDns, hostResolvConf, namesOn } from './dns.js';
 import { isIPv6, type IPv4, type IPv6 } from '../addr/family.js';
 import { checkModeRequest, networkChoiceOf, placementOf, type NetworkChoice, type Placement } from './network-mode.js';
-import { checkConnection, connectNow, planConnection, type ConnectRequest } from './connect.js';
+import { checkConnection, planConnection, type ConnectRequest } from './connect.js';
 import { findContainer } from './lookup.js';
 import { HOST_GATEWAY, parseNetOptions, type NetOptionsRequest } from './net-options.js';
 import { etcFiles, type EtcNetwork } from './etc-files.js';
@@ -328,22 +328,29 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     if (c.kind === 'process') ctx.explain(startCommandLine(ctx.root, c));
   };
 
+  // Further networks are recorded with the container (their addresses taken, their names checked)
+  // before anything starts: a refusal there is one line and changes nothing. Their kernel side
+  // follows the first network's.
   const moreNetworks = (req.moreNetworks ?? []).map((m) => ({ ...m, aliases: [...new Set(m.aliases ?? [])], net: findNetwork(ctx, m.network) }));
+  const buildAll = (): Recorded & { more: Step[] } => {
+    const recorded = build();
+    const more = moreNetworks.flatMap(({ net, ...m }) => {
+      checkConnection(ctx, recorded.record, net, m.aliases);
+      return planConnection(ctx, recorded.record, net, m).steps;
+    });
+    return { ...recorded, more };
+  };
   if (ctx.dryRun) {
     const container = ctx.transact(() => {
-      const recorded = build();
-      const more = moreNetworks.flatMap(({ net, ...m }) => {
-        checkConnection(ctx, recorded.record, net, m.aliases ?? []);
-        return planConnection(ctx, recorded.record, net, m).steps;
-      });
-      return { steps: [...steps(recorded), ...more], result: recorded.record };
+      const recorded = buildAll();
+      return { steps: [...steps(recorded), ...recorded.more], result: recorded.record };
     });
     explainStart(container);
     return { container };
   }
 
   // Committed before the kernel changes, so a crash part-way leaves a 'created' record that reconcile undoes.
-  const recorded = ctx.store.transaction(build);
+  const recorded = ctx.store.transaction(buildAll);
   const { record } = recorded;
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
@@ -353,7 +360,10 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     ctx.apply(first);
     if (record.kind === 'process') child = start?.(record);
     applyRepairing(ctx, placement.mode === 'bridge' ? placement.net : undefined, rest, first.length);
-    for (const { net, ...m } of moreNetworks) connectNow(ctx, record, net, m);
+    if (recorded.more.length) {
+      ctx.apply(recorded.more);
+      if (moreNetworks.some(({ net }) => hasEmbeddedDns(net))) ensureDns(ctx);
+    }
     ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
     child?.openGate();
     ctx.crashPoint();
