@@ -61,10 +61,14 @@ export async function stopContainer(ctx: EngineContext, nameOrId: string, timeou
   if (c.state !== 'running') return c;
   if (c.kind !== 'process') throw new ConflictError(noProcess(c));
   const signal = await terminate(ctx.root, c, timeoutSeconds ?? c.sandbox.stopTimeout ?? 10);
-  // A process killed by SIGKILL writes no status: 128 + 9, as a shell reports it.
-  const killed = signal === 'SIGKILL' && readExitStatus(c.logPath) === null ? 137 : null;
-  ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, killed)));
+  recordEnd(ctx, c, signal === 'SIGKILL');
   return c;
+}
+
+/** Records a container's end; one SIGKILL ended wrote no status (its supervisor went too): 128 + 9, as a shell reports it. */
+function recordEnd(ctx: EngineContext, c: ContainerRecord, killed: boolean): void {
+  const code = killed && readExitStatus(c.logPath) === null ? 137 : null;
+  ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, code)));
 }
 
 /**
@@ -88,7 +92,7 @@ export async function killContainer(ctx: EngineContext, nameOrId: string, signal
   const ends = endsOf(ctx.root, c);
   signalContainer(ctx.root, c, signal);
   await waitGone(ends, 5000);
-  ctx.locked(() => ctx.warnAll(markExited(ctx, c.id, readExitStatus(c.logPath) === null ? 137 : null)));
+  recordEnd(ctx, c, true);
   return c;
 }
 
