@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MNT_DETACH, libc } from './libc.js';
 
@@ -21,14 +21,15 @@ export function readFrom(path: string, offset: number): Buffer | undefined {
     return undefined;
   }
   try {
-    const chunks: Buffer[] = [];
-    for (let at = offset; ;) {
-      const buf = Buffer.alloc(65536);
-      const n = readSync(fd, buf, 0, buf.length, at);
-      if (n === 0) return Buffer.concat(chunks);
-      chunks.push(buf.subarray(0, n));
-      at += n;
+    // As much as is there now (logs -f asks every 100 ms: nothing is allocated when nothing came).
+    const buf = Buffer.alloc(Math.max(fstatSync(fd).size - offset, 0));
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, offset + n);
+      if (got === 0) break;
+      n += got;
     }
+    return buf.subarray(0, n);
   } finally {
     closeSync(fd);
   }
