@@ -39,7 +39,7 @@ export class DnsServer {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly replies = new Map<string, Buffer>();
 
-  /** `refresh` re-reads the state when it changed (a client not in the table may have just started). */
+  /** `refresh` re-reads the state when it changed (a client or a name not in the table may have just started). */
   constructor(private readonly upstreams: () => string[], private readonly log: (line: string) => void = () => {}, private readonly refresh: () => void = () => {}) {}
 
   setTable(table: NameTable, internal: Set<string> = new Set()): void {
@@ -146,7 +146,7 @@ export class DnsServer {
       return out;
     }
     const q = parseQuery(msg) as Query;
-    const addresses = lookupName(this.table, networkId, q.name, source);
+    const addresses = this.lookUp(networkId, q.name, source);
     // A name of this network: A (or AAAA) records; other types get an empty answer (NOERROR), not a forward.
     if (addresses) {
       const answers = q.type === TYPE_A ? addresses : q.type === TYPE_AAAA ? lookupName(this.table, networkId, q.name, source, true) ?? []
@@ -158,6 +158,18 @@ export class DnsServer {
     }
     if (this.internal.has(networkId)) return buildReply(msg, q, RCODE.SERVFAIL);
     return null;
+  }
+
+  /**
+   * A name the table lacks may be a container's that started since the last poll (`run -d` returns
+   * before it): one fresh look at the state first, which reads it again only if someone committed.
+   */
+  private lookUp(networkId: string, name: string, source: string | undefined): string[] | undefined {
+    const found = lookupName(this.table, networkId, name, source);
+    if (found) return found;
+    const before = this.table;
+    this.refresh();
+    return this.table === before ? undefined : lookupName(this.table, networkId, name, source);
   }
 
   /**

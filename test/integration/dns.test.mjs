@@ -90,6 +90,36 @@ test('run and rm show in the DNS within a second', () => {
   })();
 });
 
+test('a container started with run -d resolves from the moment run returns, before the DNS polls the state', async () => {
+  // The asker is already running and known, so only the new name is missing: the server must look at
+  // the state on the miss. Its poll (every 200 ms) would find the name anyway some of the time, so
+  // three containers are asked for, each within milliseconds of its run returning. The control:
+  // without the look on a miss, most of these answers are "- NAME" (forwarded, NXDOMAIN upstream).
+  const asker = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'ctnet'), 'exec', 'client', '--', 'sh', '-c', 'while read n; do getent hosts $n || echo "- $n"; done'], { env: lab.env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  asker.stdout.on('data', (d) => (out += d));
+  const answer = async (name) => {
+    const lines = out.split('\n').length;
+    asker.stdin.write(`${name}\n`);
+    for (let i = 0; i < 200 && out.split('\n').length === lines; i++) await new Promise((r) => setTimeout(r, 10));
+    return out.trim().split('\n').at(-1);
+  };
+  const names = ['soon1', 'soon2', 'soon3'];
+  try {
+    assert.match(await answer('web'), /^172\.25\.0\.\d+\s+web$/, 'the asker answers');
+    const got = [];
+    for (const name of names) {
+      lab.ok(['run', '-d', '--name', name, '--network', 'app', '--', 'sleep', '600']);
+      got.push(await answer(name));
+    }
+    assert.deepEqual(got.map((line) => line.split(/\s+/)), names.map((n) => [lab.json(['inspect', n]).NetworkSettings.IPAddress, n]));
+  } finally {
+    asker.stdin.end();
+    asker.kill();
+    for (const name of names) lab.ctnet(['rm', '-f', name]);
+  }
+});
+
 /** A query from inside a container with Node's resolver (one try), or over TCP by hand: the rcode or the answer. */
 function query(container, name, tcp = false) {
   const code = tcp

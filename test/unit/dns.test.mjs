@@ -54,6 +54,27 @@ test("only the network's own containers are answered: another network's containe
   assert.equal((await ask(server, 'n1', 'starting')).rcode, 'SERVFAIL', 'not a name yet: forwarded, and nobody answers in this test');
 });
 
+test('a name the table lacks gets one fresh look at the state before it is forwarded: a container started since the last poll is answered', async () => {
+  const started = { id: 'f'.repeat(64), name: 'fresh', aliases: [], networkId: 'n1', ip: '172.25.0.7' };
+  let committed = false;
+  let refreshed = 0;
+  const server = new DnsServer(() => [], () => {}, () => {
+    refreshed++;
+    if (committed) server.setTable(buildNameTable(networks, [...containers, started]));
+    committed = false;
+  });
+  server.setTable(buildNameTable(networks, containers));
+  // The control: nothing committed since, so the name is not there and goes on to be forwarded.
+  assert.equal((await ask(server, 'n1', 'fresh')).rcode, 'SERVFAIL');
+  assert.equal(refreshed, 1);
+  committed = true;
+  const a = await ask(server, 'n1', 'fresh');
+  assert.deepEqual([a.rcode, a.answers.map((x) => x.data)], ['NOERROR', ['172.25.0.7']]);
+  assert.equal(refreshed, 2);
+  await ask(server, 'n1', 'web');
+  assert.equal(refreshed, 2, 'a name the table has is answered without a look at the state');
+});
+
 test('forwarding is rate-limited per client: a flood from one container is REFUSED beyond its burst, others still forward', async () => {
   const server = new DnsServer(() => []);
   server.setTable(buildNameTable(networks, containers));
