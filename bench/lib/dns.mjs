@@ -19,7 +19,7 @@ const AARDVARK = '/usr/lib/podman/aardvark-dns';
 const DNSPERF = '/usr/bin/dnsperf';
 
 /** One dnsperf run: `queries` lines of the data file, `concurrency` outstanding; per-query latencies from -v. */
-function dnsperf(ns, server, source, file, concurrency) {
+export function dnsperf(ns, server, source, file, concurrency) {
   const r = runIn(ns, DNSPERF, ['-s', server, '-a', source, '-d', file, '-n', '1', '-q', String(concurrency), '-c', '1', '-T', '1', '-t', '1', '-v'], { maxBuffer: 1 << 30, timeout: 120_000 });
   if (r.status !== 0) throw new Error(`dnsperf: ${r.stderr || r.stdout}`.trim());
   const qps = Number(/Queries per second:\s+(\S+)/.exec(r.stdout)?.[1]);
@@ -33,7 +33,7 @@ function dnsperf(ns, server, source, file, concurrency) {
   return { qps, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), answered, sent: latencies.length };
 }
 
-async function waitAnswering(ns, server, source, file) {
+export async function waitAnswering(ns, server, source, file) {
   for (let i = 0; i < 100; i++) {
     try {
       if (dnsperf(ns, server, source, file, 1).answered) return;
@@ -45,11 +45,14 @@ async function waitAnswering(ns, server, source, file) {
   throw new Error(`no DNS answer from ${server}`);
 }
 
-/** ctnet's network with the names c0..c(N-1) and a client container; returns what the load needs and a cleanup. */
-function ctnetServer(plan) {
-  const ns = newNetns('dns');
-  const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-dns-'));
-  const engine = new Engine({ root, hostNetns: ns });
+/**
+ * ctnet's network with the names c0..c(N-1) and a client container; returns what the load needs and
+ * a cleanup. `EngineOf` is the engine of another build (bench/experiments/dns-ab.mjs).
+ */
+export function ctnetServer(plan, EngineOf = Engine, tag = 'dns') {
+  const ns = newNetns(tag);
+  const root = mkdtempSync(join(tmpdir(), `ctnet-bench-${tag}-`));
+  const engine = new EngineOf({ root, hostNetns: ns });
   const close = () => {
     for (const c of engine.listContainers(true)) engine.detach(c.Id);
     engine.removeNetwork('bench');
@@ -124,7 +127,7 @@ function processesMentioning(text) {
 const median = (values) => percentile(values, 50);
 
 /** The median of each figure over the rounds, with the rounds' own figures beside it. */
-function summarize(runs) {
+export function summarize(runs) {
   return {
     qps: Math.round(median(runs.map((r) => r.qps))),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 3),
@@ -133,6 +136,15 @@ function summarize(runs) {
     sent: runs.reduce((n, r) => n + r.sent, 0),
     rounds_qps: runs.map((r) => Math.round(r.qps)),
   };
+}
+
+/** dnsperf's inputs in `dir`: `plan.queries` A queries for random names of the network, and one for a name it has. */
+export function queryFiles(dir, plan) {
+  const file = join(dir, 'queries');
+  writeFileSync(file, Array.from({ length: plan.queries }, () => `c${Math.floor(Math.random() * plan.names)} A`).join('\n') + '\n');
+  const one = join(dir, 'one');
+  writeFileSync(one, 'c0 A\n');
+  return { file, one };
 }
 
 export async function benchDns(plan, log) {
@@ -144,10 +156,7 @@ export async function benchDns(plan, log) {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-bench-dnsperf-'));
   const servers = [];
   try {
-    const file = join(dir, 'queries');
-    writeFileSync(file, Array.from({ length: plan.queries }, () => `c${Math.floor(Math.random() * plan.names)} A`).join('\n') + '\n');
-    const one = join(dir, 'one');
-    writeFileSync(one, 'c0 A\n');
+    const { file, one } = queryFiles(dir, plan);
     servers.push({ name: 'ctnet', ...ctnetServer(plan), runs: [] });
     if (existsSync(AARDVARK)) servers.push({ name: 'aardvark', ...aardvarkServer(plan), runs: [] });
     else log('  aardvark-dns: not installed (apt-get install podman), skipped');

@@ -723,7 +723,19 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   50,000 queries, in this round): 55,550 against 33,231 queries/s, p99 0.97 against 1.80 ms. In this run each server's rounds spread ${r.dns?.ctnet?.rounds_qps?.length ? `${fmt(Math.min(...r.dns.ctnet.rounds_qps), 0)}-${fmt(Math.max(...r.dns.ctnet.rounds_qps), 0)} (ctnet) and ${fmt(Math.min(...r.dns.aardvark.rounds_qps), 0)}-${fmt(Math.max(...r.dns.aardvark.rounds_qps), 0)} (aardvark-dns) queries/s` : 'widely'}, and the
   ratios of each pair of rounds in turn had a median of ${r.dns?.ctnet?.rounds_qps?.length ? fmt(percentile(r.dns.ctnet.rounds_qps.map((q, i) => q / r.dns.aardvark.rounds_qps[i]), 50), 2) : '-'} (1.02 in the run on 338af1f earlier in
   this round, whose medians gave 0.95x): how far ctnet leads moves from run to run more than any
-  change of this round or the last moved it.
+  change of this round or the last moved it. Found since: the tail is the one thread. A bare Node
+  responder (no ctnet code: a copy of the query sent back) under the same dnsperf had a p99 of
+  1.8-4.8 ms alone and 0.7-2.3 ms with a second thread or process reading the same socket (three
+  rounds each, twice): whenever the one reader is off a CPU (a collection, the scheduler giving the
+  two CPUs to dnsperf and the softirqs), 32 queries wait. ctnet-dns now runs a second thread
+  (\`src/dns/reader.ts\`, where there are two CPUs or more) that reads the same UDP sockets through
+  descriptors of its own (ctnet makes the sockets, so that it has descriptors to copy; dgram adopts
+  them), answers the networks' names from its own view of the state and hands what must go upstream
+  to the main thread, which alone keeps the per-client rates. \`node bench/experiments/dns-ab.mjs
+  --a <4360b90> --b <with the thread>\` (both servers in turn, 10, 10 and 12 rounds): p99 0.69x,
+  0.83x and 0.60x the single thread's (3.12 -> 2.09, 2.98 -> 2.42, 2.79 -> 1.62 ms by the medians),
+  queries/s 0.94x, 0.99x and 1.03x; the thread adds ~3.5 MB to the server's 55 MB resident. The
+  bench's DNS part alone then (10 rounds): 30,707 against 24,687 queries/s, p99 1.89 against 2.83 ms.
 - **CNI executable (node start incl.).** \`bin/cni/ctnet\` is a Perl client. With \`ctnet cni-daemon\`
   answering (the first call starts it, so every later call finds it) it forwards the call over a
   unix socket; with none, it runs \`ctnet cni\` in a Node process of its own. Until this round that

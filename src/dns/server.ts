@@ -1,7 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { closeSync } from 'node:fs';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import { buildReply, parseQuery, questionEnd, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
 import { lookupName, type DnsNetwork, type NameTable } from './records.js';
+import { boundUdp4Socket } from '../kernel/udp.js';
 
 /**
  * The embedded DNS: one process, a UDP socket and a TCP listener on port 53 of every user-defined
@@ -27,6 +29,8 @@ const MAX_CACHED_REPLIES = 20_000;
 interface Listener {
   gateway: string;
   udp: Socket;
+  /** The UDP socket's descriptor (dgram adopted it), which a reader thread may read through a copy. */
+  fd: number;
   tcp: Server;
 }
 
@@ -67,27 +71,57 @@ export class DnsServer {
   }
 
   private async listen(n: DnsNetwork): Promise<Listener> {
-    const udp = createSocket({ type: 'udp4', reuseAddr: true, lookup: literalAddress });
-    udp.on('message', (msg, rinfo) => {
-      // Names of the network are answered at once; only forwarded queries wait.
-      const local = this.guarded(() => this.answerLocally(n.id, msg, rinfo.address));
-      if (local) sendTo(udp, local, rinfo.port, rinfo.address);
-      else if (local === null) void this.answer(n.id, msg, rinfo.address).then((out) => sendTo(udp, out, rinfo.port, rinfo.address), (err) => this.log(`udp ${n.gateway}: ${err.message}`));
-    });
+    const fd = boundUdp4Socket(n.gateway, 53);
+    const udp = newUdpSocket();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind({ fd }, () => resolve());
+      });
+    } catch (err) {
+      closeSync(fd); // not adopted
+      throw err;
+    }
+    this.serveUdp(n.id, udp, (msg, port, address) => this.forwardFor(n.id, msg, port, address));
     udp.on('error', (err) => this.log(`udp ${n.gateway}: ${err.message}`));
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(53, n.gateway, () => resolve());
-    });
     const tcp = createServer((conn) => this.serveTcp(n, conn));
     tcp.maxConnections = MAX_TCP_CONNECTIONS;
     tcp.on('error', (err) => this.log(`tcp ${n.gateway}: ${err.message}`));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(53, n.gateway, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(53, n.gateway, () => resolve());
+      });
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
     this.log(`listening on ${n.gateway}:53 for network ${n.name}`);
-    return { gateway: n.gateway, udp, tcp };
+    return { gateway: n.gateway, udp, fd, tcp };
+  }
+
+  /** Each network's UDP socket as a descriptor (valid while it listens), for a reader thread to share. */
+  udpDescriptors(): Map<string, number> {
+    return new Map([...this.listeners].map(([id, l]) => [id, l.fd]));
+  }
+
+  /**
+   * Answers the queries `udp` receives for a network: its names at once; one that must go upstream
+   * goes to `forward`, which ends with `forwardFor` in the thread that holds the network's listener.
+   */
+  serveUdp(networkId: string, udp: Socket, forward: (msg: Buffer, port: number, address: string) => void): void {
+    udp.on('message', (msg, rinfo) => {
+      const local = this.guarded(() => this.answerLocally(networkId, msg, rinfo.address));
+      if (local) sendTo(udp, local, rinfo.port, rinfo.address);
+      else if (local === null) forward(msg, rinfo.port, rinfo.address);
+    });
+  }
+
+  /** A UDP query that must go upstream (within its client's rate), answered through the network's listener. */
+  forwardFor(networkId: string, msg: Buffer, port: number, address: string): void {
+    const l = this.listeners.get(networkId);
+    if (!l) return;
+    void this.answer(networkId, msg, address).then((out) => sendTo(l.udp, out, port, address), (err) => this.log(`udp ${l.gateway}: ${err.message}`));
   }
 
   /** DNS over TCP: length-prefixed messages, answered in order; a connection idle or overlong is closed. */
@@ -273,6 +307,11 @@ function sendTo(sock: Socket, msg: Buffer | undefined, port: number, address: st
   } catch {
     // closed meanwhile
   }
+}
+
+/** A UDP socket that replies to the IP literal a query came from; bind it to a descriptor. */
+export function newUdpSocket(): Socket {
+  return createSocket({ type: 'udp4', lookup: literalAddress });
 }
 
 /**

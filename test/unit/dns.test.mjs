@@ -130,3 +130,32 @@ test('a repeated question is answered from a kept reply with the new ID; kept re
   server.setTable(buildNameTable(networks, containers.map((c) => (c.name === 'web' ? { ...c, ip: '172.25.0.9' } : c))));
   assert.deepEqual(dnsPacket.decode(await server.answer('n1', query(4), '172.25.0.3')).answers.map((x) => x.data), ['172.25.0.9']);
 });
+
+test('a socket read by serveUdp (as the reader thread reads its copy): names answered on it, what must go upstream handed to forward', async () => {
+  const dgram = await import('node:dgram');
+  const { boundUdp4Socket } = await import('../../dist/kernel/udp.js');
+  const { newUdpSocket } = await import('../../dist/dns/server.js');
+  const server = new DnsServer(() => []);
+  // The client asks from loopback, so loopback is a container of n1 here.
+  server.setTable(buildNameTable(networks, [...containers, { id: 'f'.repeat(64), name: 'here', aliases: [], networkId: 'n1', ip: '127.0.0.1' }]));
+  const fd = boundUdp4Socket('127.0.0.1', 0);
+  const udp = newUdpSocket();
+  const client = dgram.createSocket('udp4');
+  try {
+    await new Promise((resolve) => udp.bind({ fd }, resolve));
+    const forwarded = [];
+    server.serveUdp('n1', udp, (msg, port, address) => forwarded.push({ id: msg.readUInt16BE(0), port, address }));
+    await new Promise((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const replies = [];
+    client.on('message', (m) => replies.push(dnsPacket.decode(m)));
+    const send = (id, name) => client.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }), udp.address().port, '127.0.0.1');
+    send(5, 'web');
+    send(6, 'example.org');
+    for (let i = 0; i < 100 && (replies.length < 1 || forwarded.length < 1); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(replies.map((r) => [r.id, r.rcode, r.answers.map((a) => a.data)]), [[5, 'NOERROR', ['172.25.0.2']]]);
+    assert.deepEqual(forwarded, [{ id: 6, port: client.address().port, address: '127.0.0.1' }]);
+  } finally {
+    client.close();
+    udp.close();
+  }
+});

@@ -1,0 +1,39 @@
+import { check, libc } from './libc.js';
+import { toInt } from '../addr/ipv4.js';
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SO_REUSEADDR = 2;
+const SOL_SOCKET = 1;
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * A UDP socket bound to an IPv4 address and port (SO_REUSEADDR, as dgram's `reuseAddr`), as a
+ * descriptor. Node's dgram adopts one (`bind({ fd })`) but gives no descriptor of its own sockets,
+ * and a descriptor is what lets another thread read the same socket (`duplicateFd`).
+ */
+export function boundUdp4Socket(address: string, port: number): number {
+  const lib = libc();
+  const fd = check(lib.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), `a UDP socket for ${address}:${port}`);
+  try {
+    const on = Buffer.alloc(4);
+    on.writeInt32LE(1);
+    check(lib.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, on, 4), `SO_REUSEADDR on ${address}:${port}`);
+    const sin = Buffer.alloc(16); // struct sockaddr_in: family (host order), port and address (network order), zeros
+    sin.writeUInt16LE(AF_INET, 0);
+    sin.writeUInt16BE(port, 2);
+    sin.writeUInt32BE(toInt(address), 4);
+    check(lib.bind(fd, sin, sin.length), `binding ${address}:${port}`);
+    return fd;
+  } catch (err) {
+    lib.close(fd);
+    throw err;
+  }
+}
+
+/** A second descriptor of the same open socket (or file), close-on-exec: each holder closes its own. */
+export function duplicateFd(fd: number): number {
+  return check(libc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0), 'duplicating a descriptor');
+}
+
