@@ -43,17 +43,23 @@ const settle = async (said: string): Promise<void> => check(said);
  * The readiness pipe also ends with nothing said when ctnet-init is killed before the command runs
  * (a seccomp profile that forbids a call it makes after loading it, a kill): PID 1 writes its PID
  * file just before it becomes the command, so an empty one then means the command never ran. (A
- * container directory already gone is a --rm container that ran and was removed.)
+ * container directory already gone is a --rm container that ran and was removed.) A command that
+ * ended at once may have been restarted already: the supervisor empties the file then (the PID it
+ * names has ended), and the next PID 1 until its gate, but only after counting the restart, which it
+ * makes only of a start that ran the command.
  */
-function checkRan(said: string, pidFile: string): void {
+export function checkRan(said: string, pidFile: string, restartsFile: string): void {
   check(said);
-  if (exists(dirname(pidFile)) && readTextOr(pidFile).trim() === '') {
+  if (exists(dirname(pidFile)) && readTextOr(pidFile).trim() === '' && readTextOr(restartsFile).trim() === '') {
     throw new ContainerSetupError("the container's first process ended before it ran the command (it was killed, or its seccomp profile forbids a system call ctnet-init makes after loading it)");
   }
 }
 
-/** A detached container's supervisor, started by posix_spawn (kernel/spawn.ts); `pidFile` is where its PID 1 writes its PID. */
-export function detachedProcess(d: DetachedStart, pidFile: string): ContainerProcess {
+/**
+ * A detached container's supervisor, started by posix_spawn (kernel/spawn.ts); `pidFile` is where
+ * its PID 1 writes its PID, `restartsFile` where the supervisor counts restarts.
+ */
+export function detachedProcess(d: DetachedStart, pidFile: string, restartsFile: string): ContainerProcess {
   return {
     pid: d.pid,
     openGate: () => passGate(d),
@@ -62,8 +68,8 @@ export function detachedProcess(d: DetachedStart, pidFile: string): ContainerPro
       closeReadiness(d);
       killGroupOrProcess(d.pid, true);
     },
-    started: () => readinessOf(d).then((said) => checkRan(said, pidFile)),
-    startedNow: () => checkRan(readinessNow(d), pidFile),
+    started: () => readinessOf(d).then((said) => checkRan(said, pidFile, restartsFile)),
+    startedNow: () => checkRan(readinessNow(d), pidFile, restartsFile),
   };
 }
 

@@ -17,7 +17,7 @@ import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type ContainerKind, type ContainerRecord, type NetworkMode, type NetworkRecord, type PortRecord, type ProcessContainer, type StateStore } from '../store/store.js';
 import { containerEnv } from './container-env.js';
 import { allocatePorts, checkHostAddresses } from './host-ports.js';
-import { standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
+import { restartsFileOf, standbyCommand, statusFileOf, supervisorOrder, type RemoveOnExit } from './shim.js';
 import type { EngineContext } from './context.js';
 import { generateName, newContainerId } from './container-names.js';
 import { guardOf, toMappings } from './firewall-state.js';
@@ -232,7 +232,7 @@ function startProcess(ctx: EngineContext, c: ProcessContainer, stdio: RunRequest
       netns: c.netns !== null ? netnsPath(c.netns) : null, log: c.logPath, env: containerEnv(c),
       spec: specFile, status: statusFileOf(c.logPath), restartMax: c.restartMax, pidFile, rm: removeOnExit(ctx, c),
     }));
-    return detachedProcess(standby, pidFile);
+    return detachedProcess(standby, pidFile, restartsFileOf(c.logPath));
   }
   const logFd = c.logPath ? openAppend(c.logPath) : undefined;
   const netns = openNetns(processNetnsPath(c));

@@ -57,4 +57,6 @@ function readNumber(path: string): number | null {
 }
 
 export const readExitStatus = (logPath: string | null): number | null => (logPath ? readNumber(statusFileOf(logPath)) : null);
-export const readRestarts = (logPath: string | null): number => (logPath ? readNumber(`${statusFileOf(logPath)}.restarts`) ?? 0 : 0);
+/** Where a detached container's supervisor counts its restarts. */
+export const restartsFileOf = (logPath: string): string => `${statusFileOf(logPath)}.restarts`;
+export const readRestarts = (logPath: string | null): number => (logPath ? readNumber(restartsFileOf(logPath)) ?? 0 : 0);
