@@ -245,15 +245,18 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). Since
-17ee1d3's run (the run before) nothing on a measured path changed: the CLI part also times
-\`ctnet --version\` and \`ctnet ps\`, what every command costs before its own work (below, "\`run -d\` and
-\`rm -f\`"). Every figure moved with the machine: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (39.3 in the run before),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (33,962 before). In this run: ctnet's DNS at
+7baf255's run (the run before) one measured path changed: ctnet-dns reads its UDP sockets with a
+second thread (below, "Embedded DNS"). This run was on another machine of the same kind (another
+kernel build), slower at everything: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (26.0 in the run before),
+a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (18.93),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (46,167 before). The engine's attach at 1 container, its
+first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (3.75 and 3.82 in the run before). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
 ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; 7890b2f's before it
+1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x; 17ee1d3's before it
+1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; 7890b2f's before that
 1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x; and one on 338af1f
 (every path above as in 17ee1d3's, bar the container's mounts) 0.95x, 1.30 against 1.27 ms,
 84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets near their lines
