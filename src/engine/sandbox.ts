@@ -84,7 +84,7 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (st.dev === host?.dev && st.ino === host.ino) throw new InvalidArgumentError(`--rootfs ${req.rootfs} is the host's root itself; leave --rootfs out to run on the host root, read-only`);
     config.rootfs = realPath(req.rootfs);
   }
-  const mounts = (req.mounts ?? []).map(parseMount);
+  const mounts = (req.mounts ?? []).map((text) => ({ ...parseMount(text), text }));
   const tmpfsMounts = [...(req.tmpfs ?? []).map(parseTmpfs), ...mounts.flatMap((m) => ('tmpfs' in m ? [m.tmpfs] : []))];
   for (const { path, options } of tmpfsMounts) {
     if (config.tmpfs?.includes(path)) {
@@ -94,8 +94,9 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     (config.tmpfs ??= []).push(path);
     if (options !== '') (config.tmpfsOptions ??= {})[path] = options;
   }
-  const volumes = [...(req.volumes ?? []).map(parseVolume), ...mounts.flatMap((m) => ('volume' in m ? [m.volume] : []))];
-  if (volumes.length) config.volumes = volumes;
+  // Each volume with the option that gave it, as the user wrote it, for what is said about it.
+  const volumes = [...(req.volumes ?? []).map((text) => ({ ...parseVolume(text), flag: `-v ${text}` })), ...mounts.flatMap((m) => ('volume' in m ? [{ ...m.volume, flag: `--mount ${m.text}` }] : []))];
+  if (volumes.length) config.volumes = volumes.map(({ flag: _flag, ...v }) => v);
   // Without a rootfs, a mount point is the host's, which the container sees read-only, unless it lies,
   // where the host's links lead (/var/run/x is /run/x), below a directory of the container's own: its
   // /run, its /dev (the host's when privileged), a --tmpfs, a volume. ctnet-init makes it there.
@@ -105,16 +106,16 @@ export function validateSandbox(req: SandboxRequest): SandboxConfig {
     if (onHost(t) && !isDirectory(t)) throw new NotFoundError(`--tmpfs ${t} is not a directory on the host, whose root the container sees; use an existing directory, one below a volume, or --rootfs`);
   }
   const seen = new Set<string>();
-  for (const v of config.volumes ?? []) {
+  for (const v of volumes) {
     const source = lookAt(v.source);
-    if (!source) throw new NotFoundError(`-v ${v.source}:${v.target}: the host path ${v.source} does not exist; create it first`);
-    if (seen.has(v.target)) throw new InvalidArgumentError(`-v: ${v.target} is mounted twice; give each container path once`);
-    if (config.tmpfs?.includes(v.target)) throw new InvalidArgumentError(`-v ${v.source}:${v.target}: ${v.target} is also a --tmpfs; give each container path once`);
+    if (!source) throw new NotFoundError(`${v.flag}: the host path ${v.source} does not exist; create it first`);
+    if (seen.has(v.target)) throw new InvalidArgumentError(`${v.flag}: ${v.target} is mounted twice; give each container path once`);
+    if (config.tmpfs?.includes(v.target)) throw new InvalidArgumentError(`${v.flag}: ${v.target} is also a --tmpfs; give each container path once`);
     seen.add(v.target);
     if (!onHost(v.target)) continue;
     const target = lookAt(v.target);
-    if (!target) throw new NotFoundError(`-v ${v.source}:${v.target}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
-    if (target.dir !== source.dir) throw new InvalidArgumentError(`-v ${v.source}:${v.target}: ${mountKindMismatch(source.dir, v.target)}`);
+    if (!target) throw new NotFoundError(`${v.flag}: ${v.target} does not exist on the host, whose root the container sees read-only; use an existing path, one below a --tmpfs or a volume, or --rootfs`);
+    if (target.dir !== source.dir) throw new InvalidArgumentError(`${v.flag}: ${mountKindMismatch(source.dir, v.target)}`);
   }
   if (req.workdir !== undefined) {
     const w = req.workdir.replace(/\/+$/, '') || '/';

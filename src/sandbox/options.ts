@@ -172,12 +172,13 @@ export interface Volume {
  * ctnet does not run containers under; consistent, cached and delegated are Docker Desktop's for
  * macOS, ignored on Linux as Docker ignores them; every ctnet volume is rprivate.
  */
+const NO_PROPAGATION = "is not supported: ctnet's volumes are rprivate (Docker's default); leave it out";
 const VOLUME_OPTIONS: readonly { options: readonly string[]; refused?: string }[] = [
   { options: ['ro', 'rw'] },
   { options: ['z', 'Z'] },
   { options: ['consistent', 'cached', 'delegated'] },
   { options: ['private', 'rprivate'] },
-  { options: ['slave', 'rslave', 'shared', 'rshared'], refused: "propagation is not supported: ctnet's volumes are rprivate (Docker's default); leave it out" },
+  { options: ['slave', 'rslave', 'shared', 'rshared'], refused: `propagation ${NO_PROPAGATION}` },
   { options: ['nocopy'], refused: "is for Docker's named volumes, not a host path; leave it out" },
 ];
 
@@ -290,7 +291,7 @@ export function parseMount(text: string): { volume: Volume } | { tmpfs: { path: 
   const propagation = given.get('bind-propagation');
   if (propagation !== undefined && propagation !== 'private' && propagation !== 'rprivate') {
     if (!/^r?(slave|shared)$/.test(propagation)) fail(`bind-propagation=${propagation} is not one of rprivate, private, rshared, shared, rslave, slave`);
-    fail(`bind-propagation=${propagation} is not supported: ctnet's volumes are rprivate (Docker's default); leave it out`);
+    fail(`bind-propagation=${propagation} ${NO_PROPAGATION}`);
   }
   const recursive = given.get('bind-recursive');
   if (recursive !== undefined && recursive !== 'enabled' && !(recursive === 'readonly' && readOnly)) {

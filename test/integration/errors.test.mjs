@@ -80,6 +80,8 @@ const cases = [
   ['--rootfs that is a file', ['run', '-d', '--network', 'lab', '--rootfs', '/etc/hostname', '--', 'sh'], 2, /is not a directory/],
   ['command missing from the rootfs', ['run', '-d', '--network', 'lab', '--rootfs', '/usr/share/doc', '--', 'sh'], 127, /not found in the rootfs/],
   ['mount source that does not exist', ['run', '-d', '--network', 'lab', '-v', '/no/such/dir:/data', '--', 'sleep', '1'], 3, /host path \/no\/such\/dir does not exist/],
+  ['--mount source that does not exist: named as given', ['run', '-d', '--network', 'lab', '--mount', 'type=bind,src=/no/such/dir,dst=/data', '--', 'sleep', '1'], 3, /^ctnet: error: --mount type=bind,src=\/no\/such\/dir,dst=\/data: the host path \/no\/such\/dir does not exist; create it first$/m],
+  ['--mount and -v at one path', ['run', '-d', '--network', 'lab', '-v', '/etc:/srv', '--mount', 'type=bind,source=/etc,target=/srv', '--', 'sleep', '1'], 2, /--mount type=bind,source=\/etc,target=\/srv: \/srv is mounted twice; give each container path once/],
   ['mount source not absolute', ['run', '-d', '--network', 'lab', '-v', 'data:/data', '--', 'sleep', '1'], 2, /must be absolute/],
   ['mount target missing on the read-only host root', ['run', '-d', '--network', 'lab', '-v', '/etc:/no/such/target', '--', 'sleep', '1'], 3, /does not exist on the host/],
   ['volume: a file onto a directory', ['run', '-d', '--network', 'lab', '-v', '/etc/hostname:/srv', '--', 'sleep', '1'], 2, /-v \/etc\/hostname:\/srv: a file cannot go on the directory \/srv; mount a file on a file/],
