@@ -15,6 +15,8 @@ import { duplicateFd } from '../kernel/udp.js';
  * the per-client rates and the bound on queries in flight.
  */
 
+const RESTART_MS = 100;
+
 /** What the main thread tells a reader. */
 type ToReader = { open: { networkId: string; fd: number } } | { close: string };
 /** What a reader hands back: a query to forward, answered through the main thread's socket. */
@@ -30,11 +32,14 @@ export class ReaderThread {
   private worker: Worker | undefined;
   /** The listeners the reader has a copy of: network -> the main thread's descriptor it copied. */
   private readonly given = new Map<string, number>();
+  /** Before the next start after an end: doubled while each run lasts under 10 s, as the supervisor's restarts. */
+  private delayMs = RESTART_MS;
 
   constructor(private readonly entry: URL, private readonly root: string, private readonly server: DnsServer, private readonly log: (line: string) => void) {}
 
   start(): void {
     const worker = new Worker(this.entry, { workerData: { ctnetDnsReader: this.root } });
+    const startedAt = Date.now();
     this.worker = worker;
     this.given.clear();
     worker.on('message', (m: Forward) => this.server.forwardFor(m.networkId, Buffer.from(m.msg.buffer, m.msg.byteOffset, m.msg.byteLength), m.port, m.address));
@@ -42,8 +47,9 @@ export class ReaderThread {
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      this.log(`reader thread ended (${code}); starting another`);
-      setTimeout(() => this.start(), 200);
+      this.delayMs = Date.now() - startedAt < 10_000 ? Math.min(this.delayMs * 2, 60_000) : RESTART_MS;
+      this.log(`reader thread ended (${code}); starting another in ${this.delayMs} ms`);
+      setTimeout(() => this.start(), this.delayMs);
     });
     this.sync();
   }
