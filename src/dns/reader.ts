@@ -3,7 +3,7 @@ import type { Socket } from 'node:dgram';
 import { closeSync } from 'node:fs';
 import { DnsServer, newUdpSocket } from './server.js';
 import { StateFollower } from './state.js';
-import { duplicateFd } from '../kernel/udp.js';
+import { duplicateFd } from '../kernel/libc.js';
 
 /**
  * A second thread reading the same UDP sockets as the main one (each through its own descriptor of

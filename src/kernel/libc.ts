@@ -121,6 +121,13 @@ export function peerUid(fd: number): number | undefined {
   return libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len) === 0 ? cred.readUInt32LE(4) : undefined;
 }
 
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A second descriptor of the same open file or socket, close-on-exec, numbered `lowest` or above: each holder closes its own. */
+export function duplicateFd(fd: number, lowest = 0): number {
+  return check(libc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', lowest), `copying descriptor ${fd}`);
+}
+
 /** Marks a descriptor close-on-exec (some libraries, libnftables among them, open sockets without it). */
 export function setCloexec(fd: number): void {
   libc().fcntl(fd, F_SETFD, 'int', FD_CLOEXEC);

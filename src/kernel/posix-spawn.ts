@@ -1,7 +1,7 @@
 import { closeSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { koffi } from './koffi.js';
-import { errnoName, libc } from './libc.js';
+import { duplicateFd, errnoName } from './libc.js';
 
 /**
  * Starting a process with posix_spawn(3) rather than Node's spawn: glibc starts it with
@@ -54,7 +54,6 @@ const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
 const O_CLOEXEC = 0o2000000;
-const F_DUPFD_CLOEXEC = 1030;
 const WNOHANG = 1;
 // glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336: room to spare.
 const ACTIONS_SIZE = 256;
@@ -103,14 +102,13 @@ export function posixSpawn(req: PosixSpawnRequest): number {
   // A source that is itself one of the child's low numbers would be overwritten by an earlier dup2:
   // moved above them first (close-on-exec copies, closed below).
   const moved: number[] = [];
-  const sources = req.fds.map((fd) => {
-    if (fd === null || fd >= req.fds.length) return fd;
-    const copy = libc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', req.fds.length);
-    if (copy < 0) throw new Error(`fcntl(F_DUPFD_CLOEXEC): ${errnoName(koffi().errno())}`);
-    moved.push(copy);
-    return copy;
-  });
   try {
+    const sources = req.fds.map((fd) => {
+      if (fd === null || fd >= req.fds.length) return fd;
+      const copy = duplicateFd(fd, req.fds.length);
+      moved.push(copy);
+      return copy;
+    });
     sources.forEach((fd, target) => {
       if (fd === null) calls.addOpen(actions, target, '/dev/null', target === 0 ? fsConstants.O_RDONLY : fsConstants.O_WRONLY, 0);
       else calls.addDup2(actions, fd, target);

@@ -1,17 +1,15 @@
-import { check, libc } from './libc.js';
+import { check, libc, SOL_SOCKET } from './libc.js';
 import { toInt } from '../addr/ipv4.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const SO_REUSEADDR = 2;
-const SOL_SOCKET = 1;
-const F_DUPFD_CLOEXEC = 1030;
 
 /**
  * A UDP socket bound to an IPv4 address and port (SO_REUSEADDR, as dgram's `reuseAddr`), as a
  * descriptor. Node's dgram adopts one (`bind({ fd })`) but gives no descriptor of its own sockets,
- * and a descriptor is what lets another thread read the same socket (`duplicateFd`).
+ * and a descriptor is what lets another thread read the same socket (a copy: `duplicateFd`).
  */
 export function boundUdp4Socket(address: string, port: number): number {
   const lib = libc();
@@ -30,10 +28,5 @@ export function boundUdp4Socket(address: string, port: number): number {
     lib.close(fd);
     throw err;
   }
-}
-
-/** A second descriptor of the same open socket (or file), close-on-exec: each holder closes its own. */
-export function duplicateFd(fd: number): number {
-  return check(libc().fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0), 'duplicating a descriptor');
 }
 
