@@ -19,12 +19,13 @@ const RESTART_MS = 100;
 
 /** What the main thread tells a reader. */
 type ToReader = { open: { networkId: string; fd: number } } | { close: string };
-/** What a reader hands back: a query to forward, answered through the main thread's socket. */
+/** What a reader hands back: a query to forward, answered through the main thread's socket, with the client's own upstreams as the reader knows them. */
 interface Forward {
   networkId: string;
   msg: Uint8Array;
   port: number;
   address: string;
+  own?: string[];
 }
 
 /** The main thread's side: starts the reader, keeps its sockets in step with the listeners, starts it again if it ends. */
@@ -42,7 +43,7 @@ export class ReaderThread {
     const startedAt = Date.now();
     this.worker = worker;
     this.given.clear();
-    worker.on('message', (m: Forward) => this.server.forwardFor(m.networkId, Buffer.from(m.msg.buffer, m.msg.byteOffset, m.msg.byteLength), m.port, m.address));
+    worker.on('message', (m: Forward) => this.server.forwardFor(m.networkId, Buffer.from(m.msg.buffer, m.msg.byteOffset, m.msg.byteLength), m.port, m.address, m.own));
     worker.on('error', (err) => this.log(`reader thread: ${err.stack ?? err.message}`));
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
@@ -100,7 +101,7 @@ export function serveAsReader(root: string, log: (line: string) => void): void {
     }
     const { networkId, fd } = m.open;
     const udp = newUdpSocket();
-    server.serveUdp(networkId, udp, (msg, sourcePort, address) => port.postMessage({ networkId, msg, port: sourcePort, address } satisfies Forward));
+    server.serveUdp(networkId, udp, (msg, sourcePort, address) => port.postMessage({ networkId, msg, port: sourcePort, address, own: server.ownUpstreams(networkId, address) } satisfies Forward));
     udp.on('error', (err) => log(`reader thread: udp of network ${networkId}: ${err.message}`));
     try {
       udp.bind({ fd });

@@ -117,11 +117,14 @@ export class DnsServer {
     });
   }
 
-  /** A UDP query that must go upstream (within its client's rate), answered through the network's listener. */
-  forwardFor(networkId: string, msg: Buffer, port: number, address: string): void {
+  /**
+   * A UDP query that must go upstream (within its client's rate), answered through the network's
+   * listener; `own`: the client's upstreams as the reader thread that received it knows them.
+   */
+  forwardFor(networkId: string, msg: Buffer, port: number, address: string, own?: string[]): void {
     const l = this.listeners.get(networkId);
     if (!l) return;
-    void this.answer(networkId, msg, address).then((out) => sendTo(l.udp, out, port, address), (err) => this.log(`udp ${l.gateway}: ${err.message}`));
+    void this.forwardUpstream(networkId, msg, address, own).then((out) => sendTo(l.udp, out, port, address), (err) => this.log(`udp ${l.gateway}: ${err.message}`));
   }
 
   /** DNS over TCP: length-prefixed messages, answered in order; a connection idle or overlong is closed. */
@@ -199,11 +202,16 @@ export class DnsServer {
    * before it): one fresh look at the state first, which reads it again only if someone committed.
    */
   private lookUp(networkId: string, name: string, source: string | undefined): string[] | undefined {
-    const found = lookupName(this.table, networkId, name, source);
-    if (found) return found;
+    return this.afterRefreshIfMissing(() => lookupName(this.table, networkId, name, source));
+  }
+
+  /** What `look` finds in the table; if nothing, what it finds after a fresh look at the state (when that changed the table). */
+  private afterRefreshIfMissing<T>(look: () => T | undefined): T | undefined {
+    const found = look();
+    if (found !== undefined) return found;
     const before = this.table;
     this.refresh();
-    return this.table === before ? undefined : lookupName(this.table, networkId, name, source);
+    return this.table === before ? undefined : look();
   }
 
   /**
@@ -213,25 +221,33 @@ export class DnsServer {
    * fresh look at the state first.
    */
   private isClient(networkId: string, source: string | undefined): boolean {
-    if (!source) return false;
-    if (this.table.clients.get(networkId)?.has(source)) return true;
-    this.refresh();
-    return this.table.clients.get(networkId)?.has(source) === true;
+    return !!source && this.afterRefreshIfMissing(() => (this.table.clients.get(networkId)?.has(source) ? true : undefined)) === true;
   }
 
   /** The reply to one query received on a network; undefined for what is not a query. */
   async answer(networkId: string, msg: Buffer, source?: string): Promise<Buffer | undefined> {
     const local = this.guarded(() => this.answerLocally(networkId, msg, source));
-    if (local !== null) return local;
+    return local !== null ? local : this.forwardUpstream(networkId, msg, source);
+  }
+
+  /**
+   * The upstreams' reply to a query the network cannot answer itself (answerLocally said so): the
+   * client's own (run --dns; `own` when another thread's table named them) or the host's.
+   */
+  private async forwardUpstream(networkId: string, msg: Buffer, source?: string, own?: string[]): Promise<Buffer> {
     const q = parseQuery(msg) as Query;
     if (!this.mayForward(source as string)) return buildReply(msg, q, RCODE.REFUSED);
     this.inFlight++;
     try {
-      const own = this.table.upstreams.get(networkId)?.get(source as string);
-      return (await this.forward(msg, own ?? this.upstreams())) ?? buildReply(msg, q, RCODE.SERVFAIL);
+      return (await this.forward(msg, own ?? this.ownUpstreams(networkId, source) ?? this.upstreams())) ?? buildReply(msg, q, RCODE.SERVFAIL);
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** The upstreams a container gave itself (run --dns), as this thread's table has them. */
+  ownUpstreams(networkId: string, source: string | undefined): string[] | undefined {
+    return source === undefined ? undefined : this.table.upstreams.get(networkId)?.get(source);
   }
 
   /** A client's bucket and the bound on queries in flight. */
