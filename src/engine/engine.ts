@@ -99,8 +99,10 @@ export class Engine {
     return removeNetwork(this.ctx, name);
   }
 
-  /** Removes every network no container uses (not the default one); returns their names and warnings. */
-  /** `only`: which unused networks go (network prune --filter); default every one. */
+  /**
+   * Removes every network no container uses (not the default one), or those of them `only` keeps
+   * (network prune --filter); returns their names and warnings.
+   */
   pruneNetworks(only?: (n: NetworkRecord) => boolean): { removed: string[]; warnings: Error[] } {
     return pruneNetworks(this.ctx, only);
   }
