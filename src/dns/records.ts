@@ -26,56 +26,121 @@ export interface DnsNetwork {
 }
 
 /**
+ * The names a DNS thread answers, kept up to date a container at a time (`replace`): a commit that
+ * starts or removes one container changes only its entries, whatever the number of containers.
+ *
  * names: networkId -> lower-case name -> addresses (an alias two containers share answers with both,
  * as Docker does). networksOf: networkId -> a container's address there -> all networks of that
  * container, first network first: a container connected to several networks resolves the names of
  * each, whichever gateway it asks.
  */
-export interface NameTable {
-  names: Map<string, Map<string, string[]>>;
+export class NameTable {
+  readonly names = new Map<string, Map<string, string[]>>();
   /** The same names' IPv6 addresses (AAAA), for containers on dual-stack networks. */
-  names6: Map<string, Map<string, string[]>>;
-  networksOf: Map<string, Map<string, string[]>>;
+  readonly names6 = new Map<string, Map<string, string[]>>();
+  readonly networksOf = new Map<string, Map<string, string[]>>();
   /** networkId -> the addresses of its containers: the only clients its gateway answers. */
-  clients: Map<string, Set<string>>;
+  readonly clients = new Map<string, Set<string>>();
   /** networkId -> a client's address -> its own upstream servers (run --dns), instead of the host's. */
-  upstreams: Map<string, Map<string, string[]>>;
-}
+  readonly upstreams = new Map<string, Map<string, string[]>>();
+  private readonly networks: Map<string, DnsNetwork>;
+  /** Each container's rows as last put in, so that its entries can be taken out again. */
+  private readonly rows = new Map<string, readonly DnsContainer[]>();
 
-export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
-  const table = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
-  const table6 = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
-  const networksOf = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
-  const clients = new Map(networks.map((n) => [n.id, new Set<string>()]));
-  const upstreams = new Map(networks.map((n) => [n.id, new Map<string, string[]>()]));
-  for (const c of containers) {
-    if (!c.ip) continue;
-    clients.get(c.networkId)?.add(c.ip);
-    if (c.dns?.length) upstreams.get(c.networkId)?.set(c.ip, c.dns);
-  }
-  containers = containers.filter((c) => c.running !== false);
-  const byContainer = new Map<string, DnsContainer[]>();
-  for (const c of containers) if (c.ip && table.has(c.networkId)) byContainer.set(c.id, [...(byContainer.get(c.id) ?? []), c]);
-  for (const entries of byContainer.values()) {
-    for (const e of entries) networksOf.get(e.networkId)?.set(e.ip as string, entries.map((x) => x.networkId));
-  }
-  const byId = new Map(networks.map((n) => [n.id, n]));
-  for (const c of containers) {
-    const names = table.get(c.networkId);
-    const net = byId.get(c.networkId);
-    if (!names || !net || !c.ip) continue;
-    for (const n of [c.name, ...(/^[0-9a-f]{12}/.test(c.id) ? [c.id.slice(0, 12)] : []), `${c.name}.${net.name}`, ...c.aliases, ...c.aliases.map((a) => `${a}.${net.name}`)]) {
-      const key = n.toLowerCase();
-      const list = names.get(key) ?? [];
-      if (!list.includes(c.ip)) list.push(c.ip);
-      names.set(key, list);
-      const names6 = table6.get(c.networkId) as Map<string, string[]>;
-      const list6 = names6.get(key) ?? [];
-      if (c.ip6 && !list6.includes(c.ip6)) list6.push(c.ip6);
-      names6.set(key, list6);
+  constructor(networks: readonly DnsNetwork[] = []) {
+    this.networks = new Map(networks.map((n) => [n.id, n]));
+    for (const n of networks) {
+      this.names.set(n.id, new Map());
+      this.names6.set(n.id, new Map());
+      this.networksOf.set(n.id, new Map());
+      this.clients.set(n.id, new Set());
+      this.upstreams.set(n.id, new Map());
     }
   }
-  return { names: table, names6: table6, networksOf, clients, upstreams };
+
+  /**
+   * Gives these containers their rows now (none: gone, or no longer running or starting). Every old
+   * entry of theirs goes before any new one comes: an address may pass from one to another in one change.
+   */
+  replace(changed: ReadonlyMap<string, readonly DnsContainer[]>): void {
+    for (const id of changed.keys()) this.remove(id);
+    for (const [id, rows] of changed) if (rows.length) this.add(id, rows);
+  }
+
+  private add(id: string, rows: readonly DnsContainer[]): void {
+    this.rows.set(id, rows);
+    for (const c of rows) {
+      if (!c.ip) continue;
+      this.clients.get(c.networkId)?.add(c.ip);
+      if (c.dns?.length) this.upstreams.get(c.networkId)?.set(c.ip, c.dns);
+    }
+    const named = this.namedRows(rows);
+    for (const c of named) {
+      const ip = c.ip as string;
+      this.networksOf.get(c.networkId)?.set(ip, named.map((x) => x.networkId));
+      const names = this.names.get(c.networkId) as Map<string, string[]>;
+      const names6 = this.names6.get(c.networkId) as Map<string, string[]>;
+      for (const key of this.keysOf(c)) {
+        const list = names.get(key) ?? [];
+        if (!list.includes(ip)) list.push(ip);
+        names.set(key, list);
+        const list6 = names6.get(key) ?? [];
+        if (c.ip6 && !list6.includes(c.ip6)) list6.push(c.ip6);
+        names6.set(key, list6);
+      }
+    }
+  }
+
+  private remove(id: string): void {
+    const rows = this.rows.get(id);
+    if (!rows) return;
+    this.rows.delete(id);
+    for (const c of rows) {
+      if (!c.ip) continue;
+      this.clients.get(c.networkId)?.delete(c.ip);
+      this.upstreams.get(c.networkId)?.delete(c.ip);
+    }
+    for (const c of this.namedRows(rows)) {
+      this.networksOf.get(c.networkId)?.delete(c.ip as string);
+      const names = this.names.get(c.networkId) as Map<string, string[]>;
+      const names6 = this.names6.get(c.networkId) as Map<string, string[]>;
+      for (const key of this.keysOf(c)) {
+        const left = (names.get(key) ?? []).filter((ip) => ip !== c.ip);
+        if (!left.length) {
+          names.delete(key);
+          names6.delete(key);
+          continue;
+        }
+        names.set(key, left);
+        names6.set(key, (names6.get(key) ?? []).filter((ip) => ip !== c.ip6));
+      }
+    }
+  }
+
+  /** The rows whose names are answered: running, with an address, on a network with embedded DNS. */
+  private namedRows(rows: readonly DnsContainer[]): DnsContainer[] {
+    return rows.filter((c) => c.running !== false && c.ip && this.names.has(c.networkId));
+  }
+
+  /** A container's names on one network, lower case: its name, short ID, aliases, and each as NAME.NETWORK. */
+  private keysOf(c: DnsContainer): string[] {
+    const net = (this.networks.get(c.networkId) as DnsNetwork).name;
+    const shortId = /^[0-9a-f]{12}/.test(c.id) ? [c.id.slice(0, 12)] : [];
+    return [c.name, ...shortId, `${c.name}.${net}`, ...c.aliases, ...c.aliases.map((a) => `${a}.${net}`)].map((n) => n.toLowerCase());
+  }
+}
+
+/** The table of these networks and containers (rows of one container may come apart, first network first). */
+export function buildNameTable(networks: readonly DnsNetwork[], containers: readonly DnsContainer[]): NameTable {
+  const byContainer = new Map<string, DnsContainer[]>();
+  for (const c of containers) {
+    const rows = byContainer.get(c.id);
+    if (rows) rows.push(c);
+    else byContainer.set(c.id, [c]);
+  }
+  const table = new NameTable(networks);
+  table.replace(byContainer);
+  return table;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { closeSync } from 'node:fs';
 import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
 import { buildReply, parseQuery, questionEnd, RCODE, TYPE_A, TYPE_AAAA, TYPE_ANY, type Query } from './wire.js';
-import { lookupName, type DnsNetwork, type NameTable } from './records.js';
+import { lookupName, NameTable, type DnsNetwork } from './records.js';
 import { boundUdp4Socket } from '../kernel/udp.js';
 
 /**
@@ -36,7 +36,9 @@ interface Listener {
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
-  private table: NameTable = { names: new Map(), names6: new Map(), networksOf: new Map(), clients: new Map(), upstreams: new Map() };
+  private table = new NameTable();
+  /** Counts the table's changes (a fresh look at the state may change it in place). */
+  private tableVersion = 0;
   /** Internal networks have no way out: their other names are not forwarded. */
   private internal = new Set<string>();
   private inFlight = 0;
@@ -49,6 +51,12 @@ export class DnsServer {
   setTable(table: NameTable, internal: Set<string> = new Set()): void {
     this.table = table;
     this.internal = internal;
+    this.tableChanged();
+  }
+
+  /** The table was changed in place: the replies built from it go. */
+  tableChanged(): void {
+    this.tableVersion++;
     this.replies.clear();
   }
 
@@ -209,9 +217,9 @@ export class DnsServer {
   private afterRefreshIfMissing<T>(look: () => T | undefined): T | undefined {
     const found = look();
     if (found !== undefined) return found;
-    const before = this.table;
+    const before = this.tableVersion;
     this.refresh();
-    return this.table === before ? undefined : look();
+    return this.tableVersion === before ? undefined : look();
   }
 
   /**

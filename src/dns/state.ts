@@ -1,26 +1,38 @@
-import { buildNameTable } from './records.js';
+import { buildNameTable, type NameTable } from './records.js';
 import type { DnsServer } from './server.js';
 import { DnsView, type DnsViewNetwork } from '../store/dns-view.js';
 
 /**
  * The state as one DNS thread follows it: a read-only view of its own, and the server's name table
- * replaced whenever someone committed since the last look (which costs one tiny statement).
+ * brought up to date whenever someone committed since the last look (which costs one tiny
+ * statement): through the change log, only the containers that changed are read again.
  */
 export class StateFollower {
   private readonly view: DnsView;
   /** The networks with embedded DNS, as last read. */
   networks: DnsViewNetwork[] = [];
+  private table: NameTable | undefined;
+  /** The change log's position the table is at (-1: nothing read yet). */
+  private seq = -1;
 
   constructor(root: string) {
     this.view = new DnsView(root);
   }
 
-  /** Reads the state again if it changed and gives `server` the new table; true when it did. */
+  /** Brings `server`'s table up to date if the state changed; true when the table changed. */
   reload(server: DnsServer): boolean {
     if (!this.view.changed()) return false;
-    const read = this.view.read();
-    this.networks = read.networks;
-    server.setTable(buildNameTable(read.networks, read.containers), new Set(read.networks.filter((n) => n.internal).map((n) => n.id)));
+    const change = this.view.follow(this.table ? this.seq : -1);
+    this.seq = change.seq;
+    if (change.all) {
+      this.networks = change.all.networks;
+      this.table = buildNameTable(change.all.networks, change.all.containers);
+      server.setTable(this.table, new Set(this.networks.filter((n) => n.internal).map((n) => n.id)));
+      return true;
+    }
+    if (!change.containers.size) return false;
+    (this.table as NameTable).replace(change.containers);
+    server.tableChanged();
     return true;
   }
 
