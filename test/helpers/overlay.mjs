@@ -67,6 +67,13 @@ export async function createOverlayLab({ ttl = 3 } = {}) {
         fdb: spawnSync('bridge', ['-n', ns, 'fdb', 'show', 'dev', dev], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(' dst ')),
       };
     },
+    /** Whether host i's etcd member leads the cluster now (its loss then costs an election). */
+    leads(i) {
+      const h = lab.hosts[i];
+      const r = spawnSync('ip', ['netns', 'exec', h.netns, 'etcdctl', '--endpoints', `http://${h.ip}:2379`, '--command-timeout=1s', 'endpoint', 'status', '--write-out=json'], { encoding: 'utf8' });
+      const [status] = JSON.parse(r.stdout || '[]');
+      return status !== undefined && status.Status.leader === status.Status.header.member_id;
+    },
     /**
      * Host i's control plane dies as in a crash: its cluster agent and embedded DNS (with their
      * supervisors) and its etcd member are killed; its namespace, state and containers stay.
