@@ -245,21 +245,21 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). Since
-7baf255's run (the run before) one measured path changed: ctnet-dns reads its UDP sockets with a
-second thread (below, "Embedded DNS"). This run was on another machine of the same kind (another
-kernel build), slower at everything: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (26.0 in the run before),
-a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (18.93),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (46,167 before). The engine's attach at 1 container, its
-first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (3.75 and 3.82 in the run before). In this run: ctnet's DNS at
+5d7396e's run (the run before) one measured path changed: a commit logs the containers it changed
+for ctnet-dns, which reads only those (below, "Attach with many containers on the host"; the log
+costs an attach ~0.02 ms). This run was on a machine of the same kind as the run before:
+\`node -e 0\` took ${fmt(r.cli.node.p50)} ms (41.1 in the run before),
+a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (10.06),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (23,851 before). The engine's attach at 1 container, its
+first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (6.19 and 3.93 in the run before). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
 ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x; 17ee1d3's before it
-1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; 7890b2f's before that
-1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x; and one on 338af1f
-(every path above as in 17ee1d3's, bar the container's mounts) 0.95x, 1.30 against 1.27 ms,
-84.3% (82.2%), 1.54x, 85%, 0.84x, 2.21x and 1.76x. The targets near their lines
+1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x; 7baf255's before it
+1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x; 17ee1d3's before that
+1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; and 7890b2f's
+1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x. The targets near their lines
 (the DNS's, container to container, the floor) fall on either side of them from run to run.
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
@@ -317,13 +317,26 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   bridge walks the host's namespace IDs in every link notification (\`idr_for_each\` under
   \`rtmsg_ifinfo\`) and the bridge's ports: 0.66 -> 1.55 ms at 6,000. Fixed in earlier rounds: every namespace's
   \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
-  engine holding two descriptors per container (EMFILE at ~10,000). \`ps\` read and parsed a
+  engine holding two descriptors per container (EMFILE at ~10,000). Found in this round, with
+  10,000 network-only containers on 11 networks and ten \`run -d\`/\`rm -f\` cycles a second apart:
+  each cycle cost ctnet-dns ~0.67 s of CPU, taken from the CLI, the supervisor and PID 1 on two
+  CPUs. At every commit each of its two threads read every container again (~0.05-0.1 s a read at
+  10,000, and as long again to build its name table). Triggers now log the containers a commit
+  changes in the state (\`dns_log\`), and each thread reads only their rows and swaps their entries
+  in its table (docs/ARCHITECTURE.md, "The embedded DNS"): 18 ms of CPU a cycle; in the same cycles
+  \`run -d\` p50 172 -> 145 ms and \`rm -f\` 118 -> 77 ms, and the fill took 66 s against 73 s (the
+  scale rows of the run before: 195 and 116 ms at 10,000). The copy of the host's mounts is what
+  still grows in a \`run -d\` there: in \`strace\` of one at 10,000, PID 1's \`unshare\` took 40 ms,
+  making the copies private 13 ms and detaching the copies of \`/run/netns\` 115 ms (\`umount -l
+  /run/netns\` alone in \`unshare -m --propagation private\`: 61-73 ms). A mount namespace kept
+  without those copies, for every start to copy instead, would have to follow the host's later
+  mounts, which a private root (this machine's) does not pass on: not built. \`ps\` read and parsed a
   container's network once per container: now once per listing (2,000 containers: 634-739 ->
   325-339 ms). In the last round its rows: better-sqlite3 sets the ~35 columns of a row object one call
   at a time, and the store now makes each container's row an object literal over the raw row, the
   same for all of a statement's rows (2,000 containers, \`ps -a\` in two sets of 20 alternating runs:
   p50 440.5 -> 391.0 and 388.8 -> 338.4 ms; the rows alone in a new process 84 -> 57 ms; \`ps\` at 10,000 in the full runs:
-  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
+  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's, 426 ms in 5d7396e's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them.
 - **Past 1,796 containers on one network: ARP and ND steering.** Built in this round
@@ -464,7 +477,7 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   \`ether saddr != X ether type != arp\` into one comparison of the eight bytes, true when either
   differs.
 - **Attach against the kernel floor** (this run: ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x, ${fmt(r.attach.floor?.ctnet?.attach.p50, 2)} against ${fmt(r.attach.floor?.attach.p50, 2)} ms in the
-  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.45x in 17ee1d3's run, 1.55x in 48dca6a's, 1.73x in 6fab428's).
+  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.52x in 5d7396e's and 7baf255's runs, 1.45x in 17ee1d3's, 1.55x in 48dca6a's, 1.73x in 6fab428's).
   In this round: a container's name is unique by the containers table's own index, so the insert
   fails on a taken one and only then is its holder read for the message (a look-up before every
   insert took ~0.06 ms in place); reconcile asks in one read whether anything is unfinished or has a
