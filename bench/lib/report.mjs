@@ -319,13 +319,14 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   \`eth0\` entry in \`/proc/sys\` in one hash chain, the host end's sysctl, and a long-lived
   engine holding two descriptors per container (EMFILE at ~10,000). Found in this round, with
   10,000 network-only containers on 11 networks and ten \`run -d\`/\`rm -f\` cycles a second apart:
-  each cycle cost ctnet-dns ~0.67 s of CPU, taken from the CLI, the supervisor and PID 1 on two
+  each cycle cost ctnet-dns 0.5-0.7 s of CPU (two measurements), taken from the CLI, the supervisor and PID 1 on two
   CPUs. At every commit each of its two threads read every container again (~0.05-0.1 s a read at
   10,000, and as long again to build its name table). Triggers now log the containers a commit
   changes in the state (\`dns_log\`), and each thread reads only their rows and swaps their entries
-  in its table (docs/ARCHITECTURE.md, "The embedded DNS"): 18 ms of CPU a cycle; in the same cycles
-  \`run -d\` p50 172 -> 145 ms and \`rm -f\` 118 -> 77 ms, and the fill took 66 s against 73 s (the
-  scale rows of the run before: 195 and 116 ms at 10,000). The copy of the host's mounts is what
+  in its table (docs/ARCHITECTURE.md, "The embedded DNS"). \`node bench/experiments/scale-cycles.mjs
+  [--checkout <d3e9126>]\` (the same fill and cycles), the build before and this one: ctnet-dns 508
+  -> 5 ms of CPU a cycle, \`run -d\` p50 140.4 -> 119.9 ms, \`rm -f\` 82.7 -> 63.5 ms, the fill 69.5 ->
+  50.8 s (the scale rows of the run before: 195 and 116 ms at 10,000). The copy of the host's mounts is what
   still grows in a \`run -d\` there: in \`strace\` of one at 10,000, PID 1's \`unshare\` took 40 ms,
   making the copies private 13 ms and detaching the copies of \`/run/netns\` 115 ms (\`umount -l
   /run/netns\` alone in \`unshare -m --propagation private\`: 61-73 ms). A mount namespace kept
