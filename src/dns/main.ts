@@ -26,11 +26,13 @@ function serve(root: string, resolvConf: string): void {
     }
   };
   const state = new StateFollower(root);
-  /** The networks changed since the listeners were last set. */
+  /** The networks were read again since the listeners were last set (a change of containers alone leaves them). */
   let dirty = false;
-  /** Re-reads the state if someone committed since; the name table is replaced at once. */
+  /** Brings the name table up to date if someone committed since. */
   const reload = (): void => {
-    if (state.reload(server)) dirty = true;
+    const networks = state.networks;
+    state.reload(server);
+    if (state.networks !== networks) dirty = true;
   };
   const server: DnsServer = new DnsServer(upstreams, log, () => {
     try {
