@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { numberArg } from '../lib/args.mjs';
 import { deleteNetns, newNetns } from '../lib/netns.mjs';
 import { nodeEnv } from '../lib/node-env.mjs';
+import { createScaleNetworks, emptyScaleNetworks } from '../lib/scale.mjs';
 import { summary, timeMs } from '../lib/stats.mjs';
 
 const at = process.argv.indexOf('--checkout');
@@ -55,7 +56,7 @@ const ctnet = (args) => {
   return ms;
 };
 try {
-  for (let n = 0; n < NETWORKS; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
+  createScaleNetworks(engine, NETWORKS);
   const [fillMs] = timeMs(() => {
     for (let i = 0; i < TOTAL; i++) engine.attach({ name: `bg${i}`, network: `s${i % NETWORKS}` });
   });
@@ -74,12 +75,7 @@ try {
   process.stdout.write(`${checkout}: ${TOTAL} containers on ${NETWORKS} networks, filled in ${(fillMs / 1000).toFixed(1)} s; `
     + `${CYCLES} cycles: run -d p50 ${p50(run)} ms, rm -f p50 ${p50(rm)} ms, ctnet-dns CPU ${dnsMs.toFixed(0)} ms a cycle\n`);
 } finally {
-  for (const c of engine.listContainers(true)) {
-    try { engine.detach(c.Id); } catch { await engine.remove([c.Id], true); }
-  }
-  for (let n = 0; n < NETWORKS; n++) {
-    try { engine.removeNetwork(`s${n}`); } catch { /* the namespace goes below */ }
-  }
+  await emptyScaleNetworks(engine, NETWORKS);
   engine.close();
   deleteNetns(hostNs);
   rmSync(root, { recursive: true, force: true });

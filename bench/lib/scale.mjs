@@ -75,6 +75,22 @@ function processCostKiB(env) {
   }
 }
 
+/** The networks the containers are spread over, s0..s(K-1), each under the 1,000 a network holds. */
+export function createScaleNetworks(engine, k) {
+  for (let n = 0; n < k; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
+}
+
+/** Removes every container and the K networks (what a failed part left included). */
+export async function emptyScaleNetworks(engine, k) {
+  for (const c of engine.listContainers(true)) {
+    // A `run -d` a failed measurement left has a process: removed, not detached.
+    try { engine.detach(c.Id); } catch { await engine.remove([c.Id], true); }
+  }
+  for (let n = 0; n < k; n++) {
+    try { engine.removeNetwork(`s${n}`); } catch { /* the namespace goes below */ }
+  }
+}
+
 /** plan: { total, networks, checkpoints: [1, ...], samples } */
 export async function benchScale(plan, log, progress) {
   const hostNs = newNetns('scale');
@@ -110,7 +126,7 @@ export async function benchScale(plan, log, progress) {
   };
   let processKiB = null;
   try {
-    for (let n = 0; n < plan.networks; n++) engine.createNetwork({ name: `s${n}`, subnet: `10.${210 + n}.0.0/16`, bridge: `sb${n}` });
+    createScaleNetworks(engine, plan.networks);
     processKiB = processCostKiB(env);
     memBefore = memAvailableKiB();
     for (const target of plan.checkpoints) {
@@ -135,13 +151,7 @@ export async function benchScale(plan, log, progress) {
       log(`  ${count} containers: attach p50 ${point.attach.p50.toFixed(2)} ms, detach p50 ${point.detach.p50.toFixed(2)} ms, ps ${point.psMs.toFixed(0)} ms, network ls ${point.networkLsMs.toFixed(0)} ms, run -d ${point.runMs.toFixed(0)} ms, rm -f ${point.rmMs.toFixed(0)} ms, state ${(point.stateBytes / 2 ** 20).toFixed(1)} MiB`);
     }
   } finally {
-    for (const c of engine.listContainers(true)) {
-      // A `run -d` a failed measurement left has a process: removed, not detached.
-      try { engine.detach(c.Id); } catch { await engine.remove([c.Id], true); }
-    }
-    for (let n = 0; n < plan.networks; n++) {
-      try { engine.removeNetwork(`s${n}`); } catch { /* the namespace goes below */ }
-    }
+    await emptyScaleNetworks(engine, plan.networks);
     engine.close();
     deleteNetns(hostNs);
     rmSync(root, { recursive: true, force: true });
