@@ -321,7 +321,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   // container at each commit: at 10,000 containers ~0.6 s of CPU per run and rm. The newest 10,000
   // entries are kept; a reader further behind than that reads everything. (No AUTOINCREMENT: the
   // newest entry is never pruned, so a new one is always the highest plus one, and a commit writes
-  // one page fewer.)
+  // one page fewer.) A later migration that rebuilds containers, attachments, networks or
+  // remote_endpoints drops their triggers with them and must create them again
+  // (test/unit/dns-follow.test.mjs fails without them).
   `
   CREATE TABLE dns_log (seq INTEGER PRIMARY KEY, container_id TEXT);
   CREATE TRIGGER dns_log_prune AFTER INSERT ON dns_log WHEN NEW.seq % 1000 = 0
