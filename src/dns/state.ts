@@ -1,6 +1,6 @@
 import { buildNameTable, type NameTable } from './records.js';
 import type { DnsServer } from './server.js';
-import { DnsView, type DnsViewNetwork } from '../store/dns-view.js';
+import { DnsView, type DnsChange, type DnsViewNetwork } from '../store/dns-view.js';
 
 /**
  * The state as one DNS thread follows it: a read-only view of its own, and the server's name table
@@ -22,7 +22,15 @@ export class StateFollower {
   /** Brings `server`'s table up to date if the state changed; true when the table changed. */
   reload(server: DnsServer): boolean {
     if (!this.view.changed()) return false;
-    const change = this.view.follow(this.table ? this.seq : -1);
+    let change: DnsChange;
+    try {
+      change = this.view.follow(this.table ? this.seq : -1);
+    } catch (err) {
+      // A read that failed (the database busy past its timeout) is tried again at the next look,
+      // not only after the next commit.
+      this.view.lookAgain();
+      throw err;
+    }
     this.seq = change.seq;
     if (change.all) {
       this.networks = change.all.networks;

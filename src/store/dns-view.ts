@@ -73,6 +73,11 @@ export class DnsView {
     return true;
   }
 
+  /** Makes the next `changed()` true again: for a reader whose look after a change failed, so the change is not lost. */
+  lookAgain(): void {
+    this.version = -1;
+  }
+
   /**
    * What changed since `seq` (the change log's position at the last look; -1 at first), read in one
    * snapshot. `all`: everything read anew, at first, after a change of networks or of other hosts'

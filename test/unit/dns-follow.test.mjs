@@ -200,3 +200,29 @@ test('a DNS thread that follows the state answers as after a full read, through 
     }
   });
 });
+
+test('a look at the state that fails is tried again at the next look, not only after the next commit', () => {
+  withState((dir, store) => {
+    const follower = new StateFollower(dir);
+    const server = new DnsServer(() => []);
+    try {
+      store.insertNetwork(network('app'));
+      store.insertContainer(container(1, 'running'));
+      assert.equal(follower.reload(server), true);
+      store.transaction(() => store.updateContainer(container(1).id, { name: 'renamed' }));
+      // The read after the commit fails once, as it does when a writer holds the database past the busy timeout.
+      const view = follower.view;
+      const follow = view.follow;
+      view.follow = () => {
+        view.follow = follow;
+        throw new Error('database is locked');
+      };
+      assert.throws(() => follower.reload(server), /database is locked/);
+      assert.equal(follower.reload(server), true, 'the next look reads the change');
+      assert.deepEqual(lookupName(server.table, 'app', 'renamed'), ['10.3.0.3']);
+      assert.equal(lookupName(server.table, 'app', 'c1'), undefined);
+    } finally {
+      follower.close();
+    }
+  });
+});
