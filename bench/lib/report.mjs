@@ -666,14 +666,19 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   small Perl once PID 1 runs the command, a larger young generation (\`--min-semi-space-size=4\`:
   \`run -d\` -3.6 ms, \`ps\` +6 ms, and the bench starts node without flags), a startup snapshot of the
   bundle (224 against 182 ms), V8 flags at the start and ending by _exit(2) (within the noise). Where
-  a \`run -d\` goes, marked inside an unminified build in the last round (ms): the bundle read and
-  compiled 25-34 (745 new pages), its modules 8.5, the command built 2.2, the engine opened (SQLite,
-  its schema) 12.3, the request validated 1.5, the supervisor spawned 8.6 (koffi's load included),
-  reconcile 1.2-1.8, the record 16-24 (the collection in it), the namespace and cgroup 2.9-5.3, the
-  spec and the order 5.5-7.4, the rest of the network 11.6-13.9 (5.5-7 of it waiting for a CPU), the
-  state updated 1.4-7.9, the wait for the command 4.5-13.5, then Node's exit (~15-20 ms from the exit
-  event to the process reaped, ~14 for \`node -e 0\`). \`rm -f\` is the same start, the engine, then
-  the kill, the network's removal and the files.
+  a \`run -d\` goes, marked with \`performance.now()\` in a build of 9849813 (10 runs in a lab namespace,
+  ms; wall 78-103): the bundle read and its code cache deserialized by 29-42 from the process's start
+  (Node's own start ~25 of it; the read and the cache 5-6 ms timed alone), the bundle's modules run,
+  the command built and the engine opened 8.4-12.1, the request validated 1.0-1.4, the supervisor
+  spawned and the host lock taken 4.3-6.5, reconcile 0.2, the record 2.3-4.1, the namespace and the
+  cgroup 2.5-3.8, the spec and the order 2.6-7.0, the rest of the network 3.8-9.5, the state updated
+  0.5-3.5, the wait for the command 0.1-6.9, the exit event 1.1-2.7 later, and ~10 more until the
+  process is reaped (\`node -e 0\` reaches its script at ~25 and ends ~13 later). \`rm -f\` (6 runs,
+  wall 55-73): the bundle by 27-38, the kill at 35-52 (the modules, the engine, the look-up, the
+  record marked as being removed), the wait for the processes to end 1.5-4.2, the network and the
+  cgroups removed 4.0-9.8, the record deleted 0.3-1.2, the files 1.1-1.7, the exit event at 47-67.
+  Meeting 1.6x leaves ~23 ms after Node's start for what takes ~50 here, in a dozen parts of which
+  none is above ~12 ms; every part runs once, cold, in V8's interpreter.
 - **Container to container.** With br_netfilter on (built into this machine's kernel) bridged
   packets pass through the host's netfilter; ctnet removed what it adds there (connection
   tracking: 70% -> 80-89%; bridged traffic meets one forward rule, a set look-up that accepts
