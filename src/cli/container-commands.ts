@@ -5,7 +5,7 @@ import { constants as osConstants } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { ago, json, table } from './output.js';
 import { warn, withEngine } from './engine-scope.js';
-import type { ContainerView } from '../engine/views.js';
+import type { ContainerListing } from '../engine/views.js';
 import type { RunRequest } from '../engine/containers.js';
 import type { Diagnosis } from '../doctor/doctor.js';
 import { terminalProgress } from './progress.js';
@@ -61,11 +61,11 @@ function doctorText(d: Diagnosis): string {
   return lines.join('\n') + '\n';
 }
 
-function portsText(c: ContainerView): string {
+function portsText(c: ContainerListing): string {
   return c.NetworkSettings.Ports.map((p) => `${p.HostIp}:${p.HostPort}->${p.ContainerPort}/${p.Protocol}`).join(', ');
 }
 
-function statusText(c: ContainerView): string {
+function statusText(c: ContainerListing): string {
   if (c.State.Running) return `Up ${ago(c.State.StartedAt)}`;
   if (c.State.Status === 'created') return 'Created';
   const code = c.State.ExitCode === null ? '' : ` (${c.State.ExitCode}${c.State.OOMKilled ? ', OOM killed' : ''})`;
@@ -245,7 +245,7 @@ function registerRun(program: Command): void {
 const STATES = ['created', 'running', 'exited'];
 
 /** `ps --filter`: Docker's keys that mean something for ctnet's containers. */
-const PS_FILTERS: Matchers<ContainerView> = {
+const PS_FILTERS: Matchers<ContainerListing> = {
   id: (c, v) => c.Id.startsWith(v),
   name: (c, v) => c.Name.includes(v),
   network: (c, v) => c.NetworkSettings.Networks.some((n) => n.Network === v),
@@ -257,7 +257,7 @@ const PS_FILTERS: Matchers<ContainerView> = {
 };
 
 /** `ps --format` fields, as Docker names them. */
-const PS_COLUMNS: Columns<ContainerView> = {
+const PS_COLUMNS: Columns<ContainerListing> = {
   ID: { header: 'CONTAINER ID', text: (c) => c.Id.slice(0, 12) },
   Names: { header: 'NAMES', text: (c) => c.Name },
   Command: { header: 'COMMAND', text: (c) => JSON.stringify(c.Config.Cmd.join(' ')) },
@@ -286,10 +286,11 @@ function registerPs(program: Command): void {
       await withEngine({}, (e) => {
         // As Docker: a status filter looks at every container, running or not.
         const all = o.all === true || o.filter.some((f) => f.startsWith('status='));
-        const list = applyFilters(e.listContainers(all), o.filter, PS_FILTERS, 'ps can');
-        const id = (c: ContainerView): string => (o.trunc ? c.Id.slice(0, 12) : c.Id);
+        // Whole views for --json only: the other outputs need a narrower read (at 10,000 containers, ps ~350 -> ~250 ms).
+        if (o.json) return void writeOut(json(applyFilters(e.listContainers(all), o.filter, PS_FILTERS, 'ps can')));
+        const list = applyFilters(e.listContainerListings(all), o.filter, PS_FILTERS, 'ps can');
+        const id = (c: ContainerListing): string => (o.trunc ? c.Id.slice(0, 12) : c.Id);
         if (o.quiet) return void writeOut(list.map((c) => `${id(c)}\n`).join(''));
-        if (o.json) return void writeOut(json(list));
         if (o.format !== undefined) return void writeOut(renderFormat(o.format, list, { ...PS_COLUMNS, ID: { header: 'CONTAINER ID', text: id } }, 'containers'));
         writeOut(
           table(
@@ -450,7 +451,7 @@ function registerDoctor(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, o: { to?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
-        const names = name ? [name] : e.listContainers().map((c) => c.Name);
+        const names = name ? [name] : e.listContainerListings().map((c) => c.Name);
         const results = names.map((n) => e.doctor(n, o.to));
         if (o.json) writeOut(json(name ? results[0] : results));
         else for (const d of results) writeOut(doctorText(d));

@@ -11,7 +11,7 @@ import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connec
 import { createNetwork, findNetwork, pruneNetworks, reloadFirewall, removeNetwork, type CreateNetworkRequest } from './networks.js';
 import { garbageCollect, type GcReport } from './gc.js';
 import { reconcileForRead } from './reconcile.js';
-import { containerView, justMadeSources, listingSources, networkView, type ContainerView, type NetworkView } from './views.js';
+import { containerListing, containerView, justMadeSources, listingSources, networkListing, networkView, type ContainerListing, type ContainerView, type NetworkListing, type NetworkView } from './views.js';
 import { readTopology, type Topology } from '../topology/model.js';
 import { diagnose, type Diagnosis } from '../doctor/doctor.js';
 import { clusterStatus, createOverlayNetwork, ensureOverlayHere, joinCluster, leaveCluster, removeOverlayNetwork, type JoinRequest } from './overlay.js';
@@ -65,6 +65,13 @@ export class Engine {
   listNetworks(): NetworkView[] {
     reconcileForRead(this.ctx);
     return this.networkViews();
+  }
+
+  /** What `network ls` shows of each network: its containers counted, not read. */
+  listNetworkListings(): NetworkListing[] {
+    reconcileForRead(this.ctx);
+    const counts = this.ctx.store.containerCounts();
+    return this.ctx.store.listNetworks().map((n) => networkListing(this.ctx.store, n, counts.get(n.id) ?? 0));
   }
 
   /** Every container (running or not) and every network, after one read-time reconcile (the web view's poll). */
@@ -146,6 +153,16 @@ export class Engine {
   listContainers(all = false): ContainerView[] {
     reconcileForRead(this.ctx);
     return this.containerViews(all);
+  }
+
+  /** What `ps` shows of each container (running ones; `all`: every one): a narrower read than whole views. */
+  listContainerListings(all = false): ContainerListing[] {
+    reconcileForRead(this.ctx);
+    const sources = listingSources(this.ctx.store);
+    return this.ctx.store
+      .listContainerHeads()
+      .map((c) => containerListing(this.ctx.store, c, sources))
+      .filter((l) => all || l.State.Running);
   }
 
   inspect(nameOrId: string): ContainerView {

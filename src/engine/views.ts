@@ -1,6 +1,6 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
-import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkDriver, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
+import { isBridgeNetwork, type AttachmentRecord, type ContainerHead, type ContainerRecord, type NetworkDriver, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { BRIDGE_OPTIONS, MACVLAN_OPTIONS } from './network-options.js';
 import { liveState } from './lookup.js';
 import { readRestarts } from './shim.js';
@@ -53,11 +53,14 @@ function optionsOf(n: NetworkRecord): Record<string, string> {
   };
 }
 
+/** What `network ls` shows and filters on: a network's view with the number of its containers in place of their list. */
+export interface NetworkListing extends Omit<NetworkView, 'Containers'> {
+  ContainerCount: number;
+}
+
 export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
   return {
-    Id: n.id, Name: n.name, Driver: n.overlay ? 'overlay' : n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Parent: n.parent, Internal: n.internal,
-    IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
-    MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
+    ...networkSettings(n),
     Containers: [
       ...store.containerSummariesOn(n.id).map((c) => ({ Id: c.id, Name: c.name, IPAddress: c.ip, IPv6Address: c.ip6, State: liveState(c) })),
       // Containers connected to it as a further network (network connect).
@@ -66,6 +69,25 @@ export function networkView(store: StateStore, n: NetworkRecord): NetworkView {
         return c ? [{ Id: c.id, Name: c.name, IPAddress: a.ip, IPv6Address: a.ip6, State: liveState(c) }] : [];
       }),
     ],
+    ...networkParts(store, n),
+  };
+}
+
+/** `count`: its containers, first networks and connections alike (StateStore.containerCounts). */
+export function networkListing(store: StateStore, n: NetworkRecord, count: number): NetworkListing {
+  return { ...networkSettings(n), ...networkParts(store, n), ContainerCount: count };
+}
+
+function networkSettings(n: NetworkRecord): Omit<NetworkView, 'Containers' | 'Segments' | 'Overlay'> {
+  return {
+    Id: n.id, Name: n.name, Driver: n.overlay ? 'overlay' : n.driver, Subnet: n.subnet, Gateway: n.gateway, Bridge: n.bridge, Parent: n.parent, Internal: n.internal,
+    IPMasquerade: n.ipMasq && !n.internal, DefaultRoute: n.defaultRoute && !n.internal, IPv6Subnet: n.subnet6, IPv6Gateway: n.gateway6,
+    MTU: n.mtu, Created: n.createdAt, IPRange: n.ipRange, AuxiliaryAddresses: n.auxAddresses, Labels: n.labels, Options: optionsOf(n),
+  };
+}
+
+function networkParts(store: StateStore, n: NetworkRecord): Pick<NetworkView, 'Segments' | 'Overlay'> {
+  return {
     Segments: isBridgeNetwork(n)
       ? [...store.segmentPorts(n.id)].filter(([k]) => k > 0).sort(([a], [b]) => a - b).map(([k, count]) => {
         const l = segmentLinks(n.id, k);
@@ -142,8 +164,21 @@ export interface ContainerView {
   LogPath: string | null;
 }
 
+/**
+ * What `ps` shows and filters on: a container's view without its configuration and without what
+ * costs a file read per container (PID 1, restarts). `ps --json` shows whole views.
+ */
+export interface ContainerListing {
+  Id: string;
+  Name: string;
+  State: Pick<ContainerView['State'], 'Status' | 'Running' | 'OOMKilled' | 'ExitCode' | 'StartedAt' | 'FinishedAt'>;
+  Created: string;
+  Config: Pick<ContainerView['Config'], 'Cmd' | 'Labels'>;
+  NetworkSettings: Pick<ContainerView['NetworkSettings'], 'Network' | 'IPAddress' | 'Ports' | 'Networks'>;
+}
+
 /** The name a container's network goes by: its network's, or its mode's (container:NAME while that container exists). */
-function networkName(store: StateStore, c: ContainerRecord, net: NetworkRecord | undefined): string {
+function networkName(store: StateStore, c: ContainerHead, net: NetworkRecord | undefined): string {
   if (net) return net.name;
   if (c.networkMode !== 'container' || c.netnsOf === null) return c.networkMode;
   return `container:${store.getContainer(c.netnsOf)?.name ?? c.netnsOf.slice(0, 12)}`;
@@ -202,10 +237,6 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
   const sb = c.sandbox;
   const opts = c.netOptions;
   const prefix = primary?.prefix ?? 0;
-  // Docker lists none and host as networks of their own; a container in another's namespace has none.
-  const first = net
-    ? [{ Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: prefix, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases }]
-    : c.networkMode === 'container' ? [] : [{ Network: c.networkMode, Interface: c.networkMode === 'none' ? 'lo' : '', IPAddress: null, IPPrefixLen: 0, GlobalIPv6Address: null, HostVeth: null, Aliases: [] }];
   return {
     Id: c.id,
     Name: c.name,
@@ -249,16 +280,44 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
       GlobalIPv6Address: c.ip6,
       IPv6Gateway: !net || net.internal || !c.ip6 ? null : net.gateway6,
       HostVeth: c.hostVeth,
-      Ports: sources.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort })),
+      Ports: portsView(c, sources),
       Aliases: c.aliases,
-      Networks: [
-        ...first,
-        ...sources.connectionsOf(c.id).map((a) => {
-          const { net: n, prefix: p } = networkOf(a.networkId);
-          return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: p, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
-        }),
-      ],
+      Networks: networksView(c, primary, sources),
     },
     LogPath: c.logPath,
+  };
+}
+
+function portsView(c: ContainerHead, sources: ViewSources): PortView[] {
+  return sources.portsOf(c.id).map((p) => ({ Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0', HostPort: p.hostPort, ContainerPort: p.containerPort }));
+}
+
+/** Every network of a container: the first one, then those `network connect` added. */
+function networksView(c: ContainerHead, primary: ReturnType<ViewSources['networkOf']> | undefined, sources: ViewSources): ContainerView['NetworkSettings']['Networks'] {
+  const net = primary?.net;
+  // Docker lists none and host as networks of their own; a container in another's namespace has none.
+  const first = net
+    ? [{ Network: net.name, Interface: c.ifname, IPAddress: c.ip, IPPrefixLen: primary?.prefix ?? 0, GlobalIPv6Address: c.ip6, HostVeth: c.hostVeth, Aliases: c.aliases }]
+    : c.networkMode === 'container' ? [] : [{ Network: c.networkMode, Interface: c.networkMode === 'none' ? 'lo' : '', IPAddress: null, IPPrefixLen: 0, GlobalIPv6Address: null, HostVeth: null, Aliases: [] }];
+  return [
+    ...first,
+    ...sources.connectionsOf(c.id).map((a) => {
+      const { net: n, prefix: p } = sources.networkOf(a.networkId);
+      return { Network: n.name, Interface: a.ifname, IPAddress: a.ip, IPPrefixLen: p, GlobalIPv6Address: a.ip6, HostVeth: a.hostVeth, Aliases: a.aliases };
+    }),
+  ];
+}
+
+/** A container as `ps` lists it: the same values as its view's (containerView) for the fields a listing has. */
+export function containerListing(store: StateStore, c: ContainerHead, sources: ViewSources): ContainerListing {
+  const primary = c.networkId !== null ? sources.networkOf(c.networkId) : undefined;
+  const state = liveState(c);
+  return {
+    Id: c.id,
+    Name: c.name,
+    State: { Status: state, Running: state === 'running', OOMKilled: c.oomKilled, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt },
+    Created: c.createdAt,
+    Config: { Cmd: c.command, Labels: c.labels },
+    NetworkSettings: { Network: networkName(store, c, primary?.net), IPAddress: c.ip, Ports: portsView(c, sources), Networks: networksView(c, primary, sources) },
   };
 }

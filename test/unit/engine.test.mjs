@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Store } from '../../dist/store/store.js';
 import { reconcile } from '../../dist/engine/reconcile.js';
 import { firewallScript, activeGuards } from '../../dist/engine/firewall-state.js';
-import { containerView, networkView } from '../../dist/engine/views.js';
+import { containerListing, containerView, listingSources, networkListing, networkView } from '../../dist/engine/views.js';
 import { allocatePorts } from '../../dist/engine/host-ports.js';
 import { renderSetElements } from '../../dist/firewall/ruleset.js';
 import { FORWARD_BEFORE } from '../../dist/engine/network-teardown.js';
@@ -144,6 +144,59 @@ test('views: inspect lists every network with its addresses; network inspect lis
     ['back', 'eth1', '10.2.0.2', 'fd00:2::2', ['store']],
   ]);
   assert.deepEqual(networkView(ctx.store, back).Containers.map((c) => [c.Name, c.IPAddress, c.IPv6Address]), [['api', '10.2.0.2', 'fd00:2::2']]);
+});
+
+test('views: what ps lists of each container, and network ls of each network, is what their whole views say', () => {
+  const net = network('front', { subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' });
+  const back = network('back', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' });
+  ctx.store.insertNetwork(net);
+  ctx.store.insertNetwork(back);
+  const api = container('api', net, '10.1.0.2', { aliases: ['gateway'], labels: { app: 'shop', tier: 'api' }, ip6: 'fd00:1::2', ip6Offset: 2, pid: process.pid, startedAt: '2026-01-01T00:00:00.000Z' });
+  const all = [
+    api,
+    // Its recorded process is gone: listed as exited, as its view says.
+    container('gone', net, '10.1.0.3', { command: ['sh', '-c', 'exit 3'] }),
+    container('done', net, null, { state: 'exited', exitCode: 137, oomKilled: true, finishedAt: '2026-01-02T00:00:00.000Z', netns: null, hostVeth: null }),
+    container('fresh', net, '10.1.0.4', { state: 'created', pid: null }),
+    container('alone', net, null, { networkId: null, networkMode: 'none', hostVeth: null, pid: process.pid }),
+    container('host', net, null, { networkId: null, networkMode: 'host', hostVeth: null, netns: null, pid: process.pid }),
+    container('sidecar', net, null, { networkId: null, networkMode: 'container', netnsOf: api.id, hostVeth: null, netns: null, pid: process.pid }),
+    container('endpoint', net, '10.1.0.5', { command: [], pid: null }),
+    container('pod', net, '10.1.0.6', { command: [], pid: null, ownsNetns: false, cniContainerId: 'rt1' }),
+  ];
+  for (const c of all) ctx.store.insertContainer(c);
+  ctx.store.insertPort({ containerId: api.id, protocol: 'tcp', hostIp: null, hostPort: 8080, containerPort: 80 });
+  ctx.store.insertPort({ containerId: api.id, protocol: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53 });
+  ctx.store.insertAttachment({ containerId: api.id, networkId: back.id, ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethback0', aliases: ['store'], ip6: null, ip6Offset: null, mac: null });
+  const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
+  const sources = listingSources(ctx.store);
+  const heads = ctx.store.listContainerHeads();
+  assert.deepEqual(heads.map((h) => h.id), ctx.store.listContainers().map((c) => c.id), 'in the order of the whole records');
+  for (const head of heads) {
+    const v = containerView(ctx.store, ctx.store.getContainer(head.id));
+    assert.deepEqual(containerListing(ctx.store, head, sources), {
+      Id: v.Id, Name: v.Name, State: pick(v.State, ['Status', 'Running', 'OOMKilled', 'ExitCode', 'StartedAt', 'FinishedAt']), Created: v.Created,
+      Config: pick(v.Config, ['Cmd', 'Labels']), NetworkSettings: pick(v.NetworkSettings, ['Network', 'IPAddress', 'Ports', 'Networks']),
+    }, head.name);
+  }
+  // The cases above are the ones meant: each state, every network mode, ports and a second network.
+  const listed = Object.fromEntries(heads.map((h) => [h.name, containerListing(ctx.store, h, sources)]));
+  assert.deepEqual(Object.fromEntries(Object.entries(listed).map(([n, l]) => [n, l.State.Status])), {
+    api: 'running', gone: 'exited', done: 'exited', fresh: 'created', alone: 'running', host: 'running', sidecar: 'running', endpoint: 'running', pod: 'running',
+  });
+  assert.deepEqual(listed.sidecar.NetworkSettings.Network, 'container:api');
+  assert.deepEqual(listed.api.NetworkSettings.Networks.map((n) => n.Network), ['front', 'back']);
+  assert.equal(listed.api.NetworkSettings.Ports.length, 2);
+
+  ctx.store.insertNetwork(network('empty', { subnet: '10.3.0.0/24', gateway: '10.3.0.1' }));
+  const counts = ctx.store.containerCounts();
+  const networks = ctx.store.listNetworks();
+  for (const n of networks) {
+    const { Containers, ...rest } = networkView(ctx.store, n);
+    assert.deepEqual(networkListing(ctx.store, n, counts.get(n.id) ?? 0), { ...rest, ContainerCount: Containers.length }, n.name);
+  }
+  // First networks (an exited container's too), a connection, and none.
+  assert.deepEqual(Object.fromEntries(networks.map((n) => [n.name, counts.get(n.id) ?? 0])), { front: 6, back: 1, empty: 0 });
 });
 
 test('host ports: the first free one of a range, the same port on another protocol, a clash named with its owner', () => {
