@@ -23,7 +23,7 @@ export function reconcileForRead(ctx: EngineContext): void {
 function needsReconcile(ctx: EngineContext): boolean {
   const work = ctx.store.reconcileWork();
   if (work.networks || work.removing) return true;
-  return work.processes && ctx.store.containersToReconcile().some((c) => !isAlive(c.pid, c.pidStart));
+  return work.processes && ctx.store.processesToCheck().some((c) => !isAlive(c.pid, c.pidStart));
 }
 
 /**
@@ -39,13 +39,16 @@ export function reconcile(ctx: EngineContext): string[] {
     removeContainerNow(ctx, c);
     done.push(`${c.name}: interrupted removal finished`);
   }
-  const candidates = work.processes ? ctx.store.containersToReconcile() : [];
-  for (const [i, c] of candidates.entries()) {
-    ctx.options.progress?.(i + 1, candidates.length, 'checking containers');
-    if (c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart)) {
+  const processes = work.processes ? ctx.store.processesToCheck() : [];
+  for (const [i, p] of processes.entries()) {
+    ctx.options.progress?.(i + 1, processes.length, 'checking containers');
+    if (isAlive(p.pid, p.pidStart)) continue;
+    const c = ctx.store.getContainer(p.id);
+    if (!c) continue;
+    if (c.state === 'running' && c.pid !== null) {
       ctx.warnAll(markExited(ctx, c.id, null));
       done.push(`${c.name}: process ended, network removed`);
-    } else if (c.state === 'created' && !isAlive(c.pid, c.pidStart)) {
+    } else if (c.state === 'created') {
       ctx.warnAll(detachContainer(ctx, c));
       ctx.store.transaction(() => ctx.store.deleteContainer(c.id));
       removeContainerFiles(ctx.root, c);

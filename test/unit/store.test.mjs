@@ -158,13 +158,14 @@ test('crash protocol: networks being created are listed, those being removed are
   store.insertContainer(container(id('5'), 'a', '10.1.0.5'));
   assert.deepEqual(store.containersBeingRemoved(), []);
   assert.deepEqual(store.reconcileWork(), { removing: false, processes: true, networks: false });
-  assert.deepEqual(store.containersToReconcile().map((c) => c.id), [id('5')]);
+  assert.deepEqual(store.processesToCheck(), [{ id: id('5'), state: 'running', pid: 1, pidStart: null }]);
   store.markRemoving(id('5'));
   assert.deepEqual(store.containersBeingRemoved().map((c) => c.id), [id('5')]);
   assert.deepEqual(store.reconcileWork(), { removing: true, processes: true, networks: false });
   store.updateContainer(id('4'), { state: 'created' });
   store.deleteContainer(id('5'));
   assert.deepEqual(store.reconcileWork(), { removing: false, processes: true, networks: false }, 'a setup under way is checked');
+  assert.deepEqual(store.processesToCheck().map((c) => [c.id, c.state]), [[id('4'), 'created']]);
 });
 
 test('a taken name fails the insert, and says so; other failures do not', () => {
