@@ -41,7 +41,7 @@ const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
   ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 20000, concurrency: 32, rounds: 5 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1, throughputRounds: 1 }, scale: null }
-  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 7 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3, throughputRounds: 7 }, scale: { total: 10000, networks: 11, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20 } };
+  : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 7 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3, throughputRounds: 7 }, scale: { total: 10000, networks: 11, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20, sleeping: 1000 } };
 
 if (process.getuid() !== 0) {
   process.stderr.write('ctnet bench: error: the bench creates network namespaces and needs root; run it with sudo\n');
@@ -156,6 +156,10 @@ const summaryJson = {
   scale_run_ms: round(r.scale?.points.at(-1)?.runMs, 0),
   scale_rm_ms: round(r.scale?.points.at(-1)?.rmMs, 0),
   scale_state_mib: round(r.scale ? r.scale.points.at(-1).stateBytes / 2 ** 20 : null, 1),
+  scale_sleeping_containers: r.scale?.sleeping?.containers ?? null,
+  scale_sleeping_ps_ms: round(r.scale?.sleeping?.psMs, 0),
+  scale_sleeping_run_ms: round(r.scale?.sleeping?.runMs, 0),
+  scale_sleeping_rm_ms: round(r.scale?.sleeping?.rmMs, 0),
   section_seconds: Object.fromEntries(Object.entries(r.sections).map(([k, v]) => [k, round(v, 1)])),
   seconds: round(r.seconds, 1),
 };

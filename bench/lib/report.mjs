@@ -69,6 +69,8 @@ export function rows(r) {
     out.push([`engine attach / detach p50 at ${last.containers} containers (${r.scale.networks} networks)`, `${fmt(last.attach.p50, 2)} / ${fmt(last.detach.p50, 2)} ms`, `at ${first.containers}: ${fmt(first.attach.p50, 2)} / ${fmt(first.detach.p50, 2)} ms`, `${fmt(last.attach.p50 / first.attach.p50, 2)}x / ${fmt(last.detach.p50 / first.detach.p50, 2)}x`]);
     out.push([`ctnet ps / network ls at ${last.containers} containers`, `${fmt(last.psMs, 0)} / ${fmt(last.networkLsMs, 0)} ms`, `at ${first.containers}: ${fmt(first.psMs, 0)} / ${fmt(first.networkLsMs, 0)} ms`, '']);
     if (last.runMs !== undefined) out.push([`ctnet run -d / rm -f at ${last.containers} containers`, `${fmt(last.runMs, 0)} / ${fmt(last.rmMs, 0)} ms`, `at ${first.containers}: ${fmt(first.runMs, 0)} / ${fmt(first.rmMs, 0)} ms`, `${fmt(last.runMs / first.runMs, 2)}x / ${fmt(last.rmMs / first.rmMs, 2)}x`]);
+    const z = r.scale.sleeping;
+    if (z) out.push([`ctnet run -d / rm -f with ${z.containers} sleeping containers running`, `${fmt(z.runMs, 0)} / ${fmt(z.rmMs, 0)} ms`, `at ${first.containers} network-only: ${fmt(first.runMs, 0)} / ${fmt(first.rmMs, 0)} ms`, `${fmt(z.runMs / first.runMs, 2)}x / ${fmt(z.rmMs / first.rmMs, 2)}x`]);
     out.push([`state and kernel memory at ${last.containers} containers`, `${fmt(last.stateBytes / 2 ** 20)} MiB state, ${fmt(last.kernelKiBPerContainer / 1024, 2)} MiB host memory each`, r.scale.processKiBPerContainer ? `a running container's processes: ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB (PSS)` : '', '']);
   }
   if (r.dns?.ctnet) {
@@ -203,7 +205,9 @@ at each size one more container is attached and detached ${r.plan.scale.samples}
 \`ctnet run -d\` of a sleeping container, each followed by its \`rm -f\`. Host memory is the drop
 of MemAvailable per container (namespace, veth pair, sysctl tables). A running container's own
 processes take ${fmt(r.scale.processKiBPerContainer / 1024, 2)} MiB more (PSS of the supervisor and \`sleep\`, with one
-container running: pages of perl and libc that no other process maps count whole there).
+container running: pages of perl and libc that no other process maps count whole there).${r.scale.sleeping ? ` Before
+them, ${r.scale.sleeping.containers} containers running \`sleep\` (a supervisor, PID 1 and a mount namespace each) are
+started on the same networks: with them \`ctnet ps\` took ${fmt(r.scale.sleeping.psMs, 0)} ms and \`run -d\` / \`rm -f\` ${fmt(r.scale.sleeping.runMs, 0)} / ${fmt(r.scale.sleeping.rmMs, 0)} ms.` : ''}
 
 | containers | attach p50 / p95 | detach p50 / p95 | ps | network ls | run -d / rm -f | state | host memory each |
 |---|---|---|---|---|---|---|---|

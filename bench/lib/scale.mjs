@@ -91,7 +91,7 @@ export async function emptyScaleNetworks(engine, k) {
   }
 }
 
-/** plan: { total, networks, checkpoints: [1, ...], samples } */
+/** plan: { total, networks, checkpoints: [1, ...], samples, sleeping } */
 export async function benchScale(plan, log, progress) {
   const hostNs = newNetns('scale');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-scale-'));
@@ -124,10 +124,35 @@ export async function benchScale(plan, log, progress) {
     }
     return { runMs: summary(run).p50, rmMs: summary(rm).p50 };
   };
+  /**
+   * The same commands with `plan.sleeping` running containers (a sleeping process each, as a host
+   * of containers has them) in place of network-only ones: every run checks each running
+   * container's process, and each has a mount namespace of its own. Started and removed again
+   * before the network-only containers come.
+   */
+  const withSleeping = async () => {
+    const ids = [];
+    try {
+      for (let i = 0; i < plan.sleeping; i++) {
+        const { container, child } = engine.run({ name: `sleep${i}`, network: `s${i % plan.networks}`, detach: true, command: ['sleep', '100000'] });
+        ids.push(container.id);
+        await engine.started(child);
+        progress?.report?.(i + 1, plan.sleeping, 'sleeping containers');
+      }
+      return { containers: plan.sleeping, psMs: cli(['ps']), ...runAndRm('s0') };
+    } finally {
+      await engine.remove(ids, true);
+    }
+  };
   let processKiB = null;
+  let sleeping = null;
   try {
     createScaleNetworks(engine, plan.networks);
     processKiB = processCostKiB(env);
+    if (plan.sleeping) {
+      sleeping = await withSleeping();
+      log(`  ${sleeping.containers} sleeping containers: ps ${sleeping.psMs.toFixed(0)} ms, run -d ${sleeping.runMs.toFixed(0)} ms, rm -f ${sleeping.rmMs.toFixed(0)} ms`);
+    }
     memBefore = memAvailableKiB();
     for (const target of plan.checkpoints) {
       for (; count < target; count++) {
@@ -156,5 +181,5 @@ export async function benchScale(plan, log, progress) {
     deleteNetns(hostNs);
     rmSync(root, { recursive: true, force: true });
   }
-  return { networks: plan.networks, points, processKiBPerContainer: processKiB };
+  return { networks: plan.networks, points, processKiBPerContainer: processKiB, sleeping };
 }
