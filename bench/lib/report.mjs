@@ -249,22 +249,25 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). Since
-5d7396e's run (the run before) one measured path changed: a commit logs the containers it changed
-for ctnet-dns, which reads only those (below, "Attach with many containers on the host"; the log
-costs an attach ~0.02 ms). This run was on a machine of the same kind as the run before:
-\`node -e 0\` took ${fmt(r.cli.node.p50)} ms (41.1 in the run before),
-a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (10.06),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (23,851 before). The engine's attach at 1 container, its
-first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (6.19 and 3.93 in the run before). In this run: ctnet's DNS at
+6f920c7's run (the run before) the measured paths that changed are the listings and every
+\`run\`'s check of running containers (below, "Listings and running containers"); an attach at one
+container goes through neither. This run was on a machine of the same kind, a faster moment of it:
+\`node -e 0\` took ${fmt(r.cli.node.p50)} ms (43.8 in the run before),
+a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (10.40),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (22,669 before). The engine's attach at 1 container, its
+first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (4.43 and 4.55 in the run before,
+against a floor of 3.07). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
 ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x; 7baf255's before it
-1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x; 17ee1d3's before that
-1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x; and 7890b2f's
-1.45x, 1.54 against 1.55 ms, 97.0% (96%), 1.59x, 89%, 0.79x, 2.27x and 1.79x. The targets near their lines
-(the DNS's, container to container, the floor) fall on either side of them from run to run.
+1.33x, 1.80 against 3.08 ms, 92.9% (96.2%), 1.48x, 87%, 0.67x, 2.18x and 1.75x; 5d7396e's before it
+1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x; 7baf255's before that
+1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x; and 17ee1d3's
+1.37x, 1.98 against 1.86 ms, 93.7% (81.9%), 1.45x, 84%, 0.72x, 2.00x and 1.68x. The targets near their lines
+(the DNS's, container to container, the floor) fall on either side of them from run to run: the
+floor's miss in this run is the floor faster by 0.38 ms and the engine by 0.22 (the difference
+between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p50, 2)} ms, 1.48 in the run before).
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
   through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
@@ -330,7 +333,7 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   in its table (docs/ARCHITECTURE.md, "The embedded DNS"). \`node bench/experiments/scale-cycles.mjs
   [--checkout <d3e9126>]\` (the same fill and cycles), the build before and this one: ctnet-dns 508
   -> 5 ms of CPU a cycle, \`run -d\` p50 140.4 -> 119.9 ms, \`rm -f\` 82.7 -> 63.5 ms, the fill 69.5 ->
-  50.8 s (the scale rows of the run before: 195 and 116 ms at 10,000). The copy of the host's mounts is what
+  50.8 s (the scale rows of 5d7396e's run: 195 and 116 ms at 10,000). The copy of the host's mounts is what
   still grows in a \`run -d\` there: in \`strace\` of one at 10,000, PID 1's \`unshare\` took 40 ms,
   making the copies private 13 ms and detaching the copies of \`/run/netns\` 115 ms (\`umount -l
   /run/netns\` alone in \`unshare -m --propagation private\`: 61-73 ms). A mount namespace kept
@@ -341,9 +344,25 @@ ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]
   at a time, and the store now makes each container's row an object literal over the raw row, the
   same for all of a statement's rows (2,000 containers, \`ps -a\` in two sets of 20 alternating runs:
   p50 440.5 -> 391.0 and 388.8 -> 338.4 ms; the rows alone in a new process 84 -> 57 ms; \`ps\` at 10,000 in the full runs:
-  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's, 426 ms in 5d7396e's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
+  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's, 426 ms in 5d7396e's, 454 ms in 6f920c7's and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
-  beside them.
+  beside them, and 1,000 running containers in a part of their own (next item).
+- **Listings and running containers** (this round; the scale rows and the row "with 1000 sleeping
+  containers running"). At 10,000 containers \`ps\` read every column of every container (~35, six
+  of them JSON: environment, sandbox, options) and built whole inspect views; \`network ls\` read every
+  container of every network to print a count. \`ps\` now reads a container's 20 columns it shows
+  into a listing (\`ContainerListing\`, held to the view's fields by \`test/unit/engine.test.mjs\`),
+  \`network ls\` counts in one query, and both print whole views for \`--json\` only. At 10,000
+  network-only containers, 5 runs each, three sets, the build before and this one: \`ps\` p50
+  367/319/368 -> 234/252/261 ms, \`network ls\` 131/159/159 -> 79/58/70 ms (the same output,
+  compared). The background containers have no process, so they never showed the other cost: every
+  \`run\` checks that each running container's process lives, and it read each one's whole record
+  for it and its start time through readFileSync. It now reads four columns (the whole record only
+  of a container whose process is gone) and \`/proc/PID/stat\` with one read into a kept buffer. With
+  1,000 containers running \`sleep\`, 16 alternating runs each against ed98605: \`run -d\` p50 157.7
+  -> 120.5 ms, \`rm -f\` 65.1 and 69.0 (it checks nothing), \`ps\` 147.3 -> 138.7. What is left there:
+  the start times (~15-20 us each, 1,000 of them in every \`run -d\` and twice in a \`ps\`) and the
+  container's copy of one mount per namespace.
 - **Past 1,796 containers on one network: ARP and ND steering.** Built in this round
   (\`src/firewall/ruleset.ts\`, docs/ARCHITECTURE.md "Segments"). What held a network with segments to
   1,796 (below): an ARP request flooded into every segment in one pass of the receive backlog, and
