@@ -4,7 +4,7 @@ import { attachContainer, runContainer, type AttachRequest, type RunRequest, typ
 import type { ContainerProcess } from './container-process.js';
 import { containerExited, containerLogs, followLogs, detachNetworkOnly, execInContainer, killContainer, removeContainers, stopContainer, waitContainer } from './lifecycle.js';
 import { signalContainer } from './signals.js';
-import { findContainer } from './lookup.js';
+import { findContainer, type AliveCheck } from './lookup.js';
 import { statsSamples, type StatsSample } from './stats.js';
 import { portCounters, type PortCounterView } from './port-counters.js';
 import { connectNetwork, disconnectNetwork, type ConnectRequest } from './connect.js';
@@ -76,16 +76,16 @@ export class Engine {
 
   /** Every container (running or not) and every network, after one read-time reconcile (the web view's poll). */
   overview(): { containers: ContainerView[]; networks: NetworkView[] } {
-    reconcileForRead(this.ctx);
-    return { containers: this.containerViews(true), networks: this.networkViews() };
+    const alive = reconcileForRead(this.ctx);
+    return { containers: this.containerViews(true, alive), networks: this.networkViews() };
   }
 
   private networkViews(): NetworkView[] {
     return this.ctx.store.listNetworks().map((n) => networkView(this.ctx.store, n));
   }
 
-  private containerViews(all: boolean): ContainerView[] {
-    const sources = listingSources(this.ctx.store);
+  private containerViews(all: boolean, alive: AliveCheck): ContainerView[] {
+    const sources = listingSources(this.ctx.store, alive);
     return this.ctx.store
       .listContainers()
       .map((c) => containerView(this.ctx.store, c, sources))
@@ -151,14 +151,12 @@ export class Engine {
   }
 
   listContainers(all = false): ContainerView[] {
-    reconcileForRead(this.ctx);
-    return this.containerViews(all);
+    return this.containerViews(all, reconcileForRead(this.ctx));
   }
 
   /** What `ps` shows of each container (running ones; `all`: every one): a narrower read than whole views. */
   listContainerListings(all = false): ContainerListing[] {
-    reconcileForRead(this.ctx);
-    const sources = listingSources(this.ctx.store);
+    const sources = listingSources(this.ctx.store, reconcileForRead(this.ctx));
     return this.ctx.store
       .listContainerHeads()
       .map((c) => containerListing(this.ctx.store, c, sources))

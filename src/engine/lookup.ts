@@ -9,7 +9,10 @@ export function findContainer(ctx: EngineContext, nameOrId: string): ContainerRe
   return c;
 }
 
+/** Whether the process with this PID and start time (null: any) lives: the kernel's answer, or one a read has just had from it. */
+export type AliveCheck = (pid: number, start: string | null) => boolean;
+
 /** A container's state as the kernel sees it now (a process may have ended since the state was written). */
-export function liveState(c: Pick<ContainerRecord, 'state' | 'pid' | 'pidStart'>): ContainerRecord['state'] {
-  return c.state === 'running' && c.pid !== null && !isAlive(c.pid, c.pidStart) ? 'exited' : c.state;
+export function liveState(c: Pick<ContainerRecord, 'state' | 'pid' | 'pidStart'>, alive: AliveCheck = isAlive): ContainerRecord['state'] {
+  return c.state === 'running' && c.pid !== null && !alive(c.pid, c.pidStart) ? 'exited' : c.state;
 }

@@ -2,6 +2,7 @@ import { isAlive } from '../kernel/proc.js';
 import { agentRunning, clusterConfig, ensureAgent } from './cluster-membership.js';
 import { requireLibnftables } from '../kernel/nft.js';
 import type { EngineContext } from './context.js';
+import type { AliveCheck } from './lookup.js';
 import { tearDownNetwork } from './network-teardown.js';
 import { detachContainer, markExited, removeContainerFiles, removeContainerNow } from './teardown.js';
 
@@ -9,21 +10,31 @@ import { detachContainer, markExited, removeContainerFiles, removeContainerNow }
  * What read commands (ps, inspect, port, network ls) run before they answer: when a listed
  * container's process has gone or a killed command left something, the reconcile runs, if the host
  * lock is free at once (a read never waits behind a changing command, which reconciles anyway).
+ * Returns how the read tells live processes: when nothing needed reconciling, those just found
+ * alive are not read again (a listing would otherwise read every running container's twice).
  */
-export function reconcileForRead(ctx: EngineContext): void {
-  if (ctx.dryRun || !needsReconcile(ctx)) return;
+export function reconcileForRead(ctx: EngineContext): AliveCheck {
+  if (ctx.dryRun) return isAlive;
+  const seen = new Map<number, string | null>();
+  if (!needsReconcile(ctx, seen)) return (pid, start) => (seen.has(pid) && seen.get(pid) === start) || isAlive(pid, start);
   try {
     requireLibnftables();
   } catch {
-    return; // cannot change anything here; the read still answers
+    return isAlive; // cannot change anything here; the read still answers
   }
   ctx.lock.tryWith(() => void reconcile(ctx));
+  return isAlive;
 }
 
-function needsReconcile(ctx: EngineContext): boolean {
+/** `seen`: the processes found alive on the way, by PID, with their start times. */
+function needsReconcile(ctx: EngineContext, seen: Map<number, string | null>): boolean {
   const work = ctx.store.reconcileWork();
   if (work.networks || work.removing) return true;
-  return work.processes && ctx.store.processesToCheck().some((c) => !isAlive(c.pid, c.pidStart));
+  return work.processes && ctx.store.processesToCheck().some((c) => {
+    if (!isAlive(c.pid, c.pidStart)) return true;
+    if (c.pid !== null) seen.set(c.pid, c.pidStart);
+    return false;
+  });
 }
 
 /**

@@ -2,7 +2,8 @@ import { parseSubnet } from '../addr/ipv4.js';
 import type { Protocol } from '../ipam/ports.js';
 import { isBridgeNetwork, type AttachmentRecord, type ContainerHead, type ContainerRecord, type NetworkDriver, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { BRIDGE_OPTIONS, MACVLAN_OPTIONS } from './network-options.js';
-import { liveState } from './lookup.js';
+import { liveState, type AliveCheck } from './lookup.js';
+import { isAlive } from '../kernel/proc.js';
 import { readRestarts } from './shim.js';
 import { restartPolicy } from './restart-policy.js';
 import { pid1Of } from './sandbox.js';
@@ -189,6 +190,7 @@ export interface ViewSources {
   networkOf: (id: string) => { net: NetworkRecord; prefix: number };
   portsOf: (containerId: string) => PortRecord[];
   connectionsOf: (containerId: string) => AttachmentRecord[];
+  alive: AliveCheck;
 }
 
 /** Networks by ID, each read and parsed once: a listing of thousands of containers shares a few networks. */
@@ -206,7 +208,7 @@ function networksOnce(store: StateStore): ViewSources['networkOf'] {
 }
 
 /** One container's sources: its own rows. */
-const sourcesOf = (store: StateStore): ViewSources => ({ networkOf: networksOnce(store), portsOf: (id) => store.portsOf(id), connectionsOf: (id) => store.connectionsOf(id) });
+const sourcesOf = (store: StateStore): ViewSources => ({ networkOf: networksOnce(store), portsOf: (id) => store.portsOf(id), connectionsOf: (id) => store.connectionsOf(id), alive: isAlive });
 
 /**
  * A container its setup has just made: its network and host ports as the setup had them, and no
@@ -219,21 +221,25 @@ export function justMadeSources(store: StateStore, made: { network: NetworkRecor
     networkOf: (id) => (network && id === network.id ? { net: network, prefix: parseSubnet(network.subnet).prefix } : others(id)),
     portsOf: () => ports,
     connectionsOf: () => [],
+    alive: isAlive,
   };
 }
 
-/** A listing's sources: every container's ports and further networks in one read each, not two queries per container. */
-export function listingSources(store: StateStore): ViewSources {
+/**
+ * A listing's sources: every container's ports and further networks in one read each, not two
+ * queries per container; `alive` as reconcileForRead returned it.
+ */
+export function listingSources(store: StateStore, alive: AliveCheck): ViewSources {
   const ports = store.allPorts();
   const connections = store.allConnections();
-  return { networkOf: networksOnce(store), portsOf: (id) => ports.get(id) ?? [], connectionsOf: (id) => connections.get(id) ?? [] };
+  return { networkOf: networksOnce(store), portsOf: (id) => ports.get(id) ?? [], connectionsOf: (id) => connections.get(id) ?? [], alive };
 }
 
 export function containerView(store: StateStore, c: ContainerRecord, sources: ViewSources = sourcesOf(store)): ContainerView {
   const { networkOf } = sources;
   const primary = c.networkId !== null ? networkOf(c.networkId) : undefined;
   const net = primary?.net;
-  const state = liveState(c);
+  const state = liveState(c, sources.alive);
   const sb = c.sandbox;
   const opts = c.netOptions;
   const prefix = primary?.prefix ?? 0;
@@ -311,7 +317,7 @@ function networksView(c: ContainerHead, primary: ReturnType<ViewSources['network
 /** A container as `ps` lists it: the same values as its view's (containerView) for the fields a listing has. */
 export function containerListing(store: StateStore, c: ContainerHead, sources: ViewSources): ContainerListing {
   const primary = c.networkId !== null ? sources.networkOf(c.networkId) : undefined;
-  const state = liveState(c);
+  const state = liveState(c, sources.alive);
   return {
     Id: c.id,
     Name: c.name,

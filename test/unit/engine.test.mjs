@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../dist/store/store.js';
-import { reconcile } from '../../dist/engine/reconcile.js';
+import { reconcile, reconcileForRead } from '../../dist/engine/reconcile.js';
+import { isAlive, processStartTime } from '../../dist/kernel/proc.js';
 import { firewallScript, activeGuards } from '../../dist/engine/firewall-state.js';
 import { containerListing, containerView, listingSources, networkListing, networkView } from '../../dist/engine/views.js';
 import { allocatePorts } from '../../dist/engine/host-ports.js';
@@ -110,6 +111,21 @@ test('reconcile: a setup whose ctnet process died is undone; one still being set
   assert.deepEqual(ctx.store.listContainers().map((c) => c.name), ['busy']);
 });
 
+test('reconcile for a read: with every process alive it reconciles nothing and answers for them as the kernel does', () => {
+  const net = network('n');
+  ctx.store.insertNetwork(net);
+  const start = processStartTime(process.pid);
+  ctx.store.insertContainer(container('live', net, '10.1.0.2', { pid: process.pid, pidStart: start }));
+  ctx.store.insertContainer(container('endpoint', net, '10.1.0.3', { command: [], pid: null }));
+  const alive = reconcileForRead(ctx);
+  assert.deepEqual(ctx.applied, [], 'nothing to reconcile');
+  assert.equal(alive(process.pid, start), true);
+  assert.equal(alive(process.pid, '1'), false, 'the same PID with another start time is another process');
+  assert.equal(alive(process.pid, null), true);
+  assert.equal(alive(DEAD_PID, null), false);
+  assert.equal(reconcileForRead({ ...ctx, dryRun: true }), isAlive, 'a dry run reads the kernel');
+});
+
 test('firewall from state: port map elements of first networks, guards of every attachment (IPv6 included), a runtime\'s legacy MAC not guessed', () => {
   const net = network('n', { subnet6: 'fd00::/64', gateway6: 'fd00::1' });
   const side = network('side', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' });
@@ -169,7 +185,7 @@ test('views: what ps lists of each container, and network ls of each network, is
   ctx.store.insertPort({ containerId: api.id, protocol: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53 });
   ctx.store.insertAttachment({ containerId: api.id, networkId: back.id, ifname: 'eth1', ip: '10.2.0.2', hostVeth: 'vethback0', aliases: ['store'], ip6: null, ip6Offset: null, mac: null });
   const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
-  const sources = listingSources(ctx.store);
+  const sources = listingSources(ctx.store, isAlive);
   const heads = ctx.store.listContainerHeads();
   assert.deepEqual(heads.map((h) => h.id), ctx.store.listContainers().map((c) => c.id), 'in the order of the whole records');
   for (const head of heads) {
