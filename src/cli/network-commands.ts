@@ -125,14 +125,15 @@ function registerNetworkLs(network: Command): void {
     .option('--json', 'print JSON (one array of inspect objects)')
     .action(async (o: { quiet?: boolean; trunc: boolean; filter: string[]; format?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
+        if (o.json) {
+          // Whole views, their containers listed: only here (10,000 containers took `network ls` ~50 ms to read).
+          const views = e.listNetworks();
+          const shown = new Set(applyFilters(views.map((v) => ({ ...v, ContainerCount: v.Containers.length })), o.filter, NETWORK_FILTERS, 'network ls can').map((n) => n.Id));
+          return void writeOut(json(views.filter((v) => shown.has(v.Id))));
+        }
         const nets = applyFilters(e.listNetworkListings(), o.filter, NETWORK_FILTERS, 'network ls can');
         const id = (n: NetworkListing): string => (o.trunc ? n.Id.slice(0, 12) : n.Id);
         if (o.quiet) return void writeOut(nets.map((n) => `${id(n)}\n`).join(''));
-        if (o.json) {
-          // Whole views, their containers listed: only here (10,000 containers took `network ls` ~50 ms to read).
-          const shown = new Set(nets.map((n) => n.Id));
-          return void writeOut(json(e.listNetworks().filter((n) => shown.has(n.Id))));
-        }
         if (o.format !== undefined) return void writeOut(renderFormat(o.format, nets, { ...NETWORK_COLUMNS, ID: { header: 'NETWORK ID', text: id } }, 'networks'));
         writeOut(
           table(
