@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { DependencyMissingError, InvalidArgumentError, NotFoundError, PermissionError } from '../errors.js';
 import { NETNS_DIR } from '../names.js';
 import { isAlive } from '../kernel/proc.js';
+import type { AliveCheck } from './lookup.js';
 import { isExecutableFile } from '../kernel/spawn.js';
 import { step, type Step } from '../plan/ops.js';
 import { writeSeccompProgram } from '../kernel/seccomp.js';
@@ -452,9 +453,12 @@ function ipcNamespaceArgs(root: string, id: string, mode: string | undefined): s
 /** ctnet-init for a container in the foreground: its first process waits for PID 1 (detached ones: shim.ts). */
 export const initCommand = (specFile: string): string[] => sandboxCommand('init', [specFile]);
 
-/** The host PID of the container's PID 1 while it runs (undefined before it started or after it ended). */
-export function pid1Of(root: string, c: ContainerRecord): number | undefined {
-  if (!isAlive(c.pid, c.pidStart)) return undefined;
+/**
+ * The host PID of the container's PID 1 while it runs (undefined before it started or after it
+ * ended). `alive`: how its supervisor is known to live (a listing's, which has just checked it).
+ */
+export function pid1Of(root: string, c: ContainerRecord, alive: AliveCheck = isAlive): number | undefined {
+  if (c.pid === null || !alive(c.pid, c.pidStart)) return undefined;
   const pid = Number(readTextOr(pidFileOf(root, c.id)).trim());
   return Number.isInteger(pid) && pid > 0 && isAlive(pid, null) ? pid : undefined;
 }

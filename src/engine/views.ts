@@ -236,8 +236,7 @@ export function listingSources(store: StateStore, alive: AliveCheck): ViewSource
 }
 
 export function containerView(store: StateStore, c: ContainerRecord, sources: ViewSources = sourcesOf(store)): ContainerView {
-  const { networkOf } = sources;
-  const primary = c.networkId !== null ? networkOf(c.networkId) : undefined;
+  const primary = c.networkId !== null ? sources.networkOf(c.networkId) : undefined;
   const net = primary?.net;
   const state = liveState(c, sources.alive);
   const sb = c.sandbox;
@@ -247,7 +246,7 @@ export function containerView(store: StateStore, c: ContainerRecord, sources: Vi
     Id: c.id,
     Name: c.name,
     State: {
-      Status: state, Running: state === 'running', Pid: state === 'running' ? pid1Of(store.root, c) ?? null : null, SupervisorPid: state === 'running' ? c.pid : null,
+      Status: state, Running: state === 'running', Pid: state === 'running' ? pid1Of(store.root, c, sources.alive) ?? null : null, SupervisorPid: state === 'running' ? c.pid : null,
       OOMKilled: c.oomKilled, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt,
     },
     Created: c.createdAt,
