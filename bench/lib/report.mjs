@@ -363,7 +363,9 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   -> 120.5 ms, \`rm -f\` 65.1 and 69.0 (it checks nothing), \`ps\` 147.3 -> 138.7. After this run a
   listing reads each start time once, not twice (reconcileForRead hands on the processes it found
   alive): \`ps\` with 1,000 sleeping containers, 20 alternating runs, 116.1 -> 106.0 ms, \`ps --json\`
-  245.4 -> 234.2. What is left there: the start times (~15-20 us each, 1,000 of them in every
+  245.4 -> 234.2; then a whole view's PID 1 found through the same check, \`ps --json\` 253.6 ->
+  229.9 ms, and \`network ls --json\` reading its views once where it read them after the listings
+  (a second read-time check of every process), 150.0 -> 128.3 ms. What is left there: the start times (~15-20 us each, 1,000 of them in every
   \`run -d\` and \`ps\`) and the container's copy of one mount per namespace.
 - **Past 1,796 containers on one network: ARP and ND steering.** Built in this round
   (\`src/firewall/ruleset.ts\`, docs/ARCHITECTURE.md "Segments"). What held a network with segments to
