@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { listenUnix } from '../listen.js';
+import { EnginePool } from './engines.js';
 import { handleCni, type CniEnv } from './handler.js';
 import { CNI_ERROR } from './spec.js';
 
@@ -8,7 +9,7 @@ import { CNI_ERROR } from './spec.js';
  * runtime runs is a few lines of Perl (bin/cni/ctnet) instead of a Node start per ADD and DEL.
  * Request: NAME=VALUE records each ended by NUL, an empty record, then the configuration (stdin)
  * until the client closes its side. Reply: the exit code, a newline, then what goes to stdout.
- * Invocations run one at a time, each with an engine of its own (opened and closed with it).
+ * Engines are kept between invocations while they come (engines.ts), `keepEnginesMs` after the last.
  */
 /** A configuration (with prevResult) is a few KiB; a request past this is not a plugin's. */
 export const MAX_REQUEST = 1 << 20;
@@ -35,8 +36,9 @@ function parseRequest(data: Buffer): { vars: Record<string, string>; stdin: stri
  * Serves `socketPath` until closed; with `idle`, calls `idle.then` once no invocation has come for
  * `idle.ms` (a daemon the plugin started on its own goes away when the node is quiet).
  */
-export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}, idle?: { ms: number; then: () => void }): Promise<Server> {
+export async function startCniDaemon(socketPath: string, log: (line: string) => void = () => {}, idle?: { ms: number; then: () => void }, keepEnginesMs?: number): Promise<Server> {
   let timer: NodeJS.Timeout | undefined;
+  const engines = new EnginePool(keepEnginesMs);
   const rearm = (): void => {
     if (!idle) return;
     clearTimeout(timer);
@@ -57,14 +59,17 @@ export async function startCniDaemon(socketPath: string, log: (line: string) => 
     conn.on('end', async () => {
       const req = parseRequest(Buffer.concat(chunks));
       const { stdout, exitCode } = req
-        ? await handleCni(req.vars as CniEnv, req.stdin)
+        ? await handleCni(req.vars as CniEnv, req.stdin, engines)
         : { stdout: JSON.stringify({ cniVersion: '1.1.0', code: 6, msg: 'the request to ctnet cni-daemon was malformed' }) + '\n', exitCode: 1 };
       if (req) log(`${req.vars.CNI_COMMAND ?? '?'} ${req.vars.CNI_CONTAINERID?.slice(0, 12) ?? ''} -> ${exitCode}`);
       conn.end(`${exitCode}\n${stdout}`);
     });
   });
   await listenUnix(server, socketPath);
-  server.on('close', () => clearTimeout(timer));
+  server.on('close', () => {
+    clearTimeout(timer);
+    engines.close();
+  });
   rearm();
   return server;
 }

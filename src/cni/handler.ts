@@ -2,11 +2,12 @@ import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
 import { ensureCniOverlay } from '../engine/overlay.js';
 import { cniBandwidth } from '../engine/bandwidth.js';
-import { EngineContext, stepFromEnv } from '../engine/context.js';
+import { EngineContext, stepFromEnv, type EngineOptions } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
 import { checkVersion, isDelegatedIpam, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
 import { delegateIpam, delegateSupports, firstIPv4 } from './delegate.js';
+import type { EnginePool } from './engines.js';
 import { addResult } from './result.js';
 import { CNI_ERROR, CniError, LATEST, SUPPORTED_VERSIONS, atLeast, type CniVersion } from './spec.js';
 
@@ -24,7 +25,10 @@ export interface CniOutcome {
 }
 
 class Invocation {
-  constructor(readonly vars: CniEnv) {}
+  constructor(
+    readonly vars: CniEnv,
+    private readonly engines?: EnginePool,
+  ) {}
 
   env(name: string): string | undefined {
     return this.vars[name] || undefined;
@@ -36,37 +40,54 @@ class Invocation {
     return v;
   }
 
-  /** Runs `fn` with the engine for this configuration and always closes it. */
+  /** Runs `fn` with the engine for this configuration: closed after it, or kept for the next invocation by the daemon's pool. */
   withEngine<T>(conf: NetConf, fn: (ctx: EngineContext) => T): T {
-    const ctx = this.context(conf);
+    const options = this.engineOptions(conf);
+    const ctx = this.open(options);
+    let succeeded = false;
     try {
-      return fn(ctx);
+      const out = fn(ctx);
+      succeeded = true;
+      return out;
     } finally {
-      ctx.close();
+      this.done(ctx, options, succeeded);
     }
   }
 
   async withEngineAsync<T>(conf: NetConf, fn: (ctx: EngineContext) => Promise<T>): Promise<T> {
-    const ctx = this.context(conf);
+    const options = this.engineOptions(conf);
+    const ctx = this.open(options);
+    let succeeded = false;
     try {
-      return await fn(ctx);
+      const out = await fn(ctx);
+      succeeded = true;
+      return out;
     } finally {
-      ctx.close();
+      this.done(ctx, options, succeeded);
     }
   }
 
-  private context(conf: NetConf): EngineContext {
+  private open(options: EngineOptions & { root: string }): EngineContext {
+    return this.engines ? this.engines.take(options) : new EngineContext(options);
+  }
+
+  private done(ctx: EngineContext, options: EngineOptions & { root: string }, succeeded: boolean): void {
+    if (this.engines) this.engines.give(ctx, options, succeeded);
+    else ctx.close();
+  }
+
+  private engineOptions(conf: NetConf): EngineOptions & { root: string } {
     // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
     const dataDir = conf.ipam?.dataDir;
     if (dataDir && !isAbsolute(dataDir)) {
       throw new CniError(CNI_ERROR.invalidConfig, `ipam.dataDir ${dataDir} is not an absolute path (it would depend on the runtime's working directory); give one such as /var/lib/cni/networks`);
     }
-    return new EngineContext({
+    return {
       root: conf.ipam?.dataDir || this.env('CTNET_ROOT') || DEFAULT_ROOT,
       hostNetns: this.env('CTNET_HOST_NETNS') ?? null,
       // The process's own environment, not the request's: a runtime cannot make the daemon kill itself.
       crashAt: stepFromEnv('CTNET_CRASH_AT'),
-    });
+    };
   }
 }
 
@@ -150,9 +171,12 @@ function toCniError(err: unknown): CniError {
   return new CniError(CNI_ERROR.other, (err as Error)?.message ?? String(err));
 }
 
-/** One CNI invocation: the runtime's environment and stdin in, what goes to stdout and the exit code out. */
-export async function handleCni(vars: CniEnv, stdin: string): Promise<CniOutcome> {
-  const inv = new Invocation(vars);
+/**
+ * One CNI invocation: the runtime's environment and stdin in, what goes to stdout and the exit code
+ * out. With `engines` (the daemon's) its engine may be one an earlier invocation opened, and is kept.
+ */
+export async function handleCni(vars: CniEnv, stdin: string, engines?: EnginePool): Promise<CniOutcome> {
+  const inv = new Invocation(vars, engines);
   const command = inv.env('CNI_COMMAND') ?? '';
   const version = requestedVersion(stdin);
   try {

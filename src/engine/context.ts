@@ -159,6 +159,11 @@ export class EngineContext {
     if (this.options.crashAt === ++this.steps) process.kill(process.pid, 'SIGKILL');
   }
 
+  /** For an engine kept for another command (the cni-daemon's): CTNET_CRASH_AT counts that command's steps. */
+  restartStepCount(): void {
+    this.steps = 0;
+  }
+
   /** The injected fault for the step after a plan's kernel steps (starting the container's process). */
   faultAfter(steps: readonly Step[], what: string): void {
     if (this.options.faultAt === steps.length + 1) throw new InjectedFaultError(steps.length + 1, what);

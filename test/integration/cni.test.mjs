@@ -508,6 +508,60 @@ test('with ctnet cni-daemon the executable forwards to it: same results, errors 
   ok(cni('DEL', { ...conf('1.0.0'), prevResult: res }, pod, { CTNET_CNI_SOCKET: socket }));
 });
 
+test('the daemon keeps its engine while invocations come, opens another for a host namespace or state directory made anew, and closes it when idle', async () => {
+  // A host namespace and a state directory of this test's own, made anew under the daemon's feet.
+  const host = `${lab.host.replace(/-host$/, '')}-kh`;
+  const dir = join(lab.root, 'kept');
+  const socket = join(lab.root, 'kept.sock');
+  const fresh = () => {
+    try { execFileSync('ip', ['netns', 'del', host], { stdio: 'ignore' }); } catch { /* first time */ }
+    execFileSync('ip', ['netns', 'add', host]);
+  };
+  const keptConf = (bridge, subnet) => ({ ...conf('1.0.0'), bridge, ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: dir } });
+  const via = { CTNET_CNI_SOCKET: socket, CTNET_HOST_NETNS: host };
+  fresh();
+  const daemon = spawn(process.execPath, [join(ROOT_DIR, 'bin', 'ctnet'), 'cni-daemon', '--socket', socket, '--keep-engines', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holdsState = () => {
+    const fds = join('/proc', String(daemon.pid), 'fd');
+    return sh('ls', fds).split('\n').filter(Boolean).some((fd) => { try { return sh('readlink', join(fds, fd)).trim() === join(dir, 'ctnet.db'); } catch { return false; } });
+  };
+  const bridgeIn = (name) => spawnSync('ip', ['-n', host, '-o', 'link', 'show', name], { encoding: 'utf8' }).stdout.includes(`${name}:`);
+  try {
+    await new Promise((res) => daemon.stdout.once('data', res));
+    const first = newPod();
+    const res = ok(cni('ADD', keptConf('cni0', '10.89.0.0/16'), first, via));
+    assert.ok(holdsState(), 'the daemon closed its engine after the ADD');
+    ok(cni('DEL', { ...keptConf('cni0', '10.89.0.0/16'), prevResult: res }, first, via));
+
+    // The host namespace made anew: the kept engine's is another one, so the bridge must come back in this one.
+    fresh();
+    const second = newPod();
+    ok(cni('ADD', keptConf('cni0', '10.89.0.0/16'), second, via));
+    assert.ok(bridgeIn('cni0'), 'the ADD went to the namespace the kept engine had open, not to the one named now');
+    assert.match(sh('ip', '-n', host, '-o', 'link', 'show', 'master', 'cni0'), /veth/);
+    ok(cni('DEL', keptConf('cni0', '10.89.0.0/16'), second, via));
+
+    // The state directory made anew (and the namespace, whose bridge the old state owned): the new state has the pod.
+    rmSync(dir, { recursive: true, force: true });
+    fresh();
+    const third = newPod();
+    ok(cni('ADD', keptConf('cni1', '10.90.0.0/16'), third, via));
+    const listed = spawnSync(join(ROOT_DIR, 'bin', 'ctnet'), ['ps', '-a', '--format', '{{.Networks}}'], { env: { ...process.env, CTNET_ROOT: dir, CTNET_HOST_NETNS: host }, encoding: 'utf8' });
+    assert.equal(listed.stdout.trim(), 'podnet', listed.stderr);
+    assert.ok(bridgeIn('cni1'));
+    ok(cni('DEL', keptConf('cni1', '10.90.0.0/16'), third, via));
+
+    // Idle for longer than --keep-engines: nothing of the state (or of a namespace) stays open.
+    await new Promise((res) => setTimeout(res, 2500));
+    assert.ok(!holdsState(), 'the daemon still holds the state after --keep-engines seconds without an invocation');
+  } finally {
+    daemon.kill('SIGKILL');
+    await new Promise((res) => daemon.on('exit', res));
+    try { execFileSync('ip', ['netns', 'del', host], { stdio: 'ignore' }); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('as containerd sends it: capitalised portMappings (ADD, traffic, DEL); DEL after a failed ADD with no CNI_NETNS, three times, succeeds and frees everything', async () => {
   const pod = newPod();
   const c = conf('1.0.0', { name: 'ctrdnet', bridge: 'cni-ctrd', ipam: { type: 'host-local', ranges: [[{ subnet: '10.91.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: lab.root },
