@@ -9,12 +9,8 @@ interface Identity {
   netns: string | null;
 }
 
-interface Kept {
-  ctx: EngineContext;
-  identity: Identity;
-}
-
-type PoolOptions = EngineOptions & { root: string };
+/** An engine's options with its state directory resolved (the pool keys engines by it). */
+export type PoolOptions = EngineOptions & { root: string };
 
 const fileId = (s: Stats): string => `${s.dev}:${s.ino}`;
 
@@ -57,7 +53,8 @@ const same = (a: Identity | undefined, b: Identity | undefined): boolean => a !=
  * holds no namespace, as before.
  */
 export class EnginePool {
-  private readonly idle = new Map<string, Kept>();
+  private readonly idle = new Map<string, EngineContext>();
+  /** What each engine was opened on (undefined: not known, so never kept). */
   private readonly opened = new WeakMap<EngineContext, Identity | undefined>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -72,11 +69,11 @@ export class EnginePool {
     const kept = this.idle.get(key);
     if (kept) {
       this.idle.delete(key);
-      if (same(namedBy(options), kept.identity)) {
-        kept.ctx.restartStepCount();
-        return kept.ctx;
+      if (same(namedBy(options), this.opened.get(kept))) {
+        kept.restartStepCount();
+        return kept;
       }
-      closeQuietly(kept.ctx);
+      closeQuietly(kept);
     }
     const ctx = new EngineContext(options);
     this.opened.set(ctx, openedBy(ctx, options));
@@ -86,13 +83,12 @@ export class EnginePool {
   /** Keeps `ctx` for the next invocation if the one that used it succeeded; closes it otherwise. */
   give(ctx: EngineContext, options: PoolOptions, succeeded: boolean): void {
     const key = keyOf(options);
-    const identity = this.opened.get(ctx);
-    if (!succeeded || !identity || this.idle.has(key) || this.keepMs === 0) return void closeQuietly(ctx);
-    this.idle.set(key, { ctx, identity });
+    if (!succeeded || !this.opened.get(ctx) || this.idle.has(key) || this.keepMs === 0) return void closeQuietly(ctx);
+    this.idle.set(key, ctx);
     for (const [k, oldest] of this.idle) {
       if (this.idle.size <= this.size) break;
       this.idle.delete(k);
-      closeQuietly(oldest.ctx);
+      closeQuietly(oldest);
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.close(), this.keepMs);
@@ -102,7 +98,7 @@ export class EnginePool {
   /** Closes every kept engine. */
   close(): void {
     clearTimeout(this.timer);
-    for (const { ctx } of this.idle.values()) closeQuietly(ctx);
+    for (const ctx of this.idle.values()) closeQuietly(ctx);
     this.idle.clear();
   }
 }

@@ -2,12 +2,12 @@ import { isAbsolute } from 'node:path';
 import { cniAdd, cniCheck, cniDel, cniGc, cniStatus } from '../engine/cni.js';
 import { ensureCniOverlay } from '../engine/overlay.js';
 import { cniBandwidth } from '../engine/bandwidth.js';
-import { EngineContext, stepFromEnv, type EngineOptions } from '../engine/context.js';
+import { EngineContext, stepFromEnv } from '../engine/context.js';
 import { CtnetError } from '../errors.js';
 import { DEFAULT_ROOT } from '../names.js';
 import { checkVersion, isDelegatedIpam, networkSpec, parseCniArgs, parseNetConf, portRequests, type NetConf } from './config.js';
 import { delegateIpam, delegateSupports, firstIPv4 } from './delegate.js';
-import type { EnginePool } from './engines.js';
+import type { EnginePool, PoolOptions } from './engines.js';
 import { addResult } from './result.js';
 import { CNI_ERROR, CniError, LATEST, SUPPORTED_VERSIONS, atLeast, type CniVersion } from './spec.js';
 
@@ -67,16 +67,16 @@ class Invocation {
     }
   }
 
-  private open(options: EngineOptions & { root: string }): EngineContext {
+  private open(options: PoolOptions): EngineContext {
     return this.engines ? this.engines.take(options) : new EngineContext(options);
   }
 
-  private done(ctx: EngineContext, options: EngineOptions & { root: string }, succeeded: boolean): void {
+  private done(ctx: EngineContext, options: PoolOptions, succeeded: boolean): void {
     if (this.engines) this.engines.give(ctx, options, succeeded);
     else ctx.close();
   }
 
-  private engineOptions(conf: NetConf): EngineOptions & { root: string } {
+  private engineOptions(conf: NetConf): PoolOptions {
     // host-local's dataDir holds the state; otherwise the CLI's, so both see the same containers.
     const dataDir = conf.ipam?.dataDir;
     if (dataDir && !isAbsolute(dataDir)) {
