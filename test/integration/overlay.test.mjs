@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { Engine } from '../../dist/index.js';
 import { OUTSIDE_IP } from '../../dist/demo/overlay-lab.js';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ROOT_DIR, probe, startEchoServer } from '../helpers/lab.mjs';
 import { createOverlayLab, ECHO, etcdMissing, waitFor } from '../helpers/overlay.mjs';
 
@@ -80,6 +81,27 @@ test('containers on different hosts reach each other directly over TCP and UDP, 
   assert.equal(o.probeFrom(2, 'c3', 'web1', 80), `web1 from ${ip.c3}`);
   assert.equal(o.probeFrom(2, 'c3', 'web2.ov1', 80, 'udp'), `web2 from ${ip.c3}`);
   assert.equal(o.probeFrom(0, 'web1', 'api', 80), `web2 from ${ip.web1}`, 'a network alias on another host');
+});
+
+test('a container\'s name reaches the other hosts as its start is committed, not at the agents\' next pass (every 2 s)', { skip }, async () => {
+  // Each run starts just after the last name arrived. Were names carried only by the agents' periodic
+  // pass, that would be just after a pass, and each next name would wait ~2 s for the next one.
+  const db = new Database(join(o.lab.hosts[0].root, 'ctnet.db'), { readonly: true, timeout: 5000 });
+  const known = db.prepare('SELECT 1 FROM remote_endpoints WHERE name = ?');
+  const names = ['quick1', 'quick2', 'quick3'];
+  const took = [];
+  try {
+    for (const name of names) {
+      o.ok(1, ['run', '-d', '--name', name, '--network', 'ov1', 'sleep', '600']);
+      const t0 = Date.now();
+      while (!known.get(name) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+      took.push(Date.now() - t0);
+    }
+  } finally {
+    db.close();
+    o.ctnet(1, ['rm', '-f', ...names]);
+  }
+  assert.ok(took.every((ms) => ms < 1000), `h1 had each name ${took.join(', ')} ms after its run on h2 returned${o.storeLogs(1)}`);
 });
 
 test('traffic leaving the overlay is masqueraded to the host address; published ports answer on the host that runs the container', { skip }, () => {
