@@ -143,6 +143,8 @@ const summaryJson = {
   cri_run_pod_sandbox_p50_ms: round(r.cri.ctnet?.network.p50, 1),
   ref_cri_run_pod_sandbox_p50_ms: round(r.cri.reference?.network.p50, 1),
   cri_host_network_pod_p50_ms: round(r.cri.ctnet?.hostNetwork.p50, 1),
+  overlay_run_to_resolvable_p50_ms: round(r.overlay.runToResolvable?.p50, 1),
+  overlay_run_to_resolvable_p95_ms: round(r.overlay.runToResolvable?.p95, 1),
   overlay_run_to_reachable_p50_ms: round(r.overlay.runToReachable?.p50, 1),
   overlay_run_to_reachable_p95_ms: round(r.overlay.runToReachable?.p95, 1),
   overlay_block_lease_p50_ms: round(r.overlay.blockLease?.p50, 1),
