@@ -1,7 +1,6 @@
 import type { Lease } from 'etcd3';
-import { watch } from 'node:fs';
 import { join } from 'node:path';
-import { exists } from '../kernel/files.js';
+import { exists, watchDirectory } from '../kernel/files.js';
 import { ClusterStore, type BlockLease, type ClusterEndpoint } from '../store/cluster.js';
 import { DnsView } from '../store/dns-view.js';
 import type { NetworkRecord, OverlayPeer, RemoteEndpoint } from '../store/store.js';
@@ -70,18 +69,14 @@ export class ClusterAgent {
     // inotify reports the WAL's write before the writer has made its commit visible (a moment later,
     // in shared memory): a second look shortly after each burst of writes finds what the first missed.
     let again: NodeJS.Timeout | undefined;
-    try {
-      watch(this.ctx.root, (_event, file) => {
-        if (file !== null && !file.startsWith('ctnet.db')) return;
+    watchDirectory(this.ctx.root, (file) => {
+      if (file !== null && !file.startsWith('ctnet.db')) return;
+      look();
+      again ??= setTimeout(() => {
+        again = undefined;
         look();
-        again ??= setTimeout(() => {
-          again = undefined;
-          look();
-        }, LOOK_AGAIN_MS);
-      }).on('error', (err) => poll(err));
-    } catch (err) {
-      poll(err as Error);
-    }
+      }, LOOK_AGAIN_MS);
+    }, poll);
   }
 
   /** Revokes the lease (this host's entries go from etcd at once rather than after the TTL); a second at most. */

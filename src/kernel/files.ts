@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, watch, writeFileSync, type Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MNT_DETACH, libc } from './libc.js';
 
@@ -155,3 +155,12 @@ function gone(remove: () => void): void {
 /** A descriptor appending to a log, for a process's output; close it once the process has it. */
 export const openAppend = (path: string): number => openSync(path, 'a');
 export const closeFd = (fd: number): void => closeSync(fd);
+
+/** Calls `changed` with the name of each file written in `dir` (inotify); `failed` when the directory cannot be watched, now or later. */
+export function watchDirectory(dir: string, changed: (file: string | null) => void, failed: (err: Error) => void): void {
+  try {
+    watch(dir, (_event, file) => changed(file)).on('error', failed);
+  } catch (err) {
+    failed(err as Error);
+  }
+}
