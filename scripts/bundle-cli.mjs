@@ -45,10 +45,15 @@ await build({
   banner: { js: "(function (exports, require, module, __filename, __dirname) {const __ctnetUrl = require('node:url').pathToFileURL(__filename).href;" },
   footer: { js: '\n})' },
   define: { 'import.meta.url': '__ctnetUrl' },
+  // A script compiled through vm.Script has no loader for import() without --experimental-vm-modules
+  // (Node 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at the call): what is loaded on demand (etcd3,
+  // node:readline/promises) is required instead.
+  supported: { 'dynamic-import': false },
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/cli/ctnet.cjs',
   plugins: [lazyCommanderChildProcess],
 });
+if (/\bimport\(/.test(readFileSync('dist/cli/ctnet.cjs', 'latin1'))) throw new Error('dist/cli/ctnet.cjs calls import(), which fails in a script compiled by bin/ctnet: load it with require');
 rmSync('dist/cli/ctnet.mjs', { force: true });
 rmSync('dist/cni/ctnet-cni.mjs', { force: true });
 await build({ ...common, entryPoints: ['src/dns/main.ts'], outfile: 'dist/cli/ctnet-dns.mjs' });

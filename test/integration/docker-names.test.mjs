@@ -2,9 +2,10 @@
 // other, exit 1), ps and network ls take -q, --filter and --format, network prune removes unused networks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab } from '../helpers/lab.mjs';
+import { CTNET, createLab } from '../helpers/lab.mjs';
 
 let lab;
 before(() => {
@@ -134,6 +135,11 @@ test('network prune removes networks no container uses (--filter until=, label=,
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /add -f/);
   assert.ok(lab.json(['network', 'ls']).some((n) => n.Name === 'unused'), 'refused prune removed nothing');
+  // On a terminal it asks, as Docker does: no keeps every network.
+  const asked = spawnSync('script', ['-qec', `${process.execPath} ${CTNET} network prune`, '/dev/null'], { input: 'n\n', env: lab.env, encoding: 'utf8', timeout: 30000 });
+  assert.equal(asked.status, 0, asked.stdout);
+  assert.match(asked.stdout, /Are you sure you want to continue\? \[y\/N\]/);
+  assert.ok(lab.json(['network', 'ls']).some((n) => n.Name === 'unused'), 'answered no, removed nothing');
   // --filter: only networks that match go (label=, label!=, until=).
   lab.ok(['network', 'create', 'tagged', '--subnet', '172.30.17.0/24', '--label', 'env=test']);
   assert.equal(lab.ok(['network', 'prune', '-f', '--filter', 'until=1h']), '', 'every network is younger than an hour');
