@@ -1,24 +1,57 @@
 import { EngineContext } from '../engine/context.js';
 import { ClusterAgent } from '../engine/cluster-agent.js';
+import { agentSocket } from '../engine/cluster-client.js';
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { CLUSTER_API_METHODS, ClusterStore, type ClusterConfig } from '../store/cluster.js';
+import { CLUSTER_API_METHODS, ClusterStore, type ClusterApi, type ClusterConfig } from '../store/cluster.js';
 import { CtnetError } from '../errors.js';
+import { peerUid } from '../kernel/libc.js';
 
-async function serveClusterCalls(config: ClusterConfig): Promise<void> {
-  const store = await ClusterStore.connect(config);
+/**
+ * Answers calls to the cluster store as JSON lines (engine/cluster-client.ts); `config` says which
+ * cluster it is. A line that is no call ends the exchange (`bad`).
+ */
+function answerClusterCalls(store: ClusterApi, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, bad: () => void): ReturnType<typeof createInterface> {
   const methods: readonly string[] = CLUSTER_API_METHODS;
-  createInterface({ input: process.stdin })
-    .on('line', (line) => {
-      const { id, method, args } = JSON.parse(line) as { id: number; method: string; args: unknown[] };
-      const answer = (reply: object): void => void process.stdout.write(`${JSON.stringify({ id, ...reply })}\n`);
-      if (!methods.includes(method)) return answer({ error: { message: `unknown cluster call ${method}` } });
-      const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
-      fn.apply(store, args).then(
-        (result) => answer({ result: result ?? null }),
-        (err: Error) => answer({ error: { code: err instanceof CtnetError ? err.code : undefined, message: err.message } }),
-      );
-    })
-    .on('close', () => { store.close(); process.exit(0); });
+  return createInterface({ input }).on('line', (line) => {
+    let call: { id: number; method: string; args: unknown[] };
+    try {
+      call = JSON.parse(line) as typeof call;
+      if (typeof call.method !== 'string' || !Array.isArray(call.args)) throw new Error('not a call');
+    } catch {
+      return bad();
+    }
+    const { id, method, args } = call;
+    const answer = (reply: object): void => void output.write(`${JSON.stringify({ id, ...reply })}\n`);
+    if (method === 'config') return answer({ result: store.config });
+    if (!methods.includes(method)) return answer({ error: { message: `unknown cluster call ${method}` } });
+    const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
+    fn.apply(store, args).then(
+      (result) => answer({ result: result ?? null }),
+      (err: Error) => answer({ error: { code: err instanceof CtnetError ? err.code : undefined, message: err.message } }),
+    );
+  });
+}
+
+/**
+ * The agent's etcd connection lent to the host's commands on a unix socket only root may use (the
+ * state directory's own `cluster.sock`, 0600; one agent per directory, so a file left there is
+ * stale). Whoever connects is checked too (SO_PEERCRED): a socket made reachable by hand does not
+ * give a local user the host's place in the cluster.
+ */
+function lendConnection(root: string, store: ClusterApi): void {
+  const path = agentSocket(root);
+  rmSync(path, { force: true });
+  const server = createServer((conn) => {
+    conn.on('error', () => conn.destroy());
+    // Node exposes no peer credentials; the descriptor is on the socket's handle.
+    const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || peerUid(fd) !== 0) return void conn.destroy();
+    answerClusterCalls(store, conn, conn, () => conn.destroy());
+  });
+  server.on('error', (err) => log(`not answering commands on ${path} (${err.message}); they reach etcd themselves`));
+  server.listen(path, () => chmodSync(path, 0o600));
 }
 
 /**
@@ -28,7 +61,8 @@ async function serveClusterCalls(config: ClusterConfig): Promise<void> {
 const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 // `--rpc CONFIG`: serve a command's calls to the cluster store from this namespace (see engine/cluster-client.ts).
 if (process.argv[2] === '--rpc') {
-  await serveClusterCalls(JSON.parse(process.argv[3]) as ClusterConfig);
+  const store = await ClusterStore.connect(JSON.parse(process.argv[3]) as ClusterConfig);
+  answerClusterCalls(store, process.stdin, process.stdout, () => process.exit(2)).on('close', () => { store.close(); process.exit(0); });
   await new Promise(() => undefined); // until the command closes stdin
 }
 const [root] = process.argv.slice(2);
@@ -43,3 +77,4 @@ if (!agent) {
   log('this host is in no cluster; nothing to do');
   process.exit(0);
 }
+lendConnection(root, agent.cluster);

@@ -31,7 +31,7 @@ export class ClusterAgent {
   private graceUntil = 0;
   private readonly localChanges: DnsView;
 
-  private constructor(private readonly ctx: EngineContext, private readonly cluster: ClusterStore, private readonly log: (line: string) => void) {
+  private constructor(private readonly ctx: EngineContext, readonly cluster: ClusterStore, private readonly log: (line: string) => void) {
     this.localChanges = new DnsView(ctx.root);
   }
 

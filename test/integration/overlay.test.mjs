@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Engine } from '../../dist/index.js';
 import { OUTSIDE_IP } from '../../dist/demo/overlay-lab.js';
+import { chmodSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT_DIR, probe, startEchoServer } from '../helpers/lab.mjs';
+import { CTNET, ROOT_DIR, probe, startEchoServer } from '../helpers/lab.mjs';
 import { createOverlayLab, ECHO, etcdMissing, waitFor } from '../helpers/overlay.mjs';
 
 const skip = !process.env.CTNET_REQUIRE_ETCD && etcdMissing();
@@ -102,6 +103,88 @@ test('a container\'s name reaches the other hosts as its start is committed, not
     o.ctnet(1, ['rm', '-f', ...names]);
   }
   assert.ok(took.every((ms) => ms < 1000), `h1 had each name ${took.join(', ')} ms after its run on h2 returned${o.storeLogs(1)}`);
+});
+
+test('a host\'s commands reach etcd through its cluster agent\'s connection, which a local user cannot use; an agent stopped, or in another cluster, is passed by', { skip }, async () => {
+  const root = o.lab.hosts[0].root;
+  const sock = join(root, 'cluster.sock');
+  const st = statSync(sock);
+  assert.ok(st.isSocket());
+  assert.equal(st.mode & 0o777, 0o600);
+  const hosts = () => {
+    const r = o.ctnet(0, ['cluster', 'status', '--json']);
+    return r.code === 0 ? JSON.parse(r.stdout).hosts.map((h) => h.name).sort().join(' ') : `exit ${r.code}: ${r.stderr.trim()}`;
+  };
+  // h1 opens no new connection to etcd: only the agent's, made before, still carry anything.
+  const nft = (script) => spawnSync('ip', ['netns', 'exec', o.lab.hosts[0].netns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+  assert.equal(nft('table inet ctnettest_noetcd { chain out { type filter hook output priority 0; tcp dport 2379 ct state new drop; }; }\n').status, 0);
+  try {
+    assert.equal(hosts(), 'h1 h2 h3');
+    // The control: without the agent's socket the command connects itself, and cannot.
+    renameSync(sock, `${sock}.away`);
+    try {
+      assert.match(hosts(), /^exit \d+: .*cannot reach the cluster store/);
+    } finally {
+      renameSync(`${sock}.away`, sock);
+    }
+    // An agent whose cluster is not the one the state names (as if joined again elsewhere, with it
+    // still running) is not used.
+    const db = new Database(join(root, 'ctnet.db'), { timeout: 5000 });
+    const config = db.prepare("SELECT value FROM meta WHERE key = 'cluster.config'").pluck().get();
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'cluster.config'").run(JSON.stringify({ ...JSON.parse(config), ttl: TTL + 1 }));
+    try {
+      assert.match(hosts(), /^exit \d+: .*cannot reach the cluster store/);
+    } finally {
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'cluster.config'").run(config);
+      db.close();
+    }
+  } finally {
+    nft('delete table inet ctnettest_noetcd');
+  }
+  // As on a real host: ctnet in the host's own namespace (no CTNET_HOST_NETNS) with no agent to ask
+  // loads the etcd client itself.
+  renameSync(sock, `${sock}.away`);
+  try {
+    const { CTNET_HOST_NETNS: _, ...env } = process.env;
+    const r = spawnSync('ip', ['netns', 'exec', o.lab.hosts[0].netns, process.execPath, CTNET, 'cluster', 'status', '--json'], { env: { ...env, CTNET_ROOT: root }, encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).hosts.length, 3);
+  } finally {
+    renameSync(`${sock}.away`, sock);
+  }
+  // A local user cannot use the agent's place in the cluster: the socket is root's (0600, in root's
+  // directories); made reachable by hand, the agent still closes on them without an answer.
+  const asNobody = () => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `
+    const s = require('net').connect(process.argv[1]);
+    setTimeout(() => { console.log('no answer'); process.exit(); }, 3000);
+    s.on('error', (e) => { console.log(e.code); process.exit(); });
+    s.on('connect', () => s.write(JSON.stringify({ id: 1, method: 'hosts', args: [] }) + '\\n'));
+    s.on('data', (d) => { console.log('answered ' + d); process.exit(); });
+    s.on('close', () => { console.log('closed'); process.exit(); });`, sock], { encoding: 'utf8', timeout: 10000 }).stdout.trim();
+  assert.equal(asNobody(), 'EACCES');
+  const modes = [o.lab.work, root, sock].map((p) => [p, statSync(p).mode & 0o7777]);
+  for (const [p, mode] of [[o.lab.work, 0o711], [root, 0o711], [sock, 0o666]]) chmodSync(p, mode);
+  try {
+    assert.match(asNobody(), /^(closed|EPIPE|ECONNRESET)$/);
+  } finally {
+    for (const [p, mode] of modes) chmodSync(p, mode);
+  }
+  // A stopped agent: the command waits a second for its answer, then connects itself.
+  const agents = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return argv[1]?.endsWith('ctnet-cluster.mjs') && argv[2] === root;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+  assert.equal(agents.length, 1, `h1's agent: ${agents}`);
+  process.kill(agents[0], 'SIGSTOP');
+  try {
+    assert.equal(hosts(), 'h1 h2 h3');
+  } finally {
+    process.kill(agents[0], 'SIGCONT');
+  }
 });
 
 test('traffic leaving the overlay is masqueraded to the host address; published ports answer on the host that runs the container', { skip }, () => {
