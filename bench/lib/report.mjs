@@ -893,7 +893,8 @@ ${r.attach.skippedSizes}
   figure. *Resolves* is the same run until the name first resolves there. The hosts' resolver, on the
   lab's outside host, answers every name NXDOMAIN, as a real one answers a name it lacks. *Block lease* is
   a host taking its part of an existing network: one etcd transaction for the block, the bridge and
-  VXLAN device, through a helper process started in the host namespace. *Throughput* is iperf3 from a
+  VXLAN device, through the host's cluster agent's etcd connection (before, a helper process started
+  in the host namespace loaded the etcd client for each: ~300 ms). *Throughput* is iperf3 from a
   container on one host to one on the other, against a plain VXLAN pair (same underlay, VNI 99)
   between the two host namespaces: the difference is the veth and bridge hop on each side and
   br_netfilter; traffic inside the overlay is kept out of connection tracking.
