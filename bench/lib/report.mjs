@@ -252,25 +252,30 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). Since
-5d7596d's run (the run before) the measured path that changed is the cni-daemon's: it keeps its
-engines between calls (below, "CNI executable"); no other row goes through it. This run was on a
-machine of the same kind: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (34.5 in the run before),
-a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (12.47),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (31,499 before). The engine's attach at 1 container, its
-first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (4.35 and 4.33 in the run before,
-against a floor of 2.69). In this run: ctnet's DNS at
+59f5b91's run (the run before) the measured paths that changed are the overlay's: a container's
+name reaches the other hosts as its start is committed (each host's agent looked at its state five
+times a second), the overlay's commands use the agent's etcd connection, and the bench's lab gives
+its hosts a resolver that answers (below, "Overlay"); no other row goes through them. The other
+rows moved with the machine: the CNI executable's, for one, measured after this run by the bench's
+attach part at 1 container (40 samples) with the run before's build (8f6d57b, a worktree of its own)
+and this one's in turn, A B A B: the daemon's ADD 11.4 and 14.0 ms against 14.1 and 12.1, without
+the daemon 82.9 and 90.0 against 91.1 and 75.4. This run was on a
+machine of the same kind: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (35.8 in the run before),
+a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (12.42),
+aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (37,223 before). The engine's attach at 1 container, its
+first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (4.58 and 4.29 in the run before,
+against a floor of 2.87). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
 ${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.19x, 1.58 against 2.13 ms, 92.0% (95.4%), 1.61x, 86%, 0.71x, 2.28x and 1.73x; 6f920c7's before it
-1.33x, 1.80 against 3.08 ms, 92.9% (96.2%), 1.48x, 87%, 0.67x, 2.18x and 1.75x; 5d7396e's before that
-1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x; and 7baf255's
-1.16x, 1.83 against 1.10 ms, 87.6% (92.4%), 1.52x, 83%, 0.87x, 2.18x and 1.74x. The targets near their lines
+1.15x, 1.14 against 1.97 ms, 100.7% (100.6%), 1.50x, 77%, 0.62x, 2.08x and 1.77x; 5d7596d's before it
+1.19x, 1.58 against 2.13 ms, 92.0% (95.4%), 1.61x, 86%, 0.71x, 2.28x and 1.73x; 6f920c7's before that
+1.33x, 1.80 against 3.08 ms, 92.9% (96.2%), 1.48x, 87%, 0.67x, 2.18x and 1.75x; and 5d7396e's
+1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x. The targets near their lines
 (the DNS's, container to container, the floor) fall on either side of them from run to run: against the
-run before, the floor took ${moreOrLess(r.attach.floor?.attach.p50 - 2.69)} and the engine in turn with it ${moreOrLess(r.attach.floor?.ctnet?.attach.p50 - 4.33)} (the difference
-between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p50, 2)} ms, 1.64 in the run before). A quick run the same day gave the floor 1.38x
-(3.63 against 2.63 ms).
+run before, the floor took ${moreOrLess(r.attach.floor?.attach.p50 - 2.87)} and the engine in turn with it ${moreOrLess(r.attach.floor?.ctnet?.attach.p50 - 4.29)} (the difference
+between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p50, 2)} ms, 1.42 in the run before).
 - **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
   ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
   through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
@@ -347,7 +352,7 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   at a time, and the store now makes each container's row an object literal over the raw row, the
   same for all of a statement's rows (2,000 containers, \`ps -a\` in two sets of 20 alternating runs:
   p50 440.5 -> 391.0 and 388.8 -> 338.4 ms; the rows alone in a new process 84 -> 57 ms; \`ps\` at 10,000 in the full runs:
-  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's, 426 ms in 5d7396e's, 454 ms in 6f920c7's, 240 ms in 5d7596d's (the same code as this run's there) and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
+  1,264 ms two rounds ago, 874 and 731 ms in the last round's, 775 ms in fd04a96's, 426 ms in 5d7396e's, 454 ms in 6f920c7's, 240 ms in 5d7596d's, 307 ms in 59f5b91's (the same code as this run's there) and ${r.scale?.points?.length ? fmt(r.scale.points.at(-1).psMs, 0) : '-'} ms in this one). The background containers are
   network-only: a running container's own processes (its supervisor and the command) are measured
   beside them, and 1,000 running containers in a part of their own (next item).
 - **Listings and running containers** (this round; the scale rows and the row "with 1000 sleeping
@@ -508,7 +513,7 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   \`ether saddr != X ether type != arp\` into one comparison of the eight bytes, true when either
   differs.
 - **Attach against the kernel floor** (this run: ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x, ${fmt(r.attach.floor?.ctnet?.attach.p50, 2)} against ${fmt(r.attach.floor?.attach.p50, 2)} ms in the
-  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.61x in the run before, 1.48x in 6f920c7's, 1.52x in 5d7396e's and 7baf255's runs, 1.45x in 17ee1d3's, 1.55x in 48dca6a's, 1.73x in 6fab428's).
+  floor's own pass; ctnet's row at 1, measured alone, ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50, 2)} ms; 1.50x in the run before, 1.61x in 5d7596d's, 1.48x in 6f920c7's, 1.52x in 5d7396e's and 7baf255's runs, 1.45x in 17ee1d3's, 1.55x in 48dca6a's, 1.73x in 6fab428's).
   In this round: a container's name is unique by the containers table's own index, so the insert
   fails on a taken one and only then is its holder read for the message (a look-up before every
   insert took ~0.06 ms in place); reconcile asks in one read whether anything is unfinished or has a
@@ -740,7 +745,7 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   before the loopback drop (bridged packets would skip that rule's two tests), with the same tool
   and 12 rounds: 100-byte UDP +4.3% in one run and -2.1% in the next, TCP -0.1%.
 - **Overlay cross-host throughput** (see the summary for this run; earlier full runs: 92% and 98%,
-  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's, then 81% in 4ccf02f's, then 84% in 17ee1d3's, then 86% in the run before this one). Measured before this run, in a lab of two overlay hosts: six rounds with ctnet's bridge tables in place and six with them removed (restored after each), in turn: 91% with them and 82% without them, by the medians. The gap is not in the firewall. Four rounds ago the overlay part alone,
+  then 82% and 91%, then 88%, then 91%, then 88%, then 84%, then 90% in the last round, then 96% in fd04a96's, then 81% in 4ccf02f's, then 84% in 17ee1d3's, then 86% in 5d7596d's, then 77% in the run before this one). Measured before this run, in a lab of two overlay hosts: six rounds with ctnet's bridge tables in place and six with them removed (restored after each), in turn: 91% with them and 82% without them, by the medians. The gap is not in the firewall. Four rounds ago the overlay part alone,
   run in turns before and after that round's changes: 94%, 83%, 91% before and 85%, 85%, 83% after.
   The ranges overlap and a container's datapath is made of the same kernel objects in every round
   (no round since changed what they are), so the spread is
@@ -808,11 +813,11 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   reference's DEL deletes the pair too, from the pod's end. Since the latest round neither the
   executable nor the daemon waits in the close of its nf_tables socket (see \`rm -f\` above); in
   4ccf02f's run ADD and DEL without the daemon took 63.6 and 76.0 ms against a chain's 94.4 and
-  231.6, with it 17.2 and 32.1 ms; in the run before, 58.4 and 75.7 ms against 91.0 and 214.2, with
+  231.6, with it 17.2 and 32.1 ms; in 5d7596d's, 58.4 and 75.7 ms against 91.0 and 214.2, with
   it 13.8 and 32.3 ms. ADD stays above half the chain's here (${fmt(r.attach.results.cni?.[0]?.attach.p50)} ms in this run): a call without the
   daemon is Node's start (${fmt(r.cli?.node?.p50)} ms), the bundle from its code cache and one attach by an engine run
   once, cold, in V8's interpreter (see \`run -d\` above for where such a command's time goes).
-  Since the run before (071716d): the daemon opened an engine for each call (the state database, its
+  Since 071716d: the daemon opened an engine for each call (the state database, its
   statements prepared again, the kernel's sockets) and closed it (an nf_tables socket's holder
   started, the database checkpointed when no other process had it open). \`handleCni\` called in one
   process as the daemon calls it, 40 ADDs and DELs 40 ms apart: ADD 7.7-9.6 ms, DEL 21.8-25.3; with
@@ -821,8 +826,8 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   state directory and host namespace, used again only if both are still the ones it opened, closed
   10 s after the last call). Through the executable, 40 alternating calls to a daemon of each build:
   ADD p50 15.3 -> 10.3 ms, DEL 35.0 -> 29.7 ms. In this run the daemon's rows: ADD
-  ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.attach.p50)} and DEL ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.detach.p50)} ms (18.2 and 31.3 in the run before), containerd's CNI share
-  ${fmt(r.cri?.ctnet?.cniShareP50)} ms (18.7).
+  ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.attach.p50)} and DEL ${fmt(at['ctnet-cni-daemon']?.find((x) => x.size === 1)?.detach.p50)} ms (11.0 and 24.3 in the run before, 18.2 and 31.3 before 071716d), containerd's CNI share
+  ${fmt(r.cri?.ctnet?.cniShareP50)} ms (19.5).
 
 ${r.scale ? scaleSection(r) : ''}## Attach and detach against the number of containers on the network
 
