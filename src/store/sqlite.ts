@@ -26,3 +26,24 @@ function findAddon(): string {
 }
 
 let addonPath: string | undefined;
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Puts a database in WAL mode (asked first: one already in it is only read). Processes opening a
+ * new state at once (a node's first pods, each its own CNI process) race to switch it: each holds a
+ * read lock and wants to write the header, and SQLite answers the loser SQLITE_BUSY at once rather
+ * than wait in that deadlock for its busy timeout. The switch is tried again until `timeoutMs`.
+ */
+export function useWal(db: Database.Database, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() > until) throw err;
+      Atomics.wait(PAUSE, 0, 0, 5 + Math.random() * 10);
+    }
+  }
+}

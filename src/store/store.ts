@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openDatabase } from './sqlite.js';
+import { openDatabase, useWal } from './sqlite.js';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { InvalidArgumentError, PermissionError } from '../errors.js';
 import { join } from 'node:path';
@@ -100,6 +100,9 @@ export interface MacvlanNetwork extends NetworkBase {
 }
 
 export type NetworkRecord = BridgeNetwork | MacvlanNetwork;
+
+/** How long a command waits for another's hold on the state (SQLite's busy timeout). */
+const BUSY_TIMEOUT_MS = 10_000;
 
 export const isBridgeNetwork = (n: NetworkRecord): n is BridgeNetwork => n.driver === 'bridge';
 
@@ -575,10 +578,10 @@ export class Store implements StateStore {
       this.db = openDatabase(':memory:');
     } else {
       secureStateDir(root);
-      this.db = openDatabase(join(root, 'ctnet.db'), { timeout: 10_000 });
+      this.db = openDatabase(join(root, 'ctnet.db'), { timeout: BUSY_TIMEOUT_MS });
       // Containers' environments are in it: root's alone (the journal files follow its mode).
       chmodSync(join(root, 'ctnet.db'), 0o600);
-      this.db.pragma('journal_mode = WAL');
+      useWal(this.db, BUSY_TIMEOUT_MS);
       this.db.pragma('synchronous = NORMAL');
     }
     this.migrate();

@@ -2,13 +2,17 @@
 // first networks and connected ones, the crash protocol's transitional states, look-ups.
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CONTAINER_BY_ID_PREFIX, CONTAINER_BY_NAME_OR_ID, CONTAINER_SUMMARIES_ON_NETWORK, CONTAINERS_BEING_REMOVED, CONTAINERS_ON_NETWORK, PORTS_AT, PORTS_OF, Store } from '../../dist/store/store.js';
 import { MIGRATIONS } from '../../dist/store/schema.js';
 import { toInt } from '../../dist/addr/ipv4.js';
+
+const require = createRequire(import.meta.url);
 
 let dir;
 let store;
@@ -266,4 +270,26 @@ test('container kind: read back from what a row holds (a process, a network-only
   // The kind is what the row holds, not a column of its own: an update cannot change it.
   store.updateContainer(id('1'), { state: 'exited', kind: 'cni' });
   assert.equal(store.getContainer(id('1')).kind, 'process');
+});
+
+test('a new state opened while another process writes its first transaction waits for it (the switch to WAL races, and SQLite answers the loser at once)', async () => {
+  const fresh = mkdtempSync(join(tmpdir(), 'ctnet-store-race-'));
+  // Another process holds the new file's write lock (as a first opener switching it to WAL does) for 300 ms.
+  const holder = spawn(process.execPath, ['-e', `
+    const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]);
+    db.exec('BEGIN IMMEDIATE; CREATE TABLE held (x)');
+    console.log('holding');
+    setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);`, join(fresh, 'ctnet.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((resolve, reject) => {
+      holder.stdout.on('data', (d) => String(d).includes('holding') && resolve());
+      holder.on('exit', () => reject(new Error('the holder ended before holding the lock')));
+    });
+    const s = new Store(fresh);
+    assert.equal(s.getMeta('none'), undefined);
+    s.close();
+  } finally {
+    holder.kill();
+    rmSync(fresh, { recursive: true, force: true });
+  }
 });
