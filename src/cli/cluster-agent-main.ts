@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { CLUSTER_API_METHODS, ClusterStore, type ClusterApi, type ClusterConfig } from '../store/cluster.js';
 import { CtnetError } from '../errors.js';
-import { peerUid } from '../kernel/libc.js';
+import { peerIsRoot } from '../kernel/libc.js';
 
 /**
  * Answers calls to the cluster store as JSON lines (engine/cluster-client.ts); `config` says which
@@ -45,9 +45,7 @@ function lendConnection(root: string, store: ClusterApi): void {
   rmSync(path, { force: true });
   const server = createServer((conn) => {
     conn.on('error', () => conn.destroy());
-    // Node exposes no peer credentials; the descriptor is on the socket's handle.
-    const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (typeof fd !== 'number' || peerUid(fd) !== 0) return void conn.destroy();
+    if (!peerIsRoot(conn)) return void conn.destroy();
     answerClusterCalls(store, conn, conn, () => conn.destroy());
   });
   server.on('error', (err) => log(`not answering commands on ${path} (${err.message}); they reach etcd themselves`));

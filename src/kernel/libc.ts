@@ -1,6 +1,7 @@
 import { koffi } from './koffi.js';
 import { KernelError, PermissionError } from '../errors.js';
 import { constants as osConstants } from 'node:os';
+import type { Socket } from 'node:net';
 
 /** The few libc calls Node has no API for, bound once through koffi on first use. */
 interface Libc {
@@ -114,11 +115,18 @@ export function intSocketOption(fd: number, name: number): number | undefined {
 }
 
 /** The uid of the process at the other end of a connected unix socket (SO_PEERCRED); undefined if it cannot be read. */
-export function peerUid(fd: number): number | undefined {
+function peerUid(fd: number): number | undefined {
   const cred = Buffer.alloc(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
   const len = Buffer.alloc(4);
   len.writeUInt32LE(cred.length);
   return libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len) === 0 ? cred.readUInt32LE(4) : undefined;
+}
+
+/** Whether root is at the other end of a Node socket accepted on a unix socket (false for anything else). */
+export function peerIsRoot(socket: Socket): boolean {
+  // Node exposes no peer credentials; the descriptor is on the socket's handle.
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 && peerUid(fd) === 0;
 }
 
 const F_DUPFD_CLOEXEC = 1030;

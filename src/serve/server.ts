@@ -1,6 +1,6 @@
 import { nodeCrypto, randomHex } from '../crypto.js';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { peerUid } from '../kernel/libc.js';
+import { peerIsRoot } from '../kernel/libc.js';
 import { listenTcp, listenUnix } from '../listen.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,9 +88,7 @@ function allowedHost(req: IncomingMessage, listenHost: string): boolean {
 
 /** root at the other end of the unix socket (the socket is 0600, so nobody else gets this far anyway). */
 function rootPeer(req: IncomingMessage): boolean {
-  // Node exposes no peer credentials; the descriptor is on the socket's handle.
-  const fd = (req.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return viaUnixSocket(req) && typeof fd === 'number' && fd >= 0 && peerUid(fd) === 0;
+  return viaUnixSocket(req) && peerIsRoot(req.socket);
 }
 
 function sameToken(given: string, token: string): boolean {
