@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { pauseSync } from '../kernel/pause.js';
 
 /**
  * The CLI's own output, written with write(2) to descriptors 1 and 2. Touching process.stdout or
@@ -8,7 +9,6 @@ import { writeSync } from 'node:fs';
  */
 
 const closed = new Set<number>();
-const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function writeAll(fd: number, text: string | Uint8Array): void {
   if (text.length === 0 || closed.has(fd)) return;
@@ -19,7 +19,7 @@ function writeAll(fd: number, text: string | Uint8Array): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // A descriptor someone made non-blocking (a shared terminal) and a full pipe: wait for the reader.
-      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+      if (code === 'EAGAIN') pauseSync(1);
       // The reader went away (`| head`) or there is nothing to write to: what it wanted it has.
       else if (code === 'EPIPE' || code === 'EBADF') return void closed.add(fd);
       else throw err;

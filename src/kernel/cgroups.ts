@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pauseSync } from './pause.js';
 
 /**
  * Cgroups as this host has them: the unified (v2) hierarchy when it holds the memory controller,
@@ -289,7 +290,7 @@ function removeCgroup(layout: CgroupLayout, id: string): void {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
         if (code !== 'EBUSY' || attempt >= 200) throw err;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        pauseSync(5);
       }
     }
   }

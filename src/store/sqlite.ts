@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { pauseSync } from '../kernel/pause.js';
 
 /**
  * Opens a SQLite database with better-sqlite3's addon found by its path. The CLI's bundle carries
@@ -27,8 +28,6 @@ function findAddon(): string {
 
 let addonPath: string | undefined;
 
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
 /**
  * Puts a database in WAL mode (asked first: one already in it is only read). Processes opening a
  * new state at once (a node's first pods, each its own CNI process) race to switch it: each holds a
@@ -43,7 +42,7 @@ export function useWal(db: Database.Database, timeoutMs: number): void {
       return;
     } catch (err) {
       if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() > until) throw err;
-      Atomics.wait(PAUSE, 0, 0, 5 + Math.random() * 10);
+      pauseSync(5 + Math.random() * 10);
     }
   }
 }
