@@ -169,7 +169,8 @@ test('a host\'s commands reach etcd through its cluster agent\'s connection, whi
   } finally {
     for (const [p, mode] of modes) chmodSync(p, mode);
   }
-  // A stopped agent: the command waits a second for its answer, then connects itself.
+  // A stopped agent: the command waits a second for its answer, then connects itself. The stopped
+  // agent renews h1's lease no more, so on a loaded machine h1 may lapse (TTL 3 s) before the answer.
   const agents = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
       const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
@@ -181,10 +182,12 @@ test('a host\'s commands reach etcd through its cluster agent\'s connection, whi
   assert.equal(agents.length, 1, `h1's agent: ${agents}`);
   process.kill(agents[0], 'SIGSTOP');
   try {
-    assert.equal(hosts(), 'h1 h2 h3');
+    assert.match(hosts(), /^(h1 )?h2 h3$/);
   } finally {
     process.kill(agents[0], 'SIGCONT');
   }
+  // Running again, the agent holds h1's place (granted anew if it lapsed) for the tests after this one.
+  await waitFor(() => hosts() === 'h1 h2 h3', 'h1 in the cluster again after its agent ran on');
 });
 
 test('traffic leaving the overlay is masqueraded to the host address; published ports answer on the host that runs the container', { skip }, () => {
