@@ -26,7 +26,13 @@ class RpcLines {
 
   constructor(input: NodeJS.ReadableStream, private readonly output: NodeJS.WritableStream) {
     load<typeof import('node:readline')>('node:readline').createInterface({ input }).on('line', (line) => {
-      const reply = JSON.parse(line) as RpcReply;
+      let reply: RpcReply;
+      try {
+        reply = JSON.parse(line) as RpcReply;
+      } catch {
+        // Thrown here it would end the command with a stack trace: every call answers this line instead.
+        return this.ended(`the other end sent a line that is no answer: ${line.slice(0, 80)}`);
+      }
       this.waiting.get(reply.id)?.(reply);
       this.waiting.delete(reply.id);
     });
