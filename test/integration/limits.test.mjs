@@ -1,5 +1,5 @@
 // Cgroup limits proven with real workloads: a memory hog is OOM-killed at its limit, a fork bomb
-// stops at the pids limit, a busy loop under --cpus 0.5 gets about half a CPU; `stats` reads it all.
+// stops at the pids limit, a busy loop under --cpus 0.25 gets about a quarter of a CPU; `stats` reads it all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -119,33 +119,36 @@ test('--pids-limit: a fork bomb stops at the limit', () => {
   lab.ok(['rm', '-f', 'bomb']);
 });
 
-test('--cpus 0.5: a busy loop gets about half a CPU, one without a limit a whole one', async () => {
-  lab.ok(['run', '-d', '--name', 'half', '--network', 'lim', '--cpus', '0.5', '--', 'sh', '-c', 'while :; do :; done']);
+// A quarter, not a half: under load (CI's other tests, or a busy machine) a loop limited to half a
+// CPU may get no more than half from the scheduler and never meet its quota, so the kernel never
+// holds it back where the test can see it (seen with one busy loop beside the suite on two CPUs).
+test('--cpus 0.25: a busy loop gets about a quarter of a CPU, one without a limit is not held back', async () => {
+  lab.ok(['run', '-d', '--name', 'quarter', '--network', 'lim', '--cpus', '0.25', '--', 'sh', '-c', 'while :; do :; done']);
   lab.ok(['run', '-d', '--name', 'full', '--network', 'lim', '--', 'sh', '-c', 'while :; do :; done']);
   // Two busy loops must not outlive a failed assertion: they would slow every later test.
   try {
-    await measureHalfAndFull();
+    await measureQuarterAndFull();
   } finally {
-    lab.ok(['rm', '-f', 'half', 'full']);
+    lab.ok(['rm', '-f', 'quarter', 'full']);
   }
 });
 
-async function measureHalfAndFull() {
-  const before = stats('half', 'full');
+async function measureQuarterAndFull() {
+  const before = stats('quarter', 'full');
   await new Promise((r) => setTimeout(r, 3000));
-  const now = stats('half', 'full');
+  const now = stats('quarter', 'full');
   const share = (n) => (now[n].CpuNs - before[n].CpuNs) / ((now[n].Time - before[n].Time) * 1e6);
   // stats' own CPU % (over its one-second sample) says the same.
-  assert.ok(now.half.CPUPerc > 20 && now.half.CPUPerc < 60, `CPU % ${now.half.CPUPerc}`);
+  assert.ok(now.quarter.CPUPerc > 10 && now.quarter.CPUPerc < 35, `CPU % ${now.quarter.CPUPerc}`);
   // Other tests share this machine's CPUs, so the shares are bounds; the kernel's own count says who was held back.
-  assert.ok(share('half') > 0.2 && share('half') < 0.6, `--cpus 0.5 used ${share('half').toFixed(2)} CPU`);
+  assert.ok(share('quarter') > 0.1 && share('quarter') < 0.35, `--cpus 0.25 used ${share('quarter').toFixed(2)} CPU`);
   const throttled = (name) => {
     const id = lab.json(['inspect', name]).Id;
     const stat = [`/sys/fs/cgroup/cpu/ctnet/${id}/cpu.stat`, `/sys/fs/cgroup/ctnet/${id}/cpu.stat`].find((f) => existsSync(f));
     return Number(/^nr_throttled (\d+)$/m.exec(readFileSync(stat, 'utf8'))[1]);
   };
-  // A loop held back by other tests' load never reaches its quota in a period: given time, it does.
-  await waitFor(() => throttled('half') > 10, 'the quota to hold the limited loop back, period after period', 15000);
+  // A loop held back by other tests' load may miss its quota in a period: given time, it meets it.
+  await waitFor(() => throttled('quarter') > 10, 'the quota to hold the limited loop back, period after period', 15000);
   assert.equal(throttled('full'), 0, 'nothing holds the unlimited one back');
 }
 
