@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { topologySvg } from '../../dist/topology/svg.js';
+import { MAX_CONTAINER_BOXES, drawnContainers, topologySvg } from '../../dist/topology/svg.js';
 
 /** A synthetic topology: the seed's lab, or one network with many containers each publishing a port. */
 function topology(containers) {
@@ -31,3 +31,50 @@ for (const n of [3, 100]) {
     assert.match(svg, /marker-end="url\(#arrow\)"/);
   });
 }
+
+test('svg at 1,000 containers: 100 boxes, the rest of the network counted in one, publishers drawn first', async () => {
+  const t = topology(1000);
+  t.networks[0].containers[700].ports = [{ protocol: 'udp', hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53 }];
+  t.networks[0].containers[998].ports = [{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 9000, containerPort: 80 }];
+  const { svg, boxes } = await topologySvg(t);
+  assert.equal(boxes.filter((b) => b.id.startsWith('ct:')).length, MAX_CONTAINER_BOXES);
+  assert.deepEqual(boxes.filter((b) => !b.id.startsWith('ct:')).map((b) => b.id).sort(), ['bridge:br0', 'host', 'more:seed']);
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) assert.ok(!overlap(boxes[i], boxes[j]), `${boxes[i].id} overlaps ${boxes[j].id}`);
+  assert.match(svg, />900 more containers</);
+  assert.match(svg, />ctnet ps --filter network=seed</);
+  assert.doesNotMatch(svg, /publishing/, 'every publisher has a box of its own');
+  for (const name of ['container1', 'container701', 'container999', 'container98']) assert.ok(svg.includes(`>${name}<`), name);
+  assert.ok(!svg.includes('>container99<'), 'the 98 first non-publishers and the 2 publishers fill the drawing');
+  assert.match(svg, /0\.0\.0\.0:5353\/udp → 172\.17\.2\.190:53/);
+});
+
+test('the boxes are shared out over the networks in turn; a container on two networks is one box', () => {
+  const net = (name, n) => ({
+    name, containers: Array.from({ length: n }, (_, i) => ({ id: `${name}${i}`, state: 'running', ports: [] })),
+  });
+  const a = net('a', 10);
+  const b = net('b', 200);
+  const c = net('c', 200);
+  c.containers[0] = b.containers[0]; // on b and c
+  c.containers[150].ports = [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerPort: 80 }];
+  const stopped = { id: 'stopped', state: 'exited', ports: [] };
+  a.containers.push(stopped);
+  const drawn = drawnContainers([a, b, c], 50);
+  assert.equal(drawn.size, 50);
+  assert.ok(!drawn.has('stopped'));
+  assert.ok(drawn.has('c150'), 'a publisher goes first');
+  assert.equal(a.containers.filter((x) => drawn.has(x.id)).length, 10, 'a small network is drawn whole');
+  // b's turns: b0, b1, ...; c's: its publisher, then b0 (drawn through b already: the turn adds
+  // nothing), then c1, ...: after a's ten, b and c take one each a turn until the 50th.
+  assert.equal(b.containers.filter((x) => drawn.has(x.id)).length, 21);
+  assert.deepEqual(c.containers.filter((x) => drawn.has(x.id)).map((x) => x.id), ['b0', ...Array.from({ length: 18 }, (_, i) => `c${i + 1}`), 'c150']);
+  assert.equal(drawnContainers([a, b, c], 1000).size, 409);
+});
+
+test('svg: a network past the drawing\'s boxes says how many ports its hidden containers publish', async () => {
+  const t = topology(150);
+  t.networks[0].containers.forEach((c, i) => { c.ports = [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8000 + i, containerPort: 80 }]; });
+  const { svg } = await topologySvg(t);
+  assert.match(svg, />50 more containers</);
+  assert.match(svg, />publishing 50 ports \(rules below\)</);
+});
