@@ -27,9 +27,16 @@ export function portCounters(ctx: EngineContext): PortCounterView[] {
   for (const family of [NFT_FAMILY, 'ip6']) {
     if (tables.includes(`table ${family} ${NFT_TABLE}\n`)) counted.push(...parseMapElements(nft.list(`list table ${family} ${NFT_TABLE}`, true)));
   }
-  const names = new Map(ctx.store.listContainers().map((c) => [c.id, c.name]));
+  const names = new Map(ctx.store.containerStates().map((c) => [c.id, c.name]));
+  // An any-address port has an element in each family's table: keyed, not searched (10,000 ports).
+  const key = (protocol: Protocol, hostIp: string | null, hostPort: number): string => `${protocol} ${hostIp ?? ''} ${hostPort}`;
+  const byPort = new Map<string, MapElement[]>();
+  for (const k of counted) {
+    const at = key(k.protocol, k.hostIp, k.hostPort);
+    byPort.set(at, [...(byPort.get(at) ?? []), k]);
+  }
   return ctx.store.listPorts().map((p) => {
-    const mine = counted.filter((k) => k.protocol === p.protocol && k.hostIp === p.hostIp && k.hostPort === p.hostPort);
+    const mine = byPort.get(key(p.protocol, p.hostIp, p.hostPort)) ?? [];
     return {
       ContainerId: p.containerId, ContainerName: names.get(p.containerId) ?? '', Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0',
       HostPort: p.hostPort, ContainerPort: p.containerPort,

@@ -165,6 +165,12 @@ export interface ContainerView {
   LogPath: string | null;
 }
 
+/** What the web view's event stream compares between two reads (Engine.overview). */
+export interface Overview {
+  containers: (Pick<ContainerView, 'Id' | 'Name'> & { State: Pick<ContainerView['State'], 'Status'> })[];
+  networks: Pick<NetworkView, 'Id' | 'Name'>[];
+}
+
 /**
  * What `ps` shows and filters on: a container's view without its configuration and without what
  * costs a file read per container (PID 1, restarts). `ps --json` shows whole views.

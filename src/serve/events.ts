@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { ContainerView, NetworkView } from '../engine/views.js';
+import type { Overview } from '../engine/views.js';
 
 /** A change `ctnet serve` tells its event stream about. */
 export interface ChangeEvent {
@@ -15,7 +15,7 @@ export interface Snapshot {
   networks: Map<string, string>;
 }
 
-export function snapshotOf(containers: readonly ContainerView[], networks: readonly NetworkView[]): Snapshot {
+export function snapshotOf(containers: Overview['containers'], networks: Overview['networks']): Snapshot {
   return {
     containers: new Map(containers.map((c) => [c.Id, { name: c.Name, status: c.State.Status }])),
     networks: new Map(networks.map((n) => [n.Id, n.Name])),

@@ -75,12 +75,15 @@ async function refresh() {
   tbody.replaceChildren(...containers.map((c) => {
     const tr = row([[c.Name, 'name'], [c.NetworkSettings.Network], [c.NetworkSettings.IPAddress || ''], [c.State.Status, 'state-' + c.State.Status]], 'container' + (c.Name === selected ? ' selected' : ''));
     tr.dataset.name = c.Name;
-    tr.onclick = () => { selected = c.Name; showDetails(); refresh(); };
+    tr.onclick = () => { selected = c.Name; showDetails(); refreshAll(); };
     return tr;
   }));
   if (!containers.length) tbody.replaceChildren(row([['no containers', 'empty']]));
-  $('#ports tbody').replaceChildren(...(ports.length ? ports.map((p) => row([[p.HostIp + ':' + p.HostPort, 'mono'], [p.ContainerName + ':' + p.ContainerPort, 'mono'], [p.Protocol], [String(p.Packets)], [String(p.Bytes)]])) : [row([['no published ports', 'empty']])]));
+  showPorts(ports);
   if (selected && !containers.some((c) => c.Name === selected)) { selected = null; $('#detail-body').className = 'empty'; $('#detail-body').textContent = 'Choose a container.'; }
+}
+function showPorts(ports) {
+  $('#ports tbody').replaceChildren(...(ports.length ? ports.map((p) => row([[p.HostIp + ':' + p.HostPort, 'mono'], [p.ContainerName + ':' + p.ContainerPort, 'mono'], [p.Protocol], [String(p.Packets)], [String(p.Bytes)]])) : [row([['no published ports', 'empty']])]));
 }
 async function showDetails() {
   const body = $('#detail-body');
@@ -121,7 +124,20 @@ async function showDetails() {
   } catch (e) { body.className = 'empty'; body.textContent = e.message; }
 }
 let pending;
-const soon = () => { clearTimeout(pending); pending = setTimeout(() => refresh().catch(() => {}), 50); };
+// One refresh of a kind at a time: what asks during one gets one more after it, not one each. A page
+// left open on a busy host would otherwise send requests faster than the server answers them.
+function oneAtATime(fn) {
+  let running = false, again = false;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    try { await fn(); } finally { running = false; if (again) { again = false; run(); } }
+  };
+  return run;
+}
+const refreshAll = oneAtATime(() => refresh().catch((e) => { $('#graph').textContent = e.message; }));
+const refreshPorts = oneAtATime(() => json('/api/ports').then(showPorts, () => {}));
+const soon = () => { clearTimeout(pending); pending = setTimeout(refreshAll, 50); };
 // An EventSource cannot send a header: the token goes in the query.
 const events = new EventSource('/api/events?token=' + encodeURIComponent(TOKEN));
 events.onopen = () => { $('#dot').className = 'dot live'; $('#live').textContent = 'live'; soon(); };
@@ -134,9 +150,9 @@ events.addEventListener('change', (m) => {
   if (e.name === selected) showDetails();
   soon();
 });
-refresh().catch((e) => { $('#graph').textContent = e.message; });
-// Counters change without events: read them again now and then.
-setInterval(soon, 3000);
+refreshAll();
+// Counters change without events: read them again now and then (the rest changes only with events).
+setInterval(refreshPorts, 3000);
 </script>
 </body>
 </html>

@@ -466,6 +466,7 @@ export type ContainerHead = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid
 
 /** A container's process as reconcile checks it (see processesToCheck). */
 export type ProcessToCheck = Pick<ContainerRecord, 'id' | 'state' | 'pid' | 'pidStart'>;
+export type ContainerStateRow = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid' | 'pidStart'>;
 
 /** What a network's view lists of a container. */
 export type ContainerSummary = Pick<ContainerRecord, 'id' | 'name' | 'ip' | 'ip6' | 'state' | 'pid' | 'pidStart'>;
@@ -501,6 +502,8 @@ export interface StateStore {
    * looks at each of them in every `run`; a whole record is ~35 columns).
    */
   processesToCheck(): ProcessToCheck[];
+  /** Every container's name and recorded state with its process, in the order of listContainers: the web view's poll reads only this. */
+  containerStates(): ContainerStateRow[];
   /** What a reconcile has to look at, in one read (each read is ~10-40 us with the CPU cold, and there is usually nothing). */
   reconcileWork(): ReconcileWork;
   containersOn(networkId: string): ContainerRecord[];
@@ -757,6 +760,11 @@ export class Store implements StateStore {
   processesToCheck(): ProcessToCheck[] {
     return (this.sql(`SELECT c.id, c.state, c.pid, c.pid_start FROM containers c WHERE ${TO_RECONCILE}`).raw(true).all() as [string, ContainerState, number | null, string | null][])
       .map(([id, state, pid, pidStart]) => ({ id, state, pid, pidStart }));
+  }
+
+  containerStates(): ContainerStateRow[] {
+    return (this.sql('SELECT c.id, c.name, c.state, c.pid, c.pid_start FROM containers c ORDER BY c.created_at, c.name').raw(true).all() as [string, string, ContainerState, number | null, string | null][])
+      .map(([id, name, state, pid, pidStart]) => ({ id, name, state, pid, pidStart }));
   }
 
   reconcileWork(): ReconcileWork {
