@@ -167,7 +167,7 @@ export interface ContainerView {
 
 /** What the web view's event stream compares between two reads (Engine.overview). */
 export interface Overview {
-  containers: (Pick<ContainerView, 'Id' | 'Name'> & { State: Pick<ContainerView['State'], 'Status'> })[];
+  containers: (Pick<ContainerView, 'Id' | 'Name'> & { State: Pick<ContainerView['State'], 'Status'>; Networks: string[] })[];
   networks: Pick<NetworkView, 'Id' | 'Name'>[];
 }
 

@@ -4,20 +4,22 @@ import type { Overview } from '../engine/views.js';
 /** A change `ctnet serve` tells its event stream about. */
 export interface ChangeEvent {
   kind: 'container' | 'network';
-  action: 'created' | 'started' | 'exited' | 'removed';
+  action: 'created' | 'started' | 'exited' | 'removed' | 'connected' | 'disconnected';
   id: string;
   name: string;
+  /** The network a container was connected to or disconnected from. */
+  network?: string;
   time: string;
 }
 
 export interface Snapshot {
-  containers: Map<string, { name: string; status: string }>;
+  containers: Map<string, { name: string; status: string; networks?: readonly string[] }>;
   networks: Map<string, string>;
 }
 
 export function snapshotOf(containers: Overview['containers'], networks: Overview['networks']): Snapshot {
   return {
-    containers: new Map(containers.map((c) => [c.Id, { name: c.Name, status: c.State.Status }])),
+    containers: new Map(containers.map((c) => [c.Id, { name: c.Name, status: c.State.Status, networks: c.Networks }])),
     networks: new Map(networks.map((n) => [n.Id, n.Name])),
   };
 }
@@ -28,9 +30,15 @@ export function diffSnapshots(before: Snapshot, now: Snapshot, time = new Date()
   for (const [id, name] of now.networks) if (!before.networks.has(id)) events.push({ kind: 'network', action: 'created', id, name, time });
   for (const [id, c] of now.containers) {
     const was = before.containers.get(id);
-    if (was?.status === c.status) continue;
-    const action = c.status === 'running' ? 'started' : c.status === 'exited' ? 'exited' : 'created';
-    events.push({ kind: 'container', action, id, name: c.name, time });
+    if (was?.status !== c.status) {
+      const action = c.status === 'running' ? 'started' : c.status === 'exited' ? 'exited' : 'created';
+      events.push({ kind: 'container', action, id, name: c.name, time });
+    }
+    // A known container's networks (network connect and disconnect; a start and an exit too, as Docker's events say).
+    if (!was) continue;
+    const [old, cur] = [was.networks ?? [], c.networks ?? []];
+    for (const network of cur) if (!old.includes(network)) events.push({ kind: 'container', action: 'connected', id, name: c.name, network, time });
+    for (const network of old) if (!cur.includes(network)) events.push({ kind: 'container', action: 'disconnected', id, name: c.name, network, time });
   }
   for (const [id, c] of before.containers) if (!now.containers.has(id)) events.push({ kind: 'container', action: 'removed', id, name: c.name, time });
   for (const [id, name] of before.networks) if (!now.networks.has(id)) events.push({ kind: 'network', action: 'removed', id, name, time });

@@ -145,7 +145,7 @@ events.onerror = () => { $('#dot').className = 'dot'; $('#live').textContent = '
 events.addEventListener('change', (m) => {
   const e = JSON.parse(m.data);
   const line = document.createElement('div');
-  line.textContent = e.time.slice(11, 19) + '  ' + e.kind + ' ' + e.name + ' ' + e.action;
+  line.textContent = e.time.slice(11, 19) + '  ' + e.kind + ' ' + e.name + ' ' + e.action + (e.network ? (e.action === 'connected' ? ' to ' : ' from ') + e.network : '');
   $('#events').prepend(line);
   if (e.name === selected) showDetails();
   soon();

@@ -504,6 +504,8 @@ export interface StateStore {
   processesToCheck(): ProcessToCheck[];
   /** Every container's name and recorded state with its process, in the order of listContainers: the web view's poll reads only this. */
   containerStates(): ContainerStateRow[];
+  /** The networks each container is attached to, by container id (network ids, primary first). */
+  memberships(): Map<string, string[]>;
   /** What a reconcile has to look at, in one read (each read is ~10-40 us with the CPU cold, and there is usually nothing). */
   reconcileWork(): ReconcileWork;
   containersOn(networkId: string): ContainerRecord[];
@@ -760,6 +762,16 @@ export class Store implements StateStore {
   processesToCheck(): ProcessToCheck[] {
     return (this.sql(`SELECT c.id, c.state, c.pid, c.pid_start FROM containers c WHERE ${TO_RECONCILE}`).raw(true).all() as [string, ContainerState, number | null, string | null][])
       .map(([id, state, pid, pidStart]) => ({ id, state, pid, pidStart }));
+  }
+
+  memberships(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [container, network] of this.sql('SELECT container_id, network_id FROM attachments ORDER BY container_id, is_primary DESC, network_id').raw(true).all() as [string, string][]) {
+      const list = out.get(container);
+      if (list) list.push(network);
+      else out.set(container, [network]);
+    }
+    return out;
   }
 
   containerStates(): ContainerStateRow[] {

@@ -145,7 +145,7 @@ test('the page refreshes one at a time however fast events come, misses none of 
   }
 });
 
-test('the event stream tells of a network created and removed, and of a container started, exited and removed', async () => {
+test('the event stream tells of networks created and removed, and of containers started, connected, disconnected, exited and removed', async () => {
   const { socket } = await serve();
   const events = [];
   let stream;
@@ -164,18 +164,31 @@ test('the event stream tells of a network created and removed, and of a containe
       resolve();
     }).on('error', reject);
   });
+  const told = (name, action, network) => events.some((e) => e.name === name && e.action === action && e.network === network);
+  const of = (name) => events.filter((e) => e.name === name).map((e) => [e.action, e.network].filter(Boolean).join(' '));
   try {
     lab.ok(['network', 'create', 'told', '--subnet', '172.30.9.0/24']);
+    lab.ok(['network', 'create', 'other', '--subnet', '172.30.10.0/24']);
     // Nothing records its exit until something reads the state: the stream's own read (a read-time
     // reconcile) sees the process gone and records it.
     lab.ok(['run', '-d', '--name', 'brief', '--network', 'told', '--', 'sleep', '1']);
-    await waitFor(() => events.some((e) => e.name === 'brief' && e.action === 'exited'), 'the exit of brief', 10000);
+    lab.ok(['run', '-d', '--name', 'stay', '--network', 'told', '--', 'sleep', '600']);
+    await waitFor(() => told('brief', 'exited'), 'the exit of brief', 10000);
+    await waitFor(() => told('stay', 'started'), 'the start of stay', 5000);
+    lab.ok(['network', 'connect', 'other', 'stay']);
+    await waitFor(() => told('stay', 'connected', 'other'), 'stay connected to other', 5000);
+    lab.ok(['network', 'disconnect', 'other', 'stay']);
+    await waitFor(() => told('stay', 'disconnected', 'other'), 'stay disconnected from other', 5000);
     lab.ok(['rm', 'brief']);
-    lab.ok(['network', 'rm', 'told']);
-    await waitFor(() => events.some((e) => e.kind === 'network' && e.action === 'removed'), 'the removal of told', 5000);
-    // "created" shows only when a read falls between the record and the start.
-    assert.deepEqual(events.filter((e) => e.name === 'brief' && e.action !== 'created').map((e) => e.action), ['started', 'exited', 'removed'], JSON.stringify(events));
-    assert.deepEqual(events.filter((e) => e.kind === 'network').map((e) => `${e.name} ${e.action}`), ['told created', 'told removed']);
+    lab.ok(['rm', '-f', 'stay']);
+    lab.ok(['network', 'rm', 'told', 'other']);
+    await waitFor(() => events.filter((e) => e.kind === 'network' && e.action === 'removed').length === 2, 'the removal of both networks', 5000);
+    // "created" shows only when a read falls between the record and the start. An exit takes the
+    // container off its network, as Docker's events say too.
+    assert.deepEqual(of('brief').filter((a) => a !== 'created'), ['started', 'exited', 'disconnected told', 'removed'], JSON.stringify(events));
+    // A removal may be seen half-way (exited, off its network) or not at all before the container is gone.
+    assert.deepEqual(of('stay').filter((a) => !['created', 'exited', 'disconnected told'].includes(a)), ['started', 'connected other', 'disconnected other', 'removed'], JSON.stringify(events));
+    assert.deepEqual(events.filter((e) => e.kind === 'network').map((e) => `${e.name} ${e.action}`).sort(), ['other created', 'other removed', 'told created', 'told removed']);
   } finally {
     stream.destroy();
   }
