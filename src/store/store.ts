@@ -466,6 +466,7 @@ export type ContainerHead = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid
 
 /** A container's process as reconcile checks it (see processesToCheck). */
 export type ProcessToCheck = Pick<ContainerRecord, 'id' | 'state' | 'pid' | 'pidStart'>;
+/** A container's name and recorded state with its process (see containerStates). */
 export type ContainerStateRow = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid' | 'pidStart'>;
 
 /** What a network's view lists of a container. */
@@ -502,7 +503,7 @@ export interface StateStore {
    * looks at each of them in every `run`; a whole record is ~35 columns).
    */
   processesToCheck(): ProcessToCheck[];
-  /** Every container's name and recorded state with its process, in the order of listContainers: the web view's poll reads only this. */
+  /** Every container's name and recorded state with its process, in the order of listContainers: a narrow read for the web view's poll and the port counters' names. */
   containerStates(): ContainerStateRow[];
   /** The networks each container is attached to, by container id (network ids, primary first). */
   memberships(): Map<string, string[]>;
