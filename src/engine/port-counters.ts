@@ -28,19 +28,20 @@ export function portCounters(ctx: EngineContext): PortCounterView[] {
     if (tables.includes(`table ${family} ${NFT_TABLE}\n`)) counted.push(...parseMapElements(nft.list(`list table ${family} ${NFT_TABLE}`, true)));
   }
   const names = new Map(ctx.store.containerStates().map((c) => [c.id, c.name]));
-  // An any-address port has an element in each family's table: keyed, not searched (10,000 ports).
+  // An any-address port has an element in each family's table: their counts added up by key, not
+  // searched for each port (10,000 ports).
   const key = (protocol: Protocol, hostIp: string | null, hostPort: number): string => `${protocol} ${hostIp ?? ''} ${hostPort}`;
-  const byPort = new Map<string, MapElement[]>();
+  const totals = new Map<string, { packets: number; bytes: number }>();
   for (const k of counted) {
     const at = key(k.protocol, k.hostIp, k.hostPort);
-    byPort.set(at, [...(byPort.get(at) ?? []), k]);
+    const total = totals.get(at) ?? { packets: 0, bytes: 0 };
+    totals.set(at, { packets: total.packets + k.packets, bytes: total.bytes + k.bytes });
   }
   return ctx.store.listPorts().map((p) => {
-    const mine = byPort.get(key(p.protocol, p.hostIp, p.hostPort)) ?? [];
+    const counts = totals.get(key(p.protocol, p.hostIp, p.hostPort));
     return {
       ContainerId: p.containerId, ContainerName: names.get(p.containerId) ?? '', Protocol: p.protocol, HostIp: p.hostIp ?? '0.0.0.0',
-      HostPort: p.hostPort, ContainerPort: p.containerPort,
-      Packets: mine.reduce((n, k) => n + k.packets, 0), Bytes: mine.reduce((n, k) => n + k.bytes, 0),
+      HostPort: p.hostPort, ContainerPort: p.containerPort, Packets: counts?.packets ?? 0, Bytes: counts?.bytes ?? 0,
     };
   });
 }

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { Engine } from '../../dist/index.js';
 import { createLab, echoServerCommand, fullSnapshot, probe, LAB_ADDRESSES as A } from '../helpers/lab.mjs';
 
 let lab;
@@ -44,6 +45,22 @@ test("published ports answer on the host's IPv6 address: any-address TCP, and a 
   // Still IPv4 too.
   assert.equal(probe(lab.host2, A.host, 8000).text.trim().split(' ')[0], 'web');
   assert.equal(probe(lab.host2, A.host, 8001, 'udp', 700).ok, false, 'the UDP mapping is on the IPv6 address only');
+});
+
+test("the port counters add up an any-address port's connections over IPv4 and IPv6 (its element in each family's table)", async () => {
+  // Both ways answer before counting (the lab's IPv6 addresses may still be settling when run alone).
+  for (const address of [A.host, A.host6]) assert.ok((await lab.waitAnswer(lab.host2, address, 8000)).ok, `web answers on ${address}`);
+  const engine = new Engine({ root: lab.root, hostNetns: lab.host });
+  try {
+    const connections = () => engine.portCounters().find((p) => p.HostPort === 8000 && p.Protocol === 'tcp').Packets;
+    const before = connections();
+    assert.equal(probe(lab.host2, A.host6, 8000).text.trim().split(' ')[0], 'web');
+    assert.equal(connections(), before + 1, 'the IPv6 connection');
+    assert.equal(probe(lab.host2, A.host, 8000).text.trim().split(' ')[0], 'web');
+    assert.equal(connections(), before + 2, 'and the IPv4 one');
+  } finally {
+    engine.close();
+  }
 });
 
 test('isolation holds for IPv6: no traffic between networks, none from another host without a published port', () => {
