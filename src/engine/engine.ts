@@ -86,7 +86,7 @@ export class Engine {
     const memberships = this.ctx.store.memberships();
     return {
       containers: this.ctx.store.containerStates().map((c) => ({
-        Id: c.id, Name: c.name, State: { Status: liveState(c, alive) }, Networks: (memberships.get(c.id) ?? []).map((id) => names.get(id) ?? id),
+        Id: c.id, Name: c.name, State: { Status: liveState(c, alive) }, Networks: (memberships.get(c.id) ?? []).map((m) => names.get(m.networkId) ?? m.networkId),
       })),
       networks,
     };

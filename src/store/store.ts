@@ -466,6 +466,8 @@ export type ContainerHead = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid
 
 /** A container's process as reconcile checks it (see processesToCheck). */
 export type ProcessToCheck = Pick<ContainerRecord, 'id' | 'state' | 'pid' | 'pidStart'>;
+/** A container's attachment to a network, no more (see memberships). */
+export type Membership = Pick<AttachmentRecord, 'containerId' | 'networkId'>;
 /** A container's name and recorded state with its process (see containerStates). */
 export type ContainerStateRow = Pick<ContainerRecord, 'id' | 'name' | 'state' | 'pid' | 'pidStart'>;
 
@@ -505,8 +507,8 @@ export interface StateStore {
   processesToCheck(): ProcessToCheck[];
   /** Every container's name and recorded state with its process, in the order of listContainers: a narrow read for the web view's poll and the port counters' names. */
   containerStates(): ContainerStateRow[];
-  /** The networks each container is attached to, by container id (network ids, primary first). */
-  memberships(): Map<string, string[]>;
+  /** The networks each container is attached to, by container id (its primary network first). */
+  memberships(): Map<string, Membership[]>;
   /** What a reconcile has to look at, in one read (each read is ~10-40 us with the CPU cold, and there is usually nothing). */
   reconcileWork(): ReconcileWork;
   containersOn(networkId: string): ContainerRecord[];
@@ -765,14 +767,9 @@ export class Store implements StateStore {
       .map(([id, state, pid, pidStart]) => ({ id, state, pid, pidStart }));
   }
 
-  memberships(): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    for (const [container, network] of this.sql('SELECT container_id, network_id FROM attachments ORDER BY container_id, is_primary DESC, network_id').raw(true).all() as [string, string][]) {
-      const list = out.get(container);
-      if (list) list.push(network);
-      else out.set(container, [network]);
-    }
-    return out;
+  memberships(): Map<string, Membership[]> {
+    return byContainer((this.sql('SELECT container_id, network_id FROM attachments ORDER BY is_primary DESC, network_id').raw(true).all() as [string, string][])
+      .map(([containerId, networkId]) => ({ containerId, networkId })));
   }
 
   containerStates(): ContainerStateRow[] {
