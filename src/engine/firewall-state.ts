@@ -39,12 +39,16 @@ export function toMappings(ports: readonly PortRecord[], ip: string, family: Fam
   return ports.filter((p) => ofFamily(p.hostIp, family)).map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: ip, containerPort: p.containerPort }));
 }
 
-const addressOf = (c: ContainerRecord, family: Family): IPAddress | null => (family === 'ip' ? c.ip : c.ip6);
+const addressOf = (c: Pick<ContainerRecord, 'ip' | 'ip6'>, family: Family): IPAddress | null => (family === 'ip' ? c.ip : c.ip6);
 
 /** Port mappings of every container that holds an address of the family. */
 export function activeMappings(store: StateStore, family: Family = 'ip'): PortMapping[] {
-  const ipOf = new Map(store.listContainers().filter((c) => addressOf(c, family)).map((c) => [c.id, addressOf(c, family) as string]));
-  return store.listPorts().flatMap((p) => (ipOf.has(p.containerId) ? toMappings([p], ipOf.get(p.containerId) as string, family) : []));
+  const addresses = store.publisherAddresses();
+  return store.listPorts().flatMap((p) => {
+    const a = addresses.get(p.containerId);
+    const ip = a && addressOf(a, family);
+    return ip ? toMappings([p], ip, family) : [];
+  });
 }
 
 export function mappingsOf(store: StateStore, c: ContainerRecord, family: Family = 'ip'): PortMapping[] {

@@ -62,11 +62,17 @@ interface HostRoute {
 /** The host's IPv4 routes (main table) that a new network must not overlap; default routes overlap nothing. */
 function hostRoutes(ctx: EngineContext, ownBridges: ReadonlySet<string>): HostRoute[] {
   const rtnl = ctx.kernel().rtnl();
-  const names = new Map(rtnl.listLinks().map((l) => [l.index, l.name]));
+  // Each route's link by its index: listing every link fills every container's veth (see Rtnl.listLinks).
+  const names = new Map<number, string>();
+  const dev = (oif: number | undefined): string => {
+    if (oif === undefined) return '?';
+    if (!names.has(oif)) names.set(oif, rtnl.findLinkByIndex(oif)?.name ?? '?');
+    return names.get(oif) as string;
+  };
   return rtnl
     .listRoutes()
     .filter((r) => r.table === 254 && r.dstLen > 0)
-    .map((r) => ({ subnet: subnetOf(toInt(r.dst), r.dstLen), dev: names.get(r.oif ?? -1) ?? '?' }))
+    .map((r) => ({ subnet: subnetOf(toInt(r.dst), r.dstLen), dev: dev(r.oif) }))
     .filter((r) => !ownBridges.has(r.dev));
 }
 

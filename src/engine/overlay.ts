@@ -217,7 +217,7 @@ async function instantiate(ctx: EngineContext, cluster: ClusterApi, def: Overlay
 function underlayMtu(ctx: EngineContext, advertise: string): number {
   const rtnl = ctx.kernel().rtnl();
   const index = rtnl.listAddresses().find((a) => a.address === advertise)?.index;
-  const link = rtnl.listLinks().find((l) => l.index === index);
+  const link = index === undefined ? undefined : rtnl.findLinkByIndex(index);
   if (!link) throw new ConflictError(`the underlay address ${advertise} is no longer on this host; join again with --advertise set to one it has`);
   return link.mtu;
 }

@@ -101,8 +101,8 @@ function segmentFirewallStep(ctx: EngineContext, net: BridgeNetwork, k: number):
 
 /** The segment numbers of a network's segments in the kernel, whether or not a container uses them. */
 export function segmentsPresent(ctx: EngineContext, networkId: string): number[] {
-  return ctx.kernel().rtnl().listLinks().flatMap((l) => {
-    const s = l.kind === 'bridge' ? parseSegmentLink(l.name) : undefined;
+  return ctx.kernel().rtnl().listLinks({ kind: 'bridge' }).flatMap((l) => {
+    const s = parseSegmentLink(l.name);
     return s?.end === 'b' && s.network === networkId.slice(0, 8) ? [s.k] : [];
   });
 }

@@ -5,6 +5,7 @@ import { Rtnl } from './netlink/rtnl.js';
 import { NetlinkSocket } from './netlink/socket.js';
 import { NETLINK_NETFILTER } from './netlink/nft-elements.js';
 import { closeNetfilterSockets } from './netfilter-release.js';
+import { linkNamesHere } from './proc.js';
 
 /**
  * How many container namespaces a session keeps a socket and a handle open in. An operation
@@ -31,6 +32,11 @@ export class KernelSession {
   /** Runs `fn` inside the host namespace (for sysctls and anything else bound to the calling thread). */
   inHost<T>(fn: () => T): T {
     return withNetns(this.host, fn);
+  }
+
+  /** The names of the host namespace's links, without their attributes (see linkNamesHere). */
+  hostLinkNames(): string[] {
+    return this.inHost(linkNamesHere);
   }
 
   netnsHandle(name: string): NetnsHandle {

@@ -38,7 +38,7 @@ const cases = [
   ['multicast IPv6 subnet', ['network', 'create', 'x', '--ipv6', '--subnet', '10.30.0.0/24', '--subnet', 'ff05::/64'], 2, /IPv6 subnet ff05::\/64 holds multicast addresses/],
   ['gateway outside the subnet', ['network', 'create', 'x', '--subnet', '10.30.0.0/24', '--gateway', '10.31.0.1'], 2, /outside subnet/],
   ['subnet overlapping another network', ['network', 'create', 'x', '--subnet', '172.20.0.0/16'], 4, /overlaps network lab/],
-  ['subnet overlapping a host route', ['network', 'create', 'x', '--subnet', '10.0.13.0/24'], 4, /overlaps the host's route to 10\.0\.12\.0\/22/],
+  ['subnet overlapping a host route', ['network', 'create', 'x', '--subnet', '10.0.13.0/24'], 4, /overlaps the host's route to 10\.0\.12\.0\/22 \(dev eth0\)/],
   ['duplicate network name', ['network', 'create', 'lab', '--subnet', '10.40.0.0/24'], 4, /already exists/],
   ['bridge name over 15 characters', ['network', 'create', 'x', '--bridge', 'a-very-long-bridge'], 2, /at most 15/],
   ['bridge of another network', ['network', 'create', 'x', '--bridge', 'br0'], 4, /belongs to network lab/],

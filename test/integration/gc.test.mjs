@@ -81,6 +81,25 @@ test("a veth of ctnet's on a ctnet bridge that belongs to no container is remove
   }
 });
 
+test("an ifb this state directory made for a container it no longer has: gc removes it; another state directory's stays", () => {
+  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
+  const made = (name, owner) => {
+    sh('ip', '-n', lab.host, 'link', 'add', name, 'type', 'ifb');
+    sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:${name.slice(3)}`);
+  };
+  made('ctb0123456789ab', instance);
+  made('ctbfedcba987654', 'another0root');
+  try {
+    const out = lab.ok(['gc']);
+    assert.match(out, /removed leftover ifb ctb0123456789ab/);
+    assert.doesNotMatch(out, /ctbfedcba987654/);
+    assert.ok(linkGone(lab.host, 'ctb0123456789ab'));
+    assert.match(sh('ip', '-n', lab.host, 'link', 'show', 'ctbfedcba987654'), /ctbfedcba987654/, "another state directory's ifb stays");
+  } finally {
+    for (const name of ['ctb0123456789ab', 'ctbfedcba987654']) if (!linkGone(lab.host, name)) sh('ip', '-n', lab.host, 'link', 'del', name);
+  }
+});
+
 test('every run repairs cheaply: a flushed table and a missing bridge are back before the container attaches', async () => {
   sh('ip', 'netns', 'exec', lab.host, 'nft', 'flush', 'ruleset');
   sh('ip', '-n', lab.host, 'link', 'del', 'br0');

@@ -45,6 +45,12 @@ export interface Link {
   alias?: string;
 }
 
+export interface LinkFilter {
+  kind?: string;
+  /** The index of the bridge whose ports are wanted. */
+  master?: number;
+}
+
 export interface Address {
   index: number;
   address: string;
@@ -108,8 +114,29 @@ export class Rtnl {
     this.indexes.clear();
   }
 
-  listLinks(): Link[] {
-    return this.sock.get(RTM.GETLINK, ifinfomsg(), true, 'listing links').map(parseLink);
+  /**
+   * The namespace's links, or only those of one kind or on one bridge. The kernel fills only the
+   * links that match (checked again here: a kind whose module is not loaded filters nothing). Filling
+   * a veth whose peer is in another namespace walks every namespace ID the host's namespace holds
+   * (peernet2id), ~0.1 ms a veth at 10,000 containers: every link then takes ~1 s, the bridges 3 ms.
+   */
+  listLinks(filter: LinkFilter = {}): Link[] {
+    const { kind, master } = filter;
+    const body = Buffer.concat([
+      ifinfomsg(),
+      ...(kind !== undefined ? [attrNested(IFLA.LINKINFO, attrStr(IFLA_INFO.KIND, kind))] : []),
+      ...(master !== undefined ? [attrU32(IFLA.MASTER, master)] : []),
+    ]);
+    return this.sock
+      .get(RTM.GETLINK, body, true, 'listing links')
+      .map(parseLink)
+      .filter((l) => (kind === undefined || l.kind === kind) && (master === undefined || l.master === master));
+  }
+
+  /** The link with this index, or undefined when there is none. */
+  findLinkByIndex(index: number): Link | undefined {
+    const m = this.oneLink(ifinfomsg(index), `looking up link ${index}`);
+    return m ? parseLink(m) : undefined;
   }
 
   /** The link called `name`, or undefined when there is none. */
@@ -133,8 +160,12 @@ export class Rtnl {
   }
 
   private linkMessage(name: string): NlMessage | undefined {
+    return this.oneLink(Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, name)]), `looking up link ${name}`);
+  }
+
+  private oneLink(request: Buffer, what: string): NlMessage | undefined {
     try {
-      const [m] = this.sock.get(RTM.GETLINK, Buffer.concat([ifinfomsg(), attrStr(IFLA.IFNAME, name)]), false, `looking up link ${name}`);
+      const [m] = this.sock.get(RTM.GETLINK, request, false, what);
       return m;
     } catch (err) {
       if (err instanceof KernelError && err.errno === ENODEV) return undefined;
