@@ -4,6 +4,7 @@ import { defaultGateway } from '../ipam/allocator.js';
 import { broadcast, checkNetworkSubnet, contains, overlaps, parseIPv4, parseSubnet, subnetOf, toInt, type Subnet } from '../addr/ipv4.js';
 import { pickFreeSubnet } from '../ipam/subnet-pool.js';
 import { readSysctl } from '../kernel/sysctl.js';
+import { hasTable } from '../kernel/nft.js';
 import { DEFAULT_MTU, DEFAULT_NETWORK, NFT_FAMILY, NFT_TABLE, linkAlias, isOwnLinkAlias } from '../names.js';
 import { ensureDns, hasEmbeddedDns } from './dns.js';
 import { IP_FORWARD, IPV6_FORWARD, planCreateNetwork, planOverlayDevice } from '../plan/network-plan.js';
@@ -329,7 +330,7 @@ export function restoreFirewall(ctx: EngineContext): void {
 }
 
 export function ctnetTableExists(ctx: EngineContext): boolean {
-  return ctx.kernel().nft().list(`list tables ${NFT_FAMILY}`).includes(`table ${NFT_FAMILY} ${NFT_TABLE}\n`);
+  return hasTable(ctx.kernel().nfnl(), NFT_FAMILY, NFT_TABLE);
 }
 
 /** The network a container asks for (`n`: its record, if there is one); the default `bridge` network is created on first use, like docker0. */

@@ -64,13 +64,17 @@ function elements(items: readonly string[]): string {
 const addrField = (ip: string, family: Family): ElementField => ({ type: FAMILY[family].addr, value: ip });
 const port = (value: number): ElementField => ({ type: 'inet_service', value });
 
-/** A published port's element in its protocol's map: the host address (if any) and port, to the container's. */
-function mappingElement(m: PortMapping, family: Family): SetElement {
+/** A published port's key in its protocol's map: the host address (if any) and port. */
+export function portMapKey(m: Pick<PortMapping, 'protocol' | 'hostIp' | 'hostPort'>, family: Family): SetElement {
   return {
     family, table: NFT_TABLE, set: PORT_MAP[m.protocol][m.hostIp ? 'host' : 'any'],
     key: m.hostIp ? [addrField(m.hostIp, family), port(m.hostPort)] : [port(m.hostPort)],
-    data: [addrField(m.containerIp, family), port(m.containerPort)],
   };
+}
+
+/** A published port's element in its protocol's map: its key, to the container's address and port. */
+function mappingElement(m: PortMapping, family: Family): SetElement {
+  return { ...portMapKey(m, family), data: [addrField(m.containerIp, family), port(m.containerPort)] };
 }
 const mapKey = (m: PortMapping): string => (m.hostIp ? `${m.hostIp} . ${m.hostPort}` : `${m.hostPort}`);
 const sorted = <X>(xs: readonly X[], key: (x: X) => string): X[] => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));

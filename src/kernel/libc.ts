@@ -9,6 +9,8 @@ interface Libc {
   unshare(flags: number): number;
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
+  poll(fds: Buffer, nfds: number, timeout: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
@@ -35,6 +37,8 @@ export function libc(): Libc {
     unshare: lib.func('int unshare(int flags)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t len)'),
+    connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
+    poll: lib.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     send: lib.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
     recv: lib.func('intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)'),

@@ -3,7 +3,7 @@ import { koffi } from './koffi.js';
 import { DependencyMissingError, KernelError, NftError } from '../errors.js';
 import { withSignalsBlocked } from './libc.js';
 import { netfilterSocketsSince, openDescriptors } from './netfilter-release.js';
-import { batchBegin, batchEnd, setElementMessages } from './netlink/nft-elements.js';
+import { batchBegin, batchEnd, getSetElementQuery, getSetQuery, getTableQuery, setElementMessages, type NftQuery } from './netlink/nft-elements.js';
 import type { SetElement } from '../set-element.js';
 import type { NetlinkSocket } from './netlink/socket.js';
 
@@ -126,5 +126,32 @@ export function changeSetElements(socket: NetlinkSocket, verb: 'add' | 'delete',
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
+  }
+}
+
+/**
+ * Whether the kernel holds an element with this key in its set or map: true or false, or undefined
+ * when the set itself is missing. The kernel is asked for that one element: libnftables reads the
+ * whole set first (60-80 ms for one of 10,000 elements).
+ */
+export function hasSetElement(socket: NetlinkSocket, e: SetElement): boolean | undefined {
+  const where = `${e.family} ${e.table} ${e.set}`;
+  if (answers(socket, getSetElementQuery(e), `looking up an element of ${where}`)) return true;
+  return answers(socket, getSetQuery(e), `looking up ${where}`) ? false : undefined;
+}
+
+/** Whether the kernel has this table (libnftables' `list tables` reads every set's elements first: ~190 ms at 10,000 containers). */
+export function hasTable(socket: NetlinkSocket, family: SetElement['family'], table: string): boolean {
+  return answers(socket, getTableQuery(family, table), `looking up table ${family} ${table}`);
+}
+
+/** Whether the kernel answers a query with what it asks for (false: ENOENT). */
+function answers(socket: NetlinkSocket, q: NftQuery, what: string): boolean {
+  try {
+    socket.get(q.type, q.body, false, what);
+    return true;
+  } catch (err) {
+    if (err instanceof KernelError && err.errno === ENOENT) return false;
+    throw err;
   }
 }

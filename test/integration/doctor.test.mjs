@@ -46,6 +46,21 @@ test('forwarding off on the host', () => brokenThenFixed('forwarding', () => `ip
 test('nftables ruleset flushed', () => brokenThenFixed('masquerade', () => `ip netns exec ${lab.host} nft flush ruleset`));
 test('the host end of the veth down', () => brokenThenFixed('bridge port', () => `ip -n ${lab.host} link set ${c.NetworkSettings.HostVeth} down`));
 test('the container interface down', () => brokenThenFixed('interface', () => `ip -n ${c.ns} link set eth0 down`));
+test("the published port's DNAT element deleted", () => brokenThenFixed('published ports', () => `ip netns exec ${lab.host} nft delete element ip ctnet tcp_any '{ 8000 }'`));
+test("the container's ARP steering element deleted", () =>
+  brokenThenFixed('ARP steering', () => `ip netns exec ${lab.host} nft delete element bridge ctnet port_arp_targets '{ "${c.NetworkSettings.HostVeth}" . ${c.NetworkSettings.IPAddress} }'`));
+
+test('the probe: a refusal proves the path, an address nobody holds times out', () => {
+  const refused = doctor('172.22.0.1:9');
+  assert.equal(refused.code, 0, JSON.stringify(refused.d.failed));
+  assert.match(refused.d.checks.at(-1).detail, /^TCP 172\.22\.0\.1:9 from inside web: refused, so the path works/);
+  const t0 = Date.now();
+  const nobody = doctor('172.22.0.250:80');
+  assert.equal(nobody.code, 1);
+  assert.equal(nobody.d.failed?.layer, 'probe', JSON.stringify(nobody.d.failed));
+  assert.match(nobody.d.failed.detail, /^TCP 172\.22\.0\.250:80 from inside web: (timeout|EHOSTUNREACH);/);
+  assert.ok(Date.now() - t0 < 5000, 'the probe gives up after its timeout');
+});
 
 test('every layer ok prints a readable walk; an unknown container is one error line', () => {
   const out = lab.ok(['doctor', 'web', '--to', `${A.host2}:80`]);

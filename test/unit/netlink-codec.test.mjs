@@ -181,6 +181,23 @@ test('nf_tables set elements: a concatenated key, a map with a host address, a s
   assert.ok(hex(nd.body).endsWith(bytes('2400 0100', '76', '00'.repeat(15), 'fd00', '00'.repeat(12), '0002')));
 });
 
+test('nf_tables queries: one element by its key, a set, a table (outside a batch)', async () => {
+  const { getSetElementQuery, getSetQuery, getTableQuery } = await import('../../dist/kernel/netlink/nft-elements.js');
+  const el = getSetElementQuery({ family: 'bridge', table: 'ctnet', set: 'port_arp_targets', key: [{ type: 'ifname', value: 'vethabc' }, { type: 'ipv4_addr', value: '10.77.0.9' }] });
+  assert.equal(el.type, 0x0a0d); // NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETSETELEM
+  assert.equal(hex(el.body), bytes('07 00 0000', '0a00 0100', '63746e6574 00', '0000', '1500 0200', '706f72745f6172705f74617267657473 00', '000000',
+    '2400 0380', '2000 0180', '1c00 0180', '1800 0100', '76657468616263 00', '0000000000000000', '0a4d0009'));
+  // A map's element is asked for by its key alone.
+  const port = getSetElementQuery({ family: 'ip', table: 'ctnet', set: 'tcp_any', key: [{ type: 'inet_service', value: 8000 }], data: [{ type: 'ipv4_addr', value: '10.77.0.2' }, { type: 'inet_service', value: 80 }] });
+  assert.ok(hex(port.body).endsWith(bytes('1400 0380', '1000 0180', '0c00 0180', '0600 0100', '1f40 0000')));
+  const set = getSetQuery({ family: 'ip', table: 'ctnet', set: 'tcp_any' });
+  assert.equal(set.type, 0x0a0a); // NFT_MSG_GETSET
+  assert.equal(hex(set.body), bytes('02 00 0000', '0a00 0100', '63746e6574 00', '0000', '0c00 0200', '7463705f616e79 00'));
+  const table = getTableQuery('ip', 'ctnet');
+  assert.equal(table.type, 0x0a01); // NFT_MSG_GETTABLE
+  assert.equal(hex(table.body), bytes('02 00 0000', '0a00 0100', '63746e6574 00', '0000'));
+});
+
 test('nf_tables set elements: thousands of elements go in several messages, each attribute under 64 KiB', async () => {
   const { setElementMessages, MAX_ELEMENTS_BYTES } = await import('../../dist/kernel/netlink/nft-elements.js');
   const elements = Array.from({ length: 10000 }, (_, i) => ({ family: 'ip', table: 'ctnet', set: 'tcp_any', key: [{ type: 'inet_service', value: 20000 + i }], data: [{ type: 'ipv4_addr', value: '10.0.0.2' }, { type: 'inet_service', value: 20000 + i }] }));

@@ -13,10 +13,15 @@ export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
+const NFT_MSG_GETTABLE = 1;
+const NFT_MSG_GETSET = 10;
 const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
 const NFPROTO = { ip: 2, bridge: 7, ip6: 10 } as const;
 const NFTA_SET_ELEM_LIST = { TABLE: 1, SET: 2, ELEMENTS: 3 } as const;
+const NFTA_SET = { TABLE: 1, NAME: 2 } as const;
+const NFTA_TABLE_NAME = 1;
 const NFTA_LIST_ELEM = 1;
 const NFTA_SET_ELEM = { KEY: 1, DATA: 2 } as const;
 const NFTA_DATA_VALUE = 1;
@@ -110,6 +115,34 @@ export function setElementMessages(verb: 'add' | 'delete', elements: readonly Se
     messages.push(messageOf(list));
     return messages;
   });
+}
+
+/** A query (outside a batch): its message type and body. */
+export interface NftQuery {
+  type: number;
+  body: Buffer;
+}
+
+/** Asks for one element of a set or map by its key: the kernel answers with it, or with ENOENT. */
+export function getSetElementQuery(e: SetElement): NftQuery {
+  return {
+    type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
+    body: Buffer.concat([nfgenmsg(NFPROTO[e.family]), attrStr(NFTA_SET_ELEM_LIST.TABLE, e.table), attrStr(NFTA_SET_ELEM_LIST.SET, e.set),
+      attrNested(NFTA_SET_ELEM_LIST.ELEMENTS | NLA_F_NESTED, attrNested(NFTA_LIST_ELEM | NLA_F_NESTED, valueAttr(NFTA_SET_ELEM.KEY, e.key)))]),
+  };
+}
+
+/** Asks for a table (without what it holds): the kernel answers with it, or with ENOENT. */
+export function getTableQuery(family: SetElement['family'], table: string): NftQuery {
+  return { type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, body: Buffer.concat([nfgenmsg(NFPROTO[family]), attrStr(NFTA_TABLE_NAME, table)]) };
+}
+
+/** Asks for a set or map (without its elements): the kernel answers with it, or with ENOENT. */
+export function getSetQuery(e: Pick<SetElement, 'family' | 'table' | 'set'>): NftQuery {
+  return {
+    type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET,
+    body: Buffer.concat([nfgenmsg(NFPROTO[e.family]), attrStr(NFTA_SET.TABLE, e.table), attrStr(NFTA_SET.NAME, e.set)]),
+  };
 }
 
 /** The messages that open and close an nfnetlink batch (one nf_tables transaction). */
