@@ -125,6 +125,13 @@ export class KernelApplier implements Applier {
       case 'route.add':
         this.kernel.rtnl(op.netns).addRoute(op.dst, op.prefix, op.via, op.dev);
         return;
+      case 'neigh.set':
+        this.kernel.rtnl(op.netns).replaceNeighbour(op.dev, op.ip, op.mac);
+        return;
+      case 'neigh.del':
+        if (op.netns && !netnsExists(op.netns)) return;
+        this.kernel.rtnl(op.netns).deleteNeighbour(op.dev, op.ip);
+        return;
       case 'sysctl.set':
         return withNetns(op.netns ? this.kernel.netnsHandle(op.netns) : this.kernel.host, () => {
           const dirs = op.netns ? this.kernel.containerSysctls() : this.kernel.hostSysctlDirs();

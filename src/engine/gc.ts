@@ -6,6 +6,9 @@ import { containerNetnsName, hostVethName, ifbName, isCtnetVeth, isIfbName, isOw
 import type { Link } from '../kernel/netlink/rtnl.js';
 import type { EngineContext } from './context.js';
 import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
+import { contains, parseSubnet } from '../addr/ipv4.js';
+import { overlaps6, parseSubnet6 } from '../addr/ipv6.js';
+import { isIPv6 } from '../addr/family.js';
 import { firewallScript } from './firewall-state.js';
 import { ctnetTableExists, ensureNetworkPresent } from './networks.js';
 import { detachContainer } from './teardown.js';
@@ -45,6 +48,7 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     removeOwnBridges(ctx, report);
     removeStrayVeths(ctx, report, before, containers);
     removeStrayIfbs(ctx, report, containers);
+    removeStrayNeighbours(ctx, report, containers);
     cleanUpExited(ctx, report, containers);
     for (const id of strayCgroups(ctx, new Set(containers.map((c) => c.id)))) {
       try {
@@ -121,6 +125,26 @@ function removeStrayIfbs(ctx: EngineContext, report: GcReport, containers: reado
     if (link.kind !== 'ifb' || !isOwnLinkAlias(link.alias, instance)) continue;
     report.errors.push(...ctx.applyBestEffort([{ op: 'link.del', name: link.name }]));
     report.actions.push(`removed leftover ifb ${link.name}`);
+  }
+}
+
+/**
+ * Permanent neighbour entries at a network's bridge for addresses of its subnets that no container
+ * on it holds (a removal killed half-way): the next container given the address may have another MAC.
+ */
+function removeStrayNeighbours(ctx: EngineContext, report: GcReport, containers: readonly ContainerRecord[]): void {
+  const rtnl = ctx.kernel().rtnl();
+  for (const net of ctx.store.listNetworks().filter(isBridgeNetwork)) {
+    const held = new Set<string | null>(containers.filter((c) => c.networkId === net.id && c.state !== 'exited').flatMap((c) => [c.ip, c.ip6]));
+    const subnet = parseSubnet(net.subnet);
+    const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
+    const ours = (ip: string): boolean => (isIPv6(ip) ? subnet6 !== undefined && overlaps6(subnet6, parseSubnet6(`${ip}/128`)) : contains(subnet, ip));
+    for (const { ip } of rtnl.permanentNeighbours(net.bridge)) {
+      if (held.has(ip) || !ours(ip)) continue;
+      const errs = ctx.applyBestEffort([{ op: 'neigh.del', dev: net.bridge, ip }]);
+      report.errors.push(...errs);
+      if (!errs.length) report.actions.push(`removed leftover neighbour entry ${ip} on ${net.bridge}`);
+    }
   }
 }
 

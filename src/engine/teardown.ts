@@ -59,7 +59,8 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
     ...connections.filter((x) => !isBridgeNetwork(x.net)).map((x) => x.a.ifname),
   ];
   const joinedVeths = joined ? [c.hostVeth, ...connections.map((x) => x.a.hostVeth)].filter((v) => v !== null) : [];
-  return planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans, joinedVeths });
+  const neighbours = isBridgeNetwork(net) ? { bridge: net.bridge, ips: [c.ip, c.ip6].filter((ip) => ip !== null) } : undefined;
+  return planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans, joinedVeths, neighbours });
 }
 
 /**

@@ -29,6 +29,16 @@ export interface Attachment {
   guard?: PortGuard;
   /** Rate limits: what it receives (a token bucket on its host veth), what it sends (shaped on an ifb of its own). */
   shaping?: { ingress?: Bucket; egress?: Bucket & { ifb: string; alias: string } };
+  /** A bridge network's gateway (the network's bridge and its MAC): each end told the other's MAC (see neighbourSteps). */
+  neighbours?: Neighbours;
+}
+
+export interface Neighbours {
+  /** The network's own bridge (a segment's container is behind it too): the host's end of the subnet. */
+  bridge: string;
+  gatewayMac: string;
+  gateway: IPv4;
+  gateway6?: IPv6;
 }
 
 /** A token bucket: bytes per second, bucket and queue in bytes. */
@@ -56,6 +66,21 @@ function planShaping(hostVeth: string, mtu: number, s: NonNullable<Attachment['s
     );
   }
   return steps;
+}
+
+/**
+ * Neither end needs ARP or neighbour discovery to reach the other: the container is told the
+ * gateway's MAC and the host the container's, as permanent entries (both are fixed: the bridge's is
+ * made from the network's ID, the container's is its port guard's). The kernel keeps one neighbour
+ * table for every namespace of the host, and past net.ipv4.neigh.default.gc_thresh3 entries (1,024,
+ * settable only host-wide) a new one is refused ("neighbor table overflow"): with ~1,000 containers
+ * talking, a first packet waited a second for the next try or was lost. Permanent entries are not
+ * counted there. The container's entries go with its interface, the host's at detach.
+ */
+function neighbourSteps(a: Attachment, n: Neighbours, mac: string): Step[] {
+  const inside = (ip: string): Step => step({ op: 'neigh.set', dev: a.ifname, ip, mac: n.gatewayMac, netns: a.netns }, null);
+  const atBridge = (ip: string): Step => step({ op: 'neigh.set', dev: n.bridge, ip, mac }, { op: 'neigh.del', dev: n.bridge, ip });
+  return [inside(n.gateway), atBridge(a.ip), ...(a.ip6 && n.gateway6 ? [inside(n.gateway6), atBridge(a.ip6.ip)] : [])];
 }
 
 /** Adds elements; undone by deleting them (skipping any already gone). */
@@ -100,6 +125,7 @@ export function planAttach(a: Attachment): Step[] {
     step({ op: 'addr.add', dev, ip: a.ip, prefix: a.prefix, netns: ns }, null),
   );
   if (a.shaping && port.kind === 'bridge') steps.push(...planShaping(port.hostVeth, a.mtu, a.shaping));
+  if (a.neighbours && a.mac && port.kind === 'bridge') steps.push(...neighbourSteps(a, a.neighbours, a.mac));
   if (a.gateway) steps.push(step({ op: 'route.add', dev, dst: '0.0.0.0', prefix: 0, via: a.gateway, netns: ns }, null));
   if (a.ip6) {
     steps.push(step({ op: 'addr.add', dev, ip: a.ip6.ip, prefix: a.ip6.prefix, netns: ns }, null));
@@ -139,6 +165,8 @@ export function planDetach(d: {
   links?: readonly string[];
   /** Host ends of its own namespace's veths, when containers joined to it keep it (and them) alive. */
   joinedVeths?: readonly string[];
+  /** Its addresses' permanent neighbour entries at its network's bridge (see neighbourSteps). */
+  neighbours?: { bridge: string; ips: readonly string[] };
 }): Op[] {
   const ops: Op[] = [];
   const owned = d.netns !== null && d.ownsNetns;
@@ -151,6 +179,7 @@ export function planDetach(d: {
   // One nf_tables transaction for all of them.
   const elements = [...(d.guards ?? []).flatMap(guardSetElements), ...mappingSetElements(d.ports), ...mappingSetElements(d.ip6?.ports ?? [], 'ip6')];
   if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
+  for (const ip of d.neighbours?.ips ?? []) ops.push({ op: 'neigh.del', dev: d.neighbours?.bridge as string, ip });
   if (owned && d.netns) {
     const netns = d.netns;
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns });

@@ -31,6 +31,9 @@ export type Op =
   | { op: 'addr.add'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'addr.del'; dev: string; ip: string; prefix: number; netns?: string }
   | { op: 'route.add'; dev: string; dst: string; prefix: number; via?: string; netns?: string }
+  /** A permanent neighbour entry (IPv4 or IPv6): `ip` is at `mac` on `dev`, no ARP or neighbour solicitation needed. */
+  | { op: 'neigh.set'; dev: string; ip: string; mac: string; netns?: string }
+  | { op: 'neigh.del'; dev: string; ip: string; netns?: string }
   /** A VXLAN device in the host namespace (an overlay network's uplink to the other hosts). */
   | { op: 'vxlan.add'; name: string; vni: number; local: string; port: number; mtu: number; mac: string; alias?: string }
   /** A remote host's block of an overlay: route via its VTEP address (onlink), that address's MAC, that MAC's underlay address. */
@@ -127,6 +130,10 @@ export function renderOp(op: Op, ctx: RenderContext): string {
       const dst = op.prefix === 0 ? 'default' : `${op.dst}/${op.prefix}`;
       return ipCmd(ctx, op.netns, `${isIPv6(op.dst) ? '-6 ' : ''}route add ${dst}${op.via ? ` via ${op.via}` : ''} dev ${op.dev}`);
     }
+    case 'neigh.set':
+      return ipCmd(ctx, op.netns, `neigh replace ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`);
+    case 'neigh.del':
+      return ipCmd(ctx, op.netns, `neigh del ${op.ip} dev ${op.dev}`);
     case 'vxlan.add':
       return ipCmd(ctx, undefined, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dstport ${op.port} nolearning`) + (op.alias ? ` && ${ipCmd(ctx, undefined, `link set ${op.name} alias ${op.alias}`)}` : '');
     case 'peer.set':

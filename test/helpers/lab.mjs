@@ -171,6 +171,7 @@ export function hostSnapshot(netns) {
     sh(`ip -n ${netns} -o link show | sed -E 's/^[0-9]+: //; s/ link\\/.*//; s/ (qlen|state|mode|group) [^ ]+//g; s/(NO-CARRIER,|,LOWER_UP)//g'`),
     sh(`ip -n ${netns} -o addr show | awk '{print $2, $3, $4}'`),
     sh(`ip -n ${netns} route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80::\\|ff00::' | sed 's/ linkdown//' || true`),
+    sh(`ip -n ${netns} neigh show nud permanent; ip -n ${netns} -6 neigh show nud permanent`),
     sh(`ip netns exec ${netns} sysctl -n net.ipv4.ip_forward`),
     sh(`ip netns exec ${netns} nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'`),
   ].join('\n');

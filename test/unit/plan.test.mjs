@@ -26,6 +26,25 @@ test('attaching a container renders as the seed\'s commands', () => {
   ]);
 });
 
+test("a bridge network's container and its gateway are told each other's MAC, in both families; the host's entries go at detach", () => {
+  const steps = planAttach({ ...attachment, mac: '02:42:ac:11:00:65', ip6: { ip: 'fd00::65', prefix: 64, gateway: 'fd00::1', ports: [] },
+    neighbours: { bridge: 'br0', gatewayMac: '02:aa:bb:cc:dd:ee', gateway: '172.17.0.1', gateway6: 'fd00::1' } });
+  const lines = renderPlan(steps, { hostNetns: null });
+  assert.deepEqual(lines.filter((l) => l.includes('neigh')), [
+    'ip -n ctnet-abc neigh replace 172.17.0.1 lladdr 02:aa:bb:cc:dd:ee dev eth0 nud permanent',
+    'ip neigh replace 172.17.0.101 lladdr 02:42:ac:11:00:65 dev br0 nud permanent',
+    'ip -n ctnet-abc neigh replace fd00::1 lladdr 02:aa:bb:cc:dd:ee dev eth0 nud permanent',
+    'ip neigh replace fd00::65 lladdr 02:42:ac:11:00:65 dev br0 nud permanent',
+  ]);
+  // The container's go with its interface; the host's are undone by name.
+  assert.deepEqual(steps.filter((s) => s.do.op === 'neigh.set').map((s) => s.undo), [null, { op: 'neigh.del', dev: 'br0', ip: '172.17.0.101' }, null, { op: 'neigh.del', dev: 'br0', ip: 'fd00::65' }]);
+  assert.ok(lines.indexOf('ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0') < lines.findIndex((l) => l.includes('neigh')), 'after the interface is up with its address');
+  const detach = planDetach({ netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: 'vethabc', ip: '172.17.0.101', prefix: 24, ports: [], neighbours: { bridge: 'br0', ips: ['172.17.0.101', 'fd00::65'] } });
+  assert.deepEqual(detach.filter((o) => o.op === 'neigh.del'), [{ op: 'neigh.del', dev: 'br0', ip: '172.17.0.101' }, { op: 'neigh.del', dev: 'br0', ip: 'fd00::65' }]);
+  // A macvlan container has no bridge: nothing to tell.
+  assert.ok(!renderPlan(planAttach({ ...attachment, port: { kind: 'macvlan', parent: 'eth0' }, mac: '02:42:0a:00:0d:05', neighbours: { bridge: 'br0', gatewayMac: '02:aa:bb:cc:dd:ee', gateway: '172.17.0.1' } }), { hostNetns: null }).some((l) => l.includes('neigh')));
+});
+
 test('a macvlan attachment: the interface is born in the namespace on the parent, with its MAC; no veth, no bridge port', () => {
   const lines = renderPlan(planAttach({ ...attachment, port: { kind: 'macvlan', parent: 'eth0' }, ifname: 'eth0', mac: '02:42:0a:00:0d:05', ports: [] }), { hostNetns: null });
   assert.deepEqual(lines.slice(0, 4), [

@@ -28,7 +28,7 @@ const RT_SCOPE_UNIVERSE = 0;
 const { ENODEV, EADDRNOTAVAIL, EINVAL, ENOENT, ESRCH } = osConstants.errno;
 const AF_BRIDGE = 7;
 const IFLA_VXLAN = { ID: 1, LOCAL: 4, LEARNING: 7, PORT: 15 } as const;
-const NDA = { DST: 1, LLADDR: 2 } as const;
+const NDA = { DST: 1, LLADDR: 2, IFINDEX: 8 } as const;
 const NUD_PERMANENT = 0x80;
 const NTF_SELF = 0x02;
 const RTNH_F_ONLINK = 0x4;
@@ -362,16 +362,49 @@ export class Rtnl {
     if (v.alias) this.sock.request(RTM.NEWLINK, 0, Buffer.concat([this.byName(name), attrStr(IFLA.IFALIAS, v.alias)]), `marking VXLAN ${name}`);
   }
 
-  /** A permanent neighbour entry (ip neigh replace IP lladdr MAC dev DEV nud permanent). */
+  /**
+   * A permanent neighbour entry (ip neigh replace IP lladdr MAC dev DEV nud permanent), IPv4 or IPv6.
+   * The kernel neither expires it nor counts it against the neighbour table's size (gc_thresh3).
+   */
   replaceNeighbour(dev: string, ip: string, mac: string): void {
-    const body = Buffer.concat([ndmsg(AF_INET, this.linkIndex(dev), NUD_PERMANENT), attr(NDA.DST, ipv4Bytes(ip)), attr(NDA.LLADDR, macBytes(mac))]);
-    this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `setting neighbour ${ip} -> ${mac} on ${dev}`);
+    const set = (index: number): void => {
+      const body = Buffer.concat([ndmsg(familyOf(ip), index, NUD_PERMANENT), attr(NDA.DST, ipBytes(ip)), attr(NDA.LLADDR, macBytes(mac))]);
+      this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `setting neighbour ${ip} -> ${mac} on ${dev}`);
+    };
+    // A bridge's index from its ports (see addVeth): one look-up less per attach. A deleted bridge's
+    // index names no link (indexes are not reused): ENODEV, and it is looked up again.
+    const remembered = this.masters.get(dev);
+    if (remembered !== undefined) {
+      try {
+        return set(remembered);
+      } catch (err) {
+        if (!(err instanceof KernelError && err.errno === ENODEV)) throw err;
+        this.masters.delete(dev);
+      }
+    }
+    set(this.linkIndex(dev));
   }
 
+  /** Deletes a neighbour entry; one (or a device) already gone counts as deleted. */
   deleteNeighbour(dev: string, ip: string): void {
     const link = this.findLink(dev);
     if (!link) return;
-    this.ignoringMissing(() => this.sock.request(RTM.DELNEIGH, 0, Buffer.concat([ndmsg(AF_INET, link.index, 0), attr(NDA.DST, ipv4Bytes(ip))]), `deleting neighbour ${ip} on ${dev}`));
+    this.ignoringMissing(() => this.sock.request(RTM.DELNEIGH, 0, Buffer.concat([ndmsg(familyOf(ip), link.index, 0), attr(NDA.DST, ipBytes(ip))]), `deleting neighbour ${ip} on ${dev}`));
+  }
+
+  /** The permanent neighbour entries of one link (both families). */
+  permanentNeighbours(dev: string): { ip: string; mac?: string }[] {
+    const link = this.findLink(dev);
+    if (!link) return [];
+    return [AF_INET, AF_INET6].flatMap((family) =>
+      // NDA_IFINDEX: the kernel sends only that link's.
+      this.sock.get(RTM.GETNEIGH, Buffer.concat([ndmsg(family, 0, 0), attrU32(NDA.IFINDEX, link.index)]), true, `listing neighbours of ${dev}`).flatMap((m) => {
+        if (m.body.readInt32LE(4) !== link.index || !(m.body.readUInt16LE(8) & NUD_PERMANENT)) return [];
+        const attrs = parseAttrs(m.body, 12);
+        const dst = attrs.get(NDA.DST);
+        const mac = attrs.get(NDA.LLADDR);
+        return dst ? [{ ip: ipString(dst, family), mac: mac?.length === 6 ? macString(mac) : undefined }] : [];
+      }));
   }
 
   /** A permanent forwarding entry of a VXLAN device: frames for `mac` go to the VTEP at `dst` (bridge fdb replace ... self). */
