@@ -30,7 +30,7 @@ const runArgs = (name) => ['run', '-d', '--name', name, '--network', 'lab', '-p'
 test('run: an injected fault at every step, including starting the process, leaves nothing', () => {
   const plan = lab.ok(['run', '--dry-run', ...runArgs('probe').slice(1)]).trim().split('\n');
   const kernelSteps = stepsOf(plan);
-  assert.equal(kernelSteps, 11, plan.join("\n"));
+  assert.equal(kernelSteps, 13, plan.join("\n"));
   for (let step = 1; step <= kernelSteps + 1; step++) {
     const before = fullSnapshot(lab);
     const r = lab.ctnet(runArgs(`f${step}`), { CTNET_FAULT_AT: String(step) });

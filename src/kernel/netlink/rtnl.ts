@@ -95,8 +95,8 @@ function parseLink(m: NlMessage): Link {
 /** Typed rtnetlink operations on one network namespace (the one its socket was opened in). */
 export class Rtnl {
   private readonly indexes = new Map<string, number>();
-  /** Bridges' indexes for new ports, remembered in any namespace: see addVeth. */
-  private readonly masters = new Map<string, number>();
+  /** Indexes of the links ports are made on and neighbours set on, remembered in any namespace: see withRememberedIndex. */
+  private readonly remembered = new Map<string, number>();
 
   /**
    * @param cacheIndexes remember name -> index look-ups: safe in a container's namespace, whose
@@ -112,6 +112,7 @@ export class Rtnl {
   /** Forgets the remembered indexes (their links were deleted from outside this namespace). */
   forgetIndexes(): void {
     this.indexes.clear();
+    this.remembered.clear();
   }
 
   /**
@@ -212,22 +213,29 @@ export class Rtnl {
       this.sock.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, `creating veth pair ${name}/${peerName}`);
     };
     if (!master) return create();
-    // The bridge's index from an earlier port, without a look-up (a bridge's reply is ~100
-    // attributes: ~0.1 ms an attach). A bridge deleted since (and perhaps made again by another
-    // process) left an index no link has: the kernel refuses it with EINVAL and makes nothing, and
-    // the port is made again with a fresh look-up. Indexes are not reused: the kernel counts up.
-    const remembered = this.masters.get(master);
+    this.withRememberedIndex(master, EINVAL, create);
+  }
+
+  /**
+   * Runs `request` with a link's index remembered from an earlier call, without a look-up (a
+   * bridge's reply is ~100 attributes: ~0.1 ms an attach). A link deleted since (and perhaps made
+   * again by another process) left an index no link has: the kernel refuses it with `staleErrno`
+   * and does nothing, and the request is made again with a fresh look-up. Indexes are not reused:
+   * the kernel counts up.
+   */
+  private withRememberedIndex(name: string, staleErrno: number, request: (index: number) => void): void {
+    const remembered = this.remembered.get(name);
     if (remembered !== undefined) {
       try {
-        return create(remembered);
+        return request(remembered);
       } catch (err) {
-        if (!(err instanceof KernelError && err.errno === EINVAL)) throw err;
-        this.masters.delete(master);
+        if (!(err instanceof KernelError && err.errno === staleErrno)) throw err;
+        this.remembered.delete(name);
       }
     }
-    const index = this.linkIndex(master);
-    create(index);
-    this.masters.set(master, index);
+    const index = this.linkIndex(name);
+    request(index);
+    this.remembered.set(name, index);
   }
 
   /** A macvlan in bridge mode on `parent`, created directly inside the namespace `nsFd` as `name`. */
@@ -371,18 +379,7 @@ export class Rtnl {
       const body = Buffer.concat([ndmsg(familyOf(ip), index, NUD_PERMANENT), attr(NDA.DST, ipBytes(ip)), attr(NDA.LLADDR, macBytes(mac))]);
       this.sock.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, body, `setting neighbour ${ip} -> ${mac} on ${dev}`);
     };
-    // A bridge's index from its ports (see addVeth): one look-up less per attach. A deleted bridge's
-    // index names no link (indexes are not reused): ENODEV, and it is looked up again.
-    const remembered = this.masters.get(dev);
-    if (remembered !== undefined) {
-      try {
-        return set(remembered);
-      } catch (err) {
-        if (!(err instanceof KernelError && err.errno === ENODEV)) throw err;
-        this.masters.delete(dev);
-      }
-    }
-    set(this.linkIndex(dev));
+    this.withRememberedIndex(dev, ENODEV, set);
   }
 
   /** Deletes a neighbour entry; one (or a device) already gone counts as deleted. */
