@@ -216,6 +216,39 @@ started on the same networks: with them \`ctnet ps\` took ${fmt(r.scale.sleeping
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+Beyond the bench's rows (measured by hand after its last run, 10,000 network-only containers on 12
+networks, every 33rd publishing a port; each command once, cold, as a user runs it; ms):
+
+| command | b74352c | now |
+|---|---|---|
+| \`gc\` | 5,538 | 980 (1,261-1,616 with the neighbour entries below, which it checks too) |
+| \`topology\` / \`--json\` | 1,577 / 1,661 | 293 / 368 |
+| \`network create\` / \`network rm\` of an empty network | 2,167 / 1,919 | 802 / 776 |
+| \`doctor\` of one container | 650 | 60-70 |
+
+The kernel was the cost: filling a veth whose peer is in another namespace walks every namespace
+ID the host's namespace holds (\`peernet2id\`), so a listing of every link took 1,066 ms at
+10,000 containers, and \`gc\` made three, the others one. Bridges are now listed with the kernel's
+kind filter (3 ms), names read from \`/proc/net/dev\` (29 ms), a route's link looked up by its index.
+\`doctor\` listed whole sets through libnftables (~400 ms) and started a Node child for its probe
+(~130 ms); it now asks nf_tables for its container's elements by key and connects from a socket
+made in the container's namespace. Left: \`network create\` and \`rm\` render ctnet's whole table
+again (~0.5 s of theirs at 10,000 containers).
+
+The same probe, \`doctor\` of 200 containers at a time whose neighbour entries had expired, found
+what a user at this size would meet: a container's first packet to its gateway was lost (the probe
+timed out) for 2, 0, 1, 6 and 1 of 200 in five windows, and waited a second for the next try for 4
+more in the last (12.2, 8.0 and 22.1 s for three windows of 200, against 1.46 s warm), with
+"neighbor table overflow" in the kernel's log. The kernel
+keeps one neighbour table for all namespaces, and past \`gc_thresh3\` (1,024, settable only
+host-wide) it refuses a new entry. An attach now sets permanent entries (the gateway's MAC in the
+container, the container's at the bridge; not counted there, never flooded; see
+docs/ARCHITECTURE.md): four windows of 200 then took 1.27-1.49 s, none failed, and the kernel's
+count of refusals stayed where it was. The cost, \`bench/experiments/engine-ab.mjs --samples 60
+--rounds 2 --floor\` against b74352c: attach B/A 1.032 and 1.019 (+0.15, +0.08 ms), detach 1.122
+and 1.067; with 999 containers attached 4.85 against 4.89 ms, with 10,000 9.91 and 10.06 against
+10.63 and 9.88 ms (two runs each, in turn). The kernel floor makes the same two entries.
+
 `;
 }
 
@@ -504,8 +537,9 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
     segment; one client of an \`enable_icc=false\` published port on a segment timed out (the first
     container of the first segment, the one the hairpin controls ran from; the other three
     answered, and without proxy ARP this check passed at 4,000; in a second run the same client
-    timed out, and a minute later, the namespaces kept, it answered), not yet understood. Not built: it
-    needs the static entries on every attach and detach, and that failure explained first.
+    timed out, and a minute later, the namespaces kept, it answered), not yet understood. Not built:
+    that failure is to be explained first. The static entries themselves are set by every attach
+    since c17a44d, for the host's neighbour table (see "containers on one host").
   Port add at full size: 1.64 ms to the
   first bridge at 909 ports and 0.90 ms to a segment of 76 (own namespaces); in the host namespace
   2.56 and 2.11 ms, and 1.17 and 1.39 ms. iperf3, 4 s, segment to segment: 12.2, 11.5 and 11.0
