@@ -66,7 +66,7 @@ function row(cells, cls) {
   return tr;
 }
 async function refresh() {
-  const [containers, networks, ports, svg] = await Promise.all([json('/api/containers'), json('/api/networks'), json('/api/ports'), api('/api/topology.svg').then((r) => r.text())]);
+  const [containers, networks, ports, svg] = await Promise.all([json('/api/containers?view=listing'), json('/api/networks'), json('/api/ports'), api('/api/topology.svg').then((r) => r.text())]);
   const running = containers.filter((c) => c.State.Running).length;
   $('#summary').textContent = networks.length + ' networks, ' + running + ' running / ' + containers.length + ' containers';
   $('#graph').className = '';

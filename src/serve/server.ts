@@ -128,7 +128,14 @@ function apiRoutes(c: RouteContext): Route[] {
     ['GET', /^\/$/, (_q, res) => send(res, 200, PAGE_HTML, 'text/html')],
     ['GET', /^\/api\/info$/, async (_q, res) => send(res, 200, { readOnly: !c.allowChanges })],
     ['GET', /^\/api\/networks$/, async (_q, res) => send(res, 200, await c.withEngine((e) => e.listNetworks()))],
-    ['GET', /^\/api\/containers$/, async (_q, res, _m, url) => send(res, 200, await c.withEngine((e) => e.listContainers(url.searchParams.get('all') !== '0')))],
+    ['GET', /^\/api\/containers$/, async (_q, res, _m, url) => {
+      const all = url.searchParams.get('all') !== '0';
+      const view = url.searchParams.get('view');
+      // ?view=listing: what `ps` shows (the page's table), without configurations and environments:
+      // ~a third of the bytes, and no file read per container.
+      if (view !== null && view !== 'listing') throw new HttpError(400, `view=${view} is not a view; use view=listing, or none for whole views`);
+      send(res, 200, await c.withEngine((e) => (view === 'listing' ? e.listContainerListings(all) : e.listContainers(all))));
+    }],
     ['GET', /^\/api\/containers\/([^/]+)$/, async (_q, res, m) => send(res, 200, await c.withEngine((e) => e.inspect(decodeURIComponent(m[1]))))],
     // The doctor probes from inside the container: it acts, so it is a POST.
     ['POST', /^\/api\/containers\/([^/]+)\/doctor$/, async (_q, res, m, url) =>

@@ -111,7 +111,9 @@ test('the page refreshes one at a time however fast events come, misses none of 
   const asked = { '/api/topology.svg': 0, '/api/containers': 0, '/api/ports': 0 };
   let drawing = 0;
   let mostAtOnce = 0;
+  const tableReads = new Set();
   await page.route((u) => u.pathname in asked, async (route) => {
+    if (route.request().url().includes('/api/containers')) tableReads.add(new URL(route.request().url()).search);
     const path = new URL(route.request().url()).pathname;
     asked[path]++;
     if (path !== '/api/topology.svg') return route.continue();
@@ -132,6 +134,7 @@ test('the page refreshes one at a time however fast events come, misses none of 
     // The last event's refresh came after the others, not instead of showing the last container.
     await page.waitForFunction((n) => n.every((name) => document.querySelector(`#containers tr[data-name="${name}"]`)), names, { timeout: 10_000 });
     assert.equal(mostAtOnce, 1, 'drawings asked for at once');
+    assert.deepEqual([...tableReads], ['?view=listing'], 'the table reads listings, not whole views');
 
     // No events for seven seconds: the port counters are read again (every 3 s), nothing else.
     await new Promise((r) => setTimeout(r, 1000));
@@ -205,6 +208,14 @@ test('the API: reads and changes need the token (root on the unix socket excepte
   assert.equal((await fetch(`${ro.url}api/containers/container2?token=wrong`)).status, 401);
   assert.equal((await fetch(`${ro.url}api/containers/container2`, { headers: auth })).status, 200);
   assert.equal((await fetch(`${ro.url}api/containers/nope`, { headers: auth })).status, 404);
+  // The page's table reads listings: what `ps` shows, without environments.
+  const views = await (await fetch(`${ro.url}api/containers`, { headers: auth })).json();
+  const listings = await (await fetch(`${ro.url}api/containers?view=listing`, { headers: auth })).json();
+  assert.deepEqual(listings.map((l) => [l.Name, l.State.Status, l.NetworkSettings.IPAddress]), views.map((v) => [v.Name, v.State.Status, v.NetworkSettings.IPAddress]));
+  assert.ok(views[0].Config.Env && listings.every((l) => l.Config.Env === undefined), 'no environment in a listing');
+  const badView = await fetch(`${ro.url}api/containers?view=all`, { headers: auth });
+  assert.equal(badView.status, 400);
+  assert.match((await badView.json()).error, /^view=all is not a view; use view=listing/);
   assert.equal((await fetch(`${ro.url}`)).status, 200, 'the page holds no data');
   // root over the unix socket needs no token (SO_PEERCRED).
   const overSocket = await new Promise((resolve, reject) => {
