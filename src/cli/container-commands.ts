@@ -452,9 +452,13 @@ function registerDoctor(program: Command): void {
     .action(async (name: string | undefined, o: { to?: string } & JsonFlag) => {
       await withEngine({}, (e) => {
         const names = name ? [name] : e.listContainerListings().map((c) => c.Name);
-        const results = names.map((n) => e.doctor(n, o.to));
+        // Text goes out container by container: every running container of a big host takes a while.
+        const results = names.map((n) => {
+          const d = e.doctor(n, o.to);
+          if (!o.json) writeOut(doctorText(d));
+          return d;
+        });
         if (o.json) writeOut(json(name ? results[0] : results));
-        else for (const d of results) writeOut(doctorText(d));
         if (results.some((d) => d.failed)) process.exitCode = 1;
       });
     });

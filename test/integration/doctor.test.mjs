@@ -67,6 +67,8 @@ test('every layer ok prints a readable walk; an unknown container is one error l
   assert.match(out, /^doctor: web -> 10\.0\.12\.11:80\n/);
   assert.match(out, /ok {4}probe {12}TCP 10\.0\.12\.11:80 from inside web: connected/);
   assert.match(out, /every layer works\n$/);
+  // Without a name: every running container, each walk printed as it ends.
+  assert.match(lab.ok(['doctor']), /^doctor: web -> 172\.22\.0\.1:9\n[^]*every layer works\n$/);
   const r = lab.ctnet(['doctor', 'nope']);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /^ctnet: error: container nope does not exist/);
