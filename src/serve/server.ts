@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import { CtnetError, type ErrorCode } from '../errors.js';
 import { topologySvg } from '../topology/svg.js';
+import { LayoutWorker } from './layout-worker.js';
 import type { Topology } from '../topology/model.js';
 import { EventHub, snapshotOf } from './events.js';
 import { PAGE_HTML } from './page.js';
@@ -104,18 +105,19 @@ interface RouteContext {
   withEngine: <T>(fn: (e: Engine) => T | Promise<T>) => Promise<T>;
   hub: EventHub;
   allowChanges: boolean;
+  layout: LayoutWorker;
 }
 
 /** The page and the API: reads for everyone with the token, changes only with --allow-changes. */
 function apiRoutes(c: RouteContext): Route[] {
   // The last topology drawn: a page draws again at every event, and every open page asks. Laying
-  // it out blocks this process (1.2-1.5 s with the most boxes a drawing has, measured), so a topology
-  // unchanged since is laid out once.
+  // it out takes 1.2-1.5 s with the most boxes a drawing has (measured), on a thread of its own so
+  // the server answers meanwhile; a topology unchanged since is laid out once.
   let drawing: { key: string; svg: Promise<string> } | undefined;
   const drawn = (t: Topology): Promise<string> => {
     const key = JSON.stringify(t);
     if (drawing?.key !== key) {
-      const svg = topologySvg(t).then((d) => d.svg);
+      const svg = topologySvg(t, c.layout.layout).then((d) => d.svg);
       drawing = { key, svg };
       svg.catch(() => { if (drawing?.svg === svg) drawing = undefined; });
     }
@@ -227,7 +229,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!sameToken(given, token)) throw new HttpError(401, `the API needs the token in ${opts.tokenFile}, as Authorization: Bearer TOKEN`);
   };
 
-  const routes = apiRoutes({ withEngine, hub, allowChanges: opts.allowChanges === true });
+  const layout = new LayoutWorker();
+  const routes = apiRoutes({ withEngine, hub, allowChanges: opts.allowChanges === true, layout });
 
   const handle = requestHandler(routes, authorize, opts.listen?.host ?? '127.0.0.1');
 
@@ -250,6 +253,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     tokenFile: opts.tokenFile,
     async close() {
       hub.close();
+      await layout.close();
       for (const s of [tcp, unix]) {
         if (!s) continue;
         s.closeAllConnections();

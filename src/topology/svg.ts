@@ -7,8 +7,11 @@ interface ElkLabel { text: string; width: number; height: number; x?: number; y?
 interface ElkNode { id: string; width: number; height: number; x?: number; y?: number; labels?: ElkLabel[] }
 interface ElkPoint { x: number; y: number }
 interface ElkEdge { id: string; sources: string[]; targets: string[]; labels?: ElkLabel[]; sections?: { startPoint: ElkPoint; endPoint: ElkPoint; bendPoints?: ElkPoint[] }[] }
-interface ElkGraph { id: string; layoutOptions: Record<string, string>; children: ElkNode[]; edges: ElkEdge[]; width?: number; height?: number }
+export interface ElkGraph { id: string; layoutOptions: Record<string, string>; children: ElkNode[]; edges: ElkEdge[]; width?: number; height?: number }
 interface Elk { layout(g: ElkGraph): Promise<ElkGraph> }
+
+/** ELK in the calling thread (the CLI's `topology --format svg`). */
+const layoutHere = (g: ElkGraph): Promise<ElkGraph> => new (createRequire(import.meta.url)('elkjs/lib/elk.bundled.js') as new () => Elk)().layout(g);
 
 const CHAR = 7;
 const LINE = 15;
@@ -49,8 +52,11 @@ export function drawnContainers(networks: readonly TopologyNetwork[], max = MAX_
 
 export interface SvgNodeBox { id: string; x: number; y: number; width: number; height: number }
 
-/** Lays the topology out; returns the SVG and the node boxes (tests check nothing overlaps). Long: the graph, its layout and its drawing read best in one place. */
-export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: SvgNodeBox[] }> {
+/**
+ * Lays the topology out (with `layout`: ELK here, or on another thread) and returns the SVG and the
+ * node boxes (tests check nothing overlaps). Long: the graph, its layout and its drawing read best in one place.
+ */
+export async function topologySvg(t: Topology, layout: (g: ElkGraph) => Promise<ElkGraph> = layoutHere): Promise<{ svg: string; boxes: SvgNodeBox[] }> {
   const children: ElkNode[] = [box('host', ['host' + (t.host.netns ? ` (${t.host.netns})` : ''), ...t.host.interfaces.filter((i) => i.name !== 'lo').map((i) => `${i.name} ${i.addresses.join(' ')}`)])];
   const edges: ElkEdge[] = [];
   const kinds = new Map<string, 'link' | 'port'>();
@@ -101,8 +107,7 @@ export async function topologySvg(t: Topology): Promise<{ svg: string; boxes: Sv
     }
   }
   for (const [id, lines] of containerBoxes) children.push(box(id, lines));
-  const ELK = createRequire(import.meta.url)('elkjs/lib/elk.bundled.js') as new () => Elk;
-  const g = await new ELK().layout({
+  const g = await layout({
     id: 'root',
     layoutOptions: {
       'elk.algorithm': 'layered',

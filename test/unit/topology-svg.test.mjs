@@ -78,3 +78,43 @@ test('svg: a network past the drawing\'s boxes says how many ports its hidden co
   assert.match(svg, />50 more containers</);
   assert.match(svg, />publishing 50 ports \(rules below\)</);
 });
+
+/** The longest the event loop went without a tick while `work` ran. */
+async function longestStall(work) {
+  let last = performance.now();
+  let longest = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 5);
+  try {
+    const t0 = performance.now();
+    const result = await work();
+    const end = performance.now();
+    return { result, longest: Math.max(longest, end - last), took: end - t0 };
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+test("ctnet serve's layouts run on a thread of their own: the same drawing, and the server's thread keeps ticking; the control, laid out in-thread, stalls it", async () => {
+  const { LayoutWorker } = await import('../../dist/serve/layout-worker.js');
+  const worker = new LayoutWorker();
+  try {
+    // The most boxes, each container publishing: the heaviest drawing serve makes (~1 s).
+    const t = topology(MAX_CONTAINER_BOXES);
+    t.networks[0].containers.forEach((c, i) => (c.ports = [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 20000 + i, containerPort: 80 }]));
+    const here = await longestStall(() => topologySvg(t));
+    const away = await longestStall(() => topologySvg(t, worker.layout));
+    assert.equal(away.result.svg, here.result.svg, "the same drawing");
+    console.log(`# in-thread: stalled ${here.longest.toFixed(0)} of ${here.took.toFixed(0)} ms; on the worker: ${away.longest.toFixed(0)} of ${away.took.toFixed(0)} ms`);
+    assert.ok(here.longest > here.took * 0.5, `control: in-thread, the loop stalled ${here.longest.toFixed(0)} of ${here.took.toFixed(0)} ms`);
+    assert.ok(away.longest < away.took * 0.5, `on the worker, the loop stalled ${away.longest.toFixed(0)} of ${away.took.toFixed(0)} ms`);
+    // A second drawing reuses the thread (ELK loaded once); a layout ELK refuses is an error, not a hang.
+    assert.equal((await topologySvg(t, worker.layout)).svg, here.result.svg);
+    await assert.rejects(worker.layout({ id: 'root', layoutOptions: {}, children: [{ id: 'a', width: 1, height: 1 }], edges: [{ id: 'e', sources: ['a'], targets: ['nope'] }] }), /laying out the topology/);
+  } finally {
+    await worker.close();
+  }
+});
