@@ -216,15 +216,18 @@ started on the same networks: with them \`ctnet ps\` took ${fmt(r.scale.sleeping
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Beyond the bench's rows (measured by hand after its last run, 10,000 network-only containers on 12
-networks, every 33rd publishing a port; each command once, cold, as a user runs it; ms):
+Beyond the bench's rows, measured after its last run with \`bench/experiments/scale-commands.mjs\`
+(10,000 network-only containers on 11 networks, every 33rd publishing a port; each command once,
+cold, as a user runs it; \`doctor\` through the engine over three windows of 200 containers; ms):
 
-| command | b74352c | now |
+| command | b74352c | d32dbd8 |
 |---|---|---|
-| \`gc\` | 5,538 | 980 (1,261-1,616 with the neighbour entries below, which it checks too) |
-| \`topology\` / \`--json\` | 1,577 / 1,661 | 293 / 368 |
-| \`network create\` / \`network rm\` of an empty network | 2,167 / 1,919 | 802 / 776 |
-| \`doctor\` of one container | 650 | 60-70 |
+| \`ps\` | 239 | 272 |
+| \`topology\` / \`--json\` | 1,476 / 1,489 | 382 / 322 |
+| \`network create\` / \`network rm\` of an empty network | 2,044 / 1,773 | 809 / 822 |
+| \`doctor\` of one container | 427 | 78 |
+| \`gc\` | 4,405 | 1,145 |
+| \`doctor\` of 200 containers | 66,100-68,440 | 560-970 |
 
 The kernel was the cost: filling a veth whose peer is in another namespace walks every namespace
 ID the host's namespace holds (\`peernet2id\`), so a listing of every link took 1,066 ms at
@@ -235,19 +238,18 @@ kind filter (3 ms), names read from \`/proc/net/dev\` (29 ms), a route's link lo
 made in the container's namespace. Left: \`network create\` and \`rm\` render ctnet's whole table
 again (~0.5 s of theirs at 10,000 containers).
 
-The same probe, \`doctor\` of 200 containers at a time whose neighbour entries had expired, found
-what a user at this size would meet: a container's first packet to its gateway was lost (the probe
-timed out) for 2, 0, 1, 6 and 1 of 200 in five windows, and waited a second for the next try for 4
-more in the last (12.2, 8.0 and 22.1 s for three windows of 200, against 1.46 s warm), with
-"neighbor table overflow" in the kernel's log. The kernel
+With \`doctor\` that fast, the same script found what a user at this size would meet. At 36b0514
+(the fast \`doctor\`, no permanent neighbour entries) its three windows took 0.74, 1.05 and 26.79 s:
+in the last, 13 probes were lost (the first packet to the gateway; the probe timed out) and 6 more
+waited a second for the next try, with "neighbor table overflow" in the kernel's log. The kernel
 keeps one neighbour table for all namespaces, and past \`gc_thresh3\` (1,024, settable only
 host-wide) it refuses a new entry. An attach now sets permanent entries (the gateway's MAC in the
 container, the container's at the bridge; not counted there, never flooded; see
-docs/ARCHITECTURE.md): four windows of 200 then took 1.27-1.49 s, none failed, and the kernel's
-count of refusals stayed where it was. The cost, \`bench/experiments/engine-ab.mjs --samples 60
---rounds 2 --floor\` against b74352c: attach B/A 1.032 and 1.019 (+0.15, +0.08 ms), detach 1.122
-and 1.067; with 999 containers attached 4.85 against 4.89 ms, with 10,000 9.91 and 10.06 against
-10.63 and 9.88 ms (two runs each, in turn). The kernel floor makes the same two entries.
+docs/ARCHITECTURE.md): at d32dbd8 none failed and none waited. The cost,
+\`bench/experiments/engine-ab.mjs --samples 60 --rounds 2 --floor\` against b74352c: attach B/A
+1.032 and 1.019 (+0.15, +0.08 ms), detach 1.122 and 1.067; with 999 containers attached 4.85
+against 4.89 ms, with 10,000 9.91 and 10.06 against 10.63 and 9.88 ms (two runs each, in turn).
+The kernel floor makes the same two entries.
 
 `;
 }
