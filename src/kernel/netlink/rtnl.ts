@@ -384,9 +384,20 @@ export class Rtnl {
 
   /** Deletes a neighbour entry; one (or a device) already gone counts as deleted. */
   deleteNeighbour(dev: string, ip: string): void {
-    const link = this.findLink(dev);
-    if (!link) return;
-    this.ignoringMissing(() => this.sock.request(RTM.DELNEIGH, 0, Buffer.concat([ndmsg(familyOf(ip), link.index, 0), attr(NDA.DST, ipBytes(ip))]), `deleting neighbour ${ip} on ${dev}`));
+    const del = (index: number): void => {
+      try {
+        this.sock.request(RTM.DELNEIGH, 0, Buffer.concat([ndmsg(familyOf(ip), index, 0), attr(NDA.DST, ipBytes(ip))]), `deleting neighbour ${ip} on ${dev}`);
+      } catch (err) {
+        // ENODEV is left to withRememberedIndex: a remembered index of a device deleted since.
+        if (!(err instanceof KernelError && (err.errno === ENOENT || err.errno === ESRCH))) throw err;
+      }
+    };
+    try {
+      this.withRememberedIndex(dev, ENODEV, del);
+    } catch (err) {
+      // The device is gone, and its entries with it.
+      if (!(err instanceof NotFoundError)) throw err;
+    }
   }
 
   /** The permanent neighbour entries of one link (both families). */
