@@ -11,16 +11,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { numberArg } from '../lib/args.mjs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkoutOrThis, numberArg } from '../lib/args.mjs';
 import { deleteNetns, newNetns } from '../lib/netns.mjs';
 import { nodeEnv } from '../lib/node-env.mjs';
 import { createScaleNetworks, emptyScaleNetworks } from '../lib/scale.mjs';
 import { timeMs } from '../lib/stats.mjs';
 
-const at = process.argv.indexOf('--checkout');
-const checkout = resolve(at > 0 ? process.argv[at + 1] : fileURLToPath(new URL('../..', import.meta.url)));
+const checkout = checkoutOrThis();
 const TOTAL = numberArg('--containers', 10000);
 const NETWORKS = numberArg('--networks', 11);
 const WINDOWS = numberArg('--windows', 3);

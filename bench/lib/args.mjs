@@ -1,5 +1,6 @@
 /** Command-line options of the bench's experiments. */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The number after `name` on the command line (`--rounds 12`), or `fallback` without it. */
 export function numberArg(name, fallback) {
@@ -15,4 +16,10 @@ export function checkoutArg(name, tool) {
     process.exit(2);
   }
   return resolve(process.argv[i + 1]);
+}
+
+/** The checkout after `--checkout` (`--checkout DIR`), as an absolute path; without it, this one (the bench's own). */
+export function checkoutOrThis() {
+  const i = process.argv.indexOf('--checkout');
+  return resolve(i > 0 ? process.argv[i + 1] : fileURLToPath(new URL('../..', import.meta.url)));
 }
