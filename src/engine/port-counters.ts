@@ -1,6 +1,7 @@
 import { parseMapElements, type MapElement } from '../firewall/ruleset.js';
 import type { Protocol } from '../ipam/ports.js';
-import { NFT_FAMILY, NFT_TABLE } from '../names.js';
+import { NFT_FAMILY, NFT_TABLE, PORT_MAP } from '../names.js';
+import { hasTable } from '../kernel/nft.js';
 import type { EngineContext } from './context.js';
 
 /** A published port with what its nftables map element has counted. */
@@ -17,15 +18,16 @@ export interface PortCounterView {
 }
 
 /**
- * Every published port with what its map elements counted: one listing per table (`ip ctnet`, and
- * `ip6 ctnet` for dual-stack networks), an any-address mapping's IPv4 and IPv6 counts added up.
+ * Every published port with what its map elements counted: the port maps of each table (`ip ctnet`,
+ * and `ip6 ctnet` for dual-stack networks) listed, not the tables, which hold every container's guard
+ * elements too; an any-address mapping's IPv4 and IPv6 counts added up.
  */
 export function portCounters(ctx: EngineContext): PortCounterView[] {
   const nft = ctx.kernel().nft();
-  const tables = nft.list(`list tables`);
   const counted: MapElement[] = [];
-  for (const family of [NFT_FAMILY, 'ip6']) {
-    if (tables.includes(`table ${family} ${NFT_TABLE}\n`)) counted.push(...parseMapElements(nft.list(`list table ${family} ${NFT_TABLE}`, true)));
+  for (const family of [NFT_FAMILY, 'ip6'] as const) {
+    if (!hasTable(ctx.kernel().nfnl(), family, NFT_TABLE)) continue;
+    for (const map of Object.values(PORT_MAP).flatMap((m) => [m.any, m.host])) counted.push(...parseMapElements(nft.list(`list map ${family} ${NFT_TABLE} ${map}`, true)));
   }
   const names = new Map(ctx.store.containerStates().map((c) => [c.id, c.name]));
   // An any-address port has an element in each family's table: their counts added up by key, not
