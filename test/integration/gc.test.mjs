@@ -81,14 +81,19 @@ test("a veth of ctnet's on a ctnet bridge that belongs to no container is remove
   }
 });
 
+/** This lab's state directory's ID, which ctnet marks the host links it makes with. */
+const instanceId = () => new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
+
+/** A link of `type` in the lab's host marked as made by the state directory `owner` (as ctnet marks its bridges and ifbs). */
+function madeBy(name, type, owner) {
+  sh('ip', '-n', lab.host, 'link', 'add', name, 'type', type);
+  sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:000000000000`);
+}
+
 test("an ifb this state directory made for a container it no longer has: gc removes it; another state directory's stays", () => {
-  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
-  const made = (name, owner) => {
-    sh('ip', '-n', lab.host, 'link', 'add', name, 'type', 'ifb');
-    sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:${name.slice(3)}`);
-  };
-  made('ctb0123456789ab', instance);
-  made('ctbfedcba987654', 'another0root');
+  const instance = instanceId();
+  madeBy('ctb0123456789ab', 'ifb', instance);
+  madeBy('ctbfedcba987654', 'ifb', 'another0root');
   try {
     const out = lab.ok(['gc']);
     assert.match(out, /removed leftover ifb ctb0123456789ab/);
@@ -165,7 +170,7 @@ test('gc shows progress on a terminal and stays quiet when output is not a termi
 test('gc removes a leftover container cgroup this state directory made, and keeps live ones and another state directory\'s', () => {
   lab.ok(['run', '-d', '--name', 'kept', '--network', 'lab', '--', 'sleep', '600']);
   const keptId = lab.json(['inspect', 'kept']).Id;
-  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
+  const instance = instanceId();
   const stray = 'f'.repeat(56) + randomBytes(4).toString('hex');
   const foreign = 'e'.repeat(56) + randomBytes(4).toString('hex');
   const roots = ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'].filter((r) => existsSync(`${r}/ctnet`));
@@ -194,11 +199,8 @@ test('gc removes a leftover container cgroup this state directory made, and keep
 });
 
 test("a bridge this state directory made that no network names: gc removes it, and network create takes its name over; another state directory's stays", () => {
-  const instance = new Database(join(lab.root, 'ctnet.db'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'instance.id'").get().value;
-  const made = (name, owner) => {
-    sh('ip', '-n', lab.host, 'link', 'add', name, 'type', 'bridge');
-    sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:000000000000`);
-  };
+  const instance = instanceId();
+  const made = (name, owner) => madeBy(name, 'bridge', owner);
   made('brleft', instance);
   made('brother', 'another0root');
   made('brtaken', instance);
