@@ -4,7 +4,7 @@ import { findContainer, liveState } from '../engine/lookup.js';
 import { ctnetTableExists } from '../engine/networks.js';
 import { BRIDGE_TABLE, guardSetElements, portMapKey } from '../firewall/ruleset.js';
 import { guardOf } from '../engine/firewall-state.js';
-import { parseSubnet, contains } from '../addr/ipv4.js';
+import { parseSubnet, contains, quadToInt } from '../addr/ipv4.js';
 import { isIPv6 } from '../addr/family.js';
 import { hasSetElement } from '../kernel/nft.js';
 import type { SetElement } from '../set-element.js';
@@ -43,7 +43,8 @@ export function parseTarget(text: string | undefined, gateway: string): Target {
   if (!text) return { host: gateway, port: 9 };
   const [host, port] = text.split(':');
   const n = port === undefined ? 9 : Number(port);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535) {
+  // An address as ctnet writes them (four parts of 0-255): 999.1.1.1 reached the probe before.
+  if (quadToInt(host) === undefined || !Number.isInteger(n) || n < 1 || n > 65535) {
     throw new InvalidArgumentError(`--to ${text} is not ADDRESS or ADDRESS:PORT (e.g. 10.0.12.11:80)`);
   }
   return { host, port: n };

@@ -75,4 +75,7 @@ test('every layer ok prints a readable walk; an unknown container is one error l
   const bad = lab.ctnet(['doctor', 'web', '--to', 'somewhere:80']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^ctnet: error: --to somewhere:80 is not ADDRESS or ADDRESS:PORT \(e\.g\. 10\.0\.12\.11:80\)\n$/);
+  const octet = lab.ctnet(['doctor', 'web', '--to', '999.1.1.1:80']);
+  assert.equal(octet.code, 2);
+  assert.match(octet.stderr, /^ctnet: error: --to 999\.1\.1\.1:80 is not ADDRESS or ADDRESS:PORT/);
 });
