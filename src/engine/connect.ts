@@ -18,6 +18,7 @@ import { attachmentGuard } from './firewall-state.js';
 import { guardSetElements } from '../firewall/ruleset.js';
 import { address6On, addressBookOf } from './address-book.js';
 import { placePort } from './segments.js';
+import { hostNeighboursOf, neighboursOf } from './neighbours.js';
 
 /**
  * `network connect` and `network disconnect`: a running container's further networks. Each is one
@@ -48,7 +49,7 @@ function planConnect(net: NetworkRecord, c: ContainerRecord, a: AttachmentRecord
   return planAttach({
     netns: c.netns as string, ownsNetns: false, ifname: a.ifname, mac: containerMac(a.ip),
     port: isBridgeNetwork(net) ? { kind: 'bridge', hostVeth: attachmentVeth(c.id, net.id), bridge: bridge ?? net.bridge } : { kind: 'macvlan', parent: net.parent },
-    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net),
+    mtu: net.mtu, ip: a.ip, prefix: parseSubnet(net.subnet).prefix, gateway: undefined, ports: [], guard: attachmentGuard(a, net), neighbours: neighboursOf(net),
     ip6: a.ip6 && net.subnet6 ? { ip: a.ip6, prefix: parseSubnet6(net.subnet6).prefix, gateway: undefined, ports: [] } : undefined,
   });
 }
@@ -122,7 +123,11 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
     // A macvlan has no host end: its interface in the container goes.
     const guard = attachmentGuard(a, net);
     const ops: Op[] = a.hostVeth !== null
-      ? [{ op: 'link.del', name: a.hostVeth }, ...(guard ? [{ op: 'nft.elements' as const, verb: 'delete' as const, elements: guardSetElements(guard), missingOk: true }] : [])]
+      ? [
+          { op: 'link.del', name: a.hostVeth },
+          ...(guard ? [{ op: 'nft.elements' as const, verb: 'delete' as const, elements: guardSetElements(guard), missingOk: true }] : []),
+          ...hostNeighboursOf(net, [a.ip, a.ip6]).flatMap(({ bridge, ips }) => ips.map((ip): Op => ({ op: 'neigh.del', dev: bridge, ip }))),
+        ]
       : [{ op: 'link.del', name: a.ifname, netns: c.netns ?? undefined }];
     ctx.warnAll(ctx.applyBestEffort(ops));
     ctx.store.transaction(() => ctx.store.deleteAttachment(c.id, net.id));

@@ -10,9 +10,10 @@ import { processStartTime } from '../kernel/proc.js';
 import { dismiss, resolveCommand, sendOrder, spawnInNamespaces, spawnWaiting, type DetachedStart } from '../kernel/spawn.js';
 import { detachedProcess, foregroundProcess, type ContainerProcess } from './container-process.js';
 import { CONTAINER_IFNAME, containerNetnsName, hostVethName, linkAlias, ifbName } from '../names.js';
-import { planAttach, planLoopbackOnly, type Attachment, type Neighbours } from '../plan/container-plan.js';
+import { planAttach, planLoopbackOnly, type Attachment } from '../plan/container-plan.js';
+import { neighboursOf } from './neighbours.js';
 import { bucketOf } from './bandwidth.js';
-import { bridgeMac, containerMac } from '../plan/network-plan.js';
+import { containerMac } from '../plan/network-plan.js';
 import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type ContainerKind, type ContainerRecord, type NetworkMode, type NetworkRecord, type PortRecord, type ProcessContainer, type StateStore } from '../store/store.js';
 import { containerEnv } from './container-env.js';
@@ -592,10 +593,6 @@ function extraRoutesOf(net: NetworkRecord, routes: readonly { dst: string; gw?: 
     return { dst, prefix: Number(prefix), via };
   });
 }
-
-/** A bridge network's gateway, for the permanent neighbour entries of its containers (see neighbourSteps). */
-const neighboursOf = (net: NetworkRecord): Neighbours | undefined =>
-  isBridgeNetwork(net) ? { bridge: net.bridge, gatewayMac: bridgeMac(net.id), gateway: net.gateway, ...(net.gateway6 ? { gateway6: net.gateway6 } : {}) } : undefined;
 
 function attachmentOf(net: NetworkRecord, netns: string, ownsNetns: boolean, ifname: string, e: Endpoint, ports: PortRecord[]) {
   const routed = !net.internal && net.defaultRoute;

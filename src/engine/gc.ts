@@ -130,12 +130,15 @@ function removeStrayIfbs(ctx: EngineContext, report: GcReport, containers: reado
 
 /**
  * Permanent neighbour entries at a network's bridge for addresses of its subnets that no container
- * on it holds (a removal killed half-way): the next container given the address may have another MAC.
+ * on it holds, as its first network or a further one (a removal killed half-way): the next container given the address may have another MAC.
  */
 function removeStrayNeighbours(ctx: EngineContext, report: GcReport, containers: readonly ContainerRecord[]): void {
   const rtnl = ctx.kernel().rtnl();
   for (const net of ctx.store.listNetworks().filter(isBridgeNetwork)) {
-    const held = new Set<string | null>(containers.filter((c) => c.networkId === net.id && c.state !== 'exited').flatMap((c) => [c.ip, c.ip6]));
+    const held = new Set<string | null>([
+      ...containers.filter((c) => c.networkId === net.id && c.state !== 'exited').flatMap((c) => [c.ip, c.ip6]),
+      ...ctx.store.connectionsOn(net.id).flatMap((a) => [a.ip, a.ip6]),
+    ]);
     const subnet = parseSubnet(net.subnet);
     const subnet6 = net.subnet6 ? parseSubnet6(net.subnet6) : undefined;
     const ours = (ip: string): boolean => (isIPv6(ip) ? subnet6 !== undefined && overlaps6(subnet6, parseSubnet6(`${ip}/128`)) : contains(subnet, ip));

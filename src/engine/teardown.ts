@@ -9,6 +9,7 @@ import { ifbName } from '../names.js';
 import { isBridgeNetwork, type ContainerRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { attachmentGuard, guardOf, mappingsOf } from './firewall-state.js';
+import { hostNeighboursOf } from './neighbours.js';
 import { readExitStatus } from './shim.js';
 import { containerDir, killCgroupMembers, oomKillsOf, shareableShmOf } from './sandbox.js';
 import type { Op } from '../plan/ops.js';
@@ -59,7 +60,7 @@ function networkTeardown(ctx: EngineContext, c: ContainerRecord, joined: boolean
     ...connections.filter((x) => !isBridgeNetwork(x.net)).map((x) => x.a.ifname),
   ];
   const joinedVeths = joined ? [c.hostVeth, ...connections.map((x) => x.a.hostVeth)].filter((v) => v !== null) : [];
-  const neighbours = isBridgeNetwork(net) ? { bridge: net.bridge, ips: [c.ip, c.ip6].filter((ip) => ip !== null) } : undefined;
+  const neighbours = [...hostNeighboursOf(net, [c.ip, c.ip6]), ...connections.flatMap((x) => hostNeighboursOf(x.net, [x.a.ip, x.a.ip6]))];
   return planDetach({ netns: c.netns, ownsNetns: c.ownsNetns, ifname: c.ifname, hostVeth: c.hostVeth, ip: c.ip, prefix, ports: mappingsOf(ctx.store, c), ip6, guards, ifb, links: macvlans, joinedVeths, neighbours });
 }
 

@@ -165,8 +165,8 @@ export function planDetach(d: {
   links?: readonly string[];
   /** Host ends of its own namespace's veths, when containers joined to it keep it (and them) alive. */
   joinedVeths?: readonly string[];
-  /** Its addresses' permanent neighbour entries at its network's bridge (see neighbourSteps). */
-  neighbours?: { bridge: string; ips: readonly string[] };
+  /** Its addresses' permanent neighbour entries at each of its networks' bridges (see neighbourSteps). */
+  neighbours?: readonly { bridge: string; ips: readonly string[] }[];
 }): Op[] {
   const ops: Op[] = [];
   const owned = d.netns !== null && d.ownsNetns;
@@ -179,7 +179,7 @@ export function planDetach(d: {
   // One nf_tables transaction for all of them.
   const elements = [...(d.guards ?? []).flatMap(guardSetElements), ...mappingSetElements(d.ports), ...mappingSetElements(d.ip6?.ports ?? [], 'ip6')];
   if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
-  for (const ip of d.neighbours?.ips ?? []) ops.push({ op: 'neigh.del', dev: d.neighbours?.bridge as string, ip });
+  for (const { bridge, ips } of d.neighbours ?? []) for (const ip of ips) ops.push({ op: 'neigh.del', dev: bridge, ip });
   if (owned && d.netns) {
     const netns = d.netns;
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns });

@@ -12,10 +12,12 @@ let lab;
 before(() => {
   lab = createLab();
   lab.ok(['network', 'create', 'lab', '--subnet', '172.23.0.0/24', '--bridge', 'br0']);
+  lab.ok(['network', 'create', 'lab2', '--subnet', '172.24.0.0/24', '--bridge', 'br1']);
 });
 after(() => lab?.close());
 
 const sh = (...args) => execFileSync(args[0], args.slice(1), { encoding: 'utf8' });
+const entryRe = (ip, dev) => new RegExp(`^${ip.replace(/\./g, '\\.')} dev ${dev} .*PERMANENT`, 'm');
 const neighbours = (netns) => sh('ip', '-n', netns, 'neigh', 'show', 'nud', 'permanent');
 const ARP_BLOCK = `table bridge arpblock {
   chain arp_in { type filter hook input priority -300; ether type arp drop; }
@@ -48,7 +50,7 @@ test('with every ARP frame dropped on the bridge, a new container and the host r
 test("the host's entry goes with the container; gc removes one a removal left behind", () => {
   lab.ok(['run', '-d', '--name', 'c1', '--network', 'lab', '--', 'sleep', '600']);
   const ip = lab.json(['inspect', 'c1']).NetworkSettings.IPAddress;
-  assert.match(neighbours(lab.host), new RegExp(`^${ip.replace(/\./g, '\\.')} dev br0 .*PERMANENT`, 'm'));
+  assert.match(neighbours(lab.host), entryRe(ip, 'br0'));
   lab.ok(['rm', '-f', 'c1']);
   assert.doesNotMatch(neighbours(lab.host), new RegExp(`^${ip.replace(/\./g, '\\.')} `, 'm'));
   // A leftover in the network's subnet goes; one outside it is not ctnet's to remove.
@@ -61,5 +63,42 @@ test("the host's entry goes with the container; gc removes one a removal left be
     assert.match(left, /192\.0\.2\.7/);
   } finally {
     sh('ip', '-n', lab.host, 'neigh', 'del', '192.0.2.7', 'dev', 'br0');
+  }
+});
+
+test('a further network gets the same entries: with ARP dropped, its gateway and the container reach each other there; disconnect, rm and gc handle them', async () => {
+  execFileSync('ip', ['netns', 'exec', lab.host, 'nft', '-f', '-'], { input: ARP_BLOCK });
+  try {
+    // One connected at run, one by network connect: both plan the further network the same way.
+    lab.ok(['run', '-d', '--name', 'multi', '--network', 'lab', '--network', 'lab2', '--', ...echoServerCommand('multi', 8080)]);
+    lab.ok(['run', '-d', '--name', 'late', '--network', 'lab', '--', ...echoServerCommand('late', 8080)]);
+    lab.ok(['network', 'connect', 'lab2', 'late']);
+    const on2 = (name) => lab.json(['inspect', name]).NetworkSettings.Networks.find((n) => n.Network === 'lab2').IPAddress;
+    for (const name of ['multi', 'late']) {
+      assert.match(neighbours(lab.nsOf(name)), /^172\.24\.0\.1 dev eth1 lladdr 02:[0-9a-f:]{14} PERMANENT/m, `${name} knows lab2's gateway`);
+      assert.match(neighbours(lab.host), entryRe(on2(name), 'br1'), `the host knows ${name} on lab2`);
+      assert.equal((await lab.waitAnswer(lab.host, on2(name), 8080)).text, `${name} from 172.24.0.1`);
+      assert.equal(probe(lab.nsOf(name), '172.24.0.1', 9, 'tcp', 1000).text, 'ECONNREFUSED', `lab2's gateway answers ${name}`);
+    }
+    // gc keeps the entries of further networks (their addresses are held, not left over).
+    lab.ok(['gc']);
+    assert.match(neighbours(lab.host), entryRe(on2('late'), 'br1'));
+    // The control: without its entries, late is cut off on lab2 while ARP is.
+    const late2 = on2('late');
+    sh('ip', '-n', lab.nsOf('late'), 'neigh', 'del', '172.24.0.1', 'dev', 'eth1');
+    sh('ip', '-n', lab.host, 'neigh', 'del', late2, 'dev', 'br1');
+    assert.equal(probe(lab.host, late2, 8080, 'tcp', 1500).ok, false, 'without the entries nothing gets through');
+    // Disconnect removes the host's entry; so does rm of a container still connected.
+    const multi2 = on2('multi');
+    lab.ok(['network', 'disconnect', 'lab2', 'multi']);
+    assert.doesNotMatch(neighbours(lab.host), entryRe(multi2, 'br1'));
+    lab.ok(['network', 'connect', 'lab2', 'multi']);
+    const again = on2('multi');
+    assert.match(neighbours(lab.host), entryRe(again, 'br1'));
+    lab.ok(['rm', '-f', 'multi']);
+    assert.doesNotMatch(neighbours(lab.host), entryRe(again, 'br1'));
+  } finally {
+    sh('ip', 'netns', 'exec', lab.host, 'nft', 'delete', 'table', 'bridge', 'arpblock');
+    lab.ctnet(['rm', '-f', 'multi', 'late']);
   }
 });

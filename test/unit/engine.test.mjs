@@ -92,10 +92,10 @@ test('reconcile: a container marked removing is removed whole; one whose process
   assert.deepEqual(ctx.store.listEndpoints(), [], 'every address of both is free again');
   assert.deepEqual(ctx.store.portsOf(died.id), []);
   // Each namespace went (the veth pairs with it), its IPv4 and IPv6 addresses first; the host's
-  // permanent neighbour entries for them at the bridge too.
+  // permanent neighbour entries for them at each network's bridge too.
   assert.deepEqual(ops().filter((o) => !o.startsWith('nft') && !o.startsWith('cgroup')), [
     'neigh.del:br-n', 'addr.del:eth0', `netns.del:${marked.netns}`,
-    'neigh.del:br-n', 'neigh.del:br-n', 'addr.del:eth0', 'addr.del:eth0', `netns.del:${died.netns}`,
+    'neigh.del:br-n', 'neigh.del:br-n', 'neigh.del:br-side', 'addr.del:eth0', 'addr.del:eth0', `netns.del:${died.netns}`,
   ]);
   // The guard elements of both its ports (first network and connected) and its port map element went.
   const nft = ctx.applied.map((o) => (o.op === 'nft' ? o.script : o.op === 'nft.elements' ? renderSetElements(o.verb, o.elements) : '')).join('');

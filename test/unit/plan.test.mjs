@@ -39,8 +39,9 @@ test("a bridge network's container and its gateway are told each other's MAC, in
   // The container's go with its interface; the host's are undone by name.
   assert.deepEqual(steps.filter((s) => s.do.op === 'neigh.set').map((s) => s.undo), [null, { op: 'neigh.del', dev: 'br0', ip: '172.17.0.101' }, null, { op: 'neigh.del', dev: 'br0', ip: 'fd00::65' }]);
   assert.ok(lines.indexOf('ip -n ctnet-abc addr add 172.17.0.101/24 dev eth0') < lines.findIndex((l) => l.includes('neigh')), 'after the interface is up with its address');
-  const detach = planDetach({ netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: 'vethabc', ip: '172.17.0.101', prefix: 24, ports: [], neighbours: { bridge: 'br0', ips: ['172.17.0.101', 'fd00::65'] } });
-  assert.deepEqual(detach.filter((o) => o.op === 'neigh.del'), [{ op: 'neigh.del', dev: 'br0', ip: '172.17.0.101' }, { op: 'neigh.del', dev: 'br0', ip: 'fd00::65' }]);
+  const detach = planDetach({ netns: 'ctnet-abc', ownsNetns: true, ifname: 'eth0', hostVeth: 'vethabc', ip: '172.17.0.101', prefix: 24, ports: [], neighbours: [{ bridge: 'br0', ips: ['172.17.0.101', 'fd00::65'] }, { bridge: 'br1', ips: ['10.1.0.5'] }] });
+  // Its further networks' entries too, each at its own bridge.
+  assert.deepEqual(detach.filter((o) => o.op === 'neigh.del'), [{ op: 'neigh.del', dev: 'br0', ip: '172.17.0.101' }, { op: 'neigh.del', dev: 'br0', ip: 'fd00::65' }, { op: 'neigh.del', dev: 'br1', ip: '10.1.0.5' }]);
   // A macvlan container has no bridge: nothing to tell.
   assert.ok(!renderPlan(planAttach({ ...attachment, port: { kind: 'macvlan', parent: 'eth0' }, mac: '02:42:0a:00:0d:05', neighbours: { bridge: 'br0', gatewayMac: '02:aa:bb:cc:dd:ee', gateway: '172.17.0.1' } }), { hostNetns: null }).some((l) => l.includes('neigh')));
 });
