@@ -40,7 +40,7 @@ const log = (line) => { if (!asJson) process.stderr.write(`${line}\n`); };
 const path = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 const PLAN = quick
-  ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 20000, concurrency: 32, rounds: 5 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1, throughputRounds: 1 }, scale: null }
+  ? { attach: { sizes: [1, 100, 1000], refSizes: [1], iterations: 8, ctnetIterations: 24 }, cli: { iterations: 5 }, datapath: { seconds: 0.8, rounds: 1, throughputRounds: 1, portmapMany: 0 }, dns: { names: 1000, queries: 20000, concurrency: 32, rounds: 5 }, cri: { iterations: 5, warmup: 1 }, overlay: { iterations: 5, seconds: 1, throughputRounds: 1 }, scale: null }
   : { attach: { sizes: [1, 100, 1000], refSizes: [1, 100], iterations: 40 }, cli: { iterations: 25 }, datapath: { seconds: 4, rounds: 3, throughputRounds: 7 }, dns: { names: 1000, queries: 50000, concurrency: 32, rounds: 9 }, cri: { iterations: 20, warmup: 3 }, overlay: { iterations: 20, seconds: 3, throughputRounds: 7 }, scale: { total: 10000, networks: 11, checkpoints: [1, 1000, 2500, 5000, 10000], samples: 20, sleeping: 1000 } };
 
 if (process.getuid() !== 0) {

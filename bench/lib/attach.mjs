@@ -200,7 +200,13 @@ async function measureInTurn(impls, n, into) {
 }
 
 /**
- * plan: { sizes: [1, 100, 1000], iterations, refSizes: [1, 100] } — references are measured only at
+ * Samples per size: ctnet's rows, measured at every size, carry the growth from 1 to N, whose ratio of
+ * two p50s of 8 samples (the quick run's iterations) spread 0.7x-1.75x between quick runs.
+ */
+const samplesOf = (plan, x) => (x.everySize ? plan.ctnetIterations ?? plan.iterations : plan.iterations);
+
+/**
+ * plan: { sizes: [1, 100, 1000], iterations, ctnetIterations?, refSizes: [1, 100] } — references are measured only at
  * refSizes (their per-container cost makes 1000 background containers take minutes). The kernel
  * floor (floor.mjs) has a pass of its own at the first size, its samples in turn with ctnet's
  * engine's: the machine drifts by a fifth within minutes, and a floor measured at the end of the
@@ -237,8 +243,9 @@ export async function benchAttach(plan, log, progress) {
       for (const x of active) {
         // At the first size, a warm-up as long as the measurement: later sizes come after the filling
         // and every earlier size's attaches, and an engine still being optimised made the first size's row the slowest.
-        if (size === plan.sizes[0]) await measureInTurn([x], plan.iterations, { [x.name]: { attach: [], detach: [] } });
-        await measureInTurn([x], plan.iterations, samples);
+        const n = samplesOf(plan, x);
+        if (size === plan.sizes[0]) await measureInTurn([x], n, { [x.name]: { attach: [], detach: [] } });
+        await measureInTurn([x], n, samples);
       }
       // The floor at the first size, in a pass of its own alternating with ctnet's, and compared with
       // ctnet's samples of that pass (the machine drifts by a fifth within minutes). ctnet's row above
@@ -246,7 +253,7 @@ export async function benchAttach(plan, log, progress) {
       if (size === plan.sizes[0]) {
         const ctnet = active.find((x) => x.name === 'ctnet');
         const pass = { ctnet: { attach: [], detach: [] }, floor: { attach: [], detach: [] } };
-        await measureInTurn([ctnet, floor], plan.iterations, pass);
+        await measureInTurn([ctnet, floor], samplesOf(plan, ctnet), pass);
         floorResult = { attach: summary(pass.floor.attach), detach: summary(pass.floor.detach), ctnet: { attach: summary(pass.ctnet.attach), detach: summary(pass.ctnet.detach) } };
         log(`  kernel floor: attach p50 ${floorResult.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.detach.p50.toFixed(2)} ms (the same objects, fewest calls), alternating with ctnet's: attach p50 ${floorResult.ctnet.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.ctnet.detach.p50.toFixed(2)} ms`);
       }
