@@ -1,7 +1,7 @@
 import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping, type Trunk } from '../firewall/ruleset.js';
 import { bridgeMac, containerMac } from '../plan/network-plan.js';
 import { segmentLinks } from '../names.js';
-import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
+import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type Endpoint, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
@@ -73,9 +73,9 @@ export function guardOf(e: Pick<ContainerRecord, 'hostVeth' | 'ip' | 'ip6' | 'ma
 export const attachmentGuard = (a: AttachmentRecord, net: Pick<NetworkRecord, 'id' | 'icc'>): PortGuard | undefined => guardOf({ ...a, ownsNetns: true }, net);
 
 /** Every container port on every network: every attachment, first networks and connected ones. */
-export function activeGuards(store: StateStore): PortGuard[] {
+export function activeGuards(store: StateStore, endpoints: readonly Endpoint[] = store.listEndpoints()): PortGuard[] {
   const networks = new Map(store.listNetworks().map((n) => [n.id, n]));
-  return store.listEndpoints().flatMap((e) => {
+  return endpoints.flatMap((e) => {
     const net = networks.get(e.networkId);
     const g = net ? guardOf(e, net) : undefined;
     return g ? [g] : [];
@@ -94,15 +94,16 @@ function activeTrunks(store: StateStore, segments: Map<string, number[]>): Trunk
 
 /**
  * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
- * no network is left; `ip6 ctnet` likewise for dual-stack networks. `adding`: with a segment being made.
+ * no network is left; `ip6 ctnet` likewise for dual-stack networks. `adding`: with a segment being made;
+ * `endpoints`: the store's, when the caller has read them already.
  */
-export function firewallScript(store: StateStore, adding?: NewSegment): string {
+export function firewallScript(store: StateStore, adding?: NewSegment, endpoints?: readonly Endpoint[]): string {
   const segments = segmentsOf(store, adding);
   const networks = firewallNetworks(store, 'ip', segments);
   const networks6 = firewallNetworks(store, 'ip6', segments);
   return (networks.length ? renderReplaceTable(networks, activeMappings(store)) : renderDeleteTable())
     + (networks6.length ? renderReplaceTable(networks6, activeMappings(store, 'ip6'), 'ip6') : renderDeleteTable('ip6'))
     + (networks.length
-      ? renderReplaceBridgeTable(activeGuards(store), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc), activeTrunks(store, segments))
+      ? renderReplaceBridgeTable(activeGuards(store, endpoints), store.listNetworks().some((n) => isBridgeNetwork(n) && !n.icc), activeTrunks(store, segments))
       : `add table ${BRIDGE_TABLE}\ndelete table ${BRIDGE_TABLE}\n`);
 }
