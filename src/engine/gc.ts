@@ -62,7 +62,7 @@ export function garbageCollect(ctx: EngineContext): GcReport {
     }
     // Render the table anew from state; with no network, only remove a table that is there.
     if (ctx.store.listNetworks().length || ctnetTableExists(ctx)) {
-      report.errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store, undefined, endpoints) }]));
+      report.errors.push(...ctx.applyBestEffort([{ op: 'nft', script: firewallScript(ctx.store, { endpoints }) }]));
     }
     return report;
   });

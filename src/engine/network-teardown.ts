@@ -1,7 +1,7 @@
 import { IP_FORWARD, IPV6_FORWARD, planRemoveNetwork } from '../plan/network-plan.js';
 import { isBridgeNetwork, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
-import { firewallScript } from './firewall-state.js';
+import { bridgeTableChanges, firewallScript } from './firewall-state.js';
 import { segmentsPresent } from './segments.js';
 import { segmentLinks } from '../names.js';
 
@@ -31,7 +31,9 @@ export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[]
     if (value !== undefined) restore.push({ key, value });
   }
   const segments = segmentsPresent(ctx, net.id).map((k) => segmentLinks(net.id, k));
-  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store), restore, net.overlay?.device, segments));
+  // Segments, emptied ones included, have their trunks' elements in the bridge table.
+  const bridgeTable = bridgeTableChanges(left, net) || segments.length > 0;
+  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store, { bridgeTable }), restore, net.overlay?.device, segments));
   ctx.store.transaction(() => {
     for (const [meta, , last] of lastOfFamily) if (last) ctx.store.setMeta(meta, undefined);
     ctx.store.deleteNetwork(net.id);

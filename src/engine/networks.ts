@@ -17,7 +17,7 @@ import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOpti
 import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type OverlaySpec } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { repairSegments } from './segments.js';
-import { firewallScript } from './firewall-state.js';
+import { bridgeTableChanges, firewallScript } from './firewall-state.js';
 import { reconcile } from './reconcile.js';
 import { validateIfname, validateMtu, validateName } from './validate.js';
 
@@ -201,9 +201,10 @@ function makeBridgeNetwork(ctx: EngineContext, record: BridgeNetwork, others: re
   const intent = (): { steps: Step[]; result: NetworkRecord } => {
     if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
     if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
-    const undo = firewallScript(store);
+    const bridgeTable = bridgeTableChanges(store.listNetworks(), record);
+    const undo = firewallScript(store, { bridgeTable });
     store.insertNetwork(record);
-    return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), record.id) }, { apply: firewallScript(store), undo }), result: record };
+    return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), record.id) }, { apply: firewallScript(store, { bridgeTable }), undo }), result: record };
   };
   if (ctx.dryRun) return ctx.transact(intent);
   // Every check passed: only now the leftover goes.

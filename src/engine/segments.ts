@@ -91,7 +91,7 @@ function segmentFirewallStep(ctx: EngineContext, net: BridgeNetwork, k: number):
   const store = ctx.store;
   const networks = store.listNetworks().filter(isBridgeNetwork);
   if (store.segmentsInUse().size === 0 && networks.every((n) => n.icc)) {
-    return step({ op: 'nft', script: firewallScript(store, { networkId: net.id, segment: k }) }, { op: 'nft', script: firewallScript(store) });
+    return step({ op: 'nft', script: firewallScript(store, { adding: { networkId: net.id, segment: k } }) }, { op: 'nft', script: firewallScript(store) });
   }
   const l = segmentLinks(net.id, k);
   const families: Family[] = networks.some((n) => n.subnet6) ? ['ip', 'ip6'] : ['ip'];

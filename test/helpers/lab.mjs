@@ -173,7 +173,9 @@ export function hostSnapshot(netns) {
     sh(`ip -n ${netns} route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80::\\|ff00::' | sed 's/ linkdown//' || true`),
     sh(`ip -n ${netns} neigh show nud permanent; ip -n ${netns} -6 neigh show nud permanent`),
     sh(`ip netns exec ${netns} sysctl -n net.ipv4.ip_forward`),
-    sh(`ip netns exec ${netns} nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'`),
+    // Tables are listed in the order they were made (one replaced alone moves to the end), which
+    // means nothing to the kernel: sorted.
+    sh(`ip netns exec ${netns} nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+ ?//'`).split(/^(?=table )/m).sort().join(''),
   ].join('\n');
 }
 

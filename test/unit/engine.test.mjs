@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Store } from '../../dist/store/store.js';
 import { reconcile, reconcileForRead } from '../../dist/engine/reconcile.js';
 import { isAlive, processStartTime } from '../../dist/kernel/proc.js';
-import { firewallScript, activeGuards } from '../../dist/engine/firewall-state.js';
+import { firewallScript, activeGuards, bridgeTableChanges } from '../../dist/engine/firewall-state.js';
 import { containerListing, containerView, listingSources, networkListing, networkView } from '../../dist/engine/views.js';
 import { allocatePorts } from '../../dist/engine/host-ports.js';
 import { renderSetElements } from '../../dist/firewall/ruleset.js';
@@ -58,6 +58,7 @@ test('reconcile: a network left creating is undone; as the host\'s first it take
   ctx.store.insertNetwork(network('half', { state: 'creating' }));
   assert.deepEqual(reconcile(ctx), ['network half: interrupted creation undone']);
   assert.deepEqual(ops(), ['nft:no table', 'link.del:br-half', 'sysctl.set:net.ipv4.ip_forward=0']);
+  assert.match(ctx.applied[0].script, /delete table bridge ctnet/, 'the last bridge network takes the bridge table with it');
   assert.equal(ctx.store.findNetwork('half'), undefined);
   assert.equal(ctx.store.getMeta(FORWARD_BEFORE), undefined);
   assert.deepEqual(reconcile(ctx), [], 'nothing left to do the second time');
@@ -71,7 +72,20 @@ test('reconcile: a network left removing is removed, beside one that stays (forw
   assert.deepEqual(ops(), ['nft:table', 'link.del:br-gone']);
   assert.match(ctx.applied[0].script, /br-keep/);
   assert.doesNotMatch(ctx.applied[0].script, /br-gone/);
+  assert.doesNotMatch(ctx.applied[0].script, /table bridge/, 'the bridge table stays as it is');
   assert.equal(ctx.store.getMeta(FORWARD_BEFORE), '0');
+});
+
+test('a network made or removed changes the bridge table only as the first or last bridge network, or the first or last with enable_icc=false', () => {
+  const keep = network('keep');
+  const iso = network('iso', { icc: false });
+  assert.equal(bridgeTableChanges([], keep), true, 'the table comes with the first bridge network');
+  assert.equal(bridgeTableChanges([keep], network('more')), false);
+  assert.equal(bridgeTableChanges([keep], iso), true, 'the first enable_icc=false network makes its forward chain');
+  assert.equal(bridgeTableChanges([keep, iso], network('iso2', { icc: false })), false);
+  assert.equal(bridgeTableChanges([keep], network('mv', { driver: 'macvlan', bridge: null, parent: 'eth0' })), false, 'a macvlan network has no bridge port');
+  assert.equal(bridgeTableChanges([network('mv', { driver: 'macvlan', bridge: null, parent: 'eth0' })], keep), true, 'nor does it make the table');
+  assert.doesNotMatch(firewallScript(ctx.store, { bridgeTable: false }), /bridge/);
 });
 
 test('reconcile: a container marked removing is removed whole; one whose process died is marked exited and frees its addresses', () => {
