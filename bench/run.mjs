@@ -111,6 +111,12 @@ const summaryJson = {
   kernel_floor_detach_p50_ms: round(r.attach.floor?.detach.p50, 3),
   floor_pass_attach_p50_ms: round(r.attach.floor?.ctnet?.attach.p50, 3),
   floor_pass_detach_p50_ms: round(r.attach.floor?.ctnet?.detach.p50, 3),
+  ...(r.attach.growth ? {
+    [`growth_pass_attach_p50_ms_at_${r.attach.growth.size}`]: round(r.attach.growth.atSize.attach.p50, 3),
+    growth_pass_attach_p50_ms_at_1: round(r.attach.growth.atOne.attach.p50, 3),
+    [`growth_pass_detach_p50_ms_at_${r.attach.growth.size}`]: round(r.attach.growth.atSize.detach.p50, 3),
+    growth_pass_detach_p50_ms_at_1: round(r.attach.growth.atOne.detach.p50, 3),
+  } : {}),
   ref_cni_add_p50_ms: round(at('cni', 1)?.attach.p50, 2),
   ref_cni_del_p50_ms: round(at('cni', 1)?.detach.p50, 2),
   netavark_setup_p50_ms: round(at('netavark', 1)?.attach.p50, 2),

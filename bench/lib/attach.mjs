@@ -28,14 +28,14 @@ const WARMUP = 3;
  * ctnet through its engine API: the namespace is part of what attach creates. Measured at every
  * size, IPv4 only and (`ctnet-ipv6`) on a dual-stack network.
  */
-function ctnetImpl(progress, { ipv6 = false } = {}) {
+function ctnetImpl(progress, { ipv6 = false, name = ipv6 ? 'ctnet-ipv6' : 'ctnet' } = {}) {
   const hostNs = newNetns(ipv6 ? 'ctnet6' : 'ctnet');
   const root = mkdtempSync(join(tmpdir(), 'ctnet-bench-'));
   const engine = new Engine({ root, hostNetns: hostNs });
   engine.createNetwork({ name: 'bench', subnet: '10.200.0.0/16', bridge: 'br0', ...(ipv6 ? { subnet6: 'fd00:200::/64' } : {}) });
   let count = 0;
   return {
-    name: ipv6 ? 'ctnet-ipv6' : 'ctnet',
+    name,
     everySize: true,
     hostNs,
     engine,
@@ -210,8 +210,9 @@ const samplesOf = (plan, x) => (x.everySize ? plan.ctnetIterations ?? plan.itera
  * refSizes (their per-container cost makes 1000 background containers take minutes). The kernel
  * floor (floor.mjs) has a pass of its own at the first size, its samples in turn with ctnet's
  * engine's: the machine drifts by a fifth within minutes, and a floor measured at the end of the
- * run compared ctnet with another moment of it. Resolves with { results, skipped, floor }, floor
- * holding that pass's ctnet samples too (floor.ctnet).
+ * run compared ctnet with another moment of it. Resolves with { results, skipped, floor, growth }, floor
+ * holding that pass's ctnet samples too (floor.ctnet), growth ctnet's at the largest size in turn
+ * with a network of 1 (growth.atSize, growth.atOne).
  */
 export async function benchAttach(plan, log, progress) {
   // progress (a terminal line, or nothing) follows the filling: one tick per background container.
@@ -224,7 +225,11 @@ export async function benchAttach(plan, log, progress) {
   if (netavarkAvailable()) impls.push(netavarkImpl(tick)); else skipped.push('netavark (apt-get install netavark)');
   const results = Object.fromEntries(impls.map((x) => [x.name, []]));
   const floor = floorImpl();
+  // A network that stays at 1 container, in a host namespace and state of its own: measured in turn
+  // with ctnet's network at the largest size (see the growth pass below).
+  const atOne = ctnetImpl(undefined, { name: 'ctnet-at-1' });
   let floorResult;
+  let growthResult;
   try {
     for (const size of plan.sizes) {
       const active = impls.filter((x) => x.everySize || plan.refSizes.includes(size));
@@ -247,6 +252,7 @@ export async function benchAttach(plan, log, progress) {
         if (size === plan.sizes[0]) await measureInTurn([x], n, { [x.name]: { attach: [], detach: [] } });
         await measureInTurn([x], n, samples);
       }
+      if (size === plan.sizes[0]) await measureInTurn([atOne], samplesOf(plan, atOne), { [atOne.name]: { attach: [], detach: [] } });
       // The floor at the first size, in a pass of its own alternating with ctnet's, and compared with
       // ctnet's samples of that pass (the machine drifts by a fifth within minutes). ctnet's row above
       // stays measured alone, as at every size, so that its growth from 1 to N compares like with like.
@@ -257,6 +263,17 @@ export async function benchAttach(plan, log, progress) {
         floorResult = { attach: summary(pass.floor.attach), detach: summary(pass.floor.detach), ctnet: { attach: summary(pass.ctnet.attach), detach: summary(pass.ctnet.detach) } };
         log(`  kernel floor: attach p50 ${floorResult.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.detach.p50.toFixed(2)} ms (the same objects, fewest calls), alternating with ctnet's: attach p50 ${floorResult.ctnet.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.ctnet.detach.p50.toFixed(2)} ms`);
       }
+      // The growth from 1 to the largest size, measured in turn: the sizes' own rows are minutes apart,
+      // and in one full run ctnet's row at 1 took 2.82 ms alone and 4.18 ms in the floor's pass right
+      // after it. Here each sample at the largest size has one at 1 beside it, as the floor has.
+      if (size === plan.sizes.at(-1) && size > 1) {
+        const ctnet = active.find((x) => x.name === 'ctnet');
+        const pass = { ctnet: { attach: [], detach: [] }, [atOne.name]: { attach: [], detach: [] } };
+        await measureInTurn([ctnet, atOne], samplesOf(plan, ctnet), pass);
+        const of = (k) => ({ attach: summary(pass[k].attach), detach: summary(pass[k].detach) });
+        growthResult = { size, atSize: of('ctnet'), atOne: of(atOne.name) };
+        log(`  growth pass: attach p50 ${growthResult.atSize.attach.p50.toFixed(2)} ms at ${size} against ${growthResult.atOne.attach.p50.toFixed(2)} ms at 1, detach p50 ${growthResult.atSize.detach.p50.toFixed(2)} against ${growthResult.atOne.detach.p50.toFixed(2)} ms (in turn)`);
+      }
       for (const x of active) {
         const s = samples[x.name];
         results[x.name].push({ size, attach: summary(s.attach), detach: summary(s.detach) });
@@ -265,7 +282,8 @@ export async function benchAttach(plan, log, progress) {
     }
   } finally {
     for (const x of impls) await x.close();
+    await atOne.close();
     floor.close();
   }
-  return { results, skipped, floor: floorResult };
+  return { results, skipped, floor: floorResult, growth: growthResult };
 }

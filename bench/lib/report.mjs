@@ -26,8 +26,8 @@ export function rows(r) {
     ...(r.attach.floor ? [
       ['kernel floor attach / detach p50 (same objects, fewest calls)', `${fmt(r.attach.floor.attach.p50, 2)} / ${fmt(r.attach.floor.detach.p50, 2)} ms`, `engine ${fmt(floorPair(r, c1).attach.p50, 2)} / ${fmt(floorPair(r, c1).detach.p50, 2)} ms (in turn with the floor)`, `${fmt(floorPair(r, c1).attach.p50 / r.attach.floor.attach.p50, 2)}x / ${fmt(floorPair(r, c1).detach.p50 / r.attach.floor.detach.p50, 2)}x`],
     ] : []),
-    [`engine attach p50/p95 (network of ${largest})`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1`, ''],
-    [`engine detach p50/p95 (network of ${largest})`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1`, ''],
+    [`engine attach p50/p95 (network of ${largest})`, `${fmt(cn.attach.p50, 2)} / ${fmt(cn.attach.p95, 2)} ms`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x the value at 1${inTurn(r, 'attach')}`, ''],
+    [`engine detach p50/p95 (network of ${largest})`, `${fmt(cn.detach.p50, 2)} / ${fmt(cn.detach.p95, 2)} ms`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x the value at 1${inTurn(r, 'detach')}`, ''],
     ...(at('ctnet-ipv6', 1) && at('ctnet-ipv6', largest) ? [
       [`engine attach / detach p50, dual stack (network of 1 / ${largest})`, `${fmt(at('ctnet-ipv6', 1).attach.p50, 2)} / ${fmt(at('ctnet-ipv6', 1).detach.p50, 2)} ms; ${fmt(at('ctnet-ipv6', largest).attach.p50, 2)} / ${fmt(at('ctnet-ipv6', largest).detach.p50, 2)} ms`, `IPv4 only: ${fmt(c1.attach.p50, 2)} / ${fmt(c1.detach.p50, 2)} ms; ${fmt(cn.attach.p50, 2)} / ${fmt(cn.detach.p50, 2)} ms`, `attach ${fmt(at('ctnet-ipv6', largest).attach.p50 / at('ctnet-ipv6', 1).attach.p50, 2)}x the value at 1`],
     ] : []),
@@ -161,6 +161,12 @@ export function machine() {
 /** ctnet's attach and detach in the floor's own pass, in turn with it (runs before it have only ctnet's row at 1). */
 const floorPair = (r, c1) => r.attach.floor?.ctnet ?? c1;
 
+/** The growth from 1 to the largest size: from the pass that measures both in turn (runs before it have only the sizes' rows). */
+const growthOf = (r, what, c1, cn) => (r.attach.growth ? r.attach.growth.atSize[what].p50 / r.attach.growth.atOne[what].p50 : cn[what].p50 / c1[what].p50);
+const inTurn = (r, what) => (r.attach.growth
+  ? `; in turn with a network of 1: ${fmt(r.attach.growth.atSize[what].p50, 2)} against ${fmt(r.attach.growth.atOne[what].p50, 2)} ms, ${fmt(growthOf(r, what), 2)}x`
+  : '');
+
 /** The issue's targets, each with the measured value and whether it was met. */
 export function targets(r) {
   const at = (impl, size) => r.attach.results[impl]?.find((x) => x.size === size);
@@ -170,8 +176,8 @@ export function targets(r) {
   const rows = [
     ['engine attach p50 <= 5 ms', `${fmt(c1.attach.p50, 2)} ms`, c1.attach.p50 <= 5],
     ['engine detach p50 <= 5 ms', `${fmt(c1.detach.p50, 2)} ms`, c1.detach.p50 <= 5],
-    [`attach on a network of ${largest} within 1.5x of 1`, `${fmt(cn.attach.p50 / c1.attach.p50, 2)}x`, cn.attach.p50 / c1.attach.p50 <= 1.5],
-    [`detach on a network of ${largest} within 1.5x of 1`, `${fmt(cn.detach.p50 / c1.detach.p50, 2)}x`, cn.detach.p50 / c1.detach.p50 <= 1.5],
+    [`attach on a network of ${largest} within 1.5x of 1${r.attach.growth ? ' (in turn)' : ''}`, `${fmt(growthOf(r, 'attach', c1, cn), 2)}x`, growthOf(r, 'attach', c1, cn) <= 1.5],
+    [`detach on a network of ${largest} within 1.5x of 1${r.attach.growth ? ' (in turn)' : ''}`, `${fmt(growthOf(r, 'detach', c1, cn), 2)}x`, growthOf(r, 'detach', c1, cn) <= 1.5],
     ['attach <= 1.5x the kernel floor', r.attach.floor ? `${fmt(floorPair(r, c1).attach.p50 / r.attach.floor.attach.p50, 2)}x` : 'not run', r.attach.floor ? floorPair(r, c1).attach.p50 <= 1.5 * r.attach.floor.attach.p50 : null],
     ['>= 20x faster than the CNI chain ADD', cni ? `${fmt(cni.attach.p50 / c1.attach.p50)}x` : 'not run', cni ? cni.attach.p50 / c1.attach.p50 >= 20 : null],
     ['>= 10x faster than netavark setup', nv ? `${fmt(nv.attach.p50 / c1.attach.p50)}x` : 'not run', nv ? nv.attach.p50 / c1.attach.p50 >= 10 : null],
@@ -947,6 +953,19 @@ ${r.attach.skippedSizes}
   before, saturated its own core before either server did, and its client sat in aardvark's own
   namespace (no veth or bridge on that path).
 - Reproduce: \`npm run bench\` (full, about ${Math.ceil(r.seconds / 60)} minutes here), \`npm run bench -- --quick\` (under two minutes),
-  \`npm run -s bench -- --quick --json\` for one JSON object.
+  \`npm run -s bench -- --quick --json\` for one JSON object. The quick run takes 24 samples of
+  ctnet's attach at each size and 8 of each reference's. Its attach at 1,000 against 1 is a ratio
+  of two p50s: with 8 samples a side, quick runs gave 0.72x to 1.75x within two days where a full run
+  (40 samples) gave 1.26x; with 24, two quick runs gave 0.95x and 1.16x, and the attach part alone 1.08x, 1.13x and
+  1.20x (8 samples, alternating with those: 1.35x, 1.10x and 1.20x). Both runs measure that growth
+  in turn too, and the targets take it from there: at the largest size ctnet's network alternates
+  with a network that stays at 1 container (a host namespace and state of its own, the same
+  engine code), as the floor alternates with ctnet at 1. The sizes' own rows are minutes apart, and
+  the machine drifts within minutes: 3a1c878's full run measured ctnet at 1 in 2.82 ms alone and
+  in 4.18 ms in the floor's pass right after it, and gave 1.77x from its rows. The attach part alone
+  three times (24 samples): the rows 1.50x, 1.11x and 1.53x, the pass in turn 1.16x, 1.14x and
+  1.05x. The pass compares networks on one host, so what grows with every container of the host
+  (the namespaces' count, the neighbour table) is in both of its figures; that growth is the scale
+  rows' (attach at 10,000 containers on 11 networks against 1).
 `;
 }
