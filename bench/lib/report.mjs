@@ -5,7 +5,7 @@ import { percentile } from './stats.mjs';
 
 const fmt = (x, d = 1) => (x === null || x === undefined ? '-' : Number(x).toFixed(d));
 /** A change in ms, said as more or less. */
-const moreOrLess = (d) => (d >= 0 ? `${fmt(d, 2)} ms more` : `${fmt(-d, 2)} ms less`);
+const moreOrLess = (d) => (Math.abs(d) < 0.005 ? 'as long' : d > 0 ? `${fmt(d, 2)} ms more` : `${fmt(-d, 2)} ms less`);
 const ratio = (ref, ours) => (ref && ours ? `${(ref / ours).toFixed(1)}x` : '-');
 
 export function rows(r) {
@@ -222,18 +222,19 @@ started on the same networks: with them \`ctnet ps\` took ${fmt(r.scale.sleeping
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Beyond the bench's rows, measured after its last run with \`bench/experiments/scale-commands.mjs\`
-(10,000 network-only containers on 11 networks, every 33rd publishing a port; each command once,
-cold, as a user runs it; \`doctor\` through the engine over three windows of 200 containers; ms):
+Beyond the bench's rows, measured with \`bench/experiments/scale-commands.mjs\` (10,000
+network-only containers on 11 networks, every 33rd publishing a port; each command once, cold, as
+a user runs it; \`doctor\` through the engine over three windows of 200 containers; ms), before and
+after the last round's changes and after this run's:
 
-| command | b74352c | d32dbd8 |
-|---|---|---|
-| \`ps\` | 239 | 272 |
-| \`topology\` / \`--json\` | 1,476 / 1,489 | 382 / 322 |
-| \`network create\` / \`network rm\` of an empty network | 2,044 / 1,773 | 809 / 822 |
-| \`doctor\` of one container | 427 | 78 |
-| \`gc\` | 4,405 | 1,145 |
-| \`doctor\` of 200 containers | 66,100-68,440 | 560-970 |
+| command | b74352c | d32dbd8 | b05ff6e |
+|---|---|---|---|
+| \`ps\` | 239 | 272 | 250 |
+| \`topology\` / \`--json\` | 1,476 / 1,489 | 382 / 322 | 301 / 303 |
+| \`network create\` / \`network rm\` of an empty network | 2,044 / 1,773 | 809 / 822 | 82 / 205 |
+| \`doctor\` of one container | 427 | 78 | 145 |
+| \`gc\` | 4,405 | 1,145 | 1,098 |
+| \`doctor\` of 200 containers | 66,100-68,440 | 560-970 | 580-730 |
 
 The kernel was the cost: filling a veth whose peer is in another namespace walks every namespace
 ID the host's namespace holds (\`peernet2id\`), so a listing of every link took 1,066 ms at
@@ -241,8 +242,12 @@ ID the host's namespace holds (\`peernet2id\`), so a listing of every link took 
 kind filter (3 ms), names read from \`/proc/net/dev\` (29 ms), a route's link looked up by its index.
 \`doctor\` listed whole sets through libnftables (~400 ms) and started a Node child for its probe
 (~130 ms); it now asks nf_tables for its container's elements by key and connects from a socket
-made in the container's namespace. Left: \`network create\` and \`rm\` render ctnet's whole table
-again (~0.5 s of theirs at 10,000 containers).
+made in the container's namespace. \`network create\` and \`rm\` rendered ctnet's whole firewall
+again, the bridge table with every container port's elements in it (~0.5 s of theirs); they now
+leave the bridge table be unless the network changes it (docs/ARCHITECTURE.md, "Firewall layout"): 5 runs
+of each build in turn on one fill, create 816 -> 100 ms and rm 671 -> 132 ms (medians), the
+ruleset after each the same as \`gc\`'s full render. \`gc\` reads the endpoints once (5,000
+containers, 7 runs of each build in turn: 599 -> 554 ms).
 
 With \`doctor\` that fast, the same script found what a user at this size would meet. At 36b0514
 (the fast \`doctor\`, no permanent neighbour entries) its three windows took 0.74, 1.05 and 26.79 s:
@@ -293,32 +298,36 @@ ${rows(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 ${targets(r).map((x) => `| ${x.join(' | ')} |`).join('\n')}
 
 Where the misses come from (profiled per operation, see the notes below the tables). Since
-59f5b91's run (the run before) the measured paths that changed are the overlay's: a container's
-name reaches the other hosts as its start is committed (each host's agent looked at its state five
-times a second), the overlay's commands use the agent's etcd connection, and the bench's lab gives
-its hosts a resolver that answers (below, "Overlay"); no other row goes through them. The other
-rows moved with the machine: the CNI executable's, for one, measured after this run by the bench's
-attach part at 1 container (40 samples) with the run before's build (8f6d57b, a worktree of its own)
-and this one's in turn, A B A B: the daemon's ADD 11.4 and 14.0 ms against 14.1 and 12.1, without
-the daemon 82.9 and 90.0 against 91.1 and 75.4. This run was on a
-machine of the same kind: \`node -e 0\` took ${fmt(r.cli.node.p50)} ms (35.8 in the run before),
-a bare veth pair carried ${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (12.42),
-aardvark-dns answered ${fmt(r.dns?.aardvark?.qps, 0)} queries/s (37,223 before). The engine's attach at 1 container, its
-first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (4.58 and 4.29 in the run before,
-against a floor of 2.87). In this run: ctnet's DNS at
+a225be9's run the measured paths that changed: an attach on a bridge network sets two permanent
+neighbour entries and a detach deletes the host's (c17a44d; +0.1-0.2 ms an attach, interleaved with
+the build before: "Attach with many containers on the host" below), and the attach part measures
+the growth from 1 to 1,000 containers in turn (How to read it). What else changed (\`gc\`,
+\`doctor\`, \`topology\`, \`network create\` and \`rm\`) is not on a row's path; it is in the table
+after the scale rows. 3a1c878's run, an hour before this one, is this round's other full run: the
+same code but for the growth pass. This run was on a machine of the same kind: \`node -e 0\` took
+${fmt(r.cli.node.p50)} ms (30.2 in 3a1c878's run, 34.1 in a225be9's), a bare veth pair carried
+${fmt(r.datapath.throughput?.bareVethGbps, 2)} Gbit/s (15.17, 12.81), aardvark-dns answered
+${fmt(r.dns?.aardvark?.qps, 0)} queries/s (31,423, 28,559). The engine's attach at 1 container, its
+first row, took ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms measured alone and ${fmt(r.attach.floor?.ctnet?.attach.p50)} ms in turn with the floor (2.82 and 4.18 in 3a1c878's run,
+3.89 and 4.39 in a225be9's, against floors of 2.94 and 2.79). In this run: ctnet's DNS at
 ${fmt(r.dns?.ctnet?.qps / r.dns?.aardvark?.qps, 2)}x aardvark-dns's queries/s, p99 ${fmt(r.dns?.ctnet?.p99_ms, 2)} against ${fmt(r.dns?.aardvark?.p99_ms, 2)} ms (below, "Embedded DNS"); container to
 container ${fmt((100 * r.datapath.throughput?.containerToContainerGbps) / r.datapath.throughput?.bareVethGbps)}% of the bare pair (a plain bridge with no firewall at all ${fmt((100 * r.datapath.throughput?.plainBridgeGbps) / r.datapath.throughput?.bareVethGbps)}%); the floor
 ${fmt(r.attach.floor?.ctnet?.attach.p50 / r.attach.floor?.attach.p50, 2)}x; the overlay ${fmt((100 * r.overlay?.overlayGbps) / r.overlay?.plainVxlanGbps, 0)}%; the CNI executable's ADD without the daemon
-${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. The run before had
-1.15x, 1.14 against 1.97 ms, 100.7% (100.6%), 1.50x, 77%, 0.62x, 2.08x and 1.77x; 5d7596d's before it
-1.19x, 1.58 against 2.13 ms, 92.0% (95.4%), 1.61x, 86%, 0.71x, 2.28x and 1.73x; 6f920c7's before that
-1.33x, 1.80 against 3.08 ms, 92.9% (96.2%), 1.48x, 87%, 0.67x, 2.18x and 1.75x; and 5d7396e's
-1.28x, 2.55 against 2.81 ms, 88.9% (95.6%), 1.52x, 86%, 0.80x, 2.23x and 1.76x. The targets near their lines
-(the DNS's, container to container, the floor) fall on either side of them from run to run: against the
-run before, the floor took ${moreOrLess(r.attach.floor?.attach.p50 - 2.87)} and the engine in turn with it ${moreOrLess(r.attach.floor?.ctnet?.attach.p50 - 4.29)} (the difference
-between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p50, 2)} ms, 1.42 in the run before).
-- **Attach on a network of 1,000 containers** (met in this run: ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and
-  ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100, and in 4ccf02f's at 1.03x; missed in the run before that at 1.69x). Since that run the lowest free address is found
+${fmt(r.attach.results['ctnet-cni']?.[0]?.attach.p50 / r.attach.results.cni?.[0]?.attach.p50, 2)}x; \`run -d\` ${fmt(r.cli.run.p50 / r.cli.node.p50, 2)}x and \`rm -f\` ${fmt(r.cli.rm.p50 / r.cli.node.p50, 2)}x of \`node -e 0\`. 3a1c878's run had
+1.43x, 0.86 against 2.01 ms, 87.1% (89.3%), 1.42x, 83%, 0.77x, 2.20x and 1.80x; a225be9's
+1.23x, 1.18 against 2.14 ms, 87.7% (92.0%), 1.58x, 84%, 0.76x, 2.26x and 1.84x; 59f5b91's
+1.15x, 1.14 against 1.97 ms, 100.7% (100.6%), 1.50x, 77%, 0.62x, 2.08x and 1.77x; 5d7596d's
+1.19x, 1.58 against 2.13 ms, 92.0% (95.4%), 1.61x, 86%, 0.71x, 2.28x and 1.73x; and 6f920c7's
+1.33x, 1.80 against 3.08 ms, 92.9% (96.2%), 1.48x, 87%, 0.67x, 2.18x and 1.75x. The targets near their lines
+(the DNS's, container to container, the floor) fall on either side of them from run to run: against
+3a1c878's run, the floor took ${moreOrLess(r.attach.floor?.attach.p50 - 2.94)} and the engine in turn with it ${moreOrLess(r.attach.floor?.ctnet?.attach.p50 - 4.18)} (the difference
+between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p50, 2)} ms, 1.24 in 3a1c878's run and 1.60 in a225be9's). In 3a1c878's run the plain
+bridge with no firewall at all reached 89.3% of the bare pair with br_netfilter on: under the
+container-to-container line with no rule of ctnet's.
+- **Attach on a network of 1,000 containers** (${r.attach.growth ? `by the pass in turn, ${fmt(r.attach.growth.atSize.attach.p50, 2)} against ${fmt(r.attach.growth.atOne.attach.p50, 2)} ms, ${fmt(r.attach.growth.atSize.attach.p50 / r.attach.growth.atOne.attach.p50, 2)}x; ` : ''}by this run's
+  rows ${fmt(at.ctnet?.find((x) => x.size === 1000)?.attach.p50)} against ${fmt(at.ctnet?.find((x) => x.size === 1)?.attach.p50)} ms at 1 and ${fmt(at.ctnet?.find((x) => x.size === 100)?.attach.p50)} at 100. The rows gave 1.77x in 3a1c878's run (4.98 against
+  2.82 ms), 1.26x in a225be9's, 1.03x in 4ccf02f's and 1.69x in the run before that: the growth pass
+  and why, How to read it). Since the 1.69x run the lowest free address is found
   through the index (below, "Past 1,796"), a few tenths of a millisecond at 1,000. In that run, nothing on an attach's path had changed since the one before it. The bench's attach part alone, twice after that run (ctnet only, 40 samples at 1, 100
   and 1,000): 4.46, 4.56 and 5.14 ms (1.15x), then 4.90, 4.99 and 5.49 ms (1.12x): that run's 1.69x
   was its fast row at 1 and a slow moment at 1,000. In \`bench/experiments/attach-ops.mjs\` (40 samples, one published port)
@@ -764,7 +773,7 @@ between them ${fmt(r.attach.floor?.ctnet?.attach.p50 - r.attach.floor?.attach.p5
   with no firewall, in the same rounds, reached ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.plainBridgeGbps) / r.datapath.throughput.bareVethGbps, 0)}%` : '-'} of the bare pair with br_netfilter on, and ctnet
   ${r.datapath.throughput?.plainBridgeGbps ? `${fmt((100 * r.datapath.throughput.containerToContainerGbps) / r.datapath.throughput.plainBridgeGbps, 0)}%` : '-'} of that bridge. Single runs vary by 10-20% on this shared 2-core machine (earlier
   full runs: ctnet 85%, 92%, 93%, 87%, 90%, 86%, 88%, 89%, 89.5%, 83.5%, 92.5% (fd04a96's), 88.8%
-  (4ccf02f's) and 93.7% (17ee1d3's) of the bare pair, where the plain bridge reached 91%, 94%, 97%, 95%, 96% and 92% in the last six; see the summary
+  (4ccf02f's), 93.7% (17ee1d3's), 87.7% (a225be9's) and 87.1% (3a1c878's) of the bare pair, where the plain bridge reached 91%, 94%, 97%, 95%, 96% and 92% in six of them, 92% in a225be9's and 89% in 3a1c878's; see the summary
   for this one),
   so a full run takes the median of
   seven rounds. Three runs of eight rounds alone, in an earlier round: ctnet 99%, 94% and 85% of the plain
