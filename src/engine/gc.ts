@@ -132,7 +132,8 @@ function removeStrayIfbs(ctx: EngineContext, report: GcReport, containers: reado
 
 /**
  * Permanent neighbour entries at a network's bridge for addresses of its subnets that no container
- * on it holds, as its first network or a further one (a removal killed half-way): the next container given the address may have another MAC.
+ * holds there, on its first network or a further one (a removal killed half-way): the next
+ * container given the address may have another MAC.
  */
 function removeStrayNeighbours(ctx: EngineContext, report: GcReport, endpoints: readonly Endpoint[]): void {
   const rtnl = ctx.kernel().rtnl();
