@@ -1,6 +1,7 @@
 import { constants as osConstants } from 'node:os';
 import { closeNetns, netnsPath, openNetns, withNetns } from './netns.js';
 import { EINTR, SOL_SOCKET, check, errno, errnoName, libc } from './libc.js';
+import { AF_INET, SOCK_CLOEXEC, sockaddrIn } from './inet.js';
 
 export interface ProbeOutcome {
   reachable: boolean;
@@ -8,10 +9,8 @@ export interface ProbeOutcome {
   detail: string;
 }
 
-const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const SO_ERROR = 4;
 const POLLOUT = 4;
 const { EINPROGRESS } = osConstants.errno;
@@ -38,10 +37,7 @@ export function probeFrom(netns: string, host: string, port: number, timeoutMs =
 }
 
 function connectWithin(fd: number, host: string, port: number, timeoutMs: number): string {
-  const addr = Buffer.alloc(16); // struct sockaddr_in
-  addr.writeUInt16LE(AF_INET, 0);
-  addr.writeUInt16BE(port, 2);
-  host.split('.').forEach((b, i) => addr.writeUInt8(Number(b), 4 + i));
+  const addr = sockaddrIn(host, port);
   if (libc().connect(fd, addr, addr.length) === 0) return 'connected';
   if (errno() !== EINPROGRESS) return errnoName(errno());
   const deadline = performance.now() + timeoutMs;

@@ -1,9 +1,7 @@
 import { check, libc, SOL_SOCKET } from './libc.js';
-import { toInt } from '../addr/ipv4.js';
+import { AF_INET, SOCK_CLOEXEC, sockaddrIn } from './inet.js';
 
-const AF_INET = 2;
 const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 const SO_REUSEADDR = 2;
 
 /**
@@ -18,10 +16,7 @@ export function boundUdp4Socket(address: string, port: number): number {
     const on = Buffer.alloc(4);
     on.writeInt32LE(1);
     check(lib.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, on, 4), `SO_REUSEADDR on ${address}:${port}`);
-    const sin = Buffer.alloc(16); // struct sockaddr_in: family (host order), port and address (network order), zeros
-    sin.writeUInt16LE(AF_INET, 0);
-    sin.writeUInt16BE(port, 2);
-    sin.writeUInt32BE(toInt(address), 4);
+    const sin = sockaddrIn(address, port);
     check(lib.bind(fd, sin, sin.length), `binding ${address}:${port}`);
     return fd;
   } catch (err) {
