@@ -77,7 +77,8 @@ export const CONTAINER_IFNAME = 'eth0';
 /** The ifb device a container's egress is shaped on (host namespace; 15 characters). */
 export const IFB_PREFIX = 'ctb';
 export const ifbName = (id: string): string => IFB_PREFIX + id.slice(0, 12);
-export const isIfbName = (name: string): boolean => new RegExp(`^${IFB_PREFIX}[0-9a-f]{12}$`).test(name);
+const IFB_NAME = new RegExp(`^${IFB_PREFIX}[0-9a-f]{12}$`);
+export const isIfbName = (name: string): boolean => IFB_NAME.test(name);
 
 export const DEFAULT_MTU = 1500;
 export const IFNAME_MAX = 15;
