@@ -199,6 +199,17 @@ async function measureInTurn(impls, n, into) {
   }
 }
 
+/** n measurements of x thrown away. */
+const warmUp = (x, n) => measureInTurn([x], n, { [x.name]: { attach: [], detach: [] } });
+
+/** n samples of two implementations in turn: each one's attach and detach summaries, by name. */
+async function passInTurn(a, b, n) {
+  const pass = { [a.name]: { attach: [], detach: [] }, [b.name]: { attach: [], detach: [] } };
+  await measureInTurn([a, b], n, pass);
+  const of = (k) => ({ attach: summary(pass[k].attach), detach: summary(pass[k].detach) });
+  return { [a.name]: of(a.name), [b.name]: of(b.name) };
+}
+
 /**
  * Samples per size: ctnet's rows, measured at every size, carry the growth from 1 to N, whose ratio of
  * two p50s of 8 samples (the quick run's iterations) spread 0.7x-1.75x between quick runs.
@@ -249,18 +260,17 @@ export async function benchAttach(plan, log, progress) {
         // At the first size, a warm-up as long as the measurement: later sizes come after the filling
         // and every earlier size's attaches, and an engine still being optimised made the first size's row the slowest.
         const n = samplesOf(plan, x);
-        if (size === plan.sizes[0]) await measureInTurn([x], n, { [x.name]: { attach: [], detach: [] } });
+        if (size === plan.sizes[0]) await warmUp(x, n);
         await measureInTurn([x], n, samples);
       }
-      if (size === plan.sizes[0]) await measureInTurn([atOne], samplesOf(plan, atOne), { [atOne.name]: { attach: [], detach: [] } });
+      if (size === plan.sizes[0]) await warmUp(atOne, samplesOf(plan, atOne));
       // The floor at the first size, in a pass of its own alternating with ctnet's, and compared with
       // ctnet's samples of that pass (the machine drifts by a fifth within minutes). ctnet's row above
       // stays measured alone, as at every size, so that its growth from 1 to N compares like with like.
       if (size === plan.sizes[0]) {
         const ctnet = active.find((x) => x.name === 'ctnet');
-        const pass = { ctnet: { attach: [], detach: [] }, floor: { attach: [], detach: [] } };
-        await measureInTurn([ctnet, floor], samplesOf(plan, ctnet), pass);
-        floorResult = { attach: summary(pass.floor.attach), detach: summary(pass.floor.detach), ctnet: { attach: summary(pass.ctnet.attach), detach: summary(pass.ctnet.detach) } };
+        const pass = await passInTurn(ctnet, floor, samplesOf(plan, ctnet));
+        floorResult = { ...pass[floor.name], ctnet: pass.ctnet };
         log(`  kernel floor: attach p50 ${floorResult.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.detach.p50.toFixed(2)} ms (the same objects, fewest calls), alternating with ctnet's: attach p50 ${floorResult.ctnet.attach.p50.toFixed(2)} ms, detach p50 ${floorResult.ctnet.detach.p50.toFixed(2)} ms`);
       }
       // The growth from 1 to the largest size, measured in turn: the sizes' own rows are minutes apart,
@@ -268,10 +278,8 @@ export async function benchAttach(plan, log, progress) {
       // after it. Here each sample at the largest size has one at 1 beside it, as the floor has.
       if (size === plan.sizes.at(-1) && size > 1) {
         const ctnet = active.find((x) => x.name === 'ctnet');
-        const pass = { ctnet: { attach: [], detach: [] }, [atOne.name]: { attach: [], detach: [] } };
-        await measureInTurn([ctnet, atOne], samplesOf(plan, ctnet), pass);
-        const of = (k) => ({ attach: summary(pass[k].attach), detach: summary(pass[k].detach) });
-        growthResult = { size, atSize: of('ctnet'), atOne: of(atOne.name) };
+        const pass = await passInTurn(ctnet, atOne, samplesOf(plan, ctnet));
+        growthResult = { size, atSize: pass.ctnet, atOne: pass[atOne.name] };
         log(`  growth pass: attach p50 ${growthResult.atSize.attach.p50.toFixed(2)} ms at ${size} against ${growthResult.atOne.attach.p50.toFixed(2)} ms at 1, detach p50 ${growthResult.atSize.detach.p50.toFixed(2)} against ${growthResult.atOne.detach.p50.toFixed(2)} ms (in turn)`);
       }
       for (const x of active) {
