@@ -90,16 +90,21 @@ function madeBy(name, type, owner) {
   sh('ip', '-n', lab.host, 'link', 'set', name, 'alias', `ctnet:${owner}:000000000000`);
 }
 
+/** Runs gc: it removes `ours` (a leftover `what`) and says so, and leaves `theirs`, another state directory's. */
+function gcTakesOnlyOurs(what, ours, theirs) {
+  const out = lab.ok(['gc']);
+  assert.match(out, new RegExp(`removed leftover ${what} ${ours}`));
+  assert.doesNotMatch(out, new RegExp(theirs));
+  assert.ok(linkGone(lab.host, ours));
+  assert.match(sh('ip', '-n', lab.host, 'link', 'show', theirs), new RegExp(theirs), `another state directory's ${what} stays`);
+}
+
 test("an ifb this state directory made for a container it no longer has: gc removes it; another state directory's stays", () => {
   const instance = instanceId();
   madeBy('ctb0123456789ab', 'ifb', instance);
   madeBy('ctbfedcba987654', 'ifb', 'another0root');
   try {
-    const out = lab.ok(['gc']);
-    assert.match(out, /removed leftover ifb ctb0123456789ab/);
-    assert.doesNotMatch(out, /ctbfedcba987654/);
-    assert.ok(linkGone(lab.host, 'ctb0123456789ab'));
-    assert.match(sh('ip', '-n', lab.host, 'link', 'show', 'ctbfedcba987654'), /ctbfedcba987654/, "another state directory's ifb stays");
+    gcTakesOnlyOurs('ifb', 'ctb0123456789ab', 'ctbfedcba987654');
   } finally {
     for (const name of ['ctb0123456789ab', 'ctbfedcba987654']) if (!linkGone(lab.host, name)) sh('ip', '-n', lab.host, 'link', 'del', name);
   }
@@ -205,11 +210,7 @@ test("a bridge this state directory made that no network names: gc removes it, a
   made('brother', 'another0root');
   made('brtaken', instance);
   try {
-    const out = lab.ok(['gc']);
-    assert.match(out, /removed leftover bridge brleft/);
-    assert.doesNotMatch(out, /brother/);
-    assert.ok(linkGone(lab.host, 'brleft'));
-    assert.match(sh('ip', '-n', lab.host, 'link', 'show', 'brother'), /brother/, "another state directory's bridge stays");
+    gcTakesOnlyOurs('bridge', 'brleft', 'brother');
     // A refused create leaves the leftover as it was; a valid one takes the name over.
     made('brleft', instance);
     assert.equal(lab.ctnet(['network', 'create', 'over', '--subnet', '172.25.0.0/24', '--bridge', 'brleft']).code, 4, 'subnet overlaps network lab');
