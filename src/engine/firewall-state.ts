@@ -1,23 +1,10 @@
-import { BRIDGE_TABLE, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping, type Trunk } from '../firewall/ruleset.js';
+import { BRIDGE_TABLE, renderBridgeHookChains, renderDeleteTable, renderReplaceBridgeTable, renderReplaceTable, type Family, type FirewallNetwork, type PortGuard, type PortMapping, type Trunk } from '../firewall/ruleset.js';
 import { bridgeMac, containerMac } from '../plan/network-plan.js';
 import { segmentLinks } from '../names.js';
 import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type Endpoint, type NetworkRecord, type PortRecord, type StateStore } from '../store/store.js';
 import { isIPv6, type IPAddress } from '../addr/family.js';
 
 /** Builds the firewall's inputs from state, so the whole table can always be rendered anew. */
-
-/** A segment about to be made: the firewall rendered for it includes it before a container is on it. */
-export interface NewSegment {
-  networkId: string;
-  segment: number;
-}
-
-/** The segments of each network the firewall has: those containers are on, and one being made. */
-function segmentsOf(store: StateStore, adding?: NewSegment): Map<string, number[]> {
-  const inUse = store.segmentsInUse();
-  if (adding) inUse.set(adding.networkId, [...new Set([...(inUse.get(adding.networkId) ?? []), adding.segment])]);
-  return inUse;
-}
 
 /** The networks as one family's table sees them: for IPv6 only dual-stack ones, with their IPv6 subnet and gateway. */
 function firewallNetworks(store: StateStore, family: Family, segments: Map<string, number[]>): FirewallNetwork[] {
@@ -95,11 +82,10 @@ function activeTrunks(store: StateStore, segments: Map<string, number[]>): Trunk
 /**
  * The script that makes ctnet's tables match the state: `ip ctnet` replaced whole, or removed when
  * no network is left; `ip6 ctnet` likewise for dual-stack networks; the bridge table too unless
- * `bridgeTable` is false. `adding`: with a segment being made; `endpoints`: the store's, when the
- * caller has read them already.
+ * `bridgeTable` is false. `endpoints`: the store's, when the caller has read them already.
  */
-export function firewallScript(store: StateStore, opts: { adding?: NewSegment; endpoints?: readonly Endpoint[]; bridgeTable?: boolean } = {}): string {
-  const segments = segmentsOf(store, opts.adding);
+export function firewallScript(store: StateStore, opts: { endpoints?: readonly Endpoint[]; bridgeTable?: boolean } = {}): string {
+  const segments = store.segmentsInUse();
   const networks = firewallNetworks(store, 'ip', segments);
   const networks6 = firewallNetworks(store, 'ip6', segments);
   const bridge = opts.bridgeTable === false ? ''
@@ -112,15 +98,28 @@ export function firewallScript(store: StateStore, opts: { adding?: NewSegment; e
 }
 
 /**
- * Whether adding or removing `net` changes the bridge table. Its elements are the containers'
- * guards, and a network comes and goes without containers; what follows the networks is whether
- * the table exists (some bridge network does) and whether its forward chain isolates (some network
- * has enable_icc=false), and the trunks of a removed network's segments, which the caller knows
- * (an emptied segment stays until its network goes). At 10,000 containers rendering and replacing
- * the bridge table was most of a `network create` (~0.5 s of ~0.8).
+ * What the bridge table holds beside its elements: whether it exists (while some bridge network
+ * does) and whether it has its forward and output chains (while some network isolates its
+ * containers or some segment holds containers).
  */
-export function bridgeTableChanges(others: readonly NetworkRecord[], net: NetworkRecord): boolean {
-  if (!isBridgeNetwork(net)) return false;
-  const bridges = others.filter(isBridgeNetwork);
-  return bridges.length === 0 || (!net.icc && bridges.every((n) => n.icc));
+export interface BridgeTableShape {
+  table: boolean;
+  hooks: boolean;
+}
+
+export function bridgeTableShape(store: StateStore): BridgeTableShape {
+  const bridges = store.listNetworks().filter(isBridgeNetwork);
+  return { table: bridges.length > 0, hooks: bridges.some((n) => !n.icc) || store.segmentsInUse().size > 0 };
+}
+
+/**
+ * The firewall for the state (firewallScript), the bridge table changed from `from` only as far as
+ * `to`, the state's shape, differs: made or removed whole with the host's first or last bridge
+ * network (no container's elements are in it then), else its forward and output chains made or
+ * removed and its elements left as they are. A network comes and goes without containers: at
+ * 10,000 containers rendering and replacing the table was most of a `network create` (~0.5 s of ~0.8).
+ */
+export function firewallScriptFrom(store: StateStore, from: BridgeTableShape, to: BridgeTableShape = bridgeTableShape(store)): string {
+  if (from.table !== to.table) return firewallScript(store);
+  return firewallScript(store, { bridgeTable: false }) + (from.hooks !== to.hooks ? renderBridgeHookChains(to.hooks) : '');
 }

@@ -1,8 +1,8 @@
 import { IP_FORWARD, IPV6_FORWARD, planRemoveNetwork } from '../plan/network-plan.js';
 import { isBridgeNetwork, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
-import { bridgeTableChanges, firewallScript } from './firewall-state.js';
-import { segmentsPresent } from './segments.js';
+import { bridgeTableShape, firewallScriptFrom } from './firewall-state.js';
+import { segmentElements, segmentsPresent } from './segments.js';
 import { segmentLinks } from '../names.js';
 
 /** Meta keys holding forwarding as it was before ctnet's first network (of each family), restored after its last. */
@@ -30,10 +30,14 @@ export function tearDownNetwork(ctx: EngineContext, net: NetworkRecord): Error[]
     const value = last ? ctx.store.getMeta(meta) : undefined;
     if (value !== undefined) restore.push({ key, value });
   }
-  const segments = segmentsPresent(ctx, net.id).map((k) => segmentLinks(net.id, k));
-  // Segments, emptied ones included, have their trunks' elements in the bridge table.
-  const bridgeTable = bridgeTableChanges(left, net) || segments.length > 0;
-  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScript(ctx.store, { bridgeTable }), restore, net.overlay?.device, segments));
+  const present = segmentsPresent(ctx, net.id);
+  const segments = present.map((k) => segmentLinks(net.id, k));
+  // Segments, emptied ones included, made the bridge table's chains and have their trunks'
+  // elements there (unless a later render, gc's, left out an emptied one's: missing is fine).
+  const now = bridgeTableShape(ctx.store);
+  const before = { table: true, hooks: now.hooks || !net.icc || segments.length > 0 };
+  const trunks = now.table ? present.flatMap((k) => segmentElements(net, k, [])) : [];
+  const errors = ctx.applyBestEffort(planRemoveNetwork(net.bridge, firewallScriptFrom(ctx.store, before, now), trunks, restore, net.overlay?.device, segments));
   ctx.store.transaction(() => {
     for (const [meta, , last] of lastOfFamily) if (last) ctx.store.setMeta(meta, undefined);
     ctx.store.deleteNetwork(net.id);

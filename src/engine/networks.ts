@@ -17,7 +17,7 @@ import { BRIDGE_OPTIONS, auxAddressesOf, ipRangeOf, parseDriver, parseDriverOpti
 import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type OverlaySpec } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { repairSegments } from './segments.js';
-import { bridgeTableChanges, firewallScript } from './firewall-state.js';
+import { bridgeTableShape, firewallScript, firewallScriptFrom } from './firewall-state.js';
 import { reconcile } from './reconcile.js';
 import { validateIfname, validateMtu, validateName } from './validate.js';
 
@@ -201,10 +201,11 @@ function makeBridgeNetwork(ctx: EngineContext, record: BridgeNetwork, others: re
   const intent = (): { steps: Step[]; result: NetworkRecord } => {
     if (others.length === 0 && forwardingBefore !== undefined) store.setMeta(FORWARD_BEFORE, forwardingBefore);
     if (forwarding6Before !== undefined) store.setMeta(FORWARD6_BEFORE, forwarding6Before);
-    const bridgeTable = bridgeTableChanges(store.listNetworks(), record);
-    const undo = firewallScript(store, { bridgeTable });
+    const before = bridgeTableShape(store);
+    const after = { table: true, hooks: before.hooks || !record.icc };
+    const undo = firewallScriptFrom(store, after, before);
     store.insertNetwork(record);
-    return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), record.id) }, { apply: firewallScript(store, { bridgeTable }), undo }), result: record };
+    return { steps: planCreateNetwork({ ...record, alias: linkAlias(store.instanceId(), record.id) }, { apply: firewallScriptFrom(store, before), undo }), result: record };
   };
   if (ctx.dryRun) return ctx.transact(intent);
   // Every check passed: only now the leftover goes.

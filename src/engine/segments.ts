@@ -1,12 +1,13 @@
 import { ConflictError } from '../errors.js';
 import { linkAlias, parseSegmentLink, segmentLinks } from '../names.js';
 import { bridgeMac, ipv6Conf } from '../plan/network-plan.js';
-import { segmentSetElements, type Family } from '../firewall/ruleset.js';
+import { renderBridgeHookChains, segmentSetElements, type Family } from '../firewall/ruleset.js';
+import type { SetElement } from '../set-element.js';
 import { step, type Step } from '../plan/ops.js';
 import { isBridgeNetwork, type BridgeNetwork, type NetworkRecord, type StateStore } from '../store/store.js';
 import { bridgeLayout, hostBacklog } from './bridge-limits.js';
 import type { EngineContext } from './context.js';
-import { firewallScript } from './firewall-state.js';
+import { bridgeTableShape } from './firewall-state.js';
 
 /**
  * Segments: more containers on one network than one bridge serves. A Linux bridge numbers 1,023
@@ -79,24 +80,28 @@ function segmentSteps(ctx: EngineContext, net: BridgeNetwork, k: number): Step[]
       step({ op: 'link.up', name: links.bridge }, null),
     );
   }
-  return [...steps, segmentFirewallStep(ctx, net, k)];
+  return [...steps, ...segmentFirewallSteps(ctx, net, k)];
 }
 
 /**
- * The firewall with segment k: its elements added when the bridge table's forward chain exists
- * (another segment or an enable_icc=false network made it), else the tables rendered anew with it
- * (at 1,000 containers rendering and replacing them took ~100 ms, twice: to apply and to undo).
+ * The firewall with segment k: its elements, and the bridge table's forward and output chains made
+ * first unless another segment or an enable_icc=false network has them (rendering and replacing
+ * the tables for them instead took ~100 ms at 1,000 containers, twice: to apply and to undo).
  */
-function segmentFirewallStep(ctx: EngineContext, net: BridgeNetwork, k: number): Step {
+function segmentFirewallSteps(ctx: EngineContext, net: BridgeNetwork, k: number): Step[] {
   const store = ctx.store;
-  const networks = store.listNetworks().filter(isBridgeNetwork);
-  if (store.segmentsInUse().size === 0 && networks.every((n) => n.icc)) {
-    return step({ op: 'nft', script: firewallScript(store, { adding: { networkId: net.id, segment: k } }) }, { op: 'nft', script: firewallScript(store) });
-  }
+  const families: Family[] = store.listNetworks().some((n) => isBridgeNetwork(n) && n.subnet6) ? ['ip', 'ip6'] : ['ip'];
+  const elements = segmentElements(net, k, families);
+  return [
+    ...(bridgeTableShape(store).hooks ? [] : [step({ op: 'nft', script: renderBridgeHookChains(true) }, { op: 'nft', script: renderBridgeHookChains(false) })]),
+    step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true }),
+  ];
+}
+
+/** Segment k's elements in ctnet's tables: its bridge in the `families`' sets, its trunk in the bridge table's. */
+export function segmentElements(net: Pick<BridgeNetwork, 'id' | 'icc'>, k: number, families: readonly Family[]): SetElement[] {
   const l = segmentLinks(net.id, k);
-  const families: Family[] = networks.some((n) => n.subnet6) ? ['ip', 'ip6'] : ['ip'];
-  const elements = segmentSetElements(l.bridge, { trunk: l.trunk, peer: l.peer, gatewayMac: bridgeMac(net.id), isolated: !net.icc }, families);
-  return step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true });
+  return segmentSetElements(l.bridge, { trunk: l.trunk, peer: l.peer, gatewayMac: bridgeMac(net.id), isolated: !net.icc }, families);
 }
 
 /** The segment numbers of a network's segments in the kernel, whether or not a container uses them. */

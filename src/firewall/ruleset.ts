@@ -372,12 +372,6 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   const all = { ports: of(SET.guardedPorts), src4: of(SET.source4), arp4: of(SET.arpSource), src6: of(SET.source6), nd6: of(SET.ndTargets), arpTo: of(SET.arpTargets), noIcc: of(SET.noIcc) };
   const ts = sorted(trunks, (t) => t.trunk);
   const isolatedEnds = ts.filter((t) => t.isolated).flatMap((t) => [t.trunk, t.peer].map((end) => ({ end, mac: t.gatewayMac })));
-  // Steering: a flooded ARP request or neighbour solicitation leaves by a container port or a
-  // trunk only when its target is behind it (first: the isolation rules below accept some ARP).
-  const steering = [SET.guardedPorts, SET.trunks].flatMap((ports) => [
-    `\t\tether type arp arp operation request oifname @${ports} oifname . arp daddr ip != @${SET.arpTargets} drop\n`,
-    `\t\ticmpv6 type nd-neighbor-solicit oifname @${ports} oifname . @th,64,128 != @${SET.ndTargets} drop\n`,
-  ]).join('');
   let out = `table ${BRIDGE_TABLE} {\n`;
   out += `\tset ${SET.guardedPorts} {\n\t\ttype ifname\n${elements(all.ports)}\t}\n`;
   out += `\tset ${SET.source4} {\n\t\ttype ifname . ether_addr . ipv4_addr\n${elements(all.src4)}\t}\n`;
@@ -400,27 +394,54 @@ export function renderBridgeTable(guards: readonly PortGuard[], isolation: boole
   out += `\t\ticmpv6 type nd-neighbor-advert iifname . @th,64,128 != @${SET.ndTargets} drop\n`;
   out += `\t\tether type ip6 iifname . ether saddr . ip6 saddr @${SET.source6} accept\n`;
   out += `\t\tdrop\n\t}\n`;
-  if (isolation || ts.length) {
-    // Every rule whenever the chain exists, their sets perhaps empty: a segment made later only adds its elements.
-    out += `\tchain ${CHAIN.bridgeForward} {\n\t\ttype filter hook forward priority filter; policy accept;\n`;
-    out += steering;
-    out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
-    // A miss in the map ends the rule: only what leaves by a trunk is changed.
-    out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
-    out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n`;
-    // One condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one
-    // comparison of the eight bytes, true when either differs.
-    out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} meta pkttype host accept\n`;
-    out += `\t\tiifname @${SET.noIcc} oifname . ether daddr @${SET.trunkGateways} accept\n`;
-    out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop\n`;
-    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} meta pkttype host accept\n`;
-    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} ether type arp accept\n`;
-    out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
-    out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
-    out += `\t}\n`;
-    out += `\tchain ${CHAIN.bridgeOutput} {\n\t\ttype filter hook output priority filter; policy accept;\n${steering}\t}\n`;
-  }
+  if (isolation || ts.length) out += bridgeHookChains();
   return `${out}}\n`;
+}
+
+const FORWARD_HOOK = 'type filter hook forward priority filter; policy accept;';
+const OUTPUT_HOOK = 'type filter hook output priority filter; policy accept;';
+
+/**
+ * The bridge table's forward and output chains with their rules. Every rule is there whenever the
+ * chains exist, their sets perhaps empty: a segment made later only adds its elements.
+ */
+function bridgeHookChains(): string {
+  // Steering: a flooded ARP request or neighbour solicitation leaves by a container port or a
+  // trunk only when its target is behind it (first: the isolation rules below accept some ARP).
+  const steering = [SET.guardedPorts, SET.trunks].flatMap((ports) => [
+    `\t\tether type arp arp operation request oifname @${ports} oifname . arp daddr ip != @${SET.arpTargets} drop\n`,
+    `\t\ticmpv6 type nd-neighbor-solicit oifname @${ports} oifname . @th,64,128 != @${SET.ndTargets} drop\n`,
+  ]).join('');
+  let out = `\tchain ${CHAIN.bridgeForward} {\n\t\t${FORWARD_HOOK}\n`;
+  out += steering;
+  out += `\t\tiifname . oifname @${SET.trunkHairpins} meta pkttype != host drop\n`;
+  // A miss in the map ends the rule: only what leaves by a trunk is changed.
+  out += `\t\tmeta pkttype host ether saddr set oifname map @${SET.trunkMacs}\n`;
+  out += `\t\tiifname @${SET.noIcc} oifname @${SET.noIcc} meta pkttype != host drop\n`;
+  // One condition a rule: nft 1.0.6 joins `ether saddr != X ether type != arp` into one
+  // comparison of the eight bytes, true when either differs.
+  out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} meta pkttype host accept\n`;
+  out += `\t\tiifname @${SET.noIcc} oifname . ether daddr @${SET.trunkGateways} accept\n`;
+  out += `\t\tiifname @${SET.noIcc} oifname @${SET.isolatedTrunks} ether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 drop\n`;
+  out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} meta pkttype host accept\n`;
+  out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} ether type arp accept\n`;
+  out += `\t\tiifname . ether saddr @${SET.trunkGateways} oifname @${SET.noIcc} accept\n`;
+  out += `\t\tiifname @${SET.isolatedTrunks} oifname @${SET.noIcc} drop\n`;
+  out += `\t}\n`;
+  return `${out}\tchain ${CHAIN.bridgeOutput} {\n\t\t${OUTPUT_HOOK}\n${steering}\t}\n`;
+}
+
+/**
+ * The bridge table's forward and output chains made (`present`) or removed, its sets and guard left
+ * as they are; the table must exist. Either way whether or not they exist now: a chain is made
+ * unless it is there and emptied before its rules go in, or made and then deleted. At 10,000
+ * containers replacing the whole table for them took ~0.5 s.
+ */
+export function renderBridgeHookChains(present: boolean): string {
+  const chains = [[CHAIN.bridgeForward, FORWARD_HOOK], [CHAIN.bridgeOutput, OUTPUT_HOOK]] as const;
+  const made = chains.map(([name, hook]) => `add chain ${BRIDGE_TABLE} ${name} { ${hook} }\n`).join('');
+  if (!present) return made + chains.map(([name]) => `delete chain ${BRIDGE_TABLE} ${name}\n`).join('');
+  return made + chains.map(([name]) => `flush chain ${BRIDGE_TABLE} ${name}\n`).join('') + `table ${BRIDGE_TABLE} {\n${bridgeHookChains()}}\n`;
 }
 
 export function renderReplaceBridgeTable(guards: readonly PortGuard[], isolation: boolean, trunks: readonly Trunk[] = []): string {

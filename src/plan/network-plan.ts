@@ -1,6 +1,7 @@
 import { parseSubnet } from '../addr/ipv4.js';
 import { step, type Op, type Step } from './ops.js';
 import type { IPv4 } from '../addr/family.js';
+import type { SetElement } from '../set-element.js';
 
 export interface NetworkShape {
   id: string;
@@ -87,13 +88,14 @@ export function planOverlayDevice(n: NetworkShape): Step[] {
 }
 
 /**
- * Removing a network: firewall first (nothing points at the bridge any more), then its segments
- * (their trunks are ports of its bridge), the bridge (and an overlay's VXLAN device), then
- * forwarding as it was.
+ * Removing a network: firewall first (nothing points at the bridge any more; `trunkElements`, its
+ * segments' in the bridge table, those already gone skipped), then its segments (their trunks are
+ * ports of its bridge), the bridge (and an overlay's VXLAN device), then forwarding as it was.
  */
-export function planRemoveNetwork(bridge: string, firewallScript: string, restore: { key: string; value: string }[], vxlan?: string, segments: readonly { bridge: string; trunk: string }[] = []): Op[] {
+export function planRemoveNetwork(bridge: string, firewallScript: string, trunkElements: readonly SetElement[], restore: { key: string; value: string }[], vxlan?: string, segments: readonly { bridge: string; trunk: string }[] = []): Op[] {
   const ops: Op[] = [
     { op: 'nft', script: firewallScript },
+    ...(trunkElements.length ? [{ op: 'nft.elements' as const, verb: 'delete' as const, elements: trunkElements, missingOk: true }] : []),
     ...segments.map((s): Op => ({ op: 'segment.del', bridge: s.bridge, trunk: s.trunk })),
     { op: 'link.del', name: bridge },
     ...(vxlan ? [{ op: 'link.del' as const, name: vxlan }] : []),

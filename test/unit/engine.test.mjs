@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Store } from '../../dist/store/store.js';
 import { reconcile, reconcileForRead } from '../../dist/engine/reconcile.js';
 import { isAlive, processStartTime } from '../../dist/kernel/proc.js';
-import { firewallScript, activeGuards, bridgeTableChanges } from '../../dist/engine/firewall-state.js';
+import { firewallScript, firewallScriptFrom, activeGuards, bridgeTableShape } from '../../dist/engine/firewall-state.js';
 import { containerListing, containerView, listingSources, networkListing, networkView } from '../../dist/engine/views.js';
 import { allocatePorts } from '../../dist/engine/host-ports.js';
 import { renderSetElements } from '../../dist/firewall/ruleset.js';
@@ -76,16 +76,38 @@ test('reconcile: a network left removing is removed, beside one that stays (forw
   assert.equal(ctx.store.getMeta(FORWARD_BEFORE), '0');
 });
 
-test('a network made or removed changes the bridge table only as the first or last bridge network, or the first or last with enable_icc=false', () => {
-  const keep = network('keep');
-  const iso = network('iso', { icc: false });
-  assert.equal(bridgeTableChanges([], keep), true, 'the table comes with the first bridge network');
-  assert.equal(bridgeTableChanges([keep], network('more')), false);
-  assert.equal(bridgeTableChanges([keep], iso), true, 'the first enable_icc=false network makes its forward chain');
-  assert.equal(bridgeTableChanges([keep, iso], network('iso2', { icc: false })), false);
-  assert.equal(bridgeTableChanges([keep], network('mv', { driver: 'macvlan', bridge: null, parent: 'eth0' })), false, 'a macvlan network has no bridge port');
-  assert.equal(bridgeTableChanges([network('mv', { driver: 'macvlan', bridge: null, parent: 'eth0' })], keep), true, 'nor does it make the table');
-  assert.doesNotMatch(firewallScript(ctx.store, { bridgeTable: false }), /bridge/);
+test('a network made or removed changes the bridge table only as the first or last bridge network (whole), or its forward and output chains as the first or last with enable_icc=false', () => {
+  const shape = () => bridgeTableShape(ctx.store);
+  const add = (n) => ctx.store.insertNetwork(n);
+  assert.deepEqual(shape(), { table: false, hooks: false });
+  add(network('mv', { driver: 'macvlan', bridge: null, parent: 'eth0' }));
+  const none = shape();
+  assert.deepEqual(none, { table: false, hooks: false }, 'a macvlan network has no bridge port');
+  add(network('keep'));
+  assert.match(firewallScriptFrom(ctx.store, none), /add table bridge ctnet\ndelete table bridge ctnet\ntable bridge ctnet \{/, 'the table comes with the first bridge network');
+  const open = shape();
+  add(network('more', { subnet: '10.2.0.0/24', gateway: '10.2.0.1' }));
+  assert.doesNotMatch(firewallScriptFrom(ctx.store, open), /bridge ctnet/, 'nothing of it with a second');
+  add(network('iso', { subnet: '10.3.0.0/24', gateway: '10.3.0.1', icc: false }));
+  const isolating = shape();
+  assert.deepEqual(isolating, { table: true, hooks: true });
+  const made = firewallScriptFrom(ctx.store, open);
+  assert.doesNotMatch(made.slice(made.indexOf('add chain bridge')), /table bridge ctnet\n|\tset |port_guard/, 'the table, its sets and guard stay as they are');
+  assert.doesNotMatch(made.slice(0, made.indexOf('add chain bridge')), /bridge ctnet/);
+  assert.match(made, /^add chain bridge ctnet bridge_forward \{ type filter hook forward priority filter; policy accept; \}$/m);
+  assert.match(made, /^flush chain bridge ctnet bridge_output$/m);
+  // The chains as the whole table has them.
+  const chainsOf = (script) => /\tchain bridge_forward \{[^]*$/.exec(script)[0].replace(/\}\n\}\n$/, '');
+  assert.equal(chainsOf(made), chainsOf(firewallScript(ctx.store)));
+  assert.doesNotMatch(firewallScriptFrom(ctx.store, isolating), /bridge ctnet/, 'nothing of it with a second enable_icc=false network');
+  ctx.store.deleteNetwork(network('iso').id);
+  assert.deepEqual(firewallScriptFrom(ctx.store, isolating).split('\n').filter((l) => /bridge ctnet/.test(l)), [
+    'add chain bridge ctnet bridge_forward { type filter hook forward priority filter; policy accept; }',
+    'add chain bridge ctnet bridge_output { type filter hook output priority filter; policy accept; }',
+    'delete chain bridge ctnet bridge_forward',
+    'delete chain bridge ctnet bridge_output',
+  ], 'the chains go with the last: made first, so that deleting them cannot fail');
+  assert.doesNotMatch(firewallScript(ctx.store, { bridgeTable: false }), /bridge ctnet/);
 });
 
 test('reconcile: a container marked removing is removed whole; one whose process died is marked exited and frees its addresses', () => {
