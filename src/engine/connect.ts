@@ -5,7 +5,7 @@ import { parseSubnet } from '../addr/ipv4.js';
 import { parseSubnet6 } from '../addr/ipv6.js';
 import { HOST_VETH_PREFIX } from '../names.js';
 import { containerMac } from '../plan/network-plan.js';
-import { planAttach } from '../plan/container-plan.js';
+import { hostNeighbourDeletions, planAttach } from '../plan/container-plan.js';
 import type { Op, Step } from '../plan/ops.js';
 import { isBridgeNetwork, type AttachmentRecord, type ContainerRecord, type NetworkRecord } from '../store/store.js';
 import type { EngineContext } from './context.js';
@@ -126,7 +126,7 @@ export function disconnectNetwork(ctx: EngineContext, network: string, container
       ? [
           { op: 'link.del', name: a.hostVeth },
           ...(guard ? [{ op: 'nft.elements' as const, verb: 'delete' as const, elements: guardSetElements(guard), missingOk: true }] : []),
-          ...hostNeighboursOf(net, [a.ip, a.ip6]).flatMap(({ bridge, ips }) => ips.map((ip): Op => ({ op: 'neigh.del', dev: bridge, ip }))),
+          ...hostNeighbourDeletions(hostNeighboursOf(net, [a.ip, a.ip6])),
         ]
       : [{ op: 'link.del', name: a.ifname, netns: c.netns ?? undefined }];
     ctx.warnAll(ctx.applyBestEffort(ops));

@@ -140,6 +140,16 @@ export function planLoopbackOnly(netns: string): Step[] {
   return [step({ op: 'netns.add', name: netns }, { op: 'netns.del', name: netns }), step({ op: 'link.up', name: 'lo', netns }, null)];
 }
 
+/** A container's addresses whose permanent neighbour entries the host has at one of its networks' bridges. */
+export interface HostNeighbours {
+  bridge: string;
+  ips: readonly string[];
+}
+
+/** Deleting those entries (at detach, or `network disconnect` for one network). */
+export const hostNeighbourDeletions = (entries: readonly HostNeighbours[]): Op[] =>
+  entries.flatMap(({ bridge, ips }) => ips.map((ip): Op => ({ op: 'neigh.del', dev: bridge, ip })));
+
 /**
  * Detaching is best effort and repeatable: every piece that is already gone counts as removed.
  * The veth is not deleted here: deleting a device waits for an RCU grace period (15-40 ms), and a
@@ -166,7 +176,7 @@ export function planDetach(d: {
   /** Host ends of its own namespace's veths, when containers joined to it keep it (and them) alive. */
   joinedVeths?: readonly string[];
   /** Its addresses' permanent neighbour entries at each of its networks' bridges (see neighbourSteps). */
-  neighbours?: readonly { bridge: string; ips: readonly string[] }[];
+  neighbours?: readonly HostNeighbours[];
 }): Op[] {
   const ops: Op[] = [];
   const owned = d.netns !== null && d.ownsNetns;
@@ -179,7 +189,7 @@ export function planDetach(d: {
   // One nf_tables transaction for all of them.
   const elements = [...(d.guards ?? []).flatMap(guardSetElements), ...mappingSetElements(d.ports), ...mappingSetElements(d.ip6?.ports ?? [], 'ip6')];
   if (elements.length) ops.push({ op: 'nft.elements', verb: 'delete', elements, missingOk: true });
-  for (const { bridge, ips } of d.neighbours ?? []) for (const ip of ips) ops.push({ op: 'neigh.del', dev: bridge, ip });
+  ops.push(...hostNeighbourDeletions(d.neighbours ?? []));
   if (owned && d.netns) {
     const netns = d.netns;
     if (d.ip) ops.push({ op: 'addr.del', dev: d.ifname, ip: d.ip, prefix: d.prefix, netns });
