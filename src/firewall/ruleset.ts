@@ -435,7 +435,7 @@ function bridgeHookChains(): string {
  * The bridge table's forward and output chains made (`present`) or removed, its sets and guard left
  * as they are; the table must exist. Either way whether or not they exist now: a chain is made
  * unless it is there and emptied before its rules go in, or made and then deleted. At 10,000
- * containers replacing the whole table for them took ~0.5 s.
+ * containers replacing the whole table for them took 0.5-1 s.
  */
 export function renderBridgeHookChains(present: boolean): string {
   const chains = [[CHAIN.bridgeForward, FORWARD_HOOK], [CHAIN.bridgeOutput, OUTPUT_HOOK]] as const;

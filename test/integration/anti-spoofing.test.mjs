@@ -24,7 +24,7 @@ before(async () => {
   lab.ok(['run', '-d', '--name', 'neighbour', '--network', 'spoof', '--', 'sleep', '600']);
   lab.ok(['run', '-d', '--name', 'attacker', '--network', 'spoof', '--cap-add', 'NET_ADMIN', '--', 'sleep', '600']);
   // A network made and removed after the containers: neither touches the bridge table (see
-  // bridgeTableChanges), and the attacks below meet the ports' guards as attach made them.
+  // firewallScriptFrom), and the attacks below meet the ports' guards as attach made them.
   lab.ok(['network', 'create', 'passing', '--subnet', '172.31.6.0/24']);
   lab.ok(['network', 'rm', 'passing']);
   victim = lab.json(['inspect', 'victim']).NetworkSettings.IPAddress;
