@@ -316,10 +316,12 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   // A process container's plan comes in two parts: what its process needs to be started (its namespace
   // and cgroup), then the rest of its network, made while ctnet-init sets the container up. The
   // command runs once the network is complete: ctnet-init waits at the gate (see container-process.ts).
-  const parts = ({ record, network }: Recorded): { first: Step[]; rest: Step[] } => {
-    if (record.kind !== 'process') return { first: [], rest: network };
+  // A new segment goes in the second part, before the veth into it: a failure there undoes it (the
+  // first part is applied and kept before the process starts).
+  const parts = ({ record, network, segment }: Recorded): { first: Step[]; rest: Step[] } => {
+    if (record.kind !== 'process') return { first: [], rest: [...segment, ...network] };
     const made = network.findIndex((s) => s.do.op === 'netns.add') + 1;
-    return { first: [...network.slice(0, made), ...cgroupSteps(record, ctx.store.instanceId())], rest: network.slice(made) };
+    return { first: [...network.slice(0, made), ...cgroupSteps(record, ctx.store.instanceId())], rest: [...segment, ...network.slice(made)] };
   };
   const steps = (recorded: Recorded): Step[] => {
     const { first, rest } = parts(recorded);
@@ -356,11 +358,15 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
   let child: ContainerProcess | undefined;
+  // A segment this setup made and applied: a later failure takes it away again (an executor undoes
+  // only the plan that failed), where a removed container's emptied segment stays for the next.
+  let segmentMade: Step[] = [];
   try {
     const { first, rest } = parts(recorded);
     ctx.apply(first);
     if (record.kind === 'process') child = start?.(record);
     applyRepairing(ctx, placement.mode === 'bridge' ? placement.net : undefined, rest, first.length);
+    segmentMade = recorded.segment;
     if (recorded.more.length) {
       ctx.apply(recorded.more);
       if (moreNetworks.some(({ net }) => hasEmbeddedDns(net))) ensureDns(ctx);
@@ -377,6 +383,7 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   } catch (err) {
     child?.abandon();
     ctx.warnAll(detachContainer(ctx, record));
+    ctx.warnAll(ctx.applyBestEffort(segmentMade.flatMap((s) => (s.undo ? [s.undo] : [])).reverse()));
     ctx.store.transaction(() => ctx.store.deleteContainer(id));
     removeContainerFiles(ctx.root, record);
     throw err;
@@ -410,6 +417,8 @@ interface Recorded {
   ports: PortRecord[];
   /** The kernel steps of its network: its attachment to a ctnet network, a namespace with loopback only, or none. */
   network: Step[];
+  /** The steps that make the segment its port goes on, when it is new (before the port's own in `network`). */
+  segment: Step[];
 }
 
 /** A container's addresses on its first network, as its setup allocates them. */
@@ -475,9 +484,9 @@ function recordContainer(ctx: EngineContext, placement: Placement, req: RunReque
       mac: endpoint.mac, guard: guardOf(record, net), routes: extraRoutesOf(net, cni?.routes ?? []), shaping: shapingOf(ctx, record), neighbours: neighboursOf(net),
       ...attachmentOf(net, record.netns, record.ownsNetns, record.ifname, endpoint, ports),
     };
-    return { record, ports, network: [...endpoint.segmentSteps, ...planAttach(attachment), ...sysctls] };
+    return { record, ports, network: [...planAttach(attachment), ...sysctls], segment: endpoint.segmentSteps };
   }
-  return { record, ports, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [] };
+  return { record, ports, network: placement.mode === 'none' && record.netns !== null ? [...planLoopbackOnly(record.netns), ...sysctls] : [], segment: [] };
 }
 
 /**

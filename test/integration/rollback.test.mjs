@@ -2,6 +2,7 @@
 // part-way is undone by the next command's reconcile.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,26 @@ test('run: an injected fault at every step, including starting the process, leav
   // And without a fault the same command works.
   lab.ok(runArgs('works'));
   lab.ok(['rm', '-f', 'works']);
+});
+
+test('run onto a new segment (its bridge, trunk, firewall elements and the bridge table\'s chains): an injected fault at every step, including starting the process, leaves nothing', () => {
+  // One container a bridge: keep is on the network's own, so the next one makes segment 1.
+  const SMALL = { CTNET_SEGMENT_PORTS: '1' };
+  let step = 1;
+  for (;; step++) {
+    const before = fullSnapshot(lab);
+    const r = lab.ctnet(runArgs(`s${step}`), { ...SMALL, CTNET_FAULT_AT: String(step) });
+    if (r.code === 0) break;
+    assert.equal(r.code, 8, `step ${step}: ${r.stderr}`);
+    assert.deepEqual(fullSnapshot(lab), before, `step ${step} (${r.stderr.trim()}) left something behind`);
+  }
+  // Past the last step (starting the process) the fault is not met: the container runs, on the segment.
+  assert.ok(step > 14, `${step - 1} steps: a segment's own are among them`);
+  assert.match(lab.json(['inspect', `s${step}`]).NetworkSettings.HostVeth, /^veth/);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', lab.json(['inspect', `s${step}`]).NetworkSettings.HostVeth], { encoding: 'utf8' }), /master cts/);
+  lab.ok(['rm', '-f', `s${step}`]);
+  // Its emptied segment stays for the next container; gc takes it, as the tests after this one expect.
+  lab.ok(['gc']);
 });
 
 test('network create: an injected fault at every step leaves nothing', () => {
