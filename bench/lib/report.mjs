@@ -653,7 +653,16 @@ container-to-container line with no rule of ctnet's.
   then and not kept (\`bench/experiments/cli-ab.mjs\`, three sets of 30-40 alternating runs each): the
   supervisor and PID 1 at nice 10 until the command starts, \`run -d\` 82.2 -> 78.3, 84.1 -> 80.7
   and 94.0 -> 90.6 ms, but on a loaded host a container's start would then queue behind every other
-  process; at nice 10 only until the order arrives, 78.0 -> 82.7, 83.3 -> 84.6 and 75.8 -> 76.9 ms.` : ''} Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
+  process; at nice 10 only until the order arrives, 78.0 -> 82.7, 83.3 -> 84.6 and 75.8 -> 76.9 ms. Tried
+  after 8a00330 and not kept (\`bench/experiments/startup-snapshot.mjs\`, sets of 20 and 30 alternating runs): what
+  Node 20 offers beyond the code cache. A V8 startup snapshot of the CLI (\`--build-snapshot\`: the modules' top
+  levels run when it is built; a 5.0 MiB blob for the 494 KiB bundle) was slower in both sets: \`--version\` 46.5
+  and 60.3 ms against 39.6 and 53.6 from the code cache, \`rm -f\` 61.7 and 86.1 against 54.9 and 76.0, \`run -d\`
+  78.0 and 100.1 against 68.9 and 89.0 (\`node -e 0\` 28.6 and 36.7). A snapshot replaces Node's own: one made
+  from an empty script already started 0.5-2.8 ms after \`node -e 0\` (three sets of 30). A young generation of
+  4 MiB (\`--min-semi-space-size=4\`) took the one or two collections out of \`run -d\` and \`rm -f\` (\`--trace-gc\`)
+  but not their time: 69.4 and 92.2 ms for \`run -d\`, 58.5 and 77.6 for \`rm -f\`. V8 ignores that flag when
+  the script sets it (\`v8.setFlagsFromString\`), so it would have had to be on Node's command line.` : ''} Every run before 7890b2f's measured them, and \`node -e 0\` beside them, with this
   machine's NODE_EXTRA_CA_CERTS set: it names the system's CA bundle, which Node reads and parses
   before any script runs, ~39 ms of every Node start here (\`node -e 0\` 64.5 ms with it, 25.9
   without, 25 runs each). A fresh Debian machine does not set it. The same constant on both sides
