@@ -96,8 +96,11 @@ export function checkConnection(ctx: EngineContext, c: ContainerRecord, net: Net
   }
 }
 
-/** Records a container's attachment to one more network (checked: checkConnection) and plans it, for a transaction. */
-export function planConnection(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): { steps: Step[]; result: AttachmentRecord } {
+/**
+ * Records a container's attachment to one more network (checked: checkConnection) and plans it, for a
+ * transaction. `segment`: the steps among `steps` that make a new segment for its port.
+ */
+export function planConnection(ctx: EngineContext, c: ContainerRecord, net: NetworkRecord, req: Omit<ConnectRequest, 'container' | 'network'>): { steps: Step[]; result: AttachmentRecord; segment: Step[] } {
   const existing = ctx.store.connectionsOf(c.id);
   const place = isBridgeNetwork(net) ? placePort(ctx, net) : undefined;
   const subnet = parseSubnet(net.subnet);
@@ -107,7 +110,8 @@ export function planConnection(ctx: EngineContext, c: ContainerRecord, net: Netw
   const { ip6, ip6Offset } = address6On(ctx, net, req.ip6);
   const a: AttachmentRecord = { containerId: c.id, networkId: net.id, ifname: nextIfname(c, existing), ip, hostVeth: isBridgeNetwork(net) ? attachmentVeth(c.id, net.id) : null, segment: place?.segment ?? 0, aliases: req.aliases ?? [], ip6, ip6Offset, mac: null };
   ctx.store.insertAttachment(a);
-  return { steps: [...(place?.steps ?? []), ...planConnect(net, c, a, place?.bridge)], result: a };
+  const segment = place?.steps ?? [];
+  return { steps: [...segment, ...planConnect(net, c, a, place?.bridge)], result: a, segment };
 }
 
 export function disconnectNetwork(ctx: EngineContext, network: string, container: string): void {

@@ -335,13 +335,13 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   // before anything starts: a refusal there is one line and changes nothing. Their kernel side
   // follows the first network's.
   const moreNetworks = (req.moreNetworks ?? []).map((m) => ({ ...m, aliases: [...new Set(m.aliases ?? [])], net: findNetwork(ctx, m.network) }));
-  const buildAll = (): Recorded & { more: Step[] } => {
+  const buildAll = (): Recorded & { more: Step[]; moreSegments: Step[] } => {
     const recorded = build();
-    const more = moreNetworks.flatMap(({ net, ...m }) => {
+    const planned = moreNetworks.map(({ net, ...m }) => {
       checkConnection(ctx, recorded.record, net, m.aliases);
-      return planConnection(ctx, recorded.record, net, m).steps;
+      return planConnection(ctx, recorded.record, net, m);
     });
-    return { ...recorded, more };
+    return { ...recorded, more: planned.flatMap((p) => p.steps), moreSegments: planned.flatMap((p) => p.segment) };
   };
   if (ctx.dryRun) {
     const container = ctx.transact(() => {
@@ -358,8 +358,9 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
   // The DNS was started with the network; a run (not every attach) checks it is still there.
   if (record.kind === 'process' && placement.mode === 'bridge' && hasEmbeddedDns(placement.net)) ensureDns(ctx);
   let child: ContainerProcess | undefined;
-  // A segment this setup made and applied: a later failure takes it away again (an executor undoes
-  // only the plan that failed), where a removed container's emptied segment stays for the next.
+  // The segments this setup made and applied, its first network's and its further networks': a later
+  // failure takes them away again (an executor undoes only the plan that failed), where a removed
+  // container's emptied segment stays for the next.
   let segmentMade: Step[] = [];
   try {
     const { first, rest } = parts(recorded);
@@ -368,10 +369,11 @@ function setUpIn(ctx: EngineContext, placement: Placement, req: RunRequest, v: V
     applyRepairing(ctx, placement.mode === 'bridge' ? placement.net : undefined, rest, first.length);
     segmentMade = recorded.segment;
     if (recorded.more.length) {
-      ctx.apply(recorded.more);
+      ctx.apply(recorded.more, first.length + rest.length);
+      segmentMade = [...segmentMade, ...recorded.moreSegments];
       if (moreNetworks.some(({ net }) => hasEmbeddedDns(net))) ensureDns(ctx);
     }
-    ctx.faultAfter([...first, ...rest], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
+    ctx.faultAfter([...first, ...rest, ...recorded.more], record.kind === 'process' ? `starting ${record.command[0]}` : 'finishing');
     child?.openGate();
     ctx.crashPoint();
     explainStart(record);

@@ -1,5 +1,6 @@
 import { ConflictError } from '../errors.js';
-import { linkAlias, parseSegmentLink, segmentLinks } from '../names.js';
+import { hasChain, hasSetElement } from '../kernel/nft.js';
+import { CHAIN, linkAlias, NFT_TABLE, parseSegmentLink, segmentLinks } from '../names.js';
 import { bridgeMac, ipv6Conf } from '../plan/network-plan.js';
 import { renderBridgeHookChains, segmentSetElements, type Family } from '../firewall/ruleset.js';
 import type { SetElement } from '../set-element.js';
@@ -86,15 +87,19 @@ function segmentSteps(ctx: EngineContext, net: BridgeNetwork, k: number): Step[]
 /**
  * The firewall with segment k: its elements, and the bridge table's forward and output chains made
  * first unless another segment or an enable_icc=false network has them (rendering and replacing
- * the tables for them instead took ~100 ms at 1,000 containers, twice: to apply and to undo).
+ * the tables for them instead took ~100 ms at 1,000 containers, twice: to apply and to undo). An
+ * emptied segment kept its elements, and the chains stay with it: only what the kernel lacks is
+ * added, so that undoing a failed attach leaves what was there before.
  */
 function segmentFirewallSteps(ctx: EngineContext, net: BridgeNetwork, k: number): Step[] {
   const store = ctx.store;
   const families: Family[] = store.listNetworks().some((n) => isBridgeNetwork(n) && n.subnet6) ? ['ip', 'ip6'] : ['ip'];
-  const elements = segmentElements(net, k, families);
+  const nfnl = ctx.dryRun ? undefined : ctx.kernel().nfnl();
+  const elements = segmentElements(net, k, families).filter((e) => !nfnl || hasSetElement(nfnl, e) !== true);
+  const chains = !bridgeTableShape(store).hooks && !(nfnl && hasChain(nfnl, 'bridge', NFT_TABLE, CHAIN.bridgeForward));
   return [
-    ...(bridgeTableShape(store).hooks ? [] : [step({ op: 'nft', script: renderBridgeHookChains(true) }, { op: 'nft', script: renderBridgeHookChains(false) })]),
-    step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true }),
+    ...(chains ? [step({ op: 'nft', script: renderBridgeHookChains(true) }, { op: 'nft', script: renderBridgeHookChains(false) })] : []),
+    ...(elements.length ? [step({ op: 'nft.elements', verb: 'add', elements }, { op: 'nft.elements', verb: 'delete', elements, missingOk: true })] : []),
   ];
 }
 

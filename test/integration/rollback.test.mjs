@@ -64,6 +64,44 @@ test('run onto a new segment (its bridge, trunk, firewall elements and the bridg
   lab.ok(['gc']);
 });
 
+/** Runs `args` with a fault at step 1, 2, ... until it succeeds; each fault must leave host and state as they were. Returns the step that succeeded. */
+function faultEveryStep(args, env) {
+  for (let step = 1; ; step++) {
+    const before = fullSnapshot(lab);
+    const r = lab.ctnet(args(step), { ...env, CTNET_FAULT_AT: String(step) });
+    if (r.code === 0) return step;
+    assert.equal(r.code, 8, `step ${step}: ${r.stderr}`);
+    assert.deepEqual(fullSnapshot(lab), before, `step ${step} (${r.stderr.trim()}) left something behind`);
+  }
+}
+
+test('run onto an emptied segment (kept, with its elements and the chains, after its last container went): an injected fault at every step leaves it as it was', () => {
+  const SMALL = { CTNET_SEGMENT_PORTS: '1' };
+  lab.ok(runArgs('e0'), SMALL);
+  lab.ok(['rm', '-f', 'e0']);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' }), /cts/, 'the emptied segment stays');
+  const step = faultEveryStep((n) => runArgs(`e${n}`), SMALL);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', lab.json(['inspect', `e${step}`]).NetworkSettings.HostVeth], { encoding: 'utf8' }), /master cts/);
+  lab.ok(['rm', '-f', `e${step}`]);
+  lab.ok(['gc']);
+});
+
+test('run with a further network on a new segment: an injected fault at every step, including starting the process, leaves nothing', () => {
+  // keep fills lab's own bridge: the container's second network, lab, needs segment 1; its first is empty.
+  const SMALL = { CTNET_SEGMENT_PORTS: '1' };
+  lab.ok(['network', 'create', 'first', '--subnet', '172.31.8.0/24']);
+  const args = (n) => ['run', '-d', '--name', `m${n}`, '--network', 'first', '--network', 'lab', '--', 'sleep', '600'];
+  const step = faultEveryStep(args, SMALL);
+  const name = `m${step}`;
+  assert.ok(step > 20, `${step - 1} steps: both networks' and the segment's are among them`);
+  assert.equal(Object.keys(lab.json(['inspect', name]).NetworkSettings.Networks).length, 2);
+  // keep's port is on lab's own bridge: a port on a segment's is the new container's.
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }), /master cts/);
+  lab.ok(['rm', '-f', name]);
+  lab.ok(['gc']);
+  lab.ok(['network', 'rm', 'first']);
+});
+
 test('network create: an injected fault at every step leaves nothing', () => {
   const plan = lab.ok(['network', 'create', 'n2', '--subnet', '172.31.0.0/24', '--dry-run']).trim();
   const steps = plan.split('\n').filter((l) => /^(ip|nft|sysctl) /.test(l)).length;

@@ -181,8 +181,8 @@ test('nf_tables set elements: a concatenated key, a map with a host address, a s
   assert.ok(hex(nd.body).endsWith(bytes('2400 0100', '76', '00'.repeat(15), 'fd00', '00'.repeat(12), '0002')));
 });
 
-test('nf_tables queries: one element by its key, a set, a table (outside a batch)', async () => {
-  const { getSetElementQuery, getSetQuery, getTableQuery } = await import('../../dist/kernel/netlink/nft-elements.js');
+test('nf_tables queries: one element by its key, a set, a table, a chain (outside a batch)', async () => {
+  const { getChainQuery, getSetElementQuery, getSetQuery, getTableQuery } = await import('../../dist/kernel/netlink/nft-elements.js');
   const el = getSetElementQuery({ family: 'bridge', table: 'ctnet', set: 'port_arp_targets', key: [{ type: 'ifname', value: 'vethabc' }, { type: 'ipv4_addr', value: '10.77.0.9' }] });
   assert.equal(el.type, 0x0a0d); // NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETSETELEM
   assert.equal(hex(el.body), bytes('07 00 0000', '0a00 0100', '63746e6574 00', '0000', '1500 0200', '706f72745f6172705f74617267657473 00', '000000',
@@ -196,6 +196,9 @@ test('nf_tables queries: one element by its key, a set, a table (outside a batch
   const table = getTableQuery('ip', 'ctnet');
   assert.equal(table.type, 0x0a01); // NFT_MSG_GETTABLE
   assert.equal(hex(table.body), bytes('02 00 0000', '0a00 0100', '63746e6574 00', '0000'));
+  const chain = getChainQuery('bridge', 'ctnet', 'forward');
+  assert.equal(chain.type, 0x0a04); // NFT_MSG_GETCHAIN
+  assert.equal(hex(chain.body), bytes('07 00 0000', '0a00 0100', '63746e6574 00', '0000', '0c00 0300', '666f7277617264 00'));
 });
 
 test('nf_tables set elements: thousands of elements go in several messages, each attribute under 64 KiB', async () => {

@@ -14,6 +14,7 @@ const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
 const NFT_MSG_GETTABLE = 1;
+const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_GETSET = 10;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_GETSETELEM = 13;
@@ -22,6 +23,7 @@ const NFPROTO = { ip: 2, bridge: 7, ip6: 10 } as const;
 const NFTA_SET_ELEM_LIST = { TABLE: 1, SET: 2, ELEMENTS: 3 } as const;
 const NFTA_SET = { TABLE: 1, NAME: 2 } as const;
 const NFTA_TABLE_NAME = 1;
+const NFTA_CHAIN = { TABLE: 1, NAME: 3 } as const;
 const NFTA_LIST_ELEM = 1;
 const NFTA_SET_ELEM = { KEY: 1, DATA: 2 } as const;
 const NFTA_DATA_VALUE = 1;
@@ -135,6 +137,11 @@ export function getSetElementQuery(e: SetElement): NftQuery {
 /** Asks for a table (without what it holds): the kernel answers with it, or with ENOENT. */
 export function getTableQuery(family: SetElement['family'], table: string): NftQuery {
   return { type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, body: Buffer.concat([nfgenmsg(NFPROTO[family]), attrStr(NFTA_TABLE_NAME, table)]) };
+}
+
+/** Asks for a chain (without its rules): the kernel answers with it, or with ENOENT. */
+export function getChainQuery(family: SetElement['family'], table: string, chain: string): NftQuery {
+  return { type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, body: Buffer.concat([nfgenmsg(NFPROTO[family]), attrStr(NFTA_CHAIN.TABLE, table), attrStr(NFTA_CHAIN.NAME, chain)]) };
 }
 
 /** Asks for a set or map (without its elements): the kernel answers with it, or with ENOENT. */
