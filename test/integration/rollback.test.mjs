@@ -102,6 +102,20 @@ test('run with a further network on a new segment: an injected fault at every st
   lab.ok(['network', 'rm', 'first']);
 });
 
+test('network connect onto a new segment: an injected fault at every step leaves nothing', () => {
+  // keep fills lab's own bridge: the connected container's port on lab needs segment 1.
+  const SMALL = { CTNET_SEGMENT_PORTS: '1' };
+  lab.ok(['network', 'create', 'first', '--subnet', '172.31.8.0/24']);
+  lab.ok(['run', '-d', '--name', 'c1', '--network', 'first', '--', 'sleep', '600']);
+  const step = faultEveryStep(() => ['network', 'connect', 'lab', 'c1'], SMALL);
+  assert.ok(step > 5, `${step - 1} steps: the segment's are among them`);
+  assert.equal(Object.keys(lab.json(['inspect', 'c1']).NetworkSettings.Networks).length, 2);
+  assert.match(execFileSync('ip', ['-n', lab.host, '-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }), /master cts/);
+  lab.ok(['rm', '-f', 'c1']);
+  lab.ok(['gc']);
+  lab.ok(['network', 'rm', 'first']);
+});
+
 test('network create: an injected fault at every step leaves nothing', () => {
   const plan = lab.ok(['network', 'create', 'n2', '--subnet', '172.31.0.0/24', '--dry-run']).trim();
   const steps = plan.split('\n').filter((l) => /^(ip|nft|sysctl) /.test(l)).length;
