@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import { ContainerSetupError } from '../errors.js';
+import { CommandStartError, ContainerSetupError } from '../errors.js';
 import { exists, readTextOr } from '../kernel/files.js';
 import { closeGate, closeReadiness, passGate, readinessNow, readinessOf, type DetachedStart } from '../kernel/spawn.js';
 
@@ -33,9 +33,18 @@ function killGroupOrProcess(pid: number, group: boolean): void {
   }
 }
 
-/** What ctnet-init said through the readiness pipe: nothing when the command runs. */
+/**
+ * What ctnet-init said through the readiness pipe: nothing when the command runs, else its exit code
+ * and its line. 126 and 127 (the command cannot be started in the container) are the command's
+ * errors, as Docker reports them; any other is the container's setup's (125).
+ */
 function check(said: string): void {
-  if (said.trim()) throw new ContainerSetupError(said.trim());
+  if (!said.trim()) return;
+  const [, code, line] = /^(\d+) (.*)$/s.exec(said.trim()) ?? ['', '125', said.trim()];
+  const message = line.replace(/^ctnet: error: /, '');
+  if (code === '126') throw new CommandStartError('CTNET_COMMAND_NOT_EXECUTABLE', message);
+  if (code === '127') throw new CommandStartError('CTNET_COMMAND_NOT_FOUND', message);
+  throw new ContainerSetupError(message);
 }
 const settle = async (said: string): Promise<void> => check(said);
 

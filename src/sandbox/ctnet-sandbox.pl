@@ -63,8 +63,9 @@ sub fail {
   my ($message, $code) = @_;
   my $line = "ctnet: error: $WHO$message\n";
   print STDERR $line;
-  syswrite($ready, $line) if $ready;
   $code //= $MODE eq 'enter' ? 126 : 125;
+  # The readiness pipe gets the exit code before the line: `run -d` exits with it, as a foreground run does.
+  syswrite($ready, "$code $line") if $ready;
   $on_failure->($code) if $on_failure;
   exit($code);
 }

@@ -122,6 +122,20 @@ test('refused: container command not executable', () => {
   refused(['run', '-d', '--network', 'lab', '--', file], 126, /not an executable/);
 });
 
+test('a command the container cannot run (a file mounted over an executable): run -d exits 126 as a foreground run does, in one line', () => {
+  const file = join(lab.root, 'plain');
+  writeFileSync(file, 'echo hi\n', { mode: 0o644 });
+  // The host's /usr/bin/true passes the check before anything starts; the container's is the plain file.
+  for (const detach of [['-d'], []]) {
+    const r = lab.ctnet(['run', ...detach, '--name', 'mounted', '--network', 'lab', '-v', `${file}:/usr/bin/true:ro`, '--', '/usr/bin/true']);
+    assert.equal(r.code, 126, `run ${detach.join(' ')}: exit ${r.code}, stderr: ${r.stderr}`);
+    assert.equal(r.stderr, 'ctnet: error: cannot run /usr/bin/true: permission denied\n');
+    // As Docker's, the container stays, exited with that code.
+    assert.equal(lab.json(['inspect', 'mounted']).State.ExitCode, 126);
+    lab.ok(['rm', '-f', 'mounted']);
+  }
+});
+
 test('refused: libnftables missing, with the install hint', () => {
   refused(['network', 'create', 'x', '--subnet', '10.50.0.0/24'], 6, /apt-get install -y nftables/, { CTNET_LIBNFTABLES: '/nonexistent/libnftables.so.1' });
 });
